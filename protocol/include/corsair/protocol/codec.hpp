@@ -1,0 +1,442 @@
+// encode() turns a Message into frames; decode() validates frames and returns a Message or a
+// typed DecodeError. decode() never throws: every msgpack failure becomes an error code.
+//
+// Frames (docs/protocol.md §Framing):
+//   0  signature  4 bytes: 'C' 'S' 'R' version
+//   1  command    1 byte, a Command code
+//   2  header     one msgpack map with string keys
+//   3  payload    raw bytes; present exactly for commands where carries_payload() is true
+#pragma once
+
+#include <cstring>
+#include <new>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <msgpack.hpp>
+#include <zmq.hpp>
+
+#include "corsair/protocol/command.hpp"
+#include "corsair/protocol/error_code.hpp"
+#include "corsair/protocol/header_map.hpp"
+#include "corsair/protocol/limits.hpp"
+#include "corsair/protocol/messages.hpp"
+#include "corsair/protocol/result.hpp"
+
+namespace corsair::protocol {
+
+using Frames = std::vector<zmq::message_t>;
+
+struct DecodeLimits {
+    std::size_t max_payload_bytes = kDefaultMaxPayloadBytes;
+};
+
+namespace detail {
+
+inline void write_header(Packer& p, const Submit& m) {
+    p.pack_map(3);
+    pack_key(p, "id"), pack_string(p, m.id);
+    pack_key(p, "queue"), pack_string(p, m.queue);
+    pack_key(p, "wants_result"), p.pack(m.wants_result);
+}
+inline void write_header(Packer& p, const Accepted& m) {
+    p.pack_map(2);
+    pack_key(p, "id"), pack_string(p, m.id);
+    pack_key(p, "existed"), p.pack(m.existed);
+}
+inline void write_header(Packer& p, const JobResult& m) {
+    p.pack_map(4);
+    pack_key(p, "id"), pack_string(p, m.id);
+    pack_key(p, "state"), pack_string(p, to_string(m.state));
+    pack_key(p, "attempt"), p.pack(m.attempt);
+    pack_key(p, "error"), pack_string(p, m.error);
+}
+inline void write_header(Packer& p, const StatusRequest& m) {
+    p.pack_map(1);
+    pack_key(p, "id"), pack_string(p, m.id);
+}
+inline void write_header(Packer& p, const StatusReply& m) {
+    p.pack_map(6);
+    pack_key(p, "id"), pack_string(p, m.id);
+    pack_key(p, "queue"), pack_string(p, m.queue);
+    pack_key(p, "state"), pack_string(p, to_string(m.state));
+    pack_key(p, "attempt"), p.pack(m.attempt);
+    pack_key(p, "worker"), pack_string(p, m.worker);
+    pack_key(p, "error"), pack_string(p, m.error);
+}
+inline void write_header(Packer& p, const StatsRequest&) { p.pack_map(0); }
+inline void write_header(Packer& p, const StatsReply& m) {
+    p.pack_map(3);
+    pack_key(p, "queues");
+    p.pack_array(static_cast<std::uint32_t>(m.queues.size()));
+    for (const auto& q : m.queues) {
+        p.pack_map(5);
+        pack_key(p, "name"), pack_string(p, q.name);
+        pack_key(p, "pending"), p.pack(q.pending);
+        pack_key(p, "in_flight"), p.pack(q.in_flight);
+        pack_key(p, "done"), p.pack(q.done);
+        pack_key(p, "failed"), p.pack(q.failed);
+    }
+    pack_key(p, "workers");
+    p.pack_array(static_cast<std::uint32_t>(m.workers.size()));
+    for (const auto& w : m.workers) {
+        p.pack_map(6);
+        pack_key(p, "name"), pack_string(p, w.name);
+        pack_key(p, "queues");
+        p.pack_array(static_cast<std::uint32_t>(w.queues.size()));
+        for (const auto& q : w.queues) pack_string(p, q);
+        pack_key(p, "capacity"), p.pack(w.capacity);
+        pack_key(p, "in_flight"), p.pack(w.in_flight);
+        pack_key(p, "last_heartbeat_ms"), p.pack(w.last_heartbeat_ms);
+        pack_key(p, "draining"), p.pack(w.is_draining);
+    }
+    pack_key(p, "counters");
+    p.pack_map(static_cast<std::uint32_t>(m.counters.size()));
+    for (const auto& [name, value] : m.counters) {
+        pack_string(p, name);
+        p.pack(value);
+    }
+}
+inline void write_header(Packer& p, const Error& m) {
+    p.pack_map(3);
+    pack_key(p, "code"), pack_string(p, to_string(m.code));
+    pack_key(p, "message"), pack_string(p, m.message);
+    pack_key(p, "id"), pack_string(p, m.id);
+}
+inline void write_header(Packer& p, const Ready& m) {
+    p.pack_map(3);
+    pack_key(p, "queues");
+    p.pack_array(static_cast<std::uint32_t>(m.queues.size()));
+    for (const auto& q : m.queues) pack_string(p, q);
+    pack_key(p, "capacity"), p.pack(m.capacity);
+    pack_key(p, "name"), pack_string(p, m.name);
+}
+inline void write_header(Packer& p, const Job& m) {
+    p.pack_map(3);
+    pack_key(p, "id"), pack_string(p, m.id);
+    pack_key(p, "queue"), pack_string(p, m.queue);
+    pack_key(p, "attempt"), p.pack(m.attempt);
+}
+inline void write_header(Packer& p, const Done& m) {
+    p.pack_map(2);
+    pack_key(p, "id"), pack_string(p, m.id);
+    pack_key(p, "attempt"), p.pack(m.attempt);
+}
+inline void write_header(Packer& p, const Fail& m) {
+    p.pack_map(3);
+    pack_key(p, "id"), pack_string(p, m.id);
+    pack_key(p, "attempt"), p.pack(m.attempt);
+    pack_key(p, "error"), pack_string(p, m.error);
+}
+inline void write_header(Packer& p, const Heartbeat& m) {
+    p.pack_map((m.interval_ms ? 1 : 0) + (m.liveness ? 1 : 0));
+    if (m.interval_ms) pack_key(p, "interval_ms"), p.pack(*m.interval_ms);
+    if (m.liveness) pack_key(p, "liveness"), p.pack(*m.liveness);
+}
+inline void write_header(Packer& p, const Drain&) { p.pack_map(0); }
+inline void write_header(Packer& p, const Disconnect& m) {
+    p.pack_map(1);
+    pack_key(p, "reason"), pack_string(p, m.reason);
+}
+
+template <class T>
+zmq::message_t* payload_of(T&) noexcept {
+    return nullptr;
+}
+inline zmq::message_t* payload_of(Submit& m) noexcept { return &m.payload; }
+inline zmq::message_t* payload_of(JobResult& m) noexcept { return &m.payload; }
+inline zmq::message_t* payload_of(StatusReply& m) noexcept { return &m.payload; }
+inline zmq::message_t* payload_of(Job& m) noexcept { return &m.payload; }
+inline zmq::message_t* payload_of(Done& m) noexcept { return &m.payload; }
+
+}  // namespace detail
+
+inline zmq::message_t signature_frame() {
+    const char bytes[4] = {kSignature[0], kSignature[1], kSignature[2], static_cast<char>(kVersion)};
+    return zmq::message_t(bytes, sizeof bytes);
+}
+
+// Appends the frames of `message` to `frames`, moving its payload (no copy of the bytes).
+template <class T>
+void encode_into(T&& message, Frames& frames) {
+    using Plain = std::decay_t<T>;
+    static_assert(!std::is_same_v<Plain, Message>, "use encode_into(Message)");
+    constexpr Command command = kCommandOf<Plain>;
+    frames.push_back(signature_frame());
+    const auto code = static_cast<std::uint8_t>(command);
+    frames.emplace_back(&code, 1);
+    msgpack::sbuffer buffer(128);
+    detail::Packer packer(buffer);
+    detail::write_header(packer, message);
+    frames.emplace_back(buffer.data(), buffer.size());
+    if (auto* payload = detail::payload_of(message)) frames.push_back(std::move(*payload));
+}
+
+inline void encode_into(Message&& message, Frames& frames) {
+    std::visit([&](auto&& m) { encode_into(std::move(m), frames); }, std::move(message));
+}
+
+template <class T>
+Frames encode(T&& message) {
+    Frames frames;
+    frames.reserve(4);
+    encode_into(std::forward<T>(message), frames);
+    return frames;
+}
+
+namespace detail {
+
+#define CORSAIR_DECODE_FIELD(var, expr) \
+    auto var##_result = (expr);         \
+    if (!var##_result) return unexpected(var##_result.error());
+
+using DecodeResult = Result<Message, DecodeError>;
+
+inline Result<std::vector<std::string>, DecodeError> string_array(const HeaderView& h, std::string_view key,
+                                                                  std::size_t max_items, std::size_t max_bytes) {
+    const auto* value = h.find(key);
+    if (value == nullptr) return unexpected(DecodeError{ErrorCode::missing_field, std::string(key)});
+    if (value->type != msgpack::type::ARRAY) return unexpected(DecodeError{ErrorCode::bad_field_type, std::string(key)});
+    if (value->via.array.size > max_items) return unexpected(DecodeError{ErrorCode::bad_field_value, std::string(key)});
+    std::vector<std::string> items;
+    items.reserve(value->via.array.size);
+    for (std::uint32_t i = 0; i < value->via.array.size; ++i) {
+        auto item = HeaderView::as_string(value->via.array.ptr[i], key, max_bytes);
+        if (!item) return unexpected(item.error());
+        items.push_back(std::move(item.value()));
+    }
+    return items;
+}
+
+inline Result<JobState, DecodeError> job_state(const HeaderView& h, std::string_view key) {
+    CORSAIR_DECODE_FIELD(text, h.string(key, 16, true));
+    auto state = parse_job_state(text_result.value());
+    if (!state) return unexpected(DecodeError{ErrorCode::bad_field_value, std::string(key)});
+    return *state;
+}
+
+inline Result<std::string, DecodeError> job_id(const HeaderView& h) { return h.string("id", kMaxJobIdBytes, true); }
+inline Result<std::string, DecodeError> queue_name(const HeaderView& h) {
+    return h.string("queue", kMaxQueueNameBytes, true);
+}
+inline Result<std::uint32_t, DecodeError> attempt(const HeaderView& h, std::uint64_t min) {
+    auto value = h.unsigned_integer("attempt", min, std::numeric_limits<std::uint32_t>::max(), std::nullopt);
+    if (!value) return unexpected(value.error());
+    return static_cast<std::uint32_t>(value.value());
+}
+
+inline DecodeResult decode_stats_reply(const HeaderView& h) {
+    StatsReply reply;
+    const auto* queues = h.find("queues");
+    const auto* workers = h.find("workers");
+    if (queues == nullptr) return unexpected(DecodeError{ErrorCode::missing_field, "queues"});
+    if (workers == nullptr) return unexpected(DecodeError{ErrorCode::missing_field, "workers"});
+    if (queues->type != msgpack::type::ARRAY) return unexpected(DecodeError{ErrorCode::bad_field_type, "queues"});
+    if (workers->type != msgpack::type::ARRAY) return unexpected(DecodeError{ErrorCode::bad_field_type, "workers"});
+    for (std::uint32_t i = 0; i < queues->via.array.size; ++i) {
+        const auto& entry = queues->via.array.ptr[i];
+        if (entry.type != msgpack::type::MAP) return unexpected(DecodeError{ErrorCode::bad_field_type, "queues"});
+        HeaderView q(entry);
+        QueueStats stats;
+        CORSAIR_DECODE_FIELD(name, q.string("name", kMaxQueueNameBytes, true));
+        CORSAIR_DECODE_FIELD(pending, q.unsigned_integer("pending", 0, UINT64_MAX, 0));
+        CORSAIR_DECODE_FIELD(in_flight, q.unsigned_integer("in_flight", 0, UINT64_MAX, 0));
+        CORSAIR_DECODE_FIELD(done, q.unsigned_integer("done", 0, UINT64_MAX, 0));
+        CORSAIR_DECODE_FIELD(failed, q.unsigned_integer("failed", 0, UINT64_MAX, 0));
+        stats.name = std::move(name_result.value());
+        stats.pending = pending_result.value();
+        stats.in_flight = in_flight_result.value();
+        stats.done = done_result.value();
+        stats.failed = failed_result.value();
+        reply.queues.push_back(std::move(stats));
+    }
+    for (std::uint32_t i = 0; i < workers->via.array.size; ++i) {
+        const auto& entry = workers->via.array.ptr[i];
+        if (entry.type != msgpack::type::MAP) return unexpected(DecodeError{ErrorCode::bad_field_type, "workers"});
+        HeaderView w(entry);
+        WorkerStats stats;
+        CORSAIR_DECODE_FIELD(name, w.string("name", kMaxWorkerNameBytes, false));
+        CORSAIR_DECODE_FIELD(served, string_array(w, "queues", kMaxQueuesPerWorker, kMaxQueueNameBytes));
+        CORSAIR_DECODE_FIELD(capacity, w.unsigned_integer("capacity", 0, kMaxCapacity, 0));
+        CORSAIR_DECODE_FIELD(in_flight, w.unsigned_integer("in_flight", 0, UINT32_MAX, 0));
+        CORSAIR_DECODE_FIELD(last, w.unsigned_integer("last_heartbeat_ms", 0, UINT64_MAX, 0));
+        CORSAIR_DECODE_FIELD(draining, w.boolean("draining", false));
+        stats.name = std::move(name_result.value());
+        stats.queues = std::move(served_result.value());
+        stats.capacity = static_cast<std::uint32_t>(capacity_result.value());
+        stats.in_flight = static_cast<std::uint32_t>(in_flight_result.value());
+        stats.last_heartbeat_ms = last_result.value();
+        stats.is_draining = draining_result.value();
+        reply.workers.push_back(std::move(stats));
+    }
+    if (const auto* counters = h.find("counters")) {
+        if (counters->type != msgpack::type::MAP) return unexpected(DecodeError{ErrorCode::bad_field_type, "counters"});
+        for (std::uint32_t i = 0; i < counters->via.map.size; ++i) {
+            const auto& entry = counters->via.map.ptr[i];
+            CORSAIR_DECODE_FIELD(key, HeaderView::as_string(entry.key, "counters", 64));
+            CORSAIR_DECODE_FIELD(value, HeaderView::as_unsigned(entry.val, "counters"));
+            reply.counters[key_result.value()] = value_result.value();
+        }
+    }
+    return Message(std::move(reply));
+}
+
+// Decodes the header of `command`; `payload` is moved into messages that carry one.
+inline DecodeResult decode_header(Command command, const HeaderView& h, zmq::message_t* payload) {
+    switch (command) {
+        case Command::submit: {
+            CORSAIR_DECODE_FIELD(id, job_id(h));
+            CORSAIR_DECODE_FIELD(queue, queue_name(h));
+            CORSAIR_DECODE_FIELD(wants, h.boolean("wants_result", false));
+            return Message(Submit{std::move(id_result.value()), std::move(queue_result.value()), wants_result.value(),
+                                  std::move(*payload)});
+        }
+        case Command::accepted: {
+            CORSAIR_DECODE_FIELD(id, job_id(h));
+            CORSAIR_DECODE_FIELD(existed, h.boolean("existed", false));
+            return Message(Accepted{std::move(id_result.value()), existed_result.value()});
+        }
+        case Command::result: {
+            CORSAIR_DECODE_FIELD(id, job_id(h));
+            CORSAIR_DECODE_FIELD(state, job_state(h, "state"));
+            CORSAIR_DECODE_FIELD(att, attempt(h, 0));
+            CORSAIR_DECODE_FIELD(error, h.string("error", kMaxErrorTextBytes, false));
+            if (state_result.value() != JobState::done && state_result.value() != JobState::failed) {
+                return unexpected(DecodeError{ErrorCode::bad_field_value, "state"});
+            }
+            return Message(JobResult{std::move(id_result.value()), state_result.value(), att_result.value(),
+                                     std::move(error_result.value()), std::move(*payload)});
+        }
+        case Command::status: {
+            CORSAIR_DECODE_FIELD(id, job_id(h));
+            return Message(StatusRequest{std::move(id_result.value())});
+        }
+        case Command::status_reply: {
+            CORSAIR_DECODE_FIELD(id, job_id(h));
+            CORSAIR_DECODE_FIELD(queue, h.string("queue", kMaxQueueNameBytes, false));
+            CORSAIR_DECODE_FIELD(state, job_state(h, "state"));
+            CORSAIR_DECODE_FIELD(att, attempt(h, 0));
+            CORSAIR_DECODE_FIELD(worker, h.string("worker", kMaxWorkerNameBytes, false));
+            CORSAIR_DECODE_FIELD(error, h.string("error", kMaxErrorTextBytes, false));
+            return Message(StatusReply{std::move(id_result.value()), std::move(queue_result.value()),
+                                       state_result.value(), att_result.value(), std::move(worker_result.value()),
+                                       std::move(error_result.value()), std::move(*payload)});
+        }
+        case Command::stats: return Message(StatsRequest{});
+        case Command::stats_reply: return decode_stats_reply(h);
+        case Command::error: {
+            CORSAIR_DECODE_FIELD(code_text, h.string("code", 64, true));
+            CORSAIR_DECODE_FIELD(message, h.string("message", kMaxErrorTextBytes, false));
+            CORSAIR_DECODE_FIELD(id, h.string("id", kMaxJobIdBytes, false));
+            auto code = parse_error_code(code_text_result.value());
+            // An unknown code from a newer broker is still an error: report it as internal.
+            return Message(Error{code.value_or(ErrorCode::internal), std::move(message_result.value()),
+                                 std::move(id_result.value())});
+        }
+        case Command::ready: {
+            CORSAIR_DECODE_FIELD(queues, string_array(h, "queues", kMaxQueuesPerWorker, kMaxQueueNameBytes));
+            CORSAIR_DECODE_FIELD(capacity, h.unsigned_integer("capacity", 1, kMaxCapacity, std::nullopt));
+            CORSAIR_DECODE_FIELD(name, h.string("name", kMaxWorkerNameBytes, false));
+            if (queues_result.value().empty()) return unexpected(DecodeError{ErrorCode::bad_field_value, "queues"});
+            for (const auto& queue : queues_result.value()) {
+                if (queue.empty()) return unexpected(DecodeError{ErrorCode::bad_field_value, "queues"});
+            }
+            return Message(Ready{std::move(queues_result.value()), static_cast<std::uint32_t>(capacity_result.value()),
+                                 std::move(name_result.value())});
+        }
+        case Command::job: {
+            CORSAIR_DECODE_FIELD(id, job_id(h));
+            CORSAIR_DECODE_FIELD(queue, queue_name(h));
+            CORSAIR_DECODE_FIELD(att, attempt(h, 1));
+            return Message(Job{std::move(id_result.value()), std::move(queue_result.value()), att_result.value(),
+                               std::move(*payload)});
+        }
+        case Command::done: {
+            CORSAIR_DECODE_FIELD(id, job_id(h));
+            CORSAIR_DECODE_FIELD(att, attempt(h, 1));
+            return Message(Done{std::move(id_result.value()), att_result.value(), std::move(*payload)});
+        }
+        case Command::fail: {
+            CORSAIR_DECODE_FIELD(id, job_id(h));
+            CORSAIR_DECODE_FIELD(att, attempt(h, 1));
+            CORSAIR_DECODE_FIELD(error, h.string("error", kMaxErrorTextBytes, false));
+            return Message(Fail{std::move(id_result.value()), att_result.value(), std::move(error_result.value())});
+        }
+        case Command::heartbeat: {
+            Heartbeat heartbeat;
+            if (h.find("interval_ms") != nullptr) {
+                CORSAIR_DECODE_FIELD(interval, h.unsigned_integer("interval_ms", kMinHeartbeatInterval.count(),
+                                                                  kMaxHeartbeatInterval.count(), std::nullopt));
+                heartbeat.interval_ms = static_cast<std::uint32_t>(interval_result.value());
+            }
+            if (h.find("liveness") != nullptr) {
+                CORSAIR_DECODE_FIELD(liveness, h.unsigned_integer("liveness", 1, 100, std::nullopt));
+                heartbeat.liveness = static_cast<std::uint32_t>(liveness_result.value());
+            }
+            return Message(heartbeat);
+        }
+        case Command::drain: return Message(Drain{});
+        case Command::disconnect: {
+            CORSAIR_DECODE_FIELD(reason, h.string("reason", kMaxErrorTextBytes, false));
+            return Message(Disconnect{std::move(reason_result.value())});
+        }
+    }
+    return unexpected(DecodeError{ErrorCode::unknown_command, "command"});
+}
+
+#undef CORSAIR_DECODE_FIELD
+
+}  // namespace detail
+
+// Validates frames[first..] (first skips routing frames on a ROUTER) and decodes one message.
+// The payload frame, if any, is moved out of `frames`. Never throws.
+inline Result<Message, DecodeError> decode(Frames& frames, std::size_t first = 0, DecodeLimits limits = {}) noexcept {
+    try {
+        if (frames.size() < first + 3) return unexpected(DecodeError{ErrorCode::bad_frame_count, "too few frames"});
+        const auto& signature = frames[first];
+        if (signature.size() != 4 || std::memcmp(signature.data(), kSignature, 3) != 0) {
+            return unexpected(DecodeError{ErrorCode::bad_signature, "frame 0"});
+        }
+        if (static_cast<const std::uint8_t*>(signature.data())[3] != kVersion) {
+            return unexpected(DecodeError{ErrorCode::unsupported_version, "frame 0"});
+        }
+        const auto& command_frame = frames[first + 1];
+        if (command_frame.size() != 1) return unexpected(DecodeError{ErrorCode::unknown_command, "frame 1"});
+        const auto code = *static_cast<const std::uint8_t*>(command_frame.data());
+        if (!is_known_command(code)) return unexpected(DecodeError{ErrorCode::unknown_command, "frame 1"});
+        const auto command = static_cast<Command>(code);
+        const std::size_t expected_frames = carries_payload(command) ? 4 : 3;
+        if (frames.size() - first != expected_frames) {
+            return unexpected(DecodeError{ErrorCode::bad_frame_count, std::string(to_string(command))});
+        }
+        const auto& header = frames[first + 2];
+        if (header.size() > kMaxHeaderBytes) return unexpected(DecodeError{ErrorCode::bad_header, "header too large"});
+        zmq::message_t* payload = nullptr;
+        if (expected_frames == 4) {
+            payload = &frames[first + 3];
+            if (payload->size() > limits.max_payload_bytes) {
+                return unexpected(DecodeError{ErrorCode::payload_too_large, "payload"});
+            }
+        }
+        // Bounds on container sizes stop a 10-byte header from claiming a 4-billion-entry array.
+        const msgpack::unpack_limit bounds(/*array=*/1024, /*map=*/1024, /*str=*/kMaxHeaderBytes, /*bin=*/kMaxHeaderBytes,
+                                           /*ext=*/kMaxHeaderBytes, /*depth=*/8);
+        std::size_t offset = 0;
+        msgpack::object_handle handle = msgpack::unpack(static_cast<const char*>(header.data()), header.size(), offset,
+                                                        nullptr, nullptr, bounds);
+        if (offset != header.size()) return unexpected(DecodeError{ErrorCode::bad_header, "trailing bytes"});
+        if (handle.get().type != msgpack::type::MAP) return unexpected(DecodeError{ErrorCode::bad_header, "not a map"});
+        return detail::decode_header(command, detail::HeaderView(handle.get()), payload);
+    } catch (const msgpack::unpack_error& e) {
+        return unexpected(DecodeError{ErrorCode::bad_header, e.what()});
+    } catch (const msgpack::type_error&) {
+        return unexpected(DecodeError{ErrorCode::bad_header, "msgpack type error"});
+    } catch (const std::bad_alloc&) {
+        return unexpected(DecodeError{ErrorCode::bad_header, "header too large to decode"});
+    } catch (const std::exception& e) {
+        return unexpected(DecodeError{ErrorCode::bad_header, e.what()});
+    }
+}
+
+}  // namespace corsair::protocol

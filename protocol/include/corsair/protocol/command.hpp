@@ -1,0 +1,66 @@
+// Command codes (frame 1 of every message) and who may send each one.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+namespace corsair::protocol {
+
+enum class Command : std::uint8_t {
+    // producer <-> broker
+    submit = 0x01,        // P->B  enqueue one job
+    accepted = 0x02,      // B->P  the job is queued (or already was)
+    result = 0x03,        // B->P  a job ended: done or failed
+    status = 0x04,        // P->B  ask for one job's state
+    status_reply = 0x05,  // B->P  one job's state (and result, if ended)
+    stats = 0x06,         // P->B  ask for queues and workers
+    stats_reply = 0x07,   // B->P  queues and workers
+    error = 0x08,         // B->P or B->W  a request was refused
+    // worker <-> broker
+    ready = 0x10,       // W->B  announce queues served and capacity
+    job = 0x11,         // B->W  a lease on one attempt of one job
+    done = 0x12,        // W->B  the attempt succeeded, with its result
+    fail = 0x13,        // W->B  the attempt failed, with an error
+    heartbeat = 0x14,   // both  I am alive
+    drain = 0x15,       // W->B  send me no more jobs; my leases stand
+    disconnect = 0x16,  // both  I am leaving (worker: requeue what I hold)
+};
+
+inline constexpr std::string_view to_string(Command command) noexcept {
+    switch (command) {
+        case Command::submit: return "SUBMIT";
+        case Command::accepted: return "ACCEPTED";
+        case Command::result: return "RESULT";
+        case Command::status: return "STATUS";
+        case Command::status_reply: return "STATUS_REPLY";
+        case Command::stats: return "STATS";
+        case Command::stats_reply: return "STATS_REPLY";
+        case Command::error: return "ERROR";
+        case Command::ready: return "READY";
+        case Command::job: return "JOB";
+        case Command::done: return "DONE";
+        case Command::fail: return "FAIL";
+        case Command::heartbeat: return "HEARTBEAT";
+        case Command::drain: return "DRAIN";
+        case Command::disconnect: return "DISCONNECT";
+    }
+    return "?";
+}
+
+inline constexpr bool is_known_command(std::uint8_t code) noexcept {
+    return (code >= 0x01 && code <= 0x08) || (code >= 0x10 && code <= 0x16);
+}
+
+// Commands whose message carries a payload frame (frame 3); all others have exactly 3 frames.
+inline constexpr bool carries_payload(Command command) noexcept {
+    switch (command) {
+        case Command::submit:
+        case Command::result:
+        case Command::status_reply:
+        case Command::job:
+        case Command::done: return true;
+        default: return false;
+    }
+}
+
+}  // namespace corsair::protocol

@@ -1,0 +1,38 @@
+// Every limit the wire imposes, with its default. docs/protocol.md §Limits names each one.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+
+namespace corsair::protocol {
+
+// Protocol signature and version carried in frame 0 of every message.
+inline constexpr char kSignature[3] = {'C', 'S', 'R'};
+inline constexpr std::uint8_t kVersion = 1;
+
+// A header frame is a small msgpack map; anything larger is hostile or a bug.
+inline constexpr std::size_t kMaxHeaderBytes = 64 * 1024;
+// Default cap on a job's payload and on a result (configurable on the broker).
+inline constexpr std::size_t kDefaultMaxPayloadBytes = 8 * 1024 * 1024;
+// Bytes allowed on top of the payload in one ZeroMQ message (ZMQ_MAXMSGSIZE = payload + this).
+inline constexpr std::size_t kFrameOverheadBytes = kMaxHeaderBytes;
+
+inline constexpr std::size_t kMaxJobIdBytes = 128;
+inline constexpr std::size_t kMaxQueueNameBytes = 128;
+inline constexpr std::size_t kMaxWorkerNameBytes = 256;
+inline constexpr std::size_t kMaxQueuesPerWorker = 64;
+inline constexpr std::size_t kMaxErrorTextBytes = 8 * 1024;
+inline constexpr std::uint32_t kMaxCapacity = 10'000;
+
+// Heartbeat defaults: a peer silent for kDefaultLiveness intervals is dead.
+inline constexpr std::chrono::milliseconds kDefaultHeartbeatInterval{1000};
+inline constexpr std::uint32_t kDefaultLiveness = 3;
+inline constexpr std::chrono::milliseconds kMinHeartbeatInterval{10};
+inline constexpr std::chrono::milliseconds kMaxHeartbeatInterval{60'000};
+
+// Default endpoints of the broker.
+inline constexpr const char* kDefaultProducerEndpoint = "tcp://*:5555";
+inline constexpr const char* kDefaultWorkerEndpoint = "tcp://*:5556";
+
+}  // namespace corsair::protocol
