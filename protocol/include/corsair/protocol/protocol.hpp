@@ -3,6 +3,7 @@
 
 #include "corsair/protocol/codec.hpp"
 #include "corsair/protocol/command.hpp"
+#include "corsair/protocol/duration.hpp"
 #include "corsair/protocol/error_code.hpp"
 #include "corsair/protocol/limits.hpp"
 #include "corsair/protocol/messages.hpp"

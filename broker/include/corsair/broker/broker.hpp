@@ -1,0 +1,53 @@
+// The broker process: one event loop owning the producer and worker ROUTER sockets, feeding
+// decoded messages to the Scheduler. run() and every socket belong to the thread that calls run().
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <spdlog/logger.h>
+#include <zmq.hpp>
+
+#include "corsair/broker/broker_options.hpp"
+#include "corsair/broker/outbox.hpp"
+#include "corsair/broker/scheduler.hpp"
+
+namespace corsair::broker {
+
+class Broker final : private Outbox {
+public:
+    // Binds both endpoints; throws zmq::error_t (e.g. address in use) so main can report it.
+    Broker(zmq::context_t& context, BrokerOptions options, std::shared_ptr<spdlog::logger> log);
+    ~Broker() override;
+    Broker(const Broker&) = delete;
+    Broker& operator=(const Broker&) = delete;
+
+    // The endpoints as bound, with wildcard ports resolved (e.g. tcp://127.0.0.1:41234).
+    const std::string& producer_endpoint() const noexcept { return producer_endpoint_; }
+    const std::string& worker_endpoint() const noexcept { return worker_endpoint_; }
+
+    // Blocks serving until request_stop(); then tells workers and returns.
+    void run();
+    // Thread-safe and non-blocking: asks run() to return.
+    void request_stop();
+
+private:
+    protocol::SendStatus to_worker(const RoutingId& worker, protocol::Frames& frames) override;
+    protocol::SendStatus to_producer(const RoutingId& producer, protocol::Frames& frames) override;
+    void drain_producers(std::chrono::steady_clock::time_point now);
+    void drain_workers(std::chrono::steady_clock::time_point now);
+
+    zmq::context_t& context_;
+    BrokerOptions options_;
+    std::shared_ptr<spdlog::logger> log_;
+    zmq::socket_t producers_;
+    zmq::socket_t workers_;
+    zmq::socket_t control_;
+    std::string control_endpoint_;
+    std::string producer_endpoint_;
+    std::string worker_endpoint_;
+    Scheduler scheduler_;
+    protocol::Frames frames_;  // reused receive buffer
+};
+
+}  // namespace corsair::broker

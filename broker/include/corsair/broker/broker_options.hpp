@@ -1,0 +1,24 @@
+// Everything an operator can set on the broker, with the documented defaults (docs/broker.md).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "corsair/protocol/limits.hpp"
+
+namespace corsair::broker {
+
+struct BrokerOptions {
+    std::string producer_endpoint = protocol::kDefaultProducerEndpoint;
+    std::string worker_endpoint = protocol::kDefaultWorkerEndpoint;
+    std::chrono::milliseconds heartbeat_interval = protocol::kDefaultHeartbeatInterval;
+    std::uint32_t liveness = protocol::kDefaultLiveness;
+    std::size_t max_payload_bytes = protocol::kDefaultMaxPayloadBytes;
+    // Ended jobs' results are kept this long for `corsair result`, within max_result_bytes.
+    std::chrono::milliseconds result_ttl = std::chrono::hours(24);
+    std::size_t max_result_bytes = 256 * 1024 * 1024;
+};
+
+}  // namespace corsair::broker

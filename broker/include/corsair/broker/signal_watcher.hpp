@@ -1,0 +1,23 @@
+// Turns SIGINT/SIGTERM into a callback on a dedicated thread. Construct it first in main,
+// before any other thread exists, so every thread inherits the blocked signal mask.
+#pragma once
+
+#include <functional>
+#include <thread>
+
+namespace corsair::broker {
+
+class SignalWatcher {
+public:
+    // Blocks SIGINT and SIGTERM in the calling thread and starts the watching thread, which
+    // calls `on_signal(signal_number)` for each one received.
+    explicit SignalWatcher(std::function<void(int)> on_signal);
+    ~SignalWatcher();  // stops and joins the watching thread
+    SignalWatcher(const SignalWatcher&) = delete;
+    SignalWatcher& operator=(const SignalWatcher&) = delete;
+
+private:
+    std::jthread thread_;
+};
+
+}  // namespace corsair::broker

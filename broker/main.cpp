@@ -1,0 +1,43 @@
+// corsair-broker: parses flags, builds the logger and the Broker, runs it until SIGINT/SIGTERM.
+#include <atomic>
+#include <cstdio>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "corsair/broker/broker.hpp"
+#include "corsair/broker/broker_cli.hpp"
+#include "corsair/broker/signal_watcher.hpp"
+
+int main(int argc, char** argv) {
+    corsair::broker::BrokerOptions options;
+    std::string log_level = "info";
+    CLI::App app{corsair::broker::kBrokerDescription, "corsair-broker"};
+    corsair::broker::add_broker_flags(app, options, log_level);
+    CLI11_PARSE(app, argc, argv);
+
+    auto log = spdlog::stderr_color_mt("broker");
+    log->set_level(spdlog::level::from_str(log_level));
+    try {
+        zmq::context_t context(1);
+        std::atomic<corsair::broker::Broker*> running{nullptr};
+        corsair::broker::SignalWatcher signals([&running, &log](int signal_number) {
+            log->info("signal received signal={}; shutting down", signal_number);
+            if (auto* broker = running.load()) broker->request_stop();
+        });
+        corsair::broker::Broker broker(context, options, log);
+        running = &broker;
+        // One stdout line with the resolved endpoints, for scripts and tests binding port 0.
+        std::printf("corsair-broker ready producers=%s workers=%s\n", broker.producer_endpoint().c_str(),
+                    broker.worker_endpoint().c_str());
+        std::fflush(stdout);
+        broker.run();
+        running = nullptr;
+    } catch (const zmq::error_t& e) {
+        log->error("cannot start: {}", e.what());
+        return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,28 @@
+#include "corsair/broker/signal_watcher.hpp"
+
+#include <csignal>
+#include <ctime>
+
+#include <pthread.h>
+
+namespace corsair::broker {
+
+SignalWatcher::SignalWatcher(std::function<void(int)> on_signal) {
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    thread_ = std::jthread([signals, on_signal = std::move(on_signal)](std::stop_token stop) {
+        // sigtimedwait's timeout only bounds how long the destructor's join can take.
+        const timespec step{0, 100'000'000};
+        while (!stop.stop_requested()) {
+            const int received = sigtimedwait(&signals, nullptr, &step);
+            if (received > 0) on_signal(received);
+        }
+    });
+}
+
+SignalWatcher::~SignalWatcher() = default;
+
+}  // namespace corsair::broker

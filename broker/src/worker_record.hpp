@@ -1,0 +1,36 @@
+// One connected worker as the broker sees it: what it serves, its credit and its leases.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <list>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+namespace corsair::broker {
+
+struct JobRecord;
+
+struct WorkerRecord {
+    std::string routing_id;
+    std::string name;
+    std::vector<std::string> queues;
+    std::uint32_t capacity = 1;
+    std::unordered_set<JobRecord*> leases;  // jobs this worker holds the current lease of
+    std::chrono::steady_clock::time_point last_heard{};
+    bool is_draining = false;
+    // Set when a JOB could not be queued to it (high-water mark); cleared when it next speaks.
+    bool is_congested = false;
+    // Position in each served queue's idle list, parallel to `queues`; valid while is_listed.
+    std::vector<std::list<WorkerRecord*>::iterator> idle_positions;
+    bool is_listed = false;
+
+    std::uint32_t credit() const noexcept {
+        const auto held = static_cast<std::uint32_t>(leases.size());
+        return held >= capacity ? 0 : capacity - held;
+    }
+    bool can_take_jobs() const noexcept { return !is_draining && !is_congested && credit() > 0; }
+};
+
+}  // namespace corsair::broker
