@@ -1,0 +1,395 @@
+#include "corsair/broker/scheduler.hpp"
+
+#include <catch2/catch.hpp>
+#include <spdlog/sinks/null_sink.h>
+#include <spdlog/spdlog.h>
+
+#include "recording_outbox.hpp"
+
+namespace p = corsair::protocol;
+using corsair::broker::BrokerOptions;
+using corsair::broker::Scheduler;
+using corsair::broker::test::RecordingOutbox;
+using namespace std::chrono_literals;
+
+namespace {
+
+// A scheduler on a manual clock: `now` only moves when a test advances it.
+struct Fixture {
+    Fixture() : scheduler(options(), outbox, std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::null_sink_mt>())) {}
+
+    static BrokerOptions options() {
+        BrokerOptions o;
+        o.heartbeat_interval = 1000ms;
+        o.liveness = 3;
+        o.result_ttl = 60s;
+        return o;
+    }
+
+    void ready(const std::string& worker, std::vector<std::string> queues, std::uint32_t capacity) {
+        scheduler.on_worker_message(worker, p::Ready{std::move(queues), capacity, worker}, now);
+    }
+    void submit(const std::string& id, const std::string& queue = "q", bool wants_result = false,
+                const std::string& producer = "P") {
+        scheduler.on_producer_message(producer, p::Submit{id, queue, wants_result, p::make_payload("payload-" + id)}, now);
+    }
+    void done(const std::string& worker, const std::string& id, std::uint32_t attempt, const std::string& result = "ok") {
+        scheduler.on_worker_message(worker, p::Done{id, attempt, p::make_payload(result)}, now);
+    }
+    void fail(const std::string& worker, const std::string& id, std::uint32_t attempt, const std::string& error) {
+        scheduler.on_worker_message(worker, p::Fail{id, attempt, error}, now);
+    }
+    void heartbeat(const std::string& worker) { scheduler.on_worker_message(worker, p::Heartbeat{}, now); }
+    std::vector<p::Job> jobs_for(const std::string& worker) { return outbox.to_worker_of<p::Job>(worker); }
+    std::vector<std::string> job_ids_for(const std::string& worker) {
+        std::vector<std::string> ids;
+        for (auto& job : jobs_for(worker)) ids.push_back(job.id);
+        return ids;
+    }
+
+    RecordingOutbox outbox;
+    Scheduler scheduler;
+    Scheduler::TimePoint now{std::chrono::seconds(1000)};
+};
+
+}  // namespace
+
+TEST_CASE("jobs are dispatched FIFO within a queue", "[broker][scheduler]") {
+    Fixture f;
+    for (int i = 0; i < 5; ++i) f.submit("j" + std::to_string(i));
+    CHECK(f.scheduler.pending_count("q") == 5);
+    f.ready("W", {"q"}, 5);
+    CHECK(f.job_ids_for("W") == std::vector<std::string>{"j0", "j1", "j2", "j3", "j4"});
+    CHECK(f.scheduler.pending_count("q") == 0);
+}
+
+TEST_CASE("every submit is acknowledged, and a known id makes no second job", "[broker][scheduler]") {
+    Fixture f;
+    f.submit("a");
+    f.submit("a");
+    auto accepted = f.outbox.to_producer_of<p::Accepted>("P");
+    REQUIRE(accepted.size() == 2);
+    CHECK_FALSE(accepted[0].existed);
+    CHECK(accepted[1].existed);
+    CHECK(f.scheduler.pending_count("q") == 1);
+    CHECK(f.scheduler.counters().duplicate_submits == 1);
+}
+
+TEST_CASE("the least recently used worker with credit gets the next job", "[broker][scheduler]") {
+    Fixture f;
+    f.ready("A", {"q"}, 2);
+    f.ready("B", {"q"}, 2);
+    f.submit("1");
+    f.submit("2");
+    f.submit("3");
+    CHECK(f.job_ids_for("A") == std::vector<std::string>{"1", "3"});
+    CHECK(f.job_ids_for("B") == std::vector<std::string>{"2"});
+}
+
+TEST_CASE("a worker is never sent more jobs than its credit", "[broker][scheduler]") {
+    Fixture f;
+    f.ready("W", {"q"}, 2);
+    for (int i = 0; i < 5; ++i) f.submit(std::to_string(i));
+    auto first = f.jobs_for("W");
+    REQUIRE(first.size() == 2);
+    CHECK(f.scheduler.pending_count("q") == 3);
+
+    SECTION("each completion returns one credit") {
+        f.done("W", first[0].id, first[0].attempt);
+        CHECK(f.job_ids_for("W") == std::vector<std::string>{"2"});
+        f.fail("W", first[1].id, first[1].attempt, "boom");
+        CHECK(f.job_ids_for("W") == std::vector<std::string>{"3"});
+    }
+    SECTION("a heartbeat returns no credit") {
+        f.heartbeat("W");
+        CHECK(f.jobs_for("W").empty());
+    }
+}
+
+TEST_CASE("a worker serving several queues takes jobs from each", "[broker][scheduler]") {
+    Fixture f;
+    f.submit("x1", "x");
+    f.submit("y1", "y");
+    f.ready("W", {"x", "y"}, 4);
+    auto ids = f.job_ids_for("W");
+    std::sort(ids.begin(), ids.end());
+    CHECK(ids == std::vector<std::string>{"x1", "y1"});
+    f.submit("z1", "z");
+    CHECK(f.jobs_for("W").empty());
+}
+
+TEST_CASE("only the current lease holder can complete a job", "[broker][scheduler][lease]") {
+    Fixture f;
+    f.ready("A", {"q"}, 1);
+    f.ready("B", {"q"}, 1);
+    f.submit("j", "q", true);
+    auto jobs = f.jobs_for("A");
+    REQUIRE(jobs.size() == 1);
+    REQUIRE(jobs[0].attempt == 1);
+
+    SECTION("a completion from another worker is discarded") {
+        f.done("B", "j", 1);
+        CHECK(f.scheduler.find_job("j")->state == p::JobState::running);
+        CHECK(f.scheduler.counters().stale_completions == 1);
+    }
+    SECTION("a completion naming another attempt is discarded") {
+        f.done("A", "j", 2);
+        CHECK(f.scheduler.find_job("j")->state == p::JobState::running);
+        CHECK(f.scheduler.counters().stale_completions == 1);
+    }
+    SECTION("a second completion of an ended job is discarded and the job ends once") {
+        f.done("A", "j", 1, "first");
+        f.done("A", "j", 1, "second");
+        f.fail("A", "j", 1, "late");
+        CHECK(f.scheduler.counters().jobs_done == 1);
+        CHECK(f.scheduler.counters().jobs_failed == 0);
+        CHECK(f.scheduler.counters().stale_completions == 2);
+        auto results = f.outbox.to_producer_of<p::JobResult>("P");
+        REQUIRE(results.size() == 1);
+        CHECK(p::view_of(results[0].payload) == "first");
+    }
+}
+
+TEST_CASE("a silent worker is declared dead and its jobs go back to the head of the queue", "[broker][scheduler]") {
+    Fixture f;
+    f.ready("A", {"q"}, 3);
+    for (int i = 0; i < 5; ++i) f.submit("j" + std::to_string(i));
+    CHECK(f.job_ids_for("A") == std::vector<std::string>{"j0", "j1", "j2"});
+
+    SECTION("not before liveness x interval of silence") {
+        f.now += 2999ms;
+        f.scheduler.tick(f.now);
+        CHECK(f.scheduler.worker_count() == 1);
+    }
+    SECTION("a heartbeat keeps it alive") {
+        f.now += 2000ms;
+        f.heartbeat("A");
+        f.now += 2000ms;
+        f.scheduler.tick(f.now);
+        CHECK(f.scheduler.worker_count() == 1);
+    }
+    SECTION("after liveness x interval its jobs are requeued in order and redispatched with attempt + 1") {
+        f.now += 3000ms;
+        f.scheduler.tick(f.now);
+        CHECK(f.scheduler.worker_count() == 0);
+        CHECK(f.scheduler.counters().workers_dead == 1);
+        CHECK(f.scheduler.counters().jobs_requeued == 3);
+        CHECK(f.scheduler.pending_count("q") == 5);
+        CHECK(f.scheduler.find_job("j0")->state == p::JobState::pending);
+        f.ready("B", {"q"}, 5);
+        auto jobs = f.jobs_for("B");
+        REQUIRE(jobs.size() == 5);
+        CHECK(jobs[0].id == "j0");
+        CHECK(jobs[1].id == "j1");
+        CHECK(jobs[2].id == "j2");
+        CHECK(jobs[3].id == "j3");
+        CHECK(jobs[0].attempt == 2);
+        CHECK(jobs[3].attempt == 1);
+
+        SECTION("and the dead worker's late completion is discarded") {
+            f.done("A", "j0", 1);
+            CHECK(f.scheduler.counters().stale_completions == 1);
+            CHECK(f.scheduler.find_job("j0")->state == p::JobState::running);
+            auto errors = f.outbox.to_worker_of<p::Error>("A");
+            REQUIRE(errors.size() == 1);
+            CHECK(errors[0].code == p::ErrorCode::unknown_worker);
+            f.done("B", "j0", 2);
+            CHECK(f.scheduler.find_job("j0")->state == p::JobState::done);
+        }
+    }
+}
+
+TEST_CASE("requeued jobs are redispatched at once to a worker with credit", "[broker][scheduler]") {
+    Fixture f;
+    f.ready("A", {"q"}, 2);
+    f.ready("B", {"q"}, 2);
+    f.submit("j1");
+    f.submit("j2");
+    f.jobs_for("A");
+    f.jobs_for("B");
+    f.now += 1500ms;
+    f.heartbeat("B");
+    f.now += 1500ms;
+    f.scheduler.tick(f.now);
+    auto ids = f.job_ids_for("B");
+    CHECK(ids == std::vector<std::string>{"j1"});
+}
+
+TEST_CASE("a worker whose connection is gone is dropped when a send fails", "[broker][scheduler]") {
+    Fixture f;
+    f.ready("A", {"q"}, 1);
+    f.ready("B", {"q"}, 1);
+    f.outbox.unreachable.insert("A");
+    f.submit("j1");
+    CHECK(f.job_ids_for("B") == std::vector<std::string>{"j1"});
+    CHECK(f.scheduler.worker_count() == 1);
+    CHECK(f.scheduler.find_job("j1")->attempt == 1);
+}
+
+TEST_CASE("a congested worker is skipped until it speaks again", "[broker][scheduler]") {
+    Fixture f;
+    f.ready("A", {"q"}, 4);
+    f.outbox.congested.insert("A");
+    f.submit("j1");
+    CHECK(f.scheduler.pending_count("q") == 1);
+    f.outbox.congested.clear();
+    f.submit("j2");
+    CHECK(f.jobs_for("A").empty());
+    f.heartbeat("A");
+    CHECK(f.job_ids_for("A") == std::vector<std::string>{"j1", "j2"});
+}
+
+TEST_CASE("a draining worker gets no new jobs and a disconnecting one gives its jobs back", "[broker][scheduler]") {
+    Fixture f;
+    f.ready("A", {"q"}, 2);
+    f.submit("j1");
+    f.jobs_for("A");
+    f.scheduler.on_worker_message("A", p::Drain{}, f.now);
+    f.submit("j2");
+    CHECK(f.jobs_for("A").empty());
+    f.done("A", "j1", 1);
+    CHECK(f.jobs_for("A").empty());
+    CHECK(f.scheduler.find_job("j1")->state == p::JobState::done);
+
+    f.ready("B", {"q"}, 1);
+    CHECK(f.job_ids_for("B") == std::vector<std::string>{"j2"});
+    f.scheduler.on_worker_message("B", p::Disconnect{"bye"}, f.now);
+    CHECK(f.scheduler.pending_count("q") == 1);
+    CHECK(f.scheduler.counters().workers_disconnected == 1);
+    f.ready("C", {"q"}, 1);
+    auto jobs = f.jobs_for("C");
+    REQUIRE(jobs.size() == 1);
+    CHECK(jobs[0].attempt == 2);
+}
+
+TEST_CASE("a waiting producer receives the result and status reports it", "[broker][scheduler]") {
+    Fixture f;
+    f.ready("W", {"q"}, 1);
+    f.submit("ok", "q", true);
+    f.done("W", "ok", 1, "the result");
+    auto results = f.outbox.to_producer_of<p::JobResult>("P");
+    REQUIRE(results.size() == 1);
+    CHECK(results[0].state == p::JobState::done);
+    CHECK(p::view_of(results[0].payload) == "the result");
+
+    f.submit("bad", "q", true);
+    f.fail("W", "bad", 1, "it broke");
+    results = f.outbox.to_producer_of<p::JobResult>("P");
+    REQUIRE(results.size() == 1);
+    CHECK(results[0].state == p::JobState::failed);
+    CHECK(results[0].error == "it broke");
+
+    f.scheduler.on_producer_message("S", p::StatusRequest{"ok"}, f.now);
+    auto replies = f.outbox.to_producer_of<p::StatusReply>("S");
+    REQUIRE(replies.size() == 1);
+    CHECK(replies[0].state == p::JobState::done);
+    CHECK(p::view_of(replies[0].payload) == "the result");
+    f.jobs_for("W");
+
+    SECTION("resubmitting an ended job returns its result at once and runs nothing") {
+        f.submit("ok", "q", true, "P2");
+        auto again = f.outbox.to_producer_of<p::JobResult>("P2");
+        REQUIRE(again.size() == 1);
+        CHECK(p::view_of(again[0].payload) == "the result");
+        CHECK(f.jobs_for("W").empty());
+    }
+    SECTION("a resubmission moves the result to the new connection") {
+        f.submit("later", "q", true, "P-old");
+        f.submit("later", "q", true, "P-new");
+        f.done("W", "later", 1);
+        CHECK(f.outbox.to_producer_of<p::JobResult>("P-old").empty());
+        CHECK(f.outbox.to_producer_of<p::JobResult>("P-new").size() == 1);
+    }
+    SECTION("an unknown id gets unknown_job") {
+        f.scheduler.on_producer_message("S", p::StatusRequest{"nope"}, f.now);
+        auto errors = f.outbox.to_producer_of<p::Error>("S");
+        REQUIRE(errors.size() == 1);
+        CHECK(errors[0].code == p::ErrorCode::unknown_job);
+        CHECK(errors[0].id == "nope");
+    }
+    SECTION("results expire after their TTL") {
+        f.now += 61s;
+        f.scheduler.tick(f.now);
+        CHECK_FALSE(f.scheduler.find_job("ok").has_value());
+    }
+}
+
+TEST_CASE("a result for a vanished producer is counted and kept for status", "[broker][scheduler]") {
+    Fixture f;
+    f.ready("W", {"q"}, 1);
+    f.submit("j", "q", true, "gone");
+    f.outbox.unreachable.insert("gone");
+    f.done("W", "j", 1);
+    CHECK(f.scheduler.counters().results_undeliverable == 1);
+    CHECK(f.scheduler.find_job("j")->state == p::JobState::done);
+}
+
+TEST_CASE("peers that break the rules get typed errors and change nothing", "[broker][scheduler]") {
+    Fixture f;
+    SECTION("a worker command on the producer socket") {
+        f.scheduler.on_producer_message("P", p::Heartbeat{}, f.now);
+        auto errors = f.outbox.to_producer_of<p::Error>("P");
+        REQUIRE(errors.size() == 1);
+        CHECK(errors[0].code == p::ErrorCode::unexpected_command);
+    }
+    SECTION("a heartbeat from a worker that never said READY") {
+        f.heartbeat("X");
+        auto errors = f.outbox.to_worker_of<p::Error>("X");
+        REQUIRE(errors.size() == 1);
+        CHECK(errors[0].code == p::ErrorCode::unknown_worker);
+        CHECK(f.scheduler.worker_count() == 0);
+    }
+    SECTION("a malformed frame set") {
+        f.scheduler.on_malformed_producer_message("P", {p::ErrorCode::bad_header, "not a map"});
+        auto errors = f.outbox.to_producer_of<p::Error>("P");
+        REQUIRE(errors.size() == 1);
+        CHECK(errors[0].code == p::ErrorCode::bad_header);
+        CHECK(f.scheduler.counters().malformed_messages == 1);
+    }
+}
+
+TEST_CASE("READY is answered with the broker's heartbeat settings", "[broker][scheduler]") {
+    Fixture f;
+    f.ready("W", {"q"}, 1);
+    auto beats = f.outbox.to_worker_of<p::Heartbeat>("W");
+    REQUIRE(beats.size() == 1);
+    CHECK(beats[0].interval_ms == 1000u);
+    CHECK(beats[0].liveness == 3u);
+    f.now += 1000ms;
+    f.heartbeat("W");
+    f.scheduler.tick(f.now);
+    CHECK(f.outbox.to_worker_of<p::Heartbeat>("W").size() == 1);
+}
+
+TEST_CASE("shutting down tells every worker and refuses new jobs", "[broker][scheduler]") {
+    Fixture f;
+    f.ready("W", {"q"}, 1);
+    f.scheduler.shut_down();
+    CHECK(f.outbox.to_worker_of<p::Disconnect>("W").size() == 1);
+    f.submit("late");
+    auto errors = f.outbox.to_producer_of<p::Error>("P");
+    REQUIRE(errors.size() == 1);
+    CHECK(errors[0].code == p::ErrorCode::shutting_down);
+}
+
+TEST_CASE("stats report queues, workers and counters", "[broker][scheduler]") {
+    Fixture f;
+    f.ready("W", {"q"}, 2);
+    f.submit("a");
+    f.submit("b");
+    f.submit("c");
+    f.done("W", "a", 1);
+    f.now += 250ms;
+    auto stats = f.scheduler.stats(f.now);
+    REQUIRE(stats.queues.size() == 1);
+    CHECK(stats.queues[0].name == "q");
+    CHECK(stats.queues[0].pending == 0);
+    CHECK(stats.queues[0].in_flight == 2);
+    CHECK(stats.queues[0].done == 1);
+    REQUIRE(stats.workers.size() == 1);
+    CHECK(stats.workers[0].name == "W");
+    CHECK(stats.workers[0].in_flight == 2);
+    CHECK(stats.workers[0].last_heartbeat_ms == 250);
+    CHECK(stats.counters.at("jobs_submitted") == 3);
+    CHECK(stats.counters.at("jobs_dispatched") == 3);
+}
