@@ -1,0 +1,159 @@
+// End-to-end behaviour of the broker with real workers and producers over TCP loopback.
+#include <csignal>
+#include <map>
+#include <set>
+
+#include <catch2/catch.hpp>
+#include <zmq.hpp>
+
+#include "cluster.hpp"
+#include "corsair/protocol/protocol.hpp"
+#include "deadline.hpp"
+
+using namespace std::chrono_literals;
+using corsair::test::Cluster;
+namespace p = corsair::protocol;
+
+namespace {
+
+// Pumps `producer` until every id in `ids` has a result or `timeout` passes; counts results per id.
+std::map<std::string, int> collect_results(corsair::producer::Producer& producer, const std::set<std::string>& ids,
+                                           std::chrono::milliseconds timeout,
+                                           std::map<std::string, corsair::producer::Outcome>* outcomes = nullptr) {
+    std::map<std::string, int> seen;
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    std::size_t distinct = 0;
+    while (distinct < ids.size() && std::chrono::steady_clock::now() < deadline) {
+        for (auto& event : producer.poll(100ms)) {
+            if (event.kind != corsair::producer::Event::Kind::result) continue;
+            if (seen[event.id]++ == 0 && ids.count(event.id)) ++distinct;
+            if (outcomes) (*outcomes)[event.id] = event.outcome;
+        }
+    }
+    return seen;
+}
+
+}  // namespace
+
+TEST_CASE("three workers complete 1,000 jobs and each result arrives exactly once", "[integration][broker]") {
+    Cluster cluster;
+    for (auto name : {"w1", "w2", "w3"}) cluster.start_worker(name, {"--builtin", "echo"}, "q", 4);
+    REQUIRE(cluster.wait_for_workers(3));
+
+    auto producer = cluster.make_producer();
+    std::set<std::string> ids;
+    std::map<std::string, std::string> payloads;
+    for (int i = 0; i < 1000; ++i) {
+        const std::string payload = "job-" + std::to_string(i);
+        auto id = producer->submit_async("q", payload, true);
+        ids.insert(id);
+        payloads[id] = payload;
+    }
+    REQUIRE(ids.size() == 1000);
+    std::map<std::string, corsair::producer::Outcome> outcomes;
+    auto seen = collect_results(*producer, ids, 60s, &outcomes);
+    REQUIRE(seen.size() == 1000);
+    for (const auto& [id, count] : seen) {
+        CHECK(ids.count(id) == 1);
+        CHECK(count == 1);
+        CHECK(outcomes[id].state == p::JobState::done);
+        CHECK(outcomes[id].result == payloads[id]);
+    }
+    auto stats = cluster.stats();
+    REQUIRE(stats);
+    CHECK(stats->counters.at("jobs_done") == 1000);
+    CHECK(stats->counters.at("stale_completions") == 0);
+    // All three workers took part.
+    REQUIRE(stats->workers.size() == 3);
+}
+
+TEST_CASE("200 malformed messages leave the broker up and serving", "[integration][broker]") {
+    Cluster cluster;
+    zmq::context_t context;
+    std::map<std::string, zmq::socket_t> raw;
+    int sent = 0;
+    auto send_raw = [&](zmq::socket_t& socket, std::vector<std::string> frames) {
+        for (std::size_t i = 0; i < frames.size(); ++i) {
+            socket.send(zmq::buffer(frames[i]), i + 1 < frames.size() ? zmq::send_flags::sndmore : zmq::send_flags::none);
+        }
+        ++sent;
+    };
+    const std::string sig("CSR\x01", 4);
+    const std::string bad_version("CSR\x09", 4);
+    // A valid SUBMIT header, to pair with broken framing.
+    auto valid = p::encode(p::Submit{"x", "q", false, p::make_payload("hi")});
+    const std::string submit_header(static_cast<const char*>(valid[2].data()), valid[2].size());
+    // msgpack array header claiming 2^32-1 elements in 5 bytes.
+    const std::string huge_array("\xdd\xff\xff\xff\xff", 5);
+    const std::string huge_map("\xdf\xff\xff\xff\xff", 5);
+    const std::vector<std::vector<std::string>> kinds = {
+        {"garbage"},
+        {"", ""},
+        {sig},
+        {bad_version, std::string(1, '\x01'), submit_header, "p"},
+        {"CSR", std::string(1, '\x01'), submit_header, "p"},
+        {sig, std::string(1, '\x7f'), "\x80"},
+        {sig, std::string("\x01\x01", 2), "\x80"},
+        {sig, std::string(1, '\x01'), submit_header},               // SUBMIT without payload frame
+        {sig, std::string(1, '\x04'), "\x81\xa2id\xa1x", "extra"},  // STATUS with a payload frame
+        {sig, std::string(1, '\x01'), "not msgpack at all", "p"},
+        {sig, std::string(1, '\x01'), "\x93\x01\x02\x03", "p"},     // array, not map
+        {sig, std::string(1, '\x01'), huge_array, "p"},
+        {sig, std::string(1, '\x01'), huge_map, "p"},
+        {sig, std::string(1, '\x01'), "\x81\xa2id\x05", "p"},         // id is an int
+        {sig, std::string(1, '\x01'), "\x80", "p"},                   // no fields
+        {sig, std::string(1, '\x10'), "\x81\xa8" "capacity\x00", ""},  // READY with junk
+        {sig, std::string(1, '\x12'), "\x82\xa2id\xa1x\xa7" "attempt\xa1y", ""},
+        {sig, std::string(1, '\x01'), submit_header + "trailing", "p"},
+        {sig, std::string(1, '\x11'), "\x80", "p"},  // JOB sent to the broker
+        {sig, std::string(1, '\x14'), "\x80"},       // HEARTBEAT on the producer socket
+    };
+    for (const std::string side : {"producers", "workers"}) {
+        raw.emplace(side, zmq::socket_t(context, zmq::socket_type::dealer));
+        raw.at(side).set(zmq::sockopt::linger, 0);
+        raw.at(side).connect(side == "producers" ? cluster.endpoints().producers : cluster.endpoints().workers);
+    }
+    for (int i = 0; i < 200; ++i) {
+        const auto& frames = kinds[static_cast<std::size_t>(i) % kinds.size()];
+        send_raw(raw.at(i % 2 == 0 ? "producers" : "workers"), frames);
+    }
+    REQUIRE(sent == 200);
+    // Every malformed message is answered with a typed ERROR: wait until 100 replies per side.
+    for (auto& [side, socket] : raw) {
+        int errors = 0;
+        const auto deadline = std::chrono::steady_clock::now() + 10s;
+        while (errors < 100 && std::chrono::steady_clock::now() < deadline) {
+            zmq::pollitem_t item{socket.handle(), 0, ZMQ_POLLIN, 0};
+            zmq::poll(&item, 1, 100ms);
+            p::Frames frames;
+            while (p::receive_frames(socket, frames)) {
+                auto decoded = p::decode(frames);
+                REQUIRE(decoded);
+                if (std::holds_alternative<p::Error>(decoded.value())) ++errors;
+            }
+        }
+        CHECK(errors == 100);
+    }
+    CHECK(cluster.broker().is_running());
+    CHECK(cluster.counter("malformed_messages") + cluster.counter("unexpected_commands") +
+              cluster.counter("stale_completions") >= 190);
+
+    cluster.start_worker("w1", {"--builtin", "echo"});
+    REQUIRE(cluster.wait_for_workers(1));
+    auto producer = cluster.make_producer();
+    auto id = producer->submit_async("q", "still serving", true);
+    auto seen = collect_results(*producer, {id}, 10s);
+    CHECK(seen[id] == 1);
+}
+
+TEST_CASE("SIGTERM stops the broker cleanly and workers are told", "[integration][broker]") {
+    Cluster cluster;
+    cluster.start_worker("w1", {"--builtin", "echo"});
+    REQUIRE(cluster.wait_for_workers(1));
+    cluster.broker().signal(SIGTERM);
+    auto status = cluster.broker().wait_exit(10s);
+    REQUIRE(status);
+    CHECK(WIFEXITED(*status));
+    CHECK(WEXITSTATUS(*status) == 0);
+    CHECK(cluster.worker("w1").is_running());
+}
