@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Quick start, first command: install what is missing, build, and run the local demo.
+# A broker, three workers and a producer pushing 1,000 jobs with a progress bar; one worker is
+# killed with SIGKILL mid-run, and the demo shows its jobs requeued and every job done.
+set -euo pipefail
+top="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+bash "$top/.ci/setup"
+bin="$top/build"
+broker_bin="$bin/broker/corsair-broker"
+worker_bin="$bin/worker/corsair-worker"
+cli_bin="$bin/producer/corsair"
+
+work="$(mktemp -d /tmp/corsair-demo-XXXXXX)"
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT
+
+# Waits for a condition (a shell command) for at most $1 seconds.
+wait_for() {
+  local seconds="$1"; shift
+  local deadline=$((SECONDS + seconds))
+  until "$@"; do
+    if ((SECONDS >= deadline)); then echo "demo: timed out waiting for: $*" >&2; exit 1; fi
+    sleep 0.1
+  done
+}
+
+echo
+echo "== starting corsair-broker (heartbeat 250ms, liveness 3) =="
+coproc BROKER { exec "$broker_bin" --producers 'tcp://127.0.0.1:*' --workers 'tcp://127.0.0.1:*' \
+                 --heartbeat 250ms --liveness 3 2>"$work/broker.log"; }
+pids+=("$BROKER_PID")
+read -r -t 10 ready_line <&"${BROKER[0]}"
+echo "$ready_line"
+producers="${ready_line#*producers=}"; producers="${producers%% *}"
+workers="${ready_line#*workers=}"
+export CORSAIR_BROKER="$producers"
+
+echo "== starting 3 workers (built-in 'sleep' handler, capacity 4 each) =="
+for name in worker-1 worker-2 worker-3; do
+  "$worker_bin" --broker "$workers" --queue demo --capacity 4 --id "$name" --builtin sleep 2>"$work/$name.log" &
+  pids+=("$!")
+  declare "pid_${name//-/_}=$!"
+done
+workers_registered() { "$cli_bin" stats --json | grep -o '"name":"worker-[0-9]"' | sort -u | wc -l | grep -qx 3; }
+wait_for 15 workers_registered
+"$cli_bin" stats
+
+echo "== pushing 1,000 jobs of 40 ms each from one producer =="
+seq 1000 | sed 's/.*/40/' > "$work/jobs.txt"
+"$cli_bin" submit demo --file "$work/jobs.txt" --wait > "$work/submit.out" &
+submit_pid=$!
+pids+=("$submit_pid")
+
+jobs_done() { "$cli_bin" stats --json | grep -o '"jobs_done":[0-9]*' | head -1 | cut -d: -f2; }
+third_done() { local n; n="$(jobs_done)"; [ "${n:-0}" -ge 300 ]; }
+wait_for 60 third_done
+echo
+echo "== killing worker-2 (pid $pid_worker_2) with SIGKILL after $(jobs_done) jobs =="
+kill -KILL "$pid_worker_2"
+
+wait "$submit_pid"
+echo
+echo "== producer summary =="
+cat "$work/submit.out"
+echo
+echo "== what the broker saw =="
+grep -E "worker died|worker joined" "$work/broker.log" | sed 's/^\[[^]]*\] //'
+echo "requeued jobs: $(grep -c 'requeued job=' "$work/broker.log")"
+"$cli_bin" stats
+done_count="$(jobs_done)"
+echo
+if [ "$done_count" -eq 1000 ]; then
+  echo "demo: all 1000 jobs done; worker-2's jobs were requeued and finished by the others."
+else
+  echo "demo: only $done_count of 1000 jobs done" >&2
+  exit 1
+fi
