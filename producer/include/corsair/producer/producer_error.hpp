@@ -1,0 +1,32 @@
+// ProducerError: why a blocking Producer call failed. Thrown only by calls that block or validate
+// input; the event loop itself never throws on peer input.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+#include "corsair/protocol/error_code.hpp"
+
+namespace corsair::producer {
+
+class ProducerError : public std::runtime_error {
+public:
+    enum class Kind {
+        refused,   // the broker answered ERROR; code() is its code
+        invalid,   // rejected before sending (queue name, job id or payload breaks a protocol limit)
+        timeout,   // no answer before the deadline; code() is `internal` (the call may be retried)
+    };
+
+    ProducerError(Kind kind, protocol::ErrorCode code, const std::string& message)
+        : std::runtime_error(message), kind_(kind), code_(code) {}
+
+    Kind kind() const noexcept { return kind_; }
+    protocol::ErrorCode code() const noexcept { return code_; }
+    bool is_timeout() const noexcept { return kind_ == Kind::timeout; }
+
+private:
+    Kind kind_;
+    protocol::ErrorCode code_;
+};
+
+}  // namespace corsair::producer
