@@ -1,0 +1,73 @@
+// The command table: codes, names, payload rule and message-type mapping.
+#include <catch2/catch.hpp>
+
+#include <set>
+#include <string>
+
+#include "corsair/protocol/command.hpp"
+#include "corsair/protocol/messages.hpp"
+
+namespace corsair::protocol {
+namespace {
+
+struct CommandRow {
+    Command command;
+    std::uint8_t code;
+    const char* name;
+    bool carries_payload;
+};
+
+// docs/protocol.md §Command table, row by row.
+constexpr CommandRow kTable[] = {
+    {Command::submit, 0x01, "SUBMIT", true},          {Command::accepted, 0x02, "ACCEPTED", false},
+    {Command::result, 0x03, "RESULT", true},          {Command::status, 0x04, "STATUS", false},
+    {Command::status_reply, 0x05, "STATUS_REPLY", true}, {Command::stats, 0x06, "STATS", false},
+    {Command::stats_reply, 0x07, "STATS_REPLY", false}, {Command::error, 0x08, "ERROR", false},
+    {Command::ready, 0x10, "READY", false},           {Command::job, 0x11, "JOB", true},
+    {Command::done, 0x12, "DONE", true},              {Command::fail, 0x13, "FAIL", false},
+    {Command::heartbeat, 0x14, "HEARTBEAT", false},   {Command::drain, 0x15, "DRAIN", false},
+    {Command::disconnect, 0x16, "DISCONNECT", false},
+};
+
+TEST_CASE("each command has its code, name and payload rule", "[protocol][command]") {
+    for (const auto& row : kTable) {
+        INFO(row.name);
+        CHECK(static_cast<std::uint8_t>(row.command) == row.code);
+        CHECK(to_string(row.command) == row.name);
+        CHECK(carries_payload(row.command) == row.carries_payload);
+        CHECK(is_known_command(row.code));
+    }
+}
+
+TEST_CASE("exactly the fifteen table codes are known", "[protocol][command]") {
+    std::set<int> known;
+    for (int code = 0; code <= 0xff; ++code) {
+        if (is_known_command(static_cast<std::uint8_t>(code))) known.insert(code);
+    }
+    std::set<int> expected;
+    for (const auto& row : kTable) expected.insert(row.code);
+    CHECK(known == expected);
+}
+
+TEST_CASE("each message type maps to its command", "[protocol][command]") {
+    CHECK(kCommandOf<Submit> == Command::submit);
+    CHECK(kCommandOf<Accepted> == Command::accepted);
+    CHECK(kCommandOf<JobResult> == Command::result);
+    CHECK(kCommandOf<StatusRequest> == Command::status);
+    CHECK(kCommandOf<StatusReply> == Command::status_reply);
+    CHECK(kCommandOf<StatsRequest> == Command::stats);
+    CHECK(kCommandOf<StatsReply> == Command::stats_reply);
+    CHECK(kCommandOf<Error> == Command::error);
+    CHECK(kCommandOf<Ready> == Command::ready);
+    CHECK(kCommandOf<Job> == Command::job);
+    CHECK(kCommandOf<Done> == Command::done);
+    CHECK(kCommandOf<Fail> == Command::fail);
+    CHECK(kCommandOf<Heartbeat> == Command::heartbeat);
+    CHECK(kCommandOf<Drain> == Command::drain);
+    CHECK(kCommandOf<Disconnect> == Command::disconnect);
+    CHECK(command_of(Message(Fail{})) == Command::fail);
+    CHECK(command_of(Message(StatsReply{})) == Command::stats_reply);
+}
+
+}  // namespace
+}  // namespace corsair::protocol

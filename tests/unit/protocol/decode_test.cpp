@@ -1,0 +1,523 @@
+// Malformed frame sets, each mapped to the exact ErrorCode decode() must return (STYLE.md §22),
+// and a seeded mutation run: decode() must return, never throw or crash, on any input.
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "corsair/protocol/protocol.hpp"
+#include "frame_builder.hpp"
+
+namespace corsair::protocol {
+namespace {
+
+using namespace test;
+
+struct MalformedCase {
+    std::string name;
+    std::function<Frames()> frames;
+    ErrorCode expected;
+    std::optional<std::string> detail = std::nullopt;  // the field named by the error, when it names one
+    std::size_t first = 0;
+    DecodeLimits limits = {};
+};
+
+std::string nested_arrays(int depth) {
+    return msgpack_bytes([depth](Packer& p) {
+        for (int i = 0; i < depth; ++i) p.pack_array(1);
+        p.pack(0);
+    });
+}
+
+// A SUBMIT header whose unknown key "deep" holds `depth` nested arrays (the map itself is one more level).
+std::string submit_with_nesting(int depth) {
+    return map_of({str("id", "j"), str("queue", "q"), raw("deep", [depth](Packer& p) {
+                       for (int i = 0; i < depth; ++i) p.pack_array(1);
+                       p.pack(0);
+                   })});
+}
+
+std::vector<MalformedCase> frame_cases() {
+    const std::string sig = signature_bytes();
+    const std::string submit = command_bytes(Command::submit);
+    const std::string heartbeat = command_bytes(Command::heartbeat);
+    const std::string empty_map = octets({0x80});
+    const std::string submit_header = map_of(valid_fields(Command::submit));
+    auto frames = [](std::vector<std::string> parts) { return [parts] { return frames_of(parts); }; };
+    auto header = [](Command c, std::string bytes) { return [c, bytes] { return message_with_header(c, bytes); }; };
+
+    std::vector<MalformedCase> cases = {
+        {"no frames", frames({}), ErrorCode::bad_frame_count},
+        {"one frame", frames({sig}), ErrorCode::bad_frame_count},
+        {"two frames", frames({sig, heartbeat}), ErrorCode::bad_frame_count},
+        {"wrong signature", frames({"XSR\x01", heartbeat, empty_map}), ErrorCode::bad_signature},
+        {"signature in lower case", frames({"csr\x01", heartbeat, empty_map}), ErrorCode::bad_signature},
+        {"right signature, version 2", frames({signature_bytes(2), heartbeat, empty_map}),
+         ErrorCode::unsupported_version},
+        {"right signature, version 0", frames({signature_bytes(0), heartbeat, empty_map}),
+         ErrorCode::unsupported_version},
+        {"signature of 3 bytes", frames({"CSR", heartbeat, empty_map}), ErrorCode::bad_signature},
+        {"signature of 5 bytes", frames({sig + "x", heartbeat, empty_map}), ErrorCode::bad_signature},
+        {"empty signature frame", frames({"", heartbeat, empty_map}), ErrorCode::bad_signature},
+        {"command frame of 0 bytes", frames({sig, "", empty_map}), ErrorCode::unknown_command},
+        {"command frame of 2 bytes", frames({sig, heartbeat + heartbeat, empty_map}), ErrorCode::unknown_command},
+        {"SUBMIT with 3 frames (no payload)", frames({sig, submit, submit_header}), ErrorCode::bad_frame_count},
+        {"SUBMIT with 5 frames", frames({sig, submit, submit_header, "p", "extra"}), ErrorCode::bad_frame_count},
+        {"HEARTBEAT with 4 frames", frames({sig, heartbeat, empty_map, "payload"}), ErrorCode::bad_frame_count},
+        {"STATS with 4 frames", frames({sig, command_bytes(Command::stats), empty_map, ""}),
+         ErrorCode::bad_frame_count},
+        {"header of garbage bytes", header(Command::heartbeat, octets({0xc1, 0xc1, 0xc1})), ErrorCode::bad_header},
+        {"header of truncated msgpack", header(Command::submit, submit_header.substr(0, submit_header.size() - 3)),
+         ErrorCode::bad_header},
+        {"empty header frame", header(Command::heartbeat, ""), ErrorCode::bad_header},
+        {"header an array", header(Command::heartbeat, octets({0x91, 0x01})), ErrorCode::bad_header},
+        {"header an integer", header(Command::heartbeat, octets({0x05})), ErrorCode::bad_header},
+        {"header a string", header(Command::heartbeat, octets({0xa2, 'i', 'd'})), ErrorCode::bad_header},
+        {"header nil", header(Command::heartbeat, octets({0xc0})), ErrorCode::bad_header},
+        {"header with a byte after the map", header(Command::heartbeat, empty_map + octets({0x00})),
+         ErrorCode::bad_header},
+        {"header of two maps", header(Command::submit, submit_header + submit_header), ErrorCode::bad_header},
+        {"header over kMaxHeaderBytes",
+         header(Command::submit, map_of({str("id", "j"), str("queue", "q"), str("pad", std::string(kMaxHeaderBytes, 'x'))})),
+         ErrorCode::bad_header, std::string("header too large")},
+        {"array32 claiming 4 billion elements", header(Command::heartbeat, octets({0xdd, 0xff, 0xff, 0xff, 0xff})),
+         ErrorCode::bad_header, std::string("array size overflow")},
+        {"map32 claiming 4 billion entries", header(Command::heartbeat, octets({0xdf, 0xff, 0xff, 0xff, 0xff})),
+         ErrorCode::bad_header, std::string("map size overflow")},
+        {"str32 claiming 4 billion bytes", header(Command::heartbeat, octets({0xdb, 0xff, 0xff, 0xff, 0xff})),
+         ErrorCode::bad_header},
+        {"bin32 claiming 4 billion bytes inside a map",
+         header(Command::heartbeat, octets({0x81, 0xa1, 'k', 0xc6, 0xff, 0xff, 0xff, 0xff})), ErrorCode::bad_header},
+        {"map claiming 4 billion entries inside a map",
+         header(Command::heartbeat, octets({0x81, 0xa1, 'k', 0xdf, 0xff, 0xff, 0xff, 0xff})), ErrorCode::bad_header,
+         std::string("map size overflow")},
+        {"array claiming 1025 elements", header(Command::heartbeat, octets({0xdc, 0x04, 0x01})), ErrorCode::bad_header,
+         std::string("array size overflow")},
+        {"nesting one level deeper than the limit", header(Command::submit, submit_with_nesting(8)),
+         ErrorCode::bad_header, std::string("depth size overflow")},
+        {"nesting far deeper than the limit", header(Command::submit, map_of({raw("deep", [](Packer& p) {
+                                                         for (int i = 0; i < 10000; ++i) p.pack_array(1);
+                                                         p.pack(0);
+                                                     })})),
+         ErrorCode::bad_header},
+        {"a bare array nested deeply", header(Command::heartbeat, nested_arrays(100)), ErrorCode::bad_header},
+        {"DONE with attempt as a float64 1.0",
+         header(Command::done, octets({0x82, 0xa2, 'i', 'd', 0xa1, 'j', 0xa7, 'a', 't', 't', 'e', 'm', 'p', 't', 0xcb,
+                                       0x3f, 0xf0, 0, 0, 0, 0, 0, 0})),
+         ErrorCode::bad_field_type, std::string("attempt")},
+        {"payload one byte over the default limit",
+         [] { return message_with_header(Command::submit, map_of(valid_fields(Command::submit)),
+                                         std::string(kDefaultMaxPayloadBytes + 1, 'p')); },
+         ErrorCode::payload_too_large},
+        {"payload over a configured limit",
+         [] { return message_with_header(Command::done, map_of(valid_fields(Command::done)), std::string(17, 'p')); },
+         ErrorCode::payload_too_large, std::nullopt, 0, DecodeLimits{16}},
+        {"routing frame in front, decoded with first = 0",
+         [] {
+             Frames f = frames_of({std::string("\x00\x80\x00\x00\x29", 5)});
+             for (auto& frame : encode(Heartbeat{})) f.push_back(std::move(frame));
+             return f;
+         },
+         ErrorCode::bad_signature},
+        {"routing frame in front, too few frames after it", frames({"id", sig, heartbeat}), ErrorCode::bad_frame_count,
+         std::nullopt, 1},
+        {"routing frame in front, bad signature after it", frames({"id", "CSR\x02", heartbeat, empty_map}),
+         ErrorCode::unsupported_version, std::nullopt, 1},
+        {"first past the end of the frames", frames({sig, heartbeat, empty_map}), ErrorCode::bad_frame_count,
+         std::nullopt, 7},
+    };
+    for (int code : {0x00, 0x09, 0x0F, 0x17, 0xFF, 0x20, 0x7F, 0x80}) {
+        cases.push_back({"unknown command byte " + std::to_string(code),
+                         frames({sig, std::string(1, static_cast<char>(code)), empty_map}), ErrorCode::unknown_command});
+    }
+    return cases;
+}
+
+// Field-level cases: a valid header for `command` with one thing wrong.
+std::vector<MalformedCase> field_cases() {
+    std::vector<MalformedCase> cases;
+    auto add = [&cases](std::string name, Command command, Fields fields, ErrorCode expected, std::string field) {
+        cases.push_back({std::string(to_string(command)) + ": " + name,
+                         [command, fields] { return message_with_fields(command, fields); }, expected, field});
+    };
+
+    // Every required field, removed in turn.
+    const std::vector<std::pair<Command, std::vector<std::string>>> required = {
+        {Command::submit, {"id", "queue"}},
+        {Command::accepted, {"id"}},
+        {Command::result, {"id", "state", "attempt"}},
+        {Command::status, {"id"}},
+        {Command::status_reply, {"id", "state", "attempt"}},
+        {Command::stats_reply, {"queues", "workers"}},
+        {Command::error, {"code"}},
+        {Command::ready, {"queues", "capacity"}},
+        {Command::job, {"id", "queue", "attempt"}},
+        {Command::done, {"id", "attempt"}},
+        {Command::fail, {"id", "attempt"}},
+    };
+    for (const auto& [command, keys] : required) {
+        for (const auto& key : keys) {
+            add("missing " + key, command, without(valid_fields(command), key), ErrorCode::missing_field, key);
+        }
+    }
+
+    const auto submit = valid_fields(Command::submit);
+    const auto ready = valid_fields(Command::ready);
+    const auto done = valid_fields(Command::done);
+    const auto job = valid_fields(Command::job);
+    const auto result = valid_fields(Command::result);
+    const auto heartbeat = valid_fields(Command::heartbeat);
+    const auto empty_array = [](Packer& p) { p.pack_array(0); };
+
+    // Wrong msgpack types.
+    add("id as int", Command::submit, with(submit, uint("id", 1)), ErrorCode::bad_field_type, "id");
+    add("id as bin", Command::submit, with(submit, raw("id", [](Packer& p) {
+            p.pack_bin(2);
+            p.pack_bin_body("j1", 2);
+        })),
+        ErrorCode::bad_field_type, "id");
+    add("id as nil", Command::submit, with(submit, nil("id")), ErrorCode::bad_field_type, "id");
+    add("queue as array", Command::submit, with(submit, strings("queue", {"q"})), ErrorCode::bad_field_type, "queue");
+    add("wants_result as int", Command::submit, with(submit, uint("wants_result", 1)), ErrorCode::bad_field_type,
+        "wants_result");
+    add("wants_result as string", Command::submit, with(submit, str("wants_result", "true")),
+        ErrorCode::bad_field_type, "wants_result");
+    add("existed as int", Command::accepted, with(valid_fields(Command::accepted), uint("existed", 0)),
+        ErrorCode::bad_field_type, "existed");
+    add("attempt as string", Command::done, with(done, str("attempt", "1")), ErrorCode::bad_field_type, "attempt");
+    // msgpack-c writes an integral double such as 1.0 as an integer, so use 1.5 here; the
+    // frame table has 1.0 written as raw float64 bytes.
+    add("attempt as float", Command::job, with(job, raw("attempt", [](Packer& p) { p.pack(1.5); })),
+        ErrorCode::bad_field_type, "attempt");
+    add("attempt as bool", Command::fail, with(valid_fields(Command::fail), boolean("attempt", true)),
+        ErrorCode::bad_field_type, "attempt");
+    add("capacity as string", Command::ready, with(ready, str("capacity", "4")), ErrorCode::bad_field_type,
+        "capacity");
+    add("queues as string", Command::ready, with(ready, str("queues", "q")), ErrorCode::bad_field_type, "queues");
+    add("queues holding an int", Command::ready, with(ready, raw("queues", [](Packer& p) {
+            p.pack_array(1);
+            p.pack(1);
+        })),
+        ErrorCode::bad_field_type, "queues");
+    add("name as int", Command::ready, with(ready, uint("name", 1)), ErrorCode::bad_field_type, "name");
+    add("state as int", Command::result, with(result, uint("state", 2)), ErrorCode::bad_field_type, "state");
+    add("error as int", Command::fail, with(valid_fields(Command::fail), uint("error", 2)), ErrorCode::bad_field_type,
+        "error");
+    add("interval_ms as string", Command::heartbeat, with(heartbeat, str("interval_ms", "1000")),
+        ErrorCode::bad_field_type, "interval_ms");
+    add("code as int", Command::error, with(valid_fields(Command::error), uint("code", 10)), ErrorCode::bad_field_type,
+        "code");
+    add("reason as int", Command::disconnect, {uint("reason", 1)}, ErrorCode::bad_field_type, "reason");
+    add("queues not an array", Command::stats_reply,
+        with(valid_fields(Command::stats_reply), raw("queues", [](Packer& p) { p.pack_map(0); })),
+        ErrorCode::bad_field_type, "queues");
+    add("workers not an array", Command::stats_reply,
+        with(valid_fields(Command::stats_reply), uint("workers", 0)), ErrorCode::bad_field_type, "workers");
+    add("a queue entry not a map", Command::stats_reply,
+        with(valid_fields(Command::stats_reply), strings("queues", {"q"})), ErrorCode::bad_field_type, "queues");
+    add("counters not a map", Command::stats_reply,
+        with(valid_fields(Command::stats_reply), raw("counters", empty_array)), ErrorCode::bad_field_type,
+        "counters");
+    add("a counter value negative", Command::stats_reply,
+        with(valid_fields(Command::stats_reply), raw("counters", [](Packer& p) {
+                 p.pack_map(1);
+                 detail::pack_string(p, "submitted");
+                 p.pack_int64(-1);
+             })),
+        ErrorCode::bad_field_value, "counters");
+    add("a queue entry without a name", Command::stats_reply,
+        with(valid_fields(Command::stats_reply), raw("queues", [](Packer& p) {
+                 p.pack_array(1);
+                 p.pack_map(1);
+                 detail::pack_string(p, "pending");
+                 p.pack(1);
+             })),
+        ErrorCode::missing_field, "name");
+    add("a worker entry without queues", Command::stats_reply,
+        with(valid_fields(Command::stats_reply), raw("workers", [](Packer& p) {
+                 p.pack_array(1);
+                 p.pack_map(1);
+                 detail::pack_string(p, "name");
+                 detail::pack_string(p, "w");
+             })),
+        ErrorCode::missing_field, "queues");
+    add("a worker's capacity over the limit", Command::stats_reply,
+        with(valid_fields(Command::stats_reply), raw("workers", [](Packer& p) {
+                 p.pack_array(1);
+                 p.pack_map(2);
+                 detail::pack_string(p, "queues");
+                 p.pack_array(0);
+                 detail::pack_string(p, "capacity");
+                 p.pack(kMaxCapacity + 1);
+             })),
+        ErrorCode::bad_field_value, "capacity");
+
+    // Values out of range. A negative integer has the right msgpack family but no valid value.
+    add("capacity negative", Command::ready, with(ready, sint("capacity", -1)), ErrorCode::bad_field_value,
+        "capacity");
+    add("capacity 0", Command::ready, with(ready, uint("capacity", 0)), ErrorCode::bad_field_value, "capacity");
+    add("capacity over kMaxCapacity", Command::ready, with(ready, uint("capacity", kMaxCapacity + 1)),
+        ErrorCode::bad_field_value, "capacity");
+    add("attempt 0", Command::done, with(done, uint("attempt", 0)), ErrorCode::bad_field_value, "attempt");
+    add("attempt 0", Command::job, with(job, uint("attempt", 0)), ErrorCode::bad_field_value, "attempt");
+    add("attempt 0", Command::fail, with(valid_fields(Command::fail), uint("attempt", 0)), ErrorCode::bad_field_value,
+        "attempt");
+    add("attempt over 32 bits", Command::done, with(done, uint("attempt", std::uint64_t{1} << 32)),
+        ErrorCode::bad_field_value, "attempt");
+    add("attempt negative", Command::result, with(result, sint("attempt", -1)), ErrorCode::bad_field_value,
+        "attempt");
+    add("empty id", Command::submit, with(submit, str("id", "")), ErrorCode::bad_field_value, "id");
+    add("empty id", Command::done, with(done, str("id", "")), ErrorCode::bad_field_value, "id");
+    add("id over kMaxJobIdBytes", Command::submit, with(submit, str("id", std::string(kMaxJobIdBytes + 1, 'i'))),
+        ErrorCode::bad_field_value, "id");
+    add("id over kMaxJobIdBytes", Command::status,
+        {str("id", std::string(kMaxJobIdBytes + 1, 'i'))}, ErrorCode::bad_field_value, "id");
+    add("empty queue", Command::submit, with(submit, str("queue", "")), ErrorCode::bad_field_value, "queue");
+    add("queue over kMaxQueueNameBytes", Command::submit,
+        with(submit, str("queue", std::string(kMaxQueueNameBytes + 1, 'q'))), ErrorCode::bad_field_value, "queue");
+    add("queue over kMaxQueueNameBytes", Command::job, with(job, str("queue", std::string(kMaxQueueNameBytes + 1, 'q'))),
+        ErrorCode::bad_field_value, "queue");
+    add("name over kMaxWorkerNameBytes", Command::ready,
+        with(ready, str("name", std::string(kMaxWorkerNameBytes + 1, 'n'))), ErrorCode::bad_field_value, "name");
+    std::vector<std::string> too_many(kMaxQueuesPerWorker + 1, "q");
+    add("too many queues", Command::ready, with(ready, strings("queues", too_many)), ErrorCode::bad_field_value,
+        "queues");
+    add("empty queues array", Command::ready, with(ready, raw("queues", empty_array)), ErrorCode::bad_field_value,
+        "queues");
+    add("an empty queue name", Command::ready, with(ready, strings("queues", {"q", ""})), ErrorCode::bad_field_value,
+        "queues");
+    add("a queue name over kMaxQueueNameBytes", Command::ready,
+        with(ready, strings("queues", {std::string(kMaxQueueNameBytes + 1, 'q')})), ErrorCode::bad_field_value,
+        "queues");
+    add("error over kMaxErrorTextBytes", Command::fail,
+        with(valid_fields(Command::fail), str("error", std::string(kMaxErrorTextBytes + 1, 'e'))),
+        ErrorCode::bad_field_value, "error");
+    add("state unknown", Command::result, with(result, str("state", "finished")), ErrorCode::bad_field_value, "state");
+    add("state running", Command::result, with(result, str("state", "running")), ErrorCode::bad_field_value, "state");
+    add("state pending", Command::result, with(result, str("state", "pending")), ErrorCode::bad_field_value, "state");
+    add("state empty", Command::result, with(result, str("state", "")), ErrorCode::bad_field_value, "state");
+    add("state in upper case", Command::status_reply, with(valid_fields(Command::status_reply), str("state", "DONE")),
+        ErrorCode::bad_field_value, "state");
+    add("state longer than any state", Command::status_reply,
+        with(valid_fields(Command::status_reply), str("state", std::string(17, 'd'))), ErrorCode::bad_field_value,
+        "state");
+    add("interval_ms below the minimum", Command::heartbeat,
+        with(heartbeat, uint("interval_ms", kMinHeartbeatInterval.count() - 1)), ErrorCode::bad_field_value,
+        "interval_ms");
+    add("interval_ms above the maximum", Command::heartbeat,
+        with(heartbeat, uint("interval_ms", kMaxHeartbeatInterval.count() + 1)), ErrorCode::bad_field_value,
+        "interval_ms");
+    add("interval_ms 0", Command::heartbeat, with(heartbeat, uint("interval_ms", 0)), ErrorCode::bad_field_value,
+        "interval_ms");
+    add("liveness 0", Command::heartbeat, with(heartbeat, uint("liveness", 0)), ErrorCode::bad_field_value,
+        "liveness");
+    add("liveness 101", Command::heartbeat, with(heartbeat, uint("liveness", 101)), ErrorCode::bad_field_value,
+        "liveness");
+    add("empty code", Command::error, with(valid_fields(Command::error), str("code", "")), ErrorCode::bad_field_value,
+        "code");
+    return cases;
+}
+
+void check_cases(const std::vector<MalformedCase>& cases) {
+    for (const auto& c : cases) {
+        INFO("case: " << c.name);
+        Frames frames = c.frames();
+        auto decoded = decode(frames, c.first, c.limits);
+        REQUIRE_FALSE(decoded.has_value());
+        CHECK(to_string(decoded.error().code) == to_string(c.expected));
+        if (c.detail) CHECK(decoded.error().detail == *c.detail);
+    }
+}
+
+TEST_CASE("malformed frame sets are rejected with the exact error code", "[protocol][decode]") {
+    check_cases(frame_cases());
+}
+
+TEST_CASE("malformed header fields are rejected with the exact error code and field", "[protocol][decode]") {
+    check_cases(field_cases());
+}
+
+TEST_CASE("the valid headers used by the malformed cases decode", "[protocol][decode]") {
+    // Guards the tables above: each case must fail for its one defect, not for a broken base.
+    for (Command command : kAllCommands) {
+        INFO(to_string(command));
+        Frames frames = message_with_fields(command, valid_fields(command));
+        auto decoded = decode(frames);
+        if (!decoded) FAIL(to_string(decoded.error().code) << " " << decoded.error().detail);
+        CHECK(command_of(decoded.value()) == command);
+    }
+    SECTION("nesting exactly at the limit (the map plus seven arrays) decodes") {
+        Frames frames = message_with_header(Command::submit, submit_with_nesting(7));
+        CHECK(decode(frames).has_value());
+    }
+    SECTION("a header of exactly kMaxHeaderBytes is not rejected for its size") {
+        const std::string small = map_of({str("id", "j"), str("queue", "q"), str("pad", "")});
+        // An empty pad is a 1-byte fixstr; a long one is a str16 with a 3-byte prefix.
+        const std::string pad(kMaxHeaderBytes - small.size() - 2, 'x');
+        const std::string header = map_of({str("id", "j"), str("queue", "q"), str("pad", pad)});
+        REQUIRE(header.size() == kMaxHeaderBytes);
+        Frames frames = message_with_header(Command::submit, header);
+        CHECK(decode(frames).has_value());
+    }
+    SECTION("a payload of exactly a configured limit decodes") {
+        Frames frames = message_with_header(Command::done, map_of(valid_fields(Command::done)), std::string(16, 'p'));
+        CHECK(decode(frames, 0, DecodeLimits{16}).has_value());
+    }
+}
+
+TEST_CASE("a 4-billion-element claim fails fast without a large allocation", "[protocol][decode]") {
+    // A bad_alloc would also end as bad_header, so the error text shows which guard fired.
+    for (const std::string& header : {octets({0xdd, 0xff, 0xff, 0xff, 0xff}), octets({0xdf, 0xff, 0xff, 0xff, 0xff}),
+                                      octets({0x81, 0xa1, 'k', 0xdd, 0xff, 0xff, 0xff, 0xff})}) {
+        Frames frames = message_with_header(Command::heartbeat, header);
+        const auto start = std::chrono::steady_clock::now();
+        auto decoded = decode(frames);
+        const auto elapsed = std::chrono::steady_clock::now() - start;
+        REQUIRE_FALSE(decoded);
+        CHECK(decoded.error().code == ErrorCode::bad_header);
+        CHECK(decoded.error().detail != "header too large to decode");
+        CHECK(decoded.error().detail.find("size overflow") != std::string::npos);
+        CHECK(elapsed < std::chrono::milliseconds(100));
+    }
+}
+
+TEST_CASE("decode with first = 1 skips the routing id a ROUTER socket prepends", "[protocol][decode]") {
+    Frames frames = frames_of({std::string("\x00\x6b\x8b\x45\x67", 5)});
+    for (auto& frame : encode(Done{"j1", 2, make_payload("result")})) frames.push_back(std::move(frame));
+    auto decoded = decode(frames, 1);
+    REQUIRE(decoded);
+    const auto& done = std::get<Done>(decoded.value());
+    CHECK(done.id == "j1");
+    CHECK(done.attempt == 2);
+    CHECK(view_of(done.payload) == "result");
+    CHECK(frames.size() == 5);
+    CHECK(text_of(frames[0]) == std::string("\x00\x6b\x8b\x45\x67", 5));
+
+    SECTION("a command without payload behind a routing id") {
+        Frames heartbeat = frames_of({"peer"});
+        for (auto& frame : encode(Heartbeat{})) heartbeat.push_back(std::move(frame));
+        CHECK(decode(heartbeat, 1).has_value());
+        SECTION("and with an extra frame it is the wrong frame count") {
+            heartbeat.emplace_back();
+            auto bad = decode(heartbeat, 1);
+            REQUIRE_FALSE(bad);
+            CHECK(bad.error().code == ErrorCode::bad_frame_count);
+        }
+    }
+}
+
+// Valid encoded messages of every type, used as seeds for mutation.
+std::vector<std::vector<std::string>> seed_messages() {
+    std::vector<Message> messages;
+    messages.emplace_back(Submit{"job-1", "emails", true, make_payload("payload")});
+    messages.emplace_back(Accepted{"job-1", true});
+    messages.emplace_back(JobResult{"job-1", JobState::failed, 2, "boom", zmq::message_t()});
+    messages.emplace_back(StatusRequest{"job-1"});
+    messages.emplace_back(StatusReply{"job-1", "emails", JobState::running, 1, "w:1", "", zmq::message_t()});
+    messages.emplace_back(StatsRequest{});
+    StatsReply stats;
+    stats.queues = {{"emails", 1, 2, 3, 4}, {"images", 5, 6, 7, 8}};
+    stats.workers = {{"w:1", {"emails", "images"}, 4, 1, 10, false}};
+    stats.counters = {{"submitted", 9}, {"requeued", 1}};
+    messages.emplace_back(std::move(stats));
+    messages.emplace_back(Error{ErrorCode::unknown_job, "no such job", "job-1"});
+    messages.emplace_back(Ready{{"emails", "images"}, 4, "w:1"});
+    messages.emplace_back(Job{"job-1", "emails", 1, make_payload(std::string("\0bin\0", 5))});
+    messages.emplace_back(Done{"job-1", 1, make_payload("ok")});
+    messages.emplace_back(Fail{"job-1", 1, "error text"});
+    messages.emplace_back(Heartbeat{1000u, 3u});
+    messages.emplace_back(Drain{});
+    messages.emplace_back(Disconnect{"bye"});
+    std::vector<std::vector<std::string>> seeds;
+    for (auto& message : messages) {
+        Frames frames;
+        encode_into(std::move(message), frames);
+        std::vector<std::string> parts;
+        for (const auto& frame : frames) parts.push_back(text_of(frame));
+        seeds.push_back(std::move(parts));
+    }
+    return seeds;
+}
+
+void mutate(std::vector<std::string>& parts, std::mt19937& random) {
+    auto pick = [&random](std::size_t n) { return std::uniform_int_distribution<std::size_t>(0, n - 1)(random); };
+    auto byte = [&random] { return static_cast<char>(std::uniform_int_distribution<int>(0, 255)(random)); };
+    switch (pick(8)) {
+        case 0:
+        case 1: {  // flip bits of one byte (the header is the most interesting target)
+            auto& frame = parts[parts.size() > 2 && pick(2) == 0 ? 2 : pick(parts.size())];
+            if (!frame.empty()) frame[pick(frame.size())] ^= static_cast<char>(1u << pick(8));
+            break;
+        }
+        case 2: {  // overwrite one byte with a random one
+            auto& frame = parts[pick(parts.size())];
+            if (!frame.empty()) frame[pick(frame.size())] = byte();
+            break;
+        }
+        case 3: {  // truncate a frame
+            auto& frame = parts[pick(parts.size())];
+            frame.resize(frame.empty() ? 0 : pick(frame.size()));
+            break;
+        }
+        case 4: {  // extend a frame with random bytes
+            auto& frame = parts[pick(parts.size())];
+            const std::size_t extra = 1 + pick(16);
+            for (std::size_t i = 0; i < extra; ++i) frame.push_back(byte());
+            break;
+        }
+        case 5:  // drop a frame
+            parts.erase(parts.begin() + static_cast<std::ptrdiff_t>(pick(parts.size())));
+            break;
+        case 6: {  // duplicate a frame
+            const std::size_t at = pick(parts.size());
+            parts.insert(parts.begin() + static_cast<std::ptrdiff_t>(at), parts[at]);
+            break;
+        }
+        default: {  // insert a random byte at a random place of a frame
+            auto& frame = parts[pick(parts.size())];
+            frame.insert(frame.begin() + static_cast<std::ptrdiff_t>(frame.empty() ? 0 : pick(frame.size() + 1)),
+                         byte());
+            break;
+        }
+    }
+}
+
+TEST_CASE("ten thousand seeded mutations of valid messages never throw or crash decode", "[protocol][decode]") {
+    const auto seeds = seed_messages();
+    std::mt19937 random(20240611);  // fixed seed: failures reproduce
+    std::size_t decoded_count = 0;
+    std::size_t rejected_count = 0;
+    for (int round = 0; round < 10'000; ++round) {
+        auto parts = seeds[static_cast<std::size_t>(round) % seeds.size()];
+        const int mutations = 1 + static_cast<int>(random() % 3);
+        for (int i = 0; i < mutations && !parts.empty(); ++i) mutate(parts, random);
+        Frames frames = frames_of(parts);
+        // decode() is noexcept: an escaping exception would terminate the test binary.
+        auto decoded = decode(frames);
+        if (decoded) {
+            ++decoded_count;
+            // Whatever decode accepts, encode must write back in a form decode accepts again.
+            Frames again = encode(std::move(decoded.value()));
+            auto redecoded = decode(again);
+            if (!redecoded) {
+                FAIL("round " << round << ": re-encoded message rejected: " << to_string(redecoded.error().code)
+                              << " " << redecoded.error().detail);
+            }
+        } else {
+            ++rejected_count;
+            CHECK(static_cast<int>(decoded.error().code) <= static_cast<int>(ErrorCode::internal));
+        }
+    }
+    INFO("decoded " << decoded_count << " rejected " << rejected_count);
+    CHECK(decoded_count + rejected_count == 10'000);
+    // Both outcomes must occur, or the mutations are too weak (or too strong) to mean anything.
+    CHECK(decoded_count > 100);
+    CHECK(rejected_count > 1000);
+}
+
+}  // namespace
+}  // namespace corsair::protocol

@@ -1,0 +1,66 @@
+// Error codes travel as their snake_case names (docs/protocol.md §Error codes).
+#include <catch2/catch.hpp>
+
+#include <set>
+#include <string>
+
+#include "corsair/protocol/error_code.hpp"
+#include "corsair/protocol/messages.hpp"
+
+namespace corsair::protocol {
+namespace {
+
+TEST_CASE("every error code survives to_string and parse_error_code", "[protocol][error_code]") {
+    std::set<std::string> names;
+    for (int i = 0; i <= static_cast<int>(ErrorCode::internal); ++i) {
+        const auto code = static_cast<ErrorCode>(i);
+        const std::string name(to_string(code));
+        INFO(name);
+        CHECK_FALSE(name.empty());
+        CHECK(name.find_first_not_of("abcdefghijklmnopqrstuvwxyz_") == std::string::npos);
+        CHECK(parse_error_code(name) == code);
+        names.insert(name);
+    }
+    CHECK(names.size() == 14);
+}
+
+TEST_CASE("the wire names of error codes are fixed", "[protocol][error_code]") {
+    // These strings are the protocol; renaming one is a version change.
+    CHECK(to_string(ErrorCode::bad_frame_count) == "bad_frame_count");
+    CHECK(to_string(ErrorCode::bad_signature) == "bad_signature");
+    CHECK(to_string(ErrorCode::unsupported_version) == "unsupported_version");
+    CHECK(to_string(ErrorCode::unknown_command) == "unknown_command");
+    CHECK(to_string(ErrorCode::bad_header) == "bad_header");
+    CHECK(to_string(ErrorCode::missing_field) == "missing_field");
+    CHECK(to_string(ErrorCode::bad_field_type) == "bad_field_type");
+    CHECK(to_string(ErrorCode::bad_field_value) == "bad_field_value");
+    CHECK(to_string(ErrorCode::payload_too_large) == "payload_too_large");
+    CHECK(to_string(ErrorCode::unexpected_command) == "unexpected_command");
+    CHECK(to_string(ErrorCode::unknown_job) == "unknown_job");
+    CHECK(to_string(ErrorCode::unknown_worker) == "unknown_worker");
+    CHECK(to_string(ErrorCode::shutting_down) == "shutting_down");
+    CHECK(to_string(ErrorCode::internal) == "internal");
+}
+
+TEST_CASE("unknown error code names do not parse", "[protocol][error_code]") {
+    CHECK_FALSE(parse_error_code("").has_value());
+    CHECK_FALSE(parse_error_code("Unknown_Job").has_value());
+    CHECK_FALSE(parse_error_code("unknown_job ").has_value());
+    CHECK_FALSE(parse_error_code("rate_limited").has_value());
+    CHECK_FALSE(parse_error_code(std::string_view("internal\0", 9)).has_value());
+}
+
+TEST_CASE("job states survive to_string and parse_job_state", "[protocol][error_code]") {
+    for (auto state : {JobState::pending, JobState::running, JobState::done, JobState::failed}) {
+        CHECK(parse_job_state(to_string(state)) == state);
+    }
+    CHECK(to_string(JobState::pending) == "pending");
+    CHECK(to_string(JobState::running) == "running");
+    CHECK(to_string(JobState::done) == "done");
+    CHECK(to_string(JobState::failed) == "failed");
+    CHECK_FALSE(parse_job_state("Done").has_value());
+    CHECK_FALSE(parse_job_state("").has_value());
+}
+
+}  // namespace
+}  // namespace corsair::protocol
