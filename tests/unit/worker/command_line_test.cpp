@@ -1,0 +1,69 @@
+#include <cstdlib>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "corsair/worker/command_line.hpp"
+
+using namespace corsair::worker;
+
+namespace {
+
+std::variant<CommandLine, int> parse(std::vector<const char*> args) {
+    args.insert(args.begin(), "corsair-worker");
+    return parse_command_line(static_cast<int>(args.size()), args.data());
+}
+
+}  // namespace
+
+TEST_CASE("the command line gives options, queues and a handler", "[worker][command_line]") {
+    SECTION("a builtin handler and every option") {
+        auto parsed = parse({"--broker", "tcp://127.0.0.1:5556", "--queue", "a", "--queue", "b", "--capacity", "4",
+                             "--id", "w1", "--heartbeat", "250ms", "--drain-timeout", "2m", "--log-level", "debug",
+                             "--builtin", "echo"});
+        REQUIRE(std::holds_alternative<CommandLine>(parsed));
+        const auto& line = std::get<CommandLine>(parsed);
+        CHECK(line.options.broker_endpoint == "tcp://127.0.0.1:5556");
+        CHECK(line.queues == std::vector<std::string>{"a", "b"});
+        CHECK(line.options.capacity == 4);
+        CHECK(line.options.name == "w1");
+        CHECK(line.options.heartbeat_interval == std::chrono::milliseconds(250));
+        CHECK(line.options.drain_timeout == std::chrono::minutes(2));
+        CHECK(line.log_level == spdlog::level::debug);
+        CHECK(line.builtin == "echo");
+        CHECK(line.command.empty());
+    }
+    SECTION("a command after --") {
+        auto parsed = parse({"--broker", "tcp://h:1", "--queue", "a", "--", "/bin/cat", "-n", "--queue"});
+        REQUIRE(std::holds_alternative<CommandLine>(parsed));
+        CHECK(std::get<CommandLine>(parsed).command == std::vector<std::string>{"/bin/cat", "-n", "--queue"});
+        CHECK(std::get<CommandLine>(parsed).queues == std::vector<std::string>{"a"});
+    }
+    SECTION("CORSAIR_BROKER stands for --broker") {
+        ::setenv("CORSAIR_BROKER", "tcp://from-env:5556", 1);
+        auto parsed = parse({"--queue", "a", "--builtin", "sleep"});
+        ::unsetenv("CORSAIR_BROKER");
+        REQUIRE(std::holds_alternative<CommandLine>(parsed));
+        CHECK(std::get<CommandLine>(parsed).options.broker_endpoint == "tcp://from-env:5556");
+    }
+}
+
+TEST_CASE("a bad command line is a usage error with exit code 2", "[worker][command_line]") {
+    ::unsetenv("CORSAIR_BROKER");
+    const std::vector<std::vector<const char*>> cases = {
+        {"--queue", "a", "--builtin", "echo"},                                          // no broker
+        {"--broker", "tcp://h:1", "--builtin", "echo"},                                  // no queue
+        {"--broker", "tcp://h:1", "--queue", "a"},                                       // no handler
+        {"--broker", "tcp://h:1", "--queue", "a", "--builtin", "echo", "--", "cat"},     // two handlers
+        {"--broker", "tcp://h:1", "--queue", "a", "--builtin", "cat"},                   // unknown builtin
+        {"--broker", "tcp://h:1", "--queue", "a", "--builtin", "echo", "--heartbeat", "soon"},
+        {"--broker", "tcp://h:1", "--queue", "a", "--builtin", "echo", "--heartbeat", "1ms"},  // below minimum
+        {"--broker", "tcp://h:1", "--queue", "a", "--builtin", "echo", "--capacity", "0"},
+    };
+    for (const auto& args : cases) {
+        INFO("case " << &args - cases.data());
+        auto parsed = parse(args);
+        REQUIRE(std::holds_alternative<int>(parsed));
+        CHECK(std::get<int>(parsed) == 2);
+    }
+}

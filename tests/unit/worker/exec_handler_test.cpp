@@ -1,0 +1,109 @@
+#include <chrono>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include <catch2/catch.hpp>
+
+#include "corsair/worker/exec_handler.hpp"
+
+using corsair::worker::ExecHandler;
+using corsair::worker::JobContext;
+
+namespace {
+
+JobContext job(std::string_view payload, std::stop_token stop = {}) { return JobContext{"job-7", "images", 3, payload, stop}; }
+
+ExecHandler shell(std::string script) { return ExecHandler({"/bin/sh", "-c", std::move(script)}); }
+
+}  // namespace
+
+TEST_CASE("the payload goes to stdin and stdout is the result", "[worker][exec_handler]") {
+    SECTION("cat echoes the payload") { CHECK(ExecHandler({"/bin/cat"})(job("hello\nworld")) == "hello\nworld"); }
+    SECTION("a command is found in PATH") { CHECK(ExecHandler({"cat"})(job("x")) == "x"); }
+    SECTION("an empty payload gives an empty stdin") { CHECK(ExecHandler({"/bin/cat"})(job("")).empty()); }
+    SECTION("arguments are passed without a shell") {
+        CHECK(ExecHandler({"/bin/echo", "a b", "$HOME", ";", "*"})(job("")) == "a b $HOME ; *\n");
+    }
+}
+
+TEST_CASE("a non-zero exit fails with the status and the stderr tail", "[worker][exec_handler]") {
+    SECTION("exit status and stderr") {
+        CHECK_THROWS_WITH(shell("echo first >&2; echo 'it broke' >&2; exit 3")(job("")),
+                          "exit status 3: first\nit broke");
+    }
+    SECTION("only the last 20 lines of stderr are kept") {
+        try {
+            shell("i=0; while [ $i -lt 100 ]; do echo line$i >&2; i=$((i+1)); done; exit 1")(job(""));
+            FAIL("no exception");
+        } catch (const std::runtime_error& e) {
+            const std::string text = e.what();
+            CHECK(text.rfind("exit status 1: line80\n", 0) == 0);
+            CHECK(text.size() < 300);
+            CHECK(text.find("line99") != std::string::npos);
+            CHECK(text.find("line79") == std::string::npos);
+        }
+    }
+    SECTION("at most 4 KiB of stderr are kept") {
+        try {
+            shell("head -c 100000 /dev/zero | tr '\\0' x >&2; exit 1")(job(""));
+            FAIL("no exception");
+        } catch (const std::runtime_error& e) {
+            CHECK(std::string(e.what()).size() <= ExecHandler::kStderrTailBytes + 32);
+        }
+    }
+    SECTION("a signal") { CHECK_THROWS_WITH(shell("kill -9 $$")(job("")), Catch::StartsWith("killed by signal 9")); }
+}
+
+TEST_CASE("the job's id, queue and attempt reach the child's environment", "[worker][exec_handler]") {
+    CHECK(shell("printf '%s %s %s' \"$CORSAIR_JOB_ID\" \"$CORSAIR_QUEUE\" \"$CORSAIR_ATTEMPT\"")(job("")) ==
+          "job-7 images 3");
+}
+
+TEST_CASE("the child runs in its own process group", "[worker][exec_handler]") {
+    const std::string output = shell("ps -o pgid= -p $$; ps -o pid= -p $$")(job(""));
+    std::istringstream lines(output);
+    long group = 0, pid = 0;
+    lines >> group >> pid;
+    CHECK(group == pid);
+}
+
+TEST_CASE("big output on stdout and stderr does not deadlock", "[worker][exec_handler]") {
+    const std::string payload(5 * 1024 * 1024, 'p');
+    SECTION("5 MB through cat") { CHECK(ExecHandler({"/bin/cat"})(job(payload)) == payload); }
+    SECTION("5 MB on stdout and stderr while stdin is still being written") {
+        const std::string result = shell("head -c 5000000 /dev/zero; head -c 5000000 /dev/zero >&2; cat >/dev/null")(job(payload));
+        CHECK(result.size() == 5'000'000);
+    }
+}
+
+TEST_CASE("output larger than the limit fails the job", "[worker][exec_handler]") {
+    ExecHandler handler({"/bin/sh", "-c", "head -c 2000 /dev/zero"}, 1000);
+    CHECK_THROWS_WITH(handler(job("")), Catch::StartsWith("output too large"));
+    ExecHandler endless({"/bin/sh", "-c", "cat /dev/zero"}, 1024 * 1024);
+    CHECK_THROWS_WITH(endless(job("")), Catch::StartsWith("output too large"));
+}
+
+TEST_CASE("a command that does not exist fails clearly", "[worker][exec_handler]") {
+    CHECK_THROWS_WITH(ExecHandler({"corsair-no-such-command"})(job("x")),
+                      "command not found: corsair-no-such-command");
+    CHECK_THROWS_WITH(ExecHandler({"/nonexistent/tool"})(job("x")), "command not found: /nonexistent/tool");
+    CHECK_THROWS_AS(ExecHandler({}), std::invalid_argument);
+}
+
+TEST_CASE("a child that does not read stdin still finishes", "[worker][exec_handler]") {
+    const std::string payload(4 * 1024 * 1024, 'p');
+    SECTION("exit 0 without reading") { CHECK(shell("echo ignored")(job(payload)) == "ignored\n"); }
+    SECTION("closes stdin early") { CHECK(shell("exec 0<&-; sleep 0.05; echo closed")(job(payload)) == "closed\n"); }
+}
+
+TEST_CASE("a stop request kills the child's process group", "[worker][exec_handler]") {
+    std::stop_source stop;
+    std::jthread stopper([&stop] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));  // let the child start; not synchronisation
+        stop.request_stop();
+    });
+    const auto start = std::chrono::steady_clock::now();
+    CHECK_THROWS_WITH(shell("sleep 30 & sleep 30; wait")(job("", stop.get_token())), Catch::Contains("stopping"));
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(5));
+}

@@ -1,0 +1,448 @@
+// The Worker against a fake broker: a ROUTER bound here on tcp://127.0.0.1:*, speaking the
+// protocol through corsair::protocol. Every wait is a poll under a deadline.
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <stop_token>
+#include <string>
+#include <thread>
+
+#include <catch2/catch.hpp>
+#include <spdlog/sinks/null_sink.h>
+#include <zmq.hpp>
+
+#include "corsair/protocol/protocol.hpp"
+#include "corsair/worker/worker.hpp"
+
+using namespace std::chrono_literals;
+using namespace corsair;
+using worker::JobContext;
+using worker::Worker;
+using worker::WorkerOptions;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr auto kDeadline = 3s;
+
+std::shared_ptr<spdlog::logger> quiet_log() {
+    return std::make_shared<spdlog::logger>("worker", std::make_shared<spdlog::sinks::null_sink_mt>());
+}
+
+std::string id_text(const zmq::message_t& routing_id) { return routing_id.to_string(); }
+
+// Plays the broker's side. Answers each worker HEARTBEAT with one of its own unless silent.
+class FakeBroker {
+public:
+    struct Received {
+        zmq::message_t routing_id;
+        protocol::Message message;
+    };
+
+    explicit FakeBroker(zmq::context_t& context) : socket_(context, zmq::socket_type::router) {
+        socket_.set(zmq::sockopt::linger, 0);
+        socket_.set(zmq::sockopt::router_mandatory, 1);
+        socket_.bind("tcp://127.0.0.1:*");
+        endpoint_ = socket_.get(zmq::sockopt::last_endpoint);
+    }
+
+    const std::string& endpoint() const { return endpoint_; }
+    void set_silent(bool is_silent) { is_silent_ = is_silent; }
+
+    // The next message from any worker, or nullopt once `timeout` passes.
+    std::optional<Received> receive(std::chrono::milliseconds timeout) {
+        const auto deadline = Clock::now() + timeout;
+        while (true) {
+            protocol::Frames frames;
+            if (protocol::receive_frames(socket_, frames)) {
+                REQUIRE(frames.size() >= 2);
+                zmq::message_t routing_id = std::move(frames[0]);
+                auto decoded = protocol::decode(frames, 1);
+                REQUIRE(decoded.has_value());
+                if (std::holds_alternative<protocol::Heartbeat>(decoded.value()) && !is_silent_) {
+                    send(routing_id, protocol::Heartbeat{});
+                }
+                return Received{std::move(routing_id), std::move(decoded.value())};
+            }
+            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+            if (left <= 0ms) return std::nullopt;
+            zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
+            zmq::poll(&item, 1, left);
+        }
+    }
+
+    // Receives until a T arrives, skipping heartbeats; anything else fails the test.
+    template <class T>
+    std::pair<zmq::message_t, T> expect(std::chrono::milliseconds timeout = kDeadline) {
+        const auto deadline = Clock::now() + timeout;
+        while (true) {
+            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+            auto received = receive(std::max(left, 0ms));
+            if (!received) FAIL("timed out waiting for " << protocol::to_string(protocol::kCommandOf<T>));
+            if (auto* message = std::get_if<T>(&received->message)) {
+                return {std::move(received->routing_id), std::move(*message)};
+            }
+            const auto command = protocol::command_of(received->message);
+            if (command != protocol::Command::heartbeat) {
+                FAIL("expected " << protocol::to_string(protocol::kCommandOf<T>) << ", got "
+                                 << protocol::to_string(command));
+            }
+        }
+    }
+
+    // True if no message other than heartbeats arrives within `window`.
+    bool stays_quiet(std::chrono::milliseconds window) {
+        const auto deadline = Clock::now() + window;
+        while (true) {
+            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+            if (left <= 0ms) return true;
+            auto received = receive(left);
+            if (!received) return true;
+            if (!std::holds_alternative<protocol::Heartbeat>(received->message)) return false;
+        }
+    }
+
+    template <class T>
+    void send(const zmq::message_t& routing_id, T&& message) {
+        REQUIRE(protocol::send_message(socket_, std::forward<T>(message), &routing_id) == protocol::SendStatus::sent);
+    }
+
+    void send_job(const zmq::message_t& routing_id, std::string id, std::string queue, std::uint32_t attempt,
+                  std::string_view payload) {
+        send(routing_id, protocol::Job{std::move(id), std::move(queue), attempt, protocol::make_payload(payload)});
+    }
+
+private:
+    zmq::socket_t socket_;
+    std::string endpoint_;
+    bool is_silent_ = false;
+};
+
+// Handlers that block until the test opens the gate; counts how many run at once.
+class Gate {
+public:
+    std::string pass(const JobContext& job) {
+        std::unique_lock lock(mutex_);
+        ++running_;
+        max_running_ = std::max(max_running_, running_);
+        changed_.notify_all();
+        changed_.wait(lock, job.stop_token, [this] { return is_open_; });
+        --running_;
+        changed_.notify_all();
+        return "passed " + job.id;
+    }
+    void open() {
+        std::lock_guard lock(mutex_);
+        is_open_ = true;
+        changed_.notify_all();
+    }
+    bool wait_running(int count, std::chrono::milliseconds timeout = kDeadline) {
+        std::unique_lock lock(mutex_);
+        return changed_.wait_for(lock, timeout, [&] { return running_ == count; });
+    }
+    int running() {
+        std::lock_guard lock(mutex_);
+        return running_;
+    }
+    int max_running() {
+        std::lock_guard lock(mutex_);
+        return max_running_;
+    }
+
+private:
+    std::mutex mutex_;
+    std::condition_variable_any changed_;
+    int running_ = 0;
+    int max_running_ = 0;
+    bool is_open_ = false;
+};
+
+// A Worker whose run() is on its own thread; the destructor stops it and joins.
+class RunningWorker {
+public:
+    RunningWorker(zmq::context_t& context, WorkerOptions options,
+                  std::vector<std::pair<std::string, worker::Handler>> handlers)
+        : worker_(context, std::move(options), quiet_log()) {
+        for (auto& [queue, handler] : handlers) worker_.add_handler(queue, std::move(handler));
+        thread_ = std::jthread([this] {
+            worker_.run();
+            std::lock_guard lock(mutex_);
+            has_returned_ = true;
+            returned_.notify_all();
+        });
+    }
+    ~RunningWorker() { worker_.request_stop(); }
+
+    Worker& worker() { return worker_; }
+    bool wait_returned(std::chrono::milliseconds timeout = kDeadline) {
+        std::unique_lock lock(mutex_);
+        return returned_.wait_for(lock, timeout, [this] { return has_returned_; });
+    }
+    bool has_returned() {
+        std::lock_guard lock(mutex_);
+        return has_returned_;
+    }
+
+private:
+    Worker worker_;
+    std::mutex mutex_;
+    std::condition_variable returned_;
+    bool has_returned_ = false;
+    std::jthread thread_;  // last: joined before the worker is destroyed
+};
+
+WorkerOptions options_for(const FakeBroker& broker, std::uint32_t capacity = 1) {
+    WorkerOptions options;
+    options.broker_endpoint = broker.endpoint();
+    options.name = "test-worker";
+    options.capacity = capacity;
+    options.reconnect_min = 50ms;
+    options.reconnect_max = 200ms;
+    return options;
+}
+
+worker::Handler describe() {
+    return [](const JobContext& job) {
+        return job.queue + ":" + std::string(job.payload) + ":" + std::to_string(job.attempt);
+    };
+}
+
+}  // namespace
+
+TEST_CASE("a worker sends READY and answers a JOB with DONE for the same id and attempt", "[worker][worker]") {
+    zmq::context_t context;
+    FakeBroker broker(context);
+    RunningWorker running(context, options_for(broker, 2), {{"b", describe()}, {"a", describe()}});
+
+    auto [worker_id, ready] = broker.expect<protocol::Ready>();
+    CHECK(ready.queues == std::vector<std::string>{"a", "b"});
+    CHECK(ready.capacity == 2);
+    CHECK(ready.name == "test-worker");
+    broker.send(worker_id, protocol::Heartbeat{250, 3});
+
+    broker.send_job(worker_id, "job-1", "a", 3, "hello");
+    auto [done_from, done] = broker.expect<protocol::Done>();
+    CHECK(id_text(done_from) == id_text(worker_id));
+    CHECK(done.id == "job-1");
+    CHECK(done.attempt == 3);
+    CHECK(protocol::view_of(done.payload) == "a:hello:3");
+}
+
+TEST_CASE("a failing job becomes FAIL with an error text", "[worker][worker]") {
+    zmq::context_t context;
+    FakeBroker broker(context);
+    const std::string long_error(20'000, 'e');
+    RunningWorker running(context, options_for(broker),
+                          {{"throws", [](const JobContext&) -> std::string { throw std::runtime_error("disk full"); }},
+                           {"long", [&](const JobContext&) -> std::string { throw std::runtime_error(long_error); }},
+                           {"huge", [](const JobContext&) {
+                                return std::string(protocol::kDefaultMaxPayloadBytes + 1, 'x');
+                            }}});
+    auto [worker_id, ready] = broker.expect<protocol::Ready>();
+
+    SECTION("a handler's exception gives its what()") {
+        broker.send_job(worker_id, "j", "throws", 2, "");
+        auto [from, fail] = broker.expect<protocol::Fail>();
+        CHECK(fail.id == "j");
+        CHECK(fail.attempt == 2);
+        CHECK(fail.error == "disk full");
+    }
+    SECTION("a long error text is cut to the protocol's limit") {
+        broker.send_job(worker_id, "j", "long", 1, "");
+        auto [from, fail] = broker.expect<protocol::Fail>();
+        CHECK(fail.error == long_error.substr(0, protocol::kMaxErrorTextBytes));
+    }
+    SECTION("a result over the payload limit") {
+        broker.send_job(worker_id, "j", "huge", 1, "");
+        auto [from, fail] = broker.expect<protocol::Fail>();
+        CHECK_THAT(fail.error, Catch::StartsWith("result too large"));
+    }
+    SECTION("a job for a queue the worker does not serve") {
+        broker.send_job(worker_id, "j", "elsewhere", 5, "");
+        auto [from, fail] = broker.expect<protocol::Fail>();
+        CHECK(fail.attempt == 5);
+        CHECK_THAT(fail.error, Catch::Contains("elsewhere"));
+    }
+}
+
+TEST_CASE("a worker runs as many jobs at once as its capacity", "[worker][worker]") {
+    zmq::context_t context;
+    FakeBroker broker(context);
+    Gate gate;
+    RunningWorker running(context, options_for(broker, 3),
+                          {{"q", [&](const JobContext& job) { return gate.pass(job); }}});
+    auto [worker_id, ready] = broker.expect<protocol::Ready>();
+    REQUIRE(ready.capacity == 3);
+
+    // The broker never sends more than the credit READY announced.
+    for (int i = 0; i < 3; ++i) broker.send_job(worker_id, "job-" + std::to_string(i), "q", 1, "");
+    REQUIRE(gate.wait_running(3));
+    CHECK(broker.stays_quiet(50ms));  // nothing is reported while every handler is still busy
+    gate.open();
+
+    std::set<std::string> done_ids;
+    for (int i = 0; i < 3; ++i) {
+        auto [from, done] = broker.expect<protocol::Done>();
+        CHECK(protocol::view_of(done.payload) == "passed " + done.id);
+        done_ids.insert(done.id);
+    }
+    CHECK(done_ids == std::set<std::string>{"job-0", "job-1", "job-2"});
+    CHECK(gate.max_running() == 3);
+}
+
+TEST_CASE("ERROR unknown_worker makes the worker send READY again", "[worker][worker]") {
+    zmq::context_t context;
+    FakeBroker broker(context);
+    RunningWorker running(context, options_for(broker), {{"q", describe()}});
+    auto [worker_id, ready] = broker.expect<protocol::Ready>();
+
+    broker.send(worker_id, protocol::Error{protocol::ErrorCode::unknown_worker, "who are you", ""});
+    auto [again_from, again] = broker.expect<protocol::Ready>();
+    CHECK(id_text(again_from) == id_text(worker_id));  // same socket, no reconnect
+    CHECK(again.queues == std::vector<std::string>{"q"});
+}
+
+TEST_CASE("heartbeats keep flowing while a handler is busy", "[worker][worker]") {
+    zmq::context_t context;
+    FakeBroker broker(context);
+    Gate gate;
+    RunningWorker running(context, options_for(broker), {{"q", [&](const JobContext& job) { return gate.pass(job); }}});
+    auto [worker_id, ready] = broker.expect<protocol::Ready>();
+    broker.send(worker_id, protocol::Heartbeat{20, 50});  // the worker adopts the broker's 20 ms
+
+    broker.send_job(worker_id, "slow", "q", 1, "");
+    REQUIRE(gate.wait_running(1));
+    const auto start = Clock::now();
+    for (int i = 0; i < 10; ++i) broker.expect<protocol::Heartbeat>(1s);
+    // Ten beats at the adopted 20 ms, not the default 1 s, all while the handler is still busy.
+    CHECK(Clock::now() - start < 1s);
+    CHECK(gate.running() == 1);
+
+    gate.open();
+    auto [from, done] = broker.expect<protocol::Done>();
+    CHECK(done.id == "slow");
+}
+
+TEST_CASE("request_drain sends DRAIN, lets in-flight jobs finish, then sends DISCONNECT", "[worker][worker]") {
+    zmq::context_t context;
+    FakeBroker broker(context);
+    Gate gate;
+    auto options = options_for(broker);
+
+    SECTION("a job in flight finishes first") {
+        RunningWorker running(context, options, {{"q", [&](const JobContext& job) { return gate.pass(job); }}});
+        auto [worker_id, ready] = broker.expect<protocol::Ready>();
+        broker.send_job(worker_id, "in-flight", "q", 4, "");
+        REQUIRE(gate.wait_running(1));
+
+        running.worker().request_drain();
+        broker.expect<protocol::Drain>();
+        CHECK(broker.stays_quiet(100ms));
+        CHECK_FALSE(running.has_returned());
+
+        gate.open();
+        auto [from, done] = broker.expect<protocol::Done>();
+        CHECK(done.id == "in-flight");
+        CHECK(done.attempt == 4);
+        auto [bye_from, bye] = broker.expect<protocol::Disconnect>();
+        CHECK(bye.reason == "drained");
+        CHECK(running.wait_returned());
+    }
+    SECTION("with nothing in flight the worker leaves at once") {
+        RunningWorker running(context, options, {{"q", describe()}});
+        broker.expect<protocol::Ready>();
+        running.worker().request_drain();
+        broker.expect<protocol::Drain>();
+        broker.expect<protocol::Disconnect>();
+        CHECK(running.wait_returned());
+    }
+    SECTION("a job that outlives the drain timeout is left to the broker") {
+        options.drain_timeout = 200ms;
+        RunningWorker running(context, options, {{"q", [&](const JobContext& job) { return gate.pass(job); }}});
+        auto [worker_id, ready] = broker.expect<protocol::Ready>();
+        broker.send_job(worker_id, "stuck", "q", 1, "");
+        REQUIRE(gate.wait_running(1));
+        running.worker().request_drain();
+        broker.expect<protocol::Drain>();
+        auto [from, bye] = broker.expect<protocol::Disconnect>();
+        CHECK(bye.reason == "drain_timeout");
+        CHECK(running.wait_returned());
+    }
+}
+
+TEST_CASE("request_stop returns from run() promptly with DISCONNECT while a handler is busy", "[worker][worker]") {
+    zmq::context_t context;
+    FakeBroker broker(context);
+    Gate gate;
+    RunningWorker running(context, options_for(broker), {{"q", [&](const JobContext& job) { return gate.pass(job); }}});
+    auto [worker_id, ready] = broker.expect<protocol::Ready>();
+    broker.send_job(worker_id, "busy", "q", 1, "");
+    REQUIRE(gate.wait_running(1));
+
+    running.worker().request_stop();
+    auto [from, bye] = broker.expect<protocol::Disconnect>();
+    CHECK(bye.reason == "stopping");
+    CHECK(running.wait_returned(1s));
+    // The busy handler is asked to stop through its stop_token; nothing more reaches the broker.
+    CHECK(gate.wait_running(0));
+    CHECK(broker.stays_quiet(50ms));
+}
+
+TEST_CASE("a worker that loses its broker reconnects and sends READY again", "[worker][worker]") {
+    zmq::context_t context;
+    FakeBroker broker(context);
+    RunningWorker running(context, options_for(broker), {{"q", describe()}});
+    auto [first_id, ready] = broker.expect<protocol::Ready>();
+
+    SECTION("the broker falls silent for liveness x interval") {
+        broker.set_silent(true);
+        broker.send(first_id, protocol::Heartbeat{20, 2});
+    }
+    SECTION("the broker says DISCONNECT") { broker.send(first_id, protocol::Disconnect{"shutting down"}); }
+
+    auto [second_id, second] = broker.expect<protocol::Ready>();
+    CHECK(id_text(second_id) != id_text(first_id));  // a new DEALER, a new connection
+    CHECK(second.name == "test-worker");
+
+    // The new connection works.
+    broker.set_silent(false);
+    broker.send_job(second_id, "after", "q", 1, "x");
+    auto [from, done] = broker.expect<protocol::Done>();
+    CHECK(done.id == "after");
+}
+
+TEST_CASE("request_drain before run() makes run() leave at once", "[worker][worker]") {
+    zmq::context_t context;
+    FakeBroker broker(context);
+    Worker worker(context, options_for(broker), quiet_log());
+    worker.add_handler("q", describe());
+    worker.request_drain();
+    std::atomic<bool> has_returned{false};
+    std::jthread thread([&] {
+        worker.run();
+        has_returned = true;
+    });
+    broker.expect<protocol::Ready>();
+    broker.expect<protocol::Drain>();
+    broker.expect<protocol::Disconnect>();
+    thread.join();
+    CHECK(has_returned);
+}
+
+TEST_CASE("bad options are refused at construction", "[worker][worker]") {
+    zmq::context_t context;
+    WorkerOptions options;
+    options.broker_endpoint = "tcp://127.0.0.1:1";
+    options.capacity = 0;
+    CHECK_THROWS_AS(Worker(context, options, quiet_log()), std::invalid_argument);
+    options.capacity = 1;
+    options.heartbeat_interval = 1ms;
+    CHECK_THROWS_AS(Worker(context, options, quiet_log()), std::invalid_argument);
+    options.heartbeat_interval = 1s;
+    Worker worker(context, options, quiet_log());
+    CHECK_THROWS_AS(worker.run(), std::logic_error);  // no handler
+    CHECK_FALSE(worker.options().name.empty());       // defaults to host:pid
+}

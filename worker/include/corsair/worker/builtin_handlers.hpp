@@ -1,0 +1,22 @@
+// Handlers built into corsair-worker for tests and demos (--builtin NAME).
+#pragma once
+
+#include <optional>
+#include <string_view>
+
+#include "corsair/worker/handler.hpp"
+
+namespace corsair::worker {
+
+// The result is the payload, unchanged.
+Handler echo_handler();
+
+// The payload is a decimal number of milliseconds (surrounding whitespace allowed, at most one
+// day); sleeps that long and returns "slept N ms". Anything else fails the job. Gives up early,
+// failing the job, when the worker stops.
+Handler sleep_handler();
+
+// The built-in handler called `name` ("echo" or "sleep"), or nullopt.
+std::optional<Handler> builtin_handler(std::string_view name);
+
+}  // namespace corsair::worker

@@ -1,0 +1,35 @@
+// ShutdownSignals: turns SIGINT/SIGTERM into Worker requests. The first signal asks for a drain,
+// a second one for a prompt stop. Owns one thread that waits with sigtimedwait().
+#pragma once
+
+#include <memory>
+#include <thread>
+
+#include <spdlog/logger.h>
+
+#include "corsair/worker/worker.hpp"
+
+namespace corsair::worker {
+
+class ShutdownSignals {
+public:
+    // Blocks SIGINT and SIGTERM in the calling thread and ignores SIGPIPE. Call first in main,
+    // before any thread starts, so every thread inherits the mask and only ours receives them.
+    static void block();
+
+    // Starts the waiting thread. `worker` must outlive this object.
+    ShutdownSignals(Worker& worker, std::shared_ptr<spdlog::logger> log);
+    // Stops and joins the waiting thread (within ~100 ms).
+    ~ShutdownSignals() = default;
+    ShutdownSignals(const ShutdownSignals&) = delete;
+    ShutdownSignals& operator=(const ShutdownSignals&) = delete;
+
+private:
+    void wait_for_signals(std::stop_token stop);
+
+    Worker& worker_;
+    std::shared_ptr<spdlog::logger> log_;
+    std::jthread thread_;
+};
+
+}  // namespace corsair::worker

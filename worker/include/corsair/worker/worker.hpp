@@ -1,0 +1,103 @@
+// Worker: serves queues for a broker. It owns the DEALER socket facing the broker and runs the
+// I/O loop (READY, heartbeats, JOB dispatch, DONE/FAIL, reconnect, drain) on the thread that
+// calls run(); handlers run on `capacity` threads of its own. The protocol stays hidden here.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include <spdlog/logger.h>
+#include <zmq.hpp>
+
+#include "corsair/protocol/codec.hpp"
+#include "corsair/worker/handler.hpp"
+#include "corsair/worker/worker_options.hpp"
+
+namespace corsair::worker {
+
+class HandlerPool;
+
+class Worker {
+public:
+    // Binds the worker's inproc result and control endpoints; does not touch the network.
+    // Throws std::invalid_argument for options no broker would accept (capacity 0, ...).
+    Worker(zmq::context_t& context, WorkerOptions options, std::shared_ptr<spdlog::logger> log);
+    // Joins the handler threads: a handler still running is asked to stop (JobContext::stop_token)
+    // and waited for.
+    ~Worker();
+    Worker(const Worker&) = delete;
+    Worker& operator=(const Worker&) = delete;
+    Worker(Worker&&) = delete;
+    Worker& operator=(Worker&&) = delete;
+
+    // Serves `queue` with `handler`. Call before run(); a second handler for a queue replaces the first.
+    void add_handler(std::string queue, Handler handler);
+
+    // The I/O loop, on the caller's thread. Blocks until request_stop(), or until a drain has
+    // finished. Throws only on startup errors (no handler, bad endpoint). Call once.
+    void run();
+
+    // Thread-safe, non-blocking: sends DRAIN, lets in-flight jobs finish (at most drain_timeout),
+    // then sends DISCONNECT and makes run() return. May be called before run() starts.
+    void request_drain();
+
+    // Thread-safe, non-blocking: makes run() return promptly after sending DISCONNECT; the broker
+    // requeues the jobs this worker held. Jobs not started yet are dropped; running ones are asked
+    // to stop.
+    void request_stop();
+
+    const WorkerOptions& options() const noexcept { return options_; }
+
+private:
+    using Clock = std::chrono::steady_clock;
+
+    void send_control(char command);
+    void open_connection(Clock::time_point now);
+    void close_connection(std::chrono::milliseconds linger);
+    void connection_lost(Clock::time_point now, const char* reason);
+    void send_ready();
+    template <class T>
+    void send_to_broker(T&& message);
+    void handle_control();
+    void handle_outcome();
+    void handle_broker_message(Clock::time_point now);
+    void handle_job(protocol::Job&& job);
+    void begin_drain(Clock::time_point now);
+    void finish(const char* reason);
+    std::chrono::milliseconds poll_timeout(Clock::time_point now) const;
+    void check_owner_thread() const;
+
+    zmq::context_t& context_;
+    WorkerOptions options_;
+    std::shared_ptr<spdlog::logger> log_;
+    std::map<std::string, Handler, std::less<>> handlers_;
+    std::string control_endpoint_;
+    std::string results_endpoint_;
+    zmq::socket_t control_;  // PULL: request_drain / request_stop
+    zmq::socket_t results_;  // PULL: outcomes from handler threads
+    std::optional<zmq::socket_t> broker_;  // DEALER; empty while waiting to reconnect
+    std::thread::id owner_thread_;
+
+    // Connection state, touched only by the I/O thread.
+    std::uint64_t generation_ = 0;  // bumped for every new DEALER: results of older ones are dropped
+    bool has_heard_broker_ = false;
+    std::chrono::milliseconds interval_;
+    std::uint32_t liveness_;
+    std::chrono::milliseconds backoff_;
+    Clock::time_point last_heard_{};
+    Clock::time_point next_heartbeat_{};
+    Clock::time_point reconnect_at_{};
+    std::uint32_t in_flight_ = 0;  // jobs received and not yet reported
+    bool is_draining_ = false;
+    Clock::time_point drain_deadline_{};
+    bool is_finished_ = false;
+
+    std::unique_ptr<HandlerPool> pool_;  // declared last: joined before the sockets close
+};
+
+}  // namespace corsair::worker

@@ -1,0 +1,30 @@
+// Settings of one Worker, filled from flags in main or by a custom worker's own code.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "corsair/protocol/limits.hpp"
+
+namespace corsair::worker {
+
+struct WorkerOptions {
+    std::string broker_endpoint;  // e.g. tcp://127.0.0.1:5556
+    std::string name;             // shown in the broker's stats; empty means "<hostname>:<pid>"
+    std::uint32_t capacity = 1;   // handler threads, and the credit announced in READY
+    // Used until the broker's first HEARTBEAT says otherwise.
+    std::chrono::milliseconds heartbeat_interval = protocol::kDefaultHeartbeatInterval;
+    std::uint32_t liveness = protocol::kDefaultLiveness;
+    // Backoff between reconnects: starts at reconnect_min, doubles up to reconnect_max, and
+    // resets once the broker answers.
+    std::chrono::milliseconds reconnect_min{1000};
+    std::chrono::milliseconds reconnect_max{32000};
+    // How long request_drain() waits for in-flight jobs before disconnecting anyway.
+    std::chrono::milliseconds drain_timeout{30000};
+};
+
+// "<hostname>:<pid>", the default worker name.
+std::string default_worker_name();
+
+}  // namespace corsair::worker

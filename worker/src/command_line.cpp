@@ -1,0 +1,134 @@
+#include "corsair/worker/command_line.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include "corsair/protocol/limits.hpp"
+#include "corsair/worker/builtin_handlers.hpp"
+#include "corsair/worker/duration.hpp"
+#include "corsair/worker/exec_handler.hpp"
+
+namespace corsair::worker {
+
+namespace {
+
+constexpr const char* kDescription = R"(corsair-worker: serves one or more Corsair queues for a broker.
+
+Each job's payload is handed to a handler; its result goes back to the broker as DONE, and
+any failure (non-zero exit, exception, oversized result) as FAIL with an error text.
+
+Handlers (exactly one):
+  --builtin echo     the result is the payload
+  --builtin sleep    the payload is a number of milliseconds; sleeps, returns "slept N ms"
+  -- COMMAND [ARGS]  runs COMMAND per job without a shell: payload on stdin, stdout is the
+                     result; CORSAIR_JOB_ID, CORSAIR_QUEUE, CORSAIR_ATTEMPT are set; exit 0
+                     means done, anything else fails the job with the stderr tail
+
+Durations: a number and a unit (us, ms, s, m, h), e.g. 250ms, 1.5s, 2m, 1m30s.
+Signals: SIGINT/SIGTERM drain (finish in-flight jobs, then exit 0); a second one stops at once.
+Logs go to stderr.
+
+Example:
+  corsair-worker --broker tcp://127.0.0.1:5556 --queue thumbnails --capacity 4 -- ./make-thumb --size 128
+)";
+
+// A CLI11 option that takes a duration in the shared grammar.
+CLI::Option* add_duration(CLI::App& app, const std::string& name, std::chrono::milliseconds& target,
+                          const std::string& help) {
+    auto* option = app.add_option_function<std::string>(
+        name,
+        [&target, name](const std::string& text) {
+            // check() has already validated the text.
+            target = *parse_duration(text);
+        },
+        help + " (default: " + format_duration(target) + ")");
+    option->type_name("DURATION");
+    option->check(CLI::Validator(
+        [](std::string& text) -> std::string {
+            if (parse_duration(text)) return {};
+            return "'" + text + "' is not a duration: use a number with a unit, e.g. 250ms, 1s, 2m";
+        },
+        "", "duration"));
+    return option;
+}
+
+}  // namespace
+
+std::variant<CommandLine, int> parse_command_line(int argc, const char* const* argv) {
+    CommandLine result;
+    auto& options = result.options;
+    std::string log_level = "info";
+
+    CLI::App app(kDescription, "corsair-worker");
+    app.get_formatter()->column_width(34);
+    app.add_option("--broker", options.broker_endpoint, "Broker's worker endpoint, e.g. tcp://127.0.0.1:5556")
+        ->envname("CORSAIR_BROKER")
+        ->type_name("ENDPOINT")
+        ->required();
+    app.add_option("--queue", result.queues, "Queue to serve; repeat to serve several with the same handler")
+        ->type_name("NAME")
+        ->required()
+        ->take_all()
+        ->check([](const std::string& queue) -> std::string {
+            if (queue.empty() || queue.size() > protocol::kMaxQueueNameBytes) {
+                return "queue names are 1 to " + std::to_string(protocol::kMaxQueueNameBytes) + " bytes";
+            }
+            return {};
+        });
+    app.add_option("--capacity", options.capacity, "Jobs run at once (handler threads; the credit given to the broker)")
+        ->type_name("N")
+        ->check(CLI::Range(std::uint32_t{1}, protocol::kMaxCapacity))
+        ->capture_default_str();
+    app.add_option("--id", options.name, "Worker name shown in the broker's stats (default: HOSTNAME:PID)")
+        ->type_name("NAME");
+    add_duration(app, "--heartbeat", options.heartbeat_interval,
+                 "Heartbeat interval until the broker announces its own");
+    add_duration(app, "--drain-timeout", options.drain_timeout,
+                 "On SIGINT/SIGTERM, how long to wait for in-flight jobs before leaving them to the broker");
+    app.add_option("--log-level", log_level, "Log level on stderr")
+        ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
+        ->capture_default_str();
+    auto* builtin = app.add_option("--builtin", result.builtin, "Built-in handler instead of a command")
+                        ->type_name("NAME")
+                        ->check(CLI::IsMember({"echo", "sleep"}));
+    auto* command = app.add_option("command", result.command, "Command run per job, after --")
+                        ->type_name("COMMAND [ARGS...]");
+    builtin->excludes(command);
+    command->excludes(builtin);
+    app.positionals_at_end();
+
+    try {
+        app.parse(argc, argv);
+        if (result.builtin.empty() && result.command.empty()) {
+            throw CLI::ValidationError("handler", "give --builtin echo|sleep or -- COMMAND [ARGS...]");
+        }
+        const auto heartbeat = options.heartbeat_interval;
+        if (heartbeat < protocol::kMinHeartbeatInterval || heartbeat > protocol::kMaxHeartbeatInterval) {
+            throw CLI::ValidationError("--heartbeat", "must be between " +
+                                                          format_duration(protocol::kMinHeartbeatInterval) + " and " +
+                                                          format_duration(protocol::kMaxHeartbeatInterval));
+        }
+        if (options.name.size() > protocol::kMaxWorkerNameBytes) {
+            throw CLI::ValidationError("--id", "at most " + std::to_string(protocol::kMaxWorkerNameBytes) + " bytes");
+        }
+        if (result.queues.size() > protocol::kMaxQueuesPerWorker) {
+            throw CLI::ValidationError("--queue", "at most " + std::to_string(protocol::kMaxQueuesPerWorker) +
+                                                      " queues per worker");
+        }
+    } catch (const CLI::ParseError& e) {
+        const int code = app.exit(e);
+        return code == 0 ? 0 : 2;
+    }
+    result.log_level = spdlog::level::from_str(log_level);
+    return result;
+}
+
+Handler make_handler(const CommandLine& command_line) {
+    if (!command_line.builtin.empty()) {
+        auto handler = builtin_handler(command_line.builtin);
+        if (!handler) throw std::invalid_argument("unknown built-in handler: " + command_line.builtin);
+        return *handler;
+    }
+    return ExecHandler(command_line.command);
+}
+
+}  // namespace corsair::worker

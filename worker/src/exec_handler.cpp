@@ -1,0 +1,292 @@
+#include "corsair/worker/exec_handler.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstring>
+#include <string_view>
+#include <system_error>
+#include <thread>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char** environ;
+
+namespace corsair::worker {
+
+namespace {
+
+// Poll timeout: how often a running child is checked for a stop request.
+constexpr int kStopCheckMilliseconds = 100;
+// Raw stderr kept while reading; trimmed to the tail once the child is done.
+constexpr std::size_t kStderrBufferBytes = 64 * 1024;
+
+class Fd {
+public:
+    Fd() = default;
+    ~Fd() { reset(); }
+    Fd(const Fd&) = delete;
+    Fd& operator=(const Fd&) = delete;
+    void adopt(int fd) noexcept {
+        reset();
+        fd_ = fd;
+    }
+    int get() const noexcept { return fd_; }
+    bool is_open() const noexcept { return fd_ >= 0; }
+    void reset() noexcept {
+        if (fd_ >= 0) ::close(fd_);
+        fd_ = -1;
+    }
+
+private:
+    int fd_ = -1;
+};
+
+struct Pipe {
+    Fd read;
+    Fd write;
+};
+
+void make_pipe(Pipe& pipe) {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) throw std::system_error(errno, std::generic_category(), "pipe2");
+    pipe.read.adopt(fds[0]);
+    pipe.write.adopt(fds[1]);
+}
+
+void set_nonblocking(int fd) { ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK); }
+
+// Blocks SIGPIPE on this thread while we write to a child that may have exited, and discards
+// the SIGPIPE such a write leaves pending, so the process-wide disposition stays untouched.
+class SigpipeBlock {
+public:
+    SigpipeBlock() {
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, SIGPIPE);
+        ::pthread_sigmask(SIG_BLOCK, &set, &previous_);
+    }
+    ~SigpipeBlock() {
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, SIGPIPE);
+        const timespec zero{0, 0};
+        while (::sigtimedwait(&set, nullptr, &zero) > 0) {
+        }
+        ::pthread_sigmask(SIG_SETMASK, &previous_, nullptr);
+    }
+    SigpipeBlock(const SigpipeBlock&) = delete;
+    SigpipeBlock& operator=(const SigpipeBlock&) = delete;
+
+private:
+    sigset_t previous_;
+};
+
+std::vector<std::string> child_environment(const JobContext& job) {
+    std::vector<std::string> env;
+    for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
+        const std::string_view text(*entry);
+        if (text.starts_with("CORSAIR_JOB_ID=") || text.starts_with("CORSAIR_QUEUE=") ||
+            text.starts_with("CORSAIR_ATTEMPT=")) {
+            continue;
+        }
+        env.emplace_back(text);
+    }
+    env.push_back("CORSAIR_JOB_ID=" + job.id);
+    env.push_back("CORSAIR_QUEUE=" + job.queue);
+    env.push_back("CORSAIR_ATTEMPT=" + std::to_string(job.attempt));
+    return env;
+}
+
+std::vector<char*> c_strings(std::vector<std::string>& strings) {
+    std::vector<char*> pointers;
+    pointers.reserve(strings.size() + 1);
+    for (auto& s : strings) pointers.push_back(s.data());
+    pointers.push_back(nullptr);
+    return pointers;
+}
+
+// The last kStderrTailLines lines of `text`, at most kStderrTailBytes, without trailing newlines.
+std::string stderr_tail(std::string_view text) {
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.remove_suffix(1);
+    std::size_t start = text.size();
+    for (std::size_t lines = 0; start > 0; --start) {
+        if (text[start - 1] == '\n' && ++lines == ExecHandler::kStderrTailLines) break;
+    }
+    text.remove_prefix(start);
+    if (text.size() > ExecHandler::kStderrTailBytes) text.remove_prefix(text.size() - ExecHandler::kStderrTailBytes);
+    return std::string(text);
+}
+
+std::string describe_status(int status, std::string_view stderr_text) {
+    std::string message;
+    if (WIFEXITED(status)) {
+        message = "exit status " + std::to_string(WEXITSTATUS(status));
+    } else if (WIFSIGNALED(status)) {
+        message = "killed by signal " + std::to_string(WTERMSIG(status));
+        const char* name = ::sigabbrev_np(WTERMSIG(status));
+        if (name != nullptr) message += std::string(" (SIG") + name + ")";
+    } else {
+        message = "ended with wait status " + std::to_string(status);
+    }
+    const std::string tail = stderr_tail(stderr_text);
+    if (!tail.empty()) message += ": " + tail;
+    return message;
+}
+
+class SpawnSetup {
+public:
+    SpawnSetup() {
+        ::posix_spawn_file_actions_init(&actions_);
+        ::posix_spawnattr_init(&attributes_);
+    }
+    ~SpawnSetup() {
+        ::posix_spawn_file_actions_destroy(&actions_);
+        ::posix_spawnattr_destroy(&attributes_);
+    }
+    SpawnSetup(const SpawnSetup&) = delete;
+    SpawnSetup& operator=(const SpawnSetup&) = delete;
+    posix_spawn_file_actions_t actions_;
+    posix_spawnattr_t attributes_;
+};
+
+}  // namespace
+
+ExecHandler::ExecHandler(std::vector<std::string> argv, std::size_t max_output_bytes)
+    : argv_(std::move(argv)), max_output_bytes_(max_output_bytes) {
+    if (argv_.empty() || argv_.front().empty()) throw std::invalid_argument("ExecHandler needs a command");
+}
+
+std::string ExecHandler::operator()(const JobContext& job) const {
+    Pipe input, output, errors;
+    make_pipe(input);
+    make_pipe(output);
+    make_pipe(errors);
+
+    SpawnSetup setup;
+    ::posix_spawn_file_actions_adddup2(&setup.actions_, input.read.get(), STDIN_FILENO);
+    ::posix_spawn_file_actions_adddup2(&setup.actions_, output.write.get(), STDOUT_FILENO);
+    ::posix_spawn_file_actions_adddup2(&setup.actions_, errors.write.get(), STDERR_FILENO);
+    // Own process group, so that a timeout or a stop can kill the command and all its children.
+    // Signal mask and dispositions are reset: the worker blocks SIGINT/SIGTERM and ignores SIGPIPE.
+    sigset_t empty, defaults;
+    sigemptyset(&empty);
+    sigemptyset(&defaults);
+    for (int signal_number : {SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGQUIT}) sigaddset(&defaults, signal_number);
+    ::posix_spawnattr_setflags(&setup.attributes_, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
+                                                       POSIX_SPAWN_SETSIGDEF);
+    ::posix_spawnattr_setpgroup(&setup.attributes_, 0);
+    ::posix_spawnattr_setsigmask(&setup.attributes_, &empty);
+    ::posix_spawnattr_setsigdefault(&setup.attributes_, &defaults);
+
+    std::vector<std::string> args = argv_;
+    std::vector<std::string> env = child_environment(job);
+    auto arg_pointers = c_strings(args);
+    auto env_pointers = c_strings(env);
+    pid_t pid = -1;
+    const int spawn_error = ::posix_spawnp(&pid, argv_.front().c_str(), &setup.actions_, &setup.attributes_,
+                                           arg_pointers.data(), env_pointers.data());
+    if (spawn_error == ENOENT) throw std::runtime_error("command not found: " + argv_.front());
+    if (spawn_error == EACCES) throw std::runtime_error("permission denied: " + argv_.front());
+    if (spawn_error != 0) {
+        throw std::runtime_error("cannot start " + argv_.front() + ": " + std::strerror(spawn_error));
+    }
+    input.read.reset();
+    output.write.reset();
+    errors.write.reset();
+    set_nonblocking(input.write.get());
+    set_nonblocking(output.read.get());
+    set_nonblocking(errors.read.get());
+
+    SigpipeBlock sigpipe_block;
+    std::string result;
+    std::string stderr_text;
+    std::size_t written = 0;
+    const std::string_view payload = job.payload;
+    if (payload.empty()) input.write.reset();
+    bool is_output_too_large = false;
+    bool was_stopped = false;
+    char buffer[64 * 1024];
+
+    auto kill_group = [pid] { ::kill(-pid, SIGKILL); };
+
+    while (output.read.is_open() || errors.read.is_open()) {
+        pollfd fds[3];
+        nfds_t count = 0;
+        int out_index = -1, err_index = -1, in_index = -1;
+        if (output.read.is_open()) out_index = static_cast<int>(count), fds[count++] = {output.read.get(), POLLIN, 0};
+        if (errors.read.is_open()) err_index = static_cast<int>(count), fds[count++] = {errors.read.get(), POLLIN, 0};
+        if (input.write.is_open()) in_index = static_cast<int>(count), fds[count++] = {input.write.get(), POLLOUT, 0};
+        const int ready = ::poll(fds, count, kStopCheckMilliseconds);
+        if (ready < 0 && errno != EINTR) break;
+        if (!was_stopped && job.stop_token.stop_requested()) {
+            was_stopped = true;
+            kill_group();
+        }
+        if (ready <= 0) continue;
+
+        if (in_index >= 0 && fds[in_index].revents != 0) {
+            const ssize_t n = ::write(input.write.get(), payload.data() + written, payload.size() - written);
+            if (n > 0) written += static_cast<std::size_t>(n);
+            // EPIPE: the child closed its stdin without reading everything, which is its right.
+            if ((n < 0 && errno != EAGAIN && errno != EINTR) || written == payload.size()) input.write.reset();
+        }
+        if (out_index >= 0 && fds[out_index].revents != 0) {
+            const ssize_t n = ::read(output.read.get(), buffer, sizeof buffer);
+            if (n > 0) {
+                if (!is_output_too_large) {
+                    result.append(buffer, static_cast<std::size_t>(n));
+                    if (result.size() > max_output_bytes_) {
+                        is_output_too_large = true;
+                        result.clear();
+                        kill_group();
+                    }
+                }
+            } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+                output.read.reset();
+            }
+        }
+        if (err_index >= 0 && fds[err_index].revents != 0) {
+            const ssize_t n = ::read(errors.read.get(), buffer, sizeof buffer);
+            if (n > 0) {
+                stderr_text.append(buffer, static_cast<std::size_t>(n));
+                if (stderr_text.size() > 2 * kStderrBufferBytes) {
+                    stderr_text.erase(0, stderr_text.size() - kStderrBufferBytes);
+                }
+            } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+                errors.read.reset();
+            }
+        }
+    }
+    input.write.reset();
+
+    // Both pipes are closed, so the child is exiting; poll for it so a stop request still counts.
+    int status = 0;
+    for (auto pause = std::chrono::milliseconds(1);;) {
+        const pid_t waited = ::waitpid(pid, &status, WNOHANG);
+        if (waited == pid) break;
+        if (waited < 0 && errno != EINTR) throw std::runtime_error("waitpid failed: " + std::string(std::strerror(errno)));
+        if (!was_stopped && job.stop_token.stop_requested()) {
+            was_stopped = true;
+            kill_group();
+        }
+        std::this_thread::sleep_for(pause);
+        pause = std::min(pause * 2, std::chrono::milliseconds(kStopCheckMilliseconds));
+    }
+
+    if (is_output_too_large) {
+        throw std::runtime_error("output too large: more than " + std::to_string(max_output_bytes_) +
+                                 " bytes on stdout; command killed");
+    }
+    if (was_stopped) throw std::runtime_error("worker stopping: command killed");
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return result;
+    throw std::runtime_error(describe_status(status, stderr_text));
+}
+
+}  // namespace corsair::worker

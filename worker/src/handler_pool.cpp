@@ -1,0 +1,111 @@
+#include "handler_pool.hpp"
+
+#include <exception>
+#include <utility>
+
+#include "corsair/protocol/limits.hpp"
+#include "corsair/protocol/messages.hpp"
+
+namespace corsair::worker {
+
+namespace {
+
+zmq::message_t failure(std::string text) {
+    text = truncate_text(std::move(text), protocol::kMaxErrorTextBytes);
+    return zmq::message_t(text.data(), text.size());
+}
+
+// Hands the string's buffer to ZeroMQ instead of copying a result of up to several megabytes.
+zmq::message_t message_owning(std::string text) {
+    auto* owned = new std::string(std::move(text));
+    return zmq::message_t(
+        owned->data(), owned->size(), [](void*, void* hint) { delete static_cast<std::string*>(hint); }, owned);
+}
+
+}  // namespace
+
+std::string truncate_text(std::string text, std::size_t max_bytes) {
+    if (text.size() <= max_bytes) return text;
+    std::size_t cut = max_bytes;
+    // Step back over continuation bytes (10xxxxxx) so the cut lands on a character boundary.
+    while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+    text.resize(cut);
+    return text;
+}
+
+HandlerPool::HandlerPool(zmq::context_t& context, std::string results_endpoint, std::uint32_t threads,
+                         std::size_t max_result_bytes, std::shared_ptr<spdlog::logger> log)
+    : context_(context),
+      results_endpoint_(std::move(results_endpoint)),
+      max_result_bytes_(max_result_bytes),
+      log_(std::move(log)) {
+    threads_.reserve(threads);
+    for (std::uint32_t i = 0; i < threads; ++i) {
+        threads_.emplace_back([this](std::stop_token stop) { serve(stop); });
+    }
+}
+
+HandlerPool::~HandlerPool() {
+    stop();
+    threads_.clear();  // joins
+}
+
+void HandlerPool::submit(Task task) {
+    {
+        std::lock_guard lock(mutex_);
+        tasks_.push_back(std::move(task));
+    }
+    wake_.notify_one();
+}
+
+void HandlerPool::stop() {
+    {
+        std::lock_guard lock(mutex_);
+        tasks_.clear();
+    }
+    for (auto& thread : threads_) thread.request_stop();
+}
+
+std::optional<Task> HandlerPool::next_task(std::stop_token& stop) {
+    std::unique_lock lock(mutex_);
+    if (!wake_.wait(lock, stop, [this] { return !tasks_.empty(); })) return std::nullopt;
+    Task task = std::move(tasks_.front());
+    tasks_.pop_front();
+    return task;
+}
+
+void HandlerPool::serve(std::stop_token stop) {
+    zmq::socket_t results(context_, zmq::socket_type::push);
+    results.set(zmq::sockopt::linger, 0);
+    results.set(zmq::sockopt::sndhwm, 0);  // never block a handler thread on a slow I/O thread
+    results.connect(results_endpoint_);
+    while (auto task = next_task(stop)) {
+        Outcome outcome = run_task(*task, stop);
+        send_outcome(results, std::move(outcome));
+    }
+}
+
+Outcome HandlerPool::run_task(Task& task, std::stop_token stop) {
+    Outcome outcome;
+    outcome.id = task.id;
+    outcome.attempt = task.attempt;
+    outcome.generation = task.generation;
+    const JobContext context{task.id, task.queue, task.attempt, protocol::view_of(task.payload), stop};
+    try {
+        std::string result = (*task.handler)(context);
+        if (result.size() > max_result_bytes_) {
+            outcome.body = failure("result too large: " + std::to_string(result.size()) + " bytes exceeds the limit of " +
+                                   std::to_string(max_result_bytes_) + " bytes");
+        } else {
+            outcome.is_done = true;
+            outcome.body = message_owning(std::move(result));
+        }
+    } catch (const std::exception& e) {
+        outcome.body = failure(e.what());
+    } catch (...) {
+        outcome.body = failure("handler threw an exception that is not a std::exception");
+    }
+    return outcome;
+}
+
+}  // namespace corsair::worker

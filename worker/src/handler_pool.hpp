@@ -1,0 +1,66 @@
+// HandlerPool: `capacity` threads that run handlers. The I/O thread submits tasks through a
+// mutex/condvar queue; each pool thread owns a PUSH socket connected to the I/O thread's
+// results endpoint and reports every attempt there as an Outcome.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <spdlog/logger.h>
+#include <zmq.hpp>
+
+#include "corsair/worker/handler.hpp"
+#include "outcome.hpp"
+
+namespace corsair::worker {
+
+struct Task {
+    std::string id;
+    std::string queue;
+    std::uint32_t attempt = 0;
+    std::uint64_t generation = 0;
+    zmq::message_t payload;
+    const Handler* handler = nullptr;  // owned by the Worker, immutable while the pool lives
+};
+
+class HandlerPool {
+public:
+    // Starts `threads` threads; `results_endpoint` must already be bound.
+    HandlerPool(zmq::context_t& context, std::string results_endpoint, std::uint32_t threads,
+                std::size_t max_result_bytes, std::shared_ptr<spdlog::logger> log);
+    // Stops (as stop()) and joins: waits for running handlers to return.
+    ~HandlerPool();
+    HandlerPool(const HandlerPool&) = delete;
+    HandlerPool& operator=(const HandlerPool&) = delete;
+
+    // Queues a task for the next free thread. Never blocks on a handler.
+    void submit(Task task);
+    // Drops queued tasks and requests stop on every thread (JobContext::stop_token). Non-blocking.
+    void stop();
+
+private:
+    void serve(std::stop_token stop);
+    std::optional<Task> next_task(std::stop_token& stop);
+    Outcome run_task(Task& task, std::stop_token stop);
+
+    zmq::context_t& context_;
+    std::string results_endpoint_;
+    std::size_t max_result_bytes_;
+    std::shared_ptr<spdlog::logger> log_;
+    std::mutex mutex_;
+    std::condition_variable_any wake_;
+    std::deque<Task> tasks_;
+    std::vector<std::jthread> threads_;  // last: joined before the queue is destroyed
+};
+
+// Cuts `text` to at most `max_bytes` without splitting a UTF-8 sequence.
+std::string truncate_text(std::string text, std::size_t max_bytes);
+
+}  // namespace corsair::worker

@@ -1,0 +1,48 @@
+#include "corsair/worker/shutdown_signals.hpp"
+
+#include <csignal>
+
+#include <pthread.h>
+
+namespace corsair::worker {
+
+namespace {
+
+sigset_t shutdown_set() {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    return set;
+}
+
+}  // namespace
+
+void ShutdownSignals::block() {
+    const sigset_t set = shutdown_set();
+    ::pthread_sigmask(SIG_BLOCK, &set, nullptr);
+    std::signal(SIGPIPE, SIG_IGN);
+}
+
+ShutdownSignals::ShutdownSignals(Worker& worker, std::shared_ptr<spdlog::logger> log)
+    : worker_(worker), log_(std::move(log)), thread_([this](std::stop_token stop) { wait_for_signals(stop); }) {}
+
+void ShutdownSignals::wait_for_signals(std::stop_token stop) {
+    const sigset_t set = shutdown_set();
+    const timespec period{0, 100'000'000};
+    int received = 0;
+    while (!stop.stop_requested()) {
+        const int signal_number = ::sigtimedwait(&set, nullptr, &period);
+        if (signal_number <= 0) continue;
+        ++received;
+        if (received == 1) {
+            log_->info("signal received signal={}; draining (send it again to stop now)", ::sigabbrev_np(signal_number));
+            worker_.request_drain();
+        } else {
+            log_->info("signal received signal={}; stopping now", ::sigabbrev_np(signal_number));
+            worker_.request_stop();
+        }
+    }
+}
+
+}  // namespace corsair::worker

@@ -1,0 +1,347 @@
+#include "corsair/worker/worker.hpp"
+
+#include <atomic>
+#include <cassert>
+#include <stdexcept>
+#include <utility>
+#include <variant>
+
+#include <unistd.h>
+
+#include "corsair/protocol/wire.hpp"
+#include "corsair/worker/duration.hpp"
+#include "handler_pool.hpp"
+
+namespace corsair::worker {
+
+namespace {
+
+constexpr char kDrainCommand = 'D';
+constexpr char kStopCommand = 'S';
+// Lets the final DISCONNECT reach the broker without letting shutdown hang on a dead one.
+constexpr std::chrono::milliseconds kDisconnectLinger{500};
+
+std::string unique_inproc_endpoint(const char* role) {
+    static std::atomic<std::uint64_t> counter{0};
+    return "inproc://corsair-worker-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + "-" + role;
+}
+
+zmq::socket_t bound_pull(zmq::context_t& context, const std::string& endpoint) {
+    zmq::socket_t socket(context, zmq::socket_type::pull);
+    socket.set(zmq::sockopt::linger, 0);
+    socket.set(zmq::sockopt::rcvhwm, 0);
+    socket.bind(endpoint);
+    return socket;
+}
+
+void validate(const WorkerOptions& options) {
+    if (options.capacity == 0 || options.capacity > protocol::kMaxCapacity) {
+        throw std::invalid_argument("capacity must be between 1 and " + std::to_string(protocol::kMaxCapacity));
+    }
+    if (options.name.size() > protocol::kMaxWorkerNameBytes) {
+        throw std::invalid_argument("worker name longer than " + std::to_string(protocol::kMaxWorkerNameBytes) +
+                                    " bytes");
+    }
+    if (options.heartbeat_interval < protocol::kMinHeartbeatInterval ||
+        options.heartbeat_interval > protocol::kMaxHeartbeatInterval) {
+        throw std::invalid_argument("heartbeat interval must be between " +
+                                    format_duration(protocol::kMinHeartbeatInterval) + " and " +
+                                    format_duration(protocol::kMaxHeartbeatInterval));
+    }
+    if (options.liveness == 0) throw std::invalid_argument("liveness must be at least 1");
+    if (options.reconnect_min.count() <= 0 || options.reconnect_max < options.reconnect_min) {
+        throw std::invalid_argument("reconnect backoff must satisfy 0 < reconnect_min <= reconnect_max");
+    }
+    if (options.drain_timeout.count() < 0) throw std::invalid_argument("drain timeout must not be negative");
+}
+
+}  // namespace
+
+std::string default_worker_name() {
+    char host[256] = {};
+    if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+    return std::string(host[0] != '\0' ? host : "unknown") + ":" + std::to_string(::getpid());
+}
+
+Worker::Worker(zmq::context_t& context, WorkerOptions options, std::shared_ptr<spdlog::logger> log)
+    : context_(context),
+      options_(std::move(options)),
+      log_(std::move(log)),
+      control_endpoint_(unique_inproc_endpoint("control")),
+      results_endpoint_(unique_inproc_endpoint("results")),
+      control_(bound_pull(context_, control_endpoint_)),
+      results_(bound_pull(context_, results_endpoint_)) {
+    if (options_.name.empty()) options_.name = default_worker_name();
+    validate(options_);
+    interval_ = options_.heartbeat_interval;
+    liveness_ = options_.liveness;
+    backoff_ = options_.reconnect_min;
+}
+
+Worker::~Worker() {
+    if (pool_) pool_->stop();
+    pool_.reset();  // joins handler threads before the result socket closes
+}
+
+void Worker::add_handler(std::string queue, Handler handler) {
+    if (queue.empty() || queue.size() > protocol::kMaxQueueNameBytes) {
+        throw std::invalid_argument("queue name must be 1 to " + std::to_string(protocol::kMaxQueueNameBytes) +
+                                    " bytes: '" + queue + "'");
+    }
+    if (!handler) throw std::invalid_argument("empty handler for queue " + queue);
+    if (pool_) throw std::logic_error("add_handler() called after run()");
+    handlers_.insert_or_assign(std::move(queue), std::move(handler));
+    if (handlers_.size() > protocol::kMaxQueuesPerWorker) {
+        throw std::invalid_argument("a worker serves at most " + std::to_string(protocol::kMaxQueuesPerWorker) +
+                                    " queues");
+    }
+}
+
+void Worker::send_control(char command) {
+    // A short-lived socket per request: nothing is shared with the I/O thread but the endpoint.
+    zmq::socket_t socket(context_, zmq::socket_type::push);
+    socket.set(zmq::sockopt::linger, 1000);
+    socket.connect(control_endpoint_);
+    socket.send(zmq::const_buffer(&command, 1), zmq::send_flags::dontwait);
+}
+
+void Worker::request_drain() { send_control(kDrainCommand); }
+void Worker::request_stop() { send_control(kStopCommand); }
+
+void Worker::check_owner_thread() const { assert(owner_thread_ == std::this_thread::get_id()); }
+
+void Worker::run() {
+    if (handlers_.empty()) throw std::logic_error("Worker::run() needs at least one handler");
+    if (options_.broker_endpoint.empty()) throw std::invalid_argument("no broker endpoint given");
+    if (pool_) throw std::logic_error("Worker::run() called twice");
+    owner_thread_ = std::this_thread::get_id();
+    pool_ = std::make_unique<HandlerPool>(context_, results_endpoint_, options_.capacity,
+                                          protocol::kDefaultMaxPayloadBytes, log_);
+    log_->info("worker starting name={} broker={} capacity={} queues={}", options_.name, options_.broker_endpoint,
+               options_.capacity, handlers_.size());
+    open_connection(Clock::now());  // throws on a malformed endpoint: a startup error
+
+    while (!is_finished_) {
+        zmq::pollitem_t items[3] = {
+            {control_.handle(), 0, ZMQ_POLLIN, 0},
+            {results_.handle(), 0, ZMQ_POLLIN, 0},
+            {broker_ ? broker_->handle() : nullptr, 0, ZMQ_POLLIN, 0},
+        };
+        const int count = broker_ ? 3 : 2;
+        zmq::poll(items, count, poll_timeout(Clock::now()));
+
+        if (items[0].revents & ZMQ_POLLIN) handle_control();
+        if (is_finished_) break;
+        if (items[1].revents & ZMQ_POLLIN) handle_outcome();
+        if (count == 3 && (items[2].revents & ZMQ_POLLIN)) handle_broker_message(Clock::now());
+
+        const auto now = Clock::now();
+        if (broker_ && !is_finished_) {
+            if (now >= last_heard_ + interval_ * liveness_) {
+                connection_lost(now, "heartbeat_timeout");
+            } else if (now >= next_heartbeat_) {
+                send_to_broker(protocol::Heartbeat{});
+                next_heartbeat_ = now + interval_;
+            }
+        }
+        if (is_draining_ && !is_finished_) {
+            if (in_flight_ == 0) {
+                finish("drained");
+            } else if (now >= drain_deadline_) {
+                log_->warn("drain timed out in_flight={} timeout={}; the broker will requeue them", in_flight_,
+                           format_duration(options_.drain_timeout));
+                finish("drain_timeout");
+            }
+        }
+        if (!broker_ && !is_draining_ && !is_finished_ && now >= reconnect_at_) open_connection(now);
+    }
+    pool_->stop();
+    log_->info("worker stopped name={}", options_.name);
+}
+
+std::chrono::milliseconds Worker::poll_timeout(Clock::time_point now) const {
+    auto next = now + std::chrono::seconds(1);
+    if (broker_) {
+        next = std::min({next, next_heartbeat_, last_heard_ + interval_ * liveness_});
+    } else if (!is_draining_) {
+        next = std::min(next, reconnect_at_);
+    }
+    if (is_draining_) next = std::min(next, drain_deadline_);
+    if (next <= now) return std::chrono::milliseconds{0};
+    // Round up so a wake-up never comes a fraction of a millisecond early and spins.
+    return std::chrono::ceil<std::chrono::milliseconds>(next - now);
+}
+
+void Worker::open_connection(Clock::time_point now) {
+    check_owner_thread();
+    zmq::socket_t socket(context_, zmq::socket_type::dealer);
+    socket.set(zmq::sockopt::linger, 0);
+    socket.set(zmq::sockopt::maxmsgsize,
+               static_cast<std::int64_t>(protocol::kDefaultMaxPayloadBytes + protocol::kFrameOverheadBytes));
+    try {
+        socket.connect(options_.broker_endpoint);
+    } catch (const zmq::error_t& e) {
+        throw std::invalid_argument("cannot connect to broker endpoint '" + options_.broker_endpoint +
+                                    "': " + e.what());
+    }
+    broker_.emplace(std::move(socket));
+    ++generation_;
+    has_heard_broker_ = false;
+    // Wait for the broker's own numbers again: a restarted broker may use different ones.
+    interval_ = options_.heartbeat_interval;
+    liveness_ = options_.liveness;
+    last_heard_ = now;
+    next_heartbeat_ = now + interval_;
+    log_->debug("connecting broker={}", options_.broker_endpoint);
+    send_ready();
+}
+
+void Worker::close_connection(std::chrono::milliseconds linger) {
+    check_owner_thread();
+    if (!broker_) return;
+    broker_->set(zmq::sockopt::linger, static_cast<int>(linger.count()));
+    broker_.reset();
+}
+
+void Worker::connection_lost(Clock::time_point now, const char* reason) {
+    close_connection(std::chrono::milliseconds{0});
+    if (is_draining_) {
+        log_->info("broker lost reason={} while draining; not reconnecting", reason);
+        return;
+    }
+    reconnect_at_ = now + backoff_;
+    log_->info("broker lost reason={} broker={}; reconnecting in {}", reason, options_.broker_endpoint,
+               format_duration(backoff_));
+    backoff_ = std::min(backoff_ * 2, options_.reconnect_max);
+}
+
+void Worker::send_ready() {
+    protocol::Ready ready;
+    for (const auto& [queue, handler] : handlers_) ready.queues.push_back(queue);
+    ready.capacity = options_.capacity;
+    ready.name = options_.name;
+    send_to_broker(std::move(ready));
+}
+
+template <class T>
+void Worker::send_to_broker(T&& message) {
+    check_owner_thread();
+    if (!broker_) return;
+    constexpr auto command = protocol::kCommandOf<std::decay_t<T>>;
+    const auto status = protocol::send_message(*broker_, std::forward<T>(message));
+    if (status != protocol::SendStatus::sent) {
+        log_->warn("message to broker dropped command={} reason=send_queue_full", protocol::to_string(command));
+    }
+}
+
+void Worker::handle_control() {
+    zmq::message_t command;
+    while (control_.recv(command, zmq::recv_flags::dontwait)) {
+        if (command.size() != 1) continue;
+        const char code = *command.data<char>();
+        if (code == kStopCommand) {
+            finish("stopping");
+            return;
+        }
+        if (code == kDrainCommand && !is_draining_) begin_drain(Clock::now());
+    }
+}
+
+void Worker::begin_drain(Clock::time_point now) {
+    is_draining_ = true;
+    drain_deadline_ = now + options_.drain_timeout;
+    log_->info("draining in_flight={} timeout={}", in_flight_, format_duration(options_.drain_timeout));
+    send_to_broker(protocol::Drain{});
+}
+
+void Worker::finish(const char* reason) {
+    if (broker_) {
+        send_to_broker(protocol::Disconnect{reason});
+        close_connection(kDisconnectLinger);
+    }
+    log_->info("disconnected reason={} in_flight={}", reason, in_flight_);
+    is_finished_ = true;
+}
+
+void Worker::handle_outcome() {
+    while (auto outcome = receive_outcome(results_)) {
+        if (in_flight_ > 0) --in_flight_;
+        if (outcome->generation != generation_ || !broker_) {
+            // protocol.md: a new connection is a new worker to the broker; the old leases are gone.
+            log_->debug("result dropped job={} attempt={} reason=connection_closed", outcome->id, outcome->attempt);
+            continue;
+        }
+        if (outcome->is_done) {
+            log_->debug("job done job={} attempt={} result_bytes={}", outcome->id, outcome->attempt,
+                        outcome->body.size());
+            send_to_broker(protocol::Done{std::move(outcome->id), outcome->attempt, std::move(outcome->body)});
+        } else {
+            std::string error = outcome->body.to_string();
+            log_->warn("job failed job={} attempt={} error=\"{}\"", outcome->id, outcome->attempt, error);
+            send_to_broker(protocol::Fail{std::move(outcome->id), outcome->attempt, std::move(error)});
+        }
+    }
+}
+
+void Worker::handle_broker_message(Clock::time_point now) {
+    protocol::Frames frames;
+    while (broker_ && protocol::receive_frames(*broker_, frames)) {
+        last_heard_ = now;
+        if (!has_heard_broker_) {
+            has_heard_broker_ = true;
+            backoff_ = options_.reconnect_min;
+            log_->info("connected broker={} name={}", options_.broker_endpoint, options_.name);
+        }
+        auto decoded = protocol::decode(frames);
+        if (!decoded) {
+            log_->warn("bad message from broker code={} detail=\"{}\"", protocol::to_string(decoded.error().code),
+                       decoded.error().detail);
+            continue;
+        }
+        auto& message = decoded.value();
+        if (auto* heartbeat = std::get_if<protocol::Heartbeat>(&message)) {
+            // protocol.md: the worker adopts the broker's heartbeat interval and liveness.
+            const auto interval = heartbeat->interval_ms ? std::chrono::milliseconds(*heartbeat->interval_ms) : interval_;
+            const auto liveness = heartbeat->liveness.value_or(liveness_);
+            if (interval != interval_ || liveness != liveness_) {
+                interval_ = interval;
+                liveness_ = liveness;
+                log_->debug("heartbeat adopted interval={} liveness={}", format_duration(interval_), liveness_);
+            }
+            next_heartbeat_ = std::min(next_heartbeat_, now + interval_);
+        } else if (auto* job = std::get_if<protocol::Job>(&message)) {
+            handle_job(std::move(*job));
+        } else if (auto* error = std::get_if<protocol::Error>(&message)) {
+            if (error->code == protocol::ErrorCode::unknown_worker) {
+                // The broker restarted or declared us dead: announce ourselves again on this socket.
+                log_->info("broker does not know this worker; sending READY again broker={}", options_.broker_endpoint);
+                send_ready();
+            } else {
+                log_->warn("error from broker code={} message=\"{}\" job={}", protocol::to_string(error->code),
+                           error->message, error->id);
+            }
+        } else if (auto* disconnect = std::get_if<protocol::Disconnect>(&message)) {
+            log_->info("broker disconnected us reason=\"{}\"", disconnect->reason);
+            connection_lost(now, "broker_disconnect");
+            return;
+        } else {
+            log_->warn("unexpected message from broker command={}", protocol::to_string(protocol::command_of(message)));
+        }
+    }
+}
+
+void Worker::handle_job(protocol::Job&& job) {
+    const auto handler = handlers_.find(job.queue);
+    if (handler == handlers_.end()) {
+        log_->warn("job for a queue this worker does not serve job={} queue={}", job.id, job.queue);
+        send_to_broker(protocol::Fail{job.id, job.attempt, "worker " + options_.name + " serves no queue " + job.queue});
+        return;
+    }
+    log_->debug("job received job={} queue={} attempt={} payload_bytes={}", job.id, job.queue, job.attempt,
+                job.payload.size());
+    ++in_flight_;
+    pool_->submit(Task{std::move(job.id), std::move(job.queue), job.attempt, generation_, std::move(job.payload),
+                       &handler->second});
+}
+
+}  // namespace corsair::worker
