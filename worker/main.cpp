@@ -1,10 +1,10 @@
 // corsair-worker: flags, logger, signals, then Worker::run(). Everything else is in the library.
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
 #include <cstdio>
 #include <exception>
 #include <variant>
-
-#include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/spdlog.h>
 #include <zmq.hpp>
 
 #include "corsair/worker/command_line.hpp"

@@ -1,13 +1,13 @@
 // word-count-worker: a custom Corsair worker in ~60 lines. It serves the queue "wordcount":
 // each payload is text, each result is {"lines":L,"words":W,"bytes":B} (like `wc`).
 // Logs go to stderr; nothing is printed on stdout.
-#include <cctype>
-#include <exception>
-
-#include <CLI/CLI.hpp>
-#include <nlohmann/json.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <cctype>
+#include <exception>
+#include <nlohmann/json.hpp>
 #include <zmq.hpp>
 
 #include "corsair/worker/shutdown_signals.hpp"

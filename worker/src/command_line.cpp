@@ -90,8 +90,8 @@ std::variant<CommandLine, int> parse_command_line(int argc, const char* const* a
     auto* builtin = app.add_option("--builtin", result.builtin, "Built-in handler instead of a command")
                         ->type_name("NAME")
                         ->check(CLI::IsMember({"echo", "sleep"}));
-    auto* command = app.add_option("command", result.command, "Command run per job, after --")
-                        ->type_name("COMMAND [ARGS...]");
+    auto* command =
+        app.add_option("command", result.command, "Command run per job, after --")->type_name("COMMAND [ARGS...]");
     builtin->excludes(command);
     command->excludes(builtin);
     app.positionals_at_end();
@@ -111,8 +111,8 @@ std::variant<CommandLine, int> parse_command_line(int argc, const char* const* a
             throw CLI::ValidationError("--id", "at most " + std::to_string(protocol::kMaxWorkerNameBytes) + " bytes");
         }
         if (result.queues.size() > protocol::kMaxQueuesPerWorker) {
-            throw CLI::ValidationError("--queue", "at most " + std::to_string(protocol::kMaxQueuesPerWorker) +
-                                                      " queues per worker");
+            throw CLI::ValidationError(
+                "--queue", "at most " + std::to_string(protocol::kMaxQueuesPerWorker) + " queues per worker");
         }
     } catch (const CLI::ParseError& e) {
         const int code = app.exit(e);

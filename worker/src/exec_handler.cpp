@@ -1,5 +1,12 @@
 #include "corsair/worker/exec_handler.hpp"
 
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
@@ -8,13 +15,6 @@
 #include <string_view>
 #include <system_error>
 #include <thread>
-
-#include <fcntl.h>
-#include <poll.h>
-#include <pthread.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 extern char** environ;
 
@@ -179,8 +179,8 @@ std::string ExecHandler::operator()(const JobContext& job) const {
     sigemptyset(&empty);
     sigemptyset(&defaults);
     for (int signal_number : {SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGQUIT}) sigaddset(&defaults, signal_number);
-    ::posix_spawnattr_setflags(&setup.attributes_, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-                                                       POSIX_SPAWN_SETSIGDEF);
+    ::posix_spawnattr_setflags(&setup.attributes_,
+                               POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
     ::posix_spawnattr_setpgroup(&setup.attributes_, 0);
     ::posix_spawnattr_setsigmask(&setup.attributes_, &empty);
     ::posix_spawnattr_setsigdefault(&setup.attributes_, &defaults);
@@ -271,7 +271,8 @@ std::string ExecHandler::operator()(const JobContext& job) const {
     for (auto pause = std::chrono::milliseconds(1);;) {
         const pid_t waited = ::waitpid(pid, &status, WNOHANG);
         if (waited == pid) break;
-        if (waited < 0 && errno != EINTR) throw std::runtime_error("waitpid failed: " + std::string(std::strerror(errno)));
+        if (waited < 0 && errno != EINTR)
+            throw std::runtime_error("waitpid failed: " + std::string(std::strerror(errno)));
         if (!was_stopped && job.stop_token.stop_requested()) {
             was_stopped = true;
             kill_group();

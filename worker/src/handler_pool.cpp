@@ -94,8 +94,8 @@ Outcome HandlerPool::run_task(Task& task, std::stop_token stop) {
     try {
         std::string result = (*task.handler)(context);
         if (result.size() > max_result_bytes_) {
-            outcome.body = failure("result too large: " + std::to_string(result.size()) + " bytes exceeds the limit of " +
-                                   std::to_string(max_result_bytes_) + " bytes");
+            outcome.body = failure("result too large: " + std::to_string(result.size()) +
+                                   " bytes exceeds the limit of " + std::to_string(max_result_bytes_) + " bytes");
         } else {
             outcome.is_done = true;
             outcome.body = message_owning(std::move(result));

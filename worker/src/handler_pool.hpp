@@ -3,6 +3,8 @@
 // results endpoint and reports every attempt there as an Outcome.
 #pragma once
 
+#include <spdlog/logger.h>
+
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -12,8 +14,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <spdlog/logger.h>
 #include <zmq.hpp>
 
 #include "corsair/worker/handler.hpp"

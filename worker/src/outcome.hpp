@@ -7,14 +7,13 @@
 #include <optional>
 #include <string>
 #include <vector>
-
 #include <zmq.hpp>
 #include <zmq_addon.hpp>
 
 namespace corsair::worker {
 
 struct Outcome {
-    bool is_done = false;      // DONE with `body` as result, else FAIL with `body` as error text
+    bool is_done = false;  // DONE with `body` as result, else FAIL with `body` as error text
     std::string id;
     std::uint32_t attempt = 0;
     std::uint64_t generation = 0;  // the broker connection the job came from

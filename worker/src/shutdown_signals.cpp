@@ -1,8 +1,8 @@
 #include "corsair/worker/shutdown_signals.hpp"
 
-#include <csignal>
-
 #include <pthread.h>
+
+#include <csignal>
 
 namespace corsair::worker {
 
@@ -36,7 +36,8 @@ void ShutdownSignals::wait_for_signals(std::stop_token stop) {
         if (signal_number <= 0) continue;
         ++received;
         if (received == 1) {
-            log_->info("signal received signal={}; draining (send it again to stop now)", ::sigabbrev_np(signal_number));
+            log_->info("signal received signal={}; draining (send it again to stop now)",
+                       ::sigabbrev_np(signal_number));
             worker_.request_drain();
         } else {
             log_->info("signal received signal={}; stopping now", ::sigabbrev_np(signal_number));

@@ -1,12 +1,12 @@
 #include "corsair/worker/worker.hpp"
 
+#include <unistd.h>
+
 #include <atomic>
 #include <cassert>
 #include <stdexcept>
 #include <utility>
 #include <variant>
-
-#include <unistd.h>
 
 #include "corsair/protocol/wire.hpp"
 #include "corsair/worker/duration.hpp"
@@ -194,6 +194,7 @@ void Worker::open_connection(Clock::time_point now) {
     next_heartbeat_ = now + interval_;
     log_->debug("connecting broker={}", options_.broker_endpoint);
     send_ready();
+    last_ready_again_ = {};
 }
 
 void Worker::close_connection(std::chrono::milliseconds linger) {
@@ -301,7 +302,8 @@ void Worker::handle_broker_message(Clock::time_point now) {
         auto& message = decoded.value();
         if (auto* heartbeat = std::get_if<protocol::Heartbeat>(&message)) {
             // protocol.md: the worker adopts the broker's heartbeat interval and liveness.
-            const auto interval = heartbeat->interval_ms ? std::chrono::milliseconds(*heartbeat->interval_ms) : interval_;
+            const auto interval =
+                heartbeat->interval_ms ? std::chrono::milliseconds(*heartbeat->interval_ms) : interval_;
             const auto liveness = heartbeat->liveness.value_or(liveness_);
             if (interval != interval_ || liveness != liveness_) {
                 interval_ = interval;
@@ -314,8 +316,12 @@ void Worker::handle_broker_message(Clock::time_point now) {
         } else if (auto* error = std::get_if<protocol::Error>(&message)) {
             if (error->code == protocol::ErrorCode::unknown_worker) {
                 // The broker restarted or declared us dead: announce ourselves again on this socket.
+                // Heartbeats already on their way draw one such error each; one READY per interval answers them all.
+                if (now < last_ready_again_ + interval_) continue;
                 log_->info("broker does not know this worker; sending READY again broker={}", options_.broker_endpoint);
                 send_ready();
+                last_ready_again_ = now;
+                if (is_draining_) send_to_broker(protocol::Drain{});  // a fresh registration is not draining
             } else {
                 log_->warn("error from broker code={} message=\"{}\" job={}", protocol::to_string(error->code),
                            error->message, error->id);
@@ -334,7 +340,8 @@ void Worker::handle_job(protocol::Job&& job) {
     const auto handler = handlers_.find(job.queue);
     if (handler == handlers_.end()) {
         log_->warn("job for a queue this worker does not serve job={} queue={}", job.id, job.queue);
-        send_to_broker(protocol::Fail{job.id, job.attempt, "worker " + options_.name + " serves no queue " + job.queue});
+        send_to_broker(
+            protocol::Fail{job.id, job.attempt, "worker " + options_.name + " serves no queue " + job.queue});
         return;
     }
     log_->debug("job received job={} queue={} attempt={} payload_bytes={}", job.id, job.queue, job.attempt,

@@ -1,6 +1,6 @@
-#include <catch2/catch.hpp>
-
 #include "corsair/worker/builtin_handlers.hpp"
+
+#include <catch2/catch.hpp>
 
 using namespace corsair::worker;
 

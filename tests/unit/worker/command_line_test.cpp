@@ -1,9 +1,8 @@
-#include <cstdlib>
-#include <vector>
+#include "corsair/worker/command_line.hpp"
 
 #include <catch2/catch.hpp>
-
-#include "corsair/worker/command_line.hpp"
+#include <cstdlib>
+#include <vector>
 
 using namespace corsair::worker;
 
@@ -18,9 +17,9 @@ std::variant<CommandLine, int> parse(std::vector<const char*> args) {
 
 TEST_CASE("the command line gives options, queues and a handler", "[worker][command_line]") {
     SECTION("a builtin handler and every option") {
-        auto parsed = parse({"--broker", "tcp://127.0.0.1:5556", "--queue", "a", "--queue", "b", "--capacity", "4",
-                             "--id", "w1", "--heartbeat", "250ms", "--drain-timeout", "2m", "--log-level", "debug",
-                             "--builtin", "echo"});
+        auto parsed =
+            parse({"--broker", "tcp://127.0.0.1:5556", "--queue", "a", "--queue", "b", "--capacity", "4", "--id", "w1",
+                   "--heartbeat", "250ms", "--drain-timeout", "2m", "--log-level", "debug", "--builtin", "echo"});
         REQUIRE(std::holds_alternative<CommandLine>(parsed));
         const auto& line = std::get<CommandLine>(parsed);
         CHECK(line.options.broker_endpoint == "tcp://127.0.0.1:5556");
@@ -51,11 +50,11 @@ TEST_CASE("the command line gives options, queues and a handler", "[worker][comm
 TEST_CASE("a bad command line is a usage error with exit code 2", "[worker][command_line]") {
     ::unsetenv("CORSAIR_BROKER");
     const std::vector<std::vector<const char*>> cases = {
-        {"--queue", "a", "--builtin", "echo"},                                          // no broker
-        {"--broker", "tcp://h:1", "--builtin", "echo"},                                  // no queue
-        {"--broker", "tcp://h:1", "--queue", "a"},                                       // no handler
-        {"--broker", "tcp://h:1", "--queue", "a", "--builtin", "echo", "--", "cat"},     // two handlers
-        {"--broker", "tcp://h:1", "--queue", "a", "--builtin", "cat"},                   // unknown builtin
+        {"--queue", "a", "--builtin", "echo"},                                        // no broker
+        {"--broker", "tcp://h:1", "--builtin", "echo"},                               // no queue
+        {"--broker", "tcp://h:1", "--queue", "a"},                                    // no handler
+        {"--broker", "tcp://h:1", "--queue", "a", "--builtin", "echo", "--", "cat"},  // two handlers
+        {"--broker", "tcp://h:1", "--queue", "a", "--builtin", "cat"},                // unknown builtin
         {"--broker", "tcp://h:1", "--queue", "a", "--builtin", "echo", "--heartbeat", "soon"},
         {"--broker", "tcp://h:1", "--queue", "a", "--builtin", "echo", "--heartbeat", "1ms"},  // below minimum
         {"--broker", "tcp://h:1", "--queue", "a", "--builtin", "echo", "--capacity", "0"},

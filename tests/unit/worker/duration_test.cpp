@@ -1,6 +1,6 @@
-#include <catch2/catch.hpp>
-
 #include "corsair/worker/duration.hpp"
+
+#include <catch2/catch.hpp>
 
 using corsair::worker::format_duration;
 using corsair::worker::parse_duration;
@@ -20,16 +20,16 @@ TEST_CASE("a duration with a unit parses to milliseconds", "[worker][duration]")
 }
 
 TEST_CASE("garbage is not a duration", "[worker][duration]") {
-    for (const char* text : {"", "5", "ms", "5q", "-1s", "+1s", " 1s", "1s ", "1 s", "1.s", ".s", "1..5s", "1h30",
-                             "s5", "1S", "99999999999999999999ms", "1000000h"}) {
+    for (const char* text : {"", "5", "ms", "5q", "-1s", "+1s", " 1s", "1s ", "1 s", "1.s", ".s", "1..5s", "1h30", "s5",
+                             "1S", "99999999999999999999ms", "1000000h"}) {
         INFO("text=" << text);
         CHECK_FALSE(parse_duration(text).has_value());
     }
 }
 
 TEST_CASE("a formatted duration parses back to itself", "[worker][duration]") {
-    for (auto value : {milliseconds(0), milliseconds(250), milliseconds(1000), milliseconds(90'500),
-                       milliseconds(3'723'004)}) {
+    for (auto value :
+         {milliseconds(0), milliseconds(250), milliseconds(1000), milliseconds(90'500), milliseconds(3'723'004)}) {
         INFO("value=" << value.count());
         CHECK(parse_duration(format_duration(value)) == value);
     }

@@ -1,18 +1,19 @@
+#include "corsair/worker/exec_handler.hpp"
+
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <sstream>
 #include <string>
 #include <thread>
-
-#include <catch2/catch.hpp>
-
-#include "corsair/worker/exec_handler.hpp"
 
 using corsair::worker::ExecHandler;
 using corsair::worker::JobContext;
 
 namespace {
 
-JobContext job(std::string_view payload, std::stop_token stop = {}) { return JobContext{"job-7", "images", 3, payload, stop}; }
+JobContext job(std::string_view payload, std::stop_token stop = {}) {
+    return JobContext{"job-7", "images", 3, payload, stop};
+}
 
 ExecHandler shell(std::string script) { return ExecHandler({"/bin/sh", "-c", std::move(script)}); }
 
@@ -72,7 +73,8 @@ TEST_CASE("big output on stdout and stderr does not deadlock", "[worker][exec_ha
     const std::string payload(5 * 1024 * 1024, 'p');
     SECTION("5 MB through cat") { CHECK(ExecHandler({"/bin/cat"})(job(payload)) == payload); }
     SECTION("5 MB on stdout and stderr while stdin is still being written") {
-        const std::string result = shell("head -c 5000000 /dev/zero; head -c 5000000 /dev/zero >&2; cat >/dev/null")(job(payload));
+        const std::string result =
+            shell("head -c 5000000 /dev/zero; head -c 5000000 /dev/zero >&2; cat >/dev/null")(job(payload));
         CHECK(result.size() == 5'000'000);
     }
 }
@@ -85,8 +87,7 @@ TEST_CASE("output larger than the limit fails the job", "[worker][exec_handler]"
 }
 
 TEST_CASE("a command that does not exist fails clearly", "[worker][exec_handler]") {
-    CHECK_THROWS_WITH(ExecHandler({"corsair-no-such-command"})(job("x")),
-                      "command not found: corsair-no-such-command");
+    CHECK_THROWS_WITH(ExecHandler({"corsair-no-such-command"})(job("x")), "command not found: corsair-no-such-command");
     CHECK_THROWS_WITH(ExecHandler({"/nonexistent/tool"})(job("x")), "command not found: /nonexistent/tool");
     CHECK_THROWS_AS(ExecHandler({}), std::invalid_argument);
 }

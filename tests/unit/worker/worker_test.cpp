@@ -1,6 +1,11 @@
 // The Worker against a fake broker: a ROUTER bound here on tcp://127.0.0.1:*, speaking the
 // protocol through corsair::protocol. Every wait is a poll under a deadline.
+#include "corsair/worker/worker.hpp"
+
+#include <spdlog/sinks/null_sink.h>
+
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -9,13 +14,9 @@
 #include <stop_token>
 #include <string>
 #include <thread>
-
-#include <catch2/catch.hpp>
-#include <spdlog/sinks/null_sink.h>
 #include <zmq.hpp>
 
 #include "corsair/protocol/protocol.hpp"
-#include "corsair/worker/worker.hpp"
 
 using namespace std::chrono_literals;
 using namespace corsair;
@@ -235,12 +236,11 @@ TEST_CASE("a failing job becomes FAIL with an error text", "[worker][worker]") {
     zmq::context_t context;
     FakeBroker broker(context);
     const std::string long_error(20'000, 'e');
-    RunningWorker running(context, options_for(broker),
-                          {{"throws", [](const JobContext&) -> std::string { throw std::runtime_error("disk full"); }},
-                           {"long", [&](const JobContext&) -> std::string { throw std::runtime_error(long_error); }},
-                           {"huge", [](const JobContext&) {
-                                return std::string(protocol::kDefaultMaxPayloadBytes + 1, 'x');
-                            }}});
+    RunningWorker running(
+        context, options_for(broker),
+        {{"throws", [](const JobContext&) -> std::string { throw std::runtime_error("disk full"); }},
+         {"long", [&](const JobContext&) -> std::string { throw std::runtime_error(long_error); }},
+         {"huge", [](const JobContext&) { return std::string(protocol::kDefaultMaxPayloadBytes + 1, 'x'); }}});
     auto [worker_id, ready] = broker.expect<protocol::Ready>();
 
     SECTION("a handler's exception gives its what()") {
@@ -299,10 +299,39 @@ TEST_CASE("ERROR unknown_worker makes the worker send READY again", "[worker][wo
     RunningWorker running(context, options_for(broker), {{"q", describe()}});
     auto [worker_id, ready] = broker.expect<protocol::Ready>();
 
-    broker.send(worker_id, protocol::Error{protocol::ErrorCode::unknown_worker, "who are you", ""});
-    auto [again_from, again] = broker.expect<protocol::Ready>();
-    CHECK(id_text(again_from) == id_text(worker_id));  // same socket, no reconnect
-    CHECK(again.queues == std::vector<std::string>{"q"});
+    SECTION("once") {
+        broker.send(worker_id, protocol::Error{protocol::ErrorCode::unknown_worker, "who are you", ""});
+        auto [again_from, again] = broker.expect<protocol::Ready>();
+        CHECK(id_text(again_from) == id_text(worker_id));  // same socket, no reconnect
+        CHECK(again.queues == std::vector<std::string>{"q"});
+    }
+    SECTION("a burst of errors (one per queued heartbeat) draws a single READY") {
+        for (int i = 0; i < 3; ++i) {
+            broker.send(worker_id, protocol::Error{protocol::ErrorCode::unknown_worker, "who are you", ""});
+        }
+        broker.expect<protocol::Ready>();
+        CHECK(broker.stays_quiet(200ms));
+    }
+}
+
+TEST_CASE("a draining worker told unknown_worker announces itself and drains again", "[worker][worker]") {
+    zmq::context_t context;
+    FakeBroker broker(context);
+    Gate gate;
+    RunningWorker running(context, options_for(broker), {{"q", [&](const JobContext& job) { return gate.pass(job); }}});
+    auto [worker_id, ready] = broker.expect<protocol::Ready>();
+    broker.send_job(worker_id, "held", "q", 1, "");
+    REQUIRE(gate.wait_running(1));
+    running.worker().request_drain();
+    broker.expect<protocol::Drain>();
+
+    broker.send(worker_id, protocol::Error{protocol::ErrorCode::unknown_worker, "restarted", ""});
+    broker.expect<protocol::Ready>();
+    broker.expect<protocol::Drain>();
+    gate.open();
+    broker.expect<protocol::Done>();
+    broker.expect<protocol::Disconnect>();
+    CHECK(running.wait_returned());
 }
 
 TEST_CASE("heartbeats keep flowing while a handler is busy", "[worker][worker]") {

@@ -2,11 +2,11 @@
 // Lives in the library so that main.cpp stays thin and the parsing is testable.
 #pragma once
 
+#include <spdlog/common.h>
+
 #include <string>
 #include <variant>
 #include <vector>
-
-#include <spdlog/common.h>
 
 #include "corsair/worker/handler.hpp"
 #include "corsair/worker/worker_options.hpp"

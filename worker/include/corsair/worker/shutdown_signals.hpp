@@ -2,10 +2,10 @@
 // a second one for a prompt stop. Owns one thread that waits with sigtimedwait().
 #pragma once
 
+#include <spdlog/logger.h>
+
 #include <memory>
 #include <thread>
-
-#include <spdlog/logger.h>
 
 #include "corsair/worker/worker.hpp"
 

@@ -3,6 +3,8 @@
 // calls run(); handlers run on `capacity` threads of its own. The protocol stays hidden here.
 #pragma once
 
+#include <spdlog/logger.h>
+
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -10,8 +12,6 @@
 #include <optional>
 #include <string>
 #include <thread>
-
-#include <spdlog/logger.h>
 #include <zmq.hpp>
 
 #include "corsair/protocol/codec.hpp"
@@ -78,8 +78,8 @@ private:
     std::map<std::string, Handler, std::less<>> handlers_;
     std::string control_endpoint_;
     std::string results_endpoint_;
-    zmq::socket_t control_;  // PULL: request_drain / request_stop
-    zmq::socket_t results_;  // PULL: outcomes from handler threads
+    zmq::socket_t control_;                // PULL: request_drain / request_stop
+    zmq::socket_t results_;                // PULL: outcomes from handler threads
     std::optional<zmq::socket_t> broker_;  // DEALER; empty while waiting to reconnect
     std::thread::id owner_thread_;
 
@@ -92,7 +92,8 @@ private:
     Clock::time_point last_heard_{};
     Clock::time_point next_heartbeat_{};
     Clock::time_point reconnect_at_{};
-    std::uint32_t in_flight_ = 0;  // jobs received and not yet reported
+    Clock::time_point last_ready_again_{};  // READY re-sent after ERROR unknown_worker
+    std::uint32_t in_flight_ = 0;           // jobs received and not yet reported
     bool is_draining_ = false;
     Clock::time_point drain_deadline_{};
     bool is_finished_ = false;
