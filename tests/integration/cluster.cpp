@@ -4,6 +4,8 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include <csignal>
+
 #include <unistd.h>
 
 #include "deadline.hpp"

@@ -1,6 +1,7 @@
 // Failures with real processes: kill -9 and SIGSTOP of a worker, a broker killed and restarted,
 // a worker drained by SIGTERM. Timings are printed (they go in the closing note) and
 // bounded by the guarantees in docs/protocol.md, never by sleeps.
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <map>
@@ -58,8 +59,12 @@ void pump(corsair::producer::Producer& producer, const std::set<std::string>& id
         }
         return false;
     };
-    while (missing() && std::chrono::steady_clock::now() < deadline) {
-        for (auto& event : producer.poll(50ms)) {
+    // Polls at least once, so queued submits go out even when no result is awaited here.
+    bool first = true;
+    while (first || (missing() && std::chrono::steady_clock::now() < deadline)) {
+        first = false;
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        for (auto& event : producer.poll(std::clamp(left, 0ms, 50ms))) {
             if (event.kind != corsair::producer::Event::Kind::result) continue;
             if (completion.results[event.id]++ == 0) {
                 completion.outcomes[event.id] = event.outcome;
