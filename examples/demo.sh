@@ -51,7 +51,7 @@ wait_for 15 workers_registered
 
 echo "== pushing 1,000 jobs of 40 ms each from one producer =="
 seq 1000 | sed 's/.*/40/' > "$work/jobs.txt"
-"$cli_bin" submit demo --file "$work/jobs.txt" --wait > "$work/submit.out" &
+"$cli_bin" submit demo --file "$work/jobs.txt" --wait --json > "$work/results.jsonl" &
 submit_pid=$!
 pids+=("$submit_pid")
 
@@ -60,12 +60,13 @@ third_done() { local n; n="$(jobs_done)"; [ "${n:-0}" -ge 300 ]; }
 wait_for 60 third_done
 echo
 echo "== killing worker-2 (pid $pid_worker_2) with SIGKILL after $(jobs_done) jobs =="
-kill -KILL "$pid_worker_2"
+{ kill -KILL "$pid_worker_2"; wait "$pid_worker_2"; } 2>/dev/null || true
 
 wait "$submit_pid"
 echo
-echo "== producer summary =="
-cat "$work/submit.out"
+echo "== what the producer received (one JSON line per job) =="
+head -n 3 "$work/results.jsonl"
+echo "... $(grep -c '"state":"done"' "$work/results.jsonl") results with state done, $(grep -c '"attempt":2' "$work/results.jsonl") of them on attempt 2"
 echo
 echo "== what the broker saw =="
 grep -E "worker died|worker joined" "$work/broker.log" | sed 's/^\[[^]]*\] //'
