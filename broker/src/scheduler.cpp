@@ -249,10 +249,12 @@ void Scheduler::complete(WorkerRecord& worker, const std::string& id, std::uint3
     if (succeeded) {
         ++counters_.jobs_done;
         ++queue.done;
+        ++worker.done;
         log_->debug("done job={} attempt={} worker={}", id, attempt, worker.name);
     } else {
         ++counters_.jobs_failed;
         ++queue.failed;
+        ++worker.failed;
         log_->warn("failed job={} attempt={} worker={} error={}", id, attempt, worker.name, ended.error);
     }
     if (!job.reply_to.empty()) {
@@ -434,7 +436,7 @@ p::StatsReply Scheduler::stats(TimePoint now) const {
         reply.workers.push_back({worker.name, worker.queues, worker.capacity,
                                  static_cast<std::uint32_t>(worker.leases.size()),
                                  static_cast<std::uint64_t>(std::max<std::int64_t>(0, silent.count())),
-                                 worker.is_draining});
+                                 worker.is_draining, worker.done, worker.failed});
     }
     std::sort(reply.workers.begin(), reply.workers.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
     reply.counters = counters_.to_map();

@@ -25,6 +25,8 @@ struct WorkerRecord {
     // Position in each served queue's idle list, parallel to `queues`; valid while is_listed.
     std::vector<std::list<WorkerRecord*>::iterator> idle_positions;
     bool is_listed = false;
+    std::uint64_t done = 0;    // attempts it ended done, for STATS
+    std::uint64_t failed = 0;  // attempts it ended failed, for STATS
 
     std::uint32_t credit() const noexcept {
         const auto held = static_cast<std::uint32_t>(leases.size());

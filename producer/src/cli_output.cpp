@@ -78,7 +78,9 @@ nlohmann::json stats_json(const protocol::StatsReply& stats) {
                            {"capacity", w.capacity},
                            {"in_flight", w.in_flight},
                            {"last_heartbeat_ms", w.last_heartbeat_ms},
-                           {"draining", w.is_draining}});
+                           {"draining", w.is_draining},
+                           {"done", w.done},
+                           {"failed", w.failed}});
     }
     nlohmann::json counters = nlohmann::json::object();
     for (const auto& [name, value] : stats.counters) counters[name] = value;
@@ -123,14 +125,15 @@ std::string stats_table(const protocol::StatsReply& stats) {
     rows.clear();
     for (const auto& w : stats.workers) {
         rows.push_back({w.name, join(w.queues), std::to_string(w.capacity), std::to_string(w.in_flight),
-                        std::to_string(w.last_heartbeat_ms) + "ms ago", w.is_draining ? "draining" : "active"});
+                        std::to_string(w.done), std::to_string(w.failed), std::to_string(w.last_heartbeat_ms) + "ms ago",
+                        w.is_draining ? "draining" : "active"});
     }
     out << "\nWorkers\n";
     if (rows.empty()) {
         out << "  (none)\n";
     } else {
-        out << table({"WORKER", "QUEUES", "CAPACITY", "IN-FLIGHT", "LAST HEARTBEAT", "STATE"}, rows,
-                     {false, false, true, true, true, false});
+        out << table({"WORKER", "QUEUES", "CAPACITY", "IN-FLIGHT", "DONE", "FAILED", "LAST HEARTBEAT", "STATE"}, rows,
+                     {false, false, true, true, true, true, true, false});
     }
     rows.clear();
     for (const auto& [name, value] : stats.counters) rows.push_back({name, std::to_string(value)});

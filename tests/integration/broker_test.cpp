@@ -63,8 +63,14 @@ TEST_CASE("three workers complete 1,000 jobs and each result arrives exactly onc
     REQUIRE(stats);
     CHECK(stats->counters.at("jobs_done") == 1000);
     CHECK(stats->counters.at("stale_completions") == 0);
-    // All three workers took part.
+    // All three workers took part, and their completions add up to the 1,000.
     REQUIRE(stats->workers.size() == 3);
+    std::uint64_t by_workers = 0;
+    for (const auto& worker : stats->workers) {
+        CHECK(worker.done > 0);
+        by_workers += worker.done;
+    }
+    CHECK(by_workers == 1000);
 }
 
 TEST_CASE("200 malformed messages leave the broker up and serving", "[integration][broker]") {
@@ -155,5 +161,8 @@ TEST_CASE("SIGTERM stops the broker cleanly and workers are told", "[integration
     REQUIRE(status);
     CHECK(WIFEXITED(*status));
     CHECK(WEXITSTATUS(*status) == 0);
+    // The broker said DISCONNECT before leaving; the worker logged it and stays up to reconnect.
+    CHECK(corsair::test::wait_until(
+        [&] { return cluster.worker_log("w1").find("broker disconnected us") != std::string::npos; }, 5s, 20ms));
     CHECK(cluster.worker("w1").is_running());
 }

@@ -2,6 +2,8 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <stdexcept>
 
 #include <csignal>
@@ -66,6 +68,11 @@ ChildProcess& Cluster::start_worker(const std::string& name, std::vector<std::st
     auto& slot = workers_[name];
     slot = std::move(child);
     return *slot;
+}
+
+std::string Cluster::worker_log(const std::string& name) const {
+    std::ifstream file(log_dir_ + "/worker-" + name + ".log", std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
 }
 
 std::unique_ptr<producer::Producer> Cluster::make_producer() {

@@ -22,7 +22,7 @@ constexpr CommandRow kTable[] = {
     {Command::submit, 0x01, "SUBMIT", true},          {Command::accepted, 0x02, "ACCEPTED", false},
     {Command::result, 0x03, "RESULT", true},          {Command::status, 0x04, "STATUS", false},
     {Command::status_reply, 0x05, "STATUS_REPLY", true}, {Command::stats, 0x06, "STATS", false},
-    {Command::stats_reply, 0x07, "STATS_REPLY", false}, {Command::error, 0x08, "ERROR", false},
+    {Command::stats_reply, 0x07, "STATS_REPLY", true}, {Command::error, 0x08, "ERROR", false},
     {Command::ready, 0x10, "READY", false},           {Command::job, 0x11, "JOB", true},
     {Command::done, 0x12, "DONE", true},              {Command::fail, 0x13, "FAIL", false},
     {Command::heartbeat, 0x14, "HEARTBEAT", false},   {Command::drain, 0x15, "DRAIN", false},

@@ -117,8 +117,13 @@ inline Frames message_with_header(Command command, const std::string& header, co
     return frames_of(parts);
 }
 
+// STATS_REPLY keeps only `counters` in its header; its other fields go in the body frame.
 inline Frames message_with_fields(Command command, const Fields& fields) {
-    return message_with_header(command, map_of(fields));
+    if (command != Command::stats_reply) return message_with_header(command, map_of(fields));
+    Fields header;
+    Fields body;
+    for (const auto& field : fields) (field.key == "counters" ? header : body).push_back(field);
+    return message_with_header(command, map_of(header), map_of(body));
 }
 
 // A complete, valid header for each command, as a peer in another language would write it.

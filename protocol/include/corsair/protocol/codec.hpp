@@ -6,8 +6,10 @@
 //   1  command    1 byte, a Command code
 //   2  header     one msgpack map with string keys
 //   3  payload    raw bytes; present exactly for commands where carries_payload() is true
+//                 (for STATS_REPLY it is a msgpack body with the queue and worker lists)
 #pragma once
 
+#include <algorithm>
 #include <cstring>
 #include <new>
 #include <string>
@@ -66,8 +68,21 @@ inline void write_header(Packer& p, const StatusReply& m) {
     pack_key(p, "error"), pack_string(p, m.error);
 }
 inline void write_header(Packer& p, const StatsRequest&) { p.pack_map(0); }
+// STATS_REPLY keeps its header small (the counters) and puts the queue and worker lists in a
+// body frame, which is bounded by the payload limit rather than the 64 KiB header limit.
 inline void write_header(Packer& p, const StatsReply& m) {
-    p.pack_map(3);
+    p.pack_map(1);
+    pack_key(p, "counters");
+    p.pack_map(static_cast<std::uint32_t>(m.counters.size()));
+    for (const auto& [name, value] : m.counters) {
+        pack_string(p, name);
+        p.pack(value);
+    }
+}
+inline zmq::message_t stats_body(const StatsReply& m) {
+    msgpack::sbuffer buffer(256 + 96 * (m.queues.size() + m.workers.size()));
+    Packer p(buffer);
+    p.pack_map(2);
     pack_key(p, "queues");
     p.pack_array(static_cast<std::uint32_t>(m.queues.size()));
     for (const auto& q : m.queues) {
@@ -81,7 +96,7 @@ inline void write_header(Packer& p, const StatsReply& m) {
     pack_key(p, "workers");
     p.pack_array(static_cast<std::uint32_t>(m.workers.size()));
     for (const auto& w : m.workers) {
-        p.pack_map(6);
+        p.pack_map(8);
         pack_key(p, "name"), pack_string(p, w.name);
         pack_key(p, "queues");
         p.pack_array(static_cast<std::uint32_t>(w.queues.size()));
@@ -90,13 +105,10 @@ inline void write_header(Packer& p, const StatsReply& m) {
         pack_key(p, "in_flight"), p.pack(w.in_flight);
         pack_key(p, "last_heartbeat_ms"), p.pack(w.last_heartbeat_ms);
         pack_key(p, "draining"), p.pack(w.is_draining);
+        pack_key(p, "done"), p.pack(w.done);
+        pack_key(p, "failed"), p.pack(w.failed);
     }
-    pack_key(p, "counters");
-    p.pack_map(static_cast<std::uint32_t>(m.counters.size()));
-    for (const auto& [name, value] : m.counters) {
-        pack_string(p, name);
-        p.pack(value);
-    }
+    return zmq::message_t(buffer.data(), buffer.size());
 }
 inline void write_header(Packer& p, const Error& m) {
     p.pack_map(3);
@@ -170,7 +182,11 @@ void encode_into(T&& message, Frames& frames) {
     detail::Packer packer(buffer);
     detail::write_header(packer, message);
     frames.emplace_back(buffer.data(), buffer.size());
-    if (auto* payload = detail::payload_of(message)) frames.push_back(std::move(*payload));
+    if constexpr (std::is_same_v<Plain, StatsReply>) {
+        frames.push_back(detail::stats_body(message));
+    } else if (auto* payload = detail::payload_of(message)) {
+        frames.push_back(std::move(*payload));
+    }
 }
 
 inline void encode_into(Message&& message, Frames& frames) {
@@ -226,50 +242,47 @@ inline Result<std::uint32_t, DecodeError> attempt(const HeaderView& h, std::uint
     return static_cast<std::uint32_t>(value.value());
 }
 
-inline DecodeResult decode_stats_reply(const HeaderView& h) {
+// The most queues or workers one STATS_REPLY body may list (docs/protocol.md §5.7).
+inline constexpr std::size_t kMaxStatsEntries = 1'000'000;
+
+inline Result<QueueStats, DecodeError> queue_stats(const msgpack::object& entry) {
+    if (entry.type != msgpack::type::MAP) return unexpected(DecodeError{ErrorCode::bad_field_type, "queues"});
+    HeaderView q(entry);
+    CORSAIR_DECODE_FIELD(name, q.string("name", kMaxQueueNameBytes, true));
+    CORSAIR_DECODE_FIELD(pending, q.unsigned_integer("pending", 0, UINT64_MAX, 0));
+    CORSAIR_DECODE_FIELD(in_flight, q.unsigned_integer("in_flight", 0, UINT64_MAX, 0));
+    CORSAIR_DECODE_FIELD(done, q.unsigned_integer("done", 0, UINT64_MAX, 0));
+    CORSAIR_DECODE_FIELD(failed, q.unsigned_integer("failed", 0, UINT64_MAX, 0));
+    return QueueStats{std::move(name_result.value()), pending_result.value(), in_flight_result.value(),
+                      done_result.value(), failed_result.value()};
+}
+
+inline Result<WorkerStats, DecodeError> worker_stats(const msgpack::object& entry) {
+    if (entry.type != msgpack::type::MAP) return unexpected(DecodeError{ErrorCode::bad_field_type, "workers"});
+    HeaderView w(entry);
+    CORSAIR_DECODE_FIELD(name, w.string("name", kMaxWorkerNameBytes, false));
+    CORSAIR_DECODE_FIELD(served, string_array(w, "queues", kMaxQueuesPerWorker, kMaxQueueNameBytes));
+    CORSAIR_DECODE_FIELD(capacity, w.unsigned_integer("capacity", 0, kMaxCapacity, 0));
+    CORSAIR_DECODE_FIELD(in_flight, w.unsigned_integer("in_flight", 0, UINT32_MAX, 0));
+    CORSAIR_DECODE_FIELD(last, w.unsigned_integer("last_heartbeat_ms", 0, UINT64_MAX, 0));
+    CORSAIR_DECODE_FIELD(draining, w.boolean("draining", false));
+    CORSAIR_DECODE_FIELD(done, w.unsigned_integer("done", 0, UINT64_MAX, 0));
+    CORSAIR_DECODE_FIELD(failed, w.unsigned_integer("failed", 0, UINT64_MAX, 0));
+    WorkerStats stats;
+    stats.name = std::move(name_result.value());
+    stats.queues = std::move(served_result.value());
+    stats.capacity = static_cast<std::uint32_t>(capacity_result.value());
+    stats.in_flight = static_cast<std::uint32_t>(in_flight_result.value());
+    stats.last_heartbeat_ms = last_result.value();
+    stats.is_draining = draining_result.value();
+    stats.done = done_result.value();
+    stats.failed = failed_result.value();
+    return stats;
+}
+
+// `body` is frame 3: a msgpack map with the `queues` and `workers` arrays.
+inline DecodeResult decode_stats_reply(const HeaderView& h, const zmq::message_t& body) {
     StatsReply reply;
-    const auto* queues = h.find("queues");
-    const auto* workers = h.find("workers");
-    if (queues == nullptr) return unexpected(DecodeError{ErrorCode::missing_field, "queues"});
-    if (workers == nullptr) return unexpected(DecodeError{ErrorCode::missing_field, "workers"});
-    if (queues->type != msgpack::type::ARRAY) return unexpected(DecodeError{ErrorCode::bad_field_type, "queues"});
-    if (workers->type != msgpack::type::ARRAY) return unexpected(DecodeError{ErrorCode::bad_field_type, "workers"});
-    for (std::uint32_t i = 0; i < queues->via.array.size; ++i) {
-        const auto& entry = queues->via.array.ptr[i];
-        if (entry.type != msgpack::type::MAP) return unexpected(DecodeError{ErrorCode::bad_field_type, "queues"});
-        HeaderView q(entry);
-        QueueStats stats;
-        CORSAIR_DECODE_FIELD(name, q.string("name", kMaxQueueNameBytes, true));
-        CORSAIR_DECODE_FIELD(pending, q.unsigned_integer("pending", 0, UINT64_MAX, 0));
-        CORSAIR_DECODE_FIELD(in_flight, q.unsigned_integer("in_flight", 0, UINT64_MAX, 0));
-        CORSAIR_DECODE_FIELD(done, q.unsigned_integer("done", 0, UINT64_MAX, 0));
-        CORSAIR_DECODE_FIELD(failed, q.unsigned_integer("failed", 0, UINT64_MAX, 0));
-        stats.name = std::move(name_result.value());
-        stats.pending = pending_result.value();
-        stats.in_flight = in_flight_result.value();
-        stats.done = done_result.value();
-        stats.failed = failed_result.value();
-        reply.queues.push_back(std::move(stats));
-    }
-    for (std::uint32_t i = 0; i < workers->via.array.size; ++i) {
-        const auto& entry = workers->via.array.ptr[i];
-        if (entry.type != msgpack::type::MAP) return unexpected(DecodeError{ErrorCode::bad_field_type, "workers"});
-        HeaderView w(entry);
-        WorkerStats stats;
-        CORSAIR_DECODE_FIELD(name, w.string("name", kMaxWorkerNameBytes, false));
-        CORSAIR_DECODE_FIELD(served, string_array(w, "queues", kMaxQueuesPerWorker, kMaxQueueNameBytes));
-        CORSAIR_DECODE_FIELD(capacity, w.unsigned_integer("capacity", 0, kMaxCapacity, 0));
-        CORSAIR_DECODE_FIELD(in_flight, w.unsigned_integer("in_flight", 0, UINT32_MAX, 0));
-        CORSAIR_DECODE_FIELD(last, w.unsigned_integer("last_heartbeat_ms", 0, UINT64_MAX, 0));
-        CORSAIR_DECODE_FIELD(draining, w.boolean("draining", false));
-        stats.name = std::move(name_result.value());
-        stats.queues = std::move(served_result.value());
-        stats.capacity = static_cast<std::uint32_t>(capacity_result.value());
-        stats.in_flight = static_cast<std::uint32_t>(in_flight_result.value());
-        stats.last_heartbeat_ms = last_result.value();
-        stats.is_draining = draining_result.value();
-        reply.workers.push_back(std::move(stats));
-    }
     if (const auto* counters = h.find("counters")) {
         if (counters->type != msgpack::type::MAP) return unexpected(DecodeError{ErrorCode::bad_field_type, "counters"});
         for (std::uint32_t i = 0; i < counters->via.map.size; ++i) {
@@ -278,6 +291,32 @@ inline DecodeResult decode_stats_reply(const HeaderView& h) {
             CORSAIR_DECODE_FIELD(value, HeaderView::as_unsigned(entry.val, "counters"));
             reply.counters[key_result.value()] = value_result.value();
         }
+    }
+    // Every array entry takes at least one byte, so the frame size bounds what a count may claim.
+    const std::size_t most = std::min(body.size(), kMaxStatsEntries);
+    const msgpack::unpack_limit bounds(/*array=*/most, /*map=*/1024, /*str=*/kMaxHeaderBytes, /*bin=*/kMaxHeaderBytes,
+                                       /*ext=*/kMaxHeaderBytes, /*depth=*/8);
+    std::size_t offset = 0;
+    msgpack::object_handle handle =
+        msgpack::unpack(static_cast<const char*>(body.data()), body.size(), offset, nullptr, nullptr, bounds);
+    if (offset != body.size()) return unexpected(DecodeError{ErrorCode::bad_header, "trailing bytes in body"});
+    if (handle.get().type != msgpack::type::MAP) return unexpected(DecodeError{ErrorCode::bad_header, "body not a map"});
+    HeaderView lists(handle.get());
+    const auto* queues = lists.find("queues");
+    const auto* workers = lists.find("workers");
+    if (queues == nullptr) return unexpected(DecodeError{ErrorCode::missing_field, "queues"});
+    if (workers == nullptr) return unexpected(DecodeError{ErrorCode::missing_field, "workers"});
+    if (queues->type != msgpack::type::ARRAY) return unexpected(DecodeError{ErrorCode::bad_field_type, "queues"});
+    if (workers->type != msgpack::type::ARRAY) return unexpected(DecodeError{ErrorCode::bad_field_type, "workers"});
+    reply.queues.reserve(queues->via.array.size);
+    for (std::uint32_t i = 0; i < queues->via.array.size; ++i) {
+        CORSAIR_DECODE_FIELD(stats, queue_stats(queues->via.array.ptr[i]));
+        reply.queues.push_back(std::move(stats_result.value()));
+    }
+    reply.workers.reserve(workers->via.array.size);
+    for (std::uint32_t i = 0; i < workers->via.array.size; ++i) {
+        CORSAIR_DECODE_FIELD(stats, worker_stats(workers->via.array.ptr[i]));
+        reply.workers.push_back(std::move(stats_result.value()));
     }
     return Message(std::move(reply));
 }
@@ -324,7 +363,7 @@ inline DecodeResult decode_header(Command command, const HeaderView& h, zmq::mes
                                        std::move(error_result.value()), std::move(*payload)});
         }
         case Command::stats: return Message(StatsRequest{});
-        case Command::stats_reply: return decode_stats_reply(h);
+        case Command::stats_reply: return decode_stats_reply(h, *payload);
         case Command::error: {
             CORSAIR_DECODE_FIELD(code_text, h.string("code", 64, true));
             CORSAIR_DECODE_FIELD(message, h.string("message", kMaxErrorTextBytes, false));

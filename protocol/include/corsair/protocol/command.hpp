@@ -57,6 +57,7 @@ inline constexpr bool carries_payload(Command command) noexcept {
         case Command::submit:
         case Command::result:
         case Command::status_reply:
+        case Command::stats_reply:
         case Command::job:
         case Command::done: return true;
         default: return false;

@@ -98,6 +98,8 @@ struct WorkerStats {
     std::uint32_t in_flight = 0;
     std::uint64_t last_heartbeat_ms = 0;  // milliseconds since the broker last heard from it
     bool is_draining = false;
+    std::uint64_t done = 0;    // attempts it ended done since it joined
+    std::uint64_t failed = 0;  // attempts it ended failed since it joined
 };
 
 struct StatsReply {
