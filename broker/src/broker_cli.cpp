@@ -18,7 +18,7 @@ CLI::Option* add_duration(CLI::App& app, const std::string& name, std::chrono::m
             if (!parsed) throw CLI::ValidationError(name, "not a duration (examples: 250ms, 1s, 2m, 24h): " + text);
             target = std::chrono::duration_cast<std::chrono::milliseconds>(*parsed);
         },
-        description + " (default " + std::to_string(target.count()) + "ms)");
+        description + " (default " + protocol::format_duration(target) + ")");
     option->type_name("DURATION");
     return option;
 }

@@ -5,7 +5,7 @@
 
 #include <CLI/CLI.hpp>
 
-#include "duration.hpp"
+#include "corsair/protocol/duration.hpp"
 
 namespace corsair::producer::cli {
 
@@ -14,7 +14,7 @@ namespace {
 constexpr const char* kFooter = R"(Environment:
   CORSAIR_BROKER   broker endpoint used when --broker is not given (default tcp://127.0.0.1:5555)
 
-Durations: a number and a unit: 250ms, 1s, 1.5s, 2m, 1h.
+Durations: a number and a unit (us, ms, s, m, h), e.g. 250ms, 1.5s, 2m, 1m30s.
 
 Exit codes:
   0  success
@@ -22,9 +22,14 @@ Exit codes:
   2  usage error (bad flags or arguments, a payload or queue name over the protocol limits)
   3  the broker did not answer before --timeout (not running, or unreachable))";
 
+// A flag value check() has already validated, in whole milliseconds.
+std::chrono::milliseconds milliseconds_of(const std::string& text) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(*protocol::parse_duration(text));
+}
+
 const CLI::Validator kDurationValidator(
     [](std::string& text) -> std::string {
-        if (!parse_duration(text)) return "not a duration: '" + text + "' (use e.g. 250ms, 1s, 2m)";
+        if (!protocol::parse_duration(text)) return "not a duration: '" + text + "' (use e.g. 250ms, 1s, 2m)";
         return {};
     },
     "DURATION", "duration");
@@ -139,19 +144,19 @@ int run_cli(zmq::context_t& context, int argc, const char* const* argv, CliStrea
 
     try {
         if (*submit_command) {
-            submit.common.timeout = *parse_duration(submit_timeout);
+            submit.common.timeout = milliseconds_of(submit_timeout);
             return submit.file.empty() ? run_submit(context, submit, streams)
                                        : run_submit_file(context, submit, streams);
         }
         if (*status_command) {
-            status.timeout = *parse_duration(status_timeout);
+            status.timeout = milliseconds_of(status_timeout);
             return run_status(context, status, status_id, streams);
         }
         if (*result_command) {
-            result.timeout = *parse_duration(result_timeout);
+            result.timeout = milliseconds_of(result_timeout);
             return run_result(context, result, result_id, streams);
         }
-        stats.timeout = *parse_duration(stats_timeout);
+        stats.timeout = milliseconds_of(stats_timeout);
         return run_stats(context, stats, streams);
     } catch (const ProducerError& e) {
         streams.err << "corsair: " << e.what() << '\n';

@@ -9,8 +9,10 @@
 
 #include "cli_app.hpp"
 #include "cli_output.hpp"
-#include "duration.hpp"
+#include "corsair/protocol/duration.hpp"
+#include "progress_meter.hpp"
 #include "line_reader.hpp"
+#include "corsair/protocol/duration.hpp"
 #include "progress_meter.hpp"
 
 namespace corsair::producer::cli {
@@ -32,7 +34,7 @@ bool has_broker_gone_quiet(const Producer& producer, Clock::time_point since, mi
 }
 
 std::string quiet_message(const CommonOptions& options) {
-    return "corsair: no answer from the broker at " + options.broker + " for " + format_duration(options.timeout) +
+    return "corsair: no answer from the broker at " + options.broker + " for " + protocol::format_duration(options.timeout) +
            " (is it running? see --broker, " + kBrokerEnvironmentVariable + ", --timeout)\n";
 }
 
@@ -103,7 +105,7 @@ public:
         }
         if (invalid_ > 0) streams_.err << ", invalid lines " << invalid_;
         if (has_timed_out) streams_.err << ", unanswered " << unacknowledged;
-        streams_.err << ", elapsed " << format_duration(elapsed) << ", rate " << rate_text << " jobs/s\n";
+        streams_.err << ", elapsed " << human_duration(elapsed) << ", rate " << rate_text << " jobs/s\n";
         if (has_timed_out) return code(ExitCode::unreachable);
         if (invalid_ > 0) return code(ExitCode::usage);
         if (refused_ > 0 || failed_ > 0) return code(ExitCode::job_failed);

@@ -3,9 +3,24 @@
 #include <algorithm>
 #include <cstdio>
 
-#include "duration.hpp"
-
 namespace corsair::producer::cli {
+
+std::string human_duration(std::chrono::milliseconds duration) {
+    const auto ms = duration.count();
+    char text[48];
+    if (ms < 1000) {
+        std::snprintf(text, sizeof text, "%lldms", static_cast<long long>(ms));
+    } else if (ms < 60'000) {
+        std::snprintf(text, sizeof text, "%.1fs", static_cast<double>(ms) / 1000.0);
+    } else if (ms < 3'600'000) {
+        std::snprintf(text, sizeof text, "%lldm%02llds", static_cast<long long>(ms / 60'000),
+                      static_cast<long long>(ms / 1000 % 60));
+    } else {
+        std::snprintf(text, sizeof text, "%lldh%02lldm", static_cast<long long>(ms / 3'600'000),
+                      static_cast<long long>(ms / 60'000 % 60));
+    }
+    return text;
+}
 
 double ProgressMeter::rate(std::uint64_t count, Clock::time_point now) const {
     const double seconds = std::chrono::duration<double>(now - start_).count();
@@ -29,7 +44,7 @@ std::string ProgressMeter::line(std::uint64_t count, Clock::time_point now) cons
         eta = "0ms";
     } else if (per_second > 0) {
         const double remaining_seconds = static_cast<double>(total - count) / per_second;
-        eta = format_duration(std::chrono::milliseconds(static_cast<std::int64_t>(remaining_seconds * 1000)));
+        eta = human_duration(std::chrono::milliseconds(static_cast<std::int64_t>(remaining_seconds * 1000)));
     }
     std::snprintf(text, sizeof text, "  %llu/%llu  %3.0f%%  [%s]  %.0f jobs/s  ETA %s",
                   static_cast<unsigned long long>(count), static_cast<unsigned long long>(total), fraction * 100,

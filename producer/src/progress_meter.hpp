@@ -9,6 +9,9 @@
 
 namespace corsair::producer::cli {
 
+// Short display form for people, not for parsing back: "250ms", "1.5s", "2m05s", "1h02m".
+std::string human_duration(std::chrono::milliseconds duration);
+
 class ProgressMeter {
 public:
     using Clock = std::chrono::steady_clock;

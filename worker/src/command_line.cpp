@@ -2,9 +2,9 @@
 
 #include <CLI/CLI.hpp>
 
+#include "corsair/protocol/duration.hpp"
 #include "corsair/protocol/limits.hpp"
 #include "corsair/worker/builtin_handlers.hpp"
-#include "corsair/worker/duration.hpp"
 #include "corsair/worker/exec_handler.hpp"
 
 namespace corsair::worker {
@@ -38,13 +38,13 @@ CLI::Option* add_duration(CLI::App& app, const std::string& name, std::chrono::m
         name,
         [&target, name](const std::string& text) {
             // check() has already validated the text.
-            target = *parse_duration(text);
+            target = std::chrono::duration_cast<std::chrono::milliseconds>(*protocol::parse_duration(text));
         },
-        help + " (default: " + format_duration(target) + ")");
+        help + " (default: " + protocol::format_duration(target) + ")");
     option->type_name("DURATION");
     option->check(CLI::Validator(
         [](std::string& text) -> std::string {
-            if (parse_duration(text)) return {};
+            if (protocol::parse_duration(text)) return {};
             return "'" + text + "' is not a duration: use a number with a unit, e.g. 250ms, 1s, 2m";
         },
         "", "duration"));
@@ -104,8 +104,8 @@ std::variant<CommandLine, int> parse_command_line(int argc, const char* const* a
         const auto heartbeat = options.heartbeat_interval;
         if (heartbeat < protocol::kMinHeartbeatInterval || heartbeat > protocol::kMaxHeartbeatInterval) {
             throw CLI::ValidationError("--heartbeat", "must be between " +
-                                                          format_duration(protocol::kMinHeartbeatInterval) + " and " +
-                                                          format_duration(protocol::kMaxHeartbeatInterval));
+                                                          protocol::format_duration(protocol::kMinHeartbeatInterval) + " and " +
+                                                          protocol::format_duration(protocol::kMaxHeartbeatInterval));
         }
         if (options.name.size() > protocol::kMaxWorkerNameBytes) {
             throw CLI::ValidationError("--id", "at most " + std::to_string(protocol::kMaxWorkerNameBytes) + " bytes");

@@ -9,7 +9,7 @@
 #include <variant>
 
 #include "corsair/protocol/wire.hpp"
-#include "corsair/worker/duration.hpp"
+#include "corsair/protocol/duration.hpp"
 #include "handler_pool.hpp"
 
 namespace corsair::worker {
@@ -45,8 +45,8 @@ void validate(const WorkerOptions& options) {
     if (options.heartbeat_interval < protocol::kMinHeartbeatInterval ||
         options.heartbeat_interval > protocol::kMaxHeartbeatInterval) {
         throw std::invalid_argument("heartbeat interval must be between " +
-                                    format_duration(protocol::kMinHeartbeatInterval) + " and " +
-                                    format_duration(protocol::kMaxHeartbeatInterval));
+                                    protocol::format_duration(protocol::kMinHeartbeatInterval) + " and " +
+                                    protocol::format_duration(protocol::kMaxHeartbeatInterval));
     }
     if (options.liveness == 0) throw std::invalid_argument("liveness must be at least 1");
     if (options.reconnect_min.count() <= 0 || options.reconnect_max < options.reconnect_min) {
@@ -149,7 +149,7 @@ void Worker::run() {
                 finish("drained");
             } else if (now >= drain_deadline_) {
                 log_->warn("drain timed out in_flight={} timeout={}; the broker will requeue them", in_flight_,
-                           format_duration(options_.drain_timeout));
+                           protocol::format_duration(options_.drain_timeout));
                 finish("drain_timeout");
             }
         }
@@ -212,7 +212,7 @@ void Worker::connection_lost(Clock::time_point now, const char* reason) {
     }
     reconnect_at_ = now + backoff_;
     log_->info("broker lost reason={} broker={}; reconnecting in {}", reason, options_.broker_endpoint,
-               format_duration(backoff_));
+               protocol::format_duration(backoff_));
     backoff_ = std::min(backoff_ * 2, options_.reconnect_max);
 }
 
@@ -251,7 +251,7 @@ void Worker::handle_control() {
 void Worker::begin_drain(Clock::time_point now) {
     is_draining_ = true;
     drain_deadline_ = now + options_.drain_timeout;
-    log_->info("draining in_flight={} timeout={}", in_flight_, format_duration(options_.drain_timeout));
+    log_->info("draining in_flight={} timeout={}", in_flight_, protocol::format_duration(options_.drain_timeout));
     send_to_broker(protocol::Drain{});
 }
 
@@ -308,7 +308,7 @@ void Worker::handle_broker_message(Clock::time_point now) {
             if (interval != interval_ || liveness != liveness_) {
                 interval_ = interval;
                 liveness_ = liveness;
-                log_->debug("heartbeat adopted interval={} liveness={}", format_duration(interval_), liveness_);
+                log_->debug("heartbeat adopted interval={} liveness={}", protocol::format_duration(interval_), liveness_);
             }
             next_heartbeat_ = std::min(next_heartbeat_, now + interval_);
         } else if (auto* job = std::get_if<protocol::Job>(&message)) {
