@@ -269,7 +269,9 @@ void Worker::handle_outcome() {
         if (in_flight_ > 0) --in_flight_;
         if (outcome->generation != generation_ || !broker_) {
             // protocol.md: a new connection is a new worker to the broker; the old leases are gone.
-            log_->debug("result dropped job={} attempt={} reason=connection_closed", outcome->id, outcome->attempt);
+            // Logged at info: an operator (and the SIGSTOP integration test) counts these.
+            log_->info("late result dropped job={} attempt={} reason=earlier_connection", outcome->id,
+                       outcome->attempt);
             continue;
         }
         if (outcome->is_done) {
