@@ -1,10 +1,20 @@
 #include "corsair/worker/exec_handler.hpp"
 
 #include <catch2/catch.hpp>
+#include <cerrno>
 #include <chrono>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <sstream>
 #include <string>
 #include <thread>
+#include <vector>
+
+#include <stdlib.h>
+
+#include "deadline.hpp"
 
 using corsair::worker::ExecHandler;
 using corsair::worker::JobContext;
@@ -16,6 +26,15 @@ JobContext job(std::string_view payload, std::stop_token stop = {}) {
 }
 
 ExecHandler shell(std::string script) { return ExecHandler({"/bin/sh", "-c", std::move(script)}); }
+
+// Gone, or a zombie: killed but not yet reaped by whoever inherited it (not our child).
+bool has_ended(pid_t pid) {
+    if (kill(pid, 0) != 0 && errno == ESRCH) return true;
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+    const auto paren = text.rfind(')');
+    return paren != std::string::npos && paren + 2 < text.size() && text[paren + 2] == 'Z';
+}
 
 }  // namespace
 
@@ -98,13 +117,34 @@ TEST_CASE("a child that does not read stdin still finishes", "[worker][exec_hand
     SECTION("closes stdin early") { CHECK(shell("exec 0<&-; sleep 0.05; echo closed")(job(payload)) == "closed\n"); }
 }
 
-TEST_CASE("a stop request kills the child's process group", "[worker][exec_handler]") {
+TEST_CASE("a stop request kills the child's whole process group", "[worker][exec_handler]") {
+    // The command records its own pid and a background grandchild's, then waits on both.
+    char pattern[] = "/tmp/corsair-exec-test-XXXXXX";
+    REQUIRE(mkdtemp(pattern) != nullptr);
+    const std::string pid_file = std::string(pattern) + "/pids";
+    auto read_pids = [&] {
+        std::vector<pid_t> pids;
+        std::ifstream in(pid_file);
+        for (long pid = 0; in >> pid;) pids.push_back(static_cast<pid_t>(pid));
+        return pids;
+    };
     std::stop_source stop;
-    std::jthread stopper([&stop] {
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));  // let the child start; not synchronisation
+    std::jthread stopper([&] {
+        // Stop once both processes exist, so the kill is what ends them.
+        corsair::test::wait_until([&] { return read_pids().size() == 2; }, std::chrono::seconds(10));
         stop.request_stop();
     });
     const auto start = std::chrono::steady_clock::now();
-    CHECK_THROWS_WITH(shell("sleep 30 & sleep 30; wait")(job("", stop.get_token())), Catch::Contains("stopping"));
-    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(5));
+    CHECK_THROWS_WITH(shell("sleep 30 & echo $! > " + pid_file + ".tmp; echo $$ >> " + pid_file + ".tmp; mv " +
+                            pid_file + ".tmp " + pid_file + "; wait")(job("", stop.get_token())),
+                      Catch::Contains("stopping"));
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(10));
+    const auto pids = read_pids();
+    REQUIRE(pids.size() == 2);
+    // The grandchild was reparented when the shell died; it must be gone too, not left running.
+    for (pid_t pid : pids) {
+        INFO("pid " << pid);
+        CHECK(corsair::test::wait_until([pid] { return has_ended(pid); }, std::chrono::seconds(5)));
+    }
+    std::filesystem::remove_all(pattern);
 }
