@@ -11,25 +11,14 @@
 #include <thread>
 
 #include <corsair/protocol/protocol.hpp>
+#include "loopback_router.hpp"
 #include <zmq.hpp>
 
 namespace corsair::test {
 
-class FakeBroker {
+class FakeBroker : public LoopbackRouter {
 public:
-    struct Received {
-        zmq::message_t routing_id;
-        protocol::Message message;
-    };
-
-    explicit FakeBroker(zmq::context_t& context) : socket_(context, zmq::socket_type::router) {
-        socket_.set(zmq::sockopt::linger, 0);
-        socket_.set(zmq::sockopt::router_mandatory, 1);
-        socket_.bind("tcp://127.0.0.1:*");
-        endpoint_ = socket_.get(zmq::sockopt::last_endpoint);
-    }
-
-    const std::string& endpoint() const noexcept { return endpoint_; }
+    using LoopbackRouter::LoopbackRouter;
 
     // The next well-formed message, or nullopt when none arrives within `timeout`.
     std::optional<Received> receive(std::chrono::milliseconds timeout) {
@@ -46,10 +35,6 @@ public:
     bool send(const zmq::message_t& to, T message) {
         return protocol::send_message(socket_, std::move(message), &to) == protocol::SendStatus::sent;
     }
-
-private:
-    zmq::socket_t socket_;
-    std::string endpoint_;
 };
 
 class ThreadedBroker {

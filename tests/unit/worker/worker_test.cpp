@@ -17,6 +17,7 @@
 #include <zmq.hpp>
 
 #include "corsair/protocol/protocol.hpp"
+#include "loopback_router.hpp"
 
 using namespace std::chrono_literals;
 using namespace corsair;
@@ -36,21 +37,9 @@ std::shared_ptr<spdlog::logger> quiet_log() {
 std::string id_text(const zmq::message_t& routing_id) { return routing_id.to_string(); }
 
 // Plays the broker's side. Answers each worker HEARTBEAT with one of its own unless silent.
-class FakeBroker {
+class FakeBroker : public test::LoopbackRouter {
 public:
-    struct Received {
-        zmq::message_t routing_id;
-        protocol::Message message;
-    };
-
-    explicit FakeBroker(zmq::context_t& context) : socket_(context, zmq::socket_type::router) {
-        socket_.set(zmq::sockopt::linger, 0);
-        socket_.set(zmq::sockopt::router_mandatory, 1);
-        socket_.bind("tcp://127.0.0.1:*");
-        endpoint_ = socket_.get(zmq::sockopt::last_endpoint);
-    }
-
-    const std::string& endpoint() const { return endpoint_; }
+    using LoopbackRouter::LoopbackRouter;
     void set_silent(bool is_silent) { is_silent_ = is_silent; }
 
     // The next message from any worker, or nullopt once `timeout` passes.
@@ -117,8 +106,6 @@ public:
     }
 
 private:
-    zmq::socket_t socket_;
-    std::string endpoint_;
     bool is_silent_ = false;
 };
 
