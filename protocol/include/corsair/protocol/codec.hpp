@@ -36,16 +36,44 @@ struct DecodeLimits {
 
 namespace detail {
 
+inline std::uint32_t field_count(const RetryPolicy& r) {
+    return (r.max_attempts ? 1 : 0) + (r.backoff_ms ? 1 : 0) + (r.backoff_max_ms ? 1 : 0) +
+           (r.backoff_jitter_pct ? 1 : 0);
+}
+inline void write_fields(Packer& p, const RetryPolicy& r) {
+    if (r.max_attempts) pack_key(p, "max_attempts"), p.pack(*r.max_attempts);
+    if (r.backoff_ms) pack_key(p, "backoff_ms"), p.pack(*r.backoff_ms);
+    if (r.backoff_max_ms) pack_key(p, "backoff_max_ms"), p.pack(*r.backoff_max_ms);
+    if (r.backoff_jitter_pct) pack_key(p, "backoff_jitter_pct"), p.pack(*r.backoff_jitter_pct);
+}
+inline void write_errors(Packer& p, const std::vector<AttemptError>& errors) {
+    p.pack_array(static_cast<std::uint32_t>(errors.size()));
+    for (const auto& e : errors) {
+        p.pack_map(2);
+        pack_key(p, "attempt"), p.pack(e.attempt);
+        pack_key(p, "error"), pack_string(p, e.error);
+    }
+}
+
+// Optional SUBMIT fields are written only when set, so a plain job stays a small header.
 inline void write_header(Packer& p, const Submit& m) {
-    p.pack_map(3);
+    p.pack_map(3 + (m.priority != 0 ? 1 : 0) + field_count(m.retry) + (m.timeout_ms ? 1 : 0) +
+               (m.delay_ms != 0 ? 1 : 0) + (m.run_at_ms ? 1 : 0) + (m.unique_key.empty() ? 0 : 1));
     pack_key(p, "id"), pack_string(p, m.id);
     pack_key(p, "queue"), pack_string(p, m.queue);
     pack_key(p, "wants_result"), p.pack(m.wants_result);
+    if (m.priority != 0) pack_key(p, "priority"), p.pack(m.priority);
+    write_fields(p, m.retry);
+    if (m.timeout_ms) pack_key(p, "timeout_ms"), p.pack(*m.timeout_ms);
+    if (m.delay_ms != 0) pack_key(p, "delay_ms"), p.pack(m.delay_ms);
+    if (m.run_at_ms) pack_key(p, "run_at_ms"), p.pack(*m.run_at_ms);
+    if (!m.unique_key.empty()) pack_key(p, "unique_key"), pack_string(p, m.unique_key);
 }
 inline void write_header(Packer& p, const Accepted& m) {
-    p.pack_map(2);
+    p.pack_map(3);
     pack_key(p, "id"), pack_string(p, m.id);
     pack_key(p, "existed"), p.pack(m.existed);
+    pack_key(p, "job_id"), pack_string(p, m.job_id.empty() ? m.id : m.job_id);
 }
 inline void write_header(Packer& p, const JobResult& m) {
     p.pack_map(4);
@@ -59,13 +87,21 @@ inline void write_header(Packer& p, const StatusRequest& m) {
     pack_key(p, "id"), pack_string(p, m.id);
 }
 inline void write_header(Packer& p, const StatusReply& m) {
-    p.pack_map(6);
+    p.pack_map(10 + (m.progress ? 2 : 0));
     pack_key(p, "id"), pack_string(p, m.id);
     pack_key(p, "queue"), pack_string(p, m.queue);
     pack_key(p, "state"), pack_string(p, to_string(m.state));
     pack_key(p, "attempt"), p.pack(m.attempt);
     pack_key(p, "worker"), pack_string(p, m.worker);
     pack_key(p, "error"), pack_string(p, m.error);
+    pack_key(p, "priority"), p.pack(m.priority);
+    pack_key(p, "max_attempts"), p.pack(m.max_attempts);
+    if (m.progress) {
+        pack_key(p, "progress"), p.pack(*m.progress);
+        pack_key(p, "progress_message"), pack_string(p, m.progress_message);
+    }
+    pack_key(p, "ready_in_ms"), p.pack(m.ready_in_ms);
+    pack_key(p, "errors"), write_errors(p, m.errors);
 }
 inline void write_header(Packer& p, const StatsRequest&) { p.pack_map(0); }
 // STATS_REPLY keeps its header small (the counters) and puts the queue and worker lists in a
@@ -86,12 +122,15 @@ inline zmq::message_t stats_body(const StatsReply& m) {
     pack_key(p, "queues");
     p.pack_array(static_cast<std::uint32_t>(m.queues.size()));
     for (const auto& q : m.queues) {
-        p.pack_map(5);
+        p.pack_map(8);
         pack_key(p, "name"), pack_string(p, q.name);
         pack_key(p, "pending"), p.pack(q.pending);
         pack_key(p, "in_flight"), p.pack(q.in_flight);
         pack_key(p, "done"), p.pack(q.done);
         pack_key(p, "failed"), p.pack(q.failed);
+        pack_key(p, "delayed"), p.pack(q.delayed);
+        pack_key(p, "dead"), p.pack(q.dead);
+        pack_key(p, "paused"), p.pack(q.is_paused);
     }
     pack_key(p, "workers");
     p.pack_array(static_cast<std::uint32_t>(m.workers.size()));
@@ -111,10 +150,82 @@ inline zmq::message_t stats_body(const StatsReply& m) {
     return zmq::message_t(buffer.data(), buffer.size());
 }
 inline void write_header(Packer& p, const Error& m) {
-    p.pack_map(3);
+    p.pack_map(4);
     pack_key(p, "code"), pack_string(p, to_string(m.code));
     pack_key(p, "message"), pack_string(p, m.message);
     pack_key(p, "id"), pack_string(p, m.id);
+    pack_key(p, "command"), pack_string(p, m.command);
+}
+inline void write_header(Packer& p, const Cancel& m) {
+    p.pack_map(1);
+    pack_key(p, "id"), pack_string(p, m.id);
+}
+inline void write_header(Packer& p, const Retry& m) {
+    p.pack_map((m.id.empty() ? 0 : 1) + (m.queue.empty() ? 0 : 1));
+    if (!m.id.empty()) pack_key(p, "id"), pack_string(p, m.id);
+    if (!m.queue.empty()) pack_key(p, "queue"), pack_string(p, m.queue);
+}
+inline void write_header(Packer& p, const Purge& m) {
+    p.pack_map(m.id.empty() ? 1 : 2);
+    pack_key(p, "queue"), pack_string(p, m.queue);
+    if (!m.id.empty()) pack_key(p, "id"), pack_string(p, m.id);
+}
+inline void write_header(Packer& p, const DeadRequest& m) {
+    p.pack_map(2);
+    pack_key(p, "queue"), pack_string(p, m.queue);
+    pack_key(p, "limit"), p.pack(m.limit);
+}
+inline void write_header(Packer& p, const DeadReply& m) {
+    p.pack_map(2);
+    pack_key(p, "queue"), pack_string(p, m.queue);
+    pack_key(p, "total"), p.pack(m.total);
+}
+inline zmq::message_t dead_body(const DeadReply& m) {
+    msgpack::sbuffer buffer(128 + 256 * m.jobs.size());
+    Packer p(buffer);
+    p.pack_map(1);
+    pack_key(p, "jobs");
+    p.pack_array(static_cast<std::uint32_t>(m.jobs.size()));
+    for (const auto& job : m.jobs) {
+        p.pack_map(6);
+        pack_key(p, "id"), pack_string(p, job.id);
+        pack_key(p, "attempts"), p.pack(job.attempts);
+        pack_key(p, "died_ms_ago"), p.pack(job.died_ms_ago);
+        pack_key(p, "payload_bytes"), p.pack(job.payload_bytes);
+        pack_key(p, "priority"), p.pack(job.priority);
+        pack_key(p, "errors"), write_errors(p, job.errors);
+    }
+    return zmq::message_t(buffer.data(), buffer.size());
+}
+inline void write_header(Packer& p, const QueueSettings& m) {
+    p.pack_map(1 + (m.is_paused ? 1 : 0) + (m.max_length ? 1 : 0) + field_count(m.retry) + (m.timeout_ms ? 1 : 0) +
+               (m.dead_max_count ? 1 : 0) + (m.dead_max_age_ms ? 1 : 0));
+    pack_key(p, "queue"), pack_string(p, m.queue);
+    if (m.is_paused) pack_key(p, "paused"), p.pack(*m.is_paused);
+    if (m.max_length) pack_key(p, "max_length"), p.pack(*m.max_length);
+    write_fields(p, m.retry);
+    if (m.timeout_ms) pack_key(p, "timeout_ms"), p.pack(*m.timeout_ms);
+    if (m.dead_max_count) pack_key(p, "dead_max_count"), p.pack(*m.dead_max_count);
+    if (m.dead_max_age_ms) pack_key(p, "dead_max_age_ms"), p.pack(*m.dead_max_age_ms);
+}
+inline void write_header(Packer& p, const Ok& m) {
+    p.pack_map(3);
+    pack_key(p, "command"), pack_string(p, m.command);
+    pack_key(p, "id"), pack_string(p, m.id);
+    pack_key(p, "count"), p.pack(m.count);
+}
+inline void write_header(Packer& p, const Progress& m) {
+    p.pack_map(4);
+    pack_key(p, "id"), pack_string(p, m.id);
+    pack_key(p, "attempt"), p.pack(m.attempt);
+    pack_key(p, "percent"), p.pack(m.percent);
+    pack_key(p, "message"), pack_string(p, m.message);
+}
+inline void write_header(Packer& p, const Abandon& m) {
+    p.pack_map(3);
+    pack_key(p, "id"), pack_string(p, m.id);
+    pack_key(p, "attempt"), p.pack(m.attempt);
+    pack_key(p, "reason"), pack_string(p, m.reason);
 }
 inline void write_header(Packer& p, const Ready& m) {
     p.pack_map(3);
@@ -136,10 +247,11 @@ inline void write_header(Packer& p, const Done& m) {
     pack_key(p, "attempt"), p.pack(m.attempt);
 }
 inline void write_header(Packer& p, const Fail& m) {
-    p.pack_map(3);
+    p.pack_map(m.is_permanent ? 4 : 3);
     pack_key(p, "id"), pack_string(p, m.id);
     pack_key(p, "attempt"), p.pack(m.attempt);
     pack_key(p, "error"), pack_string(p, m.error);
+    if (m.is_permanent) pack_key(p, "permanent"), p.pack(true);
 }
 inline void write_header(Packer& p, const Heartbeat& m) {
     p.pack_map((m.interval_ms ? 1 : 0) + (m.liveness ? 1 : 0));
@@ -184,6 +296,8 @@ void encode_into(T&& message, Frames& frames) {
     frames.emplace_back(buffer.data(), buffer.size());
     if constexpr (std::is_same_v<Plain, StatsReply>) {
         frames.push_back(detail::stats_body(message));
+    } else if constexpr (std::is_same_v<Plain, DeadReply>) {
+        frames.push_back(detail::dead_body(message));
     } else if (auto* payload = detail::payload_of(message)) {
         frames.push_back(std::move(*payload));
     }
@@ -253,8 +367,12 @@ inline Result<QueueStats, DecodeError> queue_stats(const msgpack::object& entry)
     CORSAIR_DECODE_FIELD(in_flight, q.unsigned_integer("in_flight", 0, UINT64_MAX, 0));
     CORSAIR_DECODE_FIELD(done, q.unsigned_integer("done", 0, UINT64_MAX, 0));
     CORSAIR_DECODE_FIELD(failed, q.unsigned_integer("failed", 0, UINT64_MAX, 0));
+    CORSAIR_DECODE_FIELD(delayed, q.unsigned_integer("delayed", 0, UINT64_MAX, 0));
+    CORSAIR_DECODE_FIELD(dead, q.unsigned_integer("dead", 0, UINT64_MAX, 0));
+    CORSAIR_DECODE_FIELD(paused, q.boolean("paused", false));
     return QueueStats{std::move(name_result.value()), pending_result.value(), in_flight_result.value(),
-                      done_result.value(), failed_result.value()};
+                      done_result.value(),           failed_result.value(),  delayed_result.value(),
+                      dead_result.value(),           paused_result.value()};
 }
 
 inline Result<WorkerStats, DecodeError> worker_stats(const msgpack::object& entry) {
@@ -280,6 +398,161 @@ inline Result<WorkerStats, DecodeError> worker_stats(const msgpack::object& entr
     return stats;
 }
 
+// Unpacks a body frame (STATS_REPLY, DEAD_REPLY): one msgpack map, header bounds except that
+// arrays may hold up to kMaxStatsEntries, and never more entries than the frame has bytes.
+// Throws msgpack's errors, which decode() turns into bad_header.
+inline msgpack::object_handle unpack_body(const zmq::message_t& body) {
+    const std::size_t most = std::min(body.size(), kMaxStatsEntries);
+    const msgpack::unpack_limit bounds(/*array=*/most, /*map=*/1024, /*str=*/kMaxHeaderBytes, /*bin=*/kMaxHeaderBytes,
+                                       /*ext=*/kMaxHeaderBytes, /*depth=*/8);
+    std::size_t offset = 0;
+    msgpack::object_handle handle =
+        msgpack::unpack(static_cast<const char*>(body.data()), body.size(), offset, nullptr, nullptr, bounds);
+    if (offset != body.size()) throw msgpack::unpack_error("trailing bytes in body");
+    if (handle.get().type != msgpack::type::MAP) throw msgpack::unpack_error("body not a map");
+    return handle;
+}
+
+inline Result<std::vector<AttemptError>, DecodeError> attempt_errors(const HeaderView& h) {
+    std::vector<AttemptError> errors;
+    const auto* value = h.find("errors");
+    if (value == nullptr) return errors;
+    if (value->type != msgpack::type::ARRAY) return unexpected(DecodeError{ErrorCode::bad_field_type, "errors"});
+    if (value->via.array.size > kMaxAttemptsLimit) return unexpected(DecodeError{ErrorCode::bad_field_value, "errors"});
+    for (std::uint32_t i = 0; i < value->via.array.size; ++i) {
+        const auto& entry = value->via.array.ptr[i];
+        if (entry.type != msgpack::type::MAP) return unexpected(DecodeError{ErrorCode::bad_field_type, "errors"});
+        HeaderView e(entry);
+        CORSAIR_DECODE_FIELD(att, e.unsigned_integer("attempt", 0, UINT32_MAX, std::nullopt));
+        CORSAIR_DECODE_FIELD(text, e.string("error", kMaxHistoryErrorBytes, false));
+        errors.push_back({static_cast<std::uint32_t>(att_result.value()), std::move(text_result.value())});
+    }
+    return errors;
+}
+
+inline Result<RetryPolicy, DecodeError> retry_policy(const HeaderView& h) {
+    RetryPolicy r;
+    CORSAIR_DECODE_FIELD(attempts, h.optional_unsigned("max_attempts", 1, kMaxAttemptsLimit));
+    CORSAIR_DECODE_FIELD(backoff, h.optional_unsigned("backoff_ms", 1, kMaxBackoffMs));
+    CORSAIR_DECODE_FIELD(backoff_max, h.optional_unsigned("backoff_max_ms", 1, kMaxBackoffMs));
+    CORSAIR_DECODE_FIELD(jitter, h.optional_unsigned("backoff_jitter_pct", 0, 100));
+    if (attempts_result.value()) r.max_attempts = static_cast<std::uint32_t>(*attempts_result.value());
+    r.backoff_ms = backoff_result.value();
+    r.backoff_max_ms = backoff_max_result.value();
+    if (jitter_result.value()) r.backoff_jitter_pct = static_cast<std::uint32_t>(*jitter_result.value());
+    return r;
+}
+
+inline DecodeResult decode_submit(const HeaderView& h, zmq::message_t* payload) {
+    Submit m;
+    CORSAIR_DECODE_FIELD(id, job_id(h));
+    CORSAIR_DECODE_FIELD(queue, queue_name(h));
+    CORSAIR_DECODE_FIELD(wants, h.boolean("wants_result", false));
+    CORSAIR_DECODE_FIELD(priority, h.signed_integer("priority", kMinPriority, kMaxPriority, 0));
+    CORSAIR_DECODE_FIELD(retry, retry_policy(h));
+    CORSAIR_DECODE_FIELD(timeout, h.optional_unsigned("timeout_ms", 0, kMaxTimeoutMs));
+    CORSAIR_DECODE_FIELD(delay, h.unsigned_integer("delay_ms", 0, kMaxDelayMs, 0));
+    CORSAIR_DECODE_FIELD(run_at, h.optional_unsigned("run_at_ms", 0, UINT64_MAX));
+    CORSAIR_DECODE_FIELD(unique, h.string("unique_key", kMaxUniqueKeyBytes, false));
+    // A job is ready after a delay or at a time, never both.
+    if (delay_result.value() != 0 && run_at_result.value()) {
+        return unexpected(DecodeError{ErrorCode::bad_field_value, "run_at_ms"});
+    }
+    m.id = std::move(id_result.value());
+    m.queue = std::move(queue_result.value());
+    m.wants_result = wants_result.value();
+    m.payload = std::move(*payload);
+    m.priority = static_cast<std::int32_t>(priority_result.value());
+    m.retry = retry_result.value();
+    m.timeout_ms = timeout_result.value();
+    m.delay_ms = delay_result.value();
+    m.run_at_ms = run_at_result.value();
+    m.unique_key = std::move(unique_result.value());
+    return Message(std::move(m));
+}
+
+inline DecodeResult decode_status_reply(const HeaderView& h, zmq::message_t* payload) {
+    StatusReply m;
+    CORSAIR_DECODE_FIELD(id, job_id(h));
+    CORSAIR_DECODE_FIELD(queue, h.string("queue", kMaxQueueNameBytes, false));
+    CORSAIR_DECODE_FIELD(state, job_state(h, "state"));
+    CORSAIR_DECODE_FIELD(att, attempt(h, 0));
+    CORSAIR_DECODE_FIELD(worker, h.string("worker", kMaxWorkerNameBytes, false));
+    CORSAIR_DECODE_FIELD(error, h.string("error", kMaxErrorTextBytes, false));
+    CORSAIR_DECODE_FIELD(priority, h.signed_integer("priority", kMinPriority, kMaxPriority, 0));
+    CORSAIR_DECODE_FIELD(max_attempts, h.unsigned_integer("max_attempts", 0, kMaxAttemptsLimit, 0));
+    CORSAIR_DECODE_FIELD(progress, h.optional_unsigned("progress", 0, 100));
+    CORSAIR_DECODE_FIELD(progress_message, h.string("progress_message", kMaxProgressMessageBytes, false));
+    CORSAIR_DECODE_FIELD(ready_in, h.unsigned_integer("ready_in_ms", 0, UINT64_MAX, 0));
+    CORSAIR_DECODE_FIELD(errors, attempt_errors(h));
+    m.id = std::move(id_result.value());
+    m.queue = std::move(queue_result.value());
+    m.state = state_result.value();
+    m.attempt = att_result.value();
+    m.worker = std::move(worker_result.value());
+    m.error = std::move(error_result.value());
+    m.payload = std::move(*payload);
+    m.priority = static_cast<std::int32_t>(priority_result.value());
+    m.max_attempts = static_cast<std::uint32_t>(max_attempts_result.value());
+    if (progress_result.value()) m.progress = static_cast<std::uint32_t>(*progress_result.value());
+    m.progress_message = std::move(progress_message_result.value());
+    m.ready_in_ms = ready_in_result.value();
+    m.errors = std::move(errors_result.value());
+    return Message(std::move(m));
+}
+
+inline DecodeResult decode_dead_reply(const HeaderView& h, const zmq::message_t& body) {
+    DeadReply m;
+    CORSAIR_DECODE_FIELD(queue, queue_name(h));
+    CORSAIR_DECODE_FIELD(total, h.unsigned_integer("total", 0, UINT64_MAX, 0));
+    m.queue = std::move(queue_result.value());
+    m.total = total_result.value();
+    msgpack::object_handle handle = unpack_body(body);
+    HeaderView lists(handle.get());
+    const auto* jobs = lists.find("jobs");
+    if (jobs == nullptr) return unexpected(DecodeError{ErrorCode::missing_field, "jobs"});
+    if (jobs->type != msgpack::type::ARRAY) return unexpected(DecodeError{ErrorCode::bad_field_type, "jobs"});
+    for (std::uint32_t i = 0; i < jobs->via.array.size; ++i) {
+        const auto& entry = jobs->via.array.ptr[i];
+        if (entry.type != msgpack::type::MAP) return unexpected(DecodeError{ErrorCode::bad_field_type, "jobs"});
+        HeaderView j(entry);
+        DeadJob job;
+        CORSAIR_DECODE_FIELD(id, job_id(j));
+        CORSAIR_DECODE_FIELD(attempts, j.unsigned_integer("attempts", 0, UINT32_MAX, 0));
+        CORSAIR_DECODE_FIELD(died, j.unsigned_integer("died_ms_ago", 0, UINT64_MAX, 0));
+        CORSAIR_DECODE_FIELD(bytes, j.unsigned_integer("payload_bytes", 0, UINT64_MAX, 0));
+        CORSAIR_DECODE_FIELD(priority, j.signed_integer("priority", kMinPriority, kMaxPriority, 0));
+        CORSAIR_DECODE_FIELD(errors, attempt_errors(j));
+        job.id = std::move(id_result.value());
+        job.attempts = static_cast<std::uint32_t>(attempts_result.value());
+        job.died_ms_ago = died_result.value();
+        job.payload_bytes = bytes_result.value();
+        job.priority = static_cast<std::int32_t>(priority_result.value());
+        job.errors = std::move(errors_result.value());
+        m.jobs.push_back(std::move(job));
+    }
+    return Message(std::move(m));
+}
+
+inline DecodeResult decode_queue_settings(const HeaderView& h) {
+    QueueSettings m;
+    CORSAIR_DECODE_FIELD(queue, queue_name(h));
+    CORSAIR_DECODE_FIELD(paused, h.optional_boolean("paused"));
+    CORSAIR_DECODE_FIELD(max_length, h.optional_unsigned("max_length", 0, UINT64_MAX));
+    CORSAIR_DECODE_FIELD(retry, retry_policy(h));
+    CORSAIR_DECODE_FIELD(timeout, h.optional_unsigned("timeout_ms", 0, kMaxTimeoutMs));
+    CORSAIR_DECODE_FIELD(dead_count, h.optional_unsigned("dead_max_count", 0, UINT64_MAX));
+    CORSAIR_DECODE_FIELD(dead_age, h.optional_unsigned("dead_max_age_ms", 1, kMaxDeadAgeMs));
+    m.queue = std::move(queue_result.value());
+    m.is_paused = paused_result.value();
+    m.max_length = max_length_result.value();
+    m.retry = retry_result.value();
+    m.timeout_ms = timeout_result.value();
+    m.dead_max_count = dead_count_result.value();
+    m.dead_max_age_ms = dead_age_result.value();
+    return Message(std::move(m));
+}
+
 // `body` is frame 3: a msgpack map with the `queues` and `workers` arrays.
 inline DecodeResult decode_stats_reply(const HeaderView& h, const zmq::message_t& body) {
     StatsReply reply;
@@ -292,15 +565,7 @@ inline DecodeResult decode_stats_reply(const HeaderView& h, const zmq::message_t
             reply.counters[key_result.value()] = value_result.value();
         }
     }
-    // Every array entry takes at least one byte, so the frame size bounds what a count may claim.
-    const std::size_t most = std::min(body.size(), kMaxStatsEntries);
-    const msgpack::unpack_limit bounds(/*array=*/most, /*map=*/1024, /*str=*/kMaxHeaderBytes, /*bin=*/kMaxHeaderBytes,
-                                       /*ext=*/kMaxHeaderBytes, /*depth=*/8);
-    std::size_t offset = 0;
-    msgpack::object_handle handle =
-        msgpack::unpack(static_cast<const char*>(body.data()), body.size(), offset, nullptr, nullptr, bounds);
-    if (offset != body.size()) return unexpected(DecodeError{ErrorCode::bad_header, "trailing bytes in body"});
-    if (handle.get().type != msgpack::type::MAP) return unexpected(DecodeError{ErrorCode::bad_header, "body not a map"});
+    msgpack::object_handle handle = unpack_body(body);
     HeaderView lists(handle.get());
     const auto* queues = lists.find("queues");
     const auto* workers = lists.find("workers");
@@ -324,24 +589,20 @@ inline DecodeResult decode_stats_reply(const HeaderView& h, const zmq::message_t
 // Decodes the header of `command`; `payload` is moved into messages that carry one.
 inline DecodeResult decode_header(Command command, const HeaderView& h, zmq::message_t* payload) {
     switch (command) {
-        case Command::submit: {
-            CORSAIR_DECODE_FIELD(id, job_id(h));
-            CORSAIR_DECODE_FIELD(queue, queue_name(h));
-            CORSAIR_DECODE_FIELD(wants, h.boolean("wants_result", false));
-            return Message(Submit{std::move(id_result.value()), std::move(queue_result.value()), wants_result.value(),
-                                  std::move(*payload)});
-        }
+        case Command::submit: return decode_submit(h, payload);
         case Command::accepted: {
             CORSAIR_DECODE_FIELD(id, job_id(h));
             CORSAIR_DECODE_FIELD(existed, h.boolean("existed", false));
-            return Message(Accepted{std::move(id_result.value()), existed_result.value()});
+            CORSAIR_DECODE_FIELD(job, h.string("job_id", kMaxJobIdBytes, false));
+            std::string job_id_value = job_result.value().empty() ? id_result.value() : std::move(job_result.value());
+            return Message(Accepted{std::move(id_result.value()), existed_result.value(), std::move(job_id_value)});
         }
         case Command::result: {
             CORSAIR_DECODE_FIELD(id, job_id(h));
             CORSAIR_DECODE_FIELD(state, job_state(h, "state"));
             CORSAIR_DECODE_FIELD(att, attempt(h, 0));
             CORSAIR_DECODE_FIELD(error, h.string("error", kMaxErrorTextBytes, false));
-            if (state_result.value() != JobState::done && state_result.value() != JobState::failed) {
+            if (!is_final(state_result.value())) {
                 return unexpected(DecodeError{ErrorCode::bad_field_value, "state"});
             }
             return Message(JobResult{std::move(id_result.value()), state_result.value(), att_result.value(),
@@ -351,27 +612,66 @@ inline DecodeResult decode_header(Command command, const HeaderView& h, zmq::mes
             CORSAIR_DECODE_FIELD(id, job_id(h));
             return Message(StatusRequest{std::move(id_result.value())});
         }
-        case Command::status_reply: {
-            CORSAIR_DECODE_FIELD(id, job_id(h));
-            CORSAIR_DECODE_FIELD(queue, h.string("queue", kMaxQueueNameBytes, false));
-            CORSAIR_DECODE_FIELD(state, job_state(h, "state"));
-            CORSAIR_DECODE_FIELD(att, attempt(h, 0));
-            CORSAIR_DECODE_FIELD(worker, h.string("worker", kMaxWorkerNameBytes, false));
-            CORSAIR_DECODE_FIELD(error, h.string("error", kMaxErrorTextBytes, false));
-            return Message(StatusReply{std::move(id_result.value()), std::move(queue_result.value()),
-                                       state_result.value(), att_result.value(), std::move(worker_result.value()),
-                                       std::move(error_result.value()), std::move(*payload)});
-        }
+        case Command::status_reply: return decode_status_reply(h, payload);
         case Command::stats: return Message(StatsRequest{});
         case Command::stats_reply: return decode_stats_reply(h, *payload);
         case Command::error: {
             CORSAIR_DECODE_FIELD(code_text, h.string("code", 64, true));
             CORSAIR_DECODE_FIELD(message, h.string("message", kMaxErrorTextBytes, false));
-            CORSAIR_DECODE_FIELD(id, h.string("id", kMaxJobIdBytes, false));
+            CORSAIR_DECODE_FIELD(id, h.string("id", std::max(kMaxJobIdBytes, kMaxQueueNameBytes), false));
+            CORSAIR_DECODE_FIELD(command, h.string("command", 32, false));
             auto code = parse_error_code(code_text_result.value());
             // An unknown code from a newer broker is still an error: report it as internal.
             return Message(Error{code.value_or(ErrorCode::internal), std::move(message_result.value()),
-                                 std::move(id_result.value())});
+                                 std::move(id_result.value()), std::move(command_result.value())});
+        }
+        case Command::cancel: {
+            CORSAIR_DECODE_FIELD(id, job_id(h));
+            return Message(Cancel{std::move(id_result.value())});
+        }
+        case Command::retry: {
+            CORSAIR_DECODE_FIELD(id, h.string("id", kMaxJobIdBytes, false));
+            CORSAIR_DECODE_FIELD(queue, h.string("queue", kMaxQueueNameBytes, false));
+            // Exactly one: a job, or a queue's whole dead set.
+            if (id_result.value().empty() == queue_result.value().empty()) {
+                return unexpected(DecodeError{id_result.value().empty() ? ErrorCode::missing_field
+                                                                        : ErrorCode::bad_field_value,
+                                              "id"});
+            }
+            return Message(Retry{std::move(id_result.value()), std::move(queue_result.value())});
+        }
+        case Command::purge: {
+            CORSAIR_DECODE_FIELD(queue, queue_name(h));
+            CORSAIR_DECODE_FIELD(id, h.string("id", kMaxJobIdBytes, false));
+            return Message(Purge{std::move(queue_result.value()), std::move(id_result.value())});
+        }
+        case Command::dead: {
+            CORSAIR_DECODE_FIELD(queue, queue_name(h));
+            CORSAIR_DECODE_FIELD(limit, h.unsigned_integer("limit", 1, kMaxDeadListed, 100));
+            return Message(DeadRequest{std::move(queue_result.value()), static_cast<std::uint32_t>(limit_result.value())});
+        }
+        case Command::dead_reply: return decode_dead_reply(h, *payload);
+        case Command::queue: return decode_queue_settings(h);
+        case Command::ok: {
+            CORSAIR_DECODE_FIELD(command, h.string("command", 32, true));
+            CORSAIR_DECODE_FIELD(id, h.string("id", std::max(kMaxJobIdBytes, kMaxQueueNameBytes), false));
+            CORSAIR_DECODE_FIELD(count, h.unsigned_integer("count", 0, UINT64_MAX, 0));
+            return Message(Ok{std::move(command_result.value()), std::move(id_result.value()), count_result.value()});
+        }
+        case Command::progress: {
+            CORSAIR_DECODE_FIELD(id, job_id(h));
+            CORSAIR_DECODE_FIELD(att, attempt(h, 1));
+            CORSAIR_DECODE_FIELD(percent, h.unsigned_integer("percent", 0, 100, std::nullopt));
+            CORSAIR_DECODE_FIELD(message, h.string("message", kMaxProgressMessageBytes, false));
+            return Message(Progress{std::move(id_result.value()), att_result.value(),
+                                    static_cast<std::uint32_t>(percent_result.value()),
+                                    std::move(message_result.value())});
+        }
+        case Command::abandon: {
+            CORSAIR_DECODE_FIELD(id, job_id(h));
+            CORSAIR_DECODE_FIELD(att, attempt(h, 1));
+            CORSAIR_DECODE_FIELD(reason, h.string("reason", kMaxErrorTextBytes, false));
+            return Message(Abandon{std::move(id_result.value()), att_result.value(), std::move(reason_result.value())});
         }
         case Command::ready: {
             CORSAIR_DECODE_FIELD(queues, string_array(h, "queues", kMaxQueuesPerWorker, kMaxQueueNameBytes));
@@ -400,7 +700,9 @@ inline DecodeResult decode_header(Command command, const HeaderView& h, zmq::mes
             CORSAIR_DECODE_FIELD(id, job_id(h));
             CORSAIR_DECODE_FIELD(att, attempt(h, 1));
             CORSAIR_DECODE_FIELD(error, h.string("error", kMaxErrorTextBytes, false));
-            return Message(Fail{std::move(id_result.value()), att_result.value(), std::move(error_result.value())});
+            CORSAIR_DECODE_FIELD(permanent, h.boolean("permanent", false));
+            return Message(Fail{std::move(id_result.value()), att_result.value(), std::move(error_result.value()),
+                                permanent_result.value()});
         }
         case Command::heartbeat: {
             Heartbeat heartbeat;

@@ -16,6 +16,13 @@ enum class Command : std::uint8_t {
     stats = 0x06,         // P->B  ask for queues and workers
     stats_reply = 0x07,   // B->P  queues and workers
     error = 0x08,         // B->P or B->W  a request was refused
+    cancel = 0x09,        // P->B  remove a pending job, or revoke a running one
+    retry = 0x0A,         // P->B  put a dead job (or a queue's dead set) back in its queue
+    purge = 0x0B,         // P->B  remove a dead job, or a queue's dead set
+    dead = 0x0C,          // P->B  list a queue's dead set
+    dead_reply = 0x0D,    // B->P  the dead jobs, in the body frame
+    queue = 0x0E,         // P->B  read or change a queue's settings; B->P  the settings now
+    ok = 0x0F,            // B->P  CANCEL, RETRY or PURGE done
     // worker <-> broker
     ready = 0x10,       // W->B  announce queues served and capacity
     job = 0x11,         // B->W  a lease on one attempt of one job
@@ -24,6 +31,8 @@ enum class Command : std::uint8_t {
     heartbeat = 0x14,   // both  I am alive
     drain = 0x15,       // W->B  send me no more jobs; my leases stand
     disconnect = 0x16,  // both  I am leaving (worker: requeue what I hold)
+    progress = 0x17,    // W->B  how far a job is; B->P  the same, to the waiting producer
+    abandon = 0x18,     // B->W  stop working on this lease (timeout or cancel)
 };
 
 inline constexpr std::string_view to_string(Command command) noexcept {
@@ -36,6 +45,13 @@ inline constexpr std::string_view to_string(Command command) noexcept {
         case Command::stats: return "STATS";
         case Command::stats_reply: return "STATS_REPLY";
         case Command::error: return "ERROR";
+        case Command::cancel: return "CANCEL";
+        case Command::retry: return "RETRY";
+        case Command::purge: return "PURGE";
+        case Command::dead: return "DEAD";
+        case Command::dead_reply: return "DEAD_REPLY";
+        case Command::queue: return "QUEUE";
+        case Command::ok: return "OK";
         case Command::ready: return "READY";
         case Command::job: return "JOB";
         case Command::done: return "DONE";
@@ -43,12 +59,14 @@ inline constexpr std::string_view to_string(Command command) noexcept {
         case Command::heartbeat: return "HEARTBEAT";
         case Command::drain: return "DRAIN";
         case Command::disconnect: return "DISCONNECT";
+        case Command::progress: return "PROGRESS";
+        case Command::abandon: return "ABANDON";
     }
     return "?";
 }
 
 inline constexpr bool is_known_command(std::uint8_t code) noexcept {
-    return (code >= 0x01 && code <= 0x08) || (code >= 0x10 && code <= 0x16);
+    return (code >= 0x01 && code <= 0x0F) || (code >= 0x10 && code <= 0x18);
 }
 
 // Commands whose message carries a payload frame (frame 3); all others have exactly 3 frames.
@@ -58,6 +76,7 @@ inline constexpr bool carries_payload(Command command) noexcept {
         case Command::result:
         case Command::status_reply:
         case Command::stats_reply:
+        case Command::dead_reply:
         case Command::job:
         case Command::done: return true;
         default: return false;

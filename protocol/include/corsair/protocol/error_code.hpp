@@ -23,6 +23,8 @@ enum class ErrorCode : std::uint8_t {
     unknown_job,          // no job with that id is known
     unknown_worker,       // a worker message from a peer that has not sent READY
     shutting_down,        // the broker is stopping and takes no new work
+    queue_full,           // the queue is at its max length; nothing was queued
+    wrong_state,          // the job is not in a state the request applies to
     internal,             // the broker failed; the request may be retried
 };
 
@@ -41,6 +43,8 @@ inline constexpr std::string_view to_string(ErrorCode code) noexcept {
         case ErrorCode::unknown_job: return "unknown_job";
         case ErrorCode::unknown_worker: return "unknown_worker";
         case ErrorCode::shutting_down: return "shutting_down";
+        case ErrorCode::queue_full: return "queue_full";
+        case ErrorCode::wrong_state: return "wrong_state";
         case ErrorCode::internal: return "internal";
     }
     return "internal";

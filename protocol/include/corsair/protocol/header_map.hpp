@@ -69,6 +69,45 @@ public:
         return as_unsigned(*value, key, min, max);
     }
 
+    // A signed integer field in [min, max]; absent fields yield `fallback`.
+    Result<std::int64_t, DecodeError> signed_integer(std::string_view key, std::int64_t min, std::int64_t max,
+                                                     std::int64_t fallback) const {
+        const auto* value = find(key);
+        if (value == nullptr) return fallback;
+        std::int64_t number = 0;
+        if (value->type == msgpack::type::POSITIVE_INTEGER) {
+            if (value->via.u64 > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+                return unexpected(DecodeError{ErrorCode::bad_field_value, std::string(key)});
+            }
+            number = static_cast<std::int64_t>(value->via.u64);
+        } else if (value->type == msgpack::type::NEGATIVE_INTEGER) {
+            number = value->via.i64;
+        } else {
+            return unexpected(DecodeError{ErrorCode::bad_field_type, std::string(key)});
+        }
+        if (number < min || number > max) return unexpected(DecodeError{ErrorCode::bad_field_value, std::string(key)});
+        return number;
+    }
+
+    // An optional unsigned field in [min, max]: nullopt when absent.
+    Result<std::optional<std::uint64_t>, DecodeError> optional_unsigned(std::string_view key, std::uint64_t min,
+                                                                        std::uint64_t max) const {
+        const auto* value = find(key);
+        if (value == nullptr) return std::optional<std::uint64_t>();
+        auto number = as_unsigned(*value, key, min, max);
+        if (!number) return unexpected(number.error());
+        return std::optional<std::uint64_t>(number.value());
+    }
+
+    Result<std::optional<bool>, DecodeError> optional_boolean(std::string_view key) const {
+        const auto* value = find(key);
+        if (value == nullptr) return std::optional<bool>();
+        if (value->type != msgpack::type::BOOLEAN) {
+            return unexpected(DecodeError{ErrorCode::bad_field_type, std::string(key)});
+        }
+        return std::optional<bool>(value->via.boolean);
+    }
+
     Result<bool, DecodeError> boolean(std::string_view key, bool fallback) const {
         const auto* value = find(key);
         if (value == nullptr) return fallback;

@@ -25,6 +25,27 @@ inline constexpr std::size_t kMaxQueuesPerWorker = 64;
 inline constexpr std::size_t kMaxErrorTextBytes = 8 * 1024;
 inline constexpr std::uint32_t kMaxCapacity = 10'000;
 
+// Job lifecycle (docs/jobs.md). Ranges the decoder enforces, and the broker's defaults.
+inline constexpr std::int32_t kMinPriority = -1000;
+inline constexpr std::int32_t kMaxPriority = 1000;
+inline constexpr std::uint32_t kMaxAttemptsLimit = 100;           // largest max_attempts
+inline constexpr std::uint64_t kMaxTimeoutMs = 7ULL * 24 * 3'600'000;      // 7 days
+inline constexpr std::uint64_t kMaxDelayMs = 365ULL * 24 * 3'600'000;      // 365 days
+inline constexpr std::uint64_t kMaxBackoffMs = 24ULL * 3'600'000;          // 24 hours
+inline constexpr std::uint64_t kMaxDeadAgeMs = 365ULL * 24 * 3'600'000;    // 365 days
+inline constexpr std::size_t kMaxUniqueKeyBytes = 128;
+inline constexpr std::size_t kMaxProgressMessageBytes = 256;
+inline constexpr std::size_t kMaxHistoryErrorBytes = 400;  // each attempt's error in a job's history
+inline constexpr std::uint32_t kMaxDeadListed = 10'000;    // most jobs one DEAD reply lists
+
+inline constexpr std::uint32_t kDefaultMaxAttempts = 3;
+inline constexpr std::chrono::milliseconds kDefaultBackoff{1000};
+inline constexpr std::chrono::milliseconds kDefaultBackoffMax{600'000};
+inline constexpr std::uint32_t kDefaultBackoffJitterPct = 20;
+inline constexpr std::uint64_t kDefaultMaxQueueLength = 1'000'000;  // pending + delayed; 0 = no limit
+inline constexpr std::uint64_t kDefaultDeadMaxCount = 10'000;
+inline constexpr std::chrono::milliseconds kDefaultDeadMaxAge{7LL * 24 * 3'600'000};
+
 // Heartbeat defaults: a peer silent for kDefaultLiveness intervals is dead.
 inline constexpr std::chrono::milliseconds kDefaultHeartbeatInterval{1000};
 inline constexpr std::uint32_t kDefaultLiveness = 3;

@@ -20,25 +20,32 @@
 
 namespace corsair::protocol {
 
-// A job's state as the broker reports it.
-enum class JobState : std::uint8_t { pending, running, done, failed };
+// A job's state as the broker reports it (docs/jobs.md). done, failed and cancelled are final;
+// a failed job sits in its queue's dead set until retried, purged or aged out.
+enum class JobState : std::uint8_t { pending, delayed, running, done, failed, cancelled };
 
 inline constexpr std::string_view to_string(JobState state) noexcept {
     switch (state) {
         case JobState::pending: return "pending";
+        case JobState::delayed: return "delayed";
         case JobState::running: return "running";
         case JobState::done: return "done";
         case JobState::failed: return "failed";
+        case JobState::cancelled: return "cancelled";
     }
     return "pending";
 }
 
 inline std::optional<JobState> parse_job_state(std::string_view text) noexcept {
-    if (text == "pending") return JobState::pending;
-    if (text == "running") return JobState::running;
-    if (text == "done") return JobState::done;
-    if (text == "failed") return JobState::failed;
+    for (auto state : {JobState::pending, JobState::delayed, JobState::running, JobState::done, JobState::failed,
+                       JobState::cancelled}) {
+        if (to_string(state) == text) return state;
+    }
     return std::nullopt;
+}
+
+inline constexpr bool is_final(JobState state) noexcept {
+    return state == JobState::done || state == JobState::failed || state == JobState::cancelled;
 }
 
 // zmq::message_t is move-only; these helpers keep payload handling short at call sites.
@@ -47,24 +54,45 @@ inline std::string_view view_of(const zmq::message_t& payload) noexcept {
     return {static_cast<const char*>(payload.data()), payload.size()};
 }
 
+// How often and how soon a failed job is tried again. Absent fields take the queue's setting.
+struct RetryPolicy {
+    std::optional<std::uint32_t> max_attempts;        // 1..kMaxAttemptsLimit
+    std::optional<std::uint64_t> backoff_ms;          // delay before the first retry, doubled each time
+    std::optional<std::uint64_t> backoff_max_ms;      // cap on that delay
+    std::optional<std::uint32_t> backoff_jitter_pct;  // +/- this percentage, 0..100
+};
+
 struct Submit {
     std::string id;  // chosen by the producer; resubmitting the same id never makes a second job
     std::string queue;
-    bool wants_result = false;  // push RESULT to this connection when the job ends
+    bool wants_result = false;  // push RESULT (and PROGRESS) to this connection
     zmq::message_t payload;
+    std::int32_t priority = 0;  // higher runs first; kMinPriority..kMaxPriority
+    RetryPolicy retry;
+    std::optional<std::uint64_t> timeout_ms;  // per attempt; 0 = none; absent = the queue's
+    std::uint64_t delay_ms = 0;               // ready this long after acceptance
+    std::optional<std::uint64_t> run_at_ms;   // or ready at this Unix time (ms); not with delay_ms
+    std::string unique_key;                   // empty = none
 };
 
 struct Accepted {
     std::string id;
-    bool existed = false;  // the id was already known: nothing new was queued
+    bool existed = false;  // nothing new was queued: the id was known, or unique_key matched
+    std::string job_id;    // the job this submit stands for: `id`, or the one holding unique_key
 };
 
 struct JobResult {
     std::string id;
-    JobState state = JobState::done;  // done or failed
+    JobState state = JobState::done;  // done, failed or cancelled
     std::uint32_t attempt = 0;
-    std::string error;       // failed only
+    std::string error;       // failed: the last attempt's error; cancelled: why
     zmq::message_t payload;  // done only: the result bytes
+};
+
+// One attempt's error, as kept in a job's history (at most kMaxHistoryErrorBytes each).
+struct AttemptError {
+    std::uint32_t attempt = 0;
+    std::string error;
 };
 
 struct StatusRequest {
@@ -77,8 +105,14 @@ struct StatusReply {
     JobState state = JobState::pending;
     std::uint32_t attempt = 0;  // 0 while the job has never been dispatched
     std::string worker;         // name of the lease holder while running
-    std::string error;          // failed only
+    std::string error;          // the last attempt's error, if any
     zmq::message_t payload;     // done only: the result bytes
+    std::int32_t priority = 0;
+    std::uint32_t max_attempts = 0;
+    std::optional<std::uint32_t> progress;  // percent, 0..100, as last reported while running
+    std::string progress_message;
+    std::uint64_t ready_in_ms = 0;      // delayed: milliseconds until it becomes pending
+    std::vector<AttemptError> errors;  // every failed attempt, oldest first
 };
 
 struct StatsRequest {};
@@ -89,6 +123,9 @@ struct QueueStats {
     std::uint64_t in_flight = 0;
     std::uint64_t done = 0;
     std::uint64_t failed = 0;
+    std::uint64_t delayed = 0;  // waiting for their time (a delay or a retry's backoff)
+    std::uint64_t dead = 0;     // in the dead set
+    bool is_paused = false;
 };
 
 struct WorkerStats {
@@ -111,7 +148,62 @@ struct StatsReply {
 struct Error {
     ErrorCode code = ErrorCode::internal;
     std::string message;
-    std::string id;  // the job id the error concerns, if any
+    std::string id;       // the job id (or, for queue requests, the queue) the error concerns
+    std::string command;  // name of the refused request's command, e.g. "CANCEL"; empty if unknown
+};
+
+struct Cancel {
+    std::string id;
+};
+
+// Exactly one of id (one dead job) or queue (its whole dead set).
+struct Retry {
+    std::string id;
+    std::string queue;
+};
+
+// A queue's dead set, or one job in it when id is given.
+struct Purge {
+    std::string queue;
+    std::string id;
+};
+
+struct DeadRequest {
+    std::string queue;
+    std::uint32_t limit = 100;  // most jobs listed, 1..kMaxDeadListed, oldest first
+};
+
+struct DeadJob {
+    std::string id;
+    std::uint32_t attempts = 0;
+    std::uint64_t died_ms_ago = 0;
+    std::uint64_t payload_bytes = 0;
+    std::int32_t priority = 0;
+    std::vector<AttemptError> errors;
+};
+
+struct DeadReply {
+    std::string queue;
+    std::uint64_t total = 0;     // jobs in the dead set; `jobs` may list fewer
+    std::vector<DeadJob> jobs;  // in the body frame
+};
+
+// QUEUE request: the fields to change (absent = unchanged). Reply: every field, as now set.
+struct QueueSettings {
+    std::string queue;
+    std::optional<bool> is_paused;
+    std::optional<std::uint64_t> max_length;  // pending + delayed; 0 = no limit
+    RetryPolicy retry;
+    std::optional<std::uint64_t> timeout_ms;  // 0 = none
+    std::optional<std::uint64_t> dead_max_count;
+    std::optional<std::uint64_t> dead_max_age_ms;
+};
+
+// The answer to CANCEL, RETRY and PURGE.
+struct Ok {
+    std::string command;  // the request answered, e.g. "RETRY"
+    std::string id;       // the job id or queue the request named
+    std::uint64_t count = 0;  // jobs affected
 };
 
 struct Ready {
@@ -137,6 +229,7 @@ struct Fail {
     std::string id;
     std::uint32_t attempt = 0;
     std::string error;
+    bool is_permanent = false;  // retrying cannot help: skip the remaining attempts
 };
 
 struct Heartbeat {
@@ -151,8 +244,22 @@ struct Disconnect {
     std::string reason;
 };
 
+struct Progress {
+    std::string id;
+    std::uint32_t attempt = 0;
+    std::uint32_t percent = 0;  // 0..100
+    std::string message;        // at most kMaxProgressMessageBytes
+};
+
+struct Abandon {
+    std::string id;
+    std::uint32_t attempt = 0;
+    std::string reason;  // "timeout" or "cancelled"
+};
+
 using Message = std::variant<Submit, Accepted, JobResult, StatusRequest, StatusReply, StatsRequest, StatsReply,
-                             Error, Ready, Job, Done, Fail, Heartbeat, Drain, Disconnect>;
+                             Error, Ready, Job, Done, Fail, Heartbeat, Drain, Disconnect, Cancel, Retry, Purge,
+                             DeadRequest, DeadReply, QueueSettings, Ok, Progress, Abandon>;
 
 namespace detail {
 template <class T, class Variant>
@@ -171,6 +278,8 @@ inline constexpr Command kCommandByIndex[] = {
     Command::submit, Command::accepted, Command::result,    Command::status, Command::status_reply,
     Command::stats,  Command::stats_reply, Command::error,  Command::ready,  Command::job,
     Command::done,   Command::fail,     Command::heartbeat, Command::drain,  Command::disconnect,
+    Command::cancel, Command::retry,    Command::purge,     Command::dead,   Command::dead_reply,
+    Command::queue,  Command::ok,       Command::progress,  Command::abandon,
 };
 static_assert(std::size(kCommandByIndex) == std::variant_size_v<Message>);
 }  // namespace detail
