@@ -70,12 +70,16 @@ void Broker::run() {
     auto next_tick = std::chrono::steady_clock::now() + options_.heartbeat_interval;
     for (;;) {
         auto now = std::chrono::steady_clock::now();
-        const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_tick - now);
+        // Wake for the next heartbeat or the next job deadline (a delay ending, a lease timing out).
+        auto wake_at = next_tick;
+        if (auto deadline = scheduler_.next_deadline()) wake_at = std::min(wake_at, *deadline);
+        const auto wait = std::chrono::ceil<std::chrono::milliseconds>(wake_at - now);
         zmq::poll(items.data(), items.size(), std::max(wait, std::chrono::milliseconds(0)));
         now = std::chrono::steady_clock::now();
         if (items[0].revents & ZMQ_POLLIN) drain_producers(now);
         if (items[1].revents & ZMQ_POLLIN) drain_workers(now);
         if (items[2].revents & ZMQ_POLLIN) break;
+        if (auto deadline = scheduler_.next_deadline(); deadline && now >= *deadline) scheduler_.fire_timers(now);
         if (now >= next_tick) {
             scheduler_.tick(now);
             next_tick = now + options_.heartbeat_interval;

@@ -5,7 +5,9 @@ namespace corsair::broker {
 std::size_t ResultStore::cost_of(const std::string& id, const EndedJob& job) noexcept {
     // Bytes held plus an estimate of the map node, the deque slot and the strings' headers.
     constexpr std::size_t kOverheadBytes = 160;
-    return id.size() + job.queue.size() + job.error.size() + job.result.size() + kOverheadBytes;
+    std::size_t history_bytes = 0;
+    for (const auto& e : job.errors) history_bytes += e.error.size() + sizeof e;
+    return id.size() + job.queue.size() + job.error.size() + job.result.size() + history_bytes + kOverheadBytes;
 }
 
 void ResultStore::add(const std::string& id, EndedJob job) {

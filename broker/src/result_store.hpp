@@ -1,4 +1,4 @@
-// Ended jobs (done or failed) and their results, kept for a TTL under a memory bound so that
+// Ended jobs (done, cancelled, or failed and gone from the dead set) and their results, kept for a TTL under a memory bound so that
 // `corsair result` and late resubmissions can be answered. Owned by the broker's loop thread.
 #pragma once
 
@@ -8,6 +8,7 @@
 #include <deque>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include <zmq.hpp>
 
@@ -22,6 +23,9 @@ struct EndedJob {
     std::string error;
     zmq::message_t result;
     std::chrono::steady_clock::time_point ended_at{};
+    std::int32_t priority = 0;
+    std::uint32_t max_attempts = 0;
+    std::vector<protocol::AttemptError> errors;
 };
 
 class ResultStore {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "corsair/protocol/duration.hpp"
 #include "job_record.hpp"
 #include "queue_state.hpp"
 #include "result_store.hpp"
@@ -22,6 +23,17 @@ std::map<std::string, std::uint64_t> SchedulerCounters::to_map() const {
         {"jobs_done", jobs_done},
         {"jobs_failed", jobs_failed},
         {"jobs_requeued", jobs_requeued},
+        {"jobs_cancelled", jobs_cancelled},
+        {"jobs_delayed", jobs_delayed},
+        {"unique_hits", unique_hits},
+        {"attempts_failed", attempts_failed},
+        {"attempts_timed_out", attempts_timed_out},
+        {"retries_scheduled", retries_scheduled},
+        {"dead_retried", dead_retried},
+        {"dead_purged", dead_purged},
+        {"dead_evicted", dead_evicted},
+        {"queue_full_refusals", queue_full_refusals},
+        {"progress_reports", progress_reports},
         {"stale_completions", stale_completions},
         {"workers_joined", workers_joined},
         {"workers_dead", workers_dead},
@@ -34,6 +46,8 @@ std::map<std::string, std::uint64_t> SchedulerCounters::to_map() const {
 }
 
 namespace {
+
+std::uint64_t seed_from(std::uint64_t seed) { return seed != 0 ? seed : std::random_device{}(); }
 
 zmq::message_t share(zmq::message_t& bytes) {
     // zmq_msg_copy shares the buffer of a large message (reference count) instead of copying it.
@@ -49,10 +63,13 @@ p::Frames frames_of(T&& message) {
 
 }  // namespace
 
-Scheduler::Scheduler(const BrokerOptions& options, Outbox& outbox, std::shared_ptr<spdlog::logger> log)
+Scheduler::Scheduler(const BrokerOptions& options, Outbox& outbox, std::shared_ptr<spdlog::logger> log,
+                     WallClock wall_clock)
     : options_(options),
       outbox_(outbox),
       log_(std::move(log)),
+      wall_clock_(std::move(wall_clock)),
+      random_(seed_from(options.random_seed)),
       results_(std::make_unique<ResultStore>(options.result_ttl, options.max_result_bytes)) {}
 
 Scheduler::~Scheduler() = default;
@@ -61,35 +78,49 @@ Scheduler::~Scheduler() = default;
 
 void Scheduler::on_producer_message(const RoutingId& producer, p::Message&& message, TimePoint now) {
     if (auto* submit_message = std::get_if<p::Submit>(&message)) {
-        submit(producer, std::move(*submit_message));
+        submit(producer, std::move(*submit_message), now);
     } else if (auto* status = std::get_if<p::StatusRequest>(&message)) {
-        answer_status(producer, status->id);
+        answer_status(producer, status->id, now);
     } else if (std::holds_alternative<p::StatsRequest>(message)) {
         send_to_producer(producer, frames_of(stats(now)));
+    } else if (auto* cancel_message = std::get_if<p::Cancel>(&message)) {
+        cancel(producer, cancel_message->id, now);
+    } else if (auto* retry_message = std::get_if<p::Retry>(&message)) {
+        retry(producer, *retry_message);
+    } else if (auto* purge_message = std::get_if<p::Purge>(&message)) {
+        purge(producer, *purge_message, now);
+    } else if (auto* dead_message = std::get_if<p::DeadRequest>(&message)) {
+        list_dead(producer, *dead_message, now);
+    } else if (auto* settings = std::get_if<p::QueueSettings>(&message)) {
+        change_queue(producer, *settings, now);
     } else {
         ++counters_.unexpected_commands;
         log_->warn("unexpected command on producer socket command={}", p::to_string(p::command_of(message)));
         send_error_to_producer(producer, p::ErrorCode::unexpected_command,
                                std::string(p::to_string(p::command_of(message))) + " is not a producer command");
     }
-    dispatch_dirty();
+    dispatch_dirty(now);
 }
 
-void Scheduler::submit(const RoutingId& producer, p::Submit&& message) {
+void Scheduler::submit(const RoutingId& producer, p::Submit&& message, TimePoint now) {
     if (is_shutting_down_) {
-        send_error_to_producer(producer, p::ErrorCode::shutting_down, "broker is shutting down", message.id);
+        send_error_to_producer(producer, p::ErrorCode::shutting_down, "broker is shutting down", message.id, "SUBMIT");
         return;
     }
     // protocol.md §Idempotent submission: a known id never makes a second job.
     if (auto it = jobs_.find(message.id); it != jobs_.end()) {
+        JobRecord& job = it->second;
         ++counters_.duplicate_submits;
-        if (message.wants_result) it->second.reply_to = producer;
-        send_to_producer(producer, frames_of(p::Accepted{message.id, true}));
+        if (message.wants_result) job.reply_to = producer;
+        send_to_producer(producer, frames_of(p::Accepted{message.id, true, message.id}));
+        if (message.wants_result && job.state == p::JobState::failed) {
+            send_to_producer(producer, frames_of(p::JobResult{job.id, job.state, job.attempt, job.last_error, {}}));
+        }
         return;
     }
     if (const auto* ended = results_->find(message.id)) {
         ++counters_.duplicate_submits;
-        send_to_producer(producer, frames_of(p::Accepted{message.id, true}));
+        send_to_producer(producer, frames_of(p::Accepted{message.id, true, message.id}));
         if (message.wants_result) {
             auto result = const_cast<EndedJob*>(ended);  // share() needs a mutable message
             send_to_producer(producer, frames_of(p::JobResult{message.id, ended->state, ended->attempt, ended->error,
@@ -97,37 +128,110 @@ void Scheduler::submit(const RoutingId& producer, p::Submit&& message) {
         }
         return;
     }
-    auto& queue = queue_named(message.queue);
+    // docs/jobs.md §Unique jobs: while a job holds the key, a submit with it stands for that job.
+    const std::string unique = message.unique_key.empty() ? std::string() : message.queue + '\n' + message.unique_key;
+    if (!unique.empty()) {
+        if (auto held = unique_jobs_.find(unique); held != unique_jobs_.end()) {
+            JobRecord& job = jobs_.at(held->second);
+            ++counters_.unique_hits;
+            if (message.wants_result) job.reply_to = producer;
+            send_to_producer(producer, frames_of(p::Accepted{message.id, true, job.id}));
+            return;
+        }
+    }
+    std::optional<TimePoint> ready_at;
+    if (message.run_at_ms) {
+        const auto wall_now = std::chrono::duration_cast<std::chrono::milliseconds>(
+            wall_clock_().time_since_epoch());
+        const auto run_at = std::chrono::milliseconds(static_cast<std::int64_t>(
+            std::min<std::uint64_t>(*message.run_at_ms, static_cast<std::uint64_t>(INT64_MAX / 2))));
+        if (run_at < wall_now) {
+            send_error_to_producer(producer, p::ErrorCode::bad_field_value,
+                                   "run_at_ms: the time is in the past by " +
+                                       p::format_duration(wall_now - run_at) + " (broker clock)",
+                                   message.id, "SUBMIT");
+            return;
+        }
+        if (run_at - wall_now > std::chrono::milliseconds(p::kMaxDelayMs)) {
+            send_error_to_producer(producer, p::ErrorCode::bad_field_value,
+                                   "run_at_ms: more than 365 days ahead", message.id, "SUBMIT");
+            return;
+        }
+        if (run_at > wall_now) ready_at = now + (run_at - wall_now);
+    } else if (message.delay_ms > 0) {
+        ready_at = now + std::chrono::milliseconds(message.delay_ms);
+    }
+    QueueState& queue = queue_named(message.queue);
+    if (queue.config.max_length != 0 && queue.waiting() >= queue.config.max_length) {
+        ++counters_.queue_full_refusals;
+        send_error_to_producer(producer, p::ErrorCode::queue_full,
+                               "queue " + queue.name + " is full: " + std::to_string(queue.waiting()) +
+                                   " jobs waiting, max_length " + std::to_string(queue.config.max_length),
+                               message.id, "SUBMIT");
+        return;
+    }
     auto [it, inserted] = jobs_.try_emplace(message.id);
     JobRecord& job = it->second;
     job.id = message.id;
     job.queue = message.queue;
     job.payload = std::move(message.payload);
     job.sequence = next_sequence_++;
+    job.priority = message.priority;
+    job.retry = message.retry;
+    job.timeout_ms = message.timeout_ms;
+    job.unique_key = std::move(message.unique_key);
     if (message.wants_result) job.reply_to = producer;
-    queue.pending.push_back(&job);
-    mark_dirty(queue);
+    if (!unique.empty()) unique_jobs_.emplace(unique, job.id);
     ++counters_.jobs_submitted;
-    log_->debug("submitted job={} queue={}", job.id, job.queue);
-    send_to_producer(producer, frames_of(p::Accepted{message.id, false}));
+    if (ready_at) {
+        ++counters_.jobs_delayed;
+        delay_until(job, *ready_at);
+    } else {
+        make_pending(job, false);
+    }
+    log_->debug("submitted job={} queue={} priority={}", job.id, job.queue, job.priority);
+    send_to_producer(producer, frames_of(p::Accepted{job.id, false, job.id}));
 }
 
-void Scheduler::answer_status(const RoutingId& producer, const std::string& id) {
+void Scheduler::answer_status(const RoutingId& producer, const std::string& id, TimePoint now) {
     if (auto it = jobs_.find(id); it != jobs_.end()) {
         const JobRecord& job = it->second;
-        p::StatusReply reply{id, job.queue, job.state, job.attempt, {}, {}, {}};
+        p::StatusReply reply;
+        reply.id = id;
+        reply.queue = job.queue;
+        reply.state = job.state;
+        reply.attempt = job.attempt;
         if (job.lease_holder != nullptr) reply.worker = job.lease_holder->name;
+        reply.error = job.last_error;
+        reply.priority = job.priority;
+        reply.max_attempts = max_attempts_of(job, queue_named(job.queue));
+        reply.progress = job.progress;
+        reply.progress_message = job.progress_message;
+        if (job.state == p::JobState::delayed && job.ready_at > now) {
+            reply.ready_in_ms = static_cast<std::uint64_t>(
+                std::chrono::ceil<std::chrono::milliseconds>(job.ready_at - now).count());
+        }
+        reply.errors = job.errors;
         send_to_producer(producer, frames_of(std::move(reply)));
         return;
     }
     if (const auto* ended = results_->find(id)) {
         auto* mutable_ended = const_cast<EndedJob*>(ended);
-        send_to_producer(producer, frames_of(p::StatusReply{id, ended->queue, ended->state, ended->attempt, {},
-                                                            ended->error, share(mutable_ended->result)}));
+        p::StatusReply reply;
+        reply.id = id;
+        reply.queue = ended->queue;
+        reply.state = ended->state;
+        reply.attempt = ended->attempt;
+        reply.error = ended->error;
+        reply.payload = share(mutable_ended->result);
+        reply.priority = ended->priority;
+        reply.max_attempts = ended->max_attempts;
+        reply.errors = ended->errors;
+        send_to_producer(producer, frames_of(std::move(reply)));
         return;
     }
     send_error_to_producer(producer, p::ErrorCode::unknown_job, "no job with this id (never submitted, or expired)",
-                           id);
+                           id, "STATUS");
 }
 
 void Scheduler::on_malformed_producer_message(const RoutingId& producer, const p::DecodeError& error) {
@@ -141,7 +245,7 @@ void Scheduler::on_malformed_producer_message(const RoutingId& producer, const p
 void Scheduler::on_worker_message(const RoutingId& routing_id, p::Message&& message, TimePoint now) {
     if (auto* ready = std::get_if<p::Ready>(&message)) {
         register_worker(routing_id, std::move(*ready), now);
-        dispatch_dirty();
+        dispatch_dirty(now);
         return;
     }
     auto found = workers_.find(routing_id);
@@ -152,7 +256,7 @@ void Scheduler::on_worker_message(const RoutingId& routing_id, p::Message&& mess
             ++counters_.stale_completions;
             log_->info("discarded completion from unknown worker command={}", p::to_string(p::command_of(message)));
         }
-        send_to_worker(routing_id, frames_of(p::Error{p::ErrorCode::unknown_worker, "send READY first", {}}));
+        send_to_worker(routing_id, frames_of(p::Error{p::ErrorCode::unknown_worker, "send READY first", {}, {}}));
         return;
     }
     WorkerRecord& worker = found->second;
@@ -162,9 +266,11 @@ void Scheduler::on_worker_message(const RoutingId& routing_id, p::Message&& mess
         refresh_listing(worker);
     }
     if (auto* done = std::get_if<p::Done>(&message)) {
-        complete(worker, done->id, done->attempt, true, std::move(done->payload), {});
+        complete(worker, done->id, done->attempt, true, std::move(done->payload), {}, false, now);
     } else if (auto* fail = std::get_if<p::Fail>(&message)) {
-        complete(worker, fail->id, fail->attempt, false, {}, std::move(fail->error));
+        complete(worker, fail->id, fail->attempt, false, {}, std::move(fail->error), fail->is_permanent, now);
+    } else if (auto* progress = std::get_if<p::Progress>(&message)) {
+        record_progress(worker, std::move(*progress));
     } else if (std::holds_alternative<p::Heartbeat>(message)) {
         // last_heard is all a heartbeat changes.
     } else if (std::holds_alternative<p::Drain>(message)) {
@@ -175,7 +281,7 @@ void Scheduler::on_worker_message(const RoutingId& routing_id, p::Message&& mess
         ++counters_.workers_disconnected;
         log_->info("worker left worker={} reason={} requeued={}", worker.name, disconnect->reason,
                    worker.leases.size());
-        remove_worker(worker, "disconnect");
+        remove_worker(worker, "disconnect", now);
     } else {
         ++counters_.unexpected_commands;
         log_->warn("unexpected command on worker socket worker={} command={}", worker.name,
@@ -183,15 +289,15 @@ void Scheduler::on_worker_message(const RoutingId& routing_id, p::Message&& mess
         send_to_worker(routing_id, frames_of(p::Error{p::ErrorCode::unexpected_command,
                                                       std::string(p::to_string(p::command_of(message))) +
                                                           " is not a worker command",
-                                                      {}}));
+                                                      {}, std::string(p::to_string(p::command_of(message)))}));
     }
-    dispatch_dirty();
+    dispatch_dirty(now);
 }
 
 void Scheduler::on_malformed_worker_message(const RoutingId& worker, const p::DecodeError& error) {
     ++counters_.malformed_messages;
     log_->warn("malformed message peer=worker code={} detail={}", p::to_string(error.code), error.detail);
-    send_to_worker(worker, frames_of(p::Error{error.code, error.detail, {}}));
+    send_to_worker(worker, frames_of(p::Error{error.code, error.detail, {}, {}}));
 }
 
 void Scheduler::register_worker(const RoutingId& routing_id, p::Ready&& ready, TimePoint now) {
@@ -219,14 +325,14 @@ void Scheduler::register_worker(const RoutingId& routing_id, p::Ready&& ready, T
     }
     // The first heartbeat tells the worker our interval and liveness (protocol.md §Heartbeats).
     if (send_to_worker(routing_id, frames_of(heartbeat_message())) == p::SendStatus::host_unreachable) {
-        remove_worker(worker, "unreachable");
+        remove_worker(worker, "unreachable", now);
         return;
     }
     refresh_listing(worker);
 }
 
 void Scheduler::complete(WorkerRecord& worker, const std::string& id, std::uint32_t attempt, bool succeeded,
-                         zmq::message_t result, std::string error) {
+                         zmq::message_t result, std::string error, bool is_permanent, TimePoint now) {
     auto it = jobs_.find(id);
     // protocol.md §Leases: only the holder of the current lease (id, attempt) may end a job.
     if (it == jobs_.end() || it->second.state != p::JobState::running || it->second.attempt != attempt ||
@@ -236,58 +342,48 @@ void Scheduler::complete(WorkerRecord& worker, const std::string& id, std::uint3
         return;
     }
     JobRecord& job = it->second;
-    QueueState& queue = queue_named(job.queue);
-    worker.leases.erase(&job);
-    --queue.in_flight;
-    EndedJob ended;
-    ended.queue = job.queue;
-    ended.state = succeeded ? p::JobState::done : p::JobState::failed;
-    ended.attempt = attempt;
-    ended.error = std::move(error);
-    ended.result = std::move(result);
-    ended.ended_at = worker.last_heard;
+    end_lease(job, true);
     if (succeeded) {
         ++counters_.jobs_done;
-        ++queue.done;
+        ++queue_named(job.queue).done;
         ++worker.done;
         log_->debug("done job={} attempt={} worker={}", id, attempt, worker.name);
-    } else {
-        ++counters_.jobs_failed;
-        ++queue.failed;
-        ++worker.failed;
-        log_->warn("failed job={} attempt={} worker={} error={}", id, attempt, worker.name, ended.error);
+        end_job(job, p::JobState::done, std::move(result), {}, now, true);
+        return;
     }
-    if (!job.reply_to.empty()) {
-        send_to_producer(job.reply_to,
-                         frames_of(p::JobResult{id, ended.state, attempt, ended.error, share(ended.result)}));
-    }
-    results_->add(id, std::move(ended));
-    jobs_.erase(it);
-    refresh_listing(worker);
+    ++worker.failed;
+    log_->warn("attempt failed job={} attempt={} worker={} permanent={} error={}", id, attempt, worker.name,
+               is_permanent, error);
+    fail_attempt(job, std::move(error), is_permanent, now, false);
 }
 
-void Scheduler::requeue_leases(WorkerRecord& worker) {
+void Scheduler::requeue_leases(WorkerRecord& worker, bool counts_as_attempt, const std::string& reason,
+                               TimePoint now) {
     std::vector<JobRecord*> held(worker.leases.begin(), worker.leases.end());
     // Pushing to the head in reverse submission order keeps the original FIFO order at the head.
     std::sort(held.begin(), held.end(), [](const JobRecord* a, const JobRecord* b) { return a->sequence > b->sequence; });
     for (JobRecord* job : held) {
-        QueueState& queue = queue_named(job->queue);
-        job->state = p::JobState::pending;
-        job->lease_holder = nullptr;
-        --queue.in_flight;
-        queue.pending.push_front(job);
-        mark_dirty(queue);
+        end_lease(*job, false);
         ++counters_.jobs_requeued;
-        log_->warn("requeued job={} attempt={} worker={}", job->id, job->attempt, worker.name);
+        log_->warn("requeued job={} attempt={} worker={} reason={}", job->id, job->attempt, worker.name, reason);
+        if (counts_as_attempt) {
+            // docs/jobs.md: a worker's death counts as a failed attempt, so a job that kills its
+            // worker every time ends in the dead set instead of circling forever.
+            fail_attempt(*job, "worker " + worker.name + " died holding the job (" + reason + ")", false, now, true);
+        } else {
+            // A worker that left cleanly (drain timeout) did not fail the job: its attempt is free.
+            ++job->first_attempt_of_round;
+            make_pending(*job, true);
+        }
     }
-    worker.leases.clear();
 }
 
-void Scheduler::remove_worker(WorkerRecord& worker, const char* reason) {
+void Scheduler::remove_worker(WorkerRecord& worker, const char* reason, TimePoint now) {
     if (worker.is_listed) unlist_idle(worker);
     const std::size_t held = worker.leases.size();
-    requeue_leases(worker);
-    if (std::string_view(reason) != "disconnect") {
+    const bool is_death = std::string_view(reason) != "disconnect";
+    requeue_leases(worker, is_death, reason, now);
+    if (is_death) {
         ++counters_.workers_dead;
         log_->info("worker died worker={} reason={} requeued={}", worker.name, reason, held);
     }
@@ -312,7 +408,8 @@ void Scheduler::mark_dirty(QueueState& queue) {
     dirty_.push_back(&queue);
 }
 
-void Scheduler::dispatch_dirty() {
+void Scheduler::dispatch_dirty(TimePoint now) {
+    dispatch_now_ = now;
     // dispatch() can mark other queues dirty (a vanished worker's jobs): loop until settled.
     while (!dirty_.empty()) {
         QueueState* queue = dirty_.back();
@@ -323,6 +420,7 @@ void Scheduler::dispatch_dirty() {
 }
 
 void Scheduler::dispatch(QueueState& queue) {
+    if (queue.config.is_paused) return;
     while (!queue.pending.empty() && !queue.idle_workers.empty()) {
         WorkerRecord* worker = queue.idle_workers.front();
         JobRecord* job = queue.pending.front();
@@ -336,6 +434,8 @@ void Scheduler::dispatch(QueueState& queue) {
             send_to_worker(worker->routing_id, frames_of(p::Job{job->id, job->queue, job->attempt, share(job->payload)}));
         if (status == p::SendStatus::sent) {
             ++counters_.jobs_dispatched;
+            const auto timeout = job->timeout_ms ? std::chrono::milliseconds(*job->timeout_ms) : queue.config.timeout;
+            if (timeout.count() > 0) job->lease_timer = lease_timers_.add(dispatch_now_ + timeout, job);
             if (!worker->can_take_jobs()) {
                 unlist_idle(*worker);
             } else {
@@ -361,7 +461,7 @@ void Scheduler::dispatch(QueueState& queue) {
             worker->is_congested = true;
             unlist_idle(*worker);
         } else {
-            remove_worker(*worker, "unreachable");
+            remove_worker(*worker, "unreachable", dispatch_now_);
         }
     }
 }
@@ -396,6 +496,7 @@ void Scheduler::refresh_listing(WorkerRecord& worker) {
 // ---- timers and shutdown ---------------------------------------------------------------
 
 void Scheduler::tick(TimePoint now) {
+    dispatch_now_ = now;
     counters_.results_expired += results_->expire(now);
     const auto silence_limit = options_.heartbeat_interval * options_.liveness;
     std::vector<std::pair<RoutingId, const char*>> dead;
@@ -410,9 +511,10 @@ void Scheduler::tick(TimePoint now) {
     }
     for (const auto& [routing_id, reason] : dead) {
         auto it = workers_.find(routing_id);
-        if (it != workers_.end()) remove_worker(it->second, reason);
+        if (it != workers_.end()) remove_worker(it->second, reason, now);
     }
-    dispatch_dirty();
+    for (auto& [name, queue] : queues_) expire_dead(queue, now);
+    dispatch_dirty(now);
 }
 
 void Scheduler::shut_down() {
@@ -428,7 +530,8 @@ void Scheduler::shut_down() {
 p::StatsReply Scheduler::stats(TimePoint now) const {
     p::StatsReply reply;
     for (const auto& [name, queue] : queues_) {
-        reply.queues.push_back({name, queue.pending.size(), queue.in_flight, queue.done, queue.failed});
+        reply.queues.push_back({name, queue.pending.size(), queue.in_flight, queue.done, queue.failed, queue.delayed,
+                                queue.dead.size(), queue.config.is_paused});
     }
     std::sort(reply.queues.begin(), reply.queues.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
     for (const auto& [routing_id, worker] : workers_) {
@@ -448,9 +551,12 @@ p::StatsReply Scheduler::stats(TimePoint now) const {
 std::optional<JobSnapshot> Scheduler::find_job(const std::string& id) const {
     if (auto it = jobs_.find(id); it != jobs_.end()) {
         const JobRecord& job = it->second;
-        return JobSnapshot{job.queue, job.state, job.attempt, job.lease_holder ? job.lease_holder->name : ""};
+        return JobSnapshot{job.queue,    job.state,  job.attempt, job.lease_holder ? job.lease_holder->name : "",
+                           job.priority, job.errors, job.progress};
     }
-    if (const auto* ended = results_->find(id)) return JobSnapshot{ended->queue, ended->state, ended->attempt, {}};
+    if (const auto* ended = results_->find(id)) {
+        return JobSnapshot{ended->queue, ended->state, ended->attempt, {}, ended->priority, ended->errors, {}};
+    }
     return std::nullopt;
 }
 
@@ -469,8 +575,8 @@ void Scheduler::send_to_producer(const RoutingId& producer, p::Frames frames) {
 }
 
 void Scheduler::send_error_to_producer(const RoutingId& producer, p::ErrorCode code, std::string message,
-                                       std::string id) {
-    send_to_producer(producer, frames_of(p::Error{code, std::move(message), std::move(id)}));
+                                       std::string id, std::string command) {
+    send_to_producer(producer, frames_of(p::Error{code, std::move(message), std::move(id), std::move(command)}));
 }
 
 p::SendStatus Scheduler::send_to_worker(const RoutingId& worker, p::Frames frames) {

@@ -4,55 +4,15 @@
 #include <spdlog/sinks/null_sink.h>
 #include <spdlog/spdlog.h>
 
-#include "recording_outbox.hpp"
+#include "scheduler_fixture.hpp"
 
 namespace p = corsair::protocol;
 using corsair::broker::BrokerOptions;
 using corsair::broker::Scheduler;
+using corsair::broker::test::Fixture;
 using corsair::broker::test::RecordingOutbox;
 using namespace std::chrono_literals;
 
-namespace {
-
-// A scheduler on a manual clock: `now` only moves when a test advances it.
-struct Fixture {
-    Fixture() : scheduler(options(), outbox, std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::null_sink_mt>())) {}
-
-    static BrokerOptions options() {
-        BrokerOptions o;
-        o.heartbeat_interval = 1000ms;
-        o.liveness = 3;
-        o.result_ttl = 60s;
-        return o;
-    }
-
-    void ready(const std::string& worker, std::vector<std::string> queues, std::uint32_t capacity) {
-        scheduler.on_worker_message(worker, p::Ready{std::move(queues), capacity, worker}, now);
-    }
-    void submit(const std::string& id, const std::string& queue = "q", bool wants_result = false,
-                const std::string& producer = "P") {
-        scheduler.on_producer_message(producer, p::Submit{id, queue, wants_result, p::make_payload("payload-" + id)}, now);
-    }
-    void done(const std::string& worker, const std::string& id, std::uint32_t attempt, const std::string& result = "ok") {
-        scheduler.on_worker_message(worker, p::Done{id, attempt, p::make_payload(result)}, now);
-    }
-    void fail(const std::string& worker, const std::string& id, std::uint32_t attempt, const std::string& error) {
-        scheduler.on_worker_message(worker, p::Fail{id, attempt, error}, now);
-    }
-    void heartbeat(const std::string& worker) { scheduler.on_worker_message(worker, p::Heartbeat{}, now); }
-    std::vector<p::Job> jobs_for(const std::string& worker) { return outbox.to_worker_of<p::Job>(worker); }
-    std::vector<std::string> job_ids_for(const std::string& worker) {
-        std::vector<std::string> ids;
-        for (auto& job : jobs_for(worker)) ids.push_back(job.id);
-        return ids;
-    }
-
-    RecordingOutbox outbox;
-    Scheduler scheduler;
-    Scheduler::TimePoint now{std::chrono::seconds(1000)};
-};
-
-}  // namespace
 
 TEST_CASE("jobs are dispatched FIFO within a queue", "[broker][scheduler]") {
     Fixture f;
@@ -272,7 +232,9 @@ TEST_CASE("a waiting producer receives the result and status reports it", "[brok
     CHECK(results[0].state == p::JobState::done);
     CHECK(p::view_of(results[0].payload) == "the result");
 
-    f.submit("bad", "q", true);
+    p::Submit bad{"bad", "q", true, p::make_payload("x")};
+    bad.retry.max_attempts = 1;
+    f.submit_message(std::move(bad));
     f.fail("W", "bad", 1, "it broke");
     results = f.outbox.to_producer_of<p::JobResult>("P");
     REQUIRE(results.size() == 1);

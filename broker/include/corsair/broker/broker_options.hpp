@@ -19,6 +19,8 @@ struct BrokerOptions {
     // Ended jobs' results are kept this long for `corsair result`, within max_result_bytes.
     std::chrono::milliseconds result_ttl = std::chrono::hours(24);
     std::size_t max_result_bytes = 256 * 1024 * 1024;
+    // Seeds the retry backoff's jitter; 0 draws a random seed at start.
+    std::uint64_t random_seed = 0;
 };
 
 }  // namespace corsair::broker

@@ -1,13 +1,17 @@
 // The broker's rules without its sockets: queues, leases, credit-based dispatch, heartbeats,
-// death and requeue, results. Messages leave through an Outbox; time comes in as `now`, so
-// every rule is unit-tested without sockets or waiting. Owned by the broker's loop thread.
+// death and requeue, retries with backoff, delays, timeouts, dead sets, cancel, unique jobs,
+// progress, results. Messages leave through an Outbox; time comes in as `now` (and the wall
+// clock for run_at through an injected function), so every rule is unit-tested without sockets
+// or waiting. Owned by the broker's loop thread. The rules are written down in docs/jobs.md.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
+#include <random>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -17,11 +21,13 @@
 #include "corsair/broker/broker_options.hpp"
 #include "corsair/broker/outbox.hpp"
 #include "corsair/protocol/messages.hpp"
+#include "corsair/broker/timer_queue.hpp"
 
 namespace corsair::broker {
 
 struct JobRecord;
 struct QueueState;
+using JobTimers = TimerQueue<JobRecord*>;
 struct WorkerRecord;
 class ResultStore;
 
@@ -31,8 +37,19 @@ struct SchedulerCounters {
     std::uint64_t duplicate_submits = 0;
     std::uint64_t jobs_dispatched = 0;
     std::uint64_t jobs_done = 0;
-    std::uint64_t jobs_failed = 0;
-    std::uint64_t jobs_requeued = 0;
+    std::uint64_t jobs_failed = 0;     // ended failed: into the dead set
+    std::uint64_t jobs_requeued = 0;   // taken back from a worker that died or left
+    std::uint64_t jobs_cancelled = 0;
+    std::uint64_t jobs_delayed = 0;    // submitted with a delay or a run_at time
+    std::uint64_t unique_hits = 0;     // submits answered with the live job holding their unique key
+    std::uint64_t attempts_failed = 0;     // FAIL, timeout or worker death: each failed attempt
+    std::uint64_t attempts_timed_out = 0;
+    std::uint64_t retries_scheduled = 0;   // failed attempts that will be tried again after a backoff
+    std::uint64_t dead_retried = 0;
+    std::uint64_t dead_purged = 0;
+    std::uint64_t dead_evicted = 0;        // over a queue's dead_max_count or dead_max_age
+    std::uint64_t queue_full_refusals = 0;
+    std::uint64_t progress_reports = 0;
     std::uint64_t stale_completions = 0;  // DONE/FAIL from a worker not holding the current lease
     std::uint64_t workers_joined = 0;
     std::uint64_t workers_dead = 0;        // declared dead: silent past liveness, or unreachable
@@ -51,13 +68,19 @@ struct JobSnapshot {
     protocol::JobState state = protocol::JobState::pending;
     std::uint32_t attempt = 0;
     std::string worker;  // lease holder's name while running
+    std::int32_t priority = 0;
+    std::vector<protocol::AttemptError> errors;
+    std::optional<std::uint32_t> progress;
 };
 
 class Scheduler {
 public:
     using TimePoint = std::chrono::steady_clock::time_point;
+    using WallClock = std::function<std::chrono::system_clock::time_point()>;
 
-    Scheduler(const BrokerOptions& options, Outbox& outbox, std::shared_ptr<spdlog::logger> log);
+    // `wall_clock` reads the time of day, only to turn a SUBMIT's run_at_ms into a deadline.
+    Scheduler(const BrokerOptions& options, Outbox& outbox, std::shared_ptr<spdlog::logger> log,
+              WallClock wall_clock = [] { return std::chrono::system_clock::now(); });
     ~Scheduler();
     Scheduler(const Scheduler&) = delete;
     Scheduler& operator=(const Scheduler&) = delete;
@@ -70,8 +93,13 @@ public:
     void on_malformed_producer_message(const RoutingId& producer, const protocol::DecodeError& error);
     void on_malformed_worker_message(const RoutingId& worker, const protocol::DecodeError& error);
 
-    // Once per heartbeat interval: heartbeat every worker, declare silent ones dead, expire results.
+    // Once per heartbeat interval: heartbeat every worker, declare silent ones dead, expire results
+    // and dead jobs past their age.
     void tick(TimePoint now);
+    // The earliest job deadline (a delayed job's time, a lease's timeout), if any; the loop
+    // calls fire_timers() once it has passed.
+    std::optional<TimePoint> next_deadline() const;
+    void fire_timers(TimePoint now);
     // Stop accepting jobs and tell every worker the broker is leaving.
     void shut_down();
 
@@ -82,17 +110,37 @@ public:
     std::size_t pending_count(const std::string& queue) const;
 
 private:
-    void submit(const RoutingId& producer, protocol::Submit&& submit);
-    void answer_status(const RoutingId& producer, const std::string& id);
+    void submit(const RoutingId& producer, protocol::Submit&& submit, TimePoint now);
+    void answer_status(const RoutingId& producer, const std::string& id, TimePoint now);
+    void cancel(const RoutingId& producer, const std::string& id, TimePoint now);
+    void retry(const RoutingId& producer, const protocol::Retry& request);
+    void purge(const RoutingId& producer, const protocol::Purge& request, TimePoint now);
+    void list_dead(const RoutingId& producer, const protocol::DeadRequest& request, TimePoint now);
+    void change_queue(const RoutingId& producer, const protocol::QueueSettings& request, TimePoint now);
+    void record_progress(WorkerRecord& worker, protocol::Progress&& progress);
     void register_worker(const RoutingId& routing_id, protocol::Ready&& ready, TimePoint now);
     void complete(WorkerRecord& worker, const std::string& id, std::uint32_t attempt, bool succeeded,
-                  zmq::message_t result, std::string error);
-    void remove_worker(WorkerRecord& worker, const char* reason);
-    void requeue_leases(WorkerRecord& worker);
+                  zmq::message_t result, std::string error, bool is_permanent, TimePoint now);
+    void remove_worker(WorkerRecord& worker, const char* reason, TimePoint now);
+    void requeue_leases(WorkerRecord& worker, bool counts_as_attempt, const std::string& reason, TimePoint now);
 
+    // Lifecycle steps (scheduler_lifecycle.cpp).
+    void make_pending(JobRecord& job, bool at_head);
+    void delay_until(JobRecord& job, TimePoint ready_at);
+    void end_lease(JobRecord& job, bool gives_credit_back);
+    void revoke_lease(JobRecord& job, const char* reason);
+    void fail_attempt(JobRecord& job, std::string error, bool is_permanent, TimePoint now, bool at_head);
+    void move_to_dead(JobRecord& job, TimePoint now);
+    void take_from_dead(JobRecord& job);
+    void end_job(JobRecord& job, protocol::JobState state, zmq::message_t result, std::string error, TimePoint now,
+                 bool tells_producer);
+    void release_unique_key(const JobRecord& job);
+    void expire_dead(QueueState& queue, TimePoint now);
+    std::uint32_t max_attempts_of(const JobRecord& job, const QueueState& queue) const;
+    protocol::QueueSettings settings_of(const QueueState& queue) const;
     QueueState& queue_named(const std::string& name);
     void mark_dirty(QueueState& queue);
-    void dispatch_dirty();
+    void dispatch_dirty(TimePoint now);
     void dispatch(QueueState& queue);
     void list_idle(WorkerRecord& worker);
     void unlist_idle(WorkerRecord& worker);
@@ -100,7 +148,7 @@ private:
 
     void send_to_producer(const RoutingId& producer, protocol::Frames frames);
     void send_error_to_producer(const RoutingId& producer, protocol::ErrorCode code, std::string message,
-                                std::string id = {});
+                                std::string id = {}, std::string command = {});
     protocol::SendStatus send_to_worker(const RoutingId& worker, protocol::Frames frames);
     protocol::Heartbeat heartbeat_message() const;
 
@@ -110,8 +158,14 @@ private:
     SchedulerCounters counters_;
     bool is_shutting_down_ = false;
     std::uint64_t next_sequence_ = 0;
+    WallClock wall_clock_;
+    TimePoint dispatch_now_{};  // the time of the event being handled, for lease deadlines
+    std::mt19937_64 random_;  // backoff jitter; seeded from options, so tests are repeatable
 
-    std::unordered_map<std::string, JobRecord> jobs_;  // pending and running, by id
+    std::unordered_map<std::string, JobRecord> jobs_;  // pending, delayed, running and dead, by id
+    std::unordered_map<std::string, std::string> unique_jobs_;  // queue + '\n' + unique_key -> live job id
+    JobTimers ready_timers_;  // delayed jobs, by the time they become pending
+    JobTimers lease_timers_;  // running jobs with a timeout, by their deadline
     std::unordered_map<std::string, QueueState> queues_;
     std::unordered_map<RoutingId, WorkerRecord> workers_;
     std::vector<QueueState*> dirty_;  // queues that may be able to dispatch after this event

@@ -1,0 +1,386 @@
+// The Scheduler's job lifecycle (docs/jobs.md): delays and retries on timers, timeouts, the dead
+// set, cancel, progress and queue settings. The dispatch and worker rules are in scheduler.cpp.
+#include <algorithm>
+
+#include "corsair/broker/scheduler.hpp"
+#include "corsair/protocol/codec.hpp"
+#include "corsair/protocol/duration.hpp"
+#include "job_record.hpp"
+#include "queue_state.hpp"
+#include "result_store.hpp"
+#include "retry_backoff.hpp"
+#include "worker_record.hpp"
+
+namespace corsair::broker {
+
+namespace p = corsair::protocol;
+
+namespace {
+
+std::string truncated(const std::string& text, std::size_t max_bytes) {
+    return text.size() <= max_bytes ? text : text.substr(0, max_bytes);
+}
+
+std::uint64_t milliseconds_of(std::chrono::milliseconds duration) {
+    return static_cast<std::uint64_t>(std::max<std::int64_t>(0, duration.count()));
+}
+
+}  // namespace
+
+// ---- moving a job between states -------------------------------------------------------
+
+void Scheduler::make_pending(JobRecord& job, bool at_head) {
+    QueueState& queue = queue_named(job.queue);
+    job.state = p::JobState::pending;
+    if (at_head) {
+        queue.pending.push_front(&job);
+    } else {
+        queue.pending.push_back(&job);
+    }
+    mark_dirty(queue);
+}
+
+void Scheduler::delay_until(JobRecord& job, TimePoint ready_at) {
+    job.state = p::JobState::delayed;
+    job.ready_at = ready_at;
+    ++queue_named(job.queue).delayed;
+    job.ready_timer = ready_timers_.add(ready_at, &job);
+}
+
+void Scheduler::end_lease(JobRecord& job, bool gives_credit_back) {
+    WorkerRecord* worker = job.lease_holder;
+    if (worker != nullptr) worker->leases.erase(&job);
+    --queue_named(job.queue).in_flight;
+    if (job.lease_timer) {
+        lease_timers_.cancel(*job.lease_timer);
+        job.lease_timer.reset();
+    }
+    job.lease_holder = nullptr;
+    job.progress.reset();
+    job.progress_message.clear();
+    if (worker != nullptr && gives_credit_back) refresh_listing(*worker);
+}
+
+void Scheduler::revoke_lease(JobRecord& job, const char* reason) {
+    // protocol.md §Leases: the worker is told to stop; anything it still sends is stale.
+    if (job.lease_holder != nullptr) {
+        send_to_worker(job.lease_holder->routing_id, p::encode(p::Abandon{job.id, job.attempt, reason}));
+        log_->info("lease revoked job={} attempt={} worker={} reason={}", job.id, job.attempt,
+                   job.lease_holder->name, reason);
+    }
+    end_lease(job, true);
+}
+
+std::uint32_t Scheduler::max_attempts_of(const JobRecord& job, const QueueState& queue) const {
+    return job.retry.max_attempts.value_or(queue.config.max_attempts);
+}
+
+void Scheduler::fail_attempt(JobRecord& job, std::string error, bool is_permanent, TimePoint now, bool at_head) {
+    ++counters_.attempts_failed;
+    QueueState& queue = queue_named(job.queue);
+    job.errors.push_back({job.attempt, truncated(error, p::kMaxHistoryErrorBytes)});
+    if (job.errors.size() > p::kMaxAttemptsLimit) job.errors.erase(job.errors.begin());
+    job.last_error = truncated(error, p::kMaxErrorTextBytes);
+    if (is_permanent || job.attempts_this_round() >= max_attempts_of(job, queue)) {
+        move_to_dead(job, now);
+        return;
+    }
+    if (at_head) {
+        // The worker died, not the job's code: run it again at once, ahead of the queue.
+        make_pending(job, true);
+        return;
+    }
+    const auto& config = queue.config;
+    const auto first = job.retry.backoff_ms ? std::chrono::milliseconds(*job.retry.backoff_ms) : config.backoff;
+    const auto cap = job.retry.backoff_max_ms ? std::chrono::milliseconds(*job.retry.backoff_max_ms) : config.backoff_max;
+    const auto jitter = job.retry.backoff_jitter_pct.value_or(config.backoff_jitter_pct);
+    const auto wait = retry_backoff(first, cap, jitter, job.attempts_this_round(), random_);
+    ++counters_.retries_scheduled;
+    log_->info("retry scheduled job={} attempt={} of={} in={}", job.id, job.attempt, max_attempts_of(job, queue),
+               p::format_duration(wait));
+    delay_until(job, now + wait);
+}
+
+void Scheduler::move_to_dead(JobRecord& job, TimePoint now) {
+    QueueState& queue = queue_named(job.queue);
+    job.state = p::JobState::failed;
+    job.died_at = now;
+    queue.dead.push_back(&job);
+    job.dead_position = std::prev(queue.dead.end());
+    ++queue.failed;
+    ++counters_.jobs_failed;
+    release_unique_key(job);
+    log_->warn("job dead job={} queue={} attempts={} error={}", job.id, job.queue, job.attempt, job.last_error);
+    if (!job.reply_to.empty()) {
+        send_to_producer(job.reply_to, p::encode(p::JobResult{job.id, job.state, job.attempt, job.last_error, {}}));
+    }
+    expire_dead(queue, now);
+}
+
+void Scheduler::take_from_dead(JobRecord& job) {
+    queue_named(job.queue).dead.erase(job.dead_position);
+    job.dead_position = {};
+}
+
+void Scheduler::end_job(JobRecord& job, p::JobState state, zmq::message_t result, std::string error, TimePoint now,
+                        bool tells_producer) {
+    release_unique_key(job);
+    EndedJob ended;
+    ended.queue = job.queue;
+    ended.state = state;
+    ended.attempt = job.attempt;
+    ended.error = std::move(error);
+    ended.result = std::move(result);
+    ended.ended_at = now;
+    ended.priority = job.priority;
+    ended.max_attempts = max_attempts_of(job, queue_named(job.queue));
+    ended.errors = std::move(job.errors);
+    if (tells_producer && !job.reply_to.empty()) {
+        zmq::message_t shared;
+        shared.copy(ended.result);
+        send_to_producer(job.reply_to, p::encode(p::JobResult{job.id, state, job.attempt, ended.error, std::move(shared)}));
+    }
+    const std::string id = job.id;  // `job` is destroyed by the erase below
+    results_->add(id, std::move(ended));
+    jobs_.erase(id);
+}
+
+void Scheduler::release_unique_key(const JobRecord& job) {
+    if (job.unique_key.empty()) return;
+    auto it = unique_jobs_.find(job.queue + '\n' + job.unique_key);
+    if (it != unique_jobs_.end() && it->second == job.id) unique_jobs_.erase(it);
+}
+
+// Oldest first: over the count bound, or older than the age bound, a dead job is dropped (it
+// stays visible as failed in the result store until that expires).
+void Scheduler::expire_dead(QueueState& queue, TimePoint now) {
+    while (!queue.dead.empty()) {
+        JobRecord& oldest = *queue.dead.front();
+        const bool is_over_count = queue.dead.size() > queue.config.dead_max_count;
+        const bool is_too_old = now - oldest.died_at >= queue.config.dead_max_age;
+        if (!is_over_count && !is_too_old) break;
+        ++counters_.dead_evicted;
+        log_->info("dead job dropped job={} queue={} reason={}", oldest.id, queue.name,
+                   is_over_count ? "dead_max_count" : "dead_max_age");
+        take_from_dead(oldest);
+        end_job(oldest, p::JobState::failed, {}, oldest.last_error, now, false);
+    }
+}
+
+// ---- timers ----------------------------------------------------------------------------
+
+std::optional<Scheduler::TimePoint> Scheduler::next_deadline() const {
+    auto ready = ready_timers_.next_deadline();
+    auto lease = lease_timers_.next_deadline();
+    if (ready && lease) return std::min(*ready, *lease);
+    return ready ? ready : lease;
+}
+
+void Scheduler::fire_timers(TimePoint now) {
+    while (auto due = ready_timers_.pop_due(now)) {
+        JobRecord& job = **due;
+        job.ready_timer.reset();
+        --queue_named(job.queue).delayed;
+        make_pending(job, false);
+    }
+    while (auto due = lease_timers_.pop_due(now)) {
+        JobRecord& job = **due;
+        job.lease_timer.reset();
+        ++counters_.attempts_timed_out;
+        const QueueState& queue = queue_named(job.queue);
+        const auto timeout = job.timeout_ms ? std::chrono::milliseconds(*job.timeout_ms) : queue.config.timeout;
+        revoke_lease(job, "timeout");
+        fail_attempt(job, "timed out after " + p::format_duration(timeout), false, now, false);
+    }
+    dispatch_dirty(now);
+}
+
+// ---- producer requests -----------------------------------------------------------------
+
+void Scheduler::cancel(const RoutingId& producer, const std::string& id, TimePoint now) {
+    auto it = jobs_.find(id);
+    if (it == jobs_.end()) {
+        if (const auto* ended = results_->find(id)) {
+            send_error_to_producer(producer, p::ErrorCode::wrong_state,
+                                   "job already ended: " + std::string(p::to_string(ended->state)), id, "CANCEL");
+        } else {
+            send_error_to_producer(producer, p::ErrorCode::unknown_job, "no job with this id", id, "CANCEL");
+        }
+        return;
+    }
+    JobRecord& job = it->second;
+    QueueState& queue = queue_named(job.queue);
+    switch (job.state) {
+        case p::JobState::pending: queue.pending.erase(&job); break;
+        case p::JobState::delayed:
+            ready_timers_.cancel(*job.ready_timer);
+            job.ready_timer.reset();
+            --queue.delayed;
+            break;
+        case p::JobState::running: revoke_lease(job, "cancelled"); break;
+        default:
+            send_error_to_producer(producer, p::ErrorCode::wrong_state,
+                                   "job is in the dead set of queue " + job.queue + "; purge removes it", id, "CANCEL");
+            return;
+    }
+    ++counters_.jobs_cancelled;
+    log_->info("cancelled job={} queue={}", id, job.queue);
+    end_job(job, p::JobState::cancelled, {}, "cancelled", now, true);
+    send_to_producer(producer, p::encode(p::Ok{"CANCEL", id, 1}));
+}
+
+void Scheduler::retry(const RoutingId& producer, const p::Retry& request) {
+    auto revive = [this](JobRecord& job) {
+        take_from_dead(job);
+        // A new round of attempts; attempt numbers keep growing so old leases stay fenced off.
+        job.first_attempt_of_round = job.attempt;
+        if (!job.unique_key.empty()) {
+            if (!unique_jobs_.emplace(job.queue + '\n' + job.unique_key, job.id).second) job.unique_key.clear();
+        }
+        ++counters_.dead_retried;
+        log_->info("dead job retried job={} queue={}", job.id, job.queue);
+        make_pending(job, false);
+    };
+    if (!request.id.empty()) {
+        auto it = jobs_.find(request.id);
+        if (it == jobs_.end()) {
+            if (results_->find(request.id) != nullptr) {
+                send_error_to_producer(producer, p::ErrorCode::wrong_state,
+                                       "job is not in a dead set (it ended, or was purged or aged out)", request.id,
+                                       "RETRY");
+            } else {
+                send_error_to_producer(producer, p::ErrorCode::unknown_job, "no job with this id", request.id, "RETRY");
+            }
+            return;
+        }
+        if (it->second.state != p::JobState::failed) {
+            send_error_to_producer(producer, p::ErrorCode::wrong_state,
+                                   "job is " + std::string(p::to_string(it->second.state)) + ", not dead", request.id,
+                                   "RETRY");
+            return;
+        }
+        revive(it->second);
+        send_to_producer(producer, p::encode(p::Ok{"RETRY", request.id, 1}));
+        return;
+    }
+    std::uint64_t count = 0;
+    if (auto found = queues_.find(request.queue); found != queues_.end()) {
+        auto& dead = found->second.dead;
+        while (!dead.empty()) {
+            revive(*dead.front());
+            ++count;
+        }
+    }
+    send_to_producer(producer, p::encode(p::Ok{"RETRY", request.queue, count}));
+}
+
+void Scheduler::purge(const RoutingId& producer, const p::Purge& request, TimePoint now) {
+    auto drop = [&](JobRecord& job) {
+        take_from_dead(job);
+        ++counters_.dead_purged;
+        end_job(job, p::JobState::failed, {}, job.last_error, now, false);
+    };
+    if (!request.id.empty()) {
+        auto it = jobs_.find(request.id);
+        if (it == jobs_.end() || it->second.queue != request.queue) {
+            send_error_to_producer(producer, p::ErrorCode::unknown_job, "no job with this id in queue " + request.queue,
+                                   request.id, "PURGE");
+            return;
+        }
+        if (it->second.state != p::JobState::failed) {
+            send_error_to_producer(producer, p::ErrorCode::wrong_state,
+                                   "job is " + std::string(p::to_string(it->second.state)) + ", not dead", request.id,
+                                   "PURGE");
+            return;
+        }
+        drop(it->second);
+        send_to_producer(producer, p::encode(p::Ok{"PURGE", request.id, 1}));
+        return;
+    }
+    std::uint64_t count = 0;
+    if (auto found = queues_.find(request.queue); found != queues_.end()) {
+        auto& dead = found->second.dead;
+        while (!dead.empty()) {
+            drop(*dead.front());
+            ++count;
+        }
+    }
+    log_->info("dead set purged queue={} jobs={}", request.queue, count);
+    send_to_producer(producer, p::encode(p::Ok{"PURGE", request.queue, count}));
+}
+
+void Scheduler::list_dead(const RoutingId& producer, const p::DeadRequest& request, TimePoint now) {
+    p::DeadReply reply;
+    reply.queue = request.queue;
+    if (auto found = queues_.find(request.queue); found != queues_.end()) {
+        const auto& dead = found->second.dead;
+        reply.total = dead.size();
+        for (const JobRecord* job : dead) {
+            if (reply.jobs.size() >= request.limit) break;
+            p::DeadJob entry;
+            entry.id = job->id;
+            entry.attempts = job->attempt;
+            entry.died_ms_ago =
+                milliseconds_of(std::chrono::duration_cast<std::chrono::milliseconds>(now - job->died_at));
+            entry.payload_bytes = job->payload.size();
+            entry.priority = job->priority;
+            entry.errors = job->errors;
+            reply.jobs.push_back(std::move(entry));
+        }
+    }
+    send_to_producer(producer, p::encode(std::move(reply)));
+}
+
+p::QueueSettings Scheduler::settings_of(const QueueState& queue) const {
+    const QueueConfig& c = queue.config;
+    p::QueueSettings s;
+    s.queue = queue.name;
+    s.is_paused = c.is_paused;
+    s.max_length = c.max_length;
+    s.retry.max_attempts = c.max_attempts;
+    s.retry.backoff_ms = milliseconds_of(c.backoff);
+    s.retry.backoff_max_ms = milliseconds_of(c.backoff_max);
+    s.retry.backoff_jitter_pct = c.backoff_jitter_pct;
+    s.timeout_ms = milliseconds_of(c.timeout);
+    s.dead_max_count = c.dead_max_count;
+    s.dead_max_age_ms = milliseconds_of(c.dead_max_age);
+    return s;
+}
+
+void Scheduler::change_queue(const RoutingId& producer, const p::QueueSettings& request, TimePoint now) {
+    QueueState& queue = queue_named(request.queue);
+    QueueConfig& c = queue.config;
+    const bool was_paused = c.is_paused;
+    if (request.is_paused) c.is_paused = *request.is_paused;
+    if (request.max_length) c.max_length = *request.max_length;
+    if (request.retry.max_attempts) c.max_attempts = *request.retry.max_attempts;
+    if (request.retry.backoff_ms) c.backoff = std::chrono::milliseconds(*request.retry.backoff_ms);
+    if (request.retry.backoff_max_ms) c.backoff_max = std::chrono::milliseconds(*request.retry.backoff_max_ms);
+    if (request.retry.backoff_jitter_pct) c.backoff_jitter_pct = *request.retry.backoff_jitter_pct;
+    if (request.timeout_ms) c.timeout = std::chrono::milliseconds(*request.timeout_ms);
+    if (request.dead_max_count) c.dead_max_count = *request.dead_max_count;
+    if (request.dead_max_age_ms) c.dead_max_age = std::chrono::milliseconds(*request.dead_max_age_ms);
+    if (was_paused != c.is_paused) {
+        log_->info("queue {} queue={}", c.is_paused ? "paused" : "resumed", queue.name);
+        if (!c.is_paused) mark_dirty(queue);
+    }
+    expire_dead(queue, now);
+    send_to_producer(producer, p::encode(settings_of(queue)));
+}
+
+// ---- worker reports --------------------------------------------------------------------
+
+void Scheduler::record_progress(WorkerRecord& worker, p::Progress&& progress) {
+    auto it = jobs_.find(progress.id);
+    if (it == jobs_.end() || it->second.lease_holder != &worker || it->second.attempt != progress.attempt) {
+        log_->debug("discarded progress job={} attempt={} worker={}", progress.id, progress.attempt, worker.name);
+        return;
+    }
+    JobRecord& job = it->second;
+    ++counters_.progress_reports;
+    job.progress = progress.percent;
+    job.progress_message = progress.message;
+    if (!job.reply_to.empty()) send_to_producer(job.reply_to, p::encode(std::move(progress)));
+}
+
+}  // namespace corsair::broker

@@ -1,0 +1,74 @@
+// A Scheduler on manual clocks, with a RecordingOutbox: `now` (steady) and `wall` (time of day)
+// move only when a test advances them, so retries, delays, timeouts and ageing run without waiting.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <spdlog/sinks/null_sink.h>
+#include <spdlog/spdlog.h>
+
+#include "corsair/broker/scheduler.hpp"
+#include "recording_outbox.hpp"
+
+namespace corsair::broker::test {
+
+struct Fixture {
+    Fixture()
+        : scheduler(options(), outbox,
+                    std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::null_sink_mt>()),
+                    [this] { return wall; }) {}
+
+    static BrokerOptions options() {
+        BrokerOptions o;
+        o.heartbeat_interval = std::chrono::milliseconds(1000);
+        o.liveness = 3;
+        o.result_ttl = std::chrono::seconds(60);
+        o.random_seed = 42;  // backoff jitter is repeatable
+        return o;
+    }
+
+    void ready(const std::string& worker, std::vector<std::string> queues, std::uint32_t capacity) {
+        scheduler.on_worker_message(worker, protocol::Ready{std::move(queues), capacity, worker}, now);
+    }
+    void submit(const std::string& id, const std::string& queue = "q", bool wants_result = false,
+                const std::string& producer = "P") {
+        submit_message(protocol::Submit{id, queue, wants_result, protocol::make_payload("payload-" + id)}, producer);
+    }
+    void submit_message(protocol::Submit message, const std::string& producer = "P") {
+        scheduler.on_producer_message(producer, std::move(message), now);
+    }
+    void request(protocol::Message message, const std::string& producer = "P") {
+        scheduler.on_producer_message(producer, std::move(message), now);
+    }
+    void done(const std::string& worker, const std::string& id, std::uint32_t attempt,
+              const std::string& result = "ok") {
+        scheduler.on_worker_message(worker, protocol::Done{id, attempt, protocol::make_payload(result)}, now);
+    }
+    void fail(const std::string& worker, const std::string& id, std::uint32_t attempt, const std::string& error,
+              bool is_permanent = false) {
+        scheduler.on_worker_message(worker, protocol::Fail{id, attempt, error, is_permanent}, now);
+    }
+    void heartbeat(const std::string& worker) { scheduler.on_worker_message(worker, protocol::Heartbeat{}, now); }
+    // Moves both clocks forward and fires whatever timers came due, as the broker's loop does.
+    void advance(std::chrono::milliseconds by) {
+        now += by;
+        wall += by;
+        if (auto deadline = scheduler.next_deadline(); deadline && *deadline <= now) scheduler.fire_timers(now);
+    }
+    std::vector<protocol::Job> jobs_for(const std::string& worker) { return outbox.to_worker_of<protocol::Job>(worker); }
+    std::vector<std::string> job_ids_for(const std::string& worker) {
+        std::vector<std::string> ids;
+        for (auto& job : jobs_for(worker)) ids.push_back(job.id);
+        return ids;
+    }
+
+    RecordingOutbox outbox;
+    std::chrono::system_clock::time_point wall{std::chrono::seconds(1'800'000'000)};
+    Scheduler scheduler;
+    Scheduler::TimePoint now{std::chrono::seconds(1000)};
+};
+
+}  // namespace corsair::broker::test
