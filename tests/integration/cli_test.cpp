@@ -5,49 +5,17 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "cli_runner.hpp"
 #include "cluster.hpp"
 #include "deadline.hpp"
 
 using namespace std::chrono_literals;
 using corsair::test::ChildProcess;
 using corsair::test::Cluster;
+using corsair::test::corsair_cli;
+using corsair::test::json_lines;
 using nlohmann::json;
 
-namespace {
-
-struct CliRun {
-    int exit_code = -1;
-    std::string out;
-};
-
-// Runs `corsair ARGS...` against the cluster (through CORSAIR_BROKER) and waits for it to exit.
-CliRun corsair_cli(Cluster& cluster, std::vector<std::string> args, std::chrono::milliseconds timeout = 30s) {
-    std::vector<std::string> argv{CORSAIR_CLI_BIN};
-    for (auto& arg : args) argv.push_back(std::move(arg));
-    ChildProcess cli(argv, {"CORSAIR_BROKER=" + cluster.endpoints().producers}, cluster.log_dir() + "/cli.log");
-    CliRun run;
-    while (cli.read_line(timeout)) {
-    }
-    run.out = cli.stdout_text();
-    auto status = cli.wait_exit(timeout);
-    REQUIRE(status);
-    run.exit_code = WIFEXITED(*status) ? WEXITSTATUS(*status) : 128 + WTERMSIG(*status);
-    return run;
-}
-
-std::vector<json> json_lines(const std::string& text) {
-    std::vector<json> lines;
-    std::size_t start = 0;
-    while (start < text.size()) {
-        auto end = text.find('\n', start);
-        if (end == std::string::npos) end = text.size();
-        if (end > start) lines.push_back(json::parse(text.substr(start, end - start)));
-        start = end + 1;
-    }
-    return lines;
-}
-
-}  // namespace
 
 TEST_CASE("corsair submit --wait prints the result of an exec worker's command", "[integration][cli]") {
     Cluster cluster;

@@ -43,4 +43,7 @@ private:
     std::string captured_;
 };
 
+// True once `pid` (not necessarily our child) is gone, or is a zombie nobody has reaped yet.
+bool process_has_ended(pid_t pid);
+
 }  // namespace corsair::test
