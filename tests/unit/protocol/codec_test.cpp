@@ -1,8 +1,10 @@
 // Round trips through encode() and decode() for every message type (STYLE.md §22).
 #include <catch2/catch.hpp>
 
+#include <cstdint>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "corsair/protocol/protocol.hpp"
 #include "frame_builder.hpp"
@@ -10,6 +12,9 @@
 namespace corsair::protocol {
 namespace {
 
+using test::error_of;
+using test::status_reply_of;
+using test::submit_of;
 using test::text_of;
 
 // Encodes `message`, checks the frame layout, decodes it and returns the typed message.
@@ -31,42 +36,125 @@ T round_trip(T message) {
 
 const std::string kBinary("\x00\x01\xff\x00\xc1\x80zero\x00", 11);
 
+// The keys of a header frame, in the order the encoder wrote them.
+std::vector<std::string> header_keys(const zmq::message_t& header) {
+    msgpack::object_handle handle = msgpack::unpack(static_cast<const char*>(header.data()), header.size());
+    const msgpack::object& map = handle.get();
+    REQUIRE(map.type == msgpack::type::MAP);
+    std::vector<std::string> keys;
+    for (std::uint32_t i = 0; i < map.via.map.size; ++i) keys.push_back(map.via.map.ptr[i].key.as<std::string>());
+    return keys;
+}
+
+using Keys = std::vector<std::string>;
+
 TEST_CASE("SUBMIT round trips with every field and its payload", "[protocol][codec]") {
     SECTION("text payload, wants_result true") {
-        auto m = round_trip(Submit{"job-1", "emails", true, make_payload("hello")});
+        auto m = round_trip(submit_of("job-1", "emails", true, make_payload("hello")));
         CHECK(m.id == "job-1");
         CHECK(m.queue == "emails");
         CHECK(m.wants_result);
         CHECK(view_of(m.payload) == "hello");
     }
     SECTION("empty payload, wants_result false") {
-        auto m = round_trip(Submit{"j", "q", false, zmq::message_t()});
+        auto m = round_trip(submit_of("j", "q", false, zmq::message_t()));
         CHECK(m.id == "j");
         CHECK(m.queue == "q");
         CHECK_FALSE(m.wants_result);
         CHECK(m.payload.size() == 0);
     }
     SECTION("binary payload with NUL bytes") {
-        auto m = round_trip(Submit{"j", "q", false, make_payload(kBinary)});
+        auto m = round_trip(submit_of("j", "q", false, make_payload(kBinary)));
         CHECK(m.payload.size() == kBinary.size());
         CHECK(view_of(m.payload) == kBinary);
     }
     SECTION("ids and queue names at their byte limits, UTF-8 and NUL inside") {
         const std::string id(kMaxJobIdBytes, 'i');
         const std::string queue(kMaxQueueNameBytes, 'q');
-        auto m = round_trip(Submit{id, queue, true, make_payload("x")});
+        auto m = round_trip(submit_of(id, queue, true, make_payload("x")));
         CHECK(m.id == id);
         CHECK(m.queue == queue);
         const std::string odd_id("\xc3\xa9t\xc3\xa9\x00z", 7);
-        auto n = round_trip(Submit{odd_id, "q", true, make_payload("x")});
+        auto n = round_trip(submit_of(odd_id, "q", true, make_payload("x")));
         CHECK(n.id == odd_id);
     }
     SECTION("a payload of exactly the default limit") {
         std::string big(kDefaultMaxPayloadBytes, '\0');
         for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>((i * 131) & 0xff);
-        auto m = round_trip(Submit{"big", "q", false, make_payload(big)});
+        auto m = round_trip(submit_of("big", "q", false, make_payload(big)));
         REQUIRE(m.payload.size() == big.size());
         CHECK(std::memcmp(m.payload.data(), big.data(), big.size()) == 0);
+    }
+    SECTION("every optional field set") {
+        Submit submit = submit_of("j", "q", true, make_payload("x"));
+        submit.priority = kMaxPriority;
+        submit.retry.max_attempts = kMaxAttemptsLimit;
+        submit.retry.backoff_ms = 1;
+        submit.retry.backoff_max_ms = kMaxBackoffMs;
+        submit.retry.backoff_jitter_pct = 100;
+        submit.timeout_ms = kMaxTimeoutMs;
+        submit.delay_ms = kMaxDelayMs;
+        submit.unique_key = std::string(kMaxUniqueKeyBytes, 'k');
+        auto m = round_trip(std::move(submit));
+        CHECK(m.id == "j");
+        CHECK(m.wants_result);
+        CHECK(view_of(m.payload) == "x");
+        CHECK(m.priority == kMaxPriority);
+        CHECK(m.retry.max_attempts == kMaxAttemptsLimit);
+        CHECK(m.retry.backoff_ms == std::uint64_t{1});
+        CHECK(m.retry.backoff_max_ms == kMaxBackoffMs);
+        CHECK(m.retry.backoff_jitter_pct == 100u);
+        CHECK(m.timeout_ms == kMaxTimeoutMs);
+        CHECK(m.delay_ms == kMaxDelayMs);
+        CHECK_FALSE(m.run_at_ms.has_value());
+        CHECK(m.unique_key == std::string(kMaxUniqueKeyBytes, 'k'));
+    }
+    SECTION("the low ends: negative priority, no timeout, no jitter, one attempt") {
+        Submit submit = submit_of("j", "q", false, zmq::message_t());
+        submit.priority = kMinPriority;
+        submit.retry.max_attempts = 1;
+        submit.retry.backoff_jitter_pct = 0;
+        submit.timeout_ms = 0;
+        Frames frames = encode(std::move(submit));
+        // Zero-valued optionals that were set are still written: 0 is not "absent".
+        CHECK(header_keys(frames[2]) ==
+              Keys{"id", "queue", "wants_result", "priority", "max_attempts", "backoff_jitter_pct", "timeout_ms"});
+        auto decoded = decode(frames);
+        REQUIRE(decoded);
+        const auto& m = std::get<Submit>(decoded.value());
+        CHECK(m.priority == kMinPriority);
+        CHECK(m.retry.max_attempts == 1u);
+        CHECK(m.retry.backoff_jitter_pct == 0u);
+        CHECK_FALSE(m.retry.backoff_ms.has_value());
+        CHECK_FALSE(m.retry.backoff_max_ms.has_value());
+        CHECK(m.timeout_ms == std::uint64_t{0});
+    }
+    SECTION("run_at_ms instead of a delay") {
+        Submit submit = submit_of("j", "q", false, zmq::message_t());
+        submit.run_at_ms = 1'900'000'000'000;
+        auto m = round_trip(std::move(submit));
+        CHECK(m.run_at_ms == std::uint64_t{1'900'000'000'000});
+        CHECK(m.delay_ms == 0);
+    }
+    SECTION("without any optional field the header holds only id, queue and wants_result") {
+        Frames frames = encode(submit_of("j1", "q", true, make_payload("hi")));
+        CHECK(header_keys(frames[2]) == Keys{"id", "queue", "wants_result"});
+        // The same 29 bytes as before the lifecycle fields existed (docs/protocol.md §17).
+        CHECK(text_of(frames[2]) == test::octets({0x83, 0xa2, 0x69, 0x64, 0xa2, 0x6a, 0x31, 0xa5, 0x71, 0x75,
+                                                  0x65, 0x75, 0x65, 0xa1, 0x71, 0xac, 0x77, 0x61, 0x6e, 0x74,
+                                                  0x73, 0x5f, 0x72, 0x65, 0x73, 0x75, 0x6c, 0x74, 0xc3}));
+        auto decoded = decode(frames);
+        REQUIRE(decoded);
+        const auto& m = std::get<Submit>(decoded.value());
+        CHECK(m.priority == 0);
+        CHECK_FALSE(m.retry.max_attempts.has_value());
+        CHECK_FALSE(m.retry.backoff_ms.has_value());
+        CHECK_FALSE(m.retry.backoff_max_ms.has_value());
+        CHECK_FALSE(m.retry.backoff_jitter_pct.has_value());
+        CHECK_FALSE(m.timeout_ms.has_value());
+        CHECK(m.delay_ms == 0);
+        CHECK_FALSE(m.run_at_ms.has_value());
+        CHECK(m.unique_key.empty());
     }
 }
 
@@ -74,7 +162,7 @@ TEST_CASE("the payload frame is moved through encode and decode, not copied", "[
     // Above ZeroMQ's very-small-message size, so the bytes live on the heap and keep their address.
     zmq::message_t payload(std::string(4096, 'p').data(), 4096);
     const void* bytes = payload.data();
-    Frames frames = encode(Submit{"j", "q", false, std::move(payload)});
+    Frames frames = encode(submit_of("j", "q", false, std::move(payload)));
     REQUIRE(frames.size() == 4);
     CHECK(frames[3].data() == bytes);
     auto decoded = decode(frames);
@@ -82,12 +170,35 @@ TEST_CASE("the payload frame is moved through encode and decode, not copied", "[
     CHECK(std::get<Submit>(decoded.value()).payload.data() == bytes);
 }
 
-TEST_CASE("ACCEPTED round trips", "[protocol][codec]") {
-    auto fresh = round_trip(Accepted{"job-1", false});
-    CHECK(fresh.id == "job-1");
-    CHECK_FALSE(fresh.existed);
-    auto again = round_trip(Accepted{"job-1", true});
-    CHECK(again.existed);
+TEST_CASE("ACCEPTED round trips with the job it stands for", "[protocol][codec]") {
+    SECTION("a new job: job_id is the id") {
+        auto m = round_trip(Accepted{"job-1", false, "job-1"});
+        CHECK(m.id == "job-1");
+        CHECK_FALSE(m.existed);
+        CHECK(m.job_id == "job-1");
+    }
+    SECTION("a unique key matched another job") {
+        auto m = round_trip(Accepted{"job-2", true, "job-1"});
+        CHECK(m.id == "job-2");
+        CHECK(m.existed);
+        CHECK(m.job_id == "job-1");
+    }
+    SECTION("an empty job_id is written as the id") {
+        Frames frames = encode(Accepted{"job-1", true, ""});
+        CHECK(header_keys(frames[2]) == Keys{"id", "existed", "job_id"});
+        auto decoded = decode(frames);
+        REQUIRE(decoded);
+        CHECK(std::get<Accepted>(decoded.value()).job_id == "job-1");
+    }
+    SECTION("a header without job_id (an older broker) decodes with job_id = id") {
+        Frames frames =
+            test::message_with_fields(Command::accepted, {test::str("id", "j9"), test::boolean("existed", true)});
+        auto decoded = decode(frames);
+        REQUIRE(decoded);
+        const auto& m = std::get<Accepted>(decoded.value());
+        CHECK(m.existed);
+        CHECK(m.job_id == "j9");
+    }
 }
 
 TEST_CASE("RESULT round trips for done and failed jobs", "[protocol][codec]") {
@@ -113,6 +224,17 @@ TEST_CASE("RESULT round trips for done and failed jobs", "[protocol][codec]") {
     SECTION("an error text at its byte limit") {
         const std::string error(kMaxErrorTextBytes, 'e');
         CHECK(round_trip(JobResult{"j1", JobState::failed, 1, error, zmq::message_t()}).error == error);
+    }    SECTION("cancelled, with why and no result") {
+        auto m = round_trip(JobResult{"j1", JobState::cancelled, 2, "cancelled by a producer", zmq::message_t()});
+        CHECK(m.state == JobState::cancelled);
+        CHECK(m.attempt == 2);
+        CHECK(m.error == "cancelled by a producer");
+        CHECK(m.payload.size() == 0);
+    }
+    SECTION("cancelled before it ever ran") {
+        auto m = round_trip(JobResult{"j1", JobState::cancelled, 0, "", zmq::message_t()});
+        CHECK(m.state == JobState::cancelled);
+        CHECK(m.attempt == 0);
     }
 }
 
@@ -120,7 +242,7 @@ TEST_CASE("STATUS round trips", "[protocol][codec]") { CHECK(round_trip(StatusRe
 
 TEST_CASE("STATUS_REPLY round trips in every job state", "[protocol][codec]") {
     SECTION("pending, never dispatched") {
-        auto m = round_trip(StatusReply{"j1", "q", JobState::pending, 0, "", "", zmq::message_t()});
+        auto m = round_trip(status_reply_of("j1", "q", JobState::pending, 0, "", "", zmq::message_t()));
         CHECK(m.id == "j1");
         CHECK(m.queue == "q");
         CHECK(m.state == JobState::pending);
@@ -130,21 +252,85 @@ TEST_CASE("STATUS_REPLY round trips in every job state", "[protocol][codec]") {
         CHECK(m.payload.size() == 0);
     }
     SECTION("running on a worker") {
-        auto m = round_trip(StatusReply{"j1", "q", JobState::running, 2, "host:42", "", zmq::message_t()});
+        auto m = round_trip(status_reply_of("j1", "q", JobState::running, 2, "host:42", "", zmq::message_t()));
         CHECK(m.state == JobState::running);
         CHECK(m.attempt == 2);
         CHECK(m.worker == "host:42");
     }
     SECTION("done with its result") {
-        auto m = round_trip(StatusReply{"j1", "q", JobState::done, 1, "", "", make_payload(kBinary)});
+        auto m = round_trip(status_reply_of("j1", "q", JobState::done, 1, "", "", make_payload(kBinary)));
         CHECK(m.state == JobState::done);
         CHECK(view_of(m.payload) == kBinary);
     }
     SECTION("failed with its error") {
-        auto m = round_trip(StatusReply{"j1", "q", JobState::failed, 5, "", "timeout", zmq::message_t()});
+        auto m = round_trip(status_reply_of("j1", "q", JobState::failed, 5, "", "timeout", zmq::message_t()));
         CHECK(m.state == JobState::failed);
         CHECK(m.attempt == 5);
         CHECK(m.error == "timeout");
+    }    SECTION("the lifecycle fields keep their defaults when not set") {
+        auto m = round_trip(status_reply_of("j1", "q", JobState::pending, 0, "", "", zmq::message_t()));
+        CHECK(m.priority == 0);
+        CHECK(m.max_attempts == 0);
+        CHECK_FALSE(m.progress.has_value());
+        CHECK(m.progress_message.empty());
+        CHECK(m.ready_in_ms == 0);
+        CHECK(m.errors.empty());
+    }
+    SECTION("running, with progress, priority and an error history") {
+        StatusReply reply = status_reply_of("j1", "q", JobState::running, 3, "host:42", "exit 2", zmq::message_t());
+        reply.priority = kMinPriority;
+        reply.max_attempts = kMaxAttemptsLimit;
+        reply.progress = 100;
+        reply.progress_message = std::string(kMaxProgressMessageBytes, 'm');
+        reply.errors = {{1, "exit 1"}, {2, std::string(kMaxHistoryErrorBytes, 'e')}};
+        Frames frames = encode(std::move(reply));
+        CHECK(header_keys(frames[2]) == Keys{"id", "queue", "state", "attempt", "worker", "error", "priority",
+                                             "max_attempts", "progress", "progress_message", "ready_in_ms", "errors"});
+        auto decoded = decode(frames);
+        REQUIRE(decoded);
+        const auto& m = std::get<StatusReply>(decoded.value());
+        CHECK(m.attempt == 3);
+        CHECK(m.priority == kMinPriority);
+        CHECK(m.max_attempts == kMaxAttemptsLimit);
+        CHECK(m.progress == 100u);
+        CHECK(m.progress_message == std::string(kMaxProgressMessageBytes, 'm'));
+        REQUIRE(m.errors.size() == 2);
+        CHECK(m.errors[0].attempt == 1);
+        CHECK(m.errors[0].error == "exit 1");
+        CHECK(m.errors[1].attempt == 2);
+        CHECK(m.errors[1].error == std::string(kMaxHistoryErrorBytes, 'e'));
+    }
+    SECTION("progress 0 is present, not absent") {
+        StatusReply reply = status_reply_of("j1", "q", JobState::running, 1, "w", "", zmq::message_t());
+        reply.progress = 0;
+        auto m = round_trip(std::move(reply));
+        CHECK(m.progress == 0u);
+        CHECK(m.progress_message.empty());
+    }
+    SECTION("delayed, with the time until it is ready") {
+        StatusReply reply = status_reply_of("j1", "q", JobState::delayed, 1, "", "boom", zmq::message_t());
+        reply.ready_in_ms = 1500;
+        reply.priority = 7;
+        reply.max_attempts = 3;
+        reply.errors = {{1, "boom"}};
+        auto m = round_trip(std::move(reply));
+        CHECK(m.state == JobState::delayed);
+        CHECK(m.ready_in_ms == 1500);
+        CHECK(m.priority == 7);
+        CHECK(m.max_attempts == 3);
+        REQUIRE(m.errors.size() == 1);
+        CHECK(m.errors[0].error == "boom");
+    }
+    SECTION("cancelled") {
+        CHECK(round_trip(status_reply_of("j1", "q", JobState::cancelled, 0, "", "", zmq::message_t())).state ==
+              JobState::cancelled);
+    }
+    SECTION("a history of the most attempts") {
+        StatusReply reply = status_reply_of("j1", "q", JobState::failed, kMaxAttemptsLimit, "", "e", zmq::message_t());
+        for (std::uint32_t i = 1; i <= kMaxAttemptsLimit; ++i) reply.errors.push_back({i, "e"});
+        auto m = round_trip(std::move(reply));
+        CHECK(m.errors.size() == kMaxAttemptsLimit);
+        CHECK(m.errors.back().attempt == kMaxAttemptsLimit);
     }
 }
 
@@ -181,6 +367,9 @@ TEST_CASE("STATS_REPLY round trips with several queues, workers and counters", "
         CHECK(m.queues[2].in_flight == 1);
         CHECK(m.queues[2].done == 2);
         CHECK(m.queues[2].failed == 3);
+        CHECK(m.queues[2].delayed == 0);
+        CHECK(m.queues[2].dead == 0);
+        CHECK_FALSE(m.queues[2].is_paused);
         REQUIRE(m.workers.size() == 3);
         CHECK(m.workers[0].name == "host-a:1");
         CHECK(m.workers[0].queues == std::vector<std::string>{"emails", "images"});
@@ -204,20 +393,53 @@ TEST_CASE("STATS_REPLY round trips with several queues, workers and counters", "
     }
 }
 
+TEST_CASE("STATS_REPLY round trips a queue's delayed and dead counts and its pause", "[protocol][codec]") {
+    StatsReply reply;
+    reply.queues = {{"emails", 1, 2, 3, 4, 5, 6, true}, {"images", 0, 0, 0, 0, UINT64_MAX, 0, false}};
+    auto m = round_trip(std::move(reply));
+    REQUIRE(m.queues.size() == 2);
+    CHECK(m.queues[0].pending == 1);
+    CHECK(m.queues[0].failed == 4);
+    CHECK(m.queues[0].delayed == 5);
+    CHECK(m.queues[0].dead == 6);
+    CHECK(m.queues[0].is_paused);
+    CHECK(m.queues[1].delayed == UINT64_MAX);
+    CHECK(m.queues[1].dead == 0);
+    CHECK_FALSE(m.queues[1].is_paused);
+}
+
 TEST_CASE("ERROR round trips every error code", "[protocol][codec]") {
     for (int i = 0; i <= static_cast<int>(ErrorCode::internal); ++i) {
         const auto code = static_cast<ErrorCode>(i);
         INFO(to_string(code));
-        auto m = round_trip(Error{code, "why it was refused", "j7"});
+        auto m = round_trip(error_of(code, "why it was refused", "j7", "STATUS"));
         CHECK(m.code == code);
         CHECK(m.message == "why it was refused");
         CHECK(m.id == "j7");
+        CHECK(m.command == "STATUS");
     }
-    SECTION("without a job id") {
-        auto m = round_trip(Error{ErrorCode::unknown_worker, "", ""});
+    SECTION("without a job id or command") {
+        auto m = round_trip(error_of(ErrorCode::unknown_worker, "", ""));
         CHECK(m.code == ErrorCode::unknown_worker);
         CHECK(m.message.empty());
         CHECK(m.id.empty());
+        CHECK(m.command.empty());
+    }
+    SECTION("naming the refused command and a queue") {
+        auto m = round_trip(error_of(ErrorCode::queue_full, "queue emails is full", "job-3", "SUBMIT"));
+        CHECK(m.code == ErrorCode::queue_full);
+        CHECK(m.id == "job-3");
+        CHECK(m.command == "SUBMIT");
+        auto retry = round_trip(error_of(ErrorCode::wrong_state, "not in the dead set", "emails", "RETRY"));
+        CHECK(retry.code == ErrorCode::wrong_state);
+        CHECK(retry.id == "emails");
+        CHECK(retry.command == "RETRY");
+    }
+    SECTION("a header without command (an older broker) decodes with an empty command") {
+        Frames frames = test::message_with_fields(Command::error, {test::str("code", "unknown_job")});
+        auto decoded = decode(frames);
+        REQUIRE(decoded);
+        CHECK(std::get<Error>(decoded.value()).command.empty());
     }
 }
 
@@ -264,7 +486,28 @@ TEST_CASE("FAIL round trips", "[protocol][codec]") {
     CHECK(m.id == "j1");
     CHECK(m.attempt == 3);
     CHECK(m.error == "handler threw: bad input");
+    CHECK_FALSE(m.is_permanent);
     CHECK(round_trip(Fail{"j1", 1, ""}).error.empty());
+    SECTION("a retryable FAIL does not write permanent") {
+        CHECK(header_keys(encode(Fail{"j1", 1, "e"})[2]) == Keys{"id", "attempt", "error"});
+    }
+    SECTION("a permanent FAIL") {
+        Frames frames = encode(Fail{"j1", 2, "malformed input", true});
+        CHECK(header_keys(frames[2]) == Keys{"id", "attempt", "error", "permanent"});
+        auto decoded = decode(frames);
+        REQUIRE(decoded);
+        const auto& permanent = std::get<Fail>(decoded.value());
+        CHECK(permanent.is_permanent);
+        CHECK(permanent.attempt == 2);
+        CHECK(permanent.error == "malformed input");
+    }
+    SECTION("permanent: false written by another encoder") {
+        Frames frames = test::message_with_fields(Command::fail, {test::str("id", "j1"), test::uint("attempt", 1),
+                                                                  test::boolean("permanent", false)});
+        auto decoded = decode(frames);
+        REQUIRE(decoded);
+        CHECK_FALSE(std::get<Fail>(decoded.value()).is_permanent);
+    }
 }
 
 TEST_CASE("HEARTBEAT round trips with and without the broker's settings", "[protocol][codec]") {
@@ -310,6 +553,226 @@ TEST_CASE("DISCONNECT round trips", "[protocol][codec]") {
     CHECK(round_trip(Disconnect{}).reason.empty());
 }
 
+TEST_CASE("CANCEL round trips", "[protocol][codec]") {
+    Frames frames = encode(Cancel{"job-1"});
+    CHECK(header_keys(frames[2]) == Keys{"id"});
+    CHECK(round_trip(Cancel{"job-1"}).id == "job-1");
+    CHECK(round_trip(Cancel{std::string(kMaxJobIdBytes, 'i')}).id == std::string(kMaxJobIdBytes, 'i'));
+}
+
+TEST_CASE("RETRY round trips for one dead job or a whole dead set", "[protocol][codec]") {
+    SECTION("one job: only id is written") {
+        CHECK(header_keys(encode(Retry{"job-1", ""})[2]) == Keys{"id"});
+        auto m = round_trip(Retry{"job-1", ""});
+        CHECK(m.id == "job-1");
+        CHECK(m.queue.empty());
+    }
+    SECTION("a queue: only queue is written") {
+        CHECK(header_keys(encode(Retry{"", "emails"})[2]) == Keys{"queue"});
+        auto m = round_trip(Retry{"", "emails"});
+        CHECK(m.id.empty());
+        CHECK(m.queue == "emails");
+    }
+}
+
+TEST_CASE("PURGE round trips for a dead set or one job in it", "[protocol][codec]") {
+    SECTION("the whole dead set") {
+        CHECK(header_keys(encode(Purge{"emails", ""})[2]) == Keys{"queue"});
+        auto m = round_trip(Purge{"emails", ""});
+        CHECK(m.queue == "emails");
+        CHECK(m.id.empty());
+    }
+    SECTION("one job") {
+        auto m = round_trip(Purge{"emails", "job-1"});
+        CHECK(m.queue == "emails");
+        CHECK(m.id == "job-1");
+    }
+}
+
+TEST_CASE("DEAD round trips, and limit defaults to 100", "[protocol][codec]") {
+    auto m = round_trip(DeadRequest{"emails", 25});
+    CHECK(m.queue == "emails");
+    CHECK(m.limit == 25);
+    CHECK(round_trip(DeadRequest{"q", 1}).limit == 1);
+    CHECK(round_trip(DeadRequest{"q", kMaxDeadListed}).limit == kMaxDeadListed);
+    CHECK(round_trip(DeadRequest{"q"}).limit == 100);
+    Frames frames = test::message_with_fields(Command::dead, {test::str("queue", "q")});
+    auto decoded = decode(frames);
+    REQUIRE(decoded);
+    CHECK(std::get<DeadRequest>(decoded.value()).limit == 100);
+}
+
+TEST_CASE("DEAD_REPLY round trips with its jobs in the body frame", "[protocol][codec]") {
+    SECTION("populated") {
+        DeadReply reply;
+        reply.queue = "emails";
+        reply.total = 12;
+        reply.jobs = {
+            {"job-1", 3, 60'000, 2048, kMinPriority, {{1, "exit 1"}, {2, "exit 1"}, {3, "timed out after 30s"}}},
+            {"job-2", 1, 0, 0, kMaxPriority, {{1, "bad input"}}}};
+        Frames frames = encode(std::move(reply));
+        REQUIRE(frames.size() == 4);
+        CHECK(header_keys(frames[2]) == Keys{"queue", "total"});
+        CHECK(header_keys(frames[3]) == Keys{"jobs"});
+        auto decoded = decode(frames);
+        REQUIRE(decoded);
+        const auto& m = std::get<DeadReply>(decoded.value());
+        CHECK(m.queue == "emails");
+        CHECK(m.total == 12);
+        REQUIRE(m.jobs.size() == 2);
+        CHECK(m.jobs[0].id == "job-1");
+        CHECK(m.jobs[0].attempts == 3);
+        CHECK(m.jobs[0].died_ms_ago == 60'000);
+        CHECK(m.jobs[0].payload_bytes == 2048);
+        CHECK(m.jobs[0].priority == kMinPriority);
+        REQUIRE(m.jobs[0].errors.size() == 3);
+        CHECK(m.jobs[0].errors[2].attempt == 3);
+        CHECK(m.jobs[0].errors[2].error == "timed out after 30s");
+        CHECK(m.jobs[1].id == "job-2");
+        CHECK(m.jobs[1].priority == kMaxPriority);
+        REQUIRE(m.jobs[1].errors.size() == 1);
+        CHECK(m.jobs[1].errors[0].error == "bad input");
+    }
+    SECTION("an empty dead set") {
+        DeadReply reply;
+        reply.queue = "q";
+        auto m = round_trip(std::move(reply));
+        CHECK(m.queue == "q");
+        CHECK(m.total == 0);
+        CHECK(m.jobs.empty());
+    }
+    SECTION("the most jobs one reply lists, past the header limit") {
+        DeadReply reply;
+        reply.queue = "q";
+        reply.total = 50'000;
+        for (std::uint32_t i = 0; i < kMaxDeadListed; ++i) {
+            reply.jobs.push_back({"job-" + std::to_string(i), 3, i, 100, 0, {{1, "e"}, {2, "e"}, {3, "e"}}});
+        }
+        Frames frames = encode(std::move(reply));
+        REQUIRE(frames.size() == 4);
+        CHECK(frames[3].size() > kMaxHeaderBytes);
+        auto decoded = decode(frames);
+        REQUIRE(decoded);
+        const auto& m = std::get<DeadReply>(decoded.value());
+        CHECK(m.total == 50'000);
+        REQUIRE(m.jobs.size() == kMaxDeadListed);
+        CHECK(m.jobs.back().id == "job-" + std::to_string(kMaxDeadListed - 1));
+        CHECK(m.jobs.back().errors.size() == 3);
+    }
+}
+
+TEST_CASE("QUEUE round trips as a request with some fields and a reply with all", "[protocol][codec]") {
+    SECTION("a request changing two fields leaves the others absent") {
+        QueueSettings request;
+        request.queue = "emails";
+        request.is_paused = true;
+        request.retry.max_attempts = 5;
+        Frames frames = encode(std::move(request));
+        CHECK(header_keys(frames[2]) == Keys{"queue", "paused", "max_attempts"});
+        auto decoded = decode(frames);
+        REQUIRE(decoded);
+        const auto& m = std::get<QueueSettings>(decoded.value());
+        CHECK(m.queue == "emails");
+        CHECK(m.is_paused == true);
+        CHECK(m.retry.max_attempts == 5u);
+        CHECK_FALSE(m.max_length.has_value());
+        CHECK_FALSE(m.retry.backoff_ms.has_value());
+        CHECK_FALSE(m.retry.backoff_max_ms.has_value());
+        CHECK_FALSE(m.retry.backoff_jitter_pct.has_value());
+        CHECK_FALSE(m.timeout_ms.has_value());
+        CHECK_FALSE(m.dead_max_count.has_value());
+        CHECK_FALSE(m.dead_max_age_ms.has_value());
+    }
+    SECTION("a request with only the queue reads the settings") {
+        QueueSettings request;
+        request.queue = "emails";
+        Frames frames = encode(std::move(request));
+        CHECK(header_keys(frames[2]) == Keys{"queue"});
+        auto m = round_trip(QueueSettings{"emails", {}, {}, {}, {}, {}, {}});
+        CHECK_FALSE(m.is_paused.has_value());
+    }
+    SECTION("a reply with every field") {
+        QueueSettings reply;
+        reply.queue = "emails";
+        reply.is_paused = false;
+        reply.max_length = 0;
+        reply.retry.max_attempts = kDefaultMaxAttempts;
+        reply.retry.backoff_ms = static_cast<std::uint64_t>(kDefaultBackoff.count());
+        reply.retry.backoff_max_ms = static_cast<std::uint64_t>(kDefaultBackoffMax.count());
+        reply.retry.backoff_jitter_pct = kDefaultBackoffJitterPct;
+        reply.timeout_ms = 0;
+        reply.dead_max_count = kDefaultDeadMaxCount;
+        reply.dead_max_age_ms = static_cast<std::uint64_t>(kDefaultDeadMaxAge.count());
+        Frames frames = encode(std::move(reply));
+        CHECK(header_keys(frames[2]) == Keys{"queue", "paused", "max_length", "max_attempts", "backoff_ms",
+                                             "backoff_max_ms", "backoff_jitter_pct", "timeout_ms", "dead_max_count",
+                                             "dead_max_age_ms"});
+        auto decoded = decode(frames);
+        REQUIRE(decoded);
+        const auto& m = std::get<QueueSettings>(decoded.value());
+        CHECK(m.is_paused == false);
+        CHECK(m.max_length == std::uint64_t{0});
+        CHECK(m.retry.max_attempts == kDefaultMaxAttempts);
+        CHECK(m.retry.backoff_ms == std::uint64_t{1000});
+        CHECK(m.retry.backoff_max_ms == std::uint64_t{600'000});
+        CHECK(m.retry.backoff_jitter_pct == kDefaultBackoffJitterPct);
+        CHECK(m.timeout_ms == std::uint64_t{0});
+        CHECK(m.dead_max_count == kDefaultDeadMaxCount);
+        CHECK(m.dead_max_age_ms == std::uint64_t{7ULL * 24 * 3'600'000});
+    }
+    SECTION("the largest values") {
+        QueueSettings reply;
+        reply.queue = "q";
+        reply.max_length = UINT64_MAX;
+        reply.timeout_ms = kMaxTimeoutMs;
+        reply.dead_max_count = UINT64_MAX;
+        reply.dead_max_age_ms = kMaxDeadAgeMs;
+        auto m = round_trip(std::move(reply));
+        CHECK(m.max_length == UINT64_MAX);
+        CHECK(m.timeout_ms == kMaxTimeoutMs);
+        CHECK(m.dead_max_count == UINT64_MAX);
+        CHECK(m.dead_max_age_ms == kMaxDeadAgeMs);
+    }
+}
+
+TEST_CASE("OK round trips the command it answers", "[protocol][codec]") {
+    auto cancel = round_trip(Ok{"CANCEL", "job-1", 1});
+    CHECK(cancel.command == "CANCEL");
+    CHECK(cancel.id == "job-1");
+    CHECK(cancel.count == 1);
+    auto retry = round_trip(Ok{"RETRY", "emails", 0});
+    CHECK(retry.command == "RETRY");
+    CHECK(retry.id == "emails");
+    CHECK(retry.count == 0);
+    CHECK(round_trip(Ok{"PURGE", "", UINT64_MAX}).count == UINT64_MAX);
+}
+
+TEST_CASE("PROGRESS round trips", "[protocol][codec]") {
+    auto m = round_trip(Progress{"job-1", 2, 40, "page 4 of 10"});
+    CHECK(m.id == "job-1");
+    CHECK(m.attempt == 2);
+    CHECK(m.percent == 40);
+    CHECK(m.message == "page 4 of 10");
+    CHECK(round_trip(Progress{"j", 1, 0, ""}).percent == 0);
+    auto full = round_trip(Progress{"j", 1, 100, std::string(kMaxProgressMessageBytes, 'm')});
+    CHECK(full.percent == 100);
+    CHECK(full.message.size() == kMaxProgressMessageBytes);
+    Frames frames = test::message_with_fields(
+        Command::progress, {test::str("id", "j"), test::uint("attempt", 1), test::uint("percent", 5)});
+    auto decoded = decode(frames);
+    REQUIRE(decoded);
+    CHECK(std::get<Progress>(decoded.value()).message.empty());
+}
+
+TEST_CASE("ABANDON round trips with its reason", "[protocol][codec]") {
+    auto timeout = round_trip(Abandon{"job-1", 3, "timeout"});
+    CHECK(timeout.id == "job-1");
+    CHECK(timeout.attempt == 3);
+    CHECK(timeout.reason == "timeout");
+    CHECK(round_trip(Abandon{"job-1", 1, "cancelled"}).reason == "cancelled");
+    CHECK(round_trip(Abandon{"job-1", UINT32_MAX, ""}).attempt == UINT32_MAX);
+}
+
 TEST_CASE("a Message variant encodes like the message it holds", "[protocol][codec]") {
     Frames frames;
     encode_into(Message(Job{"j1", "q", 1, make_payload("x")}), frames);
@@ -321,8 +784,8 @@ TEST_CASE("a Message variant encodes like the message it holds", "[protocol][cod
     CHECK(command_of(Message(Drain{})) == Command::drain);
 }
 
-TEST_CASE("a SUBMIT and a READY are encoded to the exact bytes in docs/protocol.md", "[protocol][codec]") {
-    Frames frames = encode(Submit{"j1", "q", true, make_payload("hi")});
+TEST_CASE("the worked example messages are encoded to the exact bytes in docs/protocol.md", "[protocol][codec]") {
+    Frames frames = encode(submit_of("j1", "q", true, make_payload("hi")));
     REQUIRE(frames.size() == 4);
     CHECK(text_of(frames[0]) == test::octets({0x43, 0x53, 0x52, 0x01}));
     CHECK(text_of(frames[1]) == test::octets({0x01}));
@@ -338,6 +801,21 @@ TEST_CASE("a SUBMIT and a READY are encoded to the exact bytes in docs/protocol.
     CHECK(text_of(ready[2]) == test::octets({0x83, 0xa6, 0x71, 0x75, 0x65, 0x75, 0x65, 0x73, 0x91, 0xa1,
                                              0x71, 0xa8, 0x63, 0x61, 0x70, 0x61, 0x63, 0x69, 0x74, 0x79,
                                              0x04, 0xa4, 0x6e, 0x61, 0x6d, 0x65, 0xa2, 0x77, 0x31}));
+
+    Frames heartbeat = encode(Heartbeat{1000u, 3u});
+    REQUIRE(heartbeat.size() == 3);
+    CHECK(text_of(heartbeat[1]) == test::octets({0x14}));
+    CHECK(text_of(heartbeat[2]) == test::octets({0x82, 0xab, 0x69, 0x6e, 0x74, 0x65, 0x72, 0x76, 0x61, 0x6c,
+                                                 0x5f, 0x6d, 0x73, 0xcd, 0x03, 0xe8, 0xa8, 0x6c, 0x69, 0x76,
+                                                 0x65, 0x6e, 0x65, 0x73, 0x73, 0x03}));
+    CHECK(text_of(encode(Heartbeat{})[2]) == test::octets({0x80}));
+
+    Frames accepted = encode(Accepted{"j1", false, "j1"});
+    REQUIRE(accepted.size() == 3);
+    CHECK(text_of(accepted[1]) == test::octets({0x02}));
+    CHECK(text_of(accepted[2]) == test::octets({0x83, 0xa2, 0x69, 0x64, 0xa2, 0x6a, 0x31, 0xa7, 0x65, 0x78,
+                                                0x69, 0x73, 0x74, 0x65, 0x64, 0xc2, 0xa6, 0x6a, 0x6f, 0x62,
+                                                0x5f, 0x69, 0x64, 0xa2, 0x6a, 0x31}));
 }
 
 TEST_CASE("headers written by other encoders decode the same", "[protocol][codec]") {

@@ -4,8 +4,10 @@
 
 #include <chrono>
 #include <functional>
+#include <iterator>
 #include <optional>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -47,6 +49,7 @@ std::vector<MalformedCase> frame_cases() {
     const std::string heartbeat = command_bytes(Command::heartbeat);
     const std::string empty_map = octets({0x80});
     const std::string submit_header = map_of(valid_fields(Command::submit));
+    const std::string dead_header = map_of({str("queue", "q"), uint("total", 1000000)});
     auto frames = [](std::vector<std::string> parts) { return [parts] { return frames_of(parts); }; };
     auto header = [](Command c, std::string bytes) { return [c, bytes] { return message_with_header(c, bytes); }; };
 
@@ -129,12 +132,195 @@ std::vector<MalformedCase> frame_cases() {
          ErrorCode::unsupported_version, std::nullopt, 1},
         {"first past the end of the frames", frames({sig, heartbeat, empty_map}), ErrorCode::bad_frame_count,
          std::nullopt, 7},
+        {"DEAD_REPLY with 3 frames (no body)", frames({sig, command_bytes(Command::dead_reply), dead_header}),
+         ErrorCode::bad_frame_count},
+        {"CANCEL with 4 frames", frames({sig, command_bytes(Command::cancel), map_of({str("id", "j")}), ""}),
+         ErrorCode::bad_frame_count},
+        {"PROGRESS with 4 frames", frames({sig, command_bytes(Command::progress), empty_map, "50%"}),
+         ErrorCode::bad_frame_count},
+        // 0xdd 000f4240: an array32 of 1,000,000 jobs in a 12-byte body.
+        {"DEAD_REPLY body claiming more entries than it has bytes",
+         frames({sig, command_bytes(Command::dead_reply), dead_header,
+                 octets({0x81, 0xa4, 'j', 'o', 'b', 's', 0xdd, 0x00, 0x0f, 0x42, 0x40})}),
+         ErrorCode::bad_header, std::string("array size overflow")},
+        {"DEAD_REPLY body claiming 4 billion entries",
+         frames({sig, command_bytes(Command::dead_reply), dead_header,
+                 octets({0x81, 0xa4, 'j', 'o', 'b', 's', 0xdd, 0xff, 0xff, 0xff, 0xff})}),
+         ErrorCode::bad_header, std::string("array size overflow")},
+        {"DEAD_REPLY body not a map", frames({sig, command_bytes(Command::dead_reply), dead_header, octets({0x90})}),
+         ErrorCode::bad_header},
+        {"DEAD_REPLY empty body", frames({sig, command_bytes(Command::dead_reply), dead_header, ""}),
+         ErrorCode::bad_header},
+        {"DEAD_REPLY body with a byte after the map",
+         frames({sig, command_bytes(Command::dead_reply), dead_header,
+                 octets({0x81, 0xa4, 'j', 'o', 'b', 's', 0x90, 0x00})}),
+         ErrorCode::bad_header},
     };
-    for (int code : {0x00, 0x09, 0x0F, 0x17, 0xFF, 0x20, 0x7F, 0x80}) {
+    // Known: 0x01..0x0F and 0x10..0x18. Everything around them is unknown.
+    for (int code : {0x00, 0x19, 0x1A, 0x1F, 0x20, 0x7F, 0x80, 0xFF}) {
         cases.push_back({"unknown command byte " + std::to_string(code),
                          frames({sig, std::string(1, static_cast<char>(code)), empty_map}), ErrorCode::unknown_command});
     }
     return cases;
+}
+
+// Field-level cases for the job-lifecycle fields and commands (docs/protocol.md §5.16 on).
+template <class Add>
+void add_lifecycle_cases(Add& add) {
+    const auto submit = valid_fields(Command::submit);
+    const auto queue = valid_fields(Command::queue);
+    const auto status_reply = valid_fields(Command::status_reply);
+    const auto progress = valid_fields(Command::progress);
+    const auto dead_reply = valid_fields(Command::dead_reply);
+    const auto value = ErrorCode::bad_field_value;
+    const auto type = ErrorCode::bad_field_type;
+
+    // SUBMIT's optional fields.
+    add("priority over kMaxPriority", Command::submit, with(submit, sint("priority", kMaxPriority + 1)), value,
+        "priority");
+    add("priority under kMinPriority", Command::submit, with(submit, sint("priority", kMinPriority - 1)), value,
+        "priority");
+    add("priority far out of 32 bits", Command::submit, with(submit, uint("priority", UINT64_MAX)), value,
+        "priority");
+    add("priority as float", Command::submit, with(submit, raw("priority", [](Packer& p) { p.pack(1.5); })), type,
+        "priority");
+    add("priority as string", Command::submit, with(submit, str("priority", "5")), type, "priority");
+    add("priority as nil", Command::submit, with(submit, nil("priority")), type, "priority");
+    add("max_attempts 0", Command::submit, with(submit, uint("max_attempts", 0)), value, "max_attempts");
+    add("max_attempts 101", Command::submit, with(submit, uint("max_attempts", kMaxAttemptsLimit + 1)), value,
+        "max_attempts");
+    add("max_attempts negative", Command::submit, with(submit, sint("max_attempts", -1)), value, "max_attempts");
+    add("max_attempts as string", Command::submit, with(submit, str("max_attempts", "3")), type, "max_attempts");
+    add("backoff_ms 0", Command::submit, with(submit, uint("backoff_ms", 0)), value, "backoff_ms");
+    add("backoff_ms over 24 hours", Command::submit, with(submit, uint("backoff_ms", kMaxBackoffMs + 1)), value,
+        "backoff_ms");
+    add("backoff_max_ms over 24 hours", Command::submit, with(submit, uint("backoff_max_ms", kMaxBackoffMs + 1)),
+        value, "backoff_max_ms");
+    add("backoff_jitter_pct 101", Command::submit, with(submit, uint("backoff_jitter_pct", 101)), value,
+        "backoff_jitter_pct");
+    add("timeout_ms over 7 days", Command::submit, with(submit, uint("timeout_ms", kMaxTimeoutMs + 1)), value,
+        "timeout_ms");
+    add("timeout_ms as float", Command::submit, with(submit, raw("timeout_ms", [](Packer& p) { p.pack(0.5); })),
+        type, "timeout_ms");
+    add("delay_ms over 365 days", Command::submit, with(submit, uint("delay_ms", kMaxDelayMs + 1)), value,
+        "delay_ms");
+    add("delay_ms negative", Command::submit, with(submit, sint("delay_ms", -1)), value, "delay_ms");
+    add("delay_ms together with run_at_ms", Command::submit,
+        with(with(submit, uint("delay_ms", 1000)), uint("run_at_ms", 1'900'000'000'000)), value, "run_at_ms");
+    add("run_at_ms negative", Command::submit, with(submit, sint("run_at_ms", -1)), value, "run_at_ms");
+    add("run_at_ms as string", Command::submit, with(submit, str("run_at_ms", "2030-01-01")), type, "run_at_ms");
+    add("unique_key over kMaxUniqueKeyBytes", Command::submit,
+        with(submit, str("unique_key", std::string(kMaxUniqueKeyBytes + 1, 'k'))), value, "unique_key");
+    add("unique_key as int", Command::submit, with(submit, uint("unique_key", 7)), type, "unique_key");
+
+    add("job_id over kMaxJobIdBytes", Command::accepted,
+        with(valid_fields(Command::accepted), str("job_id", std::string(kMaxJobIdBytes + 1, 'j'))), value, "job_id");
+    add("state delayed", Command::result, with(valid_fields(Command::result), str("state", "delayed")), value,
+        "state");
+
+    // STATUS_REPLY's lifecycle fields.
+    add("priority over kMaxPriority", Command::status_reply, with(status_reply, sint("priority", kMaxPriority + 1)),
+        value, "priority");
+    add("max_attempts 101", Command::status_reply, with(status_reply, uint("max_attempts", kMaxAttemptsLimit + 1)),
+        value, "max_attempts");
+    add("progress 101", Command::status_reply, with(status_reply, uint("progress", 101)), value, "progress");
+    add("progress_message over kMaxProgressMessageBytes", Command::status_reply,
+        with(status_reply, str("progress_message", std::string(kMaxProgressMessageBytes + 1, 'm'))), value,
+        "progress_message");
+    add("history errors array over 100 entries", Command::status_reply,
+        with(status_reply, raw("errors", attempt_errors(kMaxAttemptsLimit + 1))), value, "errors");
+    add("errors not an array", Command::status_reply, with(status_reply, str("errors", "boom")), type, "errors");
+    add("an errors entry not a map", Command::status_reply, with(status_reply, strings("errors", {"boom"})), type,
+        "errors");
+    add("an errors entry without its attempt", Command::status_reply, with(status_reply, raw("errors", [](Packer& p) {
+            p.pack_array(1);
+            p.pack_map(1);
+            detail::pack_string(p, "error");
+            detail::pack_string(p, "boom");
+        })),
+        ErrorCode::missing_field, "attempt");
+    add("a history error over kMaxHistoryErrorBytes", Command::status_reply,
+        with(status_reply, raw("errors", [](Packer& p) {
+            p.pack_array(1);
+            p.pack_map(2);
+            detail::pack_string(p, "attempt");
+            p.pack(1);
+            detail::pack_string(p, "error");
+            detail::pack_string(p, std::string(kMaxHistoryErrorBytes + 1, 'e'));
+        })),
+        value, "error");
+    add("ready_in_ms negative", Command::status_reply, with(status_reply, sint("ready_in_ms", -1)), value,
+        "ready_in_ms");
+
+    add("command over 32 bytes", Command::error,
+        with(valid_fields(Command::error), str("command", std::string(33, 'C'))), value, "command");
+    add("command as int", Command::error, with(valid_fields(Command::error), uint("command", 9)), type, "command");
+
+    // CANCEL, RETRY, PURGE, DEAD.
+    add("empty id", Command::cancel, {str("id", "")}, value, "id");
+    add("neither id nor queue", Command::retry, {}, ErrorCode::missing_field, "id");
+    add("both id and queue", Command::retry, {str("id", "j1"), str("queue", "q")}, value, "id");
+    add("id over kMaxJobIdBytes", Command::retry, {str("id", std::string(kMaxJobIdBytes + 1, 'i'))}, value, "id");
+    add("queue as int", Command::retry, {uint("queue", 1)}, type, "queue");
+    add("id over kMaxJobIdBytes", Command::purge, with(valid_fields(Command::purge), str("id", std::string(129, 'i'))),
+        value, "id");
+    add("limit 0", Command::dead, with(valid_fields(Command::dead), uint("limit", 0)), value, "limit");
+    add("limit 10001", Command::dead, with(valid_fields(Command::dead), uint("limit", kMaxDeadListed + 1)), value,
+        "limit");
+    add("limit as string", Command::dead, with(valid_fields(Command::dead), str("limit", "10")), type, "limit");
+
+    // DEAD_REPLY: the header, then each job of the body.
+    add("total negative", Command::dead_reply, with(dead_reply, sint("total", -1)), value, "total");
+    add("jobs not an array", Command::dead_reply, with(dead_reply, raw("jobs", [](Packer& p) { p.pack_map(0); })),
+        type, "jobs");
+    add("a job not a map", Command::dead_reply, with(dead_reply, strings("jobs", {"j1"})), type, "jobs");
+    add("a job without id", Command::dead_reply, with(dead_reply, dead_jobs(without(valid_dead_job(), "id"))),
+        ErrorCode::missing_field, "id");
+    add("a job with priority out of range", Command::dead_reply,
+        with(dead_reply, dead_jobs(with(valid_dead_job(), sint("priority", kMinPriority - 1)))), value, "priority");
+    add("a job's attempts over 32 bits", Command::dead_reply,
+        with(dead_reply, dead_jobs(with(valid_dead_job(), uint("attempts", std::uint64_t{1} << 32)))), value,
+        "attempts");
+    add("a job with its errors over 100 entries", Command::dead_reply,
+        with(dead_reply, dead_jobs(with(valid_dead_job(), raw("errors", attempt_errors(kMaxAttemptsLimit + 1))))),
+        value, "errors");
+
+    // QUEUE.
+    add("paused as int", Command::queue, with(queue, uint("paused", 1)), type, "paused");
+    add("max_attempts 0", Command::queue, with(queue, uint("max_attempts", 0)), value, "max_attempts");
+    add("max_attempts 101", Command::queue, with(queue, uint("max_attempts", kMaxAttemptsLimit + 1)), value,
+        "max_attempts");
+    add("backoff_jitter_pct 101", Command::queue, with(queue, uint("backoff_jitter_pct", 101)), value,
+        "backoff_jitter_pct");
+    add("timeout_ms over 7 days", Command::queue, with(queue, uint("timeout_ms", kMaxTimeoutMs + 1)), value,
+        "timeout_ms");
+    add("max_length negative", Command::queue, with(queue, sint("max_length", -1)), value, "max_length");
+    add("dead_max_age_ms 0", Command::queue, with(queue, uint("dead_max_age_ms", 0)), value, "dead_max_age_ms");
+    add("dead_max_age_ms over 365 days", Command::queue, with(queue, uint("dead_max_age_ms", kMaxDeadAgeMs + 1)),
+        value, "dead_max_age_ms");
+    add("dead_max_count as string", Command::queue, with(queue, str("dead_max_count", "10")), type,
+        "dead_max_count");
+
+    // OK.
+    add("empty command", Command::ok, with(valid_fields(Command::ok), str("command", "")), value, "command");
+    add("count negative", Command::ok, with(valid_fields(Command::ok), sint("count", -1)), value, "count");
+
+    // PROGRESS and ABANDON.
+    add("percent 101", Command::progress, with(progress, uint("percent", 101)), value, "percent");
+    add("percent negative", Command::progress, with(progress, sint("percent", -1)), value, "percent");
+    add("percent as float", Command::progress, with(progress, raw("percent", [](Packer& p) { p.pack(50.5); })), type,
+        "percent");
+    add("message over kMaxProgressMessageBytes", Command::progress,
+        with(progress, str("message", std::string(kMaxProgressMessageBytes + 1, 'm'))), value, "message");
+    add("attempt 0", Command::progress, with(progress, uint("attempt", 0)), value, "attempt");
+    add("attempt 0", Command::abandon, with(valid_fields(Command::abandon), uint("attempt", 0)), value, "attempt");
+    add("reason as int", Command::abandon, with(valid_fields(Command::abandon), uint("reason", 1)), type, "reason");
+
+    // FAIL's permanent flag.
+    add("permanent as int", Command::fail, with(valid_fields(Command::fail), uint("permanent", 1)), type,
+        "permanent");
+    add("permanent as string", Command::fail, with(valid_fields(Command::fail), str("permanent", "true")), type,
+        "permanent");
 }
 
 // Field-level cases: a valid header for `command` with one thing wrong.
@@ -158,6 +344,14 @@ std::vector<MalformedCase> field_cases() {
         {Command::job, {"id", "queue", "attempt"}},
         {Command::done, {"id", "attempt"}},
         {Command::fail, {"id", "attempt"}},
+        {Command::cancel, {"id"}},
+        {Command::purge, {"queue"}},
+        {Command::dead, {"queue"}},
+        {Command::dead_reply, {"queue", "jobs"}},
+        {Command::queue, {"queue"}},
+        {Command::ok, {"command"}},
+        {Command::progress, {"id", "attempt", "percent"}},
+        {Command::abandon, {"id", "attempt"}},
     };
     for (const auto& [command, keys] : required) {
         for (const auto& key : keys) {
@@ -319,6 +513,7 @@ std::vector<MalformedCase> field_cases() {
         "liveness");
     add("empty code", Command::error, with(valid_fields(Command::error), str("code", "")), ErrorCode::bad_field_value,
         "code");
+    add_lifecycle_cases(add);
     return cases;
 }
 
@@ -410,30 +605,79 @@ TEST_CASE("decode with first = 1 skips the routing id a ROUTER socket prepends",
     }
 }
 
-// Valid encoded messages of every type, used as seeds for mutation.
-std::vector<std::vector<std::string>> seed_messages() {
+// Valid messages of every type, with their optional fields set, used as seeds for mutation.
+std::vector<Message> seed_messages() {
     std::vector<Message> messages;
-    messages.emplace_back(Submit{"job-1", "emails", true, make_payload("payload")});
-    messages.emplace_back(Accepted{"job-1", true});
+    messages.emplace_back(submit_of("job-1", "emails", true, make_payload("payload")));
+    Submit full = submit_of("job-2", "emails", true, make_payload("payload"));
+    full.priority = -7;
+    full.retry.max_attempts = 5;
+    full.retry.backoff_ms = 250;
+    full.retry.backoff_max_ms = 60'000;
+    full.retry.backoff_jitter_pct = 10;
+    full.timeout_ms = 30'000;
+    full.delay_ms = 1500;
+    full.unique_key = "invoice-42";
+    messages.emplace_back(std::move(full));
+    Submit at = submit_of("job-3", "emails", false, make_payload(""));
+    at.run_at_ms = 1'900'000'000'000;
+    messages.emplace_back(std::move(at));
+    messages.emplace_back(Accepted{"job-1", true, "job-0"});
     messages.emplace_back(JobResult{"job-1", JobState::failed, 2, "boom", zmq::message_t()});
+    messages.emplace_back(JobResult{"job-1", JobState::cancelled, 1, "cancelled", zmq::message_t()});
     messages.emplace_back(StatusRequest{"job-1"});
-    messages.emplace_back(StatusReply{"job-1", "emails", JobState::running, 1, "w:1", "", zmq::message_t()});
+    StatusReply status = status_reply_of("job-1", "emails", JobState::running, 2, "w:1", "boom", zmq::message_t());
+    status.priority = 3;
+    status.max_attempts = 4;
+    status.progress = 40;
+    status.progress_message = "page 4 of 10";
+    status.ready_in_ms = 0;
+    status.errors = {{1, "boom"}};
+    messages.emplace_back(std::move(status));
     messages.emplace_back(StatsRequest{});
     StatsReply stats;
-    stats.queues = {{"emails", 1, 2, 3, 4}, {"images", 5, 6, 7, 8}};
+    stats.queues = {{"emails", 1, 2, 3, 4, 5, 6, true}, {"images", 5, 6, 7, 8}};
     stats.workers = {{"w:1", {"emails", "images"}, 4, 1, 10, false}};
     stats.counters = {{"submitted", 9}, {"requeued", 1}};
     messages.emplace_back(std::move(stats));
-    messages.emplace_back(Error{ErrorCode::unknown_job, "no such job", "job-1"});
+    messages.emplace_back(error_of(ErrorCode::wrong_state, "job is done", "job-1", "CANCEL"));
+    messages.emplace_back(Cancel{"job-1"});
+    messages.emplace_back(Retry{"job-1", ""});
+    messages.emplace_back(Retry{"", "emails"});
+    messages.emplace_back(Purge{"emails", "job-1"});
+    messages.emplace_back(DeadRequest{"emails", 50});
+    DeadReply dead;
+    dead.queue = "emails";
+    dead.total = 7;
+    dead.jobs = {{"job-1", 3, 1000, 12, -2, {{1, "a"}, {2, "b"}, {3, "c"}}}, {"job-2", 1, 5, 0, 0, {}}};
+    messages.emplace_back(std::move(dead));
+    QueueSettings settings;
+    settings.queue = "emails";
+    settings.is_paused = true;
+    settings.max_length = 1000;
+    settings.retry.max_attempts = 2;
+    settings.retry.backoff_jitter_pct = 0;
+    settings.timeout_ms = 0;
+    settings.dead_max_count = 10;
+    settings.dead_max_age_ms = 3'600'000;
+    messages.emplace_back(std::move(settings));
+    messages.emplace_back(Ok{"RETRY", "emails", 3});
     messages.emplace_back(Ready{{"emails", "images"}, 4, "w:1"});
     messages.emplace_back(Job{"job-1", "emails", 1, make_payload(std::string("\0bin\0", 5))});
     messages.emplace_back(Done{"job-1", 1, make_payload("ok")});
     messages.emplace_back(Fail{"job-1", 1, "error text"});
+    messages.emplace_back(Fail{"job-1", 2, "bad input", true});
     messages.emplace_back(Heartbeat{1000u, 3u});
     messages.emplace_back(Drain{});
     messages.emplace_back(Disconnect{"bye"});
+    messages.emplace_back(Progress{"job-1", 1, 50, "half way"});
+    messages.emplace_back(Abandon{"job-1", 1, "timeout"});
+    return messages;
+}
+
+std::vector<std::vector<std::string>> seed_frames() {
     std::vector<std::vector<std::string>> seeds;
-    for (auto& message : messages) {
+    for (auto& message : seed_messages()) {
         Frames frames;
         encode_into(std::move(message), frames);
         std::vector<std::string> parts;
@@ -441,6 +685,13 @@ std::vector<std::vector<std::string>> seed_messages() {
         seeds.push_back(std::move(parts));
     }
     return seeds;
+}
+
+TEST_CASE("the mutation seeds cover every command", "[protocol][decode]") {
+    std::set<Command> seeded;
+    for (const auto& message : seed_messages()) seeded.insert(command_of(message));
+    CHECK(seeded == std::set<Command>(std::begin(kAllCommands), std::end(kAllCommands)));
+    CHECK(seeded.size() == 24);
 }
 
 void mutate(std::vector<std::string>& parts, std::mt19937& random) {
@@ -487,7 +738,7 @@ void mutate(std::vector<std::string>& parts, std::mt19937& random) {
 }
 
 TEST_CASE("ten thousand seeded mutations of valid messages never throw or crash decode", "[protocol][decode]") {
-    const auto seeds = seed_messages();
+    const auto seeds = seed_frames();
     std::mt19937 random(20240611);  // fixed seed: failures reproduce
     std::size_t decoded_count = 0;
     std::size_t rejected_count = 0;

@@ -21,7 +21,17 @@ TEST_CASE("every error code survives to_string and parse_error_code", "[protocol
         CHECK(parse_error_code(name) == code);
         names.insert(name);
     }
-    CHECK(names.size() == 14);
+    CHECK(names.size() == 16);
+}
+
+TEST_CASE("the lifecycle error codes come after shutting_down and before internal", "[protocol][error_code]") {
+    // parse_error_code walks the codes up to internal, so internal must stay the last one.
+    CHECK(static_cast<int>(ErrorCode::shutting_down) == 12);
+    CHECK(static_cast<int>(ErrorCode::queue_full) == 13);
+    CHECK(static_cast<int>(ErrorCode::wrong_state) == 14);
+    CHECK(static_cast<int>(ErrorCode::internal) == 15);
+    CHECK(parse_error_code("queue_full") == ErrorCode::queue_full);
+    CHECK(parse_error_code("wrong_state") == ErrorCode::wrong_state);
 }
 
 TEST_CASE("the wire names of error codes are fixed", "[protocol][error_code]") {
@@ -39,6 +49,8 @@ TEST_CASE("the wire names of error codes are fixed", "[protocol][error_code]") {
     CHECK(to_string(ErrorCode::unknown_job) == "unknown_job");
     CHECK(to_string(ErrorCode::unknown_worker) == "unknown_worker");
     CHECK(to_string(ErrorCode::shutting_down) == "shutting_down");
+    CHECK(to_string(ErrorCode::queue_full) == "queue_full");
+    CHECK(to_string(ErrorCode::wrong_state) == "wrong_state");
     CHECK(to_string(ErrorCode::internal) == "internal");
 }
 
@@ -51,15 +63,28 @@ TEST_CASE("unknown error code names do not parse", "[protocol][error_code]") {
 }
 
 TEST_CASE("job states survive to_string and parse_job_state", "[protocol][error_code]") {
-    for (auto state : {JobState::pending, JobState::running, JobState::done, JobState::failed}) {
+    for (auto state : {JobState::pending, JobState::delayed, JobState::running, JobState::done, JobState::failed,
+                       JobState::cancelled}) {
         CHECK(parse_job_state(to_string(state)) == state);
     }
     CHECK(to_string(JobState::pending) == "pending");
+    CHECK(to_string(JobState::delayed) == "delayed");
     CHECK(to_string(JobState::running) == "running");
     CHECK(to_string(JobState::done) == "done");
     CHECK(to_string(JobState::failed) == "failed");
+    CHECK(to_string(JobState::cancelled) == "cancelled");
     CHECK_FALSE(parse_job_state("Done").has_value());
+    CHECK_FALSE(parse_job_state("canceled").has_value());
     CHECK_FALSE(parse_job_state("").has_value());
+}
+
+TEST_CASE("done, failed and cancelled are the final states", "[protocol][error_code]") {
+    CHECK_FALSE(is_final(JobState::pending));
+    CHECK_FALSE(is_final(JobState::delayed));
+    CHECK_FALSE(is_final(JobState::running));
+    CHECK(is_final(JobState::done));
+    CHECK(is_final(JobState::failed));
+    CHECK(is_final(JobState::cancelled));
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 // written as data. Never used outside tests/unit/protocol.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
@@ -117,45 +118,159 @@ inline Frames message_with_header(Command command, const std::string& header, co
     return frames_of(parts);
 }
 
-// STATS_REPLY keeps only `counters` in its header; its other fields go in the body frame.
+// STATS_REPLY and DEAD_REPLY carry lists in a body frame (frame 3) rather than in the header.
+inline bool is_body_field(Command command, std::string_view key) {
+    if (command == Command::stats_reply) return key != "counters";
+    if (command == Command::dead_reply) return key == "jobs";
+    return false;
+}
+
+// A message from header fields; for STATS_REPLY and DEAD_REPLY the list fields go in the body.
 inline Frames message_with_fields(Command command, const Fields& fields) {
-    if (command != Command::stats_reply) return message_with_header(command, map_of(fields));
+    if (command != Command::stats_reply && command != Command::dead_reply) {
+        return message_with_header(command, map_of(fields));
+    }
     Fields header;
     Fields body;
-    for (const auto& field : fields) (field.key == "counters" ? header : body).push_back(field);
+    for (const auto& field : fields) (is_body_field(command, field.key) ? body : header).push_back(field);
     return message_with_header(command, map_of(header), map_of(body));
+}
+
+// An array of `count` attempt errors ({"attempt": n, "error": "e<n>"}), as in a job's history.
+inline std::function<void(Packer&)> attempt_errors(std::size_t count) {
+    return [count](Packer& p) {
+        p.pack_array(static_cast<std::uint32_t>(count));
+        for (std::size_t i = 1; i <= count; ++i) {
+            p.pack_map(2);
+            detail::pack_string(p, "attempt");
+            p.pack_uint64(i);
+            detail::pack_string(p, "error");
+            detail::pack_string(p, "e" + std::to_string(i));
+        }
+    };
+}
+
+// A DEAD_REPLY `jobs` array holding one entry made of `fields`.
+inline Field dead_jobs(Fields fields) {
+    return {"jobs", [fields = std::move(fields)](Packer& p) {
+                p.pack_array(1);
+                p.pack_map(static_cast<std::uint32_t>(fields.size()));
+                for (const auto& field : fields) {
+                    detail::pack_string(p, field.key);
+                    field.write_value(p);
+                }
+            }};
+}
+
+inline Fields valid_dead_job() {
+    return {str("id", "j1"),       uint("attempts", 3), uint("died_ms_ago", 5000), uint("payload_bytes", 2),
+            sint("priority", -5), raw("errors", attempt_errors(3))};
 }
 
 // A complete, valid header for each command, as a peer in another language would write it.
 inline Fields valid_fields(Command command) {
     switch (command) {
-        case Command::submit: return {str("id", "j1"), str("queue", "q"), boolean("wants_result", true)};
-        case Command::accepted: return {str("id", "j1"), boolean("existed", false)};
-        case Command::result: return {str("id", "j1"), str("state", "done"), uint("attempt", 1), str("error", "")};
-        case Command::status: return {str("id", "j1")};
+        case Command::submit:
+            return {str("id", "j1"), str("queue", "q"), boolean("wants_result", true)};
+        case Command::accepted:
+            return {str("id", "j1"), boolean("existed", false), str("job_id", "j1")};
+        case Command::result:
+            return {str("id", "j1"), str("state", "done"), uint("attempt", 1), str("error", "")};
+        case Command::status:
+            return {str("id", "j1")};
         case Command::status_reply:
-            return {str("id", "j1"), str("queue", "q"),  str("state", "running"),
-                    uint("attempt", 2),  str("worker", "w"), str("error", "")};
-        case Command::stats: return {};
+            return {str("id", "j1"),         str("queue", "q"),
+                    str("state", "running"), uint("attempt", 2),
+                    str("worker", "w"),      str("error", ""),
+                    sint("priority", 0),     uint("max_attempts", 3),
+                    uint("progress", 50),    str("progress_message", "half"),
+                    uint("ready_in_ms", 0),  raw("errors", attempt_errors(1))};
+        case Command::stats:
+            return {};
         case Command::stats_reply:
-            return {raw("queues", [](Packer& p) { p.pack_array(0); }), raw("workers", [](Packer& p) { p.pack_array(0); }),
+            return {raw("queues", [](Packer& p) { p.pack_array(0); }),
+                    raw("workers", [](Packer& p) { p.pack_array(0); }),
                     raw("counters", [](Packer& p) { p.pack_map(0); })};
-        case Command::error: return {str("code", "unknown_job"), str("message", "no such job"), str("id", "j1")};
-        case Command::ready: return {strings("queues", {"q"}), uint("capacity", 4), str("name", "w1")};
-        case Command::job: return {str("id", "j1"), str("queue", "q"), uint("attempt", 1)};
-        case Command::done: return {str("id", "j1"), uint("attempt", 1)};
-        case Command::fail: return {str("id", "j1"), uint("attempt", 1), str("error", "boom")};
-        case Command::heartbeat: return {uint("interval_ms", 1000), uint("liveness", 3)};
-        case Command::drain: return {};
-        case Command::disconnect: return {str("reason", "bye")};
+        case Command::error:
+            return {str("code", "unknown_job"), str("message", "no such job"), str("id", "j1"),
+                    str("command", "STATUS")};
+        case Command::cancel:
+            return {str("id", "j1")};
+        case Command::retry:
+            return {str("id", "j1")};
+        case Command::purge:
+            return {str("queue", "q"), str("id", "j1")};
+        case Command::dead:
+            return {str("queue", "q"), uint("limit", 100)};
+        case Command::dead_reply:
+            return {str("queue", "q"), uint("total", 1), dead_jobs(valid_dead_job())};
+        case Command::queue:
+            return {str("queue", "q"), boolean("paused", false), uint("max_attempts", 5)};
+        case Command::ok:
+            return {str("command", "CANCEL"), str("id", "j1"), uint("count", 1)};
+        case Command::ready:
+            return {strings("queues", {"q"}), uint("capacity", 4), str("name", "w1")};
+        case Command::job:
+            return {str("id", "j1"), str("queue", "q"), uint("attempt", 1)};
+        case Command::done:
+            return {str("id", "j1"), uint("attempt", 1)};
+        case Command::fail:
+            return {str("id", "j1"), uint("attempt", 1), str("error", "boom"), boolean("permanent", false)};
+        case Command::heartbeat:
+            return {uint("interval_ms", 1000), uint("liveness", 3)};
+        case Command::drain:
+            return {};
+        case Command::disconnect:
+            return {str("reason", "bye")};
+        case Command::progress:
+            return {str("id", "j1"), uint("attempt", 1), uint("percent", 50), str("message", "half")};
+        case Command::abandon:
+            return {str("id", "j1"), uint("attempt", 1), str("reason", "timeout")};
     }
     return {};
 }
 
+// Every command in the table (docs/protocol.md §4), in code order.
 inline constexpr Command kAllCommands[] = {
-    Command::submit, Command::accepted, Command::result,    Command::status, Command::status_reply,
-    Command::stats,  Command::stats_reply, Command::error,  Command::ready,  Command::job,
-    Command::done,   Command::fail,     Command::heartbeat, Command::drain,  Command::disconnect,
+    Command::submit,     Command::accepted, Command::result,      Command::status,   Command::status_reply,
+    Command::stats,      Command::stats_reply, Command::error,    Command::cancel,   Command::retry,
+    Command::purge,      Command::dead,     Command::dead_reply,  Command::queue,    Command::ok,
+    Command::ready,      Command::job,      Command::done,        Command::fail,     Command::heartbeat,
+    Command::drain,      Command::disconnect, Command::progress,  Command::abandon,
 };
+
+// Messages built member by member: the structs have optional members without default
+// initialisers, so a positional aggregate initialiser would leave them unnamed
+// (-Wmissing-field-initializers), and these tests build as C++17, without designated initialisers.
+inline Submit submit_of(std::string id, std::string queue, bool wants_result, zmq::message_t payload) {
+    Submit m;
+    m.id = std::move(id);
+    m.queue = std::move(queue);
+    m.wants_result = wants_result;
+    m.payload = std::move(payload);
+    return m;
+}
+
+inline StatusReply status_reply_of(std::string id, std::string queue, JobState state, std::uint32_t attempt,
+                                   std::string worker, std::string error, zmq::message_t payload) {
+    StatusReply m;
+    m.id = std::move(id);
+    m.queue = std::move(queue);
+    m.state = state;
+    m.attempt = attempt;
+    m.worker = std::move(worker);
+    m.error = std::move(error);
+    m.payload = std::move(payload);
+    return m;
+}
+
+inline Error error_of(ErrorCode code, std::string message, std::string id, std::string command = "") {
+    Error m;
+    m.code = code;
+    m.message = std::move(message);
+    m.id = std::move(id);
+    m.command = std::move(command);
+    return m;
+}
 
 }  // namespace corsair::protocol::test
