@@ -97,7 +97,8 @@ void Scheduler::on_producer_message(const RoutingId& producer, p::Message&& mess
         ++counters_.unexpected_commands;
         log_->warn("unexpected command on producer socket command={}", p::to_string(p::command_of(message)));
         send_error_to_producer(producer, p::ErrorCode::unexpected_command,
-                               std::string(p::to_string(p::command_of(message))) + " is not a producer command");
+                               std::string(p::to_string(p::command_of(message))) + " is not a producer command", {},
+                               std::string(p::to_string(p::command_of(message))));
     }
     dispatch_dirty(now);
 }

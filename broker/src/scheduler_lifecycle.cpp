@@ -315,8 +315,16 @@ void Scheduler::list_dead(const RoutingId& producer, const p::DeadRequest& reque
     if (auto found = queues_.find(request.queue); found != queues_.end()) {
         const auto& dead = found->second.dead;
         reply.total = dead.size();
+        // The body must stay decodable: stop well before the payload limit; `total` says how
+        // many more there are.
+        const std::size_t budget_bytes = options_.max_payload_bytes / 2;
+        std::size_t bytes = 0;
         for (const JobRecord* job : dead) {
             if (reply.jobs.size() >= request.limit) break;
+            std::size_t entry_bytes = 64 + job->id.size();
+            for (const auto& e : job->errors) entry_bytes += 16 + e.error.size();
+            if (bytes + entry_bytes > budget_bytes) break;
+            bytes += entry_bytes;
             p::DeadJob entry;
             entry.id = job->id;
             entry.attempts = job->attempt;

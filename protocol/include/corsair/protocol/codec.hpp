@@ -6,7 +6,7 @@
 //   1  command    1 byte, a Command code
 //   2  header     one msgpack map with string keys
 //   3  payload    raw bytes; present exactly for commands where carries_payload() is true
-//                 (for STATS_REPLY it is a msgpack body with the queue and worker lists)
+//                 (for STATS_REPLY and DEAD_REPLY it is a msgpack body with their lists)
 #pragma once
 
 #include <algorithm>

@@ -195,7 +195,7 @@ struct QueueSettings {
     std::optional<std::uint64_t> max_length;  // pending + delayed; 0 = no limit
     RetryPolicy retry;
     std::optional<std::uint64_t> timeout_ms;  // 0 = none
-    std::optional<std::uint64_t> dead_max_count;
+    std::optional<std::uint64_t> dead_max_count;  // 0 = keep none
     std::optional<std::uint64_t> dead_max_age_ms;
 };
 
