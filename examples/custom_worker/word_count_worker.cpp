@@ -18,7 +18,11 @@ namespace {
 std::string count_words(const corsair::worker::JobContext& job) {
     std::size_t lines = 0, words = 0;
     bool is_in_word = false;
-    for (const char c : job.payload) {
+    const std::size_t half = job.payload.size() / 2;
+    for (std::size_t i = 0; i < job.payload.size(); ++i) {
+        // Shown by the broker's STATUS and sent on to a producer waiting on the job.
+        if (i == half && half > 0) job.report_progress(50, "halfway through the text");
+        const char c = job.payload[i];
         if (c == '\n') ++lines;
         const bool is_space = std::isspace(static_cast<unsigned char>(c)) != 0;
         if (!is_space && !is_in_word) ++words;

@@ -20,8 +20,21 @@ Handlers (exactly one):
   --builtin echo     the result is the payload
   --builtin sleep    the payload is a number of milliseconds; sleeps, returns "slept N ms"
   -- COMMAND [ARGS]  runs COMMAND per job without a shell: payload on stdin, stdout is the
-                     result; CORSAIR_JOB_ID, CORSAIR_QUEUE, CORSAIR_ATTEMPT are set; exit 0
-                     means done, anything else fails the job with the stderr tail
+                     result; CORSAIR_JOB_ID, CORSAIR_QUEUE, CORSAIR_ATTEMPT are set
+
+The command's exit status:
+  0                  done: stdout is the result
+  100                permanent failure: the broker does not retry the job
+  anything else      failure (or a signal): the broker retries while attempts remain
+Failures carry the last 20 lines of stderr as the error text.
+
+Progress: a line on the command's stderr of the form
+  corsair-progress PERCENT [MESSAGE]       e.g.  corsair-progress 40 resized 4 of 10
+reports progress to the broker (PERCENT a whole number, 0..100; MESSAGE up to 256 bytes).
+Such lines are left out of the error text.
+
+When the broker abandons a job (it timed out or was cancelled), the command is killed with
+its whole process group (SIGKILL), and nothing is reported for that attempt.
 
 Durations: a number and a unit (us, ms, s, m, h), e.g. 250ms, 1.5s, 2m, 1m30s.
 Signals: SIGINT/SIGTERM drain (finish in-flight jobs, then exit 0); a second one stops at once.

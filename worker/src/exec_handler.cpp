@@ -9,12 +9,16 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <csignal>
+#include <cstdint>
 #include <cstring>
+#include <optional>
 #include <string_view>
 #include <system_error>
 #include <thread>
+#include <utility>
 
 extern char** environ;
 
@@ -23,9 +27,12 @@ namespace corsair::worker {
 namespace {
 
 // Poll timeout: how often a running child is checked for a stop request.
-constexpr int kStopCheckMilliseconds = 100;
+constexpr int kStopCheckMilliseconds = static_cast<int>(ExecHandler::kStopCheckInterval.count());
 // Raw stderr kept while reading; trimmed to the tail once the child is done.
 constexpr std::size_t kStderrBufferBytes = 64 * 1024;
+constexpr std::string_view kProgressPrefix = "corsair-progress";
+// A longer stderr line is never taken for a progress line, so a partial line stays bounded.
+constexpr std::size_t kMaxProgressLineBytes = 4096;
 
 class Fd {
 public:
@@ -124,6 +131,84 @@ std::string stderr_tail(std::string_view text) {
     return std::string(text);
 }
 
+bool is_blank(char c) { return c == ' ' || c == '\t'; }
+
+// "corsair-progress <percent> [message]" (exec_handler.hpp), without its newline.
+std::optional<std::pair<std::uint32_t, std::string_view>> parse_progress_line(std::string_view line) {
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (!line.starts_with(kProgressPrefix)) return std::nullopt;
+    line.remove_prefix(kProgressPrefix.size());
+    if (line.empty() || !is_blank(line.front())) return std::nullopt;
+    while (!line.empty() && is_blank(line.front())) line.remove_prefix(1);
+    std::size_t digits = 0;
+    while (digits < line.size() && line[digits] >= '0' && line[digits] <= '9') ++digits;
+    if (digits == 0 || (digits < line.size() && !is_blank(line[digits]))) return std::nullopt;
+    std::uint64_t percent = 0;
+    const auto [end, error] = std::from_chars(line.data(), line.data() + digits, percent);
+    if (error == std::errc::result_out_of_range) percent = 100;  // report_progress() clamps anyway
+    line.remove_prefix(digits);
+    while (!line.empty() && is_blank(line.front())) line.remove_prefix(1);
+    while (!line.empty() && is_blank(line.back())) line.remove_suffix(1);
+    return std::pair{static_cast<std::uint32_t>(std::min<std::uint64_t>(percent, 100)), line};
+}
+
+// Splits the child's stderr into lines as it arrives: progress lines go to the job as reports,
+// everything else is kept (its last kStderrBufferBytes at least) for the error text.
+class StderrReader {
+public:
+    explicit StderrReader(const JobContext& job) : job_(job) {}
+
+    void append(std::string_view chunk) {
+        while (!chunk.empty()) {
+            const auto newline = chunk.find('\n');
+            const bool ends_line = newline != std::string_view::npos;
+            const auto piece = chunk.substr(0, newline);
+            chunk.remove_prefix(ends_line ? newline + 1 : chunk.size());
+            if (is_long_line_) {
+                keep(piece);
+            } else {
+                line_.append(piece);
+            }
+            if (line_.size() > kMaxProgressLineBytes) {
+                keep(line_);
+                line_.clear();
+                is_long_line_ = true;
+            }
+            if (ends_line) end_line("\n");
+        }
+    }
+
+    // The child closed stderr: a last line without a newline still counts.
+    void finish() { end_line(""); }
+
+    const std::string& text() const noexcept { return text_; }
+
+private:
+    void end_line(std::string_view newline) {
+        if (!is_long_line_) {
+            if (const auto progress = parse_progress_line(line_)) {
+                job_.report_progress(progress->first, progress->second);
+                line_.clear();
+                return;  // newline and all: not part of the error text
+            }
+            keep(line_);
+            line_.clear();
+        }
+        keep(newline);
+        is_long_line_ = false;
+    }
+
+    void keep(std::string_view bytes) {
+        text_.append(bytes);
+        if (text_.size() > 2 * kStderrBufferBytes) text_.erase(0, text_.size() - kStderrBufferBytes);
+    }
+
+    const JobContext& job_;
+    std::string line_;           // the line being read, while it may still be a progress line
+    bool is_long_line_ = false;  // the line outgrew kMaxProgressLineBytes: plain text up to its end
+    std::string text_;
+};
+
 std::string describe_status(int status, std::string_view stderr_text) {
     std::string message;
     if (WIFEXITED(status)) {
@@ -206,7 +291,7 @@ std::string ExecHandler::operator()(const JobContext& job) const {
 
     SigpipeBlock sigpipe_block;
     std::string result;
-    std::string stderr_text;
+    StderrReader stderr_reader(job);
     std::size_t written = 0;
     const std::string_view payload = job.payload;
     if (payload.empty()) input.write.reset();
@@ -255,11 +340,9 @@ std::string ExecHandler::operator()(const JobContext& job) const {
         if (err_index >= 0 && fds[err_index].revents != 0) {
             const ssize_t n = ::read(errors.read.get(), buffer, sizeof buffer);
             if (n > 0) {
-                stderr_text.append(buffer, static_cast<std::size_t>(n));
-                if (stderr_text.size() > 2 * kStderrBufferBytes) {
-                    stderr_text.erase(0, stderr_text.size() - kStderrBufferBytes);
-                }
+                stderr_reader.append(std::string_view(buffer, static_cast<std::size_t>(n)));
             } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+                stderr_reader.finish();
                 errors.read.reset();
             }
         }
@@ -287,7 +370,10 @@ std::string ExecHandler::operator()(const JobContext& job) const {
     }
     if (was_stopped) throw std::runtime_error("worker stopping: command killed");
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return result;
-    throw std::runtime_error(describe_status(status, stderr_text));
+    if (WIFEXITED(status) && WEXITSTATUS(status) == kPermanentFailureExitCode) {
+        throw PermanentFailure(describe_status(status, stderr_reader.text()));
+    }
+    throw std::runtime_error(describe_status(status, stderr_reader.text()));
 }
 
 }  // namespace corsair::worker

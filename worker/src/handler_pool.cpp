@@ -5,6 +5,7 @@
 
 #include "corsair/protocol/limits.hpp"
 #include "corsair/protocol/messages.hpp"
+#include "corsair/worker/permanent_failure.hpp"
 
 namespace corsair::worker {
 
@@ -80,26 +81,47 @@ void HandlerPool::serve(std::stop_token stop) {
     results.set(zmq::sockopt::sndhwm, 0);  // never block a handler thread on a slow I/O thread
     results.connect(results_endpoint_);
     while (auto task = next_task(stop)) {
-        Outcome outcome = run_task(*task, stop);
+        Outcome outcome = run_task(*task, stop, results);
         send_outcome(results, std::move(outcome));
     }
 }
 
-Outcome HandlerPool::run_task(Task& task, std::stop_token stop) {
+Outcome HandlerPool::run_task(Task& task, std::stop_token pool_stop, zmq::socket_t& results) {
     Outcome outcome;
     outcome.id = task.id;
     outcome.attempt = task.attempt;
     outcome.generation = task.generation;
-    const JobContext context{task.id, task.queue, task.attempt, protocol::view_of(task.payload), stop};
+    // The I/O thread drops this outcome: the attempt was abandoned while it waited for a thread.
+    if (task.stop.stop_requested()) {
+        outcome.body = failure("abandoned before it started");
+        return outcome;
+    }
+    const std::stop_callback stop_with_pool(pool_stop, [&task] { task.stop.request_stop(); });
+    const auto owner = std::this_thread::get_id();
+    auto send_progress = [&task, &results, owner](std::uint32_t percent, std::string_view message) {
+        // `results` belongs to this thread: a report from a thread the handler started is dropped.
+        if (std::this_thread::get_id() != owner) return;
+        try {
+            send_outcome(results, Outcome{OutcomeKind::progress, task.id, task.attempt, task.generation, percent,
+                                          protocol::make_payload(message)});
+        } catch (const zmq::error_t&) {
+            // Only when the context is terminating: the worker is gone and no one wants the report.
+        }
+    };
+    const JobContext context{
+        task.id, task.queue, task.attempt, protocol::view_of(task.payload), task.stop.get_token(), send_progress};
     try {
         std::string result = (*task.handler)(context);
         if (result.size() > max_result_bytes_) {
             outcome.body = failure("result too large: " + std::to_string(result.size()) +
                                    " bytes exceeds the limit of " + std::to_string(max_result_bytes_) + " bytes");
         } else {
-            outcome.is_done = true;
+            outcome.kind = OutcomeKind::done;
             outcome.body = message_owning(std::move(result));
         }
+    } catch (const PermanentFailure& e) {
+        outcome.kind = OutcomeKind::failed_permanently;
+        outcome.body = failure(e.what());
     } catch (const std::exception& e) {
         outcome.body = failure(e.what());
     } catch (...) {

@@ -1,6 +1,6 @@
 // HandlerPool: `capacity` threads that run handlers. The I/O thread submits tasks through a
 // mutex/condvar queue; each pool thread owns a PUSH socket connected to the I/O thread's
-// results endpoint and reports every attempt there as an Outcome.
+// results endpoint and reports there, as Outcomes, each progress report and the end of every attempt.
 #pragma once
 
 #include <spdlog/logger.h>
@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <thread>
 #include <vector>
@@ -28,6 +29,9 @@ struct Task {
     std::uint64_t generation = 0;
     zmq::message_t payload;
     const Handler* handler = nullptr;  // owned by the Worker, immutable while the pool lives
+    // This attempt's own stop (the I/O thread keeps a copy to abandon it); stop() of the pool
+    // requests it too. A task whose stop is requested before it starts is not run.
+    std::stop_source stop;
 };
 
 class HandlerPool {
@@ -48,7 +52,7 @@ public:
 private:
     void serve(std::stop_token stop);
     std::optional<Task> next_task(std::stop_token& stop);
-    Outcome run_task(Task& task, std::stop_token stop);
+    Outcome run_task(Task& task, std::stop_token pool_stop, zmq::socket_t& results);
 
     zmq::context_t& context_;
     std::string results_endpoint_;

@@ -8,8 +8,8 @@
 #include <utility>
 #include <variant>
 
-#include "corsair/protocol/wire.hpp"
 #include "corsair/protocol/duration.hpp"
+#include "corsair/protocol/wire.hpp"
 #include "handler_pool.hpp"
 
 namespace corsair::worker {
@@ -136,6 +136,7 @@ void Worker::run() {
         if (count == 3 && (items[2].revents & ZMQ_POLLIN)) handle_broker_message(Clock::now());
 
         const auto now = Clock::now();
+        send_held_progress(now);
         if (broker_ && !is_finished_) {
             if (now >= last_heard_ + interval_ * liveness_) {
                 connection_lost(now, "heartbeat_timeout");
@@ -167,6 +168,11 @@ std::chrono::milliseconds Worker::poll_timeout(Clock::time_point now) const {
         next = std::min(next, reconnect_at_);
     }
     if (is_draining_) next = std::min(next, drain_deadline_);
+    if (held_progress_count_ > 0) {
+        for (const auto& [key, job] : running_) {
+            if (job.held_progress) next = std::min(next, job.last_progress_sent + kMinProgressInterval);
+        }
+    }
     if (next <= now) return std::chrono::milliseconds{0};
     // Round up so a wake-up never comes a fraction of a millisecond early and spins.
     return std::chrono::ceil<std::chrono::milliseconds>(next - now);
@@ -266,6 +272,23 @@ void Worker::finish(const char* reason) {
 
 void Worker::handle_outcome() {
     while (auto outcome = receive_outcome(results_)) {
+        if (!outcome->is_final()) {
+            handle_progress(*outcome, Clock::now());
+            continue;
+        }
+        std::optional<protocol::Progress> held_progress;
+        bool was_abandoned = false;
+        if (auto job = running_.find(JobKey{outcome->generation, outcome->id, outcome->attempt});
+            job != running_.end()) {
+            held_progress = take_held_progress(job->second);
+            was_abandoned = job->second.is_abandoned;
+            running_.erase(job);
+        }
+        if (was_abandoned) {
+            // Counted off in_flight_ when the ABANDON came; the broker has already moved on.
+            log_->debug("abandoned job ended; its result is dropped job={} attempt={}", outcome->id, outcome->attempt);
+            continue;
+        }
         if (in_flight_ > 0) --in_flight_;
         if (outcome->generation != generation_ || !broker_) {
             // protocol.md: a new connection is a new worker to the broker; the old leases are gone.
@@ -274,16 +297,58 @@ void Worker::handle_outcome() {
                        outcome->attempt);
             continue;
         }
-        if (outcome->is_done) {
+        // The last report must not be lost behind the interval, and must not come after the end.
+        if (held_progress) send_to_broker(std::move(*held_progress));
+        if (outcome->kind == OutcomeKind::done) {
             log_->debug("job done job={} attempt={} result_bytes={}", outcome->id, outcome->attempt,
                         outcome->body.size());
             send_to_broker(protocol::Done{std::move(outcome->id), outcome->attempt, std::move(outcome->body)});
         } else {
+            const bool is_permanent = outcome->kind == OutcomeKind::failed_permanently;
             std::string error = outcome->body.to_string();
-            log_->warn("job failed job={} attempt={} error=\"{}\"", outcome->id, outcome->attempt, error);
-            send_to_broker(protocol::Fail{std::move(outcome->id), outcome->attempt, std::move(error)});
+            log_->warn("job failed job={} attempt={} permanent={} error=\"{}\"", outcome->id, outcome->attempt,
+                       is_permanent, error);
+            send_to_broker(protocol::Fail{std::move(outcome->id), outcome->attempt, std::move(error), is_permanent});
         }
     }
+}
+
+void Worker::handle_progress(Outcome& outcome, Clock::time_point now) {
+    auto job = running_.find(JobKey{outcome.generation, outcome.id, outcome.attempt});
+    // The broker keeps PROGRESS only from the lease holder, on the connection the job came on.
+    if (job == running_.end() || job->second.is_abandoned || outcome.generation != generation_ || !broker_) {
+        log_->debug("progress dropped job={} attempt={} reason=not_leased_here", outcome.id, outcome.attempt);
+        return;
+    }
+    protocol::Progress progress{std::move(outcome.id), outcome.attempt, outcome.percent, outcome.body.to_string()};
+    auto& running = job->second;
+    if (now >= running.last_progress_sent + kMinProgressInterval) {
+        take_held_progress(running);
+        running.last_progress_sent = now;
+        log_->debug("progress job={} attempt={} percent={}", progress.id, progress.attempt, progress.percent);
+        send_to_broker(std::move(progress));
+        return;
+    }
+    if (!running.held_progress) ++held_progress_count_;
+    running.held_progress = std::move(progress);  // a newer report replaces one still held
+}
+
+void Worker::send_held_progress(Clock::time_point now) {
+    if (held_progress_count_ == 0) return;
+    for (auto& [key, job] : running_) {
+        if (!job.held_progress || now < job.last_progress_sent + kMinProgressInterval) continue;
+        auto progress = take_held_progress(job);
+        if (key.generation != generation_ || !broker_) continue;  // its connection is gone
+        job.last_progress_sent = now;
+        log_->debug("progress job={} attempt={} percent={}", progress->id, progress->attempt, progress->percent);
+        send_to_broker(std::move(*progress));
+    }
+}
+
+std::optional<protocol::Progress> Worker::take_held_progress(RunningJob& job) {
+    if (!job.held_progress) return std::nullopt;
+    --held_progress_count_;
+    return std::exchange(job.held_progress, std::nullopt);
 }
 
 void Worker::handle_broker_message(Clock::time_point now) {
@@ -310,11 +375,14 @@ void Worker::handle_broker_message(Clock::time_point now) {
             if (interval != interval_ || liveness != liveness_) {
                 interval_ = interval;
                 liveness_ = liveness;
-                log_->debug("heartbeat adopted interval={} liveness={}", protocol::format_duration(interval_), liveness_);
+                log_->debug("heartbeat adopted interval={} liveness={}", protocol::format_duration(interval_),
+                            liveness_);
             }
             next_heartbeat_ = std::min(next_heartbeat_, now + interval_);
         } else if (auto* job = std::get_if<protocol::Job>(&message)) {
             handle_job(std::move(*job));
+        } else if (auto* abandon = std::get_if<protocol::Abandon>(&message)) {
+            handle_abandon(*abandon);
         } else if (auto* error = std::get_if<protocol::Error>(&message)) {
             if (error->code == protocol::ErrorCode::unknown_worker) {
                 // The broker restarted or declared us dead: announce ourselves again on this socket.
@@ -348,9 +416,32 @@ void Worker::handle_job(protocol::Job&& job) {
     }
     log_->debug("job received job={} queue={} attempt={} payload_bytes={}", job.id, job.queue, job.attempt,
                 job.payload.size());
+    auto [running, is_new] = running_.try_emplace(JobKey{generation_, job.id, job.attempt});
+    if (!is_new) {
+        // The lease is already ours and running; a second copy would only race the first.
+        log_->warn("duplicate job ignored job={} attempt={}", job.id, job.attempt);
+        return;
+    }
     ++in_flight_;
     pool_->submit(Task{std::move(job.id), std::move(job.queue), job.attempt, generation_, std::move(job.payload),
-                       &handler->second});
+                       &handler->second, running->second.stop});
+}
+
+void Worker::handle_abandon(const protocol::Abandon& abandon) {
+    // Only leases given on this connection: the broker knows nothing of earlier ones.
+    const auto job = running_.find(JobKey{generation_, abandon.id, abandon.attempt});
+    if (job == running_.end() || job->second.is_abandoned) {
+        log_->debug("abandon ignored job={} attempt={} reason=not_running_here", abandon.id, abandon.attempt);
+        return;
+    }
+    // The broker has revoked the lease, so neither DONE nor FAIL may follow; the handler is told to
+    // stop (ExecHandler kills the command's process group) and its end is dropped in handle_outcome().
+    auto& running = job->second;
+    running.is_abandoned = true;
+    take_held_progress(running);
+    running.stop.request_stop();
+    if (in_flight_ > 0) --in_flight_;
+    log_->info("abandoned job={} attempt={} reason={}", abandon.id, abandon.attempt, abandon.reason);
 }
 
 }  // namespace corsair::worker

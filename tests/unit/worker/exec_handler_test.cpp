@@ -1,20 +1,19 @@
 #include "corsair/worker/exec_handler.hpp"
 
 #include <catch2/catch.hpp>
-#include <cerrno>
 #include <chrono>
-#include <csignal>
-#include <filesystem>
-#include <fstream>
-#include <iterator>
+#include <cstdint>
 #include <sstream>
+#include <stop_token>
 #include <string>
+#include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
-#include <stdlib.h>
-
+#include "corsair/protocol/limits.hpp"
 #include "deadline.hpp"
+#include "process_group_probe.hpp"
 
 using corsair::worker::ExecHandler;
 using corsair::worker::JobContext;
@@ -26,15 +25,6 @@ JobContext job(std::string_view payload, std::stop_token stop = {}) {
 }
 
 ExecHandler shell(std::string script) { return ExecHandler({"/bin/sh", "-c", std::move(script)}); }
-
-// Gone, or a zombie: killed but not yet reaped by whoever inherited it (not our child).
-bool has_ended(pid_t pid) {
-    if (kill(pid, 0) != 0 && errno == ESRCH) return true;
-    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-    std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
-    const auto paren = text.rfind(')');
-    return paren != std::string::npos && paren + 2 < text.size() && text[paren + 2] == 'Z';
-}
 
 }  // namespace
 
@@ -118,33 +108,106 @@ TEST_CASE("a child that does not read stdin still finishes", "[worker][exec_hand
 }
 
 TEST_CASE("a stop request kills the child's whole process group", "[worker][exec_handler]") {
-    // The command records its own pid and a background grandchild's, then waits on both.
-    char pattern[] = "/tmp/corsair-exec-test-XXXXXX";
-    REQUIRE(mkdtemp(pattern) != nullptr);
-    const std::string pid_file = std::string(pattern) + "/pids";
-    auto read_pids = [&] {
-        std::vector<pid_t> pids;
-        std::ifstream in(pid_file);
-        for (long pid = 0; in >> pid;) pids.push_back(static_cast<pid_t>(pid));
-        return pids;
-    };
+    corsair::test::ProcessGroupProbe probe;
     std::stop_source stop;
     std::jthread stopper([&] {
         // Stop once both processes exist, so the kill is what ends them.
-        corsair::test::wait_until([&] { return read_pids().size() == 2; }, std::chrono::seconds(10));
+        corsair::test::wait_until([&] { return probe.pids().size() == 2; }, std::chrono::seconds(10));
         stop.request_stop();
     });
     const auto start = std::chrono::steady_clock::now();
-    CHECK_THROWS_WITH(shell("sleep 30 & echo $! > " + pid_file + ".tmp; echo $$ >> " + pid_file + ".tmp; mv " +
-                            pid_file + ".tmp " + pid_file + "; wait")(job("", stop.get_token())),
-                      Catch::Contains("stopping"));
+    CHECK_THROWS_WITH(shell(probe.script())(job("", stop.get_token())), Catch::Contains("stopping"));
     CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(10));
-    const auto pids = read_pids();
+    const auto pids = probe.pids();
     REQUIRE(pids.size() == 2);
     // The grandchild was reparented when the shell died; it must be gone too, not left running.
     for (pid_t pid : pids) {
         INFO("pid " << pid);
-        CHECK(corsair::test::wait_until([pid] { return has_ended(pid); }, std::chrono::seconds(5)));
+        CHECK(corsair::test::wait_until([pid] { return corsair::test::ProcessGroupProbe::has_ended(pid); },
+                                        std::chrono::seconds(5)));
     }
-    std::filesystem::remove_all(pattern);
+}
+
+TEST_CASE("progress lines on stderr become reports and stay out of the error text", "[worker][exec_handler]") {
+    std::vector<std::pair<std::uint32_t, std::string>> reports;
+    JobContext context = job("");
+    context.progress_sink = [&](std::uint32_t percent, std::string_view message) {
+        reports.emplace_back(percent, std::string(message));
+    };
+
+    SECTION("each well-formed line is one report, in order") {
+        CHECK(shell("echo 'corsair-progress 40 resized 4 of 10' >&2; echo 'corsair-progress 100' >&2; "
+                    "printf 'corsair-progress\t7\t tabs and spaces  \r\n' >&2; echo out")(context) == "out\n");
+        using Reports = decltype(reports);
+        CHECK(reports == Reports{{40, "resized 4 of 10"}, {100, ""}, {7, "tabs and spaces"}});
+    }
+    SECTION("a percent over 100 is clamped and a long message cut to the protocol's limit") {
+        const std::string long_message(1000, 'm');
+        shell("echo 'corsair-progress 250 " + long_message +
+              "' >&2; echo 'corsair-progress 99999999999999999999' >&2")(context);
+        REQUIRE(reports.size() == 2);
+        CHECK(reports[0].first == 100);
+        CHECK(reports[0].second == long_message.substr(0, corsair::protocol::kMaxProgressMessageBytes));
+        CHECK(reports[1].first == 100);
+    }
+    SECTION("a progress line split across writes, and a last line without a newline") {
+        shell(
+            "printf 'corsair-prog' >&2; sleep 0.05; printf 'ress 30 split\n' >&2; printf 'corsair-progress 60 last' "
+            ">&2")(context);
+        using Reports = decltype(reports);
+        CHECK(reports == Reports{{30, "split"}, {60, "last"}});
+    }
+    SECTION("progress lines are left out of the stderr tail; other lines stay, malformed ones too") {
+        CHECK_THROWS_WITH(shell("echo before >&2; echo 'corsair-progress 50 half' >&2; echo 'corsair-progress x' >&2; "
+                                "echo 'corsair-progress 5%' >&2; echo 'corsair-progressive 1' >&2; "
+                                "printf 'corsair-progress 90 no newline' >&2; exit 3")(context),
+                          "exit status 3: before\ncorsair-progress x\ncorsair-progress 5%\ncorsair-progressive 1");
+        using Reports = decltype(reports);
+        CHECK(reports == Reports{{50, "half"}, {90, "no newline"}});
+    }
+    SECTION("progress does not push real errors out of the 20-line tail") {
+        CHECK_THROWS_WITH(shell("echo real error >&2; i=0; while [ $i -lt 50 ]; do echo \"corsair-progress $i\" >&2; "
+                                "i=$((i+1)); done; exit 1")(context),
+                          "exit status 1: real error");
+        CHECK(reports.size() == 50);
+    }
+    SECTION("a stderr line longer than any progress line is plain text, however it is read") {
+        // Written in pieces or in one write, so read in one chunk or several.
+        const std::string x_10000 = "head -c 10000 /dev/zero | tr '\\0' x";
+        const std::string script =
+            GENERATE_COPY(std::string("printf 'corsair-progress 1 ' >&2; ") + x_10000 + " >&2; echo >&2; exit 2",
+                          std::string("printf 'corsair-progress 1 %s\\n' \"$(") + x_10000 + ")\" >&2; exit 2");
+        INFO(script);
+        try {
+            shell(script)(context);
+            FAIL("no exception");
+        } catch (const std::runtime_error& e) {
+            const std::string text = e.what();
+            CHECK(text.starts_with("exit status 2: "));
+            CHECK(text.size() == std::string("exit status 2: ").size() + ExecHandler::kStderrTailBytes);
+            CHECK(text.ends_with("xxx"));
+        }
+        CHECK(reports.empty());
+    }
+    SECTION("a context without a sink drops the reports") {
+        CHECK(shell("echo 'corsair-progress 10 ignored' >&2; echo fine")(job("")) == "fine\n");
+    }
+}
+
+TEST_CASE("exit status 100 is a permanent failure", "[worker][exec_handler]") {
+    CHECK(corsair::worker::kPermanentFailureExitCode == 100);
+    SECTION("exit 100 throws PermanentFailure with the usual text") {
+        CHECK_THROWS_AS(shell("echo 'no such image' >&2; exit 100")(job("")), corsair::worker::PermanentFailure);
+        CHECK_THROWS_WITH(shell("echo 'no such image' >&2; exit 100")(job("")), "exit status 100: no such image");
+    }
+    SECTION("other failures are not permanent") {
+        try {
+            shell("exit 101")(job(""));
+            FAIL("no exception");
+        } catch (const corsair::worker::PermanentFailure&) {
+            FAIL("exit 101 taken for a permanent failure");
+        } catch (const std::runtime_error& e) {
+            CHECK(std::string(e.what()) == "exit status 101");
+        }
+    }
 }

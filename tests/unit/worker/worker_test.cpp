@@ -14,10 +14,15 @@
 #include <stop_token>
 #include <string>
 #include <thread>
+#include <vector>
 #include <zmq.hpp>
 
 #include "corsair/protocol/protocol.hpp"
+#include "corsair/worker/exec_handler.hpp"
+#include "corsair/worker/permanent_failure.hpp"
+#include "deadline.hpp"
 #include "loopback_router.hpp"
+#include "process_group_probe.hpp"
 
 using namespace std::chrono_literals;
 using namespace corsair;
@@ -148,6 +153,83 @@ private:
     bool is_open_ = false;
 };
 
+// A handler that runs until its stop_token fires (unless it ignores it) or the test releases it.
+class StopProbe {
+public:
+    explicit StopProbe(bool ignores_stop = false) : ignores_stop_(ignores_stop) {}
+
+    // Returns "finished ID"; throws std::runtime_error after a stop when `throws_when_stopped`.
+    std::string run(const JobContext& job, bool throws_when_stopped = false) {
+        std::unique_lock lock(mutex_);
+        token_ = job.stop_token;
+        is_running_ = true;
+        changed_.notify_all();
+        if (ignores_stop_) {
+            changed_.wait(lock, [this] { return is_released_; });
+        } else {
+            changed_.wait(lock, job.stop_token, [this] { return is_released_; });
+        }
+        has_returned_ = true;
+        changed_.notify_all();
+        if (throws_when_stopped && job.stop_token.stop_requested()) throw std::runtime_error("gave up");
+        return "finished " + job.id;
+    }
+    void release() {
+        std::lock_guard lock(mutex_);
+        is_released_ = true;
+        changed_.notify_all();
+    }
+    bool wait_running() {
+        return wait_for([this] { return is_running_; });
+    }
+    bool wait_stop_requested() {
+        return wait_for([this] { return token_.stop_requested(); });
+    }
+    bool wait_returned() {
+        return wait_for([this] { return has_returned_; });
+    }
+    bool is_stop_requested() {
+        std::lock_guard lock(mutex_);
+        return token_.stop_requested();
+    }
+    bool has_returned() {
+        std::lock_guard lock(mutex_);
+        return has_returned_;
+    }
+
+private:
+    template <class Predicate>
+    bool wait_for(Predicate predicate) {
+        // The stop token is no condition of ours to be notified about: re-check it under the deadline.
+        return test::wait_until(
+            [&] {
+                std::lock_guard lock(mutex_);
+                return predicate();
+            },
+            kDeadline);
+    }
+
+    const bool ignores_stop_;
+    std::mutex mutex_;
+    std::condition_variable_any changed_;
+    std::stop_token token_;
+    bool is_running_ = false;
+    bool is_released_ = false;
+    bool has_returned_ = false;
+};
+
+// Releases a StopProbe when the test leaves, before the worker joins its handler threads.
+class ReleaseOnExit {
+public:
+    explicit ReleaseOnExit(StopProbe& probe) : probe_(probe) {}
+    ~ReleaseOnExit() { probe_.release(); }
+    ReleaseOnExit(const ReleaseOnExit&) = delete;
+    ReleaseOnExit& operator=(const ReleaseOnExit&) = delete;
+
+private:
+    StopProbe& probe_;
+};
+
 // A Worker whose run() is on its own thread; the destructor stops it and joins.
 class RunningWorker {
 public:
@@ -226,6 +308,7 @@ TEST_CASE("a failing job becomes FAIL with an error text", "[worker][worker]") {
     RunningWorker running(
         context, options_for(broker),
         {{"throws", [](const JobContext&) -> std::string { throw std::runtime_error("disk full"); }},
+         {"permanent", [](const JobContext&) -> std::string { throw worker::PermanentFailure("no such image"); }},
          {"long", [&](const JobContext&) -> std::string { throw std::runtime_error(long_error); }},
          {"huge", [](const JobContext&) { return std::string(protocol::kDefaultMaxPayloadBytes + 1, 'x'); }}});
     auto [worker_id, ready] = broker.expect<protocol::Ready>();
@@ -236,6 +319,15 @@ TEST_CASE("a failing job becomes FAIL with an error text", "[worker][worker]") {
         CHECK(fail.id == "j");
         CHECK(fail.attempt == 2);
         CHECK(fail.error == "disk full");
+        CHECK_FALSE(fail.is_permanent);
+    }
+    SECTION("a handler's PermanentFailure gives FAIL marked permanent") {
+        broker.send_job(worker_id, "j", "permanent", 2, "");
+        auto [from, fail] = broker.expect<protocol::Fail>();
+        CHECK(fail.id == "j");
+        CHECK(fail.attempt == 2);
+        CHECK(fail.error == "no such image");
+        CHECK(fail.is_permanent);
     }
     SECTION("a long error text is cut to the protocol's limit") {
         broker.send_job(worker_id, "j", "long", 1, "");
@@ -287,14 +379,14 @@ TEST_CASE("ERROR unknown_worker makes the worker send READY again", "[worker][wo
     auto [worker_id, ready] = broker.expect<protocol::Ready>();
 
     SECTION("once") {
-        broker.send(worker_id, protocol::Error{protocol::ErrorCode::unknown_worker, "who are you", ""});
+        broker.send(worker_id, protocol::Error{protocol::ErrorCode::unknown_worker, "who are you", "", ""});
         auto [again_from, again] = broker.expect<protocol::Ready>();
         CHECK(id_text(again_from) == id_text(worker_id));  // same socket, no reconnect
         CHECK(again.queues == std::vector<std::string>{"q"});
     }
     SECTION("a burst of errors (one per queued heartbeat) draws a single READY") {
         for (int i = 0; i < 3; ++i) {
-            broker.send(worker_id, protocol::Error{protocol::ErrorCode::unknown_worker, "who are you", ""});
+            broker.send(worker_id, protocol::Error{protocol::ErrorCode::unknown_worker, "who are you", "", ""});
         }
         broker.expect<protocol::Ready>();
         CHECK(broker.stays_quiet(200ms));
@@ -312,7 +404,7 @@ TEST_CASE("a draining worker told unknown_worker announces itself and drains aga
     running.worker().request_drain();
     broker.expect<protocol::Drain>();
 
-    broker.send(worker_id, protocol::Error{protocol::ErrorCode::unknown_worker, "restarted", ""});
+    broker.send(worker_id, protocol::Error{protocol::ErrorCode::unknown_worker, "restarted", "", ""});
     broker.expect<protocol::Ready>();
     broker.expect<protocol::Drain>();
     gate.open();
@@ -461,4 +553,235 @@ TEST_CASE("bad options are refused at construction", "[worker][worker]") {
     Worker worker(context, options, quiet_log());
     CHECK_THROWS_AS(worker.run(), std::logic_error);  // no handler
     CHECK_FALSE(worker.options().name.empty());       // defaults to host:pid
+}
+
+TEST_CASE("a handler's progress reaches the broker as PROGRESS for its job and attempt", "[worker][worker]") {
+    zmq::context_t context;
+    FakeBroker broker(context);
+    Gate gate;
+    const std::string long_message(1000, 'm');
+    std::vector<std::pair<std::string, worker::Handler>> handlers{
+        {"report",
+         [&](const JobContext& job) {
+             job.report_progress(40, "resized 4 of 10");
+             return gate.pass(job);
+         }},
+        {"clamp",
+         [&](const JobContext& job) {
+             job.report_progress(250, long_message);
+             return std::string("clamped");
+         }},
+        {"burst",
+         [](const JobContext& job) {
+             for (std::uint32_t percent = 1; percent <= 50; ++percent) job.report_progress(percent, "step");
+             return std::string("burst");
+         }},
+        {"held",
+         [&](const JobContext& job) {
+             job.report_progress(10, "first");
+             job.report_progress(20, "second");
+             return gate.pass(job);
+         }},
+        {"other-thread",
+         [](const JobContext& job) {
+             std::jthread([&job] { job.report_progress(5, "from another thread"); }).join();
+             job.report_progress(6, "from the handler thread");
+             return std::string("ok");
+         }},
+        {"exec", worker::ExecHandler({"/bin/sh", "-c", "echo 'corsair-progress 40 resized 4 of 10' >&2; echo ok"})},
+    };
+    RunningWorker running(context, options_for(broker), std::move(handlers));
+    auto [worker_id, ready] = broker.expect<protocol::Ready>();
+
+    SECTION("a report while the job runs") {
+        broker.send_job(worker_id, "job-1", "report", 3, "");
+        auto [from, progress] = broker.expect<protocol::Progress>();
+        CHECK(id_text(from) == id_text(worker_id));
+        CHECK(progress.id == "job-1");
+        CHECK(progress.attempt == 3);
+        CHECK(progress.percent == 40);
+        CHECK(progress.message == "resized 4 of 10");
+        CHECK(gate.wait_running(1));  // the gate is still shut: the handler has not returned
+        gate.open();
+        broker.expect<protocol::Done>();
+    }
+    SECTION("percent is clamped to 100 and the message cut to the protocol's limit") {
+        broker.send_job(worker_id, "job-2", "clamp", 1, "");
+        auto [from, progress] = broker.expect<protocol::Progress>();
+        CHECK(progress.percent == 100);
+        CHECK(progress.message == long_message.substr(0, protocol::kMaxProgressMessageBytes));
+        broker.expect<protocol::Done>();
+    }
+    SECTION("reports in quick succession are coalesced, and the last one comes before DONE") {
+        broker.send_job(worker_id, "job-3", "burst", 1, "");
+        std::vector<std::uint32_t> percents;
+        while (true) {
+            auto received = broker.receive(kDeadline);
+            REQUIRE(received);
+            if (auto* progress = std::get_if<protocol::Progress>(&received->message)) {
+                CHECK(progress->id == "job-3");
+                percents.push_back(progress->percent);
+                continue;
+            }
+            if (std::holds_alternative<protocol::Done>(received->message)) break;
+            REQUIRE(std::holds_alternative<protocol::Heartbeat>(received->message));
+        }
+        REQUIRE_FALSE(percents.empty());
+        CHECK(percents.front() == 1);
+        CHECK(percents.back() == 50);
+        CHECK(std::is_sorted(percents.begin(), percents.end()));
+        CHECK(percents.size() < 50);  // 50 reports within microseconds: most are held back and replaced
+    }
+    SECTION("a report held back by the interval goes out once it passes, while the job still runs") {
+        broker.send_job(worker_id, "job-4", "held", 1, "");
+        auto [first_from, first] = broker.expect<protocol::Progress>();
+        CHECK(first.percent == 10);
+        auto [second_from, second] = broker.expect<protocol::Progress>();
+        CHECK(second.percent == 20);
+        CHECK(second.message == "second");
+        CHECK(gate.wait_running(1));  // the gate is still shut: sent on the timer, not at the job's end
+        gate.open();
+        broker.expect<protocol::Done>();
+    }
+    SECTION("a report from a thread other than the handler's is dropped") {
+        broker.send_job(worker_id, "job-5", "other-thread", 1, "");
+        auto [from, progress] = broker.expect<protocol::Progress>();
+        CHECK(progress.percent == 6);
+        broker.expect<protocol::Done>();
+    }
+    SECTION("a command's progress lines on stderr") {
+        broker.send_job(worker_id, "job-6", "exec", 2, "");
+        auto [from, progress] = broker.expect<protocol::Progress>();
+        CHECK(progress.id == "job-6");
+        CHECK(progress.attempt == 2);
+        CHECK(progress.percent == 40);
+        CHECK(progress.message == "resized 4 of 10");
+        auto [done_from, done] = broker.expect<protocol::Done>();
+        CHECK(protocol::view_of(done.payload) == "ok\n");
+    }
+}
+
+TEST_CASE("progress of a job from an earlier connection is dropped", "[worker][worker]") {
+    zmq::context_t context;
+    FakeBroker broker(context);
+    Gate gate;
+    RunningWorker running(context, options_for(broker), {{"q", [&](const JobContext& job) {
+                                                              auto result = gate.pass(job);
+                                                              job.report_progress(70, "late");
+                                                              return result;
+                                                          }}});
+    auto [first_id, ready] = broker.expect<protocol::Ready>();
+    broker.send_job(first_id, "old", "q", 1, "");
+    REQUIRE(gate.wait_running(1));
+    broker.send(first_id, protocol::Disconnect{"restarting"});
+    auto [second_id, again] = broker.expect<protocol::Ready>();
+    gate.open();
+    // One handler thread: the old job's report and end reach the I/O thread before the new job's.
+    broker.send_job(second_id, "new", "q", 1, "");
+    auto [from, progress] = broker.expect<protocol::Progress>();
+    CHECK(progress.id == "new");
+    auto [done_from, done] = broker.expect<protocol::Done>();
+    CHECK(done.id == "new");
+}
+
+TEST_CASE("ABANDON stops the job's handler and nothing is reported for that attempt", "[worker][worker]") {
+    zmq::context_t context;
+    FakeBroker broker(context);
+    StopProbe probe;
+    bool throws_when_stopped = false;
+    bool reports_when_stopped = false;
+    RunningWorker running(context, options_for(broker), {{"q", [&](const JobContext& job) {
+                                                              if (job.id != "long") return "served " + job.id;
+                                                              auto result = probe.run(job, throws_when_stopped);
+                                                              if (reports_when_stopped)
+                                                                  job.report_progress(99, "still here");
+                                                              return result;
+                                                          }}});
+    ReleaseOnExit release(probe);
+    auto [worker_id, ready] = broker.expect<protocol::Ready>();
+
+    SECTION("the handler returns a result after the stop") {}
+    SECTION("the handler throws after the stop") { throws_when_stopped = true; }
+    SECTION("the handler reports progress after the stop") { reports_when_stopped = true; }
+
+    broker.send_job(worker_id, "long", "q", 2, "");
+    REQUIRE(probe.wait_running());
+    CHECK_FALSE(probe.is_stop_requested());
+    broker.send(worker_id, protocol::Abandon{"long", 2, "cancelled"});
+    REQUIRE(probe.wait_stop_requested());
+    REQUIRE(probe.wait_returned());
+
+    // Capacity 1: the next job runs on the same thread, after the abandoned one has ended, so a
+    // DONE, FAIL or PROGRESS for "long" would reach the broker before this DONE.
+    broker.send_job(worker_id, "next", "q", 1, "");
+    auto [from, done] = broker.expect<protocol::Done>();
+    CHECK(done.id == "next");
+    CHECK(protocol::view_of(done.payload) == "served next");
+}
+
+TEST_CASE("ABANDON for an attempt this worker does not run is ignored", "[worker][worker]") {
+    zmq::context_t context;
+    FakeBroker broker(context);
+    StopProbe probe;
+    RunningWorker running(context, options_for(broker, 2),
+                          {{"q", [&](const JobContext& job) { return probe.run(job); }}, {"echo", describe()}});
+    ReleaseOnExit release(probe);
+    auto [worker_id, ready] = broker.expect<protocol::Ready>();
+    broker.send_job(worker_id, "long", "q", 2, "");
+    REQUIRE(probe.wait_running());
+
+    broker.send(worker_id, protocol::Abandon{"long", 1, "timeout"});   // an earlier attempt
+    broker.send(worker_id, protocol::Abandon{"other", 2, "timeout"});  // another job
+    // Messages are handled in order: once this job is done, both ABANDONs have been too.
+    broker.send_job(worker_id, "probe", "echo", 1, "x");
+    auto [probe_from, probe_done] = broker.expect<protocol::Done>();
+    CHECK(probe_done.id == "probe");
+    CHECK_FALSE(probe.is_stop_requested());
+
+    probe.release();
+    auto [from, done] = broker.expect<protocol::Done>();
+    CHECK(done.id == "long");
+    CHECK(done.attempt == 2);
+}
+
+TEST_CASE("an abandoned job does not hold up a drain", "[worker][worker]") {
+    zmq::context_t context;
+    FakeBroker broker(context);
+    StopProbe stubborn(true);  // ignores its stop_token
+    RunningWorker running(context, options_for(broker),
+                          {{"q", [&](const JobContext& job) { return stubborn.run(job); }}});
+    ReleaseOnExit release(stubborn);
+    auto [worker_id, ready] = broker.expect<protocol::Ready>();
+    broker.send_job(worker_id, "stuck", "q", 1, "");
+    REQUIRE(stubborn.wait_running());
+    broker.send(worker_id, protocol::Abandon{"stuck", 1, "timeout"});
+    REQUIRE(stubborn.wait_stop_requested());
+
+    running.worker().request_drain();  // drain_timeout is 30 s: only an empty in-flight count ends it now
+    broker.expect<protocol::Drain>();
+    auto [from, bye] = broker.expect<protocol::Disconnect>();
+    CHECK(bye.reason == "drained");
+    CHECK(running.wait_returned());
+    CHECK_FALSE(stubborn.has_returned());
+}
+
+TEST_CASE("ABANDON of a command's job kills its whole process group", "[worker][worker]") {
+    zmq::context_t context;
+    FakeBroker broker(context);
+    test::ProcessGroupProbe group;
+    RunningWorker running(context, options_for(broker),
+                          {{"exec", worker::ExecHandler({"/bin/sh", "-c", group.script()})}, {"echo", describe()}});
+    auto [worker_id, ready] = broker.expect<protocol::Ready>();
+    broker.send_job(worker_id, "convert", "exec", 1, "");
+    REQUIRE(test::wait_until([&] { return group.pids().size() == 2; }, kDeadline));
+
+    broker.send(worker_id, protocol::Abandon{"convert", 1, "timeout"});
+    for (pid_t pid : group.pids()) {
+        INFO("pid " << pid);
+        CHECK(test::wait_until([pid] { return test::ProcessGroupProbe::has_ended(pid); }, kDeadline));
+    }
+    // Capacity 1: this job runs once the killed command's handler has returned; no FAIL came first.
+    broker.send_job(worker_id, "next", "echo", 1, "x");
+    auto [from, done] = broker.expect<protocol::Done>();
+    CHECK(done.id == "next");
 }

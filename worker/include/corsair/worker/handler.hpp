@@ -2,6 +2,7 @@
 // handler threads, never on its I/O thread, so a slow handler never delays heartbeats.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <stop_token>
@@ -10,18 +11,37 @@
 
 namespace corsair::worker {
 
+// The worker sends at most one PROGRESS per job this often; see JobContext::report_progress().
+inline constexpr std::chrono::milliseconds kMinProgressInterval{100};
+
+// Where JobContext::report_progress() delivers a report, already clamped and truncated.
+using ProgressSink = std::function<void(std::uint32_t percent, std::string_view message)>;
+
 // One attempt of one job. `payload` is valid only during the handler call.
 struct JobContext {
     std::string id;
     std::string queue;
     std::uint32_t attempt = 1;
     std::string_view payload;
-    // Requested when the worker stops without draining: a long handler may check it and give up.
+    // Requested when the worker stops without draining, or when the broker abandons this attempt
+    // (it timed out or was cancelled): a long handler should check it and give up. Once it is
+    // requested, nothing the handler returns or throws reaches the broker.
     std::stop_token stop_token;
+    // Set by the worker. Empty in a context built by hand (a handler's own tests): reports are dropped.
+    ProgressSink progress_sink = {};
+
+    // Reports how far the job has got: sent to the broker as PROGRESS, which keeps the latest and
+    // forwards it to a producer waiting on the job. `percent` is clamped to 0..100, `message` cut
+    // to protocol::kMaxProgressMessageBytes. Call from the handler's own thread (reports from
+    // other threads are dropped). Never blocks on the network and never throws. The worker sends
+    // at most one PROGRESS per job every kMinProgressInterval; a report held back by that limit is
+    // replaced by a newer one, and the latest is always sent before the job's DONE or FAIL.
+    void report_progress(std::uint32_t percent, std::string_view message = {}) const;
 };
 
 // Returns the job's result (sent as DONE). Throwing fails the attempt: the exception's what()
-// is sent as the FAIL error text.
+// is sent as the FAIL error text, and the broker may retry the job. Throw PermanentFailure
+// (permanent_failure.hpp) when retrying cannot help.
 using Handler = std::function<std::string(const JobContext&)>;
 
 }  // namespace corsair::worker

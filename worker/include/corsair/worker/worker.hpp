@@ -1,15 +1,18 @@
 // Worker: serves queues for a broker. It owns the DEALER socket facing the broker and runs the
-// I/O loop (READY, heartbeats, JOB dispatch, DONE/FAIL, reconnect, drain) on the thread that
-// calls run(); handlers run on `capacity` threads of its own. The protocol stays hidden here.
+// I/O loop (READY, heartbeats, JOB dispatch, PROGRESS, DONE/FAIL, ABANDON, reconnect, drain) on
+// the thread that calls run(); handlers run on `capacity` threads of its own. The protocol stays
+// hidden here.
 #pragma once
 
 #include <spdlog/logger.h>
 
 #include <chrono>
+#include <compare>
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <thread>
 #include <zmq.hpp>
@@ -21,6 +24,7 @@
 namespace corsair::worker {
 
 class HandlerPool;
+struct Outcome;
 
 class Worker {
 public:
@@ -40,6 +44,8 @@ public:
 
     // The I/O loop, on the caller's thread. Blocks until request_stop(), or until a drain has
     // finished. Throws only on startup errors (no handler, bad endpoint). Call once.
+    // When the broker abandons a job it runs (ABANDON: timed out or cancelled), the handler's
+    // JobContext::stop_token is requested and neither DONE nor FAIL is sent for that attempt.
     void run();
 
     // Thread-safe, non-blocking: sends DRAIN, lets in-flight jobs finish (at most drain_timeout),
@@ -56,6 +62,20 @@ public:
 private:
     using Clock = std::chrono::steady_clock;
 
+    // One attempt handed to the pool and not yet ended, owned by the I/O thread.
+    struct JobKey {
+        std::uint64_t generation = 0;  // the connection it came on
+        std::string id;
+        std::uint32_t attempt = 0;
+        auto operator<=>(const JobKey&) const = default;
+    };
+    struct RunningJob {
+        std::stop_source stop;      // shared with the handler's JobContext
+        bool is_abandoned = false;  // the broker revoked the lease: its end is not reported
+        Clock::time_point last_progress_sent{};
+        std::optional<protocol::Progress> held_progress;  // newest report held back by the interval
+    };
+
     void send_control(char command);
     void open_connection(Clock::time_point now);
     void close_connection(std::chrono::milliseconds linger);
@@ -65,8 +85,12 @@ private:
     void send_to_broker(T&& message);
     void handle_control();
     void handle_outcome();
+    void handle_progress(Outcome& outcome, Clock::time_point now);
+    void send_held_progress(Clock::time_point now);
+    std::optional<protocol::Progress> take_held_progress(RunningJob& job);
     void handle_broker_message(Clock::time_point now);
     void handle_job(protocol::Job&& job);
+    void handle_abandon(const protocol::Abandon& abandon);
     void begin_drain(Clock::time_point now);
     void finish(const char* reason);
     std::chrono::milliseconds poll_timeout(Clock::time_point now) const;
@@ -93,7 +117,9 @@ private:
     Clock::time_point next_heartbeat_{};
     Clock::time_point reconnect_at_{};
     Clock::time_point last_ready_again_{};  // READY re-sent after ERROR unknown_worker
-    std::uint32_t in_flight_ = 0;           // jobs received and not yet reported
+    std::uint32_t in_flight_ = 0;           // jobs received and not yet reported nor abandoned
+    std::map<JobKey, RunningJob> running_;  // every attempt submitted to the pool and not yet ended
+    std::size_t held_progress_count_ = 0;   // RunningJobs with held_progress
     bool is_draining_ = false;
     Clock::time_point drain_deadline_{};
     bool is_finished_ = false;
