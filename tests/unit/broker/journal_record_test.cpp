@@ -1,0 +1,208 @@
+#include "journal_record.hpp"
+
+#include <catch2/catch.hpp>
+#include <msgpack.hpp>
+
+#include "crc32c.hpp"
+#include "journal_test_support.hpp"
+
+namespace corsair::broker {
+namespace {
+
+using test::one_record_of_each_type;
+using test::same_record;
+using Status = JournalFrame::Status;
+
+// A frame around hand-made body bytes, with a correct checksum.
+std::string frame_of(JournalRecordType type, const std::string& body) {
+    std::string frame(kJournalFrameHeaderBytes, '\0');
+    const auto length = static_cast<std::uint32_t>(body.size());
+    frame[8] = static_cast<char>(type);
+    frame += body;
+    const std::uint32_t crc = crc32c(frame.data() + 8, body.size() + 1);
+    for (int i = 0; i < 4; ++i) {
+        frame[i] = static_cast<char>((length >> (8 * i)) & 0xFF);
+        frame[4 + i] = static_cast<char>((crc >> (8 * i)) & 0xFF);
+    }
+    return frame;
+}
+
+// A msgpack map body written key by key: `write` packs the entries after a map of `keys`.
+template <class Write>
+std::string msgpack_map(std::uint32_t keys, Write write) {
+    msgpack::sbuffer buffer;
+    msgpack::packer<msgpack::sbuffer> packer(buffer);
+    packer.pack_map(keys);
+    write(packer);
+    return {buffer.data(), buffer.size()};
+}
+
+}  // namespace
+
+TEST_CASE("every journal record type round trips through encode and decode", "[broker][journal][journal_record]") {
+    for (const auto& original : one_record_of_each_type()) {
+        INFO("type=" << to_string(type_of(original)));
+        std::string bytes;
+        encode(original, bytes);
+        const JournalFrame frame = check_frame(bytes);
+        REQUIRE(frame.status == Status::intact);
+        CHECK(frame.type == type_of(original));
+        CHECK(frame.frame_bytes == bytes.size());
+        auto decoded = decode_body(frame.type, frame.body);
+        REQUIRE(decoded.has_value());
+        CHECK(same_record(*decoded, original));
+    }
+}
+
+TEST_CASE("absent optional fields stay absent after a round trip", "[broker][journal][journal_record]") {
+    SECTION("submitted with the queue's defaults") {
+        JournalSubmitted original;
+        original.id = "plain";
+        original.queue = "q";
+        std::string bytes;
+        encode(original, bytes);
+        auto decoded = decode_body(JournalRecordType::submitted, check_frame(bytes).body);
+        REQUIRE(decoded.has_value());
+        const auto& submitted = std::get<JournalSubmitted>(*decoded);
+        CHECK_FALSE(submitted.retry.max_attempts.has_value());
+        CHECK_FALSE(submitted.retry.backoff_ms.has_value());
+        CHECK_FALSE(submitted.timeout_ms.has_value());
+        CHECK(submitted.payload.empty());
+        CHECK(same_record(*decoded, original));
+    }
+    SECTION("queue settings naming only the queue") {
+        JournalQueueSettings original;
+        original.settings.queue = "q";
+        std::string bytes;
+        encode(original, bytes);
+        auto decoded = decode_body(JournalRecordType::queue_settings, check_frame(bytes).body);
+        REQUIRE(decoded.has_value());
+        const auto& settings = std::get<JournalQueueSettings>(*decoded).settings;
+        CHECK_FALSE(settings.is_paused.has_value());
+        CHECK_FALSE(settings.dead_max_age_ms.has_value());
+        CHECK(same_record(*decoded, original));
+    }
+}
+
+TEST_CASE("encode appends after what the buffer already holds", "[broker][journal][journal_record]") {
+    const auto records = one_record_of_each_type();
+    std::string bytes;
+    for (const auto& record : records) encode(record, bytes);
+    std::size_t offset = 0;
+    for (const auto& record : records) {
+        const JournalFrame frame = check_frame(std::string_view(bytes).substr(offset));
+        REQUIRE(frame.status == Status::intact);
+        CHECK(same_record(*decode_body(frame.type, frame.body), record));
+        offset += frame.frame_bytes;
+    }
+    CHECK(offset == bytes.size());
+}
+
+TEST_CASE("the frame layout is length, checksum, type, msgpack body", "[broker][journal][journal_record]") {
+    std::string bytes;
+    encode(JournalPurged{"x"}, bytes);
+    const std::uint32_t body_bytes = static_cast<std::uint8_t>(bytes[0]) | static_cast<std::uint8_t>(bytes[1]) << 8;
+    CHECK(body_bytes + kJournalFrameHeaderBytes == bytes.size());
+    CHECK(bytes[2] == 0);
+    CHECK(bytes[3] == 0);
+    CHECK(static_cast<std::uint8_t>(bytes[8]) == 8);
+    std::uint32_t crc = 0;
+    for (int i = 0; i < 4; ++i) crc |= static_cast<std::uint32_t>(static_cast<std::uint8_t>(bytes[4 + i])) << (8 * i);
+    CHECK(crc == crc32c(bytes.data() + 8, bytes.size() - 8));
+    // Body: {"id": "x"} as a fixmap.
+    CHECK(bytes.substr(9) == std::string("\x81\xa2id\xa1x", 6));
+}
+
+TEST_CASE("check_frame tells intact, truncated and damaged frames apart", "[broker][journal][journal_record]") {
+    std::string bytes;
+    encode(JournalDispatched{"job-1", 2}, bytes);
+
+    SECTION("every proper prefix is truncated") {
+        for (std::size_t size = 0; size < bytes.size(); ++size) {
+            INFO("size=" << size);
+            CHECK(check_frame(std::string_view(bytes).substr(0, size)).status == Status::truncated);
+        }
+    }
+    SECTION("a flipped body byte fails the checksum") {
+        bytes.back() ^= 0x01;
+        const JournalFrame frame = check_frame(bytes);
+        CHECK(frame.status == Status::damaged);
+        CHECK(std::string(frame.reason) == "checksum mismatch");
+    }
+    SECTION("type 0 and unknown types are damage") {
+        for (unsigned type : {0u, 10u, 255u}) {
+            std::string copy = bytes;
+            copy[8] = static_cast<char>(type);
+            CHECK(check_frame(copy).status == Status::damaged);
+        }
+    }
+    SECTION("zero-filled space is never a record") {
+        CHECK(check_frame(std::string(64, '\0')).status == Status::damaged);
+    }
+    SECTION("a length over the limit is damage, not a long wait for more bytes") {
+        std::string copy = bytes;
+        copy[3] = '\x7f';
+        CHECK(check_frame(copy).status == Status::damaged);
+    }
+}
+
+TEST_CASE("decode_body names what is wrong instead of throwing", "[broker][journal][journal_record]") {
+    SECTION("a missing required key") {
+        auto decoded =
+            decode_body(JournalRecordType::dispatched,
+                        msgpack_map(1, [](auto& p) { p.pack(std::string("id")), p.pack(std::string("a")); }));
+        REQUIRE_FALSE(decoded.has_value());
+        CHECK(decoded.error() == "missing key=attempt");
+    }
+    SECTION("a key of the wrong type") {
+        auto decoded = decode_body(JournalRecordType::dispatched, msgpack_map(2, [](auto& p) {
+                                       p.pack(std::string("id")), p.pack(1);
+                                       p.pack(std::string("attempt")), p.pack(1);
+                                   }));
+        REQUIRE_FALSE(decoded.has_value());
+        CHECK(decoded.error() == "not a string key=id");
+    }
+    SECTION("a number too large for its field") {
+        auto decoded = decode_body(JournalRecordType::dispatched, msgpack_map(2, [](auto& p) {
+                                       p.pack(std::string("id")), p.pack(std::string("a"));
+                                       p.pack(std::string("attempt")), p.pack(std::uint64_t{1} << 40);
+                                   }));
+        REQUIRE_FALSE(decoded.has_value());
+        CHECK(decoded.error() == "out of range key=attempt");
+    }
+    SECTION("bytes that are not msgpack") {
+        auto decoded = decode_body(JournalRecordType::purged, std::string("\x81\xa2id", 4));
+        CHECK_FALSE(decoded.has_value());
+    }
+    SECTION("a body that is not a map") {
+        auto decoded = decode_body(JournalRecordType::purged, std::string("\x93\x01\x02\x03", 4));
+        REQUIRE_FALSE(decoded.has_value());
+        CHECK(decoded.error() == "body is not a map");
+    }
+}
+
+TEST_CASE("unknown keys are ignored, so optional keys can be added within version 1",
+          "[broker][journal][journal_record]") {
+    const std::string body = msgpack_map(3, [](auto& p) {
+        p.pack(std::string("id")), p.pack(std::string("job-1"));
+        p.pack(std::string("attempt")), p.pack(4);
+        p.pack(std::string("worker_hint")), p.pack(std::string("from a later broker"));
+    });
+    const std::string frame = frame_of(JournalRecordType::dispatched, body);
+    const JournalFrame checked = check_frame(frame);
+    REQUIRE(checked.status == Status::intact);
+    auto decoded = decode_body(checked.type, checked.body);
+    REQUIRE(decoded.has_value());
+    CHECK(same_record(*decoded, JournalDispatched{"job-1", 4}));
+}
+
+TEST_CASE("find_next_record skips damage to the next intact record", "[broker][journal][journal_record]") {
+    std::string bytes = "garbage that is not a record at all";
+    const std::size_t first = bytes.size();
+    encode(JournalRetried{"job-1"}, bytes);
+    CHECK(find_next_record(bytes, 0) == first);
+    CHECK(find_next_record(bytes, first) == first);
+    CHECK_FALSE(find_next_record(bytes, first + 1).has_value());
+}
+
+}  // namespace corsair::broker

@@ -1,0 +1,166 @@
+// Shared by the journal tests: a scratch directory made with mkdtemp and removed afterwards,
+// whole-file reads and writes, sample records of every type, field-by-field record equality,
+// and a deadline wait for conditions that have no notification.
+#pragma once
+
+#include <stdlib.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <tuple>
+#include <vector>
+
+#include "journal_file.hpp"
+#include "journal_record.hpp"
+
+namespace corsair::broker::test {
+
+class ScratchDirectory {
+public:
+    ScratchDirectory() {
+        std::string pattern = (std::filesystem::temp_directory_path() / "corsair-journal-XXXXXX").string();
+        if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+        path_ = pattern;
+    }
+    ~ScratchDirectory() {
+        std::error_code ignored;
+        std::filesystem::remove_all(path_, ignored);
+    }
+    ScratchDirectory(const ScratchDirectory&) = delete;
+    ScratchDirectory& operator=(const ScratchDirectory&) = delete;
+
+    const std::filesystem::path& path() const { return path_; }
+    std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+
+private:
+    std::filesystem::path path_;
+};
+
+inline std::string read_bytes(const std::filesystem::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// Replaces the file by a new one: truncating in place would make ext4 flush on close
+// (auto_da_alloc), slowing the tests that rewrite a file once per byte.
+inline void write_bytes(const std::filesystem::path& path, const std::string& bytes) {
+    std::filesystem::remove(path);
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+// One record of each type, every optional field set and every value away from its default.
+inline std::vector<JournalRecord> one_record_of_each_type() {
+    JournalSubmitted submitted;
+    submitted.id = "job-1";
+    submitted.queue = "emails";
+    submitted.payload = std::string("pay\0load\xff", 9);
+    submitted.priority = -17;
+    submitted.retry = {5, 250, 60'000, 15};
+    submitted.timeout_ms = 30'000;
+    submitted.ready_at_ms = 1'700'000'000'123;
+    submitted.unique_key = "user-42";
+    submitted.sequence = 99;
+
+    protocol::QueueSettings settings;
+    settings.queue = "emails";
+    settings.is_paused = true;
+    settings.max_length = 1000;
+    settings.retry = {7, 100, 5000, 0};
+    settings.timeout_ms = 0;
+    settings.dead_max_count = 12;
+    settings.dead_max_age_ms = 86'400'000;
+
+    return {
+        submitted,
+        JournalDispatched{"job-1", 3},
+        JournalDone{"job-1", 3, std::string("res\0ult", 7), 1'700'000'000'456},
+        JournalAttemptFailed{"job-1", 2, "connection refused", true, 1'700'000'001'000},
+        JournalDead{"job-1", 1'700'000'002'000},
+        JournalCancelled{"job-2", 1'700'000'003'000},
+        JournalRetried{"job-1"},
+        JournalPurged{"job-3"},
+        JournalQueueSettings{settings},
+    };
+}
+
+// A small submitted record numbered `n`, for files of many records.
+inline JournalRecord numbered_record(std::uint64_t n, std::size_t payload_bytes = 40) {
+    JournalSubmitted record;
+    record.id = "job-" + std::to_string(n);
+    record.queue = "q";
+    record.payload = std::string(payload_bytes, static_cast<char>('a' + n % 26));
+    record.sequence = n;
+    return record;
+}
+
+inline auto fields(const protocol::RetryPolicy& r) {
+    return std::tie(r.max_attempts, r.backoff_ms, r.backoff_max_ms, r.backoff_jitter_pct);
+}
+inline bool same_fields(const JournalSubmitted& a, const JournalSubmitted& b) {
+    return std::tie(a.id, a.queue, a.payload, a.priority, a.timeout_ms, a.ready_at_ms, a.unique_key, a.sequence) ==
+               std::tie(b.id, b.queue, b.payload, b.priority, b.timeout_ms, b.ready_at_ms, b.unique_key, b.sequence) &&
+           fields(a.retry) == fields(b.retry);
+}
+inline bool same_fields(const JournalDispatched& a, const JournalDispatched& b) {
+    return std::tie(a.id, a.attempt) == std::tie(b.id, b.attempt);
+}
+inline bool same_fields(const JournalDone& a, const JournalDone& b) {
+    return std::tie(a.id, a.attempt, a.result, a.ended_at_ms) == std::tie(b.id, b.attempt, b.result, b.ended_at_ms);
+}
+inline bool same_fields(const JournalAttemptFailed& a, const JournalAttemptFailed& b) {
+    return std::tie(a.id, a.attempt, a.error, a.is_permanent, a.retry_at_ms) ==
+           std::tie(b.id, b.attempt, b.error, b.is_permanent, b.retry_at_ms);
+}
+inline bool same_fields(const JournalDead& a, const JournalDead& b) {
+    return std::tie(a.id, a.died_at_ms) == std::tie(b.id, b.died_at_ms);
+}
+inline bool same_fields(const JournalCancelled& a, const JournalCancelled& b) {
+    return std::tie(a.id, a.ended_at_ms) == std::tie(b.id, b.ended_at_ms);
+}
+inline bool same_fields(const JournalRetried& a, const JournalRetried& b) { return a.id == b.id; }
+inline bool same_fields(const JournalPurged& a, const JournalPurged& b) { return a.id == b.id; }
+inline bool same_fields(const JournalQueueSettings& a, const JournalQueueSettings& b) {
+    const auto& x = a.settings;
+    const auto& y = b.settings;
+    return std::tie(x.queue, x.is_paused, x.max_length, x.timeout_ms, x.dead_max_count, x.dead_max_age_ms) ==
+               std::tie(y.queue, y.is_paused, y.max_length, y.timeout_ms, y.dead_max_count, y.dead_max_age_ms) &&
+           fields(x.retry) == fields(y.retry);
+}
+
+inline bool same_record(const JournalRecord& a, const JournalRecord& b) {
+    if (a.index() != b.index()) return false;
+    return std::visit([&b](const auto& left) { return same_fields(left, std::get<std::decay_t<decltype(left)>>(b)); },
+                      a);
+}
+
+// A journal file: header, then `records` encoded back to back. `starts` gets each record's offset.
+inline std::string journal_bytes(const std::vector<JournalRecord>& records,
+                                 std::vector<std::size_t>* starts = nullptr) {
+    std::string bytes;
+    append_journal_header(bytes);
+    for (const auto& record : records) {
+        if (starts != nullptr) starts->push_back(bytes.size());
+        encode(record, bytes);
+    }
+    return bytes;
+}
+
+// For conditions nothing announces (a counter on another thread): re-checks until `condition`
+// holds or `timeout` passes, and says which.
+template <class Condition>
+bool wait_until(Condition condition, std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!condition()) {
+        if (std::chrono::steady_clock::now() >= deadline) return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return true;
+}
+
+}  // namespace corsair::broker::test
