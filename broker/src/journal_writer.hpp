@@ -1,0 +1,184 @@
+// Appends journal records to disk on a background thread, so the broker's loop never waits on
+// write(2) or fdatasync(2). The loop thread (the one that constructs it) calls every public
+// method; the writer thread owns the open file and nothing else.
+//
+// Threads. append() encodes into a mutex-guarded batch (the lock is held only to encode, or,
+// on the writer's side, to swap the batch for an empty buffer) and, for the first record of a
+// batch only, sends a one-byte wake over an inproc PAIR pipe. The writer thread polls its end of
+// the pipe (plus a timer under the interval policy), takes the whole batch, writes it with one
+// writev(2), syncs per policy, stores the durable sequence and sends one notification back.
+// Notifications coalesce: at most a couple are ever queued, however fast records arrive.
+//
+// Sequences. append() numbers records 1, 2, 3... in call order; "durable up to N" means every
+// record numbered N or less is safe to the policy's guarantee, so acknowledgements can be
+// released in order. Sequence numbers are not stored in the file: they live as long as the writer.
+//
+// Policies (what "durable" means when take_durable() reports N):
+//   always   N is on stable storage: written and fdatasync'd. Group commit: each batch (every
+//            record appended while the previous fdatasync ran) is written and synced once, so
+//            many records share one fdatasync and throughput follows batch size, not disk latency.
+//   interval N is written to the page cache (reported as soon as write(2) returns). Nothing is
+//            lost if the broker process crashes; a power failure or kernel crash loses what was
+//            written since the last fdatasync, at most about fsync_interval plus one sync's time.
+//            The writer syncs fsync_interval after the first unsynced write.
+//   never    N is written to the page cache and never synced while running (the kernel writes
+//            it back in its own time, typically within 30 s). Process crash: nothing lost.
+// Every policy syncs on clean shutdown, and during compaction (below).
+//
+// Failure. An error from write(2), fdatasync(2) or syncing the directory stops the writer for
+// good: the durable sequence never advances again, later records are dropped, has_failed() turns
+// true and a notification is sent. A failed fdatasync cannot be retried safely (Linux may have
+// discarded the dirty pages), so the loop should stop acknowledging and shut the broker down.
+//
+// Compaction hook. compact(snapshot) asks the writer to start a new journal at the current end of
+// the record stream: `snapshot` is encoded records (encode()) that restate the whole state after
+// every record appended so far. Between two batches, the writer thread
+//   1. writes the records appended before compact() to the current file (as always);
+//   2. creates <journal>.compact (compaction_path_of) holding a header, the snapshot and the
+//      records appended after compact(), and fdatasyncs it;
+//   3. rename(2)s it over the journal and fsyncs the directory;
+//   4. appends from then on to the new file.
+// Records appended after compact() are reported durable only after step 3, whatever the policy,
+// so a crash at any point leaves a journal holding every acknowledged record: before the rename
+// the old journal is complete and untouched; after it the new one is complete and synced. If
+// step 2 or the rename fails, the compaction file is removed, the old journal keeps receiving
+// records and the writer carries on (the failure is logged and counted). is_compacting() is true
+// from compact() until the switch is done or abandoned; a notification is sent at the end.
+#pragma once
+
+#include <spdlog/logger.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <zmq.hpp>
+
+#include "journal_file.hpp"
+#include "journal_record.hpp"
+
+namespace corsair::broker {
+
+enum class FsyncPolicy { always, interval, never };
+
+std::string_view to_string(FsyncPolicy policy) noexcept;
+std::optional<FsyncPolicy> parse_fsync_policy(std::string_view text) noexcept;
+
+struct JournalWriterOptions {
+    FsyncPolicy fsync = FsyncPolicy::always;
+    // interval: the longest written data waits before an fdatasync. 100 ms bounds the loss on a
+    // power failure to a tenth of a second of jobs while keeping syncs to at most ten a second.
+    std::chrono::milliseconds fsync_interval{100};
+};
+
+struct JournalWriterStats {
+    std::uint64_t records_written = 0;
+    std::uint64_t batches_written = 0;
+    std::uint64_t fdatasyncs = 0;     // on the journal and on compaction files
+    std::uint64_t journal_bytes = 0;  // current size of the journal file
+    std::uint64_t compactions = 0;
+    std::uint64_t compactions_failed = 0;
+};
+
+class JournalWriter {
+public:
+    // Opens (or creates, with a header) the journal at `path`, starts the writer thread and waits
+    // for it to be ready. Blocks on disk. Throws JournalError if the file cannot be opened or is
+    // not a version-1 journal; a torn tail must be truncated first (JournalReader). `context`
+    // must outlive the writer.
+    JournalWriter(zmq::context_t& context, std::filesystem::path path, JournalWriterOptions options,
+                  std::shared_ptr<spdlog::logger> log);
+    // Writes and syncs every appended record (whatever the policy), then joins the thread. Blocks
+    // for the last batch's write and one fdatasync.
+    ~JournalWriter();
+    JournalWriter(const JournalWriter&) = delete;
+    JournalWriter& operator=(const JournalWriter&) = delete;
+
+    // Queues `record` after every record appended before it and returns its sequence number.
+    // Never blocks on disk. Throws std::length_error for a record over kMaxJournalBodyBytes
+    // (nothing is queued then). After a failure the record is dropped but still numbered.
+    std::uint64_t append(const JournalRecord& record);
+    std::uint64_t last_sequence() const noexcept { return last_sequence_; }
+
+    // For the loop's zmq::poll: readable (ZMQ_POLLIN) when the durable sequence has advanced, a
+    // compaction has ended, or the writer has failed. Call take_durable() then; never recv on it.
+    zmq::pollitem_t durable_pollitem() noexcept { return {pipe_.handle(), 0, ZMQ_POLLIN, 0}; }
+    // Clears the notification and returns the newest durable sequence (0 before any). Never blocks.
+    std::uint64_t take_durable();
+
+    // Starts a compaction (see above) and returns true, or returns false while one is under way.
+    // Never blocks on disk.
+    bool compact(std::string snapshot);
+    bool is_compacting() const noexcept { return is_compacting_.load(); }
+
+    bool has_failed() const noexcept { return has_failed_.load(); }
+    // What failed (the call, the path, strerror), or empty.
+    std::string failure() const;
+    // Encoded bytes appended but not yet taken by the writer thread: a disk falling behind.
+    std::size_t backlog_bytes() const;
+    JournalWriterStats stats() const noexcept;
+
+private:
+    struct Compaction {
+        std::string snapshot;
+        std::size_t boundary_bytes = 0;  // records before this offset in the batch precede it
+    };
+
+    void send_wake();
+
+    // Writer thread.
+    void run(zmq::context_t& context) noexcept;
+    bool write_batch(std::string_view batch, std::optional<Compaction> compaction);
+    bool switch_to_compacted(const Compaction& compaction, std::string_view records_after);
+    bool sync();
+    void publish_durable(std::uint64_t sequence);
+    void notify();
+    void fail(const std::string& what, int error);
+    void check_owner() const noexcept;
+
+    // Set at construction, then read-only.
+    std::filesystem::path path_;
+    JournalWriterOptions options_;
+    std::shared_ptr<spdlog::logger> log_;
+    std::string endpoint_;
+    std::thread::id owner_;
+
+    // Loop thread.
+    zmq::socket_t pipe_;
+    std::uint64_t last_sequence_ = 0;
+
+    // Writer thread (moved there before it starts).
+    JournalFile file_;
+    std::optional<zmq::socket_t> writer_pipe_;
+    bool is_dirty_ = false;  // written since the last fdatasync
+
+    // Shared, under mutex_.
+    mutable std::mutex mutex_;
+    std::string queued_;
+    std::uint64_t queued_last_sequence_ = 0;
+    std::optional<Compaction> queued_compaction_;
+    bool has_wake_pending_ = false;
+    std::string failure_;
+
+    // Shared, lock-free.
+    std::atomic<std::uint64_t> durable_{0};
+    std::atomic<bool> has_notified_{false};
+    std::atomic<bool> is_compacting_{false};
+    std::atomic<bool> has_failed_{false};
+    std::atomic<std::uint64_t> records_written_{0};
+    std::atomic<std::uint64_t> batches_written_{0};
+    std::atomic<std::uint64_t> fdatasyncs_{0};
+    std::atomic<std::uint64_t> journal_bytes_{0};
+    std::atomic<std::uint64_t> compactions_{0};
+    std::atomic<std::uint64_t> compactions_failed_{0};
+
+    std::jthread thread_;  // last: starts after every member above exists, stops before they go
+};
+
+}  // namespace corsair::broker
