@@ -58,7 +58,7 @@ TEST_CASE("a failing command fails the job with its exit status and stderr", "[i
     cluster.start_worker("failer", {"--", "/bin/sh", "-c", "echo \"attempt $CORSAIR_ATTEMPT went wrong\" >&2; exit 3"},
                          "fail", 1);
     REQUIRE(cluster.wait_for_workers(1));
-    auto run = corsair_cli(cluster, {"submit", "fail", "x", "--wait", "--json"});
+    auto run = corsair_cli(cluster, {"submit", "fail", "x", "--wait", "--json", "--max-attempts", "1"});
     CHECK(run.exit_code == 1);
     auto lines = json_lines(run.out);
     REQUIRE(lines.size() == 1);
@@ -122,7 +122,7 @@ TEST_CASE("the CLI reports an unknown job and an unreachable broker clearly", "[
     Cluster cluster;
     auto unknown = corsair_cli(cluster, {"status", "no-such-job"});
     CHECK(unknown.exit_code == 1);
-    std::vector<std::string> argv{CORSAIR_CLI_BIN, "stats", "--broker", "tcp://127.0.0.1:1", "--timeout", "500ms"};
+    std::vector<std::string> argv{CORSAIR_CLI_BIN, "stats", "--broker", "tcp://127.0.0.1:1", "--wait-timeout", "500ms"};
     ChildProcess cli(argv, {}, cluster.log_dir() + "/cli.log");
     auto status = cli.wait_exit(20s);
     REQUIRE(status);
