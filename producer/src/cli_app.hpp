@@ -4,6 +4,8 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
+#include <functional>
 #include <iosfwd>
 #include <string>
 
@@ -27,8 +29,8 @@ inline constexpr const char* kBrokerEnvironmentVariable = "CORSAIR_BROKER";
 struct CommonOptions {
     std::string broker = kDefaultBroker;
     bool is_json = false;
-    // How long a command waits for the broker to say anything before giving up (exit 3).
-    std::chrono::milliseconds timeout{10'000};
+    // --wait-timeout: how long a command waits for the broker to say anything before giving up (exit 3).
+    std::chrono::milliseconds wait_timeout{10'000};
 };
 
 struct SubmitOptions {
@@ -38,13 +40,16 @@ struct SubmitOptions {
     std::string file;  // empty: submit `payload`; "-": read stdin
     bool should_wait = false;
     std::size_t window = 1000;
+    JobOptions job;  // --priority, --timeout, --at, ...: applied to every job
 };
 
+// What a command reads and writes, and the wall clock (for --at; tests inject a fixed one).
 struct CliStreams {
     std::ostream& out;
     std::ostream& err;
     std::istream& in;
     bool is_err_terminal = false;  // draw the progress bar
+    std::function<std::chrono::system_clock::time_point()> now = [] { return std::chrono::system_clock::now(); };
 };
 
 // Parses argv and runs the chosen command; returns the process exit code.
@@ -55,10 +60,23 @@ int run_submit_file(zmq::context_t& context, const SubmitOptions& options, CliSt
 int run_status(zmq::context_t& context, const CommonOptions& options, const std::string& id, CliStreams& streams);
 int run_result(zmq::context_t& context, const CommonOptions& options, const std::string& id, CliStreams& streams);
 int run_stats(zmq::context_t& context, const CommonOptions& options, CliStreams& streams);
+int run_cancel(zmq::context_t& context, const CommonOptions& options, const std::string& id, CliStreams& streams);
+// `target` is a job id, or with `is_whole_queue` a queue whose dead set is retried.
+int run_retry(zmq::context_t& context, const CommonOptions& options, const std::string& target, bool is_whole_queue,
+              CliStreams& streams);
+// An empty `id` purges the queue's whole dead set.
+int run_purge(zmq::context_t& context, const CommonOptions& options, const std::string& queue, const std::string& id,
+              CliStreams& streams);
+int run_dead(zmq::context_t& context, const CommonOptions& options, const std::string& queue, std::uint32_t limit,
+             CliStreams& streams);
+int run_pause(zmq::context_t& context, const CommonOptions& options, const std::string& queue, bool should_pause,
+              CliStreams& streams);
+int run_queue(zmq::context_t& context, const CommonOptions& options, const protocol::QueueSettings& settings,
+              CliStreams& streams);
 
 // The exit code for a failed Producer call.
 ExitCode exit_code_for(const ProducerError& error);
-// Producer settings for a command: its broker, and status checks well inside its --timeout.
+// Producer settings for a command: its broker, and status checks well inside its --wait-timeout.
 ProducerOptions producer_options_for(const CommonOptions& options);
 
 }  // namespace corsair::producer::cli

@@ -10,9 +10,7 @@
 #include "cli_app.hpp"
 #include "cli_output.hpp"
 #include "corsair/protocol/duration.hpp"
-#include "progress_meter.hpp"
 #include "line_reader.hpp"
-#include "corsair/protocol/duration.hpp"
 #include "progress_meter.hpp"
 
 namespace corsair::producer::cli {
@@ -34,8 +32,9 @@ bool has_broker_gone_quiet(const Producer& producer, Clock::time_point since, mi
 }
 
 std::string quiet_message(const CommonOptions& options) {
-    return "corsair: no answer from the broker at " + options.broker + " for " + protocol::format_duration(options.timeout) +
-           " (is it running? see --broker, " + kBrokerEnvironmentVariable + ", --timeout)\n";
+    return "corsair: no answer from the broker at " + options.broker + " for " +
+           protocol::format_duration(options.wait_timeout) + " (is it running? see --broker, " +
+           kBrokerEnvironmentVariable + ", --wait-timeout)\n";
 }
 
 // Counts and reports the events of a --file run; owns no socket.
@@ -48,13 +47,19 @@ public:
         switch (event.kind) {
             case Event::Kind::accepted:
                 ++accepted_;
-                if (options_.common.is_json && !options_.should_wait) {
-                    out_line(json_line({{"id", event.id}}));
-                }
+                if (options_.common.is_json && !options_.should_wait) out_line(json_line(accepted_json(event)));
                 break;
             case Event::Kind::result:
-                ++(event.outcome.state == protocol::JobState::done ? done_ : failed_);
+                switch (event.outcome.state) {
+                    case protocol::JobState::done: ++done_; break;
+                    case protocol::JobState::cancelled: ++cancelled_; break;
+                    default: ++failed_; break;
+                }
                 if (options_.common.is_json) out_line(json_line(outcome_json(event.outcome)));
+                break;
+            case Event::Kind::progress:
+                // Per-job lines would drown a terminal; the JSON stream has room for them.
+                if (options_.common.is_json) out_line(json_line(progress_json(event.id, event.progress, event.job_id)));
                 break;
             case Event::Kind::error:
                 ++refused_;
@@ -94,11 +99,13 @@ public:
     int finish(bool has_timed_out, std::size_t unacknowledged) {
         clear_progress();
         const auto elapsed = std::chrono::duration_cast<milliseconds>(Clock::now() - start_);
-        const double rate = meter_.rate(options_.should_wait ? done_ + failed_ : accepted_, Clock::now());
+        const double rate = meter_.rate(options_.should_wait ? ended() : accepted_, Clock::now());
         char rate_text[32];
         std::snprintf(rate_text, sizeof rate_text, "%.0f", rate);
         if (options_.should_wait) {
-            streams_.err << "done " << done_ << ", failed " << failed_ << ", refused " << refused_;
+            streams_.err << "done " << done_ << ", failed " << failed_;
+            if (cancelled_ > 0) streams_.err << ", cancelled " << cancelled_;
+            streams_.err << ", refused " << refused_;
         } else {
             streams_.err << "submitted " << submitted_ << " jobs to queue " << options_.queue << ": accepted "
                          << accepted_ << ", refused " << refused_;
@@ -108,14 +115,14 @@ public:
         streams_.err << ", elapsed " << human_duration(elapsed) << ", rate " << rate_text << " jobs/s\n";
         if (has_timed_out) return code(ExitCode::unreachable);
         if (invalid_ > 0) return code(ExitCode::usage);
-        if (refused_ > 0 || failed_ > 0) return code(ExitCode::job_failed);
+        if (refused_ > 0 || failed_ > 0 || cancelled_ > 0) return code(ExitCode::job_failed);
         return code(ExitCode::ok);
     }
 
 private:
-    std::uint64_t progress_count() const {
-        return (options_.should_wait ? done_ + failed_ : accepted_) + refused_ + invalid_;
-    }
+    std::uint64_t ended() const { return done_ + failed_ + cancelled_; }
+
+    std::uint64_t progress_count() const { return (options_.should_wait ? ended() : accepted_) + refused_ + invalid_; }
 
     void out_line(const std::string& line) {
         if (streams_.is_err_terminal) clear_progress();
@@ -139,6 +146,7 @@ private:
     std::uint64_t accepted_ = 0;
     std::uint64_t done_ = 0;
     std::uint64_t failed_ = 0;
+    std::uint64_t cancelled_ = 0;
     std::uint64_t refused_ = 0;
     std::uint64_t invalid_ = 0;
     std::uint64_t problems_ = 0;
@@ -149,26 +157,51 @@ private:
 int run_submit(zmq::context_t& context, const SubmitOptions& options, CliStreams& streams) {
     Producer producer(context, producer_options_for(options.common));
     if (!options.should_wait) {
-        const auto id = producer.submit(options.queue, options.payload, options.common.timeout);
+        const auto accepted = producer.submit(options.queue, options.payload, options.job, options.common.wait_timeout);
         if (options.common.is_json) {
-            streams.out << json_line({{"id", id}}) << '\n';
+            Event event;
+            event.id = accepted.id;
+            event.job_id = accepted.job_id;
+            event.existed = accepted.existed;
+            streams.out << json_line(accepted_json(event)) << '\n';
         } else {
-            streams.out << id << '\n';
+            // The id to ask about later is the job's, which a unique key may have matched.
+            streams.out << accepted.job_id << '\n';
+            if (accepted.job_id != accepted.id) {
+                streams.err << "corsair: unique key '" << options.job.unique_key << "' matched job " << accepted.job_id
+                            << "; nothing new was queued\n";
+            }
         }
         return code(ExitCode::ok);
     }
     const auto start = Clock::now();
-    const auto id = producer.submit_async(options.queue, options.payload, true);
+    const auto id = producer.submit_async(options.queue, options.payload, true, options.job);
     for (;;) {
         for (const auto& event : producer.poll(kPollSlice)) {
             if (event.id != id) continue;
-            if (event.kind == Event::Kind::error) {
-                if (options.common.is_json) streams.out << json_line(refused_json(id, event.error)) << '\n';
-                streams.err << "corsair: the broker refused job " << id << ": " << error_text(event.error) << '\n';
-                return static_cast<int>(
-                    exit_code_for(ProducerError(ProducerError::Kind::refused, event.error.code, event.error.message)));
+            switch (event.kind) {
+                case Event::Kind::accepted:
+                    if (!options.common.is_json && event.job_id != id) {
+                        streams.err << "corsair: unique key '" << options.job.unique_key << "' matched job "
+                                    << event.job_id << "; waiting for its outcome\n";
+                    }
+                    continue;
+                case Event::Kind::progress:
+                    if (options.common.is_json) {
+                        streams.out << json_line(progress_json(event.id, event.progress, event.job_id)) << '\n'
+                                    << std::flush;
+                    } else {
+                        streams.err << "corsair: " << progress_text(event.job_id, event.progress) << '\n';
+                    }
+                    continue;
+                case Event::Kind::error: {
+                    if (options.common.is_json) streams.out << json_line(refused_json(id, event.error)) << '\n';
+                    streams.err << "corsair: the broker refused job " << id << ": " << error_text(event.error) << '\n';
+                    return static_cast<int>(exit_code_for(
+                        ProducerError(ProducerError::Kind::refused, event.error.code, event.error.message)));
+                }
+                case Event::Kind::result: break;
             }
-            if (event.kind != Event::Kind::result) continue;
             const auto& outcome = event.outcome;
             if (options.common.is_json) {
                 streams.out << json_line(outcome_json(outcome)) << '\n';
@@ -176,12 +209,20 @@ int run_submit(zmq::context_t& context, const SubmitOptions& options, CliStreams
                 streams.out.write(outcome.result.data(), static_cast<std::streamsize>(outcome.result.size()));
                 streams.out.flush();
             }
-            if (outcome.state == protocol::JobState::done) return code(ExitCode::ok);
-            streams.err << "corsair: job " << id << " failed (attempt " << outcome.attempt << "): " << outcome.error
-                        << '\n';
-            return code(ExitCode::job_failed);
+            switch (outcome.state) {
+                case protocol::JobState::done: return code(ExitCode::ok);
+                case protocol::JobState::cancelled:
+                    streams.err << "corsair: job " << outcome.job_id << " was cancelled";
+                    if (!outcome.error.empty()) streams.err << ": " << outcome.error;
+                    streams.err << '\n';
+                    return code(ExitCode::job_failed);
+                default:
+                    streams.err << "corsair: job " << outcome.job_id << " failed (attempt " << outcome.attempt
+                                << "): " << outcome.error << '\n';
+                    return code(ExitCode::job_failed);
+            }
         }
-        if (has_broker_gone_quiet(producer, start, options.common.timeout)) {
+        if (has_broker_gone_quiet(producer, start, options.common.wait_timeout)) {
             streams.err << quiet_message(options.common);
             return code(ExitCode::unreachable);
         }
@@ -215,7 +256,7 @@ int run_submit_file(zmq::context_t& context, const SubmitOptions& options, CliSt
         std::uint64_t since_poll = 0;
         while (auto line = reader.next()) {
             try {
-                producer.submit_async(options.queue, *line, options.should_wait);
+                producer.submit_async(options.queue, *line, options.should_wait, options.job);
                 run.submitted();
             } catch (const ProducerError& e) {
                 if (e.kind() != ProducerError::Kind::invalid) throw;
@@ -240,7 +281,7 @@ int run_submit_file(zmq::context_t& context, const SubmitOptions& options, CliSt
         const bool is_finished =
             producer.awaiting_acceptance() == 0 && (!options.should_wait || producer.awaiting_results() == 0);
         if (is_finished) break;
-        if (has_broker_gone_quiet(producer, drain_start, options.common.timeout)) {
+        if (has_broker_gone_quiet(producer, drain_start, options.common.wait_timeout)) {
             streams.err << quiet_message(options.common);
             return run.finish(true, producer.awaiting_acceptance() + producer.awaiting_results());
         }

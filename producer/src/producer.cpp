@@ -13,6 +13,7 @@ namespace corsair::producer {
 
 namespace {
 
+using protocol::Command;
 using protocol::ErrorCode;
 using std::chrono::milliseconds;
 
@@ -48,7 +49,40 @@ ProducerError refused(const protocol::Error& error, const std::string& id) {
                          "broker refused job " + id + " (" + describe(error) + ")");
 }
 
+// "broker refused CANCEL of j-1 (wrong_state: job j-1 is done)"
+ProducerError refused_request(const protocol::Error& error, Command command, const std::string& subject) {
+    std::string text = "broker refused " + std::string(protocol::to_string(command));
+    if (!subject.empty()) text += " of " + subject;
+    return ProducerError(ProducerError::Kind::refused, error.code, text + " (" + describe(error) + ")");
+}
+
+[[noreturn]] void reject(const std::string& message) {
+    throw ProducerError(ProducerError::Kind::invalid, ErrorCode::bad_field_value, message);
+}
+
+void check_range(const char* field, std::uint64_t value, std::uint64_t min, std::uint64_t max) {
+    if (value < min || value > max) {
+        reject(std::string(field) + " must be between " + std::to_string(min) + " and " + std::to_string(max) +
+               " (got " + std::to_string(value) + ")");
+    }
+}
+
 std::string format_ms(milliseconds duration) { return std::to_string(duration.count()) + "ms"; }
+
+// The optional SUBMIT fields of `options`. A run_at already past when the SUBMIT goes out (a resend,
+// or a resubmission after a broker restart) is left out: the broker refuses a time in the past,
+// and the job is due now, which is what a SUBMIT without it means.
+void write_options(const JobOptions& options, protocol::Submit& message, std::chrono::system_clock::time_point now) {
+    message.priority = options.priority;
+    message.retry.max_attempts = options.max_attempts;
+    if (options.backoff) message.retry.backoff_ms = static_cast<std::uint64_t>(options.backoff->count());
+    if (options.backoff_max) message.retry.backoff_max_ms = static_cast<std::uint64_t>(options.backoff_max->count());
+    message.retry.backoff_jitter_pct = options.backoff_jitter_pct;
+    if (options.timeout) message.timeout_ms = static_cast<std::uint64_t>(options.timeout->count());
+    message.delay_ms = static_cast<std::uint64_t>(options.delay.count());
+    if (options.run_at && *options.run_at > now) message.run_at_ms = unix_milliseconds(*options.run_at);
+    message.unique_key = options.unique_key;
+}
 
 }  // namespace
 
@@ -78,7 +112,7 @@ void Producer::assert_owner_thread() const { assert(std::this_thread::get_id() =
 
 std::string Producer::new_job_id() { return id_prefix_ + "-" + std::to_string(next_sequence_++); }
 
-void Producer::validate(std::string_view queue, std::string_view payload, std::string_view id) const {
+void Producer::check_input(std::string_view queue, std::string_view payload, std::string_view id) const {
     using Kind = ProducerError::Kind;
     if (queue.empty()) throw ProducerError(Kind::invalid, ErrorCode::bad_field_value, "queue name is empty");
     if (queue.size() > protocol::kMaxQueueNameBytes) {
@@ -98,17 +132,40 @@ void Producer::validate(std::string_view queue, std::string_view payload, std::s
     }
 }
 
-std::string Producer::submit(std::string_view queue, std::string_view payload, milliseconds timeout) {
+void Producer::check_id(std::string_view id) const {
+    if (id.empty()) reject("job id is empty");
+    check_input("-", {}, id);
+}
+
+void Producer::check_queue_settings(const protocol::QueueSettings& settings) const {
+    check_input(settings.queue, {}, {});
+    const auto& retry = settings.retry;
+    if (retry.max_attempts) check_range("max_attempts", *retry.max_attempts, 1, protocol::kMaxAttemptsLimit);
+    if (retry.backoff_ms) check_range("backoff_ms", *retry.backoff_ms, 1, protocol::kMaxBackoffMs);
+    if (retry.backoff_max_ms) check_range("backoff_max_ms", *retry.backoff_max_ms, 1, protocol::kMaxBackoffMs);
+    if (retry.backoff_jitter_pct) check_range("backoff_jitter_pct", *retry.backoff_jitter_pct, 0, 100);
+    if (settings.timeout_ms) check_range("timeout_ms", *settings.timeout_ms, 0, protocol::kMaxTimeoutMs);
+    if (settings.dead_max_age_ms) check_range("dead_max_age_ms", *settings.dead_max_age_ms, 1, protocol::kMaxDeadAgeMs);
+}
+
+protocol::Accepted Producer::submit(std::string_view queue, std::string_view payload, const JobOptions& options,
+                                    milliseconds timeout) {
     assert_owner_thread();
     const auto deadline = Clock::now() + timeout;
-    std::string id = submit_async(queue, payload, false);
+    std::string id = submit_async(queue, payload, false, options);
     Event event;
     pump_until(deadline, [&] {
         return std::any_of(events_.begin(), events_.end(), [&](const Event& e) {
             return e.id == id && (e.kind == Event::Kind::accepted || e.kind == Event::Kind::error);
         });
     });
-    if (take_event(Event::Kind::accepted, id, event)) return id;
+    if (take_event(Event::Kind::accepted, id, event)) {
+        protocol::Accepted accepted;
+        accepted.id = id;
+        accepted.existed = event.existed;
+        accepted.job_id = std::move(event.job_id);
+        return accepted;
+    }
     if (take_event(Event::Kind::error, id, event)) throw refused(event.error, id);
     forget(id);
     throw ProducerError(ProducerError::Kind::timeout, ErrorCode::internal,
@@ -116,10 +173,20 @@ std::string Producer::submit(std::string_view queue, std::string_view payload, m
                             options_.broker_endpoint + " to accept job " + id + " (is the broker running?)");
 }
 
+std::string Producer::submit(std::string_view queue, std::string_view payload, milliseconds timeout) {
+    return submit(queue, payload, JobOptions{}, timeout).job_id;
+}
+
 std::string Producer::submit_async(std::string_view queue, std::string_view payload, bool wants_result,
                                    std::string id) {
+    return submit_async(queue, payload, wants_result, JobOptions{}, std::move(id));
+}
+
+std::string Producer::submit_async(std::string_view queue, std::string_view payload, bool wants_result,
+                                   const JobOptions& options, std::string id) {
     assert_owner_thread();
-    validate(queue, payload, id);
+    check_input(queue, payload, id);
+    validate(options);
     if (id.empty()) id = new_job_id();
     if (jobs_.count(id) != 0) {
         throw ProducerError(ProducerError::Kind::invalid, ErrorCode::bad_field_value,
@@ -143,7 +210,7 @@ std::string Producer::submit_async(std::string_view queue, std::string_view payl
             pump_once(deadline);
         }
     }
-    track(id, queue, payload, wants_result);
+    track(id, queue, payload, wants_result, share(options));
     flush_outbox();
     return id;
 }
@@ -163,7 +230,11 @@ Outcome Producer::wait_result(const std::string& id, milliseconds timeout) {
     const auto deadline = Clock::now() + timeout;
     Event event;
     auto take_outcome = [&]() -> bool {
-        if (take_event(Event::Kind::result, id, event)) return true;
+        if (take_event(Event::Kind::result, id, event)) {
+            // Nobody polls for them now: a waiter on the outcome is not reading progress.
+            std::erase_if(events_, [&](const Event& e) { return e.kind == Event::Kind::progress && e.id == id; });
+            return true;
+        }
         if (take_event(Event::Kind::error, id, event)) throw refused(event.error, id);
         return false;
     };
@@ -185,25 +256,43 @@ Outcome Producer::wait_result(const std::string& id, milliseconds timeout) {
                             " from the broker at " + options_.broker_endpoint);
 }
 
-protocol::StatusReply Producer::status(const std::string& id, milliseconds timeout) {
-    assert_owner_thread();
-    if (id.empty()) throw ProducerError(ProducerError::Kind::invalid, ErrorCode::bad_field_value, "job id is empty");
-    validate("-", {}, id);
+template <class T>
+protocol::Message Producer::request(T message, PendingRequest pending, milliseconds timeout) {
     const auto deadline = Clock::now() + timeout;
-    status_request_id_ = id;
-    status_answer_.reset();
-    outbox_.push_back(OutgoingStatus{id});
+    const auto command = pending.command;
+    const auto number = next_request_++;
+    pending_ = std::move(pending);
+    answer_.reset();
+    outbox_.push_back(OutgoingRequest{number, protocol::encode(std::move(message))});
     flush_outbox();
-    pump_until(deadline, [&] { return status_answer_.has_value(); });
-    status_request_id_.reset();
-    if (!status_answer_) {
+    pump_until(deadline, [&] { return answer_.has_value(); });
+    pending_.reset();
+    if (!answer_) {
+        // The caller hears "timed out": a request still unsent must not go out later.
+        std::erase_if(outbox_, [&](const Outgoing& outgoing) {
+            const auto* request = std::get_if<OutgoingRequest>(&outgoing);
+            return request != nullptr && request->number == number;
+        });
         throw ProducerError(ProducerError::Kind::timeout, ErrorCode::internal,
                             "timed out after " + format_ms(timeout) + " waiting for the broker at " +
-                                options_.broker_endpoint + " to answer STATUS (is the broker running?)");
+                                options_.broker_endpoint + " to answer " + std::string(protocol::to_string(command)) +
+                                " (is the broker running?)");
     }
-    auto answer = std::move(*status_answer_);
-    status_answer_.reset();
-    if (auto* error = std::get_if<protocol::Error>(&answer)) {
+    auto answer = std::move(*answer_);
+    answer_.reset();
+    return answer;
+}
+
+std::uint64_t Producer::ok_count(protocol::Message&& answer, Command command, const std::string& subject) {
+    if (const auto* error = std::get_if<protocol::Error>(&answer)) throw refused_request(*error, command, subject);
+    return std::get<protocol::Ok>(answer).count;
+}
+
+protocol::StatusReply Producer::status(const std::string& id, milliseconds timeout) {
+    assert_owner_thread();
+    check_id(id);
+    auto answer = request(protocol::StatusRequest{id}, {Command::status, id, {}}, timeout);
+    if (const auto* error = std::get_if<protocol::Error>(&answer)) {
         if (error->code == ErrorCode::unknown_job) {
             throw ProducerError(ProducerError::Kind::refused, error->code, "no job with id " + id + " is known");
         }
@@ -214,27 +303,89 @@ protocol::StatusReply Producer::status(const std::string& id, milliseconds timeo
 
 protocol::StatsReply Producer::stats(milliseconds timeout) {
     assert_owner_thread();
-    const auto deadline = Clock::now() + timeout;
-    is_stats_requested_ = true;
-    stats_answer_.reset();
-    outbox_.push_back(OutgoingStats{});
-    flush_outbox();
-    pump_until(deadline, [&] { return stats_answer_.has_value(); });
-    is_stats_requested_ = false;
-    if (!stats_answer_) {
-        throw ProducerError(ProducerError::Kind::timeout, ErrorCode::internal,
-                            "timed out after " + format_ms(timeout) + " waiting for the broker at " +
-                                options_.broker_endpoint + " to answer STATS (is the broker running?)");
-    }
-    auto answer = std::move(*stats_answer_);
-    stats_answer_.reset();
-    return answer;
+    auto answer = request(protocol::StatsRequest{}, {Command::stats, {}, {}}, timeout);
+    if (const auto* error = std::get_if<protocol::Error>(&answer)) throw refused_request(*error, Command::stats, {});
+    return std::move(std::get<protocol::StatsReply>(answer));
 }
 
-void Producer::track(std::string id, std::string_view queue, std::string_view payload, bool wants_result) {
+void Producer::cancel(const std::string& id, milliseconds timeout) {
+    assert_owner_thread();
+    check_id(id);
+    ok_count(request(protocol::Cancel{id}, {Command::cancel, id, {}}, timeout), Command::cancel, id);
+}
+
+void Producer::retry(const std::string& id, milliseconds timeout) {
+    assert_owner_thread();
+    check_id(id);
+    protocol::Retry message;
+    message.id = id;
+    ok_count(request(std::move(message), {Command::retry, id, {}}, timeout), Command::retry, id);
+}
+
+std::uint64_t Producer::retry_all(const std::string& queue, milliseconds timeout) {
+    assert_owner_thread();
+    check_input(queue, {}, {});
+    protocol::Retry message;
+    message.queue = queue;
+    return ok_count(request(std::move(message), {Command::retry, queue, {}}, timeout), Command::retry,
+                    "queue " + queue);
+}
+
+std::uint64_t Producer::purge(const std::string& queue, const std::string& id, milliseconds timeout) {
+    assert_owner_thread();
+    check_input(queue, {}, id);
+    return ok_count(request(protocol::Purge{queue, id}, {Command::purge, queue, id}, timeout), Command::purge,
+                    id.empty() ? "queue " + queue : id + " in queue " + queue);
+}
+
+protocol::DeadReply Producer::dead(const std::string& queue, std::uint32_t limit, milliseconds timeout) {
+    assert_owner_thread();
+    check_input(queue, {}, {});
+    check_range("limit", limit, 1, protocol::kMaxDeadListed);
+    auto answer = request(protocol::DeadRequest{queue, limit}, {Command::dead, queue, {}}, timeout);
+    if (const auto* error = std::get_if<protocol::Error>(&answer)) {
+        throw refused_request(*error, Command::dead, "queue " + queue);
+    }
+    return std::move(std::get<protocol::DeadReply>(answer));
+}
+
+protocol::QueueSettings Producer::queue_settings(const protocol::QueueSettings& settings, milliseconds timeout) {
+    assert_owner_thread();
+    check_queue_settings(settings);
+    auto answer = request(settings, {Command::queue, settings.queue, {}}, timeout);
+    if (const auto* error = std::get_if<protocol::Error>(&answer)) {
+        throw refused_request(*error, Command::queue, "queue " + settings.queue);
+    }
+    return std::move(std::get<protocol::QueueSettings>(answer));
+}
+
+protocol::QueueSettings Producer::pause(const std::string& queue, milliseconds timeout) {
+    protocol::QueueSettings settings;
+    settings.queue = queue;
+    settings.is_paused = true;
+    return queue_settings(settings, timeout);
+}
+
+protocol::QueueSettings Producer::resume(const std::string& queue, milliseconds timeout) {
+    protocol::QueueSettings settings;
+    settings.queue = queue;
+    settings.is_paused = false;
+    return queue_settings(settings, timeout);
+}
+
+std::shared_ptr<const JobOptions> Producer::share(const JobOptions& options) {
+    static const JobOptions kPlain{};
+    if (options == kPlain) return nullptr;
+    if (!last_options_ || !(*last_options_ == options)) last_options_ = std::make_shared<const JobOptions>(options);
+    return last_options_;
+}
+
+void Producer::track(std::string id, std::string_view queue, std::string_view payload, bool wants_result,
+                     std::shared_ptr<const JobOptions> options) {
     TrackedJob job;
     job.queue = std::string(queue);
     job.payload = std::string(payload);
+    job.options = std::move(options);
     job.wants_result = wants_result;
     if (wants_result) {
         job.order = next_order_++;
@@ -249,9 +400,32 @@ void Producer::track(std::string id, std::string_view queue, std::string_view pa
 void Producer::forget(const std::string& id) {
     const auto it = jobs_.find(id);
     if (it == jobs_.end()) return;
+    unalias(id, it->second);
     if (!it->second.is_accepted) --unaccepted_count_;
     if (it->second.wants_result) awaited_order_.erase(it->second.order);
     jobs_.erase(it);
+}
+
+void Producer::unalias(const std::string& id, TrackedJob& job) {
+    if (job.job_id.empty()) return;
+    auto [first, last] = aliases_.equal_range(job.job_id);
+    for (auto it = first; it != last; ++it) {
+        if (it->second == id) {
+            aliases_.erase(it);
+            break;
+        }
+    }
+    job.job_id.clear();
+}
+
+std::vector<std::string> Producer::awaiting(const std::string& job_id) const {
+    std::vector<std::string> ids;
+    // A job awaited under its own id; also before its ACCEPTED, which may have been lost.
+    const auto it = jobs_.find(job_id);
+    if (it != jobs_.end() && it->second.wants_result && it->second.job_id.empty()) ids.push_back(job_id);
+    auto [first, last] = aliases_.equal_range(job_id);
+    for (auto alias = first; alias != last; ++alias) ids.push_back(alias->second);
+    return ids;
 }
 
 void Producer::queue_submit(const std::string& id, TrackedJob& job) {
@@ -296,26 +470,29 @@ void Producer::flush_outbox() {
     }
 }
 
-bool Producer::send_outgoing(const Outgoing& outgoing) {
-    if (const auto* submit = std::get_if<OutgoingSubmit>(&outgoing)) {
-        const auto it = jobs_.find(submit->id);
-        if (it == jobs_.end() || !it->second.is_queued_for_send) return true;  // forgotten meanwhile
-        TrackedJob& job = it->second;
-        if (job.is_accepted) {
-            job.is_queued_for_send = false;
-            return true;
-        }
-        protocol::Submit message{submit->id, job.queue, job.wants_result, protocol::make_payload(job.payload)};
-        if (protocol::send_message(socket_, std::move(message)) != protocol::SendStatus::sent) return false;
+bool Producer::send_outgoing(Outgoing& outgoing) {
+    if (auto* request = std::get_if<OutgoingRequest>(&outgoing)) {
+        return protocol::send_frames(socket_, request->frames) == protocol::SendStatus::sent;
+    }
+    const auto& submit = std::get<OutgoingSubmit>(outgoing);
+    const auto it = jobs_.find(submit.id);
+    if (it == jobs_.end() || !it->second.is_queued_for_send) return true;  // forgotten meanwhile
+    TrackedJob& job = it->second;
+    if (job.is_accepted) {
         job.is_queued_for_send = false;
-        job.sent_at = Clock::now();
-        resend_queue_.emplace_back(job.sent_at, submit->id);
         return true;
     }
-    if (const auto* status = std::get_if<OutgoingStatus>(&outgoing)) {
-        return protocol::send_message(socket_, protocol::StatusRequest{status->id}) == protocol::SendStatus::sent;
-    }
-    return protocol::send_message(socket_, protocol::StatsRequest{}) == protocol::SendStatus::sent;
+    protocol::Submit message;
+    message.id = submit.id;
+    message.queue = job.queue;
+    message.wants_result = job.wants_result;
+    message.payload = protocol::make_payload(job.payload);
+    if (job.options) write_options(*job.options, message, std::chrono::system_clock::now());
+    if (protocol::send_message(socket_, std::move(message)) != protocol::SendStatus::sent) return false;
+    job.is_queued_for_send = false;
+    job.sent_at = Clock::now();
+    resend_queue_.emplace_back(job.sent_at, submit.id);
+    return true;
 }
 
 void Producer::run_timers(Clock::time_point now) {
@@ -340,7 +517,9 @@ void Producer::run_timers(Clock::time_point now) {
         if (++scanned > kMaxCheckScan || checked == kChecksPerRound) break;
         const auto it = jobs_.find(id);
         if (it == jobs_.end() || !it->second.is_accepted) continue;
-        if (protocol::send_message(socket_, protocol::StatusRequest{id}) != protocol::SendStatus::sent) break;
+        // A unique_key match is known to the broker by the job it matched, not by our id.
+        const auto& job_id = it->second.job_id.empty() ? id : it->second.job_id;
+        if (protocol::send_message(socket_, protocol::StatusRequest{job_id}) != protocol::SendStatus::sent) break;
         ++checked;
     }
 }
@@ -369,98 +548,161 @@ void Producer::receive_available() {
     }
 }
 
+bool Producer::answers(const protocol::Message& message) const {
+    const auto& pending = *pending_;
+    auto names_subject = [&](const std::string& id) {
+        return id == pending.id || (!pending.other_id.empty() && id == pending.other_id);
+    };
+    const auto command = protocol::to_string(pending.command);
+    if (const auto* reply = std::get_if<protocol::StatusReply>(&message)) {
+        return pending.command == Command::status && reply->id == pending.id;
+    }
+    if (std::holds_alternative<protocol::StatsReply>(message)) return pending.command == Command::stats;
+    if (const auto* reply = std::get_if<protocol::DeadReply>(&message)) {
+        return pending.command == Command::dead && reply->queue == pending.id;
+    }
+    if (const auto* reply = std::get_if<protocol::QueueSettings>(&message)) {
+        return pending.command == Command::queue && reply->queue == pending.id;
+    }
+    if (const auto* ok = std::get_if<protocol::Ok>(&message)) {
+        // docs/jobs.md: PURGE's OK need not name the queue or job.
+        return ok->command == command &&
+               (names_subject(ok->id) || (pending.command == Command::purge && ok->id.empty()));
+    }
+    if (const auto* error = std::get_if<protocol::Error>(&message)) {
+        // A refusal of our request names its command; its id is empty when the broker could not
+        // read the request.
+        if (error->command == command) return error->id.empty() || names_subject(error->id);
+        if (!error->command.empty()) return false;
+        // Without a command: a broker that does not know the command at all, or one from before
+        // ERROR carried commands answering STATUS.
+        if (error->code == ErrorCode::unknown_command && error->id.empty()) return true;
+        return pending.command == Command::status && error->id == pending.id;
+    }
+    return false;
+}
+
 void Producer::handle(protocol::Message&& message) {
+    const bool is_answer = pending_ && !answer_ && answers(message);
     std::visit(
-        [this](auto&& m) {
+        [this, is_answer](auto& m) {
             using T = std::decay_t<decltype(m)>;
             if constexpr (std::is_same_v<T, protocol::Accepted>) {
                 on_accepted(m);
             } else if constexpr (std::is_same_v<T, protocol::JobResult>) {
                 on_result(std::move(m));
             } else if constexpr (std::is_same_v<T, protocol::StatusReply>) {
-                on_status_reply(std::move(m));
-            } else if constexpr (std::is_same_v<T, protocol::StatsReply>) {
-                if (is_stats_requested_) stats_answer_ = std::move(m);
+                // Read, not moved: it may also be the answer to status().
+                if (protocol::is_final(m.state)) {
+                    deliver(m.id, m.state, m.attempt, protocol::view_of(m.payload), m.error);
+                }
+            } else if constexpr (std::is_same_v<T, protocol::Progress>) {
+                on_progress(std::move(m));
             } else if constexpr (std::is_same_v<T, protocol::Error>) {
-                on_error(std::move(m));
+                on_error(m, is_answer);
+            } else if constexpr (std::is_same_v<T, protocol::StatsReply> || std::is_same_v<T, protocol::Ok> ||
+                                 std::is_same_v<T, protocol::DeadReply> ||
+                                 std::is_same_v<T, protocol::QueueSettings>) {
+                // Answers; one that answers nothing is late (its call timed out) and is ignored.
             } else {
                 ++dropped_messages_;  // a worker-side or request command has no business here
             }
         },
-        std::move(message));
+        message);
+    if (is_answer) answer_ = std::move(message);
 }
 
-void Producer::mark_accepted(const std::string& id, TrackedJob& job) {
+void Producer::mark_accepted(const std::string& id, TrackedJob& job, const protocol::Accepted* accepted) {
     job.is_accepted = true;
     --unaccepted_count_;
+    const std::string& job_id = accepted != nullptr && !accepted->job_id.empty() ? accepted->job_id : id;
+    if (job_id != id && job.wants_result) {
+        // The broker answers for the job holding our unique_key: its RESULT and PROGRESS come
+        // under its id and are delivered under ours.
+        job.job_id = job_id;
+        aliases_.emplace(job_id, id);
+    }
     if (job.is_acceptance_reported) return;  // accepted again after a resubmission
     job.is_acceptance_reported = true;
     Event event;
     event.kind = Event::Kind::accepted;
     event.id = id;
+    event.job_id = job_id;
+    event.existed = accepted != nullptr && accepted->existed;
     events_.push_back(std::move(event));
 }
 
 void Producer::on_accepted(const protocol::Accepted& accepted) {
     const auto it = jobs_.find(accepted.id);
     if (it == jobs_.end() || it->second.is_accepted) return;  // a resend's second ACCEPTED
-    mark_accepted(it->first, it->second);
+    mark_accepted(it->first, it->second, &accepted);
     // Accepted and nobody awaits the result: the payload is no longer needed.
     if (!it->second.wants_result) jobs_.erase(it);
 }
 
 void Producer::on_result(protocol::JobResult&& result) {
-    const auto it = jobs_.find(result.id);
-    if (it == jobs_.end() || !it->second.wants_result) return;  // duplicate, or not asked for
-    if (!it->second.is_accepted) mark_accepted(it->first, it->second);
-    Outcome outcome{result.id, result.state, result.attempt, std::string(protocol::view_of(result.payload)),
-                    std::move(result.error)};
-    deliver(std::move(outcome));
+    deliver(result.id, result.state, result.attempt, protocol::view_of(result.payload), result.error);
 }
 
-void Producer::on_status_reply(protocol::StatusReply&& reply) {
-    const auto it = jobs_.find(reply.id);
-    const bool has_ended = reply.state == protocol::JobState::done || reply.state == protocol::JobState::failed;
-    if (it != jobs_.end() && it->second.wants_result && has_ended) {
-        // The RESULT push was lost (or is still on its way): the STATUS_REPLY carries the same outcome.
-        if (!it->second.is_accepted) mark_accepted(it->first, it->second);
-        deliver(Outcome{reply.id, reply.state, reply.attempt, std::string(protocol::view_of(reply.payload)), reply.error});
+void Producer::on_progress(protocol::Progress&& progress) {
+    for (const auto& id : awaiting(progress.id)) {
+        Event event;
+        event.kind = Event::Kind::progress;
+        event.id = id;
+        event.job_id = progress.id;
+        event.progress = JobProgress{progress.attempt, progress.percent, progress.message};
+        events_.push_back(std::move(event));
     }
-    if (status_request_id_ && *status_request_id_ == reply.id && !status_answer_) status_answer_ = std::move(reply);
 }
 
-void Producer::on_error(protocol::Error&& error) {
-    if (status_request_id_ && *status_request_id_ == error.id && !status_answer_) status_answer_ = error;
-    const auto it = jobs_.find(error.id);
-    if (it == jobs_.end()) {
-        if (error.id.empty()) events_.push_back(Event{Event::Kind::error, {}, {}, std::move(error)});
-        return;
-    }
-    if (error.code == ErrorCode::unknown_job) {
+void Producer::on_error(const protocol::Error& error, bool is_answer) {
+    const auto submit = protocol::to_string(Command::submit);
+    const auto status = protocol::to_string(Command::status);
+    if (error.code == ErrorCode::unknown_job && (error.command.empty() || error.command == status)) {
         // An accepted job the broker no longer knows: it restarted and lost its state. Its other
         // awaited jobs are gone too, so resubmit them all (same ids: idempotent if some survived).
-        if (it->second.is_accepted && it->second.wants_result) resubmit_awaited();
+        for (const auto& id : awaiting(error.id)) {
+            if (jobs_.at(id).is_accepted) {
+                resubmit_awaited();
+                break;
+            }
+        }
+        return;
+    }
+    // Only a refused SUBMIT ends a job here; refusals of other requests go to their blocking call.
+    if (is_answer || !(error.command.empty() || error.command == submit)) return;
+    const auto it = jobs_.find(error.id);
+    if (it == jobs_.end()) {
+        if (error.id.empty()) events_.push_back(Event{Event::Kind::error, {}, {}, false, {}, error, {}});
         return;
     }
     if (it->second.is_accepted) return;  // not about the SUBMIT: e.g. a refused STATUS
     std::string id = it->first;
     forget(id);
-    events_.push_back(Event{Event::Kind::error, std::move(id), {}, std::move(error)});
+    events_.push_back(Event{Event::Kind::error, std::move(id), {}, false, {}, error, {}});
 }
 
-void Producer::deliver(Outcome outcome) {
-    forget(outcome.id);
-    Event event;
-    event.kind = Event::Kind::result;
-    event.id = outcome.id;
-    event.outcome = std::move(outcome);
-    events_.push_back(std::move(event));
+void Producer::deliver(const std::string& job_id, protocol::JobState state, std::uint32_t attempt,
+                       std::string_view result, const std::string& error) {
+    for (auto& id : awaiting(job_id)) {
+        auto& job = jobs_.at(id);
+        if (!job.is_accepted) mark_accepted(id, job, nullptr);
+        Event event;
+        event.kind = Event::Kind::result;
+        event.id = id;
+        event.job_id = job_id;
+        event.outcome = Outcome{id, state, attempt, std::string(result), error, job_id};
+        forget(id);
+        events_.push_back(std::move(event));
+    }
 }
 
 void Producer::resubmit_awaited() {
     for (const auto& [order, id] : awaited_order_) {
         auto& job = jobs_.at(id);
         if (!job.is_accepted) continue;
+        // A new broker may match the unique_key to another job, or to none.
+        unalias(id, job);
         job.is_accepted = false;
         ++unaccepted_count_;
         ++resubmissions_;

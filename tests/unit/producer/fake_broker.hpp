@@ -6,8 +6,10 @@
 #include <chrono>
 #include <functional>
 #include <future>
+#include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include <corsair/protocol/protocol.hpp>
@@ -36,6 +38,55 @@ public:
         return protocol::send_message(socket_, std::move(message), &to) == protocol::SendStatus::sent;
     }
 };
+
+// Replies spelled out in full, so tests stay short and every field is set on purpose.
+inline protocol::Accepted accepted(std::string id, bool existed = false, std::string job_id = {}) {
+    protocol::Accepted message;
+    message.job_id = job_id.empty() ? id : std::move(job_id);
+    message.id = std::move(id);
+    message.existed = existed;
+    return message;
+}
+
+inline protocol::Error error(protocol::ErrorCode code, std::string id, std::string command = {},
+                             std::string message = {}) {
+    protocol::Error error;
+    error.code = code;
+    error.id = std::move(id);
+    error.command = std::move(command);
+    error.message = std::move(message);
+    return error;
+}
+
+inline protocol::JobResult job_result(std::string id, protocol::JobState state, std::uint32_t attempt,
+                                      std::string error_text = {}, std::string_view payload = {}) {
+    protocol::JobResult result;
+    result.id = std::move(id);
+    result.state = state;
+    result.attempt = attempt;
+    result.error = std::move(error_text);
+    result.payload = protocol::make_payload(payload);
+    return result;
+}
+
+inline protocol::StatusReply status_reply(std::string id, protocol::JobState state, std::uint32_t attempt,
+                                          std::string_view payload = {}) {
+    protocol::StatusReply reply;
+    reply.id = std::move(id);
+    reply.queue = "q";
+    reply.state = state;
+    reply.attempt = attempt;
+    reply.payload = protocol::make_payload(payload);
+    return reply;
+}
+
+inline protocol::Ok ok(std::string command, std::string id, std::uint64_t count) {
+    protocol::Ok message;
+    message.command = std::move(command);
+    message.id = std::move(id);
+    message.count = count;
+    return message;
+}
 
 class ThreadedBroker {
 public:

@@ -9,14 +9,47 @@
 
 using namespace std::chrono_literals;
 using corsair::producer::Event;
+using corsair::producer::JobOptions;
 using corsair::producer::Producer;
 using corsair::producer::ProducerError;
 using corsair::producer::ProducerOptions;
 using corsair::test::FakeBroker;
 using corsair::test::ThreadedBroker;
 namespace protocol = corsair::protocol;
+namespace test = corsair::test;
 
 namespace {
+
+// Every option set, with a run_at far enough ahead that no resend finds it past.
+JobOptions full_options() {
+    JobOptions options;
+    options.priority = 7;
+    options.max_attempts = 5;
+    options.backoff = 2s;
+    options.backoff_max = 1min;
+    options.backoff_jitter_pct = 10;
+    options.timeout = 30s;
+    options.run_at = std::chrono::system_clock::now() + 1h;
+    options.unique_key = "nightly-report";
+    return options;
+}
+
+std::uint64_t unix_ms(std::chrono::system_clock::time_point time) {
+    return static_cast<std::uint64_t>(std::chrono::floor<std::chrono::milliseconds>(time.time_since_epoch()).count());
+}
+
+// The SUBMIT header carries exactly the options of full_options().
+void check_full_options(const protocol::Submit& submit, const JobOptions& options) {
+    CHECK(submit.priority == 7);
+    CHECK(submit.retry.max_attempts == 5u);
+    CHECK(submit.retry.backoff_ms == 2000u);
+    CHECK(submit.retry.backoff_max_ms == 60'000u);
+    CHECK(submit.retry.backoff_jitter_pct == 10u);
+    CHECK(submit.timeout_ms == 30'000u);
+    CHECK(submit.delay_ms == 0u);
+    CHECK(submit.run_at_ms == unix_ms(*options.run_at));
+    CHECK(submit.unique_key == "nightly-report");
+}
 
 ProducerOptions options_for(const std::string& endpoint) {
     ProducerOptions options;
@@ -83,7 +116,7 @@ TEST_CASE("a pipelined submit is reported accepted once the broker answers", "[p
     CHECK(submit->second.queue == "images");
     CHECK(protocol::view_of(submit->second.payload) == "payload-bytes");
     CHECK_FALSE(submit->second.wants_result);
-    REQUIRE(broker.send(submit->first, protocol::Accepted{id, false}));
+    REQUIRE(broker.send(submit->first, test::accepted(id, false)));
     REQUIRE(poll_for(producer, Event::Kind::accepted, 1, events, 5s) == 1);
     CHECK(events.back().id == id);
     CHECK(producer.awaiting_acceptance() == 0);
@@ -105,8 +138,8 @@ TEST_CASE("an unanswered SUBMIT is resent with the same id", "[producer]") {
     CHECK(protocol::view_of(second->second.payload) == "p");
     CHECK(producer.resubmissions() >= 1);
     // Both copies answered: still one accepted event.
-    broker.send(second->first, protocol::Accepted{id, false});
-    broker.send(second->first, protocol::Accepted{id, true});
+    broker.send(second->first, test::accepted(id, false));
+    broker.send(second->first, test::accepted(id, true));
     REQUIRE(poll_for(producer, Event::Kind::accepted, 1, events, 5s) == 1);
     CHECK(poll_for(producer, Event::Kind::accepted, 2, events, 200ms) == 1);
 }
@@ -135,7 +168,7 @@ TEST_CASE("the window bounds the submits awaiting acceptance", "[producer]") {
     }
     CHECK(producer.awaiting_acceptance() == 3);
     CHECK_FALSE(broker.receive(50ms).has_value());  // nothing beyond the window was sent
-    REQUIRE(broker.send(last->first, protocol::Accepted{ids[0], false}));
+    REQUIRE(broker.send(last->first, test::accepted(ids[0], false)));
     CHECK_NOTHROW(producer.submit_async("q", "p", false));
     CHECK(producer.awaiting_acceptance() == 3);
 }
@@ -145,15 +178,16 @@ TEST_CASE("submit blocks until the broker accepts, and turns ERROR into Producer
     ThreadedBroker broker(context, [](FakeBroker& fake, FakeBroker::Received& received) {
         if (auto* submit = std::get_if<protocol::Submit>(&received.message)) {
             if (submit->queue == "refused") {
-                fake.send(received.routing_id, protocol::Error{protocol::ErrorCode::bad_field_value, "no", submit->id});
+                fake.send(received.routing_id,
+                          test::error(protocol::ErrorCode::bad_field_value, submit->id, "SUBMIT", "no"));
             } else {
-                fake.send(received.routing_id, protocol::Accepted{submit->id, false});
+                fake.send(received.routing_id, test::accepted(submit->id, false));
             }
         } else if (auto* status = std::get_if<protocol::StatusRequest>(&received.message)) {
-            fake.send(received.routing_id, protocol::Error{protocol::ErrorCode::unknown_job, "", status->id});
+            fake.send(received.routing_id, test::error(protocol::ErrorCode::unknown_job, status->id, "STATUS"));
         } else if (std::holds_alternative<protocol::StatsRequest>(received.message)) {
             protocol::StatsReply stats;
-            stats.queues.push_back({"q", 1, 2, 3, 4});
+            stats.queues.push_back({"q", 1, 2, 3, 4, 0, 0, false});
             stats.counters["jobs_submitted"] = 7;
             fake.send(received.routing_id, std::move(stats));
         }
@@ -226,11 +260,11 @@ TEST_CASE("a RESULT completes wait_result", "[producer]") {
     zmq::context_t context;
     ThreadedBroker broker(context, [](FakeBroker& fake, FakeBroker::Received& received) {
         if (auto* submit = std::get_if<protocol::Submit>(&received.message)) {
-            fake.send(received.routing_id, protocol::Accepted{submit->id, false});
+            fake.send(received.routing_id, test::accepted(submit->id, false));
             const bool fails = protocol::view_of(submit->payload) == "fail";
             fake.send(received.routing_id,
-                      protocol::JobResult{submit->id, fails ? protocol::JobState::failed : protocol::JobState::done, 2,
-                                          fails ? "boom" : "", protocol::make_payload(fails ? "" : "42")});
+                      test::job_result(submit->id, fails ? protocol::JobState::failed : protocol::JobState::done, 2,
+                                       fails ? "boom" : "", fails ? "" : "42"));
         }
     });
     Producer producer(context, options_for(broker.endpoint()));
@@ -261,10 +295,9 @@ TEST_CASE("a duplicate RESULT is delivered once", "[producer]") {
     auto submit = receive_while_pumping<protocol::Submit>(broker, producer, events, 5s);
     REQUIRE(submit);
     CHECK(submit->second.wants_result);
-    broker.send(submit->first, protocol::Accepted{id, false});
+    broker.send(submit->first, test::accepted(id, false));
     for (int i = 0; i < 2; ++i) {
-        broker.send(submit->first,
-                    protocol::JobResult{id, protocol::JobState::done, 1, "", protocol::make_payload("r")});
+        broker.send(submit->first, test::job_result(id, protocol::JobState::done, 1, "", "r"));
     }
     REQUIRE(poll_for(producer, Event::Kind::result, 1, events, 5s) == 1);
     CHECK(poll_for(producer, Event::Kind::result, 2, events, 200ms) == 1);
@@ -281,19 +314,19 @@ TEST_CASE("a STATUS check answered unknown_job resubmits the job with the same i
     const auto id = producer.submit_async("q", "keep-me", true);
     auto submit = receive_while_pumping<protocol::Submit>(broker, producer, events, 5s);
     REQUIRE(submit);
-    broker.send(submit->first, protocol::Accepted{id, false});
+    broker.send(submit->first, test::accepted(id, false));
     auto check = receive_while_pumping<protocol::StatusRequest>(broker, producer, events, 5s);
     REQUIRE(check);
     CHECK(check->second.id == id);
     // The broker restarted and forgot the job.
-    broker.send(check->first, protocol::Error{protocol::ErrorCode::unknown_job, "", id});
+    broker.send(check->first, test::error(protocol::ErrorCode::unknown_job, id, "STATUS"));
     auto again = receive_while_pumping<protocol::Submit>(broker, producer, events, 5s);
     REQUIRE(again);
     CHECK(again->second.id == id);
     CHECK(again->second.wants_result);
     CHECK(protocol::view_of(again->second.payload) == "keep-me");
-    broker.send(again->first, protocol::Accepted{id, false});
-    broker.send(again->first, protocol::JobResult{id, protocol::JobState::done, 1, "", protocol::make_payload("r")});
+    broker.send(again->first, test::accepted(id, false));
+    broker.send(again->first, test::job_result(id, protocol::JobState::done, 1, "", "r"));
     REQUIRE(poll_for(producer, Event::Kind::result, 1, events, 5s) == 1);
     CHECK(std::count_if(events.begin(), events.end(), [](auto& e) { return e.kind == Event::Kind::accepted; }) == 1);
 }
@@ -308,11 +341,286 @@ TEST_CASE("a STATUS check that finds the job ended delivers its outcome", "[prod
     const auto id = producer.submit_async("q", "p", true);
     auto submit = receive_while_pumping<protocol::Submit>(broker, producer, events, 5s);
     REQUIRE(submit);
-    broker.send(submit->first, protocol::Accepted{id, false});
+    broker.send(submit->first, test::accepted(id, false));
     auto check = receive_while_pumping<protocol::StatusRequest>(broker, producer, events, 5s);
     REQUIRE(check);
-    broker.send(check->first, protocol::StatusReply{id, "q", protocol::JobState::done, 1, "w", "",
-                                                    protocol::make_payload("lost-result")});
+    broker.send(check->first, test::status_reply(id, protocol::JobState::done, 1, "lost-result"));
     REQUIRE(poll_for(producer, Event::Kind::result, 1, events, 5s) == 1);
     CHECK(events.back().outcome.result == "lost-result");
+}
+
+TEST_CASE("job options reach the SUBMIT header", "[producer][job_options]") {
+    zmq::context_t context;
+    FakeBroker broker(context);
+    Producer producer(context, options_for(broker.endpoint()));
+    std::vector<Event> events;
+    SECTION("every option") {
+        const auto options = full_options();
+        producer.submit_async("reports", "p", true, options);
+        auto submit = receive_while_pumping<protocol::Submit>(broker, producer, events, 5s);
+        REQUIRE(submit);
+        check_full_options(submit->second, options);
+    }
+    SECTION("a delay") {
+        JobOptions options;
+        options.delay = 90s;
+        options.timeout = 0ms;  // explicitly none, not the queue's
+        producer.submit_async("q", "p", false, options);
+        auto submit = receive_while_pumping<protocol::Submit>(broker, producer, events, 5s);
+        REQUIRE(submit);
+        CHECK(submit->second.delay_ms == 90'000u);
+        CHECK(submit->second.timeout_ms == 0u);
+        CHECK_FALSE(submit->second.run_at_ms);
+    }
+    SECTION("a plain job sets none of them") {
+        producer.submit_async("q", "p", false);
+        auto submit = receive_while_pumping<protocol::Submit>(broker, producer, events, 5s);
+        REQUIRE(submit);
+        CHECK(submit->second.priority == 0);
+        CHECK_FALSE(submit->second.retry.max_attempts);
+        CHECK_FALSE(submit->second.retry.backoff_ms);
+        CHECK_FALSE(submit->second.timeout_ms);
+        CHECK(submit->second.delay_ms == 0u);
+        CHECK_FALSE(submit->second.run_at_ms);
+        CHECK(submit->second.unique_key.empty());
+    }
+}
+
+TEST_CASE("a resent or resubmitted SUBMIT carries the same options", "[producer][job_options]") {
+    zmq::context_t context;
+    FakeBroker broker(context);
+    auto producer_options = options_for(broker.endpoint());
+    producer_options.resend_after = 100ms;
+    producer_options.check_after = 100ms;
+    Producer producer(context, producer_options);
+    std::vector<Event> events;
+    const auto options = full_options();
+    const auto id = producer.submit_async("reports", "p", true, options);
+    auto first = receive_while_pumping<protocol::Submit>(broker, producer, events, 5s);
+    REQUIRE(first);
+    SECTION("resent when not accepted") {
+        auto again = receive_while_pumping<protocol::Submit>(broker, producer, events, 5s);
+        REQUIRE(again);
+        CHECK(again->second.id == id);
+        check_full_options(again->second, options);
+    }
+    SECTION("resubmitted after the broker forgot it") {
+        broker.send(first->first, test::accepted(id));
+        auto check = receive_while_pumping<protocol::StatusRequest>(broker, producer, events, 5s);
+        REQUIRE(check);
+        broker.send(check->first, test::error(protocol::ErrorCode::unknown_job, id, "STATUS"));
+        auto again = receive_while_pumping<protocol::Submit>(broker, producer, events, 5s);
+        REQUIRE(again);
+        CHECK(again->second.id == id);
+        check_full_options(again->second, options);
+    }
+}
+
+TEST_CASE("a run_at already past when a SUBMIT is resent is left out", "[producer][job_options]") {
+    zmq::context_t context;
+    FakeBroker broker(context);
+    auto producer_options = options_for(broker.endpoint());
+    producer_options.resend_after = 400ms;
+    Producer producer(context, producer_options);
+    std::vector<Event> events;
+    JobOptions options;
+    options.priority = 3;
+    options.run_at = std::chrono::system_clock::now() + 200ms;
+    producer.submit_async("q", "p", false, options);
+    auto first = receive_while_pumping<protocol::Submit>(broker, producer, events, 5s);
+    REQUIRE(first);
+    // The resend goes out resend_after (400ms) after the first send, so run_at (200ms) has passed:
+    // the broker would refuse a time in the past, and the job is due now anyway.
+    auto again = receive_while_pumping<protocol::Submit>(broker, producer, events, 5s);
+    REQUIRE(again);
+    CHECK_FALSE(again->second.run_at_ms);
+    CHECK(again->second.priority == 3);
+}
+
+TEST_CASE("job options out of range are refused before anything is sent", "[producer][job_options]") {
+    zmq::context_t context;
+    FakeBroker broker(context);
+    Producer producer(context, options_for(broker.endpoint()));
+    JobOptions options;
+    std::string field;
+    SECTION("priority") {
+        options.priority = 1001;
+        field = "priority";
+    }
+    SECTION("max_attempts") {
+        options.max_attempts = 0;
+        field = "max_attempts";
+    }
+    SECTION("timeout") {
+        options.timeout = std::chrono::hours(24 * 8);
+        field = "timeout";
+    }
+    SECTION("delay") {
+        options.delay = -1s;
+        field = "delay";
+    }
+    SECTION("run_at in the past") {
+        options.run_at = std::chrono::system_clock::now() - 1s;
+        field = "run_at";
+    }
+    SECTION("delay with run_at") {
+        options.delay = 1s;
+        options.run_at = std::chrono::system_clock::now() + 1h;
+        field = "run_at";
+    }
+    SECTION("unique_key") {
+        options.unique_key = std::string(129, 'k');
+        field = "unique_key";
+    }
+    try {
+        producer.submit_async("q", "p", true, options);
+        FAIL("no exception");
+    } catch (const ProducerError& e) {
+        CHECK(e.kind() == ProducerError::Kind::invalid);
+        CHECK_THAT(e.what(), Catch::StartsWith(field));
+    }
+    CHECK_THROWS_AS(producer.submit("q", "p", options, 1s), ProducerError);
+    CHECK(producer.awaiting_acceptance() == 0);
+    CHECK_FALSE(broker.receive(50ms).has_value());
+}
+
+TEST_CASE("progress reports of an awaited job arrive as progress events", "[producer][progress]") {
+    zmq::context_t context;
+    FakeBroker broker(context);
+    Producer producer(context, options_for(broker.endpoint()));
+    std::vector<Event> events;
+    const auto id = producer.submit_async("q", "p", true);
+    auto submit = receive_while_pumping<protocol::Submit>(broker, producer, events, 5s);
+    REQUIRE(submit);
+    broker.send(submit->first, test::accepted(id));
+    broker.send(submit->first, protocol::Progress{"not-ours", 1, 10, "ignored"});
+    broker.send(submit->first, protocol::Progress{id, 2, 40, "resizing"});
+    REQUIRE(poll_for(producer, Event::Kind::progress, 1, events, 5s) == 1);
+    const auto& progress = *std::find_if(events.begin(), events.end(),
+                                         [](const Event& e) { return e.kind == Event::Kind::progress; });
+    CHECK(progress.id == id);
+    CHECK(progress.progress.attempt == 2);
+    CHECK(progress.progress.percent == 40);
+    CHECK(progress.progress.message == "resizing");
+    SECTION("wait_result drops the progress of the job it returns") {
+        broker.send(submit->first, protocol::Progress{id, 2, 90, "almost"});
+        broker.send(submit->first, test::job_result(id, protocol::JobState::done, 2, "", "r"));
+        CHECK(producer.wait_result(id, 5s).result == "r");
+        CHECK(producer.poll(0ms).empty());
+    }
+}
+
+TEST_CASE("a cancelled job's outcome has state cancelled", "[producer][cancel]") {
+    zmq::context_t context;
+    FakeBroker broker(context);
+    auto producer_options = options_for(broker.endpoint());
+    producer_options.check_after = 100ms;
+    Producer producer(context, producer_options);
+    std::vector<Event> events;
+    const auto id = producer.submit_async("q", "p", true);
+    auto submit = receive_while_pumping<protocol::Submit>(broker, producer, events, 5s);
+    REQUIRE(submit);
+    broker.send(submit->first, test::accepted(id));
+    SECTION("pushed as a RESULT") {
+        broker.send(submit->first, test::job_result(id, protocol::JobState::cancelled, 1, "cancelled by a producer"));
+    }
+    SECTION("found by a STATUS check") {
+        auto check = receive_while_pumping<protocol::StatusRequest>(broker, producer, events, 5s);
+        REQUIRE(check);
+        auto reply = test::status_reply(id, protocol::JobState::cancelled, 1);
+        reply.error = "cancelled by a producer";
+        broker.send(check->first, std::move(reply));
+    }
+    const auto outcome = producer.wait_result(id, 5s);
+    CHECK(outcome.state == protocol::JobState::cancelled);
+    CHECK(outcome.error == "cancelled by a producer");
+    CHECK(producer.awaiting_results() == 0);
+}
+
+TEST_CASE("a submit whose unique key matched a live job follows that job", "[producer][unique_key]") {
+    zmq::context_t context;
+    FakeBroker broker(context);
+    auto producer_options = options_for(broker.endpoint());
+    producer_options.check_after = 100ms;
+    Producer producer(context, producer_options);
+    std::vector<Event> events;
+    JobOptions options;
+    options.unique_key = "k";
+    const auto id = producer.submit_async("q", "p", true, options);
+    auto submit = receive_while_pumping<protocol::Submit>(broker, producer, events, 5s);
+    REQUIRE(submit);
+    CHECK(submit->second.unique_key == "k");
+    broker.send(submit->first, test::accepted(id, true, "older-job"));
+    REQUIRE(poll_for(producer, Event::Kind::accepted, 1, events, 5s) == 1);
+    CHECK(events.back().id == id);
+    CHECK(events.back().job_id == "older-job");
+    CHECK(events.back().existed);
+
+    SECTION("its progress and outcome are delivered under the submitted id") {
+        broker.send(submit->first, protocol::Progress{"older-job", 1, 70, "nearly"});
+        REQUIRE(poll_for(producer, Event::Kind::progress, 1, events, 5s) == 1);
+        CHECK(events.back().id == id);
+        CHECK(events.back().job_id == "older-job");
+        broker.send(submit->first, test::job_result("older-job", protocol::JobState::done, 1, "", "r"));
+        const auto outcome = producer.wait_result(id, 5s);
+        CHECK(outcome.id == id);
+        CHECK(outcome.job_id == "older-job");
+        CHECK(outcome.result == "r");
+        CHECK(producer.awaiting_results() == 0);
+    }
+    SECTION("a RESULT under the submitted id is not taken for it") {
+        broker.send(submit->first, test::job_result(id, protocol::JobState::done, 1, "", "someone else's"));
+        broker.send(submit->first, test::job_result("older-job", protocol::JobState::failed, 3, "boom"));
+        const auto outcome = producer.wait_result(id, 5s);
+        CHECK(outcome.state == protocol::JobState::failed);
+        CHECK(outcome.job_id == "older-job");
+    }
+    SECTION("two submits matching the same job both get its outcome") {
+        const auto second = producer.submit_async("q", "p", true, options);
+        auto again = receive_while_pumping<protocol::Submit>(broker, producer, events, 5s);
+        REQUIRE(again);
+        broker.send(again->first, test::accepted(second, true, "older-job"));
+        REQUIRE(poll_for(producer, Event::Kind::accepted, 2, events, 5s) == 2);
+        broker.send(again->first, test::job_result("older-job", protocol::JobState::done, 1, "", "r"));
+        CHECK(producer.wait_result(id, 5s).result == "r");
+        CHECK(producer.wait_result(second, 5s).result == "r");
+    }
+    SECTION("STATUS checks ask about the matched job, and a restart resubmits under the submitted id") {
+        auto check = receive_while_pumping<protocol::StatusRequest>(broker, producer, events, 5s);
+        REQUIRE(check);
+        CHECK(check->second.id == "older-job");
+        broker.send(check->first, test::error(protocol::ErrorCode::unknown_job, "older-job", "STATUS"));
+        auto resubmitted = receive_while_pumping<protocol::Submit>(broker, producer, events, 5s);
+        REQUIRE(resubmitted);
+        CHECK(resubmitted->second.id == id);
+        CHECK(resubmitted->second.unique_key == "k");
+        // The restarted broker knows no job with the key: this submit is now the job itself.
+        broker.send(resubmitted->first, test::accepted(id));
+        broker.send(resubmitted->first, test::job_result(id, protocol::JobState::done, 1, "", "fresh"));
+        const auto outcome = producer.wait_result(id, 5s);
+        CHECK(outcome.result == "fresh");
+        CHECK(outcome.job_id == id);
+    }
+}
+
+TEST_CASE("a blocking submit returns the job the broker answered for", "[producer][unique_key]") {
+    zmq::context_t context;
+    ThreadedBroker broker(context, [](FakeBroker& fake, FakeBroker::Received& received) {
+        if (auto* submit = std::get_if<protocol::Submit>(&received.message)) {
+            const bool matches = submit->unique_key == "taken";
+            fake.send(received.routing_id, test::accepted(submit->id, matches, matches ? "holder" : ""));
+        }
+    });
+    Producer producer(context, options_for(broker.endpoint()));
+    JobOptions options;
+    options.unique_key = "taken";
+    const auto matched = producer.submit("q", "p", options, 5s);
+    CHECK(matched.existed);
+    CHECK(matched.job_id == "holder");
+    CHECK(matched.id != "holder");
+    options.unique_key = "free";
+    const auto fresh = producer.submit("q", "p", options, 5s);
+    CHECK_FALSE(fresh.existed);
+    CHECK(fresh.job_id == fresh.id);
+    CHECK(producer.submit("q", "p", 5s) != fresh.id);
 }

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -23,6 +24,7 @@
 
 #include <zmq.hpp>
 
+#include "corsair/producer/job_options.hpp"
 #include "corsair/producer/producer_error.hpp"
 #include "corsair/protocol/protocol.hpp"
 
@@ -44,22 +46,37 @@ struct ProducerOptions {
     std::size_t max_payload_bytes = protocol::kDefaultMaxPayloadBytes;
 };
 
-// How a job ended (state done or failed). `result` holds the result bytes, `error` the failure.
+// How a job ended: done, failed or cancelled. `result` holds the result bytes, `error` why it
+// failed or was cancelled. `id` is the id this producer submitted; `job_id` is the broker's job
+// whose outcome this is: the same, unless the submit's unique_key matched another live job.
 struct Outcome {
     std::string id;
     protocol::JobState state = protocol::JobState::done;
     std::uint32_t attempt = 0;
     std::string result;
     std::string error;
+    std::string job_id;
 };
 
-// Something poll() observed: a job accepted, a job's outcome, or the broker refusing a SUBMIT
-// (`error` holds the broker's ERROR; the job is no longer tracked).
+// How far a running job is, as its worker last reported.
+struct JobProgress {
+    std::uint32_t attempt = 0;
+    std::uint32_t percent = 0;  // 0..100
+    std::string message;
+};
+
+// Something poll() observed: a job accepted, a job's outcome, the broker refusing a SUBMIT
+// (`error` holds the broker's ERROR; the job is no longer tracked), or a running job's progress.
+// `id` is always the id this producer submitted, also when a unique key made the broker answer
+// for another job: results and progress of that job are delivered under the submitted id.
 struct Event {
-    enum class Kind { accepted, result, error } kind = Kind::accepted;
+    enum class Kind { accepted, result, error, progress } kind = Kind::accepted;
     std::string id;
-    Outcome outcome;  // Kind::result only
+    std::string job_id;     // accepted: the broker's job for this submit (id, or the one holding its unique_key)
+    bool existed = false;   // accepted: nothing new was queued (the id was known, or unique_key matched)
+    Outcome outcome;        // Kind::result only
     protocol::Error error;  // Kind::error only
+    JobProgress progress;   // Kind::progress only
 };
 
 class Producer {
@@ -74,16 +91,27 @@ public:
     // A job id unique across processes: a random 64-bit prefix (hex), "-", a sequence number.
     std::string new_job_id();
 
-    // Blocks: submits, waits for ACCEPTED (resending after resend_after), returns the id.
-    // Throws ProducerError: invalid input, the broker's ERROR, or a timeout (the job is then
-    // forgotten locally; it may or may not have been queued).
+    // Blocks: submits a job with `options`, waits for ACCEPTED (resending after resend_after) and
+    // returns it: the id sent, whether nothing new was queued (existed), and job_id, the job this
+    // submit stands for (the id, or the live job in the queue holding options.unique_key).
+    // Throws ProducerError: invalid input or options, the broker's ERROR, or a timeout (the job is
+    // then forgotten locally; it may or may not have been queued).
+    protocol::Accepted submit(std::string_view queue, std::string_view payload, const JobOptions& options,
+                              std::chrono::milliseconds timeout = std::chrono::seconds(10));
+    // The same for a plain job; returns its job id.
     std::string submit(std::string_view queue, std::string_view payload,
                        std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
     // Pipelined: sends now and returns the id (`id` or a new one). Blocks, pumping the socket,
-    // only while `window` submits await ACCEPTED. Outcomes arrive through poll()/wait_result().
-    // Throws ProducerError on invalid input, on an id already in flight, or when the window stays
-    // full past window_wait_limit.
+    // only while `window` submits await ACCEPTED. Outcomes arrive through poll()/wait_result(),
+    // under this id even when options.unique_key makes the broker answer for another job.
+    // Resends (and resubmissions after a broker restart) carry the same options, except that a
+    // run_at already past by then is left out: the job is ready at once, as it would have been.
+    // Throws ProducerError on invalid input or options, on an id already in flight, or when the
+    // window stays full past window_wait_limit.
+    std::string submit_async(std::string_view queue, std::string_view payload, bool wants_result,
+                             const JobOptions& options, std::string id = {});
+    // The same for a plain job.
     std::string submit_async(std::string_view queue, std::string_view payload, bool wants_result,
                              std::string id = {});
 
@@ -93,14 +121,42 @@ public:
     std::vector<Event> poll(std::chrono::milliseconds timeout);
 
     // Blocks until the outcome of `id` (submitted with wants_result) arrives and returns it; a
-    // failed job is an Outcome with state failed, not an exception. Throws ProducerError on
-    // timeout, if the broker refused the SUBMIT, or if no result of `id` is awaited.
+    // failed or cancelled job is an Outcome with that state, not an exception. Progress events of
+    // `id` not yet taken by poll() are dropped. Throws ProducerError on timeout, if the broker
+    // refused the SUBMIT, or if no result of `id` is awaited.
     Outcome wait_result(const std::string& id, std::chrono::milliseconds timeout);
 
     // Blocks for the broker's STATUS_REPLY. Throws ProducerError (unknown_job, timeout, ...).
     protocol::StatusReply status(const std::string& id, std::chrono::milliseconds timeout = std::chrono::seconds(5));
     // Blocks for the broker's STATS_REPLY. Throws ProducerError on timeout.
     protocol::StatsReply stats(std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
+    // Queue and job administration (docs/jobs.md). Each blocks for the broker's answer, matched by
+    // command and id (other traffic, including unrelated ERRORs, is handled meanwhile), and throws
+    // ProducerError: invalid (bad input, nothing sent), refused (the broker's ERROR; code() is its
+    // code, e.g. unknown_job or wrong_state) or timeout (the request may or may not have been applied).
+    //
+    // Cancels a pending, delayed or running job. A producer awaiting its result gets state cancelled.
+    void cancel(const std::string& id, std::chrono::milliseconds timeout = std::chrono::seconds(5));
+    // Puts one job of a dead set back in its queue, with a fresh count of attempts.
+    void retry(const std::string& id, std::chrono::milliseconds timeout = std::chrono::seconds(5));
+    // Puts a queue's whole dead set back; returns how many jobs.
+    std::uint64_t retry_all(const std::string& queue, std::chrono::milliseconds timeout = std::chrono::seconds(5));
+    // Removes a queue's dead set, or only job `id` in it; returns how many jobs.
+    std::uint64_t purge(const std::string& queue, const std::string& id = {},
+                        std::chrono::milliseconds timeout = std::chrono::seconds(5));
+    // Lists up to `limit` (1..kMaxDeadListed) jobs of a queue's dead set, oldest first, and its total.
+    protocol::DeadReply dead(const std::string& queue, std::uint32_t limit = 100,
+                             std::chrono::milliseconds timeout = std::chrono::seconds(5));
+    // Sets the fields of `settings` that hold a value (the rest stay) and returns every setting
+    // of the queue as now set. With only `queue` set it just reads them.
+    protocol::QueueSettings queue_settings(const protocol::QueueSettings& settings,
+                                           std::chrono::milliseconds timeout = std::chrono::seconds(5));
+    // Stop or restart dispatch from a queue (SUBMITs are still accepted); return its settings.
+    protocol::QueueSettings pause(const std::string& queue,
+                                  std::chrono::milliseconds timeout = std::chrono::seconds(5));
+    protocol::QueueSettings resume(const std::string& queue,
+                                   std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
     std::size_t awaiting_acceptance() const noexcept { return unaccepted_count_; }
     std::size_t awaiting_results() const noexcept { return awaited_order_.size(); }
@@ -115,45 +171,70 @@ private:
     struct TrackedJob {
         std::string queue;
         std::string payload;
+        std::shared_ptr<const JobOptions> options;  // null for a plain job; shared by equal options
+        std::string job_id;  // once accepted: the broker's job, when not this id (unique_key matched)
         bool wants_result = false;
         bool is_accepted = false;
         bool is_acceptance_reported = false;  // an accepted Event was emitted (once per id)
         bool is_queued_for_send = false;  // an entry for it sits in outbox_
         Clock::time_point sent_at{};      // last SUBMIT actually sent
-        Clock::time_point checked_at{};   // last STATUS check sent
         std::uint64_t order = 0;          // key in awaited_order_ when wants_result
     };
     struct OutgoingSubmit {
         std::string id;
     };
-    struct OutgoingStatus {
-        std::string id;
+    // A request of a blocking call, encoded once; `number` finds it again if the call gives up.
+    struct OutgoingRequest {
+        std::uint64_t number = 0;
+        protocol::Frames frames;
     };
-    struct OutgoingStats {};
-    using Outgoing = std::variant<OutgoingSubmit, OutgoingStatus, OutgoingStats>;
+    using Outgoing = std::variant<OutgoingSubmit, OutgoingRequest>;
+
+    // The blocking call waiting for its answer: the command sent and the job or queue it named.
+    struct PendingRequest {
+        protocol::Command command = protocol::Command::status;
+        std::string id;
+        std::string other_id;  // PURGE of one job: the answer may name the job or the queue
+    };
 
     void assert_owner_thread() const;
-    void validate(std::string_view queue, std::string_view payload, std::string_view id) const;
-    void track(std::string id, std::string_view queue, std::string_view payload, bool wants_result);
+    void check_input(std::string_view queue, std::string_view payload, std::string_view id) const;
+    void check_id(std::string_view id) const;
+    void check_queue_settings(const protocol::QueueSettings& settings) const;
+    void track(std::string id, std::string_view queue, std::string_view payload, bool wants_result,
+               std::shared_ptr<const JobOptions> options);
+    std::shared_ptr<const JobOptions> share(const JobOptions& options);
     void forget(const std::string& id);
+    void unalias(const std::string& id, TrackedJob& job);
     void queue_submit(const std::string& id, TrackedJob& job);
+    // The submitted ids whose results are awaited from the broker's job `job_id`.
+    std::vector<std::string> awaiting(const std::string& job_id) const;
+
+    // Sends `message`, blocks until the answer matching `pending` arrives, and returns it (an
+    // ERROR included). Throws a timeout ProducerError; an unsent request is then dropped.
+    template <class T>
+    protocol::Message request(T message, PendingRequest pending, std::chrono::milliseconds timeout);
+    bool answers(const protocol::Message& message) const;
+    // The count of an OK answer; throws the refusal if the answer is an ERROR.
+    static std::uint64_t ok_count(protocol::Message&& answer, protocol::Command command, const std::string& subject);
 
     // Runs the loop until `is_finished()` holds or `deadline` passes; returns is_finished().
     template <class Predicate>
     bool pump_until(Clock::time_point deadline, Predicate is_finished);
     void pump_once(Clock::time_point deadline);
     void flush_outbox();
-    bool send_outgoing(const Outgoing& outgoing);
+    bool send_outgoing(Outgoing& outgoing);
     void run_timers(Clock::time_point now);
     Clock::time_point next_timer(Clock::time_point now) const;
     void receive_available();
     void handle(protocol::Message&& message);
     void on_accepted(const protocol::Accepted& accepted);
     void on_result(protocol::JobResult&& result);
-    void on_status_reply(protocol::StatusReply&& reply);
-    void on_error(protocol::Error&& error);
-    void mark_accepted(const std::string& id, TrackedJob& job);
-    void deliver(Outcome outcome);
+    void on_progress(protocol::Progress&& progress);
+    void on_error(const protocol::Error& error, bool is_answer);
+    void mark_accepted(const std::string& id, TrackedJob& job, const protocol::Accepted* accepted);
+    void deliver(const std::string& job_id, protocol::JobState state, std::uint32_t attempt, std::string_view result,
+                 const std::string& error);
     void resubmit_awaited();
     bool take_event(Event::Kind kind, const std::string& id, Event& out);
 
@@ -164,8 +245,12 @@ private:
     std::string id_prefix_;
     std::uint64_t next_sequence_ = 1;
     std::uint64_t next_order_ = 1;
+    std::uint64_t next_request_ = 1;
 
     std::unordered_map<std::string, TrackedJob> jobs_;
+    // Broker job id -> submitted ids awaiting its result through a unique_key match.
+    std::unordered_multimap<std::string, std::string> aliases_;
+    std::shared_ptr<const JobOptions> last_options_;  // reused while submits repeat the same options
     std::size_t unaccepted_count_ = 0;
     std::map<std::uint64_t, std::string> awaited_order_;  // awaited results, oldest first
     std::deque<Outgoing> outbox_;                         // waiting for the socket to accept
@@ -175,11 +260,9 @@ private:
     Clock::time_point last_heard_;
     Clock::time_point last_check_round_{};
 
-    // Replies to the blocking status()/stats() calls.
-    std::optional<std::string> status_request_id_;
-    std::optional<std::variant<protocol::StatusReply, protocol::Error>> status_answer_;
-    bool is_stats_requested_ = false;
-    std::optional<protocol::StatsReply> stats_answer_;
+    // The one blocking call in progress, if any, and its answer once it came.
+    std::optional<PendingRequest> pending_;
+    std::optional<protocol::Message> answer_;
 
     std::uint64_t dropped_messages_ = 0;
     std::uint64_t resubmissions_ = 0;

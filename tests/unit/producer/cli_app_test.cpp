@@ -1,0 +1,509 @@
+// The `corsair` command line end to end (run_cli), against fake brokers: flags, what reaches the
+// wire, what is printed, and exit codes.
+#include "cli_app.hpp"
+
+#include <mutex>
+#include <sstream>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "fake_broker.hpp"
+#include "timestamp.hpp"
+
+using namespace std::chrono_literals;
+using corsair::test::FakeBroker;
+using corsair::test::ThreadedBroker;
+namespace cli = corsair::producer::cli;
+namespace protocol = corsair::protocol;
+namespace test = corsair::test;
+using nlohmann::json;
+
+namespace {
+
+using TimePoint = std::chrono::system_clock::time_point;
+
+// 2026-11-23T16:00:00Z: the wall clock every test run sees.
+const TimePoint kNow{std::chrono::seconds(1'795'449'600)};
+
+struct CliRun {
+    int exit_code = -1;
+    std::string out;
+    std::string err;
+};
+
+CliRun run(zmq::context_t& context, const std::vector<std::string>& args, const std::string& input = {},
+           TimePoint now = kNow) {
+    std::vector<const char*> argv{"corsair"};
+    for (const auto& arg : args) argv.push_back(arg.c_str());
+    std::ostringstream out;
+    std::ostringstream err;
+    std::istringstream in(input);
+    cli::CliStreams streams{out, err, in, false, [now] { return now; }};
+    CliRun result;
+    result.exit_code = cli::run_cli(context, static_cast<int>(argv.size()), argv.data(), streams);
+    result.out = out.str();
+    result.err = err.str();
+    return result;
+}
+
+std::vector<json> json_lines(const std::string& text) {
+    std::vector<json> lines;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) lines.push_back(json::parse(line));
+    return lines;
+}
+
+// Everything the threaded broker received, for the test thread to inspect once the CLI returned.
+class Recorder {
+public:
+    // Called before the broker answers, so a CLI that got its answer finds its request here.
+    void add(const protocol::Message& message) {
+        std::lock_guard lock(mutex_);
+        std::visit(
+            [this](const auto& m) {
+                using T = std::decay_t<decltype(m)>;
+                if constexpr (std::is_same_v<T, protocol::Submit>) {
+                    protocol::Submit copy;
+                    copy.id = m.id;
+                    copy.queue = m.queue;
+                    copy.wants_result = m.wants_result;
+                    copy.payload = protocol::make_payload(protocol::view_of(m.payload));
+                    copy.priority = m.priority;
+                    copy.retry = m.retry;
+                    copy.timeout_ms = m.timeout_ms;
+                    copy.delay_ms = m.delay_ms;
+                    copy.run_at_ms = m.run_at_ms;
+                    copy.unique_key = m.unique_key;
+                    messages_.emplace_back(std::move(copy));
+                } else if constexpr (std::is_copy_constructible_v<T>) {
+                    messages_.emplace_back(m);
+                }
+            },
+            message);
+    }
+
+    // Moves out every recorded message of type T.
+    template <class T>
+    std::vector<T> take() {
+        std::lock_guard lock(mutex_);
+        std::vector<T> found;
+        for (auto& message : messages_) {
+            if (auto* m = std::get_if<T>(&message)) found.push_back(std::move(*m));
+        }
+        return found;
+    }
+
+private:
+    std::mutex mutex_;
+    std::vector<protocol::Message> messages_;
+};
+
+protocol::DeadJob dead_job(std::string id, std::vector<protocol::AttemptError> errors) {
+    protocol::DeadJob job;
+    job.id = std::move(id);
+    job.attempts = static_cast<std::uint32_t>(errors.size());
+    job.died_ms_ago = 125'000;
+    job.payload_bytes = 3;
+    job.errors = std::move(errors);
+    return job;
+}
+
+// A broker with a little of everything: see each branch.
+void answer(FakeBroker& fake, FakeBroker::Received& received) {
+    const auto& to = received.routing_id;
+    if (auto* submit = std::get_if<protocol::Submit>(&received.message)) {
+        if (submit->unique_key == "taken") {
+            fake.send(to, test::accepted(submit->id, true, "holder"));
+            return;
+        }
+        fake.send(to, test::accepted(submit->id));
+        if (!submit->wants_result) return;
+        const auto payload = protocol::view_of(submit->payload);
+        fake.send(to, protocol::Progress{submit->id, 1, 50, "half"});
+        if (payload == "to-be-cancelled") {
+            fake.send(to, test::job_result(submit->id, protocol::JobState::cancelled, 1, "cancelled by operator"));
+        } else {
+            fake.send(to, test::job_result(submit->id, protocol::JobState::done, 1, "", "result-bytes"));
+        }
+    } else if (auto* cancel = std::get_if<protocol::Cancel>(&received.message)) {
+        if (cancel->id == "done-job") {
+            fake.send(to,
+                      test::error(protocol::ErrorCode::wrong_state, cancel->id, "CANCEL", "job done-job has ended"));
+        } else {
+            fake.send(to, test::ok("CANCEL", cancel->id, 1));
+        }
+    } else if (auto* retry = std::get_if<protocol::Retry>(&received.message)) {
+        fake.send(to, test::ok("RETRY", retry->id.empty() ? retry->queue : retry->id, retry->id.empty() ? 4 : 1));
+    } else if (auto* purge = std::get_if<protocol::Purge>(&received.message)) {
+        fake.send(to, test::ok("PURGE", purge->queue, purge->id.empty() ? 2 : 1));
+    } else if (auto* dead = std::get_if<protocol::DeadRequest>(&received.message)) {
+        protocol::DeadReply reply;
+        reply.queue = dead->queue;
+        reply.total = 3;
+        reply.jobs.push_back(dead_job("d-1", {{1, "timed out after 30s"}, {2, "exit status 1"}}));
+        reply.jobs.push_back(dead_job("d-2", {{1, "line one\nline two"}}));
+        fake.send(to, std::move(reply));
+    } else if (auto* settings = std::get_if<protocol::QueueSettings>(&received.message)) {
+        protocol::QueueSettings now_set;
+        now_set.queue = settings->queue;
+        now_set.is_paused = settings->is_paused.value_or(false);
+        now_set.max_length = settings->max_length.value_or(protocol::kDefaultMaxQueueLength);
+        now_set.retry.max_attempts = settings->retry.max_attempts.value_or(3);
+        now_set.retry.backoff_ms = settings->retry.backoff_ms.value_or(1000);
+        now_set.retry.backoff_max_ms = 600'000;
+        now_set.retry.backoff_jitter_pct = 20;
+        now_set.timeout_ms = settings->timeout_ms.value_or(0);
+        now_set.dead_max_count = 10'000;
+        now_set.dead_max_age_ms = 7ULL * 24 * 3'600'000;
+        fake.send(to, std::move(now_set));
+    } else if (auto* status = std::get_if<protocol::StatusRequest>(&received.message)) {
+        auto reply = test::status_reply(status->id, protocol::JobState::delayed, 2);
+        reply.max_attempts = 5;
+        reply.priority = 10;
+        reply.ready_in_ms = 4500;
+        reply.progress = 40;
+        reply.progress_message = "resizing";
+        reply.error = "exit status 2";
+        reply.errors = {{1, "exit status 1"}, {2, "exit status 2"}};
+        fake.send(to, std::move(reply));
+    } else if (std::holds_alternative<protocol::StatsRequest>(received.message)) {
+        protocol::StatsReply stats;
+        stats.queues.push_back({"images", 1, 2, 3, 4, 5, 6, true});
+        fake.send(to, std::move(stats));
+    }
+}
+
+// A ThreadedBroker running answer() that records what it received.
+struct RecordingBroker {
+    explicit RecordingBroker(zmq::context_t& context)
+        : broker(context, [this](FakeBroker& fake, FakeBroker::Received& received) {
+              recorder.add(received.message);
+              answer(fake, received);
+          }) {}
+
+    Recorder recorder;
+    ThreadedBroker broker;
+};
+
+}  // namespace
+
+TEST_CASE("bad flag values exit 2 naming the flag, and send nothing", "[producer][cli]") {
+    zmq::context_t context;
+    FakeBroker broker(context);
+    std::vector<std::string> args;
+    std::string flag;
+    SECTION("priority out of range") { args = {"submit", "q", "p", "--priority", "5000"}, flag = "--priority"; }
+    SECTION("priority not a number") { args = {"submit", "q", "p", "--priority", "urgent"}, flag = "--priority"; }
+    SECTION("attempts out of range") { args = {"submit", "q", "p", "--max-attempts", "0"}, flag = "--max-attempts"; }
+    SECTION("negative timeout") { args = {"submit", "q", "p", "--timeout", "-1s"}, flag = "--timeout"; }
+    SECTION("unparseable timeout") { args = {"submit", "q", "p", "--timeout", "forever"}, flag = "--timeout"; }
+    SECTION("negative delay") { args = {"submit", "q", "p", "--delay=-5s"}, flag = "--delay"; }
+    SECTION("unparseable --at") { args = {"submit", "q", "p", "--at", "tomorrow"}, flag = "--at"; }
+    SECTION("--at in the past") { args = {"submit", "q", "p", "--at", "2026-11-23T15:59:59Z"}, flag = "--at"; }
+    SECTION("--delay with --at") {
+        args = {"submit", "q", "p", "--delay", "1s", "--at", "2026-12-01T00:00:00Z"};
+        flag = "--delay and --at";
+    }
+    SECTION("jitter over 100") { args = {"submit", "q", "p", "--jitter", "150"}, flag = "--jitter"; }
+    SECTION("zero backoff") { args = {"submit", "q", "p", "--backoff", "0"}, flag = "--backoff"; }
+    SECTION("backoff max in days") { args = {"submit", "q", "p", "--backoff-max", "2d"}, flag = "--backoff-max"; }
+    SECTION("empty unique key") { args = {"submit", "q", "p", "--unique", ""}, flag = "--unique"; }
+    SECTION("with --file too") { args = {"submit", "q", "--file", "-", "--priority", "-1001"}, flag = "--priority"; }
+    SECTION("queue settings") { args = {"queue", "q", "--max-attempts", "101"}, flag = "--max-attempts"; }
+    SECTION("queue dead max age") { args = {"queue", "q", "--dead-max-age", "0"}, flag = "--dead-max-age"; }
+    SECTION("dead --limit") { args = {"dead", "q", "--limit", "0"}, flag = "--limit"; }
+    SECTION("retry --all without a queue") { args = {"retry", "--all"}, flag = "TARGET"; }
+    SECTION("the old --timeout of status is --wait-timeout now") {
+        args = {"status", "j", "--timeout", "1s"}, flag = "--timeout";
+    }
+    SECTION("a bad --wait-timeout") { args = {"stats", "--wait-timeout", "soon"}, flag = "--wait-timeout"; }
+    args.push_back("--broker");
+    args.push_back(broker.endpoint());
+    const auto result = run(context, args, "line\n");
+    CHECK(result.exit_code == 2);
+    CHECK_THAT(result.err, Catch::Contains(flag));
+    CHECK(result.out.empty());
+    CHECK_FALSE(broker.receive(20ms).has_value());
+}
+
+TEST_CASE("submit --at is checked against the injected clock", "[producer][cli]") {
+    zmq::context_t context;
+    RecordingBroker broker(context);
+    SECTION("a time before 'now' is refused even when the real clock is earlier") {
+        const TimePoint year_2100{std::chrono::seconds(4'102'444'800)};
+        const auto result = run(context, {"submit", "q", "p", "--at", "2099-12-31T23:59:59Z", "--broker",
+                                          broker.broker.endpoint()},
+                                {}, year_2100);
+        CHECK(result.exit_code == 2);
+        CHECK_THAT(result.err, Catch::Contains("--at must be in the future") &&
+                                   Catch::Contains("2099-12-31T23:59:59Z is before now, 2100-01-01T00:00:00Z"));
+    }
+    SECTION("@UNIX_SECONDS and offsets reach the SUBMIT as Unix milliseconds") {
+        // The Producer checks run_at against the real clock too, so these times are an hour
+        // ahead of it; "now" is injected as the real time, rounded to a second.
+        const auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+        const auto at = now + 1h;
+        const auto at_seconds = std::chrono::duration_cast<std::chrono::seconds>(at.time_since_epoch()).count();
+        // The same instant written in UTC+01:00, with half a second more.
+        auto with_offset = cli::format_timestamp(at + 1h + 500ms);
+        with_offset.replace(with_offset.size() - 1, 1, "+01:00");
+        const auto& endpoint = broker.broker.endpoint();
+        CHECK(run(context, {"submit", "q", "p", "--at", "@" + std::to_string(at_seconds), "--broker", endpoint}, {},
+                  now)
+                  .exit_code == 0);
+        CHECK(run(context, {"submit", "q", "p", "--at", with_offset, "--broker", endpoint}, {}, now).exit_code == 0);
+        const auto submits = broker.recorder.take<protocol::Submit>();
+        REQUIRE(submits.size() == 2);
+        const auto at_ms = static_cast<std::uint64_t>(at_seconds) * 1000;
+        CHECK(submits[0].run_at_ms == at_ms);
+        CHECK(submits[1].run_at_ms == at_ms + 500);
+    }
+    SECTION("a time more than 365 days ahead is refused") {
+        const auto result =
+            run(context, {"submit", "q", "p", "--at", "2027-11-23T16:00:01Z", "--broker", broker.broker.endpoint()});
+        CHECK(result.exit_code == 2);
+        CHECK_THAT(result.err, Catch::Contains("--at must be at most 8760h (365 days) ahead"));
+    }
+}
+
+TEST_CASE("submit's job flags reach every SUBMIT header", "[producer][cli]") {
+    zmq::context_t context;
+    RecordingBroker broker(context);
+    SECTION("one job") {
+        const auto result = run(context, {"submit", "reports", "p", "--priority", "7", "--max-attempts", "5",
+                                          "--timeout", "30s", "--unique", "nightly", "--backoff", "2s",
+                                          "--backoff-max", "1m", "--jitter", "10", "--broker",
+                                          broker.broker.endpoint()});
+        CHECK(result.exit_code == 0);
+        const auto submits = broker.recorder.take<protocol::Submit>();
+        REQUIRE(submits.size() == 1);
+        const auto& submit = submits[0];
+        CHECK(result.out == submit.id + "\n");
+        CHECK(submit.queue == "reports");
+        CHECK(submit.priority == 7);
+        CHECK(submit.retry.max_attempts == 5u);
+        CHECK(submit.timeout_ms == 30'000u);
+        CHECK(submit.unique_key == "nightly");
+        CHECK(submit.retry.backoff_ms == 2000u);
+        CHECK(submit.retry.backoff_max_ms == 60'000u);
+        CHECK(submit.retry.backoff_jitter_pct == 10u);
+        CHECK(submit.delay_ms == 0u);
+        CHECK_FALSE(submit.run_at_ms);
+    }
+    SECTION("every line of --file") {
+        const auto result = run(context, {"submit", "lines", "--file", "-", "--delay", "1m", "--priority", "-3",
+                                          "--timeout", "0", "--broker", broker.broker.endpoint()},
+                                "first\nsecond\n");
+        CHECK(result.exit_code == 0);
+        const auto submits = broker.recorder.take<protocol::Submit>();
+        REQUIRE(submits.size() == 2);
+        for (const auto& submit : submits) {
+            CHECK(submit.delay_ms == 60'000u);
+            CHECK(submit.priority == -3);
+            CHECK(submit.timeout_ms == 0u);
+        }
+    }
+    SECTION("a plain job carries no options") {
+        CHECK(run(context, {"submit", "q", "p", "--broker", broker.broker.endpoint()}).exit_code == 0);
+        const auto submits = broker.recorder.take<protocol::Submit>();
+        REQUIRE(submits.size() == 1);
+        CHECK_FALSE(submits[0].timeout_ms);
+        CHECK_FALSE(submits[0].retry.max_attempts);
+        CHECK(submits[0].unique_key.empty());
+    }
+}
+
+TEST_CASE("submit with a unique key that matched a live job prints that job's id", "[producer][cli]") {
+    zmq::context_t context;
+    RecordingBroker broker(context);
+    const auto text = run(context, {"submit", "q", "p", "--unique", "taken", "--broker", broker.broker.endpoint()});
+    CHECK(text.exit_code == 0);
+    CHECK(text.out == "holder\n");
+    CHECK_THAT(text.err, Catch::Contains("matched job holder"));
+    const auto as_json =
+        run(context, {"submit", "q", "p", "--unique", "taken", "--json", "--broker", broker.broker.endpoint()});
+    const auto lines = json_lines(as_json.out);
+    REQUIRE(lines.size() == 1);
+    CHECK(lines[0]["job_id"] == "holder");
+    CHECK(lines[0]["existed"] == true);
+}
+
+TEST_CASE("submit --wait shows progress, and a cancelled job exits 1", "[producer][cli]") {
+    zmq::context_t context;
+    RecordingBroker broker(context);
+    SECTION("text: progress on stderr, the result on stdout") {
+        const auto result = run(context, {"submit", "q", "work", "--wait", "--broker", broker.broker.endpoint()});
+        CHECK(result.exit_code == 0);
+        CHECK(result.out == "result-bytes");
+        CHECK_THAT(result.err, Catch::Contains(": 50% half\n"));
+    }
+    SECTION("text: cancelled") {
+        const auto result =
+            run(context, {"submit", "q", "to-be-cancelled", "--wait", "--broker", broker.broker.endpoint()});
+        CHECK(result.exit_code == 1);
+        CHECK(result.out.empty());
+        CHECK_THAT(result.err, Catch::Contains("was cancelled: cancelled by operator"));
+    }
+    SECTION("JSON: one object per progress report, then the outcome") {
+        const auto result =
+            run(context, {"submit", "q", "to-be-cancelled", "--wait", "--json", "--broker", broker.broker.endpoint()});
+        CHECK(result.exit_code == 1);
+        const auto lines = json_lines(result.out);
+        REQUIRE(lines.size() == 2);
+        const auto id = lines[1]["id"];
+        CHECK(lines[0] == json{{"id", id}, {"state", "running"}, {"progress", 50}, {"message", "half"}});
+        CHECK(lines[1]["state"] == "cancelled");
+        CHECK(lines[1]["error"] == "cancelled by operator");
+    }
+    SECTION("--file --json --wait prints progress objects too, and counts cancelled jobs") {
+        const auto result =
+            run(context, {"submit", "q", "--file", "-", "--wait", "--json", "--broker", broker.broker.endpoint()},
+                "work\nto-be-cancelled\n");
+        CHECK(result.exit_code == 1);
+        const auto lines = json_lines(result.out);
+        CHECK(std::count_if(lines.begin(), lines.end(), [](const json& j) { return j["state"] == "running"; }) == 2);
+        CHECK(std::count_if(lines.begin(), lines.end(), [](const json& j) { return j["state"] == "cancelled"; }) == 1);
+        CHECK_THAT(result.err, Catch::Contains("done 1, failed 0, cancelled 1"));
+    }
+}
+
+TEST_CASE("how long to wait for the broker is --wait-timeout", "[producer][cli]") {
+    zmq::context_t context;
+    FakeBroker broker(context);  // bound, never answers
+    const auto stats = run(context, {"stats", "--wait-timeout", "200ms", "--broker", broker.endpoint()});
+    CHECK(stats.exit_code == 3);
+    CHECK_THAT(stats.err, Catch::Contains("timed out after 200ms"));
+    const auto submit = run(context, {"submit", "q", "p", "--wait", "--wait-timeout", "300ms", "--timeout", "1h",
+                                      "--broker", broker.endpoint()});
+    CHECK(submit.exit_code == 3);
+    CHECK_THAT(submit.err, Catch::Contains("--wait-timeout"));
+    // The job's own --timeout went to the broker, not into how long the CLI waited. (The STATS
+    // request and the SUBMIT's resends are in the broker's queue too.)
+    std::optional<protocol::Submit> sent;
+    while (!sent) {
+        auto received = broker.receive(1s);
+        REQUIRE(received);
+        if (auto* request = std::get_if<protocol::Submit>(&received->message)) sent = std::move(*request);
+    }
+    CHECK(sent->timeout_ms == 3'600'000u);
+}
+
+TEST_CASE("job and queue commands send their request and print the answer", "[producer][cli]") {
+    zmq::context_t context;
+    RecordingBroker broker(context);
+    const auto& endpoint = broker.broker.endpoint();
+    SECTION("cancel") {
+        const auto result = run(context, {"cancel", "j-1", "--broker", endpoint});
+        CHECK(result.exit_code == 0);
+        CHECK(result.out == "cancelled job j-1\n");
+        REQUIRE(broker.recorder.take<protocol::Cancel>().size() == 1);
+        CHECK(json_lines(run(context, {"cancel", "j-1", "--json", "--broker", endpoint}).out).at(0) ==
+              json{{"id", "j-1"}, {"state", "cancelled"}});
+    }
+    SECTION("cancel refused: the broker's code and message, exit 1") {
+        const auto result = run(context, {"cancel", "done-job", "--broker", endpoint});
+        CHECK(result.exit_code == 1);
+        CHECK_THAT(result.err, Catch::Contains("wrong_state: job done-job has ended"));
+    }
+    SECTION("retry one job, and a queue's dead set") {
+        CHECK(run(context, {"retry", "d-1", "--broker", endpoint}).out == "job d-1 is pending again\n");
+        CHECK(run(context, {"retry", "--all", "images", "--broker", endpoint}).out ==
+              "retried 4 jobs from the dead set of queue images\n");
+        const auto retries = broker.recorder.take<protocol::Retry>();
+        REQUIRE(retries.size() == 2);
+        CHECK(retries[0].id == "d-1");
+        CHECK(retries[0].queue.empty());
+        CHECK(retries[1].id.empty());
+        CHECK(retries[1].queue == "images");
+    }
+    SECTION("purge a dead set, or one job") {
+        CHECK(run(context, {"purge", "images", "--broker", endpoint}).out ==
+              "purged 2 jobs from the dead set of queue images\n");
+        CHECK(json_lines(run(context, {"purge", "images", "d-2", "--json", "--broker", endpoint}).out).at(0) ==
+              json{{"queue", "images"}, {"id", "d-2"}, {"purged", 1}});
+        const auto purges = broker.recorder.take<protocol::Purge>();
+        REQUIRE(purges.size() == 2);
+        CHECK(purges[1].id == "d-2");
+    }
+    SECTION("dead: a table, or one JSON object per job with its error history") {
+        const auto table = run(context, {"dead", "images", "--limit", "2", "--broker", endpoint});
+        CHECK(table.exit_code == 0);
+        CHECK_THAT(table.out, Catch::StartsWith("Dead jobs in queue images: 3 (showing the oldest 2)\n") &&
+                                  Catch::Contains("exit status 1") && Catch::Contains("2m05s ago"));
+        const auto requests = broker.recorder.take<protocol::DeadRequest>();
+        REQUIRE(requests.size() == 1);
+        CHECK(requests[0].limit == 2);
+        const auto lines = json_lines(run(context, {"dead", "images", "--json", "--broker", endpoint}).out);
+        REQUIRE(lines.size() == 2);
+        CHECK(lines[0]["id"] == "d-1");
+        CHECK(lines[0]["errors"].size() == 2);
+        CHECK(lines[0]["errors"][0] == json{{"attempt", 1}, {"error", "timed out after 30s"}});
+    }
+    SECTION("pause and resume") {
+        CHECK(run(context, {"pause", "images", "--broker", endpoint}).out == "queue images is paused\n");
+        CHECK(run(context, {"resume", "images", "--broker", endpoint}).out == "queue images is dispatching again\n");
+        const auto requests = broker.recorder.take<protocol::QueueSettings>();
+        REQUIRE(requests.size() == 2);
+        CHECK(requests[0].is_paused == true);
+        CHECK(requests[1].is_paused == false);
+        CHECK_FALSE(requests[0].max_length);
+    }
+    SECTION("queue: applies the flags given and prints every setting") {
+        const auto result = run(context, {"queue", "images", "--max-length", "10", "--timeout", "5m", "--broker",
+                                          endpoint});
+        CHECK(result.exit_code == 0);
+        CHECK_THAT(result.out, Catch::Contains("max length:    10\n") && Catch::Contains("timeout:       5m\n") &&
+                                   Catch::Contains("paused:        no\n"));
+        const auto requests = broker.recorder.take<protocol::QueueSettings>();
+        REQUIRE(requests.size() == 1);
+        CHECK(requests[0].max_length == 10u);
+        CHECK(requests[0].timeout_ms == 300'000u);
+        CHECK_FALSE(requests[0].retry.max_attempts);
+        CHECK_FALSE(requests[0].is_paused);
+        const auto line = json_lines(run(context, {"queue", "images", "--json", "--broker", endpoint}).out).at(0);
+        CHECK(line["max_length"] == protocol::kDefaultMaxQueueLength);
+        CHECK(line["timeout_ms"] == 0);
+    }
+    SECTION("status shows the lifecycle fields") {
+        const auto text = run(context, {"status", "j-7", "--broker", endpoint});
+        CHECK(text.exit_code == 0);
+        CHECK_THAT(text.out, Catch::Contains("state:     delayed\n") && Catch::Contains("attempt:   2/5\n") &&
+                                 Catch::Contains("priority:  10\n") && Catch::Contains("ready in:  4.5s\n") &&
+                                 Catch::Contains("progress:  40% resizing\n") &&
+                                 Catch::Contains("  attempt 1: exit status 1\n"));
+        const auto line = json_lines(run(context, {"status", "j-7", "--json", "--broker", endpoint}).out).at(0);
+        CHECK(line["ready_in_ms"] == 4500);
+        CHECK(line["max_attempts"] == 5);
+        CHECK(line["progress"] == 40);
+        CHECK(line["errors"].size() == 2);
+    }
+    SECTION("stats shows delayed, dead and paused") {
+        const auto text = run(context, {"stats", "--broker", endpoint});
+        CHECK_THAT(text.out, Catch::Contains("DELAYED") && Catch::Contains("DEAD") && Catch::Contains("paused"));
+        const auto line = json_lines(run(context, {"stats", "--json", "--broker", endpoint}).out).at(0);
+        CHECK(line["queues"][0]["delayed"] == 5);
+        CHECK(line["queues"][0]["dead"] == 6);
+        CHECK(line["queues"][0]["paused"] == true);
+    }
+}
+
+TEST_CASE("every command has --help, and corsair --help lists them all", "[producer][cli]") {
+    zmq::context_t context;
+    const auto top = run(context, {"--help"});
+    CHECK(top.exit_code == 0);
+    for (const std::string command :
+         {"submit", "status", "result", "stats", "cancel", "dead", "retry", "purge", "pause", "resume", "queue"}) {
+        INFO(command);
+        CHECK_THAT(top.out, Catch::Contains("  " + command + " "));
+        const auto help = run(context, {command, "--help"});
+        CHECK(help.exit_code == 0);
+        CHECK_THAT(help.out, Catch::Contains("Usage: corsair " + command) && Catch::Contains("--wait-timeout"));
+    }
+    CHECK_THAT(run(context, {"submit", "--help"}).out,
+               Catch::Contains("--priority") && Catch::Contains("--max-attempts") && Catch::Contains("--timeout") &&
+                   Catch::Contains("--delay") && Catch::Contains("--at") && Catch::Contains("--unique") &&
+                   Catch::Contains("--backoff") && Catch::Contains("--backoff-max") && Catch::Contains("--jitter"));
+    CHECK_THAT(run(context, {"queue", "--help"}).out,
+               Catch::Contains("--max-length") && Catch::Contains("--dead-max") && Catch::Contains("--dead-max-age"));
+}
