@@ -14,9 +14,11 @@
 int main(int argc, char** argv) {
     corsair::broker::BrokerOptions options;
     std::string log_level = "info";
+    bool salvage = false;
     CLI::App app{corsair::broker::kBrokerDescription, "corsair-broker"};
-    corsair::broker::add_broker_flags(app, options, log_level);
+    corsair::broker::add_broker_flags(app, options, log_level, salvage);
     CLI11_PARSE(app, argc, argv);
+    if (salvage) return corsair::broker::salvage_data_dir(options.data_dir);
 
     auto log = spdlog::stderr_color_mt("broker");
     log->set_level(spdlog::level::from_str(log_level));
@@ -36,6 +38,10 @@ int main(int argc, char** argv) {
         broker.run();
         running = nullptr;
     } catch (const zmq::error_t& e) {
+        log->error("cannot start: {}", e.what());
+        return 1;
+    } catch (const std::exception& e) {
+        // A locked or damaged data directory, or a journal that cannot be written.
         log->error("cannot start: {}", e.what());
         return 1;
     }

@@ -31,7 +31,7 @@ wait_for() {
 echo
 echo "== starting corsair-broker (heartbeat 250ms, liveness 3) =="
 coproc BROKER { exec "$broker_bin" --producers 'tcp://127.0.0.1:*' --workers 'tcp://127.0.0.1:*' \
-                 --heartbeat 250ms --liveness 3 2>"$work/broker.log"; }
+                 --heartbeat 250ms --liveness 3 --data-dir "$work/data" 2>"$work/broker.log"; }
 pids+=("$BROKER_PID")
 read -r -t 10 ready_line <&"${BROKER[0]}"
 echo "$ready_line"

@@ -2,9 +2,16 @@
 
 #include <array>
 #include <cstdio>
+#include <filesystem>
 
 #include "corsair/protocol/codec.hpp"
 #include "corsair/protocol/wire.hpp"
+#include "journal_directory.hpp"
+#include "journal_error.hpp"
+#include "journal_reader.hpp"
+#include "journal_file.hpp"
+#include "journal_sink.hpp"
+#include "journal_writer.hpp"
 
 namespace corsair::broker {
 
@@ -19,6 +26,16 @@ constexpr int kBatchPerTurn = 512;
 constexpr int kHighWaterMark = 100'000;
 // Time allowed at exit for DISCONNECTs to reach workers.
 constexpr int kLingerMs = 500;
+
+// The Scheduler's records go straight to the writer (which encodes them under its own lock).
+class WriterSink final : public JournalSink {
+public:
+    explicit WriterSink(JournalWriter& writer) : writer_(writer) {}
+    std::uint64_t append(const JournalRecord& record) override { return writer_.append(record); }
+
+private:
+    JournalWriter& writer_;
+};
 
 void configure_router(zmq::socket_t& socket, std::size_t max_message_bytes) {
     socket.set(zmq::sockopt::router_mandatory, 1);
@@ -38,6 +55,7 @@ Broker::Broker(zmq::context_t& context, BrokerOptions options, std::shared_ptr<s
       workers_(context, zmq::socket_type::router),
       control_(context, zmq::socket_type::pull),
       scheduler_(options_, *this, log_) {
+    open_journal();
     const std::size_t max_message_bytes = options_.max_payload_bytes + p::kFrameOverheadBytes;
     configure_router(producers_, max_message_bytes);
     configure_router(workers_, max_message_bytes);
@@ -52,7 +70,85 @@ Broker::Broker(zmq::context_t& context, BrokerOptions options, std::shared_ptr<s
                options_.heartbeat_interval.count(), options_.liveness);
 }
 
-Broker::~Broker() = default;
+Broker::~Broker() {
+    // The writer flushes and syncs everything appended, then the directory's lock is released.
+    scheduler_.set_journal(nullptr);
+    writer_.reset();
+    directory_.reset();
+}
+
+void Broker::open_journal() {
+    if (options_.data_dir.empty()) {
+        log_->warn("no data directory: jobs are kept in memory only and lost if the broker stops");
+        return;
+    }
+    const auto policy = parse_fsync_policy(options_.fsync);
+    if (!policy) throw JournalError("unknown --fsync policy '" + options_.fsync + "' (always, interval, never)");
+    const auto started = std::chrono::steady_clock::now();
+    directory_ = std::make_unique<JournalDirectory>(options_.data_dir);
+    directory_->remove_stale_compaction();
+    const auto path = directory_->journal_path();
+    std::optional<JournalEnding> ending;
+    if (std::filesystem::exists(path)) {
+        JournalReader reader(path);
+        const auto now = std::chrono::steady_clock::now();
+        while (auto record = reader.next()) scheduler_.recover(*record, now);
+        ending = reader.ending();
+    }
+    if (ending && ending->kind == JournalEnding::Kind::corrupt) {
+        throw JournalError(ending->describe() + "; the broker will not start on a damaged journal. Run `corsair-broker "
+                           "--salvage --data-dir " + options_.data_dir + "` to keep every intact record");
+    }
+    if (ending && ending->kind == JournalEnding::Kind::torn_tail) {
+        log_->warn("journal ends in a torn record (a crash mid-write); cutting it off path={} offset={} dropped_bytes={}",
+                   path.string(), ending->valid_bytes, ending->file_bytes - ending->valid_bytes);
+        truncate_journal(path, ending->valid_bytes);
+    }
+    const auto counts = scheduler_.finish_recovery(std::chrono::steady_clock::now());
+    JournalWriterOptions writer_options;
+    writer_options.fsync = *policy;
+    writer_options.fsync_interval = options_.fsync_interval;
+    writer_ = std::make_unique<JournalWriter>(context_, path, writer_options, log_);
+    journal_sink_ = std::make_unique<WriterSink>(*writer_);
+    scheduler_.set_journal(journal_sink_.get());
+    const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+    log_->info("journal recovered dir={} fsync={} records={} pending={} delayed={} running_at_crash={} dead={} "
+               "results={} queues={} took_ms={}",
+               options_.data_dir, options_.fsync, counts.records, counts.pending, counts.delayed,
+               counts.running_at_crash, counts.dead, counts.results, counts.queues, took.count());
+}
+
+void Broker::to_producer_when_durable(const RoutingId& producer, p::Frames frames) {
+    if (!writer_ || writer_->last_sequence() <= durable_sequence_) {
+        to_producer(producer, frames);
+        return;
+    }
+    held_replies_.push_back({writer_->last_sequence(), producer, std::move(frames)});
+}
+
+void Broker::release_durable_replies() {
+    durable_sequence_ = std::max(durable_sequence_, writer_->take_durable());
+    while (!held_replies_.empty() && held_replies_.front().sequence <= durable_sequence_) {
+        auto& held = held_replies_.front();
+        to_producer(held.producer, held.frames);
+        held_replies_.pop_front();
+    }
+}
+
+void Broker::maybe_compact(std::chrono::steady_clock::time_point now) {
+    if (!writer_ || writer_->is_compacting()) return;
+    const auto journal_bytes = writer_->stats().journal_bytes;
+    if (journal_bytes < options_.compact_min_bytes || journal_bytes < 4 * snapshot_bytes_) return;
+    const auto started = std::chrono::steady_clock::now();
+    std::string snapshot;
+    const auto records = scheduler_.write_snapshot(snapshot, now);
+    snapshot_bytes_ = snapshot.size();
+    const auto took = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
+    if (writer_->compact(std::move(snapshot))) {
+        log_->info("journal compaction started journal_bytes={} snapshot_bytes={} records={} snapshot_us={}",
+                   journal_bytes, snapshot_bytes_, records, took.count());
+    }
+}
 
 void Broker::request_stop() {
     zmq::socket_t push(context_, zmq::socket_type::push);
@@ -62,11 +158,15 @@ void Broker::request_stop() {
 }
 
 void Broker::run() {
-    std::array<zmq::pollitem_t, 3> items{{
+    std::array<zmq::pollitem_t, 4> items{{
         {producers_.handle(), 0, ZMQ_POLLIN, 0},
         {workers_.handle(), 0, ZMQ_POLLIN, 0},
         {control_.handle(), 0, ZMQ_POLLIN, 0},
+        {nullptr, -1, 0, 0},
     }};
+    // The journal writer's "durable up to N" notifications, when there is a journal.
+    const std::size_t polled = writer_ ? 4 : 3;
+    if (writer_) items[3] = writer_->durable_pollitem();
     auto next_tick = std::chrono::steady_clock::now() + options_.heartbeat_interval;
     for (;;) {
         auto now = std::chrono::steady_clock::now();
@@ -74,14 +174,23 @@ void Broker::run() {
         auto wake_at = next_tick;
         if (auto deadline = scheduler_.next_deadline()) wake_at = std::min(wake_at, *deadline);
         const auto wait = std::chrono::ceil<std::chrono::milliseconds>(wake_at - now);
-        zmq::poll(items.data(), items.size(), std::max(wait, std::chrono::milliseconds(0)));
+        zmq::poll(items.data(), polled, std::max(wait, std::chrono::milliseconds(0)));
         now = std::chrono::steady_clock::now();
         if (items[0].revents & ZMQ_POLLIN) drain_producers(now);
         if (items[1].revents & ZMQ_POLLIN) drain_workers(now);
         if (items[2].revents & ZMQ_POLLIN) break;
+        if (writer_ && (items[3].revents & ZMQ_POLLIN)) {
+            release_durable_replies();
+            if (writer_->has_failed()) {
+                // An fdatasync failure cannot be retried safely: stop rather than acknowledge more.
+                log_->error("journal failed: {}; stopping", writer_->failure());
+                break;
+            }
+        }
         if (auto deadline = scheduler_.next_deadline(); deadline && now >= *deadline) scheduler_.fire_timers(now);
         if (now >= next_tick) {
             scheduler_.tick(now);
+            maybe_compact(now);
             next_tick = now + options_.heartbeat_interval;
         }
     }

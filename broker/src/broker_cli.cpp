@@ -1,8 +1,15 @@
 #include "corsair/broker/broker_cli.hpp"
 
 #include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
 
 #include "corsair/protocol/duration.hpp"
+#include "journal_directory.hpp"
+#include "journal_error.hpp"
+#include "journal_file.hpp"
+#include "journal_salvage.hpp"
 
 namespace corsair::broker {
 
@@ -25,7 +32,7 @@ CLI::Option* add_duration(CLI::App& app, const std::string& name, std::chrono::m
 
 }  // namespace
 
-void add_broker_flags(CLI::App& app, BrokerOptions& options, std::string& log_level) {
+void add_broker_flags(CLI::App& app, BrokerOptions& options, std::string& log_level, bool& salvage) {
     app.add_option("--producers", options.producer_endpoint, "endpoint producers connect to")
         ->capture_default_str()
         ->type_name("ENDPOINT");
@@ -52,9 +59,54 @@ void add_broker_flags(CLI::App& app, BrokerOptions& options, std::string& log_le
     app.add_option("--result-memory", options.max_result_bytes,
                    "bytes of results kept at most; the oldest are dropped first")
         ->capture_default_str();
+    app.add_option("--data-dir", options.data_dir,
+                   "directory of the journal (created if missing, locked against a second broker); an empty "
+                   "value keeps jobs in memory only")
+        ->capture_default_str()
+        ->type_name("DIR");
+    app.add_option("--fsync", options.fsync,
+                   "when ACCEPTED is sent: always = after the job is on disk (group commit); interval = once "
+                   "written, synced every --fsync-interval (a power loss can lose that much); never = once "
+                   "written, never synced (an OS crash can lose anything unsynced)")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"always", "interval", "never"}));
+    add_duration(app, "--fsync-interval", options.fsync_interval, "with --fsync interval: longest wait before a sync");
+    app.add_option("--compact-min-bytes", options.compact_min_bytes,
+                   "compact the journal once it is this large and 4x a snapshot of the live state")
+        ->capture_default_str();
+    app.add_flag("--salvage", salvage,
+                 "repair a damaged journal in --data-dir: keep every intact record, set the damaged file aside, "
+                 "then exit");
     app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
         ->capture_default_str()
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+}
+
+int salvage_data_dir(const std::string& data_dir) {
+    try {
+        JournalDirectory directory(data_dir);  // locked: no broker may be using it
+        const auto journal = directory.journal_path();
+        if (!std::filesystem::exists(journal)) {
+            std::fprintf(stderr, "corsair-broker: no journal at %s\n", journal.c_str());
+            return 1;
+        }
+        const auto salvaged = std::filesystem::path(journal.string() + ".salvaged");
+        std::filesystem::remove(salvaged);
+        const auto report = salvage_journal(journal, salvaged);
+        const auto damaged = std::filesystem::path(journal.string() + ".damaged-" + std::to_string(std::time(nullptr)));
+        std::filesystem::rename(journal, damaged);
+        std::filesystem::rename(salvaged, journal);
+        sync_directory(directory.path());
+        std::printf("salvaged %s: kept %llu records, skipped %llu bytes in %llu damaged regions; the damaged file "
+                    "is kept as %s\n",
+                    journal.c_str(), static_cast<unsigned long long>(report.records_kept),
+                    static_cast<unsigned long long>(report.bytes_skipped),
+                    static_cast<unsigned long long>(report.damaged_regions), damaged.c_str());
+        return 0;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "corsair-broker: salvage failed: %s\n", e.what());
+        return 1;
+    }
 }
 
 }  // namespace corsair::broker

@@ -18,7 +18,7 @@
 #include <string>
 #include <string_view>
 
-#include "journal_record.hpp"
+#include "corsair/broker/journal_record.hpp"
 
 namespace corsair::broker {
 

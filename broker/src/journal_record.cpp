@@ -1,4 +1,4 @@
-#include "journal_record.hpp"
+#include "corsair/broker/journal_record.hpp"
 
 #include <cstring>
 #include <limits>

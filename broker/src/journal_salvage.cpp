@@ -12,7 +12,7 @@
 
 #include "journal_error.hpp"
 #include "journal_file.hpp"
-#include "journal_record.hpp"
+#include "corsair/broker/journal_record.hpp"
 
 namespace corsair::broker {
 

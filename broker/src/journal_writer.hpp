@@ -61,7 +61,7 @@
 #include <zmq.hpp>
 
 #include "journal_file.hpp"
-#include "journal_record.hpp"
+#include "corsair/broker/journal_record.hpp"
 
 namespace corsair::broker {
 

@@ -42,6 +42,11 @@ public:
     std::size_t size() const noexcept { return entries_.size(); }
     std::size_t bytes() const noexcept { return bytes_; }
     std::uint64_t evicted() const noexcept { return evicted_; }
+    // Calls f(id, job) for every entry, oldest first (compaction snapshots).
+    template <class F>
+    void for_each(F&& f) const {
+        for (const std::string* id : order_) f(*id, entries_.at(*id));
+    }
 
 private:
     static std::size_t cost_of(const std::string& id, const EndedJob& job) noexcept;

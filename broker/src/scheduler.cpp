@@ -7,6 +7,7 @@
 
 #include "corsair/protocol/duration.hpp"
 #include "job_record.hpp"
+#include "journal_sink.hpp"
 #include "queue_state.hpp"
 #include "result_store.hpp"
 #include "worker_record.hpp"
@@ -184,6 +185,11 @@ void Scheduler::submit(const RoutingId& producer, p::Submit&& message, TimePoint
     if (message.wants_result) job.reply_to = producer;
     if (!unique.empty()) unique_jobs_.emplace(unique, job.id);
     ++counters_.jobs_submitted;
+    if (journal_ != nullptr) {
+        journal(JournalSubmitted{job.id, job.queue, std::string(p::view_of(job.payload)), job.priority, job.retry,
+                                 job.timeout_ms, ready_at ? wall_ms_at(*ready_at, now) : 0, job.unique_key,
+                                 job.sequence});
+    }
     if (ready_at) {
         ++counters_.jobs_delayed;
         delay_until(job, *ready_at);
@@ -191,7 +197,8 @@ void Scheduler::submit(const RoutingId& producer, p::Submit&& message, TimePoint
         make_pending(job, false);
     }
     log_->debug("submitted job={} queue={} priority={}", job.id, job.queue, job.priority);
-    send_to_producer(producer, frames_of(p::Accepted{job.id, false, job.id}));
+    // docs/durability.md: ACCEPTED means the job is on disk (under the --fsync policy).
+    send_to_producer_when_durable(producer, frames_of(p::Accepted{job.id, false, job.id}));
 }
 
 void Scheduler::answer_status(const RoutingId& producer, const std::string& id, TimePoint now) {
@@ -349,6 +356,7 @@ void Scheduler::complete(WorkerRecord& worker, const std::string& id, std::uint3
         ++queue_named(job.queue).done;
         ++worker.done;
         log_->debug("done job={} attempt={} worker={}", id, attempt, worker.name);
+        if (journal_ != nullptr) journal(JournalDone{id, attempt, std::string(p::view_of(result)), wall_ms_at(now, now)});
         end_job(job, p::JobState::done, std::move(result), {}, now, true);
         return;
     }
@@ -435,6 +443,7 @@ void Scheduler::dispatch(QueueState& queue) {
             send_to_worker(worker->routing_id, frames_of(p::Job{job->id, job->queue, job->attempt, share(job->payload)}));
         if (status == p::SendStatus::sent) {
             ++counters_.jobs_dispatched;
+            if (journal_ != nullptr) journal(JournalDispatched{job->id, job->attempt});
             const auto timeout = job->timeout_ms ? std::chrono::milliseconds(*job->timeout_ms) : queue.config.timeout;
             if (timeout.count() > 0) job->lease_timer = lease_timers_.add(dispatch_now_ + timeout, job);
             if (!worker->can_take_jobs()) {
@@ -578,6 +587,25 @@ void Scheduler::send_to_producer(const RoutingId& producer, p::Frames frames) {
 void Scheduler::send_error_to_producer(const RoutingId& producer, p::ErrorCode code, std::string message,
                                        std::string id, std::string command) {
     send_to_producer(producer, frames_of(p::Error{code, std::move(message), std::move(id), std::move(command)}));
+}
+
+void Scheduler::send_to_producer_when_durable(const RoutingId& producer, p::Frames frames) {
+    outbox_.to_producer_when_durable(producer, std::move(frames));
+}
+
+void Scheduler::journal(const JournalRecord& record) {
+    if (journal_ != nullptr) journal_->append(record);
+}
+
+std::uint64_t Scheduler::wall_ms_at(TimePoint at, TimePoint now) const {
+    const auto wall = std::chrono::duration_cast<std::chrono::milliseconds>(wall_clock_().time_since_epoch()) +
+                      std::chrono::duration_cast<std::chrono::milliseconds>(at - now);
+    return static_cast<std::uint64_t>(std::max<std::int64_t>(1, wall.count()));
+}
+
+Scheduler::TimePoint Scheduler::steady_at(std::uint64_t wall_ms, TimePoint now) const {
+    const auto wall_now = std::chrono::duration_cast<std::chrono::milliseconds>(wall_clock_().time_since_epoch());
+    return now + (std::chrono::milliseconds(static_cast<std::int64_t>(wall_ms)) - wall_now);
 }
 
 p::SendStatus Scheduler::send_to_worker(const RoutingId& worker, p::Frames frames) {

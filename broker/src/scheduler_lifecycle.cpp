@@ -6,6 +6,7 @@
 #include "corsair/protocol/codec.hpp"
 #include "corsair/protocol/duration.hpp"
 #include "job_record.hpp"
+#include "journal_sink.hpp"
 #include "queue_state.hpp"
 #include "result_store.hpp"
 #include "retry_backoff.hpp"
@@ -82,11 +83,13 @@ void Scheduler::fail_attempt(JobRecord& job, std::string error, bool is_permanen
     if (job.errors.size() > p::kMaxAttemptsLimit) job.errors.erase(job.errors.begin());
     job.last_error = truncated(error, p::kMaxErrorTextBytes);
     if (is_permanent || job.attempts_this_round() >= max_attempts_of(job, queue)) {
+        journal(JournalAttemptFailed{job.id, job.attempt, job.last_error, is_permanent, 0});
         move_to_dead(job, now);
         return;
     }
     if (at_head) {
         // The worker died, not the job's code: run it again at once, ahead of the queue.
+        journal(JournalAttemptFailed{job.id, job.attempt, job.last_error, false, 0});
         make_pending(job, true);
         return;
     }
@@ -96,6 +99,7 @@ void Scheduler::fail_attempt(JobRecord& job, std::string error, bool is_permanen
     const auto jitter = job.retry.backoff_jitter_pct.value_or(config.backoff_jitter_pct);
     const auto wait = retry_backoff(first, cap, jitter, job.attempts_this_round(), random_);
     ++counters_.retries_scheduled;
+    journal(JournalAttemptFailed{job.id, job.attempt, job.last_error, false, wall_ms_at(now + wait, now)});
     log_->info("retry scheduled job={} attempt={} of={} in={}", job.id, job.attempt, max_attempts_of(job, queue),
                p::format_duration(wait));
     delay_until(job, now + wait);
@@ -109,6 +113,7 @@ void Scheduler::move_to_dead(JobRecord& job, TimePoint now) {
     job.dead_position = std::prev(queue.dead.end());
     ++queue.failed;
     ++counters_.jobs_failed;
+    journal(JournalDead{job.id, wall_ms_at(now, now)});
     release_unique_key(job);
     log_->warn("job dead job={} queue={} attempts={} error={}", job.id, job.queue, job.attempt, job.last_error);
     if (!job.reply_to.empty()) {
@@ -163,6 +168,7 @@ void Scheduler::expire_dead(QueueState& queue, TimePoint now) {
         log_->info("dead job dropped job={} queue={} reason={}", oldest.id, queue.name,
                    is_over_count ? "dead_max_count" : "dead_max_age");
         take_from_dead(oldest);
+        journal(JournalPurged{oldest.id});
         end_job(oldest, p::JobState::failed, {}, oldest.last_error, now, false);
     }
 }
@@ -225,8 +231,9 @@ void Scheduler::cancel(const RoutingId& producer, const std::string& id, TimePoi
     }
     ++counters_.jobs_cancelled;
     log_->info("cancelled job={} queue={}", id, job.queue);
+    journal(JournalCancelled{id, wall_ms_at(now, now)});
     end_job(job, p::JobState::cancelled, {}, "cancelled", now, true);
-    send_to_producer(producer, p::encode(p::Ok{"CANCEL", id, 1}));
+    send_to_producer_when_durable(producer, p::encode(p::Ok{"CANCEL", id, 1}));
 }
 
 void Scheduler::retry(const RoutingId& producer, const p::Retry& request) {
@@ -238,6 +245,7 @@ void Scheduler::retry(const RoutingId& producer, const p::Retry& request) {
             if (!unique_jobs_.emplace(job.queue + '\n' + job.unique_key, job.id).second) job.unique_key.clear();
         }
         ++counters_.dead_retried;
+        journal(JournalRetried{job.id});
         log_->info("dead job retried job={} queue={}", job.id, job.queue);
         make_pending(job, false);
     };
@@ -260,7 +268,7 @@ void Scheduler::retry(const RoutingId& producer, const p::Retry& request) {
             return;
         }
         revive(it->second);
-        send_to_producer(producer, p::encode(p::Ok{"RETRY", request.id, 1}));
+        send_to_producer_when_durable(producer, p::encode(p::Ok{"RETRY", request.id, 1}));
         return;
     }
     std::uint64_t count = 0;
@@ -271,13 +279,14 @@ void Scheduler::retry(const RoutingId& producer, const p::Retry& request) {
             ++count;
         }
     }
-    send_to_producer(producer, p::encode(p::Ok{"RETRY", request.queue, count}));
+    send_to_producer_when_durable(producer, p::encode(p::Ok{"RETRY", request.queue, count}));
 }
 
 void Scheduler::purge(const RoutingId& producer, const p::Purge& request, TimePoint now) {
     auto drop = [&](JobRecord& job) {
         take_from_dead(job);
         ++counters_.dead_purged;
+        journal(JournalPurged{job.id});
         end_job(job, p::JobState::failed, {}, job.last_error, now, false);
     };
     if (!request.id.empty()) {
@@ -294,7 +303,7 @@ void Scheduler::purge(const RoutingId& producer, const p::Purge& request, TimePo
             return;
         }
         drop(it->second);
-        send_to_producer(producer, p::encode(p::Ok{"PURGE", request.id, 1}));
+        send_to_producer_when_durable(producer, p::encode(p::Ok{"PURGE", request.id, 1}));
         return;
     }
     std::uint64_t count = 0;
@@ -306,7 +315,7 @@ void Scheduler::purge(const RoutingId& producer, const p::Purge& request, TimePo
         }
     }
     log_->info("dead set purged queue={} jobs={}", request.queue, count);
-    send_to_producer(producer, p::encode(p::Ok{"PURGE", request.queue, count}));
+    send_to_producer_when_durable(producer, p::encode(p::Ok{"PURGE", request.queue, count}));
 }
 
 void Scheduler::list_dead(const RoutingId& producer, const p::DeadRequest& request, TimePoint now) {
@@ -372,8 +381,9 @@ void Scheduler::change_queue(const RoutingId& producer, const p::QueueSettings& 
         log_->info("queue {} queue={}", c.is_paused ? "paused" : "resumed", queue.name);
         if (!c.is_paused) mark_dirty(queue);
     }
+    journal(JournalQueueSettings{settings_of(queue)});
     expire_dead(queue, now);
-    send_to_producer(producer, p::encode(settings_of(queue)));
+    send_to_producer_when_durable(producer, p::encode(settings_of(queue)));
 }
 
 // ---- worker reports --------------------------------------------------------------------

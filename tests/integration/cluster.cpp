@@ -1,5 +1,6 @@
 #include "cluster.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -46,6 +47,11 @@ void Cluster::start_broker(std::optional<BrokerEndpoints> endpoints) {
     argv.push_back("--workers");
     argv.push_back(endpoints ? endpoints->workers : "tcp://127.0.0.1:*");
     for (const auto& flag : broker_flags_) argv.push_back(flag);
+    // Each cluster journals into its own folder, kept across restarts of its broker.
+    if (std::find(argv.begin(), argv.end(), "--data-dir") == argv.end()) {
+        argv.push_back("--data-dir");
+        argv.push_back(log_dir_ + "/data");
+    }
     broker_ = std::make_unique<ChildProcess>(argv, std::vector<std::string>{}, log_dir_ + "/broker.log");
     auto line = broker_->wait_for_line("corsair-broker ready", 10s);
     if (!line) throw std::runtime_error("broker did not print its ready line; see " + log_dir_ + "/broker.log");

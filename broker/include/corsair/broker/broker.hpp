@@ -2,7 +2,9 @@
 // decoded messages to the Scheduler. run() and every socket belong to the thread that calls run().
 #pragma once
 
+#include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <spdlog/logger.h>
@@ -14,9 +16,13 @@
 
 namespace corsair::broker {
 
+class JournalDirectory;
+class JournalWriter;
+
 class Broker final : private Outbox {
 public:
-    // Binds both endpoints; throws zmq::error_t (e.g. address in use) so main can report it.
+    // Opens and replays the journal in options.data_dir (throws JournalError: locked, corrupt),
+    // then binds both endpoints (throws zmq::error_t, e.g. address in use) so main can report it.
     Broker(zmq::context_t& context, BrokerOptions options, std::shared_ptr<spdlog::logger> log);
     ~Broker() override;
     Broker(const Broker&) = delete;
@@ -34,6 +40,10 @@ public:
 private:
     protocol::SendStatus to_worker(const RoutingId& worker, protocol::Frames& frames) override;
     protocol::SendStatus to_producer(const RoutingId& producer, protocol::Frames& frames) override;
+    void to_producer_when_durable(const RoutingId& producer, protocol::Frames frames) override;
+    void open_journal();
+    void release_durable_replies();
+    void maybe_compact(std::chrono::steady_clock::time_point now);
     void drain_producers(std::chrono::steady_clock::time_point now);
     void drain_workers(std::chrono::steady_clock::time_point now);
 
@@ -48,6 +58,19 @@ private:
     std::string worker_endpoint_;
     Scheduler scheduler_;
     protocol::Frames frames_;  // reused receive buffer
+
+    // Replies held until the journal is durable up to the sequence they follow.
+    struct HeldReply {
+        std::uint64_t sequence;
+        RoutingId producer;
+        protocol::Frames frames;
+    };
+    std::unique_ptr<JournalDirectory> directory_;
+    std::unique_ptr<JournalWriter> writer_;
+    std::unique_ptr<JournalSink> journal_sink_;
+    std::deque<HeldReply> held_replies_;
+    std::uint64_t durable_sequence_ = 0;
+    std::size_t snapshot_bytes_ = 0;  // size of the last snapshot written, for the compaction ratio
 };
 
 }  // namespace corsair::broker

@@ -16,10 +16,17 @@ inline constexpr const char* kBrokerDescription =
     "other. Jobs are leased to the least recently used worker with credit, heartbeats run both\n"
     "ways, and every job held by a worker that goes silent is requeued. On start it prints one\n"
     "line to stdout: 'corsair-broker ready producers=ENDPOINT workers=ENDPOINT'.\n"
-    "Jobs are held in memory: a broker restart forgets queued jobs (producers waiting on results\n"
-    "resubmit them). SIGINT/SIGTERM stop it cleanly.";
+    "Every accepted job is journaled in --data-dir before ACCEPTED is sent (--fsync always: on\n"
+    "disk), and a restart rebuilds every queue from it (docs/durability.md). A damaged journal is\n"
+    "refused with the file and offset; --salvage copies every intact record and sets the damaged\n"
+    "file aside. SIGINT/SIGTERM stop it cleanly.";
 
 // Registers every flag on `app`, writing into `options` and `log_level`.
-void add_broker_flags(CLI::App& app, BrokerOptions& options, std::string& log_level);
+// `salvage` is set by --salvage: repair the journal in options.data_dir instead of serving.
+void add_broker_flags(CLI::App& app, BrokerOptions& options, std::string& log_level, bool& salvage);
+
+// --salvage: copies every intact record of DIR/journal.log into a new journal, keeps the damaged
+// file as journal.log.damaged-<unix seconds>, and prints what was kept. Returns the exit code.
+int salvage_data_dir(const std::string& data_dir);
 
 }  // namespace corsair::broker

@@ -21,6 +21,13 @@ struct BrokerOptions {
     std::size_t max_result_bytes = 256 * 1024 * 1024;
     // Seeds the retry backoff's jitter; 0 draws a random seed at start.
     std::uint64_t random_seed = 0;
+
+    // The journal (docs/durability.md). Empty data_dir: jobs live in memory only.
+    std::string data_dir = "corsair-data";
+    std::string fsync = "always";  // always | interval | never
+    std::chrono::milliseconds fsync_interval{100};
+    // Compact once the journal is over this size and over 4x the size of a snapshot of live state.
+    std::size_t compact_min_bytes = 64 * 1024 * 1024;
 };
 
 }  // namespace corsair::broker

@@ -18,6 +18,11 @@ public:
     // Both return how the send went; frames are consumed only when the status is `sent`.
     virtual protocol::SendStatus to_worker(const RoutingId& worker, protocol::Frames& frames) = 0;
     virtual protocol::SendStatus to_producer(const RoutingId& producer, protocol::Frames& frames) = 0;
+    // Sends once everything journaled so far is durable (ACCEPTED, OK): an acknowledgement never
+    // runs ahead of the disk. Without a journal it is to_producer().
+    virtual void to_producer_when_durable(const RoutingId& producer, protocol::Frames frames) {
+        to_producer(producer, frames);
+    }
 };
 
 }  // namespace corsair::broker

@@ -19,6 +19,7 @@
 #include <spdlog/logger.h>
 
 #include "corsair/broker/broker_options.hpp"
+#include "corsair/broker/journal_record.hpp"
 #include "corsair/broker/outbox.hpp"
 #include "corsair/protocol/messages.hpp"
 #include "corsair/broker/timer_queue.hpp"
@@ -30,6 +31,18 @@ struct QueueState;
 using JobTimers = TimerQueue<JobRecord*>;
 struct WorkerRecord;
 class ResultStore;
+class JournalSink;
+
+// What a restart recovered from the journal, for the startup log.
+struct RecoveryCounts {
+    std::uint64_t records = 0;
+    std::uint64_t pending = 0;
+    std::uint64_t delayed = 0;
+    std::uint64_t running_at_crash = 0;  // back to pending, their attempt counted
+    std::uint64_t dead = 0;
+    std::uint64_t results = 0;
+    std::uint64_t queues = 0;
+};
 
 // Broker-wide counters, reported by STATS under these names.
 struct SchedulerCounters {
@@ -82,6 +95,15 @@ public:
     Scheduler(const BrokerOptions& options, Outbox& outbox, std::shared_ptr<spdlog::logger> log,
               WallClock wall_clock = [] { return std::chrono::system_clock::now(); });
     ~Scheduler();
+    // Records every durable state change from now on (nullptr: none). Set before any message.
+    void set_journal(JournalSink* journal) noexcept { journal_ = journal; }
+    // Replays one journal record into the state (startup only, before set_journal), then
+    // finish_recovery() turns what was running at the crash back into pending jobs.
+    void recover(const JournalRecord& record, TimePoint now);
+    RecoveryCounts finish_recovery(TimePoint now);
+    // Every record needed to rebuild the current state, for compaction; appended to `out` encoded.
+    std::size_t write_snapshot(std::string& out, TimePoint now) const;
+
     Scheduler(const Scheduler&) = delete;
     Scheduler& operator=(const Scheduler&) = delete;
 
@@ -150,6 +172,10 @@ private:
     void send_error_to_producer(const RoutingId& producer, protocol::ErrorCode code, std::string message,
                                 std::string id = {}, std::string command = {});
     protocol::SendStatus send_to_worker(const RoutingId& worker, protocol::Frames frames);
+    void send_to_producer_when_durable(const RoutingId& producer, protocol::Frames frames);
+    void journal(const JournalRecord& record);
+    std::uint64_t wall_ms_at(TimePoint at, TimePoint now) const;
+    TimePoint steady_at(std::uint64_t wall_ms, TimePoint now) const;
     protocol::Heartbeat heartbeat_message() const;
 
     BrokerOptions options_;
@@ -170,6 +196,8 @@ private:
     std::unordered_map<RoutingId, WorkerRecord> workers_;
     std::vector<QueueState*> dirty_;  // queues that may be able to dispatch after this event
     std::unique_ptr<ResultStore> results_;
+    JournalSink* journal_ = nullptr;
+    RecoveryCounts recovered_;
 };
 
 }  // namespace corsair::broker

@@ -1,0 +1,250 @@
+// Rebuilding the Scheduler's state from its journal at startup, and writing the snapshot that
+// compaction replaces the journal with (docs/durability.md). Loop thread only.
+#include <algorithm>
+
+#include "corsair/broker/scheduler.hpp"
+#include "job_record.hpp"
+#include "queue_state.hpp"
+#include "result_store.hpp"
+#include "worker_record.hpp"
+
+namespace corsair::broker {
+
+namespace p = corsair::protocol;
+
+namespace {
+
+template <class... F>
+struct Overloaded : F... {
+    using F::operator()...;
+};
+template <class... F>
+Overloaded(F...) -> Overloaded<F...>;
+
+}  // namespace
+
+// Takes `job` out of whatever structure its state keeps it in (state unchanged).
+static void detach(JobRecord& job, QueueState& queue, JobTimers& ready_timers) {
+    switch (job.state) {
+        case p::JobState::pending: queue.pending.erase(&job); break;
+        case p::JobState::delayed:
+            if (job.ready_timer) ready_timers.cancel(*job.ready_timer);
+            job.ready_timer.reset();
+            --queue.delayed;
+            break;
+        case p::JobState::failed:
+            queue.dead.erase(job.dead_position);
+            job.dead_position = {};
+            break;
+        default: break;  // running at the crash: in no structure until finish_recovery()
+    }
+}
+
+void Scheduler::recover(const JournalRecord& record, TimePoint now) {
+    ++recovered_.records;
+    auto find = [this](const std::string& id) -> JobRecord* {
+        auto it = jobs_.find(id);
+        return it == jobs_.end() ? nullptr : &it->second;
+    };
+    auto keep_ended = [&](JobRecord& job, p::JobState state, zmq::message_t result, std::string error,
+                          std::uint64_t ended_at_ms) {
+        const TimePoint ended_at = ended_at_ms != 0 ? steady_at(ended_at_ms, now) : now;
+        release_unique_key(job);
+        if (now - ended_at < options_.result_ttl) {
+            EndedJob ended;
+            ended.queue = job.queue;
+            ended.state = state;
+            ended.attempt = job.attempt;
+            ended.error = std::move(error);
+            ended.result = std::move(result);
+            ended.ended_at = ended_at;
+            ended.priority = job.priority;
+            ended.max_attempts = max_attempts_of(job, queue_named(job.queue));
+            ended.errors = std::move(job.errors);
+            results_->add(job.id, std::move(ended));
+        }
+        const std::string id = job.id;
+        jobs_.erase(id);
+    };
+    std::visit(
+        Overloaded{
+            [&](const JournalSubmitted& r) {
+                if (jobs_.count(r.id) != 0 || results_->find(r.id) != nullptr) return;
+                JobRecord& job = jobs_[r.id];
+                job.id = r.id;
+                job.queue = r.queue;
+                job.payload = p::make_payload(r.payload);
+                job.priority = r.priority;
+                job.retry = r.retry;
+                job.timeout_ms = r.timeout_ms;
+                job.unique_key = r.unique_key;
+                job.sequence = r.sequence;
+                next_sequence_ = std::max(next_sequence_, r.sequence + 1);
+                if (!job.unique_key.empty()) unique_jobs_.emplace(job.queue + '\n' + job.unique_key, job.id);
+                const TimePoint ready_at = r.ready_at_ms != 0 ? steady_at(r.ready_at_ms, now) : now;
+                if (ready_at > now) {
+                    delay_until(job, ready_at);
+                } else {
+                    make_pending(job, false);
+                }
+            },
+            [&](const JournalDispatched& r) {
+                JobRecord* job = find(r.id);
+                if (job == nullptr) return;
+                detach(*job, queue_named(job->queue), ready_timers_);
+                job->attempt = std::max(job->attempt, r.attempt);
+                job->state = p::JobState::running;
+            },
+            [&](const JournalDone& r) {
+                JobRecord* job = find(r.id);
+                if (job == nullptr) return;
+                detach(*job, queue_named(job->queue), ready_timers_);
+                job->attempt = std::max(job->attempt, r.attempt);
+                ++queue_named(job->queue).done;
+                keep_ended(*job, p::JobState::done, p::make_payload(r.result), {}, r.ended_at_ms);
+            },
+            [&](const JournalAttemptFailed& r) {
+                JobRecord* job = find(r.id);
+                if (job == nullptr) return;
+                detach(*job, queue_named(job->queue), ready_timers_);
+                job->attempt = std::max(job->attempt, r.attempt);
+                job->errors.push_back({r.attempt, r.error.substr(0, p::kMaxHistoryErrorBytes)});
+                if (job->errors.size() > p::kMaxAttemptsLimit) job->errors.erase(job->errors.begin());
+                job->last_error = r.error;
+                const TimePoint retry_at = r.retry_at_ms != 0 ? steady_at(r.retry_at_ms, now) : now;
+                if (retry_at > now) {
+                    delay_until(*job, retry_at);
+                } else {
+                    make_pending(*job, true);
+                }
+            },
+            [&](const JournalDead& r) {
+                JobRecord* job = find(r.id);
+                if (job == nullptr) return;
+                QueueState& queue = queue_named(job->queue);
+                detach(*job, queue, ready_timers_);
+                job->state = p::JobState::failed;
+                job->died_at = r.died_at_ms != 0 ? steady_at(r.died_at_ms, now) : now;
+                queue.dead.push_back(job);
+                job->dead_position = std::prev(queue.dead.end());
+                ++queue.failed;
+                release_unique_key(*job);
+            },
+            [&](const JournalCancelled& r) {
+                JobRecord* job = find(r.id);
+                if (job == nullptr) return;
+                detach(*job, queue_named(job->queue), ready_timers_);
+                keep_ended(*job, p::JobState::cancelled, {}, "cancelled", r.ended_at_ms);
+            },
+            [&](const JournalRetried& r) {
+                JobRecord* job = find(r.id);
+                if (job == nullptr) return;
+                detach(*job, queue_named(job->queue), ready_timers_);
+                job->first_attempt_of_round = job->attempt;
+                if (!job->unique_key.empty()) unique_jobs_.emplace(job->queue + '\n' + job->unique_key, job->id);
+                make_pending(*job, false);
+            },
+            [&](const JournalPurged& r) {
+                JobRecord* job = find(r.id);
+                if (job == nullptr) return;
+                detach(*job, queue_named(job->queue), ready_timers_);
+                keep_ended(*job, p::JobState::failed, {}, job->last_error, 0);
+            },
+            [&](const JournalQueueSettings& r) {
+                QueueState& queue = queue_named(r.settings.queue);
+                QueueConfig& c = queue.config;
+                const auto& s = r.settings;
+                if (s.is_paused) c.is_paused = *s.is_paused;
+                if (s.max_length) c.max_length = *s.max_length;
+                if (s.retry.max_attempts) c.max_attempts = *s.retry.max_attempts;
+                if (s.retry.backoff_ms) c.backoff = std::chrono::milliseconds(*s.retry.backoff_ms);
+                if (s.retry.backoff_max_ms) c.backoff_max = std::chrono::milliseconds(*s.retry.backoff_max_ms);
+                if (s.retry.backoff_jitter_pct) c.backoff_jitter_pct = *s.retry.backoff_jitter_pct;
+                if (s.timeout_ms) c.timeout = std::chrono::milliseconds(*s.timeout_ms);
+                if (s.dead_max_count) c.dead_max_count = *s.dead_max_count;
+                if (s.dead_max_age_ms) c.dead_max_age = std::chrono::milliseconds(*s.dead_max_age_ms);
+            },
+        },
+        record);
+}
+
+RecoveryCounts Scheduler::finish_recovery(TimePoint now) {
+    // Running at the crash: back to the head of their queue. The attempt number stays counted
+    // (a late answer from that lease is stale), but the broker's crash is not the job's failure,
+    // so it does not use up one of the job's attempts.
+    std::vector<JobRecord*> running;
+    for (auto& [id, job] : jobs_) {
+        if (job.state == p::JobState::running) running.push_back(&job);
+    }
+    std::sort(running.begin(), running.end(), [](const JobRecord* a, const JobRecord* b) { return a->sequence > b->sequence; });
+    for (JobRecord* job : running) {
+        ++job->first_attempt_of_round;
+        make_pending(*job, true);
+    }
+    recovered_.running_at_crash = running.size();
+    for (auto& [name, queue] : queues_) {
+        recovered_.pending += queue.pending.size();
+        recovered_.delayed += queue.delayed;
+        recovered_.dead += queue.dead.size();
+        expire_dead(queue, now);
+    }
+    recovered_.results = results_->size();
+    recovered_.queues = queues_.size();
+    return recovered_;
+}
+
+std::size_t Scheduler::write_snapshot(std::string& out, TimePoint now) const {
+    std::size_t records = 0;
+    auto put = [&](const JournalRecord& record) {
+        encode(record, out);
+        ++records;
+    };
+    for (const auto& [name, queue] : queues_) put(JournalQueueSettings{settings_of(queue)});
+    // Ended jobs within their TTL: enough to answer STATUS and a late resubmission.
+    results_->for_each([&](const std::string& id, const EndedJob& ended) {
+        put(JournalSubmitted{id, ended.queue, {}, ended.priority, {}, {}, 0, {}, 0});
+        const auto ended_ms = wall_ms_at(ended.ended_at, now);
+        for (const auto& e : ended.errors) put(JournalAttemptFailed{id, e.attempt, e.error, false, 0});
+        if (ended.state == p::JobState::done) {
+            put(JournalDone{id, ended.attempt, std::string(p::view_of(ended.result)), ended_ms});
+        } else if (ended.state == p::JobState::cancelled) {
+            put(JournalCancelled{id, ended_ms});
+        } else {
+            put(JournalPurged{id});
+        }
+    });
+    std::vector<const JobRecord*> live;
+    live.reserve(jobs_.size());
+    for (const auto& [id, job] : jobs_) live.push_back(&job);
+    std::sort(live.begin(), live.end(), [](const JobRecord* a, const JobRecord* b) { return a->sequence < b->sequence; });
+    for (const JobRecord* job : live) {
+        // A job delayed by --delay/--at that never ran keeps its ready time in the submit itself.
+        const bool is_first_delay = job->state == p::JobState::delayed && job->errors.empty();
+        put(JournalSubmitted{job->id, job->queue, std::string(p::view_of(job->payload)), job->priority, job->retry,
+                             job->timeout_ms, is_first_delay ? wall_ms_at(job->ready_at, now) : 0, job->unique_key,
+                             job->sequence});
+        if (job->first_attempt_of_round > 0) {
+            put(JournalDispatched{job->id, job->first_attempt_of_round});
+            put(JournalRetried{job->id});
+        }
+        for (std::size_t i = 0; i < job->errors.size(); ++i) {
+            const auto& e = job->errors[i];
+            const bool is_last = i + 1 == job->errors.size();
+            const std::uint64_t retry_at =
+                is_last && job->state == p::JobState::delayed ? wall_ms_at(job->ready_at, now) : 0;
+            put(JournalAttemptFailed{job->id, e.attempt, is_last ? job->last_error : e.error, false, retry_at});
+        }
+        switch (job->state) {
+            case p::JobState::running: put(JournalDispatched{job->id, job->attempt}); break;
+            case p::JobState::failed: put(JournalDead{job->id, wall_ms_at(job->died_at, now)}); break;
+            default:
+                if (job->attempt > job->first_attempt_of_round && job->errors.empty()) {
+                    put(JournalDispatched{job->id, job->attempt});  // taken back from a worker that left
+                }
+                break;
+        }
+    }
+    return records;
+}
+
+}  // namespace corsair::broker
