@@ -1,4 +1,4 @@
-#include "journal_record.hpp"
+#include "corsair/broker/journal_record.hpp"
 
 #include <catch2/catch.hpp>
 #include <msgpack.hpp>
