@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "journal_file.hpp"
-#include "journal_record.hpp"
+#include "corsair/broker/journal_record.hpp"
 
 namespace corsair::broker::test {
 
