@@ -138,7 +138,10 @@ void Broker::release_durable_replies() {
 void Broker::maybe_compact(std::chrono::steady_clock::time_point now) {
     if (!writer_ || writer_->is_compacting()) return;
     const auto journal_bytes = writer_->stats().journal_bytes;
-    if (journal_bytes < options_.compact_min_bytes || journal_bytes < 4 * snapshot_bytes_) return;
+    if (journal_bytes < options_.compact_min_bytes ||
+        static_cast<double>(journal_bytes) < options_.compact_ratio * static_cast<double>(snapshot_bytes_)) {
+        return;
+    }
     const auto started = std::chrono::steady_clock::now();
     std::string snapshot;
     const auto records = scheduler_.write_snapshot(snapshot, now);

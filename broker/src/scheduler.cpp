@@ -71,6 +71,7 @@ Scheduler::Scheduler(const BrokerOptions& options, Outbox& outbox, std::shared_p
       log_(std::move(log)),
       wall_clock_(std::move(wall_clock)),
       random_(seed_from(options.random_seed)),
+      instance_(std::uniform_int_distribution<std::uint64_t>(1, UINT64_MAX)(random_)),
       results_(std::make_unique<ResultStore>(options.result_ttl, options.max_result_bytes)) {}
 
 Scheduler::~Scheduler() = default;
@@ -114,18 +115,18 @@ void Scheduler::submit(const RoutingId& producer, p::Submit&& message, TimePoint
         JobRecord& job = it->second;
         ++counters_.duplicate_submits;
         if (message.wants_result) job.reply_to = producer;
-        send_to_producer(producer, frames_of(p::Accepted{message.id, true, message.id}));
+        send_to_producer(producer, frames_of(p::Accepted{message.id, true, message.id, instance_}));
         if (message.wants_result && job.state == p::JobState::failed) {
-            send_to_producer(producer, frames_of(p::JobResult{job.id, job.state, job.attempt, job.last_error, {}}));
+            send_to_producer_when_durable(producer, frames_of(p::JobResult{job.id, job.state, job.attempt, job.last_error, {}}));
         }
         return;
     }
     if (const auto* ended = results_->find(message.id)) {
         ++counters_.duplicate_submits;
-        send_to_producer(producer, frames_of(p::Accepted{message.id, true, message.id}));
+        send_to_producer(producer, frames_of(p::Accepted{message.id, true, message.id, instance_}));
         if (message.wants_result) {
             auto result = const_cast<EndedJob*>(ended);  // share() needs a mutable message
-            send_to_producer(producer, frames_of(p::JobResult{message.id, ended->state, ended->attempt, ended->error,
+            send_to_producer_when_durable(producer, frames_of(p::JobResult{message.id, ended->state, ended->attempt, ended->error,
                                                               share(result->result)}));
         }
         return;
@@ -137,7 +138,7 @@ void Scheduler::submit(const RoutingId& producer, p::Submit&& message, TimePoint
             JobRecord& job = jobs_.at(held->second);
             ++counters_.unique_hits;
             if (message.wants_result) job.reply_to = producer;
-            send_to_producer(producer, frames_of(p::Accepted{message.id, true, job.id}));
+            send_to_producer(producer, frames_of(p::Accepted{message.id, true, job.id, instance_}));
             return;
         }
     }
@@ -198,7 +199,7 @@ void Scheduler::submit(const RoutingId& producer, p::Submit&& message, TimePoint
     }
     log_->debug("submitted job={} queue={} priority={}", job.id, job.queue, job.priority);
     // docs/durability.md: ACCEPTED means the job is on disk (under the --fsync policy).
-    send_to_producer_when_durable(producer, frames_of(p::Accepted{job.id, false, job.id}));
+    send_to_producer_when_durable(producer, frames_of(p::Accepted{job.id, false, job.id, instance_}));
 }
 
 void Scheduler::answer_status(const RoutingId& producer, const std::string& id, TimePoint now) {
@@ -220,6 +221,7 @@ void Scheduler::answer_status(const RoutingId& producer, const std::string& id, 
                 std::chrono::ceil<std::chrono::milliseconds>(job.ready_at - now).count());
         }
         reply.errors = job.errors;
+        reply.broker_instance = instance_;
         send_to_producer(producer, frames_of(std::move(reply)));
         return;
     }
@@ -235,6 +237,7 @@ void Scheduler::answer_status(const RoutingId& producer, const std::string& id, 
         reply.priority = ended->priority;
         reply.max_attempts = ended->max_attempts;
         reply.errors = ended->errors;
+        reply.broker_instance = instance_;
         send_to_producer(producer, frames_of(std::move(reply)));
         return;
     }

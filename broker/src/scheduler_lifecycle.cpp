@@ -117,7 +117,7 @@ void Scheduler::move_to_dead(JobRecord& job, TimePoint now) {
     release_unique_key(job);
     log_->warn("job dead job={} queue={} attempts={} error={}", job.id, job.queue, job.attempt, job.last_error);
     if (!job.reply_to.empty()) {
-        send_to_producer(job.reply_to, p::encode(p::JobResult{job.id, job.state, job.attempt, job.last_error, {}}));
+        send_to_producer_when_durable(job.reply_to, p::encode(p::JobResult{job.id, job.state, job.attempt, job.last_error, {}}));
     }
     expire_dead(queue, now);
 }
@@ -141,9 +141,11 @@ void Scheduler::end_job(JobRecord& job, p::JobState state, zmq::message_t result
     ended.max_attempts = max_attempts_of(job, queue_named(job.queue));
     ended.errors = std::move(job.errors);
     if (tells_producer && !job.reply_to.empty()) {
+        // docs/durability.md: a producer is told a job ended only once that is on disk, so a
+        // crash can never make the broker forget an ending someone was told about.
         zmq::message_t shared;
         shared.copy(ended.result);
-        send_to_producer(job.reply_to, p::encode(p::JobResult{job.id, state, job.attempt, ended.error, std::move(shared)}));
+        send_to_producer_when_durable(job.reply_to, p::encode(p::JobResult{job.id, state, job.attempt, ended.error, std::move(shared)}));
     }
     const std::string id = job.id;  // `job` is destroyed by the erase below
     results_->add(id, std::move(ended));

@@ -588,11 +588,13 @@ void Producer::handle(protocol::Message&& message) {
         [this, is_answer](auto& m) {
             using T = std::decay_t<decltype(m)>;
             if constexpr (std::is_same_v<T, protocol::Accepted>) {
+                note_broker_instance(m.broker_instance);
                 on_accepted(m);
             } else if constexpr (std::is_same_v<T, protocol::JobResult>) {
                 on_result(std::move(m));
             } else if constexpr (std::is_same_v<T, protocol::StatusReply>) {
                 // Read, not moved: it may also be the answer to status().
+                note_broker_instance(m.broker_instance);
                 if (protocol::is_final(m.state)) {
                     deliver(m.id, m.state, m.attempt, protocol::view_of(m.payload), m.error);
                 }
@@ -695,6 +697,15 @@ void Producer::deliver(const std::string& job_id, protocol::JobState state, std:
         forget(id);
         events_.push_back(std::move(event));
     }
+}
+
+void Producer::note_broker_instance(std::uint64_t instance) {
+    if (instance == 0 || instance == broker_instance_) return;
+    const bool is_restart = broker_instance_ != 0;
+    broker_instance_ = instance;
+    // Same ids: the restarted broker answers ACCEPTED existed=true, sends the RESULT of jobs that
+    // ended, and sends later ones here.
+    if (is_restart) resubmit_awaited();
 }
 
 void Producer::resubmit_awaited() {

@@ -76,6 +76,11 @@ ChildProcess& Cluster::start_worker(const std::string& name, std::vector<std::st
     return *slot;
 }
 
+std::string Cluster::broker_log() const {
+    std::ifstream file(log_dir_ + "/broker.log", std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
+}
+
 std::string Cluster::worker_log(const std::string& name) const {
     std::ifstream file(log_dir_ + "/worker-" + name + ".log", std::ios::binary);
     return std::string(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());

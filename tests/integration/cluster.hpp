@@ -47,6 +47,8 @@ public:
     bool wait_for_workers(std::size_t count, std::chrono::milliseconds timeout = std::chrono::seconds(10));
     std::uint64_t counter(const std::string& name);
     std::string log_dir() const { return log_dir_; }
+    // What the broker (since its last start) has written to its log (stderr) so far.
+    std::string broker_log() const;
     // What `name`'s worker has written to its log (stderr) so far.
     std::string worker_log(const std::string& name) const;
 

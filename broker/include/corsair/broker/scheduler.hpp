@@ -187,6 +187,7 @@ private:
     WallClock wall_clock_;
     TimePoint dispatch_now_{};  // the time of the event being handled, for lease deadlines
     std::mt19937_64 random_;  // backoff jitter; seeded from options, so tests are repeatable
+    std::uint64_t instance_;  // this start of the broker, told to producers (never 0)
 
     std::unordered_map<std::string, JobRecord> jobs_;  // pending, delayed, running and dead, by id
     std::unordered_map<std::string, std::string> unique_jobs_;  // queue + '\n' + unique_key -> live job id

@@ -236,6 +236,9 @@ private:
     void deliver(const std::string& job_id, protocol::JobState state, std::uint32_t attempt, std::string_view result,
                  const std::string& error);
     void resubmit_awaited();
+    // A broker_instance different from the one known means the broker restarted: its jobs came
+    // back from the journal, but not our connection as their reply address, so re-attach.
+    void note_broker_instance(std::uint64_t instance);
     bool take_event(Event::Kind kind, const std::string& id, Event& out);
 
     ProducerOptions options_;
@@ -266,6 +269,7 @@ private:
 
     std::uint64_t dropped_messages_ = 0;
     std::uint64_t resubmissions_ = 0;
+    std::uint64_t broker_instance_ = 0;  // 0 until a broker tells it
 };
 
 }  // namespace corsair::producer

@@ -70,10 +70,11 @@ inline void write_header(Packer& p, const Submit& m) {
     if (!m.unique_key.empty()) pack_key(p, "unique_key"), pack_string(p, m.unique_key);
 }
 inline void write_header(Packer& p, const Accepted& m) {
-    p.pack_map(3);
+    p.pack_map(m.broker_instance != 0 ? 4 : 3);
     pack_key(p, "id"), pack_string(p, m.id);
     pack_key(p, "existed"), p.pack(m.existed);
     pack_key(p, "job_id"), pack_string(p, m.job_id.empty() ? m.id : m.job_id);
+    if (m.broker_instance != 0) pack_key(p, "broker_instance"), p.pack(m.broker_instance);
 }
 inline void write_header(Packer& p, const JobResult& m) {
     p.pack_map(4);
@@ -87,7 +88,7 @@ inline void write_header(Packer& p, const StatusRequest& m) {
     pack_key(p, "id"), pack_string(p, m.id);
 }
 inline void write_header(Packer& p, const StatusReply& m) {
-    p.pack_map(10 + (m.progress ? 2 : 0));
+    p.pack_map(10 + (m.progress ? 2 : 0) + (m.broker_instance != 0 ? 1 : 0));
     pack_key(p, "id"), pack_string(p, m.id);
     pack_key(p, "queue"), pack_string(p, m.queue);
     pack_key(p, "state"), pack_string(p, to_string(m.state));
@@ -102,6 +103,7 @@ inline void write_header(Packer& p, const StatusReply& m) {
     }
     pack_key(p, "ready_in_ms"), p.pack(m.ready_in_ms);
     pack_key(p, "errors"), write_errors(p, m.errors);
+    if (m.broker_instance != 0) pack_key(p, "broker_instance"), p.pack(m.broker_instance);
 }
 inline void write_header(Packer& p, const StatsRequest&) { p.pack_map(0); }
 // STATS_REPLY keeps its header small (the counters) and puts the queue and worker lists in a
@@ -485,6 +487,8 @@ inline DecodeResult decode_status_reply(const HeaderView& h, zmq::message_t* pay
     CORSAIR_DECODE_FIELD(progress_message, h.string("progress_message", kMaxProgressMessageBytes, false));
     CORSAIR_DECODE_FIELD(ready_in, h.unsigned_integer("ready_in_ms", 0, UINT64_MAX, 0));
     CORSAIR_DECODE_FIELD(errors, attempt_errors(h));
+    CORSAIR_DECODE_FIELD(instance, h.unsigned_integer("broker_instance", 0, UINT64_MAX, 0));
+    m.broker_instance = instance_result.value();
     m.id = std::move(id_result.value());
     m.queue = std::move(queue_result.value());
     m.state = state_result.value();
@@ -594,8 +598,10 @@ inline DecodeResult decode_header(Command command, const HeaderView& h, zmq::mes
             CORSAIR_DECODE_FIELD(id, job_id(h));
             CORSAIR_DECODE_FIELD(existed, h.boolean("existed", false));
             CORSAIR_DECODE_FIELD(job, h.string("job_id", kMaxJobIdBytes, false));
+            CORSAIR_DECODE_FIELD(instance, h.unsigned_integer("broker_instance", 0, UINT64_MAX, 0));
             std::string job_id_value = job_result.value().empty() ? id_result.value() : std::move(job_result.value());
-            return Message(Accepted{std::move(id_result.value()), existed_result.value(), std::move(job_id_value)});
+            return Message(Accepted{std::move(id_result.value()), existed_result.value(), std::move(job_id_value),
+                                    instance_result.value()});
         }
         case Command::result: {
             CORSAIR_DECODE_FIELD(id, job_id(h));

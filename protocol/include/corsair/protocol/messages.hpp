@@ -79,6 +79,9 @@ struct Accepted {
     std::string id;
     bool existed = false;  // nothing new was queued: the id was known, or unique_key matched
     std::string job_id;    // the job this submit stands for: `id`, or the one holding unique_key
+    // Random per broker start (0 = not told): a producer seeing it change knows the broker
+    // restarted and re-attaches to the jobs it awaits (docs/durability.md).
+    std::uint64_t broker_instance = 0;
 };
 
 struct JobResult {
@@ -113,6 +116,7 @@ struct StatusReply {
     std::string progress_message;
     std::uint64_t ready_in_ms = 0;      // delayed: milliseconds until it becomes pending
     std::vector<AttemptError> errors;  // every failed attempt, oldest first
+    std::uint64_t broker_instance = 0;  // as in Accepted
 };
 
 struct StatsRequest {};
