@@ -118,12 +118,10 @@ void Broker::open_journal() {
                counts.running_at_crash, counts.dead, counts.results, counts.queues, took.count());
 }
 
-void Broker::to_producer_when_durable(const RoutingId& producer, p::Frames frames) {
-    if (!writer_ || writer_->last_sequence() <= durable_sequence_) {
-        to_producer(producer, frames);
-        return;
-    }
+p::SendStatus Broker::to_producer_when_durable(const RoutingId& producer, p::Frames frames) {
+    if (!writer_ || writer_->last_sequence() <= durable_sequence_) return to_producer(producer, frames);
     held_replies_.push_back({writer_->last_sequence(), producer, std::move(frames)});
+    return p::SendStatus::sent;
 }
 
 void Broker::release_durable_replies() {

@@ -593,7 +593,9 @@ void Scheduler::send_error_to_producer(const RoutingId& producer, p::ErrorCode c
 }
 
 void Scheduler::send_to_producer_when_durable(const RoutingId& producer, p::Frames frames) {
-    outbox_.to_producer_when_durable(producer, std::move(frames));
+    if (outbox_.to_producer_when_durable(producer, std::move(frames)) != p::SendStatus::sent) {
+        ++counters_.results_undeliverable;
+    }
 }
 
 void Scheduler::journal(const JournalRecord& record) {

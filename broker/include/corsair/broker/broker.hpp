@@ -40,7 +40,7 @@ public:
 private:
     protocol::SendStatus to_worker(const RoutingId& worker, protocol::Frames& frames) override;
     protocol::SendStatus to_producer(const RoutingId& producer, protocol::Frames& frames) override;
-    void to_producer_when_durable(const RoutingId& producer, protocol::Frames frames) override;
+    protocol::SendStatus to_producer_when_durable(const RoutingId& producer, protocol::Frames frames) override;
     void open_journal();
     void release_durable_replies();
     void maybe_compact(std::chrono::steady_clock::time_point now);

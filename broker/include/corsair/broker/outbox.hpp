@@ -19,9 +19,10 @@ public:
     virtual protocol::SendStatus to_worker(const RoutingId& worker, protocol::Frames& frames) = 0;
     virtual protocol::SendStatus to_producer(const RoutingId& producer, protocol::Frames& frames) = 0;
     // Sends once everything journaled so far is durable (ACCEPTED, OK): an acknowledgement never
-    // runs ahead of the disk. Without a journal it is to_producer().
-    virtual void to_producer_when_durable(const RoutingId& producer, protocol::Frames frames) {
-        to_producer(producer, frames);
+    // runs ahead of the disk. Without a journal it is to_producer(). Returns the send's status,
+    // or `sent` when the message is held for later.
+    virtual protocol::SendStatus to_producer_when_durable(const RoutingId& producer, protocol::Frames frames) {
+        return to_producer(producer, frames);
     }
 };
 
