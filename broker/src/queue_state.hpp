@@ -8,6 +8,7 @@
 #include <string>
 
 #include "corsair/protocol/limits.hpp"
+#include "corsair/protocol/messages.hpp"
 #include "pending_queue.hpp"
 
 namespace corsair::broker {
@@ -27,6 +28,19 @@ struct QueueConfig {
     std::uint64_t dead_max_count = protocol::kDefaultDeadMaxCount;
     std::chrono::milliseconds dead_max_age = protocol::kDefaultDeadMaxAge;
 };
+
+// Applies the fields `settings` sets (QUEUE request, or its journal record) to `config`.
+inline void apply(QueueConfig& config, const protocol::QueueSettings& settings) {
+    if (settings.is_paused) config.is_paused = *settings.is_paused;
+    if (settings.max_length) config.max_length = *settings.max_length;
+    if (settings.retry.max_attempts) config.max_attempts = *settings.retry.max_attempts;
+    if (settings.retry.backoff_ms) config.backoff = std::chrono::milliseconds(*settings.retry.backoff_ms);
+    if (settings.retry.backoff_max_ms) config.backoff_max = std::chrono::milliseconds(*settings.retry.backoff_max_ms);
+    if (settings.retry.backoff_jitter_pct) config.backoff_jitter_pct = *settings.retry.backoff_jitter_pct;
+    if (settings.timeout_ms) config.timeout = std::chrono::milliseconds(*settings.timeout_ms);
+    if (settings.dead_max_count) config.dead_max_count = *settings.dead_max_count;
+    if (settings.dead_max_age_ms) config.dead_max_age = std::chrono::milliseconds(*settings.dead_max_age_ms);
+}
 
 struct QueueState {
     std::string name;

@@ -130,16 +130,7 @@ void Scheduler::take_from_dead(JobRecord& job) {
 void Scheduler::end_job(JobRecord& job, p::JobState state, zmq::message_t result, std::string error, TimePoint now,
                         bool tells_producer) {
     release_unique_key(job);
-    EndedJob ended;
-    ended.queue = job.queue;
-    ended.state = state;
-    ended.attempt = job.attempt;
-    ended.error = std::move(error);
-    ended.result = std::move(result);
-    ended.ended_at = now;
-    ended.priority = job.priority;
-    ended.max_attempts = max_attempts_of(job, queue_named(job.queue));
-    ended.errors = std::move(job.errors);
+    EndedJob ended = ended_record(job, state, std::move(result), std::move(error), now);
     if (tells_producer && !job.reply_to.empty()) {
         // docs/durability.md: a producer is told a job ended only once that is on disk, so a
         // crash can never make the broker forget an ending someone was told about.
@@ -150,6 +141,21 @@ void Scheduler::end_job(JobRecord& job, p::JobState state, zmq::message_t result
     const std::string id = job.id;  // `job` is destroyed by the erase below
     results_->add(id, std::move(ended));
     jobs_.erase(id);
+}
+
+EndedJob Scheduler::ended_record(JobRecord& job, p::JobState state, zmq::message_t result, std::string error,
+                                 TimePoint ended_at) {
+    EndedJob ended;
+    ended.queue = job.queue;
+    ended.state = state;
+    ended.attempt = job.attempt;
+    ended.error = std::move(error);
+    ended.result = std::move(result);
+    ended.ended_at = ended_at;
+    ended.priority = job.priority;
+    ended.max_attempts = max_attempts_of(job, queue_named(job.queue));
+    ended.errors = std::move(job.errors);
+    return ended;
 }
 
 void Scheduler::release_unique_key(const JobRecord& job) {
@@ -370,15 +376,7 @@ void Scheduler::change_queue(const RoutingId& producer, const p::QueueSettings& 
     QueueState& queue = queue_named(request.queue);
     QueueConfig& c = queue.config;
     const bool was_paused = c.is_paused;
-    if (request.is_paused) c.is_paused = *request.is_paused;
-    if (request.max_length) c.max_length = *request.max_length;
-    if (request.retry.max_attempts) c.max_attempts = *request.retry.max_attempts;
-    if (request.retry.backoff_ms) c.backoff = std::chrono::milliseconds(*request.retry.backoff_ms);
-    if (request.retry.backoff_max_ms) c.backoff_max = std::chrono::milliseconds(*request.retry.backoff_max_ms);
-    if (request.retry.backoff_jitter_pct) c.backoff_jitter_pct = *request.retry.backoff_jitter_pct;
-    if (request.timeout_ms) c.timeout = std::chrono::milliseconds(*request.timeout_ms);
-    if (request.dead_max_count) c.dead_max_count = *request.dead_max_count;
-    if (request.dead_max_age_ms) c.dead_max_age = std::chrono::milliseconds(*request.dead_max_age_ms);
+    apply(c, request);
     if (was_paused != c.is_paused) {
         log_->info("queue {} queue={}", c.is_paused ? "paused" : "resumed", queue.name);
         if (!c.is_paused) mark_dirty(queue);

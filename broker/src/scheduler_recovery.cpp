@@ -51,17 +51,7 @@ void Scheduler::recover(const JournalRecord& record, TimePoint now) {
         const TimePoint ended_at = ended_at_ms != 0 ? steady_at(ended_at_ms, now) : now;
         release_unique_key(job);
         if (now - ended_at < options_.result_ttl) {
-            EndedJob ended;
-            ended.queue = job.queue;
-            ended.state = state;
-            ended.attempt = job.attempt;
-            ended.error = std::move(error);
-            ended.result = std::move(result);
-            ended.ended_at = ended_at;
-            ended.priority = job.priority;
-            ended.max_attempts = max_attempts_of(job, queue_named(job.queue));
-            ended.errors = std::move(job.errors);
-            results_->add(job.id, std::move(ended));
+            results_->add(job.id, ended_record(job, state, std::move(result), std::move(error), ended_at));
         }
         const std::string id = job.id;
         jobs_.erase(id);
@@ -150,20 +140,7 @@ void Scheduler::recover(const JournalRecord& record, TimePoint now) {
                 detach(*job, queue_named(job->queue), ready_timers_);
                 keep_ended(*job, p::JobState::failed, {}, job->last_error, 0);
             },
-            [&](const JournalQueueSettings& r) {
-                QueueState& queue = queue_named(r.settings.queue);
-                QueueConfig& c = queue.config;
-                const auto& s = r.settings;
-                if (s.is_paused) c.is_paused = *s.is_paused;
-                if (s.max_length) c.max_length = *s.max_length;
-                if (s.retry.max_attempts) c.max_attempts = *s.retry.max_attempts;
-                if (s.retry.backoff_ms) c.backoff = std::chrono::milliseconds(*s.retry.backoff_ms);
-                if (s.retry.backoff_max_ms) c.backoff_max = std::chrono::milliseconds(*s.retry.backoff_max_ms);
-                if (s.retry.backoff_jitter_pct) c.backoff_jitter_pct = *s.retry.backoff_jitter_pct;
-                if (s.timeout_ms) c.timeout = std::chrono::milliseconds(*s.timeout_ms);
-                if (s.dead_max_count) c.dead_max_count = *s.dead_max_count;
-                if (s.dead_max_age_ms) c.dead_max_age = std::chrono::milliseconds(*s.dead_max_age_ms);
-            },
+            [&](const JournalQueueSettings& r) { apply(queue_named(r.settings.queue).config, r.settings); },
         },
         record);
 }

@@ -31,6 +31,7 @@ struct QueueState;
 using JobTimers = TimerQueue<JobRecord*>;
 struct WorkerRecord;
 class ResultStore;
+struct EndedJob;
 class JournalSink;
 
 // What a restart recovered from the journal, for the startup log.
@@ -157,6 +158,9 @@ private:
     void end_job(JobRecord& job, protocol::JobState state, zmq::message_t result, std::string error, TimePoint now,
                  bool tells_producer);
     void release_unique_key(const JobRecord& job);
+    // The ResultStore entry for `job` ending now in `state`; takes its error history.
+    EndedJob ended_record(JobRecord& job, protocol::JobState state, zmq::message_t result, std::string error,
+                          TimePoint ended_at);
     void expire_dead(QueueState& queue, TimePoint now);
     std::uint32_t max_attempts_of(const JobRecord& job, const QueueState& queue) const;
     protocol::QueueSettings settings_of(const QueueState& queue) const;
