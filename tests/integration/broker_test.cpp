@@ -87,7 +87,7 @@ TEST_CASE("200 malformed messages leave the broker up and serving", "[integratio
     const std::string sig("CSR\x01", 4);
     const std::string bad_version("CSR\x09", 4);
     // A valid SUBMIT header, to pair with broken framing.
-    auto valid = p::encode(p::Submit{"x", "q", false, p::make_payload("hi")});
+    auto valid = p::encode(p::make_submit("x", "q", false, p::make_payload("hi")));
     const std::string submit_header(static_cast<const char*>(valid[2].data()), valid[2].size());
     // msgpack array header claiming 2^32-1 elements in 5 bytes.
     const std::string huge_array("\xdd\xff\xff\xff\xff", 5);

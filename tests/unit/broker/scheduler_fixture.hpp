@@ -35,7 +35,7 @@ struct Fixture {
     }
     void submit(const std::string& id, const std::string& queue = "q", bool wants_result = false,
                 const std::string& producer = "P") {
-        submit_message(protocol::Submit{id, queue, wants_result, protocol::make_payload("payload-" + id)}, producer);
+        submit_message(protocol::make_submit(id, queue, wants_result, protocol::make_payload("payload-" + id)), producer);
     }
     void submit_message(protocol::Submit message, const std::string& producer = "P") {
         scheduler.on_producer_message(producer, std::move(message), now);

@@ -11,7 +11,7 @@ using namespace std::chrono_literals;
 namespace {
 
 p::Submit job(const std::string& id, const std::string& queue = "q", bool wants_result = true) {
-    return p::Submit{id, queue, wants_result, p::make_payload("payload-" + id)};
+    return p::make_submit(id, queue, wants_result, p::make_payload("payload-" + id));
 }
 
 p::StatusReply status_of(Fixture& f, const std::string& id) {

@@ -30,7 +30,7 @@ p::StatusReply status_of(Fixture& f, const std::string& id) {
 }
 
 p::Submit job(const std::string& id, const std::string& queue = "q") {
-    return p::Submit{id, queue, true, p::make_payload("payload-" + id)};
+    return p::make_submit(id, queue, true, p::make_payload("payload-" + id));
 }
 
 // A broker's life: every state a job can be in when the broker dies.

@@ -232,7 +232,7 @@ TEST_CASE("a waiting producer receives the result and status reports it", "[brok
     CHECK(results[0].state == p::JobState::done);
     CHECK(p::view_of(results[0].payload) == "the result");
 
-    p::Submit bad{"bad", "q", true, p::make_payload("x")};
+    auto bad = p::make_submit("bad", "q", true, p::make_payload("x"));
     bad.retry.max_attempts = 1;
     f.submit_message(std::move(bad));
     f.fail("W", "bad", 1, "it broke");

@@ -75,6 +75,16 @@ struct Submit {
     std::string unique_key;                   // empty = none
 };
 
+// A plain SUBMIT (every optional field at its default), without naming each field.
+inline Submit make_submit(std::string id, std::string queue, bool wants_result, zmq::message_t payload) {
+    Submit m;
+    m.id = std::move(id);
+    m.queue = std::move(queue);
+    m.wants_result = wants_result;
+    m.payload = std::move(payload);
+    return m;
+}
+
 struct Accepted {
     std::string id;
     bool existed = false;  // nothing new was queued: the id was known, or unique_key matched
