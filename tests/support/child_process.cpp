@@ -9,6 +9,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -33,6 +34,9 @@ ChildProcess::ChildProcess(std::vector<std::string> argv, std::vector<std::strin
     pid_ = fork();
     if (pid_ < 0) throw std::runtime_error("fork failed");
     if (pid_ == 0) {
+        // Dies with the test: a test runner killed by a timeout must not leave brokers behind.
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() == 1) _exit(127);  // the test already died between fork and prctl
         dup2(pipe_fds[1], STDOUT_FILENO);
         if (!stderr_path.empty()) {
             int fd = open(stderr_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
