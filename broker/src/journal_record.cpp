@@ -1,4 +1,5 @@
 #include "corsair/broker/journal_record.hpp"
+#include "corsair/protocol/header_map.hpp"
 
 #include <cstring>
 #include <limits>
@@ -203,15 +204,9 @@ public:
     }
 
 private:
+    // Same key rules as the wire's headers (protocol.md §3).
     const msgpack::object* find(std::string_view key) const noexcept {
-        for (std::uint32_t i = 0; i < map_.via.map.size; ++i) {
-            const auto& entry = map_.via.map.ptr[i];
-            if (entry.key.type == msgpack::type::STR &&
-                std::string_view(entry.key.via.str.ptr, entry.key.via.str.size) == key) {
-                return &entry.val;
-            }
-        }
-        return nullptr;
+        return protocol::detail::HeaderView(map_).find(key);
     }
     const msgpack::object* require(std::string_view key) {
         const auto* value = find(key);

@@ -3,6 +3,8 @@
 // and a deadline wait for conditions that have no notification.
 #pragma once
 
+#include "deadline.hpp"
+
 #include <stdlib.h>
 
 #include <chrono>
@@ -151,16 +153,7 @@ inline std::string journal_bytes(const std::vector<JournalRecord>& records,
     return bytes;
 }
 
-// For conditions nothing announces (a counter on another thread): re-checks until `condition`
-// holds or `timeout` passes, and says which.
-template <class Condition>
-bool wait_until(Condition condition, std::chrono::milliseconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (!condition()) {
-        if (std::chrono::steady_clock::now() >= deadline) return false;
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-    return true;
-}
+// For conditions nothing announces (a counter on another thread): the suite's shared bounded wait.
+using corsair::test::wait_until;
 
 }  // namespace corsair::broker::test

@@ -14,7 +14,6 @@ namespace {
 
 using test::error_of;
 using test::status_reply_of;
-using test::submit_of;
 using test::text_of;
 
 // Encodes `message`, checks the frame layout, decodes it and returns the typed message.
@@ -50,43 +49,43 @@ using Keys = std::vector<std::string>;
 
 TEST_CASE("SUBMIT round trips with every field and its payload", "[protocol][codec]") {
     SECTION("text payload, wants_result true") {
-        auto m = round_trip(submit_of("job-1", "emails", true, make_payload("hello")));
+        auto m = round_trip(make_submit("job-1", "emails", true, make_payload("hello")));
         CHECK(m.id == "job-1");
         CHECK(m.queue == "emails");
         CHECK(m.wants_result);
         CHECK(view_of(m.payload) == "hello");
     }
     SECTION("empty payload, wants_result false") {
-        auto m = round_trip(submit_of("j", "q", false, zmq::message_t()));
+        auto m = round_trip(make_submit("j", "q", false, zmq::message_t()));
         CHECK(m.id == "j");
         CHECK(m.queue == "q");
         CHECK_FALSE(m.wants_result);
         CHECK(m.payload.size() == 0);
     }
     SECTION("binary payload with NUL bytes") {
-        auto m = round_trip(submit_of("j", "q", false, make_payload(kBinary)));
+        auto m = round_trip(make_submit("j", "q", false, make_payload(kBinary)));
         CHECK(m.payload.size() == kBinary.size());
         CHECK(view_of(m.payload) == kBinary);
     }
     SECTION("ids and queue names at their byte limits, UTF-8 and NUL inside") {
         const std::string id(kMaxJobIdBytes, 'i');
         const std::string queue(kMaxQueueNameBytes, 'q');
-        auto m = round_trip(submit_of(id, queue, true, make_payload("x")));
+        auto m = round_trip(make_submit(id, queue, true, make_payload("x")));
         CHECK(m.id == id);
         CHECK(m.queue == queue);
         const std::string odd_id("\xc3\xa9t\xc3\xa9\x00z", 7);
-        auto n = round_trip(submit_of(odd_id, "q", true, make_payload("x")));
+        auto n = round_trip(make_submit(odd_id, "q", true, make_payload("x")));
         CHECK(n.id == odd_id);
     }
     SECTION("a payload of exactly the default limit") {
         std::string big(kDefaultMaxPayloadBytes, '\0');
         for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>((i * 131) & 0xff);
-        auto m = round_trip(submit_of("big", "q", false, make_payload(big)));
+        auto m = round_trip(make_submit("big", "q", false, make_payload(big)));
         REQUIRE(m.payload.size() == big.size());
         CHECK(std::memcmp(m.payload.data(), big.data(), big.size()) == 0);
     }
     SECTION("every optional field set") {
-        Submit submit = submit_of("j", "q", true, make_payload("x"));
+        Submit submit = make_submit("j", "q", true, make_payload("x"));
         submit.priority = kMaxPriority;
         submit.retry.max_attempts = kMaxAttemptsLimit;
         submit.retry.backoff_ms = 1;
@@ -110,7 +109,7 @@ TEST_CASE("SUBMIT round trips with every field and its payload", "[protocol][cod
         CHECK(m.unique_key == std::string(kMaxUniqueKeyBytes, 'k'));
     }
     SECTION("the low ends: negative priority, no timeout, no jitter, one attempt") {
-        Submit submit = submit_of("j", "q", false, zmq::message_t());
+        Submit submit = make_submit("j", "q", false, zmq::message_t());
         submit.priority = kMinPriority;
         submit.retry.max_attempts = 1;
         submit.retry.backoff_jitter_pct = 0;
@@ -130,14 +129,14 @@ TEST_CASE("SUBMIT round trips with every field and its payload", "[protocol][cod
         CHECK(m.timeout_ms == std::uint64_t{0});
     }
     SECTION("run_at_ms instead of a delay") {
-        Submit submit = submit_of("j", "q", false, zmq::message_t());
+        Submit submit = make_submit("j", "q", false, zmq::message_t());
         submit.run_at_ms = 1'900'000'000'000;
         auto m = round_trip(std::move(submit));
         CHECK(m.run_at_ms == std::uint64_t{1'900'000'000'000});
         CHECK(m.delay_ms == 0);
     }
     SECTION("without any optional field the header holds only id, queue and wants_result") {
-        Frames frames = encode(submit_of("j1", "q", true, make_payload("hi")));
+        Frames frames = encode(make_submit("j1", "q", true, make_payload("hi")));
         CHECK(header_keys(frames[2]) == Keys{"id", "queue", "wants_result"});
         // The same 29 bytes as before the lifecycle fields existed (docs/protocol.md §17).
         CHECK(text_of(frames[2]) == test::octets({0x83, 0xa2, 0x69, 0x64, 0xa2, 0x6a, 0x31, 0xa5, 0x71, 0x75,
@@ -162,7 +161,7 @@ TEST_CASE("the payload frame is moved through encode and decode, not copied", "[
     // Above ZeroMQ's very-small-message size, so the bytes live on the heap and keep their address.
     zmq::message_t payload(std::string(4096, 'p').data(), 4096);
     const void* bytes = payload.data();
-    Frames frames = encode(submit_of("j", "q", false, std::move(payload)));
+    Frames frames = encode(make_submit("j", "q", false, std::move(payload)));
     REQUIRE(frames.size() == 4);
     CHECK(frames[3].data() == bytes);
     auto decoded = decode(frames);
@@ -785,7 +784,7 @@ TEST_CASE("a Message variant encodes like the message it holds", "[protocol][cod
 }
 
 TEST_CASE("the worked example messages are encoded to the exact bytes in docs/protocol.md", "[protocol][codec]") {
-    Frames frames = encode(submit_of("j1", "q", true, make_payload("hi")));
+    Frames frames = encode(make_submit("j1", "q", true, make_payload("hi")));
     REQUIRE(frames.size() == 4);
     CHECK(text_of(frames[0]) == test::octets({0x43, 0x53, 0x52, 0x01}));
     CHECK(text_of(frames[1]) == test::octets({0x01}));

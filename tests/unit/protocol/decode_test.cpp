@@ -608,8 +608,8 @@ TEST_CASE("decode with first = 1 skips the routing id a ROUTER socket prepends",
 // Valid messages of every type, with their optional fields set, used as seeds for mutation.
 std::vector<Message> seed_messages() {
     std::vector<Message> messages;
-    messages.emplace_back(submit_of("job-1", "emails", true, make_payload("payload")));
-    Submit full = submit_of("job-2", "emails", true, make_payload("payload"));
+    messages.emplace_back(make_submit("job-1", "emails", true, make_payload("payload")));
+    Submit full = make_submit("job-2", "emails", true, make_payload("payload"));
     full.priority = -7;
     full.retry.max_attempts = 5;
     full.retry.backoff_ms = 250;
@@ -619,7 +619,7 @@ std::vector<Message> seed_messages() {
     full.delay_ms = 1500;
     full.unique_key = "invoice-42";
     messages.emplace_back(std::move(full));
-    Submit at = submit_of("job-3", "emails", false, make_payload(""));
+    Submit at = make_submit("job-3", "emails", false, make_payload(""));
     at.run_at_ms = 1'900'000'000'000;
     messages.emplace_back(std::move(at));
     messages.emplace_back(Accepted{"job-1", true, "job-0"});

@@ -242,15 +242,6 @@ inline constexpr Command kAllCommands[] = {
 // Messages built member by member: the structs have optional members without default
 // initialisers, so a positional aggregate initialiser would leave them unnamed
 // (-Wmissing-field-initializers), and these tests build as C++17, without designated initialisers.
-inline Submit submit_of(std::string id, std::string queue, bool wants_result, zmq::message_t payload) {
-    Submit m;
-    m.id = std::move(id);
-    m.queue = std::move(queue);
-    m.wants_result = wants_result;
-    m.payload = std::move(payload);
-    return m;
-}
-
 inline StatusReply status_reply_of(std::string id, std::string queue, JobState state, std::uint32_t attempt,
                                    std::string worker, std::string error, zmq::message_t payload) {
     StatusReply m;
