@@ -96,9 +96,12 @@ Producer::Producer(zmq::context_t& context, ProducerOptions options)
     socket_.set(zmq::sockopt::linger, 0);
     socket_.set(zmq::sockopt::maxmsgsize,
                 static_cast<std::int64_t>(options_.max_payload_bytes + protocol::kFrameOverheadBytes));
-    // Queue nothing for a broker that is not connected: unsent SUBMITs wait in outbox_, where
-    // resend logic can see them, instead of piling up in a pipe that a restart would discard.
-    socket_.set(zmq::sockopt::immediate, 1);
+    // Deliberately not ZMQ_IMMEDIATE: with it, libzmq 4.3.4 aborts the whole process
+    // ("Assertion failed: !_more (src/fq.cpp:112)") when the broker dies while replies stream in,
+    // because the reconnect swaps the DEALER's pipe under a half-read message. Without it the pipe
+    // outlives the connection: SUBMITs sent while the broker is away wait in it (up to sndhwm)
+    // and go out on reconnect; any lost with the connection are resent (resend_after, or at once
+    // when broker_instance changes), idempotent by job id.
     socket_.set(zmq::sockopt::rcvhwm, 10'000);
     try {
         socket_.connect(options_.broker_endpoint);
