@@ -136,18 +136,32 @@ void Broker::release_durable_replies() {
 void Broker::maybe_compact(std::chrono::steady_clock::time_point now) {
     if (!writer_ || writer_->is_compacting()) return;
     const auto journal_bytes = writer_->stats().journal_bytes;
+    // The live state's size is estimated, not measured: measuring would mean encoding it, which
+    // is the very work compaction moves off this thread.
+    const auto live_bytes = scheduler_.estimated_snapshot_bytes();
     if (journal_bytes < options_.compact_min_bytes ||
-        static_cast<double>(journal_bytes) < options_.compact_ratio * static_cast<double>(snapshot_bytes_)) {
+        static_cast<double>(journal_bytes) < options_.compact_ratio * static_cast<double>(live_bytes)) {
         return;
     }
     const auto started = std::chrono::steady_clock::now();
-    std::string snapshot;
-    const auto records = scheduler_.write_snapshot(snapshot, now);
-    snapshot_bytes_ = snapshot.size();
-    const auto took = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
-    if (writer_->compact(std::move(snapshot))) {
-        log_->info("journal compaction started journal_bytes={} snapshot_bytes={} records={} snapshot_us={}",
-                   journal_bytes, snapshot_bytes_, records, took.count());
+    // Runs in the forked child, against its copy-on-write image of this scheduler.
+    auto write_snapshot = [this, now](JournalFile& file) {
+        int error = 0;
+        auto drain = [&](std::string& chunk) {
+            if (error == 0) error = file.write({chunk});
+            chunk.clear();
+        };
+        std::string out;
+        out.reserve(Scheduler::kSnapshotChunkBytes + 64 * 1024);
+        scheduler_.write_snapshot(out, now, drain);
+        drain(out);
+        return error;
+    };
+    if (writer_->compact(write_snapshot)) {
+        // The loop pauses only for the fork: this is that pause.
+        const auto paused = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
+        log_->info("journal compaction started journal_bytes={} estimated_live_bytes={} paused_us={}", journal_bytes,
+                   live_bytes, paused.count());
     }
 }
 

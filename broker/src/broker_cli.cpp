@@ -72,12 +72,12 @@ void add_broker_flags(CLI::App& app, BrokerOptions& options, std::string& log_le
         ->check(CLI::IsMember({"always", "interval", "never"}));
     add_duration(app, "--fsync-interval", options.fsync_interval, "with --fsync interval: longest wait before a sync");
     app.add_option("--compact-min-bytes", options.compact_min_bytes,
-                   "compact the journal once it is this large and --compact-ratio times its last snapshot")
+                   "compact the journal once it is this large and --compact-ratio times the estimated size of the live state")
         ->capture_default_str();
     app.add_option("--compact-ratio", options.compact_ratio,
-                   "how much the journal may grow past its last snapshot before the next compaction")
+                   "compact when the journal is this many times the estimated size of the live state (pending, delayed, running and dead jobs, results within their TTL)")
         ->capture_default_str()
-        ->check(CLI::Range(1.1, 1000.0));
+        ->check(CLI::Range(1.0, 1000.0));
     app.add_flag("--salvage", salvage,
                  "repair a damaged journal in --data-dir: keep every intact record, set the damaged file aside, "
                  "then exit");

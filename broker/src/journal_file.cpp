@@ -127,6 +127,13 @@ int JournalFile::write(std::initializer_list<std::string_view> pieces) noexcept 
     return 0;
 }
 
+int JournalFile::refresh_size() noexcept {
+    struct stat status {};
+    if (::fstat(fd_, &status) != 0) return errno;
+    size_bytes_ = static_cast<std::uint64_t>(status.st_size);
+    return 0;
+}
+
 int JournalFile::sync_data() noexcept {
     while (::fdatasync(fd_) != 0) {
         if (errno != EINTR) return errno;

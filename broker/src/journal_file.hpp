@@ -54,7 +54,12 @@ public:
     // syncs the directory to make the new name durable. Returns 0 or errno.
     int rename_to(const std::filesystem::path& path) noexcept;
 
+    // Re-reads the size from the file (fstat): after another process appended to the same file
+    // (a SnapshotProcess). Returns 0 or errno.
+    int refresh_size() noexcept;
+
     const std::filesystem::path& path() const noexcept { return path_; }
+    int descriptor() const noexcept { return fd_; }
     std::uint64_t size_bytes() const noexcept { return size_bytes_; }
     bool is_open() const noexcept { return fd_ >= 0; }
 

@@ -111,14 +111,36 @@ std::uint64_t JournalWriter::take_durable() {
     return durable_.load();
 }
 
-bool JournalWriter::compact(std::string snapshot) {
+bool JournalWriter::compact(const SnapshotProcess::Writer& write_snapshot) {
     check_owner();
+    if (is_compacting_.load() || has_failed_.load()) return false;
+    // No compaction is under way, so the writer thread is not touching the compaction file.
+    const auto compaction_path = compaction_path_of(path_);
+    auto refuse = [&](const std::string& why) {
+        std::error_code ignored;
+        std::filesystem::remove(compaction_path, ignored);
+        ++compactions_failed_;
+        log_->error("journal compaction not started path={} error=\"{}\"", compaction_path.string(), why);
+        return false;
+    };
+    std::optional<JournalFile> file;
+    try {
+        std::error_code ignored;
+        std::filesystem::remove(compaction_path, ignored);  // a leftover from a crash mid-compaction
+        file.emplace(JournalFile::create_new(compaction_path));
+    } catch (const JournalError& error) {
+        return refuse(error.what());
+    }
+    // Between the fork and queuing the boundary below nothing is appended (both happen on this
+    // thread), so the child's state is exactly the records before the boundary.
+    std::string error;
+    auto process = SnapshotProcess::start(*file, write_snapshot, error);
+    if (!process) return refuse(error);
     bool needs_wake = false;
     {
         const std::lock_guard lock(mutex_);
-        if (is_compacting_.load() || has_failed_.load()) return false;
         is_compacting_.store(true);
-        queued_compaction_ = Compaction{std::move(snapshot), queued_.size()};
+        queued_compaction_.emplace(Compaction{std::move(*file), std::move(*process), queued_.size(), {}});
         needs_wake = !std::exchange(has_wake_pending_, true);
     }
     if (needs_wake) send_wake();
@@ -148,6 +170,7 @@ JournalWriterStats JournalWriter::stats() const noexcept {
     stats.journal_bytes = journal_bytes_.load();
     stats.compactions = compactions_.load();
     stats.compactions_failed = compactions_failed_.load();
+    stats.last_snapshot_bytes = last_snapshot_bytes_.load();
     return stats;
 }
 
@@ -169,31 +192,45 @@ void JournalWriter::run(zmq::context_t& context) noexcept {
             timeout = std::max(std::chrono::milliseconds(0),
                                std::chrono::ceil<std::chrono::milliseconds>(sync_due - Clock::now()));
         }
-        zmq::pollitem_t item{writer_pipe_->handle(), 0, ZMQ_POLLIN, 0};
-        zmq::poll(&item, 1, timeout);
+        // The snapshot child's pidfd turns readable when it exits.
+        zmq::pollitem_t items[2] = {{writer_pipe_->handle(), 0, ZMQ_POLLIN, 0},
+                                    {nullptr, compaction_ ? compaction_->process.exit_fd() : -1, ZMQ_POLLIN, 0}};
+        zmq::poll(items, compaction_ ? 2 : 1, timeout);
         zmq::message_t message;
         while (writer_pipe_->recv(message, zmq::recv_flags::dontwait)) {
             if (message.size() == 1 && *static_cast<const char*>(message.data()) == kStop) is_stopping = true;
         }
 
         std::uint64_t sequence = 0;
-        std::optional<Compaction> compaction;
+        std::optional<Compaction> started;
         {
             const std::lock_guard lock(mutex_);
             batch.swap(queued_);
             sequence = queued_last_sequence_;
-            compaction.swap(queued_compaction_);
+            started.swap(queued_compaction_);
             has_wake_pending_ = false;
         }
         if (has_failed_.load()) {
             batch.clear();
+            if (started) {
+                started->process.stop();
+                std::error_code ignored;
+                std::filesystem::remove(compaction_path_of(path_), ignored);
+            }
             continue;
         }
-        const bool has_news = sequence != written_sequence || compaction.has_value();
-        const bool is_written = !has_news || write_batch(batch, std::move(compaction));
+        const bool has_news = sequence != written_sequence;
+        const bool is_written = !has_news || write_batch(batch);
+        // Keep what the compaction file will need: records after the boundary, then every batch.
+        if (started) {
+            compaction_.emplace(std::move(*started));
+            compaction_->records_after.assign(std::string_view(batch).substr(compaction_->boundary_bytes));
+        } else if (compaction_) {
+            compaction_->records_after.append(batch);
+        }
         batch.clear();
         if (!is_written) continue;
-        if (sequence != written_sequence) {
+        if (has_news) {
             records_written_ += sequence - written_sequence;
             ++batches_written_;
             written_sequence = sequence;
@@ -206,72 +243,82 @@ void JournalWriter::run(zmq::context_t& context) noexcept {
             sync_due = Clock::now() + options_.fsync_interval;
         }
         if (has_news) publish_durable(written_sequence);
+
+        if (compaction_) {
+            if (is_stopping) {
+                abandon_compaction("the broker is stopping", false);
+            } else if (compaction_->records_after.size() > kMaxCompactionHeldBytes) {
+                abandon_compaction("over " + std::to_string(kMaxCompactionHeldBytes) +
+                                   " bytes of records arrived while the snapshot was written");
+            } else if (items[1].revents & ZMQ_POLLIN) {
+                finish_compaction();
+            }
+        }
     }
     writer_pipe_.reset();
 }
 
-bool JournalWriter::write_batch(std::string_view batch, std::optional<Compaction> compaction) {
-    const std::string_view records_before = batch.substr(0, compaction ? compaction->boundary_bytes : batch.size());
-    if (int error = file_.write({records_before}); error != 0) {
+bool JournalWriter::write_batch(std::string_view batch) {
+    if (int error = file_.write({batch}); error != 0) {
         fail("write " + file_.path().string(), error);
         return false;
     }
-    is_dirty_ = is_dirty_ || !records_before.empty();
+    is_dirty_ = true;
     journal_bytes_ = file_.size_bytes();
-    if (!compaction) return true;
-
-    const std::string_view records_after = batch.substr(records_before.size());
-    const bool has_switched = switch_to_compacted(*compaction, records_after);
-    if (!has_switched && !has_failed_.load()) {
-        if (int error = file_.write({records_after}); error != 0) {
-            fail("write " + file_.path().string(), error);
-        } else {
-            is_dirty_ = is_dirty_ || !records_after.empty();
-            journal_bytes_ = file_.size_bytes();
-        }
-    }
-    is_compacting_.store(false);
-    notify();
-    return !has_failed_.load();
+    return true;
 }
 
-bool JournalWriter::switch_to_compacted(const Compaction& compaction, std::string_view records_after) {
-    const auto compaction_path = compaction_path_of(path_);
-    auto abandon = [&](const std::string& what, int error) {
-        std::error_code ignored;
-        std::filesystem::remove(compaction_path, ignored);
-        ++compactions_failed_;
-        log_->error("journal compaction abandoned path={} step=\"{}\" error=\"{}\"", compaction_path.string(), what,
-                    std::strerror(error));
-        return false;
-    };
-    std::error_code ignored;
-    std::filesystem::remove(compaction_path, ignored);  // a leftover from a crash mid-compaction
-    std::optional<JournalFile> next;
-    try {
-        next.emplace(JournalFile::create_new(compaction_path));
-    } catch (const JournalError& error) {
-        ++compactions_failed_;
-        log_->error("journal compaction abandoned path={} error=\"{}\"", compaction_path.string(), error.what());
-        return false;
+void JournalWriter::finish_compaction() {
+    Compaction& compaction = *compaction_;
+    if (auto failure = compaction.process.reap(); !failure.empty()) {
+        abandon_compaction("snapshot process: " + failure);
+        return;
     }
-    if (int error = next->write({compaction.snapshot, records_after}); error != 0) return abandon("write", error);
-    if (int error = next->sync_data(); error != 0) return abandon("fdatasync", error);
+    auto step_failed = [&](const std::string& what, int error) {
+        abandon_compaction(what + ": " + std::strerror(error));
+    };
+    JournalFile& next = compaction.file;
+    if (int error = next.refresh_size(); error != 0) return step_failed("stat", error);
+    const auto snapshot_bytes = next.size_bytes();
+    if (int error = next.write({compaction.records_after}); error != 0) return step_failed("write", error);
+    if (int error = next.sync_data(); error != 0) return step_failed("fdatasync", error);
     ++fdatasyncs_;
-    if (int error = next->rename_to(path_); error != 0) return abandon("rename", error);
+    if (int error = next.rename_to(path_); error != 0) return step_failed("rename", error);
     // Past the rename the new file is the journal, so a failure here is the writer's failure:
     // without the directory sync, a power cut could bring back the old name's contents.
     auto directory = path_.parent_path();
-    if (int error = sync_directory(directory.empty() ? "." : directory); error != 0) {
-        fail("sync the directory of " + path_.string(), error);
-        return false;
+    const int directory_error = sync_directory(directory.empty() ? "." : directory);
+    file_ = std::move(next);
+    const auto held_bytes = compaction.records_after.size();
+    compaction_.reset();
+    is_compacting_.store(false);
+    if (directory_error != 0) {
+        fail("sync the directory of " + path_.string(), directory_error);
+        return;
     }
-    file_ = std::move(*next);
     is_dirty_ = false;
     journal_bytes_ = file_.size_bytes();
+    last_snapshot_bytes_ = snapshot_bytes;
     ++compactions_;
-    log_->info("journal compacted path={} bytes={}", path_.string(), file_.size_bytes());
-    return true;
+    log_->info("journal compacted path={} bytes={} snapshot_bytes={} records_during_snapshot_bytes={}",
+               path_.string(), file_.size_bytes(), snapshot_bytes, held_bytes);
+    notify();
+}
+
+void JournalWriter::abandon_compaction(const std::string& why, bool is_failure) {
+    const auto compaction_path = compaction_path_of(path_);
+    compaction_->process.stop();
+    compaction_.reset();  // closes the file
+    std::error_code ignored;
+    std::filesystem::remove(compaction_path, ignored);
+    is_compacting_.store(false);
+    if (is_failure) {
+        ++compactions_failed_;
+        log_->error("journal compaction abandoned path={} error=\"{}\"", compaction_path.string(), why);
+    } else {
+        log_->info("journal compaction cancelled path={} reason=\"{}\"", compaction_path.string(), why);
+    }
+    notify();
 }
 
 bool JournalWriter::sync() {
@@ -304,6 +351,12 @@ void JournalWriter::fail(const std::string& what, int error) {
         queued_.clear();
     }
     has_failed_.store(true);
+    if (compaction_) {
+        compaction_->process.stop();
+        std::error_code ignored;
+        std::filesystem::remove(compaction_path_of(path_), ignored);
+        compaction_.reset();
+    }
     is_compacting_.store(false);
     log_->error("journal writer stopped path={} error=\"{}\"", path_.string(), failure());
     notify();

@@ -30,20 +30,23 @@
 // true and a notification is sent. A failed fdatasync cannot be retried safely (Linux may have
 // discarded the dirty pages), so the loop should stop acknowledging and shut the broker down.
 //
-// Compaction hook. compact(snapshot) asks the writer to start a new journal at the current end of
-// the record stream: `snapshot` is encoded records (encode()) that restate the whole state after
-// every record appended so far. Between two batches, the writer thread
-//   1. writes the records appended before compact() to the current file (as always);
-//   2. creates <journal>.compact (compaction_path_of) holding a header, the snapshot and the
-//      records appended after compact(), and fdatasyncs it;
-//   3. rename(2)s it over the journal and fsyncs the directory;
-//   4. appends from then on to the new file.
-// Records appended after compact() are reported durable only after step 3, whatever the policy,
-// so a crash at any point leaves a journal holding every acknowledged record: before the rename
-// the old journal is complete and untouched; after it the new one is complete and synced. If
-// step 2 or the rename fails, the compaction file is removed, the old journal keeps receiving
-// records and the writer carries on (the failure is logged and counted). is_compacting() is true
-// from compact() until the switch is done or abandoned; a notification is sent at the end.
+// Compaction. compact(write_snapshot) starts a new journal at the current end of the record
+// stream. On the loop thread it creates <journal>.compact (compaction_path_of) with a header and
+// forks a SnapshotProcess that runs `write_snapshot` against the fork's copy of the broker: the
+// state after every record appended so far, so the loop pauses only for the fork. Meanwhile the
+// writer thread carries on as always, appending every record to the current journal, and keeps a
+// copy of the records appended after compact() in memory. When the child has written and synced
+// the snapshot and exited, the writer thread
+//   1. appends the kept records to the compaction file and fdatasyncs it;
+//   2. rename(2)s it over the journal and fsyncs the directory;
+//   3. appends from then on to the new file.
+// Acknowledgements never wait for a compaction: every record is durable in the current journal
+// under the policy, and a crash at any point leaves a journal holding every acknowledged record
+// (before the rename the old journal is complete and untouched; after it the new one is complete
+// and synced). If the child fails, or any step before the rename fails, or more than
+// kMaxCompactionHeldBytes of records pile up while the child runs, the compaction file is
+// removed and the writer carries on with the old journal (logged and counted). is_compacting()
+// is true from compact() until the switch is done or abandoned; a notification is sent at the end.
 #pragma once
 
 #include <spdlog/logger.h>
@@ -61,6 +64,7 @@
 #include <zmq.hpp>
 
 #include "journal_file.hpp"
+#include "snapshot_process.hpp"
 #include "corsair/broker/journal_record.hpp"
 
 namespace corsair::broker {
@@ -84,7 +88,12 @@ struct JournalWriterStats {
     std::uint64_t journal_bytes = 0;  // current size of the journal file
     std::uint64_t compactions = 0;
     std::uint64_t compactions_failed = 0;
+    std::uint64_t last_snapshot_bytes = 0;  // the compacted journal's size at its switch
 };
+
+// Records appended while a snapshot is being written are also kept in memory until the switch;
+// past this, the compaction is abandoned rather than let a stuck child grow the broker.
+inline constexpr std::size_t kMaxCompactionHeldBytes = 256 * 1024 * 1024;
 
 class JournalWriter {
 public:
@@ -112,9 +121,10 @@ public:
     // Clears the notification and returns the newest durable sequence (0 before any). Never blocks.
     std::uint64_t take_durable();
 
-    // Starts a compaction (see above) and returns true, or returns false while one is under way.
-    // Never blocks on disk.
-    bool compact(std::string snapshot);
+    // Starts a compaction (see above) and returns true; returns false while one is under way, or
+    // when the compaction file cannot be created or the fork fails (logged and counted as failed).
+    // Blocks only to create the file and fork.
+    bool compact(const SnapshotProcess::Writer& write_snapshot);
     bool is_compacting() const noexcept { return is_compacting_.load(); }
 
     bool has_failed() const noexcept { return has_failed_.load(); }
@@ -126,16 +136,19 @@ public:
 
 private:
     struct Compaction {
-        std::string snapshot;
+        JournalFile file;
+        SnapshotProcess process;
         std::size_t boundary_bytes = 0;  // records before this offset in the batch precede it
+        std::string records_after;       // writer thread: appended since compact(), kept for the file
     };
 
     void send_wake();
 
     // Writer thread.
     void run(zmq::context_t& context) noexcept;
-    bool write_batch(std::string_view batch, std::optional<Compaction> compaction);
-    bool switch_to_compacted(const Compaction& compaction, std::string_view records_after);
+    bool write_batch(std::string_view batch);
+    void finish_compaction();
+    void abandon_compaction(const std::string& why, bool is_failure = true);
     bool sync();
     void publish_durable(std::uint64_t sequence);
     void notify();
@@ -157,6 +170,7 @@ private:
     JournalFile file_;
     std::optional<zmq::socket_t> writer_pipe_;
     bool is_dirty_ = false;  // written since the last fdatasync
+    std::optional<Compaction> compaction_;  // taken from queued_compaction_ until it ends
 
     // Shared, under mutex_.
     mutable std::mutex mutex_;
@@ -177,6 +191,7 @@ private:
     std::atomic<std::uint64_t> journal_bytes_{0};
     std::atomic<std::uint64_t> compactions_{0};
     std::atomic<std::uint64_t> compactions_failed_{0};
+    std::atomic<std::uint64_t> last_snapshot_bytes_{0};
 
     std::jthread thread_;  // last: starts after every member above exists, stops before they go
 };

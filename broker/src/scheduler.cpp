@@ -178,6 +178,7 @@ void Scheduler::submit(const RoutingId& producer, p::Submit&& message, TimePoint
     job.id = message.id;
     job.queue = message.queue;
     job.payload = std::move(message.payload);
+    live_payload_bytes_ += job.payload.size();
     job.sequence = next_sequence_++;
     job.priority = message.priority;
     job.retry = message.retry;

@@ -139,6 +139,7 @@ void Scheduler::end_job(JobRecord& job, p::JobState state, zmq::message_t result
         send_to_producer_when_durable(job.reply_to, p::encode(p::JobResult{job.id, state, job.attempt, ended.error, std::move(shared)}));
     }
     const std::string id = job.id;  // `job` is destroyed by the erase below
+    live_payload_bytes_ -= job.payload.size();
     results_->add(id, std::move(ended));
     jobs_.erase(id);
 }

@@ -11,6 +11,7 @@
 
 #include "journal_error.hpp"
 #include "journal_reader.hpp"
+#include "deadline.hpp"
 #include "journal_test_support.hpp"
 
 namespace corsair::broker {
@@ -204,25 +205,41 @@ TEST_CASE("a writer refuses a file that is not a journal", "[broker][journal][jo
     CHECK_THROWS_WITH(fixture.writer(FsyncPolicy::always), Catch::Contains("torn header"));
 }
 
+// What a snapshot child runs in these tests: waits (bounded) until `release` exists, so the test
+// can append records while the snapshot is being written, then writes `records`. Its only way to
+// hear from the test is the filesystem: the child keeps no other descriptor.
+SnapshotProcess::Writer snapshot_writer(std::vector<JournalRecord> records, std::filesystem::path release = {}) {
+    return [records = std::move(records), release = std::move(release)](JournalFile& file) {
+        if (!release.empty() && !test::wait_until([&] { return std::filesystem::exists(release); }, 20s)) return ETIMEDOUT;
+        std::string encoded;
+        for (const auto& record : records) encode(record, encoded);
+        return file.write({encoded});
+    };
+}
+
 TEST_CASE("compaction replaces the journal with the snapshot followed by every later record",
           "[broker][journal][journal_writer]") {
     const FsyncPolicy policy = GENERATE(FsyncPolicy::always, FsyncPolicy::interval, FsyncPolicy::never);
     INFO("fsync=" << to_string(policy));
     WriterFixture fixture;
+    const auto release = fixture.dir / "release";
     std::vector<JournalRecord> snapshot_records = {numbered_record(100), numbered_record(101)};
     std::vector<JournalRecord> later;
     {
         auto writer = fixture.writer(policy);
         for (std::uint64_t n = 1; n <= 5; ++n) writer->append(numbered_record(n));
-        std::string snapshot;
-        for (const auto& record : snapshot_records) encode(record, snapshot);
-        REQUIRE(writer->compact(std::move(snapshot)));
+        REQUIRE(writer->compact(snapshot_writer(snapshot_records, release)));
         CHECK(writer->is_compacting());
+        CHECK_FALSE(writer->compact(snapshot_writer({})));  // one at a time
+        // Records appended while the snapshot is written are acknowledged without waiting for it.
         for (std::uint64_t n = 6; n <= 8; ++n) later.push_back(numbered_record(n)), writer->append(later.back());
         REQUIRE(wait_durable(*writer, 8));
-        CHECK_FALSE(writer->is_compacting());
+        CHECK(writer->is_compacting());
+        test::write_bytes(release, "go");
+        CHECK(test::wait_until([&] { writer->take_durable(); return !writer->is_compacting(); }, 20s));
         CHECK(writer->stats().compactions == 1);
         CHECK(writer->stats().journal_bytes == std::filesystem::file_size(fixture.path));
+        CHECK(writer->stats().last_snapshot_bytes > kJournalHeaderBytes);
         // The writer keeps appending to the new file.
         later.push_back(numbered_record(9));
         writer->append(later.back());
@@ -234,7 +251,7 @@ TEST_CASE("compaction replaces the journal with the snapshot followed by every l
     CHECK_FALSE(std::filesystem::exists(compaction_path_of(fixture.path)));
 }
 
-TEST_CASE("a compaction that cannot create its file is abandoned and the old journal carries on",
+TEST_CASE("a compaction that cannot create its file is refused and the old journal carries on",
           "[broker][journal][journal_writer]") {
     WriterFixture fixture;
     // A non-empty directory where the compaction file would go: it can be neither removed nor created.
@@ -243,17 +260,61 @@ TEST_CASE("a compaction that cannot create its file is abandoned and the old jou
     {
         auto writer = fixture.writer(FsyncPolicy::always);
         for (std::uint64_t n = 1; n <= 3; ++n) expected.push_back(numbered_record(n)), writer->append(expected.back());
-        std::string snapshot;
-        encode(numbered_record(100), snapshot);
-        REQUIRE(writer->compact(std::move(snapshot)));
+        CHECK_FALSE(writer->compact(snapshot_writer({numbered_record(100)})));
+        CHECK_FALSE(writer->is_compacting());
         for (std::uint64_t n = 4; n <= 6; ++n) expected.push_back(numbered_record(n)), writer->append(expected.back());
         REQUIRE(wait_durable(*writer, 6));
-        CHECK(test::wait_until([&] { return !writer->is_compacting(); }, 5s));
         CHECK(writer->stats().compactions == 0);
         CHECK(writer->stats().compactions_failed == 1);
         CHECK_FALSE(writer->has_failed());
     }
     check_same(read_journal(fixture.path), expected);
+}
+
+TEST_CASE("a snapshot process that fails abandons the compaction and loses nothing",
+          "[broker][journal][journal_writer]") {
+    WriterFixture fixture;
+    std::vector<JournalRecord> expected;
+    {
+        auto writer = fixture.writer(FsyncPolicy::always);
+        for (std::uint64_t n = 1; n <= 3; ++n) expected.push_back(numbered_record(n)), writer->append(expected.back());
+        // The child writes part of a snapshot, then fails as a full disk would.
+        REQUIRE(writer->compact([](JournalFile& file) {
+            std::string partial;
+            encode(numbered_record(100), partial);
+            file.write({partial});
+            return ENOSPC;
+        }));
+        for (std::uint64_t n = 4; n <= 6; ++n) expected.push_back(numbered_record(n)), writer->append(expected.back());
+        REQUIRE(wait_durable(*writer, 6));
+        CHECK(test::wait_until([&] { writer->take_durable(); return !writer->is_compacting(); }, 20s));
+        CHECK(writer->stats().compactions == 0);
+        CHECK(writer->stats().compactions_failed == 1);
+        CHECK_FALSE(writer->has_failed());
+        CHECK_FALSE(std::filesystem::exists(compaction_path_of(fixture.path)));
+        expected.push_back(numbered_record(7));
+        writer->append(expected.back());
+        REQUIRE(wait_durable(*writer, 7));
+    }
+    check_same(read_journal(fixture.path), expected);
+}
+
+TEST_CASE("a writer stopped mid-compaction kills the snapshot process and keeps the old journal",
+          "[broker][journal][journal_writer]") {
+    WriterFixture fixture;
+    std::vector<JournalRecord> expected;
+    {
+        auto writer = fixture.writer(FsyncPolicy::always);
+        for (std::uint64_t n = 1; n <= 3; ++n) expected.push_back(numbered_record(n)), writer->append(expected.back());
+        // Never released: the child waits until the writer's destructor kills it.
+        REQUIRE(writer->compact(snapshot_writer({numbered_record(100)}, fixture.dir / "never")));
+        expected.push_back(numbered_record(4));
+        writer->append(expected.back());
+        REQUIRE(wait_durable(*writer, 4));
+        CHECK(writer->is_compacting());
+    }
+    check_same(read_journal(fixture.path), expected);
+    CHECK_FALSE(std::filesystem::exists(compaction_path_of(fixture.path)));
 }
 
 TEST_CASE("fsync policies parse from their names", "[broker][journal][journal_writer]") {

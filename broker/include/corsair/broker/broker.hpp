@@ -70,7 +70,6 @@ private:
     std::unique_ptr<JournalSink> journal_sink_;
     std::deque<HeldReply> held_replies_;
     std::uint64_t durable_sequence_ = 0;
-    std::size_t snapshot_bytes_ = 0;  // size of the last snapshot written, for the compaction ratio
 };
 
 }  // namespace corsair::broker

@@ -26,8 +26,8 @@ struct BrokerOptions {
     std::string data_dir = "corsair-data";
     std::string fsync = "always";  // always | interval | never
     std::chrono::milliseconds fsync_interval{100};
-    // Compact once the journal is over this size and over compact_ratio x the size of the last
-    // snapshot of live state.
+    // Compact once the journal is over this size and over compact_ratio x the estimated size of
+    // the live state (Scheduler::estimated_snapshot_bytes).
     std::size_t compact_min_bytes = 64 * 1024 * 1024;
     double compact_ratio = 4.0;
 };

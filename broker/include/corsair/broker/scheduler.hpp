@@ -103,7 +103,14 @@ public:
     void recover(const JournalRecord& record, TimePoint now);
     RecoveryCounts finish_recovery(TimePoint now);
     // Every record needed to rebuild the current state, for compaction; appended to `out` encoded.
-    std::size_t write_snapshot(std::string& out, TimePoint now) const;
+    // `drain`, if given, is called with `out` whenever it passes kSnapshotChunkBytes (it should
+    // write and clear it); what is left at the end stays in `out`. Returns the record count.
+    std::size_t write_snapshot(std::string& out, TimePoint now,
+                               const std::function<void(std::string&)>& drain = {}) const;
+    static constexpr std::size_t kSnapshotChunkBytes = 1 << 20;
+    // Roughly how many bytes a snapshot of the current state would take: payloads, results and a
+    // fixed allowance per job. Decides when compaction is worth it; never used for correctness.
+    std::uint64_t estimated_snapshot_bytes() const noexcept;
 
     Scheduler(const Scheduler&) = delete;
     Scheduler& operator=(const Scheduler&) = delete;
@@ -194,6 +201,7 @@ private:
     std::uint64_t instance_;  // this start of the broker, told to producers (never 0)
 
     std::unordered_map<std::string, JobRecord> jobs_;  // pending, delayed, running and dead, by id
+    std::uint64_t live_payload_bytes_ = 0;              // sum of jobs_' payload sizes
     std::unordered_map<std::string, std::string> unique_jobs_;  // queue + '\n' + unique_key -> live job id
     JobTimers ready_timers_;  // delayed jobs, by the time they become pending
     JobTimers lease_timers_;  // running jobs with a timeout, by their deadline
