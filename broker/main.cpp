@@ -9,9 +9,11 @@
 
 #include "corsair/broker/broker.hpp"
 #include "corsair/broker/broker_cli.hpp"
+#include "corsair/broker/huge_pages.hpp"
 #include "corsair/broker/signal_watcher.hpp"
 
 int main(int argc, char** argv) {
+    corsair::broker::reexec_with_huge_pages(argv);
     corsair::broker::BrokerOptions options;
     std::string log_level = "info";
     bool salvage = false;

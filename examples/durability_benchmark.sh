@@ -8,16 +8,19 @@
 #      producer; jobs/s from its summary line) for --fsync always, interval, never and for no
 #      journal (--data-dir ''), RUNS runs of each, interleaved, with a fresh data dir per run;
 #      the median per configuration and its ratio to no journal;
-#   2. journal bytes per job: the size of DIR/journal.log after a --fsync always run / JOBS. The
-#      broker compacts its journal once it passes --compact-min-bytes (64 MiB), which a run of
-#      200,000 jobs reaches at about 190,000 jobs; the compacted file still holds every job (its
-#      result is kept for --result-ttl) but no longer every record. So a fifth configuration,
-#      "always-nocompact" (--fsync always --compact-min-bytes 1 TiB), runs alongside the four: its
-#      journal.log holds every record written, and its throughput shows what compaction costs;
+#   2. journal bytes per job: the size of DIR/journal.log after a run / JOBS. At the defaults a
+#      run does not compact (the journal never reaches --compact-ratio 4 times the live state,
+#      which holds every result for --result-ttl), so the file holds every record written. A fifth
+#      configuration, "always-compacting" (--fsync always --compact-min-bytes 4 MiB
+#      --compact-ratio 1), compacts over and over during the run: its throughput shows what
+#      compaction costs, and its broker log gives the loop's pause for each one (paused_us=);
 #   3. restart time for PENDING pending jobs: a broker with a data dir and no workers is sent
 #      PENDING jobs (`corsair submit --file`, no --wait), killed with SIGKILL and restarted on the
 #      same data dir; took_ms and pending come from its 'journal recovered' log line, its RSS
-#      from /proc/PID/status.
+#      from /proc/PID/status;
+#   4. the compaction pause with PENDING jobs in memory: the broker is restarted once more on
+#      that data dir with --compact-min-bytes 1 --compact-ratio 1, so it compacts at its first
+#      heartbeat; paused_us= and rss_bytes= come from its 'journal compaction started' line.
 # The throughput runs use 2 CPUs fully on a 2-CPU machine, so anything else running skews them:
 # each measurement also prints the CPU that other processes used meanwhile (from /proc/stat less
 # this script's own processes) and the hypervisor's steal, and flags it above 10%.
@@ -45,7 +48,7 @@ WORKERS="${WORKERS:-4}"
 CAPACITY="${CAPACITY:-64}"
 PAYLOAD_BYTES="${PAYLOAD_BYTES:-64}"
 KEEP_DATA="${KEEP_DATA:-0}"
-configs=(always interval never none always-nocompact)
+configs=(always interval never none always-compacting)
 
 for binary in "$broker_bin" "$worker_bin" "$cli_bin"; do
   [ -x "$binary" ] || { echo "durability_benchmark: $binary not found; build first or set CORSAIR_BUILD" >&2; exit 2; }
@@ -178,6 +181,7 @@ make_jobs "$JOBS" "$work/jobs.txt"
 declare -A rates=()      # config -> "r1 r2 r3"
 declare -A others=()     # config -> "other N%, steal N% / ..." per run
 declare -A journal_sizes=()  # config -> "bytes1 bytes2 bytes3" (journal.log after each run)
+declare -A pauses=()     # config -> every compaction's paused_us over its runs
 odd=()                   # failures, warnings, errors and compactions, printed at the end
 
 # run_once CONFIG RUN: one run of the core workload.
@@ -185,7 +189,7 @@ run_once() {
   local config="$1" run="$2" name="run-$2-$1" data_dir="" fsync="$1" flags=()
   case "$config" in
     none) fsync=always ;;
-    always-nocompact) fsync=always; flags=(--compact-min-bytes 1099511627776) ;;
+    always-compacting) fsync=always; flags=(--compact-min-bytes 4194304 --compact-ratio 1) ;;
   esac
   if [ "$config" != none ]; then data_dir="$work/data-$name"; rm -rf "$data_dir"; fi
   cpu_mark
@@ -213,8 +217,9 @@ run_once() {
   for i in "${worker_pids[@]}"; do stop "$i" TERM 30 || odd+=("run $name: worker pid $i exited with status $?"); done
   stop "$broker_pid" TERM 60 || odd+=("run $name: broker exited with status $?")
   local lines
-  lines="$(grep -E '\[(warn|warning|error|critical)\]|compaction|compacted' "$work/$name.log" \
+  lines="$(grep -E '\[(warn|warning|error|critical)\]|compaction (abandoned|not started)' "$work/$name.log" \
            | grep -v 'no data directory' || true)"
+  pauses[$config]+="$(grep -o 'paused_us=[0-9]*' "$work/$name.log" | cut -d= -f2 | tr '\n' ' ' || true)"
   if [ -n "$lines" ]; then while IFS= read -r l; do odd+=("run $name broker log: $l"); done <<<"$lines"; fi
   cpu_report
   busy_check "run $name"
@@ -291,6 +296,23 @@ wait_for 30 "stats to show $PENDING pending jobs after the restart" pending_in_s
 stop "$broker_pid" TERM 120 || odd+=("restart: broker exited with status $?")
 lines="$(grep -E '\[(warn|warning|error|critical)\]|compaction|compacted' "$work/restart-fill.log" "$work/restart.log" || true)"
 if [ -n "$lines" ]; then while IFS= read -r l; do odd+=("restart broker log: $l"); done <<<"$lines"; fi
+
+# --- 4: the compaction pause with PENDING jobs in memory --------------------------------------
+say
+say "== compaction with $PENDING pending jobs in memory =="
+start_broker compact "$restart_dir" always --compact-min-bytes 1 --compact-ratio 1
+compacted() { grep -q 'journal compacted' "$work/compact.log"; }
+wait_for 300 "the compaction of $PENDING pending jobs to finish" compacted
+compact_started="$(grep -m1 'journal compaction started' "$work/compact.log")"
+compact_done="$(grep -m1 'journal compacted' "$work/compact.log")"
+compact_pause_us="$(grep -o 'paused_us=[0-9]*' <<<"$compact_started" | cut -d= -f2)"
+compact_rss="$(grep -o 'rss_bytes=[0-9]*' <<<"$compact_started" | cut -d= -f2)"
+compact_ms="$(( $(date -d "$(cut -c2-24 <<<"$compact_done")" +%s%3N) - $(date -d "$(cut -c2-24 <<<"$compact_started")" +%s%3N) ))"
+say "  ${compact_started#*] }"
+say "  ${compact_done#*] }"
+stop "$broker_pid" TERM 120 || odd+=("compact: broker exited with status $?")
+lines="$(grep -E '\[(warn|warning|error|critical)\]' "$work/compact.log" || true)"
+if [ -n "$lines" ]; then while IFS= read -r l; do odd+=("compact broker log: $l"); done <<<"$lines"; fi
 [ "$KEEP_DATA" = 1 ] || rm -rf "$restart_dir"
 
 # --- the table ------------------------------------------------------------------------------
@@ -303,7 +325,7 @@ echo
 label_of() {
   case "$1" in
     none) echo "--data-dir '' (none)" ;;
-    always-nocompact) echo "always, no compaction" ;;
+    always-compacting) echo "always, compacting" ;;
     *) echo "--fsync $1" ;;
   esac
 }
@@ -319,7 +341,7 @@ for config in "${configs[@]}"; do
 done
 echo
 echo "journal bytes per job (journal.log size after the run / $JOBS jobs):"
-for config in always-nocompact always interval never; do
+for config in always interval never always-compacting; do
   read -r -a sizes <<<"${journal_sizes[$config]}"
   per=()
   for b in "${sizes[@]}"; do per+=("$(per_job "$b" "$JOBS")"); done
@@ -327,9 +349,15 @@ for config in always-nocompact always interval never; do
 done
 echo "  each job writes three records: submitted (holds the payload), dispatched, done (holds the result);"
 echo "  with the echo handler the result is the payload again, so the $PAYLOAD_BYTES bytes are stored twice."
-echo "  'always, no compaction' keeps every record; the others are smaller after a compaction (a"
-echo "  snapshot keeps each done job as submitted + done, as results are kept for --result-ttl)."
+echo "  'always, compacting' is smaller: a snapshot keeps each done job as submitted (without its"
+echo "  payload) + done, as results are kept for --result-ttl."
 echo
+read -r -a compacting_pauses <<<"${pauses[always-compacting]:-}"
+if ((${#compacting_pauses[@]} > 0)); then
+  echo "compaction pauses of the loop during the 'always, compacting' runs (fork only; microseconds):"
+  echo "  ${#compacting_pauses[@]} compactions, median $(median "${compacting_pauses[@]}"), max $(printf '%s\n' "${compacting_pauses[@]}" | sort -n | tail -1)"
+  echo
+fi
 echo "restart with $PENDING pending jobs (--fsync always, broker killed with SIGKILL):"
 echo "  journal.log               $(mib "$journal_restart_bytes") ($(per_job "$journal_restart_bytes" "$PENDING") bytes per pending job)"
 echo "  recovery took_ms          $took_ms (records=$recovered_records pending=$recovered_pending)"
@@ -337,6 +365,11 @@ echo "  start to ready line       ${restart_ready_ms} ms"
 echo "  RSS after recovery        $((rss_after_kb / 1024)) MiB (before the kill: $((rss_before_kb / 1024)) MiB)"
 echo "  CPU of other processes    filling: $fill_cpu; restart: $restart_cpu"
 echo "  filling                   $fill_summary"
+echo
+echo "compaction with $PENDING pending jobs in memory (restarted with --compact-min-bytes 1 --compact-ratio 1):"
+echo "  loop paused               $compact_pause_us us (the fork), broker RSS $(mib "$compact_rss")"
+echo "  snapshot to switch        $compact_ms ms (written by the child while the loop ran on)"
+echo "  ${compact_done#*] }"
 if ((${#odd[@]} > 0)); then
   echo
   echo "worth a look: failures, and warnings, errors and compactions from the logs (all logs are in $work):"

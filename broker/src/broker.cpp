@@ -3,6 +3,9 @@
 #include <array>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+
+#include <unistd.h>
 
 #include "corsair/protocol/codec.hpp"
 #include "corsair/protocol/wire.hpp"
@@ -43,6 +46,15 @@ void configure_router(zmq::socket_t& socket, std::size_t max_message_bytes) {
     socket.set(zmq::sockopt::maxmsgsize, static_cast<std::int64_t>(max_message_bytes));
     socket.set(zmq::sockopt::sndhwm, kHighWaterMark);
     socket.set(zmq::sockopt::rcvhwm, kHighWaterMark);
+}
+
+// This process's resident memory (what fork() copies page tables for), or 0 if unknown.
+std::uint64_t resident_bytes() {
+    std::ifstream statm("/proc/self/statm");
+    std::uint64_t size_pages = 0;
+    std::uint64_t resident_pages = 0;
+    if (!(statm >> size_pages >> resident_pages)) return 0;
+    return resident_pages * static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
 }
 
 }  // namespace
@@ -160,8 +172,8 @@ void Broker::maybe_compact(std::chrono::steady_clock::time_point now) {
     if (writer_->compact(write_snapshot)) {
         // The loop pauses only for the fork: this is that pause.
         const auto paused = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
-        log_->info("journal compaction started journal_bytes={} estimated_live_bytes={} paused_us={}", journal_bytes,
-                   live_bytes, paused.count());
+        log_->info("journal compaction started journal_bytes={} estimated_live_bytes={} paused_us={} rss_bytes={}",
+                   journal_bytes, live_bytes, paused.count(), resident_bytes());
     }
 }
 

@@ -1,0 +1,42 @@
+#include "corsair/broker/huge_pages.hpp"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <string>
+
+namespace corsair::broker {
+
+namespace {
+
+constexpr const char* kTunable = "glibc.malloc.hugetlb=1";
+
+// "always [madvise] never": huge pages are available unless "never" is the one chosen.
+bool kernel_offers_huge_pages() {
+    std::ifstream setting("/sys/kernel/mm/transparent_hugepage/enabled");
+    std::string text;
+    if (!std::getline(setting, text)) return false;
+    return text.find("[never]") == std::string::npos;
+}
+
+}  // namespace
+
+void reexec_with_huge_pages(char** argv) noexcept {
+    try {
+        const char* opt_out = std::getenv("CORSAIR_HUGE_PAGES");
+        if (opt_out != nullptr && std::string(opt_out) == "0") return;
+        const char* current = std::getenv("GLIBC_TUNABLES");
+        std::string tunables = current != nullptr ? current : "";
+        // Also the guard against re-executing forever.
+        if (tunables.find("glibc.malloc.hugetlb") != std::string::npos) return;
+        if (!kernel_offers_huge_pages()) return;
+        tunables += tunables.empty() ? kTunable : std::string(":") + kTunable;
+        if (::setenv("GLIBC_TUNABLES", tunables.c_str(), 1) != 0) return;
+        ::execv("/proc/self/exe", argv);
+        // exec failed: carry on with ordinary pages rather than not start.
+    } catch (...) {
+    }
+}
+
+}  // namespace corsair::broker
