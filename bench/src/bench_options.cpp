@@ -1,0 +1,145 @@
+#include "bench_options.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+namespace corsair::bench {
+
+namespace {
+
+constexpr const char* kDescription = R"(corsair-bench: Corsair against the raw ZeroMQ ceiling, with real processes on loopback.
+
+It starts the real corsair-broker and corsair-worker binaries on tcp://127.0.0.1:* and is itself
+the producer (the corsair::producer library, pipelined with a window). Every workload prints its
+seed and parameters; each measurement is repeated --runs times and the median is reported.
+
+Workloads (--workload NAME, repeatable; default: all):
+  ceiling       the reference: a zero-logic ZeroMQ proxy (ROUTER in, DEALER out, run by this
+                binary as a separate process) and single-threaded echo worker processes, carrying
+                SUBMIT and RESULT frames encoded by protocol/ (same frame counts and sizes as
+                Corsair's). Measures the throughput and latency workloads through it; Corsair's
+                figures are printed as ratios of it. Run automatically when a workload needs it.
+  throughput    200,000 jobs of 64 bytes, 4 corsair-worker processes (--builtin echo: the closest
+                built-in to a no-op, it returns the payload), one pipelining producer; timed until
+                the producer has every RESULT. Broker memory-only (--data-dir '').
+  latency       1 producer, 1 worker (--capacity 1), 20,000 sequential jobs of 16 bytes (echo:
+                16-byte results), SUBMIT to RESULT; p50, p99, p99.9, mean, max in microseconds.
+  durable       throughput with the journal in a fresh folder, for --fsync always, interval and
+                never, with the ratio to the memory-only throughput (measured too if not asked).
+  scaling       throughput with 1, 4, 16 and 64 worker processes.
+  memory        broker RSS (VmRSS) before and after 1,000,000 pending jobs of 64 bytes, no workers,
+                memory-only broker: overhead per job beyond the payload.
+  many-workers  1,000 idle workers heartbeating at the broker's default interval for 60 s: broker
+                CPU % of one core and false deaths (must be 0). The workers are simulated in this
+                process: 1,000 real DEALER connections speaking READY/HEARTBEAT, one thread.
+
+--quick scales every workload down (5,000 jobs, 500 latency samples, 20,000 pending jobs,
+50 idle workers for 3 s, runs 1) so that the whole suite takes seconds: CI's smoke test.)";
+
+const std::vector<std::pair<std::string, Workload>> kWorkloadNames = {
+    {"ceiling", Workload::ceiling}, {"throughput", Workload::throughput}, {"latency", Workload::latency},
+    {"durable", Workload::durable}, {"scaling", Workload::scaling},       {"memory", Workload::memory},
+    {"many-workers", Workload::many_workers},
+};
+
+}  // namespace
+
+std::string_view to_string(Workload workload) {
+    for (const auto& [name, value] : kWorkloadNames) {
+        if (value == workload) return name;
+    }
+    return "?";
+}
+
+const std::vector<Workload>& all_workloads() {
+    static const std::vector<Workload> kAll = {Workload::ceiling, Workload::throughput, Workload::latency,
+                                               Workload::durable, Workload::scaling,    Workload::memory,
+                                               Workload::many_workers};
+    return kAll;
+}
+
+WorkloadSizes full_sizes() { return WorkloadSizes{}; }
+
+WorkloadSizes quick_sizes() {
+    WorkloadSizes sizes;
+    sizes.throughput_jobs = 5'000;
+    sizes.warmup_jobs = 200;
+    sizes.latency_jobs = 500;
+    sizes.latency_warmup_jobs = 20;
+    sizes.scaling_workers = {1, 4, 16};
+    sizes.memory_jobs = 20'000;
+    sizes.idle_workers = 50;
+    sizes.idle_window = std::chrono::seconds(3);
+    return sizes;
+}
+
+std::variant<BenchOptions, int> parse_options(int argc, char** argv) {
+    BenchOptions options;
+    options.broker_bin = CORSAIR_BENCH_BROKER_BIN;
+    options.worker_bin = CORSAIR_BENCH_WORKER_BIN;
+    const char* tmpdir = std::getenv("TMPDIR");
+    options.scratch_parent = tmpdir != nullptr && *tmpdir != '\0' ? tmpdir : "/tmp";
+    std::vector<std::string> workload_names;
+    int runs = -1;
+
+    CLI::App app(kDescription, "corsair-bench");
+    app.get_formatter()->column_width(30);
+    app.add_option("--workload", workload_names, "Workload to run (repeatable; default all): ceiling, throughput, "
+                                                 "latency, durable, scaling, memory, many-workers")
+        ->type_name("NAME")
+        ->check(CLI::IsMember({"ceiling", "throughput", "latency", "durable", "scaling", "memory", "many-workers",
+                               "all"}));
+    app.add_flag("--quick", options.is_quick, "Scaled-down version of every workload, in seconds (CI's smoke test)");
+    app.add_option("--runs", runs, "Repeat each measurement N times and report the median (default 3; 1 with --quick)")
+        ->type_name("N")
+        ->check(CLI::Range(1, 100));
+    app.add_option("--seed", options.seed, "Seed of job ids and payloads (printed with every workload)")
+        ->capture_default_str();
+    app.add_option("--json", options.json_path,
+                   "Also write every parameter, figure, ratio and per-run value, and the machine, to FILE")
+        ->type_name("FILE");
+    app.add_option("--broker-bin", options.broker_bin, "corsair-broker to run")->capture_default_str()->type_name("PATH");
+    app.add_option("--worker-bin", options.worker_bin, "corsair-worker to run")->capture_default_str()->type_name("PATH");
+    app.add_option("--capacity", options.capacity,
+                   "--capacity (credit, handler threads) of each corsair-worker in the throughput workloads")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 10'000));
+    app.add_option("--window", options.window,
+                   "Producer window: SUBMITs awaiting ACCEPTED (Corsair) or RESULT (ceiling) at once")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 1'000'000));
+    app.add_option("--scratch-dir", options.scratch_parent,
+                   "Where each run's folder (process logs, journals) is made; journals are fsynced there")
+        ->capture_default_str()
+        ->type_name("DIR");
+    app.add_flag("--keep-scratch", options.keeps_scratch, "Keep the run folder (logs, journals) instead of removing it");
+    app.add_flag("--serve-proxy", options.serves_proxy, "")->group("");
+    app.add_option("--serve-echo-worker", options.echo_worker_endpoint, "")->group("");
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e);
+    }
+    const bool is_all = workload_names.empty() ||
+                        std::find(workload_names.begin(), workload_names.end(), "all") != workload_names.end();
+    if (!is_all) {
+        for (const auto& [name, workload] : kWorkloadNames) {
+            if (std::find(workload_names.begin(), workload_names.end(), name) != workload_names.end()) {
+                options.workloads.push_back(workload);
+            }
+        }
+    }
+    options.sizes = options.is_quick ? quick_sizes() : full_sizes();
+    options.runs = runs > 0 ? runs : (options.is_quick ? 1 : 3);
+    for (int i = 0; i < argc; ++i) {
+        if (i > 0) options.command_line += ' ';
+        options.command_line += argv[i];
+    }
+    return options;
+}
+
+}  // namespace corsair::bench

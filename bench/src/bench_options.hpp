@@ -1,0 +1,65 @@
+// The corsair-bench command line: which workloads to run, at what size, and where the real
+// binaries are. Parsed once in main; everything else reads these values.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace corsair::bench {
+
+enum class Workload { ceiling, throughput, latency, durable, scaling, memory, many_workers };
+
+// The --workload name ("many-workers" for many_workers).
+std::string_view to_string(Workload workload);
+// Every workload, in the order the suite runs them.
+const std::vector<Workload>& all_workloads();
+
+// The sizes of every workload: the full ones of issue 5, or --quick's scaled-down ones.
+struct WorkloadSizes {
+    std::uint64_t throughput_jobs = 200'000;
+    std::uint64_t warmup_jobs = 2'000;  // run and awaited before each timed throughput phase
+    std::size_t payload_bytes = 64;
+    int throughput_workers = 4;
+    std::uint64_t latency_jobs = 20'000;
+    std::uint64_t latency_warmup_jobs = 200;
+    std::size_t latency_payload_bytes = 16;
+    std::vector<int> scaling_workers{1, 4, 16, 64};
+    std::uint64_t memory_jobs = 1'000'000;
+    std::size_t memory_payload_bytes = 64;
+    int idle_workers = 1'000;
+    std::chrono::seconds idle_window{60};
+};
+
+WorkloadSizes full_sizes();
+WorkloadSizes quick_sizes();
+
+struct BenchOptions {
+    std::vector<Workload> workloads;  // as asked; empty means all
+    bool is_quick = false;
+    int runs = 3;
+    std::uint64_t seed = 20'250'505;
+    std::string json_path;
+    std::string broker_bin;
+    std::string worker_bin;
+    std::uint32_t capacity = 64;   // --capacity of each corsair-worker in throughput workloads
+    std::size_t window = 1'000;    // producer pipelining window (SUBMITs awaiting ACCEPTED)
+    std::string scratch_parent;    // where run folders (logs, journals) are made
+    bool keeps_scratch = false;
+    WorkloadSizes sizes;
+    std::string command_line;  // as typed, for the report
+
+    // Hidden: the bench re-executes itself as the ceiling's processes.
+    bool serves_proxy = false;
+    std::string echo_worker_endpoint;
+};
+
+// Parses argv. On --help, or on a usage error (printed to stderr), returns the exit code main
+// should return instead: 0 or 2.
+std::variant<BenchOptions, int> parse_options(int argc, char** argv);
+
+}  // namespace corsair::bench

@@ -1,0 +1,73 @@
+#include "machine_info.hpp"
+
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include <sys/utsname.h>
+#include <unistd.h>
+#include <zmq.hpp>
+
+namespace corsair::bench {
+
+namespace {
+
+std::string first_line(const std::string& path) {
+    std::ifstream file(path);
+    std::string line;
+    std::getline(file, line);
+    return line;
+}
+
+// The value after "KEY<spaces>:" on the first line of `path` that starts with KEY.
+std::string field(const std::string& path, const std::string& key) {
+    std::ifstream file(path);
+    std::string line;
+    while (std::getline(file, line)) {
+        if (line.rfind(key, 0) != 0) continue;
+        const auto colon = line.find(':');
+        if (colon == std::string::npos) continue;
+        const auto start = line.find_first_not_of(" \t", colon + 1);
+        return start == std::string::npos ? std::string() : line.substr(start);
+    }
+    return {};
+}
+
+// HEAD's commit, read from the files of .git (no git process): a ref file, else packed-refs.
+std::string commit_of(const std::string& source_dir) {
+    const std::string git = source_dir + "/.git";
+    const std::string head = first_line(git + "/HEAD");
+    if (head.rfind("ref: ", 0) != 0) return head;
+    const std::string ref = head.substr(5);
+    if (auto loose = first_line(git + "/" + ref); !loose.empty()) return loose;
+    std::ifstream packed(git + "/packed-refs");
+    std::string line;
+    while (std::getline(packed, line)) {
+        if (line.size() > ref.size() + 41 && line.compare(41, std::string::npos, ref) == 0) return line.substr(0, 40);
+    }
+    return {};
+}
+
+}  // namespace
+
+nlohmann::json machine_info() {
+    utsname name{};
+    uname(&name);
+    int major = 0, minor = 0, patch = 0;
+    zmq_version(&major, &minor, &patch);
+    std::istringstream memory(field("/proc/meminfo", "MemTotal"));
+    std::uint64_t memory_kilobytes = 0;
+    memory >> memory_kilobytes;
+    return {
+        {"nproc", sysconf(_SC_NPROCESSORS_ONLN)},
+        {"cpu_model", field("/proc/cpuinfo", "model name")},
+        {"memory_bytes", memory_kilobytes * 1024},
+        {"kernel", std::string(name.sysname) + " " + name.release},
+        {"libzmq", std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(patch)},
+        {"compiler", std::string("gcc ") + __VERSION__},
+        {"build_type", CORSAIR_BENCH_BUILD_TYPE},
+        {"commit", commit_of(CORSAIR_BENCH_SOURCE_DIR)},
+    };
+}
+
+}  // namespace corsair::bench

@@ -1,0 +1,245 @@
+#include "suite.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <set>
+
+#include <sys/resource.h>
+
+#include "ceiling_cluster.hpp"
+#include "machine_info.hpp"
+
+namespace corsair::bench {
+
+const char* const kProducerDescription =
+    "this process, through the corsair::producer library (submit_async pipelined with a window, "
+    "poll/wait_result for RESULTs)";
+
+namespace {
+
+constexpr int kMaxSockets = 4096;
+
+bool has(const std::vector<Workload>& list, Workload workload) {
+    return std::find(list.begin(), list.end(), workload) != list.end();
+}
+
+// A workload's figure, or null when it did not run.
+const nlohmann::json* find(const nlohmann::json& object, const std::vector<std::string>& path) {
+    const nlohmann::json* node = &object;
+    for (const auto& key : path) {
+        if (!node->is_object() || !node->contains(key)) return nullptr;
+        node = &(*node)[key];
+    }
+    return node;
+}
+
+std::string with_commas(double value) {
+    auto whole = static_cast<long long>(value + 0.5);
+    std::string digits = std::to_string(whole);
+    for (int i = static_cast<int>(digits.size()) - 3; i > 0; i -= 3) digits.insert(static_cast<std::size_t>(i), ",");
+    return digits;
+}
+
+}  // namespace
+
+Suite::Suite(const BenchOptions& options, zmq::context_t& context)
+    : options_(options), context_(context), scratch_(options.scratch_parent, options.keeps_scratch),
+      self_bin_(own_executable_path()) {
+    context_.set(zmq::ctxopt::max_sockets, kMaxSockets);
+    // Each simulated worker costs this process about two descriptors and the broker one.
+    rlimit files{};
+    if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+        files.rlim_cur = files.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &files);
+    }
+}
+
+std::vector<int> Suite::ceiling_worker_counts(const std::vector<Workload>& planned) const {
+    std::set<int> counts{options_.sizes.throughput_workers};
+    if (has(planned, Workload::scaling)) counts.insert(options_.sizes.scaling_workers.begin(), options_.sizes.scaling_workers.end());
+    return {counts.begin(), counts.end()};
+}
+
+std::string Suite::run_folder(const std::string& label, int run) const {
+    return scratch_.fresh_subdir(label + "-run" + std::to_string(run));
+}
+
+nlohmann::json Suite::run() {
+    std::vector<Workload> planned = options_.workloads.empty() ? all_workloads() : options_.workloads;
+    // Ratios need their references measured in the same run.
+    if (has(planned, Workload::durable) && !has(planned, Workload::throughput)) planned.push_back(Workload::throughput);
+    const bool needs_ceiling = has(planned, Workload::ceiling) || has(planned, Workload::throughput) ||
+                               has(planned, Workload::latency) || has(planned, Workload::scaling);
+    if (needs_ceiling && !has(planned, Workload::ceiling)) planned.push_back(Workload::ceiling);
+    std::vector<Workload> ordered;
+    for (auto workload : all_workloads()) {
+        if (has(planned, workload)) ordered.push_back(workload);
+    }
+
+    report_ = {
+        {"tool", "corsair-bench"},
+        {"format", 1},
+        {"command", options_.command_line},
+        {"quick", options_.is_quick},
+        {"runs", options_.runs},
+        {"seed", options_.seed},
+        {"machine", machine_info()},
+        {"producer", kProducerDescription},
+        {"scratch", {{"path", scratch_.path()}, {"filesystem", scratch_.filesystem_type()}}},
+        {"binaries", {{"broker", options_.broker_bin}, {"worker", options_.worker_bin}, {"bench", self_bin_}}},
+        {"workloads", nlohmann::json::object()},
+    };
+    std::vector<std::string> names;
+    for (auto workload : ordered) names.emplace_back(to_string(workload));
+    report_["planned"] = names;
+
+    const auto& machine = report_["machine"];
+    std::printf("corsair-bench%s: seed %llu, %d run(s) per measurement (median reported)\n",
+                options_.is_quick ? " --quick" : "", static_cast<unsigned long long>(options_.seed), options_.runs);
+    std::printf("machine: %s, %lld cpus, %s, libzmq %s, %s build, commit %s\n",
+                machine["cpu_model"].get<std::string>().c_str(), machine["nproc"].get<long long>(),
+                machine["kernel"].get<std::string>().c_str(), machine["libzmq"].get<std::string>().c_str(),
+                machine["build_type"].get<std::string>().c_str(), machine["commit"].get<std::string>().c_str());
+    std::printf("producer: %s\n", kProducerDescription);
+    std::printf("scratch: %s (%s)\n", scratch_.path().c_str(), scratch_.filesystem_type().c_str());
+    std::printf("workloads: ");
+    for (std::size_t i = 0; i < names.size(); ++i) std::printf("%s%s", i ? ", " : "", names[i].c_str());
+    std::printf("\n");
+    std::fflush(stdout);
+
+    for (auto workload : ordered) {
+        switch (workload) {
+            case Workload::ceiling: run_ceiling(ceiling_worker_counts(ordered), true); break;
+            case Workload::throughput: run_throughput(); break;
+            case Workload::latency: run_latency(); break;
+            case Workload::durable: run_durable(); break;
+            case Workload::scaling: run_scaling(); break;
+            case Workload::memory: run_memory(); break;
+            case Workload::many_workers: run_many_workers(); break;
+        }
+    }
+    add_ratios();
+    print_summary();
+    return report_;
+}
+
+void Suite::add_ratios() {
+    auto& results = report_["workloads"];
+    auto ceiling_throughput = [&](int workers) -> double {
+        const auto* points = find(results, {"ceiling", "throughput"});
+        if (points == nullptr) return 0;
+        for (const auto& point : *points) {
+            if (point["workers"] == workers) return point["median_jobs_per_second"].get<double>();
+        }
+        return 0;
+    };
+    auto ratio = [](double value, double reference) -> nlohmann::json {
+        return reference > 0 ? nlohmann::json(value / reference) : nlohmann::json(nullptr);
+    };
+    if (results.contains("throughput")) {
+        auto& throughput = results["throughput"];
+        throughput["ratio_to_ceiling"] =
+            ratio(throughput["median_jobs_per_second"].get<double>(), ceiling_throughput(throughput["workers"].get<int>()));
+    }
+    if (results.contains("latency") && find(results, {"ceiling", "latency", "median"}) != nullptr) {
+        auto& latency = results["latency"];
+        const auto& reference = results["ceiling"]["latency"]["median"];
+        nlohmann::json ratios;
+        for (const char* key : {"p50_us", "p90_us", "p99_us", "p999_us", "mean_us", "max_us"}) {
+            ratios[key] = ratio(latency["median"][key].get<double>(), reference[key].get<double>());
+        }
+        latency["ratio_to_ceiling"] = ratios;
+    }
+    if (results.contains("durable")) {
+        const double memory_only =
+            results.contains("throughput") ? results["throughput"]["median_jobs_per_second"].get<double>() : 0;
+        for (auto& policy : results["durable"]["policies"]) {
+            const double value = policy["median_jobs_per_second"].get<double>();
+            policy["ratio_to_memory_only"] = ratio(value, memory_only);
+            policy["ratio_to_ceiling"] = ratio(value, ceiling_throughput(policy["workers"].get<int>()));
+        }
+    }
+    if (results.contains("scaling")) {
+        for (auto& point : results["scaling"]["points"]) {
+            const double reference = ceiling_throughput(point["workers"].get<int>());
+            point["ceiling_jobs_per_second"] = reference > 0 ? nlohmann::json(reference) : nlohmann::json(nullptr);
+            point["ratio_to_ceiling"] = ratio(point["median_jobs_per_second"].get<double>(), reference);
+        }
+    }
+}
+
+void Suite::print_summary() const {
+    const auto& results = report_["workloads"];
+    auto ratio_text = [](const nlohmann::json& ratio, bool as_percent) -> std::string {
+        if (ratio.is_null()) return "-";
+        char text[64];
+        if (as_percent) {
+            std::snprintf(text, sizeof text, "%.1f %% of ceiling", ratio.get<double>() * 100);
+        } else {
+            std::snprintf(text, sizeof text, "%.2f x ceiling", ratio.get<double>());
+        }
+        return text;
+    };
+    auto row = [](const std::string& figure, const std::string& value, const std::string& ratio) {
+        std::printf("  %-44s %16s   %s\n", figure.c_str(), value.c_str(), ratio.c_str());
+    };
+    std::printf("\n== summary (medians of %d run(s), seed %llu) ==\n", options_.runs,
+                static_cast<unsigned long long>(options_.seed));
+    if (const auto* ceiling = find(results, {"ceiling"})) {
+        for (const auto& point : (*ceiling)["throughput"]) {
+            row("ceiling throughput, " + std::to_string(point["workers"].get<int>()) + " workers (jobs/s)",
+                with_commas(point["median_jobs_per_second"].get<double>()), "");
+        }
+        if (const auto* latency = find(*ceiling, {"latency", "median"})) {
+            char text[64];
+            std::snprintf(text, sizeof text, "%.0f / %.0f / %.0f", (*latency)["p50_us"].get<double>(),
+                          (*latency)["p99_us"].get<double>(), (*latency)["p999_us"].get<double>());
+            row("ceiling latency p50 / p99 / p99.9 (us)", text, "");
+        }
+    }
+    if (const auto* throughput = find(results, {"throughput"})) {
+        row("throughput, " + std::to_string((*throughput)["workers"].get<int>()) + " workers (jobs/s)",
+            with_commas((*throughput)["median_jobs_per_second"].get<double>()),
+            ratio_text((*throughput)["ratio_to_ceiling"], true));
+    }
+    if (const auto* latency = find(results, {"latency"})) {
+        for (const auto& [key, label] : std::vector<std::pair<std::string, std::string>>{
+                 {"p50_us", "p50"}, {"p99_us", "p99"}, {"p999_us", "p99.9"}, {"mean_us", "mean"}, {"max_us", "max"}}) {
+            char text[32];
+            std::snprintf(text, sizeof text, "%.0f", (*latency)["median"][key].get<double>());
+            const auto* ratio = find(*latency, {"ratio_to_ceiling", key});
+            row("latency " + label + " (us)", text, ratio ? ratio_text(*ratio, false) : "-");
+        }
+    }
+    if (const auto* durable = find(results, {"durable", "policies"})) {
+        for (const auto& [policy, figures] : durable->items()) {
+            char text[96];
+            const auto& to_memory = figures["ratio_to_memory_only"];
+            std::snprintf(text, sizeof text, "%s; %.1f %% of memory-only", ratio_text(figures["ratio_to_ceiling"], true).c_str(),
+                          to_memory.is_null() ? 0.0 : to_memory.get<double>() * 100);
+            row("durable --fsync " + policy + " (jobs/s)", with_commas(figures["median_jobs_per_second"].get<double>()), text);
+        }
+    }
+    if (const auto* scaling = find(results, {"scaling", "points"})) {
+        for (const auto& point : *scaling) {
+            row("scaling, " + std::to_string(point["workers"].get<int>()) + " workers (jobs/s)",
+                with_commas(point["median_jobs_per_second"].get<double>()), ratio_text(point["ratio_to_ceiling"], true));
+        }
+    }
+    if (const auto* memory = find(results, {"memory"})) {
+        char text[32];
+        std::snprintf(text, sizeof text, "%.0f", (*memory)["median_overhead_bytes_per_job"].get<double>());
+        row("memory: broker overhead per pending job (bytes)", text, "beyond the payload");
+    }
+    if (const auto* idle = find(results, {"many_workers"})) {
+        char text[32];
+        std::snprintf(text, sizeof text, "%.2f %%", (*idle)["median_broker_cpu_percent"].get<double>());
+        row("many-workers: broker CPU, " + std::to_string((*idle)["workers"].get<int>()) + " idle workers", text,
+            "of one core");
+        row("many-workers: false deaths (must be 0)", std::to_string((*idle)["max_false_deaths"].get<long long>()),
+            (*idle)["max_false_deaths"].get<long long>() == 0 ? "ok" : "FAILED");
+    }
+    std::fflush(stdout);
+}
+
+}  // namespace corsair::bench

@@ -1,0 +1,63 @@
+// The benchmark suite: runs the asked workloads (and the ones they need for their ratios) one
+// after the other on the calling thread, prints each figure as it comes and builds the report.
+// Workloads live in suite_*.cpp, one file per kind of measurement.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <zmq.hpp>
+
+#include "bench_options.hpp"
+#include "scratch_dir.hpp"
+
+namespace corsair::bench {
+
+class Suite {
+public:
+    // Sets the context's socket limit for many-workers and raises this process's open-file limit
+    // (children inherit it). Must come before any socket of `context` exists.
+    Suite(const BenchOptions& options, zmq::context_t& context);
+
+    // Blocks for the whole suite. Returns the report (the --json document). Throws
+    // std::runtime_error when a process does not start or a run misses its deadline.
+    nlohmann::json run();
+
+private:
+    // suite_throughput.cpp
+    void run_ceiling(const std::vector<int>& worker_counts, bool measures_latency);
+    void run_throughput();
+    void run_durable();
+    void run_scaling();
+    // `runs` repeats of one pipelined workload against a Corsair cluster; `journal` false means
+    // --data-dir '' (memory only), true a fresh folder per run with `fsync_policy`.
+    nlohmann::json measure_corsair_throughput(const std::string& label, int workers, bool journal,
+                                              const std::string& fsync_policy);
+    nlohmann::json measure_ceiling_throughput(int workers);
+
+    // suite_latency.cpp
+    void run_latency();
+    nlohmann::json measure_ceiling_latency();
+
+    // suite_resources.cpp
+    void run_memory();
+    void run_many_workers();
+
+    // suite.cpp
+    std::vector<int> ceiling_worker_counts(const std::vector<Workload>& planned) const;
+    std::string run_folder(const std::string& label, int run) const;
+    void add_ratios();
+    void print_summary() const;
+
+    const BenchOptions& options_;
+    zmq::context_t& context_;
+    ScratchDir scratch_;
+    std::string self_bin_;
+    nlohmann::json report_;  // the --json document; figures go to report_["workloads"]
+};
+
+// "Corsair figures through the producer library": how the bench produced, for the report.
+extern const char* const kProducerDescription;
+
+}  // namespace corsair::bench

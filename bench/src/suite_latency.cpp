@@ -1,0 +1,123 @@
+// The sequential workloads: latency through Corsair and through the ceiling.
+#include <chrono>
+#include <cstdio>
+
+#include "ceiling_cluster.hpp"
+#include "ceiling_load.hpp"
+#include "corsair_cluster.hpp"
+#include "corsair_load.hpp"
+#include "job_source.hpp"
+#include "statistics.hpp"
+#include "suite.hpp"
+
+namespace corsair::bench {
+
+namespace {
+
+constexpr const char* kQueue = "bench";
+constexpr auto kPerJobTimeout = std::chrono::seconds(10);
+constexpr auto kRegistrationTimeout = std::chrono::seconds(60);
+
+nlohmann::json summary_json(const LatencySummary& s) {
+    return {{"min_us", s.min_us},   {"p50_us", s.p50_us},   {"p90_us", s.p90_us}, {"p99_us", s.p99_us},
+            {"p999_us", s.p999_us}, {"mean_us", s.mean_us}, {"max_us", s.max_us}};
+}
+
+// Collects runs of samples: per-run summaries, their medians, and the pooled distribution.
+class LatencyRuns {
+public:
+    void add(int run, std::vector<double> samples_us) {
+        auto summary = summarize(samples_us);
+        std::printf("    run %d: p50 %.0f us, p99 %.0f us, p99.9 %.0f us, mean %.0f us, max %.0f us\n", run,
+                    summary.p50_us, summary.p99_us, summary.p999_us, summary.mean_us, summary.max_us);
+        std::fflush(stdout);
+        runs_.push_back(summary_json(summary));
+        pooled_.insert(pooled_.end(), samples_us.begin(), samples_us.end());
+    }
+
+    void write(nlohmann::json& figures) {
+        figures["runs"] = runs_;
+        nlohmann::json medians;
+        for (const char* key : {"min_us", "p50_us", "p90_us", "p99_us", "p999_us", "mean_us", "max_us"}) {
+            std::vector<double> values;
+            for (const auto& run : runs_) values.push_back(run[key].get<double>());
+            medians[key] = median(values);
+        }
+        figures["median"] = medians;
+        std::sort(pooled_.begin(), pooled_.end());
+        nlohmann::json distribution = nlohmann::json::array();
+        for (double p : distribution_points()) distribution.push_back({{"p", p}, {"us", percentile_of_sorted(pooled_, p)}});
+        figures["distribution"] = distribution;
+        figures["distribution_samples"] = pooled_.size();
+        std::printf("    median: p50 %.0f us, p99 %.0f us, p99.9 %.0f us, mean %.0f us, max %.0f us\n",
+                    medians["p50_us"].get<double>(), medians["p99_us"].get<double>(), medians["p999_us"].get<double>(),
+                    medians["mean_us"].get<double>(), medians["max_us"].get<double>());
+        std::fflush(stdout);
+    }
+
+private:
+    nlohmann::json runs_ = nlohmann::json::array();
+    std::vector<double> pooled_;
+};
+
+}  // namespace
+
+void Suite::run_latency() {
+    const auto& sizes = options_.sizes;
+    std::printf("\n== latency (seed %llu) ==\n", static_cast<unsigned long long>(options_.seed));
+    std::printf("  1 worker process (--capacity 1, --builtin echo), %llu sequential jobs of %zu B (+%llu warm-up):\n"
+                "  SUBMIT to RESULT received, one job at a time; results are %zu B (echo)\n",
+                static_cast<unsigned long long>(sizes.latency_jobs), sizes.latency_payload_bytes,
+                static_cast<unsigned long long>(sizes.latency_warmup_jobs), sizes.latency_payload_bytes);
+    nlohmann::json figures = {{"seed", options_.seed},
+                              {"jobs", sizes.latency_jobs},
+                              {"warmup_jobs", sizes.latency_warmup_jobs},
+                              {"payload_bytes", sizes.latency_payload_bytes},
+                              {"result_bytes", sizes.latency_payload_bytes},
+                              {"workers", 1},
+                              {"capacity", 1},
+                              {"handler", "corsair-worker --builtin echo"}};
+    LatencyRuns runs;
+    for (int run = 1; run <= options_.runs; ++run) {
+        const auto folder = run_folder("latency", run);
+        ClusterSpec spec;
+        spec.broker_bin = options_.broker_bin;
+        spec.worker_bin = options_.worker_bin;
+        spec.broker_flags = {"--data-dir", ""};
+        spec.workers = 1;
+        spec.capacity = 1;
+        spec.queue = kQueue;
+        spec.log_dir = folder;
+        CorsairCluster cluster(spec);
+        CorsairLoad load(context_, cluster.producer_endpoint(), options_.window, kQueue);
+        load.wait_for_workers(1, kRegistrationTimeout);
+        const JobSource source(options_.seed, sizes.latency_payload_bytes);
+        load.run_sequential(source, 1, sizes.latency_warmup_jobs, kPerJobTimeout);
+        runs.add(run, load.run_sequential(source, 1 + sizes.latency_warmup_jobs, sizes.latency_jobs, kPerJobTimeout));
+    }
+    runs.write(figures);
+    report_["workloads"]["latency"] = figures;
+}
+
+nlohmann::json Suite::measure_ceiling_latency() {
+    const auto& sizes = options_.sizes;
+    std::printf("  ceiling latency: 1 echo worker process, %llu sequential jobs of %zu B (+%llu warm-up)\n",
+                static_cast<unsigned long long>(sizes.latency_jobs), sizes.latency_payload_bytes,
+                static_cast<unsigned long long>(sizes.latency_warmup_jobs));
+    nlohmann::json figures = {{"jobs", sizes.latency_jobs},
+                              {"warmup_jobs", sizes.latency_warmup_jobs},
+                              {"payload_bytes", sizes.latency_payload_bytes},
+                              {"workers", 1}};
+    LatencyRuns runs;
+    for (int run = 1; run <= options_.runs; ++run) {
+        CeilingCluster cluster(self_bin_, 1, run_folder("ceiling-latency", run));
+        CeilingLoad load(context_, cluster.producer_endpoint(), 1, kQueue);
+        const JobSource source(options_.seed, sizes.latency_payload_bytes);
+        load.run_sequential(source, 1, sizes.latency_warmup_jobs, kPerJobTimeout);
+        runs.add(run, load.run_sequential(source, 1 + sizes.latency_warmup_jobs, sizes.latency_jobs, kPerJobTimeout));
+    }
+    runs.write(figures);
+    return figures;
+}
+
+}  // namespace corsair::bench

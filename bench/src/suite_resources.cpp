@@ -1,0 +1,158 @@
+// The resource workloads: broker memory per pending job, broker CPU with many idle workers.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <memory>
+
+#include "corsair_cluster.hpp"
+#include "corsair_load.hpp"
+#include "job_source.hpp"
+#include "process_usage.hpp"
+#include "simulated_workers.hpp"
+#include "statistics.hpp"
+#include "suite.hpp"
+
+namespace corsair::bench {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr const char* kQueue = "bench";
+constexpr auto kFillTimeout = std::chrono::minutes(10);
+constexpr auto kRegistrationTimeout = std::chrono::seconds(120);
+
+ClusterSpec broker_only(const BenchOptions& options, const std::string& folder) {
+    ClusterSpec spec;
+    spec.broker_bin = options.broker_bin;
+    spec.worker_bin = options.worker_bin;
+    spec.broker_flags = {"--data-dir", ""};
+    spec.queue = kQueue;
+    spec.log_dir = folder;
+    return spec;
+}
+
+std::uint64_t pending_in(const protocol::StatsReply& stats, const std::string& queue) {
+    for (const auto& entry : stats.queues) {
+        if (entry.name == queue) return entry.pending;
+    }
+    return 0;
+}
+
+}  // namespace
+
+void Suite::run_memory() {
+    const auto& sizes = options_.sizes;
+    std::printf("\n== memory: broker RSS with pending jobs (seed %llu) ==\n", static_cast<unsigned long long>(options_.seed));
+    std::printf("  %llu jobs of %zu B submitted (no result wanted), no workers, memory-only broker; VmRSS before\n"
+                "  (queue created, its max_length lifted) and after every ACCEPTED; overhead = delta/jobs - payload\n",
+                static_cast<unsigned long long>(sizes.memory_jobs), sizes.memory_payload_bytes);
+    nlohmann::json figures = {{"seed", options_.seed},
+                              {"jobs", sizes.memory_jobs},
+                              {"payload_bytes", sizes.memory_payload_bytes},
+                              {"runs", nlohmann::json::array()}};
+    std::vector<double> overheads;
+    for (int run = 1; run <= options_.runs; ++run) {
+        CorsairCluster cluster(broker_only(options_, run_folder("memory", run)));
+        CorsairLoad load(context_, cluster.producer_endpoint(), options_.window, kQueue);
+        load.lift_queue_limit();
+        const auto before = resident_bytes(cluster.broker_pid()).value_or(0);
+        const JobSource source(options_.seed, sizes.memory_payload_bytes);
+        const double seconds = load.fill(source, 1, sizes.memory_jobs, kFillTimeout);
+        const auto pending = pending_in(load.stats(), kQueue);
+        const auto after = resident_bytes(cluster.broker_pid()).value_or(0);
+        if (pending != sizes.memory_jobs) {
+            throw std::runtime_error("memory: the broker holds " + std::to_string(pending) + " pending jobs, not " +
+                                     std::to_string(sizes.memory_jobs));
+        }
+        const double per_job = (static_cast<double>(after) - static_cast<double>(before)) / static_cast<double>(sizes.memory_jobs);
+        const double overhead = per_job - static_cast<double>(sizes.memory_payload_bytes);
+        std::printf("    run %d: RSS %.1f MiB -> %.1f MiB, %.0f B per job, overhead %.0f B per job (filled in %.2f s)\n",
+                    run, static_cast<double>(before) / 1048576.0, static_cast<double>(after) / 1048576.0, per_job,
+                    overhead, seconds);
+        std::fflush(stdout);
+        overheads.push_back(overhead);
+        figures["runs"].push_back({{"rss_before_bytes", before},
+                                   {"rss_after_bytes", after},
+                                   {"pending_jobs", pending},
+                                   {"bytes_per_job", per_job},
+                                   {"overhead_bytes_per_job", overhead},
+                                   {"fill_seconds", seconds}});
+    }
+    figures["median_overhead_bytes_per_job"] = median(overheads);
+    std::printf("    median: overhead %.0f B per pending job beyond its %zu-byte payload\n", median(overheads),
+                sizes.memory_payload_bytes);
+    report_["workloads"]["memory"] = figures;
+}
+
+void Suite::run_many_workers() {
+    const auto& sizes = options_.sizes;
+    const auto window = sizes.idle_window;
+    std::printf("\n== many-workers: idle workers heartbeating (seed %llu) ==\n",
+                static_cast<unsigned long long>(options_.seed));
+    std::printf("  %d simulated workers: real DEALER connections over TCP from this process, each sending READY and\n"
+                "  a HEARTBEAT every interval (the broker's default, adopted from its HEARTBEAT) and reading every\n"
+                "  broker message, all serviced by one thread; memory-only broker; window %lld s after registration\n",
+                sizes.idle_workers, static_cast<long long>(window.count()));
+    nlohmann::json figures = {{"seed", options_.seed},
+                              {"workers", sizes.idle_workers},
+                              {"window_seconds", window.count()},
+                              {"simulated", "real DEALER connections in the bench process, one thread, protocol/ "
+                                            "encode/decode; READY then HEARTBEAT every interval"},
+                              {"runs", nlohmann::json::array()}};
+    std::vector<double> cpu_percents;
+    long long max_false_deaths = 0;
+    for (int run = 1; run <= options_.runs; ++run) {
+        CorsairCluster cluster(broker_only(options_, run_folder("many-workers", run)));
+        CorsairLoad load(context_, cluster.producer_endpoint(), options_.window, kQueue);
+        const auto count = static_cast<std::size_t>(sizes.idle_workers);
+        SimulatedWorkers workers(context_, cluster.worker_endpoint(), count, kQueue);
+        if (!workers.wait_until_registered(kRegistrationTimeout)) {
+            throw std::runtime_error("many-workers: not every simulated worker was answered by the broker in time");
+        }
+        load.wait_for_workers(count, kRegistrationTimeout);
+        // One interval of steady heartbeats before the window opens.
+        workers.serve_until(Clock::now() + workers.interval());
+        workers.reset_maxima();
+
+        const auto cpu_before = cluster.broker_cpu();
+        const auto start = Clock::now();
+        workers.serve_until(start + window);
+        const auto cpu_after = cluster.broker_cpu();
+        const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+        const auto stats = load.stats();
+        const auto false_deaths = static_cast<long long>(counter(stats, "workers_dead"));
+        const double cpu_percent = (cpu_after - cpu_before).count() / seconds * 100;
+        const auto& counts = workers.counts();
+        std::printf("    run %d: broker CPU %.2f %% of one core over %.1f s; %zu workers listed; false deaths %lld;\n"
+                    "           heartbeats sent %llu, received %llu; latest heartbeat %.0f ms late; longest broker\n"
+                    "           silence %.0f ms (interval %lld ms)\n",
+                    run, cpu_percent, seconds, stats.workers.size(), false_deaths,
+                    static_cast<unsigned long long>(counts.heartbeats_sent),
+                    static_cast<unsigned long long>(counts.messages_received), counts.max_heartbeat_lateness_ms,
+                    counts.max_broker_silence_ms, static_cast<long long>(workers.interval().count()));
+        std::fflush(stdout);
+        cpu_percents.push_back(cpu_percent);
+        max_false_deaths = std::max({max_false_deaths, false_deaths,
+                                     static_cast<long long>(counts.unknown_worker_errors)});
+        figures["runs"].push_back({{"broker_cpu_percent", cpu_percent},
+                                   {"broker_cpu_seconds", (cpu_after - cpu_before).count()},
+                                   {"seconds", seconds},
+                                   {"workers_listed", stats.workers.size()},
+                                   {"false_deaths", false_deaths},
+                                   {"unknown_worker_errors", counts.unknown_worker_errors},
+                                   {"disconnects", counts.disconnects},
+                                   {"heartbeats_sent", counts.heartbeats_sent},
+                                   {"messages_received", counts.messages_received},
+                                   {"max_heartbeat_lateness_ms", counts.max_heartbeat_lateness_ms},
+                                   {"max_broker_silence_ms", counts.max_broker_silence_ms},
+                                   {"heartbeat_interval_ms", workers.interval().count()}});
+    }
+    figures["median_broker_cpu_percent"] = median(cpu_percents);
+    figures["max_false_deaths"] = max_false_deaths;
+    std::printf("    median: broker CPU %.2f %% of one core; false deaths %lld (must be 0)\n", median(cpu_percents),
+                max_false_deaths);
+    report_["workloads"]["many_workers"] = figures;
+}
+
+}  // namespace corsair::bench

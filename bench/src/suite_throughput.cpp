@@ -1,0 +1,179 @@
+// The pipelined workloads: ceiling throughput, throughput, durable and scaling.
+#include <chrono>
+#include <cstdio>
+
+#include "ceiling_cluster.hpp"
+#include "ceiling_load.hpp"
+#include "corsair_cluster.hpp"
+#include "corsair_load.hpp"
+#include "job_source.hpp"
+#include "statistics.hpp"
+#include "suite.hpp"
+
+namespace corsair::bench {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr const char* kQueue = "bench";
+// Deadlines, not expectations: a run slower than this has hung or the machine is unusable.
+constexpr auto kWarmupTimeout = std::chrono::minutes(1);
+
+std::chrono::milliseconds run_timeout(std::uint64_t jobs) {
+    return std::chrono::seconds(60) + std::chrono::milliseconds(2 * jobs);
+}
+constexpr auto kRegistrationTimeout = std::chrono::seconds(60);
+
+nlohmann::json cpu_figures(double seconds, CpuSeconds producer, CpuSeconds broker, CpuSeconds workers) {
+    return {{"producer_cpu_seconds", producer.count()},
+            {"broker_cpu_seconds", broker.count()},
+            {"workers_cpu_seconds", workers.count()},
+            {"broker_cpu_percent", seconds > 0 ? broker.count() / seconds * 100 : 0.0}};
+}
+
+void print_run(int run, double jobs_per_second, double seconds, double broker_cpu_seconds) {
+    std::printf("    run %d: %s jobs/s (%.2f s; broker CPU %.0f %% of a core)\n", run,
+                std::to_string(static_cast<long long>(jobs_per_second + 0.5)).c_str(), seconds,
+                seconds > 0 ? broker_cpu_seconds / seconds * 100 : 0.0);
+    std::fflush(stdout);
+}
+
+// Fills in median_jobs_per_second from the runs and prints it.
+void finish(nlohmann::json& figures) {
+    std::vector<double> values;
+    for (const auto& run : figures["runs"]) values.push_back(run["jobs_per_second"].get<double>());
+    figures["median_jobs_per_second"] = median(values);
+    std::printf("    median: %.0f jobs/s\n", figures["median_jobs_per_second"].get<double>());
+    std::fflush(stdout);
+}
+
+}  // namespace
+
+nlohmann::json Suite::measure_corsair_throughput(const std::string& label, int workers, bool journal,
+                                                 const std::string& fsync_policy) {
+    const auto& sizes = options_.sizes;
+    nlohmann::json figures = {
+        {"workers", workers},
+        {"capacity", options_.capacity},
+        {"jobs", sizes.throughput_jobs},
+        {"warmup_jobs", sizes.warmup_jobs},
+        {"payload_bytes", sizes.payload_bytes},
+        {"window", options_.window},
+        {"handler", "corsair-worker --builtin echo (returns the payload: 64-byte results)"},
+        {"journal", journal},
+        {"runs", nlohmann::json::array()},
+    };
+    if (journal) figures["fsync"] = fsync_policy;
+    std::printf("  %s: %d worker process(es), --capacity %u, %llu jobs of %zu B (+%llu warm-up), window %zu, %s\n",
+                label.c_str(), workers, options_.capacity, static_cast<unsigned long long>(sizes.throughput_jobs),
+                sizes.payload_bytes, static_cast<unsigned long long>(sizes.warmup_jobs), options_.window,
+                journal ? ("journal --fsync " + fsync_policy).c_str() : "memory only (--data-dir '')");
+    std::fflush(stdout);
+    for (int run = 1; run <= options_.runs; ++run) {
+        const auto folder = run_folder(label, run);
+        ClusterSpec spec;
+        spec.broker_bin = options_.broker_bin;
+        spec.worker_bin = options_.worker_bin;
+        spec.broker_flags = {"--data-dir", journal ? folder + "/journal" : ""};
+        if (journal) spec.broker_flags.insert(spec.broker_flags.end(), {"--fsync", fsync_policy});
+        spec.workers = workers;
+        spec.capacity = options_.capacity;
+        spec.queue = kQueue;
+        spec.log_dir = folder;
+        CorsairCluster cluster(spec);
+        CorsairLoad load(context_, cluster.producer_endpoint(), options_.window, kQueue);
+        load.wait_for_workers(static_cast<std::size_t>(workers), kRegistrationTimeout);
+        const JobSource source(options_.seed, sizes.payload_bytes);
+        load.run_pipelined(source, 1, sizes.warmup_jobs, kWarmupTimeout);
+
+        const auto producer_before = own_cpu_time();
+        const auto broker_before = cluster.broker_cpu();
+        const auto workers_before = cluster.workers_cpu();
+        const double seconds = load.run_pipelined(source, 1 + sizes.warmup_jobs, sizes.throughput_jobs, run_timeout(sizes.throughput_jobs));
+        const auto broker_cpu = cluster.broker_cpu() - broker_before;
+        nlohmann::json result = cpu_figures(seconds, own_cpu_time() - producer_before, broker_cpu,
+                                            cluster.workers_cpu() - workers_before);
+        result["seconds"] = seconds;
+        result["jobs_per_second"] = static_cast<double>(sizes.throughput_jobs) / seconds;
+        print_run(run, result["jobs_per_second"].get<double>(), seconds, broker_cpu.count());
+        figures["runs"].push_back(result);
+    }
+    finish(figures);
+    return figures;
+}
+
+nlohmann::json Suite::measure_ceiling_throughput(int workers) {
+    const auto& sizes = options_.sizes;
+    nlohmann::json figures = {{"workers", workers}, {"jobs", sizes.throughput_jobs},
+                              {"warmup_jobs", sizes.warmup_jobs}, {"payload_bytes", sizes.payload_bytes},
+                              {"window", options_.window},        {"runs", nlohmann::json::array()}};
+    std::printf("  ceiling throughput: %d echo worker process(es), %llu jobs of %zu B (+%llu warm-up), window %zu in flight\n",
+                workers, static_cast<unsigned long long>(sizes.throughput_jobs), sizes.payload_bytes,
+                static_cast<unsigned long long>(sizes.warmup_jobs), options_.window);
+    std::fflush(stdout);
+    for (int run = 1; run <= options_.runs; ++run) {
+        CeilingCluster cluster(self_bin_, workers, run_folder("ceiling-throughput-" + std::to_string(workers), run));
+        CeilingLoad load(context_, cluster.producer_endpoint(), options_.window, kQueue);
+        const JobSource source(options_.seed, sizes.payload_bytes);
+        load.run_pipelined(source, 1, sizes.warmup_jobs, kWarmupTimeout);
+        const auto producer_before = own_cpu_time();
+        const auto proxy_before = cluster.proxy_cpu();
+        const auto workers_before = cluster.workers_cpu();
+        const double seconds = load.run_pipelined(source, 1 + sizes.warmup_jobs, sizes.throughput_jobs, run_timeout(sizes.throughput_jobs));
+        const auto proxy_cpu = cluster.proxy_cpu() - proxy_before;
+        nlohmann::json result =
+            cpu_figures(seconds, own_cpu_time() - producer_before, proxy_cpu, cluster.workers_cpu() - workers_before);
+        result["seconds"] = seconds;
+        result["jobs_per_second"] = static_cast<double>(sizes.throughput_jobs) / seconds;
+        print_run(run, result["jobs_per_second"].get<double>(), seconds, proxy_cpu.count());
+        figures["runs"].push_back(result);
+    }
+    finish(figures);
+    return figures;
+}
+
+void Suite::run_ceiling(const std::vector<int>& worker_counts, bool measures_latency) {
+    std::printf("\n== ceiling: zero-logic ZeroMQ proxy (seed %llu) ==\n", static_cast<unsigned long long>(options_.seed));
+    std::printf("  ROUTER (producers) <-> DEALER (workers), zmq::proxy in its own process; echo workers are\n"
+                "  single-threaded processes answering each SUBMIT with RESULT; both built by protocol/ encode,\n"
+                "  so frame counts and sizes match Corsair's SUBMIT and RESULT (no ACCEPTED, JOB or DONE legs).\n");
+    nlohmann::json ceiling = {
+        {"description", "zero-logic ZeroMQ ROUTER/DEALER proxy (zmq::proxy) and single-threaded echo worker "
+                        "processes; SUBMIT and RESULT encoded by protocol/"},
+        {"seed", options_.seed},
+        {"throughput", nlohmann::json::array()},
+    };
+    for (int workers : worker_counts) ceiling["throughput"].push_back(measure_ceiling_throughput(workers));
+    if (measures_latency) ceiling["latency"] = measure_ceiling_latency();
+    report_["workloads"]["ceiling"] = ceiling;
+}
+
+void Suite::run_throughput() {
+    std::printf("\n== throughput (seed %llu) ==\n", static_cast<unsigned long long>(options_.seed));
+    report_["workloads"]["throughput"] = measure_corsair_throughput("throughput", options_.sizes.throughput_workers, false, "");
+    report_["workloads"]["throughput"]["seed"] = options_.seed;
+}
+
+void Suite::run_durable() {
+    std::printf("\n== durable: throughput with the journal (seed %llu) ==\n", static_cast<unsigned long long>(options_.seed));
+    nlohmann::json durable = {{"seed", options_.seed}, {"policies", nlohmann::json::object()}};
+    for (const char* policy : {"always", "interval", "never"}) {
+        durable["policies"][policy] =
+            measure_corsair_throughput(std::string("durable-") + policy, options_.sizes.throughput_workers, true, policy);
+    }
+    report_["workloads"]["durable"] = durable;
+}
+
+void Suite::run_scaling() {
+    std::printf("\n== scaling: throughput by worker processes (seed %llu) ==\n",
+                static_cast<unsigned long long>(options_.seed));
+    nlohmann::json scaling = {{"seed", options_.seed}, {"points", nlohmann::json::array()}};
+    for (int workers : options_.sizes.scaling_workers) {
+        scaling["points"].push_back(
+            measure_corsair_throughput("scaling-" + std::to_string(workers), workers, false, ""));
+    }
+    report_["workloads"]["scaling"] = scaling;
+}
+
+}  // namespace corsair::bench
