@@ -108,7 +108,7 @@ std::variant<BenchOptions, int> parse_options(int argc, char** argv) {
         ->capture_default_str()
         ->check(CLI::Range(1, 10'000));
     app.add_option("--window", options.window,
-                   "Producer window: SUBMITs awaiting ACCEPTED (Corsair) or RESULT (ceiling) at once")
+                   "Producer window of corsair::producer: SUBMITs awaiting ACCEPTED at once (the ceiling has none)")
         ->capture_default_str()
         ->check(CLI::Range(1, 1'000'000));
     app.add_option("--scratch-dir", options.scratch_parent,

@@ -47,7 +47,7 @@ struct BenchOptions {
     std::string broker_bin;
     std::string worker_bin;
     std::uint32_t capacity = 64;   // --capacity of each corsair-worker in throughput workloads
-    std::size_t window = 1'000;    // producer pipelining window (SUBMITs awaiting ACCEPTED)
+    std::size_t window = 1'000;    // corsair::producer window (SUBMITs awaiting ACCEPTED)
     std::string scratch_parent;    // where run folders (logs, journals) are made
     bool keeps_scratch = false;
     WorkloadSizes sizes;

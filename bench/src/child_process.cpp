@@ -84,31 +84,6 @@ std::optional<std::string> ChildProcess::read_line(std::chrono::milliseconds tim
     }
 }
 
-void ChildProcess::signal(int signal_number) const {
-    if (pid_ > 0 && !is_reaped_) ::kill(pid_, signal_number);
-}
-
-bool ChildProcess::wait_exit(std::chrono::milliseconds timeout) {
-    const auto deadline = Clock::now() + timeout;
-    for (;;) {
-        if (!is_running()) return true;
-        if (Clock::now() >= deadline) return false;
-        // Exit is a condition on another process; waitpid has no timeout, so re-check briefly.
-        usleep(2000);
-    }
-}
-
-bool ChildProcess::is_running() {
-    if (pid_ <= 0 || is_reaped_) return false;
-    int status = 0;
-    const pid_t reaped = waitpid(pid_, &status, WNOHANG);
-    if (reaped == pid_ || (reaped < 0 && errno == ECHILD)) {
-        is_reaped_ = true;
-        return false;
-    }
-    return true;
-}
-
 void ChildProcess::kill_and_reap() {
     if (pid_ <= 0 || is_reaped_) return;
     ::kill(pid_, SIGKILL);

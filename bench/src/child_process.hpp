@@ -24,12 +24,6 @@ public:
     pid_t pid() const noexcept { return pid_; }
     // Blocks up to `timeout` for one line of stdout; nullopt on timeout or end of file.
     std::optional<std::string> read_line(std::chrono::milliseconds timeout);
-    // Sends `signal_number` to this PID, unless it has been reaped already.
-    void signal(int signal_number) const;
-    // Blocks up to `timeout` for the process to exit and reaps it; false on timeout.
-    bool wait_exit(std::chrono::milliseconds timeout);
-    // Not reaped yet and not exited (reaps it if it has exited).
-    bool is_running();
     // SIGKILL by PID, then reap. Idempotent.
     void kill_and_reap();
 
