@@ -31,11 +31,34 @@ std::string header_bytes() {
     return header;
 }
 
+// Rewrites the header of an older-version journal to the current version and syncs it. Through
+// a second descriptor: on Linux, pwrite(2) on an O_APPEND descriptor appends.
+void upgrade_header(const std::filesystem::path& path) {
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) throw JournalError(describe_errno("open to upgrade", path, errno));
+    const std::string header = header_bytes();
+    const bool is_written = ::pwrite(fd, header.data(), header.size(), 0) == static_cast<ssize_t>(header.size());
+    const int error = is_written ? (::fdatasync(fd) == 0 ? 0 : errno) : (errno != 0 ? errno : EIO);
+    ::close(fd);
+    if (error != 0) throw JournalError(describe_errno("upgrade the header of", path, error));
+}
+
 }  // namespace
 
-void append_journal_header(std::string& out) {
+void append_journal_header(std::string& out, std::uint32_t version) {
     out.append(kJournalMagic, sizeof kJournalMagic);
-    for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((kJournalFormatVersion >> (8 * i)) & 0xFFu));
+    for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((version >> (8 * i)) & 0xFFu));
+}
+
+std::optional<std::uint32_t> journal_version_of(std::string_view header) noexcept {
+    if (header.size() < kJournalHeaderBytes || header.substr(0, sizeof kJournalMagic) != std::string_view(kJournalMagic, sizeof kJournalMagic)) {
+        return std::nullopt;
+    }
+    std::uint32_t version = 0;
+    for (std::size_t i = 0; i < 4; ++i) {
+        version |= static_cast<std::uint32_t>(static_cast<unsigned char>(header[4 + i])) << (8 * i);
+    }
+    return version;
 }
 
 JournalFile JournalFile::open_for_append(const std::filesystem::path& path) {
@@ -61,10 +84,13 @@ JournalFile JournalFile::open_for_append(const std::filesystem::path& path) {
     if (file.size_bytes_ < kJournalHeaderBytes || ::pread(fd, header, sizeof header, 0) != sizeof header) {
         throw JournalError("journal: " + path.string() + " has a torn header; truncate it to 0 bytes first");
     }
-    if (std::string_view(header, sizeof header) != header_bytes()) {
-        throw JournalError("journal: " + path.string() + " is not a version-" + std::to_string(kJournalFormatVersion) +
+    const auto version = journal_version_of(std::string_view(header, sizeof header));
+    if (!version || !is_readable_journal_version(*version)) {
+        throw JournalError("journal: " + path.string() + " is not a version-" +
+                           std::to_string(kOldestJournalFormatVersion) + " to " + std::to_string(kJournalFormatVersion) +
                            " Corsair journal");
     }
+    if (*version < kJournalFormatVersion) upgrade_header(path);
     return file;
 }
 

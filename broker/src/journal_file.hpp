@@ -8,23 +8,35 @@
 //   u32 LE version  kJournalFormatVersion, written at creation
 //
 // Upgrade rule: a broker reads only the versions it knows and refuses others with a message
-// naming both; a later format either reads version 1 itself or ships a converter.
+// naming both; a later format either reads the earlier ones itself or ships a converter.
+// Versions: 1, the first; 2 adds the `released` record. Version 2 reads version 1 as it is, and
+// a version-1 file opened for appending has its header rewritten to 2 first, since records of
+// the new type may follow (a version-1 broker then refuses it instead of misreading it).
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
 #include <initializer_list>
+#include <optional>
 #include <string>
 #include <string_view>
 
 namespace corsair::broker {
 
 inline constexpr char kJournalMagic[4] = {'C', 'S', 'R', 'J'};
-inline constexpr std::uint32_t kJournalFormatVersion = 1;
+inline constexpr std::uint32_t kJournalFormatVersion = 2;
+inline constexpr std::uint32_t kOldestJournalFormatVersion = 1;
 inline constexpr std::size_t kJournalHeaderBytes = 8;
 
-// Appends the header of a new journal to `out`.
-void append_journal_header(std::string& out);
+// Appends the header of a new journal (version kJournalFormatVersion) to `out`.
+void append_journal_header(std::string& out, std::uint32_t version = kJournalFormatVersion);
+
+// The format version in `header` (the first kJournalHeaderBytes of a file), or nullopt if it
+// is shorter than that or does not start with the magic.
+std::optional<std::uint32_t> journal_version_of(std::string_view header) noexcept;
+inline bool is_readable_journal_version(std::uint32_t version) noexcept {
+    return version >= kOldestJournalFormatVersion && version <= kJournalFormatVersion;
+}
 
 class JournalFile {
 public:

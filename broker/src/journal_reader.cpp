@@ -50,22 +50,16 @@ JournalReader::JournalReader(std::filesystem::path path) : path_(std::move(path)
     }
     ::close(fd);  // the mapping keeps the file
 
-    std::string expected;
-    append_journal_header(expected);
     const std::string_view bytes(data_, size_);
-    const std::size_t compared = std::min(size_, kJournalHeaderBytes);
-    const std::size_t magic_compared = std::min(compared, sizeof kJournalMagic);
-    if (bytes.substr(0, magic_compared) != std::string_view(expected).substr(0, magic_compared)) {
+    const std::size_t magic_compared = std::min(size_, sizeof kJournalMagic);
+    if (bytes.substr(0, magic_compared) != std::string_view(kJournalMagic, magic_compared)) {
         unmap();
         throw JournalError("journal: " + path_.string() + " is not a Corsair journal (bad magic)");
     }
-    if (bytes.substr(0, compared) != std::string_view(expected).substr(0, compared)) {
-        std::uint32_t version = 0;
-        for (std::size_t i = 0; i < 4 && 4 + i < size_; ++i) {
-            version |= static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[4 + i])) << (8 * i);
-        }
-        const std::string message = "journal: " + path_.string() + " has format version " + std::to_string(version) +
-                                    "; this broker reads version " + std::to_string(kJournalFormatVersion);
+    if (const auto version = journal_version_of(bytes); version && !is_readable_journal_version(*version)) {
+        const std::string message = "journal: " + path_.string() + " has format version " + std::to_string(*version) +
+                                    "; this broker reads versions " + std::to_string(kOldestJournalFormatVersion) +
+                                    " to " + std::to_string(kJournalFormatVersion);
         unmap();
         throw JournalError(message);
     }

@@ -13,7 +13,7 @@ namespace corsair::broker {
 
 namespace {
 
-constexpr std::uint8_t kLastType = static_cast<std::uint8_t>(JournalRecordType::queue_settings);
+constexpr std::uint8_t kLastType = static_cast<std::uint8_t>(JournalRecordType::released);
 
 void put_le32(char* out, std::uint32_t value) noexcept {
     for (int i = 0; i < 4; ++i) out[i] = static_cast<char>((value >> (8 * i)) & 0xFFu);
@@ -132,6 +132,10 @@ void write_body(BodyWriter& w, const JournalCancelled& r) {
     w.number("ended_at_ms", r.ended_at_ms);
 }
 void write_body(BodyWriter& w, const JournalRetried& r) {
+    w.begin(1);
+    w.text("id", r.id);
+}
+void write_body(BodyWriter& w, const JournalReleased& r) {
     w.begin(1);
     w.text("id", r.id);
 }
@@ -281,6 +285,8 @@ JournalRecord read_record(JournalRecordType type, BodyReader& r) {
             return JournalRetried{r.text("id")};
         case JournalRecordType::purged:
             return JournalPurged{r.text("id")};
+        case JournalRecordType::released:
+            return JournalReleased{r.text("id")};
         case JournalRecordType::queue_settings: {
             JournalQueueSettings m;
             auto& s = m.settings;
@@ -319,6 +325,8 @@ std::string_view to_string(JournalRecordType type) noexcept {
             return "purged";
         case JournalRecordType::queue_settings:
             return "queue_settings";
+        case JournalRecordType::released:
+            return "released";
     }
     return "unknown";
 }

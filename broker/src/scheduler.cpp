@@ -386,6 +386,7 @@ void Scheduler::requeue_leases(WorkerRecord& worker, bool counts_as_attempt, con
         } else {
             // A worker that left cleanly (drain timeout) did not fail the job: its attempt is free.
             ++job->first_attempt_of_round;
+            if (journal_ != nullptr) journal(JournalReleased{job->id});
             make_pending(*job, true);
         }
     }

@@ -143,6 +143,13 @@ void Scheduler::recover(const JournalRecord& record, TimePoint now) {
                 keep_ended(*job, p::JobState::failed, {}, job->last_error, 0);
             },
             [&](const JournalQueueSettings& r) { apply(queue_named(r.settings.queue).config, r.settings); },
+            [&](const JournalReleased& r) {
+                JobRecord* job = find(r.id);
+                if (job == nullptr) return;
+                detach(*job, queue_named(job->queue), ready_timers_);
+                ++job->first_attempt_of_round;
+                make_pending(*job, true);
+            },
         },
         record);
 }

@@ -194,16 +194,16 @@ TEST_CASE("a record with a good checksum but an undecodable body is corruption e
     CHECK_THAT(reader.ending().reason, Catch::Contains("missing key=id"));
 }
 
-TEST_CASE("a file that is not a version-1 journal is refused when opened", "[broker][journal][journal_reader]") {
+TEST_CASE("a file that is not a journal of a known version is refused when opened", "[broker][journal][journal_reader]") {
     ScratchDirectory dir;
     SECTION("bad magic") {
         write_bytes(dir / "journal.log", "NOPE" + journal_bytes({}).substr(4));
         CHECK_THROWS_WITH(JournalReader(dir / "journal.log"), Catch::Contains("not a Corsair journal"));
     }
     SECTION("a later format version") {
-        write_bytes(dir / "journal.log", std::string("CSRJ\x02\x00\x00\x00", 8));
+        write_bytes(dir / "journal.log", std::string("CSRJ\x03\x00\x00\x00", 8));
         CHECK_THROWS_WITH(JournalReader(dir / "journal.log"),
-                          Catch::Contains("format version 2") && Catch::Contains("reads version 1"));
+                          Catch::Contains("format version 3") && Catch::Contains("reads versions 1 to 2"));
     }
     SECTION("a missing file") { CHECK_THROWS_AS(JournalReader(dir / "absent.log"), JournalError); }
 }

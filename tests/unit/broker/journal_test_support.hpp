@@ -88,6 +88,7 @@ inline std::vector<JournalRecord> one_record_of_each_type() {
         JournalRetried{"job-1"},
         JournalPurged{"job-3"},
         JournalQueueSettings{settings},
+        JournalReleased{"job-4"},
     };
 }
 
@@ -127,6 +128,7 @@ inline bool same_fields(const JournalCancelled& a, const JournalCancelled& b) {
 }
 inline bool same_fields(const JournalRetried& a, const JournalRetried& b) { return a.id == b.id; }
 inline bool same_fields(const JournalPurged& a, const JournalPurged& b) { return a.id == b.id; }
+inline bool same_fields(const JournalReleased& a, const JournalReleased& b) { return a.id == b.id; }
 inline bool same_fields(const JournalQueueSettings& a, const JournalQueueSettings& b) {
     const auto& x = a.settings;
     const auto& y = b.settings;

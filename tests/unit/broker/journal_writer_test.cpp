@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <memory>
 #include <zmq.hpp>
 
@@ -315,6 +316,29 @@ TEST_CASE("a writer stopped mid-compaction kills the snapshot process and keeps 
     }
     check_same(read_journal(fixture.path), expected);
     CHECK_FALSE(std::filesystem::exists(compaction_path_of(fixture.path)));
+}
+
+TEST_CASE("a version-1 journal is read as it is and upgraded to version 2 before anything is appended",
+          "[broker][journal][journal_writer]") {
+    WriterFixture fixture;
+    // A version-1 file: the same records, only the header's version differs.
+    std::vector<JournalRecord> expected = {numbered_record(1), numbered_record(2)};
+    std::string bytes;
+    append_journal_header(bytes, 1);
+    for (const auto& record : expected) encode(record, bytes);
+    test::write_bytes(fixture.path, bytes);
+    check_same(read_journal(fixture.path), expected);
+    {
+        auto writer = fixture.writer(FsyncPolicy::always);
+        expected.push_back(JournalReleased{"job-1"});
+        writer->append(expected.back());
+        REQUIRE(wait_durable(*writer, 1));
+    }
+    std::ifstream file(fixture.path, std::ios::binary);
+    std::string header(kJournalHeaderBytes, '\0');
+    file.read(header.data(), static_cast<std::streamsize>(header.size()));
+    CHECK(journal_version_of(header) == 2u);
+    check_same(read_journal(fixture.path), expected);
 }
 
 TEST_CASE("fsync policies parse from their names", "[broker][journal][journal_writer]") {

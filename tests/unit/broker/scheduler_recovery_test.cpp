@@ -139,3 +139,33 @@ TEST_CASE("a snapshot restates the same state in fewer records", "[broker][recov
     r.scheduler.finish_recovery(r.now);
     check_recovered(r);
 }
+
+TEST_CASE("an attempt handed back by a worker that left cleanly stays free after a restart", "[broker][recovery]") {
+    Fixture f;
+    RecordingJournal journal;
+    f.scheduler.set_journal(&journal);
+    auto handed = job("handed");
+    handed.retry.max_attempts = 3;
+    handed.retry.backoff_ms = 1000;
+    handed.retry.backoff_jitter_pct = 0;
+    f.ready("W", {"q"}, 1);
+    f.submit_message(std::move(handed));
+    f.scheduler.on_worker_message("W", p::Disconnect{"draining"}, f.now);  // attempt 1: free
+    f.ready("W2", {"q"}, 1);
+    REQUIRE(f.jobs_for("W2").size() == 1);
+    f.fail("W2", "handed", 2, "flaky");  // attempt 2: the first one used
+
+    Fixture r;
+    r.now = f.now;
+    r.wall = f.wall;
+    for (const auto& record : journal.records) r.scheduler.recover(record, r.now);
+    r.scheduler.finish_recovery(r.now);
+    r.advance(1500ms);
+    r.ready("W3", {"q"}, 1);
+    auto jobs = r.jobs_for("W3");
+    REQUIRE(jobs.size() == 1);
+    CHECK(jobs[0].attempt == 3);
+    // Attempt 3 fails: two of three used, so it is retried, not sent to the dead set.
+    r.fail("W3", "handed", 3, "flaky again");
+    CHECK(status_of(r, "handed").state == p::JobState::delayed);
+}

@@ -38,6 +38,7 @@ enum class JournalRecordType : std::uint8_t {
     retried = 7,
     purged = 8,
     queue_settings = 9,
+    released = 10,
 };
 
 std::string_view to_string(JournalRecordType type) noexcept;
@@ -100,6 +101,12 @@ struct JournalPurged {
     std::string id;
 };
 
+// Handed back by a worker that left cleanly (drain timeout): pending again, and the attempt it
+// held does not count against the job's attempts.
+struct JournalReleased {
+    std::string id;
+};
+
 // A queue's settings after a QUEUE request: every field, absent ones meaning "the default".
 // Keys as on the wire: queue, paused, max_length, max_attempts, backoff_ms, backoff_max_ms,
 // backoff_jitter_pct, timeout_ms, dead_max_count, dead_max_age_ms.
@@ -109,7 +116,8 @@ struct JournalQueueSettings {
 
 // Alternatives in JournalRecordType order: index() + 1 is the type byte.
 using JournalRecord = std::variant<JournalSubmitted, JournalDispatched, JournalDone, JournalAttemptFailed, JournalDead,
-                                   JournalCancelled, JournalRetried, JournalPurged, JournalQueueSettings>;
+                                   JournalCancelled, JournalRetried, JournalPurged, JournalQueueSettings,
+                                   JournalReleased>;
 
 inline JournalRecordType type_of(const JournalRecord& record) noexcept {
     return static_cast<JournalRecordType>(record.index() + 1);
