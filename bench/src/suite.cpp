@@ -34,10 +34,13 @@ const nlohmann::json* find(const nlohmann::json& object, const std::vector<std::
 }
 
 std::string with_commas(double value) {
-    auto whole = static_cast<long long>(value + 0.5);
-    std::string digits = std::to_string(whole);
-    for (int i = static_cast<int>(digits.size()) - 3; i > 0; i -= 3) digits.insert(static_cast<std::size_t>(i), ",");
-    return digits;
+    const std::string digits = std::to_string(static_cast<long long>(value + 0.5));
+    std::string text;
+    for (std::size_t i = 0; i < digits.size(); ++i) {
+        if (i > 0 && (digits.size() - i) % 3 == 0) text += ',';
+        text += digits[i];
+    }
+    return text;
 }
 
 }  // namespace
