@@ -13,8 +13,9 @@ namespace {
 constexpr const char* kDescription = R"(corsair-bench: Corsair against the raw ZeroMQ ceiling, with real processes on loopback.
 
 It starts the real corsair-broker and corsair-worker binaries on tcp://127.0.0.1:* and is itself
-the producer (the corsair::producer library, pipelined with a window). Every workload prints its
-seed and parameters; each measurement is repeated --runs times and the median is reported.
+the producer: the corsair::producer library, pipelined with a window (or, with --producer raw, a
+bare DEALER speaking protocol/). Every workload prints its seed and parameters; each measurement
+is repeated --runs times and the median is reported.
 
 Workloads (--workload NAME, repeatable; default: all):
   ceiling       the reference: a zero-logic ZeroMQ proxy (ROUTER in, DEALER out, run by this
@@ -107,6 +108,12 @@ std::variant<BenchOptions, int> parse_options(int argc, char** argv) {
                    "--capacity (credit, handler threads) of each corsair-worker in the throughput workloads")
         ->capture_default_str()
         ->check(CLI::Range(1, 10'000));
+    std::string producer = "library";
+    app.add_option("--producer", producer,
+                   "Who submits in the timed phases: library = corsair::producer (what users run), raw = a bare "
+                   "DEALER sending protocol/ frames with no window, as the ceiling's producer does")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"library", "raw"}));
     app.add_option("--window", options.window,
                    "Producer window of corsair::producer: SUBMITs awaiting ACCEPTED at once (the ceiling has none)")
         ->capture_default_str()
@@ -133,6 +140,7 @@ std::variant<BenchOptions, int> parse_options(int argc, char** argv) {
             }
         }
     }
+    options.uses_raw_producer = producer == "raw";
     options.sizes = options.is_quick ? quick_sizes() : full_sizes();
     options.runs = runs > 0 ? runs : (options.is_quick ? 1 : 3);
     for (int i = 0; i < argc; ++i) {

@@ -47,6 +47,7 @@ struct BenchOptions {
     std::string broker_bin;
     std::string worker_bin;
     std::uint32_t capacity = 64;   // --capacity of each corsair-worker in throughput workloads
+    bool uses_raw_producer = false;  // --producer raw: timed phases without corsair::producer
     std::size_t window = 1'000;    // corsair::producer window (SUBMITs awaiting ACCEPTED)
     std::string scratch_parent;    // where run folders (logs, journals) are made
     bool keeps_scratch = false;

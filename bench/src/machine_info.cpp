@@ -50,6 +50,13 @@ std::string commit_of(const std::string& source_dir) {
 
 }  // namespace
 
+nlohmann::json load_average() {
+    std::istringstream fields(first_line("/proc/loadavg"));
+    double one = 0, five = 0, fifteen = 0;
+    fields >> one >> five >> fifteen;
+    return nlohmann::json::array({one, five, fifteen});
+}
+
 nlohmann::json machine_info() {
     utsname name{};
     uname(&name);

@@ -11,9 +11,14 @@
 
 namespace corsair::bench {
 
-const char* const kProducerDescription =
-    "this process, through the corsair::producer library (submit_async pipelined with a window, "
-    "poll/wait_result for RESULTs)";
+const char* producer_description(bool uses_raw_producer) {
+    return uses_raw_producer
+               ? "this process, raw: one DEALER sending SUBMITs encoded by protocol/ with no window of its own "
+                 "(ZeroMQ high-water marks pace it), reading ACCEPTED and RESULT (memory fills and admin calls "
+                 "still go through corsair::producer)"
+               : "this process, through the corsair::producer library (submit_async pipelined with a window, "
+                 "poll/wait_result for RESULTs)";
+}
 
 namespace {
 
@@ -87,7 +92,9 @@ nlohmann::json Suite::run() {
         {"runs", options_.runs},
         {"seed", options_.seed},
         {"machine", machine_info()},
-        {"producer", kProducerDescription},
+        {"load_average_at_start", load_average()},
+        {"producer", options_.uses_raw_producer ? "raw" : "library"},
+        {"producer_description", producer_description(options_.uses_raw_producer)},
         {"scratch", {{"path", scratch_.path()}, {"filesystem", scratch_.filesystem_type()}}},
         {"binaries", {{"broker", options_.broker_bin}, {"worker", options_.worker_bin}, {"bench", self_bin_}}},
         {"workloads", nlohmann::json::object()},
@@ -103,7 +110,10 @@ nlohmann::json Suite::run() {
                 machine["cpu_model"].get<std::string>().c_str(), machine["nproc"].get<long long>(),
                 machine["kernel"].get<std::string>().c_str(), machine["libzmq"].get<std::string>().c_str(),
                 machine["build_type"].get<std::string>().c_str(), machine["commit"].get<std::string>().c_str());
-    std::printf("producer: %s\n", kProducerDescription);
+    std::printf("producer: %s\n", producer_description(options_.uses_raw_producer));
+    const auto& load = report_["load_average_at_start"];
+    std::printf("load average at start: %.2f %.2f %.2f (other work on the machine skews every figure)\n",
+                load[0].get<double>(), load[1].get<double>(), load[2].get<double>());
     std::printf("scratch: %s (%s)\n", scratch_.path().c_str(), scratch_.filesystem_type().c_str());
     std::printf("workloads: ");
     for (std::size_t i = 0; i < names.size(); ++i) std::printf("%s%s", i ? ", " : "", names[i].c_str());
@@ -122,6 +132,7 @@ nlohmann::json Suite::run() {
         }
     }
     add_ratios();
+    report_["load_average_at_end"] = load_average();
     print_summary();
     return report_;
 }
@@ -186,8 +197,10 @@ void Suite::print_summary() const {
     auto row = [](const std::string& figure, const std::string& value, const std::string& ratio) {
         std::printf("  %-44s %16s   %s\n", figure.c_str(), value.c_str(), ratio.c_str());
     };
-    std::printf("\n== summary (medians of %d run(s), seed %llu) ==\n", options_.runs,
-                static_cast<unsigned long long>(options_.seed));
+    const auto& load = report_["load_average_at_end"];
+    std::printf("\n== summary (medians of %d run(s), seed %llu; load average at end %.2f %.2f %.2f) ==\n",
+                options_.runs, static_cast<unsigned long long>(options_.seed), load[0].get<double>(),
+                load[1].get<double>(), load[2].get<double>());
     if (const auto* ceiling = find(results, {"ceiling"})) {
         for (const auto& point : (*ceiling)["throughput"]) {
             row("ceiling throughput, " + std::to_string(point["workers"].get<int>()) + " workers (jobs/s)",

@@ -57,7 +57,7 @@ private:
     nlohmann::json report_;  // the --json document; figures go to report_["workloads"]
 };
 
-// "Corsair figures through the producer library": how the bench produced, for the report.
-extern const char* const kProducerDescription;
+// How the bench produces in the timed phases, for the report.
+const char* producer_description(bool uses_raw_producer);
 
 }  // namespace corsair::bench

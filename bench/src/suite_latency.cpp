@@ -1,9 +1,10 @@
 // The sequential workloads: latency through Corsair and through the ceiling.
 #include <chrono>
 #include <cstdio>
+#include <memory>
 
 #include "ceiling_cluster.hpp"
-#include "ceiling_load.hpp"
+#include "raw_producer.hpp"
 #include "corsair_cluster.hpp"
 #include "corsair_load.hpp"
 #include "job_source.hpp"
@@ -76,6 +77,7 @@ void Suite::run_latency() {
                               {"result_bytes", sizes.latency_payload_bytes},
                               {"workers", 1},
                               {"capacity", 1},
+                              {"producer", options_.uses_raw_producer ? "raw" : "library"},
                               {"handler", "corsair-worker --builtin echo"}};
     LatencyRuns runs;
     for (int run = 1; run <= options_.runs; ++run) {
@@ -92,8 +94,14 @@ void Suite::run_latency() {
         CorsairLoad load(context_, cluster.producer_endpoint(), options_.window, kQueue);
         load.wait_for_workers(1, kRegistrationTimeout);
         const JobSource source(options_.seed, sizes.latency_payload_bytes);
-        load.run_sequential(source, 1, sizes.latency_warmup_jobs, kPerJobTimeout);
-        runs.add(run, load.run_sequential(source, 1 + sizes.latency_warmup_jobs, sizes.latency_jobs, kPerJobTimeout));
+        std::unique_ptr<RawProducer> raw;
+        if (options_.uses_raw_producer) raw = std::make_unique<RawProducer>(context_, cluster.producer_endpoint(), 1, kQueue);
+        const auto sequential = [&](std::uint64_t first, std::uint64_t count) {
+            return raw ? raw->run_sequential(source, first, count, kPerJobTimeout)
+                       : load.run_sequential(source, first, count, kPerJobTimeout);
+        };
+        sequential(1, sizes.latency_warmup_jobs);
+        runs.add(run, sequential(1 + sizes.latency_warmup_jobs, sizes.latency_jobs));
     }
     runs.write(figures);
     report_["workloads"]["latency"] = figures;
@@ -111,7 +119,7 @@ nlohmann::json Suite::measure_ceiling_latency() {
     LatencyRuns runs;
     for (int run = 1; run <= options_.runs; ++run) {
         CeilingCluster cluster(self_bin_, 1, run_folder("ceiling-latency", run));
-        CeilingLoad load(context_, cluster.producer_endpoint(), 1, kQueue);
+        RawProducer load(context_, cluster.producer_endpoint(), 1, kQueue);
         const JobSource source(options_.seed, sizes.latency_payload_bytes);
         load.run_sequential(source, 1, sizes.latency_warmup_jobs, kPerJobTimeout);
         runs.add(run, load.run_sequential(source, 1 + sizes.latency_warmup_jobs, sizes.latency_jobs, kPerJobTimeout));

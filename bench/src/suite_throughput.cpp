@@ -1,9 +1,11 @@
 // The pipelined workloads: ceiling throughput, throughput, durable and scaling.
 #include <chrono>
 #include <cstdio>
+#include <limits>
+#include <memory>
 
 #include "ceiling_cluster.hpp"
-#include "ceiling_load.hpp"
+#include "raw_producer.hpp"
 #include "corsair_cluster.hpp"
 #include "corsair_load.hpp"
 #include "job_source.hpp"
@@ -19,23 +21,27 @@ using namespace std::chrono_literals;
 constexpr const char* kQueue = "bench";
 // Deadlines, not expectations: a run slower than this has hung or the machine is unusable.
 constexpr auto kWarmupTimeout = std::chrono::minutes(1);
+// A raw producer's window larger than any run: ZeroMQ's high-water marks pace it instead.
+constexpr std::size_t kNoWindow = std::numeric_limits<std::size_t>::max();
 
 std::chrono::milliseconds run_timeout(std::uint64_t jobs) {
     return std::chrono::seconds(60) + std::chrono::milliseconds(2 * jobs);
 }
 constexpr auto kRegistrationTimeout = std::chrono::seconds(60);
 
-nlohmann::json cpu_figures(double seconds, CpuSeconds producer, CpuSeconds broker, CpuSeconds workers) {
+// `middle`: the broker's CPU, or the ceiling proxy's (reported under the same keys).
+nlohmann::json cpu_figures(double seconds, CpuSeconds producer, CpuSeconds middle, CpuSeconds workers) {
     return {{"producer_cpu_seconds", producer.count()},
-            {"broker_cpu_seconds", broker.count()},
+            {"broker_cpu_seconds", middle.count()},
             {"workers_cpu_seconds", workers.count()},
-            {"broker_cpu_percent", seconds > 0 ? broker.count() / seconds * 100 : 0.0}};
+            {"broker_cpu_percent", seconds > 0 ? middle.count() / seconds * 100 : 0.0}};
 }
 
-void print_run(int run, double jobs_per_second, double seconds, double broker_cpu_seconds) {
-    std::printf("    run %d: %s jobs/s (%.2f s; broker CPU %.0f %% of a core)\n", run,
-                std::to_string(static_cast<long long>(jobs_per_second + 0.5)).c_str(), seconds,
-                seconds > 0 ? broker_cpu_seconds / seconds * 100 : 0.0);
+// `middle` names the process in the middle: the broker, or the ceiling's proxy.
+void print_run(int run, double jobs_per_second, double seconds, const char* middle, double middle_cpu_seconds) {
+    std::printf("    run %d: %s jobs/s (%.2f s; %s CPU %.0f %% of a core)\n", run,
+                std::to_string(static_cast<long long>(jobs_per_second + 0.5)).c_str(), seconds, middle,
+                seconds > 0 ? middle_cpu_seconds / seconds * 100 : 0.0);
     std::fflush(stdout);
 }
 
@@ -59,15 +65,19 @@ nlohmann::json Suite::measure_corsair_throughput(const std::string& label, int w
         {"jobs", sizes.throughput_jobs},
         {"warmup_jobs", sizes.warmup_jobs},
         {"payload_bytes", sizes.payload_bytes},
-        {"window", options_.window},
+        {"producer", options_.uses_raw_producer ? "raw" : "library"},
+        {"window", options_.uses_raw_producer ? nlohmann::json("none: paced by ZeroMQ high-water marks")
+                                              : nlohmann::json(options_.window)},
         {"handler", "corsair-worker --builtin echo (returns the payload: 64-byte results)"},
         {"journal", journal},
         {"runs", nlohmann::json::array()},
     };
     if (journal) figures["fsync"] = fsync_policy;
-    std::printf("  %s: %d worker process(es), --capacity %u, %llu jobs of %zu B (+%llu warm-up), window %zu, %s\n",
+    const std::string producer =
+        options_.uses_raw_producer ? "raw producer, no window" : "window " + std::to_string(options_.window);
+    std::printf("  %s: %d worker process(es), --capacity %u, %llu jobs of %zu B (+%llu warm-up), %s, %s\n",
                 label.c_str(), workers, options_.capacity, static_cast<unsigned long long>(sizes.throughput_jobs),
-                sizes.payload_bytes, static_cast<unsigned long long>(sizes.warmup_jobs), options_.window,
+                sizes.payload_bytes, static_cast<unsigned long long>(sizes.warmup_jobs), producer.c_str(),
                 journal ? ("journal --fsync " + fsync_policy).c_str() : "memory only (--data-dir '')");
     std::fflush(stdout);
     for (int run = 1; run <= options_.runs; ++run) {
@@ -85,18 +95,26 @@ nlohmann::json Suite::measure_corsair_throughput(const std::string& label, int w
         CorsairLoad load(context_, cluster.producer_endpoint(), options_.window, kQueue);
         load.wait_for_workers(static_cast<std::size_t>(workers), kRegistrationTimeout);
         const JobSource source(options_.seed, sizes.payload_bytes);
-        load.run_pipelined(source, 1, sizes.warmup_jobs, kWarmupTimeout);
+        std::unique_ptr<RawProducer> raw;
+        if (options_.uses_raw_producer) {
+            raw = std::make_unique<RawProducer>(context_, cluster.producer_endpoint(), kNoWindow, kQueue);
+        }
+        const auto pipelined = [&](std::uint64_t first, std::uint64_t count, std::chrono::milliseconds timeout) {
+            return raw ? raw->run_pipelined(source, first, count, timeout)
+                       : load.run_pipelined(source, first, count, timeout);
+        };
+        pipelined(1, sizes.warmup_jobs, kWarmupTimeout);
 
         const auto producer_before = own_cpu_time();
         const auto broker_before = cluster.broker_cpu();
         const auto workers_before = cluster.workers_cpu();
-        const double seconds = load.run_pipelined(source, 1 + sizes.warmup_jobs, sizes.throughput_jobs, run_timeout(sizes.throughput_jobs));
+        const double seconds = pipelined(1 + sizes.warmup_jobs, sizes.throughput_jobs, run_timeout(sizes.throughput_jobs));
         const auto broker_cpu = cluster.broker_cpu() - broker_before;
         nlohmann::json result = cpu_figures(seconds, own_cpu_time() - producer_before, broker_cpu,
                                             cluster.workers_cpu() - workers_before);
         result["seconds"] = seconds;
         result["jobs_per_second"] = static_cast<double>(sizes.throughput_jobs) / seconds;
-        print_run(run, result["jobs_per_second"].get<double>(), seconds, broker_cpu.count());
+        print_run(run, result["jobs_per_second"].get<double>(), seconds, "broker", broker_cpu.count());
         figures["runs"].push_back(result);
     }
     finish(figures);
@@ -108,7 +126,6 @@ nlohmann::json Suite::measure_ceiling_throughput(int workers) {
     // No window of our own: Corsair's producer bounds only SUBMITs awaiting ACCEPTED, which the
     // broker sends at once, so jobs in flight there are bounded by nothing but the run; here
     // ZeroMQ's high-water marks pace the producer the same way.
-    const std::size_t window = static_cast<std::size_t>(sizes.throughput_jobs + sizes.warmup_jobs);
     nlohmann::json figures = {{"workers", workers},
                               {"jobs", sizes.throughput_jobs},
                               {"warmup_jobs", sizes.warmup_jobs},
@@ -122,7 +139,7 @@ nlohmann::json Suite::measure_ceiling_throughput(int workers) {
     std::fflush(stdout);
     for (int run = 1; run <= options_.runs; ++run) {
         CeilingCluster cluster(self_bin_, workers, run_folder("ceiling-throughput-" + std::to_string(workers), run));
-        CeilingLoad load(context_, cluster.producer_endpoint(), window, kQueue);
+        RawProducer load(context_, cluster.producer_endpoint(), kNoWindow, kQueue);
         const JobSource source(options_.seed, sizes.payload_bytes);
         load.run_pipelined(source, 1, sizes.warmup_jobs, kWarmupTimeout);
         const auto producer_before = own_cpu_time();
@@ -134,7 +151,7 @@ nlohmann::json Suite::measure_ceiling_throughput(int workers) {
             cpu_figures(seconds, own_cpu_time() - producer_before, proxy_cpu, cluster.workers_cpu() - workers_before);
         result["seconds"] = seconds;
         result["jobs_per_second"] = static_cast<double>(sizes.throughput_jobs) / seconds;
-        print_run(run, result["jobs_per_second"].get<double>(), seconds, proxy_cpu.count());
+        print_run(run, result["jobs_per_second"].get<double>(), seconds, "proxy", proxy_cpu.count());
         figures["runs"].push_back(result);
     }
     finish(figures);

@@ -1,4 +1,4 @@
-#include "ceiling_load.hpp"
+#include "raw_producer.hpp"
 
 #include <optional>
 #include <stdexcept>
@@ -13,13 +13,13 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 [[noreturn]] void fail_timeout(const char* what, std::uint64_t done, std::uint64_t count) {
-    throw std::runtime_error(std::string("ceiling ") + what + ": timed out with " + std::to_string(done) + " of " +
+    throw std::runtime_error(std::string("raw producer, ") + what + ": timed out with " + std::to_string(done) + " of " +
                              std::to_string(count) + " jobs complete");
 }
 
 }  // namespace
 
-CeilingLoad::CeilingLoad(zmq::context_t& context, const std::string& producer_endpoint, std::size_t window,
+RawProducer::RawProducer(zmq::context_t& context, const std::string& producer_endpoint, std::size_t window,
                          std::string queue)
     : socket_(context, zmq::socket_type::dealer), queue_(std::move(queue)), window_(window) {
     socket_.set(zmq::sockopt::linger, 0);
@@ -30,12 +30,12 @@ CeilingLoad::CeilingLoad(zmq::context_t& context, const std::string& producer_en
     socket_.connect(producer_endpoint);
 }
 
-std::vector<zmq::message_t> CeilingLoad::submit_frames(const JobSource& source, std::uint64_t n) const {
+std::vector<zmq::message_t> RawProducer::submit_frames(const JobSource& source, std::uint64_t n) const {
     return protocol::encode(
         protocol::make_submit(source.job_id(n), queue_, true, protocol::make_payload(source.payload(n))));
 }
 
-std::uint64_t CeilingLoad::receive_results() {
+std::uint64_t RawProducer::receive_results() {
     std::uint64_t results = 0;
     protocol::Frames frames;
     while (protocol::receive_frames(socket_, frames)) {
@@ -49,7 +49,7 @@ std::uint64_t CeilingLoad::receive_results() {
     return results;
 }
 
-double CeilingLoad::run_pipelined(const JobSource& source, std::uint64_t first, std::uint64_t count,
+double RawProducer::run_pipelined(const JobSource& source, std::uint64_t first, std::uint64_t count,
                                   std::chrono::milliseconds timeout) {
     const auto start = Clock::now();
     const auto deadline = start + timeout;
@@ -72,7 +72,7 @@ double CeilingLoad::run_pipelined(const JobSource& source, std::uint64_t first, 
     return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-std::vector<double> CeilingLoad::run_sequential(const JobSource& source, std::uint64_t first, std::uint64_t count,
+std::vector<double> RawProducer::run_sequential(const JobSource& source, std::uint64_t first, std::uint64_t count,
                                                 std::chrono::milliseconds per_job_timeout) {
     std::vector<double> samples_us;
     samples_us.reserve(count);
@@ -95,7 +95,7 @@ std::vector<double> CeilingLoad::run_sequential(const JobSource& source, std::ui
         }
         const auto end = Clock::now();
         if (results != 1 || last_result_id_ != source.job_id(n)) {
-            throw std::runtime_error("ceiling sequential run: unexpected RESULT " + last_result_id_);
+            throw std::runtime_error("raw producer, sequential run: unexpected RESULT " + last_result_id_);
         }
         samples_us.push_back(std::chrono::duration<double, std::micro>(end - start).count());
     }

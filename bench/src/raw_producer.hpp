@@ -1,5 +1,6 @@
-// Drives the ceiling proxy as its producer: one raw DEALER sending SUBMITs encoded by protocol/
-// and reading the echo workers' RESULTs. Owned by the thread that created it.
+// A producer without the library: one raw DEALER sending SUBMITs encoded by protocol/ and
+// counting RESULTs (anything else, such as Corsair's ACCEPTED, is read and dropped). It drives the
+// ceiling proxy, and Corsair's broker under --producer raw. Owned by the thread that created it.
 #pragma once
 
 #include <chrono>
@@ -14,12 +15,12 @@
 
 namespace corsair::bench {
 
-class CeilingLoad {
+class RawProducer {
 public:
     // Connects lazily; never blocks. `window`: jobs sent whose RESULT has not arrived, at most.
-    CeilingLoad(zmq::context_t& context, const std::string& producer_endpoint, std::size_t window, std::string queue);
-    CeilingLoad(const CeilingLoad&) = delete;
-    CeilingLoad& operator=(const CeilingLoad&) = delete;
+    RawProducer(zmq::context_t& context, const std::string& producer_endpoint, std::size_t window, std::string queue);
+    RawProducer(const RawProducer&) = delete;
+    RawProducer& operator=(const RawProducer&) = delete;
 
     // As CorsairLoad::run_pipelined: jobs first .. first+count-1, pipelined; blocks until every
     // RESULT is in and returns the seconds taken. Throws std::runtime_error after `timeout`.
