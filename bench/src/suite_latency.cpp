@@ -1,13 +1,14 @@
 // The sequential workloads: latency through Corsair and through the ceiling.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <memory>
 
 #include "ceiling_cluster.hpp"
-#include "raw_producer.hpp"
 #include "corsair_cluster.hpp"
 #include "corsair_load.hpp"
 #include "job_source.hpp"
+#include "raw_producer.hpp"
 #include "statistics.hpp"
 #include "suite.hpp"
 

@@ -5,10 +5,10 @@
 #include <memory>
 
 #include "ceiling_cluster.hpp"
-#include "raw_producer.hpp"
 #include "corsair_cluster.hpp"
 #include "corsair_load.hpp"
 #include "job_source.hpp"
+#include "raw_producer.hpp"
 #include "statistics.hpp"
 #include "suite.hpp"
 
@@ -16,18 +16,16 @@ namespace corsair::bench {
 
 namespace {
 
-using namespace std::chrono_literals;
-
 constexpr const char* kQueue = "bench";
-// Deadlines, not expectations: a run slower than this has hung or the machine is unusable.
-constexpr auto kWarmupTimeout = std::chrono::minutes(1);
 // A raw producer's window larger than any run: ZeroMQ's high-water marks pace it instead.
 constexpr std::size_t kNoWindow = std::numeric_limits<std::size_t>::max();
 
+// Deadlines, not expectations: a run slower than these has hung or the machine is unusable.
+constexpr auto kWarmupTimeout = std::chrono::minutes(1);
+constexpr auto kRegistrationTimeout = std::chrono::seconds(60);
 std::chrono::milliseconds run_timeout(std::uint64_t jobs) {
     return std::chrono::seconds(60) + std::chrono::milliseconds(2 * jobs);
 }
-constexpr auto kRegistrationTimeout = std::chrono::seconds(60);
 
 // `middle`: the broker's CPU, or the ceiling proxy's (reported under the same keys).
 nlohmann::json cpu_figures(double seconds, CpuSeconds producer, CpuSeconds middle, CpuSeconds workers) {
