@@ -108,6 +108,12 @@ std::variant<BenchOptions, int> parse_options(int argc, char** argv) {
                    "--capacity (credit, handler threads) of each corsair-worker in the throughput workloads")
         ->capture_default_str()
         ->check(CLI::Range(1, 10'000));
+    std::string handlers = "inline";
+    app.add_option("--worker-handlers", handlers,
+                   "How corsair-worker runs the echo handler: inline = on its I/O thread (--inline), as the "
+                   "ceiling's echo workers do; threads = one handler thread per credit (its default)")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"inline", "threads"}));
     std::string producer = "library";
     app.add_option("--producer", producer,
                    "Who submits in the timed phases: library = corsair::producer (what users run), raw = a bare "
@@ -141,6 +147,7 @@ std::variant<BenchOptions, int> parse_options(int argc, char** argv) {
         }
     }
     options.uses_raw_producer = producer == "raw";
+    options.runs_handlers_inline = handlers == "inline";
     options.sizes = options.is_quick ? quick_sizes() : full_sizes();
     options.runs = runs > 0 ? runs : (options.is_quick ? 1 : 3);
     for (int i = 0; i < argc; ++i) {

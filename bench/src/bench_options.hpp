@@ -47,6 +47,15 @@ struct BenchOptions {
     std::string broker_bin;
     std::string worker_bin;
     std::uint32_t capacity = 64;   // --capacity of each corsair-worker in throughput workloads
+    bool runs_handlers_inline = true;  // corsair-worker --inline (else one handler thread per credit)
+    // The corsair-worker flags after --builtin echo, and how the report names them.
+    std::vector<std::string> worker_flags() const {
+        return runs_handlers_inline ? std::vector<std::string>{"--inline"} : std::vector<std::string>{};
+    }
+    std::string handler_description() const {
+        return runs_handlers_inline ? "corsair-worker --builtin echo --inline (returns the payload, on the I/O thread)"
+                                    : "corsair-worker --builtin echo (returns the payload, one handler thread per credit)";
+    }
     bool uses_raw_producer = false;  // --producer raw: timed phases without corsair::producer
     std::size_t window = 1'000;    // corsair::producer window (SUBMITs awaiting ACCEPTED)
     std::string scratch_parent;    // where run folders (logs, journals) are made

@@ -34,10 +34,10 @@ CorsairCluster::CorsairCluster(const ClusterSpec& spec) {
     }
     for (int i = 0; i < spec.workers; ++i) {
         const std::string name = "bench-w" + std::to_string(i);
-        workers_.push_back(std::make_unique<ChildProcess>(
-            std::vector<std::string>{spec.worker_bin, "--broker", worker_endpoint_, "--queue", spec.queue, "--capacity",
-                                     std::to_string(spec.capacity), "--id", name, "--builtin", "echo"},
-            false, spec.log_dir + "/worker-" + name + ".log"));
+        std::vector<std::string> worker_argv{spec.worker_bin, "--broker", worker_endpoint_, "--queue", spec.queue,
+                                             "--capacity", std::to_string(spec.capacity), "--id", name, "--builtin", "echo"};
+        worker_argv.insert(worker_argv.end(), spec.worker_flags.begin(), spec.worker_flags.end());
+        workers_.push_back(std::make_unique<ChildProcess>(worker_argv, false, spec.log_dir + "/worker-" + name + ".log"));
     }
 }
 

@@ -19,6 +19,7 @@ struct ClusterSpec {
     std::vector<std::string> broker_flags;  // e.g. {"--data-dir", ""}
     int workers = 0;
     std::uint32_t capacity = 1;
+    std::vector<std::string> worker_flags;  // after --builtin echo, e.g. {"--inline"}
     std::string queue;
     std::string log_dir;  // broker.log and worker-N.log are appended here
 };

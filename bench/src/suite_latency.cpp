@@ -67,9 +67,10 @@ private:
 void Suite::run_latency() {
     const auto& sizes = options_.sizes;
     std::printf("\n== latency (seed %llu) ==\n", static_cast<unsigned long long>(options_.seed));
-    std::printf("  1 worker process (--capacity 1, --builtin echo), %llu sequential jobs of %zu B (+%llu warm-up):\n"
+    std::printf("  1 worker process (--capacity 1, --builtin echo%s), %llu sequential jobs of %zu B (+%llu warm-up):\n"
                 "  SUBMIT to RESULT received, one job at a time; results are %zu B (echo)\n",
-                static_cast<unsigned long long>(sizes.latency_jobs), sizes.latency_payload_bytes,
+                options_.runs_handlers_inline ? " --inline" : "", static_cast<unsigned long long>(sizes.latency_jobs),
+                sizes.latency_payload_bytes,
                 static_cast<unsigned long long>(sizes.latency_warmup_jobs), sizes.latency_payload_bytes);
     nlohmann::json figures = {{"seed", options_.seed},
                               {"jobs", sizes.latency_jobs},
@@ -79,7 +80,7 @@ void Suite::run_latency() {
                               {"workers", 1},
                               {"capacity", 1},
                               {"producer", options_.uses_raw_producer ? "raw" : "library"},
-                              {"handler", "corsair-worker --builtin echo"}};
+                              {"handler", options_.handler_description()}};
     LatencyRuns runs;
     for (int run = 1; run <= options_.runs; ++run) {
         const auto folder = run_folder("latency", run);
@@ -89,6 +90,7 @@ void Suite::run_latency() {
         spec.broker_flags = {"--data-dir", ""};
         spec.workers = 1;
         spec.capacity = 1;
+        spec.worker_flags = options_.worker_flags();
         spec.queue = kQueue;
         spec.log_dir = folder;
         CorsairCluster cluster(spec);

@@ -66,15 +66,15 @@ nlohmann::json Suite::measure_corsair_throughput(const std::string& label, int w
         {"producer", options_.uses_raw_producer ? "raw" : "library"},
         {"window", options_.uses_raw_producer ? nlohmann::json("none: paced by ZeroMQ high-water marks")
                                               : nlohmann::json(options_.window)},
-        {"handler", "corsair-worker --builtin echo (returns the payload: 64-byte results)"},
+        {"handler", options_.handler_description()},
         {"journal", journal},
         {"runs", nlohmann::json::array()},
     };
     if (journal) figures["fsync"] = fsync_policy;
     const std::string producer =
         options_.uses_raw_producer ? "raw producer, no window" : "window " + std::to_string(options_.window);
-    std::printf("  %s: %d worker process(es), --capacity %u, %llu jobs of %zu B (+%llu warm-up), %s, %s\n",
-                label.c_str(), workers, options_.capacity, static_cast<unsigned long long>(sizes.throughput_jobs),
+    std::printf("  %s: %d worker process(es), --capacity %u%s, %llu jobs of %zu B (+%llu warm-up), %s, %s\n",
+                label.c_str(), workers, options_.capacity, options_.runs_handlers_inline ? " --inline" : "", static_cast<unsigned long long>(sizes.throughput_jobs),
                 sizes.payload_bytes, static_cast<unsigned long long>(sizes.warmup_jobs), producer.c_str(),
                 journal ? ("journal --fsync " + fsync_policy).c_str() : "memory only (--data-dir '')");
     std::fflush(stdout);
@@ -87,6 +87,7 @@ nlohmann::json Suite::measure_corsair_throughput(const std::string& label, int w
         if (journal) spec.broker_flags.insert(spec.broker_flags.end(), {"--fsync", fsync_policy});
         spec.workers = workers;
         spec.capacity = options_.capacity;
+        spec.worker_flags = options_.worker_flags();
         spec.queue = kQueue;
         spec.log_dir = folder;
         CorsairCluster cluster(spec);

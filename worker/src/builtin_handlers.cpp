@@ -27,6 +27,10 @@ Handler echo_handler() {
     return [](const JobContext& job) { return std::string(job.payload); };
 }
 
+Handler noop_handler() {
+    return [](const JobContext&) { return std::string(); };
+}
+
 Handler sleep_handler() {
     return [](const JobContext& job) {
         const std::string_view text = trim(job.payload);
@@ -51,6 +55,7 @@ Handler sleep_handler() {
 
 std::optional<Handler> builtin_handler(std::string_view name) {
     if (name == "echo") return echo_handler();
+    if (name == "noop") return noop_handler();
     if (name == "sleep") return sleep_handler();
     return std::nullopt;
 }

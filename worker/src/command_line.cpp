@@ -18,6 +18,7 @@ any failure (non-zero exit, exception, oversized result) as FAIL with an error t
 
 Handlers (exactly one):
   --builtin echo     the result is the payload
+  --builtin noop     the result is empty (a handler that does nothing, for benchmarks)
   --builtin sleep    the payload is a number of milliseconds; sleeps, returns "slept N ms"
   -- COMMAND [ARGS]  runs COMMAND per job without a shell: payload on stdin, stdout is the
                      result; CORSAIR_JOB_ID, CORSAIR_QUEUE, CORSAIR_ATTEMPT are set
@@ -35,6 +36,11 @@ Such lines are left out of the error text.
 
 When the broker abandons a job (it timed out or was cancelled), the command is killed with
 its whole process group (SIGKILL), and nothing is reported for that attempt.
+
+Handler threads: by default one per unit of --capacity, which blocking handlers (commands)
+need. --threads N runs them on N threads instead. --inline runs them on the I/O thread with no
+hand-off at all: only for handlers that return within microseconds (echo, noop), since
+heartbeats wait while a handler runs and a slow one would get the worker declared dead.
 
 Durations: a number and a unit (us, ms, s, m, h), e.g. 250ms, 1.5s, 2m, 1m30s.
 Signals: SIGINT/SIGTERM drain (finish in-flight jobs, then exit 0); a second one stops at once.
@@ -87,10 +93,17 @@ std::variant<CommandLine, int> parse_command_line(int argc, const char* const* a
             }
             return {};
         });
-    app.add_option("--capacity", options.capacity, "Jobs run at once (handler threads; the credit given to the broker)")
+    app.add_option("--capacity", options.capacity, "Jobs held at once: the credit given to the broker")
         ->type_name("N")
         ->check(CLI::Range(std::uint32_t{1}, protocol::kMaxCapacity))
         ->capture_default_str();
+    auto* threads = app.add_option("--threads", options.handler_threads,
+                                   "Threads that run handlers (default: one per unit of --capacity)")
+                        ->type_name("N")
+                        ->check(CLI::Range(std::uint32_t{1}, protocol::kMaxCapacity));
+    auto* inline_flag = app.add_flag("--inline", options.runs_handlers_inline,
+                                     "Run handlers on the I/O thread (only for handlers that take microseconds)");
+    threads->excludes(inline_flag);
     app.add_option("--id", options.name, "Worker name shown in the broker's stats (default: HOSTNAME:PID)")
         ->type_name("NAME");
     add_duration(app, "--heartbeat", options.heartbeat_interval,
@@ -102,7 +115,7 @@ std::variant<CommandLine, int> parse_command_line(int argc, const char* const* a
         ->capture_default_str();
     auto* builtin = app.add_option("--builtin", result.builtin, "Built-in handler instead of a command")
                         ->type_name("NAME")
-                        ->check(CLI::IsMember({"echo", "sleep"}));
+                        ->check(CLI::IsMember({"echo", "noop", "sleep"}));
     auto* command =
         app.add_option("command", result.command, "Command run per job, after --")->type_name("COMMAND [ARGS...]");
     builtin->excludes(command);
@@ -112,7 +125,7 @@ std::variant<CommandLine, int> parse_command_line(int argc, const char* const* a
     try {
         app.parse(argc, argv);
         if (result.builtin.empty() && result.command.empty()) {
-            throw CLI::ValidationError("handler", "give --builtin echo|sleep or -- COMMAND [ARGS...]");
+            throw CLI::ValidationError("handler", "give --builtin echo|noop|sleep or -- COMMAND [ARGS...]");
         }
         const auto heartbeat = options.heartbeat_interval;
         if (heartbeat < protocol::kMinHeartbeatInterval || heartbeat > protocol::kMaxHeartbeatInterval) {

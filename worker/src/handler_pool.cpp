@@ -86,7 +86,7 @@ void HandlerPool::serve(std::stop_token stop) {
     }
 }
 
-Outcome HandlerPool::run_task(Task& task, std::stop_token pool_stop, zmq::socket_t& results) {
+Outcome run_attempt(Task& task, const ProgressSink& progress, std::size_t max_result_bytes) {
     Outcome outcome;
     outcome.id = task.id;
     outcome.attempt = task.attempt;
@@ -96,25 +96,13 @@ Outcome HandlerPool::run_task(Task& task, std::stop_token pool_stop, zmq::socket
         outcome.body = failure("abandoned before it started");
         return outcome;
     }
-    const std::stop_callback stop_with_pool(pool_stop, [&task] { task.stop.request_stop(); });
-    const auto owner = std::this_thread::get_id();
-    auto send_progress = [&task, &results, owner](std::uint32_t percent, std::string_view message) {
-        // `results` belongs to this thread: a report from a thread the handler started is dropped.
-        if (std::this_thread::get_id() != owner) return;
-        try {
-            send_outcome(results, Outcome{OutcomeKind::progress, task.id, task.attempt, task.generation, percent,
-                                          protocol::make_payload(message)});
-        } catch (const zmq::error_t&) {
-            // Only when the context is terminating: the worker is gone and no one wants the report.
-        }
-    };
     const JobContext context{
-        task.id, task.queue, task.attempt, protocol::view_of(task.payload), task.stop.get_token(), send_progress};
+        task.id, task.queue, task.attempt, protocol::view_of(task.payload), task.stop.get_token(), progress};
     try {
         std::string result = (*task.handler)(context);
-        if (result.size() > max_result_bytes_) {
+        if (result.size() > max_result_bytes) {
             outcome.body = failure("result too large: " + std::to_string(result.size()) +
-                                   " bytes exceeds the limit of " + std::to_string(max_result_bytes_) + " bytes");
+                                   " bytes exceeds the limit of " + std::to_string(max_result_bytes) + " bytes");
         } else {
             outcome.kind = OutcomeKind::done;
             outcome.body = message_owning(std::move(result));
@@ -128,6 +116,22 @@ Outcome HandlerPool::run_task(Task& task, std::stop_token pool_stop, zmq::socket
         outcome.body = failure("handler threw an exception that is not a std::exception");
     }
     return outcome;
+}
+
+Outcome HandlerPool::run_task(Task& task, std::stop_token pool_stop, zmq::socket_t& results) {
+    const std::stop_callback stop_with_pool(pool_stop, [&task] { task.stop.request_stop(); });
+    const auto owner = std::this_thread::get_id();
+    auto send_progress = [&task, &results, owner](std::uint32_t percent, std::string_view message) {
+        // `results` belongs to this thread: a report from a thread the handler started is dropped.
+        if (std::this_thread::get_id() != owner) return;
+        try {
+            send_outcome(results, Outcome{OutcomeKind::progress, task.id, task.attempt, task.generation, percent,
+                                          protocol::make_payload(message)});
+        } catch (const zmq::error_t&) {
+            // Only when the context is terminating: the worker is gone and no one wants the report.
+        }
+    };
+    return run_attempt(task, send_progress, max_result_bytes_);
 }
 
 }  // namespace corsair::worker

@@ -34,6 +34,10 @@ struct Task {
     std::stop_source stop;
 };
 
+// Runs one attempt of `task` on the calling thread and returns its end: the handler's result, or
+// its exception as a failure. `progress` receives JobContext::report_progress() calls. Never throws.
+Outcome run_attempt(Task& task, const ProgressSink& progress, std::size_t max_result_bytes);
+
 class HandlerPool {
 public:
     // Starts `threads` threads; `results_endpoint` must already be bound.

@@ -115,10 +115,13 @@ void Worker::run() {
     if (options_.broker_endpoint.empty()) throw std::invalid_argument("no broker endpoint given");
     if (pool_) throw std::logic_error("Worker::run() called twice");
     owner_thread_ = std::this_thread::get_id();
-    pool_ = std::make_unique<HandlerPool>(context_, results_endpoint_, options_.capacity,
-                                          protocol::kDefaultMaxPayloadBytes, log_);
-    log_->info("worker starting name={} broker={} capacity={} queues={}", options_.name, options_.broker_endpoint,
-               options_.capacity, handlers_.size());
+    // Inline handlers run on this thread: the pool is then an empty one that run() can still stop.
+    const std::uint32_t threads =
+        options_.runs_handlers_inline ? 0 : (options_.handler_threads != 0 ? options_.handler_threads : options_.capacity);
+    pool_ = std::make_unique<HandlerPool>(context_, results_endpoint_, threads, protocol::kDefaultMaxPayloadBytes, log_);
+    log_->info("worker starting name={} broker={} capacity={} handler_threads={} queues={}", options_.name,
+               options_.broker_endpoint, options_.capacity,
+               options_.runs_handlers_inline ? std::string("inline") : std::to_string(threads), handlers_.size());
     open_connection(Clock::now());  // throws on a malformed endpoint: a startup error
 
     while (!is_finished_) {
@@ -276,40 +279,41 @@ void Worker::handle_outcome() {
             handle_progress(*outcome, Clock::now());
             continue;
         }
-        std::optional<protocol::Progress> held_progress;
-        bool was_abandoned = false;
-        if (auto job = running_.find(JobKey{outcome->generation, outcome->id, outcome->attempt});
-            job != running_.end()) {
-            held_progress = take_held_progress(job->second);
-            was_abandoned = job->second.is_abandoned;
-            running_.erase(job);
-        }
-        if (was_abandoned) {
-            // Counted off in_flight_ when the ABANDON came; the broker has already moved on.
-            log_->debug("abandoned job ended; its result is dropped job={} attempt={}", outcome->id, outcome->attempt);
-            continue;
-        }
-        if (in_flight_ > 0) --in_flight_;
-        if (outcome->generation != generation_ || !broker_) {
-            // protocol.md: a new connection is a new worker to the broker; the old leases are gone.
-            // Logged at info: an operator (and the SIGSTOP integration test) counts these.
-            log_->info("late result dropped job={} attempt={} reason=earlier_connection", outcome->id,
-                       outcome->attempt);
-            continue;
-        }
-        // The last report must not be lost behind the interval, and must not come after the end.
-        if (held_progress) send_to_broker(std::move(*held_progress));
-        if (outcome->kind == OutcomeKind::done) {
-            log_->debug("job done job={} attempt={} result_bytes={}", outcome->id, outcome->attempt,
-                        outcome->body.size());
-            send_to_broker(protocol::Done{std::move(outcome->id), outcome->attempt, std::move(outcome->body)});
-        } else {
-            const bool is_permanent = outcome->kind == OutcomeKind::failed_permanently;
-            std::string error = outcome->body.to_string();
-            log_->warn("job failed job={} attempt={} permanent={} error=\"{}\"", outcome->id, outcome->attempt,
-                       is_permanent, error);
-            send_to_broker(protocol::Fail{std::move(outcome->id), outcome->attempt, std::move(error), is_permanent});
-        }
+        end_attempt(std::move(*outcome));
+    }
+}
+
+void Worker::end_attempt(Outcome&& outcome) {
+    std::optional<protocol::Progress> held_progress;
+    bool was_abandoned = false;
+    if (auto job = running_.find(JobKey{outcome.generation, outcome.id, outcome.attempt}); job != running_.end()) {
+        held_progress = take_held_progress(job->second);
+        was_abandoned = job->second.is_abandoned;
+        running_.erase(job);
+    }
+    if (was_abandoned) {
+        // Counted off in_flight_ when the ABANDON came; the broker has already moved on.
+        log_->debug("abandoned job ended; its result is dropped job={} attempt={}", outcome.id, outcome.attempt);
+        return;
+    }
+    if (in_flight_ > 0) --in_flight_;
+    if (outcome.generation != generation_ || !broker_) {
+        // protocol.md: a new connection is a new worker to the broker; the old leases are gone.
+        // Logged at info: an operator (and the SIGSTOP integration test) counts these.
+        log_->info("late result dropped job={} attempt={} reason=earlier_connection", outcome.id, outcome.attempt);
+        return;
+    }
+    // The last report must not be lost behind the interval, and must not come after the end.
+    if (held_progress) send_to_broker(std::move(*held_progress));
+    if (outcome.kind == OutcomeKind::done) {
+        log_->debug("job done job={} attempt={} result_bytes={}", outcome.id, outcome.attempt, outcome.body.size());
+        send_to_broker(protocol::Done{std::move(outcome.id), outcome.attempt, std::move(outcome.body)});
+    } else {
+        const bool is_permanent = outcome.kind == OutcomeKind::failed_permanently;
+        std::string error = outcome.body.to_string();
+        log_->warn("job failed job={} attempt={} permanent={} error=\"{}\"", outcome.id, outcome.attempt, is_permanent,
+                   error);
+        send_to_broker(protocol::Fail{std::move(outcome.id), outcome.attempt, std::move(error), is_permanent});
     }
 }
 
@@ -423,8 +427,18 @@ void Worker::handle_job(protocol::Job&& job) {
         return;
     }
     ++in_flight_;
-    pool_->submit(Task{std::move(job.id), std::move(job.queue), job.attempt, generation_, std::move(job.payload),
-                       &handler->second, running->second.stop});
+    Task task{std::move(job.id),      std::move(job.queue), job.attempt, generation_, std::move(job.payload),
+              &handler->second, running->second.stop};
+    if (!options_.runs_handlers_inline) {
+        pool_->submit(std::move(task));
+        return;
+    }
+    auto report = [this, &task](std::uint32_t percent, std::string_view message) {
+        Outcome progress{OutcomeKind::progress, task.id, task.attempt, task.generation, percent,
+                         protocol::make_payload(message)};
+        handle_progress(progress, Clock::now());
+    };
+    end_attempt(run_attempt(task, report, protocol::kDefaultMaxPayloadBytes));
 }
 
 void Worker::handle_abandon(const protocol::Abandon& abandon) {

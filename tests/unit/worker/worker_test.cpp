@@ -18,6 +18,7 @@
 #include <zmq.hpp>
 
 #include "corsair/protocol/protocol.hpp"
+#include "corsair/worker/builtin_handlers.hpp"
 #include "corsair/worker/exec_handler.hpp"
 #include "corsair/worker/permanent_failure.hpp"
 #include "deadline.hpp"
@@ -370,6 +371,51 @@ TEST_CASE("a worker runs as many jobs at once as its capacity", "[worker][worker
     }
     CHECK(done_ids == std::set<std::string>{"job-0", "job-1", "job-2"});
     CHECK(gate.max_running() == 3);
+}
+
+TEST_CASE("inline handlers run on the I/O thread, one at a time, and report like pooled ones", "[worker][worker]") {
+    zmq::context_t context;
+    FakeBroker broker(context);
+    auto options = options_for(broker, 8);
+    options.runs_handlers_inline = true;
+    std::mutex mutex;
+    std::set<std::thread::id> handler_threads;
+    RunningWorker running(context, options,
+                          {{"q",
+                            [&](const JobContext& job) {
+                                job.report_progress(50, "half");
+                                std::lock_guard lock(mutex);
+                                handler_threads.insert(std::this_thread::get_id());
+                                return "inline " + std::string(job.payload);
+                            }},
+                           {"bad", [](const JobContext&) -> std::string { throw std::runtime_error("no"); }}});
+    auto [worker_id, ready] = broker.expect<protocol::Ready>();
+    CHECK(ready.capacity == 8);  // credit is still the capacity
+    for (int i = 0; i < 8; ++i) broker.send_job(worker_id, "job-" + std::to_string(i), "q", 1, std::to_string(i));
+    std::set<std::string> done_ids;
+    while (done_ids.size() < 8) {
+        auto received = broker.receive(kDeadline);
+        REQUIRE(received.has_value());
+        if (auto* done = std::get_if<protocol::Done>(&received->message)) {
+            CHECK(protocol::view_of(done->payload) == "inline " + done->id.substr(4));
+            done_ids.insert(done->id);
+        }
+    }
+    {
+        std::lock_guard lock(mutex);
+        CHECK(handler_threads.size() == 1);  // every job ran on the same (I/O) thread
+    }
+    broker.send_job(worker_id, "j", "bad", 2, "");
+    auto [from, fail] = broker.expect<protocol::Fail>();
+    CHECK(fail.error == "no");
+}
+
+TEST_CASE("the noop built-in returns an empty result", "[worker][builtin]") {
+    auto noop = worker::builtin_handler("noop");
+    REQUIRE(noop.has_value());
+    JobContext job;
+    job.payload = "anything";
+    CHECK((*noop)(job).empty());
 }
 
 TEST_CASE("ERROR unknown_worker makes the worker send READY again", "[worker][worker]") {

@@ -11,12 +11,15 @@ namespace corsair::worker {
 // The result is the payload, unchanged.
 Handler echo_handler();
 
+// The result is empty, whatever the payload: a handler that does nothing, for benchmarks.
+Handler noop_handler();
+
 // The payload is a decimal number of milliseconds (surrounding whitespace allowed, at most one
 // day); sleeps that long and returns "slept N ms". Anything else fails the job. Gives up early,
 // failing the job, when the worker stops.
 Handler sleep_handler();
 
-// The built-in handler called `name` ("echo" or "sleep"), or nullopt.
+// The built-in handler called `name` ("echo", "noop" or "sleep"), or nullopt.
 std::optional<Handler> builtin_handler(std::string_view name);
 
 }  // namespace corsair::worker

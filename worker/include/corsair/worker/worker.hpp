@@ -85,6 +85,8 @@ private:
     void send_to_broker(T&& message);
     void handle_control();
     void handle_outcome();
+    // The end of an attempt (from a handler thread, or inline): DONE or FAIL to the broker.
+    void end_attempt(Outcome&& outcome);
     void handle_progress(Outcome& outcome, Clock::time_point now);
     void send_held_progress(Clock::time_point now);
     std::optional<protocol::Progress> take_held_progress(RunningJob& job);

@@ -12,7 +12,14 @@ namespace corsair::worker {
 struct WorkerOptions {
     std::string broker_endpoint;  // e.g. tcp://127.0.0.1:5556
     std::string name;             // shown in the broker's stats; empty means "<hostname>:<pid>"
-    std::uint32_t capacity = 1;   // handler threads, and the credit announced in READY
+    std::uint32_t capacity = 1;   // jobs held at once: the credit announced in READY
+    // Threads that run handlers; 0 means one per unit of capacity (what blocking handlers, such
+    // as commands, need).
+    std::uint32_t handler_threads = 0;
+    // Run handlers on the I/O thread itself, with no hand-off to a handler thread: for handlers
+    // that return within microseconds (the built-in echo and noop, an in-memory computation).
+    // While a handler runs, heartbeats wait, so a slow one would get the worker declared dead.
+    bool runs_handlers_inline = false;
     // Used until the broker's first HEARTBEAT says otherwise.
     std::chrono::milliseconds heartbeat_interval = protocol::kDefaultHeartbeatInterval;
     std::uint32_t liveness = protocol::kDefaultLiveness;
