@@ -292,7 +292,10 @@ void encode_into(T&& message, Frames& frames) {
     frames.push_back(signature_frame());
     const auto code = static_cast<std::uint8_t>(command);
     frames.emplace_back(&code, 1);
-    msgpack::sbuffer buffer(128);
+    // One buffer per thread, reused: a header is copied into its frame anyway, and a fresh buffer
+    // per message was one malloc and free per message on the broker's hot path.
+    thread_local msgpack::sbuffer buffer(256);
+    buffer.clear();
     detail::Packer packer(buffer);
     detail::write_header(packer, message);
     frames.emplace_back(buffer.data(), buffer.size());
@@ -769,12 +772,17 @@ inline Result<Message, DecodeError> decode(Frames& frames, std::size_t first = 0
         // Bounds on container sizes stop a 10-byte header from claiming a 4-billion-entry array.
         const msgpack::unpack_limit bounds(/*array=*/1024, /*map=*/1024, /*str=*/kMaxHeaderBytes, /*bin=*/kMaxHeaderBytes,
                                            /*ext=*/kMaxHeaderBytes, /*depth=*/8);
+        // One zone per thread, cleared and reused: msgpack::unpack without a zone allocates a new
+        // one with an 8 KiB chunk for every message. decode_header copies everything it keeps
+        // out of the zone, so nothing refers to it once this returns.
+        thread_local msgpack::zone zone;
+        zone.clear();
         std::size_t offset = 0;
-        msgpack::object_handle handle = msgpack::unpack(static_cast<const char*>(header.data()), header.size(), offset,
-                                                        nullptr, nullptr, bounds);
+        const msgpack::object header_object = msgpack::unpack(zone, static_cast<const char*>(header.data()),
+                                                              header.size(), offset, nullptr, nullptr, bounds);
         if (offset != header.size()) return unexpected(DecodeError{ErrorCode::bad_header, "trailing bytes"});
-        if (handle.get().type != msgpack::type::MAP) return unexpected(DecodeError{ErrorCode::bad_header, "not a map"});
-        return detail::decode_header(command, detail::HeaderView(handle.get()), payload);
+        if (header_object.type != msgpack::type::MAP) return unexpected(DecodeError{ErrorCode::bad_header, "not a map"});
+        return detail::decode_header(command, detail::HeaderView(header_object), payload);
     } catch (const msgpack::unpack_error& e) {
         return unexpected(DecodeError{ErrorCode::bad_header, e.what()});
     } catch (const msgpack::type_error&) {
