@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <string>
 
@@ -33,7 +34,12 @@ void reexec_with_huge_pages(char** argv) noexcept {
         if (!kernel_offers_huge_pages()) return;
         tunables += tunables.empty() ? kTunable : std::string(":") + kTunable;
         if (::setenv("GLIBC_TUNABLES", tunables.c_str(), 1) != 0) return;
-        ::execv("/proc/self/exe", argv);
+        // Exec the resolved path, not /proc/self/exe, or the process would be named "exe" in ps
+        // and top (the kernel names a process after the file it executes).
+        std::error_code error;
+        const auto self = std::filesystem::read_symlink("/proc/self/exe", error);
+        if (error) return;
+        ::execv(self.c_str(), argv);
         // exec failed: carry on with ordinary pages rather than not start.
     } catch (...) {
     }

@@ -10,7 +10,7 @@
 
 namespace corsair::broker {
 
-// Re-executes /proc/self/exe with `argv` and glibc.malloc.hugetlb=1 appended to GLIBC_TUNABLES.
+// Re-executes this program (the file /proc/self/exe points to) with `argv` and glibc.malloc.hugetlb=1 appended to GLIBC_TUNABLES.
 // Returns without doing anything when the tunable is already there, when the kernel offers no
 // transparent huge pages, or when CORSAIR_HUGE_PAGES=0; also returns if exec fails. Otherwise
 // does not return (the PID stays the same).
