@@ -57,6 +57,17 @@ zmq::message_t share(zmq::message_t& bytes) {
     return shared;
 }
 
+// libzmq receives small messages into shared 8 KiB buffers (ZMQ_IN_BATCH_SIZE) and hands out
+// frames that point into them, so a kept 64-byte payload pins its whole buffer, the other frames'
+// bytes included: a million pending jobs held 1,338 MiB after live submission against 752 MiB
+// after replaying the same jobs. A payload or result the broker keeps gets its own exact-size copy
+// instead; larger ones already have a buffer of their own.
+constexpr std::size_t kSharedBatchBytes = 8192;
+zmq::message_t keepable(zmq::message_t&& received) {
+    if (received.size() == 0 || received.size() > kSharedBatchBytes) return std::move(received);
+    return zmq::message_t(received.data(), received.size());
+}
+
 template <class T>
 p::Frames frames_of(T&& message) {
     return p::encode(std::forward<T>(message));
@@ -177,7 +188,7 @@ void Scheduler::submit(const RoutingId& producer, p::Submit&& message, TimePoint
     JobRecord& job = it->second;
     job.id = message.id;
     job.queue = message.queue;
-    job.payload = std::move(message.payload);
+    job.payload = keepable(std::move(message.payload));
     live_payload_bytes_ += job.payload.size();
     job.sequence = next_sequence_++;
     job.priority = message.priority;
@@ -278,7 +289,7 @@ void Scheduler::on_worker_message(const RoutingId& routing_id, p::Message&& mess
         refresh_listing(worker);
     }
     if (auto* done = std::get_if<p::Done>(&message)) {
-        complete(worker, done->id, done->attempt, true, std::move(done->payload), {}, false, now);
+        complete(worker, done->id, done->attempt, true, keepable(std::move(done->payload)), {}, false, now);
     } else if (auto* fail = std::get_if<p::Fail>(&message)) {
         complete(worker, fail->id, fail->attempt, false, {}, std::move(fail->error), fail->is_permanent, now);
     } else if (auto* progress = std::get_if<p::Progress>(&message)) {
