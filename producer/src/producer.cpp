@@ -402,8 +402,11 @@ void Producer::track(std::string id, std::string_view queue, std::string_view pa
 
 void Producer::forget(const std::string& id) {
     const auto it = jobs_.find(id);
-    if (it == jobs_.end()) return;
-    unalias(id, it->second);
+    if (it != jobs_.end()) forget(it);
+}
+
+void Producer::forget(TrackedJobs::iterator it) {
+    unalias(it->first, it->second);
     if (!it->second.is_accepted) --unaccepted_count_;
     if (it->second.wants_result) awaited_order_.erase(it->second.order);
     jobs_.erase(it);
@@ -629,6 +632,7 @@ void Producer::mark_accepted(const std::string& id, TrackedJob& job, const proto
     }
     if (job.is_acceptance_reported) return;  // accepted again after a resubmission
     job.is_acceptance_reported = true;
+    if (!options_.reports_acceptance) return;
     Event event;
     event.kind = Event::Kind::accepted;
     event.id = id;
@@ -689,17 +693,29 @@ void Producer::on_error(const protocol::Error& error, bool is_answer) {
 
 void Producer::deliver(const std::string& job_id, protocol::JobState state, std::uint32_t attempt,
                        std::string_view result, const std::string& error) {
-    for (auto& id : awaiting(job_id)) {
-        auto& job = jobs_.at(id);
-        if (!job.is_accepted) mark_accepted(id, job, nullptr);
-        Event event;
-        event.kind = Event::Kind::result;
-        event.id = id;
-        event.job_id = job_id;
-        event.outcome = Outcome{id, state, attempt, std::string(result), error, job_id};
-        forget(id);
-        events_.push_back(std::move(event));
+    if (aliases_.empty()) {
+        // The common case, one hash lookup: no unique_key made another id stand for this job.
+        const auto it = jobs_.find(job_id);
+        if (it != jobs_.end() && it->second.wants_result && it->second.job_id.empty()) {
+            deliver_to(it, job_id, state, attempt, result, error);
+        }
+        return;
     }
+    for (auto& id : awaiting(job_id)) {
+        if (const auto it = jobs_.find(id); it != jobs_.end()) deliver_to(it, job_id, state, attempt, result, error);
+    }
+}
+
+void Producer::deliver_to(TrackedJobs::iterator it, const std::string& job_id, protocol::JobState state,
+                          std::uint32_t attempt, std::string_view result, const std::string& error) {
+    if (!it->second.is_accepted) mark_accepted(it->first, it->second, nullptr);
+    Event event;
+    event.kind = Event::Kind::result;
+    event.id = it->first;
+    event.job_id = job_id;
+    event.outcome = Outcome{it->first, state, attempt, std::string(result), error, job_id};
+    forget(it);
+    events_.push_back(std::move(event));
 }
 
 void Producer::note_broker_instance(std::uint64_t instance) {

@@ -122,6 +122,29 @@ TEST_CASE("a pipelined submit is reported accepted once the broker answers", "[p
     CHECK(producer.awaiting_acceptance() == 0);
 }
 
+TEST_CASE("with reports_acceptance off, only results and refusals are reported", "[producer]") {
+    zmq::context_t context;
+    FakeBroker broker(context);
+    auto options = options_for(broker.endpoint());
+    options.reports_acceptance = false;
+    Producer producer(context, options);
+    std::vector<Event> events;
+    const auto kept = producer.submit_async("q", "a", true);
+    const auto refused = producer.submit_async("q", "b", true);
+    auto first = receive_while_pumping<protocol::Submit>(broker, producer, events, 5s);
+    REQUIRE(first);
+    auto second = receive_while_pumping<protocol::Submit>(broker, producer, events, 5s);
+    REQUIRE(second);
+    REQUIRE(broker.send(first->first, test::accepted(kept, false)));
+    REQUIRE(broker.send(first->first, test::error(protocol::ErrorCode::queue_full, refused, "SUBMIT")));
+    REQUIRE(broker.send(first->first, test::job_result(kept, protocol::JobState::done, 1, "", "r")));
+    REQUIRE(poll_for(producer, Event::Kind::result, 1, events, 5s) == 1);
+    REQUIRE(poll_for(producer, Event::Kind::error, 1, events, 5s) == 1);
+    for (const auto& event : events) CHECK(event.kind != Event::Kind::accepted);
+    CHECK(producer.awaiting_acceptance() == 0);
+    CHECK(producer.awaiting_results() == 0);
+}
+
 TEST_CASE("an unanswered SUBMIT is resent with the same id", "[producer]") {
     zmq::context_t context;
     FakeBroker broker(context);

@@ -44,6 +44,9 @@ struct ProducerOptions {
     std::chrono::milliseconds window_wait_limit{0};
     // Client-side payload cap; match the broker's --max-payload if it was changed.
     std::size_t max_payload_bytes = protocol::kDefaultMaxPayloadBytes;
+    // Whether poll() reports an `accepted` event for every job. A caller that only wants results
+    // can turn this off and save an event (two strings) per job; refusals are still reported.
+    bool reports_acceptance = true;
 };
 
 // How a job ended: done, failed or cancelled. `result` holds the result bytes, `error` why it
@@ -204,7 +207,9 @@ private:
     void track(std::string id, std::string_view queue, std::string_view payload, bool wants_result,
                std::shared_ptr<const JobOptions> options);
     std::shared_ptr<const JobOptions> share(const JobOptions& options);
+    using TrackedJobs = std::unordered_map<std::string, TrackedJob>;
     void forget(const std::string& id);
+    void forget(TrackedJobs::iterator it);
     void unalias(const std::string& id, TrackedJob& job);
     void queue_submit(const std::string& id, TrackedJob& job);
     // The submitted ids whose results are awaited from the broker's job `job_id`.
@@ -233,6 +238,8 @@ private:
     void on_progress(protocol::Progress&& progress);
     void on_error(const protocol::Error& error, bool is_answer);
     void mark_accepted(const std::string& id, TrackedJob& job, const protocol::Accepted* accepted);
+    void deliver_to(TrackedJobs::iterator it, const std::string& job_id, protocol::JobState state,
+                    std::uint32_t attempt, std::string_view result, const std::string& error);
     void deliver(const std::string& job_id, protocol::JobState state, std::uint32_t attempt, std::string_view result,
                  const std::string& error);
     void resubmit_awaited();
@@ -250,7 +257,7 @@ private:
     std::uint64_t next_order_ = 1;
     std::uint64_t next_request_ = 1;
 
-    std::unordered_map<std::string, TrackedJob> jobs_;
+    TrackedJobs jobs_;
     // Broker job id -> submitted ids awaiting its result through a unique_key match.
     std::unordered_multimap<std::string, std::string> aliases_;
     std::shared_ptr<const JobOptions> last_options_;  // reused while submits repeat the same options
