@@ -1,7 +1,6 @@
 #include "corsair_load.hpp"
 
 #include <stdexcept>
-#include <thread>
 
 namespace corsair::bench {
 
@@ -42,8 +41,9 @@ void CorsairLoad::wait_for_workers(std::size_t count, milliseconds timeout) {
         } catch (const producer::ProducerError&) {
             // A STATS lost in a slow start: ask again until the deadline.
         }
-        // Registration is the workers' doing; re-ask at a modest rate rather than spin.
-        std::this_thread::sleep_for(milliseconds(20));
+        // Registration is the workers' doing: between asks, wait on the producer's socket (nothing
+        // else is in flight yet, so whatever it returns is of no use here).
+        producer_.poll(milliseconds(20));
     }
     throw std::runtime_error("only " + std::to_string(seen) + " of " + std::to_string(count) +
                              " workers registered with the broker in time");

@@ -212,11 +212,7 @@ void JournalWriter::run(zmq::context_t& context) noexcept {
         }
         if (has_failed_.load()) {
             batch.clear();
-            if (started) {
-                started->process.stop();
-                std::error_code ignored;
-                std::filesystem::remove(compaction_path_of(path_), ignored);
-            }
+            if (started) discard(*started);
             continue;
         }
         const bool has_news = sequence != written_sequence;
@@ -305,12 +301,16 @@ void JournalWriter::finish_compaction() {
     notify();
 }
 
-void JournalWriter::abandon_compaction(const std::string& why, bool is_failure) {
-    const auto compaction_path = compaction_path_of(path_);
-    compaction_->process.stop();
-    compaction_.reset();  // closes the file
+void JournalWriter::discard(Compaction& compaction) {
+    compaction.process.stop();
     std::error_code ignored;
-    std::filesystem::remove(compaction_path, ignored);
+    std::filesystem::remove(compaction.file.path(), ignored);
+}
+
+void JournalWriter::abandon_compaction(const std::string& why, bool is_failure) {
+    const auto compaction_path = compaction_->file.path();
+    discard(*compaction_);
+    compaction_.reset();  // closes the file
     is_compacting_.store(false);
     if (is_failure) {
         ++compactions_failed_;
@@ -352,9 +352,7 @@ void JournalWriter::fail(const std::string& what, int error) {
     }
     has_failed_.store(true);
     if (compaction_) {
-        compaction_->process.stop();
-        std::error_code ignored;
-        std::filesystem::remove(compaction_path_of(path_), ignored);
+        discard(*compaction_);
         compaction_.reset();
     }
     is_compacting_.store(false);

@@ -149,6 +149,8 @@ private:
     bool write_batch(std::string_view batch);
     void finish_compaction();
     void abandon_compaction(const std::string& why, bool is_failure = true);
+    // Kills the snapshot process and removes the compaction file.
+    static void discard(Compaction& compaction);
     bool sync();
     void publish_durable(std::uint64_t sequence);
     void notify();
