@@ -94,6 +94,7 @@ TEST_CASE("SUBMIT round trips with every field and its payload", "[protocol][cod
         submit.timeout_ms = kMaxTimeoutMs;
         submit.delay_ms = kMaxDelayMs;
         submit.unique_key = std::string(kMaxUniqueKeyBytes, 'k');
+        submit.accept_within_ms = kMaxAcceptWithinMs;
         auto m = round_trip(std::move(submit));
         CHECK(m.id == "j");
         CHECK(m.wants_result);
@@ -107,6 +108,7 @@ TEST_CASE("SUBMIT round trips with every field and its payload", "[protocol][cod
         CHECK(m.delay_ms == kMaxDelayMs);
         CHECK_FALSE(m.run_at_ms.has_value());
         CHECK(m.unique_key == std::string(kMaxUniqueKeyBytes, 'k'));
+        CHECK(m.accept_within_ms == kMaxAcceptWithinMs);
     }
     SECTION("the low ends: negative priority, no timeout, no jitter, one attempt") {
         Submit submit = make_submit("j", "q", false, zmq::message_t());
@@ -154,6 +156,7 @@ TEST_CASE("SUBMIT round trips with every field and its payload", "[protocol][cod
         CHECK(m.delay_ms == 0);
         CHECK_FALSE(m.run_at_ms.has_value());
         CHECK(m.unique_key.empty());
+        CHECK(m.accept_within_ms == 0);
     }
 }
 

@@ -212,6 +212,12 @@ void add_lifecycle_cases(Add& add) {
     add("unique_key over kMaxUniqueKeyBytes", Command::submit,
         with(submit, str("unique_key", std::string(kMaxUniqueKeyBytes + 1, 'k'))), value, "unique_key");
     add("unique_key as int", Command::submit, with(submit, uint("unique_key", 7)), type, "unique_key");
+    add("accept_within_ms over kMaxAcceptWithinMs", Command::submit,
+        with(submit, uint("accept_within_ms", kMaxAcceptWithinMs + 1)), value, "accept_within_ms");
+    add("accept_within_ms negative", Command::submit, with(submit, sint("accept_within_ms", -1)), value,
+        "accept_within_ms");
+    add("accept_within_ms as bool", Command::submit, with(submit, boolean("accept_within_ms", true)), type,
+        "accept_within_ms");
 
     add("job_id over kMaxJobIdBytes", Command::accepted,
         with(valid_fields(Command::accepted), str("job_id", std::string(kMaxJobIdBytes + 1, 'j'))), value, "job_id");

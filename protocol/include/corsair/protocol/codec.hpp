@@ -58,7 +58,8 @@ inline void write_errors(Packer& p, const std::vector<AttemptError>& errors) {
 // Optional SUBMIT fields are written only when set, so a plain job stays a small header.
 inline void write_header(Packer& p, const Submit& m) {
     p.pack_map(3 + (m.priority != 0 ? 1 : 0) + field_count(m.retry) + (m.timeout_ms ? 1 : 0) +
-               (m.delay_ms != 0 ? 1 : 0) + (m.run_at_ms ? 1 : 0) + (m.unique_key.empty() ? 0 : 1));
+               (m.delay_ms != 0 ? 1 : 0) + (m.run_at_ms ? 1 : 0) + (m.unique_key.empty() ? 0 : 1) +
+               (m.accept_within_ms != 0 ? 1 : 0));
     pack_key(p, "id"), pack_string(p, m.id);
     pack_key(p, "queue"), pack_string(p, m.queue);
     pack_key(p, "wants_result"), p.pack(m.wants_result);
@@ -68,6 +69,7 @@ inline void write_header(Packer& p, const Submit& m) {
     if (m.delay_ms != 0) pack_key(p, "delay_ms"), p.pack(m.delay_ms);
     if (m.run_at_ms) pack_key(p, "run_at_ms"), p.pack(*m.run_at_ms);
     if (!m.unique_key.empty()) pack_key(p, "unique_key"), pack_string(p, m.unique_key);
+    if (m.accept_within_ms != 0) pack_key(p, "accept_within_ms"), p.pack(m.accept_within_ms);
 }
 inline void write_header(Packer& p, const Accepted& m) {
     p.pack_map(m.broker_instance != 0 ? 4 : 3);
@@ -459,6 +461,7 @@ inline DecodeResult decode_submit(const HeaderView& h, zmq::message_t* payload) 
     CORSAIR_DECODE_FIELD(delay, h.unsigned_integer("delay_ms", 0, kMaxDelayMs, 0));
     CORSAIR_DECODE_FIELD(run_at, h.optional_unsigned("run_at_ms", 0, UINT64_MAX));
     CORSAIR_DECODE_FIELD(unique, h.string("unique_key", kMaxUniqueKeyBytes, false));
+    CORSAIR_DECODE_FIELD(accept_within, h.unsigned_integer("accept_within_ms", 0, kMaxAcceptWithinMs, 0));
     // A job is ready after a delay or at a time, never both.
     if (delay_result.value() != 0 && run_at_result.value()) {
         return unexpected(DecodeError{ErrorCode::bad_field_value, "run_at_ms"});
@@ -473,6 +476,7 @@ inline DecodeResult decode_submit(const HeaderView& h, zmq::message_t* payload) 
     m.delay_ms = delay_result.value();
     m.run_at_ms = run_at_result.value();
     m.unique_key = std::move(unique_result.value());
+    m.accept_within_ms = accept_within_result.value();
     return Message(std::move(m));
 }
 

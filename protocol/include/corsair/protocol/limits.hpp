@@ -34,6 +34,7 @@ inline constexpr std::uint64_t kMaxDelayMs = 365ULL * 24 * 3'600'000;      // 36
 inline constexpr std::uint64_t kMaxBackoffMs = 24ULL * 3'600'000;          // 24 hours
 inline constexpr std::uint64_t kMaxDeadAgeMs = 365ULL * 24 * 3'600'000;    // 365 days
 inline constexpr std::size_t kMaxUniqueKeyBytes = 128;
+inline constexpr std::uint64_t kMaxAcceptWithinMs = 60'000;  // longest a SUBMIT may let ACCEPTED wait
 inline constexpr std::size_t kMaxProgressMessageBytes = 256;
 inline constexpr std::size_t kMaxHistoryErrorBytes = 400;  // each attempt's error in a job's history
 inline constexpr std::uint32_t kMaxDeadListed = 10'000;    // most jobs one DEAD reply lists

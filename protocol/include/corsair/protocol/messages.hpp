@@ -73,6 +73,9 @@ struct Submit {
     std::uint64_t delay_ms = 0;               // ready this long after acceptance
     std::optional<std::uint64_t> run_at_ms;   // or ready at this Unix time (ms); not with delay_ms
     std::string unique_key;                   // empty = none
+    // With wants_result: the broker may hold this job's ACCEPTED up to this long and leave it out
+    // if the job's RESULT is sent first (a RESULT acknowledges too). 0 = ACCEPTED at once.
+    std::uint64_t accept_within_ms = 0;
 };
 
 // A plain SUBMIT (every optional field at its default), without naming each field.
