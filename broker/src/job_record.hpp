@@ -31,6 +31,7 @@ struct JobRecord {
     std::uint64_t sequence = 0;    // submission order, for FIFO requeue of a dead worker's jobs
     WorkerRecord* lease_holder = nullptr;  // set while running
     std::string reply_to;          // producer routing id awaiting RESULT and PROGRESS, or empty
+    std::uint64_t held_accept = 0;  // HeldAccepts ticket while reply_to's ACCEPTED waits; 0 = none
 
     // What the producer asked for; absent fields follow the queue's settings.
     std::int32_t priority = 0;

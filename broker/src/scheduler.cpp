@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "corsair/protocol/duration.hpp"
+#include "held_accepts.hpp"
 #include "job_record.hpp"
 #include "journal_sink.hpp"
 #include "queue_state.hpp"
@@ -43,6 +44,7 @@ std::map<std::string, std::uint64_t> SchedulerCounters::to_map() const {
         {"unexpected_commands", unexpected_commands},
         {"results_undeliverable", results_undeliverable},
         {"results_expired", results_expired},
+        {"accepts_folded", accepts_folded},
     };
 }
 
@@ -83,7 +85,8 @@ Scheduler::Scheduler(const BrokerOptions& options, Outbox& outbox, std::shared_p
       wall_clock_(std::move(wall_clock)),
       random_(seed_from(options.random_seed)),
       instance_(std::uniform_int_distribution<std::uint64_t>(1, UINT64_MAX)(random_)),
-      results_(std::make_unique<ResultStore>(options.result_ttl, options.max_result_bytes)) {}
+      results_(std::make_unique<ResultStore>(options.result_ttl, options.max_result_bytes)),
+      held_accepts_(std::make_unique<HeldAccepts>()) {}
 
 Scheduler::~Scheduler() = default;
 
@@ -125,6 +128,12 @@ void Scheduler::submit(const RoutingId& producer, p::Submit&& message, TimePoint
     if (auto it = jobs_.find(message.id); it != jobs_.end()) {
         JobRecord& job = it->second;
         ++counters_.duplicate_submits;
+        // The ACCEPTED below answers for a held one from this producer; another's is sent first.
+        if (job.reply_to == producer) {
+            held_accepts_->release(job);
+        } else {
+            settle_held_accept(job, false);
+        }
         if (message.wants_result) job.reply_to = producer;
         send_to_producer(producer, frames_of(p::Accepted{message.id, true, message.id, instance_}));
         if (message.wants_result && job.state == p::JobState::failed) {
@@ -148,7 +157,10 @@ void Scheduler::submit(const RoutingId& producer, p::Submit&& message, TimePoint
         if (auto held = unique_jobs_.find(unique); held != unique_jobs_.end()) {
             JobRecord& job = jobs_.at(held->second);
             ++counters_.unique_hits;
-            if (message.wants_result) job.reply_to = producer;
+            if (message.wants_result && job.reply_to != producer) {
+                settle_held_accept(job, false);
+                job.reply_to = producer;
+            }
             send_to_producer(producer, frames_of(p::Accepted{message.id, true, job.id, instance_}));
             return;
         }
@@ -210,6 +222,11 @@ void Scheduler::submit(const RoutingId& producer, p::Submit&& message, TimePoint
         make_pending(job, false);
     }
     log_->debug("submitted job={} queue={} priority={}", job.id, job.queue, job.priority);
+    // docs/protocol.md §5.1: a producer waiting for the result may let the ACCEPTED wait for it.
+    if (message.wants_result && message.accept_within_ms > 0) {
+        held_accepts_->hold(job, std::chrono::milliseconds(message.accept_within_ms), now);
+        return;
+    }
     // docs/durability.md: ACCEPTED means the job is on disk (under the --fsync policy).
     send_to_producer_when_durable(producer, frames_of(p::Accepted{job.id, false, job.id, instance_}));
 }

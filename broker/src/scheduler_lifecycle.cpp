@@ -5,6 +5,7 @@
 #include "corsair/broker/scheduler.hpp"
 #include "corsair/protocol/codec.hpp"
 #include "corsair/protocol/duration.hpp"
+#include "held_accepts.hpp"
 #include "job_record.hpp"
 #include "journal_sink.hpp"
 #include "queue_state.hpp"
@@ -117,6 +118,7 @@ void Scheduler::move_to_dead(JobRecord& job, TimePoint now) {
     release_unique_key(job);
     log_->warn("job dead job={} queue={} attempts={} error={}", job.id, job.queue, job.attempt, job.last_error);
     if (!job.reply_to.empty()) {
+        settle_held_accept(job, true);
         send_to_producer_when_durable(job.reply_to, p::encode(p::JobResult{job.id, job.state, job.attempt, job.last_error, {}}));
     }
     expire_dead(queue, now);
@@ -131,6 +133,7 @@ void Scheduler::end_job(JobRecord& job, p::JobState state, zmq::message_t result
                         bool tells_producer) {
     release_unique_key(job);
     EndedJob ended = ended_record(job, state, std::move(result), std::move(error), now);
+    settle_held_accept(job, tells_producer && !job.reply_to.empty());
     if (tells_producer && !job.reply_to.empty()) {
         // docs/durability.md: a producer is told a job ended only once that is on disk, so a
         // crash can never make the broker forget an ending someone was told about.
@@ -185,13 +188,26 @@ void Scheduler::expire_dead(QueueState& queue, TimePoint now) {
 // ---- timers ----------------------------------------------------------------------------
 
 std::optional<Scheduler::TimePoint> Scheduler::next_deadline() const {
-    auto ready = ready_timers_.next_deadline();
-    auto lease = lease_timers_.next_deadline();
-    if (ready && lease) return std::min(*ready, *lease);
-    return ready ? ready : lease;
+    std::optional<TimePoint> earliest;
+    for (auto deadline : {ready_timers_.next_deadline(), lease_timers_.next_deadline(), held_accepts_->next_due()}) {
+        if (deadline && (!earliest || *deadline < *earliest)) earliest = deadline;
+    }
+    return earliest;
+}
+
+void Scheduler::settle_held_accept(JobRecord& job, bool folded) {
+    if (!held_accepts_->release(job)) return;
+    if (folded) {
+        ++counters_.accepts_folded;
+    } else {
+        send_to_producer_when_durable(job.reply_to, p::encode(p::Accepted{job.id, false, job.id, instance_}));
+    }
 }
 
 void Scheduler::fire_timers(TimePoint now) {
+    held_accepts_->fire(now, [this](JobRecord& job) {
+        send_to_producer_when_durable(job.reply_to, p::encode(p::Accepted{job.id, false, job.id, instance_}));
+    });
     while (auto due = ready_timers_.pop_due(now)) {
         JobRecord& job = **due;
         job.ready_timer.reset();

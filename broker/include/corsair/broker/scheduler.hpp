@@ -33,6 +33,7 @@ struct WorkerRecord;
 class ResultStore;
 struct EndedJob;
 class JournalSink;
+class HeldAccepts;
 
 // What a restart recovered from the journal, for the startup log.
 struct RecoveryCounts {
@@ -72,6 +73,7 @@ struct SchedulerCounters {
     std::uint64_t unexpected_commands = 0;
     std::uint64_t results_undeliverable = 0;  // RESULT for a producer connection that is gone
     std::uint64_t results_expired = 0;
+    std::uint64_t accepts_folded = 0;  // ACCEPTEDs left out: the job's RESULT went first (accept_within_ms)
 
     std::map<std::string, std::uint64_t> to_map() const;
 };
@@ -165,6 +167,9 @@ private:
     void end_job(JobRecord& job, protocol::JobState state, zmq::message_t result, std::string error, TimePoint now,
                  bool tells_producer);
     void release_unique_key(const JobRecord& job);
+    // A held ACCEPTED (SUBMIT accept_within_ms) is settled: `folded` when the job's RESULT is going
+    // to the same producer and stands for it, otherwise the ACCEPTED is sent now.
+    void settle_held_accept(JobRecord& job, bool folded);
     // The ResultStore entry for `job` ending now in `state`; takes its error history.
     EndedJob ended_record(JobRecord& job, protocol::JobState state, zmq::message_t result, std::string error,
                           TimePoint ended_at);
@@ -209,6 +214,7 @@ private:
     std::unordered_map<RoutingId, WorkerRecord> workers_;
     std::vector<QueueState*> dirty_;  // queues that may be able to dispatch after this event
     std::unique_ptr<ResultStore> results_;
+    std::unique_ptr<HeldAccepts> held_accepts_;
     JournalSink* journal_ = nullptr;
     RecoveryCounts recovered_;
 };
