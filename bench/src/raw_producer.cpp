@@ -17,6 +17,9 @@ using Clock = std::chrono::steady_clock;
                              std::to_string(count) + " jobs complete");
 }
 
+// Longer than any job here takes: a RESULT always comes first.
+constexpr std::uint64_t kAcceptWithinMs = 10'000;
+
 }  // namespace
 
 RawProducer::RawProducer(zmq::context_t& context, const std::string& producer_endpoint, std::size_t window,
@@ -31,8 +34,10 @@ RawProducer::RawProducer(zmq::context_t& context, const std::string& producer_en
 }
 
 std::vector<zmq::message_t> RawProducer::submit_frames(const JobSource& source, std::uint64_t n) const {
-    return protocol::encode(
-        protocol::make_submit(source.job_id(n), queue_, true, protocol::make_payload(source.payload(n))));
+    auto submit = protocol::make_submit(source.job_id(n), queue_, true, protocol::make_payload(source.payload(n)));
+    // It waits for RESULTs only, so the broker may leave every ACCEPTED out (protocol.md §5.1).
+    submit.accept_within_ms = kAcceptWithinMs;
+    return protocol::encode(std::move(submit));
 }
 
 std::uint64_t RawProducer::receive_results() {
