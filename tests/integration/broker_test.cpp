@@ -1,6 +1,7 @@
 // End-to-end behaviour of the broker with real workers and producers over TCP loopback.
 #include <csignal>
 #include <map>
+#include <optional>
 #include <set>
 
 #include <catch2/catch.hpp>
@@ -150,6 +151,65 @@ TEST_CASE("200 malformed messages leave the broker up and serving", "[integratio
     auto id = producer->submit_async("q", "still serving", true);
     auto seen = collect_results(*producer, {id}, 10s);
     CHECK(seen[id] == 1);
+}
+
+TEST_CASE("with accept_within_ms a quick job's RESULT stands for its ACCEPTED; a slow job's ACCEPTED still comes",
+          "[integration][broker]") {
+    Cluster cluster;
+    cluster.start_worker("w1", {"--builtin", "echo"}, "q", 8);
+    REQUIRE(cluster.wait_for_workers(1));
+    zmq::context_t context;
+    zmq::socket_t producer(context, zmq::socket_type::dealer);
+    producer.set(zmq::sockopt::linger, 0);
+    producer.connect(cluster.endpoints().producers);
+
+    constexpr int kJobs = 300;
+    for (int i = 0; i < kJobs; ++i) {
+        auto submit = p::make_submit("quick-" + std::to_string(i), "q", true, p::make_payload("x"));
+        submit.accept_within_ms = p::kMaxAcceptWithinMs;  // far longer than an echo job takes
+        REQUIRE(p::send_message(producer, std::move(submit)) == p::SendStatus::sent);
+    }
+    // No worker serves "idle": this job cannot end, so its ACCEPTED must come after 50 ms.
+    auto slow = p::make_submit("slow", "idle", true, p::make_payload("x"));
+    slow.accept_within_ms = 50;
+    const auto slow_sent = std::chrono::steady_clock::now();
+    REQUIRE(p::send_message(producer, std::move(slow)) == p::SendStatus::sent);
+
+    std::map<std::string, int> results;
+    std::set<std::string> accepted;
+    std::set<std::string> accepted_before_result;
+    std::optional<std::chrono::steady_clock::duration> slow_accepted_after;
+    const auto deadline = std::chrono::steady_clock::now() + 30s;
+    while ((results.size() < kJobs || !slow_accepted_after) && std::chrono::steady_clock::now() < deadline) {
+        zmq::pollitem_t item{producer.handle(), 0, ZMQ_POLLIN, 0};
+        zmq::poll(&item, 1, 100ms);
+        p::Frames frames;
+        while (p::receive_frames(producer, frames)) {
+            auto decoded = p::decode(frames);
+            REQUIRE(decoded);
+            if (auto* result = std::get_if<p::JobResult>(&decoded.value())) {
+                ++results[result->id];
+                CHECK(result->state == p::JobState::done);
+            } else if (auto* ack = std::get_if<p::Accepted>(&decoded.value())) {
+                CHECK_FALSE(ack->existed);
+                accepted.insert(ack->id);
+                if (!results.count(ack->id)) accepted_before_result.insert(ack->id);
+                if (ack->id == "slow") slow_accepted_after = std::chrono::steady_clock::now() - slow_sent;
+            } else {
+                FAIL("unexpected message " << p::to_string(p::command_of(decoded.value())));
+            }
+        }
+    }
+    REQUIRE(results.size() == kJobs);
+    for (const auto& [id, count] : results) CHECK(count == 1);
+    REQUIRE(slow_accepted_after);
+    CHECK(*slow_accepted_after >= 50ms);
+    CHECK(results.count("slow") == 0);
+    // Every quick job was acknowledged exactly once: by its RESULT alone, or (on a machine
+    // stalled for a minute) by an ACCEPTED that came first. Never an ACCEPTED after its RESULT.
+    CHECK(accepted_before_result == accepted);
+    CHECK(cluster.counter("accepts_folded") + (accepted.size() - 1) == kJobs);
+    CHECK(cluster.counter("accepts_folded") > 0);
 }
 
 TEST_CASE("SIGTERM stops the broker cleanly and workers are told", "[integration][broker]") {
