@@ -47,7 +47,7 @@ struct QueueState {
     QueueConfig config;
     PendingQueue pending;
     std::uint64_t delayed = 0;      // waiting for a delay, a run_at time or a retry's backoff
-    std::list<JobRecord*> dead;     // the dead set, oldest first
+    JobList dead;                   // the dead set, oldest first
     std::list<WorkerRecord*> idle_workers;  // front = least recently given a job
     std::uint64_t in_flight = 0;
     std::uint64_t done = 0;

@@ -1,36 +1,98 @@
 #include "result_store.hpp"
 
+#include <cstring>
+#include <new>
+
+#include "job_record.hpp"
+
 namespace corsair::broker {
 
-std::size_t ResultStore::cost_of(const std::string& id, const EndedJob& job) noexcept {
-    // Bytes held plus an estimate of the map node, the deque slot and the strings' headers.
-    constexpr std::size_t kOverheadBytes = 160;
-    std::size_t history_bytes = 0;
-    for (const auto& e : job.errors) history_bytes += e.error.size() + sizeof e;
-    return id.size() + job.queue.size() + job.error.size() + job.result.size() + history_bytes + kOverheadBytes;
+std::string_view KeptResult::result() const noexcept {
+    if (has_large_result) return protocol::view_of(details_->large_result);
+    return {bytes() + id_bytes, inline_result_bytes};
 }
 
-void ResultStore::add(const std::string& id, EndedJob job) {
-    auto [it, inserted] = entries_.try_emplace(id, std::move(job));
-    if (!inserted) return;  // a job id ends once; a second add is a caller bug we tolerate
-    bytes_ += cost_of(it->first, it->second);
-    order_.push_back(&it->first);
-    while (bytes_ > max_bytes_ && order_.size() > 1) {
+zmq::message_t KeptResult::result_message() const {
+    zmq::message_t message;
+    if (has_large_result) {
+        message.copy(details_->large_result);
+    } else if (inline_result_bytes != 0) {
+        message.rebuild(bytes() + id_bytes, inline_result_bytes);
+    }
+    return message;
+}
+
+const std::string& KeptResult::error() const noexcept {
+    static const std::string none;
+    return details_ != nullptr ? details_->error : none;
+}
+
+const std::vector<protocol::AttemptError>& KeptResult::errors() const noexcept {
+    static const std::vector<protocol::AttemptError> none;
+    return details_ != nullptr ? details_->errors : none;
+}
+
+ResultStore::~ResultStore() {
+    while (oldest_ != nullptr) {
+        KeptResult* entry = oldest_;
+        oldest_ = entry->newer;
+        entry->~KeptResult();
+        ::operator delete(entry);
+    }
+}
+
+std::size_t ResultStore::cost_of(const KeptResult& entry) noexcept {
+    // Bytes held plus a fixed allowance per entry. The allowance predates the compact entry and
+    // is kept: Scheduler::estimated_snapshot_bytes() uses this figure for the ended jobs' records.
+    constexpr std::size_t kOverheadBytes = 160;
+    std::size_t history_bytes = 0;
+    for (const auto& e : entry.errors()) history_bytes += e.error.size() + sizeof e;
+    return entry.id_bytes + entry.queue->size() + entry.error().size() + entry.result().size() + history_bytes +
+           kOverheadBytes;
+}
+
+void ResultStore::add(std::string_view id, EndedJob& job) {
+    if (entries_.find(id) != nullptr) return;  // a job id ends once; a second add is a caller bug we tolerate
+    const bool is_inline = job.result.size() <= kInlinePayloadBytes;
+    const std::size_t inline_bytes = is_inline ? job.result.size() : 0;
+    void* memory = ::operator new(sizeof(KeptResult) + id.size() + inline_bytes);
+    auto* entry = new (memory) KeptResult();
+    entry->queue = job.queue;
+    entry->ended_at = job.ended_at;
+    entry->attempt = job.attempt;
+    entry->priority = job.priority;
+    entry->max_attempts = job.max_attempts;
+    entry->id_bytes = static_cast<std::uint8_t>(id.size());
+    entry->inline_result_bytes = static_cast<std::uint32_t>(inline_bytes);
+    entry->state = job.state;
+    std::memcpy(entry->bytes(), id.data(), id.size());
+    if (inline_bytes != 0) std::memcpy(entry->bytes() + id.size(), job.result.data(), inline_bytes);
+    if (!is_inline || !job.error.empty() || !job.errors.empty()) {
+        entry->details_ = std::make_unique<KeptResult::Details>();
+        entry->details_->error = std::move(job.error);
+        entry->details_->errors = std::move(job.errors);
+        if (!is_inline) {
+            entry->details_->large_result.copy(job.result);
+            entry->has_large_result = true;
+        }
+    }
+    entries_.insert(entry);
+    if (newest_ != nullptr) {
+        newest_->newer = entry;
+    } else {
+        oldest_ = entry;
+    }
+    newest_ = entry;
+    bytes_ += cost_of(*entry);
+    while (bytes_ > max_bytes_ && entries_.size() > 1) {
         erase_oldest();
         ++evicted_;
     }
 }
 
-const EndedJob* ResultStore::find(const std::string& id) const {
-    auto it = entries_.find(id);
-    return it == entries_.end() ? nullptr : &it->second;
-}
-
 std::size_t ResultStore::expire(std::chrono::steady_clock::time_point now) {
     std::size_t expired = 0;
-    while (!order_.empty()) {
-        auto it = entries_.find(*order_.front());
-        if (it != entries_.end() && now - it->second.ended_at < ttl_) break;
+    while (oldest_ != nullptr && now - oldest_->ended_at >= ttl_) {
         erase_oldest();
         ++expired;
     }
@@ -38,12 +100,13 @@ std::size_t ResultStore::expire(std::chrono::steady_clock::time_point now) {
 }
 
 void ResultStore::erase_oldest() {
-    const std::string* id = order_.front();
-    order_.pop_front();
-    auto it = entries_.find(*id);
-    if (it == entries_.end()) return;
-    bytes_ -= cost_of(it->first, it->second);
-    entries_.erase(it);
+    KeptResult* entry = oldest_;
+    oldest_ = entry->newer;
+    if (oldest_ == nullptr) newest_ = nullptr;
+    entries_.remove(entry->id());
+    bytes_ -= cost_of(*entry);
+    entry->~KeptResult();
+    ::operator delete(entry);
 }
 
 }  // namespace corsair::broker

@@ -1,23 +1,30 @@
 // Ended jobs (done, cancelled, or failed and gone from the dead set) and their results, kept for a TTL under a memory bound so that
 // `corsair result` and late resubmissions can be answered. Owned by the broker's loop thread.
+//
+// A throughput run keeps every result it produced (--result-ttl is 24 h), so an entry is one
+// allocation (KeptResult: the fields, then the id and the result bytes when small) indexed by a
+// JobTable, and chained in end order for expiry. The error text and history, which done jobs
+// lack, live behind one pointer.
 #pragma once
 
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
+#include <memory>
 #include <string>
-#include <unordered_map>
+#include <string_view>
 #include <vector>
 
 #include <zmq.hpp>
 
 #include "corsair/protocol/messages.hpp"
+#include "job_table.hpp"
 
 namespace corsair::broker {
 
+// What an ended job leaves behind, as given to ResultStore::add().
 struct EndedJob {
-    std::string queue;
+    const std::string* queue = nullptr;  // the queue's name; must outlive the store (queues do)
     protocol::JobState state = protocol::JobState::done;
     std::uint32_t attempt = 0;
     std::string error;
@@ -28,37 +35,83 @@ struct EndedJob {
     std::vector<protocol::AttemptError> errors;
 };
 
+// One kept ended job, as ResultStore holds it.
+struct KeptResult {
+    KeptResult* newer = nullptr;  // the next to have ended (expiry order)
+    const std::string* queue = nullptr;
+    std::chrono::steady_clock::time_point ended_at{};
+    std::uint32_t attempt = 0;
+    std::int32_t priority = 0;
+    std::uint32_t max_attempts = 0;
+    std::uint32_t id_hash = 0;  // JobTable's
+    std::uint32_t inline_result_bytes = 0;
+    std::uint8_t id_bytes = 0;
+    protocol::JobState state = protocol::JobState::done;
+    bool has_large_result = false;
+
+    std::string_view id() const noexcept { return {bytes(), id_bytes}; }
+    std::string_view result() const noexcept;
+    // A message carrying the result: a copy of a small one, the shared buffer of a large one.
+    zmq::message_t result_message() const;
+    const std::string& error() const noexcept;
+    const std::vector<protocol::AttemptError>& errors() const noexcept;
+
+    KeptResult(const KeptResult&) = delete;
+    KeptResult& operator=(const KeptResult&) = delete;
+
+private:
+    friend class ResultStore;
+    struct Details {
+        std::string error;
+        std::vector<protocol::AttemptError> errors;
+        mutable zmq::message_t large_result;  // mutable: sharing it (zmq_msg_copy) takes a non-const message
+    };
+
+    KeptResult() = default;
+    ~KeptResult() = default;
+    const char* bytes() const noexcept { return reinterpret_cast<const char*>(this + 1); }
+    char* bytes() noexcept { return reinterpret_cast<char*>(this + 1); }
+
+    std::unique_ptr<Details> details_;
+};
+
 class ResultStore {
 public:
     ResultStore(std::chrono::milliseconds ttl, std::size_t max_bytes) : ttl_(ttl), max_bytes_(max_bytes) {}
+    ~ResultStore();
+    ResultStore(const ResultStore&) = delete;
+    ResultStore& operator=(const ResultStore&) = delete;
 
-    // Keeps `job` under `id`, evicting the oldest entries while over the memory bound.
-    void add(const std::string& id, EndedJob job);
+    // Keeps `job` under `id`, evicting the oldest entries while over the memory bound. Takes the
+    // error and history; `job.result` stays usable (a small result is copied, a large one shared).
+    void add(std::string_view id, EndedJob& job);
+    void add(std::string_view id, EndedJob&& job) { add(id, job); }
     // nullptr when unknown, expired or evicted.
-    const EndedJob* find(const std::string& id) const;
+    const KeptResult* find(std::string_view id) const noexcept { return entries_.find(id); }
     // Drops entries older than the TTL; returns how many.
     std::size_t expire(std::chrono::steady_clock::time_point now);
 
     std::size_t size() const noexcept { return entries_.size(); }
     std::size_t bytes() const noexcept { return bytes_; }
     std::uint64_t evicted() const noexcept { return evicted_; }
-    // Calls f(id, job) for every entry, oldest first (compaction snapshots).
+    // Calls f(entry) for every entry, oldest first (compaction snapshots).
     template <class F>
     void for_each(F&& f) const {
-        for (const std::string* id : order_) f(*id, entries_.at(*id));
+        for (const KeptResult* entry = oldest_; entry != nullptr; entry = entry->newer) f(*entry);
     }
 
 private:
-    static std::size_t cost_of(const std::string& id, const EndedJob& job) noexcept;
+    static std::size_t cost_of(const KeptResult& entry) noexcept;
     void erase_oldest();
 
     std::chrono::milliseconds ttl_;
     std::size_t max_bytes_;
     std::size_t bytes_ = 0;
     std::uint64_t evicted_ = 0;
-    std::unordered_map<std::string, EndedJob> entries_;
-    // Ids in the order they ended: with one TTL for all, also the order they expire.
-    std::deque<const std::string*> order_;
+    JobTable<KeptResult> entries_;
+    // With one TTL for all, the order entries ended is also the order they expire.
+    KeptResult* oldest_ = nullptr;
+    KeptResult* newest_ = nullptr;
 };
 
 }  // namespace corsair::broker

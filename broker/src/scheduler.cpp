@@ -8,8 +8,10 @@
 #include "corsair/protocol/duration.hpp"
 #include "held_accepts.hpp"
 #include "job_record.hpp"
+#include "job_table.hpp"
 #include "journal_sink.hpp"
 #include "queue_state.hpp"
+#include "reply_targets.hpp"
 #include "result_store.hpp"
 #include "worker_record.hpp"
 
@@ -52,22 +54,8 @@ namespace {
 
 std::uint64_t seed_from(std::uint64_t seed) { return seed != 0 ? seed : std::random_device{}(); }
 
-zmq::message_t share(zmq::message_t& bytes) {
-    // zmq_msg_copy shares the buffer of a large message (reference count) instead of copying it.
-    zmq::message_t shared;
-    shared.copy(bytes);
-    return shared;
-}
-
-// libzmq receives small messages into shared 8 KiB buffers (ZMQ_IN_BATCH_SIZE) and hands out
-// frames that point into them, so a kept 64-byte payload pins its whole buffer, the other frames'
-// bytes included: a million pending jobs held 1,338 MiB after live submission against 752 MiB
-// after replaying the same jobs. A payload or result the broker keeps gets its own exact-size copy
-// instead; larger ones already have a buffer of their own.
-constexpr std::size_t kSharedBatchBytes = 8192;
-zmq::message_t keepable(zmq::message_t&& received) {
-    if (received.size() == 0 || received.size() > kSharedBatchBytes) return std::move(received);
-    return zmq::message_t(received.data(), received.size());
+bool is_set(const p::RetryPolicy& retry) {
+    return retry.max_attempts || retry.backoff_ms || retry.backoff_max_ms || retry.backoff_jitter_pct;
 }
 
 template <class T>
@@ -85,10 +73,14 @@ Scheduler::Scheduler(const BrokerOptions& options, Outbox& outbox, std::shared_p
       wall_clock_(std::move(wall_clock)),
       random_(seed_from(options.random_seed)),
       instance_(std::uniform_int_distribution<std::uint64_t>(1, UINT64_MAX)(random_)),
+      jobs_(std::make_unique<JobTable<JobRecord>>()),
       results_(std::make_unique<ResultStore>(options.result_ttl, options.max_result_bytes)),
-      held_accepts_(std::make_unique<HeldAccepts>()) {}
+      held_accepts_(std::make_unique<HeldAccepts>()),
+      reply_targets_(std::make_unique<ReplyTargets>()) {}
 
-Scheduler::~Scheduler() = default;
+Scheduler::~Scheduler() {
+    jobs_->for_each([](JobRecord* job) { JobRecord::destroy(job); });
+}
 
 // ---- producers -------------------------------------------------------------------------
 
@@ -125,29 +117,29 @@ void Scheduler::submit(const RoutingId& producer, p::Submit&& message, TimePoint
         return;
     }
     // protocol.md §Idempotent submission: a known id never makes a second job.
-    if (auto it = jobs_.find(message.id); it != jobs_.end()) {
-        JobRecord& job = it->second;
+    if (JobRecord* found = jobs_->find(message.id)) {
+        JobRecord& job = *found;
         ++counters_.duplicate_submits;
         // The ACCEPTED below answers for a held one from this producer; another's is sent first.
-        if (job.reply_to == producer) {
+        if (job.reply_to != nullptr && *job.reply_to == producer) {
             held_accepts_->release(job);
         } else {
             settle_held_accept(job, false);
         }
-        if (message.wants_result) job.reply_to = producer;
+        if (message.wants_result) set_reply_to(job, producer);
         send_to_producer(producer, frames_of(p::Accepted{message.id, true, message.id, instance_}));
         if (message.wants_result && job.state == p::JobState::failed) {
-            send_to_producer_when_durable(producer, frames_of(p::JobResult{job.id, job.state, job.attempt, job.last_error, {}}));
+            send_to_producer_when_durable(producer, frames_of(p::JobResult{message.id, job.state, job.attempt,
+                                                                           job.details().last_error, {}}));
         }
         return;
     }
-    if (const auto* ended = results_->find(message.id)) {
+    if (const KeptResult* ended = results_->find(message.id)) {
         ++counters_.duplicate_submits;
         send_to_producer(producer, frames_of(p::Accepted{message.id, true, message.id, instance_}));
         if (message.wants_result) {
-            auto result = const_cast<EndedJob*>(ended);  // share() needs a mutable message
-            send_to_producer_when_durable(producer, frames_of(p::JobResult{message.id, ended->state, ended->attempt, ended->error,
-                                                              share(result->result)}));
+            send_to_producer_when_durable(producer, frames_of(p::JobResult{message.id, ended->state, ended->attempt,
+                                                                           ended->error(), ended->result_message()}));
         }
         return;
     }
@@ -155,13 +147,13 @@ void Scheduler::submit(const RoutingId& producer, p::Submit&& message, TimePoint
     const std::string unique = message.unique_key.empty() ? std::string() : message.queue + '\n' + message.unique_key;
     if (!unique.empty()) {
         if (auto held = unique_jobs_.find(unique); held != unique_jobs_.end()) {
-            JobRecord& job = jobs_.at(held->second);
+            JobRecord& job = *jobs_->find(held->second);  // a key is held only by a live job
             ++counters_.unique_hits;
-            if (message.wants_result && job.reply_to != producer) {
+            if (message.wants_result && (job.reply_to == nullptr || *job.reply_to != producer)) {
                 settle_held_accept(job, false);
-                job.reply_to = producer;
+                set_reply_to(job, producer);
             }
-            send_to_producer(producer, frames_of(p::Accepted{message.id, true, job.id, instance_}));
+            send_to_producer(producer, frames_of(p::Accepted{message.id, true, std::string(job.id()), instance_}));
             return;
         }
     }
@@ -196,23 +188,26 @@ void Scheduler::submit(const RoutingId& producer, p::Submit&& message, TimePoint
                                message.id, "SUBMIT");
         return;
     }
-    auto [it, inserted] = jobs_.try_emplace(message.id);
-    JobRecord& job = it->second;
-    job.id = message.id;
-    job.queue = message.queue;
-    job.payload = keepable(std::move(message.payload));
-    live_payload_bytes_ += job.payload.size();
+    std::unique_ptr<JobRecord, JobRecordDeleter> created(JobRecord::create(message.id, std::move(message.payload)));
+    jobs_->insert(created.get());
+    JobRecord& job = *created.release();
+    job.queue = &queue;
+    live_payload_bytes_ += job.payload().size();
     job.sequence = next_sequence_++;
     job.priority = message.priority;
-    job.retry = message.retry;
-    job.timeout_ms = message.timeout_ms;
-    job.unique_key = std::move(message.unique_key);
-    if (message.wants_result) job.reply_to = producer;
-    if (!unique.empty()) unique_jobs_.emplace(unique, job.id);
+    if (is_set(message.retry) || message.timeout_ms || !message.unique_key.empty()) {
+        JobDetails& details = job.writable_details();
+        details.retry = message.retry;
+        details.timeout_ms = message.timeout_ms;
+        details.unique_key = std::move(message.unique_key);
+    }
+    if (message.wants_result) set_reply_to(job, producer);
+    if (!unique.empty()) unique_jobs_.emplace(unique, message.id);
     ++counters_.jobs_submitted;
     if (journal_ != nullptr) {
-        journal(JournalSubmitted{job.id, job.queue, std::string(p::view_of(job.payload)), job.priority, job.retry,
-                                 job.timeout_ms, ready_at ? wall_ms_at(*ready_at, now) : 0, job.unique_key,
+        const JobDetails& details = job.details();
+        journal(JournalSubmitted{message.id, queue.name, std::string(job.payload()), job.priority, details.retry,
+                                 details.timeout_ms, ready_at ? wall_ms_at(*ready_at, now) : 0, details.unique_key,
                                  job.sequence});
     }
     if (ready_at) {
@@ -221,51 +216,51 @@ void Scheduler::submit(const RoutingId& producer, p::Submit&& message, TimePoint
     } else {
         make_pending(job, false);
     }
-    log_->debug("submitted job={} queue={} priority={}", job.id, job.queue, job.priority);
+    log_->debug("submitted job={} queue={} priority={}", message.id, queue.name, job.priority);
     // docs/protocol.md §5.1: a producer waiting for the result may let the ACCEPTED wait for it.
     if (message.wants_result && message.accept_within_ms > 0) {
         held_accepts_->hold(job, std::chrono::milliseconds(message.accept_within_ms), now);
         return;
     }
     // docs/durability.md: ACCEPTED means the job is on disk (under the --fsync policy).
-    send_to_producer_when_durable(producer, frames_of(p::Accepted{job.id, false, job.id, instance_}));
+    send_to_producer_when_durable(producer, frames_of(p::Accepted{message.id, false, std::move(message.id), instance_}));
 }
 
 void Scheduler::answer_status(const RoutingId& producer, const std::string& id, TimePoint now) {
-    if (auto it = jobs_.find(id); it != jobs_.end()) {
-        const JobRecord& job = it->second;
+    if (const JobRecord* found = jobs_->find(id)) {
+        const JobRecord& job = *found;
+        const JobDetails& details = job.details();
         p::StatusReply reply;
         reply.id = id;
-        reply.queue = job.queue;
+        reply.queue = job.queue->name;
         reply.state = job.state;
         reply.attempt = job.attempt;
         if (job.lease_holder != nullptr) reply.worker = job.lease_holder->name;
-        reply.error = job.last_error;
+        reply.error = details.last_error;
         reply.priority = job.priority;
-        reply.max_attempts = max_attempts_of(job, queue_named(job.queue));
-        reply.progress = job.progress;
-        reply.progress_message = job.progress_message;
-        if (job.state == p::JobState::delayed && job.ready_at > now) {
+        reply.max_attempts = max_attempts_of(job, *job.queue);
+        reply.progress = details.progress;
+        reply.progress_message = details.progress_message;
+        if (job.state == p::JobState::delayed && details.ready_at > now) {
             reply.ready_in_ms = static_cast<std::uint64_t>(
-                std::chrono::ceil<std::chrono::milliseconds>(job.ready_at - now).count());
+                std::chrono::ceil<std::chrono::milliseconds>(details.ready_at - now).count());
         }
-        reply.errors = job.errors;
+        reply.errors = details.errors;
         reply.broker_instance = instance_;
         send_to_producer(producer, frames_of(std::move(reply)));
         return;
     }
-    if (const auto* ended = results_->find(id)) {
-        auto* mutable_ended = const_cast<EndedJob*>(ended);
+    if (const KeptResult* ended = results_->find(id)) {
         p::StatusReply reply;
         reply.id = id;
-        reply.queue = ended->queue;
+        reply.queue = *ended->queue;
         reply.state = ended->state;
         reply.attempt = ended->attempt;
-        reply.error = ended->error;
-        reply.payload = share(mutable_ended->result);
+        reply.error = ended->error();
+        reply.payload = ended->result_message();
         reply.priority = ended->priority;
         reply.max_attempts = ended->max_attempts;
-        reply.errors = ended->errors;
+        reply.errors = ended->errors();
         reply.broker_instance = instance_;
         send_to_producer(producer, frames_of(std::move(reply)));
         return;
@@ -306,7 +301,7 @@ void Scheduler::on_worker_message(const RoutingId& routing_id, p::Message&& mess
         refresh_listing(worker);
     }
     if (auto* done = std::get_if<p::Done>(&message)) {
-        complete(worker, done->id, done->attempt, true, keepable(std::move(done->payload)), {}, false, now);
+        complete(worker, done->id, done->attempt, true, std::move(done->payload), {}, false, now);
     } else if (auto* fail = std::get_if<p::Fail>(&message)) {
         complete(worker, fail->id, fail->attempt, false, {}, std::move(fail->error), fail->is_permanent, now);
     } else if (auto* progress = std::get_if<p::Progress>(&message)) {
@@ -373,19 +368,19 @@ void Scheduler::register_worker(const RoutingId& routing_id, p::Ready&& ready, T
 
 void Scheduler::complete(WorkerRecord& worker, const std::string& id, std::uint32_t attempt, bool succeeded,
                          zmq::message_t result, std::string error, bool is_permanent, TimePoint now) {
-    auto it = jobs_.find(id);
+    JobRecord* found = jobs_->find(id);
     // protocol.md §Leases: only the holder of the current lease (id, attempt) may end a job.
-    if (it == jobs_.end() || it->second.state != p::JobState::running || it->second.attempt != attempt ||
-        it->second.lease_holder != &worker) {
+    if (found == nullptr || found->state != p::JobState::running || found->attempt != attempt ||
+        found->lease_holder != &worker) {
         ++counters_.stale_completions;
         log_->info("discarded stale completion job={} attempt={} worker={}", id, attempt, worker.name);
         return;
     }
-    JobRecord& job = it->second;
+    JobRecord& job = *found;
     end_lease(job, true);
     if (succeeded) {
         ++counters_.jobs_done;
-        ++queue_named(job.queue).done;
+        ++job.queue->done;
         ++worker.done;
         log_->debug("done job={} attempt={} worker={}", id, attempt, worker.name);
         if (journal_ != nullptr) journal(JournalDone{id, attempt, std::string(p::view_of(result)), wall_ms_at(now, now)});
@@ -400,13 +395,15 @@ void Scheduler::complete(WorkerRecord& worker, const std::string& id, std::uint3
 
 void Scheduler::requeue_leases(WorkerRecord& worker, bool counts_as_attempt, const std::string& reason,
                                TimePoint now) {
-    std::vector<JobRecord*> held(worker.leases.begin(), worker.leases.end());
+    std::vector<JobRecord*> held;
+    held.reserve(worker.leases.size());
+    for (JobRecord* job = worker.leases.front(); job != nullptr; job = job->next) held.push_back(job);
     // Pushing to the head in reverse submission order keeps the original FIFO order at the head.
     std::sort(held.begin(), held.end(), [](const JobRecord* a, const JobRecord* b) { return a->sequence > b->sequence; });
     for (JobRecord* job : held) {
         end_lease(*job, false);
         ++counters_.jobs_requeued;
-        log_->warn("requeued job={} attempt={} worker={} reason={}", job->id, job->attempt, worker.name, reason);
+        log_->warn("requeued job={} attempt={} worker={} reason={}", job->id(), job->attempt, worker.name, reason);
         if (counts_as_attempt) {
             // docs/jobs.md: a worker's death counts as a failed attempt, so a job that kills its
             // worker every time ends in the dead set instead of circling forever.
@@ -414,7 +411,7 @@ void Scheduler::requeue_leases(WorkerRecord& worker, bool counts_as_attempt, con
         } else {
             // A worker that left cleanly (drain timeout) did not fail the job: its attempt is free.
             ++job->first_attempt_of_round;
-            if (journal_ != nullptr) journal(JournalReleased{job->id});
+            if (journal_ != nullptr) journal(JournalReleased{std::string(job->id())});
             make_pending(*job, true);
         }
     }
@@ -470,15 +467,16 @@ void Scheduler::dispatch(QueueState& queue) {
         ++job->attempt;
         job->state = p::JobState::running;
         job->lease_holder = worker;
-        worker->leases.insert(job);
+        worker->leases.push_back(job);
         ++queue.in_flight;
-        const auto status =
-            send_to_worker(worker->routing_id, frames_of(p::Job{job->id, job->queue, job->attempt, share(job->payload)}));
+        const auto status = send_to_worker(
+            worker->routing_id, frames_of(p::Job{std::string(job->id()), queue.name, job->attempt, job->payload_message()}));
         if (status == p::SendStatus::sent) {
             ++counters_.jobs_dispatched;
-            if (journal_ != nullptr) journal(JournalDispatched{job->id, job->attempt});
-            const auto timeout = job->timeout_ms ? std::chrono::milliseconds(*job->timeout_ms) : queue.config.timeout;
-            if (timeout.count() > 0) job->lease_timer = lease_timers_.add(dispatch_now_ + timeout, job);
+            if (journal_ != nullptr) journal(JournalDispatched{std::string(job->id()), job->attempt});
+            const auto& timeout_ms = job->details().timeout_ms;
+            const auto timeout = timeout_ms ? std::chrono::milliseconds(*timeout_ms) : queue.config.timeout;
+            if (timeout.count() > 0) job->writable_details().lease_timer = lease_timers_.add(dispatch_now_ + timeout, job);
             if (!worker->can_take_jobs()) {
                 unlist_idle(*worker);
             } else {
@@ -565,7 +563,7 @@ void Scheduler::shut_down() {
     for (auto& [routing_id, worker] : workers_) {
         send_to_worker(routing_id, frames_of(p::Disconnect{"broker shutting down"}));
     }
-    log_->info("shutdown workers={} pending_jobs={} results={}", workers_.size(), jobs_.size(), results_->size());
+    log_->info("shutdown workers={} pending_jobs={} results={}", workers_.size(), jobs_->size(), results_->size());
 }
 
 // ---- reporting -------------------------------------------------------------------------
@@ -592,13 +590,12 @@ p::StatsReply Scheduler::stats(TimePoint now) const {
 }
 
 std::optional<JobSnapshot> Scheduler::find_job(const std::string& id) const {
-    if (auto it = jobs_.find(id); it != jobs_.end()) {
-        const JobRecord& job = it->second;
-        return JobSnapshot{job.queue,    job.state,  job.attempt, job.lease_holder ? job.lease_holder->name : "",
-                           job.priority, job.errors, job.progress};
+    if (const JobRecord* job = jobs_->find(id)) {
+        return JobSnapshot{job->queue->name, job->state,           job->attempt, job->lease_holder ? job->lease_holder->name : "",
+                           job->priority,    job->details().errors, job->details().progress};
     }
-    if (const auto* ended = results_->find(id)) {
-        return JobSnapshot{ended->queue, ended->state, ended->attempt, {}, ended->priority, ended->errors, {}};
+    if (const KeptResult* ended = results_->find(id)) {
+        return JobSnapshot{*ended->queue, ended->state, ended->attempt, {}, ended->priority, ended->errors(), {}};
     }
     return std::nullopt;
 }

@@ -7,8 +7,10 @@
 #include "corsair/protocol/duration.hpp"
 #include "held_accepts.hpp"
 #include "job_record.hpp"
+#include "job_table.hpp"
 #include "journal_sink.hpp"
 #include "queue_state.hpp"
+#include "reply_targets.hpp"
 #include "result_store.hpp"
 #include "retry_backoff.hpp"
 #include "worker_record.hpp"
@@ -32,7 +34,7 @@ std::uint64_t milliseconds_of(std::chrono::milliseconds duration) {
 // ---- moving a job between states -------------------------------------------------------
 
 void Scheduler::make_pending(JobRecord& job, bool at_head) {
-    QueueState& queue = queue_named(job.queue);
+    QueueState& queue = *job.queue;
     job.state = p::JobState::pending;
     if (at_head) {
         queue.pending.push_front(&job);
@@ -44,128 +46,150 @@ void Scheduler::make_pending(JobRecord& job, bool at_head) {
 
 void Scheduler::delay_until(JobRecord& job, TimePoint ready_at) {
     job.state = p::JobState::delayed;
-    job.ready_at = ready_at;
-    ++queue_named(job.queue).delayed;
-    job.ready_timer = ready_timers_.add(ready_at, &job);
+    JobDetails& details = job.writable_details();
+    details.ready_at = ready_at;
+    ++job.queue->delayed;
+    details.ready_timer = ready_timers_.add(ready_at, &job);
 }
 
 void Scheduler::end_lease(JobRecord& job, bool gives_credit_back) {
     WorkerRecord* worker = job.lease_holder;
     if (worker != nullptr) worker->leases.erase(&job);
-    --queue_named(job.queue).in_flight;
-    if (job.lease_timer) {
-        lease_timers_.cancel(*job.lease_timer);
-        job.lease_timer.reset();
+    --job.queue->in_flight;
+    if (job.has_details()) {
+        JobDetails& details = job.writable_details();
+        if (details.lease_timer) {
+            lease_timers_.cancel(*details.lease_timer);
+            details.lease_timer.reset();
+        }
+        details.progress.reset();
+        details.progress_message.clear();
     }
     job.lease_holder = nullptr;
-    job.progress.reset();
-    job.progress_message.clear();
     if (worker != nullptr && gives_credit_back) refresh_listing(*worker);
 }
 
 void Scheduler::revoke_lease(JobRecord& job, const char* reason) {
     // protocol.md §Leases: the worker is told to stop; anything it still sends is stale.
     if (job.lease_holder != nullptr) {
-        send_to_worker(job.lease_holder->routing_id, p::encode(p::Abandon{job.id, job.attempt, reason}));
-        log_->info("lease revoked job={} attempt={} worker={} reason={}", job.id, job.attempt,
+        send_to_worker(job.lease_holder->routing_id, p::encode(p::Abandon{std::string(job.id()), job.attempt, reason}));
+        log_->info("lease revoked job={} attempt={} worker={} reason={}", job.id(), job.attempt,
                    job.lease_holder->name, reason);
     }
     end_lease(job, true);
 }
 
 std::uint32_t Scheduler::max_attempts_of(const JobRecord& job, const QueueState& queue) const {
-    return job.retry.max_attempts.value_or(queue.config.max_attempts);
+    return job.details().retry.max_attempts.value_or(queue.config.max_attempts);
 }
 
 void Scheduler::fail_attempt(JobRecord& job, std::string error, bool is_permanent, TimePoint now, bool at_head) {
     ++counters_.attempts_failed;
-    QueueState& queue = queue_named(job.queue);
-    job.errors.push_back({job.attempt, truncated(error, p::kMaxHistoryErrorBytes)});
-    if (job.errors.size() > p::kMaxAttemptsLimit) job.errors.erase(job.errors.begin());
-    job.last_error = truncated(error, p::kMaxErrorTextBytes);
+    QueueState& queue = *job.queue;
+    JobDetails& details = job.writable_details();
+    details.errors.push_back({job.attempt, truncated(error, p::kMaxHistoryErrorBytes)});
+    if (details.errors.size() > p::kMaxAttemptsLimit) details.errors.erase(details.errors.begin());
+    details.last_error = truncated(error, p::kMaxErrorTextBytes);
     if (is_permanent || job.attempts_this_round() >= max_attempts_of(job, queue)) {
-        journal(JournalAttemptFailed{job.id, job.attempt, job.last_error, is_permanent, 0});
+        journal(JournalAttemptFailed{std::string(job.id()), job.attempt, details.last_error, is_permanent, 0});
         move_to_dead(job, now);
         return;
     }
     if (at_head) {
         // The worker died, not the job's code: run it again at once, ahead of the queue.
-        journal(JournalAttemptFailed{job.id, job.attempt, job.last_error, false, 0});
+        journal(JournalAttemptFailed{std::string(job.id()), job.attempt, details.last_error, false, 0});
         make_pending(job, true);
         return;
     }
     const auto& config = queue.config;
-    const auto first = job.retry.backoff_ms ? std::chrono::milliseconds(*job.retry.backoff_ms) : config.backoff;
-    const auto cap = job.retry.backoff_max_ms ? std::chrono::milliseconds(*job.retry.backoff_max_ms) : config.backoff_max;
-    const auto jitter = job.retry.backoff_jitter_pct.value_or(config.backoff_jitter_pct);
+    const auto& retry = details.retry;
+    const auto first = retry.backoff_ms ? std::chrono::milliseconds(*retry.backoff_ms) : config.backoff;
+    const auto cap = retry.backoff_max_ms ? std::chrono::milliseconds(*retry.backoff_max_ms) : config.backoff_max;
+    const auto jitter = retry.backoff_jitter_pct.value_or(config.backoff_jitter_pct);
     const auto wait = retry_backoff(first, cap, jitter, job.attempts_this_round(), random_);
     ++counters_.retries_scheduled;
-    journal(JournalAttemptFailed{job.id, job.attempt, job.last_error, false, wall_ms_at(now + wait, now)});
-    log_->info("retry scheduled job={} attempt={} of={} in={}", job.id, job.attempt, max_attempts_of(job, queue),
+    journal(JournalAttemptFailed{std::string(job.id()), job.attempt, details.last_error, false, wall_ms_at(now + wait, now)});
+    log_->info("retry scheduled job={} attempt={} of={} in={}", job.id(), job.attempt, max_attempts_of(job, queue),
                p::format_duration(wait));
     delay_until(job, now + wait);
 }
 
 void Scheduler::move_to_dead(JobRecord& job, TimePoint now) {
-    QueueState& queue = queue_named(job.queue);
+    QueueState& queue = *job.queue;
     job.state = p::JobState::failed;
-    job.died_at = now;
+    JobDetails& details = job.writable_details();
+    details.died_at = now;
     queue.dead.push_back(&job);
-    job.dead_position = std::prev(queue.dead.end());
     ++queue.failed;
     ++counters_.jobs_failed;
-    journal(JournalDead{job.id, wall_ms_at(now, now)});
+    journal(JournalDead{std::string(job.id()), wall_ms_at(now, now)});
     release_unique_key(job);
-    log_->warn("job dead job={} queue={} attempts={} error={}", job.id, job.queue, job.attempt, job.last_error);
-    if (!job.reply_to.empty()) {
+    log_->warn("job dead job={} queue={} attempts={} error={}", job.id(), queue.name, job.attempt, details.last_error);
+    if (job.reply_to != nullptr) {
         settle_held_accept(job, true);
-        send_to_producer_when_durable(job.reply_to, p::encode(p::JobResult{job.id, job.state, job.attempt, job.last_error, {}}));
+        send_to_producer_when_durable(*job.reply_to, p::encode(p::JobResult{std::string(job.id()), job.state, job.attempt,
+                                                                            details.last_error, {}}));
     }
     expire_dead(queue, now);
 }
 
 void Scheduler::take_from_dead(JobRecord& job) {
-    queue_named(job.queue).dead.erase(job.dead_position);
-    job.dead_position = {};
+    job.queue->dead.erase(&job);
 }
 
 void Scheduler::end_job(JobRecord& job, p::JobState state, zmq::message_t result, std::string error, TimePoint now,
                         bool tells_producer) {
     release_unique_key(job);
+    const bool tells = tells_producer && job.reply_to != nullptr;
     EndedJob ended = ended_record(job, state, std::move(result), std::move(error), now);
-    settle_held_accept(job, tells_producer && !job.reply_to.empty());
-    if (tells_producer && !job.reply_to.empty()) {
+    settle_held_accept(job, tells);
+    std::string told_error = tells ? ended.error : std::string();
+    results_->add(job.id(), ended);  // copies a small result, shares a large one: ended.result stays
+    if (tells) {
         // docs/durability.md: a producer is told a job ended only once that is on disk, so a
         // crash can never make the broker forget an ending someone was told about.
-        zmq::message_t shared;
-        shared.copy(ended.result);
-        send_to_producer_when_durable(job.reply_to, p::encode(p::JobResult{job.id, state, job.attempt, ended.error, std::move(shared)}));
+        send_to_producer_when_durable(*job.reply_to, p::encode(p::JobResult{std::string(job.id()), state, job.attempt,
+                                                                            std::move(told_error), std::move(ended.result)}));
     }
-    const std::string id = job.id;  // `job` is destroyed by the erase below
-    live_payload_bytes_ -= job.payload.size();
-    results_->add(id, std::move(ended));
-    jobs_.erase(id);
+    destroy_job(job);
+}
+
+void Scheduler::destroy_job(JobRecord& job) {
+    jobs_->remove(job.id());
+    live_payload_bytes_ -= job.payload().size();
+    if (job.reply_to != nullptr) reply_targets_->release(job.reply_to);
+    JobRecord::destroy(&job);
+}
+
+void Scheduler::set_reply_to(JobRecord& job, const RoutingId& producer) {
+    if (job.reply_to != nullptr) {
+        if (*job.reply_to == producer) return;
+        reply_targets_->release(job.reply_to);
+        job.reply_to = nullptr;
+    }
+    job.reply_to = reply_targets_->hold(producer);
 }
 
 EndedJob Scheduler::ended_record(JobRecord& job, p::JobState state, zmq::message_t result, std::string error,
                                  TimePoint ended_at) {
     EndedJob ended;
-    ended.queue = job.queue;
+    ended.queue = &job.queue->name;
     ended.state = state;
     ended.attempt = job.attempt;
     ended.error = std::move(error);
     ended.result = std::move(result);
     ended.ended_at = ended_at;
     ended.priority = job.priority;
-    ended.max_attempts = max_attempts_of(job, queue_named(job.queue));
-    ended.errors = std::move(job.errors);
+    ended.max_attempts = max_attempts_of(job, *job.queue);
+    if (job.has_details()) ended.errors = std::move(job.writable_details().errors);
     return ended;
 }
 
 void Scheduler::release_unique_key(const JobRecord& job) {
-    if (job.unique_key.empty()) return;
-    auto it = unique_jobs_.find(job.queue + '\n' + job.unique_key);
-    if (it != unique_jobs_.end() && it->second == job.id) unique_jobs_.erase(it);
+    const std::string& key = job.details().unique_key;
+    if (key.empty()) return;
+    auto it = unique_jobs_.find(job.queue->name + '\n' + key);
+    if (it != unique_jobs_.end() && it->second == job.id()) unique_jobs_.erase(it);
 }
 
 // Oldest first: over the count bound, or older than the age bound, a dead job is dropped (it
@@ -174,14 +198,14 @@ void Scheduler::expire_dead(QueueState& queue, TimePoint now) {
     while (!queue.dead.empty()) {
         JobRecord& oldest = *queue.dead.front();
         const bool is_over_count = queue.dead.size() > queue.config.dead_max_count;
-        const bool is_too_old = now - oldest.died_at >= queue.config.dead_max_age;
+        const bool is_too_old = now - oldest.details().died_at >= queue.config.dead_max_age;
         if (!is_over_count && !is_too_old) break;
         ++counters_.dead_evicted;
-        log_->info("dead job dropped job={} queue={} reason={}", oldest.id, queue.name,
+        log_->info("dead job dropped job={} queue={} reason={}", oldest.id(), queue.name,
                    is_over_count ? "dead_max_count" : "dead_max_age");
         take_from_dead(oldest);
-        journal(JournalPurged{oldest.id});
-        end_job(oldest, p::JobState::failed, {}, oldest.last_error, now, false);
+        journal(JournalPurged{std::string(oldest.id())});
+        end_job(oldest, p::JobState::failed, {}, oldest.details().last_error, now, false);
     }
 }
 
@@ -200,26 +224,29 @@ void Scheduler::settle_held_accept(JobRecord& job, bool folded) {
     if (folded) {
         ++counters_.accepts_folded;
     } else {
-        send_to_producer_when_durable(job.reply_to, p::encode(p::Accepted{job.id, false, job.id, instance_}));
+        send_to_producer_when_durable(*job.reply_to, p::encode(p::Accepted{std::string(job.id()), false,
+                                                                           std::string(job.id()), instance_}));
     }
 }
 
 void Scheduler::fire_timers(TimePoint now) {
     held_accepts_->fire(now, [this](JobRecord& job) {
-        send_to_producer_when_durable(job.reply_to, p::encode(p::Accepted{job.id, false, job.id, instance_}));
+        send_to_producer_when_durable(*job.reply_to, p::encode(p::Accepted{std::string(job.id()), false,
+                                                                           std::string(job.id()), instance_}));
     });
     while (auto due = ready_timers_.pop_due(now)) {
         JobRecord& job = **due;
-        job.ready_timer.reset();
-        --queue_named(job.queue).delayed;
+        job.writable_details().ready_timer.reset();
+        --job.queue->delayed;
         make_pending(job, false);
     }
     while (auto due = lease_timers_.pop_due(now)) {
         JobRecord& job = **due;
-        job.lease_timer.reset();
+        job.writable_details().lease_timer.reset();
         ++counters_.attempts_timed_out;
-        const QueueState& queue = queue_named(job.queue);
-        const auto timeout = job.timeout_ms ? std::chrono::milliseconds(*job.timeout_ms) : queue.config.timeout;
+        const QueueState& queue = *job.queue;
+        const auto& timeout_ms = job.details().timeout_ms;
+        const auto timeout = timeout_ms ? std::chrono::milliseconds(*timeout_ms) : queue.config.timeout;
         revoke_lease(job, "timeout");
         fail_attempt(job, "timed out after " + p::format_duration(timeout), false, now, false);
     }
@@ -229,9 +256,9 @@ void Scheduler::fire_timers(TimePoint now) {
 // ---- producer requests -----------------------------------------------------------------
 
 void Scheduler::cancel(const RoutingId& producer, const std::string& id, TimePoint now) {
-    auto it = jobs_.find(id);
-    if (it == jobs_.end()) {
-        if (const auto* ended = results_->find(id)) {
+    JobRecord* found = jobs_->find(id);
+    if (found == nullptr) {
+        if (const KeptResult* ended = results_->find(id)) {
             send_error_to_producer(producer, p::ErrorCode::wrong_state,
                                    "job already ended: " + std::string(p::to_string(ended->state)), id, "CANCEL");
         } else {
@@ -239,23 +266,25 @@ void Scheduler::cancel(const RoutingId& producer, const std::string& id, TimePoi
         }
         return;
     }
-    JobRecord& job = it->second;
-    QueueState& queue = queue_named(job.queue);
+    JobRecord& job = *found;
+    QueueState& queue = *job.queue;
     switch (job.state) {
         case p::JobState::pending: queue.pending.erase(&job); break;
-        case p::JobState::delayed:
-            ready_timers_.cancel(*job.ready_timer);
-            job.ready_timer.reset();
+        case p::JobState::delayed: {
+            JobDetails& details = job.writable_details();
+            ready_timers_.cancel(*details.ready_timer);
+            details.ready_timer.reset();
             --queue.delayed;
             break;
+        }
         case p::JobState::running: revoke_lease(job, "cancelled"); break;
         default:
             send_error_to_producer(producer, p::ErrorCode::wrong_state,
-                                   "job is in the dead set of queue " + job.queue + "; purge removes it", id, "CANCEL");
+                                   "job is in the dead set of queue " + queue.name + "; purge removes it", id, "CANCEL");
             return;
     }
     ++counters_.jobs_cancelled;
-    log_->info("cancelled job={} queue={}", id, job.queue);
+    log_->info("cancelled job={} queue={}", id, queue.name);
     journal(JournalCancelled{id, wall_ms_at(now, now)});
     end_job(job, p::JobState::cancelled, {}, "cancelled", now, true);
     send_to_producer_when_durable(producer, p::encode(p::Ok{"CANCEL", id, 1}));
@@ -266,17 +295,18 @@ void Scheduler::retry(const RoutingId& producer, const p::Retry& request) {
         take_from_dead(job);
         // A new round of attempts; attempt numbers keep growing so old leases stay fenced off.
         job.first_attempt_of_round = job.attempt;
-        if (!job.unique_key.empty()) {
-            if (!unique_jobs_.emplace(job.queue + '\n' + job.unique_key, job.id).second) job.unique_key.clear();
+        if (!job.details().unique_key.empty()) {
+            std::string& key = job.writable_details().unique_key;
+            if (!unique_jobs_.emplace(job.queue->name + '\n' + key, std::string(job.id())).second) key.clear();
         }
         ++counters_.dead_retried;
-        journal(JournalRetried{job.id});
-        log_->info("dead job retried job={} queue={}", job.id, job.queue);
+        journal(JournalRetried{std::string(job.id())});
+        log_->info("dead job retried job={} queue={}", job.id(), job.queue->name);
         make_pending(job, false);
     };
     if (!request.id.empty()) {
-        auto it = jobs_.find(request.id);
-        if (it == jobs_.end()) {
+        JobRecord* found = jobs_->find(request.id);
+        if (found == nullptr) {
             if (results_->find(request.id) != nullptr) {
                 send_error_to_producer(producer, p::ErrorCode::wrong_state,
                                        "job is not in a dead set (it ended, or was purged or aged out)", request.id,
@@ -286,13 +316,13 @@ void Scheduler::retry(const RoutingId& producer, const p::Retry& request) {
             }
             return;
         }
-        if (it->second.state != p::JobState::failed) {
+        if (found->state != p::JobState::failed) {
             send_error_to_producer(producer, p::ErrorCode::wrong_state,
-                                   "job is " + std::string(p::to_string(it->second.state)) + ", not dead", request.id,
+                                   "job is " + std::string(p::to_string(found->state)) + ", not dead", request.id,
                                    "RETRY");
             return;
         }
-        revive(it->second);
+        revive(*found);
         send_to_producer_when_durable(producer, p::encode(p::Ok{"RETRY", request.id, 1}));
         return;
     }
@@ -311,23 +341,23 @@ void Scheduler::purge(const RoutingId& producer, const p::Purge& request, TimePo
     auto drop = [&](JobRecord& job) {
         take_from_dead(job);
         ++counters_.dead_purged;
-        journal(JournalPurged{job.id});
-        end_job(job, p::JobState::failed, {}, job.last_error, now, false);
+        journal(JournalPurged{std::string(job.id())});
+        end_job(job, p::JobState::failed, {}, job.details().last_error, now, false);
     };
     if (!request.id.empty()) {
-        auto it = jobs_.find(request.id);
-        if (it == jobs_.end() || it->second.queue != request.queue) {
+        JobRecord* found = jobs_->find(request.id);
+        if (found == nullptr || found->queue->name != request.queue) {
             send_error_to_producer(producer, p::ErrorCode::unknown_job, "no job with this id in queue " + request.queue,
                                    request.id, "PURGE");
             return;
         }
-        if (it->second.state != p::JobState::failed) {
+        if (found->state != p::JobState::failed) {
             send_error_to_producer(producer, p::ErrorCode::wrong_state,
-                                   "job is " + std::string(p::to_string(it->second.state)) + ", not dead", request.id,
+                                   "job is " + std::string(p::to_string(found->state)) + ", not dead", request.id,
                                    "PURGE");
             return;
         }
-        drop(it->second);
+        drop(*found);
         send_to_producer_when_durable(producer, p::encode(p::Ok{"PURGE", request.id, 1}));
         return;
     }
@@ -353,20 +383,21 @@ void Scheduler::list_dead(const RoutingId& producer, const p::DeadRequest& reque
         // many more there are.
         const std::size_t budget_bytes = options_.max_payload_bytes / 2;
         std::size_t bytes = 0;
-        for (const JobRecord* job : dead) {
+        for (const JobRecord* job = dead.front(); job != nullptr; job = job->next) {
             if (reply.jobs.size() >= request.limit) break;
-            std::size_t entry_bytes = 64 + job->id.size();
-            for (const auto& e : job->errors) entry_bytes += 16 + e.error.size();
+            const JobDetails& details = job->details();
+            std::size_t entry_bytes = 64 + job->id().size();
+            for (const auto& e : details.errors) entry_bytes += 16 + e.error.size();
             if (bytes + entry_bytes > budget_bytes) break;
             bytes += entry_bytes;
             p::DeadJob entry;
-            entry.id = job->id;
+            entry.id = job->id();
             entry.attempts = job->attempt;
             entry.died_ms_ago =
-                milliseconds_of(std::chrono::duration_cast<std::chrono::milliseconds>(now - job->died_at));
-            entry.payload_bytes = job->payload.size();
+                milliseconds_of(std::chrono::duration_cast<std::chrono::milliseconds>(now - details.died_at));
+            entry.payload_bytes = job->payload().size();
             entry.priority = job->priority;
-            entry.errors = job->errors;
+            entry.errors = details.errors;
             reply.jobs.push_back(std::move(entry));
         }
     }
@@ -406,16 +437,17 @@ void Scheduler::change_queue(const RoutingId& producer, const p::QueueSettings& 
 // ---- worker reports --------------------------------------------------------------------
 
 void Scheduler::record_progress(WorkerRecord& worker, p::Progress&& progress) {
-    auto it = jobs_.find(progress.id);
-    if (it == jobs_.end() || it->second.lease_holder != &worker || it->second.attempt != progress.attempt) {
+    JobRecord* found = jobs_->find(progress.id);
+    if (found == nullptr || found->lease_holder != &worker || found->attempt != progress.attempt) {
         log_->debug("discarded progress job={} attempt={} worker={}", progress.id, progress.attempt, worker.name);
         return;
     }
-    JobRecord& job = it->second;
+    JobRecord& job = *found;
     ++counters_.progress_reports;
-    job.progress = progress.percent;
-    job.progress_message = progress.message;
-    if (!job.reply_to.empty()) send_to_producer(job.reply_to, p::encode(std::move(progress)));
+    JobDetails& details = job.writable_details();
+    details.progress = progress.percent;
+    details.progress_message = progress.message;
+    if (job.reply_to != nullptr) send_to_producer(*job.reply_to, p::encode(std::move(progress)));
 }
 
 }  // namespace corsair::broker

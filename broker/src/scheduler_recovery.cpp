@@ -4,6 +4,7 @@
 
 #include "corsair/broker/scheduler.hpp"
 #include "job_record.hpp"
+#include "job_table.hpp"
 #include "queue_state.hpp"
 #include "result_store.hpp"
 #include "worker_record.hpp"
@@ -24,55 +25,54 @@ Overloaded(F...) -> Overloaded<F...>;
 }  // namespace
 
 // Takes `job` out of whatever structure its state keeps it in (state unchanged).
-static void detach(JobRecord& job, QueueState& queue, JobTimers& ready_timers) {
+static void detach(JobRecord& job, JobTimers& ready_timers) {
+    QueueState& queue = *job.queue;
     switch (job.state) {
         case p::JobState::pending: queue.pending.erase(&job); break;
-        case p::JobState::delayed:
-            if (job.ready_timer) ready_timers.cancel(*job.ready_timer);
-            job.ready_timer.reset();
+        case p::JobState::delayed: {
+            JobDetails& details = job.writable_details();
+            if (details.ready_timer) ready_timers.cancel(*details.ready_timer);
+            details.ready_timer.reset();
             --queue.delayed;
             break;
-        case p::JobState::failed:
-            queue.dead.erase(job.dead_position);
-            job.dead_position = {};
-            break;
+        }
+        case p::JobState::failed: queue.dead.erase(&job); break;
         default: break;  // running at the crash: in no structure until finish_recovery()
     }
 }
 
 void Scheduler::recover(const JournalRecord& record, TimePoint now) {
     ++recovered_.records;
-    auto find = [this](const std::string& id) -> JobRecord* {
-        auto it = jobs_.find(id);
-        return it == jobs_.end() ? nullptr : &it->second;
-    };
+    auto find = [this](const std::string& id) -> JobRecord* { return jobs_->find(id); };
     auto keep_ended = [&](JobRecord& job, p::JobState state, zmq::message_t result, std::string error,
                           std::uint64_t ended_at_ms) {
         const TimePoint ended_at = ended_at_ms != 0 ? steady_at(ended_at_ms, now) : now;
         release_unique_key(job);
         if (now - ended_at < options_.result_ttl) {
-            results_->add(job.id, ended_record(job, state, std::move(result), std::move(error), ended_at));
+            results_->add(job.id(), ended_record(job, state, std::move(result), std::move(error), ended_at));
         }
-        const std::string id = job.id;
-        live_payload_bytes_ -= job.payload.size();
-        jobs_.erase(id);
+        destroy_job(job);
     };
     std::visit(
         Overloaded{
             [&](const JournalSubmitted& r) {
-                if (jobs_.count(r.id) != 0 || results_->find(r.id) != nullptr) return;
-                JobRecord& job = jobs_[r.id];
-                job.id = r.id;
-                job.queue = r.queue;
-                job.payload = p::make_payload(r.payload);
-                live_payload_bytes_ += job.payload.size();
+                if (jobs_->find(r.id) != nullptr || results_->find(r.id) != nullptr) return;
+                std::unique_ptr<JobRecord, JobRecordDeleter> created(JobRecord::create(r.id, std::string_view(r.payload)));
+                jobs_->insert(created.get());
+                JobRecord& job = *created.release();
+                job.queue = &queue_named(r.queue);
+                live_payload_bytes_ += job.payload().size();
                 job.priority = r.priority;
-                job.retry = r.retry;
-                job.timeout_ms = r.timeout_ms;
-                job.unique_key = r.unique_key;
+                if (r.retry.max_attempts || r.retry.backoff_ms || r.retry.backoff_max_ms || r.retry.backoff_jitter_pct ||
+                    r.timeout_ms || !r.unique_key.empty()) {
+                    JobDetails& details = job.writable_details();
+                    details.retry = r.retry;
+                    details.timeout_ms = r.timeout_ms;
+                    details.unique_key = r.unique_key;
+                }
                 job.sequence = r.sequence;
                 next_sequence_ = std::max(next_sequence_, r.sequence + 1);
-                if (!job.unique_key.empty()) unique_jobs_.emplace(job.queue + '\n' + job.unique_key, job.id);
+                if (!r.unique_key.empty()) unique_jobs_.emplace(r.queue + '\n' + r.unique_key, r.id);
                 const TimePoint ready_at = r.ready_at_ms != 0 ? steady_at(r.ready_at_ms, now) : now;
                 if (ready_at > now) {
                     delay_until(job, ready_at);
@@ -83,26 +83,27 @@ void Scheduler::recover(const JournalRecord& record, TimePoint now) {
             [&](const JournalDispatched& r) {
                 JobRecord* job = find(r.id);
                 if (job == nullptr) return;
-                detach(*job, queue_named(job->queue), ready_timers_);
+                detach(*job, ready_timers_);
                 job->attempt = std::max(job->attempt, r.attempt);
                 job->state = p::JobState::running;
             },
             [&](const JournalDone& r) {
                 JobRecord* job = find(r.id);
                 if (job == nullptr) return;
-                detach(*job, queue_named(job->queue), ready_timers_);
+                detach(*job, ready_timers_);
                 job->attempt = std::max(job->attempt, r.attempt);
-                ++queue_named(job->queue).done;
+                ++job->queue->done;
                 keep_ended(*job, p::JobState::done, p::make_payload(r.result), {}, r.ended_at_ms);
             },
             [&](const JournalAttemptFailed& r) {
                 JobRecord* job = find(r.id);
                 if (job == nullptr) return;
-                detach(*job, queue_named(job->queue), ready_timers_);
+                detach(*job, ready_timers_);
                 job->attempt = std::max(job->attempt, r.attempt);
-                job->errors.push_back({r.attempt, r.error.substr(0, p::kMaxHistoryErrorBytes)});
-                if (job->errors.size() > p::kMaxAttemptsLimit) job->errors.erase(job->errors.begin());
-                job->last_error = r.error;
+                JobDetails& details = job->writable_details();
+                details.errors.push_back({r.attempt, r.error.substr(0, p::kMaxHistoryErrorBytes)});
+                if (details.errors.size() > p::kMaxAttemptsLimit) details.errors.erase(details.errors.begin());
+                details.last_error = r.error;
                 const TimePoint retry_at = r.retry_at_ms != 0 ? steady_at(r.retry_at_ms, now) : now;
                 if (retry_at > now) {
                     delay_until(*job, retry_at);
@@ -113,40 +114,40 @@ void Scheduler::recover(const JournalRecord& record, TimePoint now) {
             [&](const JournalDead& r) {
                 JobRecord* job = find(r.id);
                 if (job == nullptr) return;
-                QueueState& queue = queue_named(job->queue);
-                detach(*job, queue, ready_timers_);
+                QueueState& queue = *job->queue;
+                detach(*job, ready_timers_);
                 job->state = p::JobState::failed;
-                job->died_at = r.died_at_ms != 0 ? steady_at(r.died_at_ms, now) : now;
+                job->writable_details().died_at = r.died_at_ms != 0 ? steady_at(r.died_at_ms, now) : now;
                 queue.dead.push_back(job);
-                job->dead_position = std::prev(queue.dead.end());
                 ++queue.failed;
                 release_unique_key(*job);
             },
             [&](const JournalCancelled& r) {
                 JobRecord* job = find(r.id);
                 if (job == nullptr) return;
-                detach(*job, queue_named(job->queue), ready_timers_);
+                detach(*job, ready_timers_);
                 keep_ended(*job, p::JobState::cancelled, {}, "cancelled", r.ended_at_ms);
             },
             [&](const JournalRetried& r) {
                 JobRecord* job = find(r.id);
                 if (job == nullptr) return;
-                detach(*job, queue_named(job->queue), ready_timers_);
+                detach(*job, ready_timers_);
                 job->first_attempt_of_round = job->attempt;
-                if (!job->unique_key.empty()) unique_jobs_.emplace(job->queue + '\n' + job->unique_key, job->id);
+                const std::string& key = job->details().unique_key;
+                if (!key.empty()) unique_jobs_.emplace(job->queue->name + '\n' + key, std::string(job->id()));
                 make_pending(*job, false);
             },
             [&](const JournalPurged& r) {
                 JobRecord* job = find(r.id);
                 if (job == nullptr) return;
-                detach(*job, queue_named(job->queue), ready_timers_);
-                keep_ended(*job, p::JobState::failed, {}, job->last_error, 0);
+                detach(*job, ready_timers_);
+                keep_ended(*job, p::JobState::failed, {}, job->details().last_error, 0);
             },
             [&](const JournalQueueSettings& r) { apply(queue_named(r.settings.queue).config, r.settings); },
             [&](const JournalReleased& r) {
                 JobRecord* job = find(r.id);
                 if (job == nullptr) return;
-                detach(*job, queue_named(job->queue), ready_timers_);
+                detach(*job, ready_timers_);
                 ++job->first_attempt_of_round;
                 make_pending(*job, true);
             },
@@ -159,9 +160,9 @@ RecoveryCounts Scheduler::finish_recovery(TimePoint now) {
     // (a late answer from that lease is stale), but the broker's crash is not the job's failure,
     // so it does not use up one of the job's attempts.
     std::vector<JobRecord*> running;
-    for (auto& [id, job] : jobs_) {
-        if (job.state == p::JobState::running) running.push_back(&job);
-    }
+    jobs_->for_each([&](JobRecord* job) {
+        if (job->state == p::JobState::running) running.push_back(job);
+    });
     std::sort(running.begin(), running.end(), [](const JobRecord* a, const JobRecord* b) { return a->sequence > b->sequence; });
     for (JobRecord* job : running) {
         ++job->first_attempt_of_round;
@@ -189,12 +190,13 @@ std::size_t Scheduler::write_snapshot(std::string& out, TimePoint now,
     };
     for (const auto& [name, queue] : queues_) put(JournalQueueSettings{settings_of(queue)});
     // Ended jobs within their TTL: enough to answer STATUS and a late resubmission.
-    results_->for_each([&](const std::string& id, const EndedJob& ended) {
-        put(JournalSubmitted{id, ended.queue, {}, ended.priority, {}, {}, 0, {}, 0});
+    results_->for_each([&](const KeptResult& ended) {
+        const std::string id(ended.id());
+        put(JournalSubmitted{id, *ended.queue, {}, ended.priority, {}, {}, 0, {}, 0});
         const auto ended_ms = wall_ms_at(ended.ended_at, now);
-        for (const auto& e : ended.errors) put(JournalAttemptFailed{id, e.attempt, e.error, false, 0});
+        for (const auto& e : ended.errors()) put(JournalAttemptFailed{id, e.attempt, e.error, false, 0});
         if (ended.state == p::JobState::done) {
-            put(JournalDone{id, ended.attempt, std::string(p::view_of(ended.result)), ended_ms});
+            put(JournalDone{id, ended.attempt, std::string(ended.result()), ended_ms});
         } else if (ended.state == p::JobState::cancelled) {
             put(JournalCancelled{id, ended_ms});
         } else {
@@ -202,32 +204,34 @@ std::size_t Scheduler::write_snapshot(std::string& out, TimePoint now,
         }
     });
     std::vector<const JobRecord*> live;
-    live.reserve(jobs_.size());
-    for (const auto& [id, job] : jobs_) live.push_back(&job);
+    live.reserve(jobs_->size());
+    jobs_->for_each([&](const JobRecord* job) { live.push_back(job); });
     std::sort(live.begin(), live.end(), [](const JobRecord* a, const JobRecord* b) { return a->sequence < b->sequence; });
     for (const JobRecord* job : live) {
         // A job delayed by --delay/--at that never ran keeps its ready time in the submit itself.
-        const bool is_first_delay = job->state == p::JobState::delayed && job->errors.empty();
-        put(JournalSubmitted{job->id, job->queue, std::string(p::view_of(job->payload)), job->priority, job->retry,
-                             job->timeout_ms, is_first_delay ? wall_ms_at(job->ready_at, now) : 0, job->unique_key,
-                             job->sequence});
+        const JobDetails& details = job->details();
+        const std::string id(job->id());
+        const bool is_first_delay = job->state == p::JobState::delayed && details.errors.empty();
+        put(JournalSubmitted{id, job->queue->name, std::string(job->payload()), job->priority, details.retry,
+                             details.timeout_ms, is_first_delay ? wall_ms_at(details.ready_at, now) : 0,
+                             details.unique_key, job->sequence});
         if (job->first_attempt_of_round > 0) {
-            put(JournalDispatched{job->id, job->first_attempt_of_round});
-            put(JournalRetried{job->id});
+            put(JournalDispatched{id, job->first_attempt_of_round});
+            put(JournalRetried{id});
         }
-        for (std::size_t i = 0; i < job->errors.size(); ++i) {
-            const auto& e = job->errors[i];
-            const bool is_last = i + 1 == job->errors.size();
+        for (std::size_t i = 0; i < details.errors.size(); ++i) {
+            const auto& e = details.errors[i];
+            const bool is_last = i + 1 == details.errors.size();
             const std::uint64_t retry_at =
-                is_last && job->state == p::JobState::delayed ? wall_ms_at(job->ready_at, now) : 0;
-            put(JournalAttemptFailed{job->id, e.attempt, is_last ? job->last_error : e.error, false, retry_at});
+                is_last && job->state == p::JobState::delayed ? wall_ms_at(details.ready_at, now) : 0;
+            put(JournalAttemptFailed{id, e.attempt, is_last ? details.last_error : e.error, false, retry_at});
         }
         switch (job->state) {
-            case p::JobState::running: put(JournalDispatched{job->id, job->attempt}); break;
-            case p::JobState::failed: put(JournalDead{job->id, wall_ms_at(job->died_at, now)}); break;
+            case p::JobState::running: put(JournalDispatched{id, job->attempt}); break;
+            case p::JobState::failed: put(JournalDead{id, wall_ms_at(details.died_at, now)}); break;
             default:
-                if (job->attempt > job->first_attempt_of_round && job->errors.empty()) {
-                    put(JournalDispatched{job->id, job->attempt});  // taken back from a worker that left
+                if (job->attempt > job->first_attempt_of_round && details.errors.empty()) {
+                    put(JournalDispatched{id, job->attempt});  // taken back from a worker that left
                 }
                 break;
         }
@@ -240,7 +244,7 @@ std::uint64_t Scheduler::estimated_snapshot_bytes() const noexcept {
     // measured on the benchmark's jobs, rounded up. An ended job's memory cost (ResultStore)
     // stands in for its records: both are its id, queue and result plus about a hundred bytes.
     constexpr std::uint64_t kRecordBytesPerJob = 96;
-    return live_payload_bytes_ + kRecordBytesPerJob * jobs_.size() + results_->bytes();
+    return live_payload_bytes_ + kRecordBytesPerJob * jobs_->size() + results_->bytes();
 }
 
 }  // namespace corsair::broker

@@ -5,19 +5,18 @@
 #include <cstdint>
 #include <list>
 #include <string>
-#include <unordered_set>
 #include <vector>
 
-namespace corsair::broker {
+#include "job_list.hpp"
 
-struct JobRecord;
+namespace corsair::broker {
 
 struct WorkerRecord {
     std::string routing_id;
     std::string name;
     std::vector<std::string> queues;
     std::uint32_t capacity = 1;
-    std::unordered_set<JobRecord*> leases;  // jobs this worker holds the current lease of
+    JobList leases;  // jobs this worker holds the current lease of, linked through the jobs
     std::chrono::steady_clock::time_point last_heard{};
     bool is_draining = false;
     // Set when a JOB could not be queued to it (high-water mark); cleared when it next speaks.

@@ -34,6 +34,9 @@ class ResultStore;
 struct EndedJob;
 class JournalSink;
 class HeldAccepts;
+class ReplyTargets;
+template <class Record>
+class JobTable;
 
 // What a restart recovered from the journal, for the startup log.
 struct RecoveryCounts {
@@ -167,6 +170,10 @@ private:
     void end_job(JobRecord& job, protocol::JobState state, zmq::message_t result, std::string error, TimePoint now,
                  bool tells_producer);
     void release_unique_key(const JobRecord& job);
+    // Removes `job` from jobs_ and frees it; it must be in no list or timer any more.
+    void destroy_job(JobRecord& job);
+    // Makes `producer` the one told of `job`'s RESULT and PROGRESS.
+    void set_reply_to(JobRecord& job, const RoutingId& producer);
     // A held ACCEPTED (SUBMIT accept_within_ms) is settled: `folded` when the job's RESULT is going
     // to the same producer and stands for it, otherwise the ACCEPTED is sent now.
     void settle_held_accept(JobRecord& job, bool folded);
@@ -205,7 +212,7 @@ private:
     std::mt19937_64 random_;  // backoff jitter; seeded from options, so tests are repeatable
     std::uint64_t instance_;  // this start of the broker, told to producers (never 0)
 
-    std::unordered_map<std::string, JobRecord> jobs_;  // pending, delayed, running and dead, by id
+    std::unique_ptr<JobTable<JobRecord>> jobs_;  // pending, delayed, running and dead, by id; owns them
     std::uint64_t live_payload_bytes_ = 0;              // sum of jobs_' payload sizes
     std::unordered_map<std::string, std::string> unique_jobs_;  // queue + '\n' + unique_key -> live job id
     JobTimers ready_timers_;  // delayed jobs, by the time they become pending
@@ -215,6 +222,7 @@ private:
     std::vector<QueueState*> dirty_;  // queues that may be able to dispatch after this event
     std::unique_ptr<ResultStore> results_;
     std::unique_ptr<HeldAccepts> held_accepts_;
+    std::unique_ptr<ReplyTargets> reply_targets_;
     JournalSink* journal_ = nullptr;
     RecoveryCounts recovered_;
 };

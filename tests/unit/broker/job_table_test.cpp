@@ -1,0 +1,138 @@
+#include "job_table.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+using corsair::broker::JobTable;
+
+namespace {
+
+struct TestRecord {
+    std::string name;
+    std::uint32_t id_hash = 0;
+    std::string_view id() const { return name; }
+};
+
+// Ids whose std::hash lands in slot `home` of a table of `capacity` slots: certain collisions.
+std::vector<std::string> ids_with_home(std::size_t home, std::size_t capacity, std::size_t count) {
+    std::vector<std::string> ids;
+    for (std::size_t n = 0; ids.size() < count; ++n) {
+        std::string id = "id-" + std::to_string(n);
+        if ((std::hash<std::string_view>{}(id) & (capacity - 1)) == home) ids.push_back(id);
+    }
+    return ids;
+}
+
+struct Records {
+    std::vector<std::unique_ptr<TestRecord>> owned;
+    TestRecord* make(std::string id) {
+        owned.push_back(std::make_unique<TestRecord>(TestRecord{std::move(id)}));
+        return owned.back().get();
+    }
+};
+
+}  // namespace
+
+TEST_CASE("a job table finds what was inserted and forgets what was removed", "[broker][job_table]") {
+    JobTable<TestRecord> table;
+    Records records;
+    CHECK(table.find("a") == nullptr);
+    CHECK(table.remove("a") == nullptr);
+    TestRecord* a = records.make("a");
+    TestRecord* b = records.make("b");
+    table.insert(a);
+    table.insert(b);
+    CHECK(table.size() == 2);
+    CHECK(table.find("a") == a);
+    CHECK(table.find("b") == b);
+    CHECK(table.find("c") == nullptr);
+    CHECK(table.remove("a") == a);
+    CHECK(table.find("a") == nullptr);
+    CHECK(table.find("b") == b);
+    CHECK(table.size() == 1);
+}
+
+TEST_CASE("colliding ids that wrap around the end of the table stay findable through removals",
+          "[broker][job_table]") {
+    JobTable<TestRecord> table;
+    Records records;
+    table.insert(records.make("seed"));  // the first insert makes 16 slots
+    REQUIRE(table.capacity() == 16);
+    table.remove("seed");
+    // Five ids whose home is the last slot: they fill 15, 0, 1, 2, 3.
+    const auto last = ids_with_home(15, 16, 5);
+    // Two whose home is slot 1: pushed behind the wrapped cluster.
+    const auto second = ids_with_home(1, 16, 2);
+    std::vector<TestRecord*> all;
+    for (const auto& id : last) all.push_back(records.make(id));
+    for (const auto& id : second) all.push_back(records.make(id));
+    for (auto* r : all) table.insert(r);
+    REQUIRE(table.capacity() == 16);
+    for (auto* r : all) CHECK(table.find(r->name) == r);
+
+    SECTION("removing the head of the wrapped cluster shifts the rest back") {
+        CHECK(table.remove(last[0]) == all[0]);
+        for (std::size_t i = 1; i < all.size(); ++i) CHECK(table.find(all[i]->name) == all[i]);
+    }
+    SECTION("removing in the middle keeps entries whose home is past the hole") {
+        CHECK(table.remove(last[2]) == all[2]);
+        for (std::size_t i = 0; i < all.size(); ++i) {
+            if (i != 2) CHECK(table.find(all[i]->name) == all[i]);
+        }
+        CHECK(table.find(last[2]) == nullptr);
+    }
+    SECTION("removing everything in any order leaves an empty table") {
+        for (std::size_t i = all.size(); i-- > 0;) {
+            CHECK(table.remove(all[i]->name) == all[i]);
+            for (std::size_t j = 0; j < i; ++j) CHECK(table.find(all[j]->name) == all[j]);
+        }
+        CHECK(table.empty());
+    }
+}
+
+TEST_CASE("a job table grows by doubling and keeps every record", "[broker][job_table]") {
+    JobTable<TestRecord> table;
+    Records records;
+    for (int i = 0; i < 10000; ++i) table.insert(records.make("job-" + std::to_string(i)));
+    CHECK(table.size() == 10000);
+    CHECK(table.capacity() == 16384);  // at most 3/4 full
+    for (int i = 0; i < 10000; ++i) {
+        const std::string id = "job-" + std::to_string(i);
+        REQUIRE(table.find(id) != nullptr);
+        CHECK(table.find(id)->name == id);
+    }
+    std::size_t seen = 0;
+    table.for_each([&](TestRecord*) { ++seen; });
+    CHECK(seen == 10000);
+}
+
+TEST_CASE("a job table agrees with std::map under random inserts and removals", "[broker][job_table]") {
+    JobTable<TestRecord> table;
+    Records records;
+    std::map<std::string, TestRecord*> model;
+    std::mt19937 random(7);
+    for (int step = 0; step < 50000; ++step) {
+        const std::string id = "r-" + std::to_string(random() % 3000);
+        if (random() % 2 == 0) {
+            if (model.count(id) == 0) {
+                TestRecord* r = records.make(id);
+                table.insert(r);
+                model[id] = r;
+            }
+        } else {
+            TestRecord* expected = model.count(id) ? model[id] : nullptr;
+            REQUIRE(table.remove(id) == expected);
+            model.erase(id);
+        }
+        if (step % 1000 == 0) {
+            REQUIRE(table.size() == model.size());
+            for (const auto& [key, r] : model) REQUIRE(table.find(key) == r);
+        }
+    }
+}
