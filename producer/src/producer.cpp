@@ -23,8 +23,12 @@ constexpr std::size_t kChecksPerRound = 8;
 constexpr std::size_t kMaxCheckScan = 4096;
 // Messages handled per pump before timers and sends get another turn.
 constexpr std::size_t kMaxReceivesPerPump = 4096;
+// Past this many slots, an idle producer (no job tracked) gives the slots' memory back.
+constexpr std::size_t kMaxIdleSlots = 4096;
 // A socket poll never sleeps longer than this, so a very far deadline stays representable.
 constexpr milliseconds kMaxPollSlice{60'000};
+// A deadline already past: pump_once handles what is there and does not wait (saves a clock read).
+constexpr Producer::Clock::time_point kNoWait{};
 
 std::string random_prefix() {
     std::random_device device;
@@ -68,6 +72,13 @@ void check_range(const char* field, std::uint64_t value, std::uint64_t min, std:
 }
 
 std::string format_ms(milliseconds duration) { return std::to_string(duration.count()) + "ms"; }
+
+// Puts `value` back to its default when the scope ends, however it ends.
+template <class T>
+struct ResetOnExit {
+    T& value;
+    ~ResetOnExit() { value = T{}; }
+};
 
 // The optional SUBMIT fields of `options`. A run_at already past when the SUBMIT goes out (a resend,
 // or a resubmission after a broker restart) is left out: the broker refuses a time in the past,
@@ -156,20 +167,19 @@ protocol::Accepted Producer::submit(std::string_view queue, std::string_view pay
     assert_owner_thread();
     const auto deadline = Clock::now() + timeout;
     std::string id = submit_async(queue, payload, false, options);
-    Event event;
-    pump_until(deadline, [&] {
-        return std::any_of(events_.begin(), events_.end(), [&](const Event& e) {
-            return e.id == id && (e.kind == Event::Kind::accepted || e.kind == Event::Kind::error);
-        });
-    });
-    if (take_event(Event::Kind::accepted, id, event)) {
+    const ResetOnExit clear_waiter{waiter_};
+    waiter_.id = &id;
+    waiter_.kind = Event::Kind::accepted;
+    pump_until(deadline, [&] { return waiter_.event.has_value(); });
+    if (waiter_.event) {
+        Event& event = *waiter_.event;
+        if (event.kind == Event::Kind::error) throw refused(event.error, id);
         protocol::Accepted accepted;
         accepted.id = id;
         accepted.existed = event.existed;
         accepted.job_id = std::move(event.job_id);
         return accepted;
     }
-    if (take_event(Event::Kind::error, id, event)) throw refused(event.error, id);
     forget(id);
     throw ProducerError(ProducerError::Kind::timeout, ErrorCode::internal,
                         "timed out after " + format_ms(timeout) + " waiting for the broker at " +
@@ -191,11 +201,12 @@ std::string Producer::submit_async(std::string_view queue, std::string_view payl
     check_input(queue, payload, id);
     validate(options);
     if (id.empty()) id = new_job_id();
-    if (jobs_.count(id) != 0) {
+    const auto hash = JobIndex::hash(id);
+    if (find_slot(id, hash) != kNoSlot) {
         throw ProducerError(ProducerError::Kind::invalid, ErrorCode::bad_field_value,
                             "job " + id + " is already in flight from this producer");
     }
-    pump_once(Clock::now());
+    pump_once(kNoWait);
     if (unaccepted_count_ >= options_.window) {
         const auto blocked_since = Clock::now();
         while (unaccepted_count_ >= options_.window) {
@@ -213,7 +224,7 @@ std::string Producer::submit_async(std::string_view queue, std::string_view payl
             pump_once(deadline);
         }
     }
-    track(id, queue, payload, wants_result, share(options));
+    track(id, hash, queue, payload, wants_result, share(options));
     flush_outbox();
     return id;
 }
@@ -221,42 +232,51 @@ std::string Producer::submit_async(std::string_view queue, std::string_view payl
 std::vector<Event> Producer::poll(milliseconds timeout) {
     assert_owner_thread();
     const auto deadline = Clock::now() + timeout;
-    pump_once(Clock::now());
+    pump_once(kNoWait);
     pump_until(deadline, [&] { return !events_.empty(); });
-    std::vector<Event> events(std::make_move_iterator(events_.begin()), std::make_move_iterator(events_.end()));
+    std::vector<Event> events = std::move(events_);
     events_.clear();
+    // The next batch is likely as large: one allocation now rather than a regrowth per doubling.
+    events_.reserve(events.size());
     return events;
 }
 
 Outcome Producer::wait_result(const std::string& id, milliseconds timeout) {
     assert_owner_thread();
     const auto deadline = Clock::now() + timeout;
-    Event event;
-    auto take_outcome = [&]() -> bool {
+    // Nobody polls for them now: a waiter on the outcome is not reading progress.
+    auto drop_progress = [&] {
+        std::erase_if(events_, [&](const Event& e) { return e.kind == Event::Kind::progress && e.id == id; });
+    };
+    // Its outcome may have been observed already, if the caller did not poll since.
+    const bool had_events = !events_.empty();
+    if (had_events) {
+        Event event;
         if (take_event(Event::Kind::result, id, event)) {
-            // Nobody polls for them now: a waiter on the outcome is not reading progress.
-            std::erase_if(events_, [&](const Event& e) { return e.kind == Event::Kind::progress && e.id == id; });
-            return true;
+            drop_progress();
+            return std::move(event.outcome);
         }
         if (take_event(Event::Kind::error, id, event)) throw refused(event.error, id);
-        return false;
-    };
-    if (take_outcome()) return std::move(event.outcome);
-    const auto it = jobs_.find(id);
-    if (it == jobs_.end() || !it->second.wants_result) {
+    }
+    const auto slot = find_slot(id);
+    if (slot == kNoSlot || !slots_[slot].wants_result) {
         throw ProducerError(ProducerError::Kind::invalid, ErrorCode::unknown_job,
                             "no result is awaited for job " + id +
                                 " (submit it with wants_result; each result is returned once)");
     }
-    pump_until(deadline, [&] {
-        return std::any_of(events_.begin(), events_.end(), [&](const Event& e) {
-            return e.id == id && (e.kind == Event::Kind::result || e.kind == Event::Kind::error);
-        });
-    });
-    if (take_outcome()) return std::move(event.outcome);
-    throw ProducerError(ProducerError::Kind::timeout, ErrorCode::internal,
-                        "timed out after " + format_ms(timeout) + " waiting for the result of job " + id +
-                            " from the broker at " + options_.broker_endpoint);
+    const ResetOnExit clear_waiter{waiter_};
+    waiter_.id = &id;
+    waiter_.kind = Event::Kind::result;
+    pump_until(deadline, [&] { return waiter_.event.has_value(); });
+    if (!waiter_.event) {
+        throw ProducerError(ProducerError::Kind::timeout, ErrorCode::internal,
+                            "timed out after " + format_ms(timeout) + " waiting for the result of job " + id +
+                                " from the broker at " + options_.broker_endpoint);
+    }
+    Event& event = *waiter_.event;
+    if (event.kind == Event::Kind::error) throw refused(event.error, id);
+    if (had_events || waiter_.has_queued_progress) drop_progress();
+    return std::move(event.outcome);
 }
 
 template <class T>
@@ -383,40 +403,105 @@ std::shared_ptr<const JobOptions> Producer::share(const JobOptions& options) {
     return last_options_;
 }
 
-void Producer::track(std::string id, std::string_view queue, std::string_view payload, bool wants_result,
-                     std::shared_ptr<const JobOptions> options) {
-    TrackedJob job;
-    job.queue = std::string(queue);
-    job.payload = std::string(payload);
+void Producer::track(const std::string& id, std::uint64_t hash, std::string_view queue, std::string_view payload,
+                     bool wants_result, std::shared_ptr<const JobOptions> options) {
+    const auto slot = allocate_slot();
+    TrackedJob& job = slots_[slot];
+    job.id.assign(id);
+    job.hash = hash;
+    job.queue.assign(queue);
+    job.payload = protocol::make_payload(payload);
     job.options = std::move(options);
     job.wants_result = wants_result;
-    if (wants_result) {
-        job.order = next_order_++;
-        awaited_order_.emplace(job.order, id);
-    }
-    auto [it, inserted] = jobs_.emplace(std::move(id), std::move(job));
-    assert(inserted);
+    index_.insert(hash, slot);
+    if (wants_result) link_back(awaited_, &TrackedJob::awaited, slot);
     ++unaccepted_count_;
-    queue_submit(it->first, it->second);
+    queue_submit(slot);
+}
+
+std::uint32_t Producer::find_slot(std::string_view id) const { return find_slot(id, JobIndex::hash(id)); }
+
+std::uint32_t Producer::find_slot(std::string_view id, std::uint64_t hash) const {
+    return index_.find(hash, [&](std::uint32_t slot) { return slots_[slot].id == id; });
+}
+
+std::uint32_t Producer::allocate_slot() {
+    if (!free_slots_.empty()) {
+        const auto slot = free_slots_.back();
+        free_slots_.pop_back();
+        return slot;
+    }
+    assert(slots_.size() < kNoSlot);
+    slots_.emplace_back();
+    return static_cast<std::uint32_t>(slots_.size() - 1);
+}
+
+void Producer::link_back(SlotList& list, Link TrackedJob::*link, std::uint32_t slot) {
+    Link& mine = slots_[slot].*link;
+    assert(!mine.is_linked);
+    mine = Link{list.tail, kNoSlot, true};
+    if (list.tail != kNoSlot) {
+        (slots_[list.tail].*link).next = slot;
+    } else {
+        list.head = slot;
+    }
+    list.tail = slot;
+    ++list.size;
+}
+
+void Producer::unlink(SlotList& list, Link TrackedJob::*link, std::uint32_t slot) {
+    Link& mine = slots_[slot].*link;
+    if (!mine.is_linked) return;
+    if (mine.prev != kNoSlot) {
+        (slots_[mine.prev].*link).next = mine.next;
+    } else {
+        list.head = mine.next;
+    }
+    if (mine.next != kNoSlot) {
+        (slots_[mine.next].*link).prev = mine.prev;
+    } else {
+        list.tail = mine.prev;
+    }
+    mine = Link{};
+    --list.size;
 }
 
 void Producer::forget(const std::string& id) {
-    const auto it = jobs_.find(id);
-    if (it != jobs_.end()) forget(it);
+    const auto slot = find_slot(id);
+    if (slot != kNoSlot) forget(slot);
 }
 
-void Producer::forget(TrackedJobs::iterator it) {
-    unalias(it->first, it->second);
-    if (!it->second.is_accepted) --unaccepted_count_;
-    if (it->second.wants_result) awaited_order_.erase(it->second.order);
-    jobs_.erase(it);
+void Producer::forget(std::uint32_t slot) {
+    TrackedJob& job = slots_[slot];
+    unalias(job);
+    if (!job.is_accepted) --unaccepted_count_;
+    unlink(unanswered_, &TrackedJob::unanswered, slot);
+    unlink(awaited_, &TrackedJob::awaited, slot);
+    index_.erase(job.hash, slot);
+    // The strings keep their capacity for the slot's next job; the payload is released now.
+    job.id.clear();
+    job.queue.clear();
+    job.payload = zmq::message_t();
+    job.options.reset();
+    job.wants_result = false;
+    job.is_accepted = false;
+    job.is_acceptance_reported = false;
+    job.is_queued_for_send = false;
+    job.sent_at = {};
+    ++job.generation;
+    free_slots_.push_back(slot);
+    // After a burst, give the slots back once nothing is tracked (no outbox entry can name one).
+    if (index_.size() == 0 && slots_.size() > kMaxIdleSlots && outbox_.empty()) {
+        std::vector<TrackedJob>().swap(slots_);
+        std::vector<std::uint32_t>().swap(free_slots_);
+    }
 }
 
-void Producer::unalias(const std::string& id, TrackedJob& job) {
+void Producer::unalias(TrackedJob& job) {
     if (job.job_id.empty()) return;
     auto [first, last] = aliases_.equal_range(job.job_id);
     for (auto it = first; it != last; ++it) {
-        if (it->second == id) {
+        if (it->second == job.id) {
             aliases_.erase(it);
             break;
         }
@@ -427,17 +512,18 @@ void Producer::unalias(const std::string& id, TrackedJob& job) {
 std::vector<std::string> Producer::awaiting(const std::string& job_id) const {
     std::vector<std::string> ids;
     // A job awaited under its own id; also before its ACCEPTED, which may have been lost.
-    const auto it = jobs_.find(job_id);
-    if (it != jobs_.end() && it->second.wants_result && it->second.job_id.empty()) ids.push_back(job_id);
+    const auto slot = find_slot(job_id);
+    if (slot != kNoSlot && slots_[slot].wants_result && slots_[slot].job_id.empty()) ids.push_back(job_id);
     auto [first, last] = aliases_.equal_range(job_id);
     for (auto alias = first; alias != last; ++alias) ids.push_back(alias->second);
     return ids;
 }
 
-void Producer::queue_submit(const std::string& id, TrackedJob& job) {
+void Producer::queue_submit(std::uint32_t slot) {
+    TrackedJob& job = slots_[slot];
     if (job.is_queued_for_send) return;
     job.is_queued_for_send = true;
-    outbox_.push_back(OutgoingSubmit{id});
+    outbox_.push_back(OutgoingSubmit{slot, job.generation});
 }
 
 template <class Predicate>
@@ -481,37 +567,46 @@ bool Producer::send_outgoing(Outgoing& outgoing) {
         return protocol::send_frames(socket_, request->frames) == protocol::SendStatus::sent;
     }
     const auto& submit = std::get<OutgoingSubmit>(outgoing);
-    const auto it = jobs_.find(submit.id);
-    if (it == jobs_.end() || !it->second.is_queued_for_send) return true;  // forgotten meanwhile
-    TrackedJob& job = it->second;
+    if (submit.slot >= slots_.size()) return true;  // forgotten meanwhile
+    TrackedJob& job = slots_[submit.slot];
+    if (job.generation != submit.generation || !job.is_queued_for_send) return true;
     if (job.is_accepted) {
         job.is_queued_for_send = false;
         return true;
     }
+    return send_submit(submit.slot);
+}
+
+bool Producer::send_submit(std::uint32_t slot) {
+    TrackedJob& job = slots_[slot];
     protocol::Submit message;
-    message.id = submit.id;
-    message.queue = job.queue;
+    // The id and queue are lent to the message for encoding and taken back: no copy per send.
+    message.id = std::move(job.id);
+    message.queue = std::move(job.queue);
     message.wants_result = job.wants_result;
-    message.payload = protocol::make_payload(job.payload);
+    message.payload.copy(job.payload);
     if (job.options) write_options(*job.options, message, std::chrono::system_clock::now());
-    if (protocol::send_message(socket_, std::move(message)) != protocol::SendStatus::sent) return false;
+    sent_frames_.clear();
+    protocol::encode_into(message, sent_frames_);
+    job.id = std::move(message.id);
+    job.queue = std::move(message.queue);
+    if (protocol::send_frames(socket_, sent_frames_) != protocol::SendStatus::sent) return false;
     job.is_queued_for_send = false;
     job.sent_at = Clock::now();
-    resend_queue_.emplace_back(job.sent_at, submit.id);
+    unlink(unanswered_, &TrackedJob::unanswered, slot);
+    link_back(unanswered_, &TrackedJob::unanswered, slot);
     return true;
 }
 
 void Producer::run_timers(Clock::time_point now) {
-    while (!resend_queue_.empty() && resend_queue_.front().first + options_.resend_after <= now) {
-        auto [sent_at, id] = std::move(resend_queue_.front());
-        resend_queue_.pop_front();
-        const auto it = jobs_.find(id);
-        // Only the latest send of a still-unaccepted job counts; older entries are stale.
-        if (it == jobs_.end() || it->second.is_accepted || it->second.sent_at != sent_at) continue;
+    // The list is in send order, so only its head can be due.
+    while (unanswered_.head != kNoSlot && slots_[unanswered_.head].sent_at + options_.resend_after <= now) {
+        const auto slot = unanswered_.head;
+        unlink(unanswered_, &TrackedJob::unanswered, slot);
         ++resubmissions_;
-        queue_submit(it->first, it->second);
+        queue_submit(slot);
     }
-    if (awaited_order_.empty() || now - last_heard_ < options_.check_after ||
+    if (awaited_.size == 0 || now - last_heard_ < options_.check_after ||
         now - last_check_round_ < options_.check_after) {
         return;
     }
@@ -519,12 +614,12 @@ void Producer::run_timers(Clock::time_point now) {
     last_check_round_ = now;
     std::size_t scanned = 0;
     std::size_t checked = 0;
-    for (const auto& [order, id] : awaited_order_) {
+    for (auto slot = awaited_.head; slot != kNoSlot; slot = slots_[slot].awaited.next) {
         if (++scanned > kMaxCheckScan || checked == kChecksPerRound) break;
-        const auto it = jobs_.find(id);
-        if (it == jobs_.end() || !it->second.is_accepted) continue;
+        const TrackedJob& job = slots_[slot];
+        if (!job.is_accepted) continue;
         // A unique_key match is known to the broker by the job it matched, not by our id.
-        const auto& job_id = it->second.job_id.empty() ? id : it->second.job_id;
+        const auto& job_id = job.job_id.empty() ? job.id : job.job_id;
         if (protocol::send_message(socket_, protocol::StatusRequest{job_id}) != protocol::SendStatus::sent) break;
         ++checked;
     }
@@ -532,26 +627,27 @@ void Producer::run_timers(Clock::time_point now) {
 
 Producer::Clock::time_point Producer::next_timer(Clock::time_point now) const {
     auto next = Clock::time_point::max();
-    if (!resend_queue_.empty()) next = resend_queue_.front().first + options_.resend_after;
-    if (!awaited_order_.empty()) {
+    if (unanswered_.head != kNoSlot) next = slots_[unanswered_.head].sent_at + options_.resend_after;
+    if (awaited_.size != 0) {
         next = std::min(next, std::max(last_heard_, last_check_round_) + options_.check_after);
     }
     return std::max(next, now);
 }
 
 void Producer::receive_available() {
-    protocol::Frames frames;
     const protocol::DecodeLimits limits{options_.max_payload_bytes};
-    for (std::size_t i = 0; i < kMaxReceivesPerPump; ++i) {
-        if (!protocol::receive_frames(socket_, frames)) return;
-        last_heard_ = Clock::now();
-        auto decoded = protocol::decode(frames, 0, limits);
+    std::size_t received = 0;
+    while (received < kMaxReceivesPerPump && protocol::receive_frames(socket_, received_frames_)) {
+        ++received;
+        auto decoded = protocol::decode(received_frames_, 0, limits);
         if (!decoded) {
             ++dropped_messages_;
             continue;
         }
         handle(std::move(decoded).value());
     }
+    // One clock read per batch: the messages of a batch arrived within microseconds.
+    if (received > 0) last_heard_ = Clock::now();
 }
 
 bool Producer::answers(const protocol::Message& message) const {
@@ -620,33 +716,37 @@ void Producer::handle(protocol::Message&& message) {
     if (is_answer) answer_ = std::move(message);
 }
 
-void Producer::mark_accepted(const std::string& id, TrackedJob& job, const protocol::Accepted* accepted) {
+void Producer::mark_accepted(std::uint32_t slot, const protocol::Accepted* accepted) {
+    TrackedJob& job = slots_[slot];
     job.is_accepted = true;
     --unaccepted_count_;
-    const std::string& job_id = accepted != nullptr && !accepted->job_id.empty() ? accepted->job_id : id;
-    if (job_id != id && job.wants_result) {
+    unlink(unanswered_, &TrackedJob::unanswered, slot);
+    const std::string& job_id = accepted != nullptr && !accepted->job_id.empty() ? accepted->job_id : job.id;
+    if (job_id != job.id && job.wants_result) {
         // The broker answers for the job holding our unique_key: its RESULT and PROGRESS come
         // under its id and are delivered under ours.
         job.job_id = job_id;
-        aliases_.emplace(job_id, id);
+        aliases_.emplace(job_id, job.id);
     }
     if (job.is_acceptance_reported) return;  // accepted again after a resubmission
     job.is_acceptance_reported = true;
-    if (!options_.reports_acceptance) return;
+    // The blocking submit() waits for this event whether or not poll() reports it.
+    const bool is_waited = waiter_.id != nullptr && waiter_.kind == Event::Kind::accepted && *waiter_.id == job.id;
+    if (!options_.reports_acceptance && !is_waited) return;
     Event event;
     event.kind = Event::Kind::accepted;
-    event.id = id;
+    event.id = job.id;
     event.job_id = job_id;
     event.existed = accepted != nullptr && accepted->existed;
-    events_.push_back(std::move(event));
+    emit(std::move(event));
 }
 
 void Producer::on_accepted(const protocol::Accepted& accepted) {
-    const auto it = jobs_.find(accepted.id);
-    if (it == jobs_.end() || it->second.is_accepted) return;  // a resend's second ACCEPTED
-    mark_accepted(it->first, it->second, &accepted);
+    const auto slot = find_slot(accepted.id);
+    if (slot == kNoSlot || slots_[slot].is_accepted) return;  // a resend's second ACCEPTED
+    mark_accepted(slot, &accepted);
     // Accepted and nobody awaits the result: the payload is no longer needed.
-    if (!it->second.wants_result) jobs_.erase(it);
+    if (!slots_[slot].wants_result) forget(slot);
 }
 
 void Producer::on_result(protocol::JobResult&& result) {
@@ -660,7 +760,7 @@ void Producer::on_progress(protocol::Progress&& progress) {
         event.id = id;
         event.job_id = progress.id;
         event.progress = JobProgress{progress.attempt, progress.percent, progress.message};
-        events_.push_back(std::move(event));
+        emit(std::move(event));
     }
 }
 
@@ -671,7 +771,7 @@ void Producer::on_error(const protocol::Error& error, bool is_answer) {
         // An accepted job the broker no longer knows: it restarted and lost its state. Its other
         // awaited jobs are gone too, so resubmit them all (same ids: idempotent if some survived).
         for (const auto& id : awaiting(error.id)) {
-            if (jobs_.at(id).is_accepted) {
+            if (const auto slot = find_slot(id); slot != kNoSlot && slots_[slot].is_accepted) {
                 resubmit_awaited();
                 break;
             }
@@ -680,42 +780,44 @@ void Producer::on_error(const protocol::Error& error, bool is_answer) {
     }
     // Only a refused SUBMIT ends a job here; refusals of other requests go to their blocking call.
     if (is_answer || !(error.command.empty() || error.command == submit)) return;
-    const auto it = jobs_.find(error.id);
-    if (it == jobs_.end()) {
-        if (error.id.empty()) events_.push_back(Event{Event::Kind::error, {}, {}, false, {}, error, {}});
+    const auto slot = find_slot(error.id);
+    if (slot == kNoSlot) {
+        if (error.id.empty()) emit(Event{Event::Kind::error, {}, {}, false, {}, error, {}});
         return;
     }
-    if (it->second.is_accepted) return;  // not about the SUBMIT: e.g. a refused STATUS
-    std::string id = it->first;
-    forget(id);
-    events_.push_back(Event{Event::Kind::error, std::move(id), {}, false, {}, error, {}});
+    if (slots_[slot].is_accepted) return;  // not about the SUBMIT: e.g. a refused STATUS
+    std::string id = slots_[slot].id;
+    forget(slot);
+    emit(Event{Event::Kind::error, std::move(id), {}, false, {}, error, {}});
 }
 
 void Producer::deliver(const std::string& job_id, protocol::JobState state, std::uint32_t attempt,
                        std::string_view result, const std::string& error) {
     if (aliases_.empty()) {
-        // The common case, one hash lookup: no unique_key made another id stand for this job.
-        const auto it = jobs_.find(job_id);
-        if (it != jobs_.end() && it->second.wants_result && it->second.job_id.empty()) {
-            deliver_to(it, job_id, state, attempt, result, error);
+        // The common case, one lookup: no unique_key made another id stand for this job.
+        const auto slot = find_slot(job_id);
+        if (slot != kNoSlot && slots_[slot].wants_result && slots_[slot].job_id.empty()) {
+            deliver_to(slot, job_id, state, attempt, result, error);
         }
         return;
     }
     for (auto& id : awaiting(job_id)) {
-        if (const auto it = jobs_.find(id); it != jobs_.end()) deliver_to(it, job_id, state, attempt, result, error);
+        if (const auto slot = find_slot(id); slot != kNoSlot) deliver_to(slot, job_id, state, attempt, result, error);
     }
 }
 
-void Producer::deliver_to(TrackedJobs::iterator it, const std::string& job_id, protocol::JobState state,
+void Producer::deliver_to(std::uint32_t slot, const std::string& job_id, protocol::JobState state,
                           std::uint32_t attempt, std::string_view result, const std::string& error) {
-    if (!it->second.is_accepted) mark_accepted(it->first, it->second, nullptr);
+    // A RESULT (or a final STATUS_REPLY) before any ACCEPTED acknowledges the SUBMIT as well: the
+    // ACCEPTED was lost. The accepted event still comes first.
+    if (!slots_[slot].is_accepted) mark_accepted(slot, nullptr);
     Event event;
     event.kind = Event::Kind::result;
-    event.id = it->first;
+    event.id = slots_[slot].id;
     event.job_id = job_id;
-    event.outcome = Outcome{it->first, state, attempt, std::string(result), error, job_id};
-    forget(it);
-    events_.push_back(std::move(event));
+    event.outcome = Outcome{event.id, state, attempt, std::string(result), error, job_id};
+    forget(slot);
+    emit(std::move(event));
 }
 
 void Producer::note_broker_instance(std::uint64_t instance) {
@@ -728,16 +830,28 @@ void Producer::note_broker_instance(std::uint64_t instance) {
 }
 
 void Producer::resubmit_awaited() {
-    for (const auto& [order, id] : awaited_order_) {
-        auto& job = jobs_.at(id);
+    for (auto slot = awaited_.head; slot != kNoSlot; slot = slots_[slot].awaited.next) {
+        TrackedJob& job = slots_[slot];
         if (!job.is_accepted) continue;
         // A new broker may match the unique_key to another job, or to none.
-        unalias(id, job);
+        unalias(job);
         job.is_accepted = false;
         ++unaccepted_count_;
         ++resubmissions_;
-        queue_submit(id, job);
+        queue_submit(slot);
     }
+}
+
+void Producer::emit(Event&& event) {
+    if (waiter_.id != nullptr && event.id == *waiter_.id) {
+        const bool ends_wait = event.kind == waiter_.kind || event.kind == Event::Kind::error;
+        if (ends_wait && !waiter_.event) {
+            waiter_.event = std::move(event);
+            return;
+        }
+        if (event.kind == Event::Kind::progress) waiter_.has_queued_progress = true;
+    }
+    events_.push_back(std::move(event));
 }
 
 bool Producer::take_event(Event::Kind kind, const std::string& id, Event& out) {

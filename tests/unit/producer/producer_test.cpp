@@ -647,3 +647,18 @@ TEST_CASE("a blocking submit returns the job the broker answered for", "[produce
     CHECK(fresh.job_id == fresh.id);
     CHECK(producer.submit("q", "p", 5s) != fresh.id);
 }
+
+TEST_CASE("a blocking submit returns its ACCEPTED also when poll() does not report acceptance", "[producer]") {
+    zmq::context_t context;
+    ThreadedBroker broker(context, [](FakeBroker& fake, FakeBroker::Received& received) {
+        if (auto* submit = std::get_if<protocol::Submit>(&received.message)) {
+            fake.send(received.routing_id, test::accepted(submit->id));
+        }
+    });
+    auto options = options_for(broker.endpoint());
+    options.reports_acceptance = false;
+    Producer producer(context, options);
+    const auto accepted = producer.submit("q", "p", JobOptions{}, 5s);
+    CHECK(accepted.job_id == accepted.id);
+    CHECK(producer.poll(0ms).empty());
+}

@@ -12,7 +12,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -24,6 +23,7 @@
 
 #include <zmq.hpp>
 
+#include "corsair/producer/job_index.hpp"
 #include "corsair/producer/job_options.hpp"
 #include "corsair/producer/producer_error.hpp"
 #include "corsair/protocol/protocol.hpp"
@@ -86,7 +86,8 @@ class Producer {
 public:
     using Clock = std::chrono::steady_clock;
 
-    // Connects (lazily, as ZeroMQ does); never blocks. Throws zmq::error_t on a malformed endpoint.
+    // Connects (lazily, as ZeroMQ does); never blocks. Throws ProducerError (invalid) on a malformed
+    // endpoint.
     Producer(zmq::context_t& context, ProducerOptions options);
     Producer(const Producer&) = delete;
     Producer& operator=(const Producer&) = delete;
@@ -161,8 +162,9 @@ public:
     protocol::QueueSettings resume(const std::string& queue,
                                    std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
+    // Submits neither ACCEPTED nor ended yet: those that fill the window.
     std::size_t awaiting_acceptance() const noexcept { return unaccepted_count_; }
-    std::size_t awaiting_results() const noexcept { return awaited_order_.size(); }
+    std::size_t awaiting_results() const noexcept { return awaited_.size; }
     // When the broker was last heard from (construction time until then).
     Clock::time_point last_heard() const noexcept { return last_heard_; }
     // Messages from the broker that failed to decode or made no sense.
@@ -171,20 +173,40 @@ public:
     std::uint64_t resubmissions() const noexcept { return resubmissions_; }
 
 private:
+    static constexpr std::uint32_t kNoSlot = JobIndex::kNoSlot;
+
+    // A job's place in one of the lists of slots below (slot numbers: slots_ may move).
+    struct Link {
+        std::uint32_t prev = kNoSlot;
+        std::uint32_t next = kNoSlot;
+        bool is_linked = false;
+    };
+    struct SlotList {
+        std::uint32_t head = kNoSlot;
+        std::uint32_t tail = kNoSlot;
+        std::size_t size = 0;
+    };
+    // One job from submit until it is accepted (without wants_result) or ended. Slots are reused:
+    // a freed slot keeps its strings' capacity, so a steady stream of jobs allocates no slots.
     struct TrackedJob {
+        std::string id;
+        std::uint64_t hash = 0;        // JobIndex::hash(id)
+        std::uint32_t generation = 0;  // bumped when the slot is freed: older outbox entries are stale
         std::string queue;
-        std::string payload;
+        zmq::message_t payload;  // each SUBMIT shares it (zmq_msg_copy) rather than copying the bytes
         std::shared_ptr<const JobOptions> options;  // null for a plain job; shared by equal options
         std::string job_id;  // once accepted: the broker's job, when not this id (unique_key matched)
         bool wants_result = false;
         bool is_accepted = false;
         bool is_acceptance_reported = false;  // an accepted Event was emitted (once per id)
-        bool is_queued_for_send = false;  // an entry for it sits in outbox_
-        Clock::time_point sent_at{};      // last SUBMIT actually sent
-        std::uint64_t order = 0;          // key in awaited_order_ when wants_result
+        bool is_queued_for_send = false;      // an entry for it sits in outbox_
+        Clock::time_point sent_at{};          // last SUBMIT actually sent
+        Link awaited;     // in awaited_ while wants_result: submission order
+        Link unanswered;  // in unanswered_ from a SUBMIT's send until it is answered or due again
     };
     struct OutgoingSubmit {
-        std::string id;
+        std::uint32_t slot = kNoSlot;
+        std::uint32_t generation = 0;
     };
     // A request of a blocking call, encoded once; `number` finds it again if the call gives up.
     struct OutgoingRequest {
@@ -200,18 +222,35 @@ private:
         std::string other_id;  // PURGE of one job: the answer may name the job or the queue
     };
 
+    // What submit() or wait_result() is blocked on: the `kind` event of job `id` (accepted or
+    // result), or the refusal of its SUBMIT. Handlers hand it over here, not through events_.
+    struct Waiter {
+        const std::string* id = nullptr;
+        Event::Kind kind = Event::Kind::result;
+        std::optional<Event> event;
+        bool has_queued_progress = false;  // a progress event of `id` went to events_ meanwhile
+    };
+
     void assert_owner_thread() const;
     void check_input(std::string_view queue, std::string_view payload, std::string_view id) const;
     void check_id(std::string_view id) const;
     void check_queue_settings(const protocol::QueueSettings& settings) const;
-    void track(std::string id, std::string_view queue, std::string_view payload, bool wants_result,
-               std::shared_ptr<const JobOptions> options);
+    void track(const std::string& id, std::uint64_t hash, std::string_view queue, std::string_view payload,
+               bool wants_result, std::shared_ptr<const JobOptions> options);
     std::shared_ptr<const JobOptions> share(const JobOptions& options);
-    using TrackedJobs = std::unordered_map<std::string, TrackedJob>;
+
+    // The slot of the tracked job `id`, or kNoSlot.
+    std::uint32_t find_slot(std::string_view id) const;
+    std::uint32_t find_slot(std::string_view id, std::uint64_t hash) const;
+    std::uint32_t allocate_slot();
+    void link_back(SlotList& list, Link TrackedJob::*link, std::uint32_t slot);
+    void unlink(SlotList& list, Link TrackedJob::*link, std::uint32_t slot);
+
     void forget(const std::string& id);
-    void forget(TrackedJobs::iterator it);
-    void unalias(const std::string& id, TrackedJob& job);
-    void queue_submit(const std::string& id, TrackedJob& job);
+    // Stops tracking the job in `slot` and frees the slot; references to it are invalid after.
+    void forget(std::uint32_t slot);
+    void unalias(TrackedJob& job);
+    void queue_submit(std::uint32_t slot);
     // The submitted ids whose results are awaited from the broker's job `job_id`.
     std::vector<std::string> awaiting(const std::string& job_id) const;
 
@@ -229,6 +268,7 @@ private:
     void pump_once(Clock::time_point deadline);
     void flush_outbox();
     bool send_outgoing(Outgoing& outgoing);
+    bool send_submit(std::uint32_t slot);
     void run_timers(Clock::time_point now);
     Clock::time_point next_timer(Clock::time_point now) const;
     void receive_available();
@@ -237,15 +277,17 @@ private:
     void on_result(protocol::JobResult&& result);
     void on_progress(protocol::Progress&& progress);
     void on_error(const protocol::Error& error, bool is_answer);
-    void mark_accepted(const std::string& id, TrackedJob& job, const protocol::Accepted* accepted);
-    void deliver_to(TrackedJobs::iterator it, const std::string& job_id, protocol::JobState state,
-                    std::uint32_t attempt, std::string_view result, const std::string& error);
+    void mark_accepted(std::uint32_t slot, const protocol::Accepted* accepted);
+    void deliver_to(std::uint32_t slot, const std::string& job_id, protocol::JobState state, std::uint32_t attempt,
+                    std::string_view result, const std::string& error);
     void deliver(const std::string& job_id, protocol::JobState state, std::uint32_t attempt, std::string_view result,
                  const std::string& error);
     void resubmit_awaited();
     // A broker_instance different from the one known means the broker restarted: its jobs came
     // back from the journal, but not our connection as their reply address, so re-attach.
     void note_broker_instance(std::uint64_t instance);
+    // Hands `event` to the waiting blocking call if it is what that call waits for, else queues it.
+    void emit(Event&& event);
     bool take_event(Event::Kind kind, const std::string& id, Event& out);
 
     ProducerOptions options_;
@@ -254,18 +296,23 @@ private:
 
     std::string id_prefix_;
     std::uint64_t next_sequence_ = 1;
-    std::uint64_t next_order_ = 1;
     std::uint64_t next_request_ = 1;
 
-    TrackedJobs jobs_;
+    // The tracked jobs: slots_ holds them, index_ finds them by id, free_slots_ lists free slots.
+    std::vector<TrackedJob> slots_;
+    std::vector<std::uint32_t> free_slots_;
+    JobIndex index_;
+    SlotList awaited_;         // jobs whose result is awaited, oldest first
+    SlotList unanswered_;      // jobs with a SUBMIT out and unanswered, by send time
     // Broker job id -> submitted ids awaiting its result through a unique_key match.
     std::unordered_multimap<std::string, std::string> aliases_;
     std::shared_ptr<const JobOptions> last_options_;  // reused while submits repeat the same options
     std::size_t unaccepted_count_ = 0;
-    std::map<std::uint64_t, std::string> awaited_order_;  // awaited results, oldest first
-    std::deque<Outgoing> outbox_;                         // waiting for the socket to accept
-    std::deque<std::pair<Clock::time_point, std::string>> resend_queue_;  // SUBMITs in send order
-    std::deque<Event> events_;                                            // observed, not yet returned
+    std::deque<Outgoing> outbox_;  // waiting for the socket to accept
+    std::vector<Event> events_;    // observed, not yet returned
+    Waiter waiter_;
+    protocol::Frames received_frames_;  // reused for every receive
+    protocol::Frames sent_frames_;      // reused for every SUBMIT
 
     Clock::time_point last_heard_;
     Clock::time_point last_check_round_{};
