@@ -147,6 +147,9 @@ ProducerOptions producer_options_for(const CommonOptions& options) {
     // always answers before the command would give up on it.
     producer.check_after = std::clamp(options.wait_timeout / 3, milliseconds(50), milliseconds(2000));
     producer.resend_after = std::clamp(options.wait_timeout / 3, milliseconds(100), milliseconds(3000));
+    // With --wait the broker may hold back a job's ACCEPTED this long (its RESULT answers instead),
+    // which must stay well inside --wait-timeout: a full window waits on those answers.
+    producer.accept_within = std::min(producer.accept_within, options.wait_timeout / 3);
     producer.window_wait_limit = options.wait_timeout;
     return producer;
 }

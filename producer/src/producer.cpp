@@ -104,6 +104,11 @@ Producer::Producer(zmq::context_t& context, ProducerOptions options)
       id_prefix_(random_prefix()),
       last_heard_(Clock::now()) {
     options_.window = std::max<std::size_t>(options_.window, 1);
+    const auto accept_within = options_.accept_within.count();
+    if (accept_within < 0 || static_cast<std::uint64_t>(accept_within) > protocol::kMaxAcceptWithinMs) {
+        reject("accept_within must be between 0ms and " + std::to_string(protocol::kMaxAcceptWithinMs) + "ms (got " +
+               format_ms(options_.accept_within) + ")");
+    }
     socket_.set(zmq::sockopt::linger, 0);
     socket_.set(zmq::sockopt::maxmsgsize,
                 static_cast<std::int64_t>(options_.max_payload_bytes + protocol::kFrameOverheadBytes));
@@ -413,6 +418,9 @@ void Producer::track(const std::string& id, std::uint64_t hash, std::string_view
     job.payload = protocol::make_payload(payload);
     job.options = std::move(options);
     job.wants_result = wants_result;
+    // A unique_key match still gets its ACCEPTED at once (protocol.md §5.1: only a new job's is
+    // held), and that ACCEPTED is what names the other job whose RESULT to take.
+    job.is_lazy = wants_result && options_.accept_within.count() > 0;
     index_.insert(hash, slot);
     if (wants_result) link_back(awaited_, &TrackedJob::awaited, slot);
     ++unaccepted_count_;
@@ -466,6 +474,11 @@ void Producer::unlink(SlotList& list, Link TrackedJob::*link, std::uint32_t slot
     --list.size;
 }
 
+milliseconds Producer::resend_delay(bool is_lazy) const {
+    // A lazy SUBMIT's ACCEPTED may lawfully take accept_within: only silence beyond that is a loss.
+    return is_lazy ? options_.resend_after + options_.accept_within : options_.resend_after;
+}
+
 void Producer::forget(const std::string& id) {
     const auto slot = find_slot(id);
     if (slot != kNoSlot) forget(slot);
@@ -475,7 +488,7 @@ void Producer::forget(std::uint32_t slot) {
     TrackedJob& job = slots_[slot];
     unalias(job);
     if (!job.is_accepted) --unaccepted_count_;
-    unlink(unanswered_, &TrackedJob::unanswered, slot);
+    unlink(unanswered_list(job), &TrackedJob::unanswered, slot);
     unlink(awaited_, &TrackedJob::awaited, slot);
     index_.erase(job.hash, slot);
     // The strings keep their capacity for the slot's next job; the payload is released now.
@@ -484,6 +497,7 @@ void Producer::forget(std::uint32_t slot) {
     job.payload = zmq::message_t();
     job.options.reset();
     job.wants_result = false;
+    job.is_lazy = false;
     job.is_accepted = false;
     job.is_acceptance_reported = false;
     job.is_queued_for_send = false;
@@ -511,7 +525,7 @@ void Producer::unalias(TrackedJob& job) {
 
 std::vector<std::string> Producer::awaiting(const std::string& job_id) const {
     std::vector<std::string> ids;
-    // A job awaited under its own id; also before its ACCEPTED, which may have been lost.
+    // A job awaited under its own id; also before its ACCEPTED, which may have been lost or held back.
     const auto slot = find_slot(job_id);
     if (slot != kNoSlot && slots_[slot].wants_result && slots_[slot].job_id.empty()) ids.push_back(job_id);
     auto [first, last] = aliases_.equal_range(job_id);
@@ -586,6 +600,7 @@ bool Producer::send_submit(std::uint32_t slot) {
     message.wants_result = job.wants_result;
     message.payload.copy(job.payload);
     if (job.options) write_options(*job.options, message, std::chrono::system_clock::now());
+    if (job.is_lazy) message.accept_within_ms = static_cast<std::uint64_t>(options_.accept_within.count());
     sent_frames_.clear();
     protocol::encode_into(message, sent_frames_);
     job.id = std::move(message.id);
@@ -593,24 +608,31 @@ bool Producer::send_submit(std::uint32_t slot) {
     if (protocol::send_frames(socket_, sent_frames_) != protocol::SendStatus::sent) return false;
     job.is_queued_for_send = false;
     job.sent_at = Clock::now();
-    unlink(unanswered_, &TrackedJob::unanswered, slot);
-    link_back(unanswered_, &TrackedJob::unanswered, slot);
+    SlotList& unanswered = unanswered_list(job);
+    unlink(unanswered, &TrackedJob::unanswered, slot);
+    link_back(unanswered, &TrackedJob::unanswered, slot);
     return true;
 }
 
 void Producer::run_timers(Clock::time_point now) {
-    // The list is in send order, so only its head can be due.
-    while (unanswered_.head != kNoSlot && slots_[unanswered_.head].sent_at + options_.resend_after <= now) {
-        const auto slot = unanswered_.head;
-        unlink(unanswered_, &TrackedJob::unanswered, slot);
-        ++resubmissions_;
-        queue_submit(slot);
+    for (const bool is_lazy : {false, true}) {
+        // Each list is in send order, so only its head can be due.
+        SlotList& unanswered = unanswered_[is_lazy ? 1 : 0];
+        const auto delay = resend_delay(is_lazy);
+        while (unanswered.head != kNoSlot && slots_[unanswered.head].sent_at + delay <= now) {
+            const auto slot = unanswered.head;
+            unlink(unanswered, &TrackedJob::unanswered, slot);
+            ++resubmissions_;
+            queue_submit(slot);
+        }
     }
     if (awaited_.size == 0 || now - last_heard_ < options_.check_after ||
         now - last_check_round_ < options_.check_after) {
         return;
     }
-    // The broker is quiet while we await results: make sure it still knows the oldest jobs.
+    // The broker is quiet while we await results: make sure it still knows the oldest jobs. Jobs
+    // not accepted yet are skipped: their SUBMIT is still being answered (a lazy one may wait for
+    // its ACCEPTED up to accept_within) or resent, and an unknown_job would mean nothing.
     last_check_round_ = now;
     std::size_t scanned = 0;
     std::size_t checked = 0;
@@ -627,7 +649,10 @@ void Producer::run_timers(Clock::time_point now) {
 
 Producer::Clock::time_point Producer::next_timer(Clock::time_point now) const {
     auto next = Clock::time_point::max();
-    if (unanswered_.head != kNoSlot) next = slots_[unanswered_.head].sent_at + options_.resend_after;
+    for (const bool is_lazy : {false, true}) {
+        const SlotList& unanswered = unanswered_[is_lazy ? 1 : 0];
+        if (unanswered.head != kNoSlot) next = std::min(next, slots_[unanswered.head].sent_at + resend_delay(is_lazy));
+    }
     if (awaited_.size != 0) {
         next = std::min(next, std::max(last_heard_, last_check_round_) + options_.check_after);
     }
@@ -720,7 +745,7 @@ void Producer::mark_accepted(std::uint32_t slot, const protocol::Accepted* accep
     TrackedJob& job = slots_[slot];
     job.is_accepted = true;
     --unaccepted_count_;
-    unlink(unanswered_, &TrackedJob::unanswered, slot);
+    unlink(unanswered_list(job), &TrackedJob::unanswered, slot);
     const std::string& job_id = accepted != nullptr && !accepted->job_id.empty() ? accepted->job_id : job.id;
     if (job_id != job.id && job.wants_result) {
         // The broker answers for the job holding our unique_key: its RESULT and PROGRESS come
@@ -743,7 +768,7 @@ void Producer::mark_accepted(std::uint32_t slot, const protocol::Accepted* accep
 
 void Producer::on_accepted(const protocol::Accepted& accepted) {
     const auto slot = find_slot(accepted.id);
-    if (slot == kNoSlot || slots_[slot].is_accepted) return;  // a resend's second ACCEPTED
+    if (slot == kNoSlot || slots_[slot].is_accepted) return;  // a resend's second ACCEPTED, or after the RESULT
     mark_accepted(slot, &accepted);
     // Accepted and nobody awaits the result: the payload is no longer needed.
     if (!slots_[slot].wants_result) forget(slot);
@@ -809,7 +834,7 @@ void Producer::deliver(const std::string& job_id, protocol::JobState state, std:
 void Producer::deliver_to(std::uint32_t slot, const std::string& job_id, protocol::JobState state,
                           std::uint32_t attempt, std::string_view result, const std::string& error) {
     // A RESULT (or a final STATUS_REPLY) before any ACCEPTED acknowledges the SUBMIT as well: the
-    // ACCEPTED was lost. The accepted event still comes first.
+    // ACCEPTED was held back (accept_within) or lost. The accepted event still comes first.
     if (!slots_[slot].is_accepted) mark_accepted(slot, nullptr);
     Event event;
     event.kind = Event::Kind::result;
@@ -832,11 +857,18 @@ void Producer::note_broker_instance(std::uint64_t instance) {
 void Producer::resubmit_awaited() {
     for (auto slot = awaited_.head; slot != kNoSlot; slot = slots_[slot].awaited.next) {
         TrackedJob& job = slots_[slot];
-        if (!job.is_accepted) continue;
-        // A new broker may match the unique_key to another job, or to none.
-        unalias(job);
-        job.is_accepted = false;
-        ++unaccepted_count_;
+        if (job.is_accepted) {
+            // A new broker may match the unique_key to another job, or to none.
+            unalias(job);
+            job.is_accepted = false;
+            ++unaccepted_count_;
+        } else if (job.unanswered.is_linked) {
+            // Sent and not answered yet (its ACCEPTED perhaps held back by accept_within): the
+            // broker that would have answered is gone, so do not wait for the resend timer.
+            unlink(unanswered_list(job), &TrackedJob::unanswered, slot);
+        } else {
+            continue;  // queued for sending already
+        }
         ++resubmissions_;
         queue_submit(slot);
     }

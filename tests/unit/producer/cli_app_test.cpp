@@ -2,6 +2,7 @@
 // wire, what is printed, and exit codes.
 #include "cli_app.hpp"
 
+#include <atomic>
 #include <mutex>
 #include <sstream>
 
@@ -506,4 +507,58 @@ TEST_CASE("every command has --help, and corsair --help lists them all", "[produ
                    Catch::Contains("--backoff") && Catch::Contains("--backoff-max") && Catch::Contains("--jitter"));
     CHECK_THAT(run(context, {"queue", "--help"}).out,
                Catch::Contains("--max-length") && Catch::Contains("--dead-max") && Catch::Contains("--dead-max-age"));
+}
+
+TEST_CASE("submit --wait reads a RESULT that came without an ACCEPTED", "[producer][cli][accept_within]") {
+    zmq::context_t context;
+    // A broker that holds back the ACCEPTED of every SUBMIT allowing it, and answers with the RESULT.
+    std::atomic<int> held_back{0};
+    ThreadedBroker broker(context, [&held_back](FakeBroker& fake, FakeBroker::Received& received) {
+        auto* submit = std::get_if<protocol::Submit>(&received.message);
+        if (submit == nullptr) return;
+        if (submit->accept_within_ms == 0) {
+            fake.send(received.routing_id, test::accepted(submit->id));
+        } else {
+            ++held_back;
+        }
+        if (submit->wants_result) {
+            fake.send(received.routing_id, test::job_result(submit->id, protocol::JobState::done, 1, "", "r"));
+        }
+    });
+    SECTION("one job") {
+        const auto result = run(context, {"submit", "q", "work", "--wait", "--broker", broker.endpoint()});
+        CHECK(result.exit_code == 0);
+        CHECK(result.out == "r");
+        CHECK(result.err.empty());
+        CHECK(held_back == 1);
+    }
+    SECTION("a file, in text") {
+        const auto result =
+            run(context, {"submit", "q", "--file", "-", "--wait", "--broker", broker.endpoint()}, "a\nb\nc\n");
+        CHECK(result.exit_code == 0);
+        CHECK_THAT(result.err, Catch::Contains("done 3, failed 0, refused 0"));
+        CHECK(held_back == 3);
+    }
+    SECTION("a file, in JSON: one outcome object per job and nothing else") {
+        const auto result = run(
+            context, {"submit", "q", "--file", "-", "--wait", "--json", "--broker", broker.endpoint()}, "a\nb\n");
+        CHECK(result.exit_code == 0);
+        const auto lines = json_lines(result.out);
+        REQUIRE(lines.size() == 2);
+        for (const auto& line : lines) CHECK(line["state"] == "done");
+    }
+    SECTION("a file without --wait still gets every ACCEPTED") {
+        const auto result =
+            run(context, {"submit", "q", "--file", "-", "--json", "--broker", broker.endpoint()}, "a\nb\n");
+        CHECK(result.exit_code == 0);
+        CHECK(json_lines(result.out).size() == 2);
+        CHECK(held_back == 0);
+    }
+}
+
+TEST_CASE("the CLI keeps a held-back ACCEPTED well inside --wait-timeout", "[producer][cli][accept_within]") {
+    cli::CommonOptions common;
+    CHECK(cli::producer_options_for(common).accept_within == corsair::producer::ProducerOptions{}.accept_within);
+    common.wait_timeout = 90ms;
+    CHECK(cli::producer_options_for(common).accept_within == 30ms);
 }

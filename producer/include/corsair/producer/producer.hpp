@@ -1,11 +1,18 @@
 // Producer: submits jobs to a broker over one DEALER and collects their outcomes. It owns the
 // socket, so it must be used from the thread that created it (checked in debug builds).
 //
-// Reliability (docs/protocol.md §Producer): a SUBMIT not ACCEPTED within resend_after is sent
-// again with the same id (the broker deduplicates). While results are awaited and the broker has
-// been quiet for check_after, the oldest awaited jobs are checked with STATUS; an unknown_job
-// answer means the broker lost its state (restart), so every awaited job is resubmitted with its
-// id. Payloads are kept until a job is accepted (or, if its result is awaited, until it arrives).
+// Reliability (docs/protocol.md §8): a SUBMIT not answered within resend_after is sent again with
+// the same id (the broker deduplicates). While results are awaited and the broker has been quiet
+// for check_after, the oldest accepted awaited jobs are checked with STATUS; an unknown_job answer
+// means the broker lost its state (restart), so every awaited job is resubmitted with its id.
+// Payloads are kept until a job is accepted (or, if its result is awaited, until it arrives).
+//
+// Acceptance: a job is accepted by its ACCEPTED or, if that has not come yet, by its RESULT (or a
+// final STATUS_REPLY). A SUBMIT that awaits the result carries accept_within, which lets the broker
+// hold its ACCEPTED that long and leave it out when the RESULT comes first; such a SUBMIT is resent
+// only after accept_within + resend_after. "Awaiting acceptance" (the window, awaiting_acceptance())
+// therefore counts every job not yet acknowledged either way: a job submitted with wants_result
+// holds its window slot until its ACCEPTED or its RESULT, whichever comes first.
 #pragma once
 
 #include <chrono>
@@ -32,10 +39,17 @@ namespace corsair::producer {
 
 struct ProducerOptions {
     std::string broker_endpoint;  // e.g. tcp://127.0.0.1:5555
-    // Max submits awaiting ACCEPTED before submit_async blocks.
+    // Max submits awaiting acceptance (their ACCEPTED, or with wants_result their RESULT) before
+    // submit_async blocks.
     std::size_t window = 1000;
-    // Resend a SUBMIT not ACCEPTED by then (same id: idempotent).
+    // Resend a SUBMIT not ACCEPTED by then (same id: idempotent); accept_within later for a SUBMIT
+    // that carries it.
     std::chrono::milliseconds resend_after{3000};
+    // Sent as accept_within_ms on each SUBMIT of submit_async with wants_result (resends too): the
+    // broker may hold that job's ACCEPTED this long and send none if the RESULT comes first, which
+    // saves a message per short job (docs/protocol.md §5.1). 0..protocol::kMaxAcceptWithinMs (60 s),
+    // else the constructor throws. The blocking submit() and submits without wants_result send 0.
+    std::chrono::milliseconds accept_within{100};
     // When results are awaited and the broker has been quiet this long, ask STATUS for the oldest
     // awaited jobs; unknown_job -> resubmit with the same id.
     std::chrono::milliseconds check_after{2000};
@@ -87,7 +101,7 @@ public:
     using Clock = std::chrono::steady_clock;
 
     // Connects (lazily, as ZeroMQ does); never blocks. Throws ProducerError (invalid) on a malformed
-    // endpoint.
+    // endpoint or an accept_within out of range.
     Producer(zmq::context_t& context, ProducerOptions options);
     Producer(const Producer&) = delete;
     Producer& operator=(const Producer&) = delete;
@@ -107,8 +121,9 @@ public:
                        std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
     // Pipelined: sends now and returns the id (`id` or a new one). Blocks, pumping the socket,
-    // only while `window` submits await ACCEPTED. Outcomes arrive through poll()/wait_result(),
-    // under this id even when options.unique_key makes the broker answer for another job.
+    // only while `window` submits await acceptance (see the top of this file). Outcomes arrive
+    // through poll()/wait_result(), under this id even when options.unique_key makes the broker
+    // answer for another job.
     // Resends (and resubmissions after a broker restart) carry the same options, except that a
     // run_at already past by then is left out: the job is ready at once, as it would have been.
     // Throws ProducerError on invalid input or options, on an id already in flight, or when the
@@ -197,12 +212,13 @@ private:
         std::shared_ptr<const JobOptions> options;  // null for a plain job; shared by equal options
         std::string job_id;  // once accepted: the broker's job, when not this id (unique_key matched)
         bool wants_result = false;
+        bool is_lazy = false;  // its SUBMITs carry accept_within (wants_result)
         bool is_accepted = false;
         bool is_acceptance_reported = false;  // an accepted Event was emitted (once per id)
         bool is_queued_for_send = false;      // an entry for it sits in outbox_
         Clock::time_point sent_at{};          // last SUBMIT actually sent
-        Link awaited;     // in awaited_ while wants_result: submission order
-        Link unanswered;  // in unanswered_ from a SUBMIT's send until it is answered or due again
+        Link awaited;                         // in awaited_ while wants_result: submission order
+        Link unanswered;  // in unanswered_[is_lazy] from a SUBMIT's send until it is answered or due again
     };
     struct OutgoingSubmit {
         std::uint32_t slot = kNoSlot;
@@ -245,6 +261,8 @@ private:
     std::uint32_t allocate_slot();
     void link_back(SlotList& list, Link TrackedJob::*link, std::uint32_t slot);
     void unlink(SlotList& list, Link TrackedJob::*link, std::uint32_t slot);
+    SlotList& unanswered_list(const TrackedJob& job) { return unanswered_[job.is_lazy ? 1 : 0]; }
+    std::chrono::milliseconds resend_delay(bool is_lazy) const;
 
     void forget(const std::string& id);
     // Stops tracking the job in `slot` and frees the slot; references to it are invalid after.
@@ -302,8 +320,8 @@ private:
     std::vector<TrackedJob> slots_;
     std::vector<std::uint32_t> free_slots_;
     JobIndex index_;
-    SlotList awaited_;         // jobs whose result is awaited, oldest first
-    SlotList unanswered_;      // jobs with a SUBMIT out and unanswered, by send time
+    SlotList awaited_;        // jobs whose result is awaited, oldest first
+    SlotList unanswered_[2];  // jobs with a SUBMIT out and unanswered, by send time: [0] plain, [1] lazy
     // Broker job id -> submitted ids awaiting its result through a unique_key match.
     std::unordered_multimap<std::string, std::string> aliases_;
     std::shared_ptr<const JobOptions> last_options_;  // reused while submits repeat the same options
