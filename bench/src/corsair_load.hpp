@@ -17,7 +17,8 @@ namespace corsair::bench {
 
 class CorsairLoad {
 public:
-    // Connects lazily; never blocks. `window`: SUBMITs awaiting ACCEPTED at once.
+    // Connects lazily; never blocks. `window`: SUBMITs awaiting acceptance at once (their ACCEPTED,
+    // or their RESULT: the producer lets the broker fold ACCEPTED into the RESULT for up to 1 s).
     CorsairLoad(zmq::context_t& context, const std::string& producer_endpoint, std::size_t window, std::string queue);
 
     // Blocks until STATS lists `count` workers; throws std::runtime_error after `timeout`.
