@@ -121,7 +121,8 @@ std::variant<BenchOptions, int> parse_options(int argc, char** argv) {
         ->capture_default_str()
         ->check(CLI::IsMember({"library", "raw"}));
     app.add_option("--window", options.window,
-                   "Producer window of corsair::producer: SUBMITs awaiting ACCEPTED at once (the ceiling has none)")
+                   "Producer window of corsair::producer: SUBMITs neither ACCEPTED nor answered by their RESULT; with "
+                   "accept_within (the bench sends 1000 ms) that is the jobs in flight (the ceiling has no window)")
         ->capture_default_str()
         ->check(CLI::Range(1, 1'000'000));
     app.add_option("--scratch-dir", options.scratch_parent,

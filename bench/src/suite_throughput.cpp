@@ -122,9 +122,9 @@ nlohmann::json Suite::measure_corsair_throughput(const std::string& label, int w
 
 nlohmann::json Suite::measure_ceiling_throughput(int workers) {
     const auto& sizes = options_.sizes;
-    // No window of our own: Corsair's producer bounds only SUBMITs awaiting ACCEPTED, which the
-    // broker sends at once, so jobs in flight there are bounded by nothing but the run; here
-    // ZeroMQ's high-water marks pace the producer the same way.
+    // No window of our own: ZeroMQ's high-water marks pace the producer. Corsair's producer has
+    // --window jobs in flight at most (with accept_within, a job holds its slot until its RESULT),
+    // so if anything the ceiling is the one allowed to run further ahead.
     nlohmann::json figures = {{"workers", workers},
                               {"jobs", sizes.throughput_jobs},
                               {"warmup_jobs", sizes.warmup_jobs},
