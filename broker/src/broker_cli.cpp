@@ -59,6 +59,10 @@ void add_broker_flags(CLI::App& app, BrokerOptions& options, std::string& log_le
     app.add_option("--result-memory", options.max_result_bytes,
                    "bytes of results kept at most; the oldest are dropped first")
         ->capture_default_str();
+    app.add_option("--max-queues", options.max_queues,
+                   "most queues the broker holds; a SUBMIT, READY or QUEUE naming a new queue beyond it gets "
+                   "ERROR too_many_queues (0 = no limit)")
+        ->capture_default_str();
     app.add_option("--data-dir", options.data_dir,
                    "directory of the journal (created if missing, locked against a second broker); an empty "
                    "value keeps jobs in memory only")

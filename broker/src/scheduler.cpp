@@ -37,6 +37,7 @@ std::map<std::string, std::uint64_t> SchedulerCounters::to_map() const {
         {"dead_purged", dead_purged},
         {"dead_evicted", dead_evicted},
         {"queue_full_refusals", queue_full_refusals},
+        {"queue_limit_refusals", queue_limit_refusals},
         {"progress_reports", progress_reports},
         {"stale_completions", stale_completions},
         {"workers_joined", workers_joined},
@@ -178,6 +179,12 @@ void Scheduler::submit(const RoutingId& producer, p::Submit&& message, TimePoint
         if (run_at > wall_now) ready_at = now + (run_at - wall_now);
     } else if (message.delay_ms > 0) {
         ready_at = now + std::chrono::milliseconds(message.delay_ms);
+    }
+    if (!fits_queue_limit({message.queue})) {
+        ++counters_.queue_limit_refusals;
+        send_error_to_producer(producer, p::ErrorCode::too_many_queues, queue_limit_text(message.queue), message.id,
+                               "SUBMIT");
+        return;
     }
     QueueState& queue = queue_named(message.queue);
     if (queue.config.max_length != 0 && queue.waiting() >= queue.config.max_length) {
@@ -340,6 +347,16 @@ void Scheduler::register_worker(const RoutingId& routing_id, p::Ready&& ready, T
     for (auto& queue : ready.queues) {
         if (std::find(served.begin(), served.end(), queue) == served.end()) served.push_back(std::move(queue));
     }
+    if (!fits_queue_limit(served)) {
+        ++counters_.queue_limit_refusals;
+        log_->warn("worker refused: too many queues worker={} queues={}", ready.name, fmt::join(served, ","));
+        send_to_worker(routing_id, frames_of(p::Error{p::ErrorCode::too_many_queues,
+                                                      "READY names queues the broker cannot create: it holds " +
+                                                          std::to_string(queues_.size()) + " queues, --max-queues " +
+                                                          std::to_string(options_.max_queues),
+                                                      {}, "READY"}));
+        return;
+    }
     auto [it, is_new] = workers_.try_emplace(routing_id);
     WorkerRecord& worker = it->second;
     if (worker.is_listed) unlist_idle(worker);
@@ -431,6 +448,18 @@ void Scheduler::remove_worker(WorkerRecord& worker, const char* reason, TimePoin
 }
 
 // ---- dispatch --------------------------------------------------------------------------
+
+bool Scheduler::fits_queue_limit(const std::vector<std::string>& names) const {
+    if (options_.max_queues == 0) return true;
+    std::size_t created = 0;
+    for (const auto& name : names) created += queues_.count(name) == 0 ? 1 : 0;
+    return queues_.size() + created <= options_.max_queues;
+}
+
+std::string Scheduler::queue_limit_text(const std::string& name) const {
+    return "queue " + name + " does not exist and the broker holds " + std::to_string(queues_.size()) +
+           " queues, its --max-queues";
+}
 
 QueueState& Scheduler::queue_named(const std::string& name) {
     auto [it, inserted] = queues_.try_emplace(name);

@@ -421,6 +421,12 @@ p::QueueSettings Scheduler::settings_of(const QueueState& queue) const {
 }
 
 void Scheduler::change_queue(const RoutingId& producer, const p::QueueSettings& request, TimePoint now) {
+    if (!fits_queue_limit({request.queue})) {
+        ++counters_.queue_limit_refusals;
+        send_error_to_producer(producer, p::ErrorCode::too_many_queues, queue_limit_text(request.queue), request.queue,
+                               "QUEUE");
+        return;
+    }
     QueueState& queue = queue_named(request.queue);
     QueueConfig& c = queue.config;
     const bool was_paused = c.is_paused;

@@ -19,6 +19,10 @@ struct BrokerOptions {
     // Ended jobs' results are kept this long for `corsair result`, within max_result_bytes.
     std::chrono::milliseconds result_ttl = std::chrono::hours(24);
     std::size_t max_result_bytes = 256 * 1024 * 1024;
+    // Most queues the broker holds; a SUBMIT, READY or QUEUE naming a new queue beyond it is
+    // refused (too_many_queues), so that queue names from the network cannot grow memory without
+    // bound. 0 = no limit.
+    std::size_t max_queues = 10'000;
     // Seeds the retry backoff's jitter; 0 draws a random seed at start.
     std::uint64_t random_seed = 0;
 

@@ -67,6 +67,7 @@ struct SchedulerCounters {
     std::uint64_t dead_purged = 0;
     std::uint64_t dead_evicted = 0;        // over a queue's dead_max_count or dead_max_age
     std::uint64_t queue_full_refusals = 0;
+    std::uint64_t queue_limit_refusals = 0;  // requests that would have created a queue past --max-queues
     std::uint64_t progress_reports = 0;
     std::uint64_t stale_completions = 0;  // DONE/FAIL from a worker not holding the current lease
     std::uint64_t workers_joined = 0;
@@ -184,6 +185,10 @@ private:
     std::uint32_t max_attempts_of(const JobRecord& job, const QueueState& queue) const;
     protocol::QueueSettings settings_of(const QueueState& queue) const;
     QueueState& queue_named(const std::string& name);
+    // Whether `names` (deduplicated) may be used: every one that does not exist yet would fit
+    // under options_.max_queues. On false, the caller refuses with too_many_queues.
+    bool fits_queue_limit(const std::vector<std::string>& names) const;
+    std::string queue_limit_text(const std::string& name) const;
     void mark_dirty(QueueState& queue);
     void dispatch_dirty(TimePoint now);
     void dispatch(QueueState& queue);

@@ -25,6 +25,7 @@ enum class ErrorCode : std::uint8_t {
     shutting_down,        // the broker is stopping and takes no new work
     queue_full,           // the queue is at its max length; nothing was queued
     wrong_state,          // the job is not in a state the request applies to
+    too_many_queues,      // the request would create a queue beyond the broker's --max-queues
     internal,             // the broker failed; the request may be retried
 };
 
@@ -45,6 +46,7 @@ inline constexpr std::string_view to_string(ErrorCode code) noexcept {
         case ErrorCode::shutting_down: return "shutting_down";
         case ErrorCode::queue_full: return "queue_full";
         case ErrorCode::wrong_state: return "wrong_state";
+        case ErrorCode::too_many_queues: return "too_many_queues";
         case ErrorCode::internal: return "internal";
     }
     return "internal";
