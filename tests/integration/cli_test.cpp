@@ -118,6 +118,25 @@ TEST_CASE("corsair stats shows queues and workers", "[integration][cli]") {
     CHECK(table.out.find("named-worker") != std::string::npos);
 }
 
+TEST_CASE("a broker at --max-queues refuses a new queue with too_many_queues and keeps serving the old",
+          "[integration][cli]") {
+    Cluster cluster({"--heartbeat", "200ms", "--liveness", "3", "--max-queues", "1"});
+    auto first = corsair_cli(cluster, {"submit", "only-queue", "a"});
+    CHECK(first.exit_code == 0);
+    auto refused = corsair_cli(cluster, {"submit", "second-queue", "b"});
+    CHECK(refused.exit_code != 0);
+    CHECK(refused.out.empty());
+    auto again = corsair_cli(cluster, {"submit", "only-queue", "c"});
+    CHECK(again.exit_code == 0);
+    CHECK(cluster.counter("queue_limit_refusals") == 1);
+    CHECK(cluster.counter("jobs_submitted") == 2);
+    // A worker asking for a new queue is refused too, and says so in its log.
+    cluster.start_worker("w1", {"--builtin", "echo"}, "third-queue", 1);
+    CHECK(corsair::test::wait_until(
+        [&] { return cluster.worker_log("w1").find("too_many_queues") != std::string::npos; }, 10s, 20ms));
+    CHECK(cluster.stats()->workers.empty());
+}
+
 TEST_CASE("the CLI reports an unknown job and an unreachable broker clearly", "[integration][cli]") {
     Cluster cluster;
     auto unknown = corsair_cli(cluster, {"status", "no-such-job"});
