@@ -33,7 +33,8 @@ stderr with exit code 1 if the job failed or was cancelled.
 stderr when it is a terminal, then a summary line. Ids are not printed in text mode (a million of
 them is noise); with --json one object per job is printed: {"id"} once accepted, or with --wait
 {"id","state","attempt","result"|"error"} once it ended, and {"id","state":"running","progress",
-"message"} for each progress report. Exit code 1 if any job was refused, failed or was cancelled.
+"message"} for each progress report, and {"id","state":"refused","error"} for a job the broker
+refused (also for a single job). Exit code 1 if any job was refused, failed or was cancelled.
 The job flags (--priority ... --jitter) apply to every job.)";
 
 // A flag value check() has already validated, in whole milliseconds.

@@ -157,7 +157,18 @@ private:
 int run_submit(zmq::context_t& context, const SubmitOptions& options, CliStreams& streams) {
     Producer producer(context, producer_options_for(options.common));
     if (!options.should_wait) {
-        const auto accepted = producer.submit(options.queue, options.payload, options.job, options.common.wait_timeout);
+        const std::string id = producer.new_job_id();
+        protocol::Accepted accepted;
+        try {
+            accepted = producer.submit(options.queue, options.payload, options.job, options.common.wait_timeout, id);
+        } catch (const ProducerError& e) {
+            // With --json, stdout says what became of the job either way; stderr still explains.
+            if (options.common.is_json && e.kind() == ProducerError::Kind::refused) {
+                streams.out << json_line(refused_json(id, protocol::Error{e.code(), e.broker_message(), id, "SUBMIT"}))
+                            << '\n';
+            }
+            throw;
+        }
         if (options.common.is_json) {
             Event event;
             event.id = accepted.id;

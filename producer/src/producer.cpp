@@ -50,7 +50,7 @@ std::string describe(const protocol::Error& error) {
 
 ProducerError refused(const protocol::Error& error, const std::string& id) {
     return ProducerError(ProducerError::Kind::refused, error.code,
-                         "broker refused job " + id + " (" + describe(error) + ")");
+                         "broker refused job " + id + " (" + describe(error) + ")", error.message);
 }
 
 // "broker refused CANCEL of j-1 (wrong_state: job j-1 is done)"
@@ -168,10 +168,10 @@ void Producer::check_queue_settings(const protocol::QueueSettings& settings) con
 }
 
 protocol::Accepted Producer::submit(std::string_view queue, std::string_view payload, const JobOptions& options,
-                                    milliseconds timeout) {
+                                    milliseconds timeout, std::string id) {
     assert_owner_thread();
     const auto deadline = Clock::now() + timeout;
-    std::string id = submit_async(queue, payload, false, options);
+    id = submit_async(queue, payload, false, options, std::move(id));
     const ResetOnExit clear_waiter{waiter_};
     waiter_.id = &id;
     waiter_.kind = Event::Kind::accepted;

@@ -124,11 +124,19 @@ TEST_CASE("a broker at --max-queues refuses a new queue with too_many_queues and
     auto first = corsair_cli(cluster, {"submit", "only-queue", "a"});
     CHECK(first.exit_code == 0);
     auto refused = corsair_cli(cluster, {"submit", "second-queue", "b"});
-    CHECK(refused.exit_code != 0);
+    CHECK(refused.exit_code == 1);
     CHECK(refused.out.empty());
+    // With --json, stdout names the refused job and why.
+    auto refused_json = corsair_cli(cluster, {"submit", "second-queue", "b", "--json"});
+    CHECK(refused_json.exit_code == 1);
+    auto lines = corsair::test::json_lines(refused_json.out);
+    REQUIRE(lines.size() == 1);
+    CHECK_FALSE(lines[0].at("id").get<std::string>().empty());
+    CHECK(lines[0].at("state") == "refused");
+    CHECK(lines[0].at("error").get<std::string>().rfind("too_many_queues: queue second-queue", 0) == 0);
     auto again = corsair_cli(cluster, {"submit", "only-queue", "c"});
     CHECK(again.exit_code == 0);
-    CHECK(cluster.counter("queue_limit_refusals") == 1);
+    CHECK(cluster.counter("queue_limit_refusals") == 2);
     CHECK(cluster.counter("jobs_submitted") == 2);
     // A worker asking for a new queue is refused too, and says so in its log.
     cluster.start_worker("w1", {"--builtin", "echo"}, "third-queue", 1);

@@ -113,9 +113,10 @@ public:
     // returns it: the id sent, whether nothing new was queued (existed), and job_id, the job this
     // submit stands for (the id, or the live job in the queue holding options.unique_key).
     // Throws ProducerError: invalid input or options, the broker's ERROR, or a timeout (the job is
-    // then forgotten locally; it may or may not have been queued).
+    // then forgotten locally; it may or may not have been queued). `id`: the job id to use, or
+    // empty for a new one (so that a caller can name the job in its own report of a refusal).
     protocol::Accepted submit(std::string_view queue, std::string_view payload, const JobOptions& options,
-                              std::chrono::milliseconds timeout = std::chrono::seconds(10));
+                              std::chrono::milliseconds timeout = std::chrono::seconds(10), std::string id = {});
     // The same for a plain job; returns its job id.
     std::string submit(std::string_view queue, std::string_view payload,
                        std::chrono::milliseconds timeout = std::chrono::seconds(10));

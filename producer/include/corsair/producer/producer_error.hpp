@@ -17,16 +17,19 @@ public:
         timeout,   // no answer before the deadline; code() is `internal` (the call may be retried)
     };
 
-    ProducerError(Kind kind, protocol::ErrorCode code, const std::string& message)
-        : std::runtime_error(message), kind_(kind), code_(code) {}
+    ProducerError(Kind kind, protocol::ErrorCode code, const std::string& message, std::string broker_message = {})
+        : std::runtime_error(message), kind_(kind), code_(code), broker_message_(std::move(broker_message)) {}
 
     Kind kind() const noexcept { return kind_; }
     protocol::ErrorCode code() const noexcept { return code_; }
+    // refused: the `message` of the broker's ERROR as it came (what() wraps it in context).
+    const std::string& broker_message() const noexcept { return broker_message_; }
     bool is_timeout() const noexcept { return kind_ == Kind::timeout; }
 
 private:
     Kind kind_;
     protocol::ErrorCode code_;
+    std::string broker_message_;
 };
 
 }  // namespace corsair::producer
