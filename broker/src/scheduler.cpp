@@ -180,7 +180,7 @@ void Scheduler::submit(const RoutingId& producer, p::Submit&& message, TimePoint
     } else if (message.delay_ms > 0) {
         ready_at = now + std::chrono::milliseconds(message.delay_ms);
     }
-    if (!fits_queue_limit({message.queue})) {
+    if (!fits_queue_limit(message.queue)) {
         ++counters_.queue_limit_refusals;
         send_error_to_producer(producer, p::ErrorCode::too_many_queues, queue_limit_text(message.queue), message.id,
                                "SUBMIT");
@@ -454,6 +454,10 @@ bool Scheduler::fits_queue_limit(const std::vector<std::string>& names) const {
     std::size_t created = 0;
     for (const auto& name : names) created += queues_.count(name) == 0 ? 1 : 0;
     return queues_.size() + created <= options_.max_queues;
+}
+
+bool Scheduler::fits_queue_limit(const std::string& name) const {
+    return options_.max_queues == 0 || queues_.size() < options_.max_queues || queues_.count(name) != 0;
 }
 
 std::string Scheduler::queue_limit_text(const std::string& name) const {

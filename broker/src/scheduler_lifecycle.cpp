@@ -421,7 +421,7 @@ p::QueueSettings Scheduler::settings_of(const QueueState& queue) const {
 }
 
 void Scheduler::change_queue(const RoutingId& producer, const p::QueueSettings& request, TimePoint now) {
-    if (!fits_queue_limit({request.queue})) {
+    if (!fits_queue_limit(request.queue)) {
         ++counters_.queue_limit_refusals;
         send_error_to_producer(producer, p::ErrorCode::too_many_queues, queue_limit_text(request.queue), request.queue,
                                "QUEUE");

@@ -188,6 +188,8 @@ private:
     // Whether `names` (deduplicated) may be used: every one that does not exist yet would fit
     // under options_.max_queues. On false, the caller refuses with too_many_queues.
     bool fits_queue_limit(const std::vector<std::string>& names) const;
+    // The same for one name, without a lookup while under the limit (SUBMIT's hot path).
+    bool fits_queue_limit(const std::string& name) const;
     std::string queue_limit_text(const std::string& name) const;
     void mark_dirty(QueueState& queue);
     void dispatch_dirty(TimePoint now);
