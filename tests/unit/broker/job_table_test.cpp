@@ -136,3 +136,47 @@ TEST_CASE("a job table agrees with std::map under random inserts and removals", 
         }
     }
 }
+
+TEST_CASE("a large job table grows incrementally and agrees with std::map while it migrates", "[broker][job_table]") {
+    JobTable<TestRecord> table;
+    Records records;
+    std::map<std::string, TestRecord*> model;
+    std::mt19937 random(11);
+    bool saw_migration = false;
+    auto check_all = [&] {
+        REQUIRE(table.size() == model.size());
+        for (const auto& [key, r] : model) REQUIRE(table.find(key) == r);
+        std::size_t seen = 0;
+        table.for_each([&](TestRecord* r) {
+            ++seen;
+            REQUIRE(model.count(r->name) == 1);
+        });
+        REQUIRE(seen == model.size());
+    };
+    // Mostly inserts, so the table doubles past 64 Ki slots (incremental) twice; removals and
+    // lookups land in both the old and the new slots while each doubling drains.
+    for (int step = 0; step < 200000; ++step) {
+        const std::string id = "m-" + std::to_string(random() % 150000);
+        if (random() % 4 != 0) {
+            if (model.count(id) == 0) {
+                TestRecord* r = records.make(id);
+                table.insert(r);
+                model[id] = r;
+            }
+        } else {
+            TestRecord* expected = model.count(id) ? model[id] : nullptr;
+            REQUIRE(table.remove(id) == expected);
+            model.erase(id);
+        }
+        if (table.is_migrating()) {
+            if (!saw_migration || step % 97 == 0) check_all();
+            saw_migration = true;
+        }
+    }
+    CHECK(saw_migration);
+    check_all();
+    // Removing everything, old slots and new, leaves an empty table.
+    for (const auto& [key, r] : model) REQUIRE(table.remove(key) == r);
+    CHECK(table.empty());
+    CHECK(table.find("m-1") == nullptr);
+}
