@@ -6,8 +6,8 @@
 // does not own its records. Owned by the broker's loop thread.
 //
 // Growth is incremental past kIncrementalFrom slots: moving every entry at once reads every
-// record (for its hash) and stalled the broker's loop for 61 ms at 1.5 million entries and 135 ms
-// at 3 million. Instead the old slots stay readable while each later insert or remove moves
+// record (for its hash), and one insert took 31 ms at 786,432 entries and 278 ms at 3,145,728
+// (corsair-job-table-growth, bench/README.md), all of it a stall of the broker's loop. Instead the old slots stay readable while each later insert or remove moves
 // kMigrationStep of them; lookups try the new slots, then the old. The old slots take no inserts
 // while they drain, so a moved or removed entry leaves a tombstone there, never a hole that
 // would cut another entry's probe short.
