@@ -122,11 +122,8 @@ void Scheduler::submit(const RoutingId& producer, p::Submit&& message, TimePoint
         JobRecord& job = *found;
         ++counters_.duplicate_submits;
         // The ACCEPTED below answers for a held one from this producer; another's is sent first.
-        if (job.reply_to != nullptr && *job.reply_to == producer) {
-            held_accepts_->release(job);
-        } else {
-            settle_held_accept(job, false);
-        }
+        const bool is_same_producer = job.reply_to != nullptr && *job.reply_to == producer;
+        settle_held_accept(job, is_same_producer ? HeldAcceptEnd::answered : HeldAcceptEnd::send_now);
         if (message.wants_result) set_reply_to(job, producer);
         send_to_producer(producer, frames_of(p::Accepted{message.id, true, message.id, instance_}));
         if (message.wants_result && job.state == p::JobState::failed) {
@@ -151,7 +148,7 @@ void Scheduler::submit(const RoutingId& producer, p::Submit&& message, TimePoint
             JobRecord& job = *jobs_->find(held->second);  // a key is held only by a live job
             ++counters_.unique_hits;
             if (message.wants_result && (job.reply_to == nullptr || *job.reply_to != producer)) {
-                settle_held_accept(job, false);
+                settle_held_accept(job, HeldAcceptEnd::send_now);
                 set_reply_to(job, producer);
             }
             send_to_producer(producer, frames_of(p::Accepted{message.id, true, std::string(job.id()), instance_}));

@@ -126,7 +126,7 @@ void Scheduler::move_to_dead(JobRecord& job, TimePoint now) {
     release_unique_key(job);
     log_->warn("job dead job={} queue={} attempts={} error={}", job.id(), queue.name, job.attempt, details.last_error);
     if (job.reply_to != nullptr) {
-        settle_held_accept(job, true);
+        settle_held_accept(job, HeldAcceptEnd::folded);
         send_to_producer_when_durable(*job.reply_to, p::encode(p::JobResult{std::string(job.id()), job.state, job.attempt,
                                                                             details.last_error, {}}));
     }
@@ -142,7 +142,7 @@ void Scheduler::end_job(JobRecord& job, p::JobState state, zmq::message_t result
     release_unique_key(job);
     const bool tells = tells_producer && job.reply_to != nullptr;
     EndedJob ended = ended_record(job, state, std::move(result), std::move(error), now);
-    settle_held_accept(job, tells);
+    settle_held_accept(job, tells ? HeldAcceptEnd::folded : HeldAcceptEnd::send_now);
     std::string told_error = tells ? ended.error : std::string();
     results_->add(job.id(), ended);  // copies a small result, shares a large one: ended.result stays
     if (tells) {
@@ -219,21 +219,22 @@ std::optional<Scheduler::TimePoint> Scheduler::next_deadline() const {
     return earliest;
 }
 
-void Scheduler::settle_held_accept(JobRecord& job, bool folded) {
+void Scheduler::settle_held_accept(JobRecord& job, HeldAcceptEnd end) {
     if (!held_accepts_->release(job)) return;
-    if (folded) {
-        ++counters_.accepts_folded;
-    } else {
-        send_to_producer_when_durable(*job.reply_to, p::encode(p::Accepted{std::string(job.id()), false,
-                                                                           std::string(job.id()), instance_}));
+    switch (end) {
+        case HeldAcceptEnd::send_now: send_late_accepted(job); break;
+        case HeldAcceptEnd::answered: break;
+        case HeldAcceptEnd::folded: ++counters_.accepts_folded; break;
     }
 }
 
+void Scheduler::send_late_accepted(const JobRecord& job) {
+    const std::string id(job.id());
+    send_to_producer_when_durable(*job.reply_to, p::encode(p::Accepted{id, false, id, instance_}));
+}
+
 void Scheduler::fire_timers(TimePoint now) {
-    held_accepts_->fire(now, [this](JobRecord& job) {
-        send_to_producer_when_durable(*job.reply_to, p::encode(p::Accepted{std::string(job.id()), false,
-                                                                           std::string(job.id()), instance_}));
-    });
+    held_accepts_->fire(now, [this](JobRecord& job) { send_late_accepted(job); });
     while (auto due = ready_timers_.pop_due(now)) {
         JobRecord& job = **due;
         job.writable_details().ready_timer.reset();

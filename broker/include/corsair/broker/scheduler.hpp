@@ -175,9 +175,15 @@ private:
     void destroy_job(JobRecord& job);
     // Makes `producer` the one told of `job`'s RESULT and PROGRESS.
     void set_reply_to(JobRecord& job, const RoutingId& producer);
-    // A held ACCEPTED (SUBMIT accept_within_ms) is settled: `folded` when the job's RESULT is going
-    // to the same producer and stands for it, otherwise the ACCEPTED is sent now.
-    void settle_held_accept(JobRecord& job, bool folded);
+    // How a held ACCEPTED (SUBMIT accept_within_ms) ends, if the job has one.
+    enum class HeldAcceptEnd {
+        send_now,  // the ACCEPTED goes out now (its producer stops being the job's RESULT target)
+        answered,  // another ACCEPTED to the same producer answers for it (a resubmit)
+        folded,    // the job's RESULT to the same producer stands for it
+    };
+    void settle_held_accept(JobRecord& job, HeldAcceptEnd end);
+    // The ACCEPTED a job's submit was owed, sent late to its RESULT target.
+    void send_late_accepted(const JobRecord& job);
     // The ResultStore entry for `job` ending now in `state`; takes its error history.
     EndedJob ended_record(JobRecord& job, protocol::JobState state, zmq::message_t result, std::string error,
                           TimePoint ended_at);
