@@ -12,6 +12,7 @@
 #include <string_view>
 #include <thread>
 
+#include <corsair/producer/producer.hpp>
 #include <corsair/protocol/protocol.hpp>
 #include "loopback_router.hpp"
 #include <zmq.hpp>
@@ -38,6 +39,13 @@ public:
         return protocol::send_message(socket_, std::move(message), &to) == protocol::SendStatus::sent;
     }
 };
+
+// A Producer's options with every default, connecting to `endpoint`.
+inline producer::ProducerOptions options_for(const std::string& endpoint) {
+    producer::ProducerOptions options;
+    options.broker_endpoint = endpoint;
+    return options;
+}
 
 // Replies spelled out in full, so tests stay short and every field is set on purpose.
 inline protocol::Accepted accepted(std::string id, bool existed = false, std::string job_id = {}) {

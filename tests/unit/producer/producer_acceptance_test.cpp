@@ -16,18 +16,13 @@ using corsair::producer::Producer;
 using corsair::producer::ProducerError;
 using corsair::producer::ProducerOptions;
 using corsair::test::FakeBroker;
+using corsair::test::options_for;
 using corsair::test::ThreadedBroker;
 namespace protocol = corsair::protocol;
 namespace test = corsair::test;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-ProducerOptions options_for(const std::string& endpoint) {
-    ProducerOptions options;
-    options.broker_endpoint = endpoint;
-    return options;
-}
 
 // What the fake broker received while the producer was pumped, with when it was received.
 struct Exchange {

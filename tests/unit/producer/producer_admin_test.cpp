@@ -11,18 +11,13 @@ using corsair::producer::Producer;
 using corsair::producer::ProducerError;
 using corsair::producer::ProducerOptions;
 using corsair::test::FakeBroker;
+using corsair::test::options_for;
 using corsair::test::ThreadedBroker;
 namespace protocol = corsair::protocol;
 namespace test = corsair::test;
 using protocol::ErrorCode;
 
 namespace {
-
-ProducerOptions options_for(const std::string& endpoint) {
-    ProducerOptions options;
-    options.broker_endpoint = endpoint;
-    return options;
-}
 
 // Replies a confused broker (or one serving other calls) might send before the real answer:
 // the same command about another subject, another command about the same subject.

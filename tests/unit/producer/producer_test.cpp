@@ -14,6 +14,7 @@ using corsair::producer::Producer;
 using corsair::producer::ProducerError;
 using corsair::producer::ProducerOptions;
 using corsair::test::FakeBroker;
+using corsair::test::options_for;
 using corsair::test::ThreadedBroker;
 namespace protocol = corsair::protocol;
 namespace test = corsair::test;
@@ -49,12 +50,6 @@ void check_full_options(const protocol::Submit& submit, const JobOptions& option
     CHECK(submit.delay_ms == 0u);
     CHECK(submit.run_at_ms == unix_ms(*options.run_at));
     CHECK(submit.unique_key == "nightly-report");
-}
-
-ProducerOptions options_for(const std::string& endpoint) {
-    ProducerOptions options;
-    options.broker_endpoint = endpoint;
-    return options;
 }
 
 // Pumps the producer while waiting for the fake broker to receive a message of type T.
