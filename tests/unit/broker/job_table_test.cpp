@@ -37,6 +37,32 @@ struct Records {
     }
 };
 
+// A table driven alongside std::map, the model it must agree with.
+struct ModelledTable {
+    JobTable<TestRecord> table;
+    Records records;
+    std::map<std::string, TestRecord*> model;
+
+    // Inserts `id` if it is new (`inserts`), else removes it, checking the removal against the model.
+    void apply(const std::string& id, bool inserts) {
+        if (inserts) {
+            if (model.count(id) == 0) {
+                TestRecord* r = records.make(id);
+                table.insert(r);
+                model[id] = r;
+            }
+        } else {
+            TestRecord* expected = model.count(id) ? model[id] : nullptr;
+            REQUIRE(table.remove(id) == expected);
+            model.erase(id);
+        }
+    }
+    void check_finds() {
+        REQUIRE(table.size() == model.size());
+        for (const auto& [key, r] : model) REQUIRE(table.find(key) == r);
+    }
+};
+
 }  // namespace
 
 TEST_CASE("a job table finds what was inserted and forgets what was removed", "[broker][job_table]") {
@@ -113,62 +139,34 @@ TEST_CASE("a job table grows by doubling and keeps every record", "[broker][job_
 }
 
 TEST_CASE("a job table agrees with std::map under random inserts and removals", "[broker][job_table]") {
-    JobTable<TestRecord> table;
-    Records records;
-    std::map<std::string, TestRecord*> model;
+    ModelledTable t;
     std::mt19937 random(7);
     for (int step = 0; step < 50000; ++step) {
         const std::string id = "r-" + std::to_string(random() % 3000);
-        if (random() % 2 == 0) {
-            if (model.count(id) == 0) {
-                TestRecord* r = records.make(id);
-                table.insert(r);
-                model[id] = r;
-            }
-        } else {
-            TestRecord* expected = model.count(id) ? model[id] : nullptr;
-            REQUIRE(table.remove(id) == expected);
-            model.erase(id);
-        }
-        if (step % 1000 == 0) {
-            REQUIRE(table.size() == model.size());
-            for (const auto& [key, r] : model) REQUIRE(table.find(key) == r);
-        }
+        t.apply(id, random() % 2 == 0);
+        if (step % 1000 == 0) t.check_finds();
     }
 }
 
 TEST_CASE("a large job table grows incrementally and agrees with std::map while it migrates", "[broker][job_table]") {
-    JobTable<TestRecord> table;
-    Records records;
-    std::map<std::string, TestRecord*> model;
+    ModelledTable t;
     std::mt19937 random(11);
     bool saw_migration = false;
     auto check_all = [&] {
-        REQUIRE(table.size() == model.size());
-        for (const auto& [key, r] : model) REQUIRE(table.find(key) == r);
+        t.check_finds();
         std::size_t seen = 0;
-        table.for_each([&](TestRecord* r) {
+        t.table.for_each([&](TestRecord* r) {
             ++seen;
-            REQUIRE(model.count(r->name) == 1);
+            REQUIRE(t.model.count(r->name) == 1);
         });
-        REQUIRE(seen == model.size());
+        REQUIRE(seen == t.model.size());
     };
-    // Mostly inserts, so the table doubles past 64 Ki slots (incremental) twice; removals and
-    // lookups land in both the old and the new slots while each doubling drains.
+    // Mostly inserts, so the table doubles incrementally (past 4,096 slots) several times;
+    // removals and lookups land in both the old and the new slots while each doubling drains.
     for (int step = 0; step < 200000; ++step) {
         const std::string id = "m-" + std::to_string(random() % 150000);
-        if (random() % 4 != 0) {
-            if (model.count(id) == 0) {
-                TestRecord* r = records.make(id);
-                table.insert(r);
-                model[id] = r;
-            }
-        } else {
-            TestRecord* expected = model.count(id) ? model[id] : nullptr;
-            REQUIRE(table.remove(id) == expected);
-            model.erase(id);
-        }
-        if (table.is_migrating()) {
+        t.apply(id, random() % 4 != 0);
+        if (t.table.is_migrating()) {
             if (!saw_migration || step % 97 == 0) check_all();
             saw_migration = true;
         }
@@ -176,7 +174,7 @@ TEST_CASE("a large job table grows incrementally and agrees with std::map while 
     CHECK(saw_migration);
     check_all();
     // Removing everything, old slots and new, leaves an empty table.
-    for (const auto& [key, r] : model) REQUIRE(table.remove(key) == r);
-    CHECK(table.empty());
-    CHECK(table.find("m-1") == nullptr);
+    for (const auto& [key, r] : t.model) REQUIRE(t.table.remove(key) == r);
+    CHECK(t.table.empty());
+    CHECK(t.table.find("m-1") == nullptr);
 }
