@@ -34,6 +34,23 @@ std::map<std::string, int> collect_results(corsair::producer::Producer& producer
     return seen;
 }
 
+// Decodes every message arriving on a raw DEALER and hands it to `handle`, until `is_done()`
+// holds or `timeout` passes.
+template <class IsDone, class Handle>
+void receive_raw_until(zmq::socket_t& socket, std::chrono::milliseconds timeout, IsDone&& is_done, Handle&& handle) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!is_done() && std::chrono::steady_clock::now() < deadline) {
+        zmq::pollitem_t item{socket.handle(), 0, ZMQ_POLLIN, 0};
+        zmq::poll(&item, 1, 100ms);
+        p::Frames frames;
+        while (p::receive_frames(socket, frames)) {
+            auto decoded = p::decode(frames);
+            REQUIRE(decoded);
+            handle(decoded.value());
+        }
+    }
+}
+
 }  // namespace
 
 TEST_CASE("three workers complete 1,000 jobs and each result arrives exactly once", "[integration][broker]") {
@@ -128,17 +145,9 @@ TEST_CASE("200 malformed messages leave the broker up and serving", "[integratio
     // Every malformed message is answered with a typed ERROR: wait until 100 replies per side.
     for (auto& [side, socket] : raw) {
         int errors = 0;
-        const auto deadline = std::chrono::steady_clock::now() + 10s;
-        while (errors < 100 && std::chrono::steady_clock::now() < deadline) {
-            zmq::pollitem_t item{socket.handle(), 0, ZMQ_POLLIN, 0};
-            zmq::poll(&item, 1, 100ms);
-            p::Frames frames;
-            while (p::receive_frames(socket, frames)) {
-                auto decoded = p::decode(frames);
-                REQUIRE(decoded);
-                if (std::holds_alternative<p::Error>(decoded.value())) ++errors;
-            }
-        }
+        receive_raw_until(socket, 10s, [&] { return errors >= 100; }, [&](const p::Message& message) {
+            if (std::holds_alternative<p::Error>(message)) ++errors;
+        });
         CHECK(errors == 100);
     }
     CHECK(cluster.broker().is_running());
@@ -179,27 +188,21 @@ TEST_CASE("with accept_within_ms a quick job's RESULT stands for its ACCEPTED; a
     std::set<std::string> accepted;
     std::set<std::string> accepted_before_result;
     std::optional<std::chrono::steady_clock::duration> slow_accepted_after;
-    const auto deadline = std::chrono::steady_clock::now() + 30s;
-    while ((results.size() < kJobs || !slow_accepted_after) && std::chrono::steady_clock::now() < deadline) {
-        zmq::pollitem_t item{producer.handle(), 0, ZMQ_POLLIN, 0};
-        zmq::poll(&item, 1, 100ms);
-        p::Frames frames;
-        while (p::receive_frames(producer, frames)) {
-            auto decoded = p::decode(frames);
-            REQUIRE(decoded);
-            if (auto* result = std::get_if<p::JobResult>(&decoded.value())) {
+    receive_raw_until(
+        producer, 30s, [&] { return results.size() >= kJobs && slow_accepted_after; },
+        [&](const p::Message& message) {
+            if (auto* result = std::get_if<p::JobResult>(&message)) {
                 ++results[result->id];
                 CHECK(result->state == p::JobState::done);
-            } else if (auto* ack = std::get_if<p::Accepted>(&decoded.value())) {
+            } else if (auto* ack = std::get_if<p::Accepted>(&message)) {
                 CHECK_FALSE(ack->existed);
                 accepted.insert(ack->id);
                 if (!results.count(ack->id)) accepted_before_result.insert(ack->id);
                 if (ack->id == "slow") slow_accepted_after = std::chrono::steady_clock::now() - slow_sent;
             } else {
-                FAIL("unexpected message " << p::to_string(p::command_of(decoded.value())));
+                FAIL("unexpected message " << p::to_string(p::command_of(message)));
             }
-        }
-    }
+        });
     REQUIRE(results.size() == kJobs);
     for (const auto& [id, count] : results) CHECK(count == 1);
     REQUIRE(slow_accepted_after);
