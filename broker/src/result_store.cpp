@@ -7,6 +7,8 @@
 
 namespace corsair::broker {
 
+static_assert(kInlinePayloadBytes <= UINT16_MAX, "KeptResult::inline_result_bytes is 16 bits");
+
 std::string_view KeptResult::result() const noexcept {
     if (has_large_result) return protocol::view_of(details_->large_result);
     return {bytes() + id_bytes, inline_result_bytes};
@@ -33,11 +35,10 @@ const std::vector<protocol::AttemptError>& KeptResult::errors() const noexcept {
 }
 
 ResultStore::~ResultStore() {
-    while (oldest_ != nullptr) {
-        KeptResult* entry = oldest_;
-        oldest_ = entry->newer;
+    while (KeptResult* entry = oldest()) {
+        const std::size_t block_bytes = entry->block_bytes();
         entry->~KeptResult();
-        ::operator delete(entry);
+        arena_.release_oldest(block_bytes);
     }
 }
 
@@ -55,7 +56,7 @@ void ResultStore::add(std::string_view id, EndedJob& job) {
     if (entries_.find(id) != nullptr) return;  // a job id ends once; a second add is a caller bug we tolerate
     const bool is_inline = job.result.size() <= kInlinePayloadBytes;
     const std::size_t inline_bytes = is_inline ? job.result.size() : 0;
-    void* memory = ::operator new(sizeof(KeptResult) + id.size() + inline_bytes);
+    void* memory = arena_.allocate(sizeof(KeptResult) + id.size() + inline_bytes);
     auto* entry = new (memory) KeptResult();
     entry->queue = job.queue;
     entry->ended_at = job.ended_at;
@@ -63,7 +64,7 @@ void ResultStore::add(std::string_view id, EndedJob& job) {
     entry->priority = job.priority;
     entry->max_attempts = job.max_attempts;
     entry->id_bytes = static_cast<std::uint8_t>(id.size());
-    entry->inline_result_bytes = static_cast<std::uint32_t>(inline_bytes);
+    entry->inline_result_bytes = static_cast<std::uint16_t>(inline_bytes);
     entry->state = job.state;
     std::memcpy(entry->bytes(), id.data(), id.size());
     if (inline_bytes != 0) std::memcpy(entry->bytes() + id.size(), job.result.data(), inline_bytes);
@@ -77,12 +78,6 @@ void ResultStore::add(std::string_view id, EndedJob& job) {
         }
     }
     entries_.insert(entry);
-    if (newest_ != nullptr) {
-        newest_->newer = entry;
-    } else {
-        oldest_ = entry;
-    }
-    newest_ = entry;
     bytes_ += cost_of(*entry);
     while (bytes_ > max_bytes_ && entries_.size() > 1) {
         erase_oldest();
@@ -92,7 +87,7 @@ void ResultStore::add(std::string_view id, EndedJob& job) {
 
 std::size_t ResultStore::expire(std::chrono::steady_clock::time_point now) {
     std::size_t expired = 0;
-    while (oldest_ != nullptr && now - oldest_->ended_at >= ttl_) {
+    while (oldest() != nullptr && now - oldest()->ended_at >= ttl_) {
         erase_oldest();
         ++expired;
     }
@@ -100,13 +95,12 @@ std::size_t ResultStore::expire(std::chrono::steady_clock::time_point now) {
 }
 
 void ResultStore::erase_oldest() {
-    KeptResult* entry = oldest_;
-    oldest_ = entry->newer;
-    if (oldest_ == nullptr) newest_ = nullptr;
+    KeptResult* entry = oldest();
     entries_.remove(entry->id());
     bytes_ -= cost_of(*entry);
+    const std::size_t block_bytes = entry->block_bytes();
     entry->~KeptResult();
-    ::operator delete(entry);
+    arena_.release_oldest(block_bytes);
 }
 
 }  // namespace corsair::broker

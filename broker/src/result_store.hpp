@@ -2,9 +2,9 @@
 // `corsair result` and late resubmissions can be answered. Owned by the broker's loop thread.
 //
 // A throughput run keeps every result it produced (--result-ttl is 24 h), so an entry is one
-// allocation (KeptResult: the fields, then the id and the result bytes when small) indexed by a
-// JobTable, and chained in end order for expiry. The error text and history, which done jobs
-// lack, live behind one pointer.
+// block of a FifoArena (KeptResult: the fields, then the id and the result bytes when small),
+// indexed by a JobTable. Entries end, expire and are evicted in one order, the arena's. The
+// error text and history, which done jobs lack, live behind one pointer.
 #pragma once
 
 #include <chrono>
@@ -18,6 +18,7 @@
 #include <zmq.hpp>
 
 #include "corsair/protocol/messages.hpp"
+#include "fifo_arena.hpp"
 #include "job_table.hpp"
 
 namespace corsair::broker {
@@ -37,14 +38,13 @@ struct EndedJob {
 
 // One kept ended job, as ResultStore holds it.
 struct KeptResult {
-    KeptResult* newer = nullptr;  // the next to have ended (expiry order)
     const std::string* queue = nullptr;
     std::chrono::steady_clock::time_point ended_at{};
     std::uint32_t attempt = 0;
     std::int32_t priority = 0;
     std::uint32_t max_attempts = 0;
     std::uint32_t id_hash = 0;  // JobTable's
-    std::uint32_t inline_result_bytes = 0;
+    std::uint16_t inline_result_bytes = 0;  // at most kInlinePayloadBytes
     std::uint8_t id_bytes = 0;
     protocol::JobState state = protocol::JobState::done;
     bool has_large_result = false;
@@ -71,6 +71,8 @@ private:
     ~KeptResult() = default;
     const char* bytes() const noexcept { return reinterpret_cast<const char*>(this + 1); }
     char* bytes() noexcept { return reinterpret_cast<char*>(this + 1); }
+    // The arena block this entry occupies.
+    std::size_t block_bytes() const noexcept { return sizeof(KeptResult) + id_bytes + inline_result_bytes; }
 
     std::unique_ptr<Details> details_;
 };
@@ -97,8 +99,11 @@ public:
     // Calls f(entry) for every entry, oldest first (compaction snapshots).
     template <class F>
     void for_each(F&& f) const {
-        for (const KeptResult* entry = oldest_; entry != nullptr; entry = entry->newer) f(*entry);
+        arena_.for_each([](const void* block) { return static_cast<const KeptResult*>(block)->block_bytes(); },
+                        [&](const void* block) { f(*static_cast<const KeptResult*>(block)); });
     }
+    // Memory the entries' blocks hold (arena chunks), beside the index's slots.
+    std::size_t reserved_bytes() const noexcept { return arena_.reserved_bytes(); }
 
 private:
     static std::size_t cost_of(const KeptResult& entry) noexcept;
@@ -108,10 +113,11 @@ private:
     std::size_t max_bytes_;
     std::size_t bytes_ = 0;
     std::uint64_t evicted_ = 0;
-    JobTable<KeptResult> entries_;
+    KeptResult* oldest() const noexcept { return static_cast<KeptResult*>(arena_.oldest()); }
+
     // With one TTL for all, the order entries ended is also the order they expire.
-    KeptResult* oldest_ = nullptr;
-    KeptResult* newest_ = nullptr;
+    FifoArena arena_;
+    JobTable<KeptResult> entries_;
 };
 
 }  // namespace corsair::broker
