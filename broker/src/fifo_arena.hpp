@@ -6,12 +6,12 @@
 // needs about 150 (docs/performance.md). Owned by the broker's loop thread.
 #pragma once
 
+#include <stdlib.h>
+
 #include <cassert>
 #include <cstddef>
 #include <cstdlib>
 #include <new>
-
-#include <stdlib.h>
 
 namespace corsair::broker {
 

@@ -1,5 +1,5 @@
-// Ended jobs (done, cancelled, or failed and gone from the dead set) and their results, kept for a TTL under a memory bound so that
-// `corsair result` and late resubmissions can be answered. Owned by the broker's loop thread.
+// Ended jobs (done, cancelled, or failed and gone from the dead set) and their results, kept for a TTL under a memory
+// bound so that `corsair result` and late resubmissions can be answered. Owned by the broker's loop thread.
 //
 // A throughput run keeps every result it produced (--result-ttl is 24 h), so an entry is one
 // block of a FifoArena (KeptResult: the fields, then the id and the result bytes when small),
@@ -14,7 +14,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
 #include <zmq.hpp>
 
 #include "corsair/protocol/messages.hpp"
@@ -43,7 +42,7 @@ struct KeptResult {
     std::uint32_t attempt = 0;
     std::int32_t priority = 0;
     std::uint32_t max_attempts = 0;
-    std::uint32_t id_hash = 0;  // JobTable's
+    std::uint32_t id_hash = 0;              // JobTable's
     std::uint16_t inline_result_bytes = 0;  // at most kInlinePayloadBytes
     std::uint8_t id_bytes = 0;
     protocol::JobState state = protocol::JobState::done;

@@ -340,13 +340,15 @@ void Scheduler::on_malformed_worker_message(const RoutingId& worker, const p::De
 }
 
 void Scheduler::register_worker(const RoutingId& routing_id, p::Ready&& ready, TimePoint now) {
-    std::vector<std::string> served;
+    std::vector<std::string> queue_names;
     for (auto& queue : ready.queues) {
-        if (std::find(served.begin(), served.end(), queue) == served.end()) served.push_back(std::move(queue));
+        if (std::find(queue_names.begin(), queue_names.end(), queue) == queue_names.end()) {
+            queue_names.push_back(std::move(queue));
+        }
     }
-    if (!fits_queue_limit(served)) {
+    if (!fits_queue_limit(queue_names)) {
         ++counters_.queue_limit_refusals;
-        log_->warn("worker refused: too many queues worker={} queues={}", ready.name, fmt::join(served, ","));
+        log_->warn("worker refused: too many queues worker={} queues={}", ready.name, fmt::join(queue_names, ","));
         send_to_worker(routing_id, frames_of(p::Error{p::ErrorCode::too_many_queues,
                                                       "READY names queues the broker cannot create: it holds " +
                                                           std::to_string(queues_.size()) + " queues, --max-queues " +
@@ -359,12 +361,13 @@ void Scheduler::register_worker(const RoutingId& routing_id, p::Ready&& ready, T
     if (worker.is_listed) unlist_idle(worker);
     worker.routing_id = routing_id;
     worker.name = ready.name.empty() ? "anonymous" : ready.name;
-    worker.queues = std::move(served);
+    worker.queues = std::move(queue_names);
     worker.capacity = ready.capacity;
     worker.last_heard = now;
     worker.is_draining = false;
     worker.is_congested = false;
-    for (const auto& queue : worker.queues) queue_named(queue);
+    worker.served.clear();
+    for (const auto& queue : worker.queues) worker.served.push_back(&queue_named(queue));
     if (is_new) {
         ++counters_.workers_joined;
         log_->info("worker joined worker={} capacity={} queues={}", worker.name, worker.capacity,
@@ -511,8 +514,8 @@ void Scheduler::dispatch(QueueState& queue) {
                 unlist_idle(*worker);
             } else {
                 // Least recently used first: the worker that just got a job goes to the back.
-                for (std::size_t i = 0; i < worker->queues.size(); ++i) {
-                    if (worker->queues[i] == queue.name) {
+                for (std::size_t i = 0; i < worker->served.size(); ++i) {
+                    if (worker->served[i] == &queue) {
                         queue.idle_workers.splice(queue.idle_workers.end(), queue.idle_workers,
                                                   worker->idle_positions[i]);
                     }
@@ -539,18 +542,19 @@ void Scheduler::dispatch(QueueState& queue) {
 
 void Scheduler::list_idle(WorkerRecord& worker) {
     worker.idle_positions.clear();
-    for (const auto& name : worker.queues) {
-        QueueState& queue = queue_named(name);
-        queue.idle_workers.push_back(&worker);
-        worker.idle_positions.push_back(std::prev(queue.idle_workers.end()));
-        if (!queue.pending.empty()) mark_dirty(queue);
+    for (QueueState* queue : worker.served) {
+        if (worker.parked_nodes.empty()) worker.parked_nodes.push_back(&worker);
+        queue->idle_workers.splice(queue->idle_workers.end(), worker.parked_nodes, worker.parked_nodes.begin());
+        worker.idle_positions.push_back(std::prev(queue->idle_workers.end()));
+        if (!queue->pending.empty()) mark_dirty(*queue);
     }
     worker.is_listed = true;
 }
 
 void Scheduler::unlist_idle(WorkerRecord& worker) {
-    for (std::size_t i = 0; i < worker.queues.size() && i < worker.idle_positions.size(); ++i) {
-        queue_named(worker.queues[i]).idle_workers.erase(worker.idle_positions[i]);
+    for (std::size_t i = 0; i < worker.served.size() && i < worker.idle_positions.size(); ++i) {
+        worker.parked_nodes.splice(worker.parked_nodes.end(), worker.served[i]->idle_workers,
+                                   worker.idle_positions[i]);
     }
     worker.idle_positions.clear();
     worker.is_listed = false;

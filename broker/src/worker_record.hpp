@@ -11,6 +11,8 @@
 
 namespace corsair::broker {
 
+struct QueueState;
+
 struct WorkerRecord {
     std::string routing_id;
     std::string name;
@@ -21,8 +23,13 @@ struct WorkerRecord {
     bool is_draining = false;
     // Set when a JOB could not be queued to it (high-water mark); cleared when it next speaks.
     bool is_congested = false;
+    // The queues' states, parallel to `queues` (queues are never destroyed, so these stay valid).
+    std::vector<QueueState*> served;
     // Position in each served queue's idle list, parallel to `queues`; valid while is_listed.
     std::vector<std::list<WorkerRecord*>::iterator> idle_positions;
+    // This worker's idle-list nodes while it is not listed: a worker is listed and unlisted once
+    // per job when it runs at full credit, and splicing nodes back and forth allocates nothing.
+    std::list<WorkerRecord*> parked_nodes;
     bool is_listed = false;
     std::uint64_t done = 0;    // attempts it ended done, for STATS
     std::uint64_t failed = 0;  // attempts it ended failed, for STATS

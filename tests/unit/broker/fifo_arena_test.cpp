@@ -1,7 +1,6 @@
 #include "fifo_arena.hpp"
 
 #include <catch2/catch.hpp>
-
 #include <cstdint>
 #include <cstring>
 #include <deque>
@@ -57,9 +56,7 @@ TEST_CASE("a fifo arena hands out 8-aligned blocks in order and releases them ol
     arena.release_oldest(40);
     CHECK(arena.oldest() == nullptr);
     CHECK(arena.size() == 0);
-    SECTION("an emptied chunk is started over") {
-        CHECK(allocate_block(arena, 8, 3) == first);
-    }
+    SECTION("an emptied chunk is started over") { CHECK(allocate_block(arena, 8, 3) == first); }
     SECTION("a block larger than a chunk gets a chunk of its own") {
         void* big = allocate_block(arena, 1000, 4);
         CHECK(arena.oldest() == big);
