@@ -77,7 +77,8 @@ public:
                     copy.run_at_ms = m.run_at_ms;
                     copy.unique_key = m.unique_key;
                     messages_.emplace_back(std::move(copy));
-                } else if constexpr (std::is_copy_constructible_v<T>) {
+                } else if constexpr (std::is_copy_constructible_v<T> && !std::is_same_v<T, protocol::Jobs> &&
+                                     !std::is_same_v<T, protocol::Dones>) {  // vectors of move-only jobs
                     messages_.emplace_back(m);
                 }
             },

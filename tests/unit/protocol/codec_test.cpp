@@ -462,6 +462,68 @@ TEST_CASE("READY round trips", "[protocol][codec]") {
     }
 }
 
+TEST_CASE("READY round trips its batch size, written only when set", "[protocol][codec]") {
+    CHECK(header_keys(encode(Ready{{"q"}, 4, "w"})[2]) == Keys{"queues", "capacity", "name"});
+    Frames frames = encode(Ready{{"q"}, 64, "w", 64});
+    CHECK(header_keys(frames[2]) == Keys{"queues", "capacity", "name", "batch"});
+    auto decoded = decode(frames);
+    REQUIRE(decoded);
+    CHECK(std::get<Ready>(decoded.value()).batch == 64);
+}
+
+TEST_CASE("JOBS carries one payload frame per job, in order", "[protocol][codec]") {
+    Jobs jobs;
+    jobs.jobs.push_back(Job{"j1", "emails", 1, make_payload(kBinary)});
+    jobs.jobs.push_back(Job{"j2", "images", 7, zmq::message_t()});
+    jobs.jobs.push_back(Job{std::string(kMaxJobIdBytes, 'i'), std::string(kMaxQueueNameBytes, 'q'), UINT32_MAX,
+                            make_payload("third")});
+    Frames frames = encode(std::move(jobs));
+    REQUIRE(frames.size() == 6);
+    CHECK(*static_cast<const std::uint8_t*>(frames[1].data()) == 0x19);
+    CHECK(header_keys(frames[2]) == Keys{"jobs"});
+    auto decoded = decode(frames);
+    if (!decoded) FAIL("decode failed: " << to_string(decoded.error().code) << " " << decoded.error().detail);
+    const auto& out = std::get<Jobs>(decoded.value()).jobs;
+    REQUIRE(out.size() == 3);
+    CHECK(out[0].id == "j1");
+    CHECK(out[0].queue == "emails");
+    CHECK(out[0].attempt == 1);
+    CHECK(view_of(out[0].payload) == kBinary);
+    CHECK(out[1].id == "j2");
+    CHECK(out[1].queue == "images");
+    CHECK(out[1].attempt == 7);
+    CHECK(out[1].payload.size() == 0);
+    CHECK(out[2].id == std::string(kMaxJobIdBytes, 'i'));
+    CHECK(out[2].attempt == UINT32_MAX);
+    CHECK(view_of(out[2].payload) == "third");
+}
+
+TEST_CASE("DONES carries one result frame per attempt, in order, up to kMaxBatchEntries", "[protocol][codec]") {
+    Dones dones;
+    for (std::uint32_t i = 0; i < kMaxBatchEntries; ++i) {
+        dones.done.push_back(Done{"job-" + std::to_string(i), i + 1, make_payload("r" + std::to_string(i))});
+    }
+    Frames frames = encode(std::move(dones));
+    REQUIRE(frames.size() == 3 + kMaxBatchEntries);
+    CHECK(*static_cast<const std::uint8_t*>(frames[1].data()) == 0x1A);
+    auto decoded = decode(frames);
+    if (!decoded) FAIL("decode failed: " << to_string(decoded.error().code) << " " << decoded.error().detail);
+    const auto& out = std::get<Dones>(decoded.value()).done;
+    REQUIRE(out.size() == kMaxBatchEntries);
+    CHECK(out[0].id == "job-0");
+    CHECK(out[1023].id == "job-1023");
+    CHECK(out[1023].attempt == 1024);
+    CHECK(view_of(out[1023].payload) == "r1023");
+    SECTION("one entry more is refused") {
+        Dones over;
+        for (std::uint32_t i = 0; i <= kMaxBatchEntries; ++i) over.done.push_back(Done{"j", 1, zmq::message_t()});
+        Frames too_many = encode(std::move(over));
+        auto refused = decode(too_many);
+        REQUIRE_FALSE(refused);
+        CHECK(refused.error().code == ErrorCode::bad_header);  // the decoder's 1024-entry array bound
+    }
+}
+
 TEST_CASE("JOB round trips", "[protocol][codec]") {
     auto m = round_trip(Job{"j1", "emails", 4, make_payload(kBinary)});
     CHECK(m.id == "j1");
@@ -542,6 +604,12 @@ TEST_CASE("HEARTBEAT round trips with and without the broker's settings", "[prot
         auto high = round_trip(Heartbeat{static_cast<std::uint32_t>(kMaxHeartbeatInterval.count()), 100u});
         CHECK(*high.interval_ms == kMaxHeartbeatInterval.count());
         CHECK(*high.liveness == 100);
+    }
+    SECTION("the broker's batch size") {
+        auto m = round_trip(Heartbeat{1000u, 3u, kMaxBatchEntries});
+        REQUIRE(m.batch);
+        CHECK(*m.batch == kMaxBatchEntries);
+        CHECK_FALSE(round_trip(Heartbeat{1000u, 3u}).batch);
     }
 }
 

@@ -43,6 +43,8 @@ constexpr CommandRow kTable[] = {
     {Command::disconnect, 0x16, "DISCONNECT", false},
     {Command::progress, 0x17, "PROGRESS", false},
     {Command::abandon, 0x18, "ABANDON", false},
+    {Command::jobs, 0x19, "JOBS", false},  // one payload frame per entry: is_batch, not carries_payload
+    {Command::dones, 0x1A, "DONES", false},
 };
 
 TEST_CASE("each command has its code, name and payload rule", "[protocol][command]") {
@@ -52,26 +54,27 @@ TEST_CASE("each command has its code, name and payload rule", "[protocol][comman
         CHECK(to_string(row.command) == row.name);
         CHECK(carries_payload(row.command) == row.carries_payload);
         CHECK(is_known_command(row.code));
+        CHECK(is_batch(row.command) == (row.command == Command::jobs || row.command == Command::dones));
     }
 }
 
-TEST_CASE("exactly the twenty-four table codes are known: 0x01..0x0F and 0x10..0x18", "[protocol][command]") {
+TEST_CASE("exactly the twenty-six table codes are known: 0x01..0x0F and 0x10..0x1A", "[protocol][command]") {
     std::set<int> known;
     for (int code = 0; code <= 0xff; ++code) {
         if (is_known_command(static_cast<std::uint8_t>(code))) known.insert(code);
     }
     std::set<int> expected;
     for (const auto& row : kTable) expected.insert(row.code);
-    CHECK(expected.size() == 24);
+    CHECK(expected.size() == 26);
     CHECK(known == expected);
     std::set<std::string> names;
     for (const auto& row : kTable) names.insert(row.name);
-    CHECK(names.size() == 24);
+    CHECK(names.size() == 26);
 }
 
 TEST_CASE("an unknown command code has the name ?", "[protocol][command]") {
     CHECK(to_string(static_cast<Command>(0x00)) == "?");
-    CHECK(to_string(static_cast<Command>(0x19)) == "?");
+    CHECK(to_string(static_cast<Command>(0x1B)) == "?");
 }
 
 TEST_CASE("each message type maps to its command", "[protocol][command]") {
@@ -98,6 +101,8 @@ TEST_CASE("each message type maps to its command", "[protocol][command]") {
     CHECK(kCommandOf<Drain> == Command::drain);
     CHECK(kCommandOf<Disconnect> == Command::disconnect);
     CHECK(kCommandOf<Progress> == Command::progress);
+    CHECK(kCommandOf<Jobs> == Command::jobs);
+    CHECK(kCommandOf<Dones> == Command::dones);
     CHECK(kCommandOf<Abandon> == Command::abandon);
     CHECK(command_of(Message(Fail{})) == Command::fail);
     CHECK(command_of(Message(StatsReply{})) == Command::stats_reply);

@@ -138,6 +138,17 @@ std::vector<MalformedCase> frame_cases() {
          ErrorCode::bad_frame_count},
         {"PROGRESS with 4 frames", frames({sig, command_bytes(Command::progress), empty_map, "50%"}),
          ErrorCode::bad_frame_count},
+        {"JOBS with 3 frames (no entry)",
+         frames({sig, command_bytes(Command::jobs), map_of(valid_fields(Command::jobs))}), ErrorCode::bad_frame_count},
+        {"JOBS of one entry with 2 payload frames",
+         frames({sig, command_bytes(Command::jobs), map_of(valid_fields(Command::jobs)), "p1", "p2"}),
+         ErrorCode::bad_frame_count},
+        {"DONES of one entry with 2 payload frames",
+         frames({sig, command_bytes(Command::dones), map_of(valid_fields(Command::dones)), "r1", "r2"}),
+         ErrorCode::bad_frame_count},
+        {"DONES with a result over a configured limit",
+         [] { return message_with_header(Command::dones, map_of(valid_fields(Command::dones)), std::string(17, 'r')); },
+         ErrorCode::payload_too_large, std::nullopt, 0, DecodeLimits{16}},
         // 0xdd 000f4240: an array32 of 1,000,000 jobs in a 12-byte body.
         {"DEAD_REPLY body claiming more entries than it has bytes",
          frames({sig, command_bytes(Command::dead_reply), dead_header,
@@ -156,8 +167,8 @@ std::vector<MalformedCase> frame_cases() {
                  octets({0x81, 0xa4, 'j', 'o', 'b', 's', 0x90, 0x00})}),
          ErrorCode::bad_header},
     };
-    // Known: 0x01..0x0F and 0x10..0x18. Everything around them is unknown.
-    for (int code : {0x00, 0x19, 0x1A, 0x1F, 0x20, 0x7F, 0x80, 0xFF}) {
+    // Known: 0x01..0x0F and 0x10..0x1A. Everything around them is unknown.
+    for (int code : {0x00, 0x1B, 0x1F, 0x20, 0x7F, 0x80, 0xFF}) {
         cases.push_back({"unknown command byte " + std::to_string(code),
                          frames({sig, std::string(1, static_cast<char>(code)), empty_map}), ErrorCode::unknown_command});
     }
@@ -322,6 +333,49 @@ void add_lifecycle_cases(Add& add) {
     add("attempt 0", Command::abandon, with(valid_fields(Command::abandon), uint("attempt", 0)), value, "attempt");
     add("reason as int", Command::abandon, with(valid_fields(Command::abandon), uint("reason", 1)), type, "reason");
 
+    // Batches (§5.25, §5.26) and their negotiation.
+    const auto entries = [](std::string key, std::vector<std::function<void(Packer&)>> list) {
+        return Fields{raw(std::move(key), [list](Packer& p) {
+            p.pack_array(static_cast<std::uint32_t>(list.size()));
+            for (const auto& entry : list) entry(p);
+        })};
+    };
+    const auto job_entry = [](std::string id, std::string queue_name, std::uint64_t attempt) {
+        return [id, queue_name, attempt](Packer& p) {
+            p.pack_array(3);
+            detail::pack_string(p, id);
+            detail::pack_string(p, queue_name);
+            p.pack(attempt);
+        };
+    };
+    add("jobs empty", Command::jobs, entries("jobs", {}), value, "jobs");
+    add("jobs as a map", Command::jobs, {raw("jobs", [](Packer& p) { p.pack_map(0); })}, type, "jobs");
+    add("jobs entry of 2 fields", Command::jobs, entries("jobs", {[](Packer& p) {
+            p.pack_array(2);
+            detail::pack_string(p, "j1");
+            detail::pack_string(p, "q");
+        }}),
+        type, "jobs");
+    add("jobs entry a map", Command::jobs, entries("jobs", {[](Packer& p) { p.pack_map(0); }}), type, "jobs");
+    add("jobs entry with an empty id", Command::jobs, entries("jobs", {job_entry("", "q", 1)}), value, "jobs");
+    add("jobs entry with an id over kMaxJobIdBytes", Command::jobs,
+        entries("jobs", {job_entry(std::string(kMaxJobIdBytes + 1, 'i'), "q", 1)}), value, "jobs");
+    add("jobs entry with an empty queue", Command::jobs, entries("jobs", {job_entry("j1", "", 1)}), value, "jobs");
+    add("jobs entry with attempt 0", Command::jobs, entries("jobs", {job_entry("j1", "q", 0)}), value, "jobs");
+    add("jobs entry with attempt over 32 bits", Command::jobs,
+        entries("jobs", {job_entry("j1", "q", std::uint64_t{UINT32_MAX} + 1)}), value, "jobs");
+    add("done empty", Command::dones, entries("done", {}), value, "done");
+    add("done entry with attempt as string", Command::dones, entries("done", {[](Packer& p) {
+            p.pack_array(2);
+            detail::pack_string(p, "j1");
+            detail::pack_string(p, "1");
+        }}),
+        type, "done");
+    add("batch 1025", Command::ready, with(valid_fields(Command::ready), uint("batch", kMaxBatchEntries + 1)), value,
+        "batch");
+    add("batch as bool", Command::ready, with(valid_fields(Command::ready), boolean("batch", true)), type, "batch");
+    add("batch 0", Command::heartbeat, with(valid_fields(Command::heartbeat), uint("batch", 0)), value, "batch");
+
     // FAIL's permanent flag.
     add("permanent as int", Command::fail, with(valid_fields(Command::fail), uint("permanent", 1)), type,
         "permanent");
@@ -358,6 +412,8 @@ std::vector<MalformedCase> field_cases() {
         {Command::ok, {"command"}},
         {Command::progress, {"id", "attempt", "percent"}},
         {Command::abandon, {"id", "attempt"}},
+        {Command::jobs, {"jobs"}},
+        {Command::dones, {"done"}},
     };
     for (const auto& [command, keys] : required) {
         for (const auto& key : keys) {
@@ -678,6 +734,14 @@ std::vector<Message> seed_messages() {
     messages.emplace_back(Disconnect{"bye"});
     messages.emplace_back(Progress{"job-1", 1, 50, "half way"});
     messages.emplace_back(Abandon{"job-1", 1, "timeout"});
+    Jobs jobs;
+    jobs.jobs.push_back(Job{"job-1", "emails", 1, make_payload("one")});
+    jobs.jobs.push_back(Job{"job-2", "images", 3, zmq::message_t()});
+    messages.emplace_back(std::move(jobs));
+    Dones dones;
+    dones.done.push_back(Done{"job-1", 1, make_payload("ok")});
+    dones.done.push_back(Done{"job-2", 3, zmq::message_t()});
+    messages.emplace_back(std::move(dones));
     return messages;
 }
 
@@ -697,7 +761,7 @@ TEST_CASE("the mutation seeds cover every command", "[protocol][decode]") {
     std::set<Command> seeded;
     for (const auto& message : seed_messages()) seeded.insert(command_of(message));
     CHECK(seeded == std::set<Command>(std::begin(kAllCommands), std::end(kAllCommands)));
-    CHECK(seeded.size() == 24);
+    CHECK(seeded.size() == 26);
 }
 
 void mutate(std::vector<std::string>& parts, std::mt19937& random) {

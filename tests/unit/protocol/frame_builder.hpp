@@ -114,7 +114,7 @@ inline Frames frames_of(const std::vector<std::string>& parts) {
 // frame exactly when the command carries one.
 inline Frames message_with_header(Command command, const std::string& header, const std::string& payload = "p") {
     std::vector<std::string> parts{signature_bytes(), command_bytes(command), header};
-    if (carries_payload(command)) parts.push_back(payload);
+    if (carries_payload(command) || is_batch(command)) parts.push_back(payload);  // a batch: one entry
     return frames_of(parts);
 }
 
@@ -226,6 +226,21 @@ inline Fields valid_fields(Command command) {
             return {str("id", "j1"), uint("attempt", 1), uint("percent", 50), str("message", "half")};
         case Command::abandon:
             return {str("id", "j1"), uint("attempt", 1), str("reason", "timeout")};
+        case Command::jobs:  // one entry: messages built from it carry one payload frame
+            return {raw("jobs", [](Packer& p) {
+                p.pack_array(1);
+                p.pack_array(3);
+                detail::pack_string(p, "j1");
+                detail::pack_string(p, "q");
+                p.pack(1);
+            })};
+        case Command::dones:
+            return {raw("done", [](Packer& p) {
+                p.pack_array(1);
+                p.pack_array(2);
+                detail::pack_string(p, "j1");
+                p.pack(1);
+            })};
     }
     return {};
 }
@@ -236,7 +251,8 @@ inline constexpr Command kAllCommands[] = {
     Command::stats,      Command::stats_reply, Command::error,    Command::cancel,   Command::retry,
     Command::purge,      Command::dead,     Command::dead_reply,  Command::queue,    Command::ok,
     Command::ready,      Command::job,      Command::done,        Command::fail,     Command::heartbeat,
-    Command::drain,      Command::disconnect, Command::progress,  Command::abandon,
+    Command::drain,      Command::disconnect, Command::progress,  Command::abandon,  Command::jobs,
+    Command::dones,
 };
 
 // Messages built member by member: the structs have optional members without default

@@ -232,12 +232,13 @@ inline void write_header(Packer& p, const Abandon& m) {
     pack_key(p, "reason"), pack_string(p, m.reason);
 }
 inline void write_header(Packer& p, const Ready& m) {
-    p.pack_map(3);
+    p.pack_map(m.batch != 0 ? 4 : 3);
     pack_key(p, "queues");
     p.pack_array(static_cast<std::uint32_t>(m.queues.size()));
     for (const auto& q : m.queues) pack_string(p, q);
     pack_key(p, "capacity"), p.pack(m.capacity);
     pack_key(p, "name"), pack_string(p, m.name);
+    if (m.batch != 0) pack_key(p, "batch"), p.pack(m.batch);
 }
 inline void write_header(Packer& p, const Job& m) {
     p.pack_map(3);
@@ -258,9 +259,31 @@ inline void write_header(Packer& p, const Fail& m) {
     if (m.is_permanent) pack_key(p, "permanent"), p.pack(true);
 }
 inline void write_header(Packer& p, const Heartbeat& m) {
-    p.pack_map((m.interval_ms ? 1 : 0) + (m.liveness ? 1 : 0));
+    p.pack_map((m.interval_ms ? 1 : 0) + (m.liveness ? 1 : 0) + (m.batch ? 1 : 0));
     if (m.interval_ms) pack_key(p, "interval_ms"), p.pack(*m.interval_ms);
     if (m.liveness) pack_key(p, "liveness"), p.pack(*m.liveness);
+    if (m.batch) pack_key(p, "batch"), p.pack(*m.batch);
+}
+inline void write_header(Packer& p, const Jobs& m) {
+    p.pack_map(1);
+    pack_key(p, "jobs");
+    p.pack_array(static_cast<std::uint32_t>(m.jobs.size()));
+    for (const auto& job : m.jobs) {
+        p.pack_array(3);
+        pack_string(p, job.id);
+        pack_string(p, job.queue);
+        p.pack(job.attempt);
+    }
+}
+inline void write_header(Packer& p, const Dones& m) {
+    p.pack_map(1);
+    pack_key(p, "done");
+    p.pack_array(static_cast<std::uint32_t>(m.done.size()));
+    for (const auto& done : m.done) {
+        p.pack_array(2);
+        pack_string(p, done.id);
+        p.pack(done.attempt);
+    }
 }
 inline void write_header(Packer& p, const Drain&) { p.pack_map(0); }
 inline void write_header(Packer& p, const Disconnect& m) {
@@ -305,6 +328,10 @@ void encode_into(T&& message, Frames& frames) {
         frames.push_back(detail::stats_body(message));
     } else if constexpr (std::is_same_v<Plain, DeadReply>) {
         frames.push_back(detail::dead_body(message));
+    } else if constexpr (std::is_same_v<Plain, Jobs>) {
+        for (auto& job : message.jobs) frames.push_back(std::move(job.payload));
+    } else if constexpr (std::is_same_v<Plain, Dones>) {
+        for (auto& done : message.done) frames.push_back(std::move(done.payload));
     } else if (auto* payload = detail::payload_of(message)) {
         frames.push_back(std::move(*payload));
     }
@@ -694,8 +721,9 @@ inline DecodeResult decode_header(Command command, const HeaderView& h, zmq::mes
             for (const auto& queue : queues_result.value()) {
                 if (queue.empty()) return unexpected(DecodeError{ErrorCode::bad_field_value, "queues"});
             }
+            CORSAIR_DECODE_FIELD(batch, h.unsigned_integer("batch", 0, kMaxBatchEntries, 0));
             return Message(Ready{std::move(queues_result.value()), static_cast<std::uint32_t>(capacity_result.value()),
-                                 std::move(name_result.value())});
+                                 std::move(name_result.value()), static_cast<std::uint32_t>(batch_result.value())});
         }
         case Command::job: {
             CORSAIR_DECODE_FIELD(id, job_id(h));
@@ -728,15 +756,70 @@ inline DecodeResult decode_header(Command command, const HeaderView& h, zmq::mes
                 CORSAIR_DECODE_FIELD(liveness, h.unsigned_integer("liveness", 1, 100, std::nullopt));
                 heartbeat.liveness = static_cast<std::uint32_t>(liveness_result.value());
             }
+            if (h.find("batch") != nullptr) {
+                CORSAIR_DECODE_FIELD(batch, h.unsigned_integer("batch", 1, kMaxBatchEntries, std::nullopt));
+                heartbeat.batch = static_cast<std::uint32_t>(batch_result.value());
+            }
             return Message(heartbeat);
         }
         case Command::drain: return Message(Drain{});
+        case Command::jobs:
+        case Command::dones: break;  // decode_batch
         case Command::disconnect: {
             CORSAIR_DECODE_FIELD(reason, h.string("reason", kMaxErrorTextBytes, false));
             return Message(Disconnect{std::move(reason_result.value())});
         }
     }
     return unexpected(DecodeError{ErrorCode::unknown_command, "command"});
+}
+
+// JOBS and DONES: the header's array (`jobs` or `done`) has one entry per payload frame, which
+// starts at frames[first_payload]. protocol.md §5.25, §5.26.
+inline DecodeResult decode_batch(Command command, const HeaderView& h, Frames& frames, std::size_t first_payload) {
+    const bool is_jobs = command == Command::jobs;
+    const std::string key = is_jobs ? "jobs" : "done";
+    const std::size_t fields = is_jobs ? 3 : 2;
+    const msgpack::object* list = h.find(key);
+    if (list == nullptr) return unexpected(DecodeError{ErrorCode::missing_field, key});
+    if (list->type != msgpack::type::ARRAY) return unexpected(DecodeError{ErrorCode::bad_field_type, key});
+    const std::size_t count = list->via.array.size;
+    if (count == 0 || count > kMaxBatchEntries) return unexpected(DecodeError{ErrorCode::bad_field_value, key});
+    Jobs jobs;
+    Dones dones;
+    if (is_jobs) {
+        jobs.jobs.reserve(count);
+    } else {
+        dones.done.reserve(count);
+    }
+    for (std::size_t i = 0; i < count; ++i) {
+        const msgpack::object& entry = list->via.array.ptr[i];
+        if (entry.type != msgpack::type::ARRAY || entry.via.array.size != fields) {
+            return unexpected(DecodeError{ErrorCode::bad_field_type, key});
+        }
+        const msgpack::object* field = entry.via.array.ptr;
+        CORSAIR_DECODE_FIELD(id, HeaderView::as_string(field[0], key, kMaxJobIdBytes));
+        if (id_result.value().empty()) return unexpected(DecodeError{ErrorCode::bad_field_value, key});
+        if (is_jobs) {
+            CORSAIR_DECODE_FIELD(queue, HeaderView::as_string(field[1], key, kMaxQueueNameBytes));
+            if (queue_result.value().empty()) return unexpected(DecodeError{ErrorCode::bad_field_value, key});
+            CORSAIR_DECODE_FIELD(att, HeaderView::as_unsigned(field[2], key, 1, UINT32_MAX));
+            jobs.jobs.push_back(Job{std::move(id_result.value()), std::move(queue_result.value()),
+                                    static_cast<std::uint32_t>(att_result.value()), {}});
+        } else {
+            CORSAIR_DECODE_FIELD(att, HeaderView::as_unsigned(field[1], key, 1, UINT32_MAX));
+            dones.done.push_back(Done{std::move(id_result.value()), static_cast<std::uint32_t>(att_result.value()), {}});
+        }
+    }
+    // After the fields: the header says how many payload frames there must be.
+    if (frames.size() - first_payload != count) {
+        return unexpected(DecodeError{ErrorCode::bad_frame_count, std::string(to_string(command))});
+    }
+    for (std::size_t i = 0; i < count; ++i) {
+        auto& payload = is_jobs ? jobs.jobs[i].payload : dones.done[i].payload;
+        payload = std::move(frames[first_payload + i]);
+    }
+    if (is_jobs) return Message(std::move(jobs));
+    return Message(std::move(dones));
 }
 
 #undef CORSAIR_DECODE_FIELD
@@ -760,14 +843,23 @@ inline Result<Message, DecodeError> decode(Frames& frames, std::size_t first = 0
         const auto code = *static_cast<const std::uint8_t*>(command_frame.data());
         if (!is_known_command(code)) return unexpected(DecodeError{ErrorCode::unknown_command, "frame 1"});
         const auto command = static_cast<Command>(code);
+        const bool is_batch_command = is_batch(command);
         const std::size_t expected_frames = carries_payload(command) ? 4 : 3;
-        if (frames.size() - first != expected_frames) {
+        // A batch has at least one entry; its exact frame count is checked against the header.
+        if (is_batch_command ? frames.size() - first < 4 : frames.size() - first != expected_frames) {
             return unexpected(DecodeError{ErrorCode::bad_frame_count, std::string(to_string(command))});
         }
         const auto& header = frames[first + 2];
         if (header.size() > kMaxHeaderBytes) return unexpected(DecodeError{ErrorCode::bad_header, "header too large"});
+        if (is_batch_command) {
+            for (std::size_t i = first + 3; i < frames.size(); ++i) {
+                if (frames[i].size() > limits.max_payload_bytes) {
+                    return unexpected(DecodeError{ErrorCode::payload_too_large, "payload"});
+                }
+            }
+        }
         zmq::message_t* payload = nullptr;
-        if (expected_frames == 4) {
+        if (!is_batch_command && expected_frames == 4) {
             payload = &frames[first + 3];
             if (payload->size() > limits.max_payload_bytes) {
                 return unexpected(DecodeError{ErrorCode::payload_too_large, "payload"});
@@ -786,6 +878,7 @@ inline Result<Message, DecodeError> decode(Frames& frames, std::size_t first = 0
                                                               header.size(), offset, nullptr, nullptr, bounds);
         if (offset != header.size()) return unexpected(DecodeError{ErrorCode::bad_header, "trailing bytes"});
         if (header_object.type != msgpack::type::MAP) return unexpected(DecodeError{ErrorCode::bad_header, "not a map"});
+        if (is_batch_command) return detail::decode_batch(command, detail::HeaderView(header_object), frames, first + 3);
         return detail::decode_header(command, detail::HeaderView(header_object), payload);
     } catch (const msgpack::unpack_error& e) {
         return unexpected(DecodeError{ErrorCode::bad_header, e.what()});

@@ -33,6 +33,8 @@ enum class Command : std::uint8_t {
     disconnect = 0x16,  // both  I am leaving (worker: requeue what I hold)
     progress = 0x17,    // W->B  how far a job is; B->P  the same, to the waiting producer
     abandon = 0x18,     // B->W  stop working on this lease (timeout or cancel)
+    jobs = 0x19,        // B->W  several JOBs in one message (to a worker whose READY asked for it)
+    dones = 0x1A,       // W->B  several DONEs in one message (to a broker whose HEARTBEAT allows it)
 };
 
 inline constexpr std::string_view to_string(Command command) noexcept {
@@ -61,15 +63,21 @@ inline constexpr std::string_view to_string(Command command) noexcept {
         case Command::disconnect: return "DISCONNECT";
         case Command::progress: return "PROGRESS";
         case Command::abandon: return "ABANDON";
+        case Command::jobs: return "JOBS";
+        case Command::dones: return "DONES";
     }
     return "?";
 }
 
 inline constexpr bool is_known_command(std::uint8_t code) noexcept {
-    return (code >= 0x01 && code <= 0x0F) || (code >= 0x10 && code <= 0x18);
+    return (code >= 0x01 && code <= 0x0F) || (code >= 0x10 && code <= 0x1A);
 }
 
-// Commands whose message carries a payload frame (frame 3); all others have exactly 3 frames.
+// Batches: the header lists entries and one payload frame per entry follows it (3 + N frames).
+inline constexpr bool is_batch(Command command) noexcept { return command == Command::jobs || command == Command::dones; }
+
+// Commands whose message carries a payload frame (frame 3); all others but the batches have
+// exactly 3 frames.
 inline constexpr bool carries_payload(Command command) noexcept {
     switch (command) {
         case Command::submit:

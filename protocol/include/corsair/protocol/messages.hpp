@@ -227,6 +227,9 @@ struct Ready {
     std::vector<std::string> queues;
     std::uint32_t capacity = 1;
     std::string name;  // shown in stats: host:pid unless the operator names it
+    // Most jobs this worker takes in one JOBS message; 0: one JOB per message. Non-zero also
+    // says the worker may send DONES once the broker's HEARTBEAT carries `batch`.
+    std::uint32_t batch = 0;
 };
 
 struct Job {
@@ -253,6 +256,18 @@ struct Heartbeat {
     // Sent by the broker so workers adopt its rate; absent from a worker's heartbeats.
     std::optional<std::uint32_t> interval_ms;
     std::optional<std::uint32_t> liveness;
+    // Sent by the broker: the most entries it takes in one DONES (absent: send single DONEs).
+    std::optional<std::uint32_t> batch = std::nullopt;
+};
+
+// Several JOBs to one worker, in order; each carries its payload frame as a JOB does.
+struct Jobs {
+    std::vector<Job> jobs;
+};
+
+// Several DONEs from one worker, in order.
+struct Dones {
+    std::vector<Done> done;
 };
 
 struct Drain {};
@@ -276,7 +291,7 @@ struct Abandon {
 
 using Message = std::variant<Submit, Accepted, JobResult, StatusRequest, StatusReply, StatsRequest, StatsReply,
                              Error, Ready, Job, Done, Fail, Heartbeat, Drain, Disconnect, Cancel, Retry, Purge,
-                             DeadRequest, DeadReply, QueueSettings, Ok, Progress, Abandon>;
+                             DeadRequest, DeadReply, QueueSettings, Ok, Progress, Abandon, Jobs, Dones>;
 
 namespace detail {
 template <class T, class Variant>
@@ -296,7 +311,8 @@ inline constexpr Command kCommandByIndex[] = {
     Command::stats,  Command::stats_reply, Command::error,  Command::ready,  Command::job,
     Command::done,   Command::fail,     Command::heartbeat, Command::drain,  Command::disconnect,
     Command::cancel, Command::retry,    Command::purge,     Command::dead,   Command::dead_reply,
-    Command::queue,  Command::ok,       Command::progress,  Command::abandon,
+    Command::queue,  Command::ok,       Command::progress,  Command::abandon, Command::jobs,
+    Command::dones,
 };
 static_assert(std::size(kCommandByIndex) == std::variant_size_v<Message>);
 }  // namespace detail
