@@ -227,6 +227,7 @@ void Broker::run() {
 
 void Broker::drain_producers(std::chrono::steady_clock::time_point now) {
     const p::DecodeLimits limits{options_.max_payload_bytes};
+    scheduler_.begin_turn();
     for (int i = 0; i < kBatchPerTurn && p::receive_frames(producers_, frames_); ++i) {
         const RoutingId routing_id(static_cast<const char*>(frames_[0].data()), frames_[0].size());
         auto decoded = p::decode(frames_, 1, limits);
@@ -236,10 +237,12 @@ void Broker::drain_producers(std::chrono::steady_clock::time_point now) {
             scheduler_.on_malformed_producer_message(routing_id, decoded.error());
         }
     }
+    scheduler_.end_turn(now);
 }
 
 void Broker::drain_workers(std::chrono::steady_clock::time_point now) {
     const p::DecodeLimits limits{options_.max_payload_bytes};
+    scheduler_.begin_turn();
     for (int i = 0; i < kBatchPerTurn && p::receive_frames(workers_, frames_); ++i) {
         const RoutingId routing_id(static_cast<const char*>(frames_[0].data()), frames_[0].size());
         auto decoded = p::decode(frames_, 1, limits);
@@ -249,6 +252,7 @@ void Broker::drain_workers(std::chrono::steady_clock::time_point now) {
             scheduler_.on_malformed_worker_message(routing_id, decoded.error());
         }
     }
+    scheduler_.end_turn(now);
 }
 
 p::SendStatus Broker::to_worker(const RoutingId& worker, p::Frames& frames) {

@@ -291,7 +291,10 @@ void Scheduler::on_worker_message(const RoutingId& routing_id, p::Message&& mess
     if (found == workers_.end()) {
         // protocol.md §Leases: a worker we declared dead (or that never said READY) holds no lease.
         if (std::holds_alternative<p::Disconnect>(message)) return;
-        if (std::holds_alternative<p::Done>(message) || std::holds_alternative<p::Fail>(message)) {
+        if (auto* dones = std::get_if<p::Dones>(&message)) {
+            counters_.stale_completions += dones->done.size();
+            log_->info("discarded completion from unknown worker command=DONES entries={}", dones->done.size());
+        } else if (std::holds_alternative<p::Done>(message) || std::holds_alternative<p::Fail>(message)) {
             ++counters_.stale_completions;
             log_->info("discarded completion from unknown worker command={}", p::to_string(p::command_of(message)));
         }
@@ -306,6 +309,11 @@ void Scheduler::on_worker_message(const RoutingId& routing_id, p::Message&& mess
     }
     if (auto* done = std::get_if<p::Done>(&message)) {
         complete(worker, done->id, done->attempt, true, std::move(done->payload), {}, false, now);
+    } else if (auto* dones = std::get_if<p::Dones>(&message)) {
+        // protocol.md §5.26: each entry is a DONE of its own, fenced on its own.
+        for (auto& entry : dones->done) {
+            complete(worker, entry.id, entry.attempt, true, std::move(entry.payload), {}, false, now);
+        }
     } else if (auto* fail = std::get_if<p::Fail>(&message)) {
         complete(worker, fail->id, fail->attempt, false, {}, std::move(fail->error), fail->is_permanent, now);
     } else if (auto* progress = std::get_if<p::Progress>(&message)) {
@@ -363,6 +371,7 @@ void Scheduler::register_worker(const RoutingId& routing_id, p::Ready&& ready, T
     worker.name = ready.name.empty() ? "anonymous" : ready.name;
     worker.queues = std::move(queue_names);
     worker.capacity = ready.capacity;
+    worker.batch = ready.batch;
     worker.last_heard = now;
     worker.is_draining = false;
     worker.is_congested = false;
@@ -480,7 +489,13 @@ void Scheduler::mark_dirty(QueueState& queue) {
     dirty_.push_back(&queue);
 }
 
+void Scheduler::end_turn(TimePoint now) {
+    is_in_turn_ = false;
+    dispatch_dirty(now);
+}
+
 void Scheduler::dispatch_dirty(TimePoint now) {
+    if (is_in_turn_) return;  // end_turn() dispatches what the turn made possible
     dispatch_now_ = now;
     // dispatch() can mark other queues dirty (a vanished worker's jobs): loop until settled.
     while (!dirty_.empty()) {
@@ -502,41 +517,82 @@ void Scheduler::dispatch(QueueState& queue) {
         job->lease_holder = worker;
         worker->leases.push_back(job);
         ++queue.in_flight;
-        const auto status = send_to_worker(
-            worker->routing_id, frames_of(p::Job{std::string(job->id()), queue.name, job->attempt, job->payload_message()}));
-        if (status == p::SendStatus::sent) {
+        if (worker->outgoing.empty()) with_outgoing_.push_back(worker);
+        worker->outgoing.push_back(job);
+        if (!worker->can_take_jobs()) {
+            unlist_idle(*worker);
+        } else {
+            // Least recently used first: the worker that just got a job goes to the back.
+            for (std::size_t i = 0; i < worker->served.size(); ++i) {
+                if (worker->served[i] == &queue) {
+                    queue.idle_workers.splice(queue.idle_workers.end(), queue.idle_workers,
+                                              worker->idle_positions[i]);
+                }
+            }
+        }
+        if (worker->outgoing.size() >= std::max<std::uint32_t>(worker->batch, 1)) send_outgoing(*worker);
+    }
+    // Each worker's jobs of this dispatch go out together (protocol.md §5.25). send_outgoing()
+    // may put jobs back at the head of this queue (a congested worker): dispatch them again.
+    bool is_requeued = false;
+    for (std::size_t i = 0; i < with_outgoing_.size(); ++i) {
+        WorkerRecord* worker = with_outgoing_[i];
+        if (worker == nullptr || worker->outgoing.empty()) continue;
+        const std::size_t pending_before = queue.pending.size();
+        send_outgoing(*worker);
+        is_requeued = is_requeued || queue.pending.size() != pending_before;
+    }
+    with_outgoing_.clear();
+    if (is_requeued) mark_dirty(queue);
+}
+
+void Scheduler::send_outgoing(WorkerRecord& worker) {
+    auto& jobs = worker.outgoing;
+    p::SendStatus status;
+    if (jobs.size() == 1) {
+        JobRecord* job = jobs.front();
+        status = send_to_worker(worker.routing_id, frames_of(p::Job{std::string(job->id()), job->queue->name,
+                                                                    job->attempt, job->payload_message()}));
+    } else {
+        p::Jobs batch;
+        batch.jobs.reserve(jobs.size());
+        for (JobRecord* job : jobs) {
+            batch.jobs.push_back(
+                p::Job{std::string(job->id()), job->queue->name, job->attempt, job->payload_message()});
+        }
+        status = send_to_worker(worker.routing_id, frames_of(std::move(batch)));
+    }
+    if (status == p::SendStatus::sent) {
+        for (JobRecord* job : jobs) {
             ++counters_.jobs_dispatched;
             if (journal_ != nullptr) journal(JournalDispatched{std::string(job->id()), job->attempt});
             const auto& timeout_ms = job->details().timeout_ms;
-            const auto timeout = timeout_ms ? std::chrono::milliseconds(*timeout_ms) : queue.config.timeout;
+            const auto timeout = timeout_ms ? std::chrono::milliseconds(*timeout_ms) : job->queue->config.timeout;
             if (timeout.count() > 0) job->writable_details().lease_timer = lease_timers_.add(dispatch_now_ + timeout, job);
-            if (!worker->can_take_jobs()) {
-                unlist_idle(*worker);
-            } else {
-                // Least recently used first: the worker that just got a job goes to the back.
-                for (std::size_t i = 0; i < worker->served.size(); ++i) {
-                    if (worker->served[i] == &queue) {
-                        queue.idle_workers.splice(queue.idle_workers.end(), queue.idle_workers,
-                                                  worker->idle_positions[i]);
-                    }
-                }
-            }
-            continue;
         }
-        // Not delivered: undo the lease so the job is exactly as it was, at the head.
-        worker->leases.erase(job);
+        jobs.clear();
+        return;
+    }
+    // Not delivered: undo the leases so the jobs are exactly as they were, at the heads of their
+    // queues and in their order.
+    for (auto it = jobs.rbegin(); it != jobs.rend(); ++it) {
+        JobRecord* job = *it;
+        worker.leases.erase(job);
         --job->attempt;
         job->state = p::JobState::pending;
         job->lease_holder = nullptr;
-        --queue.in_flight;
-        queue.pending.push_front(job);
-        if (status == p::SendStatus::would_block) {
-            log_->warn("worker congested worker={} held={}", worker->name, worker->leases.size());
-            worker->is_congested = true;
-            unlist_idle(*worker);
-        } else {
-            remove_worker(*worker, "unreachable", dispatch_now_);
-        }
+        --job->queue->in_flight;
+        job->queue->pending.push_front(job);
+    }
+    jobs.clear();
+    if (status == p::SendStatus::would_block) {
+        log_->warn("worker congested worker={} held={}", worker.name, worker.leases.size());
+        worker.is_congested = true;
+        if (worker.is_listed) unlist_idle(worker);
+    } else {
+        // dispatch() still lists the workers it gave jobs to: this one is about to be destroyed.
+        std::replace(with_outgoing_.begin(), with_outgoing_.end(), &worker, static_cast<WorkerRecord*>(nullptr));
+        remove_worker(worker, "unreachable", dispatch_now_);
     }
 }
 
@@ -679,7 +735,9 @@ p::SendStatus Scheduler::send_to_worker(const RoutingId& worker, p::Frames frame
 }
 
 p::Heartbeat Scheduler::heartbeat_message() const {
-    return p::Heartbeat{static_cast<std::uint32_t>(options_.heartbeat_interval.count()), options_.liveness};
+    // `batch`: this broker reads DONES of up to kMaxBatchEntries (protocol.md §5.13).
+    return p::Heartbeat{static_cast<std::uint32_t>(options_.heartbeat_interval.count()), options_.liveness,
+                        p::kMaxBatchEntries};
 }
 
 }  // namespace corsair::broker

@@ -18,6 +18,10 @@ struct WorkerRecord {
     std::string name;
     std::vector<std::string> queues;
     std::uint32_t capacity = 1;
+    // Most jobs in one JOBS (READY `batch`, at most kMaxBatchEntries); 0 or 1: one JOB per message.
+    std::uint32_t batch = 0;
+    // Jobs leased to it in the dispatch under way, not yet sent (Scheduler::send_outgoing).
+    std::vector<JobRecord*> outgoing;
     JobList leases;  // jobs this worker holds the current lease of, linked through the jobs
     std::chrono::steady_clock::time_point last_heard{};
     bool is_draining = false;

@@ -42,6 +42,11 @@ need. --threads N runs them on N threads instead. --inline runs them on the I/O 
 hand-off at all: only for handlers that return within microseconds (echo, noop), since
 heartbeats wait while a handler runs and a slow one would get the worker declared dead.
 
+Batches: the worker asks the broker for up to --batch jobs per JOBS message (at most
+--capacity) and sends the results of the jobs it finished together as one DONES, as soon as
+nothing else is at hand; a broker that does not know batches gets one JOB and one DONE per
+message. --batch 0 turns this off.
+
 Durations: a number and a unit (us, ms, s, m, h), e.g. 250ms, 1.5s, 2m, 1m30s.
 Signals: SIGINT/SIGTERM drain (finish in-flight jobs, then exit 0); a second one stops at once.
 Logs go to stderr.
@@ -104,6 +109,11 @@ std::variant<CommandLine, int> parse_command_line(int argc, const char* const* a
     auto* inline_flag = app.add_flag("--inline", options.runs_handlers_inline,
                                      "Run handlers on the I/O thread (only for handlers that take microseconds)");
     threads->excludes(inline_flag);
+    app.add_option("--batch", options.batch,
+                   "Most jobs per JOBS message from the broker and per DONES to it (0: one per message)")
+        ->type_name("N")
+        ->check(CLI::Range(std::uint32_t{0}, protocol::kMaxBatchEntries))
+        ->capture_default_str();
     app.add_option("--id", options.name, "Worker name shown in the broker's stats (default: HOSTNAME:PID)")
         ->type_name("NAME");
     add_duration(app, "--heartbeat", options.heartbeat_interval,

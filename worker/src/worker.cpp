@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cassert>
 #include <stdexcept>
@@ -137,6 +138,7 @@ void Worker::run() {
         if (is_finished_) break;
         if (items[1].revents & ZMQ_POLLIN) handle_outcome();
         if (count == 3 && (items[2].revents & ZMQ_POLLIN)) handle_broker_message(Clock::now());
+        send_held_dones();  // everything at hand has been handled: what ended goes out now
 
         const auto now = Clock::now();
         send_held_progress(now);
@@ -196,6 +198,8 @@ void Worker::open_connection(Clock::time_point now) {
     broker_.emplace(std::move(socket));
     ++generation_;
     has_heard_broker_ = false;
+    broker_batch_ = 0;  // a new broker may not read DONES: wait for its HEARTBEAT
+    held_dones_.clear();  // attempts of the old connection: that broker has requeued them
     // Wait for the broker's own numbers again: a restarted broker may use different ones.
     interval_ = options_.heartbeat_interval;
     liveness_ = options_.liveness;
@@ -230,6 +234,8 @@ void Worker::send_ready() {
     for (const auto& [queue, handler] : handlers_) ready.queues.push_back(queue);
     ready.capacity = options_.capacity;
     ready.name = options_.name;
+    ready.batch = std::min({options_.batch, options_.capacity, protocol::kMaxBatchEntries});
+    if (ready.batch == 1) ready.batch = 0;
     send_to_broker(std::move(ready));
 }
 
@@ -237,11 +243,27 @@ template <class T>
 void Worker::send_to_broker(T&& message) {
     check_owner_thread();
     if (!broker_) return;
+    if constexpr (!std::is_same_v<std::decay_t<T>, protocol::Dones>) send_held_dones();
     constexpr auto command = protocol::kCommandOf<std::decay_t<T>>;
     const auto status = protocol::send_message(*broker_, std::forward<T>(message));
     if (status != protocol::SendStatus::sent) {
         log_->warn("message to broker dropped command={} reason=send_queue_full", protocol::to_string(command));
     }
+}
+
+void Worker::send_held_dones() {
+    if (held_dones_.empty()) return;
+    if (held_dones_.size() == 1) {
+        protocol::Done done = std::move(held_dones_.front());
+        held_dones_.clear();
+        send_to_broker(std::move(done));
+        return;
+    }
+    protocol::Dones dones;
+    dones.done.swap(held_dones_);
+    send_to_broker(std::move(dones));
+    held_dones_.swap(dones.done);  // keep the vector's capacity for the next batch
+    held_dones_.clear();
 }
 
 void Worker::handle_control() {
@@ -307,7 +329,13 @@ void Worker::end_attempt(Outcome&& outcome) {
     if (held_progress) send_to_broker(std::move(*held_progress));
     if (outcome.kind == OutcomeKind::done) {
         log_->debug("job done job={} attempt={} result_bytes={}", outcome.id, outcome.attempt, outcome.body.size());
-        send_to_broker(protocol::Done{std::move(outcome.id), outcome.attempt, std::move(outcome.body)});
+        protocol::Done done{std::move(outcome.id), outcome.attempt, std::move(outcome.body)};
+        if (broker_batch_ > 1) {
+            held_dones_.push_back(std::move(done));
+            if (held_dones_.size() >= broker_batch_) send_held_dones();
+        } else {
+            send_to_broker(std::move(done));
+        }
     } else {
         const bool is_permanent = outcome.kind == OutcomeKind::failed_permanently;
         std::string error = outcome.body.to_string();
@@ -383,8 +411,11 @@ void Worker::handle_broker_message(Clock::time_point now) {
                             liveness_);
             }
             next_heartbeat_ = std::min(next_heartbeat_, now + interval_);
+            if (heartbeat->batch) broker_batch_ = std::min(*heartbeat->batch, options_.batch);
         } else if (auto* job = std::get_if<protocol::Job>(&message)) {
             handle_job(std::move(*job));
+        } else if (auto* jobs = std::get_if<protocol::Jobs>(&message)) {
+            for (auto& each : jobs->jobs) handle_job(std::move(each));
         } else if (auto* abandon = std::get_if<protocol::Abandon>(&message)) {
             handle_abandon(*abandon);
         } else if (auto* error = std::get_if<protocol::Error>(&message)) {

@@ -128,6 +128,11 @@ public:
     // A frame set that failed to decode: answered with ERROR naming the problem, and counted.
     void on_malformed_producer_message(const RoutingId& producer, const protocol::DecodeError& error);
     void on_malformed_worker_message(const RoutingId& worker, const protocol::DecodeError& error);
+    // A turn: several messages handled back to back. Between begin_turn() and end_turn() jobs are
+    // not dispatched after each message but once, at end_turn(), so that the jobs one worker gets
+    // in a turn go out as one JOBS (protocol.md §5.25). Outside a turn every message dispatches.
+    void begin_turn() noexcept { is_in_turn_ = true; }
+    void end_turn(TimePoint now);
 
     // Once per heartbeat interval: heartbeat every worker, declare silent ones dead, expire results
     // and dead jobs past their age.
@@ -200,6 +205,9 @@ private:
     void mark_dirty(QueueState& queue);
     void dispatch_dirty(TimePoint now);
     void dispatch(QueueState& queue);
+    // Sends the jobs leased to `worker` in this dispatch (worker.outgoing) as one JOB or JOBS;
+    // if they cannot be sent, undoes their leases and puts them back at the head of their queues.
+    void send_outgoing(WorkerRecord& worker);
     void list_idle(WorkerRecord& worker);
     void unlist_idle(WorkerRecord& worker);
     void refresh_listing(WorkerRecord& worker);
@@ -233,6 +241,8 @@ private:
     std::unordered_map<std::string, QueueState> queues_;
     std::unordered_map<RoutingId, WorkerRecord> workers_;
     std::vector<QueueState*> dirty_;  // queues that may be able to dispatch after this event
+    std::vector<WorkerRecord*> with_outgoing_;  // workers given jobs in the dispatch under way
+    bool is_in_turn_ = false;
     std::unique_ptr<ResultStore> results_;
     std::unique_ptr<HeldAccepts> held_accepts_;
     std::unique_ptr<ReplyTargets> reply_targets_;

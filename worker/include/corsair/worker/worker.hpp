@@ -81,8 +81,11 @@ private:
     void close_connection(std::chrono::milliseconds linger);
     void connection_lost(Clock::time_point now, const char* reason);
     void send_ready();
+    // Sends `message`, after any DONEs still held (so DRAIN, DISCONNECT and the rest follow them).
     template <class T>
     void send_to_broker(T&& message);
+    // The DONEs held for a DONES, sent now (one DONE if only one is held).
+    void send_held_dones();
     void handle_control();
     void handle_outcome();
     // The end of an attempt (from a handler thread, or inline): DONE or FAIL to the broker.
@@ -120,6 +123,8 @@ private:
     Clock::time_point reconnect_at_{};
     Clock::time_point last_ready_again_{};  // READY re-sent after ERROR unknown_worker
     std::uint32_t in_flight_ = 0;           // jobs received and not yet reported nor abandoned
+    std::uint32_t broker_batch_ = 0;        // the HEARTBEAT `batch` of this connection's broker; 0: no DONES
+    std::vector<protocol::Done> held_dones_;  // ended attempts waiting to go out as one DONES
     std::map<JobKey, RunningJob> running_;  // every attempt submitted to the pool and not yet ended
     std::size_t held_progress_count_ = 0;   // RunningJobs with held_progress
     bool is_draining_ = false;

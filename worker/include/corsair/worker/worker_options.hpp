@@ -20,6 +20,11 @@ struct WorkerOptions {
     // that return within microseconds (the built-in echo and noop, an in-memory computation).
     // While a handler runs, heartbeats wait, so a slow one would get the worker declared dead.
     bool runs_handlers_inline = false;
+    // Jobs per message both ways (protocol.md §5.25, §5.26): the most jobs the broker may send in
+    // one JOBS (READY `batch`, at most the capacity), and the most DONEs sent as one DONES once
+    // the broker allows it. A DONES goes out when the jobs at hand are done, never held back to
+    // fill up. 0 or 1: one JOB and one DONE per message.
+    std::uint32_t batch = 64;
     // Used until the broker's first HEARTBEAT says otherwise.
     std::chrono::milliseconds heartbeat_interval = protocol::kDefaultHeartbeatInterval;
     std::uint32_t liveness = protocol::kDefaultLiveness;
