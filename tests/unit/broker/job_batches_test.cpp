@@ -1,0 +1,159 @@
+// JOBS and DONES on the broker's side (protocol.md §5.25, §5.26): jobs one worker gets in a turn
+// go out together, each DONES entry completes its own lease, and a batch that cannot be sent
+// leaves every job as it was.
+#include <catch2/catch.hpp>
+
+#include "scheduler_fixture.hpp"
+
+namespace p = corsair::protocol;
+using corsair::broker::test::Fixture;
+
+namespace {
+
+void ready_batching(Fixture& f, const std::string& worker, std::uint32_t capacity, std::uint32_t batch) {
+    f.scheduler.on_worker_message(worker, p::Ready{{"q"}, capacity, worker, batch}, f.now);
+}
+
+std::vector<std::string> ids_of(const p::Jobs& jobs) {
+    std::vector<std::string> ids;
+    for (const auto& job : jobs.jobs) ids.push_back(job.id);
+    return ids;
+}
+
+void submit_in_turn(Fixture& f, int count, const std::string& prefix = "j") {
+    f.scheduler.begin_turn();
+    for (int i = 0; i < count; ++i) f.submit(prefix + std::to_string(i));
+    f.scheduler.end_turn(f.now);
+}
+
+}  // namespace
+
+TEST_CASE("the broker's heartbeat tells every worker it reads DONES", "[broker][batches]") {
+    Fixture f;
+    f.ready("W", {"q"}, 4);
+    auto heartbeats = f.outbox.to_worker_of<p::Heartbeat>("W");
+    REQUIRE(heartbeats.size() == 1);
+    REQUIRE(heartbeats[0].batch);
+    CHECK(*heartbeats[0].batch == p::kMaxBatchEntries);
+}
+
+TEST_CASE("the jobs a batching worker gets in one turn go out as one JOBS", "[broker][batches]") {
+    Fixture f;
+    ready_batching(f, "W", 10, 64);
+    submit_in_turn(f, 5);
+    CHECK(f.jobs_for("W").empty());
+    auto batches = f.outbox.to_worker_of<p::Jobs>("W");
+    REQUIRE(batches.size() == 1);
+    CHECK(ids_of(batches[0]) == std::vector<std::string>{"j0", "j1", "j2", "j3", "j4"});
+    CHECK(p::view_of(batches[0].jobs[3].payload) == "payload-j3");
+    CHECK(batches[0].jobs[0].queue == "q");
+    CHECK(batches[0].jobs[0].attempt == 1);
+    CHECK(f.scheduler.counters().jobs_dispatched == 5);
+    CHECK(f.scheduler.find_job("j4")->state == p::JobState::running);
+
+    SECTION("never more than the worker's batch, nor its credit") {
+        Fixture g;
+        ready_batching(g, "W", 7, 3);
+        submit_in_turn(g, 10);
+        auto sent = g.outbox.to_worker_of<p::Jobs>("W");
+        auto single = g.jobs_for("W");
+        REQUIRE(sent.size() == 2);
+        CHECK(ids_of(sent[0]) == std::vector<std::string>{"j0", "j1", "j2"});
+        CHECK(ids_of(sent[1]) == std::vector<std::string>{"j3", "j4", "j5"});
+        REQUIRE(single.size() == 1);  // a batch of one is a plain JOB
+        CHECK(single[0].id == "j6");
+        CHECK(g.scheduler.pending_count("q") == 3);
+    }
+    SECTION("outside a turn each message dispatches at once") {
+        f.submit("x");
+        CHECK(f.job_ids_for("W") == std::vector<std::string>{"x"});
+    }
+    SECTION("a worker that asked for no batches gets single JOBs") {
+        Fixture g;
+        g.ready("V", {"q"}, 10);
+        submit_in_turn(g, 3);
+        CHECK(g.outbox.to_worker_of<p::Jobs>("V").empty());
+        CHECK(g.job_ids_for("V") == std::vector<std::string>{"j0", "j1", "j2"});
+    }
+    SECTION("workers sharing a queue each get their own batch, least recently used first") {
+        Fixture g;
+        ready_batching(g, "A", 10, 64);
+        ready_batching(g, "B", 10, 64);
+        submit_in_turn(g, 4);
+        auto a = g.outbox.to_worker_of<p::Jobs>("A");
+        auto b = g.outbox.to_worker_of<p::Jobs>("B");
+        REQUIRE(a.size() == 1);
+        REQUIRE(b.size() == 1);
+        CHECK(ids_of(a[0]) == std::vector<std::string>{"j0", "j2"});
+        CHECK(ids_of(b[0]) == std::vector<std::string>{"j1", "j3"});
+    }
+}
+
+TEST_CASE("each DONES entry completes its own lease and returns its credit", "[broker][batches]") {
+    Fixture f;
+    ready_batching(f, "W", 3, 64);
+    submit_in_turn(f, 5);
+    auto first = f.outbox.to_worker_of<p::Jobs>("W");
+    REQUIRE(first.size() == 1);
+    REQUIRE(first[0].jobs.size() == 3);
+    p::Dones dones;
+    dones.done.push_back(p::Done{"j0", 1, p::make_payload("r0")});
+    dones.done.push_back(p::Done{"j1", 2, p::make_payload("stale")});  // not the current attempt
+    dones.done.push_back(p::Done{"j2", 1, p::make_payload("r2")});
+    f.scheduler.begin_turn();
+    f.scheduler.on_worker_message("W", std::move(dones), f.now);
+    f.scheduler.end_turn(f.now);
+    CHECK(f.scheduler.counters().jobs_done == 2);
+    CHECK(f.scheduler.counters().stale_completions == 1);
+    CHECK(f.scheduler.find_job("j1")->state == p::JobState::running);
+    CHECK(f.scheduler.find_job("j0")->state == p::JobState::done);
+    // Two credits came back: the two pending jobs go out together.
+    auto second = f.outbox.to_worker_of<p::Jobs>("W");
+    REQUIRE(second.size() == 1);
+    CHECK(ids_of(second[0]) == std::vector<std::string>{"j3", "j4"});
+
+    SECTION("a DONES from a worker the broker does not know is discarded and counted") {
+        p::Dones unknown;
+        unknown.done.push_back(p::Done{"j3", 1, {}});
+        unknown.done.push_back(p::Done{"j4", 1, {}});
+        f.scheduler.on_worker_message("X", std::move(unknown), f.now);
+        CHECK(f.scheduler.counters().stale_completions == 3);
+        CHECK(f.scheduler.find_job("j3")->state == p::JobState::running);
+        auto errors = f.outbox.to_worker_of<p::Error>("X");
+        REQUIRE(errors.size() == 1);
+        CHECK(errors[0].code == p::ErrorCode::unknown_worker);
+    }
+}
+
+TEST_CASE("a JOBS that cannot be sent leaves its jobs pending, in order, at the head", "[broker][batches]") {
+    Fixture f;
+    ready_batching(f, "W", 10, 64);
+    SECTION("the worker is congested: it gets nothing until it speaks") {
+        f.outbox.congested.insert("W");
+        submit_in_turn(f, 4);
+        CHECK(f.scheduler.pending_count("q") == 4);
+        CHECK(f.scheduler.find_job("j0")->state == p::JobState::pending);
+        CHECK(f.scheduler.find_job("j0")->attempt == 0);
+        CHECK(f.scheduler.counters().jobs_dispatched == 0);
+        f.outbox.congested.clear();
+        f.heartbeat("W");
+        auto sent = f.outbox.to_worker_of<p::Jobs>("W");
+        REQUIRE(sent.size() == 1);
+        CHECK(ids_of(sent[0]) == std::vector<std::string>{"j0", "j1", "j2", "j3"});
+        CHECK(sent[0].jobs[0].attempt == 1);
+    }
+    SECTION("the worker is gone: another worker gets the jobs in the same turn") {
+        ready_batching(f, "V", 10, 64);
+        f.outbox.unreachable.insert("W");
+        submit_in_turn(f, 4);
+        CHECK(f.scheduler.worker_count() == 1);
+        std::vector<std::string> ids;
+        for (const auto& batch : f.outbox.to_worker_of<p::Jobs>("V")) {
+            for (const auto& id : ids_of(batch)) ids.push_back(id);
+        }
+        for (const auto& job : f.jobs_for("V")) ids.push_back(job.id);
+        std::sort(ids.begin(), ids.end());
+        CHECK(ids == std::vector<std::string>{"j0", "j1", "j2", "j3"});
+        CHECK(f.scheduler.pending_count("q") == 0);
+    }
+}
