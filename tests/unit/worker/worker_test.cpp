@@ -831,3 +831,88 @@ TEST_CASE("ABANDON of a command's job kills its whole process group", "[worker][
     auto [from, done] = broker.expect<protocol::Done>();
     CHECK(done.id == "next");
 }
+
+TEST_CASE("a worker takes JOBS and, once the broker's HEARTBEAT allows it, answers with one DONES",
+          "[worker][batches]") {
+    zmq::context_t context;
+    FakeBroker broker(context);
+    auto options = options_for(broker, 8);
+    options.runs_handlers_inline = true;  // every job of a JOBS ends before the worker looks up
+    RunningWorker running(context, options, {{"q", describe()}, {"r", describe()}});
+    auto [worker_id, ready] = broker.expect<protocol::Ready>();
+    CHECK(ready.batch == 8);  // WorkerOptions::batch (64), but never more than the capacity
+
+    auto jobs_of = [](int count) {
+        protocol::Jobs jobs;
+        for (int i = 0; i < count; ++i) {
+            jobs.jobs.push_back(protocol::Job{"job-" + std::to_string(i), i % 2 == 0 ? "q" : "r", 1,
+                                              protocol::make_payload(std::to_string(i))});
+        }
+        return jobs;
+    };
+    SECTION("the broker reads DONES") {
+        broker.send(worker_id, protocol::Heartbeat{250, 3, protocol::kMaxBatchEntries});
+        broker.send(worker_id, jobs_of(5));
+        auto [from, dones] = broker.expect<protocol::Dones>();
+        REQUIRE(dones.done.size() == 5);
+        for (int i = 0; i < 5; ++i) {
+            CHECK(dones.done[i].id == "job-" + std::to_string(i));
+            CHECK(dones.done[i].attempt == 1);
+            CHECK(protocol::view_of(dones.done[i].payload) ==
+                  std::string(i % 2 == 0 ? "q:" : "r:") + std::to_string(i) + ":1");
+        }
+        SECTION("a lone result still goes as a DONE") {
+            broker.send_job(worker_id, "solo", "q", 2, "x");
+            auto [solo_from, done] = broker.expect<protocol::Done>();
+            CHECK(done.id == "solo");
+        }
+    }
+    SECTION("a broker that never sent batch gets single DONEs") {
+        broker.send(worker_id, protocol::Heartbeat{250, 3});
+        broker.send(worker_id, jobs_of(3));
+        for (int i = 0; i < 3; ++i) {
+            auto [from, done] = broker.expect<protocol::Done>();
+            CHECK(done.id == "job-" + std::to_string(i));
+        }
+    }
+}
+
+TEST_CASE("a worker with --batch 0 asks for single JOBs and sends single DONEs", "[worker][batches]") {
+    zmq::context_t context;
+    FakeBroker broker(context);
+    auto options = options_for(broker, 8);
+    options.batch = 0;
+    options.runs_handlers_inline = true;
+    RunningWorker running(context, options, {{"q", describe()}});
+    auto [worker_id, ready] = broker.expect<protocol::Ready>();
+    CHECK(ready.batch == 0);
+    broker.send(worker_id, protocol::Heartbeat{250, 3, protocol::kMaxBatchEntries});
+    protocol::Jobs jobs;  // a broker that sends JOBS anyway is still served
+    jobs.jobs.push_back(protocol::Job{"a", "q", 1, protocol::make_payload("1")});
+    jobs.jobs.push_back(protocol::Job{"b", "q", 1, protocol::make_payload("2")});
+    broker.send(worker_id, std::move(jobs));
+    CHECK(broker.expect<protocol::Done>().second.id == "a");
+    CHECK(broker.expect<protocol::Done>().second.id == "b");
+}
+
+TEST_CASE("pooled handlers' results reach a batching broker, each exactly once", "[worker][batches]") {
+    zmq::context_t context;
+    FakeBroker broker(context);
+    RunningWorker running(context, options_for(broker, 16), {{"q", describe()}});
+    auto [worker_id, ready] = broker.expect<protocol::Ready>();
+    CHECK(ready.batch == 16);
+    broker.send(worker_id, protocol::Heartbeat{250, 3, protocol::kMaxBatchEntries});
+    protocol::Jobs jobs;
+    for (int i = 0; i < 16; ++i) jobs.jobs.push_back(protocol::Job{"job-" + std::to_string(i), "q", 1, {}});
+    broker.send(worker_id, std::move(jobs));
+    std::multiset<std::string> ended;
+    while (ended.size() < 16) {
+        auto received = broker.receive(kDeadline);
+        REQUIRE(received.has_value());
+        if (auto* done = std::get_if<protocol::Done>(&received->message)) ended.insert(done->id);
+        if (auto* dones = std::get_if<protocol::Dones>(&received->message)) {
+            for (const auto& entry : dones->done) ended.insert(entry.id);
+        }
+    }
+    for (int i = 0; i < 16; ++i) CHECK(ended.count("job-" + std::to_string(i)) == 1);
+}
