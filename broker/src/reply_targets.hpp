@@ -1,5 +1,6 @@
 // The routing ids of producers that jobs will send RESULT and PROGRESS to, each kept once with a
-// count of the jobs naming it, so that a job holds one pointer instead of a copy of the id.
+// count of the jobs naming it, so that a job holds one pointer instead of a copy of the id, and
+// with the most RESULTs that connection reads in one RESULTS (its latest SUBMIT's results_batch).
 // Owned by the broker's loop thread.
 #pragma once
 
@@ -15,20 +16,31 @@ class ReplyTargets {
 public:
     // The kept copy of `producer`, counted once more; valid until the matching release().
     const RoutingId* hold(const RoutingId& producer) {
-        auto [it, inserted] = counts_.try_emplace(producer, 0);
-        ++it->second;
+        auto [it, inserted] = targets_.try_emplace(producer);
+        ++it->second.jobs;
         return &it->first;
     }
     // Counts one job less for a pointer hold() returned; forgets the id at zero.
     void release(const RoutingId* producer) {
-        auto it = counts_.find(*producer);
-        assert(it != counts_.end() && &it->first == producer);
-        if (--it->second == 0) counts_.erase(it);
+        auto it = targets_.find(*producer);
+        assert(it != targets_.end() && &it->first == producer);
+        if (--it->second.jobs == 0) targets_.erase(it);
     }
-    std::size_t size() const noexcept { return counts_.size(); }
+    // For a pointer hold() returned.
+    void set_results_batch(const RoutingId* producer, std::uint32_t results_batch) {
+        targets_.find(*producer)->second.results_batch = results_batch;
+    }
+    std::uint32_t results_batch(const RoutingId* producer) const {
+        return targets_.find(*producer)->second.results_batch;
+    }
+    std::size_t size() const noexcept { return targets_.size(); }
 
 private:
-    std::unordered_map<RoutingId, std::uint64_t> counts_;  // nodes never move: pointers to keys stay valid
+    struct Target {
+        std::uint64_t jobs = 0;
+        std::uint32_t results_batch = 0;
+    };
+    std::unordered_map<RoutingId, Target> targets_;  // nodes never move: pointers to keys stay valid
 };
 
 }  // namespace corsair::broker

@@ -124,7 +124,7 @@ void Scheduler::submit(const RoutingId& producer, p::Submit&& message, TimePoint
         // The ACCEPTED below answers for a held one from this producer; another's is sent first.
         const bool is_same_producer = job.reply_to != nullptr && *job.reply_to == producer;
         settle_held_accept(job, is_same_producer ? HeldAcceptEnd::answered : HeldAcceptEnd::send_now);
-        if (message.wants_result) set_reply_to(job, producer);
+        if (message.wants_result) set_reply_to(job, producer, message.results_batch);
         send_to_producer(producer, frames_of(p::Accepted{message.id, true, message.id, instance_}));
         if (message.wants_result && job.state == p::JobState::failed) {
             send_to_producer_when_durable(producer, frames_of(p::JobResult{message.id, job.state, job.attempt,
@@ -149,7 +149,7 @@ void Scheduler::submit(const RoutingId& producer, p::Submit&& message, TimePoint
             ++counters_.unique_hits;
             if (message.wants_result && (job.reply_to == nullptr || *job.reply_to != producer)) {
                 settle_held_accept(job, HeldAcceptEnd::send_now);
-                set_reply_to(job, producer);
+                set_reply_to(job, producer, message.results_batch);
             }
             send_to_producer(producer, frames_of(p::Accepted{message.id, true, std::string(job.id()), instance_}));
             return;
@@ -205,7 +205,7 @@ void Scheduler::submit(const RoutingId& producer, p::Submit&& message, TimePoint
         details.timeout_ms = message.timeout_ms;
         details.unique_key = std::move(message.unique_key);
     }
-    if (message.wants_result) set_reply_to(job, producer);
+    if (message.wants_result) set_reply_to(job, producer, message.results_batch);
     if (!unique.empty()) unique_jobs_.emplace(unique, message.id);
     ++counters_.jobs_submitted;
     if (journal_ != nullptr) {
@@ -491,6 +491,7 @@ void Scheduler::mark_dirty(QueueState& queue) {
 
 void Scheduler::end_turn(TimePoint now) {
     is_in_turn_ = false;
+    send_held_results();
     dispatch_dirty(now);
 }
 

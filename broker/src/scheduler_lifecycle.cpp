@@ -127,8 +127,7 @@ void Scheduler::move_to_dead(JobRecord& job, TimePoint now) {
     log_->warn("job dead job={} queue={} attempts={} error={}", job.id(), queue.name, job.attempt, details.last_error);
     if (job.reply_to != nullptr) {
         settle_held_accept(job, HeldAcceptEnd::folded);
-        send_to_producer_when_durable(*job.reply_to, p::encode(p::JobResult{std::string(job.id()), job.state, job.attempt,
-                                                                            details.last_error, {}}));
+        send_result(job.reply_to, p::JobResult{std::string(job.id()), job.state, job.attempt, details.last_error, {}});
     }
     expire_dead(queue, now);
 }
@@ -148,8 +147,8 @@ void Scheduler::end_job(JobRecord& job, p::JobState state, zmq::message_t result
     if (tells) {
         // docs/durability.md: a producer is told a job ended only once that is on disk, so a
         // crash can never make the broker forget an ending someone was told about.
-        send_to_producer_when_durable(*job.reply_to, p::encode(p::JobResult{std::string(job.id()), state, job.attempt,
-                                                                            std::move(told_error), std::move(ended.result)}));
+        send_result(job.reply_to, p::JobResult{std::string(job.id()), state, job.attempt, std::move(told_error),
+                                               std::move(ended.result)});
     }
     destroy_job(job);
 }
@@ -161,13 +160,45 @@ void Scheduler::destroy_job(JobRecord& job) {
     JobRecord::destroy(&job);
 }
 
-void Scheduler::set_reply_to(JobRecord& job, const RoutingId& producer) {
-    if (job.reply_to != nullptr) {
-        if (*job.reply_to == producer) return;
+void Scheduler::set_reply_to(JobRecord& job, const RoutingId& producer, std::uint32_t results_batch) {
+    if (job.reply_to != nullptr && *job.reply_to != producer) {
         reply_targets_->release(job.reply_to);
         job.reply_to = nullptr;
     }
-    job.reply_to = reply_targets_->hold(producer);
+    if (job.reply_to == nullptr) job.reply_to = reply_targets_->hold(producer);
+    reply_targets_->set_results_batch(job.reply_to, results_batch);
+}
+
+void Scheduler::send_result(const RoutingId* producer, p::JobResult&& result) {
+    const std::uint32_t batch = reply_targets_->results_batch(producer);
+    if (!is_in_turn_ || batch <= 1) {
+        send_to_producer_when_durable(*producer, p::encode(std::move(result)));
+        return;
+    }
+    auto held = std::find_if(held_results_.begin(), held_results_.end(),
+                             [producer](const auto& entry) { return entry.first == *producer; });
+    if (held == held_results_.end()) {
+        held_results_.emplace_back(*producer, std::vector<p::JobResult>());
+        held = std::prev(held_results_.end());
+    }
+    held->second.push_back(std::move(result));
+    if (held->second.size() < batch) return;
+    p::Results full;
+    full.results.swap(held->second);
+    send_to_producer_when_durable(held->first, p::encode(std::move(full)));
+}
+
+void Scheduler::send_held_results() {
+    for (auto& [producer, results] : held_results_) {
+        if (results.size() == 1) {
+            send_to_producer_when_durable(producer, p::encode(std::move(results.front())));
+        } else if (!results.empty()) {
+            p::Results batch;
+            batch.results.swap(results);
+            send_to_producer_when_durable(producer, p::encode(std::move(batch)));
+        }
+    }
+    held_results_.clear();
 }
 
 EndedJob Scheduler::ended_record(JobRecord& job, p::JobState state, zmq::message_t result, std::string error,

@@ -109,6 +109,10 @@ Producer::Producer(zmq::context_t& context, ProducerOptions options)
         reject("accept_within must be between 0ms and " + std::to_string(protocol::kMaxAcceptWithinMs) + "ms (got " +
                format_ms(options_.accept_within) + ")");
     }
+    if (options_.results_batch > protocol::kMaxBatchEntries) {
+        reject("results_batch must be at most " + std::to_string(protocol::kMaxBatchEntries) + " (got " +
+               std::to_string(options_.results_batch) + ")");
+    }
     socket_.set(zmq::sockopt::linger, 0);
     socket_.set(zmq::sockopt::maxmsgsize,
                 static_cast<std::int64_t>(options_.max_payload_bytes + protocol::kFrameOverheadBytes));
@@ -601,6 +605,7 @@ bool Producer::send_submit(std::uint32_t slot) {
     message.payload.copy(job.payload);
     if (job.options) write_options(*job.options, message, std::chrono::system_clock::now());
     if (job.is_lazy) message.accept_within_ms = static_cast<std::uint64_t>(options_.accept_within.count());
+    if (job.wants_result) message.results_batch = options_.results_batch;
     sent_frames_.clear();
     protocol::encode_into(message, sent_frames_);
     job.id = std::move(message.id);
@@ -719,6 +724,8 @@ void Producer::handle(protocol::Message&& message) {
                 on_accepted(m);
             } else if constexpr (std::is_same_v<T, protocol::JobResult>) {
                 on_result(std::move(m));
+            } else if constexpr (std::is_same_v<T, protocol::Results>) {
+                for (auto& result : m.results) on_result(std::move(result));
             } else if constexpr (std::is_same_v<T, protocol::StatusReply>) {
                 // Read, not moved: it may also be the answer to status().
                 note_broker_instance(m.broker_instance);

@@ -78,7 +78,8 @@ public:
                     copy.unique_key = m.unique_key;
                     messages_.emplace_back(std::move(copy));
                 } else if constexpr (std::is_copy_constructible_v<T> && !std::is_same_v<T, protocol::Jobs> &&
-                                     !std::is_same_v<T, protocol::Dones>) {  // vectors of move-only jobs
+                                     !std::is_same_v<T, protocol::Dones> &&
+                                     !std::is_same_v<T, protocol::Results>) {  // vectors of move-only messages
                     messages_.emplace_back(m);
                 }
             },

@@ -524,6 +524,32 @@ TEST_CASE("DONES carries one result frame per attempt, in order, up to kMaxBatch
     }
 }
 
+TEST_CASE("RESULTS carries one result frame per ended job, and SUBMIT asks for it", "[protocol][codec]") {
+    Results results;
+    results.results.push_back(JobResult{"j1", JobState::done, 1, "", make_payload(kBinary)});
+    results.results.push_back(JobResult{"j2", JobState::failed, 3, "boom", zmq::message_t()});
+    results.results.push_back(JobResult{"j3", JobState::cancelled, 0, "cancelled", zmq::message_t()});
+    Frames frames = encode(std::move(results));
+    REQUIRE(frames.size() == 6);
+    CHECK(*static_cast<const std::uint8_t*>(frames[1].data()) == 0x1B);
+    auto decoded = decode(frames);
+    if (!decoded) FAIL("decode failed: " << to_string(decoded.error().code) << " " << decoded.error().detail);
+    const auto& out = std::get<Results>(decoded.value()).results;
+    REQUIRE(out.size() == 3);
+    CHECK(out[0].id == "j1");
+    CHECK(out[0].state == JobState::done);
+    CHECK(view_of(out[0].payload) == kBinary);
+    CHECK(out[1].state == JobState::failed);
+    CHECK(out[1].attempt == 3);
+    CHECK(out[1].error == "boom");
+    CHECK(out[2].state == JobState::cancelled);
+    CHECK(out[2].attempt == 0);
+    Submit submit = make_submit("j", "q", true, make_payload("x"));
+    submit.results_batch = 64;
+    CHECK(round_trip(std::move(submit)).results_batch == 64);
+    CHECK(round_trip(make_submit("j", "q", true, make_payload("x"))).results_batch == 0);
+}
+
 TEST_CASE("JOB round trips", "[protocol][codec]") {
     auto m = round_trip(Job{"j1", "emails", 4, make_payload(kBinary)});
     CHECK(m.id == "j1");

@@ -45,6 +45,7 @@ constexpr CommandRow kTable[] = {
     {Command::abandon, 0x18, "ABANDON", false},
     {Command::jobs, 0x19, "JOBS", false},  // one payload frame per entry: is_batch, not carries_payload
     {Command::dones, 0x1A, "DONES", false},
+    {Command::results, 0x1B, "RESULTS", false},
 };
 
 TEST_CASE("each command has its code, name and payload rule", "[protocol][command]") {
@@ -54,27 +55,28 @@ TEST_CASE("each command has its code, name and payload rule", "[protocol][comman
         CHECK(to_string(row.command) == row.name);
         CHECK(carries_payload(row.command) == row.carries_payload);
         CHECK(is_known_command(row.code));
-        CHECK(is_batch(row.command) == (row.command == Command::jobs || row.command == Command::dones));
+        CHECK(is_batch(row.command) == (row.command == Command::jobs || row.command == Command::dones ||
+                                        row.command == Command::results));
     }
 }
 
-TEST_CASE("exactly the twenty-six table codes are known: 0x01..0x0F and 0x10..0x1A", "[protocol][command]") {
+TEST_CASE("exactly the twenty-seven table codes are known: 0x01..0x0F and 0x10..0x1B", "[protocol][command]") {
     std::set<int> known;
     for (int code = 0; code <= 0xff; ++code) {
         if (is_known_command(static_cast<std::uint8_t>(code))) known.insert(code);
     }
     std::set<int> expected;
     for (const auto& row : kTable) expected.insert(row.code);
-    CHECK(expected.size() == 26);
+    CHECK(expected.size() == 27);
     CHECK(known == expected);
     std::set<std::string> names;
     for (const auto& row : kTable) names.insert(row.name);
-    CHECK(names.size() == 26);
+    CHECK(names.size() == 27);
 }
 
 TEST_CASE("an unknown command code has the name ?", "[protocol][command]") {
     CHECK(to_string(static_cast<Command>(0x00)) == "?");
-    CHECK(to_string(static_cast<Command>(0x1B)) == "?");
+    CHECK(to_string(static_cast<Command>(0x1C)) == "?");
 }
 
 TEST_CASE("each message type maps to its command", "[protocol][command]") {
@@ -103,6 +105,7 @@ TEST_CASE("each message type maps to its command", "[protocol][command]") {
     CHECK(kCommandOf<Progress> == Command::progress);
     CHECK(kCommandOf<Jobs> == Command::jobs);
     CHECK(kCommandOf<Dones> == Command::dones);
+    CHECK(kCommandOf<Results> == Command::results);
     CHECK(kCommandOf<Abandon> == Command::abandon);
     CHECK(command_of(Message(Fail{})) == Command::fail);
     CHECK(command_of(Message(StatsReply{})) == Command::stats_reply);

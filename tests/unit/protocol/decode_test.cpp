@@ -167,8 +167,8 @@ std::vector<MalformedCase> frame_cases() {
                  octets({0x81, 0xa4, 'j', 'o', 'b', 's', 0x90, 0x00})}),
          ErrorCode::bad_header},
     };
-    // Known: 0x01..0x0F and 0x10..0x1A. Everything around them is unknown.
-    for (int code : {0x00, 0x1B, 0x1F, 0x20, 0x7F, 0x80, 0xFF}) {
+    // Known: 0x01..0x0F and 0x10..0x1B. Everything around them is unknown.
+    for (int code : {0x00, 0x1C, 0x1F, 0x20, 0x7F, 0x80, 0xFF}) {
         cases.push_back({"unknown command byte " + std::to_string(code),
                          frames({sig, std::string(1, static_cast<char>(code)), empty_map}), ErrorCode::unknown_command});
     }
@@ -375,6 +375,23 @@ void add_lifecycle_cases(Add& add) {
         "batch");
     add("batch as bool", Command::ready, with(valid_fields(Command::ready), boolean("batch", true)), type, "batch");
     add("batch 0", Command::heartbeat, with(valid_fields(Command::heartbeat), uint("batch", 0)), value, "batch");
+    add("results_batch 1025", Command::submit, with(submit, uint("results_batch", kMaxBatchEntries + 1)), value,
+        "results_batch");
+    const auto result_entry = [](std::string state, std::uint64_t attempt) {
+        return [state, attempt](Packer& p) {
+            p.pack_array(4);
+            detail::pack_string(p, "j1");
+            detail::pack_string(p, state);
+            p.pack(attempt);
+            detail::pack_string(p, "");
+        };
+    };
+    add("results entry in state running", Command::results, entries("results", {result_entry("running", 1)}), value,
+        "results");
+    add("results entry in an unknown state", Command::results, entries("results", {result_entry("gone", 1)}), value,
+        "results");
+    add("results entry with attempt over 32 bits", Command::results,
+        entries("results", {result_entry("done", std::uint64_t{UINT32_MAX} + 1)}), value, "results");
 
     // FAIL's permanent flag.
     add("permanent as int", Command::fail, with(valid_fields(Command::fail), uint("permanent", 1)), type,
@@ -414,6 +431,7 @@ std::vector<MalformedCase> field_cases() {
         {Command::abandon, {"id", "attempt"}},
         {Command::jobs, {"jobs"}},
         {Command::dones, {"done"}},
+        {Command::results, {"results"}},
     };
     for (const auto& [command, keys] : required) {
         for (const auto& key : keys) {
@@ -742,6 +760,10 @@ std::vector<Message> seed_messages() {
     dones.done.push_back(Done{"job-1", 1, make_payload("ok")});
     dones.done.push_back(Done{"job-2", 3, zmq::message_t()});
     messages.emplace_back(std::move(dones));
+    Results results;
+    results.results.push_back(JobResult{"job-1", JobState::done, 1, "", make_payload("ok")});
+    results.results.push_back(JobResult{"job-2", JobState::failed, 3, "boom", zmq::message_t()});
+    messages.emplace_back(std::move(results));
     return messages;
 }
 
@@ -761,7 +783,7 @@ TEST_CASE("the mutation seeds cover every command", "[protocol][decode]") {
     std::set<Command> seeded;
     for (const auto& message : seed_messages()) seeded.insert(command_of(message));
     CHECK(seeded == std::set<Command>(std::begin(kAllCommands), std::end(kAllCommands)));
-    CHECK(seeded.size() == 26);
+    CHECK(seeded.size() == 27);
 }
 
 void mutate(std::vector<std::string>& parts, std::mt19937& random) {

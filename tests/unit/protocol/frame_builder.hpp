@@ -241,6 +241,15 @@ inline Fields valid_fields(Command command) {
                 detail::pack_string(p, "j1");
                 p.pack(1);
             })};
+        case Command::results:
+            return {raw("results", [](Packer& p) {
+                p.pack_array(1);
+                p.pack_array(4);
+                detail::pack_string(p, "j1");
+                detail::pack_string(p, "done");
+                p.pack(1);
+                detail::pack_string(p, "");
+            })};
     }
     return {};
 }
@@ -252,7 +261,7 @@ inline constexpr Command kAllCommands[] = {
     Command::purge,      Command::dead,     Command::dead_reply,  Command::queue,    Command::ok,
     Command::ready,      Command::job,      Command::done,        Command::fail,     Command::heartbeat,
     Command::drain,      Command::disconnect, Command::progress,  Command::abandon,  Command::jobs,
-    Command::dones,
+    Command::dones,      Command::results,
 };
 
 // Messages built member by member: the structs have optional members without default

@@ -179,7 +179,11 @@ private:
     // Removes `job` from jobs_ and frees it; it must be in no list or timer any more.
     void destroy_job(JobRecord& job);
     // Makes `producer` the one told of `job`'s RESULT and PROGRESS.
-    void set_reply_to(JobRecord& job, const RoutingId& producer);
+    void set_reply_to(JobRecord& job, const RoutingId& producer, std::uint32_t results_batch);
+    // A job's ending to the producer waiting on it: at once, or inside a turn, with the turn's
+    // other endings for that connection as one RESULTS when its SUBMIT asked for batches.
+    void send_result(const RoutingId* producer, protocol::JobResult&& result);
+    void send_held_results();
     // How a held ACCEPTED (SUBMIT accept_within_ms) ends, if the job has one.
     enum class HeldAcceptEnd {
         send_now,  // the ACCEPTED goes out now (its producer stops being the job's RESULT target)
@@ -242,6 +246,8 @@ private:
     std::unordered_map<RoutingId, WorkerRecord> workers_;
     std::vector<QueueState*> dirty_;  // queues that may be able to dispatch after this event
     std::vector<WorkerRecord*> with_outgoing_;  // workers given jobs in the dispatch under way
+    // RESULTs of this turn per producer connection (by copy: a job's ending may release its target).
+    std::vector<std::pair<RoutingId, std::vector<protocol::JobResult>>> held_results_;
     bool is_in_turn_ = false;
     std::unique_ptr<ResultStore> results_;
     std::unique_ptr<HeldAccepts> held_accepts_;

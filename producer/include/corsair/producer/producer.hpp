@@ -50,6 +50,11 @@ struct ProducerOptions {
     // saves a message per short job (docs/protocol.md §5.1). 0..protocol::kMaxAcceptWithinMs (60 s),
     // else the constructor throws. The blocking submit() and submits without wants_result send 0.
     std::chrono::milliseconds accept_within{100};
+    // Sent as results_batch on each SUBMIT with wants_result: the broker may send the RESULTs of
+    // jobs that end together as one RESULTS of up to this many (docs/protocol.md §5.27), which
+    // saves frames and wake-ups on both sides. 0 or 1: one RESULT per message. At most
+    // protocol::kMaxBatchEntries, else the constructor throws.
+    std::uint32_t results_batch = 64;
     // When results are awaited and the broker has been quiet this long, ask STATUS for the oldest
     // awaited jobs; unknown_job -> resubmit with the same id.
     std::chrono::milliseconds check_after{2000};

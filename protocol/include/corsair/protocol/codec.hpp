@@ -59,7 +59,7 @@ inline void write_errors(Packer& p, const std::vector<AttemptError>& errors) {
 inline void write_header(Packer& p, const Submit& m) {
     p.pack_map(3 + (m.priority != 0 ? 1 : 0) + field_count(m.retry) + (m.timeout_ms ? 1 : 0) +
                (m.delay_ms != 0 ? 1 : 0) + (m.run_at_ms ? 1 : 0) + (m.unique_key.empty() ? 0 : 1) +
-               (m.accept_within_ms != 0 ? 1 : 0));
+               (m.accept_within_ms != 0 ? 1 : 0) + (m.results_batch != 0 ? 1 : 0));
     pack_key(p, "id"), pack_string(p, m.id);
     pack_key(p, "queue"), pack_string(p, m.queue);
     pack_key(p, "wants_result"), p.pack(m.wants_result);
@@ -70,6 +70,7 @@ inline void write_header(Packer& p, const Submit& m) {
     if (m.run_at_ms) pack_key(p, "run_at_ms"), p.pack(*m.run_at_ms);
     if (!m.unique_key.empty()) pack_key(p, "unique_key"), pack_string(p, m.unique_key);
     if (m.accept_within_ms != 0) pack_key(p, "accept_within_ms"), p.pack(m.accept_within_ms);
+    if (m.results_batch != 0) pack_key(p, "results_batch"), p.pack(m.results_batch);
 }
 inline void write_header(Packer& p, const Accepted& m) {
     p.pack_map(m.broker_instance != 0 ? 4 : 3);
@@ -275,6 +276,18 @@ inline void write_header(Packer& p, const Jobs& m) {
         p.pack(job.attempt);
     }
 }
+inline void write_header(Packer& p, const Results& m) {
+    p.pack_map(1);
+    pack_key(p, "results");
+    p.pack_array(static_cast<std::uint32_t>(m.results.size()));
+    for (const auto& result : m.results) {
+        p.pack_array(4);
+        pack_string(p, result.id);
+        pack_string(p, to_string(result.state));
+        p.pack(result.attempt);
+        pack_string(p, result.error);
+    }
+}
 inline void write_header(Packer& p, const Dones& m) {
     p.pack_map(1);
     pack_key(p, "done");
@@ -332,6 +345,8 @@ void encode_into(T&& message, Frames& frames) {
         for (auto& job : message.jobs) frames.push_back(std::move(job.payload));
     } else if constexpr (std::is_same_v<Plain, Dones>) {
         for (auto& done : message.done) frames.push_back(std::move(done.payload));
+    } else if constexpr (std::is_same_v<Plain, Results>) {
+        for (auto& result : message.results) frames.push_back(std::move(result.payload));
     } else if (auto* payload = detail::payload_of(message)) {
         frames.push_back(std::move(*payload));
     }
@@ -489,6 +504,7 @@ inline DecodeResult decode_submit(const HeaderView& h, zmq::message_t* payload) 
     CORSAIR_DECODE_FIELD(run_at, h.optional_unsigned("run_at_ms", 0, UINT64_MAX));
     CORSAIR_DECODE_FIELD(unique, h.string("unique_key", kMaxUniqueKeyBytes, false));
     CORSAIR_DECODE_FIELD(accept_within, h.unsigned_integer("accept_within_ms", 0, kMaxAcceptWithinMs, 0));
+    CORSAIR_DECODE_FIELD(results_batch, h.unsigned_integer("results_batch", 0, kMaxBatchEntries, 0));
     // A job is ready after a delay or at a time, never both.
     if (delay_result.value() != 0 && run_at_result.value()) {
         return unexpected(DecodeError{ErrorCode::bad_field_value, "run_at_ms"});
@@ -504,6 +520,7 @@ inline DecodeResult decode_submit(const HeaderView& h, zmq::message_t* payload) 
     m.run_at_ms = run_at_result.value();
     m.unique_key = std::move(unique_result.value());
     m.accept_within_ms = accept_within_result.value();
+    m.results_batch = static_cast<std::uint32_t>(results_batch_result.value());
     return Message(std::move(m));
 }
 
@@ -764,7 +781,8 @@ inline DecodeResult decode_header(Command command, const HeaderView& h, zmq::mes
         }
         case Command::drain: return Message(Drain{});
         case Command::jobs:
-        case Command::dones: break;  // decode_batch
+        case Command::dones:
+        case Command::results: break;  // decode_batch
         case Command::disconnect: {
             CORSAIR_DECODE_FIELD(reason, h.string("reason", kMaxErrorTextBytes, false));
             return Message(Disconnect{std::move(reason_result.value())});
@@ -773,12 +791,11 @@ inline DecodeResult decode_header(Command command, const HeaderView& h, zmq::mes
     return unexpected(DecodeError{ErrorCode::unknown_command, "command"});
 }
 
-// JOBS and DONES: the header's array (`jobs` or `done`) has one entry per payload frame, which
-// starts at frames[first_payload]. protocol.md §5.25, §5.26.
+// JOBS, DONES and RESULTS: the header's array (`jobs`, `done` or `results`) has one entry per
+// payload frame, which starts at frames[first_payload]. protocol.md §5.25 to §5.27.
 inline DecodeResult decode_batch(Command command, const HeaderView& h, Frames& frames, std::size_t first_payload) {
-    const bool is_jobs = command == Command::jobs;
-    const std::string key = is_jobs ? "jobs" : "done";
-    const std::size_t fields = is_jobs ? 3 : 2;
+    const std::string key = command == Command::jobs ? "jobs" : command == Command::dones ? "done" : "results";
+    const std::size_t fields = command == Command::jobs ? 3 : command == Command::dones ? 2 : 4;
     const msgpack::object* list = h.find(key);
     if (list == nullptr) return unexpected(DecodeError{ErrorCode::missing_field, key});
     if (list->type != msgpack::type::ARRAY) return unexpected(DecodeError{ErrorCode::bad_field_type, key});
@@ -786,11 +803,7 @@ inline DecodeResult decode_batch(Command command, const HeaderView& h, Frames& f
     if (count == 0 || count > kMaxBatchEntries) return unexpected(DecodeError{ErrorCode::bad_field_value, key});
     Jobs jobs;
     Dones dones;
-    if (is_jobs) {
-        jobs.jobs.reserve(count);
-    } else {
-        dones.done.reserve(count);
-    }
+    Results results;
     for (std::size_t i = 0; i < count; ++i) {
         const msgpack::object& entry = list->via.array.ptr[i];
         if (entry.type != msgpack::type::ARRAY || entry.via.array.size != fields) {
@@ -799,15 +812,24 @@ inline DecodeResult decode_batch(Command command, const HeaderView& h, Frames& f
         const msgpack::object* field = entry.via.array.ptr;
         CORSAIR_DECODE_FIELD(id, HeaderView::as_string(field[0], key, kMaxJobIdBytes));
         if (id_result.value().empty()) return unexpected(DecodeError{ErrorCode::bad_field_value, key});
-        if (is_jobs) {
+        if (command == Command::jobs) {
             CORSAIR_DECODE_FIELD(queue, HeaderView::as_string(field[1], key, kMaxQueueNameBytes));
             if (queue_result.value().empty()) return unexpected(DecodeError{ErrorCode::bad_field_value, key});
             CORSAIR_DECODE_FIELD(att, HeaderView::as_unsigned(field[2], key, 1, UINT32_MAX));
             jobs.jobs.push_back(Job{std::move(id_result.value()), std::move(queue_result.value()),
                                     static_cast<std::uint32_t>(att_result.value()), {}});
-        } else {
+        } else if (command == Command::dones) {
             CORSAIR_DECODE_FIELD(att, HeaderView::as_unsigned(field[1], key, 1, UINT32_MAX));
             dones.done.push_back(Done{std::move(id_result.value()), static_cast<std::uint32_t>(att_result.value()), {}});
+        } else {
+            CORSAIR_DECODE_FIELD(state_text, HeaderView::as_string(field[1], key, 16));
+            const auto state = parse_job_state(state_text_result.value());
+            if (!state || !is_final(*state)) return unexpected(DecodeError{ErrorCode::bad_field_value, key});
+            CORSAIR_DECODE_FIELD(att, HeaderView::as_unsigned(field[2], key, 0, UINT32_MAX));
+            CORSAIR_DECODE_FIELD(error, HeaderView::as_string(field[3], key, kMaxErrorTextBytes));
+            results.results.push_back(JobResult{std::move(id_result.value()), *state,
+                                                static_cast<std::uint32_t>(att_result.value()),
+                                                std::move(error_result.value()), {}});
         }
     }
     // After the fields: the header says how many payload frames there must be.
@@ -815,11 +837,14 @@ inline DecodeResult decode_batch(Command command, const HeaderView& h, Frames& f
         return unexpected(DecodeError{ErrorCode::bad_frame_count, std::string(to_string(command))});
     }
     for (std::size_t i = 0; i < count; ++i) {
-        auto& payload = is_jobs ? jobs.jobs[i].payload : dones.done[i].payload;
+        zmq::message_t& payload = command == Command::jobs    ? jobs.jobs[i].payload
+                                  : command == Command::dones ? dones.done[i].payload
+                                                              : results.results[i].payload;
         payload = std::move(frames[first_payload + i]);
     }
-    if (is_jobs) return Message(std::move(jobs));
-    return Message(std::move(dones));
+    if (command == Command::jobs) return Message(std::move(jobs));
+    if (command == Command::dones) return Message(std::move(dones));
+    return Message(std::move(results));
 }
 
 #undef CORSAIR_DECODE_FIELD

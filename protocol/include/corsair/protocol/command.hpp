@@ -35,6 +35,7 @@ enum class Command : std::uint8_t {
     abandon = 0x18,     // B->W  stop working on this lease (timeout or cancel)
     jobs = 0x19,        // B->W  several JOBs in one message (to a worker whose READY asked for it)
     dones = 0x1A,       // W->B  several DONEs in one message (to a broker whose HEARTBEAT allows it)
+    results = 0x1B,     // B->P  several RESULTs in one message (to a producer whose SUBMIT asked for it)
 };
 
 inline constexpr std::string_view to_string(Command command) noexcept {
@@ -65,16 +66,19 @@ inline constexpr std::string_view to_string(Command command) noexcept {
         case Command::abandon: return "ABANDON";
         case Command::jobs: return "JOBS";
         case Command::dones: return "DONES";
+        case Command::results: return "RESULTS";
     }
     return "?";
 }
 
 inline constexpr bool is_known_command(std::uint8_t code) noexcept {
-    return (code >= 0x01 && code <= 0x0F) || (code >= 0x10 && code <= 0x1A);
+    return (code >= 0x01 && code <= 0x0F) || (code >= 0x10 && code <= 0x1B);
 }
 
 // Batches: the header lists entries and one payload frame per entry follows it (3 + N frames).
-inline constexpr bool is_batch(Command command) noexcept { return command == Command::jobs || command == Command::dones; }
+inline constexpr bool is_batch(Command command) noexcept {
+    return command == Command::jobs || command == Command::dones || command == Command::results;
+}
 
 // Commands whose message carries a payload frame (frame 3); all others but the batches have
 // exactly 3 frames.

@@ -76,6 +76,8 @@ struct Submit {
     // With wants_result: the broker may hold this job's ACCEPTED up to this long and leave it out
     // if the job's RESULT is sent first (a RESULT acknowledges too). 0 = ACCEPTED at once.
     std::uint64_t accept_within_ms = 0;
+    // With wants_result: the most RESULTs this connection reads in one RESULTS; 0 = one per message.
+    std::uint32_t results_batch = 0;
 };
 
 // A plain SUBMIT (every optional field at its default), without naming each field.
@@ -270,6 +272,11 @@ struct Dones {
     std::vector<Done> done;
 };
 
+// Several RESULTs to one producer connection, in the order the jobs ended.
+struct Results {
+    std::vector<JobResult> results;
+};
+
 struct Drain {};
 
 struct Disconnect {
@@ -291,7 +298,8 @@ struct Abandon {
 
 using Message = std::variant<Submit, Accepted, JobResult, StatusRequest, StatusReply, StatsRequest, StatsReply,
                              Error, Ready, Job, Done, Fail, Heartbeat, Drain, Disconnect, Cancel, Retry, Purge,
-                             DeadRequest, DeadReply, QueueSettings, Ok, Progress, Abandon, Jobs, Dones>;
+                             DeadRequest, DeadReply, QueueSettings, Ok, Progress, Abandon, Jobs, Dones,
+                             Results>;
 
 namespace detail {
 template <class T, class Variant>
@@ -312,7 +320,7 @@ inline constexpr Command kCommandByIndex[] = {
     Command::done,   Command::fail,     Command::heartbeat, Command::drain,  Command::disconnect,
     Command::cancel, Command::retry,    Command::purge,     Command::dead,   Command::dead_reply,
     Command::queue,  Command::ok,       Command::progress,  Command::abandon, Command::jobs,
-    Command::dones,
+    Command::dones,  Command::results,
 };
 static_assert(std::size(kCommandByIndex) == std::variant_size_v<Message>);
 }  // namespace detail
