@@ -157,3 +157,51 @@ TEST_CASE("a JOBS that cannot be sent leaves its jobs pending, in order, at the 
         CHECK(f.scheduler.pending_count("q") == 0);
     }
 }
+
+TEST_CASE("the RESULTs of one turn go to a producer that asked for it as one RESULTS", "[broker][batches]") {
+    Fixture f;
+    ready_batching(f, "W", 10, 64);
+    auto submit_asking = [&f](const std::string& id, std::uint32_t results_batch, const std::string& producer) {
+        auto message = p::make_submit(id, "q", true, p::make_payload("x"));
+        message.results_batch = results_batch;
+        f.submit_message(std::move(message), producer);
+    };
+    f.scheduler.begin_turn();
+    submit_asking("a", 64, "P");
+    submit_asking("b", 64, "P");
+    submit_asking("c", 0, "Q");  // asked for none: single RESULTs
+    submit_asking("d", 0, "Q");
+    f.scheduler.end_turn(f.now);
+    auto sent = f.outbox.to_worker_of<p::Jobs>("W");
+    REQUIRE(sent.size() == 1);
+    p::Dones dones;
+    for (const auto& job : sent[0].jobs) dones.done.push_back(p::Done{job.id, job.attempt, p::make_payload("r-" + job.id)});
+    f.scheduler.begin_turn();
+    f.scheduler.on_worker_message("W", std::move(dones), f.now);
+    CHECK(f.outbox.to_producer_of<p::Results>("P").empty());  // held until the turn ends
+    f.scheduler.end_turn(f.now);
+    auto batches = f.outbox.to_producer_of<p::Results>("P");
+    REQUIRE(batches.size() == 1);
+    REQUIRE(batches[0].results.size() == 2);
+    CHECK(batches[0].results[0].id == "a");
+    CHECK(batches[0].results[0].state == p::JobState::done);
+    CHECK(p::view_of(batches[0].results[1].payload) == "r-b");
+    CHECK(f.outbox.to_producer_of<p::JobResult>("P").empty());
+    CHECK(f.outbox.to_producer_of<p::Results>("Q").empty());
+    auto singles = f.outbox.to_producer_of<p::JobResult>("Q");
+    REQUIRE(singles.size() == 2);
+    CHECK(singles[0].id == "c");
+    CHECK(singles[1].id == "d");
+    // accept_within_ms was not set: each SUBMIT had its ACCEPTED at once.
+    CHECK(f.outbox.to_producer_of<p::Accepted>("P").size() == 2);
+
+    SECTION("outside a turn a RESULT goes at once") {
+        submit_asking("e", 64, "P");
+        auto job = f.jobs_for("W");
+        REQUIRE(job.size() == 1);
+        f.done("W", "e", job[0].attempt);
+        auto single = f.outbox.to_producer_of<p::JobResult>("P");
+        REQUIRE(single.size() == 1);
+        CHECK(single[0].id == "e");
+    }
+}

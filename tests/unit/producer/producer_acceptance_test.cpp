@@ -330,3 +330,38 @@ TEST_CASE("a broker restart resends at once the SUBMITs whose ACCEPTED was held 
     CHECK(exchange.submit_of(lazy, 1).accept_within_ms == 10'000u);
     CHECK(exchange.submit_of(accepted, 1).wants_result);
 }
+
+TEST_CASE("a SUBMIT awaiting its result asks for RESULTS, and a RESULTS completes each of its jobs",
+          "[producer][results]") {
+    zmq::context_t context;
+    FakeBroker broker(context);
+    auto options = options_for(broker.endpoint());
+    options.accept_within = 5s;
+    options.resend_after = 5s;
+    Producer producer(context, options);
+    Exchange exchange{broker, producer, {}, {}};
+    std::vector<std::string> ids;
+    for (int i = 0; i < 3; ++i) ids.push_back(producer.submit_async("q", "p" + std::to_string(i), true));
+    const auto untracked = producer.submit_async("q", "p", false);
+    REQUIRE(exchange.pump_until([&] { return exchange.submits_of(untracked).size() == 1; }, 5s));
+    for (const auto& id : ids) CHECK(exchange.submit_of(id).results_batch == 64u);
+    CHECK(exchange.submit_of(untracked).results_batch == 0u);
+
+    protocol::Results results;
+    results.results.push_back(test::job_result(ids[2], protocol::JobState::done, 1, "", "r2"));
+    results.results.push_back(test::job_result(ids[0], protocol::JobState::failed, 3, "boom", ""));
+    results.results.push_back(test::job_result(ids[1], protocol::JobState::done, 1, "", "r1"));
+    REQUIRE(broker.send(exchange.peer(), std::move(results)));
+    REQUIRE(exchange.pump_until([&] { return exchange.count(Event::Kind::result) == 3; }, 5s));
+    CHECK(producer.awaiting_results() == 0);
+    std::vector<std::pair<std::string, std::string>> ended;
+    for (const auto& event : exchange.events) {
+        if (event.kind == Event::Kind::result) ended.emplace_back(event.id, event.outcome.result + event.outcome.error);
+    }
+    CHECK(ended == std::vector<std::pair<std::string, std::string>>{{ids[2], "r2"}, {ids[0], "boom"}, {ids[1], "r1"}});
+
+    SECTION("results_batch beyond kMaxBatchEntries is refused") {
+        options.results_batch = protocol::kMaxBatchEntries + 1;
+        CHECK_THROWS_AS(Producer(context, options), ProducerError);
+    }
+}
