@@ -14,10 +14,12 @@ namespace corsair::broker {
 
 class ReplyTargets {
 public:
-    // The kept copy of `producer`, counted once more; valid until the matching release().
-    const RoutingId* hold(const RoutingId& producer) {
+    // The kept copy of `producer`, counted once more, now reading RESULTS of up to
+    // `results_batch`; valid until the matching release().
+    const RoutingId* hold(const RoutingId& producer, std::uint32_t results_batch) {
         auto [it, inserted] = targets_.try_emplace(producer);
         ++it->second.jobs;
+        it->second.results_batch = results_batch;
         return &it->first;
     }
     // Counts one job less for a pointer hold() returned; forgets the id at zero.

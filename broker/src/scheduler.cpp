@@ -533,21 +533,18 @@ void Scheduler::dispatch(QueueState& queue) {
         }
         if (worker->outgoing.size() >= std::max<std::uint32_t>(worker->batch, 1)) send_outgoing(*worker);
     }
-    // Each worker's jobs of this dispatch go out together (protocol.md §5.25). send_outgoing()
-    // may put jobs back at the head of this queue (a congested worker): dispatch them again.
+    // Each worker's jobs of this dispatch go out together (protocol.md §5.25). Jobs that could not
+    // be sent are back at the head of this queue: another worker may take them.
     bool is_requeued = false;
     for (std::size_t i = 0; i < with_outgoing_.size(); ++i) {
         WorkerRecord* worker = with_outgoing_[i];
-        if (worker == nullptr || worker->outgoing.empty()) continue;
-        const std::size_t pending_before = queue.pending.size();
-        send_outgoing(*worker);
-        is_requeued = is_requeued || queue.pending.size() != pending_before;
+        if (worker != nullptr && !worker->outgoing.empty() && !send_outgoing(*worker)) is_requeued = true;
     }
     with_outgoing_.clear();
     if (is_requeued) mark_dirty(queue);
 }
 
-void Scheduler::send_outgoing(WorkerRecord& worker) {
+bool Scheduler::send_outgoing(WorkerRecord& worker) {
     auto& jobs = worker.outgoing;
     p::SendStatus status;
     if (jobs.size() == 1) {
@@ -572,7 +569,7 @@ void Scheduler::send_outgoing(WorkerRecord& worker) {
             if (timeout.count() > 0) job->writable_details().lease_timer = lease_timers_.add(dispatch_now_ + timeout, job);
         }
         jobs.clear();
-        return;
+        return true;
     }
     // Not delivered: undo the leases so the jobs are exactly as they were, at the heads of their
     // queues and in their order.
@@ -595,6 +592,7 @@ void Scheduler::send_outgoing(WorkerRecord& worker) {
         std::replace(with_outgoing_.begin(), with_outgoing_.end(), &worker, static_cast<WorkerRecord*>(nullptr));
         remove_worker(worker, "unreachable", dispatch_now_);
     }
+    return false;
 }
 
 void Scheduler::list_idle(WorkerRecord& worker) {

@@ -161,12 +161,12 @@ void Scheduler::destroy_job(JobRecord& job) {
 }
 
 void Scheduler::set_reply_to(JobRecord& job, const RoutingId& producer, std::uint32_t results_batch) {
-    if (job.reply_to != nullptr && *job.reply_to != producer) {
-        reply_targets_->release(job.reply_to);
-        job.reply_to = nullptr;
+    if (job.reply_to != nullptr && *job.reply_to == producer) {
+        reply_targets_->set_results_batch(job.reply_to, results_batch);
+        return;
     }
-    if (job.reply_to == nullptr) job.reply_to = reply_targets_->hold(producer);
-    reply_targets_->set_results_batch(job.reply_to, results_batch);
+    if (job.reply_to != nullptr) reply_targets_->release(job.reply_to);
+    job.reply_to = reply_targets_->hold(producer, results_batch);
 }
 
 void Scheduler::send_result(const RoutingId* producer, p::JobResult&& result) {

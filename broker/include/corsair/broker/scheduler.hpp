@@ -210,8 +210,9 @@ private:
     void dispatch_dirty(TimePoint now);
     void dispatch(QueueState& queue);
     // Sends the jobs leased to `worker` in this dispatch (worker.outgoing) as one JOB or JOBS;
-    // if they cannot be sent, undoes their leases and puts them back at the head of their queues.
-    void send_outgoing(WorkerRecord& worker);
+    // if they cannot be sent, undoes their leases, puts them back at the head of their queues and
+    // returns false.
+    bool send_outgoing(WorkerRecord& worker);
     void list_idle(WorkerRecord& worker);
     void unlist_idle(WorkerRecord& worker);
     void refresh_listing(WorkerRecord& worker);
