@@ -259,11 +259,8 @@ void Worker::send_held_dones() {
         send_to_broker(std::move(done));
         return;
     }
-    protocol::Dones dones;
-    dones.done.swap(held_dones_);
+    protocol::Dones dones{std::exchange(held_dones_, {})};
     send_to_broker(std::move(dones));
-    held_dones_.swap(dones.done);  // keep the vector's capacity for the next batch
-    held_dones_.clear();
 }
 
 void Worker::handle_control() {
