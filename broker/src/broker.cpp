@@ -130,20 +130,7 @@ void Broker::open_journal() {
                counts.running_at_crash, counts.dead, counts.results, counts.queues, took.count());
 }
 
-p::SendStatus Broker::to_producer_when_durable(const RoutingId& producer, p::Frames frames) {
-    if (!writer_ || writer_->last_sequence() <= durable_sequence_) return to_producer(producer, frames);
-    held_replies_.push_back({writer_->last_sequence(), producer, std::move(frames)});
-    return p::SendStatus::sent;
-}
-
-void Broker::release_durable_replies() {
-    durable_sequence_ = std::max(durable_sequence_, writer_->take_durable());
-    while (!held_replies_.empty() && held_replies_.front().sequence <= durable_sequence_) {
-        auto& held = held_replies_.front();
-        to_producer(held.producer, held.frames);
-        held_replies_.pop_front();
-    }
-}
+void Broker::release_durable_replies() { scheduler_.on_journal_durable(writer_->take_durable()); }
 
 void Broker::maybe_compact(std::chrono::steady_clock::time_point now) {
     if (!writer_ || writer_->is_compacting()) return;
@@ -203,8 +190,8 @@ void Broker::run() {
         const auto wait = std::chrono::ceil<std::chrono::milliseconds>(wake_at - now);
         zmq::poll(items.data(), polled, std::max(wait, std::chrono::milliseconds(0)));
         now = std::chrono::steady_clock::now();
-        if (items[0].revents & ZMQ_POLLIN) drain_producers(now);
-        if (items[1].revents & ZMQ_POLLIN) drain_workers(now);
+        if (items[0].revents & ZMQ_POLLIN) receive_from_producers(now);
+        if (items[1].revents & ZMQ_POLLIN) receive_from_workers(now);
         if (items[2].revents & ZMQ_POLLIN) break;
         if (writer_ && (items[3].revents & ZMQ_POLLIN)) {
             release_durable_replies();
@@ -225,7 +212,7 @@ void Broker::run() {
     log_->info("stopped");
 }
 
-void Broker::drain_producers(std::chrono::steady_clock::time_point now) {
+void Broker::receive_from_producers(std::chrono::steady_clock::time_point now) {
     const p::DecodeLimits limits{options_.max_payload_bytes};
     scheduler_.begin_turn();
     for (int i = 0; i < kBatchPerTurn && p::receive_frames(producers_, frames_); ++i) {
@@ -240,7 +227,7 @@ void Broker::drain_producers(std::chrono::steady_clock::time_point now) {
     scheduler_.end_turn(now);
 }
 
-void Broker::drain_workers(std::chrono::steady_clock::time_point now) {
+void Broker::receive_from_workers(std::chrono::steady_clock::time_point now) {
     const p::DecodeLimits limits{options_.max_payload_bytes};
     scheduler_.begin_turn();
     for (int i = 0; i < kBatchPerTurn && p::receive_frames(workers_, frames_); ++i) {

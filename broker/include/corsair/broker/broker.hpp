@@ -2,7 +2,6 @@
 // decoded messages to the Scheduler. run() and every socket belong to the thread that calls run().
 #pragma once
 
-#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -40,12 +39,12 @@ public:
 private:
     protocol::SendStatus to_worker(const RoutingId& worker, protocol::Frames& frames) override;
     protocol::SendStatus to_producer(const RoutingId& producer, protocol::Frames& frames) override;
-    protocol::SendStatus to_producer_when_durable(const RoutingId& producer, protocol::Frames frames) override;
     void open_journal();
     void release_durable_replies();
     void maybe_compact(std::chrono::steady_clock::time_point now);
-    void drain_producers(std::chrono::steady_clock::time_point now);
-    void drain_workers(std::chrono::steady_clock::time_point now);
+    // One turn's messages from one socket: what is waiting, up to a bound, then dispatch.
+    void receive_from_producers(std::chrono::steady_clock::time_point now);
+    void receive_from_workers(std::chrono::steady_clock::time_point now);
 
     zmq::context_t& context_;
     BrokerOptions options_;
@@ -59,17 +58,9 @@ private:
     Scheduler scheduler_;
     protocol::Frames frames_;  // reused receive buffer
 
-    // Replies held until the journal is durable up to the sequence they follow.
-    struct HeldReply {
-        std::uint64_t sequence;
-        RoutingId producer;
-        protocol::Frames frames;
-    };
     std::unique_ptr<JournalDirectory> directory_;
     std::unique_ptr<JournalWriter> writer_;
     std::unique_ptr<JournalSink> journal_sink_;
-    std::deque<HeldReply> held_replies_;
-    std::uint64_t durable_sequence_ = 0;
 };
 
 }  // namespace corsair::broker

@@ -18,12 +18,6 @@ public:
     // Both return how the send went; frames are consumed only when the status is `sent`.
     virtual protocol::SendStatus to_worker(const RoutingId& worker, protocol::Frames& frames) = 0;
     virtual protocol::SendStatus to_producer(const RoutingId& producer, protocol::Frames& frames) = 0;
-    // Sends once everything journaled so far is durable (ACCEPTED, OK): an acknowledgement never
-    // runs ahead of the disk. Without a journal it is to_producer(). Returns the send's status,
-    // or `sent` when the message is held for later.
-    virtual protocol::SendStatus to_producer_when_durable(const RoutingId& producer, protocol::Frames frames) {
-        return to_producer(producer, frames);
-    }
 };
 
 }  // namespace corsair::broker

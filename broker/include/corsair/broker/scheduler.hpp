@@ -11,9 +11,7 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <random>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include <spdlog/logger.h>
@@ -21,22 +19,14 @@
 #include "corsair/broker/broker_options.hpp"
 #include "corsair/broker/journal_record.hpp"
 #include "corsair/broker/outbox.hpp"
+#include "corsair/broker/scheduler_counters.hpp"
 #include "corsair/protocol/messages.hpp"
-#include "corsair/broker/timer_queue.hpp"
 
 namespace corsair::broker {
 
-struct JobRecord;
 struct QueueState;
-using JobTimers = TimerQueue<JobRecord*>;
 struct WorkerRecord;
-class ResultStore;
-struct EndedJob;
 class JournalSink;
-class HeldAccepts;
-class ReplyTargets;
-template <class Record>
-class JobTable;
 
 // What a restart recovered from the journal, for the startup log.
 struct RecoveryCounts {
@@ -47,39 +37,6 @@ struct RecoveryCounts {
     std::uint64_t dead = 0;
     std::uint64_t results = 0;
     std::uint64_t queues = 0;
-};
-
-// Broker-wide counters, reported by STATS under these names.
-struct SchedulerCounters {
-    std::uint64_t jobs_submitted = 0;
-    std::uint64_t duplicate_submits = 0;
-    std::uint64_t jobs_dispatched = 0;
-    std::uint64_t jobs_done = 0;
-    std::uint64_t jobs_failed = 0;     // ended failed: into the dead set
-    std::uint64_t jobs_requeued = 0;   // taken back from a worker that died or left
-    std::uint64_t jobs_cancelled = 0;
-    std::uint64_t jobs_delayed = 0;    // submitted with a delay or a run_at time
-    std::uint64_t unique_hits = 0;     // submits answered with the live job holding their unique key
-    std::uint64_t attempts_failed = 0;     // FAIL, timeout or worker death: each failed attempt
-    std::uint64_t attempts_timed_out = 0;
-    std::uint64_t retries_scheduled = 0;   // failed attempts that will be tried again after a backoff
-    std::uint64_t dead_retried = 0;
-    std::uint64_t dead_purged = 0;
-    std::uint64_t dead_evicted = 0;        // over a queue's dead_max_count or dead_max_age
-    std::uint64_t queue_full_refusals = 0;
-    std::uint64_t queue_limit_refusals = 0;  // requests that would have created a queue past --max-queues
-    std::uint64_t progress_reports = 0;
-    std::uint64_t stale_completions = 0;  // DONE/FAIL from a worker not holding the current lease
-    std::uint64_t workers_joined = 0;
-    std::uint64_t workers_dead = 0;        // declared dead: silent past liveness, or unreachable
-    std::uint64_t workers_disconnected = 0;
-    std::uint64_t malformed_messages = 0;
-    std::uint64_t unexpected_commands = 0;
-    std::uint64_t results_undeliverable = 0;  // RESULT for a producer connection that is gone
-    std::uint64_t results_expired = 0;
-    std::uint64_t accepts_folded = 0;  // ACCEPTEDs left out: the job's RESULT went first (accept_within_ms)
-
-    std::map<std::string, std::uint64_t> to_map() const;
 };
 
 // What STATUS sees of one job; also used by tests.
@@ -93,17 +50,27 @@ struct JobSnapshot {
     std::optional<std::uint32_t> progress;
 };
 
+// A router over parts with one job each (broker/src/rules/, docs/architecture.md): it takes each
+// decoded message to the part that owns its rule, and dispatches once the event (or the turn)
+// is handled.
 class Scheduler {
 public:
     using TimePoint = std::chrono::steady_clock::time_point;
     using WallClock = std::function<std::chrono::system_clock::time_point()>;
 
-    // `wall_clock` reads the time of day, only to turn a SUBMIT's run_at_ms into a deadline.
+    // `wall_clock` reads the time of day, only to turn a SUBMIT's run_at_ms into a deadline and
+    // to stamp journal records.
     Scheduler(const BrokerOptions& options, Outbox& outbox, std::shared_ptr<spdlog::logger> log,
               WallClock wall_clock = [] { return std::chrono::system_clock::now(); });
     ~Scheduler();
+    Scheduler(const Scheduler&) = delete;
+    Scheduler& operator=(const Scheduler&) = delete;
+
     // Records every durable state change from now on (nullptr: none). Set before any message.
-    void set_journal(JournalSink* journal) noexcept { journal_ = journal; }
+    void set_journal(JournalSink* journal) noexcept;
+    // The journal is durable up to `sequence` (JournalSink::append's numbers): acknowledgements
+    // that waited for it are sent.
+    void on_journal_durable(std::uint64_t sequence);
     // Replays one journal record into the state (startup only, before set_journal), then
     // finish_recovery() turns what was running at the crash back into pending jobs.
     void recover(const JournalRecord& record, TimePoint now);
@@ -118,9 +85,6 @@ public:
     // fixed allowance per job. Decides when compaction is worth it; never used for correctness.
     std::uint64_t estimated_snapshot_bytes() const noexcept;
 
-    Scheduler(const Scheduler&) = delete;
-    Scheduler& operator=(const Scheduler&) = delete;
-
     // A decoded message from a producer or a worker connection. Never throws on peer input:
     // a message that breaks a rule is answered with ERROR or dropped and counted.
     void on_producer_message(const RoutingId& producer, protocol::Message&& message, TimePoint now);
@@ -130,15 +94,16 @@ public:
     void on_malformed_worker_message(const RoutingId& worker, const protocol::DecodeError& error);
     // A turn: several messages handled back to back. Between begin_turn() and end_turn() jobs are
     // not dispatched after each message but once, at end_turn(), so that the jobs one worker gets
-    // in a turn go out as one JOBS (protocol.md §5.25). Outside a turn every message dispatches.
-    void begin_turn() noexcept { is_in_turn_ = true; }
+    // in a turn go out as one JOBS (protocol.md §5.25), and the RESULTs for one producer
+    // connection as one RESULTS. Outside a turn every message dispatches.
+    void begin_turn() noexcept;
     void end_turn(TimePoint now);
 
     // Once per heartbeat interval: heartbeat every worker, declare silent ones dead, expire results
     // and dead jobs past their age.
     void tick(TimePoint now);
-    // The earliest job deadline (a delayed job's time, a lease's timeout), if any; the loop
-    // calls fire_timers() once it has passed.
+    // The earliest deadline (a delayed job's time, a lease's timeout, a held ACCEPTED), if any;
+    // the loop calls fire_timers() once it has passed.
     std::optional<TimePoint> next_deadline() const;
     void fire_timers(TimePoint now);
     // Stop accepting jobs and tell every worker the broker is leaving.
@@ -147,84 +112,30 @@ public:
     protocol::StatsReply stats(TimePoint now) const;
     const SchedulerCounters& counters() const noexcept { return counters_; }
     std::optional<JobSnapshot> find_job(const std::string& id) const;
-    std::size_t worker_count() const noexcept { return workers_.size(); }
+    std::size_t worker_count() const noexcept;
     std::size_t pending_count(const std::string& queue) const;
 
 private:
+    struct Parts;
+
     void submit(const RoutingId& producer, protocol::Submit&& submit, TimePoint now);
-    void answer_status(const RoutingId& producer, const std::string& id, TimePoint now);
-    void cancel(const RoutingId& producer, const std::string& id, TimePoint now);
-    void retry(const RoutingId& producer, const protocol::Retry& request);
-    void purge(const RoutingId& producer, const protocol::Purge& request, TimePoint now);
-    void list_dead(const RoutingId& producer, const protocol::DeadRequest& request, TimePoint now);
-    void change_queue(const RoutingId& producer, const protocol::QueueSettings& request, TimePoint now);
-    void record_progress(WorkerRecord& worker, protocol::Progress&& progress);
+    bool answers_known_id(const RoutingId& producer, const protocol::Submit& submit);
+    bool answers_unique_hit(const RoutingId& producer, const protocol::Submit& submit);
+    // The time a SUBMIT's job becomes pending (none: at once); false if run_at is refused.
+    bool read_ready_time(const RoutingId& producer, const protocol::Submit& submit, TimePoint now,
+                         std::optional<TimePoint>& ready_at);
+    // The SUBMIT's queue if it may take the job, else refused (too_many_queues, queue_full).
+    QueueState* queue_with_room(const RoutingId& producer, const protocol::Submit& submit);
+    void create_job(const RoutingId& producer, protocol::Submit&& submit, QueueState& queue,
+                    std::optional<TimePoint> ready_at, TimePoint now);
+    void on_unexpected_producer_command(const RoutingId& producer, protocol::Command command);
+
     void register_worker(const RoutingId& routing_id, protocol::Ready&& ready, TimePoint now);
-    void complete(WorkerRecord& worker, const std::string& id, std::uint32_t attempt, bool succeeded,
-                  zmq::message_t result, std::string error, bool is_permanent, TimePoint now);
-    void remove_worker(WorkerRecord& worker, const char* reason, TimePoint now);
-    void requeue_leases(WorkerRecord& worker, bool counts_as_attempt, const std::string& reason, TimePoint now);
-
-    // Lifecycle steps (scheduler_lifecycle.cpp).
-    void make_pending(JobRecord& job, bool at_head);
-    void delay_until(JobRecord& job, TimePoint ready_at);
-    void end_lease(JobRecord& job, bool gives_credit_back);
-    void revoke_lease(JobRecord& job, const char* reason);
-    void fail_attempt(JobRecord& job, std::string error, bool is_permanent, TimePoint now, bool at_head);
-    void move_to_dead(JobRecord& job, TimePoint now);
-    void take_from_dead(JobRecord& job);
-    void end_job(JobRecord& job, protocol::JobState state, zmq::message_t result, std::string error, TimePoint now,
-                 bool tells_producer);
-    void release_unique_key(const JobRecord& job);
-    // Removes `job` from jobs_ and frees it; it must be in no list or timer any more.
-    void destroy_job(JobRecord& job);
-    // Makes `producer` the one told of `job`'s RESULT and PROGRESS.
-    void set_reply_to(JobRecord& job, const RoutingId& producer, std::uint32_t results_batch);
-    // A job's ending to the producer waiting on it: at once, or inside a turn, with the turn's
-    // other endings for that connection as one RESULTS when its SUBMIT asked for batches.
-    void send_result(const RoutingId* producer, protocol::JobResult&& result);
-    void send_held_results();
-    // How a held ACCEPTED (SUBMIT accept_within_ms) ends, if the job has one.
-    enum class HeldAcceptEnd {
-        send_now,  // the ACCEPTED goes out now (its producer stops being the job's RESULT target)
-        answered,  // another ACCEPTED to the same producer answers for it (a resubmit)
-        folded,    // the job's RESULT to the same producer stands for it
-    };
-    void settle_held_accept(JobRecord& job, HeldAcceptEnd end);
-    // The ACCEPTED a job's submit was owed, sent late to its RESULT target.
-    void send_late_accepted(const JobRecord& job);
-    // The ResultStore entry for `job` ending now in `state`; takes its error history.
-    EndedJob ended_record(JobRecord& job, protocol::JobState state, zmq::message_t result, std::string error,
-                          TimePoint ended_at);
-    void expire_dead(QueueState& queue, TimePoint now);
-    std::uint32_t max_attempts_of(const JobRecord& job, const QueueState& queue) const;
-    protocol::QueueSettings settings_of(const QueueState& queue) const;
-    QueueState& queue_named(const std::string& name);
-    // Whether `names` (deduplicated) may be used: every one that does not exist yet would fit
-    // under options_.max_queues. On false, the caller refuses with too_many_queues.
-    bool fits_queue_limit(const std::vector<std::string>& names) const;
-    // The same for one name, without a lookup while under the limit (SUBMIT's hot path).
-    bool fits_queue_limit(const std::string& name) const;
-    std::string queue_limit_text(const std::string& name) const;
-    void mark_dirty(QueueState& queue);
-    void dispatch_dirty(TimePoint now);
-    void dispatch(QueueState& queue);
-    // Sends the jobs leased to `worker` in this dispatch (worker.outgoing) as one JOB or JOBS;
-    // if they cannot be sent, undoes their leases, puts them back at the head of their queues and
-    // returns false.
-    bool send_outgoing(WorkerRecord& worker);
-    void list_idle(WorkerRecord& worker);
-    void unlist_idle(WorkerRecord& worker);
-    void refresh_listing(WorkerRecord& worker);
-
-    void send_to_producer(const RoutingId& producer, protocol::Frames frames);
-    void send_error_to_producer(const RoutingId& producer, protocol::ErrorCode code, std::string message,
-                                std::string id = {}, std::string command = {});
+    void answer_unknown_worker(const RoutingId& routing_id, const protocol::Message& message);
+    void on_known_worker_message(WorkerRecord& worker, protocol::Message&& message, TimePoint now);
+    void record_progress(WorkerRecord& worker, protocol::Progress&& progress);
+    void dispatch_unless_in_turn(TimePoint now);
     protocol::SendStatus send_to_worker(const RoutingId& worker, protocol::Frames frames);
-    void send_to_producer_when_durable(const RoutingId& producer, protocol::Frames frames);
-    void journal(const JournalRecord& record);
-    std::uint64_t wall_ms_at(TimePoint at, TimePoint now) const;
-    TimePoint steady_at(std::uint64_t wall_ms, TimePoint now) const;
     protocol::Heartbeat heartbeat_message() const;
 
     BrokerOptions options_;
@@ -232,29 +143,8 @@ private:
     std::shared_ptr<spdlog::logger> log_;
     SchedulerCounters counters_;
     bool is_shutting_down_ = false;
-    std::uint64_t next_sequence_ = 0;
-    WallClock wall_clock_;
-    TimePoint dispatch_now_{};  // the time of the event being handled, for lease deadlines
-    std::mt19937_64 random_;  // backoff jitter; seeded from options, so tests are repeatable
-    std::uint64_t instance_;  // this start of the broker, told to producers (never 0)
-
-    std::unique_ptr<JobTable<JobRecord>> jobs_;  // pending, delayed, running and dead, by id; owns them
-    std::uint64_t live_payload_bytes_ = 0;              // sum of jobs_' payload sizes
-    std::unordered_map<std::string, std::string> unique_jobs_;  // queue + '\n' + unique_key -> live job id
-    JobTimers ready_timers_;  // delayed jobs, by the time they become pending
-    JobTimers lease_timers_;  // running jobs with a timeout, by their deadline
-    std::unordered_map<std::string, QueueState> queues_;
-    std::unordered_map<RoutingId, WorkerRecord> workers_;
-    std::vector<QueueState*> dirty_;  // queues that may be able to dispatch after this event
-    std::vector<WorkerRecord*> with_outgoing_;  // workers given jobs in the dispatch under way
-    // RESULTs of this turn per producer connection (by copy: a job's ending may release its target).
-    std::vector<std::pair<RoutingId, std::vector<protocol::JobResult>>> held_results_;
     bool is_in_turn_ = false;
-    std::unique_ptr<ResultStore> results_;
-    std::unique_ptr<HeldAccepts> held_accepts_;
-    std::unique_ptr<ReplyTargets> reply_targets_;
-    JournalSink* journal_ = nullptr;
-    RecoveryCounts recovered_;
+    std::unique_ptr<Parts> parts_;
 };
 
 }  // namespace corsair::broker

@@ -23,6 +23,7 @@
 #include "corsair/broker/outbox.hpp"
 #include "corsair/broker/timer_queue.hpp"
 #include "corsair/protocol/messages.hpp"
+#include "job_state.hpp"
 
 namespace corsair::broker {
 
@@ -30,7 +31,7 @@ struct WorkerRecord;
 struct QueueState;
 struct JobRecord;
 
-using JobTimers = TimerQueue<JobRecord*>;  // also declared in scheduler.hpp
+using JobTimers = TimerQueue<JobRecord*>;
 
 // Payloads and results up to this size are kept as exact-size copies inside the broker's own
 // records. libzmq receives small messages into shared 8 KiB buffers (ZMQ_IN_BATCH_SIZE) and hands
@@ -69,12 +70,12 @@ struct JobRecord {
     std::uint64_t sequence = 0;     // submission order, for FIFO requeue of a dead worker's jobs
     std::uint64_t held_accept = 0;  // HeldAccepts ticket while reply_to's ACCEPTED waits; 0 = none
     std::uint32_t attempt = 0;      // attempts started; the current lease is (id, attempt)
-    std::uint32_t first_attempt_of_round = 0;  // attempts before this round (RETRY starts a round)
+    std::uint32_t uncounted_attempts = 0;  // attempts not counted against max_attempts: before the last RETRY, or given back
     std::int32_t priority = 0;
     std::uint32_t id_hash = 0;  // JobTable's, so that it moves entries without reading the id
     std::uint32_t inline_payload_bytes = 0;
     std::uint8_t id_bytes = 0;  // ids are at most kMaxJobIdBytes (128)
-    protocol::JobState state = protocol::JobState::pending;
+    JobState state = JobState::created;  // changed only by JobStates (job_states.hpp)
     bool has_large_payload = false;  // in details().large_payload, not in the record
 
     // A new record for `id` whose payload is `payload`: copied into the record when small, else
@@ -121,7 +122,7 @@ struct JobRecord {
     }
     bool has_details() const noexcept { return details_ != nullptr; }
 
-    std::uint32_t attempts_this_round() const noexcept { return attempt - first_attempt_of_round; }
+    std::uint32_t attempts_this_round() const noexcept { return attempt - uncounted_attempts; }
 
     JobRecord(const JobRecord&) = delete;
     JobRecord& operator=(const JobRecord&) = delete;

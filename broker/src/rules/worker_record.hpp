@@ -13,6 +13,14 @@ namespace corsair::broker {
 
 struct QueueState;
 
+// A worker connection's state as the broker sees it (protocol.md §7, the broker's side).
+enum class WorkerState : std::uint8_t {
+    serving,    // announced (READY); takes jobs while it has credit
+    congested,  // a JOB could not be queued to it (high-water mark); serving again when it speaks
+    draining,   // sent DRAIN: takes no new jobs, finishes what it holds
+    gone,       // DISCONNECT, silent past liveness, or unreachable: its record is being removed
+};
+
 struct WorkerRecord {
     std::string routing_id;
     std::string name;
@@ -24,15 +32,14 @@ struct WorkerRecord {
     std::vector<JobRecord*> outgoing;
     JobList leases;  // jobs this worker holds the current lease of, linked through the jobs
     std::chrono::steady_clock::time_point last_heard{};
-    bool is_draining = false;
-    // Set when a JOB could not be queued to it (high-water mark); cleared when it next speaks.
-    bool is_congested = false;
+    // Changed only by WorkerRegistry::move_worker(), along kWorkerTransitions.
+    WorkerState state = WorkerState::serving;
     // The queues' states, parallel to `queues` (queues are never destroyed, so these stay valid).
     std::vector<QueueState*> served;
-    // Position in each served queue's idle list, parallel to `queues`; valid while is_listed.
+    // The idle lists' bookkeeping, WorkerRegistry's alone: its position in each served queue's
+    // idle list (parallel to `queues`, valid while is_listed), and its list nodes while it is not
+    // listed, so that listing and unlisting once per job allocates nothing.
     std::vector<std::list<WorkerRecord*>::iterator> idle_positions;
-    // This worker's idle-list nodes while it is not listed: a worker is listed and unlisted once
-    // per job when it runs at full credit, and splicing nodes back and forth allocates nothing.
     std::list<WorkerRecord*> parked_nodes;
     bool is_listed = false;
     std::uint64_t done = 0;    // attempts it ended done, for STATS
@@ -42,7 +49,7 @@ struct WorkerRecord {
         const auto held = static_cast<std::uint32_t>(leases.size());
         return held >= capacity ? 0 : capacity - held;
     }
-    bool can_take_jobs() const noexcept { return !is_draining && !is_congested && credit() > 0; }
+    bool can_take_jobs() const noexcept { return state == WorkerState::serving && credit() > 0; }
 };
 
 }  // namespace corsair::broker

@@ -1,0 +1,44 @@
+// The broker-wide counters STATS reports, under these names (docs/protocol.md §5.7). Owned by
+// the broker's loop thread.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+namespace corsair::broker {
+
+// Broker-wide counters, reported by STATS under these names.
+struct SchedulerCounters {
+    std::uint64_t jobs_submitted = 0;
+    std::uint64_t duplicate_submits = 0;
+    std::uint64_t jobs_dispatched = 0;
+    std::uint64_t jobs_done = 0;
+    std::uint64_t jobs_failed = 0;     // ended failed: into the dead set
+    std::uint64_t jobs_requeued = 0;   // taken back from a worker that died or left
+    std::uint64_t jobs_cancelled = 0;
+    std::uint64_t jobs_delayed = 0;    // submitted with a delay or a run_at time
+    std::uint64_t unique_hits = 0;     // submits answered with the live job holding their unique key
+    std::uint64_t attempts_failed = 0;     // FAIL, timeout or worker death: each failed attempt
+    std::uint64_t attempts_timed_out = 0;
+    std::uint64_t retries_scheduled = 0;   // failed attempts that will be tried again after a backoff
+    std::uint64_t dead_retried = 0;
+    std::uint64_t dead_purged = 0;
+    std::uint64_t dead_evicted = 0;        // over a queue's dead_max_count or dead_max_age
+    std::uint64_t queue_full_refusals = 0;
+    std::uint64_t queue_limit_refusals = 0;  // requests that would have created a queue past --max-queues
+    std::uint64_t progress_reports = 0;
+    std::uint64_t stale_completions = 0;  // DONE/FAIL from a worker not holding the current lease
+    std::uint64_t workers_joined = 0;
+    std::uint64_t workers_dead = 0;        // declared dead: silent past liveness, or unreachable
+    std::uint64_t workers_disconnected = 0;
+    std::uint64_t malformed_messages = 0;
+    std::uint64_t unexpected_commands = 0;
+    std::uint64_t results_undeliverable = 0;  // RESULT for a producer connection that is gone
+    std::uint64_t results_expired = 0;
+    std::uint64_t accepts_folded = 0;  // ACCEPTEDs left out: the job's RESULT went first (accept_within_ms)
+
+    std::map<std::string, std::uint64_t> to_map() const;
+};
+
+}  // namespace corsair::broker

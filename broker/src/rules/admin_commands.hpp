@@ -1,0 +1,62 @@
+// The producer's requests about jobs and queues other than SUBMIT: STATUS, CANCEL, RETRY, PURGE,
+// DEAD, QUEUE and STATS (protocol.md §5, docs/jobs.md). Each answers its producer through
+// Replies; what changes state is journaled and acknowledged once durable. Owned by the loop thread.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "corsair/broker/outbox.hpp"
+#include "corsair/broker/scheduler.hpp"
+#include "job_endings.hpp"
+#include "job_states.hpp"
+#include "job_store.hpp"
+#include "queue_registry.hpp"
+#include "replies.hpp"
+#include "result_store.hpp"
+#include "scheduler_context.hpp"
+#include "worker_registry.hpp"
+
+namespace corsair::broker {
+
+class AdminCommands {
+public:
+    using TimePoint = std::chrono::steady_clock::time_point;
+
+    AdminCommands(const SchedulerContext& context, JobStore& jobs, QueueRegistry& queues, WorkerRegistry& workers,
+                  JobStates& states, JobEndings& endings, Replies& replies, ResultStore& results, DirtyQueues& dirty)
+        : context_(context), jobs_(jobs), queues_(queues), workers_(workers), states_(states), endings_(endings),
+          replies_(replies), results_(results), dirty_(dirty) {}
+    AdminCommands(const AdminCommands&) = delete;
+    AdminCommands& operator=(const AdminCommands&) = delete;
+
+    void status(const RoutingId& producer, const std::string& id, TimePoint now);
+    void cancel(const RoutingId& producer, const std::string& id, TimePoint now);
+    void retry(const RoutingId& producer, const protocol::Retry& request);
+    void purge(const RoutingId& producer, const protocol::Purge& request, TimePoint now);
+    void list_dead(const RoutingId& producer, const protocol::DeadRequest& request, TimePoint now);
+    void change_queue(const RoutingId& producer, const protocol::QueueSettings& request, TimePoint now);
+
+    protocol::StatsReply stats(TimePoint now) const;
+    std::optional<JobSnapshot> find_job(const std::string& id) const;
+
+private:
+    void status_of_live(const RoutingId& producer, const JobRecord& job, TimePoint now);
+    void status_of_ended(const RoutingId& producer, const std::string& id, const KeptResult& ended);
+    void revive(JobRecord& job);
+    void drop_dead(JobRecord& job, TimePoint now);
+    static protocol::DeadJob dead_entry(const JobRecord& job, TimePoint now);
+
+    const SchedulerContext& context_;
+    JobStore& jobs_;
+    QueueRegistry& queues_;
+    WorkerRegistry& workers_;
+    JobStates& states_;
+    JobEndings& endings_;
+    Replies& replies_;
+    ResultStore& results_;
+    DirtyQueues& dirty_;
+};
+
+}  // namespace corsair::broker

@@ -1,0 +1,91 @@
+#include "dispatcher.hpp"
+
+#include <algorithm>
+
+#include "queue_registry.hpp"
+
+namespace corsair::broker {
+
+namespace p = corsair::protocol;
+
+void Dispatcher::dispatch_dirty(TimePoint now) {
+    now_ = now;
+    while (QueueState* queue = dirty_.take()) dispatch(*queue);
+}
+
+void Dispatcher::dispatch(QueueState& queue) {
+    if (queue.config.is_paused) return;
+    while (!queue.pending.empty() && !queue.idle_workers.empty()) {
+        WorkerRecord* worker = queue.idle_workers.front();
+        JobRecord* job = queue.pending.front();
+        const auto timeout = timeout_of(*job);
+        ++job->attempt;
+        states_.move_job(*job, JobMove::running(*worker, timeout.count() > 0 ? std::optional(now_ + timeout)
+                                                                            : std::nullopt));
+        if (worker->outgoing.empty()) with_outgoing_.push_back(worker);
+        worker->outgoing.push_back(job);
+        workers_.note_leased(*worker, queue);
+        if (worker->outgoing.size() >= std::max<std::uint32_t>(worker->batch, 1)) send_outgoing(*worker);
+    }
+    // Each worker's jobs of this pass go out together (protocol.md §5.25). Jobs that could not be
+    // sent are back at the head of this queue: another worker may take them.
+    bool is_requeued = false;
+    for (std::size_t i = 0; i < with_outgoing_.size(); ++i) {
+        WorkerRecord* worker = with_outgoing_[i];
+        if (worker != nullptr && !worker->outgoing.empty() && !send_outgoing(*worker)) is_requeued = true;
+    }
+    with_outgoing_.clear();
+    if (is_requeued) dirty_.mark(queue);
+}
+
+bool Dispatcher::send_outgoing(WorkerRecord& worker) {
+    auto& jobs = worker.outgoing;
+    p::Frames frames;
+    if (jobs.size() == 1) {
+        JobRecord* job = jobs.front();
+        frames = p::encode(p::Job{std::string(job->id()), job->queue->name, job->attempt, job->payload_message()});
+    } else {
+        p::Jobs batch;
+        batch.jobs.reserve(jobs.size());
+        for (JobRecord* job : jobs) {
+            batch.jobs.push_back(p::Job{std::string(job->id()), job->queue->name, job->attempt, job->payload_message()});
+        }
+        frames = p::encode(std::move(batch));
+    }
+    const p::SendStatus status = outbox_.to_worker(worker.routing_id, frames);
+    if (status != p::SendStatus::sent) {
+        undo_outgoing(worker, status);
+        return false;
+    }
+    for (JobRecord* job : jobs) {
+        ++context_.counters.jobs_dispatched;
+        if (context_.journal.is_on()) context_.journal.append(JournalDispatched{std::string(job->id()), job->attempt});
+    }
+    jobs.clear();
+    return true;
+}
+
+void Dispatcher::undo_outgoing(WorkerRecord& worker, p::SendStatus status) {
+    // The worker's state first, so that the credit the undone leases give back does not list it.
+    const bool is_congested = status == p::SendStatus::would_block;
+    if (is_congested) {
+        context_.log.warn("worker congested worker={} held={}", worker.name, worker.leases.size());
+        workers_.move_worker(worker, WorkerState::congested);
+    } else {
+        workers_.move_worker(worker, WorkerState::gone);
+    }
+    // Back at the heads of their queues, in their order, with the attempt not made.
+    for (auto it = worker.outgoing.rbegin(); it != worker.outgoing.rend(); ++it) {
+        JobRecord* job = *it;
+        states_.move_job(*job, JobMove::pending_at_head());
+        --job->attempt;
+    }
+    worker.outgoing.clear();
+    if (!is_congested) {
+        // This pass still lists the workers it gave jobs to: this one is about to be destroyed.
+        std::replace(with_outgoing_.begin(), with_outgoing_.end(), &worker, static_cast<WorkerRecord*>(nullptr));
+        endings_.lose_worker(worker, "unreachable", now_);
+    }
+}
+
+}  // namespace corsair::broker

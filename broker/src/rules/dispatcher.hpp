@@ -1,0 +1,51 @@
+// Hands pending jobs to idle workers: for each dirty queue, the highest-priority oldest job to
+// the least recently used worker with credit, until one side runs out. The jobs one worker gets
+// in a pass go out together as one JOBS (protocol.md §5.25), or one JOB; a batch that cannot be
+// sent is undone, every lease in it, as if it had never been made. Owned by the loop thread.
+#pragma once
+
+#include <chrono>
+#include <vector>
+
+#include "corsair/broker/outbox.hpp"
+#include "dirty_queues.hpp"
+#include "job_endings.hpp"
+#include "job_states.hpp"
+#include "scheduler_context.hpp"
+#include "worker_registry.hpp"
+
+namespace corsair::broker {
+
+class Dispatcher {
+public:
+    using TimePoint = std::chrono::steady_clock::time_point;
+
+    Dispatcher(const SchedulerContext& context, DirtyQueues& dirty, JobStates& states, WorkerRegistry& workers,
+               JobEndings& endings, Outbox& outbox)
+        : context_(context), dirty_(dirty), states_(states), workers_(workers), endings_(endings), outbox_(outbox) {}
+    Dispatcher(const Dispatcher&) = delete;
+    Dispatcher& operator=(const Dispatcher&) = delete;
+
+    // Dispatches every dirty queue until none is left (a batch that could not be sent makes its
+    // queue dirty again, for another worker). `now` starts the leases' timeouts.
+    void dispatch_dirty(TimePoint now);
+
+private:
+    void dispatch(QueueState& queue);
+    // Sends the jobs leased to `worker` in this pass (worker.outgoing) as one JOB or JOBS; if
+    // they cannot be sent, undoes their leases (back at the heads of their queues, in order) and
+    // returns false.
+    bool send_outgoing(WorkerRecord& worker);
+    void undo_outgoing(WorkerRecord& worker, protocol::SendStatus status);
+
+    const SchedulerContext& context_;
+    DirtyQueues& dirty_;
+    JobStates& states_;
+    WorkerRegistry& workers_;
+    JobEndings& endings_;
+    Outbox& outbox_;
+    TimePoint now_{};                           // the pass's time, for lease deadlines
+    std::vector<WorkerRecord*> with_outgoing_;  // workers given jobs in the pass under way
+};
+
+}  // namespace corsair::broker

@@ -1,0 +1,144 @@
+#include "journal_replay.hpp"
+
+#include <algorithm>
+#include <vector>
+
+namespace corsair::broker {
+
+namespace p = corsair::protocol;
+
+namespace {
+
+template <class... F>
+struct Overloaded : F... {
+    using F::operator()...;
+};
+template <class... F>
+Overloaded(F...) -> Overloaded<F...>;
+
+bool has_rare_fields(const JournalSubmitted& r) {
+    return r.retry.max_attempts || r.retry.backoff_ms || r.retry.backoff_max_ms || r.retry.backoff_jitter_pct ||
+           r.timeout_ms || !r.unique_key.empty();
+}
+
+}  // namespace
+
+void JournalReplay::replay(const JournalRecord& record, TimePoint now) {
+    ++counts_.records;
+    std::visit(Overloaded{
+                   [&](const JournalSubmitted& r) { replay_submitted(r, now); },
+                   [&](const JournalQueueSettings& r) { apply(queues_.named(r.settings.queue).config, r.settings); },
+                   // Every other record names a job; one no longer held (ended and expired) is skipped.
+                   [&](const auto& r) {
+                       if (JobRecord* job = jobs_.find(r.id)) replay_job(*job, r, now);
+                   },
+               },
+               record);
+}
+
+void JournalReplay::replay_job(JobRecord& job, const JournalDispatched& r, TimePoint) {
+    job.attempt = std::max(job.attempt, r.attempt);
+    states_.place(job, JobMove::running_without_lease());
+}
+
+void JournalReplay::replay_job(JobRecord& job, const JournalDone& r, TimePoint now) {
+    job.attempt = std::max(job.attempt, r.attempt);
+    ++job.queue->done;
+    keep_ended(job, p::JobState::done, p::make_payload(r.result), {}, r.ended_at_ms, now);
+}
+
+void JournalReplay::replay_job(JobRecord& job, const JournalCancelled& r, TimePoint now) {
+    keep_ended(job, p::JobState::cancelled, {}, "cancelled", r.ended_at_ms, now);
+}
+
+void JournalReplay::replay_job(JobRecord& job, const JournalPurged&, TimePoint now) {
+    keep_ended(job, p::JobState::failed, {}, job.details().last_error, 0, now);
+}
+
+void JournalReplay::replay_job(JobRecord& job, const JournalReleased&, TimePoint) {
+    ++job.uncounted_attempts;
+    states_.place(job, JobMove::pending_at_head());
+}
+
+void JournalReplay::replay_submitted(const JournalSubmitted& r, TimePoint now) {
+    if (jobs_.find(r.id) != nullptr || results_.find(r.id) != nullptr) return;
+    JobRecord& job = jobs_.create(r.id, std::string_view(r.payload), queues_.named(r.queue), r.sequence);
+    job.priority = r.priority;
+    if (has_rare_fields(r)) {
+        JobDetails& details = job.writable_details();
+        details.retry = r.retry;
+        details.timeout_ms = r.timeout_ms;
+        details.unique_key = r.unique_key;
+    }
+    jobs_.hold_unique_key(job);
+    const TimePoint ready_at = steady_or_now(r.ready_at_ms, now);
+    states_.place(job, ready_at > now ? JobMove::delayed(ready_at) : JobMove::pending());
+}
+
+void JournalReplay::replay_job(JobRecord& job, const JournalAttemptFailed& r, TimePoint now) {
+    job.attempt = std::max(job.attempt, r.attempt);
+    JobDetails& details = job.writable_details();
+    details.errors.push_back({r.attempt, r.error.substr(0, p::kMaxHistoryErrorBytes)});
+    if (details.errors.size() > p::kMaxAttemptsLimit) details.errors.erase(details.errors.begin());
+    details.last_error = r.error;
+    const TimePoint retry_at = steady_or_now(r.retry_at_ms, now);
+    states_.place(job, retry_at > now ? JobMove::delayed(retry_at) : JobMove::pending_at_head());
+}
+
+void JournalReplay::replay_job(JobRecord& job, const JournalDead& r, TimePoint now) {
+    states_.place(job, JobMove::dead(steady_or_now(r.died_at_ms, now)));
+    ++job.queue->failed;
+    jobs_.release_unique_key(job);
+}
+
+void JournalReplay::replay_job(JobRecord& job, const JournalRetried&, TimePoint) {
+    job.uncounted_attempts = job.attempt;
+    jobs_.hold_unique_key(job);
+    states_.place(job, JobMove::pending());
+}
+
+void JournalReplay::keep_ended(JobRecord& job, p::JobState state, zmq::message_t result, std::string error,
+                               std::uint64_t ended_at_ms, TimePoint now) {
+    states_.place(job, JobMove::ended());
+    const TimePoint ended_at = steady_or_now(ended_at_ms, now);
+    jobs_.release_unique_key(job);
+    if (now - ended_at < context_.options.result_ttl) {
+        results_.add(job.id(), JobEndings::ended_record(job, state, std::move(result), std::move(error), ended_at));
+    }
+    jobs_.destroy(job);
+}
+
+RecoveryCounts JournalReplay::finish(TimePoint now) {
+    // Running at the stop: back to the head of their queue. The attempt number stays counted
+    // (a late answer from that lease is stale), but the broker's stop is not the job's failure,
+    // so it does not use up one of the job's attempts.
+    std::vector<JobRecord*> running;
+    jobs_.for_each([&](JobRecord* job) {
+        if (job->state == JobState::running) running.push_back(job);
+    });
+    std::sort(running.begin(), running.end(), [](const JobRecord* a, const JobRecord* b) { return a->sequence > b->sequence; });
+    for (JobRecord* job : running) {
+        ++job->uncounted_attempts;
+        states_.place(*job, JobMove::pending_at_head());
+    }
+    counts_.running_at_crash = running.size();
+    queues_.for_each([&](QueueState& queue) {
+        counts_.pending += queue.pending.size();
+        counts_.delayed += queue.delayed;
+        counts_.dead += queue.dead.size();
+        endings_.expire_dead(queue, now);
+    });
+    counts_.results = results_.size();
+    counts_.queues = queues_.size();
+    return counts_;
+}
+
+std::uint64_t JournalReplay::estimated_snapshot_bytes() const noexcept {
+    // About what a live job's records cost besides its payload (id, queue, field names, framing),
+    // rounded up (docs/performance.md). An ended job's memory cost (ResultStore) stands in for its
+    // records: both are its id, queue and result plus about a hundred bytes.
+    constexpr std::uint64_t kRecordBytesPerJob = 96;
+    return jobs_.live_payload_bytes() + kRecordBytesPerJob * jobs_.size() + results_.bytes();
+}
+
+}  // namespace corsair::broker

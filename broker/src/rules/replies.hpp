@@ -1,0 +1,101 @@
+// Everything the broker tells producers, on one path: which producer connection waits on a job
+// (reply targets), ACCEPTEDs held for accept_within_ms, the RESULTs of one turn coalesced per
+// connection into RESULTS, and the durable gate — an acknowledgement (ACCEPTED, RESULT, OK) is
+// sent only once the journal holds everything appended before it (docs/durability.md).
+// Owned by the broker's loop thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "corsair/broker/outbox.hpp"
+#include "corsair/broker/scheduler.hpp"
+#include "held_accepts.hpp"
+#include "job_journal.hpp"
+#include "job_record.hpp"
+#include "reply_targets.hpp"
+
+namespace corsair::broker {
+
+class Replies {
+public:
+    using TimePoint = std::chrono::steady_clock::time_point;
+
+    // `instance` is this start of the broker, told in every ACCEPTED (never 0).
+    Replies(Outbox& outbox, JobJournal& journal, SchedulerCounters& counters, std::uint64_t instance)
+        : outbox_(outbox), journal_(journal), counters_(counters), instance_(instance) {}
+    Replies(const Replies&) = delete;
+    Replies& operator=(const Replies&) = delete;
+
+    std::uint64_t instance() const noexcept { return instance_; }
+
+    // At once: a reply that acknowledges nothing durable (STATUS, STATS, DEAD_REPLY, ERROR).
+    void send(const RoutingId& producer, protocol::Frames frames);
+    void send_error(const RoutingId& producer, protocol::ErrorCode code, std::string message, std::string id = {},
+                    std::string command = {});
+    // Once the journal is durable up to its last record: an acknowledgement.
+    void send_when_durable(const RoutingId& producer, protocol::Frames frames);
+    // The journal is durable up to `sequence`: sends the acknowledgements that waited for it.
+    void on_durable(std::uint64_t sequence);
+    // ACCEPTED for `id`, standing for job `job_id` (a different job for a unique-key hit).
+    void send_accepted(const RoutingId& producer, std::string id, bool existed, std::string job_id);
+
+    // Makes `producer` the connection told of `job`'s RESULT and PROGRESS.
+    void set_reply_to(JobRecord& job, const RoutingId& producer, std::uint32_t results_batch);
+    // Forgets `job`'s reply target (the job is being destroyed).
+    void forget_reply_to(JobRecord& job);
+
+    // Holds `job`'s ACCEPTED for `within` (SUBMIT accept_within_ms, protocol.md §5.1).
+    void hold_accept(JobRecord& job, std::chrono::milliseconds within, TimePoint now);
+    enum class HeldAcceptEnd {
+        send_now,  // the ACCEPTED goes out now (its producer stops being the job's RESULT target)
+        answered,  // another ACCEPTED to the same producer answers for it (a resubmit)
+        folded,    // the job's RESULT to the same producer stands for it
+    };
+    // How `job`'s held ACCEPTED ends, if it has one.
+    void settle_held_accept(JobRecord& job, HeldAcceptEnd end);
+
+    // `job`'s ending to the producer waiting on it (it must have one): at once, or inside a turn,
+    // with the turn's other endings for that connection as one RESULTS when its SUBMIT asked.
+    void send_result(const JobRecord& job, protocol::JobResult&& result);
+    // PROGRESS to the producer waiting on `job`, if any.
+    void send_progress(const JobRecord& job, protocol::Progress&& progress);
+
+    // A turn (Scheduler::begin_turn): RESULTs are coalesced until end_turn().
+    void begin_turn() noexcept { is_in_turn_ = true; }
+    void end_turn();
+
+    std::optional<TimePoint> next_due() const { return held_accepts_.next_due(); }
+    // Sends the held ACCEPTEDs whose time has come.
+    void fire(TimePoint now);
+
+    std::size_t held_accepts() const noexcept { return held_accepts_.size(); }
+    std::size_t held_acknowledgements() const noexcept { return held_until_durable_.size(); }
+
+private:
+    void send_late_accepted(const JobRecord& job);
+
+    Outbox& outbox_;
+    JobJournal& journal_;
+    SchedulerCounters& counters_;
+    std::uint64_t instance_;
+    ReplyTargets targets_;
+    HeldAccepts held_accepts_;
+    bool is_in_turn_ = false;
+    // RESULTs of this turn per producer connection (by copy: a job's ending may release its target).
+    std::vector<std::pair<RoutingId, std::vector<protocol::JobResult>>> turn_results_;
+    struct HeldReply {
+        std::uint64_t sequence;  // the journal record it follows
+        RoutingId producer;
+        protocol::Frames frames;
+    };
+    std::deque<HeldReply> held_until_durable_;
+    std::uint64_t durable_sequence_ = 0;
+};
+
+}  // namespace corsair::broker

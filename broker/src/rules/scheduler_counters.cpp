@@ -1,0 +1,37 @@
+#include "corsair/broker/scheduler_counters.hpp"
+
+namespace corsair::broker {
+
+std::map<std::string, std::uint64_t> SchedulerCounters::to_map() const {
+    return {
+        {"jobs_submitted", jobs_submitted},
+        {"duplicate_submits", duplicate_submits},
+        {"jobs_dispatched", jobs_dispatched},
+        {"jobs_done", jobs_done},
+        {"jobs_failed", jobs_failed},
+        {"jobs_requeued", jobs_requeued},
+        {"jobs_cancelled", jobs_cancelled},
+        {"jobs_delayed", jobs_delayed},
+        {"unique_hits", unique_hits},
+        {"attempts_failed", attempts_failed},
+        {"attempts_timed_out", attempts_timed_out},
+        {"retries_scheduled", retries_scheduled},
+        {"dead_retried", dead_retried},
+        {"dead_purged", dead_purged},
+        {"dead_evicted", dead_evicted},
+        {"queue_full_refusals", queue_full_refusals},
+        {"queue_limit_refusals", queue_limit_refusals},
+        {"progress_reports", progress_reports},
+        {"stale_completions", stale_completions},
+        {"workers_joined", workers_joined},
+        {"workers_dead", workers_dead},
+        {"workers_disconnected", workers_disconnected},
+        {"malformed_messages", malformed_messages},
+        {"unexpected_commands", unexpected_commands},
+        {"results_undeliverable", results_undeliverable},
+        {"results_expired", results_expired},
+        {"accepts_folded", accepts_folded},
+    };
+}
+
+}  // namespace corsair::broker

@@ -1,0 +1,92 @@
+#include "worker_registry.hpp"
+
+#include <cassert>
+#include <iterator>
+
+#include "queue_state.hpp"
+
+namespace corsair::broker {
+
+WorkerRecord* WorkerRegistry::find(const RoutingId& routing_id) {
+    auto found = workers_.find(routing_id);
+    return found == workers_.end() ? nullptr : &found->second;
+}
+
+std::pair<WorkerRecord*, bool> WorkerRegistry::announce(const RoutingId& routing_id, std::string name,
+                                                        std::vector<std::string> queues,
+                                                        std::vector<QueueState*> served, std::uint32_t capacity,
+                                                        std::uint32_t batch, TimePoint now) {
+    auto [it, is_new] = workers_.try_emplace(routing_id);
+    WorkerRecord& worker = it->second;
+    if (worker.is_listed) unlist_idle(worker);
+    worker.routing_id = routing_id;
+    worker.name = std::move(name);
+    worker.queues = std::move(queues);
+    worker.served = std::move(served);
+    worker.capacity = capacity;
+    worker.batch = batch;
+    worker.last_heard = now;
+    worker.state = WorkerState::serving;  // READY starts a session whatever came before
+    return {&worker, is_new};
+}
+
+void WorkerRegistry::move_worker(WorkerRecord& worker, WorkerState to) {
+    if (worker.state == to) return;
+    assert(is_allowed(worker.state, to));
+    worker.state = to;
+    refresh_listing(worker);
+}
+
+void WorkerRegistry::heard_from(WorkerRecord& worker, TimePoint now) {
+    worker.last_heard = now;
+    if (worker.state == WorkerState::congested) move_worker(worker, WorkerState::serving);
+}
+
+void WorkerRegistry::refresh_listing(WorkerRecord& worker) {
+    if (worker.can_take_jobs() && !worker.is_listed) {
+        list_idle(worker);
+    } else if (!worker.can_take_jobs() && worker.is_listed) {
+        unlist_idle(worker);
+    }
+}
+
+void WorkerRegistry::note_leased(WorkerRecord& worker, QueueState& queue) {
+    if (!worker.can_take_jobs()) {
+        unlist_idle(worker);
+        return;
+    }
+    for (std::size_t i = 0; i < worker.served.size(); ++i) {
+        if (worker.served[i] == &queue) {
+            queue.idle_workers.splice(queue.idle_workers.end(), queue.idle_workers, worker.idle_positions[i]);
+        }
+    }
+}
+
+void WorkerRegistry::erase(WorkerRecord& worker) {
+    assert(worker.leases.empty());
+    if (worker.is_listed) unlist_idle(worker);
+    const RoutingId routing_id = worker.routing_id;
+    workers_.erase(routing_id);
+}
+
+void WorkerRegistry::list_idle(WorkerRecord& worker) {
+    worker.idle_positions.clear();
+    for (QueueState* queue : worker.served) {
+        if (worker.parked_nodes.empty()) worker.parked_nodes.push_back(&worker);
+        queue->idle_workers.splice(queue->idle_workers.end(), worker.parked_nodes, worker.parked_nodes.begin());
+        worker.idle_positions.push_back(std::prev(queue->idle_workers.end()));
+        if (!queue->pending.empty()) dirty_.mark(*queue);
+    }
+    worker.is_listed = true;
+}
+
+void WorkerRegistry::unlist_idle(WorkerRecord& worker) {
+    for (std::size_t i = 0; i < worker.served.size() && i < worker.idle_positions.size(); ++i) {
+        worker.parked_nodes.splice(worker.parked_nodes.end(), worker.served[i]->idle_workers,
+                                   worker.idle_positions[i]);
+    }
+    worker.idle_positions.clear();
+    worker.is_listed = false;
+}
+
+}  // namespace corsair::broker

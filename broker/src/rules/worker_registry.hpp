@@ -1,0 +1,96 @@
+// The workers connected to the broker: their records by routing id, their state machine
+// (kWorkerTransitions, held against protocol.md §7), liveness, and the idle lists a queue's
+// dispatch takes workers from, least recently used first. A worker is listed in every queue it
+// serves exactly while it can take jobs (serving, with credit). Owned by the broker's loop thread.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "corsair/broker/outbox.hpp"
+#include "dirty_queues.hpp"
+#include "worker_record.hpp"
+
+namespace corsair::broker {
+
+struct WorkerTransition {
+    WorkerState from;
+    WorkerState to;
+    const char* by;
+};
+// Every state change of a worker record; READY creates a record `serving` (announce()).
+inline constexpr std::array<WorkerTransition, 8> kWorkerTransitions{{
+    {WorkerState::serving, WorkerState::congested, "a JOB or JOBS to it would block (high-water mark)"},
+    {WorkerState::congested, WorkerState::serving, "any message from it, READY included"},
+    {WorkerState::serving, WorkerState::draining, "DRAIN"},
+    {WorkerState::congested, WorkerState::draining, "DRAIN"},
+    {WorkerState::draining, WorkerState::serving, "READY again (a new session on the same connection)"},
+    {WorkerState::serving, WorkerState::gone, "DISCONNECT, silent past liveness, or unreachable"},
+    {WorkerState::congested, WorkerState::gone, "DISCONNECT, silent past liveness, or unreachable"},
+    {WorkerState::draining, WorkerState::gone, "DISCONNECT, silent past liveness, or unreachable"},
+}};
+
+constexpr bool is_allowed(WorkerState from, WorkerState to) noexcept {
+    for (const auto& row : kWorkerTransitions) {
+        if (row.from == from && row.to == to) return true;
+    }
+    return false;
+}
+
+class WorkerRegistry {
+public:
+    using TimePoint = std::chrono::steady_clock::time_point;
+
+    // A worker not heard from for `silence_limit` (liveness x heartbeat interval) is dead.
+    WorkerRegistry(DirtyQueues& dirty, std::chrono::milliseconds silence_limit)
+        : dirty_(dirty), silence_limit_(silence_limit) {}
+    WorkerRegistry(const WorkerRegistry&) = delete;
+    WorkerRegistry& operator=(const WorkerRegistry&) = delete;
+
+    WorkerRecord* find(const RoutingId& routing_id);
+    // READY: a new record, or the same connection announcing again (back to serving, its leases
+    // kept). `served` holds the states of `queues`, in order. Returns the record and whether it
+    // is new. The worker is not listed as idle until refresh_listing().
+    std::pair<WorkerRecord*, bool> announce(const RoutingId& routing_id, std::string name,
+                                            std::vector<std::string> queues, std::vector<QueueState*> served,
+                                            std::uint32_t capacity, std::uint32_t batch, TimePoint now);
+    // A move of kWorkerTransitions (asserted), then the idle lists brought in line.
+    void move_worker(WorkerRecord& worker, WorkerState to);
+    // Any message from the worker: it is alive, and no longer congested.
+    void heard_from(WorkerRecord& worker, TimePoint now);
+    // Lists the worker as idle in its queues if it can take jobs, unlists it if not.
+    void refresh_listing(WorkerRecord& worker);
+    // After `worker` was given a job of `queue`: unlisted when out of credit, else moved to the
+    // back of `queue`'s idle list (least recently used first).
+    void note_leased(WorkerRecord& worker, QueueState& queue);
+    // Whether `worker` has been silent past liveness x heartbeat interval at `now`.
+    bool is_silent(const WorkerRecord& worker, TimePoint now) const noexcept {
+        return now - worker.last_heard >= silence_limit_;
+    }
+    // Forgets a worker that is gone; it must hold no lease any more.
+    void erase(WorkerRecord& worker);
+
+    std::size_t size() const noexcept { return workers_.size(); }
+    template <class F>
+    void for_each(F&& f) const {
+        for (const auto& [routing_id, worker] : workers_) f(worker);
+    }
+    template <class F>
+    void for_each(F&& f) {
+        for (auto& [routing_id, worker] : workers_) f(worker);
+    }
+
+private:
+    void list_idle(WorkerRecord& worker);
+    void unlist_idle(WorkerRecord& worker);
+
+    DirtyQueues& dirty_;
+    std::chrono::milliseconds silence_limit_;
+    std::unordered_map<RoutingId, WorkerRecord> workers_;
+};
+
+}  // namespace corsair::broker
