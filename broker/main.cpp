@@ -10,6 +10,7 @@
 #include "corsair/broker/broker.hpp"
 #include "corsair/broker/broker_cli.hpp"
 #include "corsair/broker/huge_pages.hpp"
+#include "corsair/broker/ready_line.hpp"
 #include "corsair/broker/signal_watcher.hpp"
 
 int main(int argc, char** argv) {
@@ -34,8 +35,8 @@ int main(int argc, char** argv) {
         corsair::broker::Broker broker(context, options, log);
         running = &broker;
         // One stdout line with the resolved endpoints, for scripts and tests binding port 0.
-        std::printf("corsair-broker ready producers=%s workers=%s\n", broker.producer_endpoint().c_str(),
-                    broker.worker_endpoint().c_str());
+        const auto ready = corsair::broker::format_ready_line({broker.producer_endpoint(), broker.worker_endpoint()});
+        std::printf("%s\n", ready.c_str());
         std::fflush(stdout);
         broker.run();
         running = nullptr;

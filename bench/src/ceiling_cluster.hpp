@@ -7,7 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "child_process.hpp"
+#include "child_process.hpp"  // the harness, tests/support
+#include "corsair/broker/ready_line.hpp"
 #include "process_usage.hpp"
 
 namespace corsair::bench {
@@ -22,15 +23,14 @@ public:
     CeilingCluster(const CeilingCluster&) = delete;
     CeilingCluster& operator=(const CeilingCluster&) = delete;
 
-    const std::string& producer_endpoint() const noexcept { return producer_endpoint_; }
+    const std::string& producer_endpoint() const noexcept { return endpoints_.producers; }
     CpuSeconds proxy_cpu() const;
     CpuSeconds workers_cpu() const;
 
 private:
-    std::unique_ptr<ChildProcess> proxy_;
-    std::vector<std::unique_ptr<ChildProcess>> workers_;
-    std::string producer_endpoint_;
-    std::string worker_endpoint_;
+    std::unique_ptr<test::ChildProcess> proxy_;
+    std::vector<std::unique_ptr<test::ChildProcess>> workers_;
+    broker::BrokerEndpoints endpoints_;
 };
 
 // The path of the running executable (/proc/self/exe), to re-execute it.

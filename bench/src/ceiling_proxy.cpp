@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "corsair/broker/ready_line.hpp"
 #include "corsair/protocol/limits.hpp"
 
 namespace corsair::bench {
@@ -29,8 +30,9 @@ int run_proxy(zmq::context_t& context) {
     producers.set(zmq::sockopt::router_mandatory, 1);
     producers.bind("tcp://127.0.0.1:*");
     workers.bind("tcp://127.0.0.1:*");
-    std::printf("corsair-bench proxy ready producers=%s workers=%s\n",
-                producers.get(zmq::sockopt::last_endpoint).c_str(), workers.get(zmq::sockopt::last_endpoint).c_str());
+    const broker::BrokerEndpoints endpoints{producers.get(zmq::sockopt::last_endpoint),
+                                            workers.get(zmq::sockopt::last_endpoint)};
+    std::printf("%s\n", broker::format_ready_line(endpoints, kProxyProgram).c_str());
     std::fflush(stdout);
     zmq::proxy(producers, workers);
     return 1;

@@ -45,4 +45,10 @@ CpuSeconds own_cpu_time() {
     return CpuSeconds(seconds(usage.ru_utime) + seconds(usage.ru_stime));
 }
 
+CpuSeconds cpu_time_of(const std::vector<pid_t>& pids) {
+    CpuSeconds total(0);
+    for (const pid_t pid : pids) total += cpu_time(pid).value_or(CpuSeconds(0));
+    return total;
+}
+
 }  // namespace corsair::bench

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <vector>
 
 #include <sys/types.h>
 
@@ -18,5 +19,7 @@ std::optional<std::uint64_t> resident_bytes(pid_t pid);
 std::optional<CpuSeconds> cpu_time(pid_t pid);
 // The calling process's own user + system CPU (getrusage), every thread included.
 CpuSeconds own_cpu_time();
+// The CPU time of `pids` together so far, counting 0 for a process already gone.
+CpuSeconds cpu_time_of(const std::vector<pid_t>& pids);
 
 }  // namespace corsair::bench

@@ -52,7 +52,7 @@ std::string with_commas(double value) {
 }  // namespace
 
 Suite::Suite(const BenchOptions& options, zmq::context_t& context)
-    : options_(options), context_(context), scratch_(options.scratch_parent, options.keeps_scratch),
+    : options_(options), context_(context), scratch_("corsair-bench", options.scratch_parent, options.keeps_scratch),
       self_bin_(own_executable_path()) {
     context_.set(zmq::ctxopt::max_sockets, kMaxSockets);
     // Each simulated worker costs this process about two descriptors and the broker one.
@@ -71,6 +71,21 @@ std::vector<int> Suite::ceiling_worker_counts(const std::vector<Workload>& plann
 
 std::string Suite::run_folder(const std::string& label, int run) const {
     return scratch_.fresh_subdir(label + "-run" + std::to_string(run));
+}
+
+std::unique_ptr<test::CorsairCluster> Suite::start_corsair(const std::string& folder,
+                                                           std::vector<std::string> broker_flags, int workers,
+                                                           std::uint32_t capacity) const {
+    test::ClusterOptions cluster_options{options_.broker_bin, options_.worker_bin, std::move(broker_flags), folder,
+                                         test::ChildProcess::Stdout::discarded};
+    auto cluster = std::make_unique<test::CorsairCluster>(std::move(cluster_options));
+    std::vector<std::string> worker_args{"--builtin", "echo"};
+    const auto worker_flags = options_.worker_flags();
+    worker_args.insert(worker_args.end(), worker_flags.begin(), worker_flags.end());
+    for (int i = 0; i < workers; ++i) {
+        cluster->start_worker("bench-w" + std::to_string(i), worker_args, kQueue, static_cast<int>(capacity));
+    }
+    return cluster;
 }
 
 nlohmann::json Suite::run() {
@@ -96,7 +111,7 @@ nlohmann::json Suite::run() {
         {"load_average_at_start", load_average()},
         {"producer", options_.uses_raw_producer ? "raw" : "library"},
         {"producer_description", producer_description(options_.uses_raw_producer)},
-        {"scratch", {{"path", scratch_.path()}, {"filesystem", scratch_.filesystem_type()}}},
+        {"scratch", {{"path", scratch_.path().string()}, {"filesystem", scratch_.filesystem_type()}}},
         {"binaries", {{"broker", options_.broker_bin}, {"worker", options_.worker_bin}, {"bench", self_bin_}}},
         {"workloads", nlohmann::json::object()},
     };

@@ -3,6 +3,8 @@
 // Workloads live in suite_*.cpp, one file per kind of measurement.
 #pragma once
 
+#include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -10,9 +12,13 @@
 #include <zmq.hpp>
 
 #include "bench_options.hpp"
+#include "corsair_cluster.hpp"  // the harness, tests/support
 #include "scratch_dir.hpp"
 
 namespace corsair::bench {
+
+// The one queue every workload submits to and every worker serves.
+inline constexpr const char* kQueue = "bench";
 
 class Suite {
 public:
@@ -47,12 +53,17 @@ private:
     // suite.cpp
     std::vector<int> ceiling_worker_counts(const std::vector<Workload>& planned) const;
     std::string run_folder(const std::string& label, int run) const;
+    // Starts the real corsair-broker with `broker_flags` and `workers` corsair-workers (echo
+    // handler, --capacity `capacity`, the asked worker flags), logging into `folder`, without
+    // waiting for the workers to register. Throws std::runtime_error if the broker does not start.
+    std::unique_ptr<test::CorsairCluster> start_corsair(const std::string& folder, std::vector<std::string> broker_flags,
+                                                        int workers, std::uint32_t capacity) const;
     void add_ratios();
     void print_summary() const;
 
     const BenchOptions& options_;
     zmq::context_t& context_;
-    ScratchDir scratch_;
+    test::ScratchDir scratch_;
     std::string self_bin_;
     nlohmann::json report_;  // the --json document; figures go to report_["workloads"]
 };

@@ -5,7 +5,6 @@
 #include <memory>
 
 #include "ceiling_cluster.hpp"
-#include "corsair_cluster.hpp"
 #include "corsair_load.hpp"
 #include "job_source.hpp"
 #include "raw_producer.hpp"
@@ -16,7 +15,6 @@ namespace corsair::bench {
 
 namespace {
 
-constexpr const char* kQueue = "bench";
 constexpr auto kPerJobTimeout = std::chrono::seconds(10);
 constexpr auto kRegistrationTimeout = std::chrono::seconds(60);
 
@@ -84,21 +82,12 @@ void Suite::run_latency() {
     LatencyRuns runs;
     for (int run = 1; run <= options_.runs; ++run) {
         const auto folder = run_folder("latency", run);
-        ClusterSpec spec;
-        spec.broker_bin = options_.broker_bin;
-        spec.worker_bin = options_.worker_bin;
-        spec.broker_flags = {"--data-dir", ""};
-        spec.workers = 1;
-        spec.capacity = 1;
-        spec.worker_flags = options_.worker_flags();
-        spec.queue = kQueue;
-        spec.log_dir = folder;
-        CorsairCluster cluster(spec);
-        CorsairLoad load(context_, cluster.producer_endpoint(), options_.window, kQueue);
+        const auto cluster = start_corsair(folder, {"--data-dir", ""}, 1, 1);
+        CorsairLoad load(context_, cluster->endpoints().producers, options_.window, kQueue);
         load.wait_for_workers(1, kRegistrationTimeout);
         const JobSource source(options_.seed, sizes.latency_payload_bytes);
         std::unique_ptr<RawProducer> raw;
-        if (options_.uses_raw_producer) raw = std::make_unique<RawProducer>(context_, cluster.producer_endpoint(), 1, kQueue);
+        if (options_.uses_raw_producer) raw = std::make_unique<RawProducer>(context_, cluster->endpoints().producers, 1, kQueue);
         const auto sequential = [&](std::uint64_t first, std::uint64_t count) {
             return raw ? raw->run_sequential(source, first, count, kPerJobTimeout)
                        : load.run_sequential(source, first, count, kPerJobTimeout);

@@ -4,7 +4,6 @@
 #include <cstdio>
 #include <memory>
 
-#include "corsair_cluster.hpp"
 #include "corsair_load.hpp"
 #include "job_source.hpp"
 #include "process_usage.hpp"
@@ -18,19 +17,8 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-constexpr const char* kQueue = "bench";
 constexpr auto kFillTimeout = std::chrono::minutes(10);
 constexpr auto kRegistrationTimeout = std::chrono::seconds(120);
-
-ClusterSpec broker_only(const BenchOptions& options, const std::string& folder) {
-    ClusterSpec spec;
-    spec.broker_bin = options.broker_bin;
-    spec.worker_bin = options.worker_bin;
-    spec.broker_flags = {"--data-dir", ""};
-    spec.queue = kQueue;
-    spec.log_dir = folder;
-    return spec;
-}
 
 std::uint64_t pending_in(const protocol::StatsReply& stats, const std::string& queue) {
     for (const auto& entry : stats.queues) {
@@ -53,14 +41,14 @@ void Suite::run_memory() {
                               {"runs", nlohmann::json::array()}};
     std::vector<double> overheads;
     for (int run = 1; run <= options_.runs; ++run) {
-        CorsairCluster cluster(broker_only(options_, run_folder("memory", run)));
-        CorsairLoad load(context_, cluster.producer_endpoint(), options_.window, kQueue);
+        const auto cluster = start_corsair(run_folder("memory", run), {"--data-dir", ""}, 0, 0);
+        CorsairLoad load(context_, cluster->endpoints().producers, options_.window, kQueue);
         load.lift_queue_limit();
-        const auto before = resident_bytes(cluster.broker_pid()).value_or(0);
+        const auto before = resident_bytes(cluster->broker_pid()).value_or(0);
         const JobSource source(options_.seed, sizes.memory_payload_bytes);
         const double seconds = load.fill(source, 1, sizes.memory_jobs, kFillTimeout);
         const auto pending = pending_in(load.stats(), kQueue);
-        const auto after = resident_bytes(cluster.broker_pid()).value_or(0);
+        const auto after = resident_bytes(cluster->broker_pid()).value_or(0);
         if (pending != sizes.memory_jobs) {
             throw std::runtime_error("memory: the broker holds " + std::to_string(pending) + " pending jobs, not " +
                                      std::to_string(sizes.memory_jobs));
@@ -103,10 +91,10 @@ void Suite::run_many_workers() {
     std::vector<double> cpu_percents;
     long long max_false_deaths = 0;
     for (int run = 1; run <= options_.runs; ++run) {
-        CorsairCluster cluster(broker_only(options_, run_folder("many-workers", run)));
-        CorsairLoad load(context_, cluster.producer_endpoint(), options_.window, kQueue);
+        const auto cluster = start_corsair(run_folder("many-workers", run), {"--data-dir", ""}, 0, 0);
+        CorsairLoad load(context_, cluster->endpoints().producers, options_.window, kQueue);
         const auto count = static_cast<std::size_t>(sizes.idle_workers);
-        SimulatedWorkers workers(context_, cluster.worker_endpoint(), count, kQueue);
+        SimulatedWorkers workers(context_, cluster->endpoints().workers, count, kQueue);
         if (!workers.wait_until_registered(kRegistrationTimeout)) {
             throw std::runtime_error("many-workers: not every simulated worker was answered by the broker in time");
         }
@@ -115,10 +103,10 @@ void Suite::run_many_workers() {
         workers.serve_until(Clock::now() + workers.interval());
         workers.reset_maxima();
 
-        const auto cpu_before = cluster.broker_cpu();
+        const auto cpu_before = cpu_time_of({cluster->broker_pid()});
         const auto start = Clock::now();
         workers.serve_until(start + window);
-        const auto cpu_after = cluster.broker_cpu();
+        const auto cpu_after = cpu_time_of({cluster->broker_pid()});
         const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
         const auto stats = load.stats();
         const auto false_deaths = static_cast<long long>(counter(stats, "workers_dead"));

@@ -5,7 +5,6 @@
 #include <memory>
 
 #include "ceiling_cluster.hpp"
-#include "corsair_cluster.hpp"
 #include "corsair_load.hpp"
 #include "job_source.hpp"
 #include "raw_producer.hpp"
@@ -16,7 +15,6 @@ namespace corsair::bench {
 
 namespace {
 
-constexpr const char* kQueue = "bench";
 // A raw producer's window larger than any run: ZeroMQ's high-water marks pace it instead.
 constexpr std::size_t kNoWindow = std::numeric_limits<std::size_t>::max();
 
@@ -80,23 +78,15 @@ nlohmann::json Suite::measure_corsair_throughput(const std::string& label, int w
     std::fflush(stdout);
     for (int run = 1; run <= options_.runs; ++run) {
         const auto folder = run_folder(label, run);
-        ClusterSpec spec;
-        spec.broker_bin = options_.broker_bin;
-        spec.worker_bin = options_.worker_bin;
-        spec.broker_flags = {"--data-dir", journal ? folder + "/journal" : ""};
-        if (journal) spec.broker_flags.insert(spec.broker_flags.end(), {"--fsync", fsync_policy});
-        spec.workers = workers;
-        spec.capacity = options_.capacity;
-        spec.worker_flags = options_.worker_flags();
-        spec.queue = kQueue;
-        spec.log_dir = folder;
-        CorsairCluster cluster(spec);
-        CorsairLoad load(context_, cluster.producer_endpoint(), options_.window, kQueue);
+        std::vector<std::string> broker_flags{"--data-dir", journal ? folder + "/journal" : ""};
+        if (journal) broker_flags.insert(broker_flags.end(), {"--fsync", fsync_policy});
+        const auto cluster = start_corsair(folder, broker_flags, workers, options_.capacity);
+        CorsairLoad load(context_, cluster->endpoints().producers, options_.window, kQueue);
         load.wait_for_workers(static_cast<std::size_t>(workers), kRegistrationTimeout);
         const JobSource source(options_.seed, sizes.payload_bytes);
         std::unique_ptr<RawProducer> raw;
         if (options_.uses_raw_producer) {
-            raw = std::make_unique<RawProducer>(context_, cluster.producer_endpoint(), kNoWindow, kQueue);
+            raw = std::make_unique<RawProducer>(context_, cluster->endpoints().producers, kNoWindow, kQueue);
         }
         const auto pipelined = [&](std::uint64_t first, std::uint64_t count, std::chrono::milliseconds timeout) {
             return raw ? raw->run_pipelined(source, first, count, timeout)
@@ -105,12 +95,12 @@ nlohmann::json Suite::measure_corsair_throughput(const std::string& label, int w
         pipelined(1, sizes.warmup_jobs, kWarmupTimeout);
 
         const auto producer_before = own_cpu_time();
-        const auto broker_before = cluster.broker_cpu();
-        const auto workers_before = cluster.workers_cpu();
+        const auto broker_before = cpu_time_of({cluster->broker_pid()});
+        const auto workers_before = cpu_time_of(cluster->worker_pids());
         const double seconds = pipelined(1 + sizes.warmup_jobs, sizes.throughput_jobs, run_timeout(sizes.throughput_jobs));
-        const auto broker_cpu = cluster.broker_cpu() - broker_before;
+        const auto broker_cpu = cpu_time_of({cluster->broker_pid()}) - broker_before;
         nlohmann::json result = cpu_figures(seconds, own_cpu_time() - producer_before, broker_cpu,
-                                            cluster.workers_cpu() - workers_before);
+                                            cpu_time_of(cluster->worker_pids()) - workers_before);
         result["seconds"] = seconds;
         result["jobs_per_second"] = static_cast<double>(sizes.throughput_jobs) / seconds;
         print_run(run, result["jobs_per_second"].get<double>(), seconds, "broker", broker_cpu.count());

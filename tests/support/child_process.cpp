@@ -2,10 +2,10 @@
 
 #include <cerrno>
 #include <csignal>
-#include <cstring>
 #include <fstream>
 #include <iterator>
 #include <stdexcept>
+#include <utility>
 
 #include <fcntl.h>
 #include <poll.h>
@@ -18,10 +18,39 @@ extern char** environ;
 
 namespace corsair::test {
 
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+int milliseconds_left(Clock::time_point deadline) {
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    return left <= 0 ? 0 : static_cast<int>(left);
+}
+
+// Between fork and exec: async-signal-safe calls only, as the parent may have other threads.
+[[noreturn]] void exec_child(char* const* argv, char* const* env, pid_t parent, int stdout_fd,
+                             const char* stderr_path) {
+    // Dies with its parent: a test runner or bench killed by a timeout must not leave brokers behind.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(127);  // the parent already died between fork and prctl
+    // O_CLOEXEC: dup2 clears it on the copies, so only fds 0-2 reach the new program.
+    const int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+    dup2(null_fd, STDIN_FILENO);
+    dup2(stdout_fd >= 0 ? stdout_fd : null_fd, STDOUT_FILENO);
+    if (stderr_path[0] != '\0') {
+        const int err_fd = open(stderr_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        if (err_fd >= 0) dup2(err_fd, STDERR_FILENO);
+    }
+    execve(argv[0], argv, env);
+    _exit(127);
+}
+
+}  // namespace
+
 ChildProcess::ChildProcess(std::vector<std::string> argv, std::vector<std::string> extra_env,
-                           std::string stderr_path) {
-    int pipe_fds[2];
-    if (pipe2(pipe_fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
+                           std::string stderr_path, Stdout out) {
+    int pipe_fds[2] = {-1, -1};
+    if (out == Stdout::captured && pipe2(pipe_fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
     std::vector<std::string> env;
     for (char** e = environ; *e != nullptr; ++e) env.emplace_back(*e);
     for (auto& e : extra_env) env.push_back(std::move(e));
@@ -30,86 +59,87 @@ ChildProcess::ChildProcess(std::vector<std::string> argv, std::vector<std::strin
     c_argv.push_back(nullptr);
     for (auto& e : env) c_env.push_back(e.data());
     c_env.push_back(nullptr);
+    const pid_t parent = getpid();
 
     pid_ = fork();
-    if (pid_ < 0) throw std::runtime_error("fork failed");
-    if (pid_ == 0) {
-        // Dies with the test: a test runner killed by a timeout must not leave brokers behind.
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() == 1) _exit(127);  // the test already died between fork and prctl
-        dup2(pipe_fds[1], STDOUT_FILENO);
-        if (!stderr_path.empty()) {
-            int fd = open(stderr_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-            if (fd >= 0) dup2(fd, STDERR_FILENO);
-        }
-        int null_fd = open("/dev/null", O_RDONLY);
-        if (null_fd >= 0) dup2(null_fd, STDIN_FILENO);
-        execve(c_argv[0], c_argv.data(), c_env.data());
-        _exit(127);
+    if (pid_ == 0) exec_child(c_argv.data(), c_env.data(), parent, pipe_fds[1], stderr_path.c_str());
+    if (pipe_fds[1] >= 0) close(pipe_fds[1]);
+    if (pid_ < 0) {
+        if (pipe_fds[0] >= 0) close(pipe_fds[0]);
+        throw std::runtime_error("fork failed");
     }
-    close(pipe_fds[1]);
     stdout_fd_ = pipe_fds[0];
 }
 
 ChildProcess::ChildProcess(ChildProcess&& other) noexcept
     : pid_(other.pid_),
       stdout_fd_(other.stdout_fd_),
-      reaped_(other.reaped_),
+      is_reaped_(other.is_reaped_),
       buffer_(std::move(other.buffer_)),
       captured_(std::move(other.captured_)) {
     other.pid_ = -1;
     other.stdout_fd_ = -1;
-    other.reaped_ = true;
+    other.is_reaped_ = true;
 }
 
 ChildProcess::~ChildProcess() {
-    if (pid_ > 0 && !reaped_) {
-        ::kill(pid_, SIGKILL);
-        int status = 0;
-        while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-        }
-    }
+    kill_and_reap();
     if (stdout_fd_ >= 0) close(stdout_fd_);
 }
 
 void ChildProcess::signal(int signal_number) const {
-    if (pid_ > 0 && !reaped_) ::kill(pid_, signal_number);
+    if (pid_ > 0 && !is_reaped_) ::kill(pid_, signal_number);
+}
+
+void ChildProcess::kill_and_reap() {
+    if (pid_ <= 0 || is_reaped_) return;
+    ::kill(pid_, SIGKILL);
+    int status = 0;
+    while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+    }
+    is_reaped_ = true;
 }
 
 std::optional<std::string> ChildProcess::read_line(std::chrono::milliseconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    const auto deadline = Clock::now() + timeout;
     for (;;) {
-        if (auto pos = buffer_.find('\n'); pos != std::string::npos) {
-            std::string line = buffer_.substr(0, pos);
-            buffer_.erase(0, pos + 1);
+        if (const auto end = buffer_.find('\n'); end != std::string::npos) {
+            std::string line = buffer_.substr(0, end);
+            buffer_.erase(0, end + 1);
             return line;
         }
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-        if (left.count() <= 0 || stdout_fd_ < 0) return std::nullopt;
-        pollfd pfd{stdout_fd_, POLLIN, 0};
-        int ready = poll(&pfd, 1, static_cast<int>(left.count()));
+        if (!fill_buffer(deadline)) {
+            if (stdout_fd_ >= 0 || buffer_.empty()) return std::nullopt;
+            return std::exchange(buffer_, {});  // end of file: the unterminated rest
+        }
+    }
+}
+
+bool ChildProcess::fill_buffer(Clock::time_point deadline) {
+    for (;;) {
+        if (stdout_fd_ < 0) return false;
+        pollfd item{stdout_fd_, POLLIN, 0};
+        const int ready = poll(&item, 1, milliseconds_left(deadline));
         if (ready < 0 && errno == EINTR) continue;
-        if (ready <= 0) return std::nullopt;
+        if (ready <= 0) return false;
         char chunk[4096];
-        ssize_t n = ::read(stdout_fd_, chunk, sizeof chunk);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) {
+        const ssize_t count = ::read(stdout_fd_, chunk, sizeof chunk);
+        if (count < 0 && errno == EINTR) continue;
+        if (count <= 0) {
             close(stdout_fd_);
             stdout_fd_ = -1;
-            if (buffer_.empty()) return std::nullopt;
-            std::string line = std::move(buffer_);
-            buffer_.clear();
-            return line;
+            return false;
         }
-        buffer_.append(chunk, static_cast<std::size_t>(n));
-        captured_.append(chunk, static_cast<std::size_t>(n));
+        buffer_.append(chunk, static_cast<std::size_t>(count));
+        captured_.append(chunk, static_cast<std::size_t>(count));
+        return true;
     }
 }
 
 std::optional<std::string> ChildProcess::wait_for_line(const std::string& needle, std::chrono::milliseconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    const auto deadline = Clock::now() + timeout;
     for (;;) {
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        const auto left = std::chrono::milliseconds(milliseconds_left(deadline));
         if (left.count() <= 0) return std::nullopt;
         auto line = read_line(left);
         if (!line) return std::nullopt;
@@ -118,31 +148,32 @@ std::optional<std::string> ChildProcess::wait_for_line(const std::string& needle
 }
 
 std::optional<int> ChildProcess::wait_exit(std::chrono::milliseconds timeout) {
-    if (reaped_) return 0;
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    if (is_reaped_) return 0;
+    const auto deadline = Clock::now() + timeout;
+    // A pidfd becomes readable when the child exits: wait on it rather than re-polling waitpid.
+    const int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid_, 0));
     for (;;) {
         int status = 0;
-        pid_t r = waitpid(pid_, &status, WNOHANG);
-        if (r == pid_) {
-            reaped_ = true;
+        if (waitpid(pid_, &status, WNOHANG) == pid_) {
+            is_reaped_ = true;
+            if (pidfd >= 0) close(pidfd);
             return status;
         }
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-        if (left.count() <= 0) return std::nullopt;
-        // A pidfd becomes readable when the child exits: wait on it rather than re-polling.
-        int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid_, 0));
-        if (pidfd < 0) return std::nullopt;
-        pollfd pfd{pidfd, POLLIN, 0};
-        poll(&pfd, 1, static_cast<int>(left.count()));
-        close(pidfd);
+        const int left = milliseconds_left(deadline);
+        if (left <= 0 || pidfd < 0) {
+            if (pidfd >= 0) close(pidfd);
+            return std::nullopt;
+        }
+        pollfd item{pidfd, POLLIN, 0};
+        poll(&item, 1, left);
     }
 }
 
 bool ChildProcess::is_running() {
-    if (reaped_ || pid_ <= 0) return false;
+    if (is_reaped_ || pid_ <= 0) return false;
     int status = 0;
     if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        reaped_ = true;
+        is_reaped_ = true;
         return false;
     }
     return true;

@@ -9,11 +9,11 @@
 
 namespace corsair::broker {
 
-using test::ScratchDirectory;
+using test::ScratchDir;
 
 TEST_CASE("a data directory is created if missing, with its LOCK file holding our PID",
           "[broker][journal][journal_directory]") {
-    ScratchDirectory scratch;
+    ScratchDir scratch;
     const auto path = scratch / "nested" / "data";
     JournalDirectory directory(path);
     CHECK(std::filesystem::is_directory(path));
@@ -25,7 +25,7 @@ TEST_CASE("a data directory is created if missing, with its LOCK file holding ou
 
 TEST_CASE("the lock refuses a second broker on the same directory, naming it and the holder's PID",
           "[broker][journal][journal_directory]") {
-    ScratchDirectory scratch;
+    ScratchDir scratch;
     const auto path = scratch / "data";
     {
         JournalDirectory first(path);
@@ -39,7 +39,7 @@ TEST_CASE("the lock refuses a second broker on the same directory, naming it and
 }
 
 TEST_CASE("a stale compaction file is removed at startup", "[broker][journal][journal_directory]") {
-    ScratchDirectory scratch;
+    ScratchDir scratch;
     JournalDirectory directory(scratch / "data");
     CHECK_FALSE(directory.remove_stale_compaction());
     test::write_bytes(directory.compaction_path(), "half a compaction");
@@ -48,7 +48,7 @@ TEST_CASE("a stale compaction file is removed at startup", "[broker][journal][jo
 }
 
 TEST_CASE("a data directory that cannot be created is reported by path", "[broker][journal][journal_directory]") {
-    ScratchDirectory scratch;
+    ScratchDir scratch;
     test::write_bytes(scratch / "file", "x");
     CHECK_THROWS_WITH(JournalDirectory(scratch / "file" / "data"), Catch::Contains((scratch / "file").string()));
 }

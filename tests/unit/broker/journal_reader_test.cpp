@@ -14,7 +14,7 @@ using Kind = JournalEnding::Kind;
 using test::journal_bytes;
 using test::numbered_record;
 using test::same_record;
-using test::ScratchDirectory;
+using test::ScratchDir;
 using test::write_bytes;
 
 std::vector<JournalRecord> numbered_records(std::uint64_t count) {
@@ -32,7 +32,7 @@ std::vector<JournalRecord> read_all(JournalReader& reader) {
 }  // namespace
 
 TEST_CASE("a whole journal reads back every record and ends cleanly", "[broker][journal][journal_reader]") {
-    ScratchDirectory dir;
+    ScratchDir dir;
     const auto records = test::one_record_of_each_type();
     const std::string bytes = journal_bytes(records);
     write_bytes(dir / "journal.log", bytes);
@@ -48,7 +48,7 @@ TEST_CASE("a whole journal reads back every record and ends cleanly", "[broker][
 }
 
 TEST_CASE("a journal holding only its header has no records and ends cleanly", "[broker][journal][journal_reader]") {
-    ScratchDirectory dir;
+    ScratchDir dir;
     write_bytes(dir / "journal.log", journal_bytes({}));
     JournalReader reader(dir / "journal.log");
     CHECK_FALSE(reader.next().has_value());
@@ -58,7 +58,7 @@ TEST_CASE("a journal holding only its header has no records and ends cleanly", "
 
 TEST_CASE("a torn last record is cut where it starts, whatever byte the write stopped at",
           "[broker][journal][journal_reader]") {
-    ScratchDirectory dir;
+    ScratchDir dir;
     auto records = numbered_records(4);
     records.push_back(test::one_record_of_each_type().front());  // the last: a submitted with every field
     std::vector<std::size_t> starts;
@@ -79,7 +79,7 @@ TEST_CASE("a torn last record is cut where it starts, whatever byte the write st
 
 TEST_CASE("a bad checksum in the last record, with nothing after it, is a torn tail",
           "[broker][journal][journal_reader]") {
-    ScratchDirectory dir;
+    ScratchDir dir;
     std::vector<std::size_t> starts;
     const std::string bytes = journal_bytes(numbered_records(4), &starts);
     for (std::size_t position = starts.back(); position < bytes.size(); ++position) {
@@ -96,7 +96,7 @@ TEST_CASE("a bad checksum in the last record, with nothing after it, is a torn t
 
 TEST_CASE("a torn tail is cut off by truncate_journal and the file then reads cleanly",
           "[broker][journal][journal_reader]") {
-    ScratchDirectory dir;
+    ScratchDir dir;
     std::vector<std::size_t> starts;
     const std::string bytes = journal_bytes(numbered_records(3), &starts);
     write_bytes(dir / "journal.log", bytes.substr(0, bytes.size() - 5));
@@ -114,7 +114,7 @@ TEST_CASE("a torn tail is cut off by truncate_journal and the file then reads cl
 }
 
 TEST_CASE("a file cut inside its header is a torn tail at 0", "[broker][journal][journal_reader]") {
-    ScratchDirectory dir;
+    ScratchDir dir;
     const std::string header = journal_bytes({});
     for (std::size_t size = 0; size < kJournalHeaderBytes; ++size) {
         INFO("size=" << size);
@@ -128,7 +128,7 @@ TEST_CASE("a file cut inside its header is a torn tail at 0", "[broker][journal]
 
 TEST_CASE("zeros after the last record (space allocated but never written) are a torn tail",
           "[broker][journal][journal_reader]") {
-    ScratchDirectory dir;
+    ScratchDir dir;
     const std::string bytes = journal_bytes(numbered_records(3));
     write_bytes(dir / "journal.log", bytes + std::string(4096, '\0'));
     JournalReader reader(dir / "journal.log");
@@ -139,7 +139,7 @@ TEST_CASE("zeros after the last record (space allocated but never written) are a
 
 TEST_CASE("a flipped byte in the middle of the file is corruption at the damaged record's offset",
           "[broker][journal][journal_reader]") {
-    ScratchDirectory dir;
+    ScratchDir dir;
     std::vector<std::size_t> starts;
     const std::string bytes = journal_bytes(numbered_records(5), &starts);
     const std::size_t damaged_start = starts[2];
@@ -163,7 +163,7 @@ TEST_CASE("a flipped byte in the middle of the file is corruption at the damaged
 }
 
 TEST_CASE("corruption is described with the path and byte offset", "[broker][journal][journal_reader]") {
-    ScratchDirectory dir;
+    ScratchDir dir;
     std::vector<std::size_t> starts;
     std::string bytes = journal_bytes(numbered_records(3), &starts);
     bytes[starts[1] + 12] ^= 0x01;
@@ -178,7 +178,7 @@ TEST_CASE("corruption is described with the path and byte offset", "[broker][jou
 
 TEST_CASE("a record with a good checksum but an undecodable body is corruption even at the tail",
           "[broker][journal][journal_reader]") {
-    ScratchDirectory dir;
+    ScratchDir dir;
     std::string bytes = journal_bytes(numbered_records(2));
     const std::size_t bad_start = bytes.size();
     // dispatched with an empty map: framed correctly, but "id" and "attempt" are missing.
@@ -195,7 +195,7 @@ TEST_CASE("a record with a good checksum but an undecodable body is corruption e
 }
 
 TEST_CASE("a file that is not a journal of a known version is refused when opened", "[broker][journal][journal_reader]") {
-    ScratchDirectory dir;
+    ScratchDir dir;
     SECTION("bad magic") {
         write_bytes(dir / "journal.log", "NOPE" + journal_bytes({}).substr(4));
         CHECK_THROWS_WITH(JournalReader(dir / "journal.log"), Catch::Contains("not a Corsair journal"));

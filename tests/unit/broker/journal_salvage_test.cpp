@@ -12,7 +12,7 @@ namespace {
 using test::journal_bytes;
 using test::numbered_record;
 using test::same_record;
-using test::ScratchDirectory;
+using test::ScratchDir;
 using test::write_bytes;
 
 std::vector<JournalRecord> numbered_records(std::uint64_t count) {
@@ -37,7 +37,7 @@ void check_holds(const std::filesystem::path& path, const std::vector<JournalRec
 }  // namespace
 
 TEST_CASE("salvage keeps every intact record around a corrupted one", "[broker][journal][journal_salvage]") {
-    ScratchDirectory dir;
+    ScratchDir dir;
     const auto records = numbered_records(7);
     std::vector<std::size_t> starts;
     std::string bytes = journal_bytes(records, &starts);
@@ -68,7 +68,7 @@ TEST_CASE("salvage keeps every intact record around a corrupted one", "[broker][
 
 TEST_CASE("salvage resynchronises after several damaged regions and a torn tail",
           "[broker][journal][journal_salvage]") {
-    ScratchDirectory dir;
+    ScratchDir dir;
     const auto records = numbered_records(10);
     std::vector<std::size_t> starts;
     std::string bytes = journal_bytes(records, &starts);
@@ -89,7 +89,7 @@ TEST_CASE("salvage resynchronises after several damaged regions and a torn tail"
 }
 
 TEST_CASE("salvage of an intact journal copies it unchanged", "[broker][journal][journal_salvage]") {
-    ScratchDirectory dir;
+    ScratchDir dir;
     const std::string bytes = journal_bytes(test::one_record_of_each_type());
     write_bytes(dir / "in.log", bytes);
     const SalvageReport report = salvage_journal(dir / "in.log", dir / "out.log");
@@ -100,7 +100,7 @@ TEST_CASE("salvage of an intact journal copies it unchanged", "[broker][journal]
 }
 
 TEST_CASE("salvage reads past a damaged header", "[broker][journal][journal_salvage]") {
-    ScratchDirectory dir;
+    ScratchDir dir;
     std::string bytes = journal_bytes(numbered_records(3));
     bytes[0] = 'X';
     write_bytes(dir / "in.log", bytes);
@@ -110,7 +110,7 @@ TEST_CASE("salvage reads past a damaged header", "[broker][journal][journal_salv
 }
 
 TEST_CASE("salvage never overwrites an existing file", "[broker][journal][journal_salvage]") {
-    ScratchDirectory dir;
+    ScratchDir dir;
     write_bytes(dir / "in.log", journal_bytes(numbered_records(2)));
     write_bytes(dir / "out.log", "precious");
     CHECK_THROWS_AS(salvage_journal(dir / "in.log", dir / "out.log"), JournalError);

@@ -1,11 +1,10 @@
-// Shared by the journal tests: a scratch directory made with mkdtemp and removed afterwards,
-// whole-file reads and writes, sample records of every type, field-by-field record equality,
-// and a deadline wait for conditions that have no notification.
+// Shared by the journal tests: the harness's scratch folder, whole-file reads and writes, sample
+// records of every type, field-by-field record equality, and a deadline wait for conditions that
+// have no notification.
 #pragma once
 
 #include "deadline.hpp"
-
-#include <stdlib.h>
+#include "scratch_dir.hpp"
 
 #include <chrono>
 #include <filesystem>
@@ -22,26 +21,7 @@
 
 namespace corsair::broker::test {
 
-class ScratchDirectory {
-public:
-    ScratchDirectory() {
-        std::string pattern = (std::filesystem::temp_directory_path() / "corsair-journal-XXXXXX").string();
-        if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-        path_ = pattern;
-    }
-    ~ScratchDirectory() {
-        std::error_code ignored;
-        std::filesystem::remove_all(path_, ignored);
-    }
-    ScratchDirectory(const ScratchDirectory&) = delete;
-    ScratchDirectory& operator=(const ScratchDirectory&) = delete;
-
-    const std::filesystem::path& path() const { return path_; }
-    std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
-
-private:
-    std::filesystem::path path_;
-};
+using corsair::test::ScratchDir;
 
 inline std::string read_bytes(const std::filesystem::path& path) {
     std::ifstream in(path, std::ios::binary);

@@ -21,7 +21,7 @@ namespace {
 using namespace std::chrono_literals;
 using test::numbered_record;
 using test::same_record;
-using test::ScratchDirectory;
+using test::ScratchDir;
 
 std::shared_ptr<spdlog::logger> quiet_log() {
     return std::make_shared<spdlog::logger>("journal", std::make_shared<spdlog::sinks::null_sink_mt>());
@@ -64,7 +64,7 @@ void check_same(const std::vector<JournalRecord>& read, const std::vector<Journa
 
 struct WriterFixture {
     zmq::context_t context;
-    ScratchDirectory dir;
+    ScratchDir dir;
     std::filesystem::path path = dir / "journal.log";
 
     std::unique_ptr<JournalWriter> writer(FsyncPolicy policy, std::chrono::milliseconds interval = 100ms) {

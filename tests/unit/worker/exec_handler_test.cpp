@@ -123,7 +123,7 @@ TEST_CASE("a stop request kills the child's whole process group", "[worker][exec
     // The grandchild was reparented when the shell died; it must be gone too, not left running.
     for (pid_t pid : pids) {
         INFO("pid " << pid);
-        CHECK(corsair::test::wait_until([pid] { return corsair::test::ProcessGroupProbe::has_ended(pid); },
+        CHECK(corsair::test::wait_until([pid] { return corsair::test::process_has_ended(pid); },
                                         std::chrono::seconds(5)));
     }
 }

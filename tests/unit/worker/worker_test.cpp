@@ -824,7 +824,7 @@ TEST_CASE("ABANDON of a command's job kills its whole process group", "[worker][
     broker.send(worker_id, protocol::Abandon{"convert", 1, "timeout"});
     for (pid_t pid : group.pids()) {
         INFO("pid " << pid);
-        CHECK(test::wait_until([pid] { return test::ProcessGroupProbe::has_ended(pid); }, kDeadline));
+        CHECK(test::wait_until([pid] { return test::process_has_ended(pid); }, kDeadline));
     }
     // Capacity 1: this job runs once the killed command's handler has returned; no FAIL came first.
     broker.send_job(worker_id, "next", "echo", 1, "x");

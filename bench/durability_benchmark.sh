@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Durability benchmark (issue 4, "Measure and report"); docs/performance.md holds its results.
-# Issue 5's corsair-bench will supersede this script.
+# corsair-bench's durable workload also measures throughput per --fsync policy; this script adds
+# what corsair-bench does not: journal bytes per job, restart time and the compaction pause.
 #
 # Measures, on this machine:
 #   1. throughput of the core workload (JOBS jobs with a 64-byte payload, 4 corsair-worker
@@ -26,7 +27,7 @@
 # this script's own processes) and the hypervisor's steal, and flags it above 10%.
 # Every wait polls for a condition with a deadline (ready line, stats, process exit).
 #
-# Usage: examples/durability_benchmark.sh
+# Usage: bench/durability_benchmark.sh
 # Environment (all optional):
 #   CORSAIR_BUILD  build directory holding broker/, worker/, producer/ (default: <repo>/build)
 #   WORK_DIR       where data dirs, job files and logs go (default: a new /tmp/corsair-durability-*);

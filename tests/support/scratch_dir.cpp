@@ -1,22 +1,20 @@
 #include "scratch_dir.hpp"
 
-#include <filesystem>
+#include <cstdio>
+#include <cstdlib>
 #include <stdexcept>
 #include <system_error>
-#include <vector>
 
 #include <linux/magic.h>
-#include <stdlib.h>
 #include <sys/vfs.h>
 
-namespace corsair::bench {
+namespace corsair::test {
 
-ScratchDir::ScratchDir(const std::string& parent, bool keeps) : keeps_(keeps) {
-    std::string pattern = parent + "/corsair-bench-XXXXXX";
-    std::vector<char> buffer(pattern.begin(), pattern.end());
-    buffer.push_back('\0');
-    if (mkdtemp(buffer.data()) == nullptr) throw std::runtime_error("cannot create a folder in " + parent);
-    path_ = buffer.data();
+ScratchDir::ScratchDir(std::string_view prefix, const std::filesystem::path& parent, bool keeps) : keeps_(keeps) {
+    const auto folder = parent.empty() ? std::filesystem::temp_directory_path() : parent;
+    std::string pattern = (folder / prefix).string() + "-XXXXXX";
+    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("cannot create a folder in " + folder.string());
+    path_ = pattern;
 }
 
 ScratchDir::~ScratchDir() {
@@ -26,7 +24,7 @@ ScratchDir::~ScratchDir() {
 }
 
 std::string ScratchDir::fresh_subdir(const std::string& name) const {
-    const auto path = std::filesystem::path(path_) / name;
+    const auto path = path_ / name;
     std::filesystem::remove_all(path);
     std::filesystem::create_directories(path);
     return path.string();
@@ -41,12 +39,17 @@ std::string ScratchDir::filesystem_type() const {
         case XFS_SUPER_MAGIC: return "xfs";
         case BTRFS_SUPER_MAGIC: return "btrfs";
         case OVERLAYFS_SUPER_MAGIC: return "overlayfs";
-        default: return "f_type 0x" + [&] {
+        default: {
             char text[32];
-            std::snprintf(text, sizeof text, "%lx", static_cast<unsigned long>(info.f_type));
-            return std::string(text);
-        }();
+            std::snprintf(text, sizeof text, "f_type 0x%lx", static_cast<unsigned long>(info.f_type));
+            return text;
+        }
     }
 }
 
-}  // namespace corsair::bench
+bool ScratchDir::is_kept_by_environment() {
+    const char* value = std::getenv("CORSAIR_KEEP_SCRATCH");
+    return value != nullptr && *value != '\0' && std::string_view(value) != "0";
+}
+
+}  // namespace corsair::test

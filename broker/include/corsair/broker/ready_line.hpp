@@ -1,0 +1,47 @@
+// The ready line: the one stdout line corsair-broker prints once both sockets are bound,
+// "corsair-broker ready producers=ENDPOINT workers=ENDPOINT", so that scripts and tests that bind
+// port 0 can read the resolved endpoints back. Its format and its parser live here side by side.
+// Header-only and dependency-free, so that a harness can include it without linking the broker.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace corsair::broker {
+
+// Where a broker listens, as printed on its ready line.
+struct BrokerEndpoints {
+    std::string producers;
+    std::string workers;
+};
+
+// The program name that opens the broker's ready line. Another process that speaks for a broker
+// (the bench's ceiling proxy) passes its own name to both functions below.
+inline constexpr std::string_view kBrokerProgram = "corsair-broker";
+
+// "PROGRAM ready producers=EP workers=EP", without the newline.
+inline std::string format_ready_line(const BrokerEndpoints& endpoints, std::string_view program = kBrokerProgram) {
+    std::string line(program);
+    line += " ready producers=";
+    line += endpoints.producers;
+    line += " workers=";
+    line += endpoints.workers;
+    return line;
+}
+
+// The endpoints on a line format_ready_line() wrote for `program`; nullopt for any other line.
+inline std::optional<BrokerEndpoints> parse_ready_line(std::string_view line, std::string_view program = kBrokerProgram) {
+    constexpr std::string_view producers_key = " ready producers=";
+    constexpr std::string_view workers_key = " workers=";
+    if (line.substr(0, program.size()) != program) return std::nullopt;
+    line.remove_prefix(program.size());
+    if (line.substr(0, producers_key.size()) != producers_key) return std::nullopt;
+    line.remove_prefix(producers_key.size());
+    const auto workers_at = line.find(workers_key);
+    if (workers_at == std::string_view::npos) return std::nullopt;
+    return BrokerEndpoints{std::string(line.substr(0, workers_at)),
+                           std::string(line.substr(workers_at + workers_key.size()))};
+}
+
+}  // namespace corsair::broker

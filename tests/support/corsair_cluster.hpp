@@ -1,0 +1,77 @@
+// A real corsair-broker and the corsair-workers attached to it, on tcp://127.0.0.1 ports the
+// broker picks and reads back from its ready line, for the integration tests and the bench. Owned
+// by one thread; every process is SIGKILLed by PID and reaped when the cluster goes away.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <sys/types.h>
+
+#include "child_process.hpp"
+#include "corsair/broker/ready_line.hpp"
+#include "scratch_dir.hpp"
+
+namespace corsair::test {
+
+using broker::BrokerEndpoints;
+
+struct ClusterOptions {
+    std::string broker_bin;
+    std::string worker_bin;
+    // Added after --producers and --workers. Without a --data-dir, the broker journals into
+    // LOG_DIR/data, kept across restarts of the broker.
+    std::vector<std::string> broker_flags;
+    // Where broker.log and worker-NAME.log (each process's stderr) go. Empty: a scratch folder
+    // of the cluster's own, removed with it (see ScratchDir for keeping it).
+    std::string log_dir;
+    // A worker's stdout, captured for tests that read it, or discarded when nobody does.
+    ChildProcess::Stdout worker_stdout = ChildProcess::Stdout::captured;
+};
+
+class CorsairCluster {
+public:
+    // Starts the broker as start_broker() does. Throws std::runtime_error if it does not come up.
+    explicit CorsairCluster(ClusterOptions options);
+    ~CorsairCluster();
+    CorsairCluster(const CorsairCluster&) = delete;
+    CorsairCluster& operator=(const CorsairCluster&) = delete;
+
+    // (Re)starts the broker, killing the running one first, on ephemeral ports or, with
+    // `endpoints`, on those exact ones (a restart on the same ports). Blocks up to 10 s for its
+    // ready line; throws std::runtime_error if none comes.
+    void start_broker(std::optional<BrokerEndpoints> endpoints = std::nullopt);
+    ChildProcess& broker() { return *broker_; }
+    pid_t broker_pid() const noexcept { return broker_->pid(); }
+    // SIGKILLs the broker and blocks (10 s at most) until it is reaped.
+    void kill_broker();
+    const BrokerEndpoints& endpoints() const noexcept { return endpoints_; }
+
+    // Starts `corsair-worker --broker EP --queue QUEUE --id NAME --capacity CAPACITY ARGS...`
+    // without waiting for it to register. Replaces (and kills) a worker of the same name.
+    ChildProcess& start_worker(const std::string& name, std::vector<std::string> args, const std::string& queue,
+                               int capacity);
+    ChildProcess& worker(const std::string& name) { return *workers_.at(name); }
+    std::vector<pid_t> worker_pids() const;
+
+    const std::string& log_dir() const noexcept { return log_dir_; }
+    // What the broker (every start of it) has written to its log (stderr) so far.
+    std::string broker_log() const;
+    // What `name`'s worker has written to its log (stderr) so far.
+    std::string worker_log(const std::string& name) const;
+
+private:
+    ClusterOptions options_;
+    // Declared before the processes, so that it is removed only after they are gone.
+    std::optional<ScratchDir> scratch_;
+    std::string log_dir_;
+    std::unique_ptr<ChildProcess> broker_;
+    BrokerEndpoints endpoints_;
+    std::map<std::string, std::unique_ptr<ChildProcess>> workers_;
+};
+
+}  // namespace corsair::test
