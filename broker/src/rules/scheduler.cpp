@@ -20,6 +20,7 @@
 #include "replies.hpp"
 #include "result_store.hpp"
 #include "scheduler_context.hpp"
+#include "submissions.hpp"
 #include "wall_time.hpp"
 #include "worker_registry.hpp"
 
@@ -31,10 +32,6 @@ namespace {
 
 std::mt19937_64 random_from(std::uint64_t seed) {
     return std::mt19937_64(seed != 0 ? seed : std::random_device{}());
-}
-
-bool is_set(const p::RetryPolicy& retry) {
-    return retry.max_attempts || retry.backoff_ms || retry.backoff_max_ms || retry.backoff_jitter_pct;
 }
 
 }  // namespace
@@ -51,6 +48,7 @@ struct Scheduler::Parts {
           results(scheduler.options_.result_ttl, scheduler.options_.max_result_bytes),
           endings(context, jobs, states, workers, replies, results, scheduler.outbox_, std::move(random)),
           dispatcher(context, dirty, states, workers, endings, scheduler.outbox_),
+          submissions(context, jobs, queues, states, replies, results),
           admin(context, jobs, queues, workers, states, endings, replies, results, dirty),
           replay(context, jobs, queues, states, endings, results) {}
 
@@ -66,6 +64,7 @@ struct Scheduler::Parts {
     ResultStore results;
     JobEndings endings;
     Dispatcher dispatcher;
+    Submissions submissions;
     AdminCommands admin;
     JournalReplay replay;
 };
@@ -97,8 +96,8 @@ std::uint64_t Scheduler::estimated_snapshot_bytes() const noexcept { return part
 
 void Scheduler::on_producer_message(const RoutingId& producer, p::Message&& message, TimePoint now) {
     AdminCommands& admin = parts_->admin;
-    if (auto* submit_message = std::get_if<p::Submit>(&message)) {
-        submit(producer, std::move(*submit_message), now);
+    if (auto* submit = std::get_if<p::Submit>(&message)) {
+        parts_->submissions.submit(producer, std::move(*submit), now);
     } else if (auto* status = std::get_if<p::StatusRequest>(&message)) {
         admin.status(producer, status->id, now);
     } else if (std::holds_alternative<p::StatsRequest>(message)) {
@@ -125,140 +124,6 @@ void Scheduler::on_unexpected_producer_command(const RoutingId& producer, p::Com
     log_->warn("unexpected command on producer socket command={}", name);
     parts_->replies.send_error(producer, p::ErrorCode::unexpected_command, name + " is not a producer command", {},
                                name);
-}
-
-void Scheduler::submit(const RoutingId& producer, p::Submit&& message, TimePoint now) {
-    if (is_shutting_down_) {
-        parts_->replies.send_error(producer, p::ErrorCode::shutting_down, "broker is shutting down", message.id,
-                                   "SUBMIT");
-        return;
-    }
-    if (answers_known_id(producer, message) || answers_unique_hit(producer, message)) return;
-    std::optional<TimePoint> ready_at;
-    if (!read_ready_time(producer, message, now, ready_at)) return;
-    if (QueueState* queue = queue_with_room(producer, message)) create_job(producer, std::move(message), *queue, ready_at, now);
-}
-
-// protocol.md §Idempotent submission: a known id never makes a second job.
-bool Scheduler::answers_known_id(const RoutingId& producer, const p::Submit& message) {
-    Replies& replies = parts_->replies;
-    if (JobRecord* found = parts_->jobs.find(message.id)) {
-        JobRecord& job = *found;
-        ++counters_.duplicate_submits;
-        // The ACCEPTED below answers for a held one from this producer; another's is sent first.
-        const bool is_same_producer = job.reply_to != nullptr && *job.reply_to == producer;
-        replies.settle_held_accept(job, is_same_producer ? Replies::HeldAcceptEnd::answered
-                                                         : Replies::HeldAcceptEnd::send_now);
-        if (message.wants_result) replies.set_reply_to(job, producer, message.results_batch);
-        replies.send(producer, p::encode(p::Accepted{message.id, true, message.id, replies.instance()}));
-        if (message.wants_result && job.state == JobState::dead) {
-            replies.send_when_durable(producer, p::encode(p::JobResult{message.id, p::JobState::failed, job.attempt,
-                                                                       job.details().last_error, {}}));
-        }
-        return true;
-    }
-    if (const KeptResult* ended = parts_->results.find(message.id)) {
-        ++counters_.duplicate_submits;
-        replies.send(producer, p::encode(p::Accepted{message.id, true, message.id, replies.instance()}));
-        if (message.wants_result) {
-            replies.send_when_durable(producer, p::encode(p::JobResult{message.id, ended->state, ended->attempt,
-                                                                       ended->error(), ended->result_message()}));
-        }
-        return true;
-    }
-    return false;
-}
-
-// docs/jobs.md §Unique jobs: while a job holds the key, a submit with it stands for that job.
-bool Scheduler::answers_unique_hit(const RoutingId& producer, const p::Submit& message) {
-    if (message.unique_key.empty()) return false;
-    JobRecord* held = parts_->jobs.find_unique(message.queue, message.unique_key);
-    if (held == nullptr) return false;
-    Replies& replies = parts_->replies;
-    ++counters_.unique_hits;
-    if (message.wants_result && (held->reply_to == nullptr || *held->reply_to != producer)) {
-        replies.settle_held_accept(*held, Replies::HeldAcceptEnd::send_now);
-        replies.set_reply_to(*held, producer, message.results_batch);
-    }
-    replies.send(producer, p::encode(p::Accepted{message.id, true, std::string(held->id()), replies.instance()}));
-    return true;
-}
-
-bool Scheduler::read_ready_time(const RoutingId& producer, const p::Submit& message, TimePoint now,
-                                std::optional<TimePoint>& ready_at) {
-    if (!message.run_at_ms) {
-        if (message.delay_ms > 0) ready_at = now + std::chrono::milliseconds(message.delay_ms);
-        return true;
-    }
-    const auto wall_now = parts_->wall.now_ms();
-    const auto run_at = std::chrono::milliseconds(static_cast<std::int64_t>(
-        std::min<std::uint64_t>(*message.run_at_ms, static_cast<std::uint64_t>(INT64_MAX / 2))));
-    if (run_at < wall_now) {
-        parts_->replies.send_error(producer, p::ErrorCode::bad_field_value,
-                                   "run_at_ms: the time is in the past by " + p::format_duration(wall_now - run_at) +
-                                       " (broker clock)",
-                                   message.id, "SUBMIT");
-        return false;
-    }
-    if (run_at - wall_now > std::chrono::milliseconds(p::kMaxDelayMs)) {
-        parts_->replies.send_error(producer, p::ErrorCode::bad_field_value, "run_at_ms: more than 365 days ahead",
-                                   message.id, "SUBMIT");
-        return false;
-    }
-    if (run_at > wall_now) ready_at = now + (run_at - wall_now);
-    return true;
-}
-
-QueueState* Scheduler::queue_with_room(const RoutingId& producer, const p::Submit& message) {
-    QueueRegistry& queues = parts_->queues;
-    if (!queues.fits(message.queue)) {
-        ++counters_.queue_limit_refusals;
-        parts_->replies.send_error(producer, p::ErrorCode::too_many_queues, queues.limit_text(message.queue),
-                                   message.id, "SUBMIT");
-        return nullptr;
-    }
-    QueueState& queue = queues.named(message.queue);
-    if (queue.config.max_length != 0 && queue.waiting() >= queue.config.max_length) {
-        ++counters_.queue_full_refusals;
-        parts_->replies.send_error(producer, p::ErrorCode::queue_full,
-                                   "queue " + queue.name + " is full: " + std::to_string(queue.waiting()) +
-                                       " jobs waiting, max_length " + std::to_string(queue.config.max_length),
-                                   message.id, "SUBMIT");
-        return nullptr;
-    }
-    return &queue;
-}
-
-void Scheduler::create_job(const RoutingId& producer, p::Submit&& message, QueueState& queue,
-                           std::optional<TimePoint> ready_at, TimePoint now) {
-    JobRecord& job = parts_->jobs.create(message.id, std::move(message.payload), queue);
-    job.priority = message.priority;
-    if (is_set(message.retry) || message.timeout_ms || !message.unique_key.empty()) {
-        JobDetails& details = job.writable_details();
-        details.retry = message.retry;
-        details.timeout_ms = message.timeout_ms;
-        details.unique_key = std::move(message.unique_key);
-        parts_->jobs.hold_unique_key(job);
-    }
-    if (message.wants_result) parts_->replies.set_reply_to(job, producer, message.results_batch);
-    ++counters_.jobs_submitted;
-    JobJournal& journal = parts_->journal;
-    if (journal.is_on()) {
-        const JobDetails& details = job.details();
-        journal.append(JournalSubmitted{message.id, queue.name, std::string(job.payload()), job.priority, details.retry,
-                                        details.timeout_ms, ready_at ? parts_->wall.ms_at(*ready_at, now) : 0,
-                                        details.unique_key, job.sequence});
-    }
-    if (ready_at) ++counters_.jobs_delayed;
-    parts_->states.move_job(job, ready_at ? JobMove::delayed(*ready_at) : JobMove::pending());
-    log_->debug("submitted job={} queue={} priority={}", message.id, queue.name, job.priority);
-    // docs/protocol.md §5.1: a producer waiting for the result may let the ACCEPTED wait for it.
-    if (message.wants_result && message.accept_within_ms > 0) {
-        parts_->replies.hold_accept(job, std::chrono::milliseconds(message.accept_within_ms), now);
-        return;
-    }
-    // docs/durability.md: ACCEPTED means the job is on disk (under the --fsync policy).
-    parts_->replies.send_accepted(producer, message.id, false, message.id);
 }
 
 void Scheduler::on_malformed_producer_message(const RoutingId& producer, const p::DecodeError& error) {
@@ -437,7 +302,7 @@ void Scheduler::fire_timers(TimePoint now) {
 }
 
 void Scheduler::shut_down() {
-    is_shutting_down_ = true;
+    parts_->submissions.refuse_new_jobs();
     parts_->workers.for_each([&](const WorkerRecord& worker) {
         send_to_worker(worker.routing_id, p::encode(p::Disconnect{"broker shutting down"}));
     });

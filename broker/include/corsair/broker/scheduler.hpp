@@ -118,16 +118,6 @@ public:
 private:
     struct Parts;
 
-    void submit(const RoutingId& producer, protocol::Submit&& submit, TimePoint now);
-    bool answers_known_id(const RoutingId& producer, const protocol::Submit& submit);
-    bool answers_unique_hit(const RoutingId& producer, const protocol::Submit& submit);
-    // The time a SUBMIT's job becomes pending (none: at once); false if run_at is refused.
-    bool read_ready_time(const RoutingId& producer, const protocol::Submit& submit, TimePoint now,
-                         std::optional<TimePoint>& ready_at);
-    // The SUBMIT's queue if it may take the job, else refused (too_many_queues, queue_full).
-    QueueState* queue_with_room(const RoutingId& producer, const protocol::Submit& submit);
-    void create_job(const RoutingId& producer, protocol::Submit&& submit, QueueState& queue,
-                    std::optional<TimePoint> ready_at, TimePoint now);
     void on_unexpected_producer_command(const RoutingId& producer, protocol::Command command);
 
     void register_worker(const RoutingId& routing_id, protocol::Ready&& ready, TimePoint now);
@@ -142,7 +132,6 @@ private:
     Outbox& outbox_;
     std::shared_ptr<spdlog::logger> log_;
     SchedulerCounters counters_;
-    bool is_shutting_down_ = false;
     bool is_in_turn_ = false;
     std::unique_ptr<Parts> parts_;
 };

@@ -1,0 +1,149 @@
+#include "submissions.hpp"
+
+#include <algorithm>
+
+#include "corsair/protocol/duration.hpp"
+
+namespace corsair::broker {
+
+namespace p = corsair::protocol;
+
+namespace {
+
+bool is_set(const p::RetryPolicy& retry) {
+    return retry.max_attempts || retry.backoff_ms || retry.backoff_max_ms || retry.backoff_jitter_pct;
+}
+
+}  // namespace
+
+void Submissions::submit(const RoutingId& producer, p::Submit&& message, TimePoint now) {
+    if (is_refusing_) {
+        replies_.send_error(producer, p::ErrorCode::shutting_down, "broker is shutting down", message.id,
+                                   "SUBMIT");
+        return;
+    }
+    if (answers_known_id(producer, message) || answers_unique_hit(producer, message)) return;
+    std::optional<TimePoint> ready_at;
+    if (!read_ready_time(producer, message, now, ready_at)) return;
+    if (QueueState* queue = queue_with_room(producer, message)) create_job(producer, std::move(message), *queue, ready_at, now);
+}
+
+// protocol.md §Idempotent submission: a known id never makes a second job.
+bool Submissions::answers_known_id(const RoutingId& producer, const p::Submit& message) {
+    if (JobRecord* found = jobs_.find(message.id)) {
+        JobRecord& job = *found;
+        ++context_.counters.duplicate_submits;
+        // The ACCEPTED below answers for a held one from this producer; another's is sent first.
+        const bool is_same_producer = job.reply_to != nullptr && *job.reply_to == producer;
+        replies_.settle_held_accept(job, is_same_producer ? Replies::HeldAcceptEnd::answered
+                                                         : Replies::HeldAcceptEnd::send_now);
+        if (message.wants_result) replies_.set_reply_to(job, producer, message.results_batch);
+        replies_.send(producer, p::encode(p::Accepted{message.id, true, message.id, replies_.instance()}));
+        if (message.wants_result && job.state == JobState::dead) {
+            replies_.send_when_durable(producer, p::encode(p::JobResult{message.id, p::JobState::failed, job.attempt,
+                                                                       job.details().last_error, {}}));
+        }
+        return true;
+    }
+    if (const KeptResult* ended = results_.find(message.id)) {
+        ++context_.counters.duplicate_submits;
+        replies_.send(producer, p::encode(p::Accepted{message.id, true, message.id, replies_.instance()}));
+        if (message.wants_result) {
+            replies_.send_when_durable(producer, p::encode(p::JobResult{message.id, ended->state, ended->attempt,
+                                                                       ended->error(), ended->result_message()}));
+        }
+        return true;
+    }
+    return false;
+}
+
+// docs/jobs.md §Unique jobs: while a job holds the key, a submit with it stands for that job.
+bool Submissions::answers_unique_hit(const RoutingId& producer, const p::Submit& message) {
+    if (message.unique_key.empty()) return false;
+    JobRecord* held = jobs_.find_unique(message.queue, message.unique_key);
+    if (held == nullptr) return false;
+    ++context_.counters.unique_hits;
+    if (message.wants_result && (held->reply_to == nullptr || *held->reply_to != producer)) {
+        replies_.settle_held_accept(*held, Replies::HeldAcceptEnd::send_now);
+        replies_.set_reply_to(*held, producer, message.results_batch);
+    }
+    replies_.send(producer, p::encode(p::Accepted{message.id, true, std::string(held->id()), replies_.instance()}));
+    return true;
+}
+
+bool Submissions::read_ready_time(const RoutingId& producer, const p::Submit& message, TimePoint now,
+                                std::optional<TimePoint>& ready_at) {
+    if (!message.run_at_ms) {
+        if (message.delay_ms > 0) ready_at = now + std::chrono::milliseconds(message.delay_ms);
+        return true;
+    }
+    const auto wall_now = context_.wall.now_ms();
+    const auto run_at = std::chrono::milliseconds(static_cast<std::int64_t>(
+        std::min<std::uint64_t>(*message.run_at_ms, static_cast<std::uint64_t>(INT64_MAX / 2))));
+    if (run_at < wall_now) {
+        replies_.send_error(producer, p::ErrorCode::bad_field_value,
+                                   "run_at_ms: the time is in the past by " + p::format_duration(wall_now - run_at) +
+                                       " (broker clock)",
+                                   message.id, "SUBMIT");
+        return false;
+    }
+    if (run_at - wall_now > std::chrono::milliseconds(p::kMaxDelayMs)) {
+        replies_.send_error(producer, p::ErrorCode::bad_field_value, "run_at_ms: more than 365 days ahead",
+                                   message.id, "SUBMIT");
+        return false;
+    }
+    if (run_at > wall_now) ready_at = now + (run_at - wall_now);
+    return true;
+}
+
+QueueState* Submissions::queue_with_room(const RoutingId& producer, const p::Submit& message) {
+        if (!queues_.fits(message.queue)) {
+        ++context_.counters.queue_limit_refusals;
+        replies_.send_error(producer, p::ErrorCode::too_many_queues, queues_.limit_text(message.queue),
+                                   message.id, "SUBMIT");
+        return nullptr;
+    }
+    QueueState& queue = queues_.named(message.queue);
+    if (queue.config.max_length != 0 && queue.waiting() >= queue.config.max_length) {
+        ++context_.counters.queue_full_refusals;
+        replies_.send_error(producer, p::ErrorCode::queue_full,
+                                   "queue " + queue.name + " is full: " + std::to_string(queue.waiting()) +
+                                       " jobs waiting, max_length " + std::to_string(queue.config.max_length),
+                                   message.id, "SUBMIT");
+        return nullptr;
+    }
+    return &queue;
+}
+
+void Submissions::create_job(const RoutingId& producer, p::Submit&& message, QueueState& queue,
+                           std::optional<TimePoint> ready_at, TimePoint now) {
+    JobRecord& job = jobs_.create(message.id, std::move(message.payload), queue);
+    job.priority = message.priority;
+    if (is_set(message.retry) || message.timeout_ms || !message.unique_key.empty()) {
+        JobDetails& details = job.writable_details();
+        details.retry = message.retry;
+        details.timeout_ms = message.timeout_ms;
+        details.unique_key = std::move(message.unique_key);
+        jobs_.hold_unique_key(job);
+    }
+    if (message.wants_result) replies_.set_reply_to(job, producer, message.results_batch);
+    ++context_.counters.jobs_submitted;
+    if (context_.journal.is_on()) {
+        const JobDetails& details = job.details();
+        context_.journal.append(JournalSubmitted{message.id, queue.name, std::string(job.payload()), job.priority, details.retry,
+                                        details.timeout_ms, ready_at ? context_.wall.ms_at(*ready_at, now) : 0,
+                                        details.unique_key, job.sequence});
+    }
+    if (ready_at) ++context_.counters.jobs_delayed;
+    states_.move_job(job, ready_at ? JobMove::delayed(*ready_at) : JobMove::pending());
+    context_.log.debug("submitted job={} queue={} priority={}", message.id, queue.name, job.priority);
+    // docs/protocol.md §5.1: a producer waiting for the result may let the ACCEPTED wait for it.
+    if (message.wants_result && message.accept_within_ms > 0) {
+        replies_.hold_accept(job, std::chrono::milliseconds(message.accept_within_ms), now);
+        return;
+    }
+    // docs/durability.md: ACCEPTED means the job is on disk (under the --fsync policy).
+    replies_.send_accepted(producer, message.id, false, message.id);
+}
+
+}  // namespace corsair::broker
