@@ -293,7 +293,7 @@ void Worker::finish(const char* reason) {
 }
 
 void Worker::handle_outcome() {
-    while (auto outcome = receive_outcome(results_)) {
+    while (auto outcome = receive_handler_outcome(results_)) {
         if (!outcome->is_final()) {
             handle_progress(*outcome, Clock::now());
             continue;
@@ -302,7 +302,7 @@ void Worker::handle_outcome() {
     }
 }
 
-void Worker::end_attempt(Outcome&& outcome) {
+void Worker::end_attempt(HandlerOutcome&& outcome) {
     std::optional<protocol::Progress> held_progress;
     bool was_abandoned = false;
     if (auto job = running_.find(JobKey{outcome.generation, outcome.id, outcome.attempt}); job != running_.end()) {
@@ -324,7 +324,7 @@ void Worker::end_attempt(Outcome&& outcome) {
     }
     // The last report must not be lost behind the interval, and must not come after the end.
     if (held_progress) send_to_broker(std::move(*held_progress));
-    if (outcome.kind == OutcomeKind::done) {
+    if (outcome.kind == HandlerOutcomeKind::done) {
         log_->debug("job done job={} attempt={} result_bytes={}", outcome.id, outcome.attempt, outcome.body.size());
         protocol::Done done{std::move(outcome.id), outcome.attempt, std::move(outcome.body)};
         if (broker_batch_ > 1) {
@@ -334,7 +334,7 @@ void Worker::end_attempt(Outcome&& outcome) {
             send_to_broker(std::move(done));
         }
     } else {
-        const bool is_permanent = outcome.kind == OutcomeKind::failed_permanently;
+        const bool is_permanent = outcome.kind == HandlerOutcomeKind::failed_permanently;
         std::string error = outcome.body.to_string();
         log_->warn("job failed job={} attempt={} permanent={} error=\"{}\"", outcome.id, outcome.attempt, is_permanent,
                    error);
@@ -342,7 +342,7 @@ void Worker::end_attempt(Outcome&& outcome) {
     }
 }
 
-void Worker::handle_progress(Outcome& outcome, Clock::time_point now) {
+void Worker::handle_progress(HandlerOutcome& outcome, Clock::time_point now) {
     auto job = running_.find(JobKey{outcome.generation, outcome.id, outcome.attempt});
     // The broker keeps PROGRESS only from the lease holder, on the connection the job came on.
     if (job == running_.end() || job->second.is_abandoned || outcome.generation != generation_ || !broker_) {
@@ -462,8 +462,8 @@ void Worker::handle_job(protocol::Job&& job) {
         return;
     }
     auto report = [this, &task](std::uint32_t percent, std::string_view message) {
-        Outcome progress{OutcomeKind::progress, task.id, task.attempt, task.generation, percent,
-                         protocol::make_payload(message)};
+        HandlerOutcome progress{HandlerOutcomeKind::progress, task.id, task.attempt, task.generation, percent,
+                                protocol::make_payload(message)};
         handle_progress(progress, Clock::now());
     };
     end_attempt(run_attempt(task, report, protocol::kDefaultMaxPayloadBytes));

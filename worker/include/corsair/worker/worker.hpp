@@ -24,7 +24,7 @@
 namespace corsair::worker {
 
 class HandlerPool;
-struct Outcome;
+struct HandlerOutcome;
 
 class Worker {
 public:
@@ -89,8 +89,8 @@ private:
     void handle_control();
     void handle_outcome();
     // The end of an attempt (from a handler thread, or inline): DONE or FAIL to the broker.
-    void end_attempt(Outcome&& outcome);
-    void handle_progress(Outcome& outcome, Clock::time_point now);
+    void end_attempt(HandlerOutcome&& outcome);
+    void handle_progress(HandlerOutcome& outcome, Clock::time_point now);
     void send_held_progress(Clock::time_point now);
     std::optional<protocol::Progress> take_held_progress(RunningJob& job);
     void handle_broker_message(Clock::time_point now);
