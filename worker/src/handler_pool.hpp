@@ -1,6 +1,7 @@
-// HandlerPool: `capacity` threads that run handlers. The I/O thread submits tasks through a
-// mutex/condvar queue; each pool thread owns a PUSH socket connected to the I/O thread's
-// results endpoint and reports there, as HandlerOutcomes, each progress report and the end of every attempt.
+// HandlerPool: the threads that run handlers (WorkerOptions::handler_threads, by default one per
+// unit of capacity). The I/O thread submits tasks through a mutex/condvar queue; each pool thread
+// owns a PUSH socket connected to the I/O thread's results endpoint and reports there, as
+// HandlerOutcomes, each progress report and the end of every attempt.
 #pragma once
 
 #include <spdlog/logger.h>

@@ -350,7 +350,7 @@ void Worker::end_attempt(HandlerOutcome&& outcome) {
     }
     if (in_flight_ > 0) --in_flight_;
     if (outcome.generation != generation_ || !has_socket(state_)) {
-        // protocol.md: a new connection is a new worker to the broker; the old leases are gone.
+        // protocol.md §7: a new connection is a new worker to the broker; the old leases are gone.
         // Logged at info: an operator (and the SIGSTOP integration test) counts these.
         log_->info("late result dropped job={} attempt={} reason=earlier_connection", outcome.id, outcome.attempt);
         return;
@@ -432,7 +432,7 @@ void Worker::handle_broker_message(Clock::time_point now) {
         }
         auto& message = decoded.value();
         if (auto* heartbeat = std::get_if<protocol::Heartbeat>(&message)) {
-            // protocol.md: the worker adopts the broker's heartbeat interval and liveness.
+            // protocol.md §7: the worker adopts the broker's heartbeat interval and liveness.
             const auto interval =
                 heartbeat->interval_ms ? std::chrono::milliseconds(*heartbeat->interval_ms) : interval_;
             const auto liveness = heartbeat->liveness.value_or(liveness_);

@@ -1,7 +1,8 @@
 // Worker: serves queues for a broker. It owns the DEALER socket facing the broker and runs the
 // I/O loop (READY, heartbeats, JOB dispatch, PROGRESS, DONE/FAIL, ABANDON, reconnect, drain) on
-// the thread that calls run(); handlers run on `capacity` threads of its own. The protocol stays
-// hidden here.
+// the thread that calls run(); handlers run on threads of its own (WorkerOptions::handler_threads),
+// or inline on that thread. Its connection follows protocol.md §7 (src/connection_state.hpp).
+// The protocol stays hidden here.
 #pragma once
 
 #include <spdlog/logger.h>
