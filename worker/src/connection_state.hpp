@@ -70,25 +70,25 @@ inline constexpr std::array kConnectionTransitions{
     // backoff, double it, then open a new DEALER (backoff_elapsed above).
     ConnectionTransition{ConnectionState::ready, ConnectionEvent::broker_lost, ConnectionState::waiting_to_reconnect},
     ConnectionTransition{ConnectionState::serving, ConnectionEvent::broker_lost, ConnectionState::waiting_to_reconnect},
-    // ready, serving | the operator asks to stop: send DRAIN.
+    // connecting, ready, serving | the operator asks to stop: send DRAIN.
+    ConnectionTransition{ConnectionState::connecting, ConnectionEvent::drain_requested, ConnectionState::draining},
     ConnectionTransition{ConnectionState::ready, ConnectionEvent::drain_requested, ConnectionState::draining},
     ConnectionTransition{ConnectionState::serving, ConnectionEvent::drain_requested, ConnectionState::draining},
-    // Not in §7: asked to drain before the broker answered, DRAIN goes out on the same socket.
-    ConnectionTransition{ConnectionState::connecting, ConnectionEvent::drain_requested, ConnectionState::draining},
-    // Not in §7: asked to drain while waiting to reconnect: no reconnect, and no socket to send DRAIN on.
+    // connecting, while waiting the backoff (no socket) | the operator asks to stop: do not
+    // reconnect; gone once no job runs locally, or a local drain timeout passes.
     ConnectionTransition{ConnectionState::waiting_to_reconnect, ConnectionEvent::drain_requested,
                          ConnectionState::draining_disconnected},
-    // draining | a job ends: DONE or FAIL. draining | ABANDON of a lease held: send nothing.
+    // draining | JOB (sent before the broker read the DRAIN): run it.
+    ConnectionTransition{ConnectionState::draining, ConnectionEvent::job_received, ConnectionState::draining},
+    // draining | a job ends: DONE or FAIL. serving, draining | ABANDON of a lease held: send nothing.
     ConnectionTransition{ConnectionState::draining, ConnectionEvent::lease_ended, ConnectionState::draining},
     ConnectionTransition{ConnectionState::draining, ConnectionEvent::last_lease_ended, ConnectionState::draining},
-    // Not in §7: a JOB the broker sent before our DRAIN reached it runs like any other.
-    ConnectionTransition{ConnectionState::draining, ConnectionEvent::job_received, ConnectionState::draining},
     // draining | no job held, or a local drain timeout passes: send DISCONNECT, close the socket.
     ConnectionTransition{ConnectionState::draining, ConnectionEvent::drain_finished, ConnectionState::gone},
     ConnectionTransition{ConnectionState::draining_disconnected, ConnectionEvent::drain_finished,
                          ConnectionState::gone},
-    // draining | the broker is lost: close the socket; do not reconnect. §7 goes to gone at once;
-    // here the jobs still running get until the drain ends, as they would with the broker there.
+    // draining | the broker is lost: close the socket; do not reconnect; jobs still running locally
+    // may finish until the drain timeout, and nothing is sent for them (drain_finished above).
     ConnectionTransition{ConnectionState::draining, ConnectionEvent::broker_lost,
                          ConnectionState::draining_disconnected},
     // any | the operator stops at once: send DISCONNECT (when a socket is open), close the socket.
@@ -102,7 +102,9 @@ inline constexpr std::array kConnectionTransitions{
 };
 // §7 rows that change no state are handled where their message is, not here: PROGRESS (serving),
 // ABANDON for a lease not held (ignored), ERROR unknown_worker (READY again on the same socket,
-// and DRAIN again while draining), and a second drain request (ignored).
+// and DRAIN again while draining), and a second drain request (ignored). The two states §7 has no
+// name for: waiting_to_reconnect is its "wait the backoff" inside the reconnect rows, and
+// draining_disconnected its "gone once no job runs locally" after the broker is lost.
 
 namespace detail {
 

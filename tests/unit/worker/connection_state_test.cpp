@@ -64,7 +64,6 @@ TEST_CASE("the worker's connection follows protocol.md §7 row by row", "[worker
     SECTION("draining | the broker is lost | no reconnect; gone once the drain ends") {
         CHECK(after(State::draining, Event::broker_lost) == State::draining_disconnected);
         CHECK(after(State::draining_disconnected, Event::drain_finished) == State::gone);
-        CHECK(after(State::draining_disconnected, Event::backoff_elapsed) == std::nullopt);
     }
     SECTION("any | the operator stops at once | gone") {
         for (const State from : {State::connecting, State::waiting_to_reconnect, State::ready, State::serving,
@@ -75,14 +74,16 @@ TEST_CASE("the worker's connection follows protocol.md §7 row by row", "[worker
     }
 }
 
-TEST_CASE("the rows §7 leaves out are the ones the worker needs", "[worker][connection_state]") {
-    SECTION("a drain asked for before the broker answers goes out on the same socket") {
+TEST_CASE("a drain asked for before the broker answers, or crossed by a JOB, follows §7",
+          "[worker][connection_state]") {
+    SECTION("connecting | the operator asks to stop | DRAIN on the same socket, draining") {
         CHECK(after(State::connecting, Event::drain_requested) == State::draining);
     }
-    SECTION("a drain asked for while waiting to reconnect never reconnects") {
+    SECTION("connecting, while waiting the backoff | the operator asks to stop | no reconnect") {
         CHECK(after(State::waiting_to_reconnect, Event::drain_requested) == State::draining_disconnected);
+        CHECK(after(State::draining_disconnected, Event::backoff_elapsed) == std::nullopt);
     }
-    SECTION("a JOB sent before the broker read our DRAIN still runs") {
+    SECTION("draining | JOB sent before the broker read the DRAIN | run it, draining") {
         CHECK(after(State::draining, Event::job_received) == State::draining);
     }
 }
