@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <spawn.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,9 +16,9 @@
 #include <cstdint>
 #include <cstring>
 #include <optional>
+#include <stdexcept>
 #include <string_view>
 #include <system_error>
-#include <thread>
 #include <utility>
 
 extern char** environ;
@@ -45,6 +46,7 @@ public:
         fd_ = fd;
     }
     int get() const noexcept { return fd_; }
+    int release() noexcept { return std::exchange(fd_, -1); }
     bool is_open() const noexcept { return fd_ >= 0; }
     void reset() noexcept {
         if (fd_ >= 0) ::close(fd_);
@@ -241,14 +243,16 @@ public:
     posix_spawnattr_t attributes_;
 };
 
-}  // namespace
+// Our ends of the child's stdin, stdout and stderr.
+struct ChildPipes {
+    Fd input;
+    Fd output;
+    Fd errors;
+};
 
-ExecHandler::ExecHandler(std::vector<std::string> argv, std::size_t max_output_bytes)
-    : argv_(std::move(argv)), max_output_bytes_(max_output_bytes) {
-    if (argv_.empty() || argv_.front().empty()) throw std::invalid_argument("ExecHandler needs a command");
-}
-
-std::string ExecHandler::operator()(const JobContext& job) const {
+// Starts `argv` with the job's environment in its own process group, its stdio on new pipes
+// whose other ends are returned. Throws std::runtime_error when it cannot be started.
+pid_t spawn_child(const std::vector<std::string>& argv, const JobContext& job, ChildPipes& ours) {
     Pipe input, output, errors;
     make_pipe(input);
     make_pipe(output);
@@ -270,110 +274,176 @@ std::string ExecHandler::operator()(const JobContext& job) const {
     ::posix_spawnattr_setsigmask(&setup.attributes_, &empty);
     ::posix_spawnattr_setsigdefault(&setup.attributes_, &defaults);
 
-    std::vector<std::string> args = argv_;
+    std::vector<std::string> args = argv;
     std::vector<std::string> env = child_environment(job);
     auto arg_pointers = c_strings(args);
     auto env_pointers = c_strings(env);
     pid_t pid = -1;
-    const int spawn_error = ::posix_spawnp(&pid, argv_.front().c_str(), &setup.actions_, &setup.attributes_,
+    const int spawn_error = ::posix_spawnp(&pid, argv.front().c_str(), &setup.actions_, &setup.attributes_,
                                            arg_pointers.data(), env_pointers.data());
-    if (spawn_error == ENOENT) throw std::runtime_error("command not found: " + argv_.front());
-    if (spawn_error == EACCES) throw std::runtime_error("permission denied: " + argv_.front());
+    if (spawn_error == ENOENT) throw std::runtime_error("command not found: " + argv.front());
+    if (spawn_error == EACCES) throw std::runtime_error("permission denied: " + argv.front());
     if (spawn_error != 0) {
-        throw std::runtime_error("cannot start " + argv_.front() + ": " + std::strerror(spawn_error));
+        throw std::runtime_error("cannot start " + argv.front() + ": " + std::strerror(spawn_error));
     }
-    input.read.reset();
-    output.write.reset();
-    errors.write.reset();
-    set_nonblocking(input.write.get());
-    set_nonblocking(output.read.get());
-    set_nonblocking(errors.read.get());
+    ours.input.adopt(input.write.release());
+    ours.output.adopt(output.read.release());
+    ours.errors.adopt(errors.read.release());
+    set_nonblocking(ours.input.get());
+    set_nonblocking(ours.output.get());
+    set_nonblocking(ours.errors.get());
+    return pid;
+}
 
-    SigpipeBlock sigpipe_block;
-    std::string result;
-    StderrReader stderr_reader(job);
-    std::size_t written = 0;
-    const std::string_view payload = job.payload;
-    if (payload.empty()) input.write.reset();
-    bool is_output_too_large = false;
-    bool was_stopped = false;
-    char buffer[64 * 1024];
+// One started command, from spawn to reaping, on the calling handler thread. It feeds the
+// payload to stdin, collects stdout and splits stderr while polling; it then waits for the exit on
+// a pidfd. A stop request, noticed within kStopCheckInterval, kills the whole process group.
+class RunningCommand {
+public:
+    RunningCommand(const std::vector<std::string>& argv, const JobContext& job, std::size_t max_output_bytes)
+        : job_(job), max_output_bytes_(max_output_bytes), stderr_reader_(job) {
+        pid_ = spawn_child(argv, job, pipes_);
+        // Opened before anything can reap the child, so the pid still names it.
+        const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0));
+        if (pidfd < 0) {
+            const int error = errno;
+            kill_group();
+            ::waitpid(pid_, nullptr, 0);
+            throw std::runtime_error("cannot wait for " + argv.front() + ": pidfd_open: " + std::strerror(error));
+        }
+        pidfd_.adopt(pidfd);
+    }
 
-    auto kill_group = [pid] { ::kill(-pid, SIGKILL); };
+    // Until the child has closed stdout and stderr.
+    void exchange_pipes();
+    // Blocks until the child exits; returns its wait status.
+    int wait_for_exit();
 
-    while (output.read.is_open() || errors.read.is_open()) {
+    std::string& result() noexcept { return result_; }
+    const std::string& stderr_text() const noexcept { return stderr_reader_.text(); }
+    bool is_output_too_large() const noexcept { return is_output_too_large_; }
+    bool was_stopped() const noexcept { return was_stopped_; }
+
+private:
+    void kill_group() { ::kill(-pid_, SIGKILL); }
+    void kill_if_stop_requested() {
+        if (was_stopped_ || !job_.stop_token.stop_requested()) return;
+        was_stopped_ = true;
+        kill_group();
+    }
+    void write_input();
+    void read_output();
+    void read_errors();
+
+    const JobContext& job_;
+    std::size_t max_output_bytes_;
+    ChildPipes pipes_;
+    pid_t pid_ = -1;
+    Fd pidfd_;
+    std::size_t written_ = 0;
+    std::string result_;
+    StderrReader stderr_reader_;
+    bool is_output_too_large_ = false;
+    bool was_stopped_ = false;
+    char buffer_[64 * 1024];
+};
+
+void RunningCommand::exchange_pipes() {
+    if (job_.payload.empty()) pipes_.input.reset();
+    while (pipes_.output.is_open() || pipes_.errors.is_open()) {
         pollfd fds[3];
         nfds_t count = 0;
         int out_index = -1, err_index = -1, in_index = -1;
-        if (output.read.is_open()) out_index = static_cast<int>(count), fds[count++] = {output.read.get(), POLLIN, 0};
-        if (errors.read.is_open()) err_index = static_cast<int>(count), fds[count++] = {errors.read.get(), POLLIN, 0};
-        if (input.write.is_open()) in_index = static_cast<int>(count), fds[count++] = {input.write.get(), POLLOUT, 0};
+        if (pipes_.output.is_open())
+            out_index = static_cast<int>(count), fds[count++] = {pipes_.output.get(), POLLIN, 0};
+        if (pipes_.errors.is_open())
+            err_index = static_cast<int>(count), fds[count++] = {pipes_.errors.get(), POLLIN, 0};
+        if (pipes_.input.is_open()) in_index = static_cast<int>(count), fds[count++] = {pipes_.input.get(), POLLOUT, 0};
         const int ready = ::poll(fds, count, kStopCheckMilliseconds);
         if (ready < 0 && errno != EINTR) break;
-        if (!was_stopped && job.stop_token.stop_requested()) {
-            was_stopped = true;
-            kill_group();
-        }
+        kill_if_stop_requested();
         if (ready <= 0) continue;
-
-        if (in_index >= 0 && fds[in_index].revents != 0) {
-            const ssize_t n = ::write(input.write.get(), payload.data() + written, payload.size() - written);
-            if (n > 0) written += static_cast<std::size_t>(n);
-            // EPIPE: the child closed its stdin without reading everything, which is its right.
-            if ((n < 0 && errno != EAGAIN && errno != EINTR) || written == payload.size()) input.write.reset();
-        }
-        if (out_index >= 0 && fds[out_index].revents != 0) {
-            const ssize_t n = ::read(output.read.get(), buffer, sizeof buffer);
-            if (n > 0) {
-                if (!is_output_too_large) {
-                    result.append(buffer, static_cast<std::size_t>(n));
-                    if (result.size() > max_output_bytes_) {
-                        is_output_too_large = true;
-                        result.clear();
-                        kill_group();
-                    }
-                }
-            } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
-                output.read.reset();
-            }
-        }
-        if (err_index >= 0 && fds[err_index].revents != 0) {
-            const ssize_t n = ::read(errors.read.get(), buffer, sizeof buffer);
-            if (n > 0) {
-                stderr_reader.append(std::string_view(buffer, static_cast<std::size_t>(n)));
-            } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
-                stderr_reader.finish();
-                errors.read.reset();
-            }
-        }
+        if (in_index >= 0 && fds[in_index].revents != 0) write_input();
+        if (out_index >= 0 && fds[out_index].revents != 0) read_output();
+        if (err_index >= 0 && fds[err_index].revents != 0) read_errors();
     }
-    input.write.reset();
+    pipes_.input.reset();
+}
 
-    // Both pipes are closed, so the child is exiting; poll for it so a stop request still counts.
-    int status = 0;
-    for (auto pause = std::chrono::milliseconds(1);;) {
-        const pid_t waited = ::waitpid(pid, &status, WNOHANG);
-        if (waited == pid) break;
-        if (waited < 0 && errno != EINTR)
-            throw std::runtime_error("waitpid failed: " + std::string(std::strerror(errno)));
-        if (!was_stopped && job.stop_token.stop_requested()) {
-            was_stopped = true;
+void RunningCommand::write_input() {
+    const std::string_view payload = job_.payload;
+    const ssize_t n = ::write(pipes_.input.get(), payload.data() + written_, payload.size() - written_);
+    if (n > 0) written_ += static_cast<std::size_t>(n);
+    // EPIPE: the child closed its stdin without reading everything, which is its right.
+    if ((n < 0 && errno != EAGAIN && errno != EINTR) || written_ == payload.size()) pipes_.input.reset();
+}
+
+void RunningCommand::read_output() {
+    const ssize_t n = ::read(pipes_.output.get(), buffer_, sizeof buffer_);
+    if (n > 0) {
+        if (is_output_too_large_) return;
+        result_.append(buffer_, static_cast<std::size_t>(n));
+        if (result_.size() > max_output_bytes_) {
+            is_output_too_large_ = true;
+            result_.clear();
             kill_group();
         }
-        std::this_thread::sleep_for(pause);
-        pause = std::min(pause * 2, std::chrono::milliseconds(kStopCheckMilliseconds));
+    } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+        pipes_.output.reset();
     }
+}
 
-    if (is_output_too_large) {
+void RunningCommand::read_errors() {
+    const ssize_t n = ::read(pipes_.errors.get(), buffer_, sizeof buffer_);
+    if (n > 0) {
+        stderr_reader_.append(std::string_view(buffer_, static_cast<std::size_t>(n)));
+    } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+        stderr_reader_.finish();
+        pipes_.errors.reset();
+    }
+}
+
+int RunningCommand::wait_for_exit() {
+    // The pipes are closed, so the child is most likely exiting; its pidfd becomes readable when it
+    // has, and the poll timeout lets a stop request still count meanwhile.
+    for (;;) {
+        int status = 0;
+        const pid_t waited = ::waitpid(pid_, &status, WNOHANG);
+        if (waited == pid_) return status;
+        if (waited < 0 && errno != EINTR) {
+            throw std::runtime_error("waitpid failed: " + std::string(std::strerror(errno)));
+        }
+        kill_if_stop_requested();
+        pollfd exited{pidfd_.get(), POLLIN, 0};
+        if (::poll(&exited, 1, kStopCheckMilliseconds) < 0 && errno != EINTR) {
+            throw std::runtime_error("poll on pidfd failed: " + std::string(std::strerror(errno)));
+        }
+    }
+}
+
+}  // namespace
+
+ExecHandler::ExecHandler(std::vector<std::string> argv, std::size_t max_output_bytes)
+    : argv_(std::move(argv)), max_output_bytes_(max_output_bytes) {
+    if (argv_.empty() || argv_.front().empty()) throw std::invalid_argument("ExecHandler needs a command");
+}
+
+std::string ExecHandler::operator()(const JobContext& job) const {
+    RunningCommand command(argv_, job, max_output_bytes_);
+    SigpipeBlock sigpipe_block;
+    command.exchange_pipes();
+    const int status = command.wait_for_exit();
+
+    if (command.is_output_too_large()) {
         throw std::runtime_error("output too large: more than " + std::to_string(max_output_bytes_) +
                                  " bytes on stdout; command killed");
     }
-    if (was_stopped) throw std::runtime_error("worker stopping: command killed");
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return result;
+    if (command.was_stopped()) throw std::runtime_error("worker stopping: command killed");
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return std::move(command.result());
     if (WIFEXITED(status) && WEXITSTATUS(status) == kPermanentFailureExitCode) {
-        throw PermanentFailure(describe_status(status, stderr_reader.text()));
+        throw PermanentFailure(describe_status(status, command.stderr_text()));
     }
-    throw std::runtime_error(describe_status(status, stderr_reader.text()));
+    throw std::runtime_error(describe_status(status, command.stderr_text()));
 }
 
 }  // namespace corsair::worker

@@ -81,13 +81,13 @@ void HandlerPool::serve(std::stop_token stop) {
     results.set(zmq::sockopt::sndhwm, 0);  // never block a handler thread on a slow I/O thread
     results.connect(results_endpoint_);
     while (auto task = next_task(stop)) {
-        Outcome outcome = run_task(*task, stop, results);
-        send_outcome(results, std::move(outcome));
+        HandlerOutcome outcome = run_task(*task, stop, results);
+        send_handler_outcome(results, std::move(outcome));
     }
 }
 
-Outcome run_attempt(Task& task, const ProgressSink& progress, std::size_t max_result_bytes) {
-    Outcome outcome;
+HandlerOutcome run_attempt(Task& task, const ProgressSink& progress, std::size_t max_result_bytes) {
+    HandlerOutcome outcome;
     outcome.id = task.id;
     outcome.attempt = task.attempt;
     outcome.generation = task.generation;
@@ -104,11 +104,11 @@ Outcome run_attempt(Task& task, const ProgressSink& progress, std::size_t max_re
             outcome.body = failure("result too large: " + std::to_string(result.size()) +
                                    " bytes exceeds the limit of " + std::to_string(max_result_bytes) + " bytes");
         } else {
-            outcome.kind = OutcomeKind::done;
+            outcome.kind = HandlerOutcomeKind::done;
             outcome.body = message_owning(std::move(result));
         }
     } catch (const PermanentFailure& e) {
-        outcome.kind = OutcomeKind::failed_permanently;
+        outcome.kind = HandlerOutcomeKind::failed_permanently;
         outcome.body = failure(e.what());
     } catch (const std::exception& e) {
         outcome.body = failure(e.what());
@@ -118,15 +118,15 @@ Outcome run_attempt(Task& task, const ProgressSink& progress, std::size_t max_re
     return outcome;
 }
 
-Outcome HandlerPool::run_task(Task& task, std::stop_token pool_stop, zmq::socket_t& results) {
+HandlerOutcome HandlerPool::run_task(Task& task, std::stop_token pool_stop, zmq::socket_t& results) {
     const std::stop_callback stop_with_pool(pool_stop, [&task] { task.stop.request_stop(); });
     const auto owner = std::this_thread::get_id();
     auto send_progress = [&task, &results, owner](std::uint32_t percent, std::string_view message) {
         // `results` belongs to this thread: a report from a thread the handler started is dropped.
         if (std::this_thread::get_id() != owner) return;
         try {
-            send_outcome(results, Outcome{OutcomeKind::progress, task.id, task.attempt, task.generation, percent,
-                                          protocol::make_payload(message)});
+            send_handler_outcome(results, HandlerOutcome{HandlerOutcomeKind::progress, task.id, task.attempt,
+                                                         task.generation, percent, protocol::make_payload(message)});
         } catch (const zmq::error_t&) {
             // Only when the context is terminating: the worker is gone and no one wants the report.
         }

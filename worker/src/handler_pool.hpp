@@ -1,6 +1,7 @@
-// HandlerPool: `capacity` threads that run handlers. The I/O thread submits tasks through a
-// mutex/condvar queue; each pool thread owns a PUSH socket connected to the I/O thread's
-// results endpoint and reports there, as Outcomes, each progress report and the end of every attempt.
+// HandlerPool: the threads that run handlers (WorkerOptions::handler_threads, by default one per
+// unit of capacity). The I/O thread submits tasks through a mutex/condvar queue; each pool thread
+// owns a PUSH socket connected to the I/O thread's results endpoint and reports there, as
+// HandlerOutcomes, each progress report and the end of every attempt.
 #pragma once
 
 #include <spdlog/logger.h>
@@ -18,7 +19,7 @@
 #include <zmq.hpp>
 
 #include "corsair/worker/handler.hpp"
-#include "outcome.hpp"
+#include "handler_outcome.hpp"
 
 namespace corsair::worker {
 
@@ -36,7 +37,7 @@ struct Task {
 
 // Runs one attempt of `task` on the calling thread and returns its end: the handler's result, or
 // its exception as a failure. `progress` receives JobContext::report_progress() calls. Never throws.
-Outcome run_attempt(Task& task, const ProgressSink& progress, std::size_t max_result_bytes);
+HandlerOutcome run_attempt(Task& task, const ProgressSink& progress, std::size_t max_result_bytes);
 
 class HandlerPool {
 public:
@@ -56,7 +57,7 @@ public:
 private:
     void serve(std::stop_token stop);
     std::optional<Task> next_task(std::stop_token& stop);
-    Outcome run_task(Task& task, std::stop_token pool_stop, zmq::socket_t& results);
+    HandlerOutcome run_task(Task& task, std::stop_token pool_stop, zmq::socket_t& results);
 
     zmq::context_t& context_;
     std::string results_endpoint_;

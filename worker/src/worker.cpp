@@ -11,6 +11,7 @@
 
 #include "corsair/protocol/duration.hpp"
 #include "corsair/protocol/wire.hpp"
+#include "connection_state.hpp"
 #include "handler_pool.hpp"
 
 namespace corsair::worker {
@@ -71,7 +72,8 @@ Worker::Worker(zmq::context_t& context, WorkerOptions options, std::shared_ptr<s
       control_endpoint_(unique_inproc_endpoint("control")),
       results_endpoint_(unique_inproc_endpoint("results")),
       control_(bound_pull(context_, control_endpoint_)),
-      results_(bound_pull(context_, results_endpoint_)) {
+      results_(bound_pull(context_, results_endpoint_)),
+      state_(ConnectionState::not_started) {
     if (options_.name.empty()) options_.name = default_worker_name();
     validate(options_);
     interval_ = options_.heartbeat_interval;
@@ -123,9 +125,9 @@ void Worker::run() {
     log_->info("worker starting name={} broker={} capacity={} handler_threads={} queues={}", options_.name,
                options_.broker_endpoint, options_.capacity,
                options_.runs_handlers_inline ? std::string("inline") : std::to_string(threads), handlers_.size());
-    open_connection(Clock::now());  // throws on a malformed endpoint: a startup error
+    change_state(ConnectionEvent::started);  // throws on a malformed endpoint: a startup error
 
-    while (!is_finished_) {
+    while (state_ != ConnectionState::gone) {
         zmq::pollitem_t items[3] = {
             {control_.handle(), 0, ZMQ_POLLIN, 0},
             {results_.handle(), 0, ZMQ_POLLIN, 0},
@@ -135,14 +137,14 @@ void Worker::run() {
         zmq::poll(items, count, poll_timeout(Clock::now()));
 
         if (items[0].revents & ZMQ_POLLIN) handle_control();
-        if (is_finished_) break;
+        if (state_ == ConnectionState::gone) break;
         if (items[1].revents & ZMQ_POLLIN) handle_outcome();
         if (count == 3 && (items[2].revents & ZMQ_POLLIN)) handle_broker_message(Clock::now());
         send_held_dones();  // everything at hand has been handled: what ended goes out now
 
         const auto now = Clock::now();
         send_held_progress(now);
-        if (broker_ && !is_finished_) {
+        if (has_socket(state_)) {
             if (now >= last_heard_ + interval_ * liveness_) {
                 connection_lost(now, "heartbeat_timeout");
             } else if (now >= next_heartbeat_) {
@@ -150,16 +152,18 @@ void Worker::run() {
                 next_heartbeat_ = now + interval_;
             }
         }
-        if (is_draining_ && !is_finished_) {
+        if (is_draining(state_)) {
             if (in_flight_ == 0) {
-                finish("drained");
+                finish(ConnectionEvent::drain_finished, "drained");
             } else if (now >= drain_deadline_) {
                 log_->warn("drain timed out in_flight={} timeout={}; the broker will requeue them", in_flight_,
                            protocol::format_duration(options_.drain_timeout));
-                finish("drain_timeout");
+                finish(ConnectionEvent::drain_finished, "drain_timeout");
             }
         }
-        if (!broker_ && !is_draining_ && !is_finished_ && now >= reconnect_at_) open_connection(now);
+        if (state_ == ConnectionState::waiting_to_reconnect && now >= reconnect_at_) {
+            change_state(ConnectionEvent::backoff_elapsed);
+        }
     }
     pool_->stop();
     log_->info("worker stopped name={}", options_.name);
@@ -167,12 +171,12 @@ void Worker::run() {
 
 std::chrono::milliseconds Worker::poll_timeout(Clock::time_point now) const {
     auto next = now + std::chrono::seconds(1);
-    if (broker_) {
+    if (has_socket(state_)) {
         next = std::min({next, next_heartbeat_, last_heard_ + interval_ * liveness_});
-    } else if (!is_draining_) {
+    } else if (state_ == ConnectionState::waiting_to_reconnect) {
         next = std::min(next, reconnect_at_);
     }
-    if (is_draining_) next = std::min(next, drain_deadline_);
+    if (is_draining(state_)) next = std::min(next, drain_deadline_);
     if (held_progress_count_ > 0) {
         for (const auto& [key, job] : running_) {
             if (job.held_progress) next = std::min(next, job.last_progress_sent + kMinProgressInterval);
@@ -197,7 +201,6 @@ void Worker::open_connection(Clock::time_point now) {
     }
     broker_.emplace(std::move(socket));
     ++generation_;
-    has_heard_broker_ = false;
     broker_batch_ = 0;  // a new broker may not read DONES: wait for its HEARTBEAT
     held_dones_.clear();  // attempts of the old connection: that broker has requeued them
     // Wait for the broker's own numbers again: a restarted broker may use different ones.
@@ -210,6 +213,37 @@ void Worker::open_connection(Clock::time_point now) {
     last_ready_again_ = {};
 }
 
+void Worker::change_state(ConnectionEvent event) {
+    check_owner_thread();
+    const auto next = next_connection_state(state_, event);
+    // Raised only where kConnectionTransitions has a row: a missing one is our bug, never the broker's.
+    assert(next.has_value() && "no protocol.md §7 row for this event in this state");
+    if (!next) {
+        log_->error("no connection transition state={} event={}", to_string(state_), to_string(event));
+        return;
+    }
+    // The DEALER follows the state: it is open in exactly the states that have one.
+    if (*next == ConnectionState::connecting) {
+        open_connection(Clock::now());
+    } else if (has_socket(state_) && !has_socket(*next)) {
+        // Linger only for our own DISCONNECT, so that it gets out; a lost broker is owed nothing.
+        close_connection(*next == ConnectionState::gone ? kDisconnectLinger : std::chrono::milliseconds{0});
+        leases_held_ = 0;  // the broker requeues them: to it, a new connection holds nothing
+    }
+    if (*next != state_) {
+        log_->debug("connection state={} event={} previous={}", to_string(*next), to_string(event), to_string(state_));
+    }
+    state_ = *next;
+    assert(broker_.has_value() == has_socket(state_));
+}
+
+void Worker::end_lease() {
+    assert(leases_held_ > 0);
+    if (leases_held_ == 0) return;
+    --leases_held_;
+    change_state(leases_held_ == 0 ? ConnectionEvent::last_lease_ended : ConnectionEvent::lease_ended);
+}
+
 void Worker::close_connection(std::chrono::milliseconds linger) {
     check_owner_thread();
     if (!broker_) return;
@@ -218,8 +252,8 @@ void Worker::close_connection(std::chrono::milliseconds linger) {
 }
 
 void Worker::connection_lost(Clock::time_point now, const char* reason) {
-    close_connection(std::chrono::milliseconds{0});
-    if (is_draining_) {
+    change_state(ConnectionEvent::broker_lost);
+    if (state_ == ConnectionState::draining_disconnected) {
         log_->info("broker lost reason={} while draining; not reconnecting", reason);
         return;
     }
@@ -269,31 +303,28 @@ void Worker::handle_control() {
         if (command.size() != 1) continue;
         const char code = *command.data<char>();
         if (code == kStopCommand) {
-            finish("stopping");
+            finish(ConnectionEvent::stop_requested, "stopping");
             return;
         }
-        if (code == kDrainCommand && !is_draining_) begin_drain(Clock::now());
+        if (code == kDrainCommand && !is_draining(state_)) begin_drain(Clock::now());
     }
 }
 
 void Worker::begin_drain(Clock::time_point now) {
-    is_draining_ = true;
+    change_state(ConnectionEvent::drain_requested);
     drain_deadline_ = now + options_.drain_timeout;
     log_->info("draining in_flight={} timeout={}", in_flight_, protocol::format_duration(options_.drain_timeout));
     send_to_broker(protocol::Drain{});
 }
 
-void Worker::finish(const char* reason) {
-    if (broker_) {
-        send_to_broker(protocol::Disconnect{reason});
-        close_connection(kDisconnectLinger);
-    }
+void Worker::finish(ConnectionEvent event, const char* reason) {
+    if (has_socket(state_)) send_to_broker(protocol::Disconnect{reason});
+    change_state(event);  // closes the socket, letting the DISCONNECT out first
     log_->info("disconnected reason={} in_flight={}", reason, in_flight_);
-    is_finished_ = true;
 }
 
 void Worker::handle_outcome() {
-    while (auto outcome = receive_outcome(results_)) {
+    while (auto outcome = receive_handler_outcome(results_)) {
         if (!outcome->is_final()) {
             handle_progress(*outcome, Clock::now());
             continue;
@@ -302,11 +333,13 @@ void Worker::handle_outcome() {
     }
 }
 
-void Worker::end_attempt(Outcome&& outcome) {
+void Worker::end_attempt(HandlerOutcome&& outcome) {
     std::optional<protocol::Progress> held_progress;
+    bool was_running = false;
     bool was_abandoned = false;
     if (auto job = running_.find(JobKey{outcome.generation, outcome.id, outcome.attempt}); job != running_.end()) {
         held_progress = take_held_progress(job->second);
+        was_running = true;
         was_abandoned = job->second.is_abandoned;
         running_.erase(job);
     }
@@ -316,15 +349,16 @@ void Worker::end_attempt(Outcome&& outcome) {
         return;
     }
     if (in_flight_ > 0) --in_flight_;
-    if (outcome.generation != generation_ || !broker_) {
-        // protocol.md: a new connection is a new worker to the broker; the old leases are gone.
+    if (outcome.generation != generation_ || !has_socket(state_)) {
+        // protocol.md §7: a new connection is a new worker to the broker; the old leases are gone.
         // Logged at info: an operator (and the SIGSTOP integration test) counts these.
         log_->info("late result dropped job={} attempt={} reason=earlier_connection", outcome.id, outcome.attempt);
         return;
     }
+    if (was_running) end_lease();
     // The last report must not be lost behind the interval, and must not come after the end.
     if (held_progress) send_to_broker(std::move(*held_progress));
-    if (outcome.kind == OutcomeKind::done) {
+    if (outcome.kind == HandlerOutcomeKind::done) {
         log_->debug("job done job={} attempt={} result_bytes={}", outcome.id, outcome.attempt, outcome.body.size());
         protocol::Done done{std::move(outcome.id), outcome.attempt, std::move(outcome.body)};
         if (broker_batch_ > 1) {
@@ -334,7 +368,7 @@ void Worker::end_attempt(Outcome&& outcome) {
             send_to_broker(std::move(done));
         }
     } else {
-        const bool is_permanent = outcome.kind == OutcomeKind::failed_permanently;
+        const bool is_permanent = outcome.kind == HandlerOutcomeKind::failed_permanently;
         std::string error = outcome.body.to_string();
         log_->warn("job failed job={} attempt={} permanent={} error=\"{}\"", outcome.id, outcome.attempt, is_permanent,
                    error);
@@ -342,10 +376,11 @@ void Worker::end_attempt(Outcome&& outcome) {
     }
 }
 
-void Worker::handle_progress(Outcome& outcome, Clock::time_point now) {
+void Worker::handle_progress(HandlerOutcome& outcome, Clock::time_point now) {
     auto job = running_.find(JobKey{outcome.generation, outcome.id, outcome.attempt});
     // The broker keeps PROGRESS only from the lease holder, on the connection the job came on.
-    if (job == running_.end() || job->second.is_abandoned || outcome.generation != generation_ || !broker_) {
+    if (job == running_.end() || job->second.is_abandoned || outcome.generation != generation_ ||
+        !has_socket(state_)) {
         log_->debug("progress dropped job={} attempt={} reason=not_leased_here", outcome.id, outcome.attempt);
         return;
     }
@@ -367,7 +402,7 @@ void Worker::send_held_progress(Clock::time_point now) {
     for (auto& [key, job] : running_) {
         if (!job.held_progress || now < job.last_progress_sent + kMinProgressInterval) continue;
         auto progress = take_held_progress(job);
-        if (key.generation != generation_ || !broker_) continue;  // its connection is gone
+        if (key.generation != generation_ || !has_socket(state_)) continue;  // its connection is gone
         job.last_progress_sent = now;
         log_->debug("progress job={} attempt={} percent={}", progress->id, progress->attempt, progress->percent);
         send_to_broker(std::move(*progress));
@@ -384,8 +419,8 @@ void Worker::handle_broker_message(Clock::time_point now) {
     protocol::Frames frames;
     while (broker_ && protocol::receive_frames(*broker_, frames)) {
         last_heard_ = now;
-        if (!has_heard_broker_) {
-            has_heard_broker_ = true;
+        if (state_ == ConnectionState::connecting) {
+            change_state(ConnectionEvent::broker_heard);
             backoff_ = options_.reconnect_min;
             log_->info("connected broker={} name={}", options_.broker_endpoint, options_.name);
         }
@@ -397,7 +432,7 @@ void Worker::handle_broker_message(Clock::time_point now) {
         }
         auto& message = decoded.value();
         if (auto* heartbeat = std::get_if<protocol::Heartbeat>(&message)) {
-            // protocol.md: the worker adopts the broker's heartbeat interval and liveness.
+            // protocol.md §7: the worker adopts the broker's heartbeat interval and liveness.
             const auto interval =
                 heartbeat->interval_ms ? std::chrono::milliseconds(*heartbeat->interval_ms) : interval_;
             const auto liveness = heartbeat->liveness.value_or(liveness_);
@@ -423,7 +458,8 @@ void Worker::handle_broker_message(Clock::time_point now) {
                 log_->info("broker does not know this worker; sending READY again broker={}", options_.broker_endpoint);
                 send_ready();
                 last_ready_again_ = now;
-                if (is_draining_) send_to_broker(protocol::Drain{});  // a fresh registration is not draining
+                // A fresh registration is not draining.
+                if (state_ == ConnectionState::draining) send_to_broker(protocol::Drain{});
             } else {
                 log_->warn("error from broker code={} message=\"{}\" job={}", protocol::to_string(error->code),
                            error->message, error->id);
@@ -455,6 +491,8 @@ void Worker::handle_job(protocol::Job&& job) {
         return;
     }
     ++in_flight_;
+    ++leases_held_;
+    change_state(ConnectionEvent::job_received);
     Task task{std::move(job.id),      std::move(job.queue), job.attempt, generation_, std::move(job.payload),
               &handler->second, running->second.stop};
     if (!options_.runs_handlers_inline) {
@@ -462,8 +500,8 @@ void Worker::handle_job(protocol::Job&& job) {
         return;
     }
     auto report = [this, &task](std::uint32_t percent, std::string_view message) {
-        Outcome progress{OutcomeKind::progress, task.id, task.attempt, task.generation, percent,
-                         protocol::make_payload(message)};
+        HandlerOutcome progress{HandlerOutcomeKind::progress, task.id, task.attempt, task.generation, percent,
+                                protocol::make_payload(message)};
         handle_progress(progress, Clock::now());
     };
     end_attempt(run_attempt(task, report, protocol::kDefaultMaxPayloadBytes));
@@ -483,6 +521,7 @@ void Worker::handle_abandon(const protocol::Abandon& abandon) {
     take_held_progress(running);
     running.stop.request_stop();
     if (in_flight_ > 0) --in_flight_;
+    end_lease();
     log_->info("abandoned job={} attempt={} reason={}", abandon.id, abandon.attempt, abandon.reason);
 }
 

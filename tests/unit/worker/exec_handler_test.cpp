@@ -1,8 +1,11 @@
 #include "corsair/worker/exec_handler.hpp"
 
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <sstream>
 #include <stop_token>
 #include <string>
@@ -209,5 +212,28 @@ TEST_CASE("exit status 100 is a permanent failure", "[worker][exec_handler]") {
         } catch (const std::runtime_error& e) {
             CHECK(std::string(e.what()) == "exit status 101");
         }
+    }
+}
+
+TEST_CASE("a command that closes its stdout and stderr is still waited for until it exits", "[worker][exec_handler]") {
+    SECTION("its exit status still counts") {
+        CHECK_THROWS_WITH(shell("exec >&- 2>&- <&-; sleep 0.2; exit 3")(job("")), "exit status 3");
+    }
+    SECTION("a stop request while it runs on kills it") {
+        const auto marker =
+            std::filesystem::temp_directory_path() / ("corsair-exec-closed-" + std::to_string(::getpid()) + "-marker");
+        std::filesystem::remove(marker);
+        std::stop_source stop;
+        std::jthread stopper([&] {
+            // Stop once the pipes are closed, so only waiting for the exit can notice it.
+            corsair::test::wait_until([&] { return std::filesystem::exists(marker); }, std::chrono::seconds(10));
+            stop.request_stop();
+        });
+        const auto start = std::chrono::steady_clock::now();
+        CHECK_THROWS_WITH(
+            shell("exec >&- 2>&- <&-; touch '" + marker.string() + "'; sleep 30")(job("", stop.get_token())),
+            Catch::Contains("stopping"));
+        CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(10));
+        std::filesystem::remove(marker);
     }
 }

@@ -916,3 +916,80 @@ TEST_CASE("pooled handlers' results reach a batching broker, each exactly once",
     }
     for (int i = 0; i < 16; ++i) CHECK(ended.count("job-" + std::to_string(i)) == 1);
 }
+
+TEST_CASE("a worker whose broker never answers opens a new DEALER after each backoff, waiting longer each time",
+          "[worker][connection_state]") {
+    zmq::context_t context;
+    FakeBroker broker(context);
+    broker.set_silent(true);
+    auto options = options_for(broker);  // backoff 50 ms, then 100 ms
+    options.heartbeat_interval = 20ms;
+    options.liveness = 2;  // connecting gives up after 40 ms of silence
+    const auto start = Clock::now();
+    RunningWorker running(context, options, {{"q", describe()}});
+
+    auto [first_id, first] = broker.expect<protocol::Ready>();
+    auto [second_id, second] = broker.expect<protocol::Ready>();
+    auto [third_id, third] = broker.expect<protocol::Ready>();
+    CHECK(id_text(second_id) != id_text(first_id));
+    CHECK(id_text(third_id) != id_text(second_id));
+    // Two silences of 40 ms and two backoffs, of 50 ms and then 100 ms, since the worker began.
+    CHECK(Clock::now() - start >= 2 * 40ms + 50ms + 100ms);
+
+    // The broker answers at last: the new connection serves.
+    broker.set_silent(false);
+    broker.send_job(third_id, "at-last", "q", 1, "x");
+    auto [from, done] = broker.expect<protocol::Done>();
+    CHECK(id_text(from) == id_text(third_id));
+    CHECK(done.id == "at-last");
+}
+
+TEST_CASE("a draining worker that loses its broker does not reconnect and leaves once its job ends",
+          "[worker][connection_state]") {
+    zmq::context_t context;
+    FakeBroker broker(context);
+    Gate gate;
+    RunningWorker running(context, options_for(broker), {{"q", [&](const JobContext& job) { return gate.pass(job); }}});
+    auto [worker_id, ready] = broker.expect<protocol::Ready>();
+    broker.send_job(worker_id, "held", "q", 1, "");
+    REQUIRE(gate.wait_running(1));
+    running.worker().request_drain();
+    broker.expect<protocol::Drain>();
+
+    SECTION("the broker says DISCONNECT") { broker.send(worker_id, protocol::Disconnect{"shutting down"}); }
+    SECTION("the broker falls silent") {
+        broker.set_silent(true);
+        broker.send(worker_id, protocol::Heartbeat{20, 2});
+    }
+
+    // A reconnect would come after the 50 ms backoff, with a READY.
+    CHECK(broker.stays_quiet(300ms));
+    CHECK_FALSE(running.has_returned());
+    gate.open();
+    CHECK(running.wait_returned());
+    CHECK(broker.stays_quiet(100ms));  // the job's DONE had no connection to go out on
+}
+
+TEST_CASE("a JOB the broker sent before it read DRAIN still runs and is reported before DISCONNECT",
+          "[worker][connection_state]") {
+    zmq::context_t context;
+    FakeBroker broker(context);
+    Gate gate;
+    RunningWorker running(context, options_for(broker, 2),
+                          {{"q", [&](const JobContext& job) { return gate.pass(job); }}});
+    auto [worker_id, ready] = broker.expect<protocol::Ready>();
+    broker.send_job(worker_id, "first", "q", 1, "");
+    REQUIRE(gate.wait_running(1));
+    running.worker().request_drain();
+    broker.expect<protocol::Drain>();
+
+    broker.send_job(worker_id, "crossed", "q", 1, "");
+    REQUIRE(gate.wait_running(2));
+    gate.open();
+    std::set<std::string> done_ids;
+    for (int i = 0; i < 2; ++i) done_ids.insert(broker.expect<protocol::Done>().second.id);
+    CHECK(done_ids == std::set<std::string>{"first", "crossed"});
+    auto [from, bye] = broker.expect<protocol::Disconnect>();
+    CHECK(bye.reason == "drained");
+    CHECK(running.wait_returned());
+}

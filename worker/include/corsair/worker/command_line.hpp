@@ -16,7 +16,7 @@ namespace corsair::worker {
 struct CommandLine {
     WorkerOptions options;
     std::vector<std::string> queues;
-    std::string builtin;               // "echo" or "sleep"; empty when `command` is given
+    std::string builtin;               // "echo", "noop" or "sleep"; empty when `command` is given
     std::vector<std::string> command;  // argv run per job by ExecHandler
     spdlog::level::level_enum log_level = spdlog::level::info;
 };

@@ -52,8 +52,6 @@ public:
     // process group is killed (within kStopCheckInterval) and it throws "worker stopping: command killed".
     std::string operator()(const JobContext& job) const;
 
-    const std::vector<std::string>& argv() const noexcept { return argv_; }
-
 private:
     std::vector<std::string> argv_;
     std::size_t max_output_bytes_;

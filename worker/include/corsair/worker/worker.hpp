@@ -1,7 +1,8 @@
 // Worker: serves queues for a broker. It owns the DEALER socket facing the broker and runs the
 // I/O loop (READY, heartbeats, JOB dispatch, PROGRESS, DONE/FAIL, ABANDON, reconnect, drain) on
-// the thread that calls run(); handlers run on `capacity` threads of its own. The protocol stays
-// hidden here.
+// the thread that calls run(); handlers run on threads of its own (WorkerOptions::handler_threads),
+// or inline on that thread. Its connection follows protocol.md §7 (src/connection_state.hpp).
+// The protocol stays hidden here.
 #pragma once
 
 #include <spdlog/logger.h>
@@ -24,7 +25,9 @@
 namespace corsair::worker {
 
 class HandlerPool;
-struct Outcome;
+struct HandlerOutcome;
+enum class ConnectionState : std::uint8_t;  // connection_state.hpp: protocol.md §7
+enum class ConnectionEvent : std::uint8_t;
 
 class Worker {
 public:
@@ -77,8 +80,13 @@ private:
     };
 
     void send_control(char command);
+    // The only place state_ changes: to the state kConnectionTransitions gives for `event`,
+    // opening or closing the DEALER so that it is open exactly in the states that have one.
+    void change_state(ConnectionEvent event);
     void open_connection(Clock::time_point now);
     void close_connection(std::chrono::milliseconds linger);
+    // A lease held on this connection ended (reported, or abandoned by the broker).
+    void end_lease();
     void connection_lost(Clock::time_point now, const char* reason);
     void send_ready();
     // Sends `message`, after any DONEs still held (so DRAIN, DISCONNECT and the rest follow them).
@@ -89,15 +97,16 @@ private:
     void handle_control();
     void handle_outcome();
     // The end of an attempt (from a handler thread, or inline): DONE or FAIL to the broker.
-    void end_attempt(Outcome&& outcome);
-    void handle_progress(Outcome& outcome, Clock::time_point now);
+    void end_attempt(HandlerOutcome&& outcome);
+    void handle_progress(HandlerOutcome& outcome, Clock::time_point now);
     void send_held_progress(Clock::time_point now);
     std::optional<protocol::Progress> take_held_progress(RunningJob& job);
     void handle_broker_message(Clock::time_point now);
     void handle_job(protocol::Job&& job);
     void handle_abandon(const protocol::Abandon& abandon);
     void begin_drain(Clock::time_point now);
-    void finish(const char* reason);
+    // Sends DISCONNECT with `reason` (when a socket is open) and goes to `gone` by `event`.
+    void finish(ConnectionEvent event, const char* reason);
     std::chrono::milliseconds poll_timeout(Clock::time_point now) const;
     void check_owner_thread() const;
 
@@ -109,12 +118,12 @@ private:
     std::string results_endpoint_;
     zmq::socket_t control_;                // PULL: request_drain / request_stop
     zmq::socket_t results_;                // PULL: outcomes from handler threads
-    std::optional<zmq::socket_t> broker_;  // DEALER; empty while waiting to reconnect
+    std::optional<zmq::socket_t> broker_;  // DEALER; open exactly when has_socket(state_)
     std::thread::id owner_thread_;
 
     // Connection state, touched only by the I/O thread.
+    ConnectionState state_;         // changed only by change_state()
     std::uint64_t generation_ = 0;  // bumped for every new DEALER: results of older ones are dropped
-    bool has_heard_broker_ = false;
     std::chrono::milliseconds interval_;
     std::uint32_t liveness_;
     std::chrono::milliseconds backoff_;
@@ -122,14 +131,13 @@ private:
     Clock::time_point next_heartbeat_{};
     Clock::time_point reconnect_at_{};
     Clock::time_point last_ready_again_{};  // READY re-sent after ERROR unknown_worker
-    std::uint32_t in_flight_ = 0;           // jobs received and not yet reported nor abandoned
+    std::uint32_t in_flight_ = 0;           // jobs received and not yet reported nor abandoned, any connection
+    std::uint32_t leases_held_ = 0;         // of those, the ones received on this connection: serving vs ready
     std::uint32_t broker_batch_ = 0;        // the HEARTBEAT `batch` of this connection's broker; 0: no DONES
     std::vector<protocol::Done> held_dones_;  // ended attempts waiting to go out as one DONES
     std::map<JobKey, RunningJob> running_;  // every attempt submitted to the pool and not yet ended
     std::size_t held_progress_count_ = 0;   // RunningJobs with held_progress
-    bool is_draining_ = false;
     Clock::time_point drain_deadline_{};
-    bool is_finished_ = false;
 
     std::unique_ptr<HandlerPool> pool_;  // declared last: joined before the sockets close
 };
