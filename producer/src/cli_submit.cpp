@@ -281,7 +281,7 @@ int run_submit_file(zmq::context_t& context, const SubmitOptions& options, CliSt
             }
         }
     } catch (const ProducerError& e) {
-        if (!e.is_timeout()) throw;
+        if (!e.is_broker_silent()) throw;
         streams.err << quiet_message(options.common);
         return run.finish(true, producer.awaiting_acceptance() + producer.awaiting_results());
     }
