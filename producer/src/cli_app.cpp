@@ -152,6 +152,7 @@ ProducerOptions producer_options_for(const CommonOptions& options) {
     // With --wait the broker may hold back a job's ACCEPTED this long (its RESULT answers instead),
     // which must stay well inside --wait-timeout: a full window waits on those answers.
     producer.accept_within = std::min(producer.accept_within, options.wait_timeout / 3);
+    // The library gives up on a broker silent this long while jobs are awaited (broker_silent).
     producer.silence_limit = options.wait_timeout;
     return producer;
 }

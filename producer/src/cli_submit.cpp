@@ -27,10 +27,6 @@ constexpr std::uint64_t kMaxReportedProblems = 10;
 
 int code(ExitCode exit_code) { return static_cast<int>(exit_code); }
 
-bool has_broker_gone_quiet(const Producer& producer, Clock::time_point since, milliseconds timeout) {
-    return Clock::now() - std::max(producer.last_heard(), since) >= timeout;
-}
-
 std::string quiet_message(const CommonOptions& options) {
     return "corsair: no answer from the broker at " + options.broker + " for " +
            protocol::format_duration(options.wait_timeout) + " (is it running? see --broker, " +
@@ -185,10 +181,18 @@ int run_submit(zmq::context_t& context, const SubmitOptions& options, CliStreams
         }
         return code(ExitCode::ok);
     }
-    const auto start = Clock::now();
     const auto id = producer.submit_async(options.queue, options.payload, true, options.job);
     for (;;) {
-        for (const auto& event : producer.poll(kPollSlice)) {
+        std::vector<Event> events;
+        try {
+            events = producer.poll(kPollSlice);
+        } catch (const ProducerError& e) {
+            // producer_options_for set silence_limit to --wait-timeout.
+            if (!e.is_broker_silent()) throw;
+            streams.err << quiet_message(options.common);
+            return code(ExitCode::unreachable);
+        }
+        for (const auto& event : events) {
             if (event.id != id) continue;
             switch (event.kind) {
                 case Event::Kind::accepted:
@@ -233,10 +237,6 @@ int run_submit(zmq::context_t& context, const SubmitOptions& options, CliStreams
                     return code(ExitCode::job_failed);
             }
         }
-        if (has_broker_gone_quiet(producer, start, options.common.wait_timeout)) {
-            streams.err << quiet_message(options.common);
-            return code(ExitCode::unreachable);
-        }
     }
 }
 
@@ -280,22 +280,19 @@ int run_submit_file(zmq::context_t& context, const SubmitOptions& options, CliSt
                 run.draw_progress();
             }
         }
+        for (;;) {
+            for (const auto& event : producer.poll(kPollSlice)) run.handle(event);
+            run.draw_progress();
+            const bool is_finished =
+                producer.awaiting_acceptance() == 0 && (!options.should_wait || producer.awaiting_results() == 0);
+            if (is_finished) break;
+        }
     } catch (const ProducerError& e) {
+        // producer_options_for set silence_limit to --wait-timeout: submit_async on a full window
+        // and poll give up on a silent broker.
         if (!e.is_broker_silent()) throw;
         streams.err << quiet_message(options.common);
         return run.finish(true, producer.awaiting_acceptance() + producer.awaiting_results());
-    }
-    const auto drain_start = Clock::now();
-    for (;;) {
-        for (const auto& event : producer.poll(kPollSlice)) run.handle(event);
-        run.draw_progress();
-        const bool is_finished =
-            producer.awaiting_acceptance() == 0 && (!options.should_wait || producer.awaiting_results() == 0);
-        if (is_finished) break;
-        if (has_broker_gone_quiet(producer, drain_start, options.common.wait_timeout)) {
-            streams.err << quiet_message(options.common);
-            return run.finish(true, producer.awaiting_acceptance() + producer.awaiting_results());
-        }
     }
     run.draw_progress(true);
     return run.finish(false, 0);

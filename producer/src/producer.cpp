@@ -102,7 +102,9 @@ Producer::Impl::Impl(zmq::context_t& context, ProducerOptions options)
       socket_(context, zmq::socket_type::dealer),
       owner_thread_(std::this_thread::get_id()),
       id_prefix_(random_prefix()),
-      last_heard_(Clock::now()) {
+      last_heard_(Clock::now()),
+      silent_since_(last_heard_),
+      last_pumped_(last_heard_) {
     options_.window = std::max<std::size_t>(options_.window, 1);
     const auto accept_within = options_.accept_within.count();
     if (accept_within < 0 || static_cast<std::uint64_t>(accept_within) > protocol::kMaxAcceptWithinMs) {
@@ -206,22 +208,15 @@ std::string Producer::Impl::submit_async(std::string_view queue, std::string_vie
                             "job " + id + " is already in flight from this producer");
     }
     pump_once(kNoWait);
-    if (unaccepted_count_ >= options_.window) {
-        const auto blocked_since = Clock::now();
-        while (unaccepted_count_ >= options_.window) {
-            auto deadline = Clock::time_point::max();
-            if (options_.silence_limit.count() > 0) {
-                deadline = std::max(last_heard_, blocked_since) + options_.silence_limit;
-                if (Clock::now() >= deadline) {
-                    throw ProducerError(ProducerError::Kind::broker_silent, ErrorCode::internal,
-                                        "the broker at " + options_.broker_endpoint + " accepted nothing for " +
-                                            format_ms(options_.silence_limit) + " while " +
-                                            std::to_string(unaccepted_count_) +
-                                            " submits were outstanding (is the broker running?)");
-                }
-            }
-            pump_once(deadline);
+    while (unaccepted_count_ >= options_.window) {
+        const auto silent_at = silence_deadline();
+        if (const auto now = Clock::now(); now >= silent_at) {
+            report_silence(now, "the broker at " + options_.broker_endpoint + " accepted nothing for " +
+                                    format_ms(options_.silence_limit) + " while " +
+                                    std::to_string(unaccepted_count_) +
+                                    " submits were outstanding (is the broker running?)");
         }
+        pump_once(silent_at);
     }
     track(id, queue, payload, wants_result, share(options));
     flush_outbox();
@@ -232,7 +227,19 @@ std::vector<Event> Producer::Impl::poll(milliseconds timeout) {
     assert_owner_thread();
     const auto deadline = Clock::now() + timeout;
     pump_once(kNoWait);
-    pump_until(deadline, [&] { return !events_.empty(); });
+    while (events_.empty()) {
+        const auto now = Clock::now();
+        const auto silent_at = silence_deadline();
+        if (now >= silent_at) {
+            report_silence(now, "heard nothing from the broker at " + options_.broker_endpoint + " for " +
+                                    format_ms(options_.silence_limit) + " while " +
+                                    std::to_string(unaccepted_count_) + " submits awaited acceptance and " +
+                                    std::to_string(awaited_.size()) +
+                                    " jobs their result (is the broker running?)");
+        }
+        if (now >= deadline) break;
+        pump_once(std::min(deadline, silent_at));
+    }
     std::vector<Event> events = std::move(events_);
     events_.clear();
     // The next batch is likely as large: one allocation now rather than a regrowth per doubling.
@@ -391,6 +398,8 @@ std::shared_ptr<const JobOptions> Producer::Impl::share(const JobOptions& option
 
 void Producer::Impl::track(const std::string& id, std::string_view queue, std::string_view payload,
                            bool wants_result, std::shared_ptr<const JobOptions> options) {
+    // Silence counts only while something is awaited: from now, if nothing was.
+    if (unaccepted_count_ == 0 && awaited_.empty()) silent_since_ = std::max(silent_since_, Clock::now());
     TrackedJob& job = *allocate();
     job.submitted_id.assign(id);
     job.queue.assign(queue);
@@ -418,6 +427,18 @@ TrackedJob* Producer::Impl::allocate() {
 milliseconds Producer::Impl::resend_delay(bool sends_accept_within) const {
     // Such a SUBMIT's ACCEPTED may lawfully take accept_within: only silence beyond that is a loss.
     return sends_accept_within ? options_.resend_after + options_.accept_within : options_.resend_after;
+}
+
+Producer::Clock::time_point Producer::Impl::silence_deadline() const noexcept {
+    if (options_.silence_limit.count() <= 0 || (unaccepted_count_ == 0 && awaited_.empty())) {
+        return Clock::time_point::max();
+    }
+    return silent_since_ + options_.silence_limit;
+}
+
+void Producer::Impl::report_silence(Clock::time_point now, const std::string& what) {
+    silent_since_ = now;
+    throw ProducerError(ProducerError::Kind::broker_silent, ErrorCode::internal, what);
 }
 
 void Producer::Impl::forget(const std::string& id) {
@@ -491,6 +512,10 @@ bool Producer::Impl::pump_until(Clock::time_point deadline, Predicate is_finishe
 void Producer::Impl::pump_once(Clock::time_point deadline) {
     flush_outbox();
     auto now = Clock::now();
+    // The caller was away longer than a check round: the producer could not ask a quiet broker
+    // about its jobs meanwhile, so that time is not the broker's silence.
+    if (now - last_pumped_ > options_.check_after) silent_since_ = std::max(silent_since_, now);
+    last_pumped_ = now;
     run_timers(now);
     flush_outbox();
     const auto wake = std::min(deadline, next_timer(now));
@@ -503,6 +528,7 @@ void Producer::Impl::pump_once(Clock::time_point deadline) {
         } catch (const zmq::error_t& e) {
             if (e.num() != EINTR) throw;
         }
+        last_pumped_ = Clock::now();
     }
     receive_available();
     flush_outbox();
@@ -614,7 +640,10 @@ void Producer::Impl::receive_available() {
         handle(std::move(decoded).value());
     }
     // One clock read per batch: the messages of a batch arrived within microseconds.
-    if (received > 0) last_heard_ = Clock::now();
+    if (received > 0) {
+        last_heard_ = Clock::now();
+        silent_since_ = last_heard_;
+    }
 }
 
 bool Producer::Impl::answers(const protocol::Message& message) const {

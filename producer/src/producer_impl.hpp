@@ -123,6 +123,12 @@ private:
     UnansweredList& unanswered_list(const TrackedJob& job) { return unanswered_[job.sends_accept_within ? 1 : 0]; }
     std::chrono::milliseconds resend_delay(bool sends_accept_within) const;
 
+    // When the broker's silence reaches silence_limit: time_point::max() without a limit or while
+    // nothing is awaited.
+    Clock::time_point silence_deadline() const noexcept;
+    // Throws the broker_silent ProducerError `what`; silence counts afresh from `now` after it.
+    [[noreturn]] void report_silence(Clock::time_point now, const std::string& what);
+
     void forget(const std::string& id);
     // Stops tracking `job` and frees its record; references to it are invalid after.
     void forget(TrackedJob& job);
@@ -194,6 +200,10 @@ private:
 
     Clock::time_point last_heard_;
     Clock::time_point last_check_round_{};
+    // The broker's silence counts from here: the later of last_heard_, the moment the producer began
+    // to await something, and the caller's return after a gap longer than check_after.
+    Clock::time_point silent_since_;
+    Clock::time_point last_pumped_;  // when the last pump ended
 
     // The one blocking call in progress, if any, and its answer once it came.
     std::optional<PendingRequest> pending_;
