@@ -54,11 +54,11 @@ struct ProducerOptions {
     std::chrono::milliseconds check_after{2000};
     // How long the broker may stay silent while this producer awaits it (an ACCEPTED, a RESULT)
     // before the producer gives up waiting: submit_async blocked on a full window, and poll(), then
-    // throw a ProducerError of kind broker_silent. Silence counts from the later of the last message
-    // heard and the start of the wait; time the caller spent away from the producer for longer than
-    // check_after does not count, since the producer could not ask meanwhile. A live broker is asked
-    // STATUS every check_after of silence, so a limit of a few check_after never fires on one.
-    // Zero: no limit (wait for ever).
+    // throw a ProducerError of kind broker_silent. Silence counts from the later of the last
+    // message heard and the moment something began to be awaited; time the caller spent away from
+    // the producer for longer than check_after does not count, since it could not ask meanwhile. A
+    // live broker is asked STATUS every check_after of silence, so a limit of a few check_after
+    // never fires on one. Zero: no limit (wait for ever).
     std::chrono::milliseconds silence_limit{0};
     // Client-side payload cap; match the broker's --max-payload if it was changed.
     std::size_t max_payload_bytes = protocol::kDefaultMaxPayloadBytes;
