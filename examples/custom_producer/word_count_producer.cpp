@@ -21,6 +21,38 @@ constexpr const char* kUsage =
     "  --broker ENDPOINT  broker endpoint for producers (default: $CORSAIR_BROKER, else tcp://127.0.0.1:5555)\n"
     "Exit codes: 0 ok, 1 a job failed, 2 usage error, 3 broker unreachable.\n";
 
+// Prints each result as it comes; returns the exit code (0, 1 if a job failed, 3 if the broker went silent).
+int print_results(corsair::producer::Producer& producer, std::map<std::string, std::string>& path_of,
+                  const std::string& broker) {
+    using namespace std::chrono_literals;
+    int exit_code = 0;
+    while (producer.awaiting_results() > 0) {
+        std::vector<corsair::producer::Event> events;
+        try {
+            events = producer.poll(200ms);
+        } catch (const corsair::producer::ProducerError&) {  // broker_silent: poll() throws nothing else
+            std::cerr << "word-count-producer: no answer from the broker at " << broker << '\n';
+            return 3;
+        }
+        for (const auto& event : events) {
+            if (event.kind == corsair::producer::Event::Kind::result) {
+                const auto& outcome = event.outcome;
+                if (outcome.state == corsair::protocol::JobState::done) {
+                    std::cout << path_of[event.id] << '\t' << outcome.result << std::endl;
+                } else {
+                    std::cerr << "word-count-producer: " << path_of[event.id] << ": " << outcome.error << '\n';
+                    exit_code = 1;
+                }
+            } else if (event.kind == corsair::producer::Event::Kind::error) {
+                std::cerr << "word-count-producer: " << path_of[event.id] << ": refused: " << event.error.message
+                          << '\n';
+                exit_code = 1;
+            }
+        }
+    }
+    return exit_code;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -71,30 +103,5 @@ int main(int argc, char** argv) {
         return e.is_broker_silent() ? 3 : 2;
     }
 
-    int exit_code = 0;
-    while (producer.awaiting_results() > 0) {
-        std::vector<corsair::producer::Event> events;
-        try {
-            events = producer.poll(200ms);
-        } catch (const corsair::producer::ProducerError&) {  // broker_silent: poll() throws nothing else
-            std::cerr << "word-count-producer: no answer from the broker at " << broker << '\n';
-            return 3;
-        }
-        for (const auto& event : events) {
-            if (event.kind == corsair::producer::Event::Kind::result) {
-                const auto& outcome = event.outcome;
-                if (outcome.state == corsair::protocol::JobState::done) {
-                    std::cout << path_of[event.id] << '\t' << outcome.result << std::endl;
-                } else {
-                    std::cerr << "word-count-producer: " << path_of[event.id] << ": " << outcome.error << '\n';
-                    exit_code = 1;
-                }
-            } else if (event.kind == corsair::producer::Event::Kind::error) {
-                std::cerr << "word-count-producer: " << path_of[event.id] << ": refused: " << event.error.message
-                          << '\n';
-                exit_code = 1;
-            }
-        }
-    }
-    return exit_code;
+    return print_results(producer, path_of, broker);
 }
