@@ -1,8 +1,8 @@
 // corsair-job-table-growth: how long the broker's id table (IdTable, corsair/containers/id_table.hpp)
 // can hold up one insert while it grows. Inserts N records with bench-style ids (16 hex digits, a
 // dash, a counter) and prints the longest single insert and how many took over 1 ms. The broker's
-// loop pays that time on a SUBMIT or an ended job; before growth was incremental it was 278 ms at
-// 3 million entries. Usage: corsair-job-table-growth [ENTRIES] (default 6,000,000).
+// loop pays that time on a SUBMIT or an ended job, which is why the table grows incrementally.
+// Usage: corsair-job-table-growth [ENTRIES] (default 6,000,000).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
