@@ -1,8 +1,8 @@
-// corsair-job-table-growth: how long the broker's id table (broker/src/job_table.hpp, header-only)
+// corsair-job-table-growth: how long the broker's id table (IdTable, corsair/containers/id_table.hpp)
 // can hold up one insert while it grows. Inserts N records with bench-style ids (16 hex digits, a
 // dash, a counter) and prints the longest single insert and how many took over 1 ms. The broker's
-// loop pays that time on a SUBMIT or an ended job; before growth was incremental it was 278 ms at
-// 3 million entries. Usage: corsair-job-table-growth [ENTRIES] (default 6,000,000).
+// loop pays that time on a SUBMIT or an ended job, which is why the table grows incrementally.
+// Usage: corsair-job-table-growth [ENTRIES] (default 6,000,000).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "job_table.hpp"
+#include "corsair/containers/id_table.hpp"
 
 namespace {
 
@@ -36,7 +36,7 @@ int main(int argc, char** argv) {
         records.push_back(std::make_unique<Record>());
         records.back()->name = "5eed0123456789ab-" + std::to_string(i);
     }
-    corsair::broker::JobTable<Record> table;
+    corsair::containers::IdTable<Record> table;
     using Clock = std::chrono::steady_clock;
     Clock::duration longest{};
     long longest_at = 0;

@@ -14,7 +14,7 @@ producer::ProducerOptions options_for(const std::string& endpoint, std::size_t w
     options.broker_endpoint = endpoint;
     options.window = window;
     // A broker that stops answering must end the run, not hang it.
-    options.window_wait_limit = std::chrono::seconds(30);
+    options.silence_limit = std::chrono::seconds(30);
     // The load only counts results: no accepted event per job (refusals still come as errors).
     options.reports_acceptance = false;
     // Every job here wants its result, so the broker may fold ACCEPTED into the RESULT. With 1 s,

@@ -2,7 +2,6 @@
 // result and prints one line per file: the path, a tab, and the worker's JSON
 // ({"lines":..,"words":..,"bytes":..}). Exit code 1 if a job failed, 2 on usage errors, 3 if the
 // broker did not answer.
-#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -21,6 +20,38 @@ constexpr const char* kUsage =
     "Counts lines, words and bytes of each FILE on a word-count-worker, through a Corsair broker.\n"
     "  --broker ENDPOINT  broker endpoint for producers (default: $CORSAIR_BROKER, else tcp://127.0.0.1:5555)\n"
     "Exit codes: 0 ok, 1 a job failed, 2 usage error, 3 broker unreachable.\n";
+
+// Prints each result as it comes; returns the exit code (0, 1 if a job failed, 3 if the broker went silent).
+int print_results(corsair::producer::Producer& producer, std::map<std::string, std::string>& path_of,
+                  const std::string& broker) {
+    using namespace std::chrono_literals;
+    int exit_code = 0;
+    while (producer.awaiting_results() > 0) {
+        std::vector<corsair::producer::Event> events;
+        try {
+            events = producer.poll(200ms);
+        } catch (const corsair::producer::ProducerError&) {  // broker_silent: poll() throws nothing else
+            std::cerr << "word-count-producer: no answer from the broker at " << broker << '\n';
+            return 3;
+        }
+        for (const auto& event : events) {
+            if (event.kind == corsair::producer::Event::Kind::result) {
+                const auto& outcome = event.outcome;
+                if (outcome.state == corsair::protocol::JobState::done) {
+                    std::cout << path_of[event.id] << '\t' << outcome.result << std::endl;
+                } else {
+                    std::cerr << "word-count-producer: " << path_of[event.id] << ": " << outcome.error << '\n';
+                    exit_code = 1;
+                }
+            } else if (event.kind == corsair::producer::Event::Kind::error) {
+                std::cerr << "word-count-producer: " << path_of[event.id] << ": refused: " << event.error.message
+                          << '\n';
+                exit_code = 1;
+            }
+        }
+    }
+    return exit_code;
+}
 
 }  // namespace
 
@@ -50,7 +81,12 @@ int main(int argc, char** argv) {
     }
 
     zmq::context_t context;
-    corsair::producer::Producer producer(context, {broker});
+    corsair::producer::ProducerOptions options;
+    options.broker_endpoint = broker;
+    // The producer asks a quiet broker about awaited jobs, so 30 s of silence means it is gone:
+    // poll() then throws a broker_silent ProducerError.
+    options.silence_limit = 30s;
+    corsair::producer::Producer producer(context, options);
     std::map<std::string, std::string> path_of;  // job id -> file
     try {
         for (const auto& path : paths) {
@@ -64,32 +100,8 @@ int main(int argc, char** argv) {
         }
     } catch (const corsair::producer::ProducerError& e) {
         std::cerr << "word-count-producer: " << e.what() << '\n';
-        return e.is_timeout() ? 3 : 2;
+        return e.is_broker_silent() ? 3 : 2;
     }
 
-    int exit_code = 0;
-    auto quiet_since = std::chrono::steady_clock::now();
-    while (producer.awaiting_results() > 0) {
-        for (const auto& event : producer.poll(200ms)) {
-            if (event.kind == corsair::producer::Event::Kind::result) {
-                const auto& outcome = event.outcome;
-                if (outcome.state == corsair::protocol::JobState::done) {
-                    std::cout << path_of[event.id] << '\t' << outcome.result << std::endl;
-                } else {
-                    std::cerr << "word-count-producer: " << path_of[event.id] << ": " << outcome.error << '\n';
-                    exit_code = 1;
-                }
-            } else if (event.kind == corsair::producer::Event::Kind::error) {
-                std::cerr << "word-count-producer: " << path_of[event.id] << ": refused: " << event.error.message
-                          << '\n';
-                exit_code = 1;
-            }
-        }
-        // The producer asks a quiet broker about awaited jobs, so 30 s of silence means it is gone.
-        if (std::chrono::steady_clock::now() - std::max(producer.last_heard(), quiet_since) > 30s) {
-            std::cerr << "word-count-producer: no answer from the broker at " << broker << '\n';
-            return 3;
-        }
-    }
-    return exit_code;
+    return print_results(producer, path_of, broker);
 }

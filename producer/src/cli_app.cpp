@@ -133,6 +133,7 @@ int usage_error(CliStreams& streams, const std::string& command, const std::stri
 ExitCode exit_code_for(const ProducerError& error) {
     switch (error.kind()) {
         case ProducerError::Kind::timeout: return ExitCode::unreachable;
+        case ProducerError::Kind::broker_silent: return ExitCode::unreachable;
         case ProducerError::Kind::invalid: return ExitCode::usage;
         case ProducerError::Kind::refused: break;
     }
@@ -151,7 +152,8 @@ ProducerOptions producer_options_for(const CommonOptions& options) {
     // With --wait the broker may hold back a job's ACCEPTED this long (its RESULT answers instead),
     // which must stay well inside --wait-timeout: a full window waits on those answers.
     producer.accept_within = std::min(producer.accept_within, options.wait_timeout / 3);
-    producer.window_wait_limit = options.wait_timeout;
+    // The library gives up on a broker silent this long while jobs are awaited (broker_silent).
+    producer.silence_limit = options.wait_timeout;
     return producer;
 }
 

@@ -27,10 +27,6 @@ constexpr std::uint64_t kMaxReportedProblems = 10;
 
 int code(ExitCode exit_code) { return static_cast<int>(exit_code); }
 
-bool has_broker_gone_quiet(const Producer& producer, Clock::time_point since, milliseconds timeout) {
-    return Clock::now() - std::max(producer.last_heard(), since) >= timeout;
-}
-
 std::string quiet_message(const CommonOptions& options) {
     return "corsair: no answer from the broker at " + options.broker + " for " +
            protocol::format_duration(options.wait_timeout) + " (is it running? see --broker, " +
@@ -152,43 +148,72 @@ private:
     std::uint64_t problems_ = 0;
 };
 
-}  // namespace
-
-int run_submit(zmq::context_t& context, const SubmitOptions& options, CliStreams& streams) {
-    Producer producer(context, producer_options_for(options.common));
-    if (!options.should_wait) {
-        const std::string id = producer.new_job_id();
-        protocol::Accepted accepted;
-        try {
-            accepted = producer.submit(options.queue, options.payload, options.job, options.common.wait_timeout, id);
-        } catch (const ProducerError& e) {
-            // With --json, stdout says what became of the job either way; stderr still explains.
-            if (options.common.is_json && e.kind() == ProducerError::Kind::refused) {
-                streams.out << json_line(refused_json(id, protocol::Error{e.code(), e.broker_message(), id, "SUBMIT"}))
-                            << '\n';
-            }
-            throw;
+// Without --wait: blocks for the ACCEPTED and prints the job's id (or, with --json, the event).
+int submit_once(Producer& producer, const SubmitOptions& options, CliStreams& streams) {
+    const std::string id = producer.new_job_id();
+    protocol::Accepted accepted;
+    try {
+        accepted = producer.submit(options.queue, options.payload, options.job, options.common.wait_timeout, id);
+    } catch (const ProducerError& e) {
+        // With --json, stdout says what became of the job either way; stderr still explains.
+        if (options.common.is_json && e.kind() == ProducerError::Kind::refused) {
+            streams.out << json_line(refused_json(id, protocol::Error{e.code(), e.broker_message(), id, "SUBMIT"}))
+                        << '\n';
         }
-        if (options.common.is_json) {
-            Event event;
-            event.id = accepted.id;
-            event.job_id = accepted.job_id;
-            event.existed = accepted.existed;
-            streams.out << json_line(accepted_json(event)) << '\n';
-        } else {
-            // The id to ask about later is the job's, which a unique key may have matched.
-            streams.out << accepted.job_id << '\n';
-            if (accepted.job_id != accepted.id) {
-                streams.err << "corsair: unique key '" << options.job.unique_key << "' matched job " << accepted.job_id
-                            << "; nothing new was queued\n";
-            }
-        }
-        return code(ExitCode::ok);
+        throw;
     }
-    const auto start = Clock::now();
-    const auto id = producer.submit_async(options.queue, options.payload, true, options.job);
+    if (options.common.is_json) {
+        Event event;
+        event.id = accepted.id;
+        event.job_id = accepted.job_id;
+        event.existed = accepted.existed;
+        streams.out << json_line(accepted_json(event)) << '\n';
+    } else {
+        // The id to ask about later is the job's, which a unique key may have matched.
+        streams.out << accepted.job_id << '\n';
+        if (accepted.job_id != accepted.id) {
+            streams.err << "corsair: unique key '" << options.job.unique_key << "' matched job " << accepted.job_id
+                        << "; nothing new was queued\n";
+        }
+    }
+    return code(ExitCode::ok);
+}
+
+// With --wait: prints what becomes of `outcome`'s job; returns the exit code it means.
+int report_outcome(const Outcome& outcome, const SubmitOptions& options, CliStreams& streams) {
+    if (options.common.is_json) {
+        streams.out << json_line(outcome_json(outcome)) << '\n';
+    } else if (outcome.state == protocol::JobState::done) {
+        streams.out.write(outcome.result.data(), static_cast<std::streamsize>(outcome.result.size()));
+        streams.out.flush();
+    }
+    switch (outcome.state) {
+        case protocol::JobState::done: return code(ExitCode::ok);
+        case protocol::JobState::cancelled:
+            streams.err << "corsair: job " << outcome.job_id << " was cancelled";
+            if (!outcome.error.empty()) streams.err << ": " << outcome.error;
+            streams.err << '\n';
+            return code(ExitCode::job_failed);
+        default:
+            streams.err << "corsair: job " << outcome.job_id << " failed (attempt " << outcome.attempt
+                        << "): " << outcome.error << '\n';
+            return code(ExitCode::job_failed);
+    }
+}
+
+// With --wait: follows job `id` until its outcome, reporting progress, and returns the exit code.
+int follow_job(Producer& producer, const std::string& id, const SubmitOptions& options, CliStreams& streams) {
     for (;;) {
-        for (const auto& event : producer.poll(kPollSlice)) {
+        std::vector<Event> events;
+        try {
+            events = producer.poll(kPollSlice);
+        } catch (const ProducerError& e) {
+            // producer_options_for set silence_limit to --wait-timeout.
+            if (!e.is_broker_silent()) throw;
+            streams.err << quiet_message(options.common);
+            return code(ExitCode::unreachable);
+        }
+        for (const auto& event : events) {
             if (event.id != id) continue;
             switch (event.kind) {
                 case Event::Kind::accepted:
@@ -213,31 +238,18 @@ int run_submit(zmq::context_t& context, const SubmitOptions& options, CliStreams
                 }
                 case Event::Kind::result: break;
             }
-            const auto& outcome = event.outcome;
-            if (options.common.is_json) {
-                streams.out << json_line(outcome_json(outcome)) << '\n';
-            } else if (outcome.state == protocol::JobState::done) {
-                streams.out.write(outcome.result.data(), static_cast<std::streamsize>(outcome.result.size()));
-                streams.out.flush();
-            }
-            switch (outcome.state) {
-                case protocol::JobState::done: return code(ExitCode::ok);
-                case protocol::JobState::cancelled:
-                    streams.err << "corsair: job " << outcome.job_id << " was cancelled";
-                    if (!outcome.error.empty()) streams.err << ": " << outcome.error;
-                    streams.err << '\n';
-                    return code(ExitCode::job_failed);
-                default:
-                    streams.err << "corsair: job " << outcome.job_id << " failed (attempt " << outcome.attempt
-                                << "): " << outcome.error << '\n';
-                    return code(ExitCode::job_failed);
-            }
-        }
-        if (has_broker_gone_quiet(producer, start, options.common.wait_timeout)) {
-            streams.err << quiet_message(options.common);
-            return code(ExitCode::unreachable);
+            return report_outcome(event.outcome, options, streams);
         }
     }
+}
+
+}  // namespace
+
+int run_submit(zmq::context_t& context, const SubmitOptions& options, CliStreams& streams) {
+    Producer producer(context, producer_options_for(options.common));
+    if (!options.should_wait) return submit_once(producer, options, streams);
+    const auto id = producer.submit_async(options.queue, options.payload, true, options.job);
+    return follow_job(producer, id, options, streams);
 }
 
 int run_submit_file(zmq::context_t& context, const SubmitOptions& options, CliStreams& streams) {
@@ -280,22 +292,19 @@ int run_submit_file(zmq::context_t& context, const SubmitOptions& options, CliSt
                 run.draw_progress();
             }
         }
+        for (;;) {
+            for (const auto& event : producer.poll(kPollSlice)) run.handle(event);
+            run.draw_progress();
+            const bool is_finished =
+                producer.awaiting_acceptance() == 0 && (!options.should_wait || producer.awaiting_results() == 0);
+            if (is_finished) break;
+        }
     } catch (const ProducerError& e) {
-        if (!e.is_timeout()) throw;
+        // producer_options_for set silence_limit to --wait-timeout: submit_async on a full window
+        // and poll give up on a silent broker.
+        if (!e.is_broker_silent()) throw;
         streams.err << quiet_message(options.common);
         return run.finish(true, producer.awaiting_acceptance() + producer.awaiting_results());
-    }
-    const auto drain_start = Clock::now();
-    for (;;) {
-        for (const auto& event : producer.poll(kPollSlice)) run.handle(event);
-        run.draw_progress();
-        const bool is_finished =
-            producer.awaiting_acceptance() == 0 && (!options.should_wait || producer.awaiting_results() == 0);
-        if (is_finished) break;
-        if (has_broker_gone_quiet(producer, drain_start, options.common.wait_timeout)) {
-            streams.err << quiet_message(options.common);
-            return run.finish(true, producer.awaiting_acceptance() + producer.awaiting_results());
-        }
     }
     run.draw_progress(true);
     return run.finish(false, 0);

@@ -1,4 +1,4 @@
-#include "corsair/producer/producer.hpp"
+#include "producer_impl.hpp"
 
 #include <unistd.h>
 
@@ -23,12 +23,12 @@ constexpr std::size_t kChecksPerRound = 8;
 constexpr std::size_t kMaxCheckScan = 4096;
 // Messages handled per pump before timers and sends get another turn.
 constexpr std::size_t kMaxReceivesPerPump = 4096;
-// Past this many slots, an idle producer (no job tracked) gives the slots' memory back.
-constexpr std::size_t kMaxIdleSlots = 4096;
 // A socket poll never sleeps longer than this, so a very far deadline stays representable.
 constexpr milliseconds kMaxPollSlice{60'000};
 // A deadline already past: pump_once handles what is there and does not wait (saves a clock read).
 constexpr Producer::Clock::time_point kNoWait{};
+// Past this many records, an idle producer (no job tracked) gives their memory back.
+constexpr std::size_t kMaxIdleRecords = 4096;
 
 std::string random_prefix() {
     std::random_device device;
@@ -97,12 +97,14 @@ void write_options(const JobOptions& options, protocol::Submit& message, std::ch
 
 }  // namespace
 
-Producer::Producer(zmq::context_t& context, ProducerOptions options)
+Producer::Impl::Impl(zmq::context_t& context, ProducerOptions options)
     : options_(std::move(options)),
       socket_(context, zmq::socket_type::dealer),
       owner_thread_(std::this_thread::get_id()),
       id_prefix_(random_prefix()),
-      last_heard_(Clock::now()) {
+      last_heard_(Clock::now()),
+      silent_since_(last_heard_),
+      last_pumped_(last_heard_) {
     options_.window = std::max<std::size_t>(options_.window, 1);
     const auto accept_within = options_.accept_within.count();
     if (accept_within < 0 || static_cast<std::uint64_t>(accept_within) > protocol::kMaxAcceptWithinMs) {
@@ -131,11 +133,11 @@ Producer::Producer(zmq::context_t& context, ProducerOptions options)
     }
 }
 
-void Producer::assert_owner_thread() const { assert(std::this_thread::get_id() == owner_thread_); }
+void Producer::Impl::assert_owner_thread() const { assert(std::this_thread::get_id() == owner_thread_); }
 
-std::string Producer::new_job_id() { return id_prefix_ + "-" + std::to_string(next_sequence_++); }
+std::string Producer::Impl::new_job_id() { return id_prefix_ + "-" + std::to_string(next_sequence_++); }
 
-void Producer::check_input(std::string_view queue, std::string_view payload, std::string_view id) const {
+void Producer::Impl::check_input(std::string_view queue, std::string_view payload, std::string_view id) const {
     using Kind = ProducerError::Kind;
     if (queue.empty()) throw ProducerError(Kind::invalid, ErrorCode::bad_field_value, "queue name is empty");
     if (queue.size() > protocol::kMaxQueueNameBytes) {
@@ -155,12 +157,12 @@ void Producer::check_input(std::string_view queue, std::string_view payload, std
     }
 }
 
-void Producer::check_id(std::string_view id) const {
+void Producer::Impl::check_id(std::string_view id) const {
     if (id.empty()) reject("job id is empty");
     check_input("-", {}, id);
 }
 
-void Producer::check_queue_settings(const protocol::QueueSettings& settings) const {
+void Producer::Impl::check_queue_settings(const protocol::QueueSettings& settings) const {
     check_input(settings.queue, {}, {});
     const auto& retry = settings.retry;
     if (retry.max_attempts) check_range("max_attempts", *retry.max_attempts, 1, protocol::kMaxAttemptsLimit);
@@ -171,8 +173,8 @@ void Producer::check_queue_settings(const protocol::QueueSettings& settings) con
     if (settings.dead_max_age_ms) check_range("dead_max_age_ms", *settings.dead_max_age_ms, 1, protocol::kMaxDeadAgeMs);
 }
 
-protocol::Accepted Producer::submit(std::string_view queue, std::string_view payload, const JobOptions& options,
-                                    milliseconds timeout, std::string id) {
+protocol::Accepted Producer::Impl::submit(std::string_view queue, std::string_view payload,
+                                          const JobOptions& options, milliseconds timeout, std::string id) {
     assert_owner_thread();
     const auto deadline = Clock::now() + timeout;
     id = submit_async(queue, payload, false, options, std::move(id));
@@ -195,54 +197,49 @@ protocol::Accepted Producer::submit(std::string_view queue, std::string_view pay
                             options_.broker_endpoint + " to accept job " + id + " (is the broker running?)");
 }
 
-std::string Producer::submit(std::string_view queue, std::string_view payload, milliseconds timeout) {
-    return submit(queue, payload, JobOptions{}, timeout).job_id;
-}
-
-std::string Producer::submit_async(std::string_view queue, std::string_view payload, bool wants_result,
-                                   std::string id) {
-    return submit_async(queue, payload, wants_result, JobOptions{}, std::move(id));
-}
-
-std::string Producer::submit_async(std::string_view queue, std::string_view payload, bool wants_result,
-                                   const JobOptions& options, std::string id) {
+std::string Producer::Impl::submit_async(std::string_view queue, std::string_view payload, bool wants_result,
+                                         const JobOptions& options, std::string id) {
     assert_owner_thread();
     check_input(queue, payload, id);
     validate(options);
     if (id.empty()) id = new_job_id();
-    const auto hash = JobIndex::hash(id);
-    if (find_slot(id, hash) != kNoSlot) {
+    if (find(id) != nullptr) {
         throw ProducerError(ProducerError::Kind::invalid, ErrorCode::bad_field_value,
                             "job " + id + " is already in flight from this producer");
     }
     pump_once(kNoWait);
-    if (unaccepted_count_ >= options_.window) {
-        const auto blocked_since = Clock::now();
-        while (unaccepted_count_ >= options_.window) {
-            auto deadline = Clock::time_point::max();
-            if (options_.window_wait_limit.count() > 0) {
-                deadline = std::max(last_heard_, blocked_since) + options_.window_wait_limit;
-                if (Clock::now() >= deadline) {
-                    throw ProducerError(ProducerError::Kind::timeout, ErrorCode::internal,
-                                        "the broker at " + options_.broker_endpoint + " accepted nothing for " +
-                                            format_ms(options_.window_wait_limit) + " while " +
-                                            std::to_string(unaccepted_count_) +
-                                            " submits were outstanding (is the broker running?)");
-                }
-            }
-            pump_once(deadline);
+    while (unaccepted_count_ >= options_.window) {
+        const auto silent_at = silence_deadline();
+        if (const auto now = Clock::now(); now >= silent_at) {
+            report_silence(now, "the broker at " + options_.broker_endpoint + " accepted nothing for " +
+                                    format_ms(options_.silence_limit) + " while " +
+                                    std::to_string(unaccepted_count_) +
+                                    " submits were outstanding (is the broker running?)");
         }
+        pump_once(silent_at);
     }
-    track(id, hash, queue, payload, wants_result, share(options));
+    track(id, queue, payload, wants_result, share(options));
     flush_outbox();
     return id;
 }
 
-std::vector<Event> Producer::poll(milliseconds timeout) {
+std::vector<Event> Producer::Impl::poll(milliseconds timeout) {
     assert_owner_thread();
     const auto deadline = Clock::now() + timeout;
     pump_once(kNoWait);
-    pump_until(deadline, [&] { return !events_.empty(); });
+    while (events_.empty()) {
+        const auto now = Clock::now();
+        const auto silent_at = silence_deadline();
+        if (now >= silent_at) {
+            report_silence(now, "heard nothing from the broker at " + options_.broker_endpoint + " for " +
+                                    format_ms(options_.silence_limit) + " while " +
+                                    std::to_string(unaccepted_count_) + " submits awaited acceptance and " +
+                                    std::to_string(awaited_.size()) +
+                                    " jobs their result (is the broker running?)");
+        }
+        if (now >= deadline) break;
+        pump_once(std::min(deadline, silent_at));
+    }
     std::vector<Event> events = std::move(events_);
     events_.clear();
     // The next batch is likely as large: one allocation now rather than a regrowth per doubling.
@@ -250,7 +247,7 @@ std::vector<Event> Producer::poll(milliseconds timeout) {
     return events;
 }
 
-Outcome Producer::wait_result(const std::string& id, milliseconds timeout) {
+Outcome Producer::Impl::wait_result(const std::string& id, milliseconds timeout) {
     assert_owner_thread();
     const auto deadline = Clock::now() + timeout;
     // Nobody polls for them now: a waiter on the outcome is not reading progress.
@@ -267,8 +264,8 @@ Outcome Producer::wait_result(const std::string& id, milliseconds timeout) {
         }
         if (take_event(Event::Kind::error, id, event)) throw refused(event.error, id);
     }
-    const auto slot = find_slot(id);
-    if (slot == kNoSlot || !slots_[slot].wants_result) {
+    const TrackedJob* job = find(id);
+    if (job == nullptr || !job->wants_result) {
         throw ProducerError(ProducerError::Kind::invalid, ErrorCode::unknown_job,
                             "no result is awaited for job " + id +
                                 " (submit it with wants_result; each result is returned once)");
@@ -289,7 +286,7 @@ Outcome Producer::wait_result(const std::string& id, milliseconds timeout) {
 }
 
 template <class T>
-protocol::Message Producer::request(T message, PendingRequest pending, milliseconds timeout) {
+protocol::Message Producer::Impl::request(T message, PendingRequest pending, milliseconds timeout) {
     const auto deadline = Clock::now() + timeout;
     const auto command = pending.command;
     const auto number = next_request_++;
@@ -315,12 +312,12 @@ protocol::Message Producer::request(T message, PendingRequest pending, milliseco
     return answer;
 }
 
-std::uint64_t Producer::ok_count(protocol::Message&& answer, Command command, const std::string& subject) {
+std::uint64_t Producer::Impl::ok_count(protocol::Message&& answer, Command command, const std::string& subject) {
     if (const auto* error = std::get_if<protocol::Error>(&answer)) throw refused_request(*error, command, subject);
     return std::get<protocol::Ok>(answer).count;
 }
 
-protocol::StatusReply Producer::status(const std::string& id, milliseconds timeout) {
+protocol::StatusReply Producer::Impl::status(const std::string& id, milliseconds timeout) {
     assert_owner_thread();
     check_id(id);
     auto answer = request(protocol::StatusRequest{id}, {Command::status, id, {}}, timeout);
@@ -333,20 +330,20 @@ protocol::StatusReply Producer::status(const std::string& id, milliseconds timeo
     return std::move(std::get<protocol::StatusReply>(answer));
 }
 
-protocol::StatsReply Producer::stats(milliseconds timeout) {
+protocol::StatsReply Producer::Impl::stats(milliseconds timeout) {
     assert_owner_thread();
     auto answer = request(protocol::StatsRequest{}, {Command::stats, {}, {}}, timeout);
     if (const auto* error = std::get_if<protocol::Error>(&answer)) throw refused_request(*error, Command::stats, {});
     return std::move(std::get<protocol::StatsReply>(answer));
 }
 
-void Producer::cancel(const std::string& id, milliseconds timeout) {
+void Producer::Impl::cancel(const std::string& id, milliseconds timeout) {
     assert_owner_thread();
     check_id(id);
     ok_count(request(protocol::Cancel{id}, {Command::cancel, id, {}}, timeout), Command::cancel, id);
 }
 
-void Producer::retry(const std::string& id, milliseconds timeout) {
+void Producer::Impl::retry(const std::string& id, milliseconds timeout) {
     assert_owner_thread();
     check_id(id);
     protocol::Retry message;
@@ -354,7 +351,7 @@ void Producer::retry(const std::string& id, milliseconds timeout) {
     ok_count(request(std::move(message), {Command::retry, id, {}}, timeout), Command::retry, id);
 }
 
-std::uint64_t Producer::retry_all(const std::string& queue, milliseconds timeout) {
+std::uint64_t Producer::Impl::retry_all(const std::string& queue, milliseconds timeout) {
     assert_owner_thread();
     check_input(queue, {}, {});
     protocol::Retry message;
@@ -363,14 +360,14 @@ std::uint64_t Producer::retry_all(const std::string& queue, milliseconds timeout
                     "queue " + queue);
 }
 
-std::uint64_t Producer::purge(const std::string& queue, const std::string& id, milliseconds timeout) {
+std::uint64_t Producer::Impl::purge(const std::string& queue, const std::string& id, milliseconds timeout) {
     assert_owner_thread();
     check_input(queue, {}, id);
     return ok_count(request(protocol::Purge{queue, id}, {Command::purge, queue, id}, timeout), Command::purge,
                     id.empty() ? "queue " + queue : id + " in queue " + queue);
 }
 
-protocol::DeadReply Producer::dead(const std::string& queue, std::uint32_t limit, milliseconds timeout) {
+protocol::DeadReply Producer::Impl::dead(const std::string& queue, std::uint32_t limit, milliseconds timeout) {
     assert_owner_thread();
     check_input(queue, {}, {});
     check_range("limit", limit, 1, protocol::kMaxDeadListed);
@@ -381,7 +378,8 @@ protocol::DeadReply Producer::dead(const std::string& queue, std::uint32_t limit
     return std::move(std::get<protocol::DeadReply>(answer));
 }
 
-protocol::QueueSettings Producer::queue_settings(const protocol::QueueSettings& settings, milliseconds timeout) {
+protocol::QueueSettings Producer::Impl::queue_settings(const protocol::QueueSettings& settings,
+                                                      milliseconds timeout) {
     assert_owner_thread();
     check_queue_settings(settings);
     auto answer = request(settings, {Command::queue, settings.queue, {}}, timeout);
@@ -391,135 +389,94 @@ protocol::QueueSettings Producer::queue_settings(const protocol::QueueSettings& 
     return std::move(std::get<protocol::QueueSettings>(answer));
 }
 
-protocol::QueueSettings Producer::pause(const std::string& queue, milliseconds timeout) {
-    protocol::QueueSettings settings;
-    settings.queue = queue;
-    settings.is_paused = true;
-    return queue_settings(settings, timeout);
-}
-
-protocol::QueueSettings Producer::resume(const std::string& queue, milliseconds timeout) {
-    protocol::QueueSettings settings;
-    settings.queue = queue;
-    settings.is_paused = false;
-    return queue_settings(settings, timeout);
-}
-
-std::shared_ptr<const JobOptions> Producer::share(const JobOptions& options) {
+std::shared_ptr<const JobOptions> Producer::Impl::share(const JobOptions& options) {
     static const JobOptions kPlain{};
     if (options == kPlain) return nullptr;
     if (!last_options_ || !(*last_options_ == options)) last_options_ = std::make_shared<const JobOptions>(options);
     return last_options_;
 }
 
-void Producer::track(const std::string& id, std::uint64_t hash, std::string_view queue, std::string_view payload,
-                     bool wants_result, std::shared_ptr<const JobOptions> options) {
-    const auto slot = allocate_slot();
-    TrackedJob& job = slots_[slot];
-    job.id.assign(id);
-    job.hash = hash;
+void Producer::Impl::track(const std::string& id, std::string_view queue, std::string_view payload,
+                           bool wants_result, std::shared_ptr<const JobOptions> options) {
+    // Silence counts only while something is awaited: from now, if nothing was.
+    if (unaccepted_count_ == 0 && awaited_.empty()) silent_since_ = std::max(silent_since_, Clock::now());
+    TrackedJob& job = *allocate();
+    job.submitted_id.assign(id);
     job.queue.assign(queue);
     job.payload = protocol::make_payload(payload);
     job.options = std::move(options);
     job.wants_result = wants_result;
     // A unique_key match still gets its ACCEPTED at once (protocol.md §5.1: only a new job's is
     // held), and that ACCEPTED is what names the other job whose RESULT to take.
-    job.is_lazy = wants_result && options_.accept_within.count() > 0;
-    index_.insert(hash, slot);
-    if (wants_result) link_back(awaited_, &TrackedJob::awaited, slot);
+    job.sends_accept_within = wants_result && options_.accept_within.count() > 0;
+    jobs_.insert(&job);
+    if (wants_result) awaited_.push_back(&job);
     ++unaccepted_count_;
-    queue_submit(slot);
+    queue_submit(job);
 }
 
-std::uint32_t Producer::find_slot(std::string_view id) const { return find_slot(id, JobIndex::hash(id)); }
-
-std::uint32_t Producer::find_slot(std::string_view id, std::uint64_t hash) const {
-    return index_.find(hash, [&](std::uint32_t slot) { return slots_[slot].id == id; });
-}
-
-std::uint32_t Producer::allocate_slot() {
-    if (!free_slots_.empty()) {
-        const auto slot = free_slots_.back();
-        free_slots_.pop_back();
-        return slot;
+TrackedJob* Producer::Impl::allocate() {
+    if (!free_records_.empty()) {
+        TrackedJob* job = free_records_.back();
+        free_records_.pop_back();
+        return job;
     }
-    assert(slots_.size() < kNoSlot);
-    slots_.emplace_back();
-    return static_cast<std::uint32_t>(slots_.size() - 1);
+    return &records_.emplace_back();
 }
 
-void Producer::link_back(SlotList& list, Link TrackedJob::*link, std::uint32_t slot) {
-    Link& mine = slots_[slot].*link;
-    assert(!mine.is_linked);
-    mine = Link{list.tail, kNoSlot, true};
-    if (list.tail != kNoSlot) {
-        (slots_[list.tail].*link).next = slot;
-    } else {
-        list.head = slot;
+milliseconds Producer::Impl::resend_delay(bool sends_accept_within) const {
+    // Such a SUBMIT's ACCEPTED may lawfully take accept_within: only silence beyond that is a loss.
+    return sends_accept_within ? options_.resend_after + options_.accept_within : options_.resend_after;
+}
+
+Producer::Clock::time_point Producer::Impl::silence_deadline() const noexcept {
+    if (options_.silence_limit.count() <= 0 || (unaccepted_count_ == 0 && awaited_.empty())) {
+        return Clock::time_point::max();
     }
-    list.tail = slot;
-    ++list.size;
+    return silent_since_ + options_.silence_limit;
 }
 
-void Producer::unlink(SlotList& list, Link TrackedJob::*link, std::uint32_t slot) {
-    Link& mine = slots_[slot].*link;
-    if (!mine.is_linked) return;
-    if (mine.prev != kNoSlot) {
-        (slots_[mine.prev].*link).next = mine.next;
-    } else {
-        list.head = mine.next;
-    }
-    if (mine.next != kNoSlot) {
-        (slots_[mine.next].*link).prev = mine.prev;
-    } else {
-        list.tail = mine.prev;
-    }
-    mine = Link{};
-    --list.size;
+void Producer::Impl::report_silence(Clock::time_point now, const std::string& what) {
+    silent_since_ = now;
+    throw ProducerError(ProducerError::Kind::broker_silent, ErrorCode::internal, what);
 }
 
-milliseconds Producer::resend_delay(bool is_lazy) const {
-    // A lazy SUBMIT's ACCEPTED may lawfully take accept_within: only silence beyond that is a loss.
-    return is_lazy ? options_.resend_after + options_.accept_within : options_.resend_after;
+void Producer::Impl::forget(const std::string& id) {
+    if (TrackedJob* job = find(id)) forget(*job);
 }
 
-void Producer::forget(const std::string& id) {
-    const auto slot = find_slot(id);
-    if (slot != kNoSlot) forget(slot);
-}
-
-void Producer::forget(std::uint32_t slot) {
-    TrackedJob& job = slots_[slot];
+void Producer::Impl::forget(TrackedJob& job) {
     unalias(job);
     if (!job.is_accepted) --unaccepted_count_;
-    unlink(unanswered_list(job), &TrackedJob::unanswered, slot);
-    unlink(awaited_, &TrackedJob::awaited, slot);
-    index_.erase(job.hash, slot);
-    // The strings keep their capacity for the slot's next job; the payload is released now.
-    job.id.clear();
+    if (UnansweredList& unanswered = unanswered_list(job); unanswered.contains(&job)) unanswered.erase(&job);
+    if (job.wants_result) awaited_.erase(&job);
+    jobs_.remove(job.id());
+    // The strings keep their capacity for the record's next job; the payload is released now.
+    job.submitted_id.clear();
     job.queue.clear();
     job.payload = zmq::message_t();
     job.options.reset();
     job.wants_result = false;
-    job.is_lazy = false;
+    job.sends_accept_within = false;
     job.is_accepted = false;
     job.is_acceptance_reported = false;
     job.is_queued_for_send = false;
     job.sent_at = {};
     ++job.generation;
-    free_slots_.push_back(slot);
-    // After a burst, give the slots back once nothing is tracked (no outbox entry can name one).
-    if (index_.size() == 0 && slots_.size() > kMaxIdleSlots && outbox_.empty()) {
-        std::vector<TrackedJob>().swap(slots_);
-        std::vector<std::uint32_t>().swap(free_slots_);
+    free_records_.push_back(&job);
+    // After a burst, give the records back once nothing is tracked (no outbox entry can name one).
+    if (jobs_.empty() && records_.size() > kMaxIdleRecords && outbox_.empty()) {
+        std::deque<TrackedJob>().swap(records_);
+        std::vector<TrackedJob*>().swap(free_records_);
+        jobs_.release();
     }
 }
 
-void Producer::unalias(TrackedJob& job) {
+void Producer::Impl::unalias(TrackedJob& job) {
     if (job.job_id.empty()) return;
     auto [first, last] = aliases_.equal_range(job.job_id);
     for (auto it = first; it != last; ++it) {
-        if (it->second == job.id) {
+        if (it->second == job.submitted_id) {
             aliases_.erase(it);
             break;
         }
@@ -527,25 +484,24 @@ void Producer::unalias(TrackedJob& job) {
     job.job_id.clear();
 }
 
-std::vector<std::string> Producer::awaiting(const std::string& job_id) const {
+std::vector<std::string> Producer::Impl::awaiting(const std::string& job_id) const {
     std::vector<std::string> ids;
     // A job awaited under its own id; also before its ACCEPTED, which may have been lost or held back.
-    const auto slot = find_slot(job_id);
-    if (slot != kNoSlot && slots_[slot].wants_result && slots_[slot].job_id.empty()) ids.push_back(job_id);
+    const TrackedJob* job = find(job_id);
+    if (job != nullptr && job->wants_result && job->job_id.empty()) ids.push_back(job_id);
     auto [first, last] = aliases_.equal_range(job_id);
     for (auto alias = first; alias != last; ++alias) ids.push_back(alias->second);
     return ids;
 }
 
-void Producer::queue_submit(std::uint32_t slot) {
-    TrackedJob& job = slots_[slot];
+void Producer::Impl::queue_submit(TrackedJob& job) {
     if (job.is_queued_for_send) return;
     job.is_queued_for_send = true;
-    outbox_.push_back(OutgoingSubmit{slot, job.generation});
+    outbox_.push_back(OutgoingSubmit{&job, job.generation});
 }
 
 template <class Predicate>
-bool Producer::pump_until(Clock::time_point deadline, Predicate is_finished) {
+bool Producer::Impl::pump_until(Clock::time_point deadline, Predicate is_finished) {
     for (;;) {
         if (is_finished()) return true;
         if (Clock::now() >= deadline) return false;
@@ -553,9 +509,13 @@ bool Producer::pump_until(Clock::time_point deadline, Predicate is_finished) {
     }
 }
 
-void Producer::pump_once(Clock::time_point deadline) {
+void Producer::Impl::pump_once(Clock::time_point deadline) {
     flush_outbox();
     auto now = Clock::now();
+    // The caller was away longer than a check round: the producer could not ask a quiet broker
+    // about its jobs meanwhile, so that time is not the broker's silence.
+    if (now - last_pumped_ > options_.check_after) silent_since_ = std::max(silent_since_, now);
+    last_pumped_ = now;
     run_timers(now);
     flush_outbox();
     const auto wake = std::min(deadline, next_timer(now));
@@ -568,103 +528,106 @@ void Producer::pump_once(Clock::time_point deadline) {
         } catch (const zmq::error_t& e) {
             if (e.num() != EINTR) throw;
         }
+        last_pumped_ = Clock::now();
     }
     receive_available();
     flush_outbox();
 }
 
-void Producer::flush_outbox() {
+void Producer::Impl::flush_outbox() {
     while (!outbox_.empty()) {
         if (!send_outgoing(outbox_.front())) return;
         outbox_.pop_front();
     }
 }
 
-bool Producer::send_outgoing(Outgoing& outgoing) {
+bool Producer::Impl::send_outgoing(Outgoing& outgoing) {
     if (auto* request = std::get_if<OutgoingRequest>(&outgoing)) {
         return protocol::send_frames(socket_, request->frames) == protocol::SendStatus::sent;
     }
     const auto& submit = std::get<OutgoingSubmit>(outgoing);
-    if (submit.slot >= slots_.size()) return true;  // forgotten meanwhile
-    TrackedJob& job = slots_[submit.slot];
+    // Records are given back only when the outbox is empty, so the pointer is still valid.
+    TrackedJob& job = *submit.job;
     if (job.generation != submit.generation || !job.is_queued_for_send) return true;
     if (job.is_accepted) {
         job.is_queued_for_send = false;
         return true;
     }
-    return send_submit(submit.slot);
+    return send_submit(job);
 }
 
-bool Producer::send_submit(std::uint32_t slot) {
-    TrackedJob& job = slots_[slot];
+bool Producer::Impl::send_submit(TrackedJob& job) {
     protocol::Submit message;
     // The id and queue are lent to the message for encoding and taken back: no copy per send.
-    message.id = std::move(job.id);
+    message.id = std::move(job.submitted_id);
     message.queue = std::move(job.queue);
     message.wants_result = job.wants_result;
     message.payload.copy(job.payload);
     if (job.options) write_options(*job.options, message, std::chrono::system_clock::now());
-    if (job.is_lazy) message.accept_within_ms = static_cast<std::uint64_t>(options_.accept_within.count());
+    if (job.sends_accept_within) {
+        message.accept_within_ms = static_cast<std::uint64_t>(options_.accept_within.count());
+    }
     if (job.wants_result) message.results_batch = options_.results_batch;
     sent_frames_.clear();
     protocol::encode_into(message, sent_frames_);
-    job.id = std::move(message.id);
+    job.submitted_id = std::move(message.id);
     job.queue = std::move(message.queue);
     if (protocol::send_frames(socket_, sent_frames_) != protocol::SendStatus::sent) return false;
     job.is_queued_for_send = false;
     job.sent_at = Clock::now();
-    SlotList& unanswered = unanswered_list(job);
-    unlink(unanswered, &TrackedJob::unanswered, slot);
-    link_back(unanswered, &TrackedJob::unanswered, slot);
+    UnansweredList& unanswered = unanswered_list(job);
+    if (unanswered.contains(&job)) unanswered.erase(&job);
+    unanswered.push_back(&job);
     return true;
 }
 
-void Producer::run_timers(Clock::time_point now) {
-    for (const bool is_lazy : {false, true}) {
+void Producer::Impl::run_timers(Clock::time_point now) {
+    for (const bool sends_accept_within : {false, true}) {
         // Each list is in send order, so only its head can be due.
-        SlotList& unanswered = unanswered_[is_lazy ? 1 : 0];
-        const auto delay = resend_delay(is_lazy);
-        while (unanswered.head != kNoSlot && slots_[unanswered.head].sent_at + delay <= now) {
-            const auto slot = unanswered.head;
-            unlink(unanswered, &TrackedJob::unanswered, slot);
+        UnansweredList& unanswered = unanswered_[sends_accept_within ? 1 : 0];
+        const auto delay = resend_delay(sends_accept_within);
+        while (!unanswered.empty() && unanswered.front()->sent_at + delay <= now) {
+            TrackedJob& job = *unanswered.front();
+            unanswered.pop_front();
             ++resubmissions_;
-            queue_submit(slot);
+            queue_submit(job);
         }
     }
-    if (awaited_.size == 0 || now - last_heard_ < options_.check_after ||
+    if (awaited_.empty() || now - last_heard_ < options_.check_after ||
         now - last_check_round_ < options_.check_after) {
         return;
     }
     // The broker is quiet while we await results: make sure it still knows the oldest jobs. Jobs
-    // not accepted yet are skipped: their SUBMIT is still being answered (a lazy one may wait for
-    // its ACCEPTED up to accept_within) or resent, and an unknown_job would mean nothing.
+    // not accepted yet are skipped: their SUBMIT is still being answered (its ACCEPTED may take up
+    // to accept_within) or resent, and an unknown_job would mean nothing.
     last_check_round_ = now;
     std::size_t scanned = 0;
     std::size_t checked = 0;
-    for (auto slot = awaited_.head; slot != kNoSlot; slot = slots_[slot].awaited.next) {
+    for (const TrackedJob* job = awaited_.front(); job != nullptr; job = AwaitedList::next(job)) {
         if (++scanned > kMaxCheckScan || checked == kChecksPerRound) break;
-        const TrackedJob& job = slots_[slot];
-        if (!job.is_accepted) continue;
+        if (!job->is_accepted) continue;
         // A unique_key match is known to the broker by the job it matched, not by our id.
-        const auto& job_id = job.job_id.empty() ? job.id : job.job_id;
+        const auto& job_id = job->job_id.empty() ? job->submitted_id : job->job_id;
         if (protocol::send_message(socket_, protocol::StatusRequest{job_id}) != protocol::SendStatus::sent) break;
         ++checked;
     }
 }
 
-Producer::Clock::time_point Producer::next_timer(Clock::time_point now) const {
+Producer::Clock::time_point Producer::Impl::next_timer(Clock::time_point now) const {
     auto next = Clock::time_point::max();
-    for (const bool is_lazy : {false, true}) {
-        const SlotList& unanswered = unanswered_[is_lazy ? 1 : 0];
-        if (unanswered.head != kNoSlot) next = std::min(next, slots_[unanswered.head].sent_at + resend_delay(is_lazy));
+    for (const bool sends_accept_within : {false, true}) {
+        const UnansweredList& unanswered = unanswered_[sends_accept_within ? 1 : 0];
+        if (!unanswered.empty()) {
+            next = std::min(next, unanswered.front()->sent_at + resend_delay(sends_accept_within));
+        }
     }
-    if (awaited_.size != 0) {
+    if (!awaited_.empty()) {
         next = std::min(next, std::max(last_heard_, last_check_round_) + options_.check_after);
     }
     return std::max(next, now);
 }
 
-void Producer::receive_available() {
+void Producer::Impl::receive_available() {
     const protocol::DecodeLimits limits{options_.max_payload_bytes};
     std::size_t received = 0;
     while (received < kMaxReceivesPerPump && protocol::receive_frames(socket_, received_frames_)) {
@@ -677,10 +640,13 @@ void Producer::receive_available() {
         handle(std::move(decoded).value());
     }
     // One clock read per batch: the messages of a batch arrived within microseconds.
-    if (received > 0) last_heard_ = Clock::now();
+    if (received > 0) {
+        last_heard_ = Clock::now();
+        silent_since_ = last_heard_;
+    }
 }
 
-bool Producer::answers(const protocol::Message& message) const {
+bool Producer::Impl::answers(const protocol::Message& message) const {
     const auto& pending = *pending_;
     auto names_subject = [&](const std::string& id) {
         return id == pending.id || (!pending.other_id.empty() && id == pending.other_id);
@@ -714,7 +680,7 @@ bool Producer::answers(const protocol::Message& message) const {
     return false;
 }
 
-void Producer::handle(protocol::Message&& message) {
+void Producer::Impl::handle(protocol::Message&& message) {
     const bool is_answer = pending_ && !answer_ && answers(message);
     std::visit(
         [this, is_answer](auto& m) {
@@ -748,44 +714,44 @@ void Producer::handle(protocol::Message&& message) {
     if (is_answer) answer_ = std::move(message);
 }
 
-void Producer::mark_accepted(std::uint32_t slot, const protocol::Accepted* accepted) {
-    TrackedJob& job = slots_[slot];
+void Producer::Impl::mark_accepted(TrackedJob& job, const protocol::Accepted* accepted) {
     job.is_accepted = true;
     --unaccepted_count_;
-    unlink(unanswered_list(job), &TrackedJob::unanswered, slot);
-    const std::string& job_id = accepted != nullptr && !accepted->job_id.empty() ? accepted->job_id : job.id;
-    if (job_id != job.id && job.wants_result) {
+    if (UnansweredList& unanswered = unanswered_list(job); unanswered.contains(&job)) unanswered.erase(&job);
+    const std::string& job_id =
+        accepted != nullptr && !accepted->job_id.empty() ? accepted->job_id : job.submitted_id;
+    if (job_id != job.submitted_id && job.wants_result) {
         // The broker answers for the job holding our unique_key: its RESULT and PROGRESS come
         // under its id and are delivered under ours.
         job.job_id = job_id;
-        aliases_.emplace(job_id, job.id);
+        aliases_.emplace(job_id, job.submitted_id);
     }
     if (job.is_acceptance_reported) return;  // accepted again after a resubmission
     job.is_acceptance_reported = true;
     // The blocking submit() waits for this event whether or not poll() reports it.
-    const bool is_waited = waiter_.id != nullptr && waiter_.kind == Event::Kind::accepted && *waiter_.id == job.id;
+    const bool is_waited = waiter_.id != nullptr && waiter_.kind == Event::Kind::accepted && *waiter_.id == job.submitted_id;
     if (!options_.reports_acceptance && !is_waited) return;
     Event event;
     event.kind = Event::Kind::accepted;
-    event.id = job.id;
+    event.id = job.submitted_id;
     event.job_id = job_id;
     event.existed = accepted != nullptr && accepted->existed;
     emit(std::move(event));
 }
 
-void Producer::on_accepted(const protocol::Accepted& accepted) {
-    const auto slot = find_slot(accepted.id);
-    if (slot == kNoSlot || slots_[slot].is_accepted) return;  // a resend's second ACCEPTED, or after the RESULT
-    mark_accepted(slot, &accepted);
+void Producer::Impl::on_accepted(const protocol::Accepted& accepted) {
+    TrackedJob* job = find(accepted.id);
+    if (job == nullptr || job->is_accepted) return;  // a resend's second ACCEPTED, or after the RESULT
+    mark_accepted(*job, &accepted);
     // Accepted and nobody awaits the result: the payload is no longer needed.
-    if (!slots_[slot].wants_result) forget(slot);
+    if (!job->wants_result) forget(*job);
 }
 
-void Producer::on_result(protocol::JobResult&& result) {
+void Producer::Impl::on_result(protocol::JobResult&& result) {
     deliver(result.id, result.state, result.attempt, protocol::view_of(result.payload), result.error);
 }
 
-void Producer::on_progress(protocol::Progress&& progress) {
+void Producer::Impl::on_progress(protocol::Progress&& progress) {
     for (const auto& id : awaiting(progress.id)) {
         Event event;
         event.kind = Event::Kind::progress;
@@ -796,14 +762,14 @@ void Producer::on_progress(protocol::Progress&& progress) {
     }
 }
 
-void Producer::on_error(const protocol::Error& error, bool is_answer) {
+void Producer::Impl::on_error(const protocol::Error& error, bool is_answer) {
     const auto submit = protocol::to_string(Command::submit);
     const auto status = protocol::to_string(Command::status);
     if (error.code == ErrorCode::unknown_job && (error.command.empty() || error.command == status)) {
         // An accepted job the broker no longer knows: it restarted and lost its state. Its other
         // awaited jobs are gone too, so resubmit them all (same ids: idempotent if some survived).
         for (const auto& id : awaiting(error.id)) {
-            if (const auto slot = find_slot(id); slot != kNoSlot && slots_[slot].is_accepted) {
+            if (const TrackedJob* job = find(id); job != nullptr && job->is_accepted) {
                 resubmit_awaited();
                 break;
             }
@@ -812,47 +778,47 @@ void Producer::on_error(const protocol::Error& error, bool is_answer) {
     }
     // Only a refused SUBMIT ends a job here; refusals of other requests go to their blocking call.
     if (is_answer || !(error.command.empty() || error.command == submit)) return;
-    const auto slot = find_slot(error.id);
-    if (slot == kNoSlot) {
+    TrackedJob* job = find(error.id);
+    if (job == nullptr) {
         if (error.id.empty()) emit(Event{Event::Kind::error, {}, {}, false, {}, error, {}});
         return;
     }
-    if (slots_[slot].is_accepted) return;  // not about the SUBMIT: e.g. a refused STATUS
-    std::string id = slots_[slot].id;
-    forget(slot);
+    if (job->is_accepted) return;  // not about the SUBMIT: e.g. a refused STATUS
+    std::string id = job->submitted_id;
+    forget(*job);
     emit(Event{Event::Kind::error, std::move(id), {}, false, {}, error, {}});
 }
 
-void Producer::deliver(const std::string& job_id, protocol::JobState state, std::uint32_t attempt,
+void Producer::Impl::deliver(const std::string& job_id, protocol::JobState state, std::uint32_t attempt,
                        std::string_view result, const std::string& error) {
     if (aliases_.empty()) {
         // The common case, one lookup: no unique_key made another id stand for this job.
-        const auto slot = find_slot(job_id);
-        if (slot != kNoSlot && slots_[slot].wants_result && slots_[slot].job_id.empty()) {
-            deliver_to(slot, job_id, state, attempt, result, error);
+        TrackedJob* job = find(job_id);
+        if (job != nullptr && job->wants_result && job->job_id.empty()) {
+            deliver_to(*job, job_id, state, attempt, result, error);
         }
         return;
     }
     for (auto& id : awaiting(job_id)) {
-        if (const auto slot = find_slot(id); slot != kNoSlot) deliver_to(slot, job_id, state, attempt, result, error);
+        if (TrackedJob* job = find(id)) deliver_to(*job, job_id, state, attempt, result, error);
     }
 }
 
-void Producer::deliver_to(std::uint32_t slot, const std::string& job_id, protocol::JobState state,
+void Producer::Impl::deliver_to(TrackedJob& job, const std::string& job_id, protocol::JobState state,
                           std::uint32_t attempt, std::string_view result, const std::string& error) {
     // A RESULT (or a final STATUS_REPLY) before any ACCEPTED acknowledges the SUBMIT as well: the
     // ACCEPTED was held back (accept_within) or lost. The accepted event still comes first.
-    if (!slots_[slot].is_accepted) mark_accepted(slot, nullptr);
+    if (!job.is_accepted) mark_accepted(job, nullptr);
     Event event;
     event.kind = Event::Kind::result;
-    event.id = slots_[slot].id;
+    event.id = job.submitted_id;
     event.job_id = job_id;
     event.outcome = Outcome{event.id, state, attempt, std::string(result), error, job_id};
-    forget(slot);
+    forget(job);
     emit(std::move(event));
 }
 
-void Producer::note_broker_instance(std::uint64_t instance) {
+void Producer::Impl::note_broker_instance(std::uint64_t instance) {
     if (instance == 0 || instance == broker_instance_) return;
     const bool is_restart = broker_instance_ != 0;
     broker_instance_ = instance;
@@ -861,27 +827,27 @@ void Producer::note_broker_instance(std::uint64_t instance) {
     if (is_restart) resubmit_awaited();
 }
 
-void Producer::resubmit_awaited() {
-    for (auto slot = awaited_.head; slot != kNoSlot; slot = slots_[slot].awaited.next) {
-        TrackedJob& job = slots_[slot];
+void Producer::Impl::resubmit_awaited() {
+    for (TrackedJob* next = awaited_.front(); next != nullptr; next = AwaitedList::next(next)) {
+        TrackedJob& job = *next;
         if (job.is_accepted) {
             // A new broker may match the unique_key to another job, or to none.
             unalias(job);
             job.is_accepted = false;
             ++unaccepted_count_;
-        } else if (job.unanswered.is_linked) {
+        } else if (UnansweredList& unanswered = unanswered_list(job); unanswered.contains(&job)) {
             // Sent and not answered yet (its ACCEPTED perhaps held back by accept_within): the
             // broker that would have answered is gone, so do not wait for the resend timer.
-            unlink(unanswered_list(job), &TrackedJob::unanswered, slot);
+            unanswered.erase(&job);
         } else {
             continue;  // queued for sending already
         }
         ++resubmissions_;
-        queue_submit(slot);
+        queue_submit(job);
     }
 }
 
-void Producer::emit(Event&& event) {
+void Producer::Impl::emit(Event&& event) {
     if (waiter_.id != nullptr && event.id == *waiter_.id) {
         const bool ends_wait = event.kind == waiter_.kind || event.kind == Event::Kind::error;
         if (ends_wait && !waiter_.event) {
@@ -893,7 +859,7 @@ void Producer::emit(Event&& event) {
     events_.push_back(std::move(event));
 }
 
-bool Producer::take_event(Event::Kind kind, const std::string& id, Event& out) {
+bool Producer::Impl::take_event(Event::Kind kind, const std::string& id, Event& out) {
     const auto it =
         std::find_if(events_.begin(), events_.end(), [&](const Event& e) { return e.kind == kind && e.id == id; });
     if (it == events_.end()) return false;
@@ -901,5 +867,81 @@ bool Producer::take_event(Event::Kind kind, const std::string& id, Event& out) {
     events_.erase(it);
     return true;
 }
+
+Producer::Producer(zmq::context_t& context, ProducerOptions options)
+    : impl_(std::make_unique<Impl>(context, std::move(options))) {}
+
+Producer::~Producer() = default;
+
+std::string Producer::new_job_id() { return impl_->new_job_id(); }
+
+protocol::Accepted Producer::submit(std::string_view queue, std::string_view payload, const JobOptions& options,
+                                    milliseconds timeout, std::string id) {
+    return impl_->submit(queue, payload, options, timeout, std::move(id));
+}
+
+std::string Producer::submit(std::string_view queue, std::string_view payload, milliseconds timeout) {
+    return impl_->submit(queue, payload, JobOptions{}, timeout, {}).job_id;
+}
+
+std::string Producer::submit_async(std::string_view queue, std::string_view payload, bool wants_result,
+                                   const JobOptions& options, std::string id) {
+    return impl_->submit_async(queue, payload, wants_result, options, std::move(id));
+}
+
+std::string Producer::submit_async(std::string_view queue, std::string_view payload, bool wants_result,
+                                   std::string id) {
+    return impl_->submit_async(queue, payload, wants_result, JobOptions{}, std::move(id));
+}
+
+std::vector<Event> Producer::poll(milliseconds timeout) { return impl_->poll(timeout); }
+
+Outcome Producer::wait_result(const std::string& id, milliseconds timeout) { return impl_->wait_result(id, timeout); }
+
+protocol::StatusReply Producer::status(const std::string& id, milliseconds timeout) {
+    return impl_->status(id, timeout);
+}
+
+protocol::StatsReply Producer::stats(milliseconds timeout) { return impl_->stats(timeout); }
+
+void Producer::cancel(const std::string& id, milliseconds timeout) { impl_->cancel(id, timeout); }
+
+void Producer::retry(const std::string& id, milliseconds timeout) { impl_->retry(id, timeout); }
+
+std::uint64_t Producer::retry_all(const std::string& queue, milliseconds timeout) {
+    return impl_->retry_all(queue, timeout);
+}
+
+std::uint64_t Producer::purge(const std::string& queue, const std::string& id, milliseconds timeout) {
+    return impl_->purge(queue, id, timeout);
+}
+
+protocol::DeadReply Producer::dead(const std::string& queue, std::uint32_t limit, milliseconds timeout) {
+    return impl_->dead(queue, limit, timeout);
+}
+
+protocol::QueueSettings Producer::queue_settings(const protocol::QueueSettings& settings, milliseconds timeout) {
+    return impl_->queue_settings(settings, timeout);
+}
+
+protocol::QueueSettings Producer::pause(const std::string& queue, milliseconds timeout) {
+    protocol::QueueSettings settings;
+    settings.queue = queue;
+    settings.is_paused = true;
+    return impl_->queue_settings(settings, timeout);
+}
+
+protocol::QueueSettings Producer::resume(const std::string& queue, milliseconds timeout) {
+    protocol::QueueSettings settings;
+    settings.queue = queue;
+    settings.is_paused = false;
+    return impl_->queue_settings(settings, timeout);
+}
+
+std::size_t Producer::awaiting_acceptance() const noexcept { return impl_->awaiting_acceptance(); }
+std::size_t Producer::awaiting_results() const noexcept { return impl_->awaiting_results(); }
+Producer::Clock::time_point Producer::last_heard() const noexcept { return impl_->last_heard(); }
+std::uint64_t Producer::dropped_messages() const noexcept { return impl_->dropped_messages(); }
+std::uint64_t Producer::resubmissions() const noexcept { return impl_->resubmissions(); }
 
 }  // namespace corsair::producer

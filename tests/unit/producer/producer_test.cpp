@@ -167,7 +167,7 @@ TEST_CASE("the window bounds the submits awaiting acceptance", "[producer]") {
     FakeBroker broker(context);
     auto options = options_for(broker.endpoint());
     options.window = 3;
-    options.window_wait_limit = 300ms;
+    options.silence_limit = 300ms;
     Producer producer(context, options);
     std::vector<Event> events;
     std::vector<std::string> ids;
@@ -182,7 +182,7 @@ TEST_CASE("the window bounds the submits awaiting acceptance", "[producer]") {
         producer.submit_async("q", "p", false);
         FAIL("submit_async did not block on a full window");
     } catch (const ProducerError& e) {
-        CHECK(e.is_timeout());
+        CHECK(e.is_broker_silent());
     }
     CHECK(producer.awaiting_acceptance() == 3);
     CHECK_FALSE(broker.receive(50ms).has_value());  // nothing beyond the window was sent
@@ -250,6 +250,80 @@ TEST_CASE("blocking calls time out with a clear error when the broker is silent"
     }
     CHECK(producer.awaiting_acceptance() == 0);
     CHECK_THROWS_AS(producer.stats(100ms), ProducerError);
+}
+
+namespace {
+
+// Polls until poll() throws broker_silent or `timeout` passes; returns when it threw, if it did.
+std::optional<std::chrono::steady_clock::time_point> poll_until_silent(Producer& producer,
+                                                                       std::chrono::milliseconds timeout,
+                                                                       std::string* what = nullptr) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+        try {
+            producer.poll(20ms);
+        } catch (const ProducerError& e) {
+            CHECK(e.is_broker_silent());
+            if (what != nullptr) *what = e.what();
+            return std::chrono::steady_clock::now();
+        }
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
+TEST_CASE("poll reports a broker silent past silence_limit while jobs are awaited", "[producer][silence]") {
+    zmq::context_t context;
+    FakeBroker broker(context);  // bound, never answers
+    auto options = options_for(broker.endpoint());
+    options.silence_limit = 300ms;
+    options.check_after = 100ms;
+    Producer producer(context, options);
+
+    SECTION("not while nothing is awaited") { CHECK_FALSE(poll_until_silent(producer, 600ms)); }
+    SECTION("after silence_limit of silence, with the endpoint in the error, then again after another") {
+        const auto start = std::chrono::steady_clock::now();
+        producer.submit_async("q", "p", true);
+        std::string what;
+        const auto first = poll_until_silent(producer, 5s, &what);
+        REQUIRE(first);
+        CHECK(*first - start >= 300ms);
+        CHECK_THAT(what, Catch::Contains(broker.endpoint()));
+        const auto second = poll_until_silent(producer, 5s);
+        REQUIRE(second);
+        CHECK(*second - *first >= 300ms);  // silence counts afresh after each report
+        CHECK(producer.awaiting_results() == 1);  // nothing is given up on
+    }
+    SECTION("not counting time the caller spent away from the producer") {
+        producer.submit_async("q", "p", true);
+        // The caller is busy elsewhere for longer than silence_limit, without pumping.
+        CHECK(broker.receive(400ms).has_value());  // the SUBMIT
+        CHECK_FALSE(broker.receive(400ms).has_value());
+        const auto back = std::chrono::steady_clock::now();
+        const auto reported = poll_until_silent(producer, 5s);
+        REQUIRE(reported);
+        CHECK(*reported - back >= 300ms);
+    }
+}
+
+TEST_CASE("a broker that answers is never reported silent", "[producer][silence]") {
+    zmq::context_t context;
+    // Accepts every SUBMIT and answers every STATUS check: running, never done.
+    ThreadedBroker broker(context, [](FakeBroker& fake, FakeBroker::Received& received) {
+        if (auto* submit = std::get_if<protocol::Submit>(&received.message)) {
+            fake.send(received.routing_id, test::accepted(submit->id));
+        } else if (auto* status = std::get_if<protocol::StatusRequest>(&received.message)) {
+            fake.send(received.routing_id, test::status_reply(status->id, protocol::JobState::running, 1));
+        }
+    });
+    auto options = options_for(broker.endpoint());
+    options.silence_limit = 300ms;
+    options.check_after = 50ms;
+    Producer producer(context, options);
+    producer.submit_async("q", "p", true);
+    CHECK_FALSE(poll_until_silent(producer, 1200ms));
+    CHECK(producer.awaiting_results() == 1);
 }
 
 TEST_CASE("inputs over the protocol limits are refused before sending", "[producer]") {

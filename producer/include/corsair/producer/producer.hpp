@@ -18,19 +18,13 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <memory>
-#include <optional>
 #include <string>
 #include <string_view>
-#include <thread>
-#include <unordered_map>
-#include <variant>
 #include <vector>
 
 #include <zmq.hpp>
 
-#include "corsair/producer/job_index.hpp"
 #include "corsair/producer/job_options.hpp"
 #include "corsair/producer/producer_error.hpp"
 #include "corsair/protocol/protocol.hpp"
@@ -58,9 +52,14 @@ struct ProducerOptions {
     // When results are awaited and the broker has been quiet this long, ask STATUS for the oldest
     // awaited jobs; unknown_job -> resubmit with the same id.
     std::chrono::milliseconds check_after{2000};
-    // Longest submit_async may block on a full window without hearing from the broker; then it
-    // throws a timeout ProducerError. Zero: no limit.
-    std::chrono::milliseconds window_wait_limit{0};
+    // How long the broker may stay silent while this producer awaits it (an ACCEPTED, a RESULT)
+    // before the producer gives up waiting: submit_async blocked on a full window, and poll(), then
+    // throw a ProducerError of kind broker_silent. Silence counts from the later of the last
+    // message heard and the moment something began to be awaited; time the caller spent away from
+    // the producer for longer than check_after does not count, since it could not ask meanwhile. A
+    // live broker is asked STATUS every check_after of silence, so a limit of a few check_after
+    // never fires on one. Zero: no limit (wait for ever).
+    std::chrono::milliseconds silence_limit{0};
     // Client-side payload cap; match the broker's --max-payload if it was changed.
     std::size_t max_payload_bytes = protocol::kDefaultMaxPayloadBytes;
     // Whether poll() reports an `accepted` event for every job. A caller that only wants results
@@ -108,6 +107,7 @@ public:
     // Connects (lazily, as ZeroMQ does); never blocks. Throws ProducerError (invalid) on a malformed
     // endpoint or an accept_within out of range.
     Producer(zmq::context_t& context, ProducerOptions options);
+    ~Producer();
     Producer(const Producer&) = delete;
     Producer& operator=(const Producer&) = delete;
 
@@ -132,8 +132,8 @@ public:
     // answer for another job.
     // Resends (and resubmissions after a broker restart) carry the same options, except that a
     // run_at already past by then is left out: the job is ready at once, as it would have been.
-    // Throws ProducerError on invalid input or options, on an id already in flight, or when the
-    // window stays full past window_wait_limit.
+    // Throws ProducerError on invalid input or options, on an id already in flight, or (kind
+    // broker_silent) when the window stays full while the broker is silent past silence_limit.
     std::string submit_async(std::string_view queue, std::string_view payload, bool wants_result,
                              const JobOptions& options, std::string id = {});
     // The same for a plain job.
@@ -142,7 +142,10 @@ public:
 
     // Pumps the socket for up to `timeout`, returning early once something is observed; handles
     // resends and STATUS checks. Returns what was observed (possibly nothing). Never throws on
-    // peer input: malformed messages are dropped and counted in dropped_messages().
+    // peer input: malformed messages are dropped and counted in dropped_messages(). Throws a
+    // ProducerError of kind broker_silent when it observed nothing and the broker has been silent
+    // past silence_limit while jobs are awaited (see ProducerOptions); the producer stays usable,
+    // and the next report comes after another silence_limit of silence.
     std::vector<Event> poll(std::chrono::milliseconds timeout);
 
     // Blocks until the outcome of `id` (submitted with wants_result) arrives and returns it; a
@@ -184,170 +187,18 @@ public:
                                    std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
     // Submits neither ACCEPTED nor ended yet: those that fill the window.
-    std::size_t awaiting_acceptance() const noexcept { return unaccepted_count_; }
-    std::size_t awaiting_results() const noexcept { return awaited_.size; }
+    std::size_t awaiting_acceptance() const noexcept;
+    std::size_t awaiting_results() const noexcept;
     // When the broker was last heard from (construction time until then).
-    Clock::time_point last_heard() const noexcept { return last_heard_; }
+    Clock::time_point last_heard() const noexcept;
     // Messages from the broker that failed to decode or made no sense.
-    std::uint64_t dropped_messages() const noexcept { return dropped_messages_; }
+    std::uint64_t dropped_messages() const noexcept;
     // SUBMITs sent again (resend or resubmission after a broker restart).
-    std::uint64_t resubmissions() const noexcept { return resubmissions_; }
+    std::uint64_t resubmissions() const noexcept;
 
 private:
-    static constexpr std::uint32_t kNoSlot = JobIndex::kNoSlot;
-
-    // A job's place in one of the lists of slots below (slot numbers: slots_ may move).
-    struct Link {
-        std::uint32_t prev = kNoSlot;
-        std::uint32_t next = kNoSlot;
-        bool is_linked = false;
-    };
-    struct SlotList {
-        std::uint32_t head = kNoSlot;
-        std::uint32_t tail = kNoSlot;
-        std::size_t size = 0;
-    };
-    // One job from submit until it is accepted (without wants_result) or ended. Slots are reused:
-    // a freed slot keeps its strings' capacity, so a steady stream of jobs allocates no slots.
-    struct TrackedJob {
-        std::string id;
-        std::uint64_t hash = 0;        // JobIndex::hash(id)
-        std::uint32_t generation = 0;  // bumped when the slot is freed: older outbox entries are stale
-        std::string queue;
-        zmq::message_t payload;  // each SUBMIT shares it (zmq_msg_copy) rather than copying the bytes
-        std::shared_ptr<const JobOptions> options;  // null for a plain job; shared by equal options
-        std::string job_id;  // once accepted: the broker's job, when not this id (unique_key matched)
-        bool wants_result = false;
-        bool is_lazy = false;  // its SUBMITs carry accept_within (wants_result)
-        bool is_accepted = false;
-        bool is_acceptance_reported = false;  // an accepted Event was emitted (once per id)
-        bool is_queued_for_send = false;      // an entry for it sits in outbox_
-        Clock::time_point sent_at{};          // last SUBMIT actually sent
-        Link awaited;                         // in awaited_ while wants_result: submission order
-        Link unanswered;  // in unanswered_[is_lazy] from a SUBMIT's send until it is answered or due again
-    };
-    struct OutgoingSubmit {
-        std::uint32_t slot = kNoSlot;
-        std::uint32_t generation = 0;
-    };
-    // A request of a blocking call, encoded once; `number` finds it again if the call gives up.
-    struct OutgoingRequest {
-        std::uint64_t number = 0;
-        protocol::Frames frames;
-    };
-    using Outgoing = std::variant<OutgoingSubmit, OutgoingRequest>;
-
-    // The blocking call waiting for its answer: the command sent and the job or queue it named.
-    struct PendingRequest {
-        protocol::Command command = protocol::Command::status;
-        std::string id;
-        std::string other_id;  // PURGE of one job: the answer may name the job or the queue
-    };
-
-    // What submit() or wait_result() is blocked on: the `kind` event of job `id` (accepted or
-    // result), or the refusal of its SUBMIT. Handlers hand it over here, not through events_.
-    struct Waiter {
-        const std::string* id = nullptr;
-        Event::Kind kind = Event::Kind::result;
-        std::optional<Event> event;
-        bool has_queued_progress = false;  // a progress event of `id` went to events_ meanwhile
-    };
-
-    void assert_owner_thread() const;
-    void check_input(std::string_view queue, std::string_view payload, std::string_view id) const;
-    void check_id(std::string_view id) const;
-    void check_queue_settings(const protocol::QueueSettings& settings) const;
-    void track(const std::string& id, std::uint64_t hash, std::string_view queue, std::string_view payload,
-               bool wants_result, std::shared_ptr<const JobOptions> options);
-    std::shared_ptr<const JobOptions> share(const JobOptions& options);
-
-    // The slot of the tracked job `id`, or kNoSlot.
-    std::uint32_t find_slot(std::string_view id) const;
-    std::uint32_t find_slot(std::string_view id, std::uint64_t hash) const;
-    std::uint32_t allocate_slot();
-    void link_back(SlotList& list, Link TrackedJob::*link, std::uint32_t slot);
-    void unlink(SlotList& list, Link TrackedJob::*link, std::uint32_t slot);
-    SlotList& unanswered_list(const TrackedJob& job) { return unanswered_[job.is_lazy ? 1 : 0]; }
-    std::chrono::milliseconds resend_delay(bool is_lazy) const;
-
-    void forget(const std::string& id);
-    // Stops tracking the job in `slot` and frees the slot; references to it are invalid after.
-    void forget(std::uint32_t slot);
-    void unalias(TrackedJob& job);
-    void queue_submit(std::uint32_t slot);
-    // The submitted ids whose results are awaited from the broker's job `job_id`.
-    std::vector<std::string> awaiting(const std::string& job_id) const;
-
-    // Sends `message`, blocks until the answer matching `pending` arrives, and returns it (an
-    // ERROR included). Throws a timeout ProducerError; an unsent request is then dropped.
-    template <class T>
-    protocol::Message request(T message, PendingRequest pending, std::chrono::milliseconds timeout);
-    bool answers(const protocol::Message& message) const;
-    // The count of an OK answer; throws the refusal if the answer is an ERROR.
-    static std::uint64_t ok_count(protocol::Message&& answer, protocol::Command command, const std::string& subject);
-
-    // Runs the loop until `is_finished()` holds or `deadline` passes; returns is_finished().
-    template <class Predicate>
-    bool pump_until(Clock::time_point deadline, Predicate is_finished);
-    void pump_once(Clock::time_point deadline);
-    void flush_outbox();
-    bool send_outgoing(Outgoing& outgoing);
-    bool send_submit(std::uint32_t slot);
-    void run_timers(Clock::time_point now);
-    Clock::time_point next_timer(Clock::time_point now) const;
-    void receive_available();
-    void handle(protocol::Message&& message);
-    void on_accepted(const protocol::Accepted& accepted);
-    void on_result(protocol::JobResult&& result);
-    void on_progress(protocol::Progress&& progress);
-    void on_error(const protocol::Error& error, bool is_answer);
-    void mark_accepted(std::uint32_t slot, const protocol::Accepted* accepted);
-    void deliver_to(std::uint32_t slot, const std::string& job_id, protocol::JobState state, std::uint32_t attempt,
-                    std::string_view result, const std::string& error);
-    void deliver(const std::string& job_id, protocol::JobState state, std::uint32_t attempt, std::string_view result,
-                 const std::string& error);
-    void resubmit_awaited();
-    // A broker_instance different from the one known means the broker restarted: its jobs came
-    // back from the journal, but not our connection as their reply address, so re-attach.
-    void note_broker_instance(std::uint64_t instance);
-    // Hands `event` to the waiting blocking call if it is what that call waits for, else queues it.
-    void emit(Event&& event);
-    bool take_event(Event::Kind kind, const std::string& id, Event& out);
-
-    ProducerOptions options_;
-    zmq::socket_t socket_;
-    std::thread::id owner_thread_;
-
-    std::string id_prefix_;
-    std::uint64_t next_sequence_ = 1;
-    std::uint64_t next_request_ = 1;
-
-    // The tracked jobs: slots_ holds them, index_ finds them by id, free_slots_ lists free slots.
-    std::vector<TrackedJob> slots_;
-    std::vector<std::uint32_t> free_slots_;
-    JobIndex index_;
-    SlotList awaited_;        // jobs whose result is awaited, oldest first
-    SlotList unanswered_[2];  // jobs with a SUBMIT out and unanswered, by send time: [0] plain, [1] lazy
-    // Broker job id -> submitted ids awaiting its result through a unique_key match.
-    std::unordered_multimap<std::string, std::string> aliases_;
-    std::shared_ptr<const JobOptions> last_options_;  // reused while submits repeat the same options
-    std::size_t unaccepted_count_ = 0;
-    std::deque<Outgoing> outbox_;  // waiting for the socket to accept
-    std::vector<Event> events_;    // observed, not yet returned
-    Waiter waiter_;
-    protocol::Frames received_frames_;  // reused for every receive
-    protocol::Frames sent_frames_;      // reused for every SUBMIT
-
-    Clock::time_point last_heard_;
-    Clock::time_point last_check_round_{};
-
-    // The one blocking call in progress, if any, and its answer once it came.
-    std::optional<PendingRequest> pending_;
-    std::optional<protocol::Message> answer_;
-
-    std::uint64_t dropped_messages_ = 0;
-    std::uint64_t resubmissions_ = 0;
-    std::uint64_t broker_instance_ = 0;  // 0 until a broker tells it
+    class Impl;
+    std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace corsair::producer

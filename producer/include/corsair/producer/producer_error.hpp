@@ -1,5 +1,5 @@
 // ProducerError: why a blocking Producer call failed. Thrown only by calls that block or validate
-// input; the event loop itself never throws on peer input.
+// input, and by poll() when the broker has gone silent; the event loop never throws on peer input.
 #pragma once
 
 #include <stdexcept>
@@ -12,9 +12,10 @@ namespace corsair::producer {
 class ProducerError : public std::runtime_error {
 public:
     enum class Kind {
-        refused,   // the broker answered ERROR; code() is its code
-        invalid,   // rejected before sending (queue name, job id or payload breaks a protocol limit)
-        timeout,   // no answer before the deadline; code() is `internal` (the call may be retried)
+        refused,        // the broker answered ERROR; code() is its code
+        invalid,        // rejected before sending (queue name, job id or payload breaks a protocol limit)
+        timeout,        // no answer before the deadline; code() is `internal` (the call may be retried)
+        broker_silent,  // nothing heard from the broker past ProducerOptions::silence_limit; code() is `internal`
     };
 
     ProducerError(Kind kind, protocol::ErrorCode code, const std::string& message, std::string broker_message = {})
@@ -25,6 +26,7 @@ public:
     // refused: the `message` of the broker's ERROR as it came (what() wraps it in context).
     const std::string& broker_message() const noexcept { return broker_message_; }
     bool is_timeout() const noexcept { return kind_ == Kind::timeout; }
+    bool is_broker_silent() const noexcept { return kind_ == Kind::broker_silent; }
 
 private:
     Kind kind_;

@@ -1,4 +1,4 @@
-#include "job_table.hpp"
+#include "corsair/containers/id_table.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-using corsair::broker::JobTable;
+using corsair::containers::IdTable;
 
 namespace {
 
@@ -39,7 +39,7 @@ struct Records {
 
 // A table driven alongside std::map, the model it must agree with.
 struct ModelledTable {
-    JobTable<TestRecord> table;
+    IdTable<TestRecord> table;
     Records records;
     std::map<std::string, TestRecord*> model;
 
@@ -65,8 +65,8 @@ struct ModelledTable {
 
 }  // namespace
 
-TEST_CASE("a job table finds what was inserted and forgets what was removed", "[broker][job_table]") {
-    JobTable<TestRecord> table;
+TEST_CASE("an id table finds what was inserted and forgets what was removed", "[containers][id_table]") {
+    IdTable<TestRecord> table;
     Records records;
     CHECK(table.find("a") == nullptr);
     CHECK(table.remove("a") == nullptr);
@@ -85,8 +85,8 @@ TEST_CASE("a job table finds what was inserted and forgets what was removed", "[
 }
 
 TEST_CASE("colliding ids that wrap around the end of the table stay findable through removals",
-          "[broker][job_table]") {
-    JobTable<TestRecord> table;
+          "[containers][id_table]") {
+    IdTable<TestRecord> table;
     Records records;
     table.insert(records.make("seed"));  // the first insert makes 16 slots
     REQUIRE(table.capacity() == 16);
@@ -122,8 +122,8 @@ TEST_CASE("colliding ids that wrap around the end of the table stay findable thr
     }
 }
 
-TEST_CASE("a job table grows by doubling and keeps every record", "[broker][job_table]") {
-    JobTable<TestRecord> table;
+TEST_CASE("an id table grows by doubling and keeps every record", "[containers][id_table]") {
+    IdTable<TestRecord> table;
     Records records;
     for (int i = 0; i < 10000; ++i) table.insert(records.make("job-" + std::to_string(i)));
     CHECK(table.size() == 10000);
@@ -138,7 +138,7 @@ TEST_CASE("a job table grows by doubling and keeps every record", "[broker][job_
     CHECK(seen == 10000);
 }
 
-TEST_CASE("a job table agrees with std::map under random inserts and removals", "[broker][job_table]") {
+TEST_CASE("an id table agrees with std::map under random inserts and removals", "[containers][id_table]") {
     ModelledTable t;
     std::mt19937 random(7);
     for (int step = 0; step < 50000; ++step) {
@@ -148,7 +148,7 @@ TEST_CASE("a job table agrees with std::map under random inserts and removals", 
     }
 }
 
-TEST_CASE("a large job table grows incrementally and agrees with std::map while it migrates", "[broker][job_table]") {
+TEST_CASE("a large id table grows incrementally and agrees with std::map while it migrates", "[containers][id_table]") {
     ModelledTable t;
     std::mt19937 random(11);
     bool saw_migration = false;
@@ -177,4 +177,22 @@ TEST_CASE("a large job table grows incrementally and agrees with std::map while 
     for (const auto& [key, r] : t.model) REQUIRE(t.table.remove(key) == r);
     CHECK(t.table.empty());
     CHECK(t.table.find("m-1") == nullptr);
+}
+
+TEST_CASE("an emptied id table gives its slots back on release and works again after", "[containers][id_table]") {
+    IdTable<TestRecord> table;
+    Records records;
+    // Enough to be migrating when emptied, so that both the new and the old slots are released.
+    for (int i = 0; i < 7000; ++i) table.insert(records.make("r-" + std::to_string(i)));
+    for (int i = 0; i < 7000; ++i) REQUIRE(table.remove("r-" + std::to_string(i)) != nullptr);
+    REQUIRE(table.empty());
+    table.release();
+    CHECK(table.capacity() == 0);
+    CHECK_FALSE(table.is_migrating());
+    CHECK(table.find("r-1") == nullptr);
+    CHECK(table.remove("r-1") == nullptr);
+    TestRecord* again = records.make("again");
+    table.insert(again);
+    CHECK(table.capacity() == 16);
+    CHECK(table.find("again") == again);
 }
