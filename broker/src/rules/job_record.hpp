@@ -72,7 +72,7 @@ struct JobRecord {
     std::uint32_t attempt = 0;      // attempts started; the current lease is (id, attempt)
     std::uint32_t uncounted_attempts = 0;  // attempts not counted against max_attempts: before the last RETRY, or given back
     std::int32_t priority = 0;
-    std::uint32_t id_hash = 0;  // JobTable's, so that it moves entries without reading the id
+    std::uint32_t id_hash = 0;  // IdTable's, so that it moves entries without reading the id
     std::uint32_t inline_payload_bytes = 0;
     std::uint8_t id_bytes = 0;  // ids are at most kMaxJobIdBytes (128)
     JobState state = JobState::created;  // changed only by JobStates (job_states.hpp)

@@ -6,15 +6,13 @@
 
 namespace corsair::broker {
 
-JobStore::JobStore() : table_(std::make_unique<JobTable<JobRecord>>()) {}
-
 JobStore::~JobStore() {
-    table_->for_each([](JobRecord* job) { JobRecord::destroy(job); });
+    table_.for_each([](JobRecord* job) { JobRecord::destroy(job); });
 }
 
 void JobStore::destroy(JobRecord& job) {
     assert(job.state == JobState::ended);
-    table_->remove(job.id());
+    table_.remove(job.id());
     live_payload_bytes_ -= job.payload().size();
     JobRecord::destroy(&job);
 }

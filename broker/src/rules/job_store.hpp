@@ -12,25 +12,25 @@
 #include <unordered_map>
 
 #include "job_record.hpp"
-#include "job_table.hpp"
+#include "corsair/containers/id_table.hpp"
 
 namespace corsair::broker {
 
 class JobStore {
 public:
-    JobStore();
+    JobStore() = default;
     ~JobStore();
     JobStore(const JobStore&) = delete;
     JobStore& operator=(const JobStore&) = delete;
 
-    JobRecord* find(std::string_view id) const { return table_->find(id); }
+    JobRecord* find(std::string_view id) const { return table_.find(id); }
     // A new record in `queue` (state `created`), owned by the store. `sequence` orders the
     // submissions (none: the next one; a replayed job brings its own). Throws std::bad_alloc.
     template <class Payload>
     JobRecord& create(std::string_view id, Payload&& payload, QueueState& queue,
                       std::optional<std::uint64_t> sequence = std::nullopt) {
         std::unique_ptr<JobRecord, JobRecordDeleter> created(JobRecord::create(id, std::forward<Payload>(payload)));
-        table_->insert(created.get());
+        table_.insert(created.get());
         JobRecord& job = *created.release();
         job.queue = &queue;
         job.state = JobState::created;
@@ -50,11 +50,11 @@ public:
     // Gives up `job`'s unique key, if it holds one.
     void release_unique_key(const JobRecord& job);
 
-    std::size_t size() const noexcept { return table_->size(); }
+    std::size_t size() const noexcept { return table_.size(); }
     std::uint64_t live_payload_bytes() const noexcept { return live_payload_bytes_; }
     template <class F>
     void for_each(F&& f) const {
-        table_->for_each(std::forward<F>(f));
+        table_.for_each(std::forward<F>(f));
     }
 
 private:
@@ -62,7 +62,7 @@ private:
         return queue + '\n' + unique_key;
     }
 
-    std::unique_ptr<JobTable<JobRecord>> table_;  // owns the records
+    containers::IdTable<JobRecord> table_;  // owns the records
     std::unordered_map<std::string, std::string> unique_jobs_;  // queue + '\n' + key -> live job id
     std::uint64_t next_sequence_ = 0;
     std::uint64_t live_payload_bytes_ = 0;

@@ -3,7 +3,7 @@
 //
 // A throughput run keeps every result it produced (--result-ttl is 24 h), so an entry is one
 // block of a FifoArena (KeptResult: the fields, then the id and the result bytes when small),
-// indexed by a JobTable. Entries end, expire and are evicted in one order, the arena's. The
+// indexed by an IdTable. Entries end, expire and are evicted in one order, the arena's. The
 // error text and history, which done jobs lack, live behind one pointer.
 #pragma once
 
@@ -18,7 +18,7 @@
 
 #include "corsair/protocol/messages.hpp"
 #include "fifo_arena.hpp"
-#include "job_table.hpp"
+#include "corsair/containers/id_table.hpp"
 
 namespace corsair::broker {
 
@@ -42,7 +42,7 @@ struct KeptResult {
     std::uint32_t attempt = 0;
     std::int32_t priority = 0;
     std::uint32_t max_attempts = 0;
-    std::uint32_t id_hash = 0;              // JobTable's
+    std::uint32_t id_hash = 0;              // IdTable's
     std::uint16_t inline_result_bytes = 0;  // at most kInlinePayloadBytes
     std::uint8_t id_bytes = 0;
     protocol::JobState state = protocol::JobState::done;
@@ -116,7 +116,7 @@ private:
 
     // With one TTL for all, the order entries ended is also the order they expire.
     FifoArena arena_;
-    JobTable<KeptResult> entries_;
+    containers::IdTable<KeptResult> entries_;
 };
 
 }  // namespace corsair::broker
