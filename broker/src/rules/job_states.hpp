@@ -47,7 +47,9 @@ public:
     JobStates& operator=(const JobStates&) = delete;
 
     // A move of kJobTransitions; any other is a bug in the caller (asserted). A lease that ends
-    // gives its worker's credit back, unless the worker is gone.
+    // gives its worker's credit back (relisting it), unless the worker is gone; a new lease's
+    // effect on the idle lists is the Dispatcher's (WorkerRegistry::note_leased), which also
+    // keeps their least-recently-used order.
     void move_job(JobRecord& job, const JobMove& move);
     // Journal replay only: puts a job where its records say, from whatever state it is in.
     void place(JobRecord& job, const JobMove& move);
