@@ -2,6 +2,7 @@
 // written as data. Never used outside tests/unit/protocol.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -262,14 +263,11 @@ inline Fields valid_fields(Command command) {
 }
 
 // Every command in the table (docs/protocol.md §4), in code order.
-inline constexpr Command kAllCommands[] = {
-    Command::submit,     Command::accepted, Command::result,      Command::status,   Command::status_reply,
-    Command::stats,      Command::stats_reply, Command::error,    Command::cancel,   Command::retry,
-    Command::purge,      Command::dead,     Command::dead_reply,  Command::queue,    Command::ok,
-    Command::ready,      Command::job,      Command::done,        Command::fail,     Command::heartbeat,
-    Command::drain,      Command::disconnect, Command::progress,  Command::abandon,  Command::jobs,
-    Command::dones,      Command::results,
-};
+inline constexpr auto kAllCommands = [] {
+    std::array<Command, kCommandCount> all{};
+    for (std::size_t i = 0; i < kCommandCount; ++i) all[i] = kCommands[i].command;
+    return all;
+}();
 
 // Messages built member by member: the structs have optional members without default
 // initialisers, so a positional aggregate initialiser would leave them unnamed
