@@ -1,5 +1,6 @@
-// One struct per message. Header fields are named as on the wire (docs/protocol.md §Messages);
-// payloads stay zmq::message_t so the broker forwards them without copying.
+// One struct per message, each naming its command (kCommand, a row of kCommands). Header fields
+// are named as on the wire (docs/protocol.md §5); payloads stay zmq::message_t so the broker
+// forwards them without copying. Their fields are written and read in message_fields.hpp.
 #pragma once
 
 #include <cstddef>

@@ -45,9 +45,7 @@ public:
     template <class T>
     void value(const T& v) {
         count_value();
-        if constexpr (std::is_same_v<T, bool>) {
-            packer_.pack(v);
-        } else if constexpr (std::is_integral_v<T>) {
+        if constexpr (std::is_integral_v<T>) {  // bool included
             packer_.pack(v);
         } else {
             static_assert(std::is_convertible_v<const T&, std::string_view>, "a string, bool or integer");
@@ -82,11 +80,12 @@ private:
         std::string* out;
         void write(const char* data, std::size_t size) { out->append(data, size); }
     };
+    // Set in full by open(); left uninitialised until then, as this is built once per message.
     struct Open {
-        std::size_t at = 0;        // where the header goes
-        std::size_t reserved = 0;  // header bytes reserved at `at`
-        std::uint32_t count = 0;   // entries (maps) or items (arrays) written so far
-        bool is_map = false;
+        std::size_t at;        // where the header goes
+        std::size_t reserved;  // header bytes reserved at `at`
+        std::uint32_t count;   // entries (maps) or items (arrays) written so far
+        bool is_map;
     };
     static constexpr std::size_t kMaxDepth = 8;  // the decoder's nesting bound (docs/protocol.md §3)
 
@@ -112,7 +111,7 @@ private:
 
     Sink sink_;
     msgpack::packer<Sink> packer_;
-    std::array<Open, kMaxDepth> open_{};
+    std::array<Open, kMaxDepth> open_;
     std::size_t depth_ = 0;
 };
 
