@@ -1,12 +1,15 @@
 #include "corsair/broker/journal_record.hpp"
-#include "corsair/protocol/header_map.hpp"
 
 #include <cstring>
 #include <limits>
-#include <msgpack.hpp>
+#include <optional>
 #include <stdexcept>
+#include <string>
 #include <type_traits>
 
+#include <msgpack.hpp>
+
+#include "corsair/protocol/msgpack_map.hpp"
 #include "crc32c.hpp"
 
 namespace corsair::broker {
@@ -31,272 +34,149 @@ bool is_map_marker(char byte) noexcept {
     return (b >= 0x80 && b <= 0x8F) || b == 0xDE || b == 0xDF;
 }
 
-// msgpack::packer's stream: appends straight to the caller's buffer.
-struct StringSink {
-    std::string& out;
-    void write(const char* data, std::size_t size) { out.append(data, size); }
-};
+using protocol::MapReader;
+using protocol::MapWriter;
+using protocol::Presence;
 
-class BodyWriter {
-public:
-    explicit BodyWriter(std::string& out) : sink_{out}, packer_(sink_) {}
-
-    void begin(std::uint32_t keys) { packer_.pack_map(keys); }
-    void text(std::string_view key, std::string_view value) {
-        pack_key(key);
-        packer_.pack_str(static_cast<std::uint32_t>(value.size()));
-        packer_.pack_str_body(value.data(), static_cast<std::uint32_t>(value.size()));
-    }
-    void bytes(std::string_view key, std::string_view value) {
-        pack_key(key);
-        packer_.pack_bin(static_cast<std::uint32_t>(value.size()));
-        packer_.pack_bin_body(value.data(), static_cast<std::uint32_t>(value.size()));
-    }
-    template <class Number>
-    void number(std::string_view key, Number value) {
-        pack_key(key);
-        packer_.pack(value);
-    }
-    template <class Number>
-    void optional(std::string_view key, const std::optional<Number>& value) {
-        if (value) number(key, *value);
-    }
-
-private:
-    void pack_key(std::string_view key) {
-        packer_.pack_str(static_cast<std::uint32_t>(key.size()));
-        packer_.pack_str_body(key.data(), static_cast<std::uint32_t>(key.size()));
-    }
-
-    StringSink sink_;
-    msgpack::packer<StringSink> packer_;
-};
-
-template <class T>
-std::uint32_t count(const std::optional<T>& value) {
-    return value ? 1 : 0;
+void write_retry(MapWriter& w, const protocol::RetryPolicy& retry) {
+    w.optional_field("max_attempts", retry.max_attempts);
+    w.optional_field("backoff_ms", retry.backoff_ms);
+    w.optional_field("backoff_max_ms", retry.backoff_max_ms);
+    w.optional_field("backoff_jitter_pct", retry.backoff_jitter_pct);
 }
 
-std::uint32_t count(const protocol::RetryPolicy& retry) {
-    return count(retry.max_attempts) + count(retry.backoff_ms) + count(retry.backoff_max_ms) +
-           count(retry.backoff_jitter_pct);
-}
-
-void write_retry(BodyWriter& w, const protocol::RetryPolicy& retry) {
-    w.optional("max_attempts", retry.max_attempts);
-    w.optional("backoff_ms", retry.backoff_ms);
-    w.optional("backoff_max_ms", retry.backoff_max_ms);
-    w.optional("backoff_jitter_pct", retry.backoff_jitter_pct);
-}
-
-void write_body(BodyWriter& w, const JournalSubmitted& r) {
-    w.begin(7 + count(r.retry) + count(r.timeout_ms));
-    w.text("id", r.id);
-    w.text("queue", r.queue);
-    w.bytes("payload", r.payload);
-    w.number("priority", r.priority);
+void write_body(MapWriter& w, const JournalSubmitted& r) {
+    w.field("id", r.id);
+    w.field("queue", r.queue);
+    w.bytes_field("payload", r.payload);
+    w.field("priority", r.priority);
     write_retry(w, r.retry);
-    w.optional("timeout_ms", r.timeout_ms);
-    w.number("ready_at_ms", r.ready_at_ms);
-    w.text("unique_key", r.unique_key);
-    w.number("sequence", r.sequence);
+    w.optional_field("timeout_ms", r.timeout_ms);
+    w.field("ready_at_ms", r.ready_at_ms);
+    w.field("unique_key", r.unique_key);
+    w.field("sequence", r.sequence);
 }
-void write_body(BodyWriter& w, const JournalDispatched& r) {
-    w.begin(2);
-    w.text("id", r.id);
-    w.number("attempt", r.attempt);
+void write_body(MapWriter& w, const JournalDispatched& r) {
+    w.field("id", r.id);
+    w.field("attempt", r.attempt);
 }
-void write_body(BodyWriter& w, const JournalDone& r) {
-    w.begin(4);
-    w.text("id", r.id);
-    w.number("attempt", r.attempt);
-    w.bytes("result", r.result);
-    w.number("ended_at_ms", r.ended_at_ms);
+void write_body(MapWriter& w, const JournalDone& r) {
+    w.field("id", r.id);
+    w.field("attempt", r.attempt);
+    w.bytes_field("result", r.result);
+    w.field("ended_at_ms", r.ended_at_ms);
 }
-void write_body(BodyWriter& w, const JournalAttemptFailed& r) {
-    w.begin(5);
-    w.text("id", r.id);
-    w.number("attempt", r.attempt);
-    w.text("error", r.error);
-    w.number("permanent", r.is_permanent);
-    w.number("retry_at_ms", r.retry_at_ms);
+void write_body(MapWriter& w, const JournalAttemptFailed& r) {
+    w.field("id", r.id);
+    w.field("attempt", r.attempt);
+    w.field("error", r.error);
+    w.field("permanent", r.is_permanent);
+    w.field("retry_at_ms", r.retry_at_ms);
 }
-void write_body(BodyWriter& w, const JournalDead& r) {
-    w.begin(2);
-    w.text("id", r.id);
-    w.number("died_at_ms", r.died_at_ms);
+void write_body(MapWriter& w, const JournalDead& r) {
+    w.field("id", r.id);
+    w.field("died_at_ms", r.died_at_ms);
 }
-void write_body(BodyWriter& w, const JournalCancelled& r) {
-    w.begin(2);
-    w.text("id", r.id);
-    w.number("ended_at_ms", r.ended_at_ms);
+void write_body(MapWriter& w, const JournalCancelled& r) {
+    w.field("id", r.id);
+    w.field("ended_at_ms", r.ended_at_ms);
 }
-void write_body(BodyWriter& w, const JournalRetried& r) {
-    w.begin(1);
-    w.text("id", r.id);
-}
-void write_body(BodyWriter& w, const JournalReleased& r) {
-    w.begin(1);
-    w.text("id", r.id);
-}
-void write_body(BodyWriter& w, const JournalPurged& r) {
-    w.begin(1);
-    w.text("id", r.id);
-}
-void write_body(BodyWriter& w, const JournalQueueSettings& r) {
+void write_body(MapWriter& w, const JournalRetried& r) { w.field("id", r.id); }
+void write_body(MapWriter& w, const JournalReleased& r) { w.field("id", r.id); }
+void write_body(MapWriter& w, const JournalPurged& r) { w.field("id", r.id); }
+void write_body(MapWriter& w, const JournalQueueSettings& r) {
     const auto& s = r.settings;
-    w.begin(1 + count(s.is_paused) + count(s.max_length) + count(s.retry) + count(s.timeout_ms) +
-            count(s.dead_max_count) + count(s.dead_max_age_ms));
-    w.text("queue", s.queue);
-    w.optional("paused", s.is_paused);
-    w.optional("max_length", s.max_length);
+    w.field("queue", s.queue);
+    w.optional_field("paused", s.is_paused);
+    w.optional_field("max_length", s.max_length);
     write_retry(w, s.retry);
-    w.optional("timeout_ms", s.timeout_ms);
-    w.optional("dead_max_count", s.dead_max_count);
-    w.optional("dead_max_age_ms", s.dead_max_age_ms);
+    w.optional_field("timeout_ms", s.timeout_ms);
+    w.optional_field("dead_max_count", s.dead_max_count);
+    w.optional_field("dead_max_age_ms", s.dead_max_age_ms);
 }
 
-// Typed access to one body map. The first problem is kept and later reads return defaults, so
-// a decoder reads every field straight through and checks error() once at the end.
-class BodyReader {
-public:
-    explicit BodyReader(const msgpack::object& map) : map_(map) {}
+// Every key of a record is required (any value of its type) unless it is an std::optional.
+std::string text(const MapReader& r, std::string_view key) {
+    return r.string(key, std::numeric_limits<std::size_t>::max(), Presence::required);
+}
+std::string bytes(const MapReader& r, std::string_view key) { return r.bytes(key, Presence::required); }
+template <class Integer>
+Integer integer(const MapReader& r, std::string_view key) {
+    using Limits = std::numeric_limits<Integer>;
+    if constexpr (std::is_signed_v<Integer>) {
+        return r.signed_integer<Integer>(key, Limits::min(), Limits::max(), std::nullopt);
+    } else {
+        return r.unsigned_integer<Integer>(key, 0, Limits::max(), std::nullopt);
+    }
+}
+template <class Integer>
+std::optional<Integer> optional_integer(const MapReader& r, std::string_view key) {
+    static_assert(std::is_unsigned_v<Integer>);
+    return r.optional_unsigned<Integer>(key, 0, std::numeric_limits<Integer>::max());
+}
+protocol::RetryPolicy read_retry(const MapReader& r) {
+    protocol::RetryPolicy retry;
+    retry.max_attempts = optional_integer<std::uint32_t>(r, "max_attempts");
+    retry.backoff_ms = optional_integer<std::uint64_t>(r, "backoff_ms");
+    retry.backoff_max_ms = optional_integer<std::uint64_t>(r, "backoff_max_ms");
+    retry.backoff_jitter_pct = optional_integer<std::uint32_t>(r, "backoff_jitter_pct");
+    return retry;
+}
 
-    const std::string& error() const noexcept { return error_; }
-
-    std::string text(std::string_view key) {
-        const auto* value = require(key);
-        if (value == nullptr) return {};
-        if (value->type != msgpack::type::STR) return fail("not a string", key), std::string();
-        return std::string(value->via.str.ptr, value->via.str.size);
-    }
-    std::string bytes(std::string_view key) {
-        const auto* value = require(key);
-        if (value == nullptr) return {};
-        if (value->type != msgpack::type::BIN) return fail("not bytes", key), std::string();
-        return std::string(value->via.bin.ptr, value->via.bin.size);
-    }
-    bool boolean(std::string_view key) {
-        const auto* value = require(key);
-        if (value == nullptr) return false;
-        if (value->type != msgpack::type::BOOLEAN) return fail("not a boolean", key), false;
-        return value->via.boolean;
-    }
-    std::optional<bool> optional_boolean(std::string_view key) {
-        if (find(key) == nullptr) return std::nullopt;
-        return boolean(key);
-    }
-    template <class Integer>
-    Integer integer(std::string_view key) {
-        const auto* value = require(key);
-        if (value == nullptr) return Integer{};
-        return as<Integer>(*value, key);
-    }
-    template <class Integer>
-    std::optional<Integer> optional_integer(std::string_view key) {
-        const auto* value = find(key);
-        if (value == nullptr) return std::nullopt;
-        return as<Integer>(*value, key);
-    }
-    protocol::RetryPolicy retry() {
-        protocol::RetryPolicy retry;
-        retry.max_attempts = optional_integer<std::uint32_t>("max_attempts");
-        retry.backoff_ms = optional_integer<std::uint64_t>("backoff_ms");
-        retry.backoff_max_ms = optional_integer<std::uint64_t>("backoff_max_ms");
-        retry.backoff_jitter_pct = optional_integer<std::uint32_t>("backoff_jitter_pct");
-        return retry;
-    }
-
-private:
-    // Same key rules as the wire's headers (protocol.md §3).
-    const msgpack::object* find(std::string_view key) const noexcept {
-        return protocol::detail::HeaderView(map_).find(key);
-    }
-    const msgpack::object* require(std::string_view key) {
-        const auto* value = find(key);
-        if (value == nullptr) fail("missing", key);
-        return value;
-    }
-    template <class Integer>
-    Integer as(const msgpack::object& value, std::string_view key) {
-        using Limits = std::numeric_limits<Integer>;
-        if (value.type == msgpack::type::POSITIVE_INTEGER) {
-            if (value.via.u64 > static_cast<std::uint64_t>(Limits::max())) return fail("out of range", key), Integer{};
-            return static_cast<Integer>(value.via.u64);
-        }
-        if (value.type == msgpack::type::NEGATIVE_INTEGER) {
-            if constexpr (std::is_signed_v<Integer>) {
-                if (value.via.i64 < static_cast<std::int64_t>(Limits::min())) {
-                    return fail("out of range", key), Integer{};
-                }
-                return static_cast<Integer>(value.via.i64);
-            }
-            return fail("negative", key), Integer{};
-        }
-        return fail("not an integer", key), Integer{};
-    }
-    void fail(const char* problem, std::string_view key) {
-        if (error_.empty()) error_ = std::string(problem) + " key=" + std::string(key);
-    }
-
-    const msgpack::object& map_;
-    std::string error_;
-};
-
-JournalRecord read_record(JournalRecordType type, BodyReader& r) {
+JournalRecord read_record(JournalRecordType type, const MapReader& r) {
     switch (type) {
         case JournalRecordType::submitted: {
             JournalSubmitted m;
-            m.id = r.text("id");
-            m.queue = r.text("queue");
-            m.payload = r.bytes("payload");
-            m.priority = r.integer<std::int32_t>("priority");
-            m.retry = r.retry();
-            m.timeout_ms = r.optional_integer<std::uint64_t>("timeout_ms");
-            m.ready_at_ms = r.integer<std::uint64_t>("ready_at_ms");
-            m.unique_key = r.text("unique_key");
-            m.sequence = r.integer<std::uint64_t>("sequence");
+            m.id = text(r, "id");
+            m.queue = text(r, "queue");
+            m.payload = bytes(r, "payload");
+            m.priority = integer<std::int32_t>(r, "priority");
+            m.retry = read_retry(r);
+            m.timeout_ms = optional_integer<std::uint64_t>(r, "timeout_ms");
+            m.ready_at_ms = integer<std::uint64_t>(r, "ready_at_ms");
+            m.unique_key = text(r, "unique_key");
+            m.sequence = integer<std::uint64_t>(r, "sequence");
             return m;
         }
         case JournalRecordType::dispatched:
-            return JournalDispatched{r.text("id"), r.integer<std::uint32_t>("attempt")};
+            return JournalDispatched{text(r, "id"), integer<std::uint32_t>(r, "attempt")};
         case JournalRecordType::done: {
             JournalDone m;
-            m.id = r.text("id");
-            m.attempt = r.integer<std::uint32_t>("attempt");
-            m.result = r.bytes("result");
-            m.ended_at_ms = r.integer<std::uint64_t>("ended_at_ms");
+            m.id = text(r, "id");
+            m.attempt = integer<std::uint32_t>(r, "attempt");
+            m.result = bytes(r, "result");
+            m.ended_at_ms = integer<std::uint64_t>(r, "ended_at_ms");
             return m;
         }
         case JournalRecordType::attempt_failed: {
             JournalAttemptFailed m;
-            m.id = r.text("id");
-            m.attempt = r.integer<std::uint32_t>("attempt");
-            m.error = r.text("error");
-            m.is_permanent = r.boolean("permanent");
-            m.retry_at_ms = r.integer<std::uint64_t>("retry_at_ms");
+            m.id = text(r, "id");
+            m.attempt = integer<std::uint32_t>(r, "attempt");
+            m.error = text(r, "error");
+            m.is_permanent = r.boolean("permanent", std::nullopt);
+            m.retry_at_ms = integer<std::uint64_t>(r, "retry_at_ms");
             return m;
         }
         case JournalRecordType::dead:
-            return JournalDead{r.text("id"), r.integer<std::uint64_t>("died_at_ms")};
+            return JournalDead{text(r, "id"), integer<std::uint64_t>(r, "died_at_ms")};
         case JournalRecordType::cancelled:
-            return JournalCancelled{r.text("id"), r.integer<std::uint64_t>("ended_at_ms")};
+            return JournalCancelled{text(r, "id"), integer<std::uint64_t>(r, "ended_at_ms")};
         case JournalRecordType::retried:
-            return JournalRetried{r.text("id")};
+            return JournalRetried{text(r, "id")};
         case JournalRecordType::purged:
-            return JournalPurged{r.text("id")};
+            return JournalPurged{text(r, "id")};
         case JournalRecordType::released:
-            return JournalReleased{r.text("id")};
+            return JournalReleased{text(r, "id")};
         case JournalRecordType::queue_settings: {
             JournalQueueSettings m;
             auto& s = m.settings;
-            s.queue = r.text("queue");
+            s.queue = text(r, "queue");
             s.is_paused = r.optional_boolean("paused");
-            s.max_length = r.optional_integer<std::uint64_t>("max_length");
-            s.retry = r.retry();
-            s.timeout_ms = r.optional_integer<std::uint64_t>("timeout_ms");
-            s.dead_max_count = r.optional_integer<std::uint64_t>("dead_max_count");
-            s.dead_max_age_ms = r.optional_integer<std::uint64_t>("dead_max_age_ms");
+            s.max_length = optional_integer<std::uint64_t>(r, "max_length");
+            s.retry = read_retry(r);
+            s.timeout_ms = optional_integer<std::uint64_t>(r, "timeout_ms");
+            s.dead_max_count = optional_integer<std::uint64_t>(r, "dead_max_count");
+            s.dead_max_age_ms = optional_integer<std::uint64_t>(r, "dead_max_age_ms");
             return m;
         }
     }
@@ -335,8 +215,10 @@ void encode(const JournalRecord& record, std::string& out) {
     const std::size_t start = out.size();
     out.append(kJournalFrameHeaderBytes, '\0');
     out[start + 8] = static_cast<char>(type_of(record));
-    BodyWriter writer(out);
+    protocol::MapWriter writer(out);
+    writer.begin_map();
     std::visit([&writer](const auto& fields) { write_body(writer, fields); }, record);
+    writer.end();
     const std::size_t body_bytes = out.size() - start - kJournalFrameHeaderBytes;
     if (body_bytes > kMaxJournalBodyBytes) {
         out.resize(start);
@@ -381,9 +263,9 @@ protocol::Result<JournalRecord, std::string> decode_body(JournalRecordType type,
         if (offset != body.size()) return protocol::unexpected(std::string("bytes after the body map"));
         const msgpack::object& map = handle.get();
         if (map.type != msgpack::type::MAP) return protocol::unexpected(std::string("body is not a map"));
-        BodyReader reader(map);
-        JournalRecord record = read_record(type, reader);
-        if (!reader.error().empty()) return protocol::unexpected(reader.error());
+        protocol::ReadStatus status;
+        JournalRecord record = read_record(type, protocol::MapReader(map, status));
+        if (status.failed()) return protocol::unexpected(status.describe());
         return record;
     } catch (const std::exception& error) {
         // msgpack's unpack_error and size_overflow families, type_error, bad_alloc on a hostile size.

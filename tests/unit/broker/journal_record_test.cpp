@@ -1,6 +1,8 @@
 #include "corsair/broker/journal_record.hpp"
 
 #include <catch2/catch.hpp>
+#include <iterator>
+#include <string>
 #include <msgpack.hpp>
 
 #include "crc32c.hpp"
@@ -35,6 +37,17 @@ std::string msgpack_map(std::uint32_t keys, Write write) {
     packer.pack_map(keys);
     write(packer);
     return {buffer.data(), buffer.size()};
+}
+
+// Bytes as lowercase hex, for pinning what encode() writes.
+std::string hex_of(const std::string& bytes) {
+    static const char kDigits[] = "0123456789abcdef";
+    std::string hex;
+    for (unsigned char byte : bytes) {
+        hex += kDigits[byte >> 4];
+        hex += kDigits[byte & 0x0f];
+    }
+    return hex;
 }
 
 }  // namespace
@@ -111,6 +124,47 @@ TEST_CASE("the frame layout is length, checksum, type, msgpack body", "[broker][
     CHECK(crc == crc32c(bytes.data() + 8, bytes.size() - 8));
     // Body: {"id": "x"} as a fixmap.
     CHECK(bytes.substr(9) == std::string("\x81\xa2id\xa1x", 6));
+}
+
+// Journals outlive the broker that wrote them: the bytes of each record type must never change
+// within a format version.
+TEST_CASE("each record type is written to the same bytes as always", "[broker][journal][journal_record]") {
+    const char* const kExpected[] = {
+        "b50000006afd4d01018ca26964a56a6f622d31a57175657565a6656d61696c73a77061796c6f6164c409706179006c6f"
+        "6164ffa87072696f72697479efac6d61785f617474656d70747305aa6261636b6f66665f6d73ccfaae6261636b6f6666"
+        "5f6d61785f6d73cdea60b26261636b6f66665f6a69747465725f7063740faa74696d656f75745f6d73cd7530ab726561"
+        "64795f61745f6d73cf0000018bcfe5687baa756e697175655f6b6579a7757365722d3432a873657175656e636563",
+        "1300000007bd156b0282a26964a56a6f622d31a7617474656d707403",
+        "38000000743999600384a26964a56a6f622d31a7617474656d707403a6726573756c74c40772657300756c74ab656e64"
+        "65645f61745f6d73cf0000018bcfe569c8",
+        "4c000000cc0e95420485a26964a56a6f622d31a7617474656d707402a56572726f72b2636f6e6e656374696f6e207265"
+        "6675736564a97065726d616e656e74c3ab72657472795f61745f6d73cf0000018bcfe56be8",
+        "1e0000004882c9740582a26964a56a6f622d31aa646965645f61745f6d73cf0000018bcfe56fd0",
+        "1f00000023824d2f0682a26964a56a6f622d32ab656e6465645f61745f6d73cf0000018bcfe573b8",
+        "0a0000007fc82f740781a26964a56a6f622d31",
+        "0a00000010814bd30881a26964a56a6f622d33",
+        "95000000be5a136f098aa57175657565a6656d61696c73a6706175736564c3aa6d61785f6c656e677468cd03e8ac6d61"
+        "785f617474656d70747307aa6261636b6f66665f6d7364ae6261636b6f66665f6d61785f6d73cd1388b26261636b6f66"
+        "665f6a69747465725f70637400aa74696d656f75745f6d7300ae646561645f6d61785f636f756e740caf646561645f6d"
+        "61785f6167655f6d73ce05265c00",
+        "0a000000887c8e2c0a81a26964a56a6f622d34",
+    };
+    const auto records = one_record_of_each_type();
+    REQUIRE(records.size() == std::size(kExpected));
+    for (std::size_t i = 0; i < records.size(); ++i) {
+        INFO("type=" << to_string(type_of(records[i])));
+        std::string bytes;
+        encode(records[i], bytes);
+        CHECK(hex_of(bytes) == kExpected[i]);
+    }
+    JournalSubmitted plain;
+    plain.id = "j";
+    plain.queue = "q";
+    std::string bytes;
+    encode(plain, bytes);
+    CHECK(hex_of(bytes) ==
+          "45000000ab3506280187a26964a16aa57175657565a171a77061796c6f6164c400a87072696f7269747900ab72656164"
+          "795f61745f6d7300aa756e697175655f6b6579a0a873657175656e636500");
 }
 
 TEST_CASE("check_frame tells intact, truncated and damaged frames apart", "[broker][journal][journal_record]") {

@@ -965,8 +965,8 @@ TEST_CASE("headers written by other encoders decode the same", "[protocol][codec
                                                 p.pack_map(2);
                                                 p.pack(1);
                                                 p.pack(2);
-                                                detail::pack_string(p, "id");
-                                                detail::pack_string(p, "j");
+                                                test::pack_string(p, "id");
+                                                test::pack_string(p, "j");
                                             }));
         auto decoded = decode(frames);
         REQUIRE(decoded);

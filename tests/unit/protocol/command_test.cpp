@@ -1,116 +1,148 @@
-// The command table: codes, names, payload rule and message-type mapping.
-#include <catch2/catch.hpp>
-
-#include <set>
-#include <string>
-
+// The command table (kCommands) against docs/protocol.md §4, and the predicates that read it.
 #include "corsair/protocol/command.hpp"
+
+#include <catch2/catch.hpp>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
 #include "corsair/protocol/messages.hpp"
 
 namespace corsair::protocol {
 namespace {
 
-struct CommandRow {
-    Command command;
-    std::uint8_t code;
-    const char* name;
-    bool carries_payload;
+// One row of the table in docs/protocol.md §4: | `0x01` | SUBMIT | producer -> broker | yes: ... | ... |
+struct DocumentedRow {
+    int code = 0;
+    std::string name;
+    std::string directions;  // e.g. "producer -> broker, broker -> producer"
+    std::string payload;     // "no", "yes: ..." or "one per entry: ..."
 };
 
-// docs/protocol.md §4, row by row.
-constexpr CommandRow kTable[] = {
-    {Command::submit, 0x01, "SUBMIT", true},
-    {Command::accepted, 0x02, "ACCEPTED", false},
-    {Command::result, 0x03, "RESULT", true},
-    {Command::status, 0x04, "STATUS", false},
-    {Command::status_reply, 0x05, "STATUS_REPLY", true},
-    {Command::stats, 0x06, "STATS", false},
-    {Command::stats_reply, 0x07, "STATS_REPLY", true},
-    {Command::error, 0x08, "ERROR", false},
-    {Command::cancel, 0x09, "CANCEL", false},
-    {Command::retry, 0x0A, "RETRY", false},
-    {Command::purge, 0x0B, "PURGE", false},
-    {Command::dead, 0x0C, "DEAD", false},
-    {Command::dead_reply, 0x0D, "DEAD_REPLY", true},
-    {Command::queue, 0x0E, "QUEUE", false},
-    {Command::ok, 0x0F, "OK", false},
-    {Command::ready, 0x10, "READY", false},
-    {Command::job, 0x11, "JOB", true},
-    {Command::done, 0x12, "DONE", true},
-    {Command::fail, 0x13, "FAIL", false},
-    {Command::heartbeat, 0x14, "HEARTBEAT", false},
-    {Command::drain, 0x15, "DRAIN", false},
-    {Command::disconnect, 0x16, "DISCONNECT", false},
-    {Command::progress, 0x17, "PROGRESS", false},
-    {Command::abandon, 0x18, "ABANDON", false},
-    {Command::jobs, 0x19, "JOBS", false},  // one payload frame per entry: is_batch, not carries_payload
-    {Command::dones, 0x1A, "DONES", false},
-    {Command::results, 0x1B, "RESULTS", false},
-};
+std::vector<std::string> cells_of(const std::string& line) {
+    std::vector<std::string> cells;
+    std::stringstream stream(line.substr(1));
+    std::string cell;
+    while (std::getline(stream, cell, '|')) {
+        const auto first = cell.find_first_not_of(' ');
+        const auto last = cell.find_last_not_of(' ');
+        cells.push_back(first == std::string::npos ? "" : cell.substr(first, last - first + 1));
+    }
+    return cells;
+}
 
-TEST_CASE("each command has its code, name and payload rule", "[protocol][command]") {
-    for (const auto& row : kTable) {
+std::vector<DocumentedRow> documented_rows() {
+    std::ifstream doc(CORSAIR_PROTOCOL_DOC);
+    REQUIRE(doc.good());
+    std::vector<DocumentedRow> rows;
+    bool in_table = false;
+    for (std::string line; std::getline(doc, line);) {
+        if (line.rfind("## 4. Command table", 0) == 0) in_table = true;
+        if (!in_table) continue;
+        if (line.rfind("## 5.", 0) == 0) break;
+        if (line.rfind("| `0x", 0) != 0) continue;
+        const auto cells = cells_of(line);
+        REQUIRE(cells.size() >= 4);
+        rows.push_back({std::stoi(cells[0].substr(1, 4), nullptr, 16), cells[1], cells[2], cells[3]});
+    }
+    return rows;
+}
+
+// The directions a row names, as the document spells them, in any order.
+std::set<std::string> directions_named(Directions directions) {
+    std::set<std::string> names;
+    if (directions.contains(Direction::producer_to_broker)) names.insert("producer -> broker");
+    if (directions.contains(Direction::broker_to_producer)) names.insert("broker -> producer");
+    if (directions.contains(Direction::worker_to_broker)) names.insert("worker -> broker");
+    if (directions.contains(Direction::broker_to_worker)) names.insert("broker -> worker");
+    return names;
+}
+
+std::set<std::string> directions_named(const std::string& cell) {
+    std::set<std::string> names;
+    std::stringstream stream(cell);
+    for (std::string name; std::getline(stream, name, ',');) names.insert(name.substr(name.find_first_not_of(' ')));
+    return names;
+}
+
+FrameRule frame_rule_of(const std::string& payload_cell) {
+    if (payload_cell == "no") return FrameRule::header_only;
+    if (payload_cell.rfind("yes", 0) == 0) return FrameRule::payload;
+    if (payload_cell.rfind("one per entry", 0) == 0) return FrameRule::batch;
+    FAIL("unknown payload cell: " << payload_cell);
+    return FrameRule::header_only;
+}
+
+TEST_CASE("the command table is docs/protocol.md's, row by row", "[protocol][command]") {
+    const auto documented = documented_rows();
+    REQUIRE(documented.size() == kCommandCount);
+    for (std::size_t i = 0; i < kCommandCount; ++i) {
+        const CommandInfo& row = kCommands[i];
         INFO(row.name);
-        CHECK(static_cast<std::uint8_t>(row.command) == row.code);
-        CHECK(to_string(row.command) == row.name);
-        CHECK(carries_payload(row.command) == row.carries_payload);
-        CHECK(is_known_command(row.code));
-        CHECK(is_batch(row.command) == (row.command == Command::jobs || row.command == Command::dones ||
-                                        row.command == Command::results));
+        CHECK(static_cast<int>(row.command) == documented[i].code);
+        CHECK(row.name == documented[i].name);
+        CHECK(directions_named(row.directions) == directions_named(documented[i].directions));
+        CHECK(row.frames == frame_rule_of(documented[i].payload));
     }
 }
 
-TEST_CASE("exactly the twenty-seven table codes are known: 0x01..0x0F and 0x10..0x1B", "[protocol][command]") {
+TEST_CASE("each command's predicates read its row", "[protocol][command]") {
+    for (const CommandInfo& row : kCommands) {
+        INFO(row.name);
+        const auto code = static_cast<std::uint8_t>(row.command);
+        CHECK(is_known_command(code));
+        CHECK(find_command(code) == &row);
+        CHECK(&kCommands[row_of(row.command)] == &row);
+        CHECK(to_string(row.command) == row.name);
+        CHECK(carries_payload(row.command) == (row.frames == FrameRule::payload));
+        CHECK(is_batch(row.command) == (row.frames == FrameRule::batch));
+        CHECK(is_producer_command(row.command) == row.directions.contains(Direction::producer_to_broker));
+        CHECK(is_worker_command(row.command) == row.directions.contains(Direction::worker_to_broker));
+    }
+    CHECK(is_batch(Command::jobs));
+    CHECK_FALSE(carries_payload(Command::jobs));
+    CHECK(carries_payload(Command::stats_reply));
+    CHECK(is_producer_command(Command::queue));
+    CHECK_FALSE(is_producer_command(Command::ready));
+    CHECK(is_worker_command(Command::heartbeat));
+    CHECK_FALSE(is_worker_command(Command::job));
+}
+
+TEST_CASE("exactly the table's codes are known: 0x01..0x0F and 0x10..0x1B", "[protocol][command]") {
     std::set<int> known;
     for (int code = 0; code <= 0xff; ++code) {
         if (is_known_command(static_cast<std::uint8_t>(code))) known.insert(code);
     }
     std::set<int> expected;
-    for (const auto& row : kTable) expected.insert(row.code);
-    CHECK(expected.size() == 27);
+    for (int code = 0x01; code <= 0x1B; ++code) expected.insert(code);
     CHECK(known == expected);
-    std::set<std::string> names;
-    for (const auto& row : kTable) names.insert(row.name);
+    std::set<std::string_view> names;
+    for (const auto& row : kCommands) names.insert(row.name);
     CHECK(names.size() == 27);
 }
 
 TEST_CASE("an unknown command code has the name ?", "[protocol][command]") {
     CHECK(to_string(static_cast<Command>(0x00)) == "?");
     CHECK(to_string(static_cast<Command>(0x1C)) == "?");
+    CHECK(find_command(std::uint8_t{0x1C}) == nullptr);
+    CHECK_FALSE(is_producer_command(static_cast<Command>(0x1C)));
+    CHECK_FALSE(carries_payload(static_cast<Command>(0x00)));
 }
 
 TEST_CASE("each message type maps to its command", "[protocol][command]") {
     CHECK(kCommandOf<Submit> == Command::submit);
-    CHECK(kCommandOf<Accepted> == Command::accepted);
     CHECK(kCommandOf<JobResult> == Command::result);
     CHECK(kCommandOf<StatusRequest> == Command::status);
-    CHECK(kCommandOf<StatusReply> == Command::status_reply);
-    CHECK(kCommandOf<StatsRequest> == Command::stats);
-    CHECK(kCommandOf<StatsReply> == Command::stats_reply);
-    CHECK(kCommandOf<Error> == Command::error);
-    CHECK(kCommandOf<Cancel> == Command::cancel);
-    CHECK(kCommandOf<Retry> == Command::retry);
-    CHECK(kCommandOf<Purge> == Command::purge);
-    CHECK(kCommandOf<DeadRequest> == Command::dead);
-    CHECK(kCommandOf<DeadReply> == Command::dead_reply);
     CHECK(kCommandOf<QueueSettings> == Command::queue);
-    CHECK(kCommandOf<Ok> == Command::ok);
-    CHECK(kCommandOf<Ready> == Command::ready);
-    CHECK(kCommandOf<Job> == Command::job);
-    CHECK(kCommandOf<Done> == Command::done);
-    CHECK(kCommandOf<Fail> == Command::fail);
-    CHECK(kCommandOf<Heartbeat> == Command::heartbeat);
-    CHECK(kCommandOf<Drain> == Command::drain);
-    CHECK(kCommandOf<Disconnect> == Command::disconnect);
-    CHECK(kCommandOf<Progress> == Command::progress);
-    CHECK(kCommandOf<Jobs> == Command::jobs);
-    CHECK(kCommandOf<Dones> == Command::dones);
+    CHECK(kCommandOf<DeadRequest> == Command::dead);
     CHECK(kCommandOf<Results> == Command::results);
-    CHECK(kCommandOf<Abandon> == Command::abandon);
     CHECK(command_of(Message(Fail{})) == Command::fail);
     CHECK(command_of(Message(StatsReply{})) == Command::stats_reply);
     CHECK(command_of(Message(DeadReply{})) == Command::dead_reply);
     CHECK(command_of(Message(Abandon{})) == Command::abandon);
+    CHECK(command_of(Message(Results{})) == Command::results);
 }
 
 }  // namespace

@@ -252,18 +252,18 @@ void add_lifecycle_cases(Add& add) {
     add("an errors entry without its attempt", Command::status_reply, with(status_reply, raw("errors", [](Packer& p) {
             p.pack_array(1);
             p.pack_map(1);
-            detail::pack_string(p, "error");
-            detail::pack_string(p, "boom");
+            test::pack_string(p, "error");
+            test::pack_string(p, "boom");
         })),
         ErrorCode::missing_field, "attempt");
     add("a history error over kMaxHistoryErrorBytes", Command::status_reply,
         with(status_reply, raw("errors", [](Packer& p) {
             p.pack_array(1);
             p.pack_map(2);
-            detail::pack_string(p, "attempt");
+            test::pack_string(p, "attempt");
             p.pack(1);
-            detail::pack_string(p, "error");
-            detail::pack_string(p, std::string(kMaxHistoryErrorBytes + 1, 'e'));
+            test::pack_string(p, "error");
+            test::pack_string(p, std::string(kMaxHistoryErrorBytes + 1, 'e'));
         })),
         value, "error");
     add("ready_in_ms negative", Command::status_reply, with(status_reply, sint("ready_in_ms", -1)), value,
@@ -343,8 +343,8 @@ void add_lifecycle_cases(Add& add) {
     const auto job_entry = [](std::string id, std::string queue_name, std::uint64_t attempt) {
         return [id, queue_name, attempt](Packer& p) {
             p.pack_array(3);
-            detail::pack_string(p, id);
-            detail::pack_string(p, queue_name);
+            test::pack_string(p, id);
+            test::pack_string(p, queue_name);
             p.pack(attempt);
         };
     };
@@ -352,8 +352,8 @@ void add_lifecycle_cases(Add& add) {
     add("jobs as a map", Command::jobs, {raw("jobs", [](Packer& p) { p.pack_map(0); })}, type, "jobs");
     add("jobs entry of 2 fields", Command::jobs, entries("jobs", {[](Packer& p) {
             p.pack_array(2);
-            detail::pack_string(p, "j1");
-            detail::pack_string(p, "q");
+            test::pack_string(p, "j1");
+            test::pack_string(p, "q");
         }}),
         type, "jobs");
     add("jobs entry a map", Command::jobs, entries("jobs", {[](Packer& p) { p.pack_map(0); }}), type, "jobs");
@@ -367,8 +367,8 @@ void add_lifecycle_cases(Add& add) {
     add("done empty", Command::dones, entries("done", {}), value, "done");
     add("done entry with attempt as string", Command::dones, entries("done", {[](Packer& p) {
             p.pack_array(2);
-            detail::pack_string(p, "j1");
-            detail::pack_string(p, "1");
+            test::pack_string(p, "j1");
+            test::pack_string(p, "1");
         }}),
         type, "done");
     add("batch 1025", Command::ready, with(valid_fields(Command::ready), uint("batch", kMaxBatchEntries + 1)), value,
@@ -380,10 +380,10 @@ void add_lifecycle_cases(Add& add) {
     const auto result_entry = [](std::string state, std::uint64_t attempt) {
         return [state, attempt](Packer& p) {
             p.pack_array(4);
-            detail::pack_string(p, "j1");
-            detail::pack_string(p, state);
+            test::pack_string(p, "j1");
+            test::pack_string(p, state);
             p.pack(attempt);
-            detail::pack_string(p, "");
+            test::pack_string(p, "");
         };
     };
     add("results entry in state running", Command::results, entries("results", {result_entry("running", 1)}), value,
@@ -499,7 +499,7 @@ std::vector<MalformedCase> field_cases() {
     add("a counter value negative", Command::stats_reply,
         with(valid_fields(Command::stats_reply), raw("counters", [](Packer& p) {
                  p.pack_map(1);
-                 detail::pack_string(p, "submitted");
+                 test::pack_string(p, "submitted");
                  p.pack_int64(-1);
              })),
         ErrorCode::bad_field_value, "counters");
@@ -507,7 +507,7 @@ std::vector<MalformedCase> field_cases() {
         with(valid_fields(Command::stats_reply), raw("queues", [](Packer& p) {
                  p.pack_array(1);
                  p.pack_map(1);
-                 detail::pack_string(p, "pending");
+                 test::pack_string(p, "pending");
                  p.pack(1);
              })),
         ErrorCode::missing_field, "name");
@@ -515,17 +515,17 @@ std::vector<MalformedCase> field_cases() {
         with(valid_fields(Command::stats_reply), raw("workers", [](Packer& p) {
                  p.pack_array(1);
                  p.pack_map(1);
-                 detail::pack_string(p, "name");
-                 detail::pack_string(p, "w");
+                 test::pack_string(p, "name");
+                 test::pack_string(p, "w");
              })),
         ErrorCode::missing_field, "queues");
     add("a worker's capacity over the limit", Command::stats_reply,
         with(valid_fields(Command::stats_reply), raw("workers", [](Packer& p) {
                  p.pack_array(1);
                  p.pack_map(2);
-                 detail::pack_string(p, "queues");
+                 test::pack_string(p, "queues");
                  p.pack_array(0);
-                 detail::pack_string(p, "capacity");
+                 test::pack_string(p, "capacity");
                  p.pack(kMaxCapacity + 1);
              })),
         ErrorCode::bad_field_value, "capacity");

@@ -8,9 +8,11 @@
 //   u8  type         a JournalRecordType; 0 is never used, so zero-filled space never passes
 //   body             one msgpack map with string keys, as named in the structs below
 //
+// Bodies are written and read with the wire's msgpack map writer and reader
+// (corsair/protocol/msgpack_map.hpp), so map sizes are computed and key rules are the wire's.
 // Keys are whole names so the file is self-describing. Versioning (the header's format version,
 // journal_file.hpp): a reader ignores keys it does not know, so adding an optional key keeps
-// version 1. A new record type, a new required key, or a key whose meaning changes bumps the
+// the version. A new record type, a new required key, or a key whose meaning changes bumps the
 // version; a broker refuses a journal whose version it does not know. Every key the encoder
 // writes unconditionally is required by the decoder; std::optional fields are written only when
 // set. Times are Unix milliseconds (wall clock), because steady-clock values die with the process.

@@ -1,5 +1,5 @@
 // Typed errors: what a decoder reports and what the broker's ERROR message carries.
-// On the wire an error code travels as its snake_case name (docs/protocol.md §Errors).
+// On the wire an error code travels as its snake_case name (docs/protocol.md §6).
 #pragma once
 
 #include <cstdint>

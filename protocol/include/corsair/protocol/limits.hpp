@@ -1,4 +1,4 @@
-// Every limit the wire imposes, with its default. docs/protocol.md §Limits names each one.
+// Every limit the wire imposes, with its default. docs/protocol.md §14 names each one.
 #pragma once
 
 #include <chrono>
@@ -38,7 +38,7 @@ inline constexpr std::uint64_t kMaxAcceptWithinMs = 60'000;  // longest a SUBMIT
 inline constexpr std::size_t kMaxProgressMessageBytes = 256;
 inline constexpr std::size_t kMaxHistoryErrorBytes = 400;  // each attempt's error in a job's history
 inline constexpr std::uint32_t kMaxDeadListed = 10'000;    // most jobs one DEAD reply lists
-inline constexpr std::uint32_t kMaxBatchEntries = 1024;    // most entries in one JOBS or DONES
+inline constexpr std::uint32_t kMaxBatchEntries = 1024;    // most entries in one JOBS, DONES or RESULTS
 
 inline constexpr std::uint32_t kDefaultMaxAttempts = 3;
 inline constexpr std::chrono::milliseconds kDefaultBackoff{1000};

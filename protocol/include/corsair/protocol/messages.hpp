@@ -1,18 +1,17 @@
-// One struct per message. Header fields are named as on the wire (docs/protocol.md §Messages);
-// payloads stay zmq::message_t so the broker forwards them without copying.
+// One struct per message, each naming its command (kCommand, a row of kCommands). Header fields
+// are named as on the wire (docs/protocol.md §5); payloads stay zmq::message_t so the broker
+// forwards them without copying. Their fields are written and read in message_fields.hpp.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
-#include <iterator>
-#include <type_traits>
 #include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <variant>
 #include <vector>
-
 #include <zmq.hpp>
 
 #include "corsair/protocol/command.hpp"
@@ -26,12 +25,18 @@ enum class JobState : std::uint8_t { pending, delayed, running, done, failed, ca
 
 inline constexpr std::string_view to_string(JobState state) noexcept {
     switch (state) {
-        case JobState::pending: return "pending";
-        case JobState::delayed: return "delayed";
-        case JobState::running: return "running";
-        case JobState::done: return "done";
-        case JobState::failed: return "failed";
-        case JobState::cancelled: return "cancelled";
+        case JobState::pending:
+            return "pending";
+        case JobState::delayed:
+            return "delayed";
+        case JobState::running:
+            return "running";
+        case JobState::done:
+            return "done";
+        case JobState::failed:
+            return "failed";
+        case JobState::cancelled:
+            return "cancelled";
     }
     return "pending";
 }
@@ -63,6 +68,7 @@ struct RetryPolicy {
 };
 
 struct Submit {
+    static constexpr Command kCommand = Command::submit;
     std::string id;  // chosen by the producer; resubmitting the same id never makes a second job
     std::string queue;
     bool wants_result = false;  // push RESULT (and PROGRESS) to this connection
@@ -91,6 +97,7 @@ inline Submit make_submit(std::string id, std::string queue, bool wants_result, 
 }
 
 struct Accepted {
+    static constexpr Command kCommand = Command::accepted;
     std::string id;
     bool existed = false;  // nothing new was queued: the id was known, or unique_key matched
     std::string job_id;    // the job this submit stands for: `id`, or the one holding unique_key
@@ -100,6 +107,7 @@ struct Accepted {
 };
 
 struct JobResult {
+    static constexpr Command kCommand = Command::result;
     std::string id;
     JobState state = JobState::done;  // done, failed or cancelled
     std::uint32_t attempt = 0;
@@ -114,10 +122,12 @@ struct AttemptError {
 };
 
 struct StatusRequest {
+    static constexpr Command kCommand = Command::status;
     std::string id;
 };
 
 struct StatusReply {
+    static constexpr Command kCommand = Command::status_reply;
     std::string id;
     std::string queue;
     JobState state = JobState::pending;
@@ -130,11 +140,13 @@ struct StatusReply {
     std::optional<std::uint32_t> progress;  // percent, 0..100, as last reported while running
     std::string progress_message;
     std::uint64_t ready_in_ms = 0;      // delayed: milliseconds until it becomes pending
-    std::vector<AttemptError> errors;  // every failed attempt, oldest first
+    std::vector<AttemptError> errors;   // every failed attempt, oldest first
     std::uint64_t broker_instance = 0;  // as in Accepted
 };
 
-struct StatsRequest {};
+struct StatsRequest {
+    static constexpr Command kCommand = Command::stats;
+};
 
 struct QueueStats {
     std::string name;
@@ -159,12 +171,14 @@ struct WorkerStats {
 };
 
 struct StatsReply {
+    static constexpr Command kCommand = Command::stats_reply;
     std::vector<QueueStats> queues;
     std::vector<WorkerStats> workers;
     std::map<std::string, std::uint64_t> counters;  // broker-wide counters, names in docs/protocol.md
 };
 
 struct Error {
+    static constexpr Command kCommand = Command::error;
     ErrorCode code = ErrorCode::internal;
     std::string message;
     std::string id;       // the job id (or, for queue requests, the queue) the error concerns
@@ -172,22 +186,26 @@ struct Error {
 };
 
 struct Cancel {
+    static constexpr Command kCommand = Command::cancel;
     std::string id;
 };
 
 // Exactly one of id (one dead job) or queue (its whole dead set).
 struct Retry {
+    static constexpr Command kCommand = Command::retry;
     std::string id;
     std::string queue;
 };
 
 // A queue's dead set, or one job in it when id is given.
 struct Purge {
+    static constexpr Command kCommand = Command::purge;
     std::string queue;
     std::string id;
 };
 
 struct DeadRequest {
+    static constexpr Command kCommand = Command::dead;
     std::string queue;
     std::uint32_t limit = 100;  // most jobs listed, 1..kMaxDeadListed, oldest first
 };
@@ -202,30 +220,34 @@ struct DeadJob {
 };
 
 struct DeadReply {
+    static constexpr Command kCommand = Command::dead_reply;
     std::string queue;
-    std::uint64_t total = 0;     // jobs in the dead set; `jobs` may list fewer
+    std::uint64_t total = 0;    // jobs in the dead set; `jobs` may list fewer
     std::vector<DeadJob> jobs;  // in the body frame
 };
 
 // QUEUE request: the fields to change (absent = unchanged). Reply: every field, as now set.
 struct QueueSettings {
+    static constexpr Command kCommand = Command::queue;
     std::string queue;
     std::optional<bool> is_paused;
     std::optional<std::uint64_t> max_length;  // pending + delayed; 0 = no limit
     RetryPolicy retry;
-    std::optional<std::uint64_t> timeout_ms;  // 0 = none
+    std::optional<std::uint64_t> timeout_ms;      // 0 = none
     std::optional<std::uint64_t> dead_max_count;  // 0 = keep none
     std::optional<std::uint64_t> dead_max_age_ms;
 };
 
 // The answer to CANCEL, RETRY and PURGE.
 struct Ok {
-    std::string command;  // the request answered, e.g. "RETRY"
-    std::string id;       // the job id or queue the request named
+    static constexpr Command kCommand = Command::ok;
+    std::string command;      // the request answered, e.g. "RETRY"
+    std::string id;           // the job id or queue the request named
     std::uint64_t count = 0;  // jobs affected
 };
 
 struct Ready {
+    static constexpr Command kCommand = Command::ready;
     std::vector<std::string> queues;
     std::uint32_t capacity = 1;
     std::string name;  // shown in stats: host:pid unless the operator names it
@@ -235,6 +257,7 @@ struct Ready {
 };
 
 struct Job {
+    static constexpr Command kCommand = Command::job;
     std::string id;
     std::string queue;
     std::uint32_t attempt = 1;  // with id, the lease's fencing token
@@ -242,12 +265,14 @@ struct Job {
 };
 
 struct Done {
+    static constexpr Command kCommand = Command::done;
     std::string id;
     std::uint32_t attempt = 0;
     zmq::message_t payload;  // the result
 };
 
 struct Fail {
+    static constexpr Command kCommand = Command::fail;
     std::string id;
     std::uint32_t attempt = 0;
     std::string error;
@@ -255,6 +280,7 @@ struct Fail {
 };
 
 struct Heartbeat {
+    static constexpr Command kCommand = Command::heartbeat;
     // Sent by the broker so workers adopt its rate; absent from a worker's heartbeats.
     std::optional<std::uint32_t> interval_ms;
     std::optional<std::uint32_t> liveness;
@@ -264,26 +290,33 @@ struct Heartbeat {
 
 // Several JOBs to one worker, in order; each carries its payload frame as a JOB does.
 struct Jobs {
+    static constexpr Command kCommand = Command::jobs;
     std::vector<Job> jobs;
 };
 
 // Several DONEs from one worker, in order.
 struct Dones {
+    static constexpr Command kCommand = Command::dones;
     std::vector<Done> done;
 };
 
 // Several RESULTs to one producer connection, in the order the jobs ended.
 struct Results {
+    static constexpr Command kCommand = Command::results;
     std::vector<JobResult> results;
 };
 
-struct Drain {};
+struct Drain {
+    static constexpr Command kCommand = Command::drain;
+};
 
 struct Disconnect {
+    static constexpr Command kCommand = Command::disconnect;
     std::string reason;
 };
 
 struct Progress {
+    static constexpr Command kCommand = Command::progress;
     std::string id;
     std::uint32_t attempt = 0;
     std::uint32_t percent = 0;  // 0..100
@@ -291,44 +324,31 @@ struct Progress {
 };
 
 struct Abandon {
+    static constexpr Command kCommand = Command::abandon;
     std::string id;
     std::uint32_t attempt = 0;
     std::string reason;  // "timeout" or "cancelled"
 };
 
-using Message = std::variant<Submit, Accepted, JobResult, StatusRequest, StatusReply, StatsRequest, StatsReply,
-                             Error, Ready, Job, Done, Fail, Heartbeat, Drain, Disconnect, Cancel, Retry, Purge,
-                             DeadRequest, DeadReply, QueueSettings, Ok, Progress, Abandon, Jobs, Dones,
-                             Results>;
+// One alternative per row of kCommands, in the same order, so a message's index() is its row.
+using Message = std::variant<Submit, Accepted, JobResult, StatusRequest, StatusReply, StatsRequest, StatsReply, Error,
+                             Cancel, Retry, Purge, DeadRequest, DeadReply, QueueSettings, Ok, Ready, Job, Done, Fail,
+                             Heartbeat, Drain, Disconnect, Progress, Abandon, Jobs, Dones, Results>;
 
 namespace detail {
-template <class T, class Variant>
-struct IndexIn;
-template <class T, class... Ts>
-struct IndexIn<T, std::variant<Ts...>> {
-    static constexpr std::size_t value = [] {
-        constexpr bool matches[] = {std::is_same_v<T, Ts>...};
-        for (std::size_t i = 0; i < sizeof...(Ts); ++i) {
-            if (matches[i]) return i;
-        }
-        return sizeof...(Ts);
-    }();
-};
-inline constexpr Command kCommandByIndex[] = {
-    Command::submit, Command::accepted, Command::result,    Command::status, Command::status_reply,
-    Command::stats,  Command::stats_reply, Command::error,  Command::ready,  Command::job,
-    Command::done,   Command::fail,     Command::heartbeat, Command::drain,  Command::disconnect,
-    Command::cancel, Command::retry,    Command::purge,     Command::dead,   Command::dead_reply,
-    Command::queue,  Command::ok,       Command::progress,  Command::abandon, Command::jobs,
-    Command::dones,  Command::results,
-};
-static_assert(std::size(kCommandByIndex) == std::variant_size_v<Message>);
+template <std::size_t... Row>
+constexpr bool alternatives_follow_table(std::index_sequence<Row...>) noexcept {
+    return ((std::variant_alternative_t<Row, Message>::kCommand == kCommands[Row].command) && ...);
+}
 }  // namespace detail
+static_assert(std::variant_size_v<Message> == kCommandCount, "one Message alternative per row of kCommands");
+static_assert(detail::alternatives_follow_table(std::make_index_sequence<kCommandCount>()),
+              "Message's alternatives are in kCommands order, each with its row's command");
 
 // The command code of a message type, and of a message.
 template <class T>
-inline constexpr Command kCommandOf = detail::kCommandByIndex[detail::IndexIn<T, Message>::value];
+inline constexpr Command kCommandOf = T::kCommand;
 
-inline Command command_of(const Message& message) noexcept { return detail::kCommandByIndex[message.index()]; }
+inline Command command_of(const Message& message) noexcept { return kCommands[message.index()].command; }
 
 }  // namespace corsair::protocol

@@ -7,5 +7,6 @@
 #include "corsair/protocol/error_code.hpp"
 #include "corsair/protocol/limits.hpp"
 #include "corsair/protocol/messages.hpp"
+#include "corsair/protocol/msgpack_map.hpp"
 #include "corsair/protocol/result.hpp"
 #include "corsair/protocol/wire.hpp"
