@@ -9,6 +9,7 @@
 
 #include <msgpack.hpp>
 
+#include "corsair/protocol/message_fields.hpp"
 #include "corsair/protocol/msgpack_map.hpp"
 #include "crc32c.hpp"
 
@@ -16,7 +17,7 @@ namespace corsair::broker {
 
 namespace {
 
-constexpr std::uint8_t kLastType = static_cast<std::uint8_t>(JournalRecordType::released);
+constexpr std::uint8_t kLastType = static_cast<std::uint8_t>(JournalRecordType::job);
 
 void put_le32(char* out, std::uint32_t value) noexcept {
     for (int i = 0; i < 4; ++i) out[i] = static_cast<char>((value >> (8 * i)) & 0xFFu);
@@ -84,6 +85,23 @@ void write_body(MapWriter& w, const JournalCancelled& r) {
 void write_body(MapWriter& w, const JournalRetried& r) { w.field("id", r.id); }
 void write_body(MapWriter& w, const JournalReleased& r) { w.field("id", r.id); }
 void write_body(MapWriter& w, const JournalPurged& r) { w.field("id", r.id); }
+void write_body(MapWriter& w, const JournalJob& r) {
+    w.field("id", r.id);
+    w.field("queue", r.queue);
+    w.field("state", to_string(r.state));
+    w.bytes_field("payload", r.payload);
+    w.field("priority", r.priority);
+    write_retry(w, r.retry);
+    w.optional_field("timeout_ms", r.timeout_ms);
+    w.field("unique_key", r.unique_key);
+    w.field("sequence", r.sequence);
+    w.field("attempt", r.attempt);
+    w.field("uncounted_attempts", r.uncounted_attempts);
+    protocol::detail::write_errors(w, r.errors);
+    w.field("last_error", r.last_error);
+    w.field("at_ms", r.at_ms);
+    w.bytes_field("result", r.result);
+}
 void write_body(MapWriter& w, const JournalQueueSettings& r) {
     const auto& s = r.settings;
     w.field("queue", s.queue);
@@ -121,6 +139,50 @@ protocol::RetryPolicy read_retry(const MapReader& r) {
     retry.backoff_max_ms = optional_integer<std::uint64_t>(r, "backoff_max_ms");
     retry.backoff_jitter_pct = optional_integer<std::uint32_t>(r, "backoff_jitter_pct");
     return retry;
+}
+
+JournalJob::State job_state(const MapReader& r) {
+    const std::string name = text(r, "state");
+    for (auto state : {JournalJob::State::pending, JournalJob::State::delayed, JournalJob::State::running,
+                       JournalJob::State::dead, JournalJob::State::done, JournalJob::State::cancelled,
+                       JournalJob::State::purged}) {
+        if (name == to_string(state)) return state;
+    }
+    r.fail(protocol::ErrorCode::bad_field_value, "state", "unknown job state");
+    return JournalJob::State::pending;
+}
+
+JournalJob read_job(const MapReader& r) {
+    JournalJob m;
+    m.id = text(r, "id");
+    m.queue = text(r, "queue");
+    m.state = job_state(r);
+    m.payload = bytes(r, "payload");
+    m.priority = integer<std::int32_t>(r, "priority");
+    m.retry = read_retry(r);
+    m.timeout_ms = optional_integer<std::uint64_t>(r, "timeout_ms");
+    m.unique_key = text(r, "unique_key");
+    m.sequence = integer<std::uint64_t>(r, "sequence");
+    m.attempt = integer<std::uint32_t>(r, "attempt");
+    m.uncounted_attempts = integer<std::uint32_t>(r, "uncounted_attempts");
+    m.errors = protocol::detail::read_errors(r);
+    m.last_error = text(r, "last_error");
+    m.at_ms = integer<std::uint64_t>(r, "at_ms");
+    m.result = bytes(r, "result");
+    return m;
+}
+
+JournalQueueSettings read_queue_settings(const MapReader& r) {
+    JournalQueueSettings m;
+    auto& s = m.settings;
+    s.queue = text(r, "queue");
+    s.is_paused = r.optional_boolean("paused");
+    s.max_length = optional_integer<std::uint64_t>(r, "max_length");
+    s.retry = read_retry(r);
+    s.timeout_ms = optional_integer<std::uint64_t>(r, "timeout_ms");
+    s.dead_max_count = optional_integer<std::uint64_t>(r, "dead_max_count");
+    s.dead_max_age_ms = optional_integer<std::uint64_t>(r, "dead_max_age_ms");
+    return m;
 }
 
 JournalRecord read_record(JournalRecordType type, const MapReader& r) {
@@ -167,18 +229,10 @@ JournalRecord read_record(JournalRecordType type, const MapReader& r) {
             return JournalPurged{text(r, "id")};
         case JournalRecordType::released:
             return JournalReleased{text(r, "id")};
-        case JournalRecordType::queue_settings: {
-            JournalQueueSettings m;
-            auto& s = m.settings;
-            s.queue = text(r, "queue");
-            s.is_paused = r.optional_boolean("paused");
-            s.max_length = optional_integer<std::uint64_t>(r, "max_length");
-            s.retry = read_retry(r);
-            s.timeout_ms = optional_integer<std::uint64_t>(r, "timeout_ms");
-            s.dead_max_count = optional_integer<std::uint64_t>(r, "dead_max_count");
-            s.dead_max_age_ms = optional_integer<std::uint64_t>(r, "dead_max_age_ms");
-            return m;
-        }
+        case JournalRecordType::job:
+            return read_job(r);
+        case JournalRecordType::queue_settings:
+            return read_queue_settings(r);
     }
     return JournalPurged{};  // unreachable: check_frame accepts known types only
 }
@@ -207,6 +261,28 @@ std::string_view to_string(JournalRecordType type) noexcept {
             return "queue_settings";
         case JournalRecordType::released:
             return "released";
+        case JournalRecordType::job:
+            return "job";
+    }
+    return "unknown";
+}
+
+std::string_view to_string(JournalJob::State state) noexcept {
+    switch (state) {
+        case JournalJob::State::pending:
+            return "pending";
+        case JournalJob::State::delayed:
+            return "delayed";
+        case JournalJob::State::running:
+            return "running";
+        case JournalJob::State::dead:
+            return "dead";
+        case JournalJob::State::done:
+            return "done";
+        case JournalJob::State::cancelled:
+            return "cancelled";
+        case JournalJob::State::purged:
+            return "purged";
     }
     return "unknown";
 }

@@ -16,9 +16,10 @@ struct Overloaded : F... {
 template <class... F>
 Overloaded(F...) -> Overloaded<F...>;
 
-bool has_rare_fields(const JournalSubmitted& r) {
-    return r.retry.max_attempts || r.retry.backoff_ms || r.retry.backoff_max_ms || r.retry.backoff_jitter_pct ||
-           r.timeout_ms || !r.unique_key.empty();
+bool has_rare_fields(const p::RetryPolicy& retry, const std::optional<std::uint64_t>& timeout_ms,
+                     const std::string& unique_key) {
+    return retry.max_attempts || retry.backoff_ms || retry.backoff_max_ms || retry.backoff_jitter_pct || timeout_ms ||
+           !unique_key.empty();
 }
 
 }  // namespace
@@ -27,6 +28,7 @@ void JournalReplay::replay(const JournalRecord& record, TimePoint now) {
     ++counts_.records;
     std::visit(Overloaded{
                    [&](const JournalSubmitted& r) { replay_submitted(r, now); },
+                   [&](const JournalJob& r) { replay_whole_job(r, now); },
                    [&](const JournalQueueSettings& r) { apply(queues_.named(r.settings.queue).config, r.settings); },
                    // Every other record names a job; one no longer held (ended and expired) is skipped.
                    [&](const auto& r) {
@@ -34,6 +36,48 @@ void JournalReplay::replay(const JournalRecord& record, TimePoint now) {
                    },
                },
                record);
+}
+
+void JournalReplay::replay_whole_job(const JournalJob& r, TimePoint now) {
+    if (jobs_.find(r.id) != nullptr || results_.find(r.id) != nullptr) return;
+    JobRecord& job = jobs_.create(r.id, std::string_view(r.payload), queues_.named(r.queue), r.sequence);
+    job.priority = r.priority;
+    job.attempt = r.attempt;
+    job.uncounted_attempts = r.uncounted_attempts;
+    if (has_rare_fields(r.retry, r.timeout_ms, r.unique_key) || !r.errors.empty() || !r.last_error.empty()) {
+        JobDetails& details = job.writable_details();
+        details.retry = r.retry;
+        details.timeout_ms = r.timeout_ms;
+        details.unique_key = r.unique_key;
+        details.errors = r.errors;
+        details.last_error = r.last_error;
+    }
+    using State = JournalJob::State;
+    const TimePoint at = steady_or_now(r.at_ms, now);
+    switch (r.state) {
+        case State::done:
+            ++job.queue->done;
+            keep_ended(job, p::JobState::done, p::make_payload(r.result), {}, r.at_ms, now);
+            return;
+        case State::cancelled: keep_ended(job, p::JobState::cancelled, {}, "cancelled", r.at_ms, now); return;
+        case State::purged: keep_ended(job, p::JobState::failed, {}, r.last_error, r.at_ms, now); return;
+        case State::dead:
+            states_.place(job, JobMove::dead(at));
+            ++job.queue->failed;
+            return;
+        case State::running: states_.place(job, JobMove::running_without_lease()); break;
+        case State::delayed:
+            if (at > now) {
+                states_.place(job, JobMove::delayed(at));
+                break;
+            }
+            [[fallthrough]];
+        case State::pending:
+            // A job that failed an attempt and waits for no backoff stood at the head of its queue.
+            states_.place(job, r.errors.empty() ? JobMove::pending() : JobMove::pending_at_head());
+            break;
+    }
+    jobs_.hold_unique_key(job);
 }
 
 void JournalReplay::replay_job(JobRecord& job, const JournalDispatched& r, TimePoint) {
@@ -64,7 +108,7 @@ void JournalReplay::replay_submitted(const JournalSubmitted& r, TimePoint now) {
     if (jobs_.find(r.id) != nullptr || results_.find(r.id) != nullptr) return;
     JobRecord& job = jobs_.create(r.id, std::string_view(r.payload), queues_.named(r.queue), r.sequence);
     job.priority = r.priority;
-    if (has_rare_fields(r)) {
+    if (has_rare_fields(r.retry, r.timeout_ms, r.unique_key)) {
         JobDetails& details = job.writable_details();
         details.retry = r.retry;
         details.timeout_ms = r.timeout_ms;

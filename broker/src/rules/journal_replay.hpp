@@ -44,6 +44,8 @@ public:
 
 private:
     void replay_submitted(const JournalSubmitted& r, TimePoint now);
+    // A snapshot's record of one job's whole state (journal format 3).
+    void replay_whole_job(const JournalJob& r, TimePoint now);
     // One record about `job`, which the state holds.
     void replay_job(JobRecord& job, const JournalDispatched& r, TimePoint now);
     void replay_job(JobRecord& job, const JournalDone& r, TimePoint now);

@@ -1,4 +1,5 @@
-// JournalReplay::write_snapshot: the records a compacted journal starts with.
+// JournalReplay::write_snapshot: the records a compacted journal starts with: the queues' settings,
+// then one `job` record per job kept (docs/durability.md).
 #include <algorithm>
 #include <vector>
 
@@ -10,51 +11,52 @@ namespace p = corsair::protocol;
 
 namespace {
 
-// Ended jobs within their TTL: enough to answer STATUS and a late resubmission.
-template <class Put>
-void put_ended(const KeptResult& ended, std::uint64_t ended_ms, Put&& put) {
-    const std::string id(ended.id());
-    put(JournalSubmitted{id, *ended.queue, {}, ended.priority, {}, {}, 0, {}, 0});
-    for (const auto& e : ended.errors()) put(JournalAttemptFailed{id, e.attempt, e.error, false, 0});
-    if (ended.state == p::JobState::done) {
-        put(JournalDone{id, ended.attempt, std::string(ended.result()), ended_ms});
-    } else if (ended.state == p::JobState::cancelled) {
-        put(JournalCancelled{id, ended_ms});
-    } else {
-        put(JournalPurged{id});
+JournalJob::State journal_state_of(JobState state) {
+    switch (state) {
+        case JobState::delayed: return JournalJob::State::delayed;
+        case JobState::running: return JournalJob::State::running;
+        case JobState::dead: return JournalJob::State::dead;
+        default: return JournalJob::State::pending;
     }
 }
 
-// A live job as the records that rebuild it. The attempt count is restored with a Dispatched +
-// Retried pair, since this record format has no field for it.
-template <class Put>
-void put_live(const JobRecord& job, const WallTime& wall, std::chrono::steady_clock::time_point now, Put&& put) {
+JournalJob live_record(const JobRecord& job, const WallTime& wall, std::chrono::steady_clock::time_point now) {
     const JobDetails& details = job.details();
-    const std::string id(job.id());
-    // A job delayed by --delay/--at that never ran keeps its ready time in the submit itself.
-    const bool is_first_delay = job.state == JobState::delayed && details.errors.empty();
-    put(JournalSubmitted{id, job.queue->name, std::string(job.payload()), job.priority, details.retry,
-                         details.timeout_ms, is_first_delay ? wall.ms_at(details.ready_at, now) : 0,
-                         details.unique_key, job.sequence});
-    if (job.uncounted_attempts > 0) {
-        put(JournalDispatched{id, job.uncounted_attempts});
-        put(JournalRetried{id});
-    }
-    for (std::size_t i = 0; i < details.errors.size(); ++i) {
-        const auto& e = details.errors[i];
-        const bool is_last = i + 1 == details.errors.size();
-        const std::uint64_t retry_at = is_last && job.state == JobState::delayed ? wall.ms_at(details.ready_at, now) : 0;
-        put(JournalAttemptFailed{id, e.attempt, is_last ? details.last_error : e.error, false, retry_at});
-    }
-    switch (job.state) {
-        case JobState::running: put(JournalDispatched{id, job.attempt}); break;
-        case JobState::dead: put(JournalDead{id, wall.ms_at(details.died_at, now)}); break;
-        default:
-            if (job.attempt > job.uncounted_attempts && details.errors.empty()) {
-                put(JournalDispatched{id, job.attempt});  // taken back from a worker that left
-            }
-            break;
-    }
+    JournalJob r;
+    r.id = job.id();
+    r.queue = job.queue->name;
+    r.state = journal_state_of(job.state);
+    r.payload = job.payload();
+    r.priority = job.priority;
+    r.retry = details.retry;
+    r.timeout_ms = details.timeout_ms;
+    r.unique_key = details.unique_key;
+    r.sequence = job.sequence;
+    r.attempt = job.attempt;
+    r.uncounted_attempts = job.uncounted_attempts;
+    r.errors = details.errors;
+    r.last_error = details.last_error;
+    if (job.state == JobState::delayed) r.at_ms = wall.ms_at(details.ready_at, now);
+    if (job.state == JobState::dead) r.at_ms = wall.ms_at(details.died_at, now);
+    return r;
+}
+
+// Ended jobs within their TTL: enough to answer STATUS and a late resubmission.
+JournalJob ended_record(const KeptResult& ended, const WallTime& wall, std::chrono::steady_clock::time_point now) {
+    JournalJob r;
+    r.id = ended.id();
+    r.queue = *ended.queue;
+    r.state = ended.state == p::JobState::done        ? JournalJob::State::done
+              : ended.state == p::JobState::cancelled ? JournalJob::State::cancelled
+                                                      : JournalJob::State::purged;
+    r.priority = ended.priority;
+    r.retry.max_attempts = ended.max_attempts;
+    r.attempt = ended.attempt;
+    r.errors = ended.errors();
+    r.last_error = ended.error();
+    r.at_ms = wall.ms_at(ended.ended_at, now);
+    r.result = ended.result();
+    return r;
 }
 
 }  // namespace
@@ -68,12 +70,12 @@ std::size_t JournalReplay::write_snapshot(std::string& out, TimePoint now, std::
         if (drain && out.size() >= chunk_bytes) drain(out);
     };
     queues_.for_each([&](const QueueState& queue) { put(JournalQueueSettings{settings_of(queue)}); });
-    results_.for_each([&](const KeptResult& ended) { put_ended(ended, context_.wall.ms_at(ended.ended_at, now), put); });
+    results_.for_each([&](const KeptResult& ended) { put(ended_record(ended, context_.wall, now)); });
     std::vector<const JobRecord*> live;
     live.reserve(jobs_.size());
     jobs_.for_each([&](const JobRecord* job) { live.push_back(job); });
     std::sort(live.begin(), live.end(), [](const JobRecord* a, const JobRecord* b) { return a->sequence < b->sequence; });
-    for (const JobRecord* job : live) put_live(*job, context_.wall, now, put);
+    for (const JobRecord* job : live) put(live_record(*job, context_.wall, now));
     return records;
 }
 

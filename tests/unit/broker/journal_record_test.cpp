@@ -148,6 +148,12 @@ TEST_CASE("each record type is written to the same bytes as always", "[broker][j
         "665f6a69747465725f70637400aa74696d656f75745f6d7300ae646561645f6d61785f636f756e740caf646561645f6d"
         "61785f6167655f6d73ce05265c00",
         "0a000000887c8e2c0a81a26964a56a6f622d34",
+        "0c0100002565d8d70bde0010a26964a56a6f622d35a57175657565a6656d61696c73a57374617465a764656c61796564"
+        "a77061796c6f6164c408706179006c6f6164a87072696f7269747903ac6d61785f617474656d70747305aa6261636b6f"
+        "66665f6d73ccfaaa74696d656f75745f6d73cd03e8aa756e697175655f6b6579a7757365722d3433a873657175656e63"
+        "6564a7617474656d707404b2756e636f756e7465645f617474656d70747301a66572726f72739282a7617474656d7074"
+        "02a56572726f72a5666972737482a7617474656d707404a56572726f72a67365636f6e64aa6c6173745f6572726f72ad"
+        "7365636f6e642c2077686f6c65a561745f6d73cf0000018bcfe577a0a6726573756c74c400",
     };
     const auto records = one_record_of_each_type();
     REQUIRE(records.size() == std::size(kExpected));
@@ -224,6 +230,21 @@ TEST_CASE("decode_body names what is wrong instead of throwing", "[broker][journ
         REQUIRE_FALSE(decoded.has_value());
         CHECK(decoded.error() == "out of range key=attempt");
     }
+    SECTION("a job record in a state no broker writes") {
+        JournalJob job;
+        job.id = "a";
+        job.queue = "q";
+        std::string framed;
+        encode(job, framed);
+        std::string body = framed.substr(kJournalFrameHeaderBytes);
+        const std::string pending = "\xa7pending";
+        const auto at = body.find(pending);
+        REQUIRE(at != std::string::npos);
+        body.replace(at, pending.size(), "\xa7zombied");
+        auto decoded = decode_body(JournalRecordType::job, body);
+        REQUIRE_FALSE(decoded.has_value());
+        CHECK(decoded.error() == "unknown job state key=state");
+    }
     SECTION("bytes that are not msgpack") {
         auto decoded = decode_body(JournalRecordType::purged, std::string("\x81\xa2id", 4));
         CHECK_FALSE(decoded.has_value());
@@ -235,7 +256,7 @@ TEST_CASE("decode_body names what is wrong instead of throwing", "[broker][journ
     }
 }
 
-TEST_CASE("unknown keys are ignored, so optional keys can be added within version 1",
+TEST_CASE("unknown keys are ignored, so optional keys can be added within a format version",
           "[broker][journal][journal_record]") {
     const std::string body = msgpack_map(3, [](auto& p) {
         p.pack(std::string("id")), p.pack(std::string("job-1"));

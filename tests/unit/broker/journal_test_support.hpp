@@ -58,6 +58,22 @@ inline std::vector<JournalRecord> one_record_of_each_type() {
     settings.dead_max_count = 12;
     settings.dead_max_age_ms = 86'400'000;
 
+    JournalJob job;
+    job.id = "job-5";
+    job.queue = "emails";
+    job.state = JournalJob::State::delayed;
+    job.payload = std::string("pay\0load", 8);
+    job.priority = 3;
+    job.retry = {5, 250, {}, {}};
+    job.timeout_ms = 1000;
+    job.unique_key = "user-43";
+    job.sequence = 100;
+    job.attempt = 4;
+    job.uncounted_attempts = 1;
+    job.errors = {{2, "first"}, {4, "second"}};
+    job.last_error = "second, whole";
+    job.at_ms = 1'700'000'004'000;
+
     return {
         submitted,
         JournalDispatched{"job-1", 3},
@@ -69,6 +85,7 @@ inline std::vector<JournalRecord> one_record_of_each_type() {
         JournalPurged{"job-3"},
         JournalQueueSettings{settings},
         JournalReleased{"job-4"},
+        job,
     };
 }
 
@@ -109,6 +126,18 @@ inline bool same_fields(const JournalCancelled& a, const JournalCancelled& b) {
 inline bool same_fields(const JournalRetried& a, const JournalRetried& b) { return a.id == b.id; }
 inline bool same_fields(const JournalPurged& a, const JournalPurged& b) { return a.id == b.id; }
 inline bool same_fields(const JournalReleased& a, const JournalReleased& b) { return a.id == b.id; }
+inline bool same_fields(const JournalJob& a, const JournalJob& b) {
+    auto errors = [](const JournalJob& j) {
+        std::vector<std::pair<std::uint32_t, std::string>> list;
+        for (const auto& e : j.errors) list.emplace_back(e.attempt, e.error);
+        return list;
+    };
+    return std::tie(a.id, a.queue, a.state, a.payload, a.priority, a.timeout_ms, a.unique_key, a.sequence, a.attempt,
+                    a.uncounted_attempts, a.last_error, a.at_ms, a.result) ==
+               std::tie(b.id, b.queue, b.state, b.payload, b.priority, b.timeout_ms, b.unique_key, b.sequence,
+                        b.attempt, b.uncounted_attempts, b.last_error, b.at_ms, b.result) &&
+           fields(a.retry) == fields(b.retry) && errors(a) == errors(b);
+}
 inline bool same_fields(const JournalQueueSettings& a, const JournalQueueSettings& b) {
     const auto& x = a.settings;
     const auto& y = b.settings;

@@ -318,13 +318,14 @@ TEST_CASE("a writer stopped mid-compaction kills the snapshot process and keeps 
     CHECK_FALSE(std::filesystem::exists(compaction_path_of(fixture.path)));
 }
 
-TEST_CASE("a version-1 journal is read as it is and upgraded to version 2 before anything is appended",
+TEST_CASE("an older journal is read as it is and upgraded to the current version before anything is appended",
           "[broker][journal][journal_writer]") {
+    const std::uint32_t old_version = GENERATE(1u, 2u);
     WriterFixture fixture;
-    // A version-1 file: the same records, only the header's version differs.
+    // An older file: the same records, only the header's version differs.
     std::vector<JournalRecord> expected = {numbered_record(1), numbered_record(2)};
     std::string bytes;
-    append_journal_header(bytes, 1);
+    append_journal_header(bytes, old_version);
     for (const auto& record : expected) encode(record, bytes);
     test::write_bytes(fixture.path, bytes);
     check_same(read_journal(fixture.path), expected);
@@ -337,7 +338,7 @@ TEST_CASE("a version-1 journal is read as it is and upgraded to version 2 before
     std::ifstream file(fixture.path, std::ios::binary);
     std::string header(kJournalHeaderBytes, '\0');
     file.read(header.data(), static_cast<std::streamsize>(header.size()));
-    CHECK(journal_version_of(header) == 2u);
+    CHECK(journal_version_of(header) == kJournalFormatVersion);
     check_same(read_journal(fixture.path), expected);
 }
 

@@ -94,6 +94,22 @@ void check_recovered(Fixture& r) {
     CHECK(jobs[0].attempt == 2);
 }
 
+// Replays encoded journal bytes (a snapshot) into `r`; returns how many records it read.
+std::size_t replay_bytes(Fixture& r, const std::string& bytes) {
+    std::size_t offset = 0;
+    std::size_t read = 0;
+    while (offset < bytes.size()) {
+        auto frame = corsair::broker::check_frame(std::string_view(bytes).substr(offset));
+        REQUIRE(frame.status == corsair::broker::JournalFrame::Status::intact);
+        auto record = corsair::broker::decode_body(frame.type, frame.body);
+        REQUIRE(record);
+        r.scheduler.recover(record.value(), r.now);
+        offset += frame.frame_bytes;
+        ++read;
+    }
+    return read;
+}
+
 }  // namespace
 
 TEST_CASE("replaying the journal rebuilds every job in its state", "[broker][recovery]") {
@@ -121,21 +137,12 @@ TEST_CASE("a snapshot restates the same state in fewer records", "[broker][recov
     std::string snapshot;
     const auto written = f.scheduler.write_snapshot(snapshot, f.now);
     CHECK(written > 0);
+    // One record per queue (q, and "q"'s settings only) and one per job kept, live or ended.
+    CHECK(written == 1 + 11);
     Fixture r;
     r.now = f.now;
     r.wall = f.wall;
-    std::size_t offset = 0;
-    std::size_t read = 0;
-    while (offset < snapshot.size()) {
-        auto frame = corsair::broker::check_frame(std::string_view(snapshot).substr(offset));
-        REQUIRE(frame.status == corsair::broker::JournalFrame::Status::intact);
-        auto record = corsair::broker::decode_body(frame.type, frame.body);
-        REQUIRE(record);
-        r.scheduler.recover(record.value(), r.now);
-        offset += frame.frame_bytes;
-        ++read;
-    }
-    CHECK(read == written);
+    CHECK(replay_bytes(r, snapshot) == written);
     r.scheduler.finish_recovery(r.now);
     check_recovered(r);
 }
@@ -158,7 +165,26 @@ TEST_CASE("an attempt handed back by a worker that left cleanly stays free after
     Fixture r;
     r.now = f.now;
     r.wall = f.wall;
-    for (const auto& record : journal.records) r.scheduler.recover(record, r.now);
+    SECTION("from the journal") {
+        for (const auto& record : journal.records) r.scheduler.recover(record, r.now);
+    }
+    SECTION("from a snapshot") {
+        std::string snapshot;
+        f.scheduler.write_snapshot(snapshot, f.now);
+        replay_bytes(r, snapshot);
+    }
+    SECTION("from a snapshot of the old format, which restated attempts as history") {
+        using namespace corsair::broker;
+        p::RetryPolicy retry{3, 1000, {}, 0};
+        const std::uint64_t retry_at = static_cast<std::uint64_t>(
+            std::chrono::duration_cast<std::chrono::milliseconds>((f.wall + 1s).time_since_epoch()).count());
+        for (const JournalRecord& record : std::vector<JournalRecord>{
+                 JournalSubmitted{"handed", "q", "payload-handed", 0, retry, {}, 0, {}, 0},
+                 JournalDispatched{"handed", 1}, JournalRetried{"handed"},
+                 JournalAttemptFailed{"handed", 2, "flaky", false, retry_at}}) {
+            r.scheduler.recover(record, r.now);
+        }
+    }
     r.scheduler.finish_recovery(r.now);
     r.advance(1500ms);
     r.ready("W3", {"q"}, 1);

@@ -24,6 +24,7 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 #include "corsair/protocol/messages.hpp"
 #include "corsair/protocol/result.hpp"
@@ -41,6 +42,7 @@ enum class JournalRecordType : std::uint8_t {
     purged = 8,
     queue_settings = 9,
     released = 10,
+    job = 11,  // since version 3
 };
 
 std::string_view to_string(JournalRecordType type) noexcept;
@@ -109,6 +111,30 @@ struct JournalReleased {
     std::string id;
 };
 
+// A job's whole state as one record: what a snapshot (compaction) writes for each job it keeps,
+// live or ended, instead of a history that replays to that state. Since version 3. Keys: id,
+// queue, state, payload, priority, the retry keys, timeout_ms, unique_key, sequence, attempt,
+// uncounted_attempts, errors (as STATUS_REPLY's), last_error, at_ms, result.
+struct JournalJob {
+    enum class State : std::uint8_t { pending, delayed, running, dead, done, cancelled, purged };
+    std::string id;
+    std::string queue;
+    State state = State::pending;  // written as its name; running means running when the snapshot was taken
+    std::string payload;           // msgpack bin; empty for an ended job
+    std::int32_t priority = 0;
+    protocol::RetryPolicy retry;   // for an ended job, max_attempts is what it had
+    std::optional<std::uint64_t> timeout_ms;
+    std::string unique_key;
+    std::uint64_t sequence = 0;
+    std::uint32_t attempt = 0;
+    std::uint32_t uncounted_attempts = 0;  // attempts not counted against max_attempts (JobRecord)
+    std::vector<protocol::AttemptError> errors;
+    std::string last_error;
+    std::uint64_t at_ms = 0;  // Unix ms: delayed, when it is ready; dead, when it died; ended, when
+    std::string result;       // msgpack bin: a done job's result
+};
+std::string_view to_string(JournalJob::State state) noexcept;
+
 // A queue's settings after a QUEUE request: every field, absent ones meaning "the default".
 // Keys as on the wire: queue, paused, max_length, max_attempts, backoff_ms, backoff_max_ms,
 // backoff_jitter_pct, timeout_ms, dead_max_count, dead_max_age_ms.
@@ -119,7 +145,7 @@ struct JournalQueueSettings {
 // Alternatives in JournalRecordType order: index() + 1 is the type byte.
 using JournalRecord = std::variant<JournalSubmitted, JournalDispatched, JournalDone, JournalAttemptFailed, JournalDead,
                                    JournalCancelled, JournalRetried, JournalPurged, JournalQueueSettings,
-                                   JournalReleased>;
+                                   JournalReleased, JournalJob>;
 
 inline JournalRecordType type_of(const JournalRecord& record) noexcept {
     return static_cast<JournalRecordType>(record.index() + 1);
