@@ -157,11 +157,6 @@ std::string JournalWriter::failure() const {
     return failure_;
 }
 
-std::size_t JournalWriter::backlog_bytes() const {
-    const std::lock_guard lock(mutex_);
-    return queued_.size();
-}
-
 JournalWriterStats JournalWriter::stats() const noexcept {
     JournalWriterStats stats;
     stats.records_written = records_written_.load();
@@ -179,79 +174,81 @@ void JournalWriter::run(zmq::context_t& context) noexcept {
     configure_pipe(*writer_pipe_);
     writer_pipe_->connect(endpoint_);
     writer_pipe_->send(zmq::const_buffer(&kReady, 1));
-
-    std::string batch;
-    std::uint64_t written_sequence = 0;
-    // When unsynced data must be synced (interval policy); never while nothing is waiting.
-    constexpr auto kNever = Clock::time_point::max();
-    auto sync_due = kNever;
     bool is_stopping = false;
     while (!is_stopping) {
-        auto timeout = std::chrono::milliseconds(-1);
-        if (sync_due != kNever) {
-            timeout = std::max(std::chrono::milliseconds(0),
-                               std::chrono::ceil<std::chrono::milliseconds>(sync_due - Clock::now()));
-        }
-        // The snapshot child's pidfd turns readable when it exits.
-        zmq::pollitem_t items[2] = {{writer_pipe_->handle(), 0, ZMQ_POLLIN, 0},
-                                    {nullptr, compaction_ ? compaction_->process.exit_fd() : -1, ZMQ_POLLIN, 0}};
-        zmq::poll(items, compaction_ ? 2 : 1, timeout);
-        zmq::message_t message;
-        while (writer_pipe_->recv(message, zmq::recv_flags::dontwait)) {
-            if (message.size() == 1 && *static_cast<const char*>(message.data()) == kStop) is_stopping = true;
-        }
-
-        std::uint64_t sequence = 0;
-        std::optional<Compaction> started;
-        {
-            const std::lock_guard lock(mutex_);
-            batch.swap(queued_);
-            sequence = queued_last_sequence_;
-            started.swap(queued_compaction_);
-            has_wake_pending_ = false;
-        }
-        if (has_failed_.load()) {
-            batch.clear();
-            if (started) discard(*started);
-            continue;
-        }
-        const bool has_news = sequence != written_sequence;
-        const bool is_written = !has_news || write_batch(batch);
-        // Keep what the compaction file will need: records after the boundary, then every batch.
-        if (started) {
-            compaction_.emplace(std::move(*started));
-            compaction_->records_after.assign(std::string_view(batch).substr(compaction_->boundary_bytes));
-        } else if (compaction_) {
-            compaction_->records_after.append(batch);
-        }
-        batch.clear();
-        if (!is_written) continue;
-        if (has_news) {
-            records_written_ += sequence - written_sequence;
-            ++batches_written_;
-            written_sequence = sequence;
-        }
-
-        const bool must_sync = is_stopping || options_.fsync == FsyncPolicy::always || Clock::now() >= sync_due;
-        if (is_dirty_ && must_sync && !sync()) continue;
-        if (!is_dirty_) sync_due = kNever;
-        if (is_dirty_ && sync_due == kNever && options_.fsync == FsyncPolicy::interval) {
-            sync_due = Clock::now() + options_.fsync_interval;
-        }
-        if (has_news) publish_durable(written_sequence);
-
-        if (compaction_) {
-            if (is_stopping) {
-                abandon_compaction("the broker is stopping", false);
-            } else if (compaction_->records_after.size() > kMaxCompactionHeldBytes) {
-                abandon_compaction("over " + std::to_string(kMaxCompactionHeldBytes) +
-                                   " bytes of records arrived while the snapshot was written");
-            } else if (items[1].revents & ZMQ_POLLIN) {
-                finish_compaction();
-            }
-        }
+        const bool has_child_exited = wait_for_work(sync_due_, is_stopping);
+        write_round(is_stopping, has_child_exited);
     }
     writer_pipe_.reset();
+}
+
+bool JournalWriter::wait_for_work(Clock::time_point sync_due, bool& is_stopping) {
+    auto timeout = std::chrono::milliseconds(-1);
+    if (sync_due != Clock::time_point::max()) {
+        timeout = std::max(std::chrono::milliseconds(0), std::chrono::ceil<std::chrono::milliseconds>(sync_due - Clock::now()));
+    }
+    // The snapshot child's pidfd turns readable when it exits.
+    zmq::pollitem_t items[2] = {{writer_pipe_->handle(), 0, ZMQ_POLLIN, 0},
+                                {nullptr, compaction_ ? compaction_->process.exit_fd() : -1, ZMQ_POLLIN, 0}};
+    zmq::poll(items, compaction_ ? 2 : 1, timeout);
+    zmq::message_t message;
+    while (writer_pipe_->recv(message, zmq::recv_flags::dontwait)) {
+        if (message.size() == 1 && *static_cast<const char*>(message.data()) == kStop) is_stopping = true;
+    }
+    return compaction_ && (items[1].revents & ZMQ_POLLIN);
+}
+
+void JournalWriter::write_round(bool is_stopping, bool has_child_exited) {
+    std::uint64_t sequence = 0;
+    std::optional<Compaction> started;
+    {
+        const std::lock_guard lock(mutex_);
+        batch_.swap(queued_);
+        sequence = queued_last_sequence_;
+        started.swap(queued_compaction_);
+        has_wake_pending_ = false;
+    }
+    if (has_failed_.load()) {
+        batch_.clear();
+        if (started) discard(*started);
+        return;
+    }
+    const bool has_news = sequence != written_sequence_;
+    const bool is_written = !has_news || write_batch(batch_);
+    // Keep what the compaction file will need: records after the boundary, then every batch.
+    if (started) {
+        compaction_.emplace(std::move(*started));
+        compaction_->records_after.assign(std::string_view(batch_).substr(compaction_->boundary_bytes));
+    } else if (compaction_) {
+        compaction_->records_after.append(batch_);
+    }
+    batch_.clear();
+    if (!is_written) return;
+    if (has_news) {
+        records_written_ += sequence - written_sequence_;
+        ++batches_written_;
+        written_sequence_ = sequence;
+    }
+    const bool must_sync = is_stopping || options_.fsync == FsyncPolicy::always || Clock::now() >= sync_due_;
+    if (is_dirty_ && must_sync && !sync()) return;
+    if (!is_dirty_) sync_due_ = Clock::time_point::max();
+    if (is_dirty_ && sync_due_ == Clock::time_point::max() && options_.fsync == FsyncPolicy::interval) {
+        sync_due_ = Clock::now() + options_.fsync_interval;
+    }
+    if (has_news) publish_durable(written_sequence_);
+    advance_compaction(is_stopping, has_child_exited);
+}
+
+void JournalWriter::advance_compaction(bool is_stopping, bool has_child_exited) {
+    if (!compaction_) return;
+    if (is_stopping) {
+        abandon_compaction("the broker is stopping", false);
+    } else if (compaction_->records_after.size() > kMaxCompactionHeldBytes) {
+        abandon_compaction("over " + std::to_string(kMaxCompactionHeldBytes) +
+                           " bytes of records arrived while the snapshot was written");
+    } else if (has_child_exited) {
+        finish_compaction();
+    }
 }
 
 bool JournalWriter::write_batch(std::string_view batch) {

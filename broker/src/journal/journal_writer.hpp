@@ -130,8 +130,6 @@ public:
     bool has_failed() const noexcept { return has_failed_.load(); }
     // What failed (the call, the path, strerror), or empty.
     std::string failure() const;
-    // Encoded bytes appended but not yet taken by the writer thread: a disk falling behind.
-    std::size_t backlog_bytes() const;
     JournalWriterStats stats() const noexcept;
 
 private:
@@ -146,6 +144,13 @@ private:
 
     // Writer thread.
     void run(zmq::context_t& context) noexcept;
+    // Blocks until the loop thread wakes it, the snapshot child exits or `sync_due` passes; sets
+    // `is_stopping` on a stop message. Returns whether the snapshot child has exited.
+    bool wait_for_work(std::chrono::steady_clock::time_point sync_due, bool& is_stopping);
+    // One round: takes what the loop queued, writes it, syncs as the policy says, publishes the
+    // durable sequence and moves a compaction on.
+    void write_round(bool is_stopping, bool has_child_exited);
+    void advance_compaction(bool is_stopping, bool has_child_exited);
     bool write_batch(std::string_view batch);
     void finish_compaction();
     void abandon_compaction(const std::string& why, bool is_failure = true);
@@ -172,6 +177,10 @@ private:
     JournalFile file_;
     std::optional<zmq::socket_t> writer_pipe_;
     bool is_dirty_ = false;  // written since the last fdatasync
+    std::string batch_;      // the records of the round under way
+    std::uint64_t written_sequence_ = 0;
+    // When unsynced data must be synced (interval policy); never while nothing is waiting.
+    std::chrono::steady_clock::time_point sync_due_ = std::chrono::steady_clock::time_point::max();
     std::optional<Compaction> compaction_;  // taken from queued_compaction_ until it ends
 
     // Shared, under mutex_.
