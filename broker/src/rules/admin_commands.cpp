@@ -232,16 +232,4 @@ p::StatsReply AdminCommands::stats(TimePoint now) const {
     return reply;
 }
 
-std::optional<JobSnapshot> AdminCommands::find_job(const std::string& id) const {
-    if (const JobRecord* job = jobs_.find(id)) {
-        return JobSnapshot{job->queue->name, wire_state(job->state), job->attempt,
-                           job->lease_holder ? job->lease_holder->name : "", job->priority, job->details().errors,
-                           job->details().progress};
-    }
-    if (const KeptResult* ended = results_.find(id)) {
-        return JobSnapshot{*ended->queue, ended->state, ended->attempt, {}, ended->priority, ended->errors(), {}};
-    }
-    return std::nullopt;
-}
-
 }  // namespace corsair::broker

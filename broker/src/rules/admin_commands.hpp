@@ -39,7 +39,6 @@ public:
     void change_queue(const RoutingId& producer, const protocol::QueueSettings& request, TimePoint now);
 
     protocol::StatsReply stats(TimePoint now) const;
-    std::optional<JobSnapshot> find_job(const std::string& id) const;
 
 private:
     void status_of_live(const RoutingId& producer, const JobRecord& job, TimePoint now);

@@ -313,14 +313,6 @@ void Scheduler::shut_down() {
 // ---- reporting -------------------------------------------------------------------------
 
 p::StatsReply Scheduler::stats(TimePoint now) const { return parts_->admin.stats(now); }
-std::optional<JobSnapshot> Scheduler::find_job(const std::string& id) const { return parts_->admin.find_job(id); }
-std::size_t Scheduler::worker_count() const noexcept { return parts_->workers.size(); }
-
-std::size_t Scheduler::pending_count(const std::string& queue) const {
-    const QueueState* found = parts_->queues.find(queue);
-    return found == nullptr ? 0 : found->pending.size();
-}
-
 p::SendStatus Scheduler::send_to_worker(const RoutingId& worker, p::Frames frames) {
     return outbox_.to_worker(worker, frames);
 }

@@ -49,7 +49,7 @@ TEST_CASE("the jobs a batching worker gets in one turn go out as one JOBS", "[br
     CHECK(batches[0].jobs[0].queue == "q");
     CHECK(batches[0].jobs[0].attempt == 1);
     CHECK(f.scheduler.counters().jobs_dispatched == 5);
-    CHECK(f.scheduler.find_job("j4")->state == p::JobState::running);
+    CHECK(f.find_job("j4")->state == p::JobState::running);
 
     SECTION("never more than the worker's batch, nor its credit") {
         Fixture g;
@@ -62,7 +62,7 @@ TEST_CASE("the jobs a batching worker gets in one turn go out as one JOBS", "[br
         CHECK(ids_of(sent[1]) == std::vector<std::string>{"j3", "j4", "j5"});
         REQUIRE(single.size() == 1);  // a batch of one is a plain JOB
         CHECK(single[0].id == "j6");
-        CHECK(g.scheduler.pending_count("q") == 3);
+        CHECK(g.pending_count("q") == 3);
     }
     SECTION("outside a turn each message dispatches at once") {
         f.submit("x");
@@ -105,8 +105,8 @@ TEST_CASE("each DONES entry completes its own lease and returns its credit", "[b
     f.scheduler.end_turn(f.now);
     CHECK(f.scheduler.counters().jobs_done == 2);
     CHECK(f.scheduler.counters().stale_completions == 1);
-    CHECK(f.scheduler.find_job("j1")->state == p::JobState::running);
-    CHECK(f.scheduler.find_job("j0")->state == p::JobState::done);
+    CHECK(f.find_job("j1")->state == p::JobState::running);
+    CHECK(f.find_job("j0")->state == p::JobState::done);
     // Two credits came back: the two pending jobs go out together.
     auto second = f.outbox.to_worker_of<p::Jobs>("W");
     REQUIRE(second.size() == 1);
@@ -118,7 +118,7 @@ TEST_CASE("each DONES entry completes its own lease and returns its credit", "[b
         unknown.done.push_back(p::Done{"j4", 1, {}});
         f.scheduler.on_worker_message("X", std::move(unknown), f.now);
         CHECK(f.scheduler.counters().stale_completions == 3);
-        CHECK(f.scheduler.find_job("j3")->state == p::JobState::running);
+        CHECK(f.find_job("j3")->state == p::JobState::running);
         auto errors = f.outbox.to_worker_of<p::Error>("X");
         REQUIRE(errors.size() == 1);
         CHECK(errors[0].code == p::ErrorCode::unknown_worker);
@@ -131,9 +131,9 @@ TEST_CASE("a JOBS that cannot be sent leaves its jobs pending, in order, at the 
     SECTION("the worker is congested: it gets nothing until it speaks") {
         f.outbox.congested.insert("W");
         submit_in_turn(f, 4);
-        CHECK(f.scheduler.pending_count("q") == 4);
-        CHECK(f.scheduler.find_job("j0")->state == p::JobState::pending);
-        CHECK(f.scheduler.find_job("j0")->attempt == 0);
+        CHECK(f.pending_count("q") == 4);
+        CHECK(f.find_job("j0")->state == p::JobState::pending);
+        CHECK(f.find_job("j0")->attempt == 0);
         CHECK(f.scheduler.counters().jobs_dispatched == 0);
         f.outbox.congested.clear();
         f.heartbeat("W");
@@ -146,7 +146,7 @@ TEST_CASE("a JOBS that cannot be sent leaves its jobs pending, in order, at the 
         ready_batching(f, "V", 10, 64);
         f.outbox.unreachable.insert("W");
         submit_in_turn(f, 4);
-        CHECK(f.scheduler.worker_count() == 1);
+        CHECK(f.worker_count() == 1);
         std::vector<std::string> ids;
         for (const auto& batch : f.outbox.to_worker_of<p::Jobs>("V")) {
             for (const auto& id : ids_of(batch)) ids.push_back(id);
@@ -154,7 +154,7 @@ TEST_CASE("a JOBS that cannot be sent leaves its jobs pending, in order, at the 
         for (const auto& job : f.jobs_for("V")) ids.push_back(job.id);
         std::sort(ids.begin(), ids.end());
         CHECK(ids == std::vector<std::string>{"j0", "j1", "j2", "j3"});
-        CHECK(f.scheduler.pending_count("q") == 0);
+        CHECK(f.pending_count("q") == 0);
     }
 }
 

@@ -5,11 +5,14 @@
 
 #include "corsair/broker/scheduler.hpp"
 #include "recording_outbox.hpp"
+#include "scheduler_fixture.hpp"
 
 namespace p = corsair::protocol;
 using corsair::broker::BrokerOptions;
 using corsair::broker::Scheduler;
 using corsair::broker::test::RecordingOutbox;
+using corsair::broker::test::find_job;
+using corsair::broker::test::worker_count;
 
 namespace {
 
@@ -53,7 +56,7 @@ TEST_CASE("a SUBMIT to a new queue past --max-queues is refused; existing queues
     CHECK(errors[0].message.find("q3") != std::string::npos);
     CHECK(b.scheduler.counters().queue_limit_refusals == 1);
     CHECK(b.scheduler.stats(b.now).queues.size() == 2);
-    CHECK_FALSE(b.scheduler.find_job("c").has_value());
+    CHECK_FALSE(find_job(b.scheduler, b.outbox, "c", b.now).has_value());
 }
 
 TEST_CASE("a READY naming new queues past --max-queues is refused whole; one within the limit is taken",
@@ -65,12 +68,12 @@ TEST_CASE("a READY naming new queues past --max-queues is refused whole; one wit
     REQUIRE(errors.size() == 1);
     CHECK(errors[0].code == p::ErrorCode::too_many_queues);
     CHECK(errors[0].command == "READY");
-    CHECK(b.scheduler.worker_count() == 0);
+    CHECK(worker_count(b.scheduler, b.now) == 0);
     CHECK(b.outbox.to_worker_of<p::Job>("W").empty());
     // Duplicates count once: q1 exists, q2 is the one new queue that fits.
     b.scheduler.on_worker_message("W", p::Ready{{"q1", "q2", "q2"}, 1, "w"}, b.now);
     CHECK(b.outbox.to_worker_of<p::Error>("W").empty());
-    CHECK(b.scheduler.worker_count() == 1);
+    CHECK(worker_count(b.scheduler, b.now) == 1);
     CHECK(b.outbox.to_worker_of<p::Job>("W").size() == 1);
     CHECK(b.scheduler.counters().queue_limit_refusals == 1);
 }

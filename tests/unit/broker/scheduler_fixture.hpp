@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,28 @@
 #include "recording_outbox.hpp"
 
 namespace corsair::broker::test {
+
+// What a producer's STATUS says of `id`, asked as a producer of its own ("status-probe"); nullopt
+// when the broker does not know the job. Reads state the way users do, through the protocol.
+inline std::optional<protocol::StatusReply> find_job(Scheduler& scheduler, RecordingOutbox& outbox,
+                                                     const std::string& id, Scheduler::TimePoint now) {
+    scheduler.on_producer_message("status-probe", protocol::StatusRequest{id}, now);
+    auto replies = outbox.to_producer_of<protocol::StatusReply>("status-probe");
+    outbox.to_producers.erase("status-probe");
+    if (replies.empty()) return std::nullopt;
+    return std::move(replies.back());
+}
+
+// A queue's pending jobs, and the workers connected, as STATS reports them.
+inline std::uint64_t pending_count(const Scheduler& scheduler, const std::string& queue, Scheduler::TimePoint now) {
+    for (const auto& q : scheduler.stats(now).queues) {
+        if (q.name == queue) return q.pending;
+    }
+    return 0;
+}
+inline std::size_t worker_count(const Scheduler& scheduler, Scheduler::TimePoint now) {
+    return scheduler.stats(now).workers.size();
+}
 
 struct Fixture {
     Fixture()
@@ -58,6 +81,11 @@ struct Fixture {
         wall += by;
         if (auto deadline = scheduler.next_deadline(); deadline && *deadline <= now) scheduler.fire_timers(now);
     }
+    std::optional<protocol::StatusReply> find_job(const std::string& id) {
+        return test::find_job(scheduler, outbox, id, now);
+    }
+    std::uint64_t pending_count(const std::string& queue) const { return test::pending_count(scheduler, queue, now); }
+    std::size_t worker_count() const { return test::worker_count(scheduler, now); }
     std::vector<protocol::Job> jobs_for(const std::string& worker) { return outbox.to_worker_of<protocol::Job>(worker); }
     std::vector<std::string> job_ids_for(const std::string& worker) {
         std::vector<std::string> ids;

@@ -323,12 +323,12 @@ TEST_CASE("two submits with the same unique key make one job until it ends", "[b
     CHECK(accepted[0].existed);
     CHECK(accepted[0].id == "b");
     CHECK(accepted[0].job_id == "a");
-    CHECK(f.scheduler.pending_count("q") == 1);
+    CHECK(f.pending_count("q") == 1);
     // The same key in another queue is another job.
     auto other = job("c", "other");
     other.unique_key = "report-42";
     f.submit_message(std::move(other));
-    CHECK(f.scheduler.pending_count("other") == 1);
+    CHECK(f.pending_count("other") == 1);
 
     f.ready("W", {"q"}, 1);
     f.done("W", "a", 1, "r");
@@ -384,7 +384,7 @@ TEST_CASE("at its max length a queue answers queue_full and loses nothing", "[br
     REQUIRE(errors.size() == 1);
     CHECK(errors[0].code == p::ErrorCode::queue_full);
     CHECK(errors[0].id == "d");
-    CHECK(f.scheduler.pending_count("q") == 3);
+    CHECK(f.pending_count("q") == 3);
     f.ready("W", {"q"}, 10);
     CHECK(f.job_ids_for("W") == std::vector<std::string>{"a", "b", "c"});
     f.submit_message(job("d"));  // room again: running jobs do not count

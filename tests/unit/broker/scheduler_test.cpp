@@ -17,10 +17,10 @@ using namespace std::chrono_literals;
 TEST_CASE("jobs are dispatched FIFO within a queue", "[broker][scheduler]") {
     Fixture f;
     for (int i = 0; i < 5; ++i) f.submit("j" + std::to_string(i));
-    CHECK(f.scheduler.pending_count("q") == 5);
+    CHECK(f.pending_count("q") == 5);
     f.ready("W", {"q"}, 5);
     CHECK(f.job_ids_for("W") == std::vector<std::string>{"j0", "j1", "j2", "j3", "j4"});
-    CHECK(f.scheduler.pending_count("q") == 0);
+    CHECK(f.pending_count("q") == 0);
 }
 
 TEST_CASE("every submit is acknowledged, and a known id makes no second job", "[broker][scheduler]") {
@@ -31,7 +31,7 @@ TEST_CASE("every submit is acknowledged, and a known id makes no second job", "[
     REQUIRE(accepted.size() == 2);
     CHECK_FALSE(accepted[0].existed);
     CHECK(accepted[1].existed);
-    CHECK(f.scheduler.pending_count("q") == 1);
+    CHECK(f.pending_count("q") == 1);
     CHECK(f.scheduler.counters().duplicate_submits == 1);
 }
 
@@ -52,7 +52,7 @@ TEST_CASE("a worker is never sent more jobs than its credit", "[broker][schedule
     for (int i = 0; i < 5; ++i) f.submit(std::to_string(i));
     auto first = f.jobs_for("W");
     REQUIRE(first.size() == 2);
-    CHECK(f.scheduler.pending_count("q") == 3);
+    CHECK(f.pending_count("q") == 3);
 
     SECTION("each completion returns one credit") {
         f.done("W", first[0].id, first[0].attempt);
@@ -89,12 +89,12 @@ TEST_CASE("only the current lease holder can complete a job", "[broker][schedule
 
     SECTION("a completion from another worker is discarded") {
         f.done("B", "j", 1);
-        CHECK(f.scheduler.find_job("j")->state == p::JobState::running);
+        CHECK(f.find_job("j")->state == p::JobState::running);
         CHECK(f.scheduler.counters().stale_completions == 1);
     }
     SECTION("a completion naming another attempt is discarded") {
         f.done("A", "j", 2);
-        CHECK(f.scheduler.find_job("j")->state == p::JobState::running);
+        CHECK(f.find_job("j")->state == p::JobState::running);
         CHECK(f.scheduler.counters().stale_completions == 1);
     }
     SECTION("a second completion of an ended job is discarded and the job ends once") {
@@ -119,23 +119,23 @@ TEST_CASE("a silent worker is declared dead and its jobs go back to the head of 
     SECTION("not before liveness x interval of silence") {
         f.now += 2999ms;
         f.scheduler.tick(f.now);
-        CHECK(f.scheduler.worker_count() == 1);
+        CHECK(f.worker_count() == 1);
     }
     SECTION("a heartbeat keeps it alive") {
         f.now += 2000ms;
         f.heartbeat("A");
         f.now += 2000ms;
         f.scheduler.tick(f.now);
-        CHECK(f.scheduler.worker_count() == 1);
+        CHECK(f.worker_count() == 1);
     }
     SECTION("after liveness x interval its jobs are requeued in order and redispatched with attempt + 1") {
         f.now += 3000ms;
         f.scheduler.tick(f.now);
-        CHECK(f.scheduler.worker_count() == 0);
+        CHECK(f.worker_count() == 0);
         CHECK(f.scheduler.counters().workers_dead == 1);
         CHECK(f.scheduler.counters().jobs_requeued == 3);
-        CHECK(f.scheduler.pending_count("q") == 5);
-        CHECK(f.scheduler.find_job("j0")->state == p::JobState::pending);
+        CHECK(f.pending_count("q") == 5);
+        CHECK(f.find_job("j0")->state == p::JobState::pending);
         f.ready("B", {"q"}, 5);
         auto jobs = f.jobs_for("B");
         REQUIRE(jobs.size() == 5);
@@ -149,12 +149,12 @@ TEST_CASE("a silent worker is declared dead and its jobs go back to the head of 
         SECTION("and the dead worker's late completion is discarded") {
             f.done("A", "j0", 1);
             CHECK(f.scheduler.counters().stale_completions == 1);
-            CHECK(f.scheduler.find_job("j0")->state == p::JobState::running);
+            CHECK(f.find_job("j0")->state == p::JobState::running);
             auto errors = f.outbox.to_worker_of<p::Error>("A");
             REQUIRE(errors.size() == 1);
             CHECK(errors[0].code == p::ErrorCode::unknown_worker);
             f.done("B", "j0", 2);
-            CHECK(f.scheduler.find_job("j0")->state == p::JobState::done);
+            CHECK(f.find_job("j0")->state == p::JobState::done);
         }
     }
 }
@@ -182,8 +182,8 @@ TEST_CASE("a worker whose connection is gone is dropped when a send fails", "[br
     f.outbox.unreachable.insert("A");
     f.submit("j1");
     CHECK(f.job_ids_for("B") == std::vector<std::string>{"j1"});
-    CHECK(f.scheduler.worker_count() == 1);
-    CHECK(f.scheduler.find_job("j1")->attempt == 1);
+    CHECK(f.worker_count() == 1);
+    CHECK(f.find_job("j1")->attempt == 1);
 }
 
 TEST_CASE("a congested worker is skipped until it speaks again", "[broker][scheduler]") {
@@ -191,7 +191,7 @@ TEST_CASE("a congested worker is skipped until it speaks again", "[broker][sched
     f.ready("A", {"q"}, 4);
     f.outbox.congested.insert("A");
     f.submit("j1");
-    CHECK(f.scheduler.pending_count("q") == 1);
+    CHECK(f.pending_count("q") == 1);
     f.outbox.congested.clear();
     f.submit("j2");
     CHECK(f.jobs_for("A").empty());
@@ -209,12 +209,12 @@ TEST_CASE("a draining worker gets no new jobs and a disconnecting one gives its 
     CHECK(f.jobs_for("A").empty());
     f.done("A", "j1", 1);
     CHECK(f.jobs_for("A").empty());
-    CHECK(f.scheduler.find_job("j1")->state == p::JobState::done);
+    CHECK(f.find_job("j1")->state == p::JobState::done);
 
     f.ready("B", {"q"}, 1);
     CHECK(f.job_ids_for("B") == std::vector<std::string>{"j2"});
     f.scheduler.on_worker_message("B", p::Disconnect{"bye"}, f.now);
-    CHECK(f.scheduler.pending_count("q") == 1);
+    CHECK(f.pending_count("q") == 1);
     CHECK(f.scheduler.counters().workers_disconnected == 1);
     f.ready("C", {"q"}, 1);
     auto jobs = f.jobs_for("C");
@@ -272,7 +272,7 @@ TEST_CASE("a waiting producer receives the result and status reports it", "[brok
     SECTION("results expire after their TTL") {
         f.now += 61s;
         f.scheduler.tick(f.now);
-        CHECK_FALSE(f.scheduler.find_job("ok").has_value());
+        CHECK_FALSE(f.find_job("ok").has_value());
     }
 }
 
@@ -283,7 +283,7 @@ TEST_CASE("a result for a vanished producer is counted and kept for status", "[b
     f.outbox.unreachable.insert("gone");
     f.done("W", "j", 1);
     CHECK(f.scheduler.counters().results_undeliverable == 1);
-    CHECK(f.scheduler.find_job("j")->state == p::JobState::done);
+    CHECK(f.find_job("j")->state == p::JobState::done);
 }
 
 TEST_CASE("peers that break the rules get typed errors and change nothing", "[broker][scheduler]") {
@@ -299,7 +299,7 @@ TEST_CASE("peers that break the rules get typed errors and change nothing", "[br
         auto errors = f.outbox.to_worker_of<p::Error>("X");
         REQUIRE(errors.size() == 1);
         CHECK(errors[0].code == p::ErrorCode::unknown_worker);
-        CHECK(f.scheduler.worker_count() == 0);
+        CHECK(f.worker_count() == 0);
     }
     SECTION("a malformed frame set") {
         f.scheduler.on_malformed_producer_message("P", {p::ErrorCode::bad_header, "not a map"});

@@ -39,17 +39,6 @@ struct RecoveryCounts {
     std::uint64_t queues = 0;
 };
 
-// What STATUS sees of one job; also used by tests.
-struct JobSnapshot {
-    std::string queue;
-    protocol::JobState state = protocol::JobState::pending;
-    std::uint32_t attempt = 0;
-    std::string worker;  // lease holder's name while running
-    std::int32_t priority = 0;
-    std::vector<protocol::AttemptError> errors;
-    std::optional<std::uint32_t> progress;
-};
-
 // A router over parts with one job each (broker/src/rules/, docs/architecture.md): it takes each
 // decoded message to the part that owns its rule, and dispatches once the event (or the turn)
 // is handled.
@@ -109,11 +98,9 @@ public:
     // Stop accepting jobs and tell every worker the broker is leaving.
     void shut_down();
 
+    // What STATS answers, and the counters in it, for whoever reports on the broker.
     protocol::StatsReply stats(TimePoint now) const;
     const SchedulerCounters& counters() const noexcept { return counters_; }
-    std::optional<JobSnapshot> find_job(const std::string& id) const;
-    std::size_t worker_count() const noexcept;
-    std::size_t pending_count(const std::string& queue) const;
 
 private:
     struct Parts;
