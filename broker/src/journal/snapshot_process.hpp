@@ -1,6 +1,6 @@
 // A child process that writes a compaction snapshot from a fork(2) of the broker, so the loop
-// pauses only for the fork (copying page tables: about 2 ms per GiB of resident memory on huge
-// pages, 20 ms on 4 KiB pages, on the machine in docs/performance.md) instead of encoding every live job itself. The copy-on-write
+// pauses only for the fork (copying page tables, docs/performance.md) instead of encoding every
+// live job itself. The copy-on-write
 // image is the state at the instant of the fork, which is what the journal boundary marks.
 //
 // Created by the loop thread (the only thread the child inherits); afterwards any one thread may

@@ -2,8 +2,8 @@
 // thread exists.
 //
 // Why: compaction forks the broker (docs/durability.md), and fork copies one page-table entry per
-// 4 KiB page of heap, pausing the loop about 20 ms per GiB (16-19 ms with a million pending jobs,
-// 750 MiB); with 2 MiB pages it copies one entry per 512 of them (1.6 ms for the same jobs).
+// 4 KiB page of heap, pausing the loop in proportion to its memory; with 2 MiB pages it copies one
+// entry per 512 of them (docs/performance.md has the pauses measured both ways).
 // glibc's malloc asks for huge pages (madvise) only under GLIBC_TUNABLES=glibc.malloc.hugetlb=1,
 // and reads tunables only at process start, so the broker re-executes itself once with it set.
 #pragma once
