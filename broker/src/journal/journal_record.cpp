@@ -39,12 +39,9 @@ using protocol::MapReader;
 using protocol::MapWriter;
 using protocol::Presence;
 
-void write_retry(MapWriter& w, const protocol::RetryPolicy& retry) {
-    w.optional_field("max_attempts", retry.max_attempts);
-    w.optional_field("backoff_ms", retry.backoff_ms);
-    w.optional_field("backoff_max_ms", retry.backoff_max_ms);
-    w.optional_field("backoff_jitter_pct", retry.backoff_jitter_pct);
-}
+// The retry keys and QUEUE's settings are written as on the wire; they are read back with the
+// journal's own readers below, which take any value the broker wrote without the wire's bounds.
+void write_retry(MapWriter& w, const protocol::RetryPolicy& retry) { protocol::detail::write(w, retry); }
 
 void write_body(MapWriter& w, const JournalSubmitted& r) {
     w.field("id", r.id);
@@ -102,16 +99,7 @@ void write_body(MapWriter& w, const JournalJob& r) {
     w.field("at_ms", r.at_ms);
     w.bytes_field("result", r.result);
 }
-void write_body(MapWriter& w, const JournalQueueSettings& r) {
-    const auto& s = r.settings;
-    w.field("queue", s.queue);
-    w.optional_field("paused", s.is_paused);
-    w.optional_field("max_length", s.max_length);
-    write_retry(w, s.retry);
-    w.optional_field("timeout_ms", s.timeout_ms);
-    w.optional_field("dead_max_count", s.dead_max_count);
-    w.optional_field("dead_max_age_ms", s.dead_max_age_ms);
-}
+void write_body(MapWriter& w, const JournalQueueSettings& r) { protocol::detail::write(w, r.settings); }
 
 // Every key of a record is required (any value of its type) unless it is an std::optional.
 std::string text(const MapReader& r, std::string_view key) {

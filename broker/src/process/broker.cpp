@@ -213,30 +213,24 @@ void Broker::run() {
 }
 
 void Broker::receive_from_producers(std::chrono::steady_clock::time_point now) {
-    const p::DecodeLimits limits{options_.max_payload_bytes};
-    scheduler_.begin_turn();
-    for (int i = 0; i < kBatchPerTurn && p::receive_frames(producers_, frames_); ++i) {
-        const RoutingId routing_id(static_cast<const char*>(frames_[0].data()), frames_[0].size());
-        auto decoded = p::decode(frames_, 1, limits);
-        if (decoded) {
-            scheduler_.on_producer_message(routing_id, std::move(decoded).value(), now);
-        } else {
-            scheduler_.on_malformed_producer_message(routing_id, decoded.error());
-        }
-    }
-    scheduler_.end_turn(now);
+    receive_turn(producers_, now, &Scheduler::on_producer_message, &Scheduler::on_malformed_producer_message);
 }
 
 void Broker::receive_from_workers(std::chrono::steady_clock::time_point now) {
+    receive_turn(workers_, now, &Scheduler::on_worker_message, &Scheduler::on_malformed_worker_message);
+}
+
+void Broker::receive_turn(zmq::socket_t& socket, std::chrono::steady_clock::time_point now, MessageHandler on_message,
+                          MalformedHandler on_malformed) {
     const p::DecodeLimits limits{options_.max_payload_bytes};
     scheduler_.begin_turn();
-    for (int i = 0; i < kBatchPerTurn && p::receive_frames(workers_, frames_); ++i) {
+    for (int i = 0; i < kBatchPerTurn && p::receive_frames(socket, frames_); ++i) {
         const RoutingId routing_id(static_cast<const char*>(frames_[0].data()), frames_[0].size());
         auto decoded = p::decode(frames_, 1, limits);
         if (decoded) {
-            scheduler_.on_worker_message(routing_id, std::move(decoded).value(), now);
+            (scheduler_.*on_message)(routing_id, std::move(decoded).value(), now);
         } else {
-            scheduler_.on_malformed_worker_message(routing_id, decoded.error());
+            (scheduler_.*on_malformed)(routing_id, decoded.error());
         }
     }
     scheduler_.end_turn(now);
