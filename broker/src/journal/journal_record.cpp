@@ -39,16 +39,16 @@ using protocol::MapReader;
 using protocol::MapWriter;
 using protocol::Presence;
 
-// The retry keys and QUEUE's settings are written as on the wire; they are read back with the
-// journal's own readers below, which take any value the broker wrote without the wire's bounds.
-void write_retry(MapWriter& w, const protocol::RetryPolicy& retry) { protocol::detail::write(w, retry); }
+// The retry keys and QUEUE's settings are written as on the wire (protocol::detail::write); they
+// are read back with the journal's own readers below, which take any value the broker wrote
+// without the wire's bounds.
 
 void write_body(MapWriter& w, const JournalSubmitted& r) {
     w.field("id", r.id);
     w.field("queue", r.queue);
     w.bytes_field("payload", r.payload);
     w.field("priority", r.priority);
-    write_retry(w, r.retry);
+    protocol::detail::write(w, r.retry);
     w.optional_field("timeout_ms", r.timeout_ms);
     w.field("ready_at_ms", r.ready_at_ms);
     w.field("unique_key", r.unique_key);
@@ -88,7 +88,7 @@ void write_body(MapWriter& w, const JournalJob& r) {
     w.field("state", to_string(r.state));
     w.bytes_field("payload", r.payload);
     w.field("priority", r.priority);
-    write_retry(w, r.retry);
+    protocol::detail::write(w, r.retry);
     w.optional_field("timeout_ms", r.timeout_ms);
     w.field("unique_key", r.unique_key);
     w.field("sequence", r.sequence);
