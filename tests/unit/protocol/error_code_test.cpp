@@ -21,7 +21,7 @@ TEST_CASE("every error code survives to_string and parse_error_code", "[protocol
         CHECK(parse_error_code(name) == code);
         names.insert(name);
     }
-    CHECK(names.size() == 17);
+    CHECK(names.size() == 21);
 }
 
 TEST_CASE("the lifecycle error codes come after shutting_down and before internal", "[protocol][error_code]") {
@@ -30,7 +30,11 @@ TEST_CASE("the lifecycle error codes come after shutting_down and before interna
     CHECK(static_cast<int>(ErrorCode::queue_full) == 13);
     CHECK(static_cast<int>(ErrorCode::wrong_state) == 14);
     CHECK(static_cast<int>(ErrorCode::too_many_queues) == 15);
-    CHECK(static_cast<int>(ErrorCode::internal) == 16);
+    CHECK(static_cast<int>(ErrorCode::unknown_queue) == 16);
+    CHECK(static_cast<int>(ErrorCode::id_conflict) == 17);
+    CHECK(static_cast<int>(ErrorCode::storage_unavailable) == 18);
+    CHECK(static_cast<int>(ErrorCode::wrong_endpoint) == 19);
+    CHECK(static_cast<int>(ErrorCode::internal) == 20);
     CHECK(parse_error_code("queue_full") == ErrorCode::queue_full);
     CHECK(parse_error_code("too_many_queues") == ErrorCode::too_many_queues);
     CHECK(parse_error_code("wrong_state") == ErrorCode::wrong_state);
@@ -54,6 +58,10 @@ TEST_CASE("the wire names of error codes are fixed", "[protocol][error_code]") {
     CHECK(to_string(ErrorCode::queue_full) == "queue_full");
     CHECK(to_string(ErrorCode::wrong_state) == "wrong_state");
     CHECK(to_string(ErrorCode::too_many_queues) == "too_many_queues");
+    CHECK(to_string(ErrorCode::unknown_queue) == "unknown_queue");
+    CHECK(to_string(ErrorCode::id_conflict) == "id_conflict");
+    CHECK(to_string(ErrorCode::storage_unavailable) == "storage_unavailable");
+    CHECK(to_string(ErrorCode::wrong_endpoint) == "wrong_endpoint");
     CHECK(to_string(ErrorCode::internal) == "internal");
 }
 

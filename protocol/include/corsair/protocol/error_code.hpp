@@ -26,6 +26,10 @@ enum class ErrorCode : std::uint8_t {
     queue_full,           // the queue is at its max length; nothing was queued
     wrong_state,          // the job is not in a state the request applies to
     too_many_queues,      // the request would create a queue beyond the broker's --max-queues
+    unknown_queue,        // an admin request names a queue that does not exist (nothing was created)
+    id_conflict,          // SUBMIT reuses a known job id with a different queue or payload
+    storage_unavailable,  // the journal cannot be written (e.g. disk full); nothing was queued
+    wrong_endpoint,       // a worker command on the producer endpoint or the reverse; message says where to go
     internal,             // the broker failed; the request may be retried
 };
 
@@ -47,6 +51,10 @@ inline constexpr std::string_view to_string(ErrorCode code) noexcept {
         case ErrorCode::queue_full: return "queue_full";
         case ErrorCode::wrong_state: return "wrong_state";
         case ErrorCode::too_many_queues: return "too_many_queues";
+        case ErrorCode::unknown_queue: return "unknown_queue";
+        case ErrorCode::id_conflict: return "id_conflict";
+        case ErrorCode::storage_unavailable: return "storage_unavailable";
+        case ErrorCode::wrong_endpoint: return "wrong_endpoint";
         case ErrorCode::internal: return "internal";
     }
     return "internal";
