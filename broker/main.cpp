@@ -1,5 +1,8 @@
 // corsair-broker: parses flags, builds the logger and the Broker, runs it until SIGINT/SIGTERM.
 #include <atomic>
+#include <csignal>
+#include <cstring>
+#include <string>
 #include <cstdio>
 #include <iostream>
 
@@ -29,7 +32,8 @@ int main(int argc, char** argv) {
         zmq::context_t context(1);
         std::atomic<corsair::broker::Broker*> running{nullptr};
         corsair::broker::SignalWatcher signals([&running, &log](int signal_number) {
-            log->info("signal received signal={}; shutting down", signal_number);
+            const char* name = sigabbrev_np(signal_number);
+            log->info("signal received signal={}; shutting down", name != nullptr ? name : std::to_string(signal_number));
             if (auto* broker = running.load()) broker->request_stop();
         });
         corsair::broker::Broker broker(context, options, log);
@@ -40,6 +44,7 @@ int main(int argc, char** argv) {
         std::fflush(stdout);
         broker.run();
         running = nullptr;
+        if (broker.has_journal_failed()) return corsair::broker::kExitJournalFailed;
     } catch (const zmq::error_t& e) {
         log->error("cannot start: {}", e.what());
         return 1;

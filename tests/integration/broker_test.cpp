@@ -1,5 +1,7 @@
 // End-to-end behaviour of the broker with real workers and producers over TCP loopback.
 #include <csignal>
+#include <cstdlib>
+#include <filesystem>
 #include <map>
 #include <optional>
 #include <set>
@@ -10,6 +12,7 @@
 #include "cluster.hpp"
 #include "corsair/protocol/protocol.hpp"
 #include "deadline.hpp"
+#include "scratch_dir.hpp"
 
 using namespace std::chrono_literals;
 using corsair::test::Cluster;
@@ -228,4 +231,14 @@ TEST_CASE("SIGTERM stops the broker cleanly and workers are told", "[integration
     CHECK(corsair::test::wait_until(
         [&] { return cluster.worker_log("w1").find("broker disconnected us") != std::string::npos; }, 5s, 20ms));
     CHECK(cluster.worker("w1").is_running());
+}
+
+TEST_CASE("the tests' scratch folders live under the build tree, which CTest empties before each run",
+          "[integration][harness]") {
+    // A test killed by its timeout cannot remove its folders; under /tmp they would pile up.
+    const char* tmpdir = std::getenv("TMPDIR");
+    REQUIRE(tmpdir != nullptr);
+    CHECK(std::string(tmpdir).find("/test-scratch") != std::string::npos);
+    corsair::test::ScratchDir scratch;
+    CHECK(scratch.path().parent_path() == std::filesystem::path(tmpdir));
 }

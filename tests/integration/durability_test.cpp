@@ -212,3 +212,67 @@ TEST_CASE("a compaction under load, killed in the middle, loses nothing", "[inte
     CHECK(log.find("compaction abandoned") == std::string::npos);
     CHECK(log.find("compaction not started") == std::string::npos);
 }
+
+TEST_CASE("a full disk refuses new jobs with storage_unavailable, and the broker resumes by itself without losing "
+          "what it acknowledged",
+          "[integration][durability]") {
+    // A file size limit (prlimit --fsize) fails the journal's writes as a full disk would,
+    // without needing one; `prlimit --pid` lifts it from outside, as freeing space would.
+    Cluster cluster;
+    const auto endpoints = cluster.endpoints();
+    cluster.run_broker_under({"/usr/bin/prlimit", "--fsize=65536:unlimited", "--"});
+    cluster.start_broker(endpoints);
+    auto producer = cluster.make_producer();
+    const std::string payload(1024, 'x');
+    std::vector<std::string> acknowledged;
+    std::vector<std::string> unanswered;  // taken, but their ACCEPTED waited for the journal
+    std::optional<corsair::producer::ProducerError> refusal;
+    for (int i = 0; i < 200 && !refusal; ++i) {
+        const std::string id = "job-" + std::to_string(i);
+        try {
+            producer->submit("q", payload, {}, 1500ms, id);
+            acknowledged.push_back(id);
+        } catch (const corsair::producer::ProducerError& e) {
+            if (e.is_timeout()) {
+                unanswered.push_back(id);
+            } else {
+                refusal = e;
+            }
+        }
+    }
+    REQUIRE(refusal);
+    CHECK(refusal->code() == p::ErrorCode::storage_unavailable);
+    CHECK(refusal->broker_message().find("File too large") != std::string::npos);
+    CHECK(acknowledged.size() > 20);
+    CHECK(acknowledged.size() < 64);  // 64 KiB of 1 KiB jobs
+    CHECK(cluster.counter("storage_unavailable") == 1);
+    CHECK(cluster.broker().is_running());
+    // A worker's results are still taken meanwhile, but no job is handed out.
+    cluster.start_worker("w", {"--builtin", "echo"});
+    REQUIRE(cluster.wait_for_workers(1));
+    CHECK(cluster.stats()->counters.at("jobs_dispatched") == 0);
+
+    // Space comes back: the broker takes jobs and dispatches again by itself.
+    const std::string pid = std::to_string(cluster.broker_pid());
+    corsair::test::ChildProcess lift({"/usr/bin/prlimit", "--pid", pid, "--fsize=unlimited:unlimited"});
+    REQUIRE(lift.wait_exit(5s) == 0);
+    REQUIRE(corsair::test::wait_until([&] { return cluster.counter("storage_unavailable") == 0; }, 10s, 50ms));
+    producer->submit("q", payload, {}, 5s, "after");
+    REQUIRE(corsair::test::wait_until([&] { return cluster.counter("jobs_done") >= acknowledged.size() + 1; }, 20s,
+                                      50ms));
+    const auto log = cluster.broker_log();
+    CHECK(log.find("journal cannot be written") != std::string::npos);
+    CHECK(log.find("journal writable again") != std::string::npos);
+
+    // Every job it acknowledged (and those whose ACCEPTED waited) is in the journal: a kill -9
+    // and restart knows them all, done.
+    cluster.kill_broker();
+    cluster.start_broker(endpoints);
+    auto after = cluster.make_producer();
+    acknowledged.insert(acknowledged.end(), unanswered.begin(), unanswered.end());
+    acknowledged.push_back("after");
+    for (const auto& id : acknowledged) {
+        INFO(id);
+        CHECK(after->status(id).state == p::JobState::done);
+    }
+}

@@ -46,6 +46,7 @@ void CorsairCluster::start_broker(std::optional<BrokerEndpoints> endpoints) {
     if (std::find(argv.begin(), argv.end(), "--data-dir") == argv.end()) {
         argv.insert(argv.end(), {"--data-dir", log_dir_ + "/data"});
     }
+    argv.insert(argv.begin(), broker_wrapper_.begin(), broker_wrapper_.end());
     const std::string log = log_dir_ + "/broker.log";
     broker_ = std::make_unique<ChildProcess>(argv, std::vector<std::string>{}, log);
     const auto deadline = Clock::now() + kReadyTimeout;

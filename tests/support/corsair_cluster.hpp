@@ -46,6 +46,9 @@ public:
     // ready line; throws std::runtime_error if none comes.
     void start_broker(std::optional<BrokerEndpoints> endpoints = std::nullopt);
     ChildProcess& broker() { return *broker_; }
+    // From the next start_broker() on, starts the broker as `wrapper` followed by its own argv,
+    // e.g. {"/usr/bin/prlimit", "--fsize=65536", "--"}; the wrapper must exec it (same PID).
+    void run_broker_under(std::vector<std::string> wrapper) { broker_wrapper_ = std::move(wrapper); }
     pid_t broker_pid() const noexcept { return broker_->pid(); }
     // SIGKILLs the broker and blocks (10 s at most) until it is reaped.
     void kill_broker();
@@ -70,6 +73,7 @@ private:
     std::optional<ScratchDir> scratch_;
     std::string log_dir_;
     std::unique_ptr<ChildProcess> broker_;
+    std::vector<std::string> broker_wrapper_;
     BrokerEndpoints endpoints_;
     std::map<std::string, std::unique_ptr<ChildProcess>> workers_;
 };

@@ -153,6 +153,14 @@ int JournalFile::write(std::initializer_list<std::string_view> pieces) noexcept 
     return 0;
 }
 
+int JournalFile::truncate_to(std::uint64_t size_bytes) noexcept {
+    while (::ftruncate(fd_, static_cast<off_t>(size_bytes)) != 0) {
+        if (errno != EINTR) return errno;
+    }
+    size_bytes_ = size_bytes;
+    return 0;
+}
+
 int JournalFile::refresh_size() noexcept {
     struct stat status {};
     if (::fstat(fd_, &status) != 0) return errno;

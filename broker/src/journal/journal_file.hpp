@@ -67,6 +67,10 @@ public:
     // syncs the directory to make the new name durable. Returns 0 or errno.
     int rename_to(const std::filesystem::path& path) noexcept;
 
+    // Cuts the file back to `size_bytes` (ftruncate(2)): after a failed write left part of a
+    // batch behind. Returns 0 or errno.
+    int truncate_to(std::uint64_t size_bytes) noexcept;
+
     // Re-reads the size from the file (fstat): after another process appended to the same file
     // (a SnapshotProcess). Returns 0 or errno.
     int refresh_size() noexcept;

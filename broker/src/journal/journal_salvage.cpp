@@ -7,12 +7,16 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
+#include <set>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 #include "journal_error.hpp"
 #include "journal_file.hpp"
 #include "corsair/broker/journal_record.hpp"
+#include "corsair/protocol/limits.hpp"
 
 namespace corsair::broker {
 
@@ -60,13 +64,63 @@ void write_or_throw(JournalFile& out, std::string_view bytes) {
     }
 }
 
+// Job ids still legible in damaged bytes: each record body writes its job id as the msgpack key
+// "id" (fixstr a2 69 64) followed by a str8 or fixstr value of at most kMaxJobIdBytes.
+void collect_legible_ids(std::string_view damaged, std::set<std::string>& ids) {
+    constexpr std::string_view kIdKey("\xa2id", 3);
+    for (std::size_t at = damaged.find(kIdKey); at != std::string_view::npos; at = damaged.find(kIdKey, at + 1)) {
+        std::size_t value = at + kIdKey.size();
+        if (value >= damaged.size()) break;
+        const auto header = static_cast<unsigned char>(damaged[value]);
+        std::size_t length = 0;
+        if ((header & 0xE0) == 0xA0) {
+            length = header & 0x1F;
+            value += 1;
+        } else if (header == 0xD9 && value + 1 < damaged.size()) {
+            length = static_cast<unsigned char>(damaged[value + 1]);
+            value += 2;
+        } else {
+            continue;
+        }
+        if (length == 0 || length > protocol::kMaxJobIdBytes || value + length > damaged.size()) continue;
+        ids.emplace(damaged.substr(value, length));
+    }
+}
+
+// Notes a kept record's job: whether its submit (or whole state) was kept, or only later changes.
+struct KeptJobs {
+    std::set<std::string> with_submit;
+    std::set<std::string> without_submit;
+
+    void note(const JournalRecord& record) {
+        std::visit(
+            [&](const auto& r) {
+                using T = std::decay_t<decltype(r)>;
+                if constexpr (std::is_same_v<T, JournalSubmitted> || std::is_same_v<T, JournalJob>) {
+                    with_submit.insert(r.id);
+                    without_submit.erase(r.id);
+                } else if constexpr (!std::is_same_v<T, JournalQueueSettings>) {
+                    if (with_submit.count(r.id) == 0) without_submit.insert(r.id);
+                }
+            },
+            record);
+    }
+};
+
 SalvageReport copy_intact_records(std::string_view input, JournalFile& out) {
     SalvageReport report;
+    std::set<std::string> affected;
+    KeptJobs kept;
     std::string chunk;
     std::size_t offset = std::min(input.size(), kJournalHeaderBytes);
     while (offset < input.size()) {
         const JournalFrame frame = check_frame(input.substr(offset));
-        if (frame.status == JournalFrame::Status::intact && decode_body(frame.type, frame.body).has_value()) {
+        std::optional<JournalRecord> record;
+        if (frame.status == JournalFrame::Status::intact) {
+            if (auto decoded = decode_body(frame.type, frame.body)) record = std::move(decoded).value();
+        }
+        if (record) {
+            kept.note(*record);
             chunk.append(input.substr(offset, frame.frame_bytes));
             offset += frame.frame_bytes;
             ++report.records_kept;
@@ -76,9 +130,12 @@ SalvageReport copy_intact_records(std::string_view input, JournalFile& out) {
         const std::size_t resumes_at = find_next_record(input, offset + 1).value_or(input.size());
         report.bytes_skipped += resumes_at - offset;
         ++report.damaged_regions;
+        collect_legible_ids(input.substr(offset, resumes_at - offset), affected);
         offset = resumes_at;
     }
     write_or_throw(out, chunk);
+    affected.insert(kept.without_submit.begin(), kept.without_submit.end());
+    report.affected_ids.assign(affected.begin(), affected.end());
     return report;
 }
 

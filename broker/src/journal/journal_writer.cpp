@@ -2,7 +2,9 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cassert>
+#include <cerrno>
 #include <cstring>
 
 #include "journal_error.hpp"
@@ -166,6 +168,7 @@ JournalWriterStats JournalWriter::stats() const noexcept {
     stats.compactions = compactions_.load();
     stats.compactions_failed = compactions_failed_.load();
     stats.last_snapshot_bytes = last_snapshot_bytes_.load();
+    stats.stalls = stalls_.load();
     return stats;
 }
 
@@ -176,7 +179,7 @@ void JournalWriter::run(zmq::context_t& context) noexcept {
     writer_pipe_->send(zmq::const_buffer(&kReady, 1));
     bool is_stopping = false;
     while (!is_stopping) {
-        const bool has_child_exited = wait_for_work(sync_due_, is_stopping);
+        const bool has_child_exited = wait_for_work(is_stalled_ ? std::min(sync_due_, retry_due_) : sync_due_, is_stopping);
         write_round(is_stopping, has_child_exited);
     }
     writer_pipe_.reset();
@@ -203,7 +206,13 @@ void JournalWriter::write_round(bool is_stopping, bool has_child_exited) {
     std::optional<Compaction> started;
     {
         const std::lock_guard lock(mutex_);
-        batch_.swap(queued_);
+        // While stalled, batch_ still holds what could not be written: new records go after it.
+        if (batch_.empty()) {
+            batch_.swap(queued_);
+        } else {
+            batch_.append(queued_);
+            queued_.clear();
+        }
         sequence = queued_last_sequence_;
         started.swap(queued_compaction_);
         has_wake_pending_ = false;
@@ -213,8 +222,27 @@ void JournalWriter::write_round(bool is_stopping, bool has_child_exited) {
         if (started) discard(*started);
         return;
     }
+    if (is_stalled_.load()) {
+        if (started) drop_compaction(*started, "the disk is full");
+        started.reset();
+        if (batch_.size() > options_.max_stalled_bytes) {
+            fail("hold more than " + std::to_string(options_.max_stalled_bytes) +
+                     " bytes of records while the disk is full",
+                 ENOSPC);
+            return;
+        }
+        if (!is_stopping && Clock::now() < retry_due_) return;
+    }
     const bool has_news = sequence != written_sequence_;
-    const bool is_written = !has_news || write_batch(batch_);
+    if (has_news && !write_batch()) {
+        if (started) drop_compaction(*started, "the journal cannot be written");
+        if (is_stopping && is_stalled_.load()) {
+            log_->error("journal stopped with records unwritten path={} unwritten_bytes={} (none was acknowledged)",
+                        path_.string(), batch_.size());
+        }
+        return;
+    }
+    if (is_stalled_.load()) end_stall();
     // Keep what the compaction file will need: records after the boundary, then every batch.
     if (started) {
         compaction_.emplace(std::move(*started));
@@ -223,7 +251,6 @@ void JournalWriter::write_round(bool is_stopping, bool has_child_exited) {
         compaction_->records_after.append(batch_);
     }
     batch_.clear();
-    if (!is_written) return;
     if (has_news) {
         records_written_ += sequence - written_sequence_;
         ++batches_written_;
@@ -251,14 +278,63 @@ void JournalWriter::advance_compaction(bool is_stopping, bool has_child_exited) 
     }
 }
 
-bool JournalWriter::write_batch(std::string_view batch) {
-    if (int error = file_.write({batch}); error != 0) {
+bool JournalWriter::write_batch() {
+    const auto size_before = file_.size_bytes();
+    const int error = file_.write({batch_});
+    if (error == 0) {
+        is_dirty_ = true;
+        journal_bytes_ = file_.size_bytes();
+        return true;
+    }
+    if (error != ENOSPC && error != EDQUOT && error != EFBIG) {
         fail("write " + file_.path().string(), error);
         return false;
     }
-    is_dirty_ = true;
-    journal_bytes_ = file_.size_bytes();
-    return true;
+    // Cut off what part of the batch did land, so that the retry appends whole records.
+    if (int cut = file_.truncate_to(size_before); cut != 0) {
+        fail("cut a partial write back in " + file_.path().string(), cut);
+        return false;
+    }
+    stall(error);
+    return false;
+}
+
+void JournalWriter::stall(int error) {
+    const auto now = Clock::now();
+    retry_due_ = now + kStalledRetryInterval;
+    if (is_stalled_.load()) return;
+    stalled_since_ = now;
+    {
+        const std::lock_guard lock(mutex_);
+        failure_ = "journal: cannot write " + file_.path().string() + ": " + std::strerror(error);
+    }
+    ++stalls_;
+    is_stalled_.store(true);
+    if (compaction_) abandon_compaction("the disk is full");
+    log_->error("journal cannot be written path={} error=\"{}\" held_bytes={}; holding its records in memory and "
+                "trying again every {} ms",
+                path_.string(), std::strerror(error), batch_.size(), kStalledRetryInterval.count());
+    notify();
+}
+
+void JournalWriter::end_stall() {
+    {
+        const std::lock_guard lock(mutex_);
+        failure_.clear();
+    }
+    is_stalled_.store(false);
+    const auto stalled = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - stalled_since_);
+    log_->warn("journal writable again path={} stalled_ms={} written_bytes={}", path_.string(), stalled.count(),
+               batch_.size());
+    notify();
+}
+
+void JournalWriter::drop_compaction(Compaction& compaction, const std::string& why) {
+    discard(compaction);
+    is_compacting_.store(false);
+    ++compactions_failed_;
+    log_->error("journal compaction abandoned path={} error=\"{}\"", compaction.file.path().string(), why);
+    notify();
 }
 
 void JournalWriter::finish_compaction() {
@@ -347,6 +423,8 @@ void JournalWriter::fail(const std::string& what, int error) {
         failure_ = "journal: cannot " + what + ": " + std::strerror(error);
         queued_.clear();
     }
+    batch_.clear();
+    is_stalled_.store(false);
     has_failed_.store(true);
     if (compaction_) {
         discard(*compaction_);

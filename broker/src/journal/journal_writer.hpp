@@ -25,10 +25,20 @@
 //            it back in its own time, typically within 30 s). Process crash: nothing lost.
 // Every policy syncs on clean shutdown, and during compaction (below).
 //
-// Failure. An error from write(2), fdatasync(2) or syncing the directory stops the writer for
-// good: the durable sequence never advances again, later records are dropped, has_failed() turns
-// true and a notification is sent. A failed fdatasync cannot be retried safely (Linux may have
-// discarded the dirty pages), so the loop should stop acknowledging and shut the broker down.
+// Full disk. A write(2) that fails for want of space (ENOSPC, EDQUOT, or EFBIG past a file size
+// limit) stalls the writer instead of stopping it: the file is cut back to its last whole record,
+// the records stay in memory, is_stalled() turns true and a notification is sent. The writer
+// tries again every kStalledRetryInterval; once a write succeeds it carries on as before and
+// the durable sequence advances over everything held. Nothing is reported durable meanwhile, so
+// the loop acknowledges nothing; it should also stop taking new work, since the records held in
+// memory are bounded by max_stalled_bytes (past that the writer fails, below). A compaction under
+// way when the disk fills is abandoned.
+//
+// Failure. Any other error from write(2), an error from fdatasync(2) or syncing the directory,
+// or cutting back a partial write, stops the writer for good: the durable sequence never
+// advances again, later records are dropped, has_failed() turns true and a notification is sent.
+// A failed fdatasync cannot be retried safely (Linux may have discarded the dirty pages), so
+// the loop should stop acknowledging and shut the broker down.
 //
 // Compaction. compact(write_snapshot) starts a new journal at the current end of the record
 // stream. On the loop thread it creates <journal>.compact (compaction_path_of) with a header and
@@ -79,6 +89,8 @@ struct JournalWriterOptions {
     // interval: the longest written data waits before an fdatasync. 100 ms bounds the loss on a
     // power failure to a tenth of a second of jobs while keeping syncs to at most ten a second.
     std::chrono::milliseconds fsync_interval{100};
+    // Full disk: the most bytes of records held in memory before the writer fails (see above).
+    std::size_t max_stalled_bytes = 64 * 1024 * 1024;
 };
 
 struct JournalWriterStats {
@@ -89,7 +101,11 @@ struct JournalWriterStats {
     std::uint64_t compactions = 0;
     std::uint64_t compactions_failed = 0;
     std::uint64_t last_snapshot_bytes = 0;  // the compacted journal's size at its switch
+    std::uint64_t stalls = 0;               // times the disk filled up (see Full disk above)
 };
+
+// While the disk is full, how often a write is tried again.
+inline constexpr std::chrono::milliseconds kStalledRetryInterval{1000};
 
 // Records appended while a snapshot is being written are also kept in memory until the switch;
 // past this, the compaction is abandoned rather than let a stuck child grow the broker.
@@ -127,8 +143,10 @@ public:
     bool compact(const SnapshotProcess::Writer& write_snapshot);
     bool is_compacting() const noexcept { return is_compacting_.load(); }
 
+    // True while writes fail for want of space and the records wait in memory (see above).
+    bool is_stalled() const noexcept { return is_stalled_.load(); }
     bool has_failed() const noexcept { return has_failed_.load(); }
-    // What failed (the call, the path, strerror), or empty.
+    // What failed or stalls the writer (the call, the path, strerror), or empty.
     std::string failure() const;
     JournalWriterStats stats() const noexcept;
 
@@ -151,9 +169,14 @@ private:
     // durable sequence and moves a compaction on.
     void write_round(bool is_stopping, bool has_child_exited);
     void advance_compaction(bool is_stopping, bool has_child_exited);
-    bool write_batch(std::string_view batch);
+    // Writes batch_; false if it could not (then the writer has stalled or failed).
+    bool write_batch();
+    void stall(int error);
+    void end_stall();
     void finish_compaction();
     void abandon_compaction(const std::string& why, bool is_failure = true);
+    // Gives up a compaction the loop started that never reached this thread's compaction_.
+    void drop_compaction(Compaction& compaction, const std::string& why);
     // Kills the snapshot process and removes the compaction file.
     static void discard(Compaction& compaction);
     bool sync();
@@ -177,11 +200,13 @@ private:
     JournalFile file_;
     std::optional<zmq::socket_t> writer_pipe_;
     bool is_dirty_ = false;  // written since the last fdatasync
-    std::string batch_;      // the records of the round under way
+    std::string batch_;      // the records of the round under way, or all held while stalled
     std::uint64_t written_sequence_ = 0;
     // When unsynced data must be synced (interval policy); never while nothing is waiting.
     std::chrono::steady_clock::time_point sync_due_ = std::chrono::steady_clock::time_point::max();
     std::optional<Compaction> compaction_;  // taken from queued_compaction_ until it ends
+    std::chrono::steady_clock::time_point retry_due_{};  // stalled: when to try the write again
+    std::chrono::steady_clock::time_point stalled_since_{};
 
     // Shared, under mutex_.
     mutable std::mutex mutex_;
@@ -196,6 +221,8 @@ private:
     std::atomic<bool> has_notified_{false};
     std::atomic<bool> is_compacting_{false};
     std::atomic<bool> has_failed_{false};
+    std::atomic<bool> is_stalled_{false};
+    std::atomic<std::uint64_t> stalls_{0};
     std::atomic<std::uint64_t> records_written_{0};
     std::atomic<std::uint64_t> batches_written_{0};
     std::atomic<std::uint64_t> fdatasyncs_{0};

@@ -48,6 +48,16 @@ void configure_router(zmq::socket_t& socket, std::size_t max_message_bytes) {
     socket.set(zmq::sockopt::rcvhwm, kHighWaterMark);
 }
 
+// The address a message came from (ZeroMQ's Peer-Address property: the remote IP over TCP), or
+// empty when the transport does not tell (inproc, ipc).
+std::string_view peer_address_of(const p::Frames& frames) {
+    // The routing id frame is made by the ROUTER itself: the peer's own frames carry the property.
+    for (std::size_t i = 1; i < frames.size(); ++i) {
+        if (const char* address = zmq_msg_gets(frames[i].handle(), "Peer-Address")) return address;
+    }
+    return {};
+}
+
 // This process's resident memory (what fork() copies page tables for), or 0 if unknown.
 std::uint64_t resident_bytes() {
     std::ifstream statm("/proc/self/statm");
@@ -132,8 +142,15 @@ void Broker::open_journal() {
 
 void Broker::release_durable_replies() { scheduler_.on_journal_durable(writer_->take_durable()); }
 
+void Broker::watch_storage(std::chrono::steady_clock::time_point now) {
+    const bool is_stalled = writer_->is_stalled();
+    if (is_stalled == is_storage_stalled_) return;
+    is_storage_stalled_ = is_stalled;
+    scheduler_.set_storage_available(!is_stalled, writer_->failure(), now);
+}
+
 void Broker::maybe_compact(std::chrono::steady_clock::time_point now) {
-    if (!writer_ || writer_->is_compacting()) return;
+    if (!writer_ || writer_->is_compacting() || is_storage_stalled_) return;
     const auto journal_bytes = writer_->stats().journal_bytes;
     // The live state's size is estimated, not measured: measuring would mean encoding it, which
     // is the very work compaction moves off this thread.
@@ -198,8 +215,10 @@ void Broker::run() {
             if (writer_->has_failed()) {
                 // An fdatasync failure cannot be retried safely: stop rather than acknowledge more.
                 log_->error("journal failed: {}; stopping", writer_->failure());
+                has_journal_failed_ = true;
                 break;
             }
+            watch_storage(now);
         }
         if (auto deadline = scheduler_.next_deadline(); deadline && now >= *deadline) scheduler_.fire_timers(now);
         if (now >= next_tick) {
@@ -230,7 +249,7 @@ void Broker::receive_turn(zmq::socket_t& socket, std::chrono::steady_clock::time
         if (decoded) {
             (scheduler_.*on_message)(routing_id, std::move(decoded).value(), now);
         } else {
-            (scheduler_.*on_malformed)(routing_id, decoded.error());
+            (scheduler_.*on_malformed)(routing_id, decoded.error(), peer_address_of(frames_));
         }
     }
     scheduler_.end_turn(now);

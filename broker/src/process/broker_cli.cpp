@@ -4,12 +4,15 @@
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
+#include <string>
+#include <vector>
 
 #include "corsair/protocol/duration.hpp"
 #include "journal_directory.hpp"
 #include "journal_error.hpp"
 #include "journal_file.hpp"
 #include "journal_salvage.hpp"
+#include "corsair/protocol/text.hpp"
 
 namespace corsair::broker {
 
@@ -90,6 +93,21 @@ void add_broker_flags(CLI::App& app, BrokerOptions& options, std::string& log_le
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
 }
 
+namespace {
+
+// The jobs a salvage may have left with an incomplete history, one per line (escaped, since the
+// bytes came from a damaged file), so an operator can check each with `corsair status ID`.
+void print_affected_ids(const std::vector<std::string>& ids) {
+    if (ids.empty()) {
+        std::printf("no job id was found in the damaged regions\n");
+        return;
+    }
+    std::printf("%zu jobs may have lost changes (check each with `corsair status ID`):\n", ids.size());
+    for (const auto& id : ids) std::printf("  %s\n", protocol::printable(id).c_str());
+}
+
+}  // namespace
+
 int salvage_data_dir(const std::string& data_dir) {
     try {
         JournalDirectory directory(data_dir);  // locked: no broker may be using it
@@ -110,6 +128,7 @@ int salvage_data_dir(const std::string& data_dir) {
                     journal.c_str(), static_cast<unsigned long long>(report.records_kept),
                     static_cast<unsigned long long>(report.bytes_skipped),
                     static_cast<unsigned long long>(report.damaged_regions), damaged.c_str());
+        print_affected_ids(report.affected_ids);
         return 0;
     } catch (const std::exception& e) {
         std::fprintf(stderr, "corsair-broker: salvage failed: %s\n", e.what());

@@ -13,6 +13,9 @@ SignalWatcher::SignalWatcher(std::function<void(int)> on_signal) {
     sigaddset(&signals, SIGINT);
     sigaddset(&signals, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    // Past a file size limit (ulimit -f) a write must fail with EFBIG, which the journal treats
+    // as a full disk, rather than kill the broker.
+    std::signal(SIGXFSZ, SIG_IGN);
     thread_ = std::jthread([signals, on_signal = std::move(on_signal)](std::stop_token stop) {
         // sigtimedwait's timeout only bounds how long the destructor's join can take.
         const timespec step{0, 100'000'000};

@@ -29,6 +29,9 @@ public:
     // Dispatches every dirty queue until none is left (a batch that could not be sent makes its
     // queue dirty again, for another worker). `now` starts the leases' timeouts.
     void dispatch_dirty(TimePoint now);
+    // While disabled (the journal cannot be written) nothing is dispatched; the dirty queues
+    // wait for the next dispatch_dirty() after it is enabled again.
+    void set_enabled(bool is_enabled) noexcept { is_enabled_ = is_enabled; }
 
 private:
     void dispatch(QueueState& queue);
@@ -44,6 +47,7 @@ private:
     WorkerRegistry& workers_;
     JobEndings& endings_;
     Outbox& outbox_;
+    bool is_enabled_ = true;
     TimePoint now_{};                           // the pass's time, for lease deadlines
     std::vector<WorkerRecord*> with_outgoing_;  // workers given jobs in the pass under way
 };

@@ -26,6 +26,7 @@ bool has_rare_fields(const p::RetryPolicy& retry, const std::optional<std::uint6
 
 void JournalReplay::replay(const JournalRecord& record, TimePoint now) {
     ++counts_.records;
+    queues_.set_replaying(true);
     std::visit(Overloaded{
                    [&](const JournalSubmitted& r) { replay_submitted(r, now); },
                    [&](const JournalJob& r) { replay_whole_job(r, now); },
@@ -56,14 +57,12 @@ void JournalReplay::replay_whole_job(const JournalJob& r, TimePoint now) {
     const TimePoint at = steady_or_now(r.at_ms, now);
     switch (r.state) {
         case State::done:
-            ++job.queue->done;
             keep_ended(job, p::JobState::done, p::make_payload(r.result), {}, r.at_ms, now);
             return;
         case State::cancelled: keep_ended(job, p::JobState::cancelled, {}, "cancelled", r.at_ms, now); return;
         case State::purged: keep_ended(job, p::JobState::failed, {}, r.last_error, r.at_ms, now); return;
         case State::dead:
             states_.place(job, JobMove::dead(at));
-            ++job.queue->failed;
             return;
         case State::running: states_.place(job, JobMove::running_without_lease()); break;
         case State::delayed:
@@ -87,7 +86,6 @@ void JournalReplay::replay_job(JobRecord& job, const JournalDispatched& r, TimeP
 
 void JournalReplay::replay_job(JobRecord& job, const JournalDone& r, TimePoint now) {
     job.attempt = std::max(job.attempt, r.attempt);
-    ++job.queue->done;
     keep_ended(job, p::JobState::done, p::make_payload(r.result), {}, r.ended_at_ms, now);
 }
 
@@ -131,7 +129,6 @@ void JournalReplay::replay_job(JobRecord& job, const JournalAttemptFailed& r, Ti
 
 void JournalReplay::replay_job(JobRecord& job, const JournalDead& r, TimePoint now) {
     states_.place(job, JobMove::dead(steady_or_now(r.died_at_ms, now)));
-    ++job.queue->failed;
     jobs_.release_unique_key(job);
 }
 
@@ -153,6 +150,7 @@ void JournalReplay::keep_ended(JobRecord& job, p::JobState state, zmq::message_t
 }
 
 RecoveryCounts JournalReplay::finish(TimePoint now) {
+    queues_.set_replaying(false);
     // Running at the stop: back to the head of their queue. The attempt number stays counted
     // (a late answer from that lease is stale), but the broker's stop is not the job's failure,
     // so it does not use up one of the job's attempts.

@@ -16,7 +16,7 @@ QueueState& QueueRegistry::named(const std::string& name) {
     auto [it, inserted] = queues_.try_emplace(name);
     if (inserted) {
         it->second.name = name;
-        log_.info("queue created queue={}", name);
+        if (!is_replaying_) log_.info("queue created queue={}", name);
     }
     return it->second;
 }

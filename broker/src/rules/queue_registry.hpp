@@ -22,9 +22,11 @@ public:
     QueueRegistry(const QueueRegistry&) = delete;
     QueueRegistry& operator=(const QueueRegistry&) = delete;
 
-    // The queue called `name`, created with the default settings if it does not exist. Callers
-    // check fits() first.
+    // The queue called `name`, created with the default settings if it does not exist (logged at
+    // info, except while replaying the journal: the recovery line counts them). Callers check
+    // fits() first.
     QueueState& named(const std::string& name);
+    void set_replaying(bool is_replaying) noexcept { is_replaying_ = is_replaying; }
     QueueState* find(const std::string& name);
     const QueueState* find(const std::string& name) const;
 
@@ -50,6 +52,7 @@ public:
 private:
     std::size_t max_queues_;  // 0: no limit
     spdlog::logger& log_;
+    bool is_replaying_ = false;
     std::unordered_map<std::string, QueueState> queues_;
 };
 

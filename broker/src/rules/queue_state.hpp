@@ -50,6 +50,8 @@ struct QueueState {
     JobList dead;                   // the dead set, oldest first
     std::list<WorkerRecord*> idle_workers;  // front = least recently given a job
     std::uint64_t in_flight = 0;
+    // Jobs of this queue ended done, and ended failed (into the dead set), since the broker
+    // started: like every counter in STATS, not restored from the journal (protocol.md §5.7).
     std::uint64_t done = 0;
     std::uint64_t failed = 0;
     bool is_dirty = false;  // queued for a dispatch pass at the end of the current event

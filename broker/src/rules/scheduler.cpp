@@ -9,6 +9,7 @@
 
 #include "admin_commands.hpp"
 #include "corsair/protocol/duration.hpp"
+#include "corsair/protocol/text.hpp"
 #include "dirty_queues.hpp"
 #include "dispatcher.hpp"
 #include "job_endings.hpp"
@@ -32,6 +33,12 @@ namespace {
 
 std::mt19937_64 random_from(std::uint64_t seed) {
     return std::mt19937_64(seed != 0 ? seed : std::random_device{}());
+}
+
+// A QUEUE request that sets something (one without fields only shows the settings).
+bool changes_settings(const p::QueueSettings& q) {
+    return q.is_paused || q.max_length || q.retry.max_attempts || q.retry.backoff_ms || q.retry.backoff_max_ms ||
+           q.retry.backoff_jitter_pct || q.timeout_ms || q.dead_max_count || q.dead_max_age_ms;
 }
 
 }  // namespace
@@ -96,7 +103,9 @@ std::uint64_t Scheduler::estimated_snapshot_bytes() const noexcept { return part
 
 void Scheduler::on_producer_message(const RoutingId& producer, p::Message&& message, TimePoint now) {
     AdminCommands& admin = parts_->admin;
-    if (auto* submit = std::get_if<p::Submit>(&message)) {
+    if (!storage_problem_.empty() && refused_for_storage(producer, message)) {
+        return;
+    } else if (auto* submit = std::get_if<p::Submit>(&message)) {
         parts_->submissions.submit(producer, std::move(*submit), now);
     } else if (auto* status = std::get_if<p::StatusRequest>(&message)) {
         admin.status(producer, status->id, now);
@@ -118,6 +127,50 @@ void Scheduler::on_producer_message(const RoutingId& producer, p::Message&& mess
     dispatch_unless_in_turn(now);
 }
 
+bool Scheduler::refused_for_storage(const RoutingId& producer, const p::Message& message) {
+    std::string id;
+    if (auto* submit = std::get_if<p::Submit>(&message)) {
+        // A resend of a job already taken goes on as usual: its ACCEPTED waits for the journal.
+        // Refusing it would say "nothing was queued" of a job that was.
+        if (parts_->jobs.find(submit->id) != nullptr || parts_->results.find(submit->id) != nullptr) return false;
+        id = submit->id;
+    } else if (auto* cancel = std::get_if<p::Cancel>(&message)) {
+        id = cancel->id;
+    } else if (auto* retry = std::get_if<p::Retry>(&message)) {
+        id = retry->id.empty() ? retry->queue : retry->id;
+    } else if (auto* purge = std::get_if<p::Purge>(&message)) {
+        id = purge->id.empty() ? purge->queue : purge->id;
+    } else if (auto* settings = std::get_if<p::QueueSettings>(&message); settings && changes_settings(*settings)) {
+        id = settings->queue;
+    } else {
+        return false;
+    }
+    ++counters_.storage_refusals;
+    const std::string command(p::to_string(p::command_of(message)));
+    parts_->replies.send_error(producer, p::ErrorCode::storage_unavailable,
+                               "the broker cannot write its journal (" + storage_problem_ +
+                                   "); nothing was changed: retry later",
+                               id, command);
+    return true;
+}
+
+void Scheduler::set_storage_available(bool is_available, const std::string& problem, TimePoint now) {
+    const bool was_available = storage_problem_.empty();
+    storage_problem_ = is_available ? std::string() : (problem.empty() ? std::string("journal unavailable") : problem);
+    counters_.storage_unavailable = is_available ? 0 : 1;
+    parts_->dispatcher.set_enabled(is_available);
+    if (was_available == is_available) return;
+    if (is_available) {
+        log_->warn("storage available again: taking submits and dispatching jobs");
+        parts_->dispatcher.dispatch_dirty(now);
+    } else {
+        ++counters_.storage_stalls;
+        log_->error("storage unavailable: refusing submits and changes, and dispatching nothing, until the journal "
+                    "can be written error=\"{}\"",
+                    storage_problem_);
+    }
+}
+
 void Scheduler::on_unexpected_producer_command(const RoutingId& producer, p::Command command) {
     ++counters_.unexpected_commands;
     const std::string name(p::to_string(command));
@@ -126,9 +179,11 @@ void Scheduler::on_unexpected_producer_command(const RoutingId& producer, p::Com
                                name);
 }
 
-void Scheduler::on_malformed_producer_message(const RoutingId& producer, const p::DecodeError& error) {
+void Scheduler::on_malformed_producer_message(const RoutingId& producer, const p::DecodeError& error,
+                                              std::string_view peer_address) {
     ++counters_.malformed_messages;
-    log_->warn("malformed message peer=producer code={} detail={}", p::to_string(error.code), error.detail);
+    log_->warn("malformed message peer=producer address={} code={} detail={}",
+               peer_address.empty() ? "unknown" : peer_address, p::to_string(error.code), p::quoted(error.detail));
     parts_->replies.send_error(producer, error.code, error.detail);
 }
 
@@ -193,9 +248,13 @@ void Scheduler::on_known_worker_message(WorkerRecord& worker, p::Message&& messa
     }
 }
 
-void Scheduler::on_malformed_worker_message(const RoutingId& worker, const p::DecodeError& error) {
+void Scheduler::on_malformed_worker_message(const RoutingId& worker, const p::DecodeError& error,
+                                            std::string_view peer_address) {
     ++counters_.malformed_messages;
-    log_->warn("malformed message peer=worker code={} detail={}", p::to_string(error.code), error.detail);
+    const WorkerRecord* known = parts_->workers.find(worker);
+    log_->warn("malformed message peer=worker worker={} address={} code={} detail={}",
+               known != nullptr ? p::quoted(known->name) : std::string("unregistered"),
+               peer_address.empty() ? "unknown" : peer_address, p::to_string(error.code), p::quoted(error.detail));
     send_to_worker(worker, p::encode(p::Error{error.code, error.detail, {}, {}}));
 }
 

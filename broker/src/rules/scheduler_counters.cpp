@@ -31,6 +31,9 @@ std::map<std::string, std::uint64_t> SchedulerCounters::to_map() const {
         {"results_undeliverable", results_undeliverable},
         {"results_expired", results_expired},
         {"accepts_folded", accepts_folded},
+        {"storage_refusals", storage_refusals},
+        {"storage_stalls", storage_stalls},
+        {"storage_unavailable", storage_unavailable},
     };
 }
 

@@ -121,3 +121,34 @@ TEST_CASE("salvage never overwrites an existing file", "[broker][journal][journa
 }
 
 }  // namespace corsair::broker
+
+namespace corsair::broker {
+
+TEST_CASE("salvage names the jobs whose history may be incomplete", "[broker][journal][journal_salvage]") {
+    ScratchDir dir;
+    // job-1 and job-2 are submitted; job-2 then ends done; job-3's submit is followed by its DONE.
+    std::vector<JournalRecord> records = {numbered_record(1), numbered_record(2),
+                                          JournalDone{"job-2", 1, "result", 0}, numbered_record(3),
+                                          JournalDone{"job-3", 1, "result", 0}};
+    std::vector<std::size_t> starts;
+    std::string bytes = journal_bytes(records, &starts);
+
+    SECTION("a damaged record's id is named when still legible") {
+        bytes[starts[2] + 1] = static_cast<char>(bytes[starts[2] + 1] ^ 0xFF);  // job-2's DONE: checksum
+        write_bytes(dir / "in.log", bytes);
+        const SalvageReport report = salvage_journal(dir / "in.log", dir / "out.log");
+        CHECK(report.affected_ids == std::vector<std::string>{"job-2"});
+    }
+    SECTION("a job whose submit was lost but whose later records were kept is named") {
+        bytes[starts[3] + 1] = static_cast<char>(bytes[starts[3] + 1] ^ 0xFF);  // job-3's submit
+        write_bytes(dir / "in.log", bytes);
+        const SalvageReport report = salvage_journal(dir / "in.log", dir / "out.log");
+        CHECK(report.affected_ids == std::vector<std::string>{"job-3"});
+    }
+    SECTION("an intact journal names none") {
+        write_bytes(dir / "in.log", bytes);
+        CHECK(salvage_journal(dir / "in.log", dir / "out.log").affected_ids.empty());
+    }
+}
+
+}  // namespace corsair::broker

@@ -10,6 +10,9 @@
 #include <memory>
 #include <zmq.hpp>
 
+#include <sys/resource.h>
+#include <csignal>
+
 #include "journal_error.hpp"
 #include "journal_reader.hpp"
 #include "deadline.hpp"
@@ -60,6 +63,48 @@ void check_same(const std::vector<JournalRecord>& read, const std::vector<Journa
         INFO("record " << i);
         CHECK(same_record(read[i], expected[i]));
     }
+}
+
+// Lowers this process's file size limit (RLIMIT_FSIZE) to `bytes` for regular files: a write
+// past it fails with EFBIG, as a full disk fails with ENOSPC, without needing a full disk.
+// SIGXFSZ, which would otherwise kill the process, is ignored meanwhile. Restored when it goes.
+class FileSizeLimit {
+public:
+    explicit FileSizeLimit(rlim_t bytes) {
+        ::getrlimit(RLIMIT_FSIZE, &saved_);
+        previous_handler_ = std::signal(SIGXFSZ, SIG_IGN);
+        set(bytes);
+    }
+    ~FileSizeLimit() {
+        ::setrlimit(RLIMIT_FSIZE, &saved_);
+        std::signal(SIGXFSZ, previous_handler_);
+    }
+    FileSizeLimit(const FileSizeLimit&) = delete;
+    FileSizeLimit& operator=(const FileSizeLimit&) = delete;
+    void set(rlim_t bytes) {
+        rlimit limit = saved_;
+        limit.rlim_cur = bytes;
+        REQUIRE(::setrlimit(RLIMIT_FSIZE, &limit) == 0);
+    }
+    void lift() { REQUIRE(::setrlimit(RLIMIT_FSIZE, &saved_) == 0); }
+
+private:
+    rlimit saved_{};
+    void (*previous_handler_)(int) = SIG_DFL;
+};
+
+// Polls the writer's notifications until `condition` holds or `timeout` passes.
+template <class Condition>
+bool wait_notified(JournalWriter& writer, Condition condition, std::chrono::milliseconds timeout = 10s) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!condition()) {
+        const auto now = std::chrono::steady_clock::now();
+        if (now >= deadline) return false;
+        auto item = writer.durable_pollitem();
+        zmq::poll(&item, 1, std::chrono::ceil<std::chrono::milliseconds>(deadline - now));
+        if (item.revents & ZMQ_POLLIN) writer.take_durable();
+    }
+    return true;
 }
 
 struct WriterFixture {
@@ -403,4 +448,71 @@ TEST_CASE("benchmark: 100,000 small records with fsync=always", "[.benchmark]") 
     report("1 in flight", kLone, start, before);
 }
 
+}  // namespace corsair::broker
+
+namespace corsair::broker {
+namespace {
+
+TEST_CASE("a full disk stalls the writer without losing a record, and it resumes once space returns",
+          "[broker][journal][journal_writer]") {
+    const FsyncPolicy policy = GENERATE(FsyncPolicy::always, FsyncPolicy::interval);
+    INFO("fsync=" << to_string(policy));
+    WriterFixture fixture;
+    std::vector<JournalRecord> expected;
+    auto writer = fixture.writer(policy);
+    for (std::uint64_t n = 1; n <= 10; ++n) expected.push_back(numbered_record(n)), writer->append(expected.back());
+    REQUIRE(wait_durable(*writer, 10));
+    const auto full_at = std::filesystem::file_size(fixture.path) + 1000;
+    FileSizeLimit limit(full_at);
+
+    // Records of 300 bytes: the fourth batch cannot fit, and part of it lands before the error.
+    std::uint64_t durable = 10;
+    for (std::uint64_t n = 11; n <= 40 && !writer->is_stalled(); ++n) {
+        expected.push_back(numbered_record(n, 300));
+        writer->append(expected.back());
+        wait_notified(*writer, [&] { return writer->is_stalled() || writer->take_durable() >= n; }, 5s);
+    }
+    REQUIRE(wait_notified(*writer, [&] { return writer->is_stalled(); }));
+    durable = writer->take_durable();
+    CHECK(durable < writer->last_sequence());
+    CHECK_FALSE(writer->has_failed());
+    CHECK(writer->stats().stalls == 1);
+    CHECK(writer->failure().find("File too large") != std::string::npos);
+    // The file holds whole records only: the partial write was cut back.
+    {
+        JournalReader reader(fixture.path);
+        std::uint64_t read = 0;
+        while (reader.next()) ++read;
+        CHECK(reader.ending().kind == JournalEnding::Kind::clean);
+        CHECK(read == durable);
+        CHECK(std::filesystem::file_size(fixture.path) <= full_at);
+    }
+    // More records while stalled are held too, and nothing becomes durable.
+    for (std::uint64_t n = 41; n <= 45; ++n) expected.push_back(numbered_record(n)), writer->append(expected.back());
+    CHECK_FALSE(wait_notified(*writer, [&] { return writer->take_durable() > durable; }, 300ms));
+
+    limit.lift();
+    REQUIRE(wait_durable(*writer, writer->last_sequence()));
+    CHECK_FALSE(writer->is_stalled());
+    CHECK(writer->failure().empty());
+    writer.reset();
+    check_same(read_journal(fixture.path), expected);
+}
+
+TEST_CASE("a writer stalled past its memory bound fails for good", "[broker][journal][journal_writer]") {
+    WriterFixture fixture;
+    JournalWriterOptions options{FsyncPolicy::always, 100ms};
+    options.max_stalled_bytes = 4096;
+    JournalWriter writer(fixture.context, fixture.path, options, quiet_log());
+    REQUIRE(wait_durable(writer, writer.append(numbered_record(1))));
+    FileSizeLimit limit(std::filesystem::file_size(fixture.path) + 10);
+    writer.append(numbered_record(2, 100));
+    REQUIRE(wait_notified(writer, [&] { return writer.is_stalled(); }));
+    for (std::uint64_t n = 3; n <= 20; ++n) writer.append(numbered_record(n, 400));
+    REQUIRE(wait_notified(writer, [&] { return writer.has_failed(); }, 10s));
+    CHECK_FALSE(writer.is_stalled());
+    CHECK(writer.failure().find("while the disk is full") != std::string::npos);
+}
+
+}  // namespace
 }  // namespace corsair::broker

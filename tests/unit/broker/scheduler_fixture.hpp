@@ -5,10 +5,11 @@
 #include <chrono>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
-#include <spdlog/sinks/null_sink.h>
+#include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
 #include "corsair/broker/scheduler.hpp"
@@ -41,7 +42,7 @@ inline std::size_t worker_count(const Scheduler& scheduler, Scheduler::TimePoint
 struct Fixture {
     Fixture()
         : scheduler(options(), outbox,
-                    std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::null_sink_mt>()),
+                    std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::ostream_sink_st>(log)),
                     [this] { return wall; }) {}
 
     static BrokerOptions options() {
@@ -93,6 +94,7 @@ struct Fixture {
         return ids;
     }
 
+    std::ostringstream log;  // what the scheduler logged (info and above), for tests that read it
     RecordingOutbox outbox;
     std::chrono::system_clock::time_point wall{std::chrono::seconds(1'800'000'000)};
     Scheduler scheduler;

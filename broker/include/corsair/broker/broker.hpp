@@ -15,6 +15,9 @@
 
 namespace corsair::broker {
 
+// The broker's exit status when it stops because its journal failed (docs/cli.md, exit codes).
+inline constexpr int kExitJournalFailed = 5;
+
 class JournalDirectory;
 class JournalWriter;
 
@@ -31,8 +34,13 @@ public:
     const std::string& producer_endpoint() const noexcept { return producer_endpoint_; }
     const std::string& worker_endpoint() const noexcept { return worker_endpoint_; }
 
-    // Blocks serving until request_stop(); then tells workers and returns.
+    // Blocks serving until request_stop(), or until the journal fails for good (see
+    // has_journal_failed()); then tells workers and returns.
     void run();
+    // Whether run() returned because the journal could not be written and could not wait (a
+    // failed fdatasync, or a full disk holding more than it may in memory): main exits with
+    // kExitJournalFailed then, so that a supervisor restarts the broker and alerts.
+    bool has_journal_failed() const noexcept { return has_journal_failed_; }
     // Thread-safe and non-blocking: asks run() to return.
     void request_stop();
 
@@ -41,12 +49,14 @@ private:
     protocol::SendStatus to_producer(const RoutingId& producer, protocol::Frames& frames) override;
     void open_journal();
     void release_durable_replies();
+    // Tells the Scheduler when the journal stalls on a full disk, and when it can write again.
+    void watch_storage(std::chrono::steady_clock::time_point now);
     void maybe_compact(std::chrono::steady_clock::time_point now);
     // One turn's messages from one socket: what is waiting, up to a bound, then dispatch.
     void receive_from_producers(std::chrono::steady_clock::time_point now);
     void receive_from_workers(std::chrono::steady_clock::time_point now);
     using MessageHandler = void (Scheduler::*)(const RoutingId&, protocol::Message&&, std::chrono::steady_clock::time_point);
-    using MalformedHandler = void (Scheduler::*)(const RoutingId&, const protocol::DecodeError&);
+    using MalformedHandler = void (Scheduler::*)(const RoutingId&, const protocol::DecodeError&, std::string_view);
     void receive_turn(zmq::socket_t& socket, std::chrono::steady_clock::time_point now, MessageHandler on_message,
                       MalformedHandler on_malformed);
 
@@ -65,6 +75,8 @@ private:
     std::unique_ptr<JournalDirectory> directory_;
     std::unique_ptr<JournalWriter> writer_;
     std::unique_ptr<JournalSink> journal_sink_;
+    bool is_storage_stalled_ = false;
+    bool has_journal_failed_ = false;
 };
 
 }  // namespace corsair::broker

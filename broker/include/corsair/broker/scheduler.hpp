@@ -78,9 +78,13 @@ public:
     // a message that breaks a rule is answered with ERROR or dropped and counted.
     void on_producer_message(const RoutingId& producer, protocol::Message&& message, TimePoint now);
     void on_worker_message(const RoutingId& worker, protocol::Message&& message, TimePoint now);
-    // A frame set that failed to decode: answered with ERROR naming the problem, and counted.
-    void on_malformed_producer_message(const RoutingId& producer, const protocol::DecodeError& error);
-    void on_malformed_worker_message(const RoutingId& worker, const protocol::DecodeError& error);
+    // A frame set that failed to decode: answered with ERROR naming the problem, counted, and
+    // logged naming the peer: its address (`peer_address`, e.g. "10.0.0.7", when the transport
+    // tells) and, for a known worker, its name.
+    void on_malformed_producer_message(const RoutingId& producer, const protocol::DecodeError& error,
+                                       std::string_view peer_address = {});
+    void on_malformed_worker_message(const RoutingId& worker, const protocol::DecodeError& error,
+                                     std::string_view peer_address = {});
     // A turn: several messages handled back to back. Between begin_turn() and end_turn() jobs are
     // not dispatched after each message but once, at end_turn(), so that the jobs one worker gets
     // in a turn go out as one JOBS (protocol.md §5.25), and the RESULTs for one producer
@@ -95,6 +99,11 @@ public:
     // the loop calls fire_timers() once it has passed.
     std::optional<TimePoint> next_deadline() const;
     void fire_timers(TimePoint now);
+    // Whether the journal can be written (docs/durability.md, "A full disk"). While it cannot,
+    // every request that would change state (SUBMIT, CANCEL, RETRY, PURGE, a QUEUE change) is
+    // refused with storage_unavailable, naming `problem`, and no job is dispatched; the endings of
+    // jobs already leased are still taken, their acknowledgements held until the journal has them.
+    void set_storage_available(bool is_available, const std::string& problem, TimePoint now);
     // Stop accepting jobs and tell every worker the broker is leaving.
     void shut_down();
 
@@ -106,6 +115,9 @@ private:
     struct Parts;
 
     void on_unexpected_producer_command(const RoutingId& producer, protocol::Command command);
+    // True (and the request answered with storage_unavailable) if `message` would change state
+    // while the journal cannot be written.
+    bool refused_for_storage(const RoutingId& producer, const protocol::Message& message);
 
     void register_worker(const RoutingId& routing_id, protocol::Ready&& ready, TimePoint now);
     void answer_unknown_worker(const RoutingId& routing_id, const protocol::Message& message);
@@ -120,6 +132,7 @@ private:
     std::shared_ptr<spdlog::logger> log_;
     SchedulerCounters counters_;
     bool is_in_turn_ = false;
+    std::string storage_problem_;  // empty while the journal can be written
     std::unique_ptr<Parts> parts_;
 };
 

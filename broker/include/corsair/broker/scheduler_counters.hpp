@@ -37,6 +37,9 @@ struct SchedulerCounters {
     std::uint64_t results_undeliverable = 0;  // RESULT for a producer connection that is gone
     std::uint64_t results_expired = 0;
     std::uint64_t accepts_folded = 0;  // ACCEPTEDs left out: the job's RESULT went first (accept_within_ms)
+    std::uint64_t storage_refusals = 0;  // requests refused with storage_unavailable
+    std::uint64_t storage_stalls = 0;    // times the journal could not be written (a full disk)
+    std::uint64_t storage_unavailable = 0;  // not a count: 1 while the journal cannot be written
 
     std::map<std::string, std::uint64_t> to_map() const;
 };
