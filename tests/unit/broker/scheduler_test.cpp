@@ -355,3 +355,16 @@ TEST_CASE("stats report queues, workers and counters", "[broker][scheduler]") {
     CHECK(stats.counters.at("jobs_submitted") == 3);
     CHECK(stats.counters.at("jobs_dispatched") == 3);
 }
+
+TEST_CASE("a malformed message's warning names the peer: its address, and a known worker's name",
+          "[broker][scheduler]") {
+    Fixture f;
+    f.ready("W", {"q"}, 1);
+    f.scheduler.on_worker_message("W", p::Heartbeat{}, f.now);
+    f.scheduler.on_malformed_worker_message("W", {p::ErrorCode::bad_header, "not a map\n"}, "10.1.2.3");
+    f.scheduler.on_malformed_producer_message("P", {p::ErrorCode::bad_field_type, "priority"}, "10.9.8.7");
+    const std::string log = f.log.str();
+    CHECK(log.find("malformed message peer=worker worker=\"W\" address=10.1.2.3 code=bad_header "
+                   "detail=\"not a map\\n\"") != std::string::npos);
+    CHECK(log.find("malformed message peer=producer address=10.9.8.7 code=bad_field_type") != std::string::npos);
+}
