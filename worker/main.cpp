@@ -8,6 +8,7 @@
 #include <zmq.hpp>
 
 #include "corsair/worker/command_line.hpp"
+#include "corsair/worker/exec_handler.hpp"
 #include "corsair/worker/shutdown_signals.hpp"
 #include "corsair/worker/worker.hpp"
 
@@ -31,6 +32,7 @@ int main(int argc, char** argv) {
         for (const auto& queue : command_line.queues) worker.add_handler(queue, handler);
         ShutdownSignals signals(worker, log);
         worker.run();
+        if (worker.has_given_up()) return kCommandNotRunnableExitCode;
     } catch (const std::exception& e) {
         log->error("worker failed: {}", e.what());
         return 1;

@@ -2,10 +2,13 @@
 
 #include <CLI/CLI.hpp>
 
+#include <cstdio>
+
 #include "corsair/protocol/duration.hpp"
 #include "corsair/protocol/limits.hpp"
 #include "corsair/worker/builtin_handlers.hpp"
 #include "corsair/worker/exec_handler.hpp"
+#include "command_path.hpp"
 
 namespace corsair::worker {
 
@@ -27,7 +30,20 @@ The command's exit status:
   0                  done: stdout is the result
   100                permanent failure: the broker does not retry the job
   anything else      failure (or a signal): the broker retries while attempts remain
-Failures carry the last 20 lines of stderr as the error text.
+Failures carry the last 20 lines of stderr (at most 4 KiB) as the job's error text; the logs
+show it quoted on one line, cut to 200 bytes.
+
+A command that cannot be started is not the job's fault. At startup, corsair-worker refuses a
+COMMAND it cannot find in PATH or may not execute, and exits with status 3. At run time (the
+file was removed or made non-executable, exec or fork failed), the job goes back to the broker
+without using up an attempt, and the worker takes no jobs for 1 s, then 2, 4, 8, 16 s while it
+keeps failing; after 5 such rounds with no command started in between, it drains and exits
+with status 3.
+
+No command outlives its job or its worker: each runs in its own process group under a small
+reaper process, and when the command exits, is abandoned, or the worker dies (even by
+SIGKILL), whatever is still running in that group is killed (SIGKILL). A process that leaves
+the group (setsid, a daemon) is out of reach.
 
 Progress: a line on the command's stderr of the form
   corsair-progress PERCENT [MESSAGE]       e.g.  corsair-progress 40 resized 4 of 10
@@ -36,6 +52,13 @@ Such lines are left out of the error text.
 
 When the broker abandons a job (it timed out or was cancelled), the command is killed with
 its whole process group (SIGKILL), and nothing is reported for that attempt.
+
+Broker lost: the worker reconnects after 0.5-1 s, doubling up to the broker's liveness window
+(3 s at the defaults), each wait jittered; it warns once that window has passed without a
+broker, then once a minute, saying for how long.
+
+Exit status: 0 after a drain or stop, 1 on a startup failure, 2 on a usage error, 3 when the
+command cannot be run (see above).
 
 Handler threads: by default one per unit of --capacity, which blocking handlers (commands)
 need. --threads N runs them on N threads instead. --inline runs them on the I/O thread with no
@@ -153,6 +176,14 @@ std::variant<CommandLine, int> parse_command_line(int argc, const char* const* a
     } catch (const CLI::ParseError& e) {
         const int code = app.exit(e);
         return code == 0 ? 0 : 2;
+    }
+    // A command that cannot run would fail every job it is given: refuse it before taking any.
+    if (!result.command.empty()) {
+        const CommandPath found = find_command(result.command.front());
+        if (!found.is_found()) {
+            std::fprintf(stderr, "corsair-worker: cannot serve with this command: %s\n", found.problem.c_str());
+            return kCommandNotRunnableExitCode;
+        }
     }
     result.log_level = spdlog::level::from_str(log_level);
     return result;

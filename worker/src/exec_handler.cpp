@@ -3,8 +3,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
-#include <spawn.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,6 +13,7 @@
 #include <csignal>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string_view>
@@ -22,6 +21,10 @@
 #include <utility>
 
 extern char** environ;
+
+#include "command_path.hpp"
+#include "command_reaper.hpp"
+#include "corsair/worker/not_started.hpp"
 
 namespace corsair::worker {
 
@@ -111,14 +114,6 @@ std::vector<std::string> child_environment(const JobContext& job) {
     env.push_back("CORSAIR_QUEUE=" + job.queue);
     env.push_back("CORSAIR_ATTEMPT=" + std::to_string(job.attempt));
     return env;
-}
-
-std::vector<char*> c_strings(std::vector<std::string>& strings) {
-    std::vector<char*> pointers;
-    pointers.reserve(strings.size() + 1);
-    for (auto& s : strings) pointers.push_back(s.data());
-    pointers.push_back(nullptr);
-    return pointers;
 }
 
 // The last kStderrTailLines lines of `text`, at most kStderrTailBytes, without trailing newlines.
@@ -216,9 +211,10 @@ std::string describe_status(int status, std::string_view stderr_text) {
     if (WIFEXITED(status)) {
         message = "exit status " + std::to_string(WEXITSTATUS(status));
     } else if (WIFSIGNALED(status)) {
-        message = "killed by signal " + std::to_string(WTERMSIG(status));
+        // "killed by signal KILL (9)": the name operators know, the number scripts may match.
         const char* name = ::sigabbrev_np(WTERMSIG(status));
-        if (name != nullptr) message += std::string(" (SIG") + name + ")";
+        message = "killed by signal " + std::string(name != nullptr ? name : "?") + " (" +
+                  std::to_string(WTERMSIG(status)) + ")";
     } else {
         message = "ended with wait status " + std::to_string(status);
     }
@@ -227,22 +223,6 @@ std::string describe_status(int status, std::string_view stderr_text) {
     return message;
 }
 
-class SpawnSetup {
-public:
-    SpawnSetup() {
-        ::posix_spawn_file_actions_init(&actions_);
-        ::posix_spawnattr_init(&attributes_);
-    }
-    ~SpawnSetup() {
-        ::posix_spawn_file_actions_destroy(&actions_);
-        ::posix_spawnattr_destroy(&attributes_);
-    }
-    SpawnSetup(const SpawnSetup&) = delete;
-    SpawnSetup& operator=(const SpawnSetup&) = delete;
-    posix_spawn_file_actions_t actions_;
-    posix_spawnattr_t attributes_;
-};
-
 // Our ends of the child's stdin, stdout and stderr.
 struct ChildPipes {
     Fd input;
@@ -250,74 +230,52 @@ struct ChildPipes {
     Fd errors;
 };
 
-// Starts `argv` with the job's environment in its own process group, its stdio on new pipes
-// whose other ends are returned. Throws std::runtime_error when it cannot be started.
-pid_t spawn_child(const std::vector<std::string>& argv, const JobContext& job, ChildPipes& ours) {
+// The command's path, checked now (it may have been removed or made non-executable since the
+// worker started): NotStarted when it cannot run.
+std::string command_path(const std::string& name) {
+    CommandPath found = find_command(name);
+    if (!found.is_found()) throw NotStarted(found.problem);
+    return std::move(found.path);
+}
+
+// Starts `argv` under a CommandReaper with the job's environment, in its own process group, its
+// stdio on new pipes whose other ends are returned. Throws NotStarted when it cannot be started.
+std::unique_ptr<CommandReaper> start_child(const std::vector<std::string>& argv, const JobContext& job,
+                                           ChildPipes& ours) {
+    const std::string path = command_path(argv.front());
     Pipe input, output, errors;
-    make_pipe(input);
-    make_pipe(output);
-    make_pipe(errors);
-
-    SpawnSetup setup;
-    ::posix_spawn_file_actions_adddup2(&setup.actions_, input.read.get(), STDIN_FILENO);
-    ::posix_spawn_file_actions_adddup2(&setup.actions_, output.write.get(), STDOUT_FILENO);
-    ::posix_spawn_file_actions_adddup2(&setup.actions_, errors.write.get(), STDERR_FILENO);
-    // Own process group, so that a timeout or a stop can kill the command and all its children.
-    // Signal mask and dispositions are reset: the worker blocks SIGINT/SIGTERM and ignores SIGPIPE.
-    sigset_t empty, defaults;
-    sigemptyset(&empty);
-    sigemptyset(&defaults);
-    for (int signal_number : {SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGQUIT}) sigaddset(&defaults, signal_number);
-    ::posix_spawnattr_setflags(&setup.attributes_,
-                               POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-    ::posix_spawnattr_setpgroup(&setup.attributes_, 0);
-    ::posix_spawnattr_setsigmask(&setup.attributes_, &empty);
-    ::posix_spawnattr_setsigdefault(&setup.attributes_, &defaults);
-
-    std::vector<std::string> args = argv;
-    std::vector<std::string> env = child_environment(job);
-    auto arg_pointers = c_strings(args);
-    auto env_pointers = c_strings(env);
-    pid_t pid = -1;
-    const int spawn_error = ::posix_spawnp(&pid, argv.front().c_str(), &setup.actions_, &setup.attributes_,
-                                           arg_pointers.data(), env_pointers.data());
-    if (spawn_error == ENOENT) throw std::runtime_error("command not found: " + argv.front());
-    if (spawn_error == EACCES) throw std::runtime_error("permission denied: " + argv.front());
-    if (spawn_error != 0) {
-        throw std::runtime_error("cannot start " + argv.front() + ": " + std::strerror(spawn_error));
+    try {
+        make_pipe(input);
+        make_pipe(output);
+        make_pipe(errors);
+    } catch (const std::system_error& e) {
+        throw NotStarted(std::string("cannot start the command: ") + e.what());
     }
+    auto reaper = std::make_unique<CommandReaper>(path, argv, child_environment(job), input.read.get(),
+                                                  output.write.get(), errors.write.get());
     ours.input.adopt(input.write.release());
     ours.output.adopt(output.read.release());
     ours.errors.adopt(errors.read.release());
     set_nonblocking(ours.input.get());
     set_nonblocking(ours.output.get());
     set_nonblocking(ours.errors.get());
-    return pid;
+    return reaper;
 }
 
 // One started command, from spawn to reaping, on the calling handler thread. It feeds the
-// payload to stdin, collects stdout and splits stderr while polling; it then waits for the exit on
-// a pidfd. A stop request, noticed within kStopCheckInterval, kills the whole process group.
+// payload to stdin, collects stdout and splits stderr while polling; it then waits for its reaper
+// to exit on a pidfd. A stop request, noticed within kStopCheckInterval, kills the whole process group.
 class RunningCommand {
 public:
     RunningCommand(const std::vector<std::string>& argv, const JobContext& job, std::size_t max_output_bytes)
         : job_(job), max_output_bytes_(max_output_bytes), stderr_reader_(job) {
-        pid_ = spawn_child(argv, job, pipes_);
-        // Opened before anything can reap the child, so the pid still names it.
-        const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0));
-        if (pidfd < 0) {
-            const int error = errno;
-            kill_group();
-            ::waitpid(pid_, nullptr, 0);
-            throw std::runtime_error("cannot wait for " + argv.front() + ": pidfd_open: " + std::strerror(error));
-        }
-        pidfd_.adopt(pidfd);
+        reaper_ = start_child(argv, job, pipes_);
     }
 
     // Until the child has closed stdout and stderr.
     void exchange_pipes();
-    // Blocks until the child exits; returns its wait status.
-    int wait_for_exit();
+    // Blocks until the command and its reaper have exited; returns the reaper's report.
+    ReaperReport wait_for_exit();
 
     std::string& result() noexcept { return result_; }
     const std::string& stderr_text() const noexcept { return stderr_reader_.text(); }
@@ -325,7 +283,7 @@ public:
     bool was_stopped() const noexcept { return was_stopped_; }
 
 private:
-    void kill_group() { ::kill(-pid_, SIGKILL); }
+    void kill_group() { reaper_->kill_command(); }
     void kill_if_stop_requested() {
         if (was_stopped_ || !job_.stop_token.stop_requested()) return;
         was_stopped_ = true;
@@ -338,8 +296,7 @@ private:
     const JobContext& job_;
     std::size_t max_output_bytes_;
     ChildPipes pipes_;
-    pid_t pid_ = -1;
-    Fd pidfd_;
+    std::unique_ptr<CommandReaper> reaper_;
     std::size_t written_ = 0;
     std::string result_;
     StderrReader stderr_reader_;
@@ -403,18 +360,13 @@ void RunningCommand::read_errors() {
     }
 }
 
-int RunningCommand::wait_for_exit() {
-    // The pipes are closed, so the child is most likely exiting; its pidfd becomes readable when it
-    // has, and the poll timeout lets a stop request still count meanwhile.
+ReaperReport RunningCommand::wait_for_exit() {
+    // The pipes are closed, so the child is most likely exiting; the reaper's pidfd becomes
+    // readable when it has, and the poll timeout lets a stop request still count meanwhile.
     for (;;) {
-        int status = 0;
-        const pid_t waited = ::waitpid(pid_, &status, WNOHANG);
-        if (waited == pid_) return status;
-        if (waited < 0 && errno != EINTR) {
-            throw std::runtime_error("waitpid failed: " + std::string(std::strerror(errno)));
-        }
+        if (auto report = reaper_->try_finish()) return *report;
         kill_if_stop_requested();
-        pollfd exited{pidfd_.get(), POLLIN, 0};
+        pollfd exited{reaper_->exit_fd(), POLLIN, 0};
         if (::poll(&exited, 1, kStopCheckMilliseconds) < 0 && errno != EINTR) {
             throw std::runtime_error("poll on pidfd failed: " + std::string(std::strerror(errno)));
         }
@@ -432,7 +384,14 @@ std::string ExecHandler::operator()(const JobContext& job) const {
     RunningCommand command(argv_, job, max_output_bytes_);
     SigpipeBlock sigpipe_block;
     command.exchange_pipes();
-    const int status = command.wait_for_exit();
+    const ReaperReport report = command.wait_for_exit();
+    if (report.start_error != 0) {
+        throw NotStarted("cannot start the command '" + argv_.front() + "': " + std::strerror(report.start_error));
+    }
+    if (!report.wait_status) {
+        throw std::runtime_error("the command's reaper was killed; the command was killed with it");
+    }
+    const int status = *report.wait_status;
 
     if (command.is_output_too_large()) {
         throw std::runtime_error("output too large: more than " + std::to_string(max_output_bytes_) +

@@ -16,6 +16,7 @@ enum class HandlerOutcomeKind : std::uint8_t {
     done,                // DONE with `body` as result
     failed,              // FAIL with `body` as error text
     failed_permanently,  // FAIL with is_permanent: the handler threw PermanentFailure
+    not_started,         // FAIL with not_started: the handler threw NotStarted
     progress,            // PROGRESS with `percent` and `body` as message; the attempt goes on
 };
 

@@ -5,6 +5,7 @@
 
 #include "corsair/protocol/limits.hpp"
 #include "corsair/protocol/messages.hpp"
+#include "corsair/worker/not_started.hpp"
 #include "corsair/worker/permanent_failure.hpp"
 
 namespace corsair::worker {
@@ -109,6 +110,9 @@ HandlerOutcome run_attempt(Task& task, const ProgressSink& progress, std::size_t
         }
     } catch (const PermanentFailure& e) {
         outcome.kind = HandlerOutcomeKind::failed_permanently;
+        outcome.body = failure(e.what());
+    } catch (const NotStarted& e) {
+        outcome.kind = HandlerOutcomeKind::not_started;
         outcome.body = failure(e.what());
     } catch (const std::exception& e) {
         outcome.body = failure(e.what());

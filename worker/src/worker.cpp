@@ -9,10 +9,14 @@
 #include <utility>
 #include <variant>
 
+#include "broker_outage.hpp"
 #include "corsair/protocol/duration.hpp"
+#include "corsair/protocol/text.hpp"
 #include "corsair/protocol/wire.hpp"
 #include "connection_state.hpp"
 #include "handler_pool.hpp"
+#include "reconnect_backoff.hpp"
+#include "start_failure_pause.hpp"
 
 namespace corsair::worker {
 
@@ -73,12 +77,13 @@ Worker::Worker(zmq::context_t& context, WorkerOptions options, std::shared_ptr<s
       results_endpoint_(unique_inproc_endpoint("results")),
       control_(bound_pull(context_, control_endpoint_)),
       results_(bound_pull(context_, results_endpoint_)),
-      state_(ConnectionState::not_started) {
+      state_(ConnectionState::not_started),
+      outage_(std::make_unique<BrokerOutage>()),
+      start_failures_(std::make_unique<StartFailurePause>()) {
     if (options_.name.empty()) options_.name = default_worker_name();
     validate(options_);
     interval_ = options_.heartbeat_interval;
     liveness_ = options_.liveness;
-    backoff_ = options_.reconnect_min;
 }
 
 Worker::~Worker() {
@@ -144,6 +149,8 @@ void Worker::run() {
 
         const auto now = Clock::now();
         send_held_progress(now);
+        resume_after_pause(now);
+        warn_while_cut_off(now);
         if (has_socket(state_)) {
             if (now >= last_heard_ + interval_ * liveness_) {
                 connection_lost(now, "heartbeat_timeout");
@@ -177,6 +184,8 @@ std::chrono::milliseconds Worker::poll_timeout(Clock::time_point now) const {
         next = std::min(next, reconnect_at_);
     }
     if (is_draining(state_)) next = std::min(next, drain_deadline_);
+    if (start_failures_->is_paused()) next = std::min(next, start_failures_->paused_until());
+    if (const auto warning = outage_->next_warning()) next = std::min(next, *warning);
     if (held_progress_count_ > 0) {
         for (const auto& [key, job] : running_) {
             if (job.held_progress) next = std::min(next, job.last_progress_sent + kMinProgressInterval);
@@ -210,6 +219,8 @@ void Worker::open_connection(Clock::time_point now) {
     next_heartbeat_ = now + interval_;
     log_->debug("connecting broker={}", options_.broker_endpoint);
     send_ready();
+    // A new connection is a new worker to the broker: the pause must be said again.
+    if (start_failures_->is_paused()) send_to_broker(protocol::Drain{});
     last_ready_again_ = {};
 }
 
@@ -257,10 +268,25 @@ void Worker::connection_lost(Clock::time_point now, const char* reason) {
         log_->info("broker lost reason={} while draining; not reconnecting", reason);
         return;
     }
-    reconnect_at_ = now + backoff_;
-    log_->info("broker lost reason={} broker={}; reconnecting in {}", reason, options_.broker_endpoint,
-               protocol::format_duration(backoff_));
-    backoff_ = std::min(backoff_ * 2, options_.reconnect_max);
+    const bool is_new_outage = !outage_->next_warning();
+    const auto window = interval_ * liveness_;
+    outage_->begin(last_heard_, window);
+    const auto cap = reconnect_cap(window, options_.reconnect_min, options_.reconnect_max);
+    const auto delay = reconnect_delay(++reconnect_tries_, options_.reconnect_min, cap,
+                                       std::uniform_real_distribution<double>(0.0, 1.0)(random_));
+    reconnect_at_ = now + delay;
+    // Each failed reconnect is debug: warn_while_cut_off() says at a bounded rate how long it has been.
+    log_->log(is_new_outage ? spdlog::level::info : spdlog::level::debug,
+              "broker lost reason={} broker={}; reconnecting in {}", reason, options_.broker_endpoint,
+              protocol::format_duration(delay));
+}
+
+void Worker::warn_while_cut_off(Clock::time_point now) {
+    const auto length = outage_->warning_due(now);
+    if (!length) return;
+    log_->warn("no broker for {} broker={} reconnects={} in_flight={}; still trying",
+               protocol::format_duration(std::chrono::duration_cast<std::chrono::milliseconds>(*length)),
+               options_.broker_endpoint, reconnect_tries_, in_flight_);
 }
 
 void Worker::send_ready() {
@@ -343,6 +369,7 @@ void Worker::end_attempt(HandlerOutcome&& outcome) {
         was_abandoned = job->second.is_abandoned;
         running_.erase(job);
     }
+    if (outcome.kind != HandlerOutcomeKind::not_started) start_failures_->on_started();
     if (was_abandoned) {
         // Counted off in_flight_ when the ABANDON came; the broker has already moved on.
         log_->debug("abandoned job ended; its result is dropped job={} attempt={}", outcome.id, outcome.attempt);
@@ -367,13 +394,49 @@ void Worker::end_attempt(HandlerOutcome&& outcome) {
         } else {
             send_to_broker(std::move(done));
         }
+    } else if (outcome.kind == HandlerOutcomeKind::not_started) {
+        give_back_not_started(std::move(outcome), Clock::now());
     } else {
         const bool is_permanent = outcome.kind == HandlerOutcomeKind::failed_permanently;
         std::string error = outcome.body.to_string();
-        log_->warn("job failed job={} attempt={} permanent={} error=\"{}\"", outcome.id, outcome.attempt, is_permanent,
-                   error);
+        // The log quotes and cuts the error (a 20-line stderr is one short field); FAIL carries it whole.
+        log_->warn("job failed job={} attempt={} permanent={} error={}", outcome.id, outcome.attempt, is_permanent,
+                   protocol::quoted(error));
         send_to_broker(protocol::Fail{std::move(outcome.id), outcome.attempt, std::move(error), is_permanent});
     }
+}
+
+void Worker::give_back_not_started(HandlerOutcome&& outcome, Clock::time_point now) {
+    std::string error = outcome.body.to_string();
+    // DRAIN goes before the FAIL, so the broker does not hand the freed credit straight back to us.
+    switch (start_failures_->on_failure(now)) {
+        case StartFailurePause::Action::pause:
+            log_->error("command could not be started; taking no jobs for {} round={} of={} error={}",
+                        protocol::format_duration(start_failures_->pause_length()), start_failures_->rounds(),
+                        StartFailurePause::kMaxRounds, protocol::quoted(error));
+            if (!is_draining(state_)) send_to_broker(protocol::Drain{});
+            break;
+        case StartFailurePause::Action::give_up:
+            log_->error("command could not be started in {} rounds; draining and exiting error={}",
+                        StartFailurePause::kMaxRounds, protocol::quoted(error));
+            has_given_up_ = true;
+            if (!is_draining(state_)) begin_drain(now);
+            break;
+        case StartFailurePause::Action::none:
+            break;
+    }
+    log_->warn("job not started; given back uncounted job={} attempt={} error={}", outcome.id, outcome.attempt,
+               protocol::quoted(error));
+    protocol::Fail fail{std::move(outcome.id), outcome.attempt, std::move(error)};
+    fail.is_not_started = true;
+    send_to_broker(std::move(fail));
+}
+
+void Worker::resume_after_pause(Clock::time_point now) {
+    if (!start_failures_->take_resume(now) || has_given_up_) return;
+    if (!has_socket(state_) || is_draining(state_)) return;  // a new connection sends READY anyway
+    log_->info("taking jobs again after a pause for start failures rounds={}", start_failures_->rounds());
+    send_ready();
 }
 
 void Worker::handle_progress(HandlerOutcome& outcome, Clock::time_point now) {
@@ -421,13 +484,19 @@ void Worker::handle_broker_message(Clock::time_point now) {
         last_heard_ = now;
         if (state_ == ConnectionState::connecting) {
             change_state(ConnectionEvent::broker_heard);
-            backoff_ = options_.reconnect_min;
-            log_->info("connected broker={} name={}", options_.broker_endpoint, options_.name);
+            reconnect_tries_ = 0;
+            if (const auto outage = outage_->end(now)) {
+                log_->info("connected broker={} name={} after={} without a broker", options_.broker_endpoint,
+                           options_.name,
+                           protocol::format_duration(std::chrono::duration_cast<std::chrono::milliseconds>(*outage)));
+            } else {
+                log_->info("connected broker={} name={}", options_.broker_endpoint, options_.name);
+            }
         }
         auto decoded = protocol::decode(frames);
         if (!decoded) {
-            log_->warn("bad message from broker code={} detail=\"{}\"", protocol::to_string(decoded.error().code),
-                       decoded.error().detail);
+            log_->warn("bad message from broker code={} detail={}", protocol::to_string(decoded.error().code),
+                       protocol::quoted(decoded.error().detail));
             continue;
         }
         auto& message = decoded.value();
@@ -458,14 +527,16 @@ void Worker::handle_broker_message(Clock::time_point now) {
                 log_->info("broker does not know this worker; sending READY again broker={}", options_.broker_endpoint);
                 send_ready();
                 last_ready_again_ = now;
-                // A fresh registration is not draining.
-                if (state_ == ConnectionState::draining) send_to_broker(protocol::Drain{});
+                // A fresh registration is not draining, nor paused.
+                if (state_ == ConnectionState::draining || start_failures_->is_paused()) {
+                    send_to_broker(protocol::Drain{});
+                }
             } else {
-                log_->warn("error from broker code={} message=\"{}\" job={}", protocol::to_string(error->code),
-                           error->message, error->id);
+                log_->warn("error from broker code={} message={} job={}", protocol::to_string(error->code),
+                           protocol::quoted(error->message), error->id);
             }
         } else if (auto* disconnect = std::get_if<protocol::Disconnect>(&message)) {
-            log_->info("broker disconnected us reason=\"{}\"", disconnect->reason);
+            log_->info("broker disconnected us reason={}", protocol::quoted(disconnect->reason));
             connection_lost(now, "broker_disconnect");
             return;
         } else {

@@ -34,6 +34,7 @@ void AdminCommands::status_of_live(const RoutingId& producer, const JobRecord& j
     reply.queue = job.queue->name;
     reply.state = wire_state(job.state);
     reply.attempt = job.attempt;
+    reply.counted_attempts = job.attempts_this_round();
     if (job.lease_holder != nullptr) reply.worker = job.lease_holder->name;
     reply.error = details.last_error;
     reply.priority = job.priority;

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "corsair/protocol/duration.hpp"
+#include "corsair/protocol/text.hpp"
 #include "queue_registry.hpp"
 #include "retry_backoff.hpp"
 
@@ -20,15 +21,21 @@ std::string truncated(const std::string& text, std::size_t max_bytes) {
 
 }  // namespace
 
-void JobEndings::complete(WorkerRecord& worker, const std::string& id, std::uint32_t attempt, bool succeeded,
-                          zmq::message_t result, std::string error, bool is_permanent, TimePoint now) {
+JobRecord* JobEndings::current_lease(WorkerRecord& worker, const std::string& id, std::uint32_t attempt) {
     JobRecord* found = jobs_.find(id);
     if (found == nullptr || found->state != JobState::running || found->attempt != attempt ||
         found->lease_holder != &worker) {
         ++context_.counters.stale_completions;
         context_.log.info("discarded stale completion job={} attempt={} worker={}", id, attempt, worker.name);
-        return;
+        return nullptr;
     }
+    return found;
+}
+
+void JobEndings::complete(WorkerRecord& worker, const std::string& id, std::uint32_t attempt, bool succeeded,
+                          zmq::message_t result, std::string error, bool is_permanent, TimePoint now) {
+    JobRecord* found = current_lease(worker, id, attempt);
+    if (found == nullptr) return;
     JobRecord& job = *found;
     if (succeeded) {
         ++context_.counters.jobs_done;
@@ -43,8 +50,25 @@ void JobEndings::complete(WorkerRecord& worker, const std::string& id, std::uint
     }
     ++worker.failed;
     context_.log.warn("attempt failed job={} attempt={} worker={} permanent={} error={}", id, attempt, worker.name,
-                      is_permanent, error);
+                      is_permanent, p::quoted(error));
     fail_attempt(job, std::move(error), is_permanent, now, false);
+}
+
+void JobEndings::give_back_unstarted(WorkerRecord& worker, const std::string& id, std::uint32_t attempt,
+                                     const std::string& error) {
+    JobRecord* job = current_lease(worker, id, attempt);
+    if (job == nullptr) return;
+    ++context_.counters.attempts_not_started;
+    ++context_.counters.jobs_requeued;
+    context_.log.warn("attempt not started; job requeued uncounted job={} attempt={} worker={} error={}", id, attempt,
+                      worker.name, p::quoted(error));
+    release_lease(*job);
+}
+
+void JobEndings::release_lease(JobRecord& job) {
+    ++job.uncounted_attempts;
+    context_.journal.append(JournalReleased{std::string(job.id())});
+    states_.move_job(job, JobMove::pending_at_head());
 }
 
 void JobEndings::time_out(JobRecord& job, TimePoint now) {
@@ -92,9 +116,7 @@ void JobEndings::requeue_leases(WorkerRecord& worker, bool counts_as_attempt, co
             fail_attempt(*job, "worker " + worker.name + " died holding the job (" + reason + ")", false, now, true);
         } else {
             // A worker that left cleanly (drain timeout) did not fail the job: its attempt is free.
-            ++job->uncounted_attempts;
-            context_.journal.append(JournalReleased{std::string(job->id())});
-            states_.move_job(*job, JobMove::pending_at_head());
+            release_lease(*job);
         }
     }
 }
@@ -143,7 +165,8 @@ void JobEndings::move_to_dead(JobRecord& job, TimePoint now) {
     context_.journal.append(JournalDead{std::string(job.id()), context_.wall.ms_at(now, now)});
     jobs_.release_unique_key(job);
     const std::string& last_error = job.details().last_error;
-    context_.log.warn("job dead job={} queue={} attempts={} error={}", job.id(), queue.name, job.attempt, last_error);
+    context_.log.warn("job dead job={} queue={} attempts={} error={}", job.id(), queue.name, job.attempt,
+                      p::quoted(last_error));
     if (job.reply_to != nullptr) {
         replies_.settle_held_accept(job, Replies::HeldAcceptEnd::folded);
         replies_.send_result(job, p::JobResult{std::string(job.id()), p::JobState::failed, job.attempt, last_error, {}});

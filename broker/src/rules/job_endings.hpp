@@ -37,6 +37,11 @@ public:
     // holder of the current lease may end an attempt; anything else is counted and dropped.
     void complete(WorkerRecord& worker, const std::string& id, std::uint32_t attempt, bool succeeded,
                   zmq::message_t result, std::string error, bool is_permanent, TimePoint now);
+    // FAIL with not_started from `worker` for (id, attempt), fenced as complete() is: the
+    // command could not be started, which is the worker's fault, so the lease is given back
+    // uncounted (release_lease()) and the job's error history is left alone.
+    void give_back_unstarted(WorkerRecord& worker, const std::string& id, std::uint32_t attempt,
+                             const std::string& error);
     // A running job's lease timed out: ABANDON to its worker, and a failed attempt.
     void time_out(JobRecord& job, TimePoint now);
     // A worker that is gone (`reason`: disconnect, heartbeat_timeout, connection_lost,
@@ -61,6 +66,13 @@ public:
                                  TimePoint ended_at);
 
 private:
+    // The job `worker` holds under the lease (id, attempt), or nullptr (counted and logged as a
+    // stale completion) when that is not the current lease or not this worker's.
+    JobRecord* current_lease(WorkerRecord& worker, const std::string& id, std::uint32_t attempt);
+    // protocol.md §10: a lease given back through no fault of the job (a worker that left
+    // cleanly, a command that could not start) ends without counting against max_attempts; the
+    // attempt number still goes up with the next lease, as it is the fencing token.
+    void release_lease(JobRecord& job);
     void move_to_dead(JobRecord& job, TimePoint now);
     void requeue_leases(WorkerRecord& worker, bool counts_as_attempt, const std::string& reason, TimePoint now);
     std::chrono::milliseconds backoff_of(const JobRecord& job);

@@ -225,7 +225,12 @@ void Scheduler::on_known_worker_message(WorkerRecord& worker, p::Message&& messa
             endings.complete(worker, entry.id, entry.attempt, true, std::move(entry.payload), {}, false, now);
         }
     } else if (auto* fail = std::get_if<p::Fail>(&message)) {
-        endings.complete(worker, fail->id, fail->attempt, false, {}, std::move(fail->error), fail->is_permanent, now);
+        if (fail->is_not_started) {
+            endings.give_back_unstarted(worker, fail->id, fail->attempt, fail->error);
+        } else {
+            endings.complete(worker, fail->id, fail->attempt, false, {}, std::move(fail->error), fail->is_permanent,
+                             now);
+        }
     } else if (auto* progress = std::get_if<p::Progress>(&message)) {
         record_progress(worker, std::move(*progress));
     } else if (std::holds_alternative<p::Heartbeat>(message)) {

@@ -15,6 +15,7 @@ std::map<std::string, std::uint64_t> SchedulerCounters::to_map() const {
         {"unique_hits", unique_hits},
         {"attempts_failed", attempts_failed},
         {"attempts_timed_out", attempts_timed_out},
+        {"attempts_not_started", attempts_not_started},
         {"retries_scheduled", retries_scheduled},
         {"dead_retried", dead_retried},
         {"dead_purged", dead_purged},

@@ -367,4 +367,78 @@ TEST_CASE("a malformed message's warning names the peer: its address, and a know
     CHECK(log.find("malformed message peer=worker worker=\"W\" address=10.1.2.3 code=bad_header "
                    "detail=\"not a map\\n\"") != std::string::npos);
     CHECK(log.find("malformed message peer=producer address=10.9.8.7 code=bad_field_type") != std::string::npos);
+
+namespace {
+
+p::Fail not_started(const std::string& id, std::uint32_t attempt) {
+    p::Fail fail{id, attempt, "command not found: /no/such/cmd"};
+    fail.is_not_started = true;
+    return fail;
+}
+
+}  // namespace
+
+TEST_CASE("a FAIL not_started gives the job back uncounted and frees the worker's credit", "[broker][scheduler]") {
+    Fixture f;
+    auto once = p::make_submit("j1", "q", true, p::make_payload("x"));
+    once.retry.max_attempts = 1;
+    f.submit_message(std::move(once));
+    f.ready("A", {"q"}, 1);
+    REQUIRE(f.job_ids_for("A") == std::vector<std::string>{"j1"});
+
+    SECTION("the job runs again at once, even with max_attempts 1, and its history stays clean") {
+        f.scheduler.on_worker_message("A", not_started("j1", 1), f.now);
+        auto again = f.jobs_for("A");  // the credit came back: the same worker may take it again
+        REQUIRE(again.size() == 1);
+        CHECK(again[0].attempt == 2);  // a new lease, a new fencing token
+        auto status = f.find_job("j1");
+        REQUIRE(status);
+        CHECK(status->state == p::JobState::running);
+        CHECK(status->attempt == 2);
+        CHECK(status->counted_attempts == 1u);
+        CHECK(status->max_attempts == 1);
+        CHECK(status->errors.empty());
+        CHECK(f.outbox.to_producer_of<p::JobResult>("P").empty());
+        CHECK(f.scheduler.counters().attempts_not_started == 1);
+        CHECK(f.scheduler.counters().attempts_failed == 0);
+        f.done("A", "j1", 2);
+        CHECK(f.find_job("j1")->state == p::JobState::done);
+    }
+    SECTION("a worker that drains itself first leaves the job to another worker") {
+        f.scheduler.on_worker_message("A", p::Drain{}, f.now);
+        f.scheduler.on_worker_message("A", not_started("j1", 1), f.now);
+        CHECK(f.jobs_for("A").empty());
+        CHECK(f.pending_count("q") == 1);
+        f.ready("B", {"q"}, 1);
+        auto jobs = f.jobs_for("B");
+        REQUIRE(jobs.size() == 1);
+        CHECK(jobs[0].attempt == 2);
+    }
+    SECTION("a stale not_started FAIL changes nothing") {
+        f.scheduler.on_worker_message("A", not_started("j1", 7), f.now);
+        CHECK(f.find_job("j1")->state == p::JobState::running);
+        CHECK(f.scheduler.counters().stale_completions == 1);
+        CHECK(f.scheduler.counters().attempts_not_started == 0);
+    }
+}
+
+TEST_CASE("a lease given back by DISCONNECT is not counted against max_attempts", "[broker][scheduler]") {
+    Fixture f;
+    auto once = p::make_submit("j1", "q", false, p::make_payload("x"));
+    once.retry.max_attempts = 1;
+    f.submit_message(std::move(once));
+    f.ready("A", {"q"}, 1);
+    REQUIRE(f.job_ids_for("A") == std::vector<std::string>{"j1"});
+    f.scheduler.on_worker_message("A", p::Disconnect{"drain_timeout"}, f.now);
+    auto status = f.find_job("j1");
+    REQUIRE(status);
+    CHECK(status->state == p::JobState::pending);
+    CHECK(status->attempt == 1);
+    CHECK(status->counted_attempts == 0u);
+    f.ready("B", {"q"}, 1);
+    auto jobs = f.jobs_for("B");
+    REQUIRE(jobs.size() == 1);
+    CHECK(jobs[0].attempt == 2);
+    f.fail("B", "j1", 2, "it broke");  // the one counted attempt: out of attempts now
+    CHECK(f.find_job("j1")->state == p::JobState::failed);
 }

@@ -323,6 +323,19 @@ TEST_CASE("STATUS_REPLY round trips in every job state", "[protocol][codec]") {
         REQUIRE(m.errors.size() == 1);
         CHECK(m.errors[0].error == "boom");
     }
+    SECTION("counted_attempts is written only when leases were given back uncounted") {
+        StatusReply same = status_reply_of("j1", "q", JobState::pending, 2, "", "", zmq::message_t());
+        same.counted_attempts = 2;
+        CHECK_FALSE(round_trip(std::move(same)).counted_attempts.has_value());
+        StatusReply fewer = status_reply_of("j1", "q", JobState::pending, 2, "", "", zmq::message_t());
+        fewer.counted_attempts = 1;
+        Frames frames = encode(std::move(fewer));
+        CHECK(header_keys(frames[2]) == Keys{"id", "queue", "state", "attempt", "counted_attempts", "worker", "error",
+                                             "priority", "max_attempts", "ready_in_ms", "errors"});
+        auto decoded = decode(frames);
+        REQUIRE(decoded);
+        CHECK(std::get<StatusReply>(decoded.value()).counted_attempts == 1u);
+    }
     SECTION("cancelled") {
         CHECK(round_trip(status_reply_of("j1", "q", JobState::cancelled, 0, "", "", zmq::message_t())).state ==
               JobState::cancelled);
@@ -590,6 +603,18 @@ TEST_CASE("FAIL round trips", "[protocol][codec]") {
         CHECK(permanent.is_permanent);
         CHECK(permanent.attempt == 2);
         CHECK(permanent.error == "malformed input");
+    }
+    SECTION("a FAIL for a command that could not be started") {
+        Fail fail{"j1", 4, "command not found: /no/such/cmd"};
+        fail.is_not_started = true;
+        Frames frames = encode(std::move(fail));
+        CHECK(header_keys(frames[2]) == Keys{"id", "attempt", "error", "not_started"});
+        auto decoded = decode(frames);
+        REQUIRE(decoded);
+        const auto& not_started = std::get<Fail>(decoded.value());
+        CHECK(not_started.is_not_started);
+        CHECK_FALSE(not_started.is_permanent);
+        CHECK_FALSE(round_trip(Fail{"j1", 1, "e"}).is_not_started);
     }
     SECTION("permanent: false written by another encoder") {
         Frames frames = test::message_with_fields(Command::fail, {test::str("id", "j1"), test::uint("attempt", 1),

@@ -1,8 +1,13 @@
 #include "corsair/worker/command_line.hpp"
+#include "corsair/worker/exec_handler.hpp"
 
 #include <catch2/catch.hpp>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <vector>
+
+#include "scratch_dir.hpp"
 
 using namespace corsair::worker;
 
@@ -64,5 +69,31 @@ TEST_CASE("a bad command line is a usage error with exit code 2", "[worker][comm
         auto parsed = parse(args);
         REQUIRE(std::holds_alternative<int>(parsed));
         CHECK(std::get<int>(parsed) == 2);
+    }
+}
+
+TEST_CASE("a command that cannot run is refused at startup with exit code 3", "[worker][command_line]") {
+    CHECK(kCommandNotRunnableExitCode == 3);
+    SECTION("not found in PATH") {
+        auto parsed = parse({"--broker", "tcp://h:1", "--queue", "a", "--", "corsair-no-such-command", "-x"});
+        REQUIRE(std::holds_alternative<int>(parsed));
+        CHECK(std::get<int>(parsed) == kCommandNotRunnableExitCode);
+    }
+    SECTION("not executable") {
+        corsair::test::ScratchDir folder("corsair-command-line-test");
+        const std::string script = (folder / "script").string();
+        std::ofstream(script) << "#!/bin/sh\n";
+        std::filesystem::permissions(script, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+        auto parsed = parse({"--broker", "tcp://h:1", "--queue", "a", "--", script.c_str()});
+        REQUIRE(std::holds_alternative<int>(parsed));
+        CHECK(std::get<int>(parsed) == kCommandNotRunnableExitCode);
+    }
+    SECTION("a folder") {
+        auto parsed = parse({"--broker", "tcp://h:1", "--queue", "a", "--", "/tmp"});
+        REQUIRE(std::holds_alternative<int>(parsed));
+        CHECK(std::get<int>(parsed) == kCommandNotRunnableExitCode);
+    }
+    SECTION("found in PATH") {
+        CHECK(std::holds_alternative<CommandLine>(parse({"--broker", "tcp://h:1", "--queue", "a", "--", "cat"})));
     }
 }

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <fstream>
 #include <sstream>
 #include <stop_token>
 #include <string>
@@ -17,6 +18,7 @@
 #include "corsair/protocol/limits.hpp"
 #include "deadline.hpp"
 #include "process_group_probe.hpp"
+#include "scratch_dir.hpp"
 
 using corsair::worker::ExecHandler;
 using corsair::worker::JobContext;
@@ -65,7 +67,9 @@ TEST_CASE("a non-zero exit fails with the status and the stderr tail", "[worker]
             CHECK(std::string(e.what()).size() <= ExecHandler::kStderrTailBytes + 32);
         }
     }
-    SECTION("a signal") { CHECK_THROWS_WITH(shell("kill -9 $$")(job("")), Catch::StartsWith("killed by signal 9")); }
+    SECTION("a signal, by name and number") {
+        CHECK_THROWS_WITH(shell("kill -9 $$")(job("")), "killed by signal KILL (9)");
+    }
 }
 
 TEST_CASE("the job's id, queue and attempt reach the child's environment", "[worker][exec_handler]") {
@@ -98,10 +102,50 @@ TEST_CASE("output larger than the limit fails the job", "[worker][exec_handler]"
     CHECK_THROWS_WITH(endless(job("")), Catch::StartsWith("output too large"));
 }
 
-TEST_CASE("a command that does not exist fails clearly", "[worker][exec_handler]") {
-    CHECK_THROWS_WITH(ExecHandler({"corsair-no-such-command"})(job("x")), "command not found: corsair-no-such-command");
-    CHECK_THROWS_WITH(ExecHandler({"/nonexistent/tool"})(job("x")), "command not found: /nonexistent/tool");
-    CHECK_THROWS_AS(ExecHandler({}), std::invalid_argument);
+TEST_CASE("a command that cannot be started throws NotStarted, naming it", "[worker][exec_handler]") {
+    using corsair::worker::NotStarted;
+    SECTION("not found") {
+        CHECK_THROWS_AS(ExecHandler({"corsair-no-such-command"})(job("x")), NotStarted);
+        CHECK_THROWS_WITH(ExecHandler({"corsair-no-such-command"})(job("x")),
+                          "command not found in PATH: 'corsair-no-such-command'");
+        CHECK_THROWS_WITH(ExecHandler({"/nonexistent/tool"})(job("x")), "command not found: '/nonexistent/tool'");
+    }
+    corsair::test::ScratchDir folder("corsair-exec-test");
+    SECTION("not executable") {
+        const auto script = (folder / "tool").string();
+        std::ofstream(script) << "#!/bin/sh\necho hi\n";
+        std::filesystem::permissions(script, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+        CHECK_THROWS_AS(ExecHandler({script})(job("x")), NotStarted);
+        CHECK_THROWS_WITH(ExecHandler({script})(job("x")), Catch::Contains("not executable") && Catch::Contains(script));
+    }
+    SECTION("executable, but exec fails: no interpreter, or no format the kernel knows") {
+        const auto no_interpreter = (folder / "no-interpreter").string();
+        std::ofstream(no_interpreter) << "#!/nonexistent/interpreter\n";
+        const auto garbage = (folder / "garbage").string();
+        std::ofstream(garbage) << "\x7f\x01\x02 not a program";
+        for (const auto& file : {no_interpreter, garbage}) {
+            std::filesystem::permissions(file, std::filesystem::perms::owner_all);
+            INFO(file);
+            CHECK_THROWS_AS(ExecHandler({file})(job("x")), NotStarted);
+            CHECK_THROWS_WITH(ExecHandler({file})(job("x")), Catch::StartsWith("cannot start the command '" + file));
+        }
+    }
+    SECTION("an empty command line is a programming error") { CHECK_THROWS_AS(ExecHandler({}), std::invalid_argument); }
+}
+
+TEST_CASE("what a command leaves running in its process group ends when it exits", "[worker][exec_handler]") {
+    corsair::test::ProcessGroupProbe probe;
+    // The probe's shell waits for its grandchild; exiting at once instead leaves it behind.
+    const std::string script = probe.script();
+    const std::string leaves_behind = script.substr(0, script.rfind("; wait"));
+    CHECK(shell(leaves_behind)(job("")).empty());
+    const auto pids = probe.pids();
+    REQUIRE(pids.size() == 2);
+    for (pid_t pid : pids) {
+        INFO("pid " << pid);
+        CHECK(corsair::test::wait_until([pid] { return corsair::test::process_has_ended(pid); },
+                                        std::chrono::seconds(5)));
+    }
 }
 
 TEST_CASE("a child that does not read stdin still finishes", "[worker][exec_handler]") {

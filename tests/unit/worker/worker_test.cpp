@@ -20,10 +20,12 @@
 #include "corsair/protocol/protocol.hpp"
 #include "corsair/worker/builtin_handlers.hpp"
 #include "corsair/worker/exec_handler.hpp"
+#include "corsair/worker/not_started.hpp"
 #include "corsair/worker/permanent_failure.hpp"
 #include "deadline.hpp"
 #include "loopback_router.hpp"
 #include "process_group_probe.hpp"
+#include "start_failure_pause.hpp"
 
 using namespace std::chrono_literals;
 using namespace corsair;
@@ -917,12 +919,12 @@ TEST_CASE("pooled handlers' results reach a batching broker, each exactly once",
     for (int i = 0; i < 16; ++i) CHECK(ended.count("job-" + std::to_string(i)) == 1);
 }
 
-TEST_CASE("a worker whose broker never answers opens a new DEALER after each backoff, waiting longer each time",
+TEST_CASE("a worker whose broker never answers opens a new DEALER after each backoff",
           "[worker][connection_state]") {
     zmq::context_t context;
     FakeBroker broker(context);
     broker.set_silent(true);
-    auto options = options_for(broker);  // backoff 50 ms, then 100 ms
+    auto options = options_for(broker);  // backoff from 50 ms, capped at the 40 ms window raised to 50 ms
     options.heartbeat_interval = 20ms;
     options.liveness = 2;  // connecting gives up after 40 ms of silence
     const auto start = Clock::now();
@@ -933,8 +935,8 @@ TEST_CASE("a worker whose broker never answers opens a new DEALER after each bac
     auto [third_id, third] = broker.expect<protocol::Ready>();
     CHECK(id_text(second_id) != id_text(first_id));
     CHECK(id_text(third_id) != id_text(second_id));
-    // Two silences of 40 ms and two backoffs, of 50 ms and then 100 ms, since the worker began.
-    CHECK(Clock::now() - start >= 2 * 40ms + 50ms + 100ms);
+    // Two silences of 40 ms and two backoffs of at least half the 50 ms cap (jitter), since the worker began.
+    CHECK(Clock::now() - start >= 2 * 40ms + 2 * 25ms);
 
     // The broker answers at last: the new connection serves.
     broker.set_silent(false);
@@ -992,4 +994,44 @@ TEST_CASE("a JOB the broker sent before it read DRAIN still runs and is reported
     auto [from, bye] = broker.expect<protocol::Disconnect>();
     CHECK(bye.reason == "drained");
     CHECK(running.wait_returned());
+}
+
+TEST_CASE("a handler that cannot start gives its job back uncounted and pauses the worker with DRAIN, then READY",
+          "[worker][worker]") {
+    zmq::context_t context;
+    FakeBroker broker(context);
+    std::atomic<bool> can_start{false};
+    RunningWorker running(context, options_for(broker, 2),
+                          {{"q", [&](const JobContext& job) -> std::string {
+                                if (!can_start) throw worker::NotStarted("command not found in PATH: 'tool'");
+                                return std::string(job.payload);
+                            }}});
+    auto [worker_id, ready] = broker.expect<protocol::Ready>();
+    broker.send(worker_id, protocol::Heartbeat{1000, 3});
+
+    const auto failed_at = Clock::now();
+    broker.send_job(worker_id, "j1", "q", 4, "x");
+    // DRAIN first, so the broker does not hand the freed credit straight back.
+    broker.expect<protocol::Drain>();
+    auto [from, fail] = broker.expect<protocol::Fail>();
+    CHECK(fail.id == "j1");
+    CHECK(fail.attempt == 4);
+    CHECK(fail.is_not_started);
+    CHECK_FALSE(fail.is_permanent);
+    CHECK(fail.error == "command not found in PATH: 'tool'");
+
+    // A job sent before the broker read the DRAIN fails in the same round: no second DRAIN.
+    broker.send_job(worker_id, "j2", "q", 1, "y");
+    auto [from2, fail2] = broker.expect<protocol::Fail>();
+    CHECK(fail2.id == "j2");
+    CHECK(fail2.is_not_started);
+
+    // The first pause is one second; then READY takes jobs again, and a job that starts resets the rounds.
+    auto [again_id, again] = broker.expect<protocol::Ready>(3s);
+    CHECK(Clock::now() - failed_at >= worker::StartFailurePause::kFirstPause);
+    can_start = true;
+    broker.send_job(again_id, "j1", "q", 5, "x");
+    auto [done_from, done] = broker.expect<protocol::Done>();
+    CHECK(done.id == "j1");
+    CHECK_FALSE(running.worker().has_given_up());
 }

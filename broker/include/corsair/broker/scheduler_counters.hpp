@@ -21,6 +21,7 @@ struct SchedulerCounters {
     std::uint64_t unique_hits = 0;     // submits answered with the live job holding their unique key
     std::uint64_t attempts_failed = 0;     // FAIL, timeout or worker death: each failed attempt
     std::uint64_t attempts_timed_out = 0;
+    std::uint64_t attempts_not_started = 0;  // FAIL not_started: given back uncounted, the worker's fault
     std::uint64_t retries_scheduled = 0;   // failed attempts that will be tried again after a backoff
     std::uint64_t dead_retried = 0;
     std::uint64_t dead_purged = 0;

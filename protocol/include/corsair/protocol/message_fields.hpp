@@ -163,6 +163,7 @@ inline void write(MapWriter& w, const StatusReply& m) {
     w.field("queue", m.queue);
     w.field("state", to_string(m.state));
     w.field("attempt", m.attempt);
+    if (m.counted_attempts && *m.counted_attempts != m.attempt) w.field("counted_attempts", *m.counted_attempts);
     w.field("worker", m.worker);
     w.field("error", m.error);
     w.field("priority", m.priority);
@@ -180,6 +181,7 @@ inline void read(const MapReader& r, StatusReply& m) {
     m.queue = r.string("queue", kMaxQueueNameBytes, Presence::optional);
     m.state = job_state(r, "state");
     m.attempt = attempt(r, 0);
+    m.counted_attempts = r.optional_unsigned<std::uint32_t>("counted_attempts", 0, kMaxU32);
     m.worker = r.string("worker", kMaxWorkerNameBytes, Presence::optional);
     m.error = r.string("error", kMaxErrorTextBytes, Presence::optional);
     m.priority = r.signed_integer<std::int32_t>("priority", kMinPriority, kMaxPriority, 0);
@@ -449,12 +451,14 @@ inline void write(MapWriter& w, const Fail& m) {
     w.field("attempt", m.attempt);
     w.field("error", m.error);
     if (m.is_permanent) w.field("permanent", true);
+    if (m.is_not_started) w.field("not_started", true);
 }
 inline void read(const MapReader& r, Fail& m) {
     m.id = job_id(r);
     m.attempt = attempt(r, 1);
     m.error = r.string("error", kMaxErrorTextBytes, Presence::optional);
     m.is_permanent = r.boolean("permanent", false);
+    m.is_not_started = r.boolean("not_started", false);
 }
 
 inline void write(MapWriter& w, const Heartbeat& m) {

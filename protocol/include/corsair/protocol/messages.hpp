@@ -131,7 +131,10 @@ struct StatusReply {
     std::string id;
     std::string queue;
     JobState state = JobState::pending;
-    std::uint32_t attempt = 0;  // 0 while the job has never been dispatched
+    std::uint32_t attempt = 0;  // the lease number: 0 while the job has never been dispatched
+    // Attempts counted against max_attempts (since the last RETRY); absent on the wire when it
+    // equals `attempt`, i.e. when no lease was given back uncounted.
+    std::optional<std::uint32_t> counted_attempts;
     std::string worker;         // name of the lease holder while running
     std::string error;          // the last attempt's error, if any
     zmq::message_t payload;     // done only: the result bytes
@@ -277,6 +280,9 @@ struct Fail {
     std::uint32_t attempt = 0;
     std::string error;
     bool is_permanent = false;  // retrying cannot help: skip the remaining attempts
+    // The command or handler could not be started (exec failed, no process left): the worker's
+    // fault, not the job's. The broker puts the job back without counting the attempt.
+    bool is_not_started = false;
 };
 
 struct Heartbeat {

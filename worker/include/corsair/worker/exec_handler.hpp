@@ -13,7 +13,11 @@
 //                                   part of the stderr tail used as the error text; a line that
 //                                   starts with corsair-progress but does not parse stays in it.
 // When the job is abandoned by the broker (timed out, cancelled) or the worker stops, the
-// command's whole process group is killed with SIGKILL.
+// command's whole process group is killed with SIGKILL; so it is when the command exits (what
+// it left running in its group), and when the worker dies, even by SIGKILL: each command runs
+// under a small reaper process of its own (src/command_reaper.hpp).
+// A command that cannot be started (not found, not executable, exec or fork failed) throws
+// NotStarted: the job is not at fault, and the worker gives it back uncounted.
 #pragma once
 
 #include <chrono>
@@ -24,12 +28,16 @@
 
 #include "corsair/protocol/limits.hpp"
 #include "corsair/worker/handler.hpp"
+#include "corsair/worker/not_started.hpp"
 #include "corsair/worker/permanent_failure.hpp"
 
 namespace corsair::worker {
 
 // A command that exits with this status has failed for good: ExecHandler throws PermanentFailure.
 inline constexpr int kPermanentFailureExitCode = 100;
+// corsair-worker's exit status when its command cannot be run: refused at startup (not found in
+// PATH, not executable), or given up on after kMaxStartFailureRounds rounds of start failures.
+inline constexpr int kCommandNotRunnableExitCode = 3;
 
 class ExecHandler {
 public:
@@ -46,8 +54,10 @@ public:
     // Blocks until the child exits. The child gets CORSAIR_JOB_ID, CORSAIR_QUEUE and CORSAIR_ATTEMPT
     // in its environment and runs in its own process group. Returns its stdout if it exits with 0;
     // on exit 100 throws PermanentFailure ("exit status 100: <stderr tail>"); otherwise throws
-    // std::runtime_error: "exit status 3: <stderr tail>", "killed by signal 9",
-    // "command not found: NAME", "output too large: ...". Progress lines on stderr become
+    // std::runtime_error: "exit status 3: <stderr tail>", "killed by signal KILL (9)",
+    // "output too large: ...". Throws NotStarted when the command could not be started:
+    // "command not found in PATH: 'NAME'", "command is not executable (permission denied):
+    // 'PATH'", "cannot start the command 'NAME': Exec format error". Progress lines on stderr become
     // job.report_progress() calls as they arrive. When job.stop_token is requested the whole
     // process group is killed (within kStopCheckInterval) and it throws "worker stopping: command killed".
     std::string operator()(const JobContext& job) const;

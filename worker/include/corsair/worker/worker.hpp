@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <random>
 #include <stop_token>
 #include <string>
 #include <thread>
@@ -26,6 +27,8 @@ namespace corsair::worker {
 
 class HandlerPool;
 struct HandlerOutcome;
+class BrokerOutage;
+class StartFailurePause;
 enum class ConnectionState : std::uint8_t;  // connection_state.hpp: protocol.md §7
 enum class ConnectionEvent : std::uint8_t;
 
@@ -61,6 +64,10 @@ public:
     void request_stop();
 
     const WorkerOptions& options() const noexcept { return options_; }
+
+    // Whether run() returned because handlers could not be started StartFailurePause::kMaxRounds
+    // rounds in a row (NotStarted): corsair-worker then exits with kCommandNotRunnableExitCode.
+    bool has_given_up() const noexcept { return has_given_up_; }
 
 private:
     using Clock = std::chrono::steady_clock;
@@ -98,6 +105,13 @@ private:
     void handle_outcome();
     // The end of an attempt (from a handler thread, or inline): DONE or FAIL to the broker.
     void end_attempt(HandlerOutcome&& outcome);
+    // A handler could not start: DRAIN for a pause (or for good after too many rounds), then
+    // FAIL not_started, so that the broker gives the job to someone else uncounted.
+    void give_back_not_started(HandlerOutcome&& outcome, Clock::time_point now);
+    // Once a start-failure pause is over: READY again, which ends the broker's draining.
+    void resume_after_pause(Clock::time_point now);
+    // Warns, at a bounded rate, while no broker has answered.
+    void warn_while_cut_off(Clock::time_point now);
     void handle_progress(HandlerOutcome& outcome, Clock::time_point now);
     void send_held_progress(Clock::time_point now);
     std::optional<protocol::Progress> take_held_progress(RunningJob& job);
@@ -126,7 +140,11 @@ private:
     std::uint64_t generation_ = 0;  // bumped for every new DEALER: results of older ones are dropped
     std::chrono::milliseconds interval_;
     std::uint32_t liveness_;
-    std::chrono::milliseconds backoff_;
+    std::uint32_t reconnect_tries_ = 0;  // reconnects in a row without an answer (reconnect_backoff.hpp)
+    std::mt19937 random_{std::random_device{}()};  // the reconnect backoff's jitter
+    std::unique_ptr<BrokerOutage> outage_;          // how long no broker has answered
+    std::unique_ptr<StartFailurePause> start_failures_;
+    bool has_given_up_ = false;
     Clock::time_point last_heard_{};
     Clock::time_point next_heartbeat_{};
     Clock::time_point reconnect_at_{};

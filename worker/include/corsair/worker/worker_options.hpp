@@ -28,8 +28,9 @@ struct WorkerOptions {
     // Used until the broker's first HEARTBEAT says otherwise.
     std::chrono::milliseconds heartbeat_interval = protocol::kDefaultHeartbeatInterval;
     std::uint32_t liveness = protocol::kDefaultLiveness;
-    // Backoff between reconnects: starts at reconnect_min, doubles up to reconnect_max, and
-    // resets once the broker answers.
+    // Backoff between reconnects (src/reconnect_backoff.hpp): starts at reconnect_min and doubles
+    // up to the broker's liveness window (interval x liveness, 3 s at the defaults), never past
+    // reconnect_max; each wait is then jittered down by up to half. It resets once the broker answers.
     std::chrono::milliseconds reconnect_min{1000};
     std::chrono::milliseconds reconnect_max{32000};
     // How long request_drain() waits for in-flight jobs before disconnecting anyway.
