@@ -29,7 +29,7 @@ int main(int argc, char** argv) {
         zmq::context_t context(1);
         std::atomic<corsair::broker::Broker*> running{nullptr};
         corsair::broker::SignalWatcher signals([&running, &log](int signal_number) {
-            log->info("signal received signal={}; shutting down", signal_number);
+            log->info("signal received signal={}", signal_number);
             if (auto* broker = running.load()) broker->request_stop();
         });
         corsair::broker::Broker broker(context, options, log);

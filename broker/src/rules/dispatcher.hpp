@@ -29,6 +29,8 @@ public:
     // Dispatches every dirty queue until none is left (a batch that could not be sent makes its
     // queue dirty again, for another worker). `now` starts the leases' timeouts.
     void dispatch_dirty(TimePoint now);
+    // From now on no job is handed out (the broker is draining); queues stay dirty.
+    void hold() noexcept { is_holding_ = true; }
 
 private:
     void dispatch(QueueState& queue);
@@ -46,6 +48,7 @@ private:
     Outbox& outbox_;
     TimePoint now_{};                           // the pass's time, for lease deadlines
     std::vector<WorkerRecord*> with_outgoing_;  // workers given jobs in the pass under way
+    bool is_holding_ = false;
 };
 
 }  // namespace corsair::broker

@@ -35,7 +35,8 @@ public:
 
     // DONE (succeeded) or FAIL from `worker` for (id, attempt). protocol.md §Leases: only the
     // holder of the current lease may end an attempt; anything else is counted and dropped.
-    void complete(WorkerRecord& worker, const std::string& id, std::uint32_t attempt, bool succeeded,
+    // `worker` null: the report of a lease claimed without a holder (LeaseAdoption::claim_for_report).
+    void complete(WorkerRecord* worker, const std::string& id, std::uint32_t attempt, bool succeeded,
                   zmq::message_t result, std::string error, bool is_permanent, TimePoint now);
     // A running job's lease timed out: ABANDON to its worker, and a failed attempt.
     void time_out(JobRecord& job, TimePoint now);

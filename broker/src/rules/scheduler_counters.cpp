@@ -31,6 +31,8 @@ std::map<std::string, std::uint64_t> SchedulerCounters::to_map() const {
         {"results_undeliverable", results_undeliverable},
         {"results_expired", results_expired},
         {"accepts_folded", accepts_folded},
+        {"leases_readopted", leases_readopted},
+        {"workers_refused", workers_refused},
     };
 }
 

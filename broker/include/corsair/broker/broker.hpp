@@ -31,15 +31,19 @@ public:
     const std::string& producer_endpoint() const noexcept { return producer_endpoint_; }
     const std::string& worker_endpoint() const noexcept { return worker_endpoint_; }
 
-    // Blocks serving until request_stop(); then tells workers and returns.
+    // Blocks serving until a stop request; then tells workers and returns. The first request
+    // drains (no job handed out, the running ones may end) for at most options.drain_timeout;
+    // a second one, or a drain timeout of 0, stops at once.
     void run();
-    // Thread-safe and non-blocking: asks run() to return.
+    // Thread-safe and non-blocking: one stop request (one SIGTERM/SIGINT).
     void request_stop();
 
 private:
     protocol::SendStatus to_worker(const RoutingId& worker, protocol::Frames& frames) override;
     protocol::SendStatus to_producer(const RoutingId& producer, protocol::Frames& frames) override;
     void open_journal();
+    bool continues_after_stop_request(std::chrono::steady_clock::time_point now);
+    bool is_drain_over(std::chrono::steady_clock::time_point now) const;
     void release_durable_replies();
     void maybe_compact(std::chrono::steady_clock::time_point now);
     // One turn's messages from one socket: what is waiting, up to a bound, then dispatch.
@@ -61,6 +65,13 @@ private:
     std::string worker_endpoint_;
     Scheduler scheduler_;
     protocol::Frames frames_;  // reused receive buffer
+    // A drain under way: when it began, when it must end, and the attempts ended before it.
+    struct Drain {
+        std::chrono::steady_clock::time_point started;
+        std::chrono::steady_clock::time_point deadline;
+        std::uint64_t ended_before = 0;
+    };
+    std::optional<Drain> drain_;
 
     std::unique_ptr<JournalDirectory> directory_;
     std::unique_ptr<JournalWriter> writer_;

@@ -37,6 +37,8 @@ struct SchedulerCounters {
     std::uint64_t results_undeliverable = 0;  // RESULT for a producer connection that is gone
     std::uint64_t results_expired = 0;
     std::uint64_t accepts_folded = 0;  // ACCEPTEDs left out: the job's RESULT went first (accept_within_ms)
+    std::uint64_t leases_readopted = 0;  // leases a worker announced again after a restart or reconnect
+    std::uint64_t workers_refused = 0;   // READYs refused: another connected worker has that name
 
     std::map<std::string, std::uint64_t> to_map() const;
 };
