@@ -33,7 +33,7 @@ int main(int argc, char** argv) {
         std::atomic<corsair::broker::Broker*> running{nullptr};
         corsair::broker::SignalWatcher signals([&running, &log](int signal_number) {
             const char* name = sigabbrev_np(signal_number);
-            log->info("signal received signal={}; shutting down", name != nullptr ? name : std::to_string(signal_number));
+            log->info("signal received signal={}", name != nullptr ? name : std::to_string(signal_number));
             if (auto* broker = running.load()) broker->request_stop();
         });
         corsair::broker::Broker broker(context, options, log);

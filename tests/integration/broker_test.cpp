@@ -242,3 +242,33 @@ TEST_CASE("the tests' scratch folders live under the build tree, which CTest emp
     corsair::test::ScratchDir scratch;
     CHECK(scratch.path().parent_path() == std::filesystem::path(tmpdir));
 }
+
+TEST_CASE("a second worker under an --id already connected is refused, says so, and gets in once the first is gone",
+          "[integration][broker]") {
+    Cluster cluster;
+    auto& first = cluster.start_worker("dup", {"--builtin", "echo"});
+    REQUIRE(cluster.wait_for_workers(1));
+    // Another process under the same --id (the harness names its log after the first argument).
+    corsair::test::ChildProcess second({CORSAIR_WORKER_BIN, "--broker", cluster.endpoints().workers, "--queue", "q",
+                                        "--id", "dup", "--builtin", "echo"},
+                                       {}, cluster.log_dir() + "/worker-second.log",
+                                       corsair::test::ChildProcess::Stdout::discarded);
+    CHECK(corsair::test::wait_until(
+        [&] {
+            return cluster.worker_log("second").find("another connected worker is named dup") != std::string::npos;
+        },
+        10s, 20ms));
+    CHECK(cluster.counter("workers_refused") >= 1);
+    auto stats = cluster.stats();
+    REQUIRE(stats);
+    REQUIRE(stats->workers.size() == 1);
+    CHECK(cluster.counter("workers_joined") == 1);
+    CHECK(second.is_running());  // it keeps trying: the name may be its own predecessor's
+
+    first.kill_and_reap();
+    // Declared dead within the liveness window, then the second is admitted on its next try.
+    CHECK(corsair::test::wait_until([&] { return cluster.counter("workers_joined") == 2; }, 15s, 50ms));
+    auto producer = cluster.make_producer();
+    const auto id = producer->submit_async("q", "still served", true);
+    CHECK(producer->wait_result(id, 10s).result == "still served");
+}

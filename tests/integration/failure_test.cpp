@@ -163,12 +163,13 @@ TEST_CASE("a SIGSTOPped worker is declared dead, its jobs are redone, and its la
     cluster.worker("sleeper").signal(SIGCONT);
     // Its handlers finish the jobs it held. Each late result is discarded by one side: by the
     // broker (stale_completions) if the worker sent it before noticing the lost connection, or
-    // by the worker itself (protocol.md §7: no result of an old connection goes on a new one).
+    // by the worker when the broker answers its new READY's `holding` with ABANDON unknown_lease
+    // (protocol.md §10: those leases were requeued and redone).
     auto late_results_discarded = [&] {
         const auto log = cluster.worker_log("sleeper");
         std::size_t dropped_by_worker = 0;
-        for (auto at = log.find("late result dropped"); at != std::string::npos;
-             at = log.find("late result dropped", at + 1)) {
+        for (auto at = log.find("reason=unknown_lease"); at != std::string::npos;
+             at = log.find("reason=unknown_lease", at + 1)) {
             ++dropped_by_worker;
         }
         return cluster.counter("stale_completions") + dropped_by_worker;

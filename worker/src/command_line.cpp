@@ -137,7 +137,9 @@ std::variant<CommandLine, int> parse_command_line(int argc, const char* const* a
         ->type_name("N")
         ->check(CLI::Range(std::uint32_t{0}, protocol::kMaxBatchEntries))
         ->capture_default_str();
-    app.add_option("--id", options.name, "Worker name shown in the broker's stats (default: HOSTNAME:PID)")
+    app.add_option("--id", options.name, "Worker name shown in the broker's stats (default: HOSTNAME:PID); unique among the connected "
+                   "workers: the broker refuses a second worker under a name in use, and it retries until the name "
+                   "is free")
         ->type_name("NAME");
     add_duration(app, "--heartbeat", options.heartbeat_interval,
                  "Heartbeat interval until the broker announces its own");

@@ -50,7 +50,8 @@ struct ConnectionTransition {
 inline constexpr std::array kConnectionTransitions{
     // (start): open a DEALER, connect to the worker endpoint, send READY.
     ConnectionTransition{ConnectionState::not_started, ConnectionEvent::started, ConnectionState::connecting},
-    // connecting | any message from the broker: adopt interval_ms and liveness, reset the backoff.
+    // connecting | any message from the broker: adopt interval_ms and liveness, reset the backoff;
+    // each lease still held from an earlier connection is then raised as job_received (serving).
     ConnectionTransition{ConnectionState::connecting, ConnectionEvent::broker_heard, ConnectionState::ready},
     // connecting | nothing heard for liveness x interval: close the socket, wait the backoff ...
     ConnectionTransition{ConnectionState::connecting, ConnectionEvent::broker_lost,
@@ -66,8 +67,9 @@ inline constexpr std::array kConnectionTransitions{
     // serving | ABANDON of a lease held: stop the job, send nothing; likewise.
     ConnectionTransition{ConnectionState::serving, ConnectionEvent::lease_ended, ConnectionState::serving},
     ConnectionTransition{ConnectionState::serving, ConnectionEvent::last_lease_ended, ConnectionState::ready},
-    // ready, serving | DISCONNECT from the broker, or nothing heard: close the socket, wait the
-    // backoff, double it, then open a new DEALER (backoff_elapsed above).
+    // ready, serving | DISCONNECT from the broker, or nothing heard: close the socket (the leases
+    // stay held, for the next READY's `holding`), wait the backoff, double it, then open a new
+    // DEALER (backoff_elapsed above). ERROR id_conflict answering READY is handled the same way.
     ConnectionTransition{ConnectionState::ready, ConnectionEvent::broker_lost, ConnectionState::waiting_to_reconnect},
     ConnectionTransition{ConnectionState::serving, ConnectionEvent::broker_lost, ConnectionState::waiting_to_reconnect},
     // connecting, ready, serving | the operator asks to stop: send DRAIN.

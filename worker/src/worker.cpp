@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <random>
 #include <cassert>
 #include <stdexcept>
 #include <utility>
@@ -26,6 +27,8 @@ constexpr char kDrainCommand = 'D';
 constexpr char kStopCommand = 'S';
 // Lets the final DISCONNECT reach the broker without letting shutdown hang on a dead one.
 constexpr std::chrono::milliseconds kDisconnectLinger{500};
+// READY's `holding` stays well inside the broker's header bound (protocol::kMaxHeaderBytes).
+constexpr std::size_t kMaxHoldingBytes = protocol::kMaxHeaderBytes / 2;
 
 std::string unique_inproc_endpoint(const char* role) {
     static std::atomic<std::uint64_t> counter{0};
@@ -84,6 +87,8 @@ Worker::Worker(zmq::context_t& context, WorkerOptions options, std::shared_ptr<s
     validate(options_);
     interval_ = options_.heartbeat_interval;
     liveness_ = options_.liveness;
+    std::random_device random;
+    while (instance_ == 0) instance_ = (std::uint64_t{random()} << 32) | random();
 }
 
 Worker::~Worker() {
@@ -160,7 +165,7 @@ void Worker::run() {
             }
         }
         if (is_draining(state_)) {
-            if (in_flight_ == 0) {
+            if (in_flight_ == 0 && (unsent_.empty() || !has_socket(state_))) {
                 finish(ConnectionEvent::drain_finished, "drained");
             } else if (now >= drain_deadline_) {
                 log_->warn("drain timed out in_flight={} timeout={}; the broker will requeue them", in_flight_,
@@ -210,8 +215,8 @@ void Worker::open_connection(Clock::time_point now) {
     }
     broker_.emplace(std::move(socket));
     ++generation_;
+    is_broker_heard_ = false;
     broker_batch_ = 0;  // a new broker may not read DONES: wait for its HEARTBEAT
-    held_dones_.clear();  // attempts of the old connection: that broker has requeued them
     // Wait for the broker's own numbers again: a restarted broker may use different ones.
     interval_ = options_.heartbeat_interval;
     liveness_ = options_.liveness;
@@ -239,7 +244,13 @@ void Worker::change_state(ConnectionEvent event) {
     } else if (has_socket(state_) && !has_socket(*next)) {
         // Linger only for our own DISCONNECT, so that it gets out; a lost broker is owed nothing.
         close_connection(*next == ConnectionState::gone ? kDisconnectLinger : std::chrono::milliseconds{0});
-        leases_held_ = 0;  // the broker requeues them: to it, a new connection holds nothing
+        // protocol.md §7: the leases stay ours; READY on the next connection names them, and the
+        // DONEs not yet sent go out once it is answered.
+        for (auto& done : std::exchange(held_dones_, {})) {
+            JobKey key{done.id, done.attempt};
+            unsent_.insert_or_assign(std::move(key), Report(std::move(done)));
+        }
+        leases_held_ = 0;
     }
     if (*next != state_) {
         log_->debug("connection state={} event={} previous={}", to_string(*next), to_string(event), to_string(state_));
@@ -296,7 +307,64 @@ void Worker::send_ready() {
     ready.name = options_.name;
     ready.batch = std::min({options_.batch, options_.capacity, protocol::kMaxBatchEntries});
     if (ready.batch == 1) ready.batch = 0;
+    ready.instance = instance_;
+    ready.holding = held_leases();
     send_to_broker(std::move(ready));
+}
+
+std::vector<protocol::HeldLease> Worker::held_leases() const {
+    std::vector<protocol::HeldLease> held;
+    std::size_t bytes = 0;
+    auto add = [&](const JobKey& key) {
+        bytes += key.id.size() + 8;
+        if (bytes > kMaxHoldingBytes || held.size() >= protocol::kMaxHeldLeases) return false;
+        held.push_back({key.id, key.attempt});
+        return true;
+    };
+    bool is_complete = true;
+    for (const auto& [key, job] : running_) {
+        if (!job.is_abandoned) is_complete = is_complete && add(key);
+    }
+    for (const auto& [key, report] : unsent_) is_complete = is_complete && add(key);
+    // Leases left out are not re-adopted: the broker requeues them and their reports are stale.
+    if (!is_complete) log_->warn("READY names only some held leases named={}", held.size());
+    return held;
+}
+
+bool Worker::is_answered() const {
+    return state_ == ConnectionState::ready || state_ == ConnectionState::serving ||
+           (state_ == ConnectionState::draining && is_broker_heard_);
+}
+
+void Worker::hold_leases_on_new_connection() {
+    std::size_t held = unsent_.size();
+    for (const auto& [key, job] : running_) held += job.is_abandoned ? 0 : 1;
+    for (std::size_t i = 0; i < held; ++i) {
+        ++leases_held_;
+        change_state(ConnectionEvent::job_received);
+    }
+}
+
+void Worker::deliver_unsent() {
+    if (unsent_.empty() || !is_answered()) return;
+    log_->info("delivering results kept across a reconnect count={}", unsent_.size());
+    for (auto& [key, report] : std::exchange(unsent_, {})) {
+        end_lease();
+        send_report(std::move(report));
+    }
+}
+
+void Worker::send_report(Report&& report) {
+    if (auto* done = std::get_if<protocol::Done>(&report)) {
+        if (broker_batch_ > 1) {
+            held_dones_.push_back(std::move(*done));
+            if (held_dones_.size() >= broker_batch_) send_held_dones();
+        } else {
+            send_to_broker(std::move(*done));
+        }
+    } else {
+        send_to_broker(std::move(std::get<protocol::Fail>(report)));
+    }
 }
 
 template <class T>
@@ -363,7 +431,7 @@ void Worker::end_attempt(HandlerOutcome&& outcome) {
     std::optional<protocol::Progress> held_progress;
     bool was_running = false;
     bool was_abandoned = false;
-    if (auto job = running_.find(JobKey{outcome.generation, outcome.id, outcome.attempt}); job != running_.end()) {
+    if (auto job = running_.find(JobKey{outcome.id, outcome.attempt}); job != running_.end()) {
         held_progress = take_held_progress(job->second);
         was_running = true;
         was_abandoned = job->second.is_abandoned;
@@ -376,34 +444,45 @@ void Worker::end_attempt(HandlerOutcome&& outcome) {
         return;
     }
     if (in_flight_ > 0) --in_flight_;
-    if (outcome.generation != generation_ || !has_socket(state_)) {
-        // protocol.md §7: a new connection is a new worker to the broker; the old leases are gone.
-        // Logged at info: an operator (and the SIGSTOP integration test) counts these.
-        log_->info("late result dropped job={} attempt={} reason=earlier_connection", outcome.id, outcome.attempt);
+    if (!is_answered()) {
+        if (state_ == ConnectionState::connecting || state_ == ConnectionState::waiting_to_reconnect) {
+            // protocol.md §7: kept, named in the next READY, sent once that READY is answered.
+            log_->info("result kept until the broker answers job={} attempt={}", outcome.id, outcome.attempt);
+            JobKey key{outcome.id, outcome.attempt};
+            unsent_.insert_or_assign(std::move(key), make_report(std::move(outcome)));
+        } else {
+            // Draining with the broker lost: no connection will come to take it.
+            log_->info("result dropped job={} attempt={} reason=broker_lost_while_draining", outcome.id,
+                       outcome.attempt);
+        }
         return;
     }
     if (was_running) end_lease();
     // The last report must not be lost behind the interval, and must not come after the end.
     if (held_progress) send_to_broker(std::move(*held_progress));
+    if (outcome.kind == HandlerOutcomeKind::not_started) {
+        give_back_not_started(std::move(outcome), Clock::now());
+        return;
+    }
+    send_report(make_report(std::move(outcome)));
+}
+
+Worker::Report Worker::make_report(HandlerOutcome&& outcome) {
     if (outcome.kind == HandlerOutcomeKind::done) {
         log_->debug("job done job={} attempt={} result_bytes={}", outcome.id, outcome.attempt, outcome.body.size());
-        protocol::Done done{std::move(outcome.id), outcome.attempt, std::move(outcome.body)};
-        if (broker_batch_ > 1) {
-            held_dones_.push_back(std::move(done));
-            if (held_dones_.size() >= broker_batch_) send_held_dones();
-        } else {
-            send_to_broker(std::move(done));
-        }
-    } else if (outcome.kind == HandlerOutcomeKind::not_started) {
-        give_back_not_started(std::move(outcome), Clock::now());
-    } else {
-        const bool is_permanent = outcome.kind == HandlerOutcomeKind::failed_permanently;
-        std::string error = outcome.body.to_string();
-        // The log quotes and cuts the error (a 20-line stderr is one short field); FAIL carries it whole.
-        log_->warn("job failed job={} attempt={} permanent={} error={}", outcome.id, outcome.attempt, is_permanent,
-                   protocol::quoted(error));
-        send_to_broker(protocol::Fail{std::move(outcome.id), outcome.attempt, std::move(error), is_permanent});
+        return protocol::Done{std::move(outcome.id), outcome.attempt, std::move(outcome.body)};
     }
+    const bool is_permanent = outcome.kind == HandlerOutcomeKind::failed_permanently;
+    std::string error = outcome.body.to_string();
+    protocol::Fail fail{std::move(outcome.id), outcome.attempt, std::move(error), is_permanent};
+    if (outcome.kind == HandlerOutcomeKind::not_started) {
+        fail.is_not_started = true;
+    } else {
+        // The log quotes and cuts the error (a 20-line stderr is one short field); FAIL carries it whole.
+        log_->warn("job failed job={} attempt={} permanent={} error={}", fail.id, fail.attempt, is_permanent,
+                   protocol::quoted(fail.error));
+    }
+    return fail;
 }
 
 void Worker::give_back_not_started(HandlerOutcome&& outcome, Clock::time_point now) {
@@ -440,10 +519,9 @@ void Worker::resume_after_pause(Clock::time_point now) {
 }
 
 void Worker::handle_progress(HandlerOutcome& outcome, Clock::time_point now) {
-    auto job = running_.find(JobKey{outcome.generation, outcome.id, outcome.attempt});
-    // The broker keeps PROGRESS only from the lease holder, on the connection the job came on.
-    if (job == running_.end() || job->second.is_abandoned || outcome.generation != generation_ ||
-        !has_socket(state_)) {
+    auto job = running_.find(JobKey{outcome.id, outcome.attempt});
+    // The broker keeps PROGRESS only from the lease holder, once it knows this connection holds it.
+    if (job == running_.end() || job->second.is_abandoned || !is_answered()) {
         log_->debug("progress dropped job={} attempt={} reason=not_leased_here", outcome.id, outcome.attempt);
         return;
     }
@@ -465,7 +543,7 @@ void Worker::send_held_progress(Clock::time_point now) {
     for (auto& [key, job] : running_) {
         if (!job.held_progress || now < job.last_progress_sent + kMinProgressInterval) continue;
         auto progress = take_held_progress(job);
-        if (key.generation != generation_ || !has_socket(state_)) continue;  // its connection is gone
+        if (!is_answered()) continue;  // no connection holds the lease right now
         job.last_progress_sent = now;
         log_->debug("progress job={} attempt={} percent={}", progress->id, progress->attempt, progress->percent);
         send_to_broker(std::move(*progress));
@@ -482,16 +560,21 @@ void Worker::handle_broker_message(Clock::time_point now) {
     protocol::Frames frames;
     while (broker_ && protocol::receive_frames(*broker_, frames)) {
         last_heard_ = now;
-        if (state_ == ConnectionState::connecting) {
-            change_state(ConnectionEvent::broker_heard);
-            reconnect_tries_ = 0;
-            if (const auto outage = outage_->end(now)) {
-                log_->info("connected broker={} name={} after={} without a broker", options_.broker_endpoint,
-                           options_.name,
-                           protocol::format_duration(std::chrono::duration_cast<std::chrono::milliseconds>(*outage)));
-            } else {
-                log_->info("connected broker={} name={}", options_.broker_endpoint, options_.name);
+        if (!is_broker_heard_) {
+            is_broker_heard_ = true;
+            if (state_ == ConnectionState::connecting) {
+                change_state(ConnectionEvent::broker_heard);
+                reconnect_tries_ = 0;
+                if (const auto outage = outage_->end(now)) {
+                    log_->info("connected broker={} name={} after={} without a broker", options_.broker_endpoint,
+                               options_.name,
+                               protocol::format_duration(
+                                   std::chrono::duration_cast<std::chrono::milliseconds>(*outage)));
+                } else {
+                    log_->info("connected broker={} name={}", options_.broker_endpoint, options_.name);
+                }
             }
+            hold_leases_on_new_connection();
         }
         auto decoded = protocol::decode(frames);
         if (!decoded) {
@@ -513,6 +596,9 @@ void Worker::handle_broker_message(Clock::time_point now) {
             }
             next_heartbeat_ = std::min(next_heartbeat_, now + interval_);
             if (heartbeat->batch) broker_batch_ = std::min(*heartbeat->batch, options_.batch);
+            // The broker answers READY with a HEARTBEAT, after the ABANDONs of the leases it does
+            // not know: what is still kept is its to take.
+            deliver_unsent();
         } else if (auto* job = std::get_if<protocol::Job>(&message)) {
             handle_job(std::move(*job));
         } else if (auto* jobs = std::get_if<protocol::Jobs>(&message)) {
@@ -531,6 +617,14 @@ void Worker::handle_broker_message(Clock::time_point now) {
                 if (state_ == ConnectionState::draining || start_failures_->is_paused()) {
                     send_to_broker(protocol::Drain{});
                 }
+            } else if (error->code == protocol::ErrorCode::id_conflict && error->command == "READY") {
+                // protocol.md §5.9: another connected worker has this name. It may be this worker's
+                // own predecessor, not yet declared dead: try again after the backoff.
+                log_->error("broker refused this worker: another connected worker is named {}; give each worker its "
+                            "own --id broker={}",
+                            options_.name, options_.broker_endpoint);
+                connection_lost(now, "name_in_use");
+                return;
             } else {
                 log_->warn("error from broker code={} message={} job={}", protocol::to_string(error->code),
                            protocol::quoted(error->message), error->id);
@@ -555,7 +649,7 @@ void Worker::handle_job(protocol::Job&& job) {
     }
     log_->debug("job received job={} queue={} attempt={} payload_bytes={}", job.id, job.queue, job.attempt,
                 job.payload.size());
-    auto [running, is_new] = running_.try_emplace(JobKey{generation_, job.id, job.attempt});
+    auto [running, is_new] = running_.try_emplace(JobKey{job.id, job.attempt});
     if (!is_new) {
         // The lease is already ours and running; a second copy would only race the first.
         log_->warn("duplicate job ignored job={} attempt={}", job.id, job.attempt);
@@ -579,8 +673,14 @@ void Worker::handle_job(protocol::Job&& job) {
 }
 
 void Worker::handle_abandon(const protocol::Abandon& abandon) {
-    // Only leases given on this connection: the broker knows nothing of earlier ones.
-    const auto job = running_.find(JobKey{generation_, abandon.id, abandon.attempt});
+    JobKey key{abandon.id, abandon.attempt};
+    if (unsent_.erase(key) > 0) {
+        // A result kept across a reconnect for a lease the broker no longer knows: never sent.
+        end_lease();
+        log_->info("abandoned job={} attempt={} reason={} result=dropped", abandon.id, abandon.attempt, abandon.reason);
+        return;
+    }
+    const auto job = running_.find(key);
     if (job == running_.end() || job->second.is_abandoned) {
         log_->debug("abandon ignored job={} attempt={} reason=not_running_here", abandon.id, abandon.attempt);
         return;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "corsair/protocol/codec.hpp"
+#include "corsair/protocol/duration.hpp"
 #include "corsair/protocol/wire.hpp"
 #include "journal_directory.hpp"
 #include "journal_error.hpp"
@@ -134,10 +135,10 @@ void Broker::open_journal() {
     journal_sink_ = std::make_unique<WriterSink>(*writer_);
     scheduler_.set_journal(journal_sink_.get());
     const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
-    log_->info("journal recovered dir={} fsync={} records={} pending={} delayed={} running_at_crash={} dead={} "
+    log_->info("journal recovered dir={} fsync={} records={} pending={} delayed={} running_at_stop={} dead={} "
                "results={} queues={} took_ms={}",
                options_.data_dir, options_.fsync, counts.records, counts.pending, counts.delayed,
-               counts.running_at_crash, counts.dead, counts.results, counts.queues, took.count());
+               counts.running_at_stop, counts.dead, counts.results, counts.queues, took.count());
 }
 
 void Broker::release_durable_replies() { scheduler_.on_journal_durable(writer_->take_durable()); }
@@ -201,15 +202,17 @@ void Broker::run() {
     auto next_tick = std::chrono::steady_clock::now() + options_.heartbeat_interval;
     for (;;) {
         auto now = std::chrono::steady_clock::now();
-        // Wake for the next heartbeat or the next job deadline (a delay ending, a lease timing out).
+        // Wake for the next heartbeat, the next job deadline (a delay ending, a lease timing out)
+        // or the end of a drain.
         auto wake_at = next_tick;
         if (auto deadline = scheduler_.next_deadline()) wake_at = std::min(wake_at, *deadline);
+        if (drain_) wake_at = std::min(wake_at, drain_->deadline);
         const auto wait = std::chrono::ceil<std::chrono::milliseconds>(wake_at - now);
         zmq::poll(items.data(), polled, std::max(wait, std::chrono::milliseconds(0)));
         now = std::chrono::steady_clock::now();
         if (items[0].revents & ZMQ_POLLIN) receive_from_producers(now);
         if (items[1].revents & ZMQ_POLLIN) receive_from_workers(now);
-        if (items[2].revents & ZMQ_POLLIN) break;
+        if ((items[2].revents & ZMQ_POLLIN) && !continues_after_stop_request(now)) break;
         if (writer_ && (items[3].revents & ZMQ_POLLIN)) {
             release_durable_replies();
             if (writer_->has_failed()) {
@@ -226,9 +229,44 @@ void Broker::run() {
             maybe_compact(now);
             next_tick = now + options_.heartbeat_interval;
         }
+        if (drain_ && is_drain_over(now)) break;
     }
     scheduler_.shut_down();
     log_->info("stopped");
+}
+
+// Each stop request is one SIGTERM/SIGINT: the first drains (unless --drain-timeout is 0), the
+// next stops at once.
+bool Broker::continues_after_stop_request(std::chrono::steady_clock::time_point now) {
+    zmq::message_t request;
+    std::size_t requests = 0;
+    while (control_.recv(request, zmq::recv_flags::dontwait)) ++requests;
+    if (drain_ || requests > 1 || options_.drain_timeout.count() == 0) {
+        if (drain_) log_->info("drain cut short by a second stop request running={}", scheduler_.running_jobs());
+        return false;
+    }
+    drain_ = Drain{now, now + options_.drain_timeout, scheduler_.counters().jobs_done + scheduler_.counters().attempts_failed};
+    scheduler_.begin_drain();
+    log_->info("draining running={} timeout={}", scheduler_.running_jobs(),
+               p::format_duration(options_.drain_timeout));
+    return true;
+}
+
+// Over once no job runs and every acknowledgement of their endings has gone out, or at the timeout.
+bool Broker::is_drain_over(std::chrono::steady_clock::time_point now) const {
+    const std::size_t running = scheduler_.running_jobs();
+    const bool is_quiet = running == 0 && scheduler_.unsent_acknowledgements() == 0;
+    if (!is_quiet && now < drain_->deadline) return false;
+    const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(now - drain_->started);
+    const auto ended = scheduler_.counters().jobs_done + scheduler_.counters().attempts_failed - drain_->ended_before;
+    if (is_quiet) {
+        log_->info("drained ended={} took_ms={}", ended, took.count());
+    } else {
+        log_->info("drain timed out ended={} still_running={} took_ms={}; they stay running in the journal for the "
+                   "restarted broker to re-adopt",
+                   ended, running, took.count());
+    }
+    return true;
 }
 
 void Broker::receive_from_producers(std::chrono::steady_clock::time_point now) {

@@ -85,6 +85,10 @@ void add_broker_flags(CLI::App& app, BrokerOptions& options, std::string& log_le
                    "compact when the journal is this many times the estimated size of the live state (pending, delayed, running and dead jobs, results within their TTL)")
         ->capture_default_str()
         ->check(CLI::Range(1.0, 1000.0));
+    add_duration(app, "--drain-timeout", options.drain_timeout,
+                 "on SIGTERM or SIGINT, stop handing out jobs and wait at most this long for the running ones to "
+                 "end and be journaled; jobs still running then are re-adopted by the restarted broker. 0 = stop at "
+                 "once; a second signal also stops at once");
     app.add_flag("--salvage", salvage,
                  "repair a damaged journal in --data-dir: keep every intact record, set the damaged file aside, "
                  "then exit");

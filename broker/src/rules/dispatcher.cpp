@@ -9,7 +9,7 @@ namespace corsair::broker {
 namespace p = corsair::protocol;
 
 void Dispatcher::dispatch_dirty(TimePoint now) {
-    if (!is_enabled_) return;
+    if (!is_enabled_ || is_holding_) return;
     now_ = now;
     while (QueueState* queue = dirty_.take()) dispatch(*queue);
 }

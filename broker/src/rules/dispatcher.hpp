@@ -32,6 +32,8 @@ public:
     // While disabled (the journal cannot be written) nothing is dispatched; the dirty queues
     // wait for the next dispatch_dirty() after it is enabled again.
     void set_enabled(bool is_enabled) noexcept { is_enabled_ = is_enabled; }
+    // From now on no job is handed out (the broker is draining); queues stay dirty.
+    void hold() noexcept { is_holding_ = true; }
 
 private:
     void dispatch(QueueState& queue);
@@ -50,6 +52,7 @@ private:
     bool is_enabled_ = true;
     TimePoint now_{};                           // the pass's time, for lease deadlines
     std::vector<WorkerRecord*> with_outgoing_;  // workers given jobs in the pass under way
+    bool is_holding_ = false;
 };
 
 }  // namespace corsair::broker

@@ -21,42 +21,44 @@ std::string truncated(const std::string& text, std::size_t max_bytes) {
 
 }  // namespace
 
-JobRecord* JobEndings::current_lease(WorkerRecord& worker, const std::string& id, std::uint32_t attempt) {
+JobRecord* JobEndings::current_lease(WorkerRecord* worker, const std::string& id, std::uint32_t attempt) {
     JobRecord* found = jobs_.find(id);
     if (found == nullptr || found->state != JobState::running || found->attempt != attempt ||
-        found->lease_holder != &worker) {
+        found->lease_holder != worker) {
         ++context_.counters.stale_completions;
-        context_.log.info("discarded stale completion job={} attempt={} worker={}", id, attempt, worker.name);
+        context_.log.info("discarded stale completion job={} attempt={} worker={}", id, attempt,
+                          worker != nullptr ? p::quoted(worker->name) : std::string("unknown"));
         return nullptr;
     }
     return found;
 }
 
-void JobEndings::complete(WorkerRecord& worker, const std::string& id, std::uint32_t attempt, bool succeeded,
+void JobEndings::complete(WorkerRecord* worker, const std::string& id, std::uint32_t attempt, bool succeeded,
                           zmq::message_t result, std::string error, bool is_permanent, TimePoint now) {
+    const std::string_view name = worker != nullptr ? std::string_view(worker->name) : std::string_view("unknown");
     JobRecord* found = current_lease(worker, id, attempt);
     if (found == nullptr) return;
     JobRecord& job = *found;
     if (succeeded) {
         ++context_.counters.jobs_done;
         ++job.queue->done;
-        ++worker.done;
-        context_.log.debug("done job={} attempt={} worker={}", id, attempt, worker.name);
+        if (worker != nullptr) ++worker->done;
+        context_.log.debug("done job={} attempt={} worker={}", id, attempt, name);
         if (context_.journal.is_on()) {
             context_.journal.append(JournalDone{id, attempt, std::string(p::view_of(result)), context_.wall.ms_at(now, now)});
         }
         end_job(job, p::JobState::done, std::move(result), {}, now, true);
         return;
     }
-    ++worker.failed;
-    context_.log.warn("attempt failed job={} attempt={} worker={} permanent={} error={}", id, attempt, worker.name,
+    if (worker != nullptr) ++worker->failed;
+    context_.log.warn("attempt failed job={} attempt={} worker={} permanent={} error={}", id, attempt, name,
                       is_permanent, p::quoted(error));
     fail_attempt(job, std::move(error), is_permanent, now, false);
 }
 
 void JobEndings::give_back_unstarted(WorkerRecord& worker, const std::string& id, std::uint32_t attempt,
                                      const std::string& error) {
-    JobRecord* job = current_lease(worker, id, attempt);
+    JobRecord* job = current_lease(&worker, id, attempt);
     if (job == nullptr) return;
     ++context_.counters.attempts_not_started;
     ++context_.counters.jobs_requeued;

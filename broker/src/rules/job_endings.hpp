@@ -35,7 +35,8 @@ public:
 
     // DONE (succeeded) or FAIL from `worker` for (id, attempt). protocol.md §Leases: only the
     // holder of the current lease may end an attempt; anything else is counted and dropped.
-    void complete(WorkerRecord& worker, const std::string& id, std::uint32_t attempt, bool succeeded,
+    // `worker` null: the report of a lease claimed without a holder (LeaseAdoption::claim_for_report).
+    void complete(WorkerRecord* worker, const std::string& id, std::uint32_t attempt, bool succeeded,
                   zmq::message_t result, std::string error, bool is_permanent, TimePoint now);
     // FAIL with not_started from `worker` for (id, attempt), fenced as complete() is: the
     // command could not be started, which is the worker's fault, so the lease is given back
@@ -68,7 +69,7 @@ public:
 private:
     // The job `worker` holds under the lease (id, attempt), or nullptr (counted and logged as a
     // stale completion) when that is not the current lease or not this worker's.
-    JobRecord* current_lease(WorkerRecord& worker, const std::string& id, std::uint32_t attempt);
+    JobRecord* current_lease(WorkerRecord* worker, const std::string& id, std::uint32_t attempt);
     // protocol.md §10: a lease given back through no fault of the job (a worker that left
     // cleanly, a command that could not start) ends without counting against max_attempts; the
     // attempt number still goes up with the next lease, as it is the fencing token.

@@ -17,8 +17,11 @@ enum class JobState : std::uint8_t {
     running,  // leased to one worker for one attempt (on the lease timers if it has a timeout)
     dead,     // in its queue's dead set; the wire calls this `failed`
     ended,    // out of every structure: done, cancelled, purged or evicted; about to be destroyed
+    // Running when the broker stopped (or its worker reconnected): the lease (id, attempt) waits
+    // for a worker to announce it again in READY `holding` (protocol.md §10); `running` on the wire.
+    unclaimed,
 };
-inline constexpr std::size_t kJobStateCount = 6;
+inline constexpr std::size_t kJobStateCount = 7;
 
 inline constexpr const char* to_string(JobState state) noexcept {
     switch (state) {
@@ -28,6 +31,7 @@ inline constexpr const char* to_string(JobState state) noexcept {
         case JobState::running: return "running";
         case JobState::dead: return "dead";
         case JobState::ended: return "ended";
+        case JobState::unclaimed: return "unclaimed";
     }
     return "?";
 }
@@ -37,7 +41,8 @@ inline constexpr const char* to_string(JobState state) noexcept {
 inline constexpr protocol::JobState wire_state(JobState state) noexcept {
     switch (state) {
         case JobState::delayed: return protocol::JobState::delayed;
-        case JobState::running: return protocol::JobState::running;
+        case JobState::running:
+        case JobState::unclaimed: return protocol::JobState::running;
         case JobState::dead: return protocol::JobState::failed;
         default: return protocol::JobState::pending;
     }
@@ -50,7 +55,7 @@ struct JobTransition {
     JobState to;
     const char* by;
 };
-inline constexpr std::array<JobTransition, 12> kJobTransitions{{
+inline constexpr std::array<JobTransition, 16> kJobTransitions{{
     {JobState::created, JobState::pending, "SUBMIT"},
     {JobState::created, JobState::delayed, "SUBMIT with a delay or run_at"},
     {JobState::pending, JobState::running, "dispatch to a worker with credit"},
@@ -65,6 +70,11 @@ inline constexpr std::array<JobTransition, 12> kJobTransitions{{
     {JobState::running, JobState::ended, "DONE from the lease holder, or CANCEL"},
     {JobState::dead, JobState::pending, "RETRY"},
     {JobState::dead, JobState::ended, "PURGE, or the dead set's bounds (dead_max_count, dead_max_age)"},
+    {JobState::running, JobState::unclaimed, "its worker announced itself on a new connection, still holding it"},
+    {JobState::unclaimed, JobState::running,
+     "re-adopted, same attempt: a READY holding its lease, or a DONE/FAIL for its lease from any connection"},
+    {JobState::unclaimed, JobState::pending, "the re-adoption window passed: at the head, attempt free"},
+    {JobState::unclaimed, JobState::ended, "CANCEL"},
 }};
 
 constexpr bool is_allowed(JobState from, JobState to) noexcept {
@@ -78,5 +88,6 @@ static_assert(is_allowed(JobState::pending, JobState::running));
 static_assert(!is_allowed(JobState::pending, JobState::dead), "only a running attempt can fail");
 static_assert(!is_allowed(JobState::running, JobState::running), "a new lease needs the job pending first");
 static_assert(!is_allowed(JobState::ended, JobState::pending), "an ended job never comes back");
+static_assert(!is_allowed(JobState::pending, JobState::unclaimed), "only a lease can wait for its worker");
 
 }  // namespace corsair::broker

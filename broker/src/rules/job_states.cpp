@@ -37,7 +37,7 @@ void JobStates::unlink(JobRecord& job) {
                 details.progress.reset();
                 details.progress_message.clear();
             }
-            // A job running at a broker restart has no lease holder (journal replay).
+            // A job re-adopted to end an attempt reported from elsewhere has no lease holder.
             if (WorkerRecord* worker = job.lease_holder) {
                 worker->leases.erase(&job);
                 job.lease_holder = nullptr;
@@ -46,6 +46,10 @@ void JobStates::unlink(JobRecord& job) {
             break;
         }
         case JobState::dead: queue.dead.erase(&job); break;
+        case JobState::unclaimed:
+            --queue.in_flight;
+            unclaimed_.erase(&job);
+            break;
         case JobState::created:
         case JobState::ended: break;
     }
@@ -81,6 +85,10 @@ void JobStates::link(JobRecord& job, const JobMove& move) {
         case JobState::dead:
             job.writable_details().died_at = move.at;
             queue.dead.push_back(&job);
+            break;
+        case JobState::unclaimed:
+            ++queue.in_flight;
+            unclaimed_.push_back(&job);
             break;
         case JobState::created:
         case JobState::ended: break;

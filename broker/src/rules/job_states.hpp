@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "dirty_queues.hpp"
+#include "job_list.hpp"
 #include "job_record.hpp"
 #include "job_state.hpp"
 
@@ -34,8 +35,12 @@ struct JobMove {
     }
     static JobMove dead(TimePoint died_at) { return {JobState::dead, false, died_at, nullptr, std::nullopt}; }
     static JobMove ended() { return {JobState::ended, false, {}, nullptr, std::nullopt}; }
-    // Journal replay: running when the broker stopped; no lease holder survives a restart.
-    static JobMove running_without_lease() { return {JobState::running, false, {}, nullptr, std::nullopt}; }
+    // Waiting for a worker to announce its lease again (journal replay: running when the broker
+    // stopped; or its worker reconnected). No lease holder survives a restart.
+    static JobMove unclaimed() { return {JobState::unclaimed, false, {}, nullptr, std::nullopt}; }
+    // A DONE/FAIL for an unclaimed lease from a connection that did not announce it: running
+    // with no holder, just long enough to end the attempt.
+    static JobMove running_without_holder() { return {JobState::running, false, {}, nullptr, std::nullopt}; }
 };
 
 class JobStates {
@@ -59,6 +64,8 @@ public:
     JobRecord* pop_ready(TimePoint now);
     JobRecord* pop_timed_out(TimePoint now);
     std::optional<TimePoint> next_deadline() const;
+    // The unclaimed jobs (state `unclaimed`), in no particular order.
+    const JobList& unclaimed() const noexcept { return unclaimed_; }
 
 private:
     void unlink(JobRecord& job);
@@ -68,6 +75,7 @@ private:
     WorkerRegistry& workers_;
     JobTimers ready_timers_;  // delayed jobs, by the time they become pending
     JobTimers lease_timers_;  // running jobs with a timeout, by their deadline
+    JobList unclaimed_;       // jobs waiting for their worker to announce their lease again
 };
 
 }  // namespace corsair::broker

@@ -64,7 +64,7 @@ void JournalReplay::replay_whole_job(const JournalJob& r, TimePoint now) {
         case State::dead:
             states_.place(job, JobMove::dead(at));
             return;
-        case State::running: states_.place(job, JobMove::running_without_lease()); break;
+        case State::running: states_.place(job, JobMove::unclaimed()); break;
         case State::delayed:
             if (at > now) {
                 states_.place(job, JobMove::delayed(at));
@@ -81,7 +81,7 @@ void JournalReplay::replay_whole_job(const JournalJob& r, TimePoint now) {
 
 void JournalReplay::replay_job(JobRecord& job, const JournalDispatched& r, TimePoint) {
     job.attempt = std::max(job.attempt, r.attempt);
-    states_.place(job, JobMove::running_without_lease());
+    states_.place(job, JobMove::unclaimed());
 }
 
 void JournalReplay::replay_job(JobRecord& job, const JournalDone& r, TimePoint now) {
@@ -151,19 +151,9 @@ void JournalReplay::keep_ended(JobRecord& job, p::JobState state, zmq::message_t
 
 RecoveryCounts JournalReplay::finish(TimePoint now) {
     queues_.set_replaying(false);
-    // Running at the stop: back to the head of their queue. The attempt number stays counted
-    // (a late answer from that lease is stale), but the broker's stop is not the job's failure,
-    // so it does not use up one of the job's attempts.
-    std::vector<JobRecord*> running;
-    jobs_.for_each([&](JobRecord* job) {
-        if (job->state == JobState::running) running.push_back(job);
-    });
-    std::sort(running.begin(), running.end(), [](const JobRecord* a, const JobRecord* b) { return a->sequence > b->sequence; });
-    for (JobRecord* job : running) {
-        ++job->uncounted_attempts;
-        states_.place(*job, JobMove::pending_at_head());
-    }
-    counts_.running_at_crash = running.size();
+    // Running at the stop: unclaimed, until their workers announce them again or the re-adoption
+    // window closes (LeaseAdoption).
+    counts_.running_at_stop = states_.unclaimed().size();
     queues_.for_each([&](QueueState& queue) {
         counts_.pending += queue.pending.size();
         counts_.delayed += queue.delayed;

@@ -1,7 +1,7 @@
 // Rebuilding the broker's state from its journal at startup, and writing the snapshot that
 // compaction replaces the journal with (docs/durability.md). Replay puts each job where its
-// records say (JobStates::place); what was running when the broker stopped is pending again at
-// the head of its queue once replay ends. Owned by the broker's loop thread.
+// records say (JobStates::place); what was running when the broker stopped is `unclaimed`, for
+// its worker to announce again (LeaseAdoption). Owned by the broker's loop thread.
 #pragma once
 
 #include <chrono>
@@ -31,8 +31,8 @@ public:
 
     // Replays one record into the state (startup only, before the journal is attached).
     void replay(const JournalRecord& record, TimePoint now);
-    // Turns what was running at the stop back into pending jobs and expires dead sets; the counts
-    // are for the startup log.
+    // Counts what was running at the stop (left unclaimed) and expires dead sets; the counts are
+    // for the startup log.
     RecoveryCounts finish(TimePoint now);
 
     // Every record needed to rebuild the current state, appended to `out` encoded; `drain`, if

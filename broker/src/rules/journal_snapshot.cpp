@@ -14,7 +14,8 @@ namespace {
 JournalJob::State journal_state_of(JobState state) {
     switch (state) {
         case JobState::delayed: return JournalJob::State::delayed;
-        case JobState::running: return JournalJob::State::running;
+        case JobState::running:
+        case JobState::unclaimed: return JournalJob::State::running;
         case JobState::dead: return JournalJob::State::dead;
         default: return JournalJob::State::pending;
     }

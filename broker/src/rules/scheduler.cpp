@@ -17,6 +17,7 @@
 #include "job_states.hpp"
 #include "job_store.hpp"
 #include "journal_replay.hpp"
+#include "lease_adoption.hpp"
 #include "queue_registry.hpp"
 #include "replies.hpp"
 #include "result_store.hpp"
@@ -54,6 +55,7 @@ struct Scheduler::Parts {
           replies(scheduler.outbox_, journal, scheduler.counters_, instance),
           results(scheduler.options_.result_ttl, scheduler.options_.max_result_bytes),
           endings(context, jobs, states, workers, replies, results, scheduler.outbox_, std::move(random)),
+          adoption(context, jobs, states, workers, scheduler.outbox_),
           dispatcher(context, dirty, states, workers, endings, scheduler.outbox_),
           submissions(context, jobs, queues, states, replies, results),
           admin(context, jobs, queues, workers, states, endings, replies, results, dirty),
@@ -70,6 +72,7 @@ struct Scheduler::Parts {
     Replies replies;
     ResultStore results;
     JobEndings endings;
+    LeaseAdoption adoption;
     Dispatcher dispatcher;
     Submissions submissions;
     AdminCommands admin;
@@ -90,7 +93,11 @@ Scheduler::~Scheduler() = default;
 void Scheduler::set_journal(JournalSink* journal) noexcept { parts_->journal.set_sink(journal); }
 void Scheduler::on_journal_durable(std::uint64_t sequence) { parts_->replies.on_durable(sequence); }
 void Scheduler::recover(const JournalRecord& record, TimePoint now) { parts_->replay.replay(record, now); }
-RecoveryCounts Scheduler::finish_recovery(TimePoint now) { return parts_->replay.finish(now); }
+RecoveryCounts Scheduler::finish_recovery(TimePoint now) {
+    RecoveryCounts counts = parts_->replay.finish(now);
+    parts_->adoption.open_window(now);
+    return counts;
+}
 
 std::size_t Scheduler::write_snapshot(std::string& out, TimePoint now,
                                       const std::function<void(std::string&)>& drain) const {
@@ -195,41 +202,56 @@ void Scheduler::on_worker_message(const RoutingId& routing_id, p::Message&& mess
     } else if (WorkerRecord* worker = parts_->workers.find(routing_id)) {
         on_known_worker_message(*worker, std::move(message), now);
     } else {
-        answer_unknown_worker(routing_id, message);
+        answer_unknown_worker(routing_id, std::move(message), now);
+        dispatch_unless_in_turn(now);
         return;
     }
     dispatch_unless_in_turn(now);
 }
 
-// protocol.md §Leases: a worker we declared dead (or that never said READY) holds no lease.
-void Scheduler::answer_unknown_worker(const RoutingId& routing_id, const p::Message& message) {
+// protocol.md §Leases: a worker we declared dead (or that never said READY) holds no lease. Its
+// DONE or FAIL still ends a lease that waits unclaimed (§10): (id, attempt) is the proof.
+void Scheduler::answer_unknown_worker(const RoutingId& routing_id, p::Message&& message, TimePoint now) {
     if (std::holds_alternative<p::Disconnect>(message)) return;
-    if (auto* dones = std::get_if<p::Dones>(&message)) {
-        counters_.stale_completions += dones->done.size();
-        log_->info("discarded completion from unknown worker command=DONES entries={}", dones->done.size());
-    } else if (std::holds_alternative<p::Done>(message) || std::holds_alternative<p::Fail>(message)) {
-        ++counters_.stale_completions;
-        log_->info("discarded completion from unknown worker command={}", p::to_string(p::command_of(message)));
+    if (auto* done = std::get_if<p::Done>(&message)) {
+        report(nullptr, done->id, done->attempt, true, std::move(done->payload), {}, false, now);
+    } else if (auto* dones = std::get_if<p::Dones>(&message)) {
+        for (auto& entry : dones->done) {
+            report(nullptr, entry.id, entry.attempt, true, std::move(entry.payload), {}, false, now);
+        }
+    } else if (auto* fail = std::get_if<p::Fail>(&message)) {
+        report(nullptr, fail->id, fail->attempt, false, {}, std::move(fail->error), fail->is_permanent, now);
     }
     send_to_worker(routing_id, p::encode(p::Error{p::ErrorCode::unknown_worker, "send READY first", {}, {}}));
+}
+
+void Scheduler::report(WorkerRecord* worker, const std::string& id, std::uint32_t attempt, bool succeeded,
+                       zmq::message_t result, std::string error, bool is_permanent, TimePoint now) {
+    if (parts_->adoption.claim_for_report(id, attempt)) {
+        worker = nullptr;
+    } else if (worker == nullptr) {
+        ++counters_.stale_completions;
+        log_->info("discarded completion from unknown worker job={} attempt={}", id, attempt);
+        return;
+    }
+    parts_->endings.complete(worker, id, attempt, succeeded, std::move(result), std::move(error), is_permanent, now);
 }
 
 void Scheduler::on_known_worker_message(WorkerRecord& worker, p::Message&& message, TimePoint now) {
     parts_->workers.heard_from(worker, now);
     JobEndings& endings = parts_->endings;
     if (auto* done = std::get_if<p::Done>(&message)) {
-        endings.complete(worker, done->id, done->attempt, true, std::move(done->payload), {}, false, now);
+        report(&worker, done->id, done->attempt, true, std::move(done->payload), {}, false, now);
     } else if (auto* dones = std::get_if<p::Dones>(&message)) {
         // protocol.md §5.26: each entry is a DONE of its own, fenced on its own.
         for (auto& entry : dones->done) {
-            endings.complete(worker, entry.id, entry.attempt, true, std::move(entry.payload), {}, false, now);
+            report(&worker, entry.id, entry.attempt, true, std::move(entry.payload), {}, false, now);
         }
     } else if (auto* fail = std::get_if<p::Fail>(&message)) {
         if (fail->is_not_started) {
             endings.give_back_unstarted(worker, fail->id, fail->attempt, fail->error);
         } else {
-            endings.complete(worker, fail->id, fail->attempt, false, {}, std::move(fail->error), fail->is_permanent,
-                             now);
+            report(&worker, fail->id, fail->attempt, false, {}, std::move(fail->error), fail->is_permanent, now);
         }
     } else if (auto* progress = std::get_if<p::Progress>(&message)) {
         record_progress(worker, std::move(*progress));
@@ -270,6 +292,34 @@ void Scheduler::register_worker(const RoutingId& routing_id, p::Ready&& ready, T
             queue_names.push_back(std::move(queue));
         }
     }
+    if (!admits_worker(routing_id, ready, queue_names)) return;
+    std::vector<QueueState*> served;
+    for (const auto& name : queue_names) served.push_back(&parts_->queues.named(name));
+    auto [worker, is_new] = parts_->workers.announce(routing_id, ready.name, std::move(queue_names), std::move(served),
+                                                     ready.capacity, ready.batch, now, ready.instance);
+    if (is_new) {
+        ++counters_.workers_joined;
+        log_->info("worker joined worker={} capacity={} queues={}", worker->name, worker->capacity,
+                   fmt::join(worker->queues, ","));
+    } else {
+        log_->info("worker announced again worker={} capacity={}", worker->name, worker->capacity);
+    }
+    // Before the HEARTBEAT that answers READY, so that the worker has stopped what the broker does
+    // not know by the time it delivers the results it kept (protocol.md §7).
+    if (ready.holding) parts_->adoption.adopt(*worker, *ready.holding, now);
+    // The first heartbeat tells the worker our interval and liveness (protocol.md §Heartbeats).
+    if (send_to_worker(routing_id, p::encode(heartbeat_message())) == p::SendStatus::host_unreachable) {
+        parts_->endings.lose_worker(*worker, "unreachable", now);
+        return;
+    }
+    parts_->workers.refresh_listing(*worker);
+}
+
+// READY's refusals, each answered with ERROR (command READY): queues past --max-queues, and a
+// name another connected worker holds (protocol.md §5.9). The same name and instance on a new
+// connection is that worker reconnecting: it takes its record's leases over instead.
+bool Scheduler::admits_worker(const RoutingId& routing_id, const p::Ready& ready,
+                              const std::vector<std::string>& queue_names) {
     QueueRegistry& queues = parts_->queues;
     if (!queues.fits(queue_names)) {
         ++counters_.queue_limit_refusals;
@@ -279,26 +329,21 @@ void Scheduler::register_worker(const RoutingId& routing_id, p::Ready&& ready, T
                                                           std::to_string(queues.size()) + " queues, --max-queues " +
                                                           std::to_string(options_.max_queues),
                                                       {}, "READY"}));
-        return;
+        return false;
     }
-    std::vector<QueueState*> served;
-    for (const auto& name : queue_names) served.push_back(&queues.named(name));
-    auto [worker, is_new] = parts_->workers.announce(routing_id, ready.name.empty() ? "anonymous" : ready.name,
-                                                     std::move(queue_names), std::move(served), ready.capacity,
-                                                     ready.batch, now);
-    if (is_new) {
-        ++counters_.workers_joined;
-        log_->info("worker joined worker={} capacity={} queues={}", worker->name, worker->capacity,
-                   fmt::join(worker->queues, ","));
-    } else {
-        log_->info("worker announced again worker={} capacity={}", worker->name, worker->capacity);
+    WorkerRecord* other = ready.name.empty() ? nullptr : parts_->workers.find_named(ready.name);
+    if (other == nullptr || other->routing_id == routing_id) return true;
+    if (ready.instance != 0 && other->instance == ready.instance) {
+        parts_->adoption.take_over(*other, ready.holding ? &*ready.holding : nullptr);
+        return true;
     }
-    // The first heartbeat tells the worker our interval and liveness (protocol.md §Heartbeats).
-    if (send_to_worker(routing_id, p::encode(heartbeat_message())) == p::SendStatus::host_unreachable) {
-        parts_->endings.lose_worker(*worker, "unreachable", now);
-        return;
-    }
-    parts_->workers.refresh_listing(*worker);
+    ++counters_.workers_refused;
+    log_->warn("worker refused: name in use by another connected worker worker={}", ready.name);
+    send_to_worker(routing_id, p::encode(p::Error{p::ErrorCode::id_conflict,
+                                                  "another connected worker is named " + ready.name +
+                                                      "; give each worker its own --id",
+                                                  ready.name, "READY"}));
+    return false;
 }
 
 void Scheduler::record_progress(WorkerRecord& worker, p::Progress&& progress) {
@@ -351,10 +396,11 @@ void Scheduler::tick(TimePoint now) {
 }
 
 std::optional<Scheduler::TimePoint> Scheduler::next_deadline() const {
-    auto jobs = parts_->states.next_deadline();
-    auto accepts = parts_->replies.next_due();
-    if (jobs && accepts) return std::min(*jobs, *accepts);
-    return jobs ? jobs : accepts;
+    std::optional<TimePoint> earliest;
+    for (auto deadline : {parts_->states.next_deadline(), parts_->replies.next_due(), parts_->adoption.deadline()}) {
+        if (deadline && (!earliest || *deadline < *earliest)) earliest = deadline;
+    }
+    return earliest;
 }
 
 void Scheduler::fire_timers(TimePoint now) {
@@ -362,16 +408,32 @@ void Scheduler::fire_timers(TimePoint now) {
     JobStates& states = parts_->states;
     while (JobRecord* job = states.pop_ready(now)) states.move_job(*job, JobMove::pending());
     while (JobRecord* job = states.pop_timed_out(now)) parts_->endings.time_out(*job, now);
+    if (auto window = parts_->adoption.deadline(); window && now >= *window) parts_->adoption.close_window();
     parts_->dispatcher.dispatch_dirty(now);
 }
+
+void Scheduler::begin_drain() {
+    parts_->submissions.refuse_new_jobs();
+    parts_->dispatcher.hold();
+}
+
+std::size_t Scheduler::running_jobs() const {
+    std::size_t running = 0;
+    parts_->queues.for_each([&](const QueueState& queue) { running += queue.in_flight; });
+    return running;
+}
+
+std::size_t Scheduler::unsent_acknowledgements() const { return parts_->replies.held_acknowledgements(); }
 
 void Scheduler::shut_down() {
     parts_->submissions.refuse_new_jobs();
     parts_->workers.for_each([&](const WorkerRecord& worker) {
         send_to_worker(worker.routing_id, p::encode(p::Disconnect{"broker shutting down"}));
     });
-    log_->info("shutdown workers={} pending_jobs={} results={}", parts_->workers.size(), parts_->jobs.size(),
-               parts_->results.size());
+    // Jobs still running stay running in the journal: a restarted broker waits for their workers
+    // to announce them again (protocol.md §10).
+    log_->info("shutdown workers={} jobs={} running={} results={}", parts_->workers.size(), parts_->jobs.size(),
+               running_jobs(), parts_->results.size());
 }
 
 // ---- reporting -------------------------------------------------------------------------

@@ -35,6 +35,8 @@ std::map<std::string, std::uint64_t> SchedulerCounters::to_map() const {
         {"storage_refusals", storage_refusals},
         {"storage_stalls", storage_stalls},
         {"storage_unavailable", storage_unavailable},
+        {"leases_readopted", leases_readopted},
+        {"workers_refused", workers_refused},
     };
 }
 

@@ -24,6 +24,9 @@ enum class WorkerState : std::uint8_t {
 struct WorkerRecord {
     std::string routing_id;
     std::string name;
+    // READY's `instance`: the worker process (0: not told). The same name and instance on a new
+    // connection is this worker reconnecting.
+    std::uint64_t instance = 0;
     std::vector<std::string> queues;
     std::uint32_t capacity = 1;
     // Most jobs in one JOBS (READY `batch`, at most kMaxBatchEntries); 0 or 1: one JOB per message.

@@ -12,15 +12,23 @@ WorkerRecord* WorkerRegistry::find(const RoutingId& routing_id) {
     return found == workers_.end() ? nullptr : &found->second;
 }
 
-std::pair<WorkerRecord*, bool> WorkerRegistry::announce(const RoutingId& routing_id, std::string name,
+WorkerRecord* WorkerRegistry::find_named(const std::string& name) {
+    auto found = named_.find(name);
+    return found == named_.end() ? nullptr : find(found->second);
+}
+
+std::pair<WorkerRecord*, bool> WorkerRegistry::announce(const RoutingId& routing_id, const std::string& name,
                                                         std::vector<std::string> queues,
                                                         std::vector<QueueState*> served, std::uint32_t capacity,
-                                                        std::uint32_t batch, TimePoint now) {
+                                                        std::uint32_t batch, TimePoint now, std::uint64_t instance) {
     auto [it, is_new] = workers_.try_emplace(routing_id);
     WorkerRecord& worker = it->second;
     if (worker.is_listed) unlist_idle(worker);
+    if (!is_new) forget_name(worker);
     worker.routing_id = routing_id;
-    worker.name = std::move(name);
+    worker.name = name.empty() ? "anonymous" : name;
+    if (!name.empty()) named_[name] = routing_id;
+    worker.instance = instance;
     worker.queues = std::move(queues);
     worker.served = std::move(served);
     worker.capacity = capacity;
@@ -65,8 +73,14 @@ void WorkerRegistry::note_leased(WorkerRecord& worker, QueueState& queue) {
 void WorkerRegistry::erase(WorkerRecord& worker) {
     assert(worker.leases.empty());
     if (worker.is_listed) unlist_idle(worker);
+    forget_name(worker);
     const RoutingId routing_id = worker.routing_id;
     workers_.erase(routing_id);
+}
+
+void WorkerRegistry::forget_name(const WorkerRecord& worker) {
+    auto found = named_.find(worker.name);
+    if (found != named_.end() && found->second == worker.routing_id) named_.erase(found);
 }
 
 void WorkerRegistry::list_idle(WorkerRecord& worker) {

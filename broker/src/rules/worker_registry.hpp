@@ -52,12 +52,17 @@ public:
     WorkerRegistry& operator=(const WorkerRegistry&) = delete;
 
     WorkerRecord* find(const RoutingId& routing_id);
+    // The worker that announced itself under `name` (an empty name is never found).
+    WorkerRecord* find_named(const std::string& name);
     // READY: a new record, or the same connection announcing again (back to serving, its leases
-    // kept). `served` holds the states of `queues`, in order. Returns the record and whether it
-    // is new. The worker is not listed as idle until refresh_listing().
-    std::pair<WorkerRecord*, bool> announce(const RoutingId& routing_id, std::string name,
+    // kept). `served` holds the states of `queues`, in order. An empty `name` is recorded as
+    // "anonymous" and not indexed; a name must not be another connection's (find_named()).
+    // Returns the record and whether it is new. The worker is not listed as idle until
+    // refresh_listing().
+    std::pair<WorkerRecord*, bool> announce(const RoutingId& routing_id, const std::string& name,
                                             std::vector<std::string> queues, std::vector<QueueState*> served,
-                                            std::uint32_t capacity, std::uint32_t batch, TimePoint now);
+                                            std::uint32_t capacity, std::uint32_t batch, TimePoint now,
+                                            std::uint64_t instance = 0);
     // A move of kWorkerTransitions (asserted), then the idle lists brought in line.
     void move_worker(WorkerRecord& worker, WorkerState to);
     // Any message from the worker: it is alive, and no longer congested.
@@ -85,12 +90,14 @@ public:
     }
 
 private:
+    void forget_name(const WorkerRecord& worker);
     void list_idle(WorkerRecord& worker);
     void unlist_idle(WorkerRecord& worker);
 
     DirtyQueues& dirty_;
     std::chrono::milliseconds silence_limit_;
     std::unordered_map<RoutingId, WorkerRecord> workers_;
+    std::unordered_map<std::string, RoutingId> named_;  // the workers that gave a name, by name
 };
 
 }  // namespace corsair::broker

@@ -128,10 +128,10 @@ TEST_CASE("a lease timeout hands back the running job", "[broker][job_states]") 
     CHECK_FALSE(b.job->details().lease_timer.has_value());
 }
 
-TEST_CASE("replay places a job running without a lease holder, then pending", "[broker][job_states]") {
+TEST_CASE("replay places a job unclaimed, without a lease holder, then pending", "[broker][job_states]") {
     Bench b;
     b.states.place(*b.job, JobMove::pending());
-    b.states.place(*b.job, JobMove::running_without_lease());
+    b.states.place(*b.job, JobMove::unclaimed());
     CHECK(b.queue.in_flight == 1);
     CHECK(b.job->lease_holder == nullptr);
     b.states.place(*b.job, JobMove::pending_at_head());

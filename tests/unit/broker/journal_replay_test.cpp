@@ -4,6 +4,7 @@
 
 #include "corsair/broker/journal_record.hpp"
 #include "journal_sink.hpp"
+#include "lease_adoption.hpp"
 #include "scheduler_fixture.hpp"
 
 namespace p = corsair::protocol;
@@ -61,8 +62,9 @@ void check_recovered(Fixture& r) {
     CHECK(status_of(r, "done").state == p::JobState::done);
     CHECK(p::view_of(status_of(r, "done").payload) == "the result");
     auto running = status_of(r, "running");
-    CHECK(running.state == p::JobState::pending);  // running at the crash: back to pending
-    CHECK(running.attempt == 1);                   // with its attempt counted
+    CHECK(running.state == p::JobState::running);  // running at the stop: unclaimed, for its worker
+    CHECK(running.worker.empty());
+    CHECK(running.attempt == 1);
     auto retrying = status_of(r, "retrying");
     CHECK(retrying.state == p::JobState::delayed);
     CHECK(retrying.ready_in_ms > 50'000);
@@ -86,7 +88,10 @@ void check_recovered(Fixture& r) {
     CHECK(r.outbox.to_producer_of<p::Accepted>("P").back().job_id == "later");
     r.request(p::DeadRequest{"q", 10}, "A");
     CHECK(r.outbox.to_producer_of<p::DeadReply>("A").at(0).total == 1);
-    // New ids never collide with recovered ones' order: the running job goes out first.
+    // Unclaimed past the re-adoption window, it goes back to the head of its queue: new ids
+    // never collide with recovered ones' order, so the running job goes out first.
+    r.advance(corsair::broker::LeaseAdoption::window_of(Fixture::options()));
+    CHECK(status_of(r, "running").state == p::JobState::pending);
     r.ready("W2", {"q"}, 1);
     auto jobs = r.jobs_for("W2");
     REQUIRE(jobs.size() == 1);
@@ -123,7 +128,7 @@ TEST_CASE("replaying the journal rebuilds every job in its state", "[broker][rec
     r.wall = f.wall;
     for (const auto& record : journal.records) r.scheduler.recover(record, r.now);
     auto counts = r.scheduler.finish_recovery(r.now);
-    CHECK(counts.running_at_crash == 2);  // "running" and "pending0", which took the freed slot
+    CHECK(counts.running_at_stop == 2);  // "running" and "pending0", which took the freed slot
     CHECK(counts.dead == 1);
     check_recovered(r);
 }

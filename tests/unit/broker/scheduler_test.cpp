@@ -334,6 +334,35 @@ TEST_CASE("shutting down tells every worker and refuses new jobs", "[broker][sch
     CHECK(errors[0].code == p::ErrorCode::shutting_down);
 }
 
+TEST_CASE("a draining broker hands out no job and refuses new ones, but still takes the results of leases out",
+          "[broker][scheduler][drain]") {
+    Fixture f;
+    f.ready("W", {"q"}, 2);
+    f.submit("a", "q", true);
+    f.submit("b", "q", true);
+    f.submit("c", "q", true);
+    REQUIRE(f.job_ids_for("W") == std::vector<std::string>{"a", "b"});
+    f.scheduler.begin_drain();
+    CHECK(f.scheduler.running_jobs() == 2);
+    f.submit("late");
+    auto errors = f.outbox.to_producer_of<p::Error>("P");
+    REQUIRE(errors.size() == 1);
+    CHECK(errors[0].code == p::ErrorCode::shutting_down);
+    f.done("W", "a", 1, "A");
+    f.fail("W", "b", 1, "broken", true);
+    CHECK(f.scheduler.running_jobs() == 0);
+    // Their RESULTs go out; the queued job stays queued, for the next start.
+    auto results = f.outbox.to_producer_of<p::JobResult>("P");
+    REQUIRE(results.size() == 2);
+    CHECK(results[0].state == p::JobState::done);
+    CHECK(results[1].state == p::JobState::failed);
+    CHECK(f.jobs_for("W").empty());
+    f.advance(10s);
+    f.scheduler.tick(f.now);
+    CHECK(f.jobs_for("W").empty());
+    CHECK(f.find_job("c")->state == p::JobState::pending);
+}
+
 TEST_CASE("stats report queues, workers and counters", "[broker][scheduler]") {
     Fixture f;
     f.ready("W", {"q"}, 2);

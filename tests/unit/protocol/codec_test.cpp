@@ -484,6 +484,29 @@ TEST_CASE("READY round trips its batch size, written only when set", "[protocol]
     CHECK(std::get<Ready>(decoded.value()).batch == 64);
 }
 
+TEST_CASE("READY round trips its instance and the leases it holds, written only when set", "[protocol][codec]") {
+    Ready plain{{"q"}, 4, "w"};
+    auto decoded_plain = round_trip(plain);
+    CHECK(decoded_plain.instance == 0);
+    CHECK_FALSE(decoded_plain.holding.has_value());  // an older worker: not the same as holding nothing
+
+    Ready ready{{"q"}, 4, "w", 0, 0xfeedULL << 40, std::vector<HeldLease>{{"j1", 1}, {"j2", 7}}};
+    CHECK(header_keys(encode(ready)[2]) == Keys{"queues", "capacity", "name", "instance", "holding"});
+    auto m = round_trip(ready);
+    CHECK(m.instance == 0xfeedULL << 40);
+    REQUIRE(m.holding.has_value());
+    REQUIRE(m.holding->size() == 2);
+    CHECK(m.holding->at(0).id == "j1");
+    CHECK(m.holding->at(0).attempt == 1);
+    CHECK(m.holding->at(1).id == "j2");
+    CHECK(m.holding->at(1).attempt == 7);
+
+    ready.holding.emplace();
+    auto empty = round_trip(ready);
+    REQUIRE(empty.holding.has_value());
+    CHECK(empty.holding->empty());
+}
+
 TEST_CASE("JOBS carries one payload frame per job, in order", "[protocol][codec]") {
     Jobs jobs;
     jobs.jobs.push_back(Job{"j1", "emails", 1, make_payload(kBinary)});

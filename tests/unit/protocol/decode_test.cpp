@@ -374,6 +374,33 @@ void add_lifecycle_cases(Add& add) {
     add("batch 1025", Command::ready, with(valid_fields(Command::ready), uint("batch", kMaxBatchEntries + 1)), value,
         "batch");
     add("batch as bool", Command::ready, with(valid_fields(Command::ready), boolean("batch", true)), type, "batch");
+    const auto holding = [](std::function<void(Packer&)> entry) {
+        return with(valid_fields(Command::ready), raw("holding", [entry](Packer& p) {
+                        p.pack_array(1);
+                        entry(p);
+                    }));
+    };
+    add("holding as string", Command::ready, with(valid_fields(Command::ready), str("holding", "j1")), type,
+        "holding");
+    add("holding entry of one value", Command::ready, holding([](Packer& p) {
+            p.pack_array(1);
+            test::pack_string(p, "j1");
+        }),
+        type, "holding");
+    add("holding entry with attempt 0", Command::ready, holding([](Packer& p) {
+            p.pack_array(2);
+            test::pack_string(p, "j1");
+            p.pack(0);
+        }),
+        value, "holding");
+    add("holding entry with an empty id", Command::ready, holding([](Packer& p) {
+            p.pack_array(2);
+            test::pack_string(p, "");
+            p.pack(1);
+        }),
+        value, "holding");
+    add("instance as string", Command::ready, with(valid_fields(Command::ready), str("instance", "7")), type,
+        "instance");
     add("batch 0", Command::heartbeat, with(valid_fields(Command::heartbeat), uint("batch", 0)), value, "batch");
     add("results_batch 1025", Command::submit, with(submit, uint("results_batch", kMaxBatchEntries + 1)), value,
         "results_batch");
@@ -742,7 +769,7 @@ std::vector<Message> seed_messages() {
     settings.dead_max_age_ms = 3'600'000;
     messages.emplace_back(std::move(settings));
     messages.emplace_back(Ok{"RETRY", "emails", 3});
-    messages.emplace_back(Ready{{"emails", "images"}, 4, "w:1"});
+    messages.emplace_back(Ready{{"emails", "images"}, 4, "w:1", 0, 99, std::vector<HeldLease>{{"j1", 2}}});
     messages.emplace_back(Job{"job-1", "emails", 1, make_payload(std::string("\0bin\0", 5))});
     messages.emplace_back(Done{"job-1", 1, make_payload("ok")});
     messages.emplace_back(Fail{"job-1", 1, "error text"});

@@ -709,7 +709,8 @@ TEST_CASE("a handler's progress reaches the broker as PROGRESS for its job and a
     }
 }
 
-TEST_CASE("progress of a job from an earlier connection is dropped", "[worker][worker]") {
+TEST_CASE("a job from an earlier connection is named in the new READY and its result delivered once it is answered",
+          "[worker][worker]") {
     zmq::context_t context;
     FakeBroker broker(context);
     Gate gate;
@@ -719,17 +720,73 @@ TEST_CASE("progress of a job from an earlier connection is dropped", "[worker][w
                                                               return result;
                                                           }}});
     auto [first_id, ready] = broker.expect<protocol::Ready>();
+    REQUIRE(ready.holding.has_value());
+    CHECK(ready.holding->empty());
+    CHECK(ready.instance != 0);
     broker.send_job(first_id, "old", "q", 1, "");
     REQUIRE(gate.wait_running(1));
     broker.send(first_id, protocol::Disconnect{"restarting"});
     auto [second_id, again] = broker.expect<protocol::Ready>();
+    REQUIRE(again.holding.has_value());
+    REQUIRE(again.holding->size() == 1);
+    CHECK(again.holding->at(0).id == "old");
+    CHECK(again.holding->at(0).attempt == 1);
+    CHECK(again.instance == ready.instance);  // the same worker, on a new connection
+
+    // It ends before the broker has answered: kept, not sent (nor its progress).
+    broker.set_silent(true);
     gate.open();
-    // One handler thread: the old job's report and end reach the I/O thread before the new job's.
-    broker.send_job(second_id, "new", "q", 1, "");
-    auto [from, progress] = broker.expect<protocol::Progress>();
-    CHECK(progress.id == "new");
-    auto [done_from, done] = broker.expect<protocol::Done>();
-    CHECK(done.id == "new");
+    CHECK(broker.stays_quiet(300ms));
+
+    SECTION("the broker answers: the result goes out on the new connection") {
+        broker.send(second_id, protocol::Heartbeat{1000, 3});
+        auto [from, done] = broker.expect<protocol::Done>();
+        CHECK(done.id == "old");
+        CHECK(done.attempt == 1);
+        CHECK(id_text(from) == id_text(second_id));
+    }
+    SECTION("the broker does not know the lease: ABANDON drops the kept result") {
+        broker.send(second_id, protocol::Abandon{"old", 1, "unknown_lease"});
+        broker.send(second_id, protocol::Heartbeat{1000, 3});
+        broker.set_silent(false);
+        broker.send_job(second_id, "new", "q", 1, "");
+        auto [from, progress] = broker.expect<protocol::Progress>();
+        CHECK(progress.id == "new");
+        auto [done_from, done] = broker.expect<protocol::Done>();
+        CHECK(done.id == "new");
+    }
+}
+
+TEST_CASE("a job still running across a reconnect is reported on the new connection when it ends",
+          "[worker][worker]") {
+    zmq::context_t context;
+    FakeBroker broker(context);
+    Gate gate;
+    RunningWorker running(context, options_for(broker), {{"q", [&](const JobContext& job) { return gate.pass(job); }}});
+    auto [first_id, ready] = broker.expect<protocol::Ready>();
+    broker.send_job(first_id, "long", "q", 3, "");
+    REQUIRE(gate.wait_running(1));
+    broker.send(first_id, protocol::Disconnect{"restarting"});
+    auto [second_id, again] = broker.expect<protocol::Ready>();
+    REQUIRE(again.holding.has_value());
+    REQUIRE(again.holding->size() == 1);
+    CHECK(again.holding->at(0).attempt == 3);
+    broker.send(second_id, protocol::Heartbeat{1000, 3});
+    gate.open();
+    auto [from, done] = broker.expect<protocol::Done>();
+    CHECK(done.id == "long");
+    CHECK(done.attempt == 3);
+    CHECK(id_text(from) == id_text(second_id));
+}
+
+TEST_CASE("a worker refused for a name in use says so and tries again on a new connection", "[worker][worker]") {
+    zmq::context_t context;
+    FakeBroker broker(context);
+    RunningWorker running(context, options_for(broker), {{"q", describe()}});
+    auto [first_id, ready] = broker.expect<protocol::Ready>();
+    broker.send(first_id, protocol::Error{protocol::ErrorCode::id_conflict, "name in use", "test-worker", "READY"});
+    auto [second_id, again] = broker.expect<protocol::Ready>();
+    CHECK(id_text(second_id) != id_text(first_id));
 }
 
 TEST_CASE("ABANDON stops the job's handler and nothing is reported for that attempt", "[worker][worker]") {

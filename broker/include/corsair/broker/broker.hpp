@@ -34,20 +34,24 @@ public:
     const std::string& producer_endpoint() const noexcept { return producer_endpoint_; }
     const std::string& worker_endpoint() const noexcept { return worker_endpoint_; }
 
-    // Blocks serving until request_stop(), or until the journal fails for good (see
-    // has_journal_failed()); then tells workers and returns.
+    // Blocks serving until a stop request, or until the journal fails for good (see
+    // has_journal_failed()); then tells workers and returns. The first request drains (no job
+    // handed out, the running ones may end) for at most options.drain_timeout; a second one, or
+    // a drain timeout of 0, stops at once.
     void run();
     // Whether run() returned because the journal could not be written and could not wait (a
     // failed fdatasync, or a full disk holding more than it may in memory): main exits with
     // kExitJournalFailed then, so that a supervisor restarts the broker and alerts.
     bool has_journal_failed() const noexcept { return has_journal_failed_; }
-    // Thread-safe and non-blocking: asks run() to return.
+    // Thread-safe and non-blocking: one stop request (one SIGTERM/SIGINT).
     void request_stop();
 
 private:
     protocol::SendStatus to_worker(const RoutingId& worker, protocol::Frames& frames) override;
     protocol::SendStatus to_producer(const RoutingId& producer, protocol::Frames& frames) override;
     void open_journal();
+    bool continues_after_stop_request(std::chrono::steady_clock::time_point now);
+    bool is_drain_over(std::chrono::steady_clock::time_point now) const;
     void release_durable_replies();
     // Tells the Scheduler when the journal stalls on a full disk, and when it can write again.
     void watch_storage(std::chrono::steady_clock::time_point now);
@@ -71,6 +75,13 @@ private:
     std::string worker_endpoint_;
     Scheduler scheduler_;
     protocol::Frames frames_;  // reused receive buffer
+    // A drain under way: when it began, when it must end, and the attempts ended before it.
+    struct Drain {
+        std::chrono::steady_clock::time_point started;
+        std::chrono::steady_clock::time_point deadline;
+        std::uint64_t ended_before = 0;
+    };
+    std::optional<Drain> drain_;
 
     std::unique_ptr<JournalDirectory> directory_;
     std::unique_ptr<JournalWriter> writer_;

@@ -23,6 +23,9 @@ struct BrokerOptions {
     // refused (too_many_queues), so that queue names from the network cannot grow memory without
     // bound. 0 = no limit.
     std::size_t max_queues = 10'000;
+    // SIGTERM/SIGINT drain the broker: no job is handed out, the leases out may still end, for at
+    // most this long; 0 stops at once. A second signal stops at once too (docs/durability.md).
+    std::chrono::milliseconds drain_timeout{30'000};
     // Seeds the retry backoff's jitter; 0 draws a random seed at start.
     std::uint64_t random_seed = 0;
 

@@ -33,7 +33,7 @@ struct RecoveryCounts {
     std::uint64_t records = 0;
     std::uint64_t pending = 0;
     std::uint64_t delayed = 0;
-    std::uint64_t running_at_crash = 0;  // back to pending, their attempt counted
+    std::uint64_t running_at_stop = 0;  // unclaimed: waiting for their workers to announce them
     std::uint64_t dead = 0;
     std::uint64_t results = 0;
     std::uint64_t queues = 0;
@@ -104,7 +104,16 @@ public:
     // refused with storage_unavailable, naming `problem`, and no job is dispatched; the endings of
     // jobs already leased are still taken, their acknowledgements held until the journal has them.
     void set_storage_available(bool is_available, const std::string& problem, TimePoint now);
-    // Stop accepting jobs and tell every worker the broker is leaving.
+    // A clean stop begins (docs/durability.md, Stopping): no job is handed out any more and
+    // SUBMIT is refused (shutting_down), while the leases already out still end as usual, are
+    // journaled and answered.
+    void begin_drain();
+    // Jobs leased to a worker or waiting for one to announce its lease again (unclaimed).
+    std::size_t running_jobs() const;
+    // Acknowledgements (ACCEPTED, RESULT, OK) waiting for the journal to be durable.
+    std::size_t unsent_acknowledgements() const;
+    // Stop accepting jobs and tell every worker the broker is leaving. Jobs still running stay
+    // running: the journal says so, and a restarted broker re-adopts them.
     void shut_down();
 
     // What STATS answers, and the counters in it, for whoever reports on the broker.
@@ -120,7 +129,13 @@ private:
     bool refused_for_storage(const RoutingId& producer, const protocol::Message& message);
 
     void register_worker(const RoutingId& routing_id, protocol::Ready&& ready, TimePoint now);
-    void answer_unknown_worker(const RoutingId& routing_id, const protocol::Message& message);
+    bool admits_worker(const RoutingId& routing_id, const protocol::Ready& ready,
+                       const std::vector<std::string>& queue_names);
+    void answer_unknown_worker(const RoutingId& routing_id, protocol::Message&& message, TimePoint now);
+    // DONE or FAIL for (id, attempt), from `worker` or (null) from a connection the broker does
+    // not know: ends the attempt if the sender holds the lease or the lease is unclaimed.
+    void report(WorkerRecord* worker, const std::string& id, std::uint32_t attempt, bool succeeded,
+                zmq::message_t result, std::string error, bool is_permanent, TimePoint now);
     void on_known_worker_message(WorkerRecord& worker, protocol::Message&& message, TimePoint now);
     void record_progress(WorkerRecord& worker, protocol::Progress&& progress);
     void dispatch_unless_in_turn(TimePoint now);

@@ -41,6 +41,8 @@ struct SchedulerCounters {
     std::uint64_t storage_refusals = 0;  // requests refused with storage_unavailable
     std::uint64_t storage_stalls = 0;    // times the journal could not be written (a full disk)
     std::uint64_t storage_unavailable = 0;  // not a count: 1 while the journal cannot be written
+    std::uint64_t leases_readopted = 0;  // leases a worker announced again after a restart or reconnect
+    std::uint64_t workers_refused = 0;   // READYs refused: another connected worker has that name
 
     std::map<std::string, std::uint64_t> to_map() const;
 };

@@ -24,6 +24,8 @@ inline constexpr std::size_t kMaxWorkerNameBytes = 256;
 inline constexpr std::size_t kMaxQueuesPerWorker = 64;
 inline constexpr std::size_t kMaxErrorTextBytes = 8 * 1024;
 inline constexpr std::uint32_t kMaxCapacity = 10'000;
+// Most leases one READY's `holding` names (the header's own bound usually comes first).
+inline constexpr std::size_t kMaxHeldLeases = kMaxCapacity;
 
 // Job lifecycle (docs/jobs.md). Ranges the decoder enforces, and the broker's defaults.
 inline constexpr std::int32_t kMinPriority = -1000;

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -52,6 +53,38 @@ inline void write_strings(MapWriter& w, std::string_view key, const std::vector<
     w.begin_array(items.size());
     for (const auto& item : items) w.value(item);
     w.end();
+}
+
+// READY's `holding`: an array of [id, attempt] entries, like a JOBS entry without the queue.
+inline void write_held_leases(MapWriter& w, const std::vector<HeldLease>& leases) {
+    w.key("holding");
+    w.begin_array(leases.size());
+    for (const auto& lease : leases) {
+        w.begin_array(2);
+        w.value(lease.id);
+        w.value(lease.attempt);
+        w.end();
+    }
+    w.end();
+}
+inline std::optional<std::vector<HeldLease>> read_held_leases(const MapReader& r) {
+    const auto* list = r.array("holding", kMaxHeldLeases, Presence::optional);
+    if (list == nullptr) return std::nullopt;
+    std::vector<HeldLease> leases;
+    leases.reserve(list->size);
+    for (std::uint32_t i = 0; i < list->size && !r.failed(); ++i) {
+        const auto& entry = list->ptr[i];
+        if (entry.type != msgpack::type::ARRAY || entry.via.array.size != 2) {
+            r.fail(ErrorCode::bad_field_type, "holding");
+            break;
+        }
+        HeldLease lease;
+        lease.id = r.string_value(entry.via.array.ptr[0], "holding", kMaxJobIdBytes);
+        if (lease.id.empty() && !r.failed()) r.fail(ErrorCode::bad_field_value, "holding");
+        lease.attempt = static_cast<std::uint32_t>(r.unsigned_value(entry.via.array.ptr[1], "holding", 1, kMaxU32));
+        leases.push_back(std::move(lease));
+    }
+    return leases;
 }
 
 // RetryPolicy's fields sit in the map of SUBMIT and QUEUE, each written only when set.
@@ -416,6 +449,8 @@ inline void write(MapWriter& w, const Ready& m) {
     w.field("capacity", m.capacity);
     w.field("name", m.name);
     if (m.batch != 0) w.field("batch", m.batch);
+    if (m.instance != 0) w.field("instance", m.instance);
+    if (m.holding) write_held_leases(w, *m.holding);
 }
 inline void read(const MapReader& r, Ready& m) {
     m.queues = strings(r, "queues", kMaxQueuesPerWorker, kMaxQueueNameBytes);
@@ -424,6 +459,8 @@ inline void read(const MapReader& r, Ready& m) {
     const bool has_empty_queue = std::any_of(m.queues.begin(), m.queues.end(), [](const auto& q) { return q.empty(); });
     if (m.queues.empty() || has_empty_queue) r.fail(ErrorCode::bad_field_value, "queues");
     m.batch = r.unsigned_integer<std::uint32_t>("batch", 0, kMaxBatchEntries, 0);
+    m.instance = r.unsigned_integer("instance", 0, kMaxU64, 0);
+    m.holding = read_held_leases(r);
 }
 
 inline void write(MapWriter& w, const Job& m) {

@@ -249,6 +249,12 @@ struct Ok {
     std::uint64_t count = 0;  // jobs affected
 };
 
+// One lease a worker holds, as READY's `holding` names it.
+struct HeldLease {
+    std::string id;
+    std::uint32_t attempt = 0;
+};
+
 struct Ready {
     static constexpr Command kCommand = Command::ready;
     std::vector<std::string> queues;
@@ -257,6 +263,12 @@ struct Ready {
     // Most jobs this worker takes in one JOBS message; 0: one JOB per message. Non-zero also
     // says the worker may send DONES once the broker's HEARTBEAT carries `batch`.
     std::uint32_t batch = 0;
+    // This worker process, drawn at random when it starts (0: not told). The same name and
+    // instance on a new connection is the same worker reconnecting (protocol.md §5.9).
+    std::uint64_t instance = 0;
+    // The leases this worker still holds: running, or ended with a result not yet delivered.
+    // Absent (an older worker): nothing is re-adopted or abandoned (protocol.md §10).
+    std::optional<std::vector<HeldLease>> holding{};
 };
 
 struct Job {
@@ -333,7 +345,7 @@ struct Abandon {
     static constexpr Command kCommand = Command::abandon;
     std::string id;
     std::uint32_t attempt = 0;
-    std::string reason;  // "timeout" or "cancelled"
+    std::string reason;  // "timeout", "cancelled" or "unknown_lease"
 };
 
 // One alternative per row of kCommands, in the same order, so a message's index() is its row.

@@ -17,6 +17,8 @@
 #include <stop_token>
 #include <string>
 #include <thread>
+#include <variant>
+#include <vector>
 #include <zmq.hpp>
 
 #include "corsair/protocol/codec.hpp"
@@ -72,13 +74,15 @@ public:
 private:
     using Clock = std::chrono::steady_clock;
 
-    // One attempt handed to the pool and not yet ended, owned by the I/O thread.
+    // A lease, (id, attempt): it outlives the connection it came on (protocol.md §7, §10).
     struct JobKey {
-        std::uint64_t generation = 0;  // the connection it came on
         std::string id;
         std::uint32_t attempt = 0;
         auto operator<=>(const JobKey&) const = default;
     };
+    // The end of an attempt not yet delivered: kept across a reconnect, named in READY `holding`
+    // and sent once the new connection's READY is answered.
+    using Report = std::variant<protocol::Done, protocol::Fail>;
     struct RunningJob {
         std::stop_source stop;      // shared with the handler's JobContext
         bool is_abandoned = false;  // the broker revoked the lease: its end is not reported
@@ -96,6 +100,16 @@ private:
     void end_lease();
     void connection_lost(Clock::time_point now, const char* reason);
     void send_ready();
+    // The leases READY's `holding` names: those running and those with a report not yet delivered.
+    std::vector<protocol::HeldLease> held_leases() const;
+    // Whether the broker has answered on the open connection, so that reports may go out on it.
+    bool is_answered() const;
+    // A new connection's broker has answered: the leases still held count as held on it.
+    void hold_leases_on_new_connection();
+    // The reports kept while no connection could take them, sent now.
+    void deliver_unsent();
+    // DONE or FAIL for an ended attempt, now or in the next DONES.
+    void send_report(Report&& report);
     // Sends `message`, after any DONEs still held (so DRAIN, DISCONNECT and the rest follow them).
     template <class T>
     void send_to_broker(T&& message);
@@ -112,6 +126,8 @@ private:
     void resume_after_pause(Clock::time_point now);
     // Warns, at a bounded rate, while no broker has answered.
     void warn_while_cut_off(Clock::time_point now);
+    // The DONE or FAIL that reports `outcome` (logged as the job's end).
+    Report make_report(HandlerOutcome&& outcome);
     void handle_progress(HandlerOutcome& outcome, Clock::time_point now);
     void send_held_progress(Clock::time_point now);
     std::optional<protocol::Progress> take_held_progress(RunningJob& job);
@@ -137,7 +153,8 @@ private:
 
     // Connection state, touched only by the I/O thread.
     ConnectionState state_;         // changed only by change_state()
-    std::uint64_t generation_ = 0;  // bumped for every new DEALER: results of older ones are dropped
+    std::uint64_t generation_ = 0;  // bumped for every new DEALER
+    bool is_broker_heard_ = false;  // the open DEALER's broker has sent something
     std::chrono::milliseconds interval_;
     std::uint32_t liveness_;
     std::uint32_t reconnect_tries_ = 0;  // reconnects in a row without an answer (reconnect_backoff.hpp)
@@ -150,9 +167,11 @@ private:
     Clock::time_point reconnect_at_{};
     Clock::time_point last_ready_again_{};  // READY re-sent after ERROR unknown_worker
     std::uint32_t in_flight_ = 0;           // jobs received and not yet reported nor abandoned, any connection
-    std::uint32_t leases_held_ = 0;         // of those, the ones received on this connection: serving vs ready
+    std::uint32_t leases_held_ = 0;         // leases held on this connection (running or unsent): serving vs ready
     std::uint32_t broker_batch_ = 0;        // the HEARTBEAT `batch` of this connection's broker; 0: no DONES
     std::vector<protocol::Done> held_dones_;  // ended attempts waiting to go out as one DONES
+    std::map<JobKey, Report> unsent_;         // ended attempts waiting for a connection to take them
+    std::uint64_t instance_ = 0;              // READY's `instance`: this Worker, drawn at random
     std::map<JobKey, RunningJob> running_;  // every attempt submitted to the pool and not yet ended
     std::size_t held_progress_count_ = 0;   // RunningJobs with held_progress
     Clock::time_point drain_deadline_{};
