@@ -396,6 +396,7 @@ TEST_CASE("a malformed message's warning names the peer: its address, and a know
     CHECK(log.find("malformed message peer=worker worker=\"W\" address=10.1.2.3 code=bad_header "
                    "detail=\"not a map\\n\"") != std::string::npos);
     CHECK(log.find("malformed message peer=producer address=10.9.8.7 code=bad_field_type") != std::string::npos);
+}
 
 namespace {
 
