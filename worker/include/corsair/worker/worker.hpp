@@ -46,7 +46,8 @@ public:
     void add_handler(std::string queue, Handler handler);
 
     // The I/O loop, on the caller's thread. Blocks until request_stop(), or until a drain has
-    // finished. Throws only on startup errors (no handler, bad endpoint). Call once.
+    // finished. Throws only on startup errors: no handler, a bad endpoint, or (std::invalid_argument
+    // naming the endpoint to use) the broker's producer endpoint (ERROR wrong_endpoint). Call once.
     // When the broker abandons a job it runs (ABANDON: timed out or cancelled), the handler's
     // JobContext::stop_token is requested and neither DONE nor FAIL is sent for that attempt.
     void run();
