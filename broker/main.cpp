@@ -45,7 +45,7 @@ int main(int argc, char** argv) {
         // An endpoint that cannot be bound, a locked or damaged data directory, or a journal that
         // cannot be written.
         log->error("cannot start: {}", e.what());
-        return corsair::options::code(corsair::options::ExitCode::fatal);
+        return corsair::options::exit_status(corsair::options::ExitCode::fatal);
     }
-    return corsair::options::code(corsair::options::ExitCode::ok);
+    return corsair::options::exit_status(corsair::options::ExitCode::ok);
 }

@@ -29,7 +29,7 @@ int main(int argc, char** argv) {
 
     if (auto problem = corsair::options::resolve_problem(command_line.options.broker_endpoint)) {
         std::fprintf(stderr, "corsair-worker: %s\n", problem->c_str());
-        return corsair::options::code(corsair::options::ExitCode::unreachable);
+        return corsair::options::exit_status(corsair::options::ExitCode::unreachable);
     }
     zmq::context_t context;
     try {
@@ -41,10 +41,10 @@ int main(int argc, char** argv) {
     } catch (const std::invalid_argument& e) {
         // A configuration the broker or the system refused: the wrong endpoint, a bad handler.
         log->error("worker cannot run: {}", e.what());
-        return corsair::options::code(corsair::options::ExitCode::usage);
+        return corsair::options::exit_status(corsair::options::ExitCode::usage);
     } catch (const std::exception& e) {
         log->error("worker failed: {}", e.what());
-        return corsair::options::code(corsair::options::ExitCode::fatal);
+        return corsair::options::exit_status(corsair::options::ExitCode::fatal);
     }
-    return corsair::options::code(corsair::options::ExitCode::ok);
+    return corsair::options::exit_status(corsair::options::ExitCode::ok);
 }

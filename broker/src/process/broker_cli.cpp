@@ -98,7 +98,7 @@ int salvage_data_dir(const std::string& data_dir) {
         const auto journal = directory.journal_path();
         if (!std::filesystem::exists(journal)) {
             std::fprintf(stderr, "corsair-broker: no journal at %s\n", journal.c_str());
-            return options::code(options::ExitCode::usage);
+            return options::exit_status(options::ExitCode::usage);
         }
         const auto salvaged = std::filesystem::path(journal.string() + ".salvaged");
         std::filesystem::remove(salvaged);
@@ -112,10 +112,10 @@ int salvage_data_dir(const std::string& data_dir) {
                     journal.c_str(), static_cast<unsigned long long>(report.records_kept),
                     static_cast<unsigned long long>(report.bytes_skipped),
                     static_cast<unsigned long long>(report.damaged_regions), damaged.c_str());
-        return options::code(options::ExitCode::ok);
+        return options::exit_status(options::ExitCode::ok);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "corsair-broker: salvage failed: %s\n", e.what());
-        return options::code(options::ExitCode::fatal);
+        return options::exit_status(options::ExitCode::fatal);
     }
 }
 

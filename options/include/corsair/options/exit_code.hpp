@@ -16,7 +16,7 @@ enum class ExitCode : int {
     fatal = 6,        // fatal runtime error: cannot bind, data directory locked or damaged, journal unwritable
 };
 
-constexpr int code(ExitCode exit_code) noexcept { return static_cast<int>(exit_code); }
+constexpr int exit_status(ExitCode exit_code) noexcept { return static_cast<int>(exit_code); }
 
 // The exit code a broker ERROR means to the program that got it.
 constexpr ExitCode exit_code_for(protocol::ErrorCode error) noexcept {

@@ -109,7 +109,7 @@ inline std::string with_newline(std::string text) {
 // returns exit code 2.
 inline int usage_error(std::ostream& err, std::string_view program, std::string_view message) {
     err << program << ": " << message << "\nRun with --help for more information.\n";
-    return code(ExitCode::usage);
+    return exit_status(ExitCode::usage);
 }
 
 // Parses argv. Returns nullopt to go on, or the exit code to stop with: 0 after --help or
@@ -127,10 +127,10 @@ inline std::optional<int> parse_or_exit(CLI::App& app, int argc, const char* con
     } catch (const CLI::CallForVersion& e) {
         out << e.what() << '\n';
     } catch (const CLI::ParseError& e) {
-        if (e.get_exit_code() == 0) return code(ExitCode::ok);
+        if (e.get_exit_code() == 0) return exit_status(ExitCode::ok);
         return usage_error(err, app.get_name(), e.what());
     }
-    return code(ExitCode::ok);
+    return exit_status(ExitCode::ok);
 }
 
 }  // namespace corsair::options
