@@ -15,6 +15,7 @@
 #include "corsair/broker/huge_pages.hpp"
 #include "corsair/broker/ready_line.hpp"
 #include "corsair/broker/signal_watcher.hpp"
+#include "corsair/options/flags.hpp"
 
 int main(int argc, char** argv) {
     corsair::broker::reexec_with_huge_pages(argv);
@@ -23,7 +24,7 @@ int main(int argc, char** argv) {
     bool salvage = false;
     CLI::App app{corsair::broker::kBrokerDescription, "corsair-broker"};
     corsair::broker::add_broker_flags(app, options, log_level, salvage);
-    CLI11_PARSE(app, argc, argv);
+    if (const auto exit_code = corsair::options::parse_or_exit(app, argc, argv, std::cout, std::cerr)) return *exit_code;
     if (salvage) return corsair::broker::salvage_data_dir(options.data_dir);
 
     auto log = spdlog::stderr_color_mt("broker");
@@ -44,14 +45,12 @@ int main(int argc, char** argv) {
         std::fflush(stdout);
         broker.run();
         running = nullptr;
-        if (broker.has_journal_failed()) return corsair::broker::kExitJournalFailed;
-    } catch (const zmq::error_t& e) {
-        log->error("cannot start: {}", e.what());
-        return 1;
+        if (broker.has_journal_failed()) return corsair::options::exit_status(corsair::options::ExitCode::fatal);
     } catch (const std::exception& e) {
-        // A locked or damaged data directory, or a journal that cannot be written.
+        // An endpoint that cannot be bound, a locked or damaged data directory, or a journal that
+        // cannot be written.
         log->error("cannot start: {}", e.what());
-        return 1;
+        return corsair::options::exit_status(corsair::options::ExitCode::fatal);
     }
-    return 0;
+    return corsair::options::exit_status(corsair::options::ExitCode::ok);
 }

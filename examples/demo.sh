@@ -37,7 +37,7 @@ read -r -t 10 ready_line <&"${BROKER[0]}"
 echo "$ready_line"
 producers="${ready_line#*producers=}"; producers="${producers%% *}"
 workers="${ready_line#*workers=}"
-export CORSAIR_BROKER="$producers"
+export CORSAIR_PRODUCER_ENDPOINT="$producers"
 
 echo "== starting 3 workers (built-in 'sleep' handler, capacity 4 each) =="
 for name in worker-1 worker-2 worker-3; do
@@ -45,7 +45,7 @@ for name in worker-1 worker-2 worker-3; do
   pids+=("$!")
   declare "pid_${name//-/_}=$!"
 done
-workers_registered() { "$cli_bin" stats --json | grep -o '"name":"worker-[0-9]"' | sort -u | wc -l | grep -qx 3; }
+workers_registered() { "$cli_bin" stats --json | grep -o '"worker":"worker-[0-9]"' | sort -u | wc -l | grep -qx 3; }
 wait_for 15 workers_registered
 "$cli_bin" stats
 

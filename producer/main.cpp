@@ -12,9 +12,10 @@ int main(int argc, char** argv) {
     try {
         zmq::context_t context;
         corsair::producer::cli::CliStreams streams{std::cout, std::cerr, std::cin, ::isatty(STDERR_FILENO) == 1};
+        streams.is_out_terminal = ::isatty(STDOUT_FILENO) == 1;
         return corsair::producer::cli::run_cli(context, argc, argv, streams);
     } catch (const std::exception& e) {
         std::cerr << "corsair: " << e.what() << '\n';
-        return 3;
+        return 6;  // fatal runtime error (docs/cli.md, Exit codes)
     }
 }

@@ -4,9 +4,12 @@
 
 #include <cstdio>
 #include <exception>
+#include <stdexcept>
 #include <variant>
 #include <zmq.hpp>
 
+#include "corsair/options/endpoint.hpp"
+#include "corsair/options/exit_code.hpp"
 #include "corsair/worker/command_line.hpp"
 #include "corsair/worker/exec_handler.hpp"
 #include "corsair/worker/shutdown_signals.hpp"
@@ -25,6 +28,10 @@ int main(int argc, char** argv) {
     log->set_level(command_line.log_level);
     log->flush_on(spdlog::level::info);
 
+    if (auto problem = corsair::options::resolve_problem(command_line.options.broker_endpoint)) {
+        std::fprintf(stderr, "corsair-worker: %s\n", problem->c_str());
+        return corsair::options::exit_status(corsair::options::ExitCode::unreachable);
+    }
     zmq::context_t context;
     try {
         Worker worker(context, command_line.options, log);
@@ -32,10 +39,15 @@ int main(int argc, char** argv) {
         for (const auto& queue : command_line.queues) worker.add_handler(queue, handler);
         ShutdownSignals signals(worker, log);
         worker.run();
-        if (worker.has_given_up()) return kCommandNotRunnableExitCode;
+        // Gave up after a command could not be started, round after round (start_failure_pause.hpp).
+        if (worker.has_given_up()) return corsair::options::exit_status(corsair::options::ExitCode::fatal);
+    } catch (const std::invalid_argument& e) {
+        // A configuration the broker or the system refused: the wrong endpoint, a bad handler.
+        log->error("worker cannot run: {}", e.what());
+        return corsair::options::exit_status(corsair::options::ExitCode::usage);
     } catch (const std::exception& e) {
         log->error("worker failed: {}", e.what());
-        return 1;
+        return corsair::options::exit_status(corsair::options::ExitCode::fatal);
     }
-    return 0;
+    return corsair::options::exit_status(corsair::options::ExitCode::ok);
 }

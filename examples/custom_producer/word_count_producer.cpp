@@ -18,10 +18,10 @@ namespace {
 constexpr const char* kUsage =
     "usage: word-count-producer [--broker ENDPOINT] FILE...\n"
     "Counts lines, words and bytes of each FILE on a word-count-worker, through a Corsair broker.\n"
-    "  --broker ENDPOINT  broker endpoint for producers (default: $CORSAIR_BROKER, else tcp://127.0.0.1:5555)\n"
-    "Exit codes: 0 ok, 1 a job failed, 2 usage error, 3 broker unreachable.\n";
+    "  --broker ENDPOINT  broker endpoint for producers (default: $CORSAIR_PRODUCER_ENDPOINT, else tcp://127.0.0.1:5555)\n"
+    "Exit codes (docs/cli.md): 0 ok, 1 a job failed, 2 usage error, 4 broker unreachable.\n";
 
-// Prints each result as it comes; returns the exit code (0, 1 if a job failed, 3 if the broker went silent).
+// Prints each result as it comes; returns the exit code (0, 1 if a job failed, 4 if the broker went silent).
 int print_results(corsair::producer::Producer& producer, std::map<std::string, std::string>& path_of,
                   const std::string& broker) {
     using namespace std::chrono_literals;
@@ -32,7 +32,7 @@ int print_results(corsair::producer::Producer& producer, std::map<std::string, s
             events = producer.poll(200ms);
         } catch (const corsair::producer::ProducerError&) {  // broker_silent: poll() throws nothing else
             std::cerr << "word-count-producer: no answer from the broker at " << broker << '\n';
-            return 3;
+            return 4;
         }
         for (const auto& event : events) {
             if (event.kind == corsair::producer::Event::Kind::result) {
@@ -57,7 +57,7 @@ int print_results(corsair::producer::Producer& producer, std::map<std::string, s
 
 int main(int argc, char** argv) {
     using namespace std::chrono_literals;
-    const char* from_environment = std::getenv("CORSAIR_BROKER");
+    const char* from_environment = std::getenv("CORSAIR_PRODUCER_ENDPOINT");
     std::string broker = from_environment != nullptr ? from_environment : "tcp://127.0.0.1:5555";
     std::vector<std::string> paths;
     for (int i = 1; i < argc; ++i) {

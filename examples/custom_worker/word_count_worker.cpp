@@ -40,7 +40,7 @@ int main(int argc, char** argv) {
     std::string queue = "wordcount";
     CLI::App app("word-count-worker: counts lines, words and bytes of each job's payload (JSON result)");
     app.add_option("--broker", options.broker_endpoint, "Broker's worker endpoint, e.g. tcp://127.0.0.1:5556")
-        ->envname("CORSAIR_BROKER")
+        ->envname("CORSAIR_WORKER_ENDPOINT")
         ->required();
     app.add_option("--queue", queue, "Queue to serve")->capture_default_str();
     app.add_option("--capacity", options.capacity, "Jobs run at once")->check(CLI::Range(1, 64))->capture_default_str();

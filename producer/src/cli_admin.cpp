@@ -1,9 +1,10 @@
 // `corsair cancel`, `retry`, `purge`, `dead`, `pause`, `resume` and `queue`: one request, one
-// answer. A refusal (the broker's ERROR) reaches run_cli as a ProducerError and exits 1.
+// answer. A refusal (the broker's ERROR) reaches run_cli as a ProducerError (exit codes: docs/cli.md).
 #include <ostream>
 
 #include "cli_app.hpp"
 #include "cli_output.hpp"
+#include "corsair/protocol/text.hpp"
 
 namespace corsair::producer::cli {
 
@@ -11,15 +12,19 @@ namespace {
 
 int code(ExitCode exit_code) { return static_cast<int>(exit_code); }
 
+std::string shown(const std::string& text) { return protocol::printable(text); }
+
+const char* jobs_word(std::uint64_t count) { return count == 1 ? " job" : " jobs"; }
+
 }  // namespace
 
 int run_cancel(zmq::context_t& context, const CommonOptions& options, const std::string& id, CliStreams& streams) {
     Producer producer(context, producer_options_for(options));
     producer.cancel(id, options.wait_timeout);
     if (options.is_json) {
-        streams.out << json_line({{"id", id}, {"state", "cancelled"}}) << '\n';
+        streams.out << json_line({{"id", json_text(id)}, {"state", "cancelled"}}) << '\n';
     } else {
-        streams.out << "cancelled job " << id << '\n';
+        streams.out << "cancelled job " << shown(id) << '\n';
     }
     return code(ExitCode::ok);
 }
@@ -30,18 +35,18 @@ int run_retry(zmq::context_t& context, const CommonOptions& options, const std::
     if (!is_whole_queue) {
         producer.retry(target, options.wait_timeout);
         if (options.is_json) {
-            streams.out << json_line({{"id", target}, {"state", "pending"}}) << '\n';
+            streams.out << json_line({{"id", json_text(target)}, {"state", "pending"}}) << '\n';
         } else {
-            streams.out << "job " << target << " is pending again\n";
+            streams.out << "job " << shown(target) << " is pending again\n";
         }
         return code(ExitCode::ok);
     }
     const auto count = producer.retry_all(target, options.wait_timeout);
     if (options.is_json) {
-        streams.out << json_line({{"queue", target}, {"retried", count}}) << '\n';
+        streams.out << json_line({{"queue", json_text(target)}, {"retried", count}}) << '\n';
     } else {
-        streams.out << "retried " << count << (count == 1 ? " job" : " jobs") << " from the dead set of queue "
-                    << target << '\n';
+        streams.out << "retried " << count << jobs_word(count) << " from the dead set of queue " << shown(target)
+                    << '\n';
     }
     return code(ExitCode::ok);
 }
@@ -51,11 +56,12 @@ int run_purge(zmq::context_t& context, const CommonOptions& options, const std::
     Producer producer(context, producer_options_for(options));
     const auto count = producer.purge(queue, id, options.wait_timeout);
     if (options.is_json) {
-        nlohmann::json line{{"queue", queue}, {"purged", count}};
-        if (!id.empty()) line["id"] = id;
+        const nlohmann::json line{{"queue", json_text(queue)},
+                                  {"id", id.empty() ? nlohmann::json(nullptr) : nlohmann::json(json_text(id))},
+                                  {"purged", count}};
         streams.out << json_line(line) << '\n';
     } else {
-        streams.out << "purged " << count << (count == 1 ? " job" : " jobs") << " from the dead set of queue " << queue
+        streams.out << "purged " << count << jobs_word(count) << " from the dead set of queue " << shown(queue)
                     << '\n';
     }
     return code(ExitCode::ok);
@@ -69,7 +75,7 @@ int run_dead(zmq::context_t& context, const CommonOptions& options, const std::s
         streams.out << dead_table(dead);
         return code(ExitCode::ok);
     }
-    for (const auto& job : dead.jobs) streams.out << json_line(dead_job_json(dead.queue, job)) << '\n';
+    streams.out << json_line(dead_json(dead)) << '\n';
     if (dead.jobs.size() < dead.total) {
         streams.err << "corsair: listed the oldest " << dead.jobs.size() << " of " << dead.total
                     << " dead jobs (see --limit)\n";
@@ -85,7 +91,7 @@ int run_pause(zmq::context_t& context, const CommonOptions& options, const std::
     if (options.is_json) {
         streams.out << json_line(queue_settings_json(settings)) << '\n';
     } else {
-        streams.out << "queue " << queue << (should_pause ? " is paused" : " is dispatching again") << '\n';
+        streams.out << "queue " << shown(queue) << (should_pause ? " is paused" : " is dispatching again") << '\n';
     }
     return code(ExitCode::ok);
 }

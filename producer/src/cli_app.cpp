@@ -1,40 +1,44 @@
 #include "cli_app.hpp"
 
 #include <algorithm>
+#include <cstdlib>
+#include <map>
 #include <ostream>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
 #include "cli_flags.hpp"
+#include "cli_output.hpp"
+#include "corsair/options/flags.hpp"
 #include "corsair/protocol/duration.hpp"
+#include "corsair/protocol/text.hpp"
 
 namespace corsair::producer::cli {
 
 namespace {
 
-constexpr const char* kFooter = R"(Environment:
-  CORSAIR_BROKER   broker endpoint used when --broker is not given (default tcp://127.0.0.1:5555)
+const std::string kFooter = std::string(R"(Environment:
+  CORSAIR_PRODUCER_ENDPOINT  the broker's producer endpoint when --broker is not given
+                             (default tcp://127.0.0.1:5555). CORSAIR_BROKER is no longer read:
+                             the broker has two endpoints, and workers use CORSAIR_WORKER_ENDPOINT.
 
-Durations: a number and a unit (us, ms, s, m, h), e.g. 250ms, 1.5s, 2m, 1m30s.
-
-Exit codes:
-  0  success
-  1  a job failed or was cancelled, the broker refused the request, or the job is unknown or not done yet
-  2  usage error (bad flags or arguments, a payload or queue name over the protocol limits); nothing was sent
-  3  the broker did not answer within --wait-timeout (not running, or unreachable))";
+)") + options::kDurationHelp + "\n\n" + options::kExitCodeHelp + "\n\nJSON shapes of every command: docs/cli.md.";
 
 constexpr const char* kSubmitDetails =
-    R"(Submit a job (QUEUE PAYLOAD) or one job per line of a file (QUEUE --file FILE).
+    R"(Submit one job (QUEUE PAYLOAD, QUEUE - for stdin, QUEUE --payload-file FILE), or one job per
+line of a file (QUEUE --file FILE, with --format lines or ndjson).
 
-Single job: prints its id (with --unique matching a live job: that job's id); with --wait prints
-the result bytes to stdout as they are, progress reports as lines on stderr, and the error to
-stderr with exit code 1 if the job failed or was cancelled.
---file: jobs are pipelined (at most --window awaiting acceptance). A progress bar is drawn on
-stderr when it is a terminal, then a summary line. Ids are not printed in text mode (a million of
-them is noise); with --json one object per job is printed: {"id"} once accepted, or with --wait
-{"id","state","attempt","result"|"error"} once it ended, and {"id","state":"running","progress",
-"message"} for each progress report, and {"id","state":"refused","error"} for a job the broker
-refused (also for a single job). Exit code 1 if any job was refused, failed or was cancelled.
+One job: prints its id (with --unique matching a live job: that job's id). PAYLOAD is taken as
+typed; '-' or --payload-file read the bytes as they are (NUL bytes and newlines included).
+With --wait prints the result bytes to stdout (plus a newline when stdout is a terminal and the
+result has none), progress reports as lines on stderr, and the error on stderr with exit code 1
+if the job failed or was cancelled.
+--file: jobs are pipelined (at most --window awaiting acceptance). --format lines (default): one
+payload per line, the newline not part of it, blank lines skipped. --format ndjson: one JSON
+object per line, {"payload": "text"} or {"payload_base64": "..."} for any bytes. A progress bar
+is drawn on stderr when it is a terminal, then a summary line; with --wait the ids of failed and
+cancelled jobs are listed on stderr (the first 10). With --json one object per line (docs/cli.md).
 The job flags (--priority ... --jitter) apply to every job.)";
 
 // A flag value check() has already validated, in whole milliseconds.
@@ -44,8 +48,9 @@ std::chrono::milliseconds milliseconds_of(const std::string& text) {
 
 const CLI::Validator kDurationValidator(
     [](std::string& text) -> std::string {
-        if (!protocol::parse_duration(text)) return "not a duration: '" + text + "' (use e.g. 250ms, 1s, 2m)";
-        return {};
+        return options::duration_check(text, std::chrono::milliseconds(1),
+                                       std::chrono::duration_cast<std::chrono::milliseconds>(
+                                           std::chrono::microseconds(protocol::kMaxDurationMicroseconds)));
     },
     "DURATION", "duration");
 
@@ -53,7 +58,16 @@ const CLI::Validator kDurationValidator(
 struct Common {
     CommonOptions options;
     std::string wait_timeout = "10s";
+    bool was_parsed = false;  // its subcommand is the one given
 };
+
+// Every command's Common, so run_cli finds the one given (and its --json) whatever command it is,
+// including commands registered elsewhere (cli_inspect.cpp). Filled during one run_cli call on
+// the calling thread.
+std::vector<Common*>& registered_commons() {
+    thread_local std::vector<Common*> commons;
+    return commons;
+}
 
 CLI::App* add_command(CLI::App& app, const char* name, const std::string& summary, const std::string& details = {}) {
     auto* command = app.add_subcommand(name, summary);
@@ -64,14 +78,23 @@ CLI::App* add_command(CLI::App& app, const char* name, const std::string& summar
 // --broker, --json and --wait-timeout on every command, so each command's --help lists them.
 void add_common_options(CLI::App* command, Common& common,
                         const std::string& wait_help = "How long to wait for the broker's answer before giving up "
-                                                       "(exit 3)") {
-    command->add_option("--broker,-b", common.options.broker, "Broker endpoint for producers, e.g. tcp://host:5555")
+                                                       "(exit 4)") {
+    command
+        ->add_option("--broker,-b", common.options.broker,
+                     std::string("The broker's producer endpoint, e.g. tcp://host:5555 (env ") +
+                         kBrokerEnvironmentVariable + ")")
         ->envname(kBrokerEnvironmentVariable)
-        ->capture_default_str();
+        ->type_name("ENDPOINT");
     command->add_flag("--json", common.options.is_json, "Print one JSON object per line instead of text");
     command->add_option("--wait-timeout", common.wait_timeout, wait_help)
         ->check(kDurationValidator)
         ->capture_default_str();
+    registered_commons().push_back(&common);
+    // Settled as soon as parsing ends, so that errors before the command runs know --json.
+    command->parse_complete_callback([&common] {
+        common.was_parsed = true;
+        common.options.wait_timeout = milliseconds_of(common.wait_timeout);
+    });
 }
 
 // A flag kept as typed, so that cli_flags.cpp can check it and name it in its error.
@@ -91,8 +114,8 @@ void add_job_flags(CLI::App* command, JobFlags& flags) {
     add_text_flag(command, "--delay", flags.delay, "DURATION",
                   "Run no sooner than this after acceptance (up to 8760h)");
     add_text_flag(command, "--at", flags.at, "TIME",
-                  "Run no sooner than TIME: RFC 3339 (2026-11-23T16:00:00Z, 2026-11-23T17:00:00+01:00) or "
-                  "@UNIX_SECONDS; not with --delay");
+                  "Run no sooner than TIME: RFC 3339 (2030-01-31T16:00:00Z, 2030-01-31T17:00:00+01:00) or "
+                  "@UNIX_SECONDS; not with --delay (for a time relative to now, use --delay 2h)");
     add_text_flag(command, "--unique", flags.unique_key, "KEY",
                   "While a job with this key is pending, delayed or running in the queue, submit nothing new "
                   "and stand for that job");
@@ -123,9 +146,26 @@ const CommonOptions& parsed(Common& common) {
     return common.options;
 }
 
-int usage_error(CliStreams& streams, const std::string& command, const std::string& message) {
-    streams.err << "corsair " << command << ": " << message << "\nRun with --help for more information.\n";
-    return static_cast<int>(ExitCode::usage);
+// `corsair bogus`: CLI11 would say only "A subcommand is required".
+std::string unknown_command_problem(CLI::App& app, int argc, const char* const* argv) {
+    if (argc < 2 || argv[1][0] == '-') return {};
+    std::string names;
+    for (const auto* command : app.get_subcommands({})) {
+        if (command->get_name() == argv[1]) return {};
+        names += (names.empty() ? "" : ", ") + command->get_name();
+    }
+    return "unknown command '" + protocol::printable(argv[1], 64) + "'; the commands are: " + names;
+}
+
+// Why the command cannot reach the broker at all, before anything is sent; empty when it can.
+std::string endpoint_problem_of(const CommonOptions& common, bool is_given) {
+    if (!is_given) {
+        if (auto retired = options::retired_variable_problem(kBrokerEnvironmentVariable, "tcp://HOST:5555")) {
+            return *retired;
+        }
+    }
+    if (auto problem = options::endpoint_problem(common.broker)) return "--broker: " + *problem;
+    return {};
 }
 
 }  // namespace
@@ -137,8 +177,40 @@ ExitCode exit_code_for(const ProducerError& error) {
         case ProducerError::Kind::invalid: return ExitCode::usage;
         case ProducerError::Kind::refused: break;
     }
-    if (error.code() == protocol::ErrorCode::shutting_down) return ExitCode::unreachable;
-    return ExitCode::job_failed;
+    return options::exit_code_for(error.code());
+}
+
+int report_error(const ProducerError& error, const CommonOptions& options, const std::string& id,
+                 CliStreams& streams) {
+    std::string code(protocol::to_string(error.code()));
+    std::string message = error.what();
+    if (error.is_timeout() || error.is_broker_silent()) {
+        code = "unreachable";
+        message = options::no_answer_text(options.broker, options.wait_timeout, "producer",
+                                          std::string("--broker, ") + kBrokerEnvironmentVariable + ", --wait-timeout");
+    } else if (error.kind() == ProducerError::Kind::invalid) {
+        code = "usage";
+    } else if (error.code() == protocol::ErrorCode::wrong_endpoint) {
+        message = options::wrong_endpoint_text(options.broker, error.broker_message());
+    }
+    if (options.is_json) {
+        // The broker's own words: the code and id already say what was refused.
+        const bool is_broker_words = error.kind() == ProducerError::Kind::refused && !error.broker_message().empty() &&
+                                     error.code() != protocol::ErrorCode::wrong_endpoint;
+        streams.out << json_line(error_json(code, is_broker_words ? error.broker_message() : message, id)) << '\n';
+    } else {
+        streams.err << "corsair: " << protocol::printable(message) << '\n';
+    }
+    return static_cast<int>(exit_code_for(error));
+}
+
+int report_usage(const CommonOptions& options, const std::string& command, const std::string& message,
+                 CliStreams& streams) {
+    if (options.is_json) {
+        streams.out << json_line(error_json("usage", message)) << '\n';
+        return static_cast<int>(ExitCode::usage);
+    }
+    return options::usage_error(streams.err, "corsair " + command, message);
 }
 
 ProducerOptions producer_options_for(const CommonOptions& options) {
@@ -158,24 +230,40 @@ ProducerOptions producer_options_for(const CommonOptions& options) {
 }
 
 int run_cli(zmq::context_t& context, int argc, const char* const* argv, CliStreams& streams) {
+    registered_commons().clear();
     CLI::App app{
         "corsair: submit jobs to a Corsair broker and manage its jobs and queues.\n"
         "Run `corsair COMMAND --help` for the flags of each command."};
     app.name("corsair");
     app.require_subcommand(1);
     app.footer(kFooter);
+    options::add_version_flag(app, "corsair");
 
     SubmitOptions submit;
     Common submit_common;
     JobFlags job_flags;
     auto* submit_command = add_command(app, "submit", "Submit a job, or one job per line of a file", kSubmitDetails);
     submit_command->add_option("QUEUE", submit.queue, "Queue to submit to")->required();
-    auto* payload_option = submit_command->add_option("PAYLOAD", submit.payload, "The job's payload (bytes)");
+    auto* payload_option =
+        submit_command->add_option("PAYLOAD", submit.payload, "The job's payload as typed; '-' reads stdin whole");
+    auto* payload_file_option =
+        submit_command
+            ->add_option("--payload-file", submit.payload_file,
+                         "One job whose payload is FILE's bytes as they are ('-' reads stdin)")
+            ->type_name("FILE")
+            ->excludes(payload_option);
     submit_command
-        ->add_option("--file,-f", submit.file,
-                     "Submit one job per line of FILE ('-' reads stdin); the newline is not part of the "
-                     "payload and blank lines are skipped")
-        ->excludes(payload_option);
+        ->add_option("--file,-f", submit.file, "Submit one job per line of FILE ('-' reads stdin); see --format")
+        ->type_name("FILE")
+        ->excludes(payload_option)
+        ->excludes(payload_file_option);
+    submit_command
+        ->add_option("--format", submit.file_format,
+                     "With --file: lines (one payload per line) or ndjson ({\"payload\"} or {\"payload_base64\"} "
+                     "per line)")
+        ->transform(CLI::CheckedTransformer(
+            std::map<std::string, FileFormat>{{"lines", FileFormat::lines}, {"ndjson", FileFormat::ndjson}}))
+        ->type_name("lines|ndjson");
     submit_command->add_flag("--wait,-w", submit.should_wait,
                              "Wait for the job(s) to end and report the result(s) and progress");
     submit_command->add_option("--window", submit.window, "With --file: max jobs awaiting acceptance")
@@ -198,11 +286,15 @@ int run_cli(zmq::context_t& context, int argc, const char* const* argv, CliStrea
 
     Common result;
     std::string result_id;
+    std::string result_output;
     auto* result_command = add_command(
         app, "result", "Print a finished job's result",
-        "Print a finished job's result bytes to stdout. Exit code 1 with a message on stderr if the job\n"
-        "failed, was cancelled, is not done yet, or is unknown (the broker keeps results for 24 h).");
+        "Print a finished job's result bytes to stdout as they are (or to --output FILE). Exit code 1\n"
+        "with a message on stderr if the job failed or was cancelled, 3 if it is not done yet, 5 if it\n"
+        "is unknown (the broker keeps results for 24 h).");
     result_command->add_option("JOB_ID", result_id, "The job's id (as printed by submit)")->required();
+    result_command->add_option("--output,-o", result_output, "Write the result's bytes to FILE instead of stdout")
+        ->type_name("FILE");
     add_common_options(result_command, result);
 
     Common stats;
@@ -284,40 +376,76 @@ int run_cli(zmq::context_t& context, int argc, const char* const* argv, CliStrea
     add_queue_flags(queue_command, queue_flags);
     add_common_options(queue_command, queue);
 
-    try {
-        app.parse(argc, argv);
-        if (*submit_command && submit.file.empty() && payload_option->count() == 0) {
-            throw CLI::ValidationError("submit", "give PAYLOAD or --file FILE");
-        }
-    } catch (const CLI::ParseError& e) {
-        const int code = app.exit(e, streams.out, streams.err);
-        return code == 0 ? static_cast<int>(ExitCode::ok) : static_cast<int>(ExitCode::usage);
+    if (const auto problem = unknown_command_problem(app, argc, argv); !problem.empty()) {
+        return options::usage_error(streams.err, "corsair", problem);
     }
+    if (const auto exit_code = options::parse_or_exit(app, argc, argv, streams.out, streams.err)) return *exit_code;
+    if (*submit_command && submit.file.empty() && submit.payload_file.empty() && payload_option->count() == 0) {
+        return options::usage_error(streams.err, "corsair submit", "give PAYLOAD, - (stdin), --payload-file FILE or --file FILE");
+    }
+    CLI::App* chosen = app.get_subcommands().front();
+    const bool is_broker_given = chosen->get_option("--broker")->count() > 0 || std::getenv(kBrokerEnvironmentVariable) != nullptr;
 
+    const std::vector<Common*> commons = registered_commons();
+    registered_commons().clear();
+    for (Common* common : commons) {
+        if (!common->was_parsed) continue;
+        if (auto problem = endpoint_problem_of(common->options, is_broker_given); !problem.empty()) {
+            return report_usage(common->options, chosen->get_name(), problem, streams);
+        }
+        if (auto problem = options::resolve_problem(common->options.broker)) {
+            if (common->options.is_json) {
+                streams.out << json_line(error_json("unreachable", *problem)) << '\n';
+            } else {
+                streams.err << "corsair: " << *problem << '\n';
+            }
+            return static_cast<int>(ExitCode::unreachable);
+        }
+    }
+    std::string subject;  // the job the command names, for a JSON error
+    const CommonOptions* used = nullptr;
     try {
         if (*submit_command) {
+            used = &submit_common.options;
             auto job = job_options_from(job_flags, streams.now());
-            if (!job) return usage_error(streams, "submit", job.error());
+            if (!job) return report_usage(submit_common.options, "submit", job.error(), streams);
             submit.job = std::move(job).value();
             submit.common = parsed(submit_common);
             return submit.file.empty() ? run_submit(context, submit, streams)
                                        : run_submit_file(context, submit, streams);
         }
-        if (*status_command) return run_status(context, parsed(status), status_id, streams);
-        if (*result_command) return run_result(context, parsed(result), result_id, streams);
+        for (Common* common : commons) {
+            if (common->was_parsed) used = &common->options;
+        }
+        if (*status_command) {
+            subject = status_id;
+            return run_status(context, parsed(status), status_id, streams);
+        }
+        if (*result_command) {
+            subject = result_id;
+            return run_result(context, parsed(result), result_id, result_output, streams);
+        }
         if (*stats_command) return run_stats(context, parsed(stats), streams);
-        if (*cancel_command) return run_cancel(context, parsed(cancel), cancel_id, streams);
+        if (*cancel_command) {
+            subject = cancel_id;
+            return run_cancel(context, parsed(cancel), cancel_id, streams);
+        }
         if (*dead_command) return run_dead(context, parsed(dead), dead_queue, dead_limit, streams);
-        if (*retry_command) return run_retry(context, parsed(retry), retry_target, should_retry_all, streams);
-        if (*purge_command) return run_purge(context, parsed(purge), purge_queue, purge_id, streams);
+        if (*retry_command) {
+            if (!should_retry_all) subject = retry_target;
+            return run_retry(context, parsed(retry), retry_target, should_retry_all, streams);
+        }
+        if (*purge_command) {
+            subject = purge_id;
+            return run_purge(context, parsed(purge), purge_queue, purge_id, streams);
+        }
         if (*pause_command) return run_pause(context, parsed(pause), pause_queue, true, streams);
         if (*resume_command) return run_pause(context, parsed(resume), resume_queue, false, streams);
         auto settings = queue_settings_from(queue_name, queue_flags);
-        if (!settings) return usage_error(streams, "queue", settings.error());
+        if (!settings) return report_usage(queue.options, "queue", settings.error(), streams);
         return run_queue(context, parsed(queue), settings.value(), streams);
     } catch (const ProducerError& e) {
-        streams.err << "corsair: " << e.what() << '\n';
-        return static_cast<int>(exit_code_for(e));
+        return report_error(e, used != nullptr ? *used : CommonOptions{}, subject, streams);
     }
 }
 

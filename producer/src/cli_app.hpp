@@ -11,20 +11,17 @@
 
 #include <zmq.hpp>
 
+#include "corsair/options/endpoint.hpp"
+#include "corsair/options/exit_code.hpp"
 #include "corsair/producer/producer.hpp"
 
 namespace corsair::producer::cli {
 
-// Documented in `corsair --help`.
-enum class ExitCode : int {
-    ok = 0,
-    job_failed = 1,   // a job failed, was refused, or is unknown / not done
-    usage = 2,        // bad flags or arguments, or input that breaks a protocol limit
-    unreachable = 3,  // the broker did not answer in time
-};
+// The table shared by all three programs (docs/cli.md §Exit codes, `corsair --help`).
+using ExitCode = options::ExitCode;
 
 inline constexpr const char* kDefaultBroker = "tcp://127.0.0.1:5555";
-inline constexpr const char* kBrokerEnvironmentVariable = "CORSAIR_BROKER";
+inline constexpr const char* kBrokerEnvironmentVariable = options::kProducerEndpointVariable;
 
 struct CommonOptions {
     std::string broker = kDefaultBroker;
@@ -33,11 +30,19 @@ struct CommonOptions {
     std::chrono::milliseconds wait_timeout{10'000};
 };
 
+// How `submit --file` reads its jobs.
+enum class FileFormat {
+    lines,   // one payload per line; the newline is not part of it; blank lines are skipped
+    ndjson,  // one JSON object per line: {"payload": text} or {"payload_base64": base64}
+};
+
 struct SubmitOptions {
     CommonOptions common;
     std::string queue;
-    std::string payload;
-    std::string file;  // empty: submit `payload`; "-": read stdin
+    std::string payload;       // PAYLOAD; "-" (or --payload-file -) reads it whole from stdin
+    std::string payload_file;  // --payload-file FILE: one job, the file's bytes as they are
+    std::string file;          // --file FILE: one job per line ("-": stdin)
+    FileFormat file_format = FileFormat::lines;
     bool should_wait = false;
     std::size_t window = 1000;
     JobOptions job;  // --priority, --timeout, --at, ...: applied to every job
@@ -50,6 +55,7 @@ struct CliStreams {
     std::istream& in;
     bool is_err_terminal = false;  // draw the progress bar
     std::function<std::chrono::system_clock::time_point()> now = [] { return std::chrono::system_clock::now(); };
+    bool is_out_terminal = false;  // end a printed result with a newline
 };
 
 // Parses argv and runs the chosen command; returns the process exit code.
@@ -58,7 +64,9 @@ int run_cli(zmq::context_t& context, int argc, const char* const* argv, CliStrea
 int run_submit(zmq::context_t& context, const SubmitOptions& options, CliStreams& streams);
 int run_submit_file(zmq::context_t& context, const SubmitOptions& options, CliStreams& streams);
 int run_status(zmq::context_t& context, const CommonOptions& options, const std::string& id, CliStreams& streams);
-int run_result(zmq::context_t& context, const CommonOptions& options, const std::string& id, CliStreams& streams);
+// `output_path` non-empty: the result's bytes go to that file instead of stdout.
+int run_result(zmq::context_t& context, const CommonOptions& options, const std::string& id,
+               const std::string& output_path, CliStreams& streams);
 int run_stats(zmq::context_t& context, const CommonOptions& options, CliStreams& streams);
 int run_cancel(zmq::context_t& context, const CommonOptions& options, const std::string& id, CliStreams& streams);
 // `target` is a job id, or with `is_whole_queue` a queue whose dead set is retried.
@@ -76,6 +84,14 @@ int run_queue(zmq::context_t& context, const CommonOptions& options, const proto
 
 // The exit code for a failed Producer call.
 ExitCode exit_code_for(const ProducerError& error);
+// Reports a failed Producer call (as {"error":{...}} on stdout with --json, else on stderr),
+// naming the broker for a timeout and the endpoint to use for wrong_endpoint; `id` is the job
+// the request named, if any. Returns the exit code.
+int report_error(const ProducerError& error, const CommonOptions& options, const std::string& id,
+                 CliStreams& streams);
+// Prints a usage error (JSON with --json) and returns 2.
+int report_usage(const CommonOptions& options, const std::string& command, const std::string& message,
+                 CliStreams& streams);
 // Producer settings for a command: its broker, and status checks well inside its --wait-timeout.
 ProducerOptions producer_options_for(const CommonOptions& options);
 

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <limits>
 
+#include "corsair/options/flags.hpp"
 #include "corsair/protocol/duration.hpp"
 #include "corsair/protocol/limits.hpp"
 #include "timestamp.hpp"
@@ -58,23 +59,21 @@ Checked<std::uint32_t> percent_flag(const char* flag, const std::string& text) {
     return static_cast<std::uint32_t>(*value);
 }
 
-// A duration in whole milliseconds within [min, max]. Anything under 1ms but above 0 is refused
+// A duration in whole milliseconds within [min, max], in the wording every program shares
+// ("--timeout: 'soon' is not a duration: ..."). Anything under 1ms but above 0 is refused
 // rather than rounded to 0, which means "none" for a timeout.
 Checked<milliseconds> duration_flag(const char* flag, const std::string& text, milliseconds min, milliseconds max,
                                     const char* note = "") {
-    const auto range = std::string(flag) + " must be a duration from " + protocol::format_duration(min) + " to " +
-                       protocol::format_duration(max) + note + ", e.g. 250ms, 30s, 5m";
-    const auto parsed = protocol::parse_duration(text);
-    if (!parsed) return unexpected(range + got(text));
-    const auto value = std::chrono::duration_cast<milliseconds>(*parsed);
-    if ((parsed->count() > 0 && value.count() == 0) || value < min || value > max) return unexpected(range + got(text));
-    return value;
+    if (auto problem = options::duration_check(text, min, max); !problem.empty()) {
+        return unexpected(std::string(flag) + ": " + problem + note);
+    }
+    return std::chrono::duration_cast<milliseconds>(*protocol::parse_duration(text));
 }
 
 const milliseconds kMaxBackoff(protocol::kMaxBackoffMs);
 const milliseconds kMaxTimeout(protocol::kMaxTimeoutMs);
 const milliseconds kMaxDelay(protocol::kMaxDelayMs);
-constexpr const char* kNone = " (0 = none)";
+constexpr const char* kNone = "; 0 = none";
 
 }  // namespace
 
@@ -106,8 +105,8 @@ protocol::Result<JobOptions, std::string> job_options_from(const JobFlags& flags
         if (flags.delay) return unexpected(std::string("--delay and --at cannot be used together"));
         const auto time = parse_timestamp(*flags.at);
         if (!time) {
-            return unexpected("--at must be an RFC 3339 time such as 2026-11-23T16:00:00Z or "
-                              "2026-11-23T17:00:00+01:00, or @UNIX_SECONDS" +
+            return unexpected("--at must be an RFC 3339 time such as 2030-01-31T16:00:00Z or "
+                              "2030-01-31T17:00:00+01:00, or @UNIX_SECONDS (for a time relative to now, use --delay)" +
                               got(*flags.at));
         }
         if (*time <= now) {

@@ -4,7 +4,9 @@
 #include <sstream>
 #include <vector>
 
+#include "base64.hpp"
 #include "corsair/protocol/duration.hpp"
+#include "corsair/protocol/text.hpp"
 #include "progress_meter.hpp"
 
 namespace corsair::producer::cli {
@@ -42,21 +44,23 @@ std::string join(const std::vector<std::string>& items) {
     return text;
 }
 
-// Keeps a table row on one line: control characters become spaces, and text over `max_bytes`
-// is cut (never inside a UTF-8 sequence) and ends in "...".
-std::string one_line(std::string text, std::size_t max_bytes) {
-    for (auto& c : text) {
-        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
-    }
-    if (text.size() <= max_bytes) return text;
-    std::size_t cut = max_bytes - 3;
-    while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
-    return text.substr(0, cut) + "...";
+// A peer's text in one table cell or line: escaped (protocol::printable) and cut at `max_bytes`.
+std::string one_line(std::string_view text, std::size_t max_bytes) { return protocol::printable(text, max_bytes); }
+
+std::string shown(std::string_view text) { return protocol::printable(text); }
+
+template <class T>
+nlohmann::json or_null(const std::optional<T>& value) {
+    return value ? nlohmann::json(*value) : nlohmann::json(nullptr);
+}
+
+nlohmann::json text_or_null(std::string_view text) {
+    return text.empty() ? nlohmann::json(nullptr) : nlohmann::json(json_text(text));
 }
 
 nlohmann::json errors_json(const std::vector<protocol::AttemptError>& errors) {
     nlohmann::json list = nlohmann::json::array();
-    for (const auto& e : errors) list.push_back({{"attempt", e.attempt}, {"error", e.error}});
+    for (const auto& e : errors) list.push_back({{"attempt", e.attempt}, {"error", json_text(e.error)}});
     return list;
 }
 
@@ -69,66 +73,95 @@ std::string duration_text(const std::optional<std::uint64_t>& ms, const char* ze
 }
 
 template <class T>
-nlohmann::json or_null(const std::optional<T>& value) {
-    return value ? nlohmann::json(*value) : nlohmann::json(nullptr);
-}
-
-template <class T>
 std::string text_or_dash(const std::optional<T>& value) {
     return value ? std::to_string(*value) : "-";
 }
 
 }  // namespace
 
-nlohmann::json outcome_json(const Outcome& outcome) {
-    nlohmann::json j{{"id", outcome.id}, {"state", protocol::to_string(outcome.state)}, {"attempt", outcome.attempt}};
-    if (outcome.state == protocol::JobState::done) {
-        j["result"] = outcome.result;
-    } else {
-        j["error"] = outcome.error;
+std::string json_text(std::string_view text) {
+    if (protocol::is_valid_utf8(text)) return std::string(text);
+    std::string out;
+    for (std::size_t at = 0; at < text.size();) {
+        const auto point = protocol::detail::next_code_point(text, at);
+        if (point) {
+            out.append(text.substr(at, point->length));
+            at += point->length;
+        } else {
+            protocol::detail::append_hex(out, "\\x", static_cast<unsigned char>(text[at]), 2, "");
+            ++at;
+        }
     }
-    if (!outcome.job_id.empty() && outcome.job_id != outcome.id) j["job_id"] = outcome.job_id;
+    return out;
+}
+
+void put_bytes(nlohmann::json& object, const std::string& key, std::string_view bytes) {
+    if (protocol::is_valid_utf8(bytes)) {
+        object[key] = std::string(bytes);
+    } else {
+        object[key] = nullptr;
+        object[key + "_base64"] = to_base64(bytes);
+    }
+}
+
+nlohmann::json accepted_json(const Event& accepted, const std::string& queue) {
+    const std::string& job_id = accepted.job_id.empty() ? accepted.id : accepted.job_id;
+    return nlohmann::json{{"id", json_text(job_id)}, {"queue", json_text(queue)}, {"existed", accepted.existed}};
+}
+
+nlohmann::json outcome_json(const Outcome& outcome, const std::string& queue) {
+    const std::string& job_id = outcome.job_id.empty() ? outcome.id : outcome.job_id;
+    nlohmann::json j{{"id", json_text(job_id)},
+                     {"queue", json_text(queue)},
+                     {"state", protocol::to_string(outcome.state)},
+                     {"attempt", outcome.attempt},
+                     {"result", nullptr},
+                     {"error", text_or_null(outcome.error)}};
+    if (outcome.state == protocol::JobState::done) put_bytes(j, "result", outcome.result);
     return j;
 }
 
-nlohmann::json accepted_json(const Event& accepted) {
-    nlohmann::json j{{"id", accepted.id}};
-    if (accepted.existed) j["existed"] = true;
-    if (!accepted.job_id.empty() && accepted.job_id != accepted.id) j["job_id"] = accepted.job_id;
-    return j;
+nlohmann::json progress_json(const std::string& job_id, const std::string& queue, const JobProgress& progress) {
+    return nlohmann::json{{"id", json_text(job_id)},
+                          {"queue", json_text(queue)},
+                          {"state", "running"},
+                          {"attempt", progress.attempt},
+                          {"progress", progress.percent},
+                          {"progress_message", text_or_null(progress.message)}};
 }
 
-nlohmann::json progress_json(const std::string& id, const JobProgress& progress, const std::string& job_id) {
-    nlohmann::json j{{"id", id}, {"state", "running"}, {"progress", progress.percent}, {"message", progress.message}};
-    if (!job_id.empty() && job_id != id) j["job_id"] = job_id;
-    return j;
+nlohmann::json error_json(std::string_view code, std::string_view message, std::string_view id) {
+    return nlohmann::json{
+        {"error", {{"code", std::string(code)}, {"message", json_text(message)}, {"id", text_or_null(id)}}}};
 }
 
-nlohmann::json refused_json(const std::string& id, const protocol::Error& error) {
-    return nlohmann::json{{"id", id}, {"state", "refused"}, {"error", error_text(error)}};
+nlohmann::json error_json(const protocol::Error& error) {
+    return error_json(protocol::to_string(error.code), error.message, error.id);
 }
 
 nlohmann::json status_json(const protocol::StatusReply& status) {
-    nlohmann::json j{{"id", status.id},
-                     {"queue", status.queue},
+    const bool is_delayed = status.state == protocol::JobState::delayed;
+    nlohmann::json j{{"id", json_text(status.id)},
+                     {"queue", json_text(status.queue)},
                      {"state", protocol::to_string(status.state)},
                      {"attempt", status.attempt},
-                     {"max_attempts", status.max_attempts},
+                     {"max_attempts", status.max_attempts == 0 ? nlohmann::json(nullptr) : nlohmann::json(status.max_attempts)},
                      {"priority", status.priority},
-                     {"ready_in_ms", status.ready_in_ms},
-                     {"worker", status.worker},
+                     {"ready_in_ms", is_delayed ? nlohmann::json(status.ready_in_ms) : nlohmann::json(nullptr)},
+                     {"worker", text_or_null(status.worker)},
                      {"progress", or_null(status.progress)},
-                     {"progress_message", status.progress_message},
-                     {"error", status.error},
-                     {"errors", errors_json(status.errors)}};
-    if (status.state == protocol::JobState::done) j["result"] = std::string(protocol::view_of(status.payload));
+                     {"progress_message", text_or_null(status.progress_message)},
+                     {"error", text_or_null(status.error)},
+                     {"errors", errors_json(status.errors)},
+                     {"result", nullptr}};
+    if (status.state == protocol::JobState::done) put_bytes(j, "result", protocol::view_of(status.payload));
     return j;
 }
 
 nlohmann::json stats_json(const protocol::StatsReply& stats) {
     nlohmann::json queues = nlohmann::json::array();
     for (const auto& q : stats.queues) {
-        queues.push_back({{"name", q.name},
+        queues.push_back({{"queue", json_text(q.name)},
                           {"pending", q.pending},
                           {"delayed", q.delayed},
                           {"in_flight", q.in_flight},
@@ -139,32 +172,39 @@ nlohmann::json stats_json(const protocol::StatsReply& stats) {
     }
     nlohmann::json workers = nlohmann::json::array();
     for (const auto& w : stats.workers) {
-        workers.push_back({{"name", w.name},
-                           {"queues", w.queues},
+        nlohmann::json names = nlohmann::json::array();
+        for (const auto& queue : w.queues) names.push_back(json_text(queue));
+        workers.push_back({{"worker", json_text(w.name)},
+                           {"queues", names},
                            {"capacity", w.capacity},
                            {"in_flight", w.in_flight},
-                           {"last_heartbeat_ms", w.last_heartbeat_ms},
+                           {"last_heartbeat_ago_ms", w.last_heartbeat_ms},
                            {"draining", w.is_draining},
                            {"done", w.done},
                            {"failed", w.failed}});
     }
     nlohmann::json counters = nlohmann::json::object();
-    for (const auto& [name, value] : stats.counters) counters[name] = value;
+    for (const auto& [name, value] : stats.counters) counters[json_text(name)] = value;
     return nlohmann::json{{"queues", queues}, {"workers", workers}, {"counters", counters}};
 }
 
-nlohmann::json dead_job_json(const std::string& queue, const protocol::DeadJob& job) {
-    return nlohmann::json{{"queue", queue},
-                          {"id", job.id},
-                          {"attempts", job.attempts},
-                          {"died_ms_ago", job.died_ms_ago},
-                          {"payload_bytes", job.payload_bytes},
-                          {"priority", job.priority},
-                          {"errors", errors_json(job.errors)}};
+nlohmann::json dead_json(const protocol::DeadReply& dead) {
+    nlohmann::json jobs = nlohmann::json::array();
+    for (const auto& job : dead.jobs) {
+        jobs.push_back({{"id", json_text(job.id)},
+                        {"queue", json_text(dead.queue)},
+                        {"attempt", job.attempts},
+                        {"died_ago_ms", job.died_ms_ago},
+                        {"payload_bytes", job.payload_bytes},
+                        {"priority", job.priority},
+                        {"error", job.errors.empty() ? nlohmann::json(nullptr) : text_or_null(job.errors.back().error)},
+                        {"errors", errors_json(job.errors)}});
+    }
+    return nlohmann::json{{"queue", json_text(dead.queue)}, {"total", dead.total}, {"jobs", jobs}};
 }
 
 nlohmann::json queue_settings_json(const protocol::QueueSettings& settings) {
-    return nlohmann::json{{"queue", settings.queue},
+    return nlohmann::json{{"queue", json_text(settings.queue)},
                           {"paused", or_null(settings.is_paused)},
                           {"max_length", or_null(settings.max_length)},
                           {"max_attempts", or_null(settings.retry.max_attempts)},
@@ -177,19 +217,20 @@ nlohmann::json queue_settings_json(const protocol::QueueSettings& settings) {
 }
 
 std::string json_line(const nlohmann::json& value) {
-    return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    // Every string went through json_text() or put_bytes(): a stray byte is a bug, not data.
+    return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::strict);
 }
 
 std::string error_text(const protocol::Error& error) {
     std::string text(protocol::to_string(error.code));
-    if (!error.message.empty()) text += ": " + error.message;
+    if (!error.message.empty()) text += ": " + shown(error.message);
     return text;
 }
 
 std::string status_text(const protocol::StatusReply& status) {
     std::ostringstream out;
-    out << "id:        " << status.id << '\n'
-        << "queue:     " << status.queue << '\n'
+    out << "id:        " << shown(status.id) << '\n'
+        << "queue:     " << shown(status.queue) << '\n'
         << "state:     " << protocol::to_string(status.state) << '\n'
         << "attempt:   " << status.attempt;
     // A broker from before job lifecycles reports no max_attempts.
@@ -198,13 +239,13 @@ std::string status_text(const protocol::StatusReply& status) {
     if (status.state == protocol::JobState::delayed) {
         out << "ready in:  " << human_duration(std::chrono::milliseconds(status.ready_in_ms)) << '\n';
     }
-    if (!status.worker.empty()) out << "worker:    " << status.worker << '\n';
+    if (!status.worker.empty()) out << "worker:    " << shown(status.worker) << '\n';
     if (status.progress) {
         out << "progress:  " << *status.progress << '%';
         if (!status.progress_message.empty()) out << ' ' << one_line(status.progress_message, 256);
         out << '\n';
     }
-    if (!status.error.empty()) out << "error:     " << status.error << '\n';
+    if (!status.error.empty()) out << "error:     " << shown(status.error) << '\n';
     if (status.state == protocol::JobState::done) out << "result:    " << status.payload.size() << " bytes\n";
     if (!status.errors.empty()) {
         out << "errors:\n";
@@ -217,7 +258,7 @@ std::string stats_table(const protocol::StatsReply& stats) {
     std::ostringstream out;
     std::vector<Row> rows;
     for (const auto& q : stats.queues) {
-        rows.push_back({q.name, std::to_string(q.pending), std::to_string(q.delayed), std::to_string(q.in_flight),
+        rows.push_back({shown(q.name), std::to_string(q.pending), std::to_string(q.delayed), std::to_string(q.in_flight),
                         std::to_string(q.done), std::to_string(q.failed), std::to_string(q.dead),
                         q.is_paused ? "paused" : "active"});
     }
@@ -230,7 +271,9 @@ std::string stats_table(const protocol::StatsReply& stats) {
     }
     rows.clear();
     for (const auto& w : stats.workers) {
-        rows.push_back({w.name, join(w.queues), std::to_string(w.capacity), std::to_string(w.in_flight),
+        std::vector<std::string> queues;
+        for (const auto& queue : w.queues) queues.push_back(shown(queue));
+        rows.push_back({shown(w.name), join(queues), std::to_string(w.capacity), std::to_string(w.in_flight),
                         std::to_string(w.done), std::to_string(w.failed), std::to_string(w.last_heartbeat_ms) + "ms ago",
                         w.is_draining ? "draining" : "active"});
     }
@@ -254,14 +297,14 @@ std::string stats_table(const protocol::StatsReply& stats) {
 
 std::string dead_table(const protocol::DeadReply& dead) {
     std::ostringstream out;
-    out << "Dead jobs in queue " << dead.queue << ": " << dead.total;
+    out << "Dead jobs in queue " << shown(dead.queue) << ": " << dead.total;
     if (dead.jobs.size() < dead.total) out << " (showing the oldest " << dead.jobs.size() << ")";
     out << '\n';
     if (dead.jobs.empty()) return out.str();
     std::vector<Row> rows;
     for (const auto& job : dead.jobs) {
         const std::string last_error = job.errors.empty() ? "" : one_line(job.errors.back().error, 80);
-        rows.push_back({job.id, std::to_string(job.attempts), ago(job.died_ms_ago), last_error});
+        rows.push_back({shown(job.id), std::to_string(job.attempts), ago(job.died_ms_ago), last_error});
     }
     out << table({"ID", "ATTEMPTS", "DIED", "LAST ERROR"}, rows, {false, true, true, false});
     return out.str();
@@ -270,7 +313,7 @@ std::string dead_table(const protocol::DeadReply& dead) {
 std::string queue_settings_text(const protocol::QueueSettings& settings) {
     std::ostringstream out;
     const auto& retry = settings.retry;
-    out << "queue:         " << settings.queue << '\n'
+    out << "queue:         " << shown(settings.queue) << '\n'
         << "paused:        " << (settings.is_paused ? (*settings.is_paused ? "yes" : "no") : "-") << '\n'
         << "max length:    "
         << (settings.max_length && *settings.max_length == 0 ? "unlimited" : text_or_dash(settings.max_length)) << '\n'
@@ -286,7 +329,7 @@ std::string queue_settings_text(const protocol::QueueSettings& settings) {
 }
 
 std::string progress_text(const std::string& id, const JobProgress& progress) {
-    std::string text = "job " + id + ": " + std::to_string(progress.percent) + "%";
+    std::string text = "job " + shown(id) + ": " + std::to_string(progress.percent) + "%";
     if (!progress.message.empty()) text += " " + one_line(progress.message, 256);
     return text;
 }

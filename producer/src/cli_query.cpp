@@ -1,8 +1,13 @@
 // `corsair status`, `corsair result` and `corsair stats`: one request, one reply.
+#include <cerrno>
+#include <cstring>
+#include <fstream>
 #include <ostream>
+#include <string_view>
 
 #include "cli_app.hpp"
 #include "cli_output.hpp"
+#include "corsair/protocol/text.hpp"
 
 namespace corsair::producer::cli {
 
@@ -23,58 +28,78 @@ int run_status(zmq::context_t& context, const CommonOptions& options, const std:
     return code(ExitCode::ok);
 }
 
-int run_result(zmq::context_t& context, const CommonOptions& options, const std::string& id, CliStreams& streams) {
-    Producer producer(context, producer_options_for(options));
-    protocol::StatusReply status;
-    try {
-        status = producer.status(id, options.wait_timeout);
-    } catch (const ProducerError& e) {
-        if (e.code() != protocol::ErrorCode::unknown_job || e.is_timeout()) throw;
+namespace {
+
+// Writes `bytes` to `path` whole; false (with errno set) if it cannot.
+bool write_file(const std::string& path, std::string_view bytes) {
+    std::ofstream file(path, std::ios::binary | std::ios::trunc);
+    file.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    file.close();
+    return static_cast<bool>(file);
+}
+
+// A done job's result: to --output FILE, as JSON, or to stdout as it is.
+int print_result(const protocol::StatusReply& status, const CommonOptions& options, const std::string& output_path,
+                 CliStreams& streams) {
+    const auto bytes = protocol::view_of(status.payload);
+    if (!output_path.empty() && !write_file(output_path, bytes)) {
+        const std::string message = "cannot write " + output_path + ": " + std::strerror(errno);
         if (options.is_json) {
-            streams.out << json_line({{"id", id}, {"state", "unknown"}, {"error", "no job with this id is known"}})
-                        << '\n';
+            streams.out << json_line(error_json("io", message, status.id)) << '\n';
+        } else {
+            streams.err << "corsair: " << message << '\n';
         }
-        streams.err << "corsair: no job with id " << id
-                    << " is known (never submitted, expired after 24 h, or the broker restarted)\n";
-        return code(ExitCode::job_failed);
+        return code(ExitCode::usage);
     }
-    const std::string state(protocol::to_string(status.state));
-    switch (status.state) {
-        case protocol::JobState::done: {
-            const auto bytes = protocol::view_of(status.payload);
-            if (options.is_json) {
-                const Outcome outcome{id, status.state, status.attempt, std::string(bytes), {}, {}};
-                streams.out << json_line(outcome_json(outcome)) << '\n';
-            } else {
-                streams.out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-                streams.out.flush();
-            }
-            return code(ExitCode::ok);
+    if (options.is_json) {
+        const Outcome outcome{status.id, status.state, status.attempt, std::string(bytes), {}, {}};
+        auto line = outcome_json(outcome, status.queue);
+        if (!output_path.empty()) {
+            line["result"] = nullptr;
+            line.erase("result_base64");
+            line["output"] = output_path;
+            line["result_bytes"] = bytes.size();
         }
+        streams.out << json_line(line) << '\n';
+    } else if (output_path.empty()) {
+        streams.out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+        streams.out.flush();
+    }
+    return code(ExitCode::ok);
+}
+
+}  // namespace
+
+int run_result(zmq::context_t& context, const CommonOptions& options, const std::string& id,
+               const std::string& output_path, CliStreams& streams) {
+    Producer producer(context, producer_options_for(options));
+    const auto status = producer.status(id, options.wait_timeout);
+    const std::string state(protocol::to_string(status.state));
+    const std::string shown_id = protocol::printable(id);
+    switch (status.state) {
+        case protocol::JobState::done: return print_result(status, options, output_path, streams);
         case protocol::JobState::failed:
         case protocol::JobState::cancelled:
             if (options.is_json) {
-                streams.out << json_line(outcome_json(Outcome{id, status.state, status.attempt, {}, status.error, {}}))
-                            << '\n';
+                const Outcome outcome{id, status.state, status.attempt, {}, status.error, {}};
+                streams.out << json_line(outcome_json(outcome, status.queue)) << '\n';
             }
             if (status.state == protocol::JobState::cancelled) {
-                streams.err << "corsair: job " << id << " was cancelled";
-                if (!status.error.empty()) streams.err << ": " << status.error;
+                streams.err << "corsair: job " << shown_id << " was cancelled";
+                if (!status.error.empty()) streams.err << ": " << protocol::printable(status.error);
                 streams.err << '\n';
             } else {
-                streams.err << "corsair: job " << id << " failed (attempt " << status.attempt << "): " << status.error
-                            << '\n';
+                streams.err << "corsair: job " << shown_id << " failed (attempt " << status.attempt
+                            << "): " << protocol::printable(status.error) << '\n';
             }
             return code(ExitCode::job_failed);
         case protocol::JobState::pending:
         case protocol::JobState::delayed:
         case protocol::JobState::running:
-            if (options.is_json) {
-                streams.out << json_line({{"id", id}, {"state", state}, {"attempt", status.attempt}}) << '\n';
-            }
-            streams.err << "corsair: job " << id << " is not done yet (state " << state << ", attempt "
-                        << status.attempt << ")\n";
-            return code(ExitCode::job_failed);
+            if (options.is_json) streams.out << json_line(status_json(status)) << '\n';
+            streams.err << "corsair: job " << shown_id << " is not done yet (state " << state << ", attempt "
+                        << status.attempt << "); try again later\n";
+            return code(ExitCode::try_later);
     }
     return code(ExitCode::job_failed);
 }

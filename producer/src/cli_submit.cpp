@@ -4,11 +4,15 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <optional>
 #include <ostream>
 
+#include "base64.hpp"
 #include "cli_app.hpp"
 #include "cli_output.hpp"
+#include "corsair/options/exit_code.hpp"
+#include "corsair/protocol/text.hpp"
 #include "corsair/protocol/duration.hpp"
 #include "line_reader.hpp"
 #include "progress_meter.hpp"
@@ -27,10 +31,53 @@ constexpr std::uint64_t kMaxReportedProblems = 10;
 
 int code(ExitCode exit_code) { return static_cast<int>(exit_code); }
 
-std::string quiet_message(const CommonOptions& options) {
-    return "corsair: no answer from the broker at " + options.broker + " for " +
-           protocol::format_duration(options.wait_timeout) + " (is it running? see --broker, " +
-           kBrokerEnvironmentVariable + ", --wait-timeout)\n";
+std::string shown(const std::string& text) { return protocol::printable(text); }
+
+// A broker that fell silent, reported like every other failed call (one wording, JSON or text).
+int report_silence(const CommonOptions& options, CliStreams& streams) {
+    return report_error(ProducerError(ProducerError::Kind::broker_silent, protocol::ErrorCode::internal, "silent"),
+                        options, {}, streams);
+}
+
+// A broker ERROR event, reported like a failed call.
+int report_refusal(const protocol::Error& error, const CommonOptions& options, CliStreams& streams) {
+    return report_error(ProducerError(ProducerError::Kind::refused, error.code, error_text(error), error.message),
+                        options, error.id, streams);
+}
+
+// The payload of a one-job submit: PAYLOAD as typed, or the bytes of --payload-file FILE or of
+// stdin ("-"), as they are. Nullopt (errno set) when the file cannot be read.
+std::optional<std::string> payload_of(const SubmitOptions& options, CliStreams& streams) {
+    const bool is_stdin = options.payload_file == "-" || (options.payload_file.empty() && options.payload == "-");
+    if (!is_stdin && options.payload_file.empty()) return options.payload;
+    std::ifstream file;
+    if (!is_stdin) {
+        file.open(options.payload_file, std::ios::binary);
+        if (!file) return std::nullopt;
+    }
+    std::istream& input = is_stdin ? streams.in : file;
+    std::string bytes{std::istreambuf_iterator<char>(input), std::istreambuf_iterator<char>()};
+    if (input.bad()) return std::nullopt;
+    return bytes;
+}
+
+// One job of an NDJSON --file line: {"payload": text} or {"payload_base64": base64}.
+protocol::Result<std::string, std::string> ndjson_payload(const std::string& line) {
+    const auto object = nlohmann::json::parse(line, nullptr, false);
+    if (!object.is_object()) return protocol::unexpected(std::string("not a JSON object"));
+    const auto text = object.find("payload");
+    const auto base64 = object.find("payload_base64");
+    if ((text == object.end()) == (base64 == object.end())) {
+        return protocol::unexpected(std::string("give exactly one of \"payload\" and \"payload_base64\""));
+    }
+    if (text != object.end()) {
+        if (!text->is_string()) return protocol::unexpected(std::string("\"payload\" is not a string"));
+        return text->get<std::string>();
+    }
+    if (!base64->is_string()) return protocol::unexpected(std::string("\"payload_base64\" is not a string"));
+    auto bytes = from_base64(base64->get<std::string>());
+    if (!bytes) return protocol::unexpected(std::string("\"payload_base64\" is not base64"));
+    return *std::move(bytes);
 }
 
 // Counts and reports the events of a --file run; owns no socket.
@@ -43,37 +90,32 @@ public:
         switch (event.kind) {
             case Event::Kind::accepted:
                 ++accepted_;
-                if (options_.common.is_json && !options_.should_wait) out_line(json_line(accepted_json(event)));
+                if (options_.common.is_json && !options_.should_wait) {
+                    out_line(json_line(accepted_json(event, options_.queue)));
+                }
                 break;
             case Event::Kind::result:
-                switch (event.outcome.state) {
-                    case protocol::JobState::done: ++done_; break;
-                    case protocol::JobState::cancelled: ++cancelled_; break;
-                    default: ++failed_; break;
-                }
-                if (options_.common.is_json) out_line(json_line(outcome_json(event.outcome)));
+                ended(event.outcome);
                 break;
             case Event::Kind::progress:
                 // Per-job lines would drown a terminal; the JSON stream has room for them.
-                if (options_.common.is_json) out_line(json_line(progress_json(event.id, event.progress, event.job_id)));
+                if (options_.common.is_json) {
+                    out_line(json_line(progress_json(event.job_id, options_.queue, event.progress)));
+                }
                 break;
             case Event::Kind::error:
-                ++refused_;
-                if (options_.common.is_json) {
-                    out_line(json_line(refused_json(event.id, event.error)));
-                } else {
-                    problem("job " + event.id + " refused by the broker: " + error_text(event.error));
-                }
+                refused(event);
                 break;
         }
     }
 
-    void invalid_line(std::uint64_t line_number, const ProducerError& error) {
+    void invalid_line(std::uint64_t line_number, const std::string& why) {
         ++invalid_;
+        const std::string text = "line " + std::to_string(line_number) + " skipped: " + why;
         if (options_.common.is_json) {
-            out_line(json_line({{"line", line_number}, {"state", "invalid"}, {"error", error.what()}}));
+            out_line(json_line(error_json("usage", text)));
         } else {
-            problem("line " + std::to_string(line_number) + " skipped: " + error.what());
+            problem(text);
         }
     }
 
@@ -84,7 +126,11 @@ public:
         const auto now = Clock::now();
         if (!is_final && now - last_draw_ < kRedrawEvery) return;
         last_draw_ = now;
-        streams_.err << '\r' << meter_.line(progress_count(), now) << "\x1b[K" << std::flush;
+        std::string line = meter_.line(progress_count(), now);
+        if (const auto bad = failed_ + cancelled_ + refused_ + invalid_; bad > 0) {
+            line += "  not done " + std::to_string(bad);
+        }
+        streams_.err << '\r' << line << "\x1b[K" << std::flush;
     }
 
     void clear_progress() {
@@ -103,22 +149,58 @@ public:
             if (cancelled_ > 0) streams_.err << ", cancelled " << cancelled_;
             streams_.err << ", refused " << refused_;
         } else {
-            streams_.err << "submitted " << submitted_ << " jobs to queue " << options_.queue << ": accepted "
+            streams_.err << "submitted " << submitted_ << " jobs to queue " << shown(options_.queue) << ": accepted "
                          << accepted_ << ", refused " << refused_;
         }
         if (invalid_ > 0) streams_.err << ", invalid lines " << invalid_;
         if (has_timed_out) streams_.err << ", unanswered " << unacknowledged;
         streams_.err << ", elapsed " << human_duration(elapsed) << ", rate " << rate_text << " jobs/s\n";
+        // The most telling problem decides: no answer, bad input, a refusal, then a failed job.
         if (has_timed_out) return code(ExitCode::unreachable);
         if (invalid_ > 0) return code(ExitCode::usage);
-        if (refused_ > 0 || failed_ > 0 || cancelled_ > 0) return code(ExitCode::job_failed);
+        if (refused_ > 0) return code(refusal_);
+        if (failed_ > 0 || cancelled_ > 0) return code(ExitCode::job_failed);
         return code(ExitCode::ok);
     }
 
 private:
     std::uint64_t ended() const { return done_ + failed_ + cancelled_; }
 
-    std::uint64_t progress_count() const { return (options_.should_wait ? ended() : accepted_) + refused_ + invalid_; }
+    // Only work that went as asked moves the bar: done jobs (--wait) or accepted ones.
+    std::uint64_t progress_count() const { return options_.should_wait ? done_ : accepted_; }
+
+    void ended(const Outcome& outcome) {
+        switch (outcome.state) {
+            case protocol::JobState::done: ++done_; break;
+            case protocol::JobState::cancelled: ++cancelled_; break;
+            default: ++failed_; break;
+        }
+        if (options_.common.is_json) {
+            out_line(json_line(outcome_json(outcome, options_.queue)));
+        } else if (outcome.state == protocol::JobState::cancelled) {
+            problem("job " + shown(outcome.job_id) + " was cancelled");
+        } else if (outcome.state != protocol::JobState::done) {
+            problem("job " + shown(outcome.job_id) + " failed (attempt " + std::to_string(outcome.attempt) +
+                    "): " + protocol::printable(outcome.error, 200));
+        }
+    }
+
+    void refused(const Event& event) {
+        // The wrong endpoint refuses every job alike: stop at once and say where to go.
+        if (event.error.code == protocol::ErrorCode::wrong_endpoint) {
+            throw ProducerError(ProducerError::Kind::refused, event.error.code, error_text(event.error),
+                                event.error.message);
+        }
+        ++refused_;
+        if (refused_ == 1) refusal_ = options::exit_code_for(event.error.code);
+        if (options_.common.is_json) {
+            protocol::Error error = event.error;
+            error.id = event.id;
+            out_line(json_line(error_json(error)));
+        } else {
+            problem("job " + shown(event.id) + " refused by the broker: " + error_text(event.error));
+        }
+    }
 
     void out_line(const std::string& line) {
         if (streams_.is_err_terminal) clear_progress();
@@ -146,34 +228,30 @@ private:
     std::uint64_t refused_ = 0;
     std::uint64_t invalid_ = 0;
     std::uint64_t problems_ = 0;
+    ExitCode refusal_ = ExitCode::refused;
 };
 
 // Without --wait: blocks for the ACCEPTED and prints the job's id (or, with --json, the event).
-int submit_once(Producer& producer, const SubmitOptions& options, CliStreams& streams) {
+int submit_once(Producer& producer, const SubmitOptions& options, const std::string& payload, CliStreams& streams) {
     const std::string id = producer.new_job_id();
     protocol::Accepted accepted;
     try {
-        accepted = producer.submit(options.queue, options.payload, options.job, options.common.wait_timeout, id);
+        accepted = producer.submit(options.queue, payload, options.job, options.common.wait_timeout, id);
     } catch (const ProducerError& e) {
-        // With --json, stdout says what became of the job either way; stderr still explains.
-        if (options.common.is_json && e.kind() == ProducerError::Kind::refused) {
-            streams.out << json_line(refused_json(id, protocol::Error{e.code(), e.broker_message(), id, "SUBMIT"}))
-                        << '\n';
-        }
-        throw;
+        return report_error(e, options.common, id, streams);
     }
     if (options.common.is_json) {
         Event event;
         event.id = accepted.id;
         event.job_id = accepted.job_id;
         event.existed = accepted.existed;
-        streams.out << json_line(accepted_json(event)) << '\n';
+        streams.out << json_line(accepted_json(event, options.queue)) << '\n';
     } else {
         // The id to ask about later is the job's, which a unique key may have matched.
         streams.out << accepted.job_id << '\n';
         if (accepted.job_id != accepted.id) {
-            streams.err << "corsair: unique key '" << options.job.unique_key << "' matched job " << accepted.job_id
-                        << "; nothing new was queued\n";
+            streams.err << "corsair: unique key '" << shown(options.job.unique_key) << "' matched job "
+                        << shown(accepted.job_id) << "; nothing new was queued\n";
         }
     }
     return code(ExitCode::ok);
@@ -182,21 +260,24 @@ int submit_once(Producer& producer, const SubmitOptions& options, CliStreams& st
 // With --wait: prints what becomes of `outcome`'s job; returns the exit code it means.
 int report_outcome(const Outcome& outcome, const SubmitOptions& options, CliStreams& streams) {
     if (options.common.is_json) {
-        streams.out << json_line(outcome_json(outcome)) << '\n';
+        streams.out << json_line(outcome_json(outcome, options.queue)) << '\n';
     } else if (outcome.state == protocol::JobState::done) {
         streams.out.write(outcome.result.data(), static_cast<std::streamsize>(outcome.result.size()));
+        // A terminal's prompt must not land after the result; a pipe gets the bytes as they are.
+        if (streams.is_out_terminal && !outcome.result.empty() && outcome.result.back() != '\n') streams.out << '\n';
         streams.out.flush();
     }
+    const std::string job = shown(outcome.job_id.empty() ? outcome.id : outcome.job_id);
     switch (outcome.state) {
         case protocol::JobState::done: return code(ExitCode::ok);
         case protocol::JobState::cancelled:
-            streams.err << "corsair: job " << outcome.job_id << " was cancelled";
-            if (!outcome.error.empty()) streams.err << ": " << outcome.error;
+            streams.err << "corsair: job " << job << " was cancelled";
+            if (!outcome.error.empty()) streams.err << ": " << shown(outcome.error);
             streams.err << '\n';
             return code(ExitCode::job_failed);
         default:
-            streams.err << "corsair: job " << outcome.job_id << " failed (attempt " << outcome.attempt
-                        << "): " << outcome.error << '\n';
+            streams.err << "corsair: job " << job << " failed (attempt " << outcome.attempt
+                        << "): " << shown(outcome.error) << '\n';
             return code(ExitCode::job_failed);
     }
 }
@@ -210,32 +291,28 @@ int follow_job(Producer& producer, const std::string& id, const SubmitOptions& o
         } catch (const ProducerError& e) {
             // producer_options_for set silence_limit to --wait-timeout.
             if (!e.is_broker_silent()) throw;
-            streams.err << quiet_message(options.common);
-            return code(ExitCode::unreachable);
+            return report_silence(options.common, streams);
         }
-        for (const auto& event : events) {
+        for (auto& event : events) {
             if (event.id != id) continue;
             switch (event.kind) {
                 case Event::Kind::accepted:
                     if (!options.common.is_json && event.job_id != id) {
-                        streams.err << "corsair: unique key '" << options.job.unique_key << "' matched job "
-                                    << event.job_id << "; waiting for its outcome\n";
+                        streams.err << "corsair: unique key '" << shown(options.job.unique_key) << "' matched job "
+                                    << shown(event.job_id) << "; waiting for its outcome\n";
                     }
                     continue;
                 case Event::Kind::progress:
                     if (options.common.is_json) {
-                        streams.out << json_line(progress_json(event.id, event.progress, event.job_id)) << '\n'
+                        streams.out << json_line(progress_json(event.job_id, options.queue, event.progress)) << '\n'
                                     << std::flush;
                     } else {
                         streams.err << "corsair: " << progress_text(event.job_id, event.progress) << '\n';
                     }
                     continue;
-                case Event::Kind::error: {
-                    if (options.common.is_json) streams.out << json_line(refused_json(id, event.error)) << '\n';
-                    streams.err << "corsair: the broker refused job " << id << ": " << error_text(event.error) << '\n';
-                    return static_cast<int>(exit_code_for(
-                        ProducerError(ProducerError::Kind::refused, event.error.code, event.error.message)));
-                }
+                case Event::Kind::error:
+                    event.error.id = id;
+                    return report_refusal(event.error, options.common, streams);
                 case Event::Kind::result: break;
             }
             return report_outcome(event.outcome, options, streams);
@@ -246,9 +323,15 @@ int follow_job(Producer& producer, const std::string& id, const SubmitOptions& o
 }  // namespace
 
 int run_submit(zmq::context_t& context, const SubmitOptions& options, CliStreams& streams) {
+    const auto payload = payload_of(options, streams);
+    if (!payload) {
+        const std::string from = options.payload_file.empty() || options.payload_file == "-" ? "stdin"
+                                                                                             : options.payload_file;
+        return report_usage(options.common, "submit", "cannot read " + from + ": " + std::strerror(errno), streams);
+    }
     Producer producer(context, producer_options_for(options.common));
-    if (!options.should_wait) return submit_once(producer, options, streams);
-    const auto id = producer.submit_async(options.queue, options.payload, true, options.job);
+    if (!options.should_wait) return submit_once(producer, options, *payload, streams);
+    const auto id = producer.submit_async(options.queue, *payload, true, options.job);
     return follow_job(producer, id, options, streams);
 }
 
@@ -258,8 +341,8 @@ int run_submit_file(zmq::context_t& context, const SubmitOptions& options, CliSt
     if (options.file != "-") {
         file.open(options.file, std::ios::binary);
         if (!file) {
-            streams.err << "corsair: cannot read " << options.file << ": " << std::strerror(errno) << '\n';
-            return code(ExitCode::usage);
+            return report_usage(options.common, "submit", "cannot read " + options.file + ": " + std::strerror(errno),
+                                streams);
         }
         std::error_code ignored;
         if (std::filesystem::is_regular_file(options.file, ignored)) {
@@ -279,11 +362,20 @@ int run_submit_file(zmq::context_t& context, const SubmitOptions& options, CliSt
         std::uint64_t since_poll = 0;
         while (auto line = reader.next()) {
             try {
-                producer.submit_async(options.queue, *line, options.should_wait, options.job);
+                if (options.file_format == FileFormat::ndjson) {
+                    auto payload = ndjson_payload(*line);
+                    if (!payload) {
+                        run.invalid_line(reader.line_number(), payload.error());
+                        continue;
+                    }
+                    producer.submit_async(options.queue, payload.value(), options.should_wait, options.job);
+                } else {
+                    producer.submit_async(options.queue, *line, options.should_wait, options.job);
+                }
                 run.submitted();
             } catch (const ProducerError& e) {
                 if (e.kind() != ProducerError::Kind::invalid) throw;
-                run.invalid_line(reader.line_number(), e);
+                run.invalid_line(reader.line_number(), e.what());
             }
             // Drain outcomes regularly so they are printed as they come, not all at the end.
             if (++since_poll == 64) {
@@ -303,7 +395,7 @@ int run_submit_file(zmq::context_t& context, const SubmitOptions& options, CliSt
         // producer_options_for set silence_limit to --wait-timeout: submit_async on a full window
         // and poll give up on a silent broker.
         if (!e.is_broker_silent()) throw;
-        streams.err << quiet_message(options.common);
+        report_silence(options.common, streams);
         return run.finish(true, producer.awaiting_acceptance() + producer.awaiting_results());
     }
     run.draw_progress(true);

@@ -57,7 +57,7 @@ ProducerError refused(const protocol::Error& error, const std::string& id) {
 ProducerError refused_request(const protocol::Error& error, Command command, const std::string& subject) {
     std::string text = "broker refused " + std::string(protocol::to_string(command));
     if (!subject.empty()) text += " of " + subject;
-    return ProducerError(ProducerError::Kind::refused, error.code, text + " (" + describe(error) + ")");
+    return ProducerError(ProducerError::Kind::refused, error.code, text + " (" + describe(error) + ")", error.message);
 }
 
 [[noreturn]] void reject(const std::string& message) {

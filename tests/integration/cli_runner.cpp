@@ -11,7 +11,7 @@ namespace corsair::test {
 CliRun corsair_cli(Cluster& cluster, std::vector<std::string> args, std::chrono::milliseconds timeout) {
     std::vector<std::string> argv{CORSAIR_CLI_BIN};
     for (auto& arg : args) argv.push_back(std::move(arg));
-    ChildProcess cli(argv, {"CORSAIR_BROKER=" + cluster.endpoints().producers}, cluster.log_dir() + "/cli.log");
+    ChildProcess cli(argv, {"CORSAIR_PRODUCER_ENDPOINT=" + cluster.endpoints().producers}, cluster.log_dir() + "/cli.log");
     CliRun run;
     while (cli.read_line(timeout)) {
     }

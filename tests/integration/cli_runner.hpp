@@ -16,7 +16,7 @@ struct CliRun {
     std::string out;
 };
 
-// Runs `corsair ARGS...` with CORSAIR_BROKER set to the cluster and waits for it to exit
+// Runs `corsair ARGS...` with CORSAIR_PRODUCER_ENDPOINT set to the cluster and waits for it to exit
 // (stderr goes to the cluster's cli.log). Fails the test if it does not exit within `timeout`.
 CliRun corsair_cli(Cluster& cluster, std::vector<std::string> args,
                    std::chrono::milliseconds timeout = std::chrono::seconds(30));

@@ -1,5 +1,6 @@
 // The corsair CLI and the exec worker, as an operator uses them.
 #include <fstream>
+#include <iterator>
 #include <set>
 
 #include <catch2/catch.hpp>
@@ -8,6 +9,7 @@
 #include "cli_runner.hpp"
 #include "cluster.hpp"
 #include "deadline.hpp"
+#include "scratch_dir.hpp"
 
 using namespace std::chrono_literals;
 using corsair::test::ChildProcess;
@@ -15,6 +17,15 @@ using corsair::test::Cluster;
 using corsair::test::corsair_cli;
 using corsair::test::json_lines;
 using nlohmann::json;
+
+namespace {
+
+std::string read_file(const std::string& path) {
+    std::ifstream file(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(file), {});
+}
+
+}  // namespace
 
 
 TEST_CASE("corsair submit --wait prints the result of an exec worker's command", "[integration][cli]") {
@@ -124,16 +135,17 @@ TEST_CASE("a broker at --max-queues refuses a new queue with too_many_queues and
     auto first = corsair_cli(cluster, {"submit", "only-queue", "a"});
     CHECK(first.exit_code == 0);
     auto refused = corsair_cli(cluster, {"submit", "second-queue", "b"});
-    CHECK(refused.exit_code == 1);
+    CHECK(refused.exit_code == 5);
     CHECK(refused.out.empty());
     // With --json, stdout names the refused job and why.
     auto refused_json = corsair_cli(cluster, {"submit", "second-queue", "b", "--json"});
-    CHECK(refused_json.exit_code == 1);
+    CHECK(refused_json.exit_code == 5);
     auto lines = corsair::test::json_lines(refused_json.out);
     REQUIRE(lines.size() == 1);
-    CHECK_FALSE(lines[0].at("id").get<std::string>().empty());
-    CHECK(lines[0].at("state") == "refused");
-    CHECK(lines[0].at("error").get<std::string>().rfind("too_many_queues: queue second-queue", 0) == 0);
+    const auto& error = lines[0].at("error");
+    CHECK_FALSE(error.at("id").get<std::string>().empty());
+    CHECK(error.at("code") == "too_many_queues");
+    CHECK(error.at("message").get<std::string>().rfind("queue second-queue", 0) == 0);
     auto again = corsair_cli(cluster, {"submit", "only-queue", "c"});
     CHECK(again.exit_code == 0);
     CHECK(cluster.counter("queue_limit_refusals") == 2);
@@ -148,10 +160,76 @@ TEST_CASE("a broker at --max-queues refuses a new queue with too_many_queues and
 TEST_CASE("the CLI reports an unknown job and an unreachable broker clearly", "[integration][cli]") {
     Cluster cluster;
     auto unknown = corsair_cli(cluster, {"status", "no-such-job"});
-    CHECK(unknown.exit_code == 1);
+    CHECK(unknown.exit_code == 5);
     std::vector<std::string> argv{CORSAIR_CLI_BIN, "stats", "--broker", "tcp://127.0.0.1:1", "--wait-timeout", "500ms"};
     ChildProcess cli(argv, {}, cluster.log_dir() + "/cli.log");
     auto status = cli.wait_exit(20s);
     REQUIRE(status);
-    CHECK(WEXITSTATUS(*status) == 3);
+    CHECK(WEXITSTATUS(*status) == 4);
+}
+
+TEST_CASE("a worker on the producer endpoint, and the CLI on the worker endpoint, are told where to go and exit 2",
+          "[integration][cli]") {
+    Cluster cluster;
+    const auto& endpoints = cluster.endpoints();
+    ChildProcess worker({CORSAIR_WORKER_BIN, "--broker", endpoints.producers, "--queue", "q", "--builtin", "echo"}, {},
+                        cluster.log_dir() + "/misplaced-worker.log");
+    const auto worker_status = worker.wait_exit(10s);
+    REQUIRE(worker_status);
+    CHECK(WEXITSTATUS(*worker_status) == 2);
+    CHECK_THAT(read_file(cluster.log_dir() + "/misplaced-worker.log"),
+               Catch::Contains("this is the producer endpoint; workers connect to " + endpoints.workers));
+
+    std::vector<std::string> argv{CORSAIR_CLI_BIN, "stats", "--broker", endpoints.workers};
+    ChildProcess cli(argv, {}, cluster.log_dir() + "/misplaced-cli.log");
+    const auto cli_status = cli.wait_exit(10s);
+    REQUIRE(cli_status);
+    CHECK(WEXITSTATUS(*cli_status) == 2);
+    CHECK_THAT(read_file(cluster.log_dir() + "/misplaced-cli.log"),
+               Catch::Contains("this is the worker endpoint; producers connect to " + endpoints.producers));
+}
+
+TEST_CASE("every binary has --version, and usage errors exit 2 in all three", "[integration][cli]") {
+    for (const std::string binary : {CORSAIR_BROKER_BIN, CORSAIR_WORKER_BIN, CORSAIR_CLI_BIN}) {
+        INFO(binary);
+        ChildProcess version({binary, "--version"}, {}, "/dev/null");
+        const auto status = version.wait_exit(10s);
+        REQUIRE(status);
+        CHECK(WEXITSTATUS(*status) == 0);
+        ChildProcess bad({binary, "--no-such-flag"}, {}, "/dev/null");
+        const auto bad_status = bad.wait_exit(10s);
+        REQUIRE(bad_status);
+        CHECK(WEXITSTATUS(*bad_status) == 2);
+    }
+}
+
+TEST_CASE("a broker that cannot bind names the endpoint and exits 6", "[integration][cli]") {
+    Cluster cluster;
+    corsair::test::ScratchDir data;
+    const std::string log = cluster.log_dir() + "/second-broker.log";
+    ChildProcess second({CORSAIR_BROKER_BIN, "--producers", cluster.endpoints().producers, "--workers",
+                         "tcp://127.0.0.1:0", "--data-dir", data.path().string()},
+                        {}, log);
+    const auto status = second.wait_exit(10s);
+    REQUIRE(status);
+    CHECK(WEXITSTATUS(*status) == 6);
+    CHECK_THAT(read_file(log), Catch::Contains("--producers " + cluster.endpoints().producers +
+                                                               ": Address already in use"));
+}
+
+TEST_CASE("binary bytes survive submit - and result --output", "[integration][cli]") {
+    Cluster cluster;
+    cluster.start_worker("e", {"--builtin", "echo"}, "bytes", 1);
+    REQUIRE(cluster.wait_for_workers(1));
+    const std::string input = cluster.log_dir() + "/input.bin";
+    const std::string bytes("\x89PNG\r\n\x1a\n\0\xff\xfe", 11);
+    std::ofstream(input, std::ios::binary) << bytes;
+    auto submit = corsair_cli(cluster, {"submit", "bytes", "--payload-file", input, "--wait", "--json"});
+    CHECK(submit.exit_code == 0);
+    const auto line = json_lines(submit.out).at(0);
+    CHECK(line["result"].is_null());
+    const std::string id = line["id"];
+    const std::string output = cluster.log_dir() + "/output.bin";
+    CHECK(corsair_cli(cluster, {"result", id, "--output", output}).exit_code == 0);
+    CHECK(read_file(output) == bytes);
 }

@@ -104,7 +104,8 @@ TEST_CASE("a permanently failing job lands in the dead set after one attempt and
 
     auto dead = corsair_cli(cluster, {"dead", "strict", "--json"});
     REQUIRE(dead.exit_code == 0);
-    auto dead_jobs = json_lines(dead.out);
+    const auto dead_set = json_lines(dead.out).at(0);
+    const auto& dead_jobs = dead_set["jobs"];
     REQUIRE(dead_jobs.size() == 1);
     CHECK(dead_jobs[0]["id"] == id);
     CHECK(dead_jobs[0]["errors"].at(0)["error"].get<std::string>().find("bad input") != std::string::npos);
@@ -113,7 +114,7 @@ TEST_CASE("a permanently failing job lands in the dead set after one attempt and
     CHECK(corsair_cli(cluster, {"retry", id}).exit_code == 0);
     REQUIRE(wait_for_state(cluster, id, "done"));
     CHECK(status_of(cluster, id)["attempt"] == 2);
-    CHECK(json_lines(corsair_cli(cluster, {"dead", "strict", "--json"}).out).empty());
+    CHECK(json_lines(corsair_cli(cluster, {"dead", "strict", "--json"}).out).at(0)["jobs"].empty());
 }
 
 TEST_CASE("priorities reorder a backlog", "[integration][lifecycle]") {
@@ -177,7 +178,7 @@ TEST_CASE("cancel of pending and running jobs", "[integration][lifecycle]") {
         const std::string id = cli_json(cluster, {"submit", "nobody-serves-this", "x"})["id"];
         CHECK(corsair_cli(cluster, {"cancel", id}).exit_code == 0);
         CHECK(status_of(cluster, id)["state"] == "cancelled");
-        CHECK(corsair_cli(cluster, {"cancel", id}).exit_code == 1);  // already ended
+        CHECK(corsair_cli(cluster, {"cancel", id}).exit_code == 5);  // already ended: wrong_state
     }
     SECTION("a running job's command is killed and its waiting producer told") {
         const std::string pid_file = cluster.log_dir() + "/pid";
@@ -187,7 +188,7 @@ TEST_CASE("cancel of pending and running jobs", "[integration][lifecycle]") {
                              "long", 1);
         REQUIRE(cluster.wait_for_workers(1));
         ChildProcess waiter({CORSAIR_CLI_BIN, "submit", "long", "x", "--wait", "--json"},
-                            {"CORSAIR_BROKER=" + cluster.endpoints().producers}, cluster.log_dir() + "/waiter.log");
+                            {"CORSAIR_PRODUCER_ENDPOINT=" + cluster.endpoints().producers}, cluster.log_dir() + "/waiter.log");
         REQUIRE(corsair::test::wait_until([&] { return lines_of(read_file(pid_file)).size() == 1; }, 20s));
         const std::string id = lines_of(read_file(id_file)).at(0);
         const auto pid = static_cast<pid_t>(std::stol(read_file(pid_file)));
@@ -214,7 +215,7 @@ TEST_CASE("two submits with the same uniqueness key produce one job", "[integrat
     Cluster cluster;
     auto first = cli_json(cluster, {"submit", "reports", "a", "--unique", "daily-report"});
     auto second = cli_json(cluster, {"submit", "reports", "b", "--unique", "daily-report"});
-    CHECK(second["job_id"] == first["id"]);
+    CHECK(second["id"] == first["id"]);  // `id` is always the job
     CHECK(second["existed"] == true);
     auto stats = cli_json(cluster, {"stats"});
     CHECK(stats["counters"]["jobs_submitted"] == 1);
@@ -250,7 +251,7 @@ TEST_CASE("pause holds jobs and resume releases them", "[integration][lifecycle]
     CHECK(status_of(cluster, held)["state"] == "pending");
     auto stats = cli_json(cluster, {"stats"});
     for (const auto& queue : stats["queues"]) {
-        if (queue["name"] == "held") CHECK(queue["paused"] == true);
+        if (queue["queue"] == "held") CHECK(queue["paused"] == true);
     }
     REQUIRE(corsair_cli(cluster, {"resume", "held"}).exit_code == 0);
     CHECK(wait_for_state(cluster, held, "done"));
@@ -263,7 +264,7 @@ TEST_CASE("queue_full at the limit loses nothing", "[integration][lifecycle]") {
     std::vector<std::string> ids;
     for (int i = 0; i < 3; ++i) ids.push_back(cli_json(cluster, {"submit", "bounded", "job" + std::to_string(i)})["id"]);
     auto refused = corsair_cli(cluster, {"submit", "bounded", "one too many"});
-    CHECK(refused.exit_code == 1);  // the CLI prints the broker's queue_full error on stderr
+    CHECK(refused.exit_code == 3);  // queue_full: try later; the error is on stderr
     cluster.start_worker("w", {"--builtin", "echo"}, "bounded", 1);
     REQUIRE(cluster.wait_for_workers(1));
     REQUIRE(corsair_cli(cluster, {"resume", "bounded"}).exit_code == 0);

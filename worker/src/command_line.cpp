@@ -3,7 +3,10 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
+#include <iostream>
 
+#include "corsair/options/endpoint.hpp"
+#include "corsair/options/flags.hpp"
 #include "corsair/protocol/duration.hpp"
 #include "corsair/protocol/limits.hpp"
 #include "corsair/worker/builtin_handlers.hpp"
@@ -70,32 +73,44 @@ Batches: the worker asks the broker for up to --batch jobs per JOBS message (at 
 nothing else is at hand; a broker that does not know batches gets one JOB and one DONE per
 message. --batch 0 turns this off.
 
-Durations: a number and a unit (us, ms, s, m, h), e.g. 250ms, 1.5s, 2m, 1m30s.
 Signals: SIGINT/SIGTERM drain (finish in-flight jobs, then exit 0); a second one stops at once.
 Logs go to stderr.
+
+A worker that reaches the broker's producer endpoint by mistake is told so by the broker
+(wrong_endpoint) and exits at once with exit code 2, naming the endpoint to use.
 
 Example:
   corsair-worker --broker tcp://127.0.0.1:5556 --queue thumbnails --capacity 4 -- ./make-thumb --size 128
 )";
 
-// A CLI11 option that takes a duration in the shared grammar.
+// A duration flag in the wording every program shares (corsair::options).
 CLI::Option* add_duration(CLI::App& app, const std::string& name, std::chrono::milliseconds& target,
-                          const std::string& help) {
-    auto* option = app.add_option_function<std::string>(
-        name,
-        [&target, name](const std::string& text) {
-            // check() has already validated the text.
-            target = std::chrono::duration_cast<std::chrono::milliseconds>(*protocol::parse_duration(text));
-        },
-        help + " (default: " + protocol::format_duration(target) + ")");
-    option->type_name("DURATION");
-    option->check(CLI::Validator(
-        [](std::string& text) -> std::string {
-            if (protocol::parse_duration(text)) return {};
-            return "'" + text + "' is not a duration: use a number with a unit, e.g. 250ms, 1s, 2m";
-        },
-        "", "duration"));
-    return option;
+                          const std::string& help, std::chrono::milliseconds min = std::chrono::milliseconds(0),
+                          std::chrono::milliseconds max = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::microseconds(protocol::kMaxDurationMicroseconds))) {
+    return options::add_duration_flag(app, name, target, help, min, max);
+}
+
+// Checks made once CLI11 has parsed: the endpoint (and where it came from) and the limits of
+// the protocol. Returns the first problem, or an empty string.
+std::string problem_of(const CommandLine& result) {
+    const auto& options = result.options;
+    if (result.builtin.empty() && result.command.empty()) {
+        return "give a handler: --builtin echo|noop|sleep or -- COMMAND [ARGS...]";
+    }
+    if (options.broker_endpoint.empty()) {
+        if (auto retired = options::retired_variable_problem(options::kWorkerEndpointVariable, "tcp://HOST:5556")) return *retired;
+        return std::string("--broker is required: give --broker tcp://HOST:5556 (the broker's worker endpoint) or set ") +
+               options::kWorkerEndpointVariable;
+    }
+    if (auto problem = options::endpoint_problem(options.broker_endpoint)) return "--broker: " + *problem;
+    if (options.name.size() > protocol::kMaxWorkerNameBytes) {
+        return "--id: at most " + std::to_string(protocol::kMaxWorkerNameBytes) + " bytes";
+    }
+    if (result.queues.size() > protocol::kMaxQueuesPerWorker) {
+        return "--queue: at most " + std::to_string(protocol::kMaxQueuesPerWorker) + " queues per worker";
+    }
+    return {};
 }
 
 }  // namespace
@@ -107,10 +122,13 @@ std::variant<CommandLine, int> parse_command_line(int argc, const char* const* a
 
     CLI::App app(kDescription, "corsair-worker");
     app.get_formatter()->column_width(34);
-    app.add_option("--broker", options.broker_endpoint, "Broker's worker endpoint, e.g. tcp://127.0.0.1:5556")
-        ->envname("CORSAIR_BROKER")
-        ->type_name("ENDPOINT")
-        ->required();
+    app.footer(std::string(options::kDurationHelp) + "\n\n" + options::kExitCodeHelp);
+    options::add_version_flag(app, "corsair-worker");
+    app.add_option("--broker", options.broker_endpoint,
+                   std::string("The broker's worker endpoint, e.g. tcp://127.0.0.1:5556 (env ") +
+                       options::kWorkerEndpointVariable + ")")
+        ->envname(options::kWorkerEndpointVariable)
+        ->type_name("ENDPOINT");
     app.add_option("--queue", result.queues, "Queue to serve; repeat to serve several with the same handler")
         ->type_name("NAME")
         ->required()
@@ -141,8 +159,9 @@ std::variant<CommandLine, int> parse_command_line(int argc, const char* const* a
                    "workers: the broker refuses a second worker under a name in use, and it retries until the name "
                    "is free")
         ->type_name("NAME");
-    add_duration(app, "--heartbeat", options.heartbeat_interval,
-                 "Heartbeat interval until the broker announces its own");
+    add_duration(app, "--heartbeat", options.heartbeat_interval, "Heartbeat interval until the broker announces its own",
+                 std::chrono::duration_cast<std::chrono::milliseconds>(protocol::kMinHeartbeatInterval),
+                 std::chrono::duration_cast<std::chrono::milliseconds>(protocol::kMaxHeartbeatInterval));
     add_duration(app, "--drain-timeout", options.drain_timeout,
                  "On SIGINT/SIGTERM, how long to wait for in-flight jobs before leaving them to the broker");
     app.add_option("--log-level", log_level, "Log level on stderr")
@@ -157,34 +176,16 @@ std::variant<CommandLine, int> parse_command_line(int argc, const char* const* a
     command->excludes(builtin);
     app.positionals_at_end();
 
-    try {
-        app.parse(argc, argv);
-        if (result.builtin.empty() && result.command.empty()) {
-            throw CLI::ValidationError("handler", "give --builtin echo|noop|sleep or -- COMMAND [ARGS...]");
-        }
-        const auto heartbeat = options.heartbeat_interval;
-        if (heartbeat < protocol::kMinHeartbeatInterval || heartbeat > protocol::kMaxHeartbeatInterval) {
-            throw CLI::ValidationError("--heartbeat", "must be between " +
-                                                          protocol::format_duration(protocol::kMinHeartbeatInterval) + " and " +
-                                                          protocol::format_duration(protocol::kMaxHeartbeatInterval));
-        }
-        if (options.name.size() > protocol::kMaxWorkerNameBytes) {
-            throw CLI::ValidationError("--id", "at most " + std::to_string(protocol::kMaxWorkerNameBytes) + " bytes");
-        }
-        if (result.queues.size() > protocol::kMaxQueuesPerWorker) {
-            throw CLI::ValidationError(
-                "--queue", "at most " + std::to_string(protocol::kMaxQueuesPerWorker) + " queues per worker");
-        }
-    } catch (const CLI::ParseError& e) {
-        const int code = app.exit(e);
-        return code == 0 ? 0 : 2;
+    if (const auto exit_code = options::parse_or_exit(app, argc, argv, std::cout, std::cerr)) return *exit_code;
+    if (const auto problem = problem_of(result); !problem.empty()) {
+        return options::usage_error(std::cerr, "corsair-worker", problem);
     }
     // A command that cannot run would fail every job it is given: refuse it before taking any.
     if (!result.command.empty()) {
         const CommandPath found = find_command(result.command.front());
         if (!found.is_found()) {
             std::fprintf(stderr, "corsair-worker: cannot serve with this command: %s\n", found.problem.c_str());
-            return kCommandNotRunnableExitCode;
+            return options::exit_status(options::ExitCode::usage);
         }
     }
     result.log_level = spdlog::level::from_str(log_level);

@@ -2,7 +2,7 @@
 // missing, not executable, or no process can be forked). The job goes back to the broker
 // uncounted, and the worker takes no jobs for a pause that doubles each round (1, 2, 4, 8 s);
 // after kMaxRounds rounds with no start in between, it gives up: it drains and exits with
-// kCommandNotRunnableExitCode, so that a supervisor sees the failure instead of a worker that
+// the fatal exit status (6, docs/cli.md), so that a supervisor sees the failure instead of a worker that
 // looks alive and runs nothing. Failures during a pause (jobs already sent) are part of its
 // round. Plain data on the Worker's I/O thread; time is passed in.
 #pragma once

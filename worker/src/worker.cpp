@@ -11,6 +11,7 @@
 #include <variant>
 
 #include "broker_outage.hpp"
+#include "corsair/options/endpoint.hpp"
 #include "corsair/protocol/duration.hpp"
 #include "corsair/protocol/text.hpp"
 #include "corsair/protocol/wire.hpp"
@@ -606,6 +607,10 @@ void Worker::handle_broker_message(Clock::time_point now) {
         } else if (auto* abandon = std::get_if<protocol::Abandon>(&message)) {
             handle_abandon(*abandon);
         } else if (auto* error = std::get_if<protocol::Error>(&message)) {
+            if (error->code == protocol::ErrorCode::wrong_endpoint) {
+                // protocol.md §6: this is the producer endpoint; retrying cannot help.
+                throw std::invalid_argument(options::wrong_endpoint_text(options_.broker_endpoint, error->message));
+            }
             if (error->code == protocol::ErrorCode::unknown_worker) {
                 // The broker restarted or declared us dead: announce ourselves again on this socket.
                 // Heartbeats already on their way draw one such error each; one READY per interval answers them all.

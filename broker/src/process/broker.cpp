@@ -1,6 +1,8 @@
 #include "corsair/broker/broker.hpp"
 
 #include <array>
+#include <cerrno>
+#include <stdexcept>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -30,6 +32,18 @@ constexpr int kBatchPerTurn = 512;
 constexpr int kHighWaterMark = 100'000;
 // Time allowed at exit for DISCONNECTs to reach workers.
 constexpr int kLingerMs = 500;
+
+// Binds `socket`, naming the flag and the endpoint in the error, e.g. "--producers tcp://*:5555:
+// Address already in use".
+void bind_endpoint(zmq::socket_t& socket, const std::string& endpoint, const char* flag) {
+    try {
+        socket.bind(endpoint);
+    } catch (const zmq::error_t& e) {
+        std::string text = std::string(flag) + " " + endpoint + ": " + e.what();
+        if (e.num() == EADDRINUSE) text += " (another broker or program is bound to it)";
+        throw std::runtime_error(text);
+    }
+}
 
 // The Scheduler's records go straight to the writer (which encodes them under its own lock).
 class WriterSink final : public JournalSink {
@@ -85,10 +99,11 @@ Broker::Broker(zmq::context_t& context, BrokerOptions options, std::shared_ptr<s
     control_.set(zmq::sockopt::linger, 0);
     control_endpoint_ = "inproc://corsair-broker-control-" + std::to_string(reinterpret_cast<std::uintptr_t>(this));
     control_.bind(control_endpoint_);
-    producers_.bind(options_.producer_endpoint);
-    workers_.bind(options_.worker_endpoint);
+    bind_endpoint(producers_, options_.producer_endpoint, "--producers");
+    bind_endpoint(workers_, options_.worker_endpoint, "--workers");
     producer_endpoint_ = producers_.get(zmq::sockopt::last_endpoint);
     worker_endpoint_ = workers_.get(zmq::sockopt::last_endpoint);
+    scheduler_.set_endpoints(producer_endpoint_, worker_endpoint_);
     log_->info("bound producers={} workers={} heartbeat_ms={} liveness={}", producer_endpoint_, worker_endpoint_,
                options_.heartbeat_interval.count(), options_.liveness);
 }

@@ -1,12 +1,15 @@
 #include "corsair/broker/broker_cli.hpp"
 
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
 #include <string>
 #include <vector>
 
+#include "corsair/options/endpoint.hpp"
+#include "corsair/options/flags.hpp"
 #include "corsair/protocol/duration.hpp"
 #include "journal_directory.hpp"
 #include "journal_error.hpp"
@@ -18,50 +21,48 @@ namespace corsair::broker {
 
 namespace {
 
-// A CLI11 option that reads a protocol duration ("250ms", "1s", "24h") into `target`.
+// A duration flag in the wording every program shares (corsair::options).
 CLI::Option* add_duration(CLI::App& app, const std::string& name, std::chrono::milliseconds& target,
-                          const std::string& description) {
-    auto* option = app.add_option_function<std::string>(
-        name,
-        [&target, name](const std::string& text) {
-            auto parsed = protocol::parse_duration(text);
-            if (!parsed) throw CLI::ValidationError(name, "not a duration (examples: 250ms, 1s, 2m, 24h): " + text);
-            target = std::chrono::duration_cast<std::chrono::milliseconds>(*parsed);
-        },
-        description + " (default " + protocol::format_duration(target) + ")");
-    option->type_name("DURATION");
-    return option;
+                          const std::string& description,
+                          std::chrono::milliseconds min = std::chrono::milliseconds(0),
+                          std::chrono::milliseconds max = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::microseconds(protocol::kMaxDurationMicroseconds))) {
+    return options::add_duration_flag(app, name, target, description, min, max);
+}
+
+// --producers and --workers: checked before the bind, so a typo is named with a hint.
+CLI::Validator bind_endpoint_check() {
+    return CLI::Validator(
+        [](std::string& text) -> std::string { return options::endpoint_problem(text, true).value_or(""); }, "", "");
 }
 
 }  // namespace
 
 void add_broker_flags(CLI::App& app, BrokerOptions& options, std::string& log_level, bool& salvage) {
-    app.add_option("--producers", options.producer_endpoint, "endpoint producers connect to")
+    options::add_version_flag(app, "corsair-broker");
+    app.footer(std::string(options::kDurationHelp) + "\n" + options::kSizeHelp + "\n\n" + options::kExitCodeHelp);
+    app.add_option("--producers", options.producer_endpoint,
+                   "endpoint producers (corsair, CORSAIR_PRODUCER_ENDPOINT) connect to")
         ->capture_default_str()
-        ->type_name("ENDPOINT");
-    app.add_option("--workers", options.worker_endpoint, "endpoint workers connect to")
+        ->type_name("ENDPOINT")
+        ->check(bind_endpoint_check());
+    app.add_option("--workers", options.worker_endpoint,
+                   "endpoint workers (corsair-worker, CORSAIR_WORKER_ENDPOINT) connect to")
         ->capture_default_str()
-        ->type_name("ENDPOINT");
-    add_duration(app, "--heartbeat", options.heartbeat_interval,
-                 "heartbeat interval, told to every worker; 10ms to 60s")
-        ->check([](const std::string& text) -> std::string {
-            auto parsed = protocol::parse_duration(text);
-            if (parsed && (*parsed < protocol::kMinHeartbeatInterval || *parsed > protocol::kMaxHeartbeatInterval)) {
-                return "heartbeat must be between 10ms and 60s";
-            }
-            return {};
-        });
+        ->type_name("ENDPOINT")
+        ->check(bind_endpoint_check());
+    add_duration(app, "--heartbeat", options.heartbeat_interval, "heartbeat interval, told to every worker",
+                 std::chrono::duration_cast<std::chrono::milliseconds>(protocol::kMinHeartbeatInterval),
+                 std::chrono::duration_cast<std::chrono::milliseconds>(protocol::kMaxHeartbeatInterval));
     app.add_option("--liveness", options.liveness, "missed heartbeats before a worker is declared dead")
         ->capture_default_str()
         ->check(CLI::Range(1, 100));
-    app.add_option("--max-payload", options.max_payload_bytes,
-                   "largest job payload or result accepted, in bytes (ZMQ_MAXMSGSIZE adds 64 KiB for headers)")
-        ->capture_default_str()
-        ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 30));
+    options::add_size_flag(app, "--max-payload", options.max_payload_bytes,
+                           "largest job payload or result accepted (ZMQ_MAXMSGSIZE adds 64 KiB for headers)", 1,
+                           std::uint64_t{1} << 30);
     add_duration(app, "--result-ttl", options.result_ttl, "how long ended jobs' results are kept");
-    app.add_option("--result-memory", options.max_result_bytes,
-                   "bytes of results kept at most; the oldest are dropped first")
-        ->capture_default_str();
+    options::add_size_flag(app, "--result-memory", options.max_result_bytes,
+                           "most result bytes kept; the oldest are dropped first", 0, SIZE_MAX);
     app.add_option("--max-queues", options.max_queues,
                    "most queues the broker holds; a SUBMIT, READY or QUEUE naming a new queue beyond it gets "
                    "ERROR too_many_queues (0 = no limit)")
@@ -78,9 +79,10 @@ void add_broker_flags(CLI::App& app, BrokerOptions& options, std::string& log_le
         ->capture_default_str()
         ->check(CLI::IsMember({"always", "interval", "never"}));
     add_duration(app, "--fsync-interval", options.fsync_interval, "with --fsync interval: longest wait before a sync");
-    app.add_option("--compact-min-bytes", options.compact_min_bytes,
-                   "compact the journal once it is this large and --compact-ratio times the estimated size of the live state")
-        ->capture_default_str();
+    options::add_size_flag(app, "--compact-min-bytes", options.compact_min_bytes,
+                           "compact the journal once it is this large and --compact-ratio times the estimated size "
+                           "of the live state",
+                           0, SIZE_MAX);
     app.add_option("--compact-ratio", options.compact_ratio,
                    "compact when the journal is this many times the estimated size of the live state (pending, delayed, running and dead jobs, results within their TTL)")
         ->capture_default_str()
@@ -118,7 +120,7 @@ int salvage_data_dir(const std::string& data_dir) {
         const auto journal = directory.journal_path();
         if (!std::filesystem::exists(journal)) {
             std::fprintf(stderr, "corsair-broker: no journal at %s\n", journal.c_str());
-            return 1;
+            return options::exit_status(options::ExitCode::usage);
         }
         const auto salvaged = std::filesystem::path(journal.string() + ".salvaged");
         std::filesystem::remove(salvaged);
@@ -133,10 +135,10 @@ int salvage_data_dir(const std::string& data_dir) {
                     static_cast<unsigned long long>(report.bytes_skipped),
                     static_cast<unsigned long long>(report.damaged_regions), damaged.c_str());
         print_affected_ids(report.affected_ids);
-        return 0;
+        return options::exit_status(options::ExitCode::ok);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "corsair-broker: salvage failed: %s\n", e.what());
-        return 1;
+        return options::exit_status(options::ExitCode::fatal);
     }
 }
 

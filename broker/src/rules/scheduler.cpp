@@ -32,6 +32,11 @@ namespace p = corsair::protocol;
 
 namespace {
 
+bool is_sent_by(const p::Message& message, p::Direction direction) {
+    const p::CommandInfo* info = p::find_command(p::command_of(message));
+    return info != nullptr && info->directions.contains(direction);
+}
+
 std::mt19937_64 random_from(std::uint64_t seed) {
     return std::mt19937_64(seed != 0 ? seed : std::random_device{}());
 }
@@ -81,7 +86,11 @@ struct Scheduler::Parts {
 
 Scheduler::Scheduler(const BrokerOptions& options, Outbox& outbox, std::shared_ptr<spdlog::logger> log,
                      WallClock wall_clock)
-    : options_(options), outbox_(outbox), log_(std::move(log)) {
+    : options_(options),
+      outbox_(outbox),
+      log_(std::move(log)),
+      producer_endpoint_(options.producer_endpoint),
+      worker_endpoint_(options.worker_endpoint) {
     // The instance is drawn first, then the same generator jitters backoffs: seeded tests repeat.
     std::mt19937_64 random = random_from(options.random_seed);
     const std::uint64_t instance = std::uniform_int_distribution<std::uint64_t>(1, UINT64_MAX)(random);
@@ -89,6 +98,11 @@ Scheduler::Scheduler(const BrokerOptions& options, Outbox& outbox, std::shared_p
 }
 
 Scheduler::~Scheduler() = default;
+
+void Scheduler::set_endpoints(std::string producer_endpoint, std::string worker_endpoint) {
+    producer_endpoint_ = std::move(producer_endpoint);
+    worker_endpoint_ = std::move(worker_endpoint);
+}
 
 void Scheduler::set_journal(JournalSink* journal) noexcept { parts_->journal.set_sink(journal); }
 void Scheduler::on_journal_durable(std::uint64_t sequence) { parts_->replies.on_durable(sequence); }
@@ -129,7 +143,7 @@ void Scheduler::on_producer_message(const RoutingId& producer, p::Message&& mess
     } else if (auto* settings = std::get_if<p::QueueSettings>(&message)) {
         admin.change_queue(producer, *settings, now);
     } else {
-        on_unexpected_producer_command(producer, p::command_of(message));
+        on_unexpected_producer_command(producer, message);
     }
     dispatch_unless_in_turn(now);
 }
@@ -178,9 +192,16 @@ void Scheduler::set_storage_available(bool is_available, const std::string& prob
     }
 }
 
-void Scheduler::on_unexpected_producer_command(const RoutingId& producer, p::Command command) {
+void Scheduler::on_unexpected_producer_command(const RoutingId& producer, const p::Message& message) {
     ++counters_.unexpected_commands;
-    const std::string name(p::to_string(command));
+    const std::string name(p::to_string(p::command_of(message)));
+    if (is_sent_by(message, p::Direction::worker_to_broker)) {
+        // protocol.md §6: a worker on the producer endpoint is told where to go, and stops.
+        log_->warn("worker command on the producer endpoint command={}; told it to use {}", name, worker_endpoint_);
+        parts_->replies.send_error(producer, p::ErrorCode::wrong_endpoint,
+                                   "this is the producer endpoint; workers connect to " + worker_endpoint_, {}, name);
+        return;
+    }
     log_->warn("unexpected command on producer socket command={}", name);
     parts_->replies.send_error(producer, p::ErrorCode::unexpected_command, name + " is not a producer command", {},
                                name);
@@ -197,6 +218,10 @@ void Scheduler::on_malformed_producer_message(const RoutingId& producer, const p
 // ---- workers ---------------------------------------------------------------------------
 
 void Scheduler::on_worker_message(const RoutingId& routing_id, p::Message&& message, TimePoint now) {
+    if (!is_sent_by(message, p::Direction::worker_to_broker) && is_sent_by(message, p::Direction::producer_to_broker)) {
+        answer_producer_on_worker_endpoint(routing_id, message);
+        return;
+    }
     if (auto* ready = std::get_if<p::Ready>(&message)) {
         register_worker(routing_id, std::move(*ready), now);
     } else if (WorkerRecord* worker = parts_->workers.find(routing_id)) {
@@ -207,6 +232,19 @@ void Scheduler::on_worker_message(const RoutingId& routing_id, p::Message&& mess
         return;
     }
     dispatch_unless_in_turn(now);
+}
+
+// protocol.md §6: a producer on the worker endpoint is told where to go. The ERROR carries the
+// request's command (and a SUBMIT's id), so the producer can match it to what it sent.
+void Scheduler::answer_producer_on_worker_endpoint(const RoutingId& routing_id, const p::Message& message) {
+    ++counters_.unexpected_commands;
+    const std::string name(p::to_string(p::command_of(message)));
+    log_->warn("producer command on the worker endpoint command={}; told it to use {}", name, producer_endpoint_);
+    const auto* submit = std::get_if<p::Submit>(&message);
+    send_to_worker(routing_id, p::encode(p::Error{p::ErrorCode::wrong_endpoint,
+                                                  "this is the worker endpoint; producers connect to " +
+                                                      producer_endpoint_,
+                                                  submit != nullptr ? submit->id : std::string(), name}));
 }
 
 // protocol.md §Leases: a worker we declared dead (or that never said READY) holds no lease. Its

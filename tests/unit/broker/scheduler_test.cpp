@@ -288,8 +288,35 @@ TEST_CASE("a result for a vanished producer is counted and kept for status", "[b
 
 TEST_CASE("peers that break the rules get typed errors and change nothing", "[broker][scheduler]") {
     Fixture f;
-    SECTION("a worker command on the producer socket") {
+    SECTION("a worker command on the producer socket is told the worker endpoint") {
+        f.scheduler.set_endpoints("tcp://0.0.0.0:5555", "tcp://0.0.0.0:5556");
         f.scheduler.on_producer_message("P", p::Heartbeat{}, f.now);
+        auto errors = f.outbox.to_producer_of<p::Error>("P");
+        REQUIRE(errors.size() == 1);
+        CHECK(errors[0].code == p::ErrorCode::wrong_endpoint);
+        CHECK(errors[0].message == "this is the producer endpoint; workers connect to tcp://0.0.0.0:5556");
+        CHECK(errors[0].command == "HEARTBEAT");
+    }
+    SECTION("a producer command on the worker socket is told the producer endpoint, with the SUBMIT's id") {
+        f.scheduler.set_endpoints("tcp://127.0.0.1:5555", "tcp://127.0.0.1:5556");
+        p::Submit submit;
+        submit.id = "j1";
+        submit.queue = "q";
+        f.scheduler.on_worker_message("X", std::move(submit), f.now);
+        f.scheduler.on_worker_message("X", p::StatsRequest{}, f.now);
+        auto errors = f.outbox.to_worker_of<p::Error>("X");
+        REQUIRE(errors.size() == 2);
+        CHECK(errors[0].code == p::ErrorCode::wrong_endpoint);
+        CHECK(errors[0].message == "this is the worker endpoint; producers connect to tcp://127.0.0.1:5555");
+        CHECK(errors[0].id == "j1");
+        CHECK(errors[0].command == "SUBMIT");
+        CHECK(errors[1].code == p::ErrorCode::wrong_endpoint);
+        CHECK(errors[1].command == "STATS");
+        CHECK(f.worker_count() == 0);
+        CHECK_FALSE(f.find_job("j1").has_value());
+    }
+    SECTION("a command only the broker sends is still unexpected") {
+        f.scheduler.on_producer_message("P", p::Ok{}, f.now);
         auto errors = f.outbox.to_producer_of<p::Error>("P");
         REQUIRE(errors.size() == 1);
         CHECK(errors[0].code == p::ErrorCode::unexpected_command);

@@ -3,12 +3,17 @@
 #include "cli_app.hpp"
 
 #include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <mutex>
 #include <sstream>
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "corsair/options/flags.hpp"
 #include "fake_broker.hpp"
 #include "timestamp.hpp"
 
@@ -34,13 +39,13 @@ struct CliRun {
 };
 
 CliRun run(zmq::context_t& context, const std::vector<std::string>& args, const std::string& input = {},
-           TimePoint now = kNow) {
+           TimePoint now = kNow, bool is_out_terminal = false) {
     std::vector<const char*> argv{"corsair"};
     for (const auto& arg : args) argv.push_back(arg.c_str());
     std::ostringstream out;
     std::ostringstream err;
     std::istringstream in(input);
-    cli::CliStreams streams{out, err, in, false, [now] { return now; }};
+    cli::CliStreams streams{out, err, in, false, [now] { return now; }, is_out_terminal};
     CliRun result;
     result.exit_code = cli::run_cli(context, static_cast<int>(argv.size()), argv.data(), streams);
     result.out = out.str();
@@ -116,6 +121,10 @@ protocol::DeadJob dead_job(std::string id, std::vector<protocol::AttemptError> e
 void answer(FakeBroker& fake, FakeBroker::Received& received) {
     const auto& to = received.routing_id;
     if (auto* submit = std::get_if<protocol::Submit>(&received.message)) {
+        if (submit->queue == "full") {
+            fake.send(to, test::error(protocol::ErrorCode::queue_full, submit->id, "SUBMIT", "queue full holds 1 job"));
+            return;
+        }
         if (submit->unique_key == "taken") {
             fake.send(to, test::accepted(submit->id, true, "holder"));
             return;
@@ -126,6 +135,10 @@ void answer(FakeBroker& fake, FakeBroker::Received& received) {
         fake.send(to, protocol::Progress{submit->id, 1, 50, "half"});
         if (payload == "to-be-cancelled") {
             fake.send(to, test::job_result(submit->id, protocol::JobState::cancelled, 1, "cancelled by operator"));
+        } else if (payload == "to-fail") {
+            fake.send(to, test::job_result(submit->id, protocol::JobState::failed, 3, "exit status 1"));
+        } else if (payload == "echo" || payload.find('\0') != std::string_view::npos) {
+            fake.send(to, test::job_result(submit->id, protocol::JobState::done, 1, "", payload));
         } else {
             fake.send(to, test::job_result(submit->id, protocol::JobState::done, 1, "", "result-bytes"));
         }
@@ -143,6 +156,10 @@ void answer(FakeBroker& fake, FakeBroker::Received& received) {
     } else if (auto* dead = std::get_if<protocol::DeadRequest>(&received.message)) {
         protocol::DeadReply reply;
         reply.queue = dead->queue;
+        if (dead->queue == "empty") {
+            fake.send(to, std::move(reply));
+            return;
+        }
         reply.total = 3;
         reply.jobs.push_back(dead_job("d-1", {{1, "timed out after 30s"}, {2, "exit status 1"}}));
         reply.jobs.push_back(dead_job("d-2", {{1, "line one\nline two"}}));
@@ -161,6 +178,16 @@ void answer(FakeBroker& fake, FakeBroker::Received& received) {
         now_set.dead_max_age_ms = 7ULL * 24 * 3'600'000;
         fake.send(to, std::move(now_set));
     } else if (auto* status = std::get_if<protocol::StatusRequest>(&received.message)) {
+        if (status->id == "done-job") {
+            auto reply = test::status_reply(status->id, protocol::JobState::done, 1);
+            reply.payload = protocol::make_payload(std::string_view("\x89PNG\0\xff", 6));
+            fake.send(to, std::move(reply));
+            return;
+        }
+        if (status->id == "nosuch") {
+            fake.send(to, test::error(protocol::ErrorCode::unknown_job, status->id, "STATUS", "no job nosuch"));
+            return;
+        }
         auto reply = test::status_reply(status->id, protocol::JobState::delayed, 2);
         reply.max_attempts = 5;
         reply.priority = 10;
@@ -328,8 +355,8 @@ TEST_CASE("submit with a unique key that matched a live job prints that job's id
         run(context, {"submit", "q", "p", "--unique", "taken", "--json", "--broker", broker.broker.endpoint()});
     const auto lines = json_lines(as_json.out);
     REQUIRE(lines.size() == 1);
-    CHECK(lines[0]["job_id"] == "holder");
-    CHECK(lines[0]["existed"] == true);
+    // `id` is always the job: the submit's own id names no job.
+    CHECK(lines[0] == json{{"id", "holder"}, {"queue", "q"}, {"existed", true}});
 }
 
 TEST_CASE("submit --wait shows progress, and a cancelled job exits 1", "[producer][cli]") {
@@ -355,7 +382,8 @@ TEST_CASE("submit --wait shows progress, and a cancelled job exits 1", "[produce
         const auto lines = json_lines(result.out);
         REQUIRE(lines.size() == 2);
         const auto id = lines[1]["id"];
-        CHECK(lines[0] == json{{"id", id}, {"state", "running"}, {"progress", 50}, {"message", "half"}});
+        CHECK(lines[0] == json{{"id", id},           {"queue", "q"},    {"state", "running"},
+                               {"attempt", 1},       {"progress", 50},  {"progress_message", "half"}});
         CHECK(lines[1]["state"] == "cancelled");
         CHECK(lines[1]["error"] == "cancelled by operator");
     }
@@ -375,12 +403,15 @@ TEST_CASE("how long to wait for the broker is --wait-timeout", "[producer][cli]"
     zmq::context_t context;
     FakeBroker broker(context);  // bound, never answers
     const auto stats = run(context, {"stats", "--wait-timeout", "200ms", "--broker", broker.endpoint()});
-    CHECK(stats.exit_code == 3);
-    CHECK_THAT(stats.err, Catch::Contains("timed out after 200ms"));
+    CHECK(stats.exit_code == 4);
+    CHECK(stats.err == "corsair: no answer from the broker at " + broker.endpoint() +
+                           " within 200ms (is it running, and is that its producer endpoint? see --broker, "
+                           "CORSAIR_PRODUCER_ENDPOINT, --wait-timeout)\n");
     const auto submit = run(context, {"submit", "q", "p", "--wait", "--wait-timeout", "300ms", "--timeout", "1h",
                                       "--broker", broker.endpoint()});
-    CHECK(submit.exit_code == 3);
-    CHECK_THAT(submit.err, Catch::Contains("--wait-timeout"));
+    CHECK(submit.exit_code == 4);
+    CHECK_THAT(submit.err, Catch::StartsWith("corsair: no answer from the broker at ") &&
+                               Catch::Contains("within 300ms"));
     // The job's own --timeout went to the broker, not into how long the CLI waited. (The STATS
     // request and the SUBMIT's resends are in the broker's queue too.)
     std::optional<protocol::Submit> sent;
@@ -404,9 +435,9 @@ TEST_CASE("job and queue commands send their request and print the answer", "[pr
         CHECK(json_lines(run(context, {"cancel", "j-1", "--json", "--broker", endpoint}).out).at(0) ==
               json{{"id", "j-1"}, {"state", "cancelled"}});
     }
-    SECTION("cancel refused: the broker's code and message, exit 1") {
+    SECTION("cancel refused: the broker's code and message, exit 5") {
         const auto result = run(context, {"cancel", "done-job", "--broker", endpoint});
-        CHECK(result.exit_code == 1);
+        CHECK(result.exit_code == 5);
         CHECK_THAT(result.err, Catch::Contains("wrong_state: job done-job has ended"));
     }
     SECTION("retry one job, and a queue's dead set") {
@@ -429,7 +460,7 @@ TEST_CASE("job and queue commands send their request and print the answer", "[pr
         REQUIRE(purges.size() == 2);
         CHECK(purges[1].id == "d-2");
     }
-    SECTION("dead: a table, or one JSON object per job with its error history") {
+    SECTION("dead: a table, or one JSON document with each job's error history") {
         const auto table = run(context, {"dead", "images", "--limit", "2", "--broker", endpoint});
         CHECK(table.exit_code == 0);
         CHECK_THAT(table.out, Catch::StartsWith("Dead jobs in queue images: 3 (showing the oldest 2)\n") &&
@@ -438,10 +469,15 @@ TEST_CASE("job and queue commands send their request and print the answer", "[pr
         REQUIRE(requests.size() == 1);
         CHECK(requests[0].limit == 2);
         const auto lines = json_lines(run(context, {"dead", "images", "--json", "--broker", endpoint}).out);
-        REQUIRE(lines.size() == 2);
-        CHECK(lines[0]["id"] == "d-1");
-        CHECK(lines[0]["errors"].size() == 2);
-        CHECK(lines[0]["errors"][0] == json{{"attempt", 1}, {"error", "timed out after 30s"}});
+        REQUIRE(lines.size() == 1);
+        CHECK(lines[0]["total"] == 3);
+        const auto& jobs = lines[0]["jobs"];
+        REQUIRE(jobs.size() == 2);
+        CHECK(jobs[0]["id"] == "d-1");
+        CHECK(jobs[0]["queue"] == "images");
+        CHECK(jobs[0]["attempt"] == 2);
+        CHECK(jobs[0]["error"] == "exit status 1");
+        CHECK(jobs[0]["errors"][0] == json{{"attempt", 1}, {"error", "timed out after 30s"}});
     }
     SECTION("pause and resume") {
         CHECK(run(context, {"pause", "images", "--broker", endpoint}).out == "queue images is paused\n");
@@ -563,4 +599,136 @@ TEST_CASE("the CLI keeps a held-back ACCEPTED well inside --wait-timeout", "[pro
     CHECK(cli::producer_options_for(common).accept_within == corsair::producer::ProducerOptions{}.accept_within);
     common.wait_timeout = 90ms;
     CHECK(cli::producer_options_for(common).accept_within == 30ms);
+}
+
+TEST_CASE("an unknown command is named, with the list of commands", "[producer][cli]") {
+    zmq::context_t context;
+    const auto result = run(context, {"bogus"});
+    CHECK(result.exit_code == 2);
+    CHECK_THAT(result.err, Catch::StartsWith("corsair: unknown command 'bogus'; the commands are: submit, status, "));
+    CHECK(run(context, {"--version"}).out == std::string("corsair ") + corsair::options::kVersion + "\n");
+}
+
+TEST_CASE("an endpoint is checked before anything is sent", "[producer][cli]") {
+    zmq::context_t context;
+    SECTION("no transport: say to add tcp://") {
+        const auto result = run(context, {"stats", "-b", "127.0.0.1:5555"});
+        CHECK(result.exit_code == 2);
+        CHECK_THAT(result.err, Catch::Contains("'127.0.0.1:5555' has no transport: write tcp://127.0.0.1:5555"));
+    }
+    SECTION("a host that does not resolve is not a broker that is not running") {
+        const auto result = run(context, {"stats", "-b", "tcp://no-such-host.invalid:5555"});
+        CHECK(result.exit_code == 4);
+        CHECK_THAT(result.err, Catch::Contains("cannot resolve host 'no-such-host.invalid'"));
+    }
+    SECTION("CORSAIR_BROKER alone is refused, naming CORSAIR_PRODUCER_ENDPOINT") {
+        ::setenv("CORSAIR_BROKER", "tcp://127.0.0.1:5556", 1);
+        const auto result = run(context, {"stats"});
+        ::unsetenv("CORSAIR_BROKER");
+        CHECK(result.exit_code == 2);
+        CHECK_THAT(result.err, Catch::Contains("CORSAIR_BROKER=tcp://127.0.0.1:5556 is no longer read") &&
+                                   Catch::Contains("CORSAIR_PRODUCER_ENDPOINT=tcp://HOST:5555"));
+    }
+}
+
+TEST_CASE("under --json, errors are JSON objects on stdout with the table's exit code", "[producer][cli]") {
+    zmq::context_t context;
+    RecordingBroker broker(context);
+    const auto& endpoint = broker.broker.endpoint();
+    SECTION("a refusal for now: 3") {
+        const auto result = run(context, {"submit", "full", "p", "--json", "--broker", endpoint});
+        CHECK(result.exit_code == 3);
+        const auto line = json_lines(result.out).at(0);
+        CHECK(line["error"]["code"] == "queue_full");
+        CHECK(line["error"]["message"] == "queue full holds 1 job");
+        CHECK(line["error"]["id"].is_string());
+        CHECK(run(context, {"submit", "full", "p", "--broker", endpoint}).exit_code == 3);
+    }
+    SECTION("a refusal for good: 5") {
+        const auto result = run(context, {"cancel", "done-job", "--json", "--broker", endpoint});
+        CHECK(result.exit_code == 5);
+        CHECK(json_lines(result.out).at(0) ==
+              json{{"error", {{"code", "wrong_state"}, {"message", "job done-job has ended"}, {"id", "done-job"}}}});
+    }
+    SECTION("a bad flag value") {
+        const auto result = run(context, {"submit", "q", "p", "--priority", "high", "--json", "--broker", endpoint});
+        CHECK(result.exit_code == 2);
+        CHECK(json_lines(result.out).at(0)["error"]["code"] == "usage");
+    }
+    SECTION("an empty dead set is still one document") {
+        const auto result = run(context, {"dead", "empty", "--json", "--broker", endpoint});
+        CHECK(result.exit_code == 0);
+        CHECK(json_lines(result.out) == std::vector<json>{json{{"queue", "empty"}, {"total", 0}, {"jobs", json::array()}}});
+    }
+}
+
+TEST_CASE("payloads are any bytes: stdin, --payload-file and NDJSON", "[producer][cli]") {
+    zmq::context_t context;
+    RecordingBroker broker(context);
+    const auto& endpoint = broker.broker.endpoint();
+    const std::string binary("a\0b\nc\xff", 6);
+    SECTION("- reads stdin whole, NUL and newlines included") {
+        CHECK(run(context, {"submit", "q", "-", "--broker", endpoint}, binary).exit_code == 0);
+        const auto submits = broker.recorder.take<protocol::Submit>();
+        REQUIRE(submits.size() == 1);
+        CHECK(protocol::view_of(submits[0].payload) == binary);
+    }
+    SECTION("--payload-file sends the file's bytes as they are") {
+        const std::string path = "/tmp/corsair-cli-test-payload";
+        std::ofstream(path, std::ios::binary) << binary;
+        CHECK(run(context, {"submit", "q", "--payload-file", path, "--broker", endpoint}).exit_code == 0);
+        std::remove(path.c_str());
+        const auto submits = broker.recorder.take<protocol::Submit>();
+        REQUIRE(submits.size() == 1);
+        CHECK(protocol::view_of(submits[0].payload) == binary);
+    }
+    SECTION("--format ndjson takes payload or payload_base64 per line") {
+        const auto result = run(context, {"submit", "q", "--file", "-", "--format", "ndjson", "--broker", endpoint},
+                                "{\"payload\":\"text\"}\n{\"payload_base64\":\"YQBi\"}\n");
+        CHECK(result.exit_code == 0);
+        const auto submits = broker.recorder.take<protocol::Submit>();
+        REQUIRE(submits.size() == 2);
+        CHECK(protocol::view_of(submits[0].payload) == "text");
+        CHECK(protocol::view_of(submits[1].payload) == std::string("a\0b", 3));
+    }
+    SECTION("a binary result is base64 under --json, never U+FFFD") {
+        const auto result = run(context, {"submit", "q", "-", "--wait", "--json", "--broker", endpoint}, binary);
+        CHECK(result.exit_code == 0);
+        const auto line = json_lines(result.out).back();
+        CHECK(line["result"].is_null());
+        CHECK(line["result_base64"] == "YQBiCmP/");
+    }
+}
+
+TEST_CASE("result --output writes the bytes; a job not done yet exits 3", "[producer][cli]") {
+    zmq::context_t context;
+    RecordingBroker broker(context);
+    const auto& endpoint = broker.broker.endpoint();
+    const std::string path = "/tmp/corsair-cli-test-result";
+    const auto result = run(context, {"result", "done-job", "--output", path, "--broker", endpoint});
+    CHECK(result.exit_code == 0);
+    CHECK(result.out.empty());
+    std::ifstream file(path, std::ios::binary);
+    CHECK(std::string(std::istreambuf_iterator<char>(file), {}) == std::string("\x89PNG\0\xff", 6));
+    std::remove(path.c_str());
+    CHECK(run(context, {"result", "j-7", "--broker", endpoint}).exit_code == 3);
+    CHECK(run(context, {"result", "nosuch", "--broker", endpoint}).exit_code == 5);
+}
+
+TEST_CASE("submit --file --wait names the failed jobs and counts only done ones as progress", "[producer][cli]") {
+    zmq::context_t context;
+    RecordingBroker broker(context);
+    const auto result = run(context, {"submit", "q", "--file", "-", "--wait", "--broker", broker.broker.endpoint()},
+                            "work\nto-fail\nwork\n");
+    CHECK(result.exit_code == 1);
+    CHECK_THAT(result.err, Catch::Contains("failed (attempt 3): exit status 1") &&
+                               Catch::Contains("done 2, failed 1"));
+}
+
+TEST_CASE("submit --wait ends a result with a newline on a terminal only", "[producer][cli]") {
+    zmq::context_t context;
+    RecordingBroker broker(context);
+    const auto& endpoint = broker.broker.endpoint();
+    CHECK(run(context, {"submit", "q", "echo", "--wait", "--broker", endpoint}, {}, kNow, true).out == "echo\n");
+    CHECK(run(context, {"submit", "q", "echo", "--wait", "--broker", endpoint}, {}, kNow, false).out == "echo");
 }

@@ -78,7 +78,19 @@ TEST_CASE("bad job flags are refused with the flag's name", "[producer][cli_flag
     SECTION("negative jitter") { flags.jitter = "-1", flag = "--jitter"; }
     const auto options = cli::job_options_from(flags, kNow);
     REQUIRE_FALSE(options);
-    CHECK_THAT(options.error(), Catch::StartsWith(flag + " "));
+    CHECK_THAT(options.error(), Catch::StartsWith(flag + " ") || Catch::StartsWith(flag + ": "));
+}
+
+TEST_CASE("a bad duration reads the same as in every other program", "[producer][cli_flags]") {
+    cli::JobFlags flags;
+    flags.delay = "soon";
+    CHECK(cli::job_options_from(flags, kNow).error() ==
+          "--delay: 'soon' is not a duration: write a number and a unit (us, ms, s, m, h, d), e.g. 250ms, 90s, "
+          "1h30m, 1d");
+    flags.delay = "1d";
+    CHECK(cli::job_options_from(flags, kNow)->delay == std::chrono::hours(24));
+    flags.delay = "1h30m";
+    CHECK(cli::job_options_from(flags, kNow)->delay == std::chrono::minutes(90));
 }
 
 TEST_CASE("queue flags convert to a QUEUE request", "[producer][cli_flags]") {
@@ -112,7 +124,7 @@ TEST_CASE("queue flags convert to a QUEUE request", "[producer][cli_flags]") {
     CHECK_THAT(cli::queue_settings_from("images", flags).error(), Catch::StartsWith("--dead-max "));
     flags.dead_max = "1";
     flags.dead_max_age = "0";
-    CHECK_THAT(cli::queue_settings_from("images", flags).error(), Catch::StartsWith("--dead-max-age "));
+    CHECK_THAT(cli::queue_settings_from("images", flags).error(), Catch::StartsWith("--dead-max-age: "));
     flags.dead_max_age = "1h";
     flags.max_length = "many";
     CHECK_THAT(cli::queue_settings_from("images", flags).error(), Catch::StartsWith("--max-length "));

@@ -35,53 +35,83 @@ protocol::Error refusal(protocol::ErrorCode code, std::string message) {
 TEST_CASE("outcomes print as one JSON object with result or error", "[producer][cli_output]") {
     SECTION("done") {
         const auto line =
-            cli::json_line(cli::outcome_json(Outcome{"j-1", protocol::JobState::done, 1, "42", "", "j-1"}));
-        CHECK(line == R"({"attempt":1,"id":"j-1","result":"42","state":"done"})");
+            cli::json_line(cli::outcome_json(Outcome{"j-1", protocol::JobState::done, 1, "42", "", "j-1"}, "q"));
+        CHECK(line == R"({"attempt":1,"error":null,"id":"j-1","queue":"q","result":"42","state":"done"})");
     }
     SECTION("failed") {
         const auto line =
-            cli::json_line(cli::outcome_json(Outcome{"j-2", protocol::JobState::failed, 3, "", "boom", "j-2"}));
-        CHECK(line == R"({"attempt":3,"error":"boom","id":"j-2","state":"failed"})");
+            cli::json_line(cli::outcome_json(Outcome{"j-2", protocol::JobState::failed, 3, "", "boom", "j-2"}, "q"));
+        CHECK(line == R"({"attempt":3,"error":"boom","id":"j-2","queue":"q","result":null,"state":"failed"})");
     }
     SECTION("cancelled") {
-        const auto line =
-            cli::json_line(cli::outcome_json(Outcome{"j-3", protocol::JobState::cancelled, 1, "", "by operator", ""}));
-        CHECK(line == R"({"attempt":1,"error":"by operator","id":"j-3","state":"cancelled"})");
+        const auto j = cli::outcome_json(Outcome{"j-3", protocol::JobState::cancelled, 1, "", "by operator", ""}, "q");
+        CHECK(j["id"] == "j-3");
+        CHECK(j["error"] == "by operator");
     }
-    SECTION("another job's outcome, through a unique key") {
-        const auto j = cli::outcome_json(Outcome{"mine", protocol::JobState::done, 1, "r", "", "holder"});
-        CHECK(j["id"] == "mine");
-        CHECK(j["job_id"] == "holder");
+    SECTION("another job's outcome, through a unique key: id is that job") {
+        const auto j = cli::outcome_json(Outcome{"mine", protocol::JobState::done, 1, "r", "", "holder"}, "q");
+        CHECK(j["id"] == "holder");
+        CHECK_FALSE(j.contains("job_id"));
     }
-    SECTION("binary results do not break the JSON") {
-        const Outcome binary{"j", protocol::JobState::done, 1, std::string("\xff\n", 2), "", ""};
-        const auto line = cli::json_line(cli::outcome_json(binary));
+    SECTION("binary results are base64 beside a null result, never U+FFFD") {
+        const Outcome binary{"j", protocol::JobState::done, 1, std::string("\xff\n\0", 3), "", ""};
+        const auto line = cli::json_line(cli::outcome_json(binary, "q"));
         CHECK(line.find('\n') == std::string::npos);
-        CHECK_NOTHROW(json::parse(line));
+        const auto j = json::parse(line);
+        CHECK(j["result"] == nullptr);
+        CHECK(j["result_base64"] == "/woA");
     }
+}
+
+TEST_CASE("peer text that is not UTF-8 stays distinct in JSON", "[producer][cli_output]") {
+    CHECK(cli::json_text("plain \xc3\xa9") == "plain \xc3\xa9");
+    CHECK(cli::json_text("a\xff") == "a\\xff");
+    CHECK(cli::json_text("a\xfe") != cli::json_text("a\xff"));
+    json j;
+    cli::put_bytes(j, "payload", "text");
+    CHECK(j == json{{"payload", "text"}});
+    cli::put_bytes(j, "payload", std::string("\x80", 1));
+    CHECK(j == json{{"payload", nullptr}, {"payload_base64", "gA=="}});
+    // Every string goes through json_text: nothing is left to replace at dump time.
+    protocol::StatsReply stats;
+    stats.queues.push_back({"bad\xff\x1b[2J", 0, 0, 0, 0, 0, 0, false});
+    CHECK(cli::json_line(cli::stats_json(stats)).find("bad\\\\xff\\u001b[2J") != std::string::npos);
+}
+
+TEST_CASE("text output escapes what a peer chose", "[producer][cli_output]") {
+    protocol::StatsReply stats;
+    stats.queues.push_back({"evil\x1b[2J\nname", 0, 0, 0, 0, 0, 0, false});
+    stats.workers.push_back({"w\x1b]0;title\x07", {"q\tx"}, 1, 0, 5, false, 0, 0});
+    const auto table = cli::stats_table(stats);
+    CHECK(table.find('\x1b') == std::string::npos);
+    CHECK(table.find('\x07') == std::string::npos);
+    CHECK_THAT(table, Catch::Contains("evil\\x1b[2J\\nname") && Catch::Contains("q\\tx"));
+    auto status = status_of(protocol::JobState::failed);
+    status.error = "boom\x1b[31m";
+    CHECK_THAT(cli::status_text(status), Catch::Contains("error:     boom\\x1b[31m\n"));
 }
 
 TEST_CASE("acceptances and progress reports print as JSON and text", "[producer][cli_output]") {
     Event accepted;
     accepted.id = "mine";
     accepted.job_id = "mine";
-    CHECK(cli::accepted_json(accepted) == json{{"id", "mine"}});
+    CHECK(cli::accepted_json(accepted, "q") == json{{"id", "mine"}, {"queue", "q"}, {"existed", false}});
     accepted.job_id = "holder";
     accepted.existed = true;
-    CHECK(cli::accepted_json(accepted) == json{{"id", "mine"}, {"existed", true}, {"job_id", "holder"}});
+    CHECK(cli::accepted_json(accepted, "q") == json{{"id", "holder"}, {"queue", "q"}, {"existed", true}});
 
     const JobProgress progress{2, 40, "resizing\nimages"};
-    CHECK(cli::json_line(cli::progress_json("j", progress)) ==
-          R"({"id":"j","message":"resizing\nimages","progress":40,"state":"running"})");
-    CHECK(cli::progress_json("mine", progress, "holder")["job_id"] == "holder");
-    CHECK(cli::progress_text("j", progress) == "job j: 40% resizing images");
+    CHECK(cli::json_line(cli::progress_json("j", "q", progress)) ==
+          R"({"attempt":2,"id":"j","progress":40,"progress_message":"resizing\nimages","queue":"q","state":"running"})");
+    CHECK(cli::progress_json("j", "q", JobProgress{1, 5, ""})["progress_message"] == nullptr);
+    CHECK(cli::progress_text("j", progress) == "job j: 40% resizing\\nimages");
     CHECK(cli::progress_text("j", JobProgress{1, 100, ""}) == "job j: 100%");
 }
 
-TEST_CASE("refusals print as JSON", "[producer][cli_output]") {
-    const auto refused = cli::refused_json("j", refusal(protocol::ErrorCode::bad_field_value, "queue too long"));
-    CHECK(refused["state"] == "refused");
-    CHECK(refused["error"] == "bad_field_value: queue too long");
+TEST_CASE("refusals print as JSON error objects", "[producer][cli_output]") {
+    CHECK(cli::error_json(refusal(protocol::ErrorCode::bad_field_value, "queue too long")) ==
+          json{{"error", {{"code", "bad_field_value"}, {"message", "queue too long"}, {"id", "j"}}}});
+    CHECK(cli::error_json("usage", "bad")["error"]["id"] == nullptr);
     CHECK(cli::error_text(refusal(protocol::ErrorCode::queue_full, "")) == "queue_full");
 }
 
@@ -100,7 +130,7 @@ TEST_CASE("a status shows state, attempts, priority, readiness, progress and err
               "ready in:  1m30s\n"
               "error:     exit status 2\n"
               "errors:\n"
-              "  attempt 1: exit status 1 see log\n"
+              "  attempt 1: exit status 1\\nsee log\n"
               "  attempt 2: exit status 2\n");
         const auto j = cli::status_json(status);
         CHECK(j["state"] == "delayed");
@@ -110,7 +140,9 @@ TEST_CASE("a status shows state, attempts, priority, readiness, progress and err
         CHECK(j["progress"] == nullptr);
         CHECK(j["errors"] == json::array({{{"attempt", 1}, {"error", "exit status 1\nsee log"}},
                                           {{"attempt", 2}, {"error", "exit status 2"}}}));
-        CHECK_FALSE(j.contains("result"));
+        CHECK(j["result"] == nullptr);
+        CHECK(j["worker"] == nullptr);
+        CHECK(j["progress_message"] == nullptr);
     }
     SECTION("a running job with progress") {
         auto status = status_of(protocol::JobState::running);
@@ -148,14 +180,15 @@ TEST_CASE("stats print as tables and as one JSON object", "[producer][cli_output
     CHECK_THAT(table, Catch::Contains("host:42") && Catch::Contains("wordcount,images") &&
                           Catch::Contains("120ms ago") && Catch::Contains("jobs_submitted"));
     const auto j = cli::stats_json(stats);
-    CHECK(j["queues"][0] == json{{"name", "wordcount"}, {"pending", 5}, {"delayed", 7}, {"in_flight", 2}, {"done", 100},
+    CHECK(j["queues"][0] == json{{"queue", "wordcount"}, {"pending", 5}, {"delayed", 7}, {"in_flight", 2}, {"done", 100},
                                  {"failed", 1},         {"dead", 3},    {"paused", true}});
-    CHECK(j["workers"][0]["last_heartbeat_ms"] == 120);
+    CHECK(j["workers"][0]["worker"] == "host:42");
+    CHECK(j["workers"][0]["last_heartbeat_ago_ms"] == 120);
     CHECK(j["counters"]["jobs_submitted"] == 108);
     CHECK_THAT(cli::stats_table({}), Catch::Contains("(none)"));
 }
 
-TEST_CASE("a dead set prints as a table and as one JSON object per job", "[producer][cli_output]") {
+TEST_CASE("a dead set prints as a table and as one JSON document", "[producer][cli_output]") {
     protocol::DeadReply dead;
     dead.queue = "images";
     dead.total = 3;
@@ -176,22 +209,25 @@ TEST_CASE("a dead set prints as a table and as one JSON object per job", "[produ
     CHECK(table ==
           "Dead jobs in queue images: 3 (showing the oldest 2)\n"
           "ID    ATTEMPTS       DIED  LAST ERROR\n"
-          "d-1          3  1h02m ago  line one line two\n"
+          "d-1          3  1h02m ago  line one\\nline two\n"
           "d-22         1  800ms ago  " +
-              std::string(77, 'x') + "...\n");
-    CHECK(cli::dead_job_json("images", first) ==
+              std::string(80, 'x') + "...(+120 bytes)\n");
+    CHECK(cli::dead_json(dead)["jobs"][0] ==
           json{{"queue", "images"},
                {"id", "d-1"},
-               {"attempts", 3},
-               {"died_ms_ago", 3'720'000},
+               {"attempt", 3},
+               {"died_ago_ms", 3'720'000},
                {"payload_bytes", 10},
                {"priority", 5},
+               {"error", "line one\nline two"},
                {"errors", json::array({{{"attempt", 1}, {"error", "timed out after 30s"}},
                                        {{"attempt", 2}, {"error", "exit status 1"}},
                                        {{"attempt", 3}, {"error", "line one\nline two"}}})}});
+    CHECK(cli::dead_json(dead)["total"] == 3);
     protocol::DeadReply empty;
     empty.queue = "images";
     CHECK(cli::dead_table(empty) == "Dead jobs in queue images: 0\n");
+    CHECK(cli::json_line(cli::dead_json(empty)) == R"({"jobs":[],"queue":"images","total":0})");
 }
 
 TEST_CASE("queue settings print as lines and as JSON", "[producer][cli_output]") {

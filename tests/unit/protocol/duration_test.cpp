@@ -17,6 +17,10 @@ TEST_CASE("a duration is one or more numbers with units", "[protocol][duration]"
     CHECK(parse_duration("1s") == microseconds(1s));
     CHECK(parse_duration("2m") == microseconds(2min));
     CHECK(parse_duration("24h") == microseconds(24h));
+    CHECK(parse_duration("1d") == microseconds(24h));
+    CHECK(parse_duration("1d12h") == microseconds(36h));
+    CHECK(parse_duration("90s") == microseconds(90s));
+    CHECK(parse_duration("1h30m") == microseconds(90min));
     CHECK(parse_duration("15us") == 15us);
     CHECK(parse_duration("0s") == 0us);
     CHECK(parse_duration("0") == 0us);
@@ -29,7 +33,7 @@ TEST_CASE("a duration is one or more numbers with units", "[protocol][duration]"
 }
 
 TEST_CASE("anything else is not a duration", "[protocol][duration]") {
-    for (const char* text : {"", "s", "5", "ms", "5q", "-1s", "+1s", " 1s", "1s ", "1 s", "1S", "1sec", "1d", "ms1",
+    for (const char* text : {"", "s", "5", "ms", "5q", "-1s", "+1s", " 1s", "1s ", "1 s", "1S", "1sec", "1D", "1day", "ms1",
                              "1ms2", "0x10s", "1.s", ".5s", ".s", "1..5s", "1.2.3s", "1h30", "s5", "00"}) {
         INFO('"' << text << '"');
         CHECK_FALSE(parse_duration(text).has_value());

@@ -43,13 +43,37 @@ TEST_CASE("the command line gives options, queues and a handler", "[worker][comm
         CHECK(std::get<CommandLine>(parsed).command == std::vector<std::string>{"/bin/cat", "-n", "--queue"});
         CHECK(std::get<CommandLine>(parsed).queues == std::vector<std::string>{"a"});
     }
-    SECTION("CORSAIR_BROKER stands for --broker") {
-        ::setenv("CORSAIR_BROKER", "tcp://from-env:5556", 1);
+    SECTION("CORSAIR_WORKER_ENDPOINT stands for --broker") {
+        ::setenv("CORSAIR_WORKER_ENDPOINT", "tcp://from-env:5556", 1);
         auto parsed = parse({"--queue", "a", "--builtin", "sleep"});
-        ::unsetenv("CORSAIR_BROKER");
+        ::unsetenv("CORSAIR_WORKER_ENDPOINT");
         REQUIRE(std::holds_alternative<CommandLine>(parsed));
         CHECK(std::get<CommandLine>(parsed).options.broker_endpoint == "tcp://from-env:5556");
     }
+    SECTION("durations take days and compound forms") {
+        auto parsed = parse({"--broker", "tcp://h:1", "--queue", "a", "--builtin", "echo", "--drain-timeout", "1h30m"});
+        REQUIRE(std::holds_alternative<CommandLine>(parsed));
+        CHECK(std::get<CommandLine>(parsed).options.drain_timeout == std::chrono::minutes(90));
+        parsed = parse({"--broker", "tcp://h:1", "--queue", "a", "--builtin", "echo", "--drain-timeout", "1d"});
+        REQUIRE(std::holds_alternative<CommandLine>(parsed));
+        CHECK(std::get<CommandLine>(parsed).options.drain_timeout == std::chrono::hours(24));
+    }
+}
+
+TEST_CASE("CORSAIR_BROKER, which meant either endpoint, is refused rather than guessed", "[worker][command_line]") {
+    ::setenv("CORSAIR_BROKER", "tcp://from-env:5555", 1);
+    auto refused = parse({"--queue", "a", "--builtin", "sleep"});
+    auto given = parse({"--broker", "tcp://h:5556", "--queue", "a", "--builtin", "sleep"});
+    ::unsetenv("CORSAIR_BROKER");
+    REQUIRE(std::holds_alternative<int>(refused));
+    CHECK(std::get<int>(refused) == 2);
+    CHECK(std::holds_alternative<CommandLine>(given));
+}
+
+TEST_CASE("the version flag prints the version and exits 0", "[worker][command_line]") {
+    auto parsed = parse({"--version"});
+    REQUIRE(std::holds_alternative<int>(parsed));
+    CHECK(std::get<int>(parsed) == 0);
 }
 
 TEST_CASE("a bad command line is a usage error with exit code 2", "[worker][command_line]") {
@@ -63,6 +87,8 @@ TEST_CASE("a bad command line is a usage error with exit code 2", "[worker][comm
         {"--broker", "tcp://h:1", "--queue", "a", "--builtin", "echo", "--heartbeat", "soon"},
         {"--broker", "tcp://h:1", "--queue", "a", "--builtin", "echo", "--heartbeat", "1ms"},  // below minimum
         {"--broker", "tcp://h:1", "--queue", "a", "--builtin", "echo", "--capacity", "0"},
+        {"--broker", "127.0.0.1:5556", "--queue", "a", "--builtin", "echo"},  // no tcp://
+        {"--broker", "tcp://h", "--queue", "a", "--builtin", "echo"},         // no port
     };
     for (const auto& args : cases) {
         INFO("case " << &args - cases.data());
@@ -72,8 +98,8 @@ TEST_CASE("a bad command line is a usage error with exit code 2", "[worker][comm
     }
 }
 
-TEST_CASE("a command that cannot run is refused at startup with exit code 3", "[worker][command_line]") {
-    CHECK(kCommandNotRunnableExitCode == 3);
+TEST_CASE("a command that cannot run is refused at startup as a usage error (exit 2)", "[worker][command_line]") {
+    constexpr int kCommandNotRunnableExitCode = 2;
     SECTION("not found in PATH") {
         auto parsed = parse({"--broker", "tcp://h:1", "--queue", "a", "--", "corsair-no-such-command", "-x"});
         REQUIRE(std::holds_alternative<int>(parsed));

@@ -15,9 +15,6 @@
 
 namespace corsair::broker {
 
-// The broker's exit status when it stops because its journal failed (docs/cli.md, exit codes).
-inline constexpr int kExitJournalFailed = 5;
-
 class JournalDirectory;
 class JournalWriter;
 
@@ -40,8 +37,8 @@ public:
     // a drain timeout of 0, stops at once.
     void run();
     // Whether run() returned because the journal could not be written and could not wait (a
-    // failed fdatasync, or a full disk holding more than it may in memory): main exits with
-    // kExitJournalFailed then, so that a supervisor restarts the broker and alerts.
+    // failed fdatasync, or a full disk holding more than it may in memory): main exits with the
+    // fatal status then (docs/cli.md, exit codes), so that a supervisor restarts it and alerts.
     bool has_journal_failed() const noexcept { return has_journal_failed_; }
     // Thread-safe and non-blocking: one stop request (one SIGTERM/SIGINT).
     void request_stop();

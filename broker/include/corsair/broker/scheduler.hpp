@@ -55,6 +55,9 @@ public:
     Scheduler(const Scheduler&) = delete;
     Scheduler& operator=(const Scheduler&) = delete;
 
+    // The endpoints the broker bound, as a peer on the wrong one is told (ERROR wrong_endpoint,
+    // protocol.md §6). Set once bound, before any message.
+    void set_endpoints(std::string producer_endpoint, std::string worker_endpoint);
     // Records every durable state change from now on (nullptr: none). Set before any message.
     void set_journal(JournalSink* journal) noexcept;
     // The journal is durable up to `sequence` (JournalSink::append's numbers): acknowledgements
@@ -123,7 +126,9 @@ public:
 private:
     struct Parts;
 
-    void on_unexpected_producer_command(const RoutingId& producer, protocol::Command command);
+    void on_unexpected_producer_command(const RoutingId& producer, const protocol::Message& message);
+    // A producer command on the worker endpoint: ERROR wrong_endpoint naming the producer endpoint.
+    void answer_producer_on_worker_endpoint(const RoutingId& routing_id, const protocol::Message& message);
     // True (and the request answered with storage_unavailable) if `message` would change state
     // while the journal cannot be written.
     bool refused_for_storage(const RoutingId& producer, const protocol::Message& message);
@@ -148,6 +153,8 @@ private:
     SchedulerCounters counters_;
     bool is_in_turn_ = false;
     std::string storage_problem_;  // empty while the journal can be written
+    std::string producer_endpoint_;
+    std::string worker_endpoint_;
     std::unique_ptr<Parts> parts_;
 };
 

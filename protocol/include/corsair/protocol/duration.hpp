@@ -22,6 +22,7 @@ constexpr std::int64_t unit_microseconds(std::string_view unit) noexcept {
     if (unit == "s") return 1'000'000;
     if (unit == "m") return 60'000'000;
     if (unit == "h") return 3'600'000'000LL;
+    if (unit == "d") return 86'400'000'000LL;
     return 0;
 }
 
@@ -29,8 +30,9 @@ constexpr bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
 
 }  // namespace detail
 
-// One or more <number><unit> terms: "250ms", "1s", "1.5s", "2m", "1m30s", "24h", "15us".
-// A number is decimal digits with an optional fraction; units are us, ms, s, m, h. A bare "0"
+// One or more <number><unit> terms: "250ms", "1s", "1.5s", "2m", "1m30s", "24h", "1d", "15us".
+// A number is decimal digits with an optional fraction; units are us, ms, s, m, h, d (24 hours,
+// as a duration: no calendar or daylight saving). A bare "0"
 // is allowed; any other number needs a unit. Fractions finer than a microsecond are truncated.
 // Returns nullopt for anything else: empty text, a sign, spaces, a missing or unknown unit, or
 // more than kMaxDurationMicroseconds. Never throws.

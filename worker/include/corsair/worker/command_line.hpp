@@ -21,8 +21,9 @@ struct CommandLine {
     spdlog::level::level_enum log_level = spdlog::level::info;
 };
 
-// Parses argv (CORSAIR_BROKER stands in for --broker). On --help, or on a usage error (printed
-// to stderr with a hint), returns the exit code main should return instead: 0 or 2.
+// Parses argv (CORSAIR_WORKER_ENDPOINT stands in for --broker; CORSAIR_BROKER is refused with a
+// hint). On --help or --version, or on a usage error (printed to stderr with a hint), returns the
+// exit code main should return instead: 0 or 2.
 std::variant<CommandLine, int> parse_command_line(int argc, const char* const* argv);
 
 // The handler the command line asks for: a built-in or an ExecHandler.

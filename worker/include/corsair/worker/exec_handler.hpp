@@ -35,9 +35,6 @@ namespace corsair::worker {
 
 // A command that exits with this status has failed for good: ExecHandler throws PermanentFailure.
 inline constexpr int kPermanentFailureExitCode = 100;
-// corsair-worker's exit status when its command cannot be run: refused at startup (not found in
-// PATH, not executable), or given up on after kMaxStartFailureRounds rounds of start failures.
-inline constexpr int kCommandNotRunnableExitCode = 3;
 
 class ExecHandler {
 public:

@@ -51,7 +51,8 @@ public:
     void add_handler(std::string queue, Handler handler);
 
     // The I/O loop, on the caller's thread. Blocks until request_stop(), or until a drain has
-    // finished. Throws only on startup errors (no handler, bad endpoint). Call once.
+    // finished. Throws only on startup errors: no handler, a bad endpoint, or (std::invalid_argument
+    // naming the endpoint to use) the broker's producer endpoint (ERROR wrong_endpoint). Call once.
     // When the broker abandons a job it runs (ABANDON: timed out or cancelled), the handler's
     // JobContext::stop_token is requested and neither DONE nor FAIL is sent for that attempt.
     void run();
@@ -68,7 +69,7 @@ public:
     const WorkerOptions& options() const noexcept { return options_; }
 
     // Whether run() returned because handlers could not be started StartFailurePause::kMaxRounds
-    // rounds in a row (NotStarted): corsair-worker then exits with kCommandNotRunnableExitCode.
+    // rounds in a row (NotStarted): corsair-worker then exits with the fatal status (6).
     bool has_given_up() const noexcept { return has_given_up_; }
 
 private:
