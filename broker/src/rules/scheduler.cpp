@@ -34,6 +34,22 @@ std::mt19937_64 random_from(std::uint64_t seed) {
     return std::mt19937_64(seed != 0 ? seed : std::random_device{}());
 }
 
+// protocol.md §6 payload_too_large: a result over --max-payload (from a worker that does not
+// know the limit) ends the attempt as a permanent FAIL, so the job neither stays running nor
+// comes back only to grow the same result again.
+void complete_done(JobEndings& endings, WorkerRecord& worker, p::Done& done, std::size_t max_payload_bytes,
+                   SchedulerCounters& counters, Scheduler::TimePoint now) {
+    if (done.payload.size() <= max_payload_bytes) {
+        endings.complete(worker, done.id, done.attempt, true, std::move(done.payload), {}, false, now);
+        return;
+    }
+    ++counters.results_too_large;
+    std::string error = "result too large: " + std::to_string(done.payload.size()) +
+                        " bytes, over the broker's limit of " + std::to_string(max_payload_bytes) +
+                        " bytes (--max-payload)";
+    endings.complete(worker, done.id, done.attempt, false, {}, std::move(error), true, now);
+}
+
 }  // namespace
 
 // The parts, in the order they depend on each other.
@@ -163,11 +179,11 @@ void Scheduler::on_known_worker_message(WorkerRecord& worker, p::Message&& messa
     parts_->workers.heard_from(worker, now);
     JobEndings& endings = parts_->endings;
     if (auto* done = std::get_if<p::Done>(&message)) {
-        endings.complete(worker, done->id, done->attempt, true, std::move(done->payload), {}, false, now);
+        complete_done(endings, worker, *done, options_.max_payload_bytes, counters_, now);
     } else if (auto* dones = std::get_if<p::Dones>(&message)) {
         // protocol.md §5.26: each entry is a DONE of its own, fenced on its own.
         for (auto& entry : dones->done) {
-            endings.complete(worker, entry.id, entry.attempt, true, std::move(entry.payload), {}, false, now);
+            complete_done(endings, worker, entry, options_.max_payload_bytes, counters_, now);
         }
     } else if (auto* fail = std::get_if<p::Fail>(&message)) {
         endings.complete(worker, fail->id, fail->attempt, false, {}, std::move(fail->error), fail->is_permanent, now);
@@ -319,8 +335,9 @@ p::SendStatus Scheduler::send_to_worker(const RoutingId& worker, p::Frames frame
 
 p::Heartbeat Scheduler::heartbeat_message() const {
     // `batch`: this broker reads DONES of up to kMaxBatchEntries (protocol.md §5.13).
+    // `max_payload_bytes`: the worker fails a larger result itself (protocol.md §5.19).
     return p::Heartbeat{static_cast<std::uint32_t>(options_.heartbeat_interval.count()), options_.liveness,
-                        p::kMaxBatchEntries};
+                        p::kMaxBatchEntries, options_.max_payload_bytes};
 }
 
 }  // namespace corsair::broker
