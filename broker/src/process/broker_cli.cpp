@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <limits>
 #include <filesystem>
 
 #include "corsair/protocol/duration.hpp"
@@ -52,13 +53,18 @@ void add_broker_flags(CLI::App& app, BrokerOptions& options, std::string& log_le
         ->capture_default_str()
         ->check(CLI::Range(1, 100));
     app.add_option("--max-payload", options.max_payload_bytes,
-                   "largest job payload or result accepted, in bytes (ZMQ_MAXMSGSIZE adds 64 KiB for headers)")
+                   "largest job payload or result accepted, in bytes, 1 to 1073741824 (0 is refused: no limit "
+                   "would let one message take any amount of memory). Workers and producers are told it; a "
+                   "larger SUBMIT gets ERROR payload_too_large, a larger result fails its job for good")
         ->capture_default_str()
-        ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 30));
-    add_duration(app, "--result-ttl", options.result_ttl, "how long ended jobs' results are kept");
+        ->check(CLI::Range(std::size_t{1}, protocol::kMaxPayloadLimitBytes));
+    add_duration(app, "--result-ttl", options.result_ttl,
+                 "how long ended jobs' results are kept; 0 = no age limit (--result-memory still bounds them)");
     app.add_option("--result-memory", options.max_result_bytes,
-                   "bytes of results kept at most; the oldest are dropped first")
-        ->capture_default_str();
+                   "bytes of results kept at most; the oldest are dropped first (0 is refused: results would "
+                   "grow without bound)")
+        ->capture_default_str()
+        ->check(CLI::Range(std::size_t{1}, std::numeric_limits<std::size_t>::max()));
     app.add_option("--max-queues", options.max_queues,
                    "most queues the broker holds; a SUBMIT, READY or QUEUE naming a new queue beyond it gets "
                    "ERROR too_many_queues (0 = no limit)")
@@ -74,9 +80,17 @@ void add_broker_flags(CLI::App& app, BrokerOptions& options, std::string& log_le
                    "written, never synced (an OS crash can lose anything unsynced)")
         ->capture_default_str()
         ->check(CLI::IsMember({"always", "interval", "never"}));
-    add_duration(app, "--fsync-interval", options.fsync_interval, "with --fsync interval: longest wait before a sync");
+    add_duration(app, "--fsync-interval", options.fsync_interval,
+                 "with --fsync interval: longest wait before a sync, at least 1ms (0 is refused: for a sync "
+                 "before every acknowledgement use --fsync always)")
+        ->check([](const std::string& text) -> std::string {
+            auto parsed = protocol::parse_duration(text);
+            if (parsed && parsed->count() <= 0) return "--fsync-interval must be at least 1ms (or use --fsync always)";
+            return {};
+        });
     app.add_option("--compact-min-bytes", options.compact_min_bytes,
-                   "compact the journal once it is this large and --compact-ratio times the estimated size of the live state")
+                   "compact the journal once it is this large and --compact-ratio times the estimated size of the "
+                   "live state; 0 = no minimum size (the ratio alone decides)")
         ->capture_default_str();
     app.add_option("--compact-ratio", options.compact_ratio,
                    "compact when the journal is this many times the estimated size of the live state (pending, delayed, running and dead jobs, results within their TTL)")
