@@ -47,6 +47,15 @@ TEST_CASE("the command line gives options, queues and a handler", "[worker][comm
     }
 }
 
+TEST_CASE("a drain timeout of 0 on the command line is no limit, and --batch 1 is one job per message",
+          "[worker][command_line]") {
+    auto parsed = parse({"--broker", "tcp://h:1", "--queue", "a", "--builtin", "echo", "--drain-timeout", "0s",
+                         "--batch", "1"});
+    REQUIRE(std::holds_alternative<CommandLine>(parsed));
+    CHECK(std::get<CommandLine>(parsed).options.drain_timeout.count() == 0);
+    CHECK(std::get<CommandLine>(parsed).options.batch == 1);
+}
+
 TEST_CASE("a bad command line is a usage error with exit code 2", "[worker][command_line]") {
     ::unsetenv("CORSAIR_BROKER");
     const std::vector<std::vector<const char*>> cases = {
@@ -58,6 +67,8 @@ TEST_CASE("a bad command line is a usage error with exit code 2", "[worker][comm
         {"--broker", "tcp://h:1", "--queue", "a", "--builtin", "echo", "--heartbeat", "soon"},
         {"--broker", "tcp://h:1", "--queue", "a", "--builtin", "echo", "--heartbeat", "1ms"},  // below minimum
         {"--broker", "tcp://h:1", "--queue", "a", "--builtin", "echo", "--capacity", "0"},
+        {"--broker", "tcp://h:1", "--queue", "a", "--builtin", "echo", "--threads", "0"},
+        {"--broker", "tcp://h:1", "--queue", "a", "--builtin", "echo", "--batch", "0"},  // 0 would read as no limit
     };
     for (const auto& args : cases) {
         INFO("case " << &args - cases.data());
