@@ -23,6 +23,10 @@ const std::string kFooter = std::string(R"(Environment:
                              (default tcp://127.0.0.1:5555). CORSAIR_BROKER is no longer read:
                              the broker has two endpoints, and workers use CORSAIR_WORKER_ENDPOINT.
 
+Zero: a limit of 0 means no limit (--max-length, --dead-max, --timeout); where no limit makes no
+sense, 0 is refused (--wait-timeout, --window, --limit, --max-attempts, --backoff-max, --dead-max-age).
+Payloads: each is bounded by the broker's --max-payload, which corsair learns from the broker.
+
 )") + options::kDurationHelp + "\n\n" + options::kExitCodeHelp + "\n\nJSON shapes of every command: docs/cli.md.";
 
 constexpr const char* kSubmitDetails =
@@ -86,8 +90,16 @@ void add_common_options(CLI::App* command, Common& common,
         ->envname(kBrokerEnvironmentVariable)
         ->type_name("ENDPOINT");
     command->add_flag("--json", common.options.is_json, "Print one JSON object per line instead of text");
-    command->add_option("--wait-timeout", common.wait_timeout, wait_help)
+    command->add_option("--wait-timeout", common.wait_timeout, wait_help + "; more than 0")
         ->check(kDurationValidator)
+        ->check(CLI::Validator(
+            [](std::string& text) -> std::string {
+                // 0 would give up before the broker could answer anything.
+                const auto parsed = protocol::parse_duration(text);
+                if (parsed && parsed->count() <= 0) return "--wait-timeout must be more than 0";
+                return {};
+            },
+            "", "positive"))
         ->capture_default_str();
     registered_commons().push_back(&common);
     // Settled as soon as parsing ends, so that errors before the command runs know --json.
@@ -133,11 +145,13 @@ void add_queue_flags(CLI::App* command, QueueFlags& flags) {
     add_text_flag(command, "--max-attempts", flags.max_attempts, "N", "Attempts before a job is dead, 1 to 100");
     add_text_flag(command, "--timeout", flags.timeout, "DURATION", "Longest one attempt may run; 0 = none");
     add_text_flag(command, "--backoff", flags.backoff, "DURATION", "Wait before the first retry, doubled each time");
-    add_text_flag(command, "--backoff-max", flags.backoff_max, "DURATION", "Longest wait between retries");
+    add_text_flag(command, "--backoff-max", flags.backoff_max, "DURATION",
+                  "Longest wait between retries, 1ms to 24h (0 is refused)");
     add_text_flag(command, "--jitter", flags.jitter, "PCT", "Vary each retry's wait by up to +/- PCT percent");
-    add_text_flag(command, "--dead-max", flags.dead_max, "N", "Most jobs kept in the dead set (oldest go first)");
+    add_text_flag(command, "--dead-max", flags.dead_max, "N",
+                  "Most jobs kept in the dead set (oldest go first); 0 = unlimited (--dead-max-age still applies)");
     add_text_flag(command, "--dead-max-age", flags.dead_max_age, "DURATION",
-                  "How long a dead job is kept (up to 8760h)");
+                  "How long a dead job is kept, 1ms to 8760h (0 is refused: dead jobs always age out)");
 }
 
 // Settles --wait-timeout once parsing succeeded.
@@ -266,7 +280,7 @@ int run_cli(zmq::context_t& context, int argc, const char* const* argv, CliStrea
         ->type_name("lines|ndjson");
     submit_command->add_flag("--wait,-w", submit.should_wait,
                              "Wait for the job(s) to end and report the result(s) and progress");
-    submit_command->add_option("--window", submit.window, "With --file: max jobs awaiting acceptance")
+    submit_command->add_option("--window", submit.window, "With --file: max jobs awaiting acceptance, at least 1")
         ->check(CLI::Range(1, 1'000'000))
         ->capture_default_str();
     add_job_flags(submit_command, job_flags);

@@ -323,7 +323,9 @@ std::string queue_settings_text(const protocol::QueueSettings& settings) {
         << "jitter:        " << (retry.backoff_jitter_pct ? std::to_string(*retry.backoff_jitter_pct) + "%" : "-")
         << '\n'
         << "timeout:       " << duration_text(settings.timeout_ms, "none") << '\n'
-        << "dead max:      " << text_or_dash(settings.dead_max_count) << '\n'
+        << "dead max:      "
+        << (settings.dead_max_count && *settings.dead_max_count == 0 ? "unlimited" : text_or_dash(settings.dead_max_count))
+        << '\n'
         << "dead max age:  " << duration_text(settings.dead_max_age_ms) << '\n';
     return out.str();
 }

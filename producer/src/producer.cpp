@@ -27,6 +27,8 @@ constexpr std::size_t kMaxReceivesPerPump = 4096;
 constexpr milliseconds kMaxPollSlice{60'000};
 // A deadline already past: pump_once handles what is there and does not wait (saves a clock read).
 constexpr Producer::Clock::time_point kNoWait{};
+// How long submit_async waits for the broker's limit (STATS) before a payload over the default.
+constexpr milliseconds kLimitQueryTimeout{5000};
 // Past this many records, an idle producer (no job tracked) gives their memory back.
 constexpr std::size_t kMaxIdleRecords = 4096;
 
@@ -116,8 +118,8 @@ Producer::Impl::Impl(zmq::context_t& context, ProducerOptions options)
                std::to_string(options_.results_batch) + ")");
     }
     socket_.set(zmq::sockopt::linger, 0);
-    socket_.set(zmq::sockopt::maxmsgsize,
-                static_cast<std::int64_t>(options_.max_payload_bytes + protocol::kFrameOverheadBytes));
+    // Any limit the broker announces fits: RESULTs under a raised --max-payload get through.
+    socket_.set(zmq::sockopt::maxmsgsize, static_cast<std::int64_t>(protocol::kClientMaxMessageBytes));
     // Deliberately not ZMQ_IMMEDIATE: with it, libzmq 4.3.4 aborts the whole process
     // ("Assertion failed: !_more (src/fq.cpp:112)") when the broker dies while replies stream in,
     // because the reconnect swaps the DEALER's pipe under a half-read message. Without it the pipe
@@ -137,7 +139,7 @@ void Producer::Impl::assert_owner_thread() const { assert(std::this_thread::get_
 
 std::string Producer::Impl::new_job_id() { return id_prefix_ + "-" + std::to_string(next_sequence_++); }
 
-void Producer::Impl::check_input(std::string_view queue, std::string_view payload, std::string_view id) const {
+void Producer::Impl::check_input(std::string_view queue, std::string_view id) const {
     using Kind = ProducerError::Kind;
     if (queue.empty()) throw ProducerError(Kind::invalid, ErrorCode::bad_field_value, "queue name is empty");
     if (queue.size() > protocol::kMaxQueueNameBytes) {
@@ -150,20 +152,52 @@ void Producer::Impl::check_input(std::string_view queue, std::string_view payloa
                             "job id is " + std::to_string(id.size()) + " bytes; the limit is " +
                                 std::to_string(protocol::kMaxJobIdBytes));
     }
-    if (payload.size() > options_.max_payload_bytes) {
-        throw ProducerError(Kind::invalid, ErrorCode::payload_too_large,
-                            "payload is " + std::to_string(payload.size()) + " bytes; the limit is " +
-                                std::to_string(options_.max_payload_bytes));
+}
+
+void Producer::Impl::check_payload(std::string_view payload) {
+    const auto too_large = [&](const std::string& limit) {
+        return ProducerError(ProducerError::Kind::invalid, ErrorCode::payload_too_large,
+                             "payload is " + std::to_string(payload.size()) + " bytes; " + limit);
+    };
+    if (options_.max_payload_bytes != 0 && payload.size() > options_.max_payload_bytes) {
+        throw too_large("this producer's max_payload_bytes is " + std::to_string(options_.max_payload_bytes));
+    }
+    // Every broker reads frames of the default limit and answers a larger payload with ERROR;
+    // past it, a broker with a smaller limit would cut the connection without a word: ask first.
+    if (!broker_max_payload_bytes_ && payload.size() > protocol::kDefaultMaxPayloadBytes) {
+        try {
+            stats(kLimitQueryTimeout);
+        } catch (const ProducerError& e) {
+            if (e.kind() != ProducerError::Kind::timeout) throw;
+            throw ProducerError(ProducerError::Kind::timeout, e.code(),
+                                "payload is " + std::to_string(payload.size()) +
+                                    " bytes, over the default limit: asked the broker at " +
+                                    options_.broker_endpoint + " for its --max-payload and got no answer within " +
+                                    format_ms(kLimitQueryTimeout) + " (is the broker running?)");
+        }
+        // A broker too old to say has the default limit unless its operator changed it.
+        if (!broker_max_payload_bytes_) broker_max_payload_bytes_ = protocol::kDefaultMaxPayloadBytes;
+    }
+    const std::size_t limit = broker_max_payload_bytes_.value_or(protocol::kDefaultMaxPayloadBytes);
+    if (payload.size() > limit) {
+        throw too_large("the broker at " + options_.broker_endpoint + " takes at most " + std::to_string(limit) +
+                        " bytes (its --max-payload)");
+    }
+}
+
+void Producer::Impl::adopt_max_payload(std::optional<std::uint64_t> max_payload_bytes) {
+    if (max_payload_bytes) {
+        broker_max_payload_bytes_ = static_cast<std::size_t>(std::min<std::uint64_t>(*max_payload_bytes, SIZE_MAX));
     }
 }
 
 void Producer::Impl::check_id(std::string_view id) const {
     if (id.empty()) reject("job id is empty");
-    check_input("-", {}, id);
+    check_input("-", id);
 }
 
 void Producer::Impl::check_queue_settings(const protocol::QueueSettings& settings) const {
-    check_input(settings.queue, {}, {});
+    check_input(settings.queue, {});
     const auto& retry = settings.retry;
     if (retry.max_attempts) check_range("max_attempts", *retry.max_attempts, 1, protocol::kMaxAttemptsLimit);
     if (retry.backoff_ms) check_range("backoff_ms", *retry.backoff_ms, 1, protocol::kMaxBackoffMs);
@@ -200,7 +234,8 @@ protocol::Accepted Producer::Impl::submit(std::string_view queue, std::string_vi
 std::string Producer::Impl::submit_async(std::string_view queue, std::string_view payload, bool wants_result,
                                          const JobOptions& options, std::string id) {
     assert_owner_thread();
-    check_input(queue, payload, id);
+    check_input(queue, id);
+    check_payload(payload);
     validate(options);
     if (id.empty()) id = new_job_id();
     if (find(id) != nullptr) {
@@ -334,7 +369,9 @@ protocol::StatsReply Producer::Impl::stats(milliseconds timeout) {
     assert_owner_thread();
     auto answer = request(protocol::StatsRequest{}, {Command::stats, {}, {}}, timeout);
     if (const auto* error = std::get_if<protocol::Error>(&answer)) throw refused_request(*error, Command::stats, {});
-    return std::move(std::get<protocol::StatsReply>(answer));
+    auto& reply = std::get<protocol::StatsReply>(answer);
+    adopt_max_payload(reply.max_payload_bytes);
+    return std::move(reply);
 }
 
 void Producer::Impl::cancel(const std::string& id, milliseconds timeout) {
@@ -353,7 +390,7 @@ void Producer::Impl::retry(const std::string& id, milliseconds timeout) {
 
 std::uint64_t Producer::Impl::retry_all(const std::string& queue, milliseconds timeout) {
     assert_owner_thread();
-    check_input(queue, {}, {});
+    check_input(queue, {});
     protocol::Retry message;
     message.queue = queue;
     return ok_count(request(std::move(message), {Command::retry, queue, {}}, timeout), Command::retry,
@@ -362,14 +399,14 @@ std::uint64_t Producer::Impl::retry_all(const std::string& queue, milliseconds t
 
 std::uint64_t Producer::Impl::purge(const std::string& queue, const std::string& id, milliseconds timeout) {
     assert_owner_thread();
-    check_input(queue, {}, id);
+    check_input(queue, id);
     return ok_count(request(protocol::Purge{queue, id}, {Command::purge, queue, id}, timeout), Command::purge,
                     id.empty() ? "queue " + queue : id + " in queue " + queue);
 }
 
 protocol::DeadReply Producer::Impl::dead(const std::string& queue, std::uint32_t limit, milliseconds timeout) {
     assert_owner_thread();
-    check_input(queue, {}, {});
+    check_input(queue, {});
     check_range("limit", limit, 1, protocol::kMaxDeadListed);
     auto answer = request(protocol::DeadRequest{queue, limit}, {Command::dead, queue, {}}, timeout);
     if (const auto* error = std::get_if<protocol::Error>(&answer)) {
@@ -628,7 +665,8 @@ Producer::Clock::time_point Producer::Impl::next_timer(Clock::time_point now) co
 }
 
 void Producer::Impl::receive_available() {
-    const protocol::DecodeLimits limits{options_.max_payload_bytes};
+    // The broker enforces its own limit on what it sends; the socket bounds each frame.
+    const protocol::DecodeLimits limits{protocol::kMaxPayloadLimitBytes};
     std::size_t received = 0;
     while (received < kMaxReceivesPerPump && protocol::receive_frames(socket_, received_frames_)) {
         ++received;
@@ -765,6 +803,8 @@ void Producer::Impl::on_progress(protocol::Progress&& progress) {
 void Producer::Impl::on_error(const protocol::Error& error, bool is_answer) {
     const auto submit = protocol::to_string(Command::submit);
     const auto status = protocol::to_string(Command::status);
+    // protocol.md §6: the refusal names the limit; later payloads over it are refused here.
+    if (error.code == ErrorCode::payload_too_large) adopt_max_payload(error.max_payload_bytes);
     if (error.code == ErrorCode::unknown_job && (error.command.empty() || error.command == status)) {
         // An accepted job the broker no longer knows: it restarted and lost its state. Its other
         // awaited jobs are gone too, so resubmit them all (same ids: idempotent if some survived).
@@ -822,6 +862,8 @@ void Producer::Impl::note_broker_instance(std::uint64_t instance) {
     if (instance == 0 || instance == broker_instance_) return;
     const bool is_restart = broker_instance_ != 0;
     broker_instance_ = instance;
+    // A restarted broker may have another --max-payload: learn it again.
+    if (is_restart) broker_max_payload_bytes_.reset();
     // Same ids: the restarted broker answers ACCEPTED existed=true, sends the RESULT of jobs that
     // ended, and sends later ones here.
     if (is_restart) resubmit_awaited();

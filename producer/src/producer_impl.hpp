@@ -110,8 +110,13 @@ private:
     };
 
     void assert_owner_thread() const;
-    void check_input(std::string_view queue, std::string_view payload, std::string_view id) const;
+    void check_input(std::string_view queue, std::string_view id) const;
     void check_id(std::string_view id) const;
+    // Throws payload_too_large (invalid) over this producer's own cap or the broker's limit; asks
+    // the broker its limit (STATS, blocking) first for a payload over the default one.
+    void check_payload(std::string_view payload);
+    // The broker's --max-payload, as its STATS_REPLY or ERROR payload_too_large told it.
+    void adopt_max_payload(std::optional<std::uint64_t> max_payload_bytes);
     void check_queue_settings(const protocol::QueueSettings& settings) const;
     void track(const std::string& id, std::string_view queue, std::string_view payload, bool wants_result,
                std::shared_ptr<const JobOptions> options);
@@ -212,6 +217,7 @@ private:
     std::uint64_t dropped_messages_ = 0;
     std::uint64_t resubmissions_ = 0;
     std::uint64_t broker_instance_ = 0;  // 0 until a broker tells it
+    std::optional<std::size_t> broker_max_payload_bytes_;  // the broker's --max-payload, once told
 };
 
 }  // namespace corsair::producer

@@ -20,7 +20,9 @@ namespace {
 constexpr const char* kDescription = R"(corsair-worker: serves one or more Corsair queues for a broker.
 
 Each job's payload is handed to a handler; its result goes back to the broker as DONE, and
-any failure (non-zero exit, exception, oversized result) as FAIL with an error text.
+any failure (non-zero exit, exception) as FAIL with an error text. A result larger than the
+broker's --max-payload, which the worker learns from the broker, fails the job for good (the
+command is stopped once its stdout passes the limit).
 
 Handlers (exactly one):
   --builtin echo     the result is the payload
@@ -71,7 +73,11 @@ heartbeats wait while a handler runs and a slow one would get the worker declare
 Batches: the worker asks the broker for up to --batch jobs per JOBS message (at most
 --capacity) and sends the results of the jobs it finished together as one DONES, as soon as
 nothing else is at hand; a broker that does not know batches gets one JOB and one DONE per
-message. --batch 0 turns this off.
+message. --batch 1 turns this off.
+
+Zero: a limit given as 0 means no limit (--drain-timeout 0 waits for the jobs in flight however
+long they take); where no limit makes no sense, 0 is refused (--capacity, --threads, --batch,
+--heartbeat).
 
 Signals: SIGINT/SIGTERM drain (finish in-flight jobs, then exit 0); a second one stops at once.
 Logs go to stderr.
@@ -139,21 +145,22 @@ std::variant<CommandLine, int> parse_command_line(int argc, const char* const* a
             }
             return {};
         });
-    app.add_option("--capacity", options.capacity, "Jobs held at once: the credit given to the broker")
+    app.add_option("--capacity", options.capacity, "Jobs held at once: the credit given to the broker, at least 1")
         ->type_name("N")
         ->check(CLI::Range(std::uint32_t{1}, protocol::kMaxCapacity))
         ->capture_default_str();
     auto* threads = app.add_option("--threads", options.handler_threads,
-                                   "Threads that run handlers (default: one per unit of --capacity)")
+                                   "Threads that run handlers, at least 1 (default: one per unit of --capacity)")
                         ->type_name("N")
                         ->check(CLI::Range(std::uint32_t{1}, protocol::kMaxCapacity));
     auto* inline_flag = app.add_flag("--inline", options.runs_handlers_inline,
                                      "Run handlers on the I/O thread (only for handlers that take microseconds)");
     threads->excludes(inline_flag);
     app.add_option("--batch", options.batch,
-                   "Most jobs per JOBS message from the broker and per DONES to it (0: one per message)")
+                   "Most jobs per JOBS message from the broker and per DONES to it, 1 to 1024 (1: one per "
+                   "message; 0 is refused, as it would read as no limit)")
         ->type_name("N")
-        ->check(CLI::Range(std::uint32_t{0}, protocol::kMaxBatchEntries))
+        ->check(CLI::Range(std::uint32_t{1}, protocol::kMaxBatchEntries))
         ->capture_default_str();
     app.add_option("--id", options.name, "Worker name shown in the broker's stats (default: HOSTNAME:PID); unique among the connected "
                    "workers: the broker refuses a second worker under a name in use, and it retries until the name "
@@ -163,7 +170,8 @@ std::variant<CommandLine, int> parse_command_line(int argc, const char* const* a
                  std::chrono::duration_cast<std::chrono::milliseconds>(protocol::kMinHeartbeatInterval),
                  std::chrono::duration_cast<std::chrono::milliseconds>(protocol::kMaxHeartbeatInterval));
     add_duration(app, "--drain-timeout", options.drain_timeout,
-                 "On SIGINT/SIGTERM, how long to wait for in-flight jobs before leaving them to the broker");
+                 "On SIGINT/SIGTERM, how long to wait for in-flight jobs before leaving them to the broker; 0 = no "
+                 "limit");
     app.add_option("--log-level", log_level, "Log level on stderr")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
         ->capture_default_str();

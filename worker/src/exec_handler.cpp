@@ -381,7 +381,9 @@ ExecHandler::ExecHandler(std::vector<std::string> argv, std::size_t max_output_b
 }
 
 std::string ExecHandler::operator()(const JobContext& job) const {
-    RunningCommand command(argv_, job, max_output_bytes_);
+    // The broker's limit, unless this handler was given a smaller one.
+    const std::size_t max_output_bytes = std::min(max_output_bytes_, job.max_result_bytes);
+    RunningCommand command(argv_, job, max_output_bytes);
     SigpipeBlock sigpipe_block;
     command.exchange_pipes();
     const ReaperReport report = command.wait_for_exit();
@@ -394,8 +396,10 @@ std::string ExecHandler::operator()(const JobContext& job) const {
     const int status = *report.wait_status;
 
     if (command.is_output_too_large()) {
-        throw std::runtime_error("output too large: more than " + std::to_string(max_output_bytes_) +
-                                 " bytes on stdout; command killed");
+        // Permanent: the same command on the same payload would only overflow again.
+        const bool is_broker_limit = max_output_bytes == job.max_result_bytes;
+        throw PermanentFailure("output too large: more than " + std::to_string(max_output_bytes) + " bytes on stdout" +
+                               (is_broker_limit ? " (the broker's --max-payload)" : "") + "; command killed");
     }
     if (command.was_stopped()) throw std::runtime_error("worker stopping: command killed");
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return std::move(command.result());

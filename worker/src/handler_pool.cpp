@@ -36,11 +36,8 @@ std::string truncate_text(std::string text, std::size_t max_bytes) {
 }
 
 HandlerPool::HandlerPool(zmq::context_t& context, std::string results_endpoint, std::uint32_t threads,
-                         std::size_t max_result_bytes, std::shared_ptr<spdlog::logger> log)
-    : context_(context),
-      results_endpoint_(std::move(results_endpoint)),
-      max_result_bytes_(max_result_bytes),
-      log_(std::move(log)) {
+                         std::shared_ptr<spdlog::logger> log)
+    : context_(context), results_endpoint_(std::move(results_endpoint)), log_(std::move(log)) {
     threads_.reserve(threads);
     for (std::uint32_t i = 0; i < threads; ++i) {
         threads_.emplace_back([this](std::stop_token stop) { serve(stop); });
@@ -87,7 +84,12 @@ void HandlerPool::serve(std::stop_token stop) {
     }
 }
 
-HandlerOutcome run_attempt(Task& task, const ProgressSink& progress, std::size_t max_result_bytes) {
+std::string result_too_large(std::size_t result_bytes, std::size_t max_result_bytes) {
+    return "result too large: " + std::to_string(result_bytes) + " bytes, over the broker's limit of " +
+           std::to_string(max_result_bytes) + " bytes (its --max-payload)";
+}
+
+HandlerOutcome run_attempt(Task& task, const ProgressSink& progress) {
     HandlerOutcome outcome;
     outcome.id = task.id;
     outcome.attempt = task.attempt;
@@ -97,13 +99,19 @@ HandlerOutcome run_attempt(Task& task, const ProgressSink& progress, std::size_t
         outcome.body = failure("abandoned before it started");
         return outcome;
     }
-    const JobContext context{
-        task.id, task.queue, task.attempt, protocol::view_of(task.payload), task.stop.get_token(), progress};
+    const JobContext context{task.id,
+                             task.queue,
+                             task.attempt,
+                             protocol::view_of(task.payload),
+                             task.stop.get_token(),
+                             progress,
+                             task.max_result_bytes};
     try {
         std::string result = (*task.handler)(context);
-        if (result.size() > max_result_bytes) {
-            outcome.body = failure("result too large: " + std::to_string(result.size()) +
-                                   " bytes exceeds the limit of " + std::to_string(max_result_bytes) + " bytes");
+        if (result.size() > task.max_result_bytes) {
+            // The same result would come back on every retry: fail for good, freeing the credit.
+            outcome.kind = HandlerOutcomeKind::failed_permanently;
+            outcome.body = failure(result_too_large(result.size(), task.max_result_bytes));
         } else {
             outcome.kind = HandlerOutcomeKind::done;
             outcome.body = message_owning(std::move(result));
@@ -135,7 +143,7 @@ HandlerOutcome HandlerPool::run_task(Task& task, std::stop_token pool_stop, zmq:
             // Only when the context is terminating: the worker is gone and no one wants the report.
         }
     };
-    return run_attempt(task, send_progress, max_result_bytes_);
+    return run_attempt(task, send_progress);
 }
 
 }  // namespace corsair::worker

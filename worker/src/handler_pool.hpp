@@ -30,20 +30,26 @@ struct Task {
     std::uint64_t generation = 0;
     zmq::message_t payload;
     const Handler* handler = nullptr;  // owned by the Worker, immutable while the pool lives
+    // The broker's limit when the job came: a larger result fails the attempt for good.
+    std::size_t max_result_bytes = 0;
     // This attempt's own stop (the I/O thread keeps a copy to abandon it); stop() of the pool
     // requests it too. A task whose stop is requested before it starts is not run.
     std::stop_source stop;
 };
 
 // Runs one attempt of `task` on the calling thread and returns its end: the handler's result, or
-// its exception as a failure. `progress` receives JobContext::report_progress() calls. Never throws.
-HandlerOutcome run_attempt(Task& task, const ProgressSink& progress, std::size_t max_result_bytes);
+// its exception as a failure; a result over task.max_result_bytes as a permanent failure.
+// `progress` receives JobContext::report_progress() calls. Never throws.
+HandlerOutcome run_attempt(Task& task, const ProgressSink& progress);
+
+// The permanent FAIL text of a result of `result_bytes` over the broker's `max_result_bytes`.
+std::string result_too_large(std::size_t result_bytes, std::size_t max_result_bytes);
 
 class HandlerPool {
 public:
     // Starts `threads` threads; `results_endpoint` must already be bound.
     HandlerPool(zmq::context_t& context, std::string results_endpoint, std::uint32_t threads,
-                std::size_t max_result_bytes, std::shared_ptr<spdlog::logger> log);
+                std::shared_ptr<spdlog::logger> log);
     // Stops (as stop()) and joins: waits for running handlers to return.
     ~HandlerPool();
     HandlerPool(const HandlerPool&) = delete;
@@ -61,7 +67,6 @@ private:
 
     zmq::context_t& context_;
     std::string results_endpoint_;
-    std::size_t max_result_bytes_;
     std::shared_ptr<spdlog::logger> log_;
     std::mutex mutex_;
     std::condition_variable_any wake_;

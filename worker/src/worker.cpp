@@ -132,7 +132,7 @@ void Worker::run() {
     // Inline handlers run on this thread: the pool is then an empty one that run() can still stop.
     const std::uint32_t threads =
         options_.runs_handlers_inline ? 0 : (options_.handler_threads != 0 ? options_.handler_threads : options_.capacity);
-    pool_ = std::make_unique<HandlerPool>(context_, results_endpoint_, threads, protocol::kDefaultMaxPayloadBytes, log_);
+    pool_ = std::make_unique<HandlerPool>(context_, results_endpoint_, threads, log_);
     log_->info("worker starting name={} broker={} capacity={} handler_threads={} queues={}", options_.name,
                options_.broker_endpoint, options_.capacity,
                options_.runs_handlers_inline ? std::string("inline") : std::to_string(threads), handlers_.size());
@@ -206,8 +206,8 @@ void Worker::open_connection(Clock::time_point now) {
     check_owner_thread();
     zmq::socket_t socket(context_, zmq::socket_type::dealer);
     socket.set(zmq::sockopt::linger, 0);
-    socket.set(zmq::sockopt::maxmsgsize,
-               static_cast<std::int64_t>(protocol::kDefaultMaxPayloadBytes + protocol::kFrameOverheadBytes));
+    // Any limit the broker announces fits, so a JOB under a raised --max-payload gets through.
+    socket.set(zmq::sockopt::maxmsgsize, static_cast<std::int64_t>(protocol::kClientMaxMessageBytes));
     try {
         socket.connect(options_.broker_endpoint);
     } catch (const zmq::error_t& e) {
@@ -218,6 +218,7 @@ void Worker::open_connection(Clock::time_point now) {
     ++generation_;
     is_broker_heard_ = false;
     broker_batch_ = 0;  // a new broker may not read DONES: wait for its HEARTBEAT
+    max_result_bytes_ = protocol::kDefaultMaxPayloadBytes;  // until its HEARTBEAT says otherwise
     // Wait for the broker's own numbers again: a restarted broker may use different ones.
     interval_ = options_.heartbeat_interval;
     liveness_ = options_.liveness;
@@ -407,7 +408,8 @@ void Worker::handle_control() {
 
 void Worker::begin_drain(Clock::time_point now) {
     change_state(ConnectionEvent::drain_requested);
-    drain_deadline_ = now + options_.drain_timeout;
+    // A drain timeout of 0 is no limit: the jobs in flight finish however long they take.
+    drain_deadline_ = options_.drain_timeout.count() == 0 ? Clock::time_point::max() : now + options_.drain_timeout;
     log_->info("draining in_flight={} timeout={}", in_flight_, protocol::format_duration(options_.drain_timeout));
     send_to_broker(protocol::Drain{});
 }
@@ -461,6 +463,12 @@ void Worker::end_attempt(HandlerOutcome&& outcome) {
     if (was_running) end_lease();
     // The last report must not be lost behind the interval, and must not come after the end.
     if (held_progress) send_to_broker(std::move(*held_progress));
+    if (outcome.kind == HandlerOutcomeKind::done && outcome.body.size() > max_result_bytes_) {
+        // The limit may have shrunk since the job came (a broker restarted behind the same socket).
+        outcome.kind = HandlerOutcomeKind::failed_permanently;
+        const std::string error = result_too_large(outcome.body.size(), max_result_bytes_);
+        outcome.body = protocol::make_payload(error);
+    }
     if (outcome.kind == HandlerOutcomeKind::not_started) {
         give_back_not_started(std::move(outcome), Clock::now());
         return;
@@ -577,7 +585,8 @@ void Worker::handle_broker_message(Clock::time_point now) {
             }
             hold_leases_on_new_connection();
         }
-        auto decoded = protocol::decode(frames);
+        // The broker enforces its own limit on what it sends; the socket bounds each frame.
+        auto decoded = protocol::decode(frames, 0, protocol::DecodeLimits{protocol::kMaxPayloadLimitBytes});
         if (!decoded) {
             log_->warn("bad message from broker code={} detail={}", protocol::to_string(decoded.error().code),
                        protocol::quoted(decoded.error().detail));
@@ -597,6 +606,7 @@ void Worker::handle_broker_message(Clock::time_point now) {
             }
             next_heartbeat_ = std::min(next_heartbeat_, now + interval_);
             if (heartbeat->batch) broker_batch_ = std::min(*heartbeat->batch, options_.batch);
+            if (heartbeat->max_payload_bytes) adopt_max_result_bytes(*heartbeat->max_payload_bytes);
             // The broker answers READY with a HEARTBEAT, after the ABANDONs of the leases it does
             // not know: what is still kept is its to take.
             deliver_unsent();
@@ -644,6 +654,13 @@ void Worker::handle_broker_message(Clock::time_point now) {
     }
 }
 
+void Worker::adopt_max_result_bytes(std::uint64_t max_payload_bytes) {
+    const auto limit = static_cast<std::size_t>(std::min<std::uint64_t>(max_payload_bytes, SIZE_MAX));
+    if (limit == max_result_bytes_) return;
+    max_result_bytes_ = limit;
+    log_->info("broker payload limit adopted max_payload_bytes={}", max_result_bytes_);
+}
+
 void Worker::handle_job(protocol::Job&& job) {
     const auto handler = handlers_.find(job.queue);
     if (handler == handlers_.end()) {
@@ -663,8 +680,8 @@ void Worker::handle_job(protocol::Job&& job) {
     ++in_flight_;
     ++leases_held_;
     change_state(ConnectionEvent::job_received);
-    Task task{std::move(job.id),      std::move(job.queue), job.attempt, generation_, std::move(job.payload),
-              &handler->second, running->second.stop};
+    Task task{std::move(job.id),  std::move(job.queue),    job.attempt,          generation_,
+              std::move(job.payload), &handler->second, max_result_bytes_, running->second.stop};
     if (!options_.runs_handlers_inline) {
         pool_->submit(std::move(task));
         return;
@@ -674,7 +691,7 @@ void Worker::handle_job(protocol::Job&& job) {
                                 protocol::make_payload(message)};
         handle_progress(progress, Clock::now());
     };
-    end_attempt(run_attempt(task, report, protocol::kDefaultMaxPayloadBytes));
+    end_attempt(run_attempt(task, report));
 }
 
 void Worker::handle_abandon(const protocol::Abandon& abandon) {

@@ -93,7 +93,7 @@ Broker::Broker(zmq::context_t& context, BrokerOptions options, std::shared_ptr<s
       control_(context, zmq::socket_type::pull),
       scheduler_(options_, *this, log_) {
     open_journal();
-    const std::size_t max_message_bytes = options_.max_payload_bytes + p::kFrameOverheadBytes;
+    const std::size_t max_message_bytes = p::broker_max_message_bytes(options_.max_payload_bytes);
     configure_router(producers_, max_message_bytes);
     configure_router(workers_, max_message_bytes);
     control_.set(zmq::sockopt::linger, 0);
@@ -294,7 +294,9 @@ void Broker::receive_from_workers(std::chrono::steady_clock::time_point now) {
 
 void Broker::receive_turn(zmq::socket_t& socket, std::chrono::steady_clock::time_point now, MessageHandler on_message,
                           MalformedHandler on_malformed) {
-    const p::DecodeLimits limits{options_.max_payload_bytes};
+    // The socket bounds each frame; a payload over --max-payload is the Scheduler's to answer,
+    // since only it knows the job the message names.
+    const p::DecodeLimits limits{p::broker_max_message_bytes(options_.max_payload_bytes)};
     scheduler_.begin_turn();
     for (int i = 0; i < kBatchPerTurn && p::receive_frames(socket, frames_); ++i) {
         const RoutingId routing_id(static_cast<const char*>(frames_[0].data()), frames_[0].size());

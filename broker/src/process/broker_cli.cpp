@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <ctime>
+#include <limits>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -58,11 +59,16 @@ void add_broker_flags(CLI::App& app, BrokerOptions& options, std::string& log_le
         ->capture_default_str()
         ->check(CLI::Range(1, 100));
     options::add_size_flag(app, "--max-payload", options.max_payload_bytes,
-                           "largest job payload or result accepted (ZMQ_MAXMSGSIZE adds 64 KiB for headers)", 1,
-                           std::uint64_t{1} << 30);
-    add_duration(app, "--result-ttl", options.result_ttl, "how long ended jobs' results are kept");
+                           "largest job payload or result accepted, 1 byte to 1GiB (0 is refused: no limit would "
+                           "let one message take any amount of memory). Workers and producers are told it; a larger "
+                           "SUBMIT gets ERROR payload_too_large, a larger result fails its job for good",
+                           1, protocol::kMaxPayloadLimitBytes);
+    add_duration(app, "--result-ttl", options.result_ttl,
+                 "how long ended jobs' results are kept; 0 = no age limit (--result-memory still bounds them)");
     options::add_size_flag(app, "--result-memory", options.max_result_bytes,
-                           "most result bytes kept; the oldest are dropped first", 0, SIZE_MAX);
+                           "most result bytes kept; the oldest are dropped first (0 is refused: results would "
+                           "grow without bound)",
+                           1, SIZE_MAX);
     app.add_option("--max-queues", options.max_queues,
                    "most queues the broker holds; a SUBMIT, READY or QUEUE naming a new queue beyond it gets "
                    "ERROR too_many_queues (0 = no limit)")
@@ -78,10 +84,17 @@ void add_broker_flags(CLI::App& app, BrokerOptions& options, std::string& log_le
                    "written, never synced (an OS crash can lose anything unsynced)")
         ->capture_default_str()
         ->check(CLI::IsMember({"always", "interval", "never"}));
-    add_duration(app, "--fsync-interval", options.fsync_interval, "with --fsync interval: longest wait before a sync");
+    add_duration(app, "--fsync-interval", options.fsync_interval,
+                 "with --fsync interval: longest wait before a sync, at least 1ms (0 is refused: for a sync "
+                 "before every acknowledgement use --fsync always)")
+        ->check([](const std::string& text) -> std::string {
+            auto parsed = protocol::parse_duration(text);
+            if (parsed && parsed->count() <= 0) return "--fsync-interval must be at least 1ms (or use --fsync always)";
+            return {};
+        });
     options::add_size_flag(app, "--compact-min-bytes", options.compact_min_bytes,
                            "compact the journal once it is this large and --compact-ratio times the estimated size "
-                           "of the live state",
+                           "of the live state; 0 = no minimum size (the ratio alone decides)",
                            0, SIZE_MAX);
     app.add_option("--compact-ratio", options.compact_ratio,
                    "compact when the journal is this many times the estimated size of the live state (pending, delayed, running and dead jobs, results within their TTL)")

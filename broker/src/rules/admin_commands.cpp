@@ -176,9 +176,10 @@ void AdminCommands::list_dead(const RoutingId& producer, const p::DeadRequest& r
     reply.queue = request.queue;
     if (const QueueState* queue = queues_.find(request.queue)) {
         reply.total = queue->dead.size();
-        // The body must stay decodable: stop well before the payload limit; `total` says how
+        // The body must stay decodable by any client, which takes frames of the default payload
+        // limit at least (whatever --max-payload says): stop well before it; `total` says how
         // many more there are.
-        const std::size_t budget_bytes = context_.options.max_payload_bytes / 2;
+        const std::size_t budget_bytes = p::kDefaultMaxPayloadBytes / 2;
         std::size_t bytes = 0;
         for (const JobRecord* job = queue->dead.front(); job != nullptr; job = job->next) {
             if (reply.jobs.size() >= request.limit) break;
@@ -230,6 +231,7 @@ p::StatsReply AdminCommands::stats(TimePoint now) const {
     reply.counters = context_.counters.to_map();
     reply.counters["results_kept"] = results_.size();
     reply.counters["results_evicted"] = results_.evicted();
+    reply.max_payload_bytes = context_.options.max_payload_bytes;
     return reply;
 }
 

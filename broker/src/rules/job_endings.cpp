@@ -200,7 +200,9 @@ void JobEndings::end_job(JobRecord& job, p::JobState state, zmq::message_t resul
 void JobEndings::expire_dead(QueueState& queue, TimePoint now) {
     while (!queue.dead.empty()) {
         JobRecord& oldest = *queue.dead.front();
-        const bool is_over_count = queue.dead.size() > queue.config.dead_max_count;
+        // dead_max_count 0 = no count limit (docs/jobs.md §Dead sets); the age bound always holds.
+        const std::uint64_t max_count = queue.config.dead_max_count;
+        const bool is_over_count = max_count != 0 && queue.dead.size() > max_count;
         const bool is_too_old = now - oldest.details().died_at >= queue.config.dead_max_age;
         if (!is_over_count && !is_too_old) break;
         ++context_.counters.dead_evicted;

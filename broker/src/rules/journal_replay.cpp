@@ -143,7 +143,8 @@ void JournalReplay::keep_ended(JobRecord& job, p::JobState state, zmq::message_t
     states_.place(job, JobMove::ended());
     const TimePoint ended_at = steady_or_now(ended_at_ms, now);
     jobs_.release_unique_key(job);
-    if (now - ended_at < context_.options.result_ttl) {
+    const auto ttl = context_.options.result_ttl;
+    if (ttl.count() == 0 || now - ended_at < ttl) {  // a TTL of 0 is no age limit
         results_.add(job.id(), JobEndings::ended_record(job, state, std::move(result), std::move(error), ended_at));
     }
     jobs_.destroy(job);

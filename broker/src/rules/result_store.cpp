@@ -87,6 +87,7 @@ void ResultStore::add(std::string_view id, EndedJob& job) {
 
 std::size_t ResultStore::expire(std::chrono::steady_clock::time_point now) {
     std::size_t expired = 0;
+    if (ttl_.count() == 0) return expired;  // --result-ttl 0: no age limit, only the memory bound
     while (oldest() != nullptr && now - oldest()->ended_at >= ttl_) {
         erase_oldest();
         ++expired;

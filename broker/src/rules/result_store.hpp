@@ -78,6 +78,7 @@ private:
 
 class ResultStore {
 public:
+    // `ttl` 0: no age limit, only `max_bytes` drops entries.
     ResultStore(std::chrono::milliseconds ttl, std::size_t max_bytes) : ttl_(ttl), max_bytes_(max_bytes) {}
     ~ResultStore();
     ResultStore(const ResultStore&) = delete;

@@ -47,6 +47,23 @@ bool changes_settings(const p::QueueSettings& q) {
            q.retry.backoff_jitter_pct || q.timeout_ms || q.dead_max_count || q.dead_max_age_ms;
 }
 
+// protocol.md §6 payload_too_large: a result over --max-payload (from a worker that does not
+// know the limit) ends the attempt as a permanent FAIL, so the job neither stays running nor
+// comes back only to grow the same result again. `report` takes (succeeded, result, error,
+// is_permanent).
+template <class Report>
+void complete_done(p::Done& done, std::size_t max_payload_bytes, SchedulerCounters& counters, Report&& report) {
+    if (done.payload.size() <= max_payload_bytes) {
+        report(true, std::move(done.payload), std::string(), false);
+        return;
+    }
+    ++counters.results_too_large;
+    std::string error = "result too large: " + std::to_string(done.payload.size()) +
+                        " bytes, over the broker's limit of " + std::to_string(max_payload_bytes) +
+                        " bytes (--max-payload)";
+    report(false, zmq::message_t(), std::move(error), true);
+}
+
 }  // namespace
 
 // The parts, in the order they depend on each other.
@@ -278,12 +295,18 @@ void Scheduler::report(WorkerRecord* worker, const std::string& id, std::uint32_
 void Scheduler::on_known_worker_message(WorkerRecord& worker, p::Message&& message, TimePoint now) {
     parts_->workers.heard_from(worker, now);
     JobEndings& endings = parts_->endings;
+    // What a DONE (or a DONES entry) reports, once complete_done() has checked its size.
+    auto report_for = [&](const p::Done& done) {
+        return [&, this](bool succeeded, zmq::message_t result, std::string error, bool is_permanent) {
+            report(&worker, done.id, done.attempt, succeeded, std::move(result), std::move(error), is_permanent, now);
+        };
+    };
     if (auto* done = std::get_if<p::Done>(&message)) {
-        report(&worker, done->id, done->attempt, true, std::move(done->payload), {}, false, now);
+        complete_done(*done, options_.max_payload_bytes, counters_, report_for(*done));
     } else if (auto* dones = std::get_if<p::Dones>(&message)) {
         // protocol.md §5.26: each entry is a DONE of its own, fenced on its own.
         for (auto& entry : dones->done) {
-            report(&worker, entry.id, entry.attempt, true, std::move(entry.payload), {}, false, now);
+            complete_done(entry, options_.max_payload_bytes, counters_, report_for(entry));
         }
     } else if (auto* fail = std::get_if<p::Fail>(&message)) {
         if (fail->is_not_started) {
@@ -483,8 +506,9 @@ p::SendStatus Scheduler::send_to_worker(const RoutingId& worker, p::Frames frame
 
 p::Heartbeat Scheduler::heartbeat_message() const {
     // `batch`: this broker reads DONES of up to kMaxBatchEntries (protocol.md §5.13).
+    // `max_payload_bytes`: the worker fails a larger result itself (protocol.md §5.19).
     return p::Heartbeat{static_cast<std::uint32_t>(options_.heartbeat_interval.count()), options_.liveness,
-                        p::kMaxBatchEntries};
+                        p::kMaxBatchEntries, options_.max_payload_bytes};
 }
 
 }  // namespace corsair::broker

@@ -22,6 +22,8 @@ std::map<std::string, std::uint64_t> SchedulerCounters::to_map() const {
         {"dead_evicted", dead_evicted},
         {"queue_full_refusals", queue_full_refusals},
         {"queue_limit_refusals", queue_limit_refusals},
+        {"payload_refusals", payload_refusals},
+        {"results_too_large", results_too_large},
         {"progress_reports", progress_reports},
         {"stale_completions", stale_completions},
         {"workers_joined", workers_joined},

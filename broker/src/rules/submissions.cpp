@@ -22,10 +22,26 @@ void Submissions::submit(const RoutingId& producer, p::Submit&& message, TimePoi
                                    "SUBMIT");
         return;
     }
+    if (!fits_payload_limit(producer, message)) return;
     if (answers_known_id(producer, message) || answers_unique_hit(producer, message)) return;
     std::optional<TimePoint> ready_at;
     if (!read_ready_time(producer, message, now, ready_at)) return;
     if (QueueState* queue = queue_with_room(producer, message)) create_job(producer, std::move(message), *queue, ready_at, now);
+}
+
+// protocol.md §6 payload_too_large: the refusal carries the limit, which the producer adopts.
+bool Submissions::fits_payload_limit(const RoutingId& producer, const p::Submit& message) {
+    const std::size_t limit = context_.options.max_payload_bytes;
+    if (message.payload.size() <= limit) return true;
+    ++context_.counters.payload_refusals;
+    context_.log.warn("submit refused: payload too large job={} queue={} payload_bytes={} max_payload_bytes={}",
+                      message.id, message.queue, message.payload.size(), limit);
+    p::Error error{p::ErrorCode::payload_too_large,
+                   "payload is " + std::to_string(message.payload.size()) +
+                       " bytes; this broker takes at most " + std::to_string(limit) + " bytes (--max-payload)",
+                   message.id, "SUBMIT", limit};
+    replies_.send(producer, p::encode(std::move(error)));
+    return false;
 }
 
 // protocol.md §Idempotent submission: a known id never makes a second job.

@@ -33,6 +33,8 @@ public:
     void refuse_new_jobs() noexcept { is_refusing_ = true; }
 
 private:
+    // False after refusing a payload over --max-payload (payload_too_large, naming the limit).
+    bool fits_payload_limit(const RoutingId& producer, const protocol::Submit& submit);
     bool answers_known_id(const RoutingId& producer, const protocol::Submit& submit);
     bool answers_unique_hit(const RoutingId& producer, const protocol::Submit& submit);
     // The time a SUBMIT's job becomes pending (none: at once); false if run_at is refused.

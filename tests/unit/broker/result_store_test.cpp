@@ -33,6 +33,14 @@ TEST_CASE("results are found until their TTL passes", "[broker][result_store]") 
     CHECK(store.bytes() == 0);
 }
 
+TEST_CASE("a TTL of 0 is no age limit: only the memory bound drops results", "[broker][result_store]") {
+    ResultStore store(0s, 1 << 20);
+    const std::chrono::steady_clock::time_point t0{100s};
+    store.add("a", ended_at(t0));
+    CHECK(store.expire(t0 + 24h * 365) == 0);
+    CHECK(store.find("a") != nullptr);
+}
+
 TEST_CASE("the oldest results are dropped to stay under the memory bound", "[broker][result_store]") {
     ResultStore store(1h, 4000);
     const std::chrono::steady_clock::time_point t0{100s};

@@ -160,6 +160,26 @@ TEST_CASE("the dead set is bounded in count and in age, and PURGE empties it", "
     CHECK(f.outbox.to_producer_of<p::DeadReply>("A").at(0).total == 0);
 }
 
+TEST_CASE("a dead_max_count of 0 keeps every dead job, and the age bound still drops them",
+          "[broker][scheduler][dead]") {
+    Fixture f;
+    f.request(p::QueueSettings{"q", {}, {}, {1, {}, {}, {}}, {}, 0, 60'000}, "A");
+    REQUIRE(f.outbox.to_producer_of<p::QueueSettings>("A").at(0).dead_max_count == 0u);
+    f.ready("W", {"q"}, 10);
+    for (const char* id : {"a", "b", "c"}) {
+        f.submit_message(job(id));
+        f.fail("W", id, 1, "no");
+    }
+    f.scheduler.tick(f.now);
+    f.request(p::DeadRequest{"q", 10}, "A");
+    CHECK(f.outbox.to_producer_of<p::DeadReply>("A").at(0).total == 3);
+    CHECK(f.scheduler.counters().dead_evicted == 0);
+    f.advance(60s);
+    f.scheduler.tick(f.now);
+    f.request(p::DeadRequest{"q", 10}, "A");
+    CHECK(f.outbox.to_producer_of<p::DeadReply>("A").at(0).total == 0);
+}
+
 TEST_CASE("higher priority runs first and equal priorities keep their order", "[broker][scheduler][priority]") {
     Fixture f;
     const std::vector<std::pair<std::string, int>> backlog = {{"low1", -5}, {"mid1", 0}, {"high1", 10},

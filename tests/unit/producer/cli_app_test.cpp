@@ -248,6 +248,10 @@ TEST_CASE("bad flag values exit 2 naming the flag, and send nothing", "[producer
         args = {"status", "j", "--timeout", "1s"}, flag = "--timeout";
     }
     SECTION("a bad --wait-timeout") { args = {"stats", "--wait-timeout", "soon"}, flag = "--wait-timeout"; }
+    SECTION("a --wait-timeout of 0, which would give up at once") {
+        args = {"stats", "--wait-timeout", "0s"}, flag = "--wait-timeout";
+    }
+    SECTION("a --window of 0") { args = {"submit", "q", "--file", "-", "--window", "0"}, flag = "--window"; }
     args.push_back("--broker");
     args.push_back(broker.endpoint());
     const auto result = run(context, args, "line\n");

@@ -230,6 +230,16 @@ TEST_CASE("a dead set prints as a table and as one JSON document", "[producer][c
     CHECK(cli::json_line(cli::dead_json(empty)) == R"({"jobs":[],"queue":"images","total":0})");
 }
 
+TEST_CASE("a dead_max_count of 0 prints as unlimited, as max_length 0 does", "[producer][cli_output]") {
+    protocol::QueueSettings settings;
+    settings.queue = "images";
+    settings.max_length = 0;
+    settings.dead_max_count = 0;
+    const std::string text = cli::queue_settings_text(settings);
+    CHECK_THAT(text, Catch::Contains("max length:    unlimited\n"));
+    CHECK_THAT(text, Catch::Contains("dead max:      unlimited\n"));
+}
+
 TEST_CASE("queue settings print as lines and as JSON", "[producer][cli_output]") {
     protocol::QueueSettings settings;
     settings.queue = "images";

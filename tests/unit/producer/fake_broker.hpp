@@ -29,7 +29,8 @@ public:
         zmq::poll(&item, 1, timeout);
         protocol::Frames frames;
         if (!protocol::receive_frames(socket_, frames) || frames.empty()) return std::nullopt;
-        auto decoded = protocol::decode(frames, 1);
+        // As large as any broker may allow: tests of the payload limit send more than the default.
+        auto decoded = protocol::decode(frames, 1, protocol::DecodeLimits{protocol::kMaxPayloadLimitBytes});
         if (!decoded) return std::nullopt;
         return Received{std::move(frames[0]), std::move(decoded).value()};
     }

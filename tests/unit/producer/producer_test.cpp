@@ -5,6 +5,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <atomic>
+
 #include "fake_broker.hpp"
 
 using namespace std::chrono_literals;
@@ -353,6 +355,91 @@ TEST_CASE("inputs over the protocol limits are refused before sending", "[produc
     CHECK(kind_of([&] { producer.submit_async("q", "p", false, std::string(129, 'i')); }) ==
           ProducerError::Kind::invalid);
     CHECK(producer.awaiting_acceptance() == 0);
+}
+
+// The kind and code of what `call` throws; refused/internal when it throws nothing.
+template <class Call>
+std::pair<ProducerError::Kind, protocol::ErrorCode> error_of_call(Call&& call, std::string* what = nullptr) {
+    try {
+        call();
+    } catch (const ProducerError& e) {
+        if (what != nullptr) *what = e.what();
+        return {e.kind(), e.code()};
+    }
+    return {ProducerError::Kind::refused, protocol::ErrorCode::internal};
+}
+
+TEST_CASE("a producer adopts the limit of a payload_too_large refusal and refuses larger payloads itself",
+          "[producer][payload_limit]") {
+    zmq::context_t context;
+    std::atomic<int> submits{0};
+    ThreadedBroker broker(context, [&submits](FakeBroker& fake, FakeBroker::Received& received) {
+        if (auto* submit = std::get_if<protocol::Submit>(&received.message)) {
+            ++submits;
+            if (submit->payload.size() <= 1000) {
+                fake.send(received.routing_id, test::accepted(submit->id));
+                return;
+            }
+            auto refusal = test::error(protocol::ErrorCode::payload_too_large, submit->id, "SUBMIT",
+                                       "payload is 2000 bytes; this broker takes at most 1000 bytes (--max-payload)");
+            refusal.max_payload_bytes = 1000;
+            fake.send(received.routing_id, std::move(refusal));
+        }
+    });
+    Producer producer(context, options_for(broker.endpoint()));
+    std::string what;
+    auto first = error_of_call([&] { producer.submit("q", std::string(2000, 'p'), 2s); }, &what);
+    CHECK(first.first == ProducerError::Kind::refused);  // at once, not a timeout
+    CHECK(first.second == protocol::ErrorCode::payload_too_large);
+    CHECK_THAT(what, Catch::Contains("at most 1000 bytes"));
+    CHECK(submits == 1);
+    auto second = error_of_call([&] { producer.submit_async("q", std::string(1001, 'p'), false); }, &what);
+    CHECK(second.first == ProducerError::Kind::invalid);
+    CHECK(second.second == protocol::ErrorCode::payload_too_large);
+    CHECK(what == "payload is 1001 bytes; the broker at " + broker.endpoint() +
+                      " takes at most 1000 bytes (its --max-payload)");
+    CHECK(producer.awaiting_acceptance() == 0);
+    CHECK_FALSE(producer.submit("q", std::string(1000, 'p'), 2s).empty());
+    CHECK(submits == 2);  // the refused one never left
+}
+
+TEST_CASE("a producer asks the broker its limit before sending a payload over the default one",
+          "[producer][payload_limit]") {
+    zmq::context_t context;
+    const std::size_t big = protocol::kDefaultMaxPayloadBytes + protocol::kFrameOverheadBytes + 1;
+    std::atomic<std::uint64_t> broker_limit{20'000'000};
+    std::atomic<int> stats_asked{0};
+    std::atomic<std::size_t> submitted_bytes{0};
+    ThreadedBroker broker(context, [&](FakeBroker& fake, FakeBroker::Received& received) {
+        if (auto* submit = std::get_if<protocol::Submit>(&received.message)) {
+            submitted_bytes = submit->payload.size();
+            fake.send(received.routing_id, test::accepted(submit->id));
+        } else if (std::holds_alternative<protocol::StatsRequest>(received.message)) {
+            ++stats_asked;
+            protocol::StatsReply reply;
+            reply.max_payload_bytes = broker_limit.load();
+            fake.send(received.routing_id, std::move(reply));
+        }
+    });
+    Producer producer(context, options_for(broker.endpoint()));
+    SECTION("a broker whose limit allows it gets the payload") {
+        CHECK_FALSE(producer.submit("q", std::string(big, 'p'), 5s).empty());
+        CHECK(submitted_bytes == big);
+        CHECK_FALSE(producer.submit("q", std::string(big, 'p'), 5s).empty());
+        CHECK(stats_asked == 1);  // once: the limit is kept
+    }
+    SECTION("a broker with a smaller limit: refused here, nothing sent") {
+        broker_limit = 1000;
+        auto refused = error_of_call([&] { producer.submit_async("q", std::string(big, 'p'), false); });
+        CHECK(refused.first == ProducerError::Kind::invalid);
+        CHECK(refused.second == protocol::ErrorCode::payload_too_large);
+        CHECK(stats_asked == 1);
+        CHECK(submitted_bytes == 0);
+    }
+    SECTION("a payload of the default size or less is sent without asking") {
+        CHECK_FALSE(producer.submit("q", std::string(protocol::kDefaultMaxPayloadBytes, 'p'), 5s).empty());
+        CHECK(stats_asked == 0);
+    }
 }
 
 TEST_CASE("a RESULT completes wait_result", "[producer]") {

@@ -423,6 +423,32 @@ TEST_CASE("STATS_REPLY round trips a queue's delayed and dead counts and its pau
     CHECK_FALSE(m.queues[1].is_paused);
 }
 
+TEST_CASE("STATS_REPLY round trips the broker's payload limit, absent from older brokers", "[protocol][codec]") {
+    StatsReply reply;
+    reply.max_payload_bytes = 1000;
+    CHECK(round_trip(std::move(reply)).max_payload_bytes == 1000u);
+    CHECK_FALSE(round_trip(StatsReply{}).max_payload_bytes);
+    Frames frames = encode(StatsReply{});
+    CHECK(header_keys(frames[2]) == Keys{"counters"});
+}
+
+TEST_CASE("ERROR payload_too_large round trips the broker's limit, written only when set", "[protocol][codec]") {
+    Error error = error_of(ErrorCode::payload_too_large, "payload is 2000 bytes", "j1", "SUBMIT");
+    error.max_payload_bytes = kMaxPayloadLimitBytes;
+    auto m = round_trip(std::move(error));
+    CHECK(m.code == ErrorCode::payload_too_large);
+    CHECK(m.max_payload_bytes == kMaxPayloadLimitBytes);
+    SECTION("a larger limit than this build allows (a newer broker) still decodes") {
+        Error larger = error_of(ErrorCode::payload_too_large, "", "j1", "SUBMIT");
+        larger.max_payload_bytes = std::uint64_t{1} << 40;
+        CHECK(round_trip(std::move(larger)).max_payload_bytes == std::uint64_t{1} << 40);
+    }
+    SECTION("absent from other errors") {
+        Frames frames = encode(error_of(ErrorCode::queue_full, "full", "j1", "SUBMIT"));
+        CHECK(header_keys(frames[2]) == Keys{"code", "message", "id", "command"});
+    }
+}
+
 TEST_CASE("ERROR round trips every error code", "[protocol][codec]") {
     for (int i = 0; i <= static_cast<int>(ErrorCode::internal); ++i) {
         const auto code = static_cast<ErrorCode>(i);
@@ -684,7 +710,20 @@ TEST_CASE("HEARTBEAT round trips with and without the broker's settings", "[prot
         REQUIRE(m.batch);
         CHECK(*m.batch == kMaxBatchEntries);
         CHECK_FALSE(round_trip(Heartbeat{1000u, 3u}).batch);
+    }    SECTION("the broker's payload limit") {
+        auto m = round_trip(Heartbeat{1000u, 3u, kMaxBatchEntries, 20'000'000u});
+        CHECK(m.max_payload_bytes == 20'000'000u);
+        CHECK(round_trip(Heartbeat{1000u, 3u, std::nullopt, 1u}).max_payload_bytes == 1u);
+        CHECK_FALSE(round_trip(Heartbeat{1000u, 3u}).max_payload_bytes);
     }
+}
+
+TEST_CASE("the broker's sockets take frames of the default limit even when --max-payload is lower",
+          "[protocol][limits]") {
+    CHECK(broker_max_message_bytes(1000) == kDefaultMaxPayloadBytes + kFrameOverheadBytes);
+    CHECK(broker_max_message_bytes(kDefaultMaxPayloadBytes) == kDefaultMaxPayloadBytes + kFrameOverheadBytes);
+    CHECK(broker_max_message_bytes(20'000'000) == 20'000'000 + kFrameOverheadBytes);
+    CHECK(kClientMaxMessageBytes == broker_max_message_bytes(kMaxPayloadLimitBytes));
 }
 
 TEST_CASE("DRAIN round trips", "[protocol][codec]") {

@@ -618,6 +618,16 @@ std::vector<MalformedCase> field_cases() {
         "liveness");
     add("liveness 101", Command::heartbeat, with(heartbeat, uint("liveness", 101)), ErrorCode::bad_field_value,
         "liveness");
+    add("max_payload_bytes 0 in HEARTBEAT", Command::heartbeat, with(heartbeat, uint("max_payload_bytes", 0)),
+        ErrorCode::bad_field_value, "max_payload_bytes");
+    add("max_payload_bytes as a string in HEARTBEAT", Command::heartbeat,
+        with(heartbeat, str("max_payload_bytes", "8MiB")), ErrorCode::bad_field_type, "max_payload_bytes");
+    add("max_payload_bytes 0 in ERROR", Command::error,
+        with(valid_fields(Command::error), uint("max_payload_bytes", 0)), ErrorCode::bad_field_value,
+        "max_payload_bytes");
+    add("max_payload_bytes 0 in STATS_REPLY", Command::stats_reply,
+        with(valid_fields(Command::stats_reply), uint("max_payload_bytes", 0)), ErrorCode::bad_field_value,
+        "max_payload_bytes");
     add("empty code", Command::error, with(valid_fields(Command::error), str("code", "")), ErrorCode::bad_field_value,
         "code");
     add_lifecycle_cases(add);

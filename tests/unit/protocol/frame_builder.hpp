@@ -128,7 +128,7 @@ inline Frames message_with_header(Command command, const std::string& header, co
 
 // STATS_REPLY and DEAD_REPLY carry lists in a body frame (frame 3) rather than in the header.
 inline bool is_body_field(Command command, std::string_view key) {
-    if (command == Command::stats_reply) return key != "counters";
+    if (command == Command::stats_reply) return key != "counters" && key != "max_payload_bytes";
     if (command == Command::dead_reply) return key == "jobs";
     return false;
 }

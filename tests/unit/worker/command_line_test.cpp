@@ -76,6 +76,15 @@ TEST_CASE("the version flag prints the version and exits 0", "[worker][command_l
     CHECK(std::get<int>(parsed) == 0);
 }
 
+TEST_CASE("a drain timeout of 0 on the command line is no limit, and --batch 1 is one job per message",
+          "[worker][command_line]") {
+    auto parsed = parse({"--broker", "tcp://h:1", "--queue", "a", "--builtin", "echo", "--drain-timeout", "0s",
+                         "--batch", "1"});
+    REQUIRE(std::holds_alternative<CommandLine>(parsed));
+    CHECK(std::get<CommandLine>(parsed).options.drain_timeout.count() == 0);
+    CHECK(std::get<CommandLine>(parsed).options.batch == 1);
+}
+
 TEST_CASE("a bad command line is a usage error with exit code 2", "[worker][command_line]") {
     ::unsetenv("CORSAIR_BROKER");
     const std::vector<std::vector<const char*>> cases = {
@@ -89,6 +98,8 @@ TEST_CASE("a bad command line is a usage error with exit code 2", "[worker][comm
         {"--broker", "tcp://h:1", "--queue", "a", "--builtin", "echo", "--capacity", "0"},
         {"--broker", "127.0.0.1:5556", "--queue", "a", "--builtin", "echo"},  // no tcp://
         {"--broker", "tcp://h", "--queue", "a", "--builtin", "echo"},         // no port
+        {"--broker", "tcp://h:1", "--queue", "a", "--builtin", "echo", "--threads", "0"},
+        {"--broker", "tcp://h:1", "--queue", "a", "--builtin", "echo", "--batch", "0"},  // 0 would read as no limit
     };
     for (const auto& args : cases) {
         INFO("case " << &args - cases.data());

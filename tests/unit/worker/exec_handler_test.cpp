@@ -95,6 +95,18 @@ TEST_CASE("big output on stdout and stderr does not deadlock", "[worker][exec_ha
     }
 }
 
+TEST_CASE("output larger than the broker's limit fails the job for good", "[worker][exec_handler]") {
+    JobContext context = job("");
+    context.max_result_bytes = 1000;
+    CHECK_THROWS_AS(shell("head -c 1001 /dev/zero")(context), corsair::worker::PermanentFailure);
+    CHECK_THROWS_WITH(shell("head -c 1001 /dev/zero")(context), Catch::StartsWith("output too large: more than 1000"));
+    CHECK(shell("head -c 1000 /dev/zero")(context).size() == 1000);
+    SECTION("the smaller of the handler's own cap and the broker's applies") {
+        ExecHandler capped({"/bin/sh", "-c", "head -c 600 /dev/zero"}, 500);
+        CHECK_THROWS_WITH(capped(context), Catch::StartsWith("output too large: more than 500"));
+    }
+}
+
 TEST_CASE("output larger than the limit fails the job", "[worker][exec_handler]") {
     ExecHandler handler({"/bin/sh", "-c", "head -c 2000 /dev/zero"}, 1000);
     CHECK_THROWS_WITH(handler(job("")), Catch::StartsWith("output too large"));

@@ -337,10 +337,11 @@ TEST_CASE("a failing job becomes FAIL with an error text", "[worker][worker]") {
         auto [from, fail] = broker.expect<protocol::Fail>();
         CHECK(fail.error == long_error.substr(0, protocol::kMaxErrorTextBytes));
     }
-    SECTION("a result over the payload limit") {
+    SECTION("a result over the payload limit fails for good") {
         broker.send_job(worker_id, "j", "huge", 1, "");
         auto [from, fail] = broker.expect<protocol::Fail>();
         CHECK_THAT(fail.error, Catch::StartsWith("result too large"));
+        CHECK(fail.is_permanent);
     }
     SECTION("a job for a queue the worker does not serve") {
         broker.send_job(worker_id, "j", "elsewhere", 5, "");
@@ -348,6 +349,53 @@ TEST_CASE("a failing job becomes FAIL with an error text", "[worker][worker]") {
         CHECK(fail.attempt == 5);
         CHECK_THAT(fail.error, Catch::Contains("elsewhere"));
     }
+}
+
+TEST_CASE("a worker adopts the payload limit of its broker's HEARTBEAT and fails a larger result for good",
+          "[worker][payload_limit]") {
+    zmq::context_t context;
+    FakeBroker broker(context);
+    // The payload says how many bytes of result to make; "limit" answers the limit the handler sees.
+    RunningWorker running(context, options_for(broker), {{"q", [](const JobContext& job) {
+                              if (job.payload == "limit") return std::to_string(job.max_result_bytes);
+                              return std::string(std::stoul(std::string(job.payload)), 'r');
+                          }}});
+    auto [worker_id, ready] = broker.expect<protocol::Ready>();
+    broker.send(worker_id, protocol::Heartbeat{1000u, 3u, std::nullopt, 1000u});
+    SECTION("a result over it is a permanent FAIL naming the limit") {
+        broker.send_job(worker_id, "j", "q", 1, "1001");
+        auto [from, fail] = broker.expect<protocol::Fail>();
+        CHECK(fail.id == "j");
+        CHECK(fail.is_permanent);
+        CHECK(fail.error == "result too large: 1001 bytes, over the broker's limit of 1000 bytes (its --max-payload)");
+        broker.send_job(worker_id, "k", "q", 1, "10");  // the credit is free again
+        auto [from_again, done] = broker.expect<protocol::Done>();
+        CHECK(done.id == "k");
+    }
+    SECTION("a result of exactly the limit is sent") {
+        broker.send_job(worker_id, "j", "q", 1, "1000");
+        auto [from, done] = broker.expect<protocol::Done>();
+        CHECK(done.payload.size() == 1000);
+    }
+    SECTION("the handler is told the limit") {
+        broker.send_job(worker_id, "j", "q", 1, "limit");
+        auto [from, done] = broker.expect<protocol::Done>();
+        CHECK(protocol::view_of(done.payload) == "1000");
+    }
+}
+
+TEST_CASE("a worker takes a job over the default payload limit when its broker allows it", "[worker][payload_limit]") {
+    zmq::context_t context;
+    FakeBroker broker(context);
+    RunningWorker running(context, options_for(broker),
+                          {{"q", [](const JobContext& job) { return std::to_string(job.payload.size()); }}});
+    auto [worker_id, ready] = broker.expect<protocol::Ready>();
+    broker.send(worker_id, protocol::Heartbeat{1000u, 3u, std::nullopt, 20'000'000u});
+    const std::size_t big = protocol::kDefaultMaxPayloadBytes + protocol::kFrameOverheadBytes + 1;
+    broker.send_job(worker_id, "big", "q", 1, std::string(big, 'p'));
+    // Before: the worker's socket cut the connection at the default size, and READY came again.
+    auto [from, done] = broker.expect<protocol::Done>();
+    CHECK(protocol::view_of(done.payload) == std::to_string(big));
 }
 
 TEST_CASE("a worker runs as many jobs at once as its capacity", "[worker][worker]") {
@@ -525,6 +573,22 @@ TEST_CASE("request_drain sends DRAIN, lets in-flight jobs finish, then sends DIS
         broker.expect<protocol::Drain>();
         auto [from, bye] = broker.expect<protocol::Disconnect>();
         CHECK(bye.reason == "drain_timeout");
+        CHECK(running.wait_returned());
+    }
+    SECTION("a drain timeout of 0 is no limit: the job in flight finishes first") {
+        options.drain_timeout = 0ms;
+        RunningWorker running(context, options, {{"q", [&](const JobContext& job) { return gate.pass(job); }}});
+        auto [worker_id, ready] = broker.expect<protocol::Ready>();
+        broker.send_job(worker_id, "long", "q", 1, "");
+        REQUIRE(gate.wait_running(1));
+        running.worker().request_drain();
+        broker.expect<protocol::Drain>();
+        CHECK(broker.stays_quiet(300ms));
+        CHECK_FALSE(running.has_returned());
+        gate.open();
+        broker.expect<protocol::Done>();
+        auto [from, bye] = broker.expect<protocol::Disconnect>();
+        CHECK(bye.reason == "drained");
         CHECK(running.wait_returned());
     }
 }

@@ -16,7 +16,8 @@ struct BrokerOptions {
     std::chrono::milliseconds heartbeat_interval = protocol::kDefaultHeartbeatInterval;
     std::uint32_t liveness = protocol::kDefaultLiveness;
     std::size_t max_payload_bytes = protocol::kDefaultMaxPayloadBytes;
-    // Ended jobs' results are kept this long for `corsair result`, within max_result_bytes.
+    // Ended jobs' results are kept this long for `corsair result`, within max_result_bytes
+    // (0 = no age limit; max_result_bytes, at least 1, always bounds them).
     std::chrono::milliseconds result_ttl = std::chrono::hours(24);
     std::size_t max_result_bytes = 256 * 1024 * 1024;
     // Most queues the broker holds; a SUBMIT, READY or QUEUE naming a new queue beyond it is

@@ -28,6 +28,8 @@ struct SchedulerCounters {
     std::uint64_t dead_evicted = 0;        // over a queue's dead_max_count or dead_max_age
     std::uint64_t queue_full_refusals = 0;
     std::uint64_t queue_limit_refusals = 0;  // requests that would have created a queue past --max-queues
+    std::uint64_t payload_refusals = 0;      // SUBMITs refused: payload over --max-payload
+    std::uint64_t results_too_large = 0;     // DONEs over --max-payload, ended as a permanent FAIL
     std::uint64_t progress_reports = 0;
     std::uint64_t stale_completions = 0;  // DONE/FAIL from a worker not holding the current lease
     std::uint64_t workers_joined = 0;

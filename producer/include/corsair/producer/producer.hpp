@@ -60,8 +60,12 @@ struct ProducerOptions {
     // live broker is asked STATUS every check_after of silence, so a limit of a few check_after
     // never fires on one. Zero: no limit (wait for ever).
     std::chrono::milliseconds silence_limit{0};
-    // Client-side payload cap; match the broker's --max-payload if it was changed.
-    std::size_t max_payload_bytes = protocol::kDefaultMaxPayloadBytes;
+    // Largest payload this producer submits; 0 = no cap of its own. Either way the producer adopts
+    // the broker's --max-payload, which the broker tells in ERROR payload_too_large and in
+    // STATS_REPLY, and refuses a larger payload locally (ProducerError invalid, payload_too_large).
+    // Before it knows the broker's limit, a payload over protocol::kDefaultMaxPayloadBytes makes it
+    // ask for it first (one STATS); a smaller one is sent, and the broker refuses it if too large.
+    std::size_t max_payload_bytes = 0;
     // Whether poll() reports an `accepted` event for every job. A caller that only wants results
     // can turn this off and save an event (two strings) per job; refusals are still reported.
     bool reports_acceptance = true;

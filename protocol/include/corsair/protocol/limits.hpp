@@ -1,6 +1,7 @@
 // Every limit the wire imposes, with its default. docs/protocol.md §14 names each one.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -13,10 +14,22 @@ inline constexpr std::uint8_t kVersion = 1;
 
 // A header frame is a small msgpack map; anything larger is hostile or a bug.
 inline constexpr std::size_t kMaxHeaderBytes = 64 * 1024;
-// Default cap on a job's payload and on a result (configurable on the broker).
+// Default cap on a job's payload and on a result (the broker's --max-payload changes it).
 inline constexpr std::size_t kDefaultMaxPayloadBytes = 8 * 1024 * 1024;
+// The largest --max-payload a broker takes.
+inline constexpr std::size_t kMaxPayloadLimitBytes = std::size_t{1} << 30;
 // Bytes allowed on top of the payload in one ZeroMQ message (ZMQ_MAXMSGSIZE = payload + this).
 inline constexpr std::size_t kFrameOverheadBytes = kMaxHeaderBytes;
+
+// ZMQ_MAXMSGSIZE of the broker's sockets (protocol.md §2). Never below the default limit: a peer
+// that does not know a lowered limit still reaches the broker and is answered ERROR
+// payload_too_large, where libzmq would cut its connection without a word.
+inline constexpr std::size_t broker_max_message_bytes(std::size_t max_payload_bytes) noexcept {
+    return std::max(max_payload_bytes, kDefaultMaxPayloadBytes) + kFrameOverheadBytes;
+}
+// ZMQ_MAXMSGSIZE of a producer's or a worker's socket: any limit a broker announces fits, so a
+// client never has to reopen its connection after learning it.
+inline constexpr std::size_t kClientMaxMessageBytes = kMaxPayloadLimitBytes + kFrameOverheadBytes;
 
 inline constexpr std::size_t kMaxJobIdBytes = 128;
 inline constexpr std::size_t kMaxQueueNameBytes = 128;
@@ -47,7 +60,7 @@ inline constexpr std::chrono::milliseconds kDefaultBackoff{1000};
 inline constexpr std::chrono::milliseconds kDefaultBackoffMax{600'000};
 inline constexpr std::uint32_t kDefaultBackoffJitterPct = 20;
 inline constexpr std::uint64_t kDefaultMaxQueueLength = 1'000'000;  // pending + delayed; 0 = no limit
-inline constexpr std::uint64_t kDefaultDeadMaxCount = 10'000;
+inline constexpr std::uint64_t kDefaultDeadMaxCount = 10'000;  // 0 = no limit (dead_max_age still applies)
 inline constexpr std::chrono::milliseconds kDefaultDeadMaxAge{7LL * 24 * 3'600'000};
 
 // Heartbeat defaults: a peer silent for kDefaultLiveness intervals is dead.

@@ -236,8 +236,11 @@ inline void write(MapWriter& w, const StatsReply& m) {
     w.begin_map(m.counters.size());
     for (const auto& [name, value] : m.counters) w.field(name, value);
     w.end();
+    w.optional_field("max_payload_bytes", m.max_payload_bytes);
 }
 inline void read(const MapReader& r, StatsReply& m) {
+    // Any size: a newer broker may allow more than this one's kMaxPayloadLimitBytes.
+    m.max_payload_bytes = r.optional_unsigned("max_payload_bytes", 1, kMaxU64);
     const auto* counters = r.find("counters");
     if (counters == nullptr) return;
     if (counters->type != msgpack::type::MAP) return r.fail(ErrorCode::bad_field_type, "counters");
@@ -326,12 +329,14 @@ inline void write(MapWriter& w, const Error& m) {
     w.field("message", m.message);
     w.field("id", m.id);
     w.field("command", m.command);
+    w.optional_field("max_payload_bytes", m.max_payload_bytes);
 }
 inline void read(const MapReader& r, Error& m) {
     const std::string code = r.string("code", 64, Presence::non_empty);
     m.message = r.string("message", kMaxErrorTextBytes, Presence::optional);
     m.id = r.string("id", std::max(kMaxJobIdBytes, kMaxQueueNameBytes), Presence::optional);
     m.command = r.string("command", 32, Presence::optional);
+    m.max_payload_bytes = r.optional_unsigned("max_payload_bytes", 1, kMaxU64);
     // An unknown code from a newer broker is still an error: report it as internal.
     m.code = parse_error_code(code).value_or(ErrorCode::internal);
 }
@@ -502,12 +507,14 @@ inline void write(MapWriter& w, const Heartbeat& m) {
     w.optional_field("interval_ms", m.interval_ms);
     w.optional_field("liveness", m.liveness);
     w.optional_field("batch", m.batch);
+    w.optional_field("max_payload_bytes", m.max_payload_bytes);
 }
 inline void read(const MapReader& r, Heartbeat& m) {
     m.interval_ms =
         r.optional_unsigned<std::uint32_t>("interval_ms", kMinHeartbeatInterval.count(), kMaxHeartbeatInterval.count());
     m.liveness = r.optional_unsigned<std::uint32_t>("liveness", 1, 100);
     m.batch = r.optional_unsigned<std::uint32_t>("batch", 1, kMaxBatchEntries);
+    m.max_payload_bytes = r.optional_unsigned("max_payload_bytes", 1, kMaxU64);
 }
 
 inline void write(MapWriter&, const Drain&) {}

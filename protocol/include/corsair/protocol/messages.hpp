@@ -178,6 +178,8 @@ struct StatsReply {
     std::vector<QueueStats> queues;
     std::vector<WorkerStats> workers;
     std::map<std::string, std::uint64_t> counters;  // broker-wide counters, names in docs/protocol.md
+    // The broker's --max-payload: the largest payload or result it takes. Absent from older brokers.
+    std::optional<std::uint64_t> max_payload_bytes = std::nullopt;
 };
 
 struct Error {
@@ -186,6 +188,8 @@ struct Error {
     std::string message;
     std::string id;       // the job id (or, for queue requests, the queue) the error concerns
     std::string command;  // name of the refused request's command, e.g. "CANCEL"; empty if unknown
+    // payload_too_large only: the broker's --max-payload, which the producer adopts.
+    std::optional<std::uint64_t> max_payload_bytes = std::nullopt;
 };
 
 struct Cancel {
@@ -237,7 +241,7 @@ struct QueueSettings {
     std::optional<std::uint64_t> max_length;  // pending + delayed; 0 = no limit
     RetryPolicy retry;
     std::optional<std::uint64_t> timeout_ms;      // 0 = none
-    std::optional<std::uint64_t> dead_max_count;  // 0 = keep none
+    std::optional<std::uint64_t> dead_max_count;  // 0 = no limit (dead_max_age still applies)
     std::optional<std::uint64_t> dead_max_age_ms;
 };
 
@@ -304,6 +308,8 @@ struct Heartbeat {
     std::optional<std::uint32_t> liveness;
     // Sent by the broker: the most entries it takes in one DONES (absent: send single DONEs).
     std::optional<std::uint32_t> batch = std::nullopt;
+    // Sent by the broker: its --max-payload, the largest result it takes (absent: the default).
+    std::optional<std::uint64_t> max_payload_bytes = std::nullopt;
 };
 
 // Several JOBs to one worker, in order; each carries its payload frame as a JOB does.

@@ -22,6 +22,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <limits>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -45,14 +46,16 @@ public:
     static constexpr std::chrono::milliseconds kStopCheckInterval{100};
 
     // `argv[0]` is searched in PATH unless it contains a '/'. Throws std::invalid_argument if argv is empty.
+    // Stdout is cut at the smaller of `max_output_bytes` and the job's max_result_bytes (the
+    // broker's limit); by default only the broker's limit applies.
     explicit ExecHandler(std::vector<std::string> argv,
-                         std::size_t max_output_bytes = protocol::kDefaultMaxPayloadBytes);
+                         std::size_t max_output_bytes = std::numeric_limits<std::size_t>::max());
 
     // Blocks until the child exits. The child gets CORSAIR_JOB_ID, CORSAIR_QUEUE and CORSAIR_ATTEMPT
     // in its environment and runs in its own process group. Returns its stdout if it exits with 0;
     // on exit 100 throws PermanentFailure ("exit status 100: <stderr tail>"); otherwise throws
     // std::runtime_error: "exit status 3: <stderr tail>", "killed by signal KILL (9)",
-    // "output too large: ...". Throws NotStarted when the command could not be started:
+    // "output too large: ..." (a PermanentFailure). Throws NotStarted when the command could not be started:
     // "command not found in PATH: 'NAME'", "command is not executable (permission denied):
     // 'PATH'", "cannot start the command 'NAME': Exec format error". Progress lines on stderr become
     // job.report_progress() calls as they arrive. When job.stop_token is requested the whole

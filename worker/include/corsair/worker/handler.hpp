@@ -3,8 +3,10 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <stop_token>
 #include <string>
 #include <string_view>
@@ -29,6 +31,10 @@ struct JobContext {
     std::stop_token stop_token;
     // Set by the worker. Empty in a context built by hand (a handler's own tests): reports are dropped.
     ProgressSink progress_sink = {};
+    // The largest result the broker takes (its --max-payload, told in its HEARTBEAT). A larger
+    // result fails the attempt for good (FAIL permanent), so a handler that produces its result
+    // piece by piece may stop at this size. No limit in a context built by hand.
+    std::size_t max_result_bytes = std::numeric_limits<std::size_t>::max();
 
     // Reports how far the job has got: sent to the broker as PROGRESS, which keeps the latest and
     // forwards it to a producer waiting on the job. `percent` is clamped to 0..100, `message` cut

@@ -133,6 +133,8 @@ private:
     void send_held_progress(Clock::time_point now);
     std::optional<protocol::Progress> take_held_progress(RunningJob& job);
     void handle_broker_message(Clock::time_point now);
+    // protocol.md §5.13: the broker's HEARTBEAT `max_payload_bytes` bounds this connection's results.
+    void adopt_max_result_bytes(std::uint64_t max_payload_bytes);
     void handle_job(protocol::Job&& job);
     void handle_abandon(const protocol::Abandon& abandon);
     void begin_drain(Clock::time_point now);
@@ -170,6 +172,8 @@ private:
     std::uint32_t in_flight_ = 0;           // jobs received and not yet reported nor abandoned, any connection
     std::uint32_t leases_held_ = 0;         // leases held on this connection (running or unsent): serving vs ready
     std::uint32_t broker_batch_ = 0;        // the HEARTBEAT `batch` of this connection's broker; 0: no DONES
+    // The HEARTBEAT `max_payload_bytes` of this connection's broker: a larger result is a permanent FAIL.
+    std::size_t max_result_bytes_ = protocol::kDefaultMaxPayloadBytes;
     std::vector<protocol::Done> held_dones_;  // ended attempts waiting to go out as one DONES
     std::map<JobKey, Report> unsent_;         // ended attempts waiting for a connection to take them
     std::uint64_t instance_ = 0;              // READY's `instance`: this Worker, drawn at random

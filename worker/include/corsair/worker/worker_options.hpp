@@ -33,7 +33,7 @@ struct WorkerOptions {
     // reconnect_max; each wait is then jittered down by up to half. It resets once the broker answers.
     std::chrono::milliseconds reconnect_min{1000};
     std::chrono::milliseconds reconnect_max{32000};
-    // How long request_drain() waits for in-flight jobs before disconnecting anyway.
+    // How long request_drain() waits for in-flight jobs before disconnecting anyway; 0 = no limit.
     std::chrono::milliseconds drain_timeout{30000};
 };
 
