@@ -71,7 +71,7 @@ int run_dead(zmq::context_t& context, const CommonOptions& options, const std::s
     }
     for (const auto& job : dead.jobs) streams.out << json_line(dead_job_json(dead.queue, job)) << '\n';
     if (dead.jobs.size() < dead.total) {
-        streams.err << "corsair: listed the oldest " << dead.jobs.size() << " of " << dead.total
+        streams.err << "corsair: listed the newest " << dead.jobs.size() << " of " << dead.total
                     << " dead jobs (see --limit)\n";
     }
     return code(ExitCode::ok);

@@ -5,7 +5,9 @@
 #include <vector>
 
 #include "corsair/protocol/duration.hpp"
+#include "corsair/protocol/text.hpp"
 #include "progress_meter.hpp"
+#include "timestamp.hpp"
 
 namespace corsair::producer::cli {
 
@@ -120,7 +122,10 @@ nlohmann::json status_json(const protocol::StatusReply& status) {
                      {"progress", or_null(status.progress)},
                      {"progress_message", status.progress_message},
                      {"error", status.error},
-                     {"errors", errors_json(status.errors)}};
+                     {"errors", errors_json(status.errors)},
+                     {"created_ms", or_null(status.created_ms)},
+                     {"started_ms", or_null(status.started_ms)},
+                     {"finished_ms", or_null(status.finished_ms)}};
     if (status.state == protocol::JobState::done) j["result"] = std::string(protocol::view_of(status.payload));
     return j;
 }
@@ -135,7 +140,8 @@ nlohmann::json stats_json(const protocol::StatsReply& stats) {
                           {"done", q.done},
                           {"failed", q.failed},
                           {"dead", q.dead},
-                          {"paused", q.is_paused}});
+                          {"paused", q.is_paused},
+                          {"oldest_pending_ms", or_null(q.oldest_pending_ms)}});
     }
     nlohmann::json workers = nlohmann::json::array();
     for (const auto& w : stats.workers) {
@@ -150,7 +156,11 @@ nlohmann::json stats_json(const protocol::StatsReply& stats) {
     }
     nlohmann::json counters = nlohmann::json::object();
     for (const auto& [name, value] : stats.counters) counters[name] = value;
-    return nlohmann::json{{"queues", queues}, {"workers", workers}, {"counters", counters}};
+    return nlohmann::json{{"queues", queues},
+                          {"workers", workers},
+                          {"counters", counters},
+                          {"uptime_ms", stats.uptime_ms == 0 ? nlohmann::json() : nlohmann::json(stats.uptime_ms)},
+                          {"version", stats.version.empty() ? nlohmann::json() : nlohmann::json(stats.version)}};
 }
 
 nlohmann::json dead_job_json(const std::string& queue, const protocol::DeadJob& job) {
@@ -158,6 +168,7 @@ nlohmann::json dead_job_json(const std::string& queue, const protocol::DeadJob& 
                           {"id", job.id},
                           {"attempts", job.attempts},
                           {"died_ms_ago", job.died_ms_ago},
+                          {"died_ms", or_null(job.died_ms)},
                           {"payload_bytes", job.payload_bytes},
                           {"priority", job.priority},
                           {"errors", errors_json(job.errors)}};
@@ -198,7 +209,15 @@ std::string status_text(const protocol::StatusReply& status) {
     if (status.state == protocol::JobState::delayed) {
         out << "ready in:  " << human_duration(std::chrono::milliseconds(status.ready_in_ms)) << '\n';
     }
-    if (!status.worker.empty()) out << "worker:    " << status.worker << '\n';
+    if (!status.worker.empty()) out << "worker:    " << protocol::printable(status.worker) << '\n';
+    const auto time_line = [&out](const char* label, const std::optional<std::uint64_t>& ms) {
+        if (!ms) return;
+        const auto at = std::chrono::system_clock::time_point(std::chrono::milliseconds(*ms));
+        out << label << format_timestamp(std::chrono::time_point_cast<std::chrono::system_clock::duration>(at)) << '\n';
+    };
+    time_line("created:   ", status.created_ms);
+    time_line("started:   ", status.started_ms);
+    time_line("finished:  ", status.finished_ms);
     if (status.progress) {
         out << "progress:  " << *status.progress << '%';
         if (!status.progress_message.empty()) out << ' ' << one_line(status.progress_message, 256);
@@ -217,16 +236,21 @@ std::string stats_table(const protocol::StatsReply& stats) {
     std::ostringstream out;
     std::vector<Row> rows;
     for (const auto& q : stats.queues) {
-        rows.push_back({q.name, std::to_string(q.pending), std::to_string(q.delayed), std::to_string(q.in_flight),
-                        std::to_string(q.done), std::to_string(q.failed), std::to_string(q.dead),
-                        q.is_paused ? "paused" : "active"});
+        rows.push_back({protocol::printable(q.name), std::to_string(q.pending), std::to_string(q.delayed),
+                        std::to_string(q.in_flight), std::to_string(q.done), std::to_string(q.failed),
+                        std::to_string(q.dead), q.is_paused ? "paused" : "active",
+                        q.oldest_pending_ms ? human_duration(std::chrono::milliseconds(*q.oldest_pending_ms)) : "-"});
+    }
+    if (!stats.version.empty() || stats.uptime_ms != 0) {
+        out << "Broker " << (stats.version.empty() ? "(version unknown)" : stats.version) << ", up "
+            << human_duration(std::chrono::milliseconds(stats.uptime_ms)) << "\n\n";
     }
     out << "Queues\n";
     if (rows.empty()) {
         out << "  (none)\n";
     } else {
-        out << table({"QUEUE", "PENDING", "DELAYED", "IN-FLIGHT", "DONE", "FAILED", "DEAD", "STATE"}, rows,
-                     {false, true, true, true, true, true, true, false});
+        out << table({"QUEUE", "PENDING", "DELAYED", "IN-FLIGHT", "DONE", "FAILED", "DEAD", "STATE", "OLDEST PENDING"},
+                     rows, {false, true, true, true, true, true, true, false, true});
     }
     rows.clear();
     for (const auto& w : stats.workers) {
@@ -254,8 +278,8 @@ std::string stats_table(const protocol::StatsReply& stats) {
 
 std::string dead_table(const protocol::DeadReply& dead) {
     std::ostringstream out;
-    out << "Dead jobs in queue " << dead.queue << ": " << dead.total;
-    if (dead.jobs.size() < dead.total) out << " (showing the oldest " << dead.jobs.size() << ")";
+    out << "Dead jobs in queue " << protocol::printable(dead.queue) << ": " << dead.total;
+    if (dead.jobs.size() < dead.total) out << " (showing the newest " << dead.jobs.size() << ")";
     out << '\n';
     if (dead.jobs.empty()) return out.str();
     std::vector<Row> rows;

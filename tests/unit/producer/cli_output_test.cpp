@@ -143,13 +143,14 @@ TEST_CASE("stats print as tables and as one JSON object", "[producer][cli_output
     stats.workers.push_back({"host:42", {"wordcount", "images"}, 4, 2, 120, false, 0, 0});
     stats.counters["jobs_submitted"] = 108;
     const auto table = cli::stats_table(stats);
-    CHECK_THAT(table, Catch::Contains("QUEUE      PENDING  DELAYED  IN-FLIGHT  DONE  FAILED  DEAD  STATE\n"
-                                      "wordcount        5        7          2   100       1     3  paused\n"));
+    CHECK_THAT(table, Catch::Contains("QUEUE      PENDING  DELAYED  IN-FLIGHT  DONE  FAILED  DEAD  STATE   OLDEST PENDING\n"
+                                      "wordcount        5        7          2   100       1     3  paused               -\n"));
     CHECK_THAT(table, Catch::Contains("host:42") && Catch::Contains("wordcount,images") &&
                           Catch::Contains("120ms ago") && Catch::Contains("jobs_submitted"));
     const auto j = cli::stats_json(stats);
-    CHECK(j["queues"][0] == json{{"name", "wordcount"}, {"pending", 5}, {"delayed", 7}, {"in_flight", 2}, {"done", 100},
-                                 {"failed", 1},         {"dead", 3},    {"paused", true}});
+    CHECK(j["queues"][0] == json{{"name", "wordcount"}, {"pending", 5},    {"delayed", 7},
+                                 {"in_flight", 2},      {"done", 100},   {"failed", 1},
+                                 {"dead", 3},           {"paused", true}, {"oldest_pending_ms", nullptr}});
     CHECK(j["workers"][0]["last_heartbeat_ms"] == 120);
     CHECK(j["counters"]["jobs_submitted"] == 108);
     CHECK_THAT(cli::stats_table({}), Catch::Contains("(none)"));
@@ -174,7 +175,7 @@ TEST_CASE("a dead set prints as a table and as one JSON object per job", "[produ
     dead.jobs = {first, second};
     const auto table = cli::dead_table(dead);
     CHECK(table ==
-          "Dead jobs in queue images: 3 (showing the oldest 2)\n"
+          "Dead jobs in queue images: 3 (showing the newest 2)\n"
           "ID    ATTEMPTS       DIED  LAST ERROR\n"
           "d-1          3  1h02m ago  line one line two\n"
           "d-22         1  800ms ago  " +
@@ -184,6 +185,7 @@ TEST_CASE("a dead set prints as a table and as one JSON object per job", "[produ
                {"id", "d-1"},
                {"attempts", 3},
                {"died_ms_ago", 3'720'000},
+               {"died_ms", nullptr},
                {"payload_bytes", 10},
                {"priority", 5},
                {"errors", json::array({{{"attempt", 1}, {"error", "timed out after 30s"}},
