@@ -57,6 +57,7 @@ void CorsairLoad::wait_for_workers(std::size_t count, milliseconds timeout) {
 void CorsairLoad::lift_queue_limit() {
     protocol::QueueSettings settings;
     settings.queue = queue_;
+    settings.should_create = true;
     settings.max_length = 0;
     producer_.queue_settings(settings);
 }

@@ -77,7 +77,7 @@ int run_dead(zmq::context_t& context, const CommonOptions& options, const std::s
     }
     streams.out << json_line(dead_json(dead)) << '\n';
     if (dead.jobs.size() < dead.total) {
-        streams.err << "corsair: listed the oldest " << dead.jobs.size() << " of " << dead.total
+        streams.err << "corsair: listed the newest " << dead.jobs.size() << " of " << dead.total
                     << " dead jobs (see --limit)\n";
     }
     return code(ExitCode::ok);

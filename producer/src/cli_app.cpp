@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <map>
+#include <list>
 #include <ostream>
 #include <vector>
 
@@ -11,6 +12,7 @@
 #include "cli_flags.hpp"
 #include "cli_output.hpp"
 #include "corsair/options/flags.hpp"
+#include "cli_inspect.hpp"
 #include "corsair/protocol/duration.hpp"
 #include "corsair/protocol/text.hpp"
 
@@ -333,7 +335,7 @@ int run_cli(zmq::context_t& context, int argc, const char* const* argv, CliStrea
     std::uint32_t dead_limit = 100;
     auto* dead_command = add_command(
         app, "dead", "List a queue's dead jobs",
-        "List the jobs of a queue's dead set (failed on their last attempt), oldest first: id,\n"
+        "List the jobs of a queue's dead set (failed on their last attempt), newest first: id,\n"
         "attempts, how long ago it died and the last error. With --json: one object per job with its\n"
         "whole error history. `corsair retry` puts them back, `corsair purge` deletes them.");
     dead_command->add_option("QUEUE", dead_queue, "The queue")->required();
@@ -359,7 +361,8 @@ int run_cli(zmq::context_t& context, int argc, const char* const* argv, CliStrea
     std::string purge_id;
     auto* purge_command = add_command(
         app, "purge", "Delete a queue's dead jobs, or one of them",
-        "Delete a queue's whole dead set, or only JOB_ID in it. Prints how many jobs were deleted.");
+        "Delete a queue's whole dead set, or only JOB_ID in it; with --pending and/or --delayed delete its\n"
+        "waiting jobs instead (each ends cancelled). Prints how many jobs were deleted.");
     purge_command->add_option("QUEUE", purge_queue, "The queue")->required();
     purge_command->add_option("JOB_ID", purge_id, "Only this dead job");
     add_common_options(purge_command, purge);
@@ -383,12 +386,23 @@ int run_cli(zmq::context_t& context, int argc, const char* const* argv, CliStrea
     QueueFlags queue_flags;
     auto* queue_command = add_command(
         app, "queue", "Show or change a queue's settings",
-        "Apply the given settings to a queue (created on first use) and print all its settings.\n"
-        "Without settings flags it only prints them. A job's own flags (corsair submit --timeout ...)\n"
-        "override its queue's settings.");
-    queue_command->add_option("QUEUE", queue_name, "The queue")->required();
+        "Apply the given settings to an existing queue and print all its settings; without settings\n"
+        "flags only print them. `corsair queue create NAME` makes a queue, `corsair queue delete NAME`\n"
+        "deletes one. A job's own flags (corsair submit --timeout ...) override its queue's settings.");
+    queue_command->add_option("QUEUE", queue_name, "The queue");
     add_queue_flags(queue_command, queue_flags);
     add_common_options(queue_command, queue);
+
+    std::list<Common> lent_common;  // the inspection commands' --broker, --json, --wait-timeout
+    const CommandKit kit{[](CLI::App& parent, const char* name, const std::string& summary,
+                            const std::string& details) { return add_command(parent, name, summary, details); },
+                         [&lent_common](CLI::App* command) {
+                             Common& common = lent_common.emplace_back();
+                             add_common_options(command, common);
+                             return std::function<CommonOptions()>([&common] { return parsed(common); });
+                         },
+                         [](CLI::App* command, QueueFlags& flags) { add_queue_flags(command, flags); }};
+    InspectCommands inspect(app, *queue_command, *purge_command, kit);
 
     if (const auto problem = unknown_command_problem(app, argc, argv); !problem.empty()) {
         return options::usage_error(streams.err, "corsair", problem);
@@ -396,6 +410,9 @@ int run_cli(zmq::context_t& context, int argc, const char* const* argv, CliStrea
     if (const auto exit_code = options::parse_or_exit(app, argc, argv, streams.out, streams.err)) return *exit_code;
     if (*submit_command && submit.file.empty() && submit.payload_file.empty() && payload_option->count() == 0) {
         return options::usage_error(streams.err, "corsair submit", "give PAYLOAD, - (stdin), --payload-file FILE or --file FILE");
+    }
+    if (*queue_command && queue_command->get_subcommands().empty() && queue_name.empty()) {
+        return options::usage_error(streams.err, "corsair queue", "give QUEUE, or `create NAME` or `delete NAME`");
     }
     CLI::App* chosen = app.get_subcommands().front();
     const bool is_broker_given = chosen->get_option("--broker")->count() > 0 || std::getenv(kBrokerEnvironmentVariable) != nullptr;
@@ -419,6 +436,10 @@ int run_cli(zmq::context_t& context, int argc, const char* const* argv, CliStrea
     std::string subject;  // the job the command names, for a JSON error
     const CommonOptions* used = nullptr;
     try {
+        if (auto code = inspect.run(context, streams)) return *code;
+        if (*purge_command && inspect.purges_waiting()) {
+            return inspect.run_clear(context, parsed(purge), purge_queue, purge_id, streams);
+        }
         if (*submit_command) {
             used = &submit_common.options;
             auto job = job_options_from(job_flags, streams.now());

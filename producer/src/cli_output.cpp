@@ -8,6 +8,7 @@
 #include "corsair/protocol/duration.hpp"
 #include "corsair/protocol/text.hpp"
 #include "progress_meter.hpp"
+#include "timestamp.hpp"
 
 namespace corsair::producer::cli {
 
@@ -153,6 +154,9 @@ nlohmann::json status_json(const protocol::StatusReply& status) {
                      {"progress_message", text_or_null(status.progress_message)},
                      {"error", text_or_null(status.error)},
                      {"errors", errors_json(status.errors)},
+                     {"created_ms", or_null(status.created_ms)},
+                     {"started_ms", or_null(status.started_ms)},
+                     {"finished_ms", or_null(status.finished_ms)},
                      {"result", nullptr}};
     if (status.state == protocol::JobState::done) put_bytes(j, "result", protocol::view_of(status.payload));
     return j;
@@ -168,7 +172,8 @@ nlohmann::json stats_json(const protocol::StatsReply& stats) {
                           {"done", q.done},
                           {"failed", q.failed},
                           {"dead", q.dead},
-                          {"paused", q.is_paused}});
+                          {"paused", q.is_paused},
+                          {"oldest_pending_ms", or_null(q.oldest_pending_ms)}});
     }
     nlohmann::json workers = nlohmann::json::array();
     for (const auto& w : stats.workers) {
@@ -185,7 +190,12 @@ nlohmann::json stats_json(const protocol::StatsReply& stats) {
     }
     nlohmann::json counters = nlohmann::json::object();
     for (const auto& [name, value] : stats.counters) counters[json_text(name)] = value;
-    return nlohmann::json{{"queues", queues}, {"workers", workers}, {"counters", counters}};
+    return nlohmann::json{{"queues", queues},
+                          {"workers", workers},
+                          {"counters", counters},
+                          {"uptime_ms", stats.uptime_ms == 0 ? nlohmann::json() : nlohmann::json(stats.uptime_ms)},
+                          {"version", stats.version.empty() ? nlohmann::json() : json_text(stats.version)},
+                          {"max_payload_bytes", or_null(stats.max_payload_bytes)}};
 }
 
 nlohmann::json dead_json(const protocol::DeadReply& dead) {
@@ -195,6 +205,7 @@ nlohmann::json dead_json(const protocol::DeadReply& dead) {
                         {"queue", json_text(dead.queue)},
                         {"attempt", job.attempts},
                         {"died_ago_ms", job.died_ms_ago},
+                        {"died_ms", or_null(job.died_ms)},
                         {"payload_bytes", job.payload_bytes},
                         {"priority", job.priority},
                         {"error", job.errors.empty() ? nlohmann::json(nullptr) : text_or_null(job.errors.back().error)},
@@ -240,6 +251,14 @@ std::string status_text(const protocol::StatusReply& status) {
         out << "ready in:  " << human_duration(std::chrono::milliseconds(status.ready_in_ms)) << '\n';
     }
     if (!status.worker.empty()) out << "worker:    " << shown(status.worker) << '\n';
+    const auto time_line = [&out](const char* label, const std::optional<std::uint64_t>& ms) {
+        if (!ms) return;
+        const auto at = std::chrono::system_clock::time_point(std::chrono::milliseconds(*ms));
+        out << label << format_timestamp(std::chrono::time_point_cast<std::chrono::system_clock::duration>(at)) << '\n';
+    };
+    time_line("created:   ", status.created_ms);
+    time_line("started:   ", status.started_ms);
+    time_line("finished:  ", status.finished_ms);
     if (status.progress) {
         out << "progress:  " << *status.progress << '%';
         if (!status.progress_message.empty()) out << ' ' << one_line(status.progress_message, 256);
@@ -258,16 +277,21 @@ std::string stats_table(const protocol::StatsReply& stats) {
     std::ostringstream out;
     std::vector<Row> rows;
     for (const auto& q : stats.queues) {
-        rows.push_back({shown(q.name), std::to_string(q.pending), std::to_string(q.delayed), std::to_string(q.in_flight),
-                        std::to_string(q.done), std::to_string(q.failed), std::to_string(q.dead),
-                        q.is_paused ? "paused" : "active"});
+        rows.push_back({shown(q.name), std::to_string(q.pending), std::to_string(q.delayed),
+                        std::to_string(q.in_flight), std::to_string(q.done), std::to_string(q.failed),
+                        std::to_string(q.dead), q.is_paused ? "paused" : "active",
+                        q.oldest_pending_ms ? human_duration(std::chrono::milliseconds(*q.oldest_pending_ms)) : "-"});
+    }
+    if (!stats.version.empty() || stats.uptime_ms != 0) {
+        out << "Broker " << (stats.version.empty() ? "(version unknown)" : stats.version) << ", up "
+            << human_duration(std::chrono::milliseconds(stats.uptime_ms)) << "\n\n";
     }
     out << "Queues\n";
     if (rows.empty()) {
         out << "  (none)\n";
     } else {
-        out << table({"QUEUE", "PENDING", "DELAYED", "IN-FLIGHT", "DONE", "FAILED", "DEAD", "STATE"}, rows,
-                     {false, true, true, true, true, true, true, false});
+        out << table({"QUEUE", "PENDING", "DELAYED", "IN-FLIGHT", "DONE", "FAILED", "DEAD", "STATE", "OLDEST PENDING"},
+                     rows, {false, true, true, true, true, true, true, false, true});
     }
     rows.clear();
     for (const auto& w : stats.workers) {
@@ -298,7 +322,7 @@ std::string stats_table(const protocol::StatsReply& stats) {
 std::string dead_table(const protocol::DeadReply& dead) {
     std::ostringstream out;
     out << "Dead jobs in queue " << shown(dead.queue) << ": " << dead.total;
-    if (dead.jobs.size() < dead.total) out << " (showing the oldest " << dead.jobs.size() << ")";
+    if (dead.jobs.size() < dead.total) out << " (showing the newest " << dead.jobs.size() << ")";
     out << '\n';
     if (dead.jobs.empty()) return out.str();
     std::vector<Row> rows;

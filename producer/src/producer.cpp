@@ -352,17 +352,23 @@ std::uint64_t Producer::Impl::ok_count(protocol::Message&& answer, Command comma
     return std::get<protocol::Ok>(answer).count;
 }
 
-protocol::StatusReply Producer::Impl::status(const std::string& id, milliseconds timeout) {
+protocol::StatusReply Producer::Impl::status(const std::string& id, milliseconds timeout, bool wants_payload) {
     assert_owner_thread();
     check_id(id);
-    auto answer = request(protocol::StatusRequest{id}, {Command::status, id, {}}, timeout);
+    auto answer = request(protocol::StatusRequest{id, wants_payload}, {Command::status, id, {}}, timeout);
     if (const auto* error = std::get_if<protocol::Error>(&answer)) {
         if (error->code == ErrorCode::unknown_job) {
             throw ProducerError(ProducerError::Kind::refused, error->code, "no job with id " + id + " is known");
         }
         throw refused(*error, id);
     }
-    return std::move(std::get<protocol::StatusReply>(answer));
+    auto reply = std::move(std::get<protocol::StatusReply>(answer));
+    if (wants_payload && !reply.holds_job_payload) {
+        // A broker from before STATUS's `payload` flag answers with the result instead.
+        throw ProducerError(ProducerError::Kind::refused, ErrorCode::unknown_command,
+                            "the broker at " + options_.broker_endpoint + " does not send job payloads (upgrade it)");
+    }
+    return reply;
 }
 
 protocol::StatsReply Producer::Impl::stats(milliseconds timeout) {
@@ -424,6 +430,36 @@ protocol::QueueSettings Producer::Impl::queue_settings(const protocol::QueueSett
         throw refused_request(*error, Command::queue, "queue " + settings.queue);
     }
     return std::move(std::get<protocol::QueueSettings>(answer));
+}
+
+std::uint64_t Producer::Impl::delete_queue(const std::string& queue, bool force, milliseconds timeout) {
+    assert_owner_thread();
+    check_input(queue, {}, {});
+    return ok_count(request(protocol::DeleteQueue{queue, force}, {Command::delete_queue, queue, {}}, timeout),
+                    Command::delete_queue, "queue " + queue);
+}
+
+std::uint64_t Producer::Impl::clear(const std::string& queue, bool pending, bool delayed, milliseconds timeout) {
+    assert_owner_thread();
+    check_input(queue, {}, {});
+    if (!pending && !delayed) {
+        throw ProducerError(ProducerError::Kind::invalid, ErrorCode::bad_field_value,
+                            "clear: choose pending, delayed or both");
+    }
+    return ok_count(request(protocol::Clear{queue, pending, delayed}, {Command::clear, queue, {}}, timeout),
+                    Command::clear, "queue " + queue);
+}
+
+protocol::ListReply Producer::Impl::list(const std::string& queue, protocol::ListedState state,
+                                         const std::string& after, std::uint32_t limit, milliseconds timeout) {
+    assert_owner_thread();
+    check_input(queue, {}, {});
+    check_range("limit", limit, 1, protocol::kMaxListed);
+    auto answer = request(protocol::ListRequest{queue, state, after, limit}, {Command::list, queue, {}}, timeout);
+    if (const auto* error = std::get_if<protocol::Error>(&answer)) {
+        throw refused_request(*error, Command::list, "queue " + queue);
+    }
+    return std::move(std::get<protocol::ListReply>(answer));
 }
 
 std::shared_ptr<const JobOptions> Producer::Impl::share(const JobOptions& options) {
@@ -697,6 +733,9 @@ bool Producer::Impl::answers(const protocol::Message& message) const {
     if (const auto* reply = std::get_if<protocol::DeadReply>(&message)) {
         return pending.command == Command::dead && reply->queue == pending.id;
     }
+    if (const auto* reply = std::get_if<protocol::ListReply>(&message)) {
+        return pending.command == Command::list && reply->queue == pending.id;
+    }
     if (const auto* reply = std::get_if<protocol::QueueSettings>(&message)) {
         return pending.command == Command::queue && reply->queue == pending.id;
     }
@@ -741,7 +780,7 @@ void Producer::Impl::handle(protocol::Message&& message) {
             } else if constexpr (std::is_same_v<T, protocol::Error>) {
                 on_error(m, is_answer);
             } else if constexpr (std::is_same_v<T, protocol::StatsReply> || std::is_same_v<T, protocol::Ok> ||
-                                 std::is_same_v<T, protocol::DeadReply> ||
+                                 std::is_same_v<T, protocol::DeadReply> || std::is_same_v<T, protocol::ListReply> ||
                                  std::is_same_v<T, protocol::QueueSettings>) {
                 // Answers; one that answers nothing is late (its call timed out) and is ignored.
             } else {
@@ -978,6 +1017,29 @@ protocol::QueueSettings Producer::resume(const std::string& queue, milliseconds 
     settings.queue = queue;
     settings.is_paused = false;
     return impl_->queue_settings(settings, timeout);
+}
+
+protocol::StatusReply Producer::peek(const std::string& id, milliseconds timeout) {
+    return impl_->status(id, timeout, true);
+}
+
+protocol::QueueSettings Producer::create_queue(const protocol::QueueSettings& settings, milliseconds timeout) {
+    protocol::QueueSettings request = settings;
+    request.should_create = true;
+    return impl_->queue_settings(request, timeout);
+}
+
+std::uint64_t Producer::delete_queue(const std::string& queue, bool force, milliseconds timeout) {
+    return impl_->delete_queue(queue, force, timeout);
+}
+
+std::uint64_t Producer::clear(const std::string& queue, bool pending, bool delayed, milliseconds timeout) {
+    return impl_->clear(queue, pending, delayed, timeout);
+}
+
+protocol::ListReply Producer::list(const std::string& queue, protocol::ListedState state, const std::string& after,
+                                   std::uint32_t limit, milliseconds timeout) {
+    return impl_->list(queue, state, after, limit, timeout);
 }
 
 std::size_t Producer::awaiting_acceptance() const noexcept { return impl_->awaiting_acceptance(); }

@@ -62,7 +62,8 @@ public:
                              const JobOptions& options, std::string id);
     std::vector<Event> poll(std::chrono::milliseconds timeout);
     Outcome wait_result(const std::string& id, std::chrono::milliseconds timeout);
-    protocol::StatusReply status(const std::string& id, std::chrono::milliseconds timeout);
+    protocol::StatusReply status(const std::string& id, std::chrono::milliseconds timeout,
+                                 bool wants_payload = false);
     protocol::StatsReply stats(std::chrono::milliseconds timeout);
     void cancel(const std::string& id, std::chrono::milliseconds timeout);
     void retry(const std::string& id, std::chrono::milliseconds timeout);
@@ -70,6 +71,10 @@ public:
     std::uint64_t purge(const std::string& queue, const std::string& id, std::chrono::milliseconds timeout);
     protocol::DeadReply dead(const std::string& queue, std::uint32_t limit, std::chrono::milliseconds timeout);
     protocol::QueueSettings queue_settings(const protocol::QueueSettings& settings, std::chrono::milliseconds timeout);
+    std::uint64_t delete_queue(const std::string& queue, bool force, std::chrono::milliseconds timeout);
+    std::uint64_t clear(const std::string& queue, bool pending, bool delayed, std::chrono::milliseconds timeout);
+    protocol::ListReply list(const std::string& queue, protocol::ListedState state, const std::string& after,
+                             std::uint32_t limit, std::chrono::milliseconds timeout);
 
     std::size_t awaiting_acceptance() const noexcept { return unaccepted_count_; }
     std::size_t awaiting_results() const noexcept { return awaited_.size(); }

@@ -121,6 +121,7 @@ TEST_CASE("priorities reorder a backlog", "[integration][lifecycle]") {
     Cluster cluster;
     const std::string order = cluster.log_dir() + "/order";
     // Held while paused, so the whole backlog is queued before anything runs.
+    REQUIRE(corsair_cli(cluster, {"queue", "create", "ranked"}).exit_code == 0);
     REQUIRE(corsair_cli(cluster, {"pause", "ranked"}).exit_code == 0);
     const std::vector<std::pair<std::string, std::string>> backlog = {
         {"low-a", "-5"}, {"normal-a", "0"}, {"urgent-a", "10"}, {"normal-b", "0"}, {"urgent-b", "10"}, {"low-b", "-5"}};
@@ -259,7 +260,7 @@ TEST_CASE("pause holds jobs and resume releases them", "[integration][lifecycle]
 
 TEST_CASE("queue_full at the limit loses nothing", "[integration][lifecycle]") {
     Cluster cluster;
-    REQUIRE(corsair_cli(cluster, {"queue", "bounded", "--max-length", "3"}).exit_code == 0);
+    REQUIRE(corsair_cli(cluster, {"queue", "create", "bounded", "--max-length", "3"}).exit_code == 0);
     REQUIRE(corsair_cli(cluster, {"pause", "bounded"}).exit_code == 0);
     std::vector<std::string> ids;
     for (int i = 0; i < 3; ++i) ids.push_back(cli_json(cluster, {"submit", "bounded", "job" + std::to_string(i)})["id"]);

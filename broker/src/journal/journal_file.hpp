@@ -10,7 +10,7 @@
 // Upgrade rule: a broker reads only the versions it knows and refuses others with a message
 // naming both; a later format either reads the earlier ones itself or ships a converter.
 // Versions: 1, the first; 2 adds the `released` record; 3 adds the `job` record, a job's whole
-// state, which snapshots write. A broker reads every older version as it is, and an older file
+// state, which snapshots write; 4 adds the `queue_deleted` record. A broker reads every older version as it is, and an older file
 // opened for appending has its header rewritten to the current version first, since records of
 // a newer type may follow (an older broker then refuses it instead of misreading it).
 #pragma once
@@ -25,7 +25,7 @@
 namespace corsair::broker {
 
 inline constexpr char kJournalMagic[4] = {'C', 'S', 'R', 'J'};
-inline constexpr std::uint32_t kJournalFormatVersion = 3;
+inline constexpr std::uint32_t kJournalFormatVersion = 4;
 inline constexpr std::uint32_t kOldestJournalFormatVersion = 1;
 inline constexpr std::size_t kJournalHeaderBytes = 8;
 

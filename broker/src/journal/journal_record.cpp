@@ -17,7 +17,7 @@ namespace corsair::broker {
 
 namespace {
 
-constexpr std::uint8_t kLastType = static_cast<std::uint8_t>(JournalRecordType::job);
+constexpr std::uint8_t kLastType = static_cast<std::uint8_t>(JournalRecordType::queue_deleted);
 
 void put_le32(char* out, std::uint32_t value) noexcept {
     for (int i = 0; i < 4; ++i) out[i] = static_cast<char>((value >> (8 * i)) & 0xFFu);
@@ -53,6 +53,7 @@ void write_body(MapWriter& w, const JournalSubmitted& r) {
     w.field("ready_at_ms", r.ready_at_ms);
     w.field("unique_key", r.unique_key);
     w.field("sequence", r.sequence);
+    w.optional_field("created_ms", r.created_ms);
 }
 void write_body(MapWriter& w, const JournalDispatched& r) {
     w.field("id", r.id);
@@ -63,6 +64,8 @@ void write_body(MapWriter& w, const JournalDone& r) {
     w.field("attempt", r.attempt);
     w.bytes_field("result", r.result);
     w.field("ended_at_ms", r.ended_at_ms);
+    w.optional_field("started_ms", r.started_ms);
+    if (!r.worker.empty()) w.field("worker", r.worker);
 }
 void write_body(MapWriter& w, const JournalAttemptFailed& r) {
     w.field("id", r.id);
@@ -98,7 +101,11 @@ void write_body(MapWriter& w, const JournalJob& r) {
     w.field("last_error", r.last_error);
     w.field("at_ms", r.at_ms);
     w.bytes_field("result", r.result);
+    w.optional_field("created_ms", r.created_ms);
+    w.optional_field("started_ms", r.started_ms);
+    if (!r.worker.empty()) w.field("worker", r.worker);
 }
+void write_body(MapWriter& w, const JournalQueueDeleted& r) { w.field("queue", r.queue); }
 void write_body(MapWriter& w, const JournalQueueSettings& r) { protocol::detail::write(w, r.settings); }
 
 // Every key of a record is required (any value of its type) unless it is an std::optional.
@@ -157,6 +164,9 @@ JournalJob read_job(const MapReader& r) {
     m.last_error = text(r, "last_error");
     m.at_ms = integer<std::uint64_t>(r, "at_ms");
     m.result = bytes(r, "result");
+    m.created_ms = optional_integer<std::uint64_t>(r, "created_ms");
+    m.started_ms = optional_integer<std::uint64_t>(r, "started_ms");
+    m.worker = r.string("worker", std::numeric_limits<std::size_t>::max(), Presence::optional);
     return m;
 }
 
@@ -186,6 +196,7 @@ JournalRecord read_record(JournalRecordType type, const MapReader& r) {
             m.ready_at_ms = integer<std::uint64_t>(r, "ready_at_ms");
             m.unique_key = text(r, "unique_key");
             m.sequence = integer<std::uint64_t>(r, "sequence");
+            m.created_ms = optional_integer<std::uint64_t>(r, "created_ms");
             return m;
         }
         case JournalRecordType::dispatched:
@@ -196,6 +207,8 @@ JournalRecord read_record(JournalRecordType type, const MapReader& r) {
             m.attempt = integer<std::uint32_t>(r, "attempt");
             m.result = bytes(r, "result");
             m.ended_at_ms = integer<std::uint64_t>(r, "ended_at_ms");
+            m.started_ms = optional_integer<std::uint64_t>(r, "started_ms");
+            m.worker = r.string("worker", std::numeric_limits<std::size_t>::max(), Presence::optional);
             return m;
         }
         case JournalRecordType::attempt_failed: {
@@ -221,6 +234,8 @@ JournalRecord read_record(JournalRecordType type, const MapReader& r) {
             return read_job(r);
         case JournalRecordType::queue_settings:
             return read_queue_settings(r);
+        case JournalRecordType::queue_deleted:
+            return JournalQueueDeleted{text(r, "queue")};
     }
     return JournalPurged{};  // unreachable: check_frame accepts known types only
 }
@@ -251,6 +266,8 @@ std::string_view to_string(JournalRecordType type) noexcept {
             return "released";
         case JournalRecordType::job:
             return "job";
+        case JournalRecordType::queue_deleted:
+            return "queue_deleted";
     }
     return "unknown";
 }

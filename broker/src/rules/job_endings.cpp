@@ -45,7 +45,10 @@ void JobEndings::complete(WorkerRecord* worker, const std::string& id, std::uint
         if (worker != nullptr) ++worker->done;
         context_.log.debug("done job={} attempt={} worker={}", id, attempt, name);
         if (context_.journal.is_on()) {
-            context_.journal.append(JournalDone{id, attempt, std::string(p::view_of(result)), context_.wall.ms_at(now, now)});
+            const std::optional<std::uint64_t> started_ms =
+                job.state_since != kUnknownTime ? std::optional(context_.wall.ms_at(job.state_since, now)) : std::nullopt;
+            context_.journal.append(JournalDone{id, attempt, std::string(p::view_of(result)),
+                                                context_.wall.ms_at(now, now), started_ms, worker.name});
         }
         end_job(job, p::JobState::done, std::move(result), {}, now, true);
         return;
@@ -178,10 +181,16 @@ void JobEndings::move_to_dead(JobRecord& job, TimePoint now) {
 
 void JobEndings::end_job(JobRecord& job, p::JobState state, zmq::message_t result, std::string error, TimePoint now,
                          bool tells_producer) {
+    // What the ended job keeps of its last attempt (STATUS shows it), read before the move clears it.
+    const bool was_running = job.state == JobState::running;
+    const TimePoint started_at = was_running ? job.state_since : kUnknownTime;
+    const std::string_view worker = job.lease_holder != nullptr ? std::string_view(job.lease_holder->name) : "";
     states_.move_job(job, JobMove::ended());
     jobs_.release_unique_key(job);
     const bool tells = tells_producer && job.reply_to != nullptr;
     EndedJob ended = ended_record(job, state, std::move(result), std::move(error), now);
+    ended.started_at = started_at;
+    ended.worker = worker;
     replies_.settle_held_accept(job, tells ? Replies::HeldAcceptEnd::folded : Replies::HeldAcceptEnd::send_now);
     std::string told_error = tells ? ended.error : std::string();
     results_.add(job.id(), ended);  // copies a small result, shares a large one: ended.result stays
@@ -224,6 +233,10 @@ EndedJob JobEndings::ended_record(JobRecord& job, p::JobState state, zmq::messag
     ended.ended_at = ended_at;
     ended.priority = job.priority;
     ended.max_attempts = max_attempts_of(job);
+    ended.created_at = job.created_at;
+    ended.payload_bytes = job.payload().size();
+    ended.payload_hash = payload_hash(job.payload());
+    ended.payload_is_known = true;
     if (job.has_details()) ended.errors = std::move(job.writable_details().errors);
     return ended;
 }

@@ -33,6 +33,9 @@ struct JobRecord;
 
 using JobTimers = TimerQueue<JobRecord*>;
 
+// A time the broker does not know (a job replayed from a journal that did not record it).
+inline constexpr std::chrono::steady_clock::time_point kUnknownTime = std::chrono::steady_clock::time_point::min();
+
 // Payloads and results up to this size are kept as exact-size copies inside the broker's own
 // records. libzmq receives small messages into shared 8 KiB buffers (ZMQ_IN_BATCH_SIZE) and hands
 // out frames pointing into them, so a kept frame would pin its whole buffer; larger frames have a
@@ -69,6 +72,10 @@ struct JobRecord {
     const RoutingId* reply_to = nullptr;   // producer awaiting RESULT and PROGRESS (interned), or none
     std::uint64_t sequence = 0;     // submission order, for FIFO requeue of a dead worker's jobs
     std::uint64_t held_accept = 0;  // HeldAccepts ticket while reply_to's ACCEPTED waits; 0 = none
+    // When the broker accepted the job, and when it entered its state (JobStates stamps it):
+    // for a pending job the start of its wait (queue latency), for a running one its attempt's start.
+    std::chrono::steady_clock::time_point created_at = kUnknownTime;
+    std::chrono::steady_clock::time_point state_since = kUnknownTime;
     std::uint32_t attempt = 0;      // attempts started; the current lease is (id, attempt)
     std::uint32_t uncounted_attempts = 0;  // attempts not counted against max_attempts: before the last RETRY, or given back
     std::int32_t priority = 0;

@@ -58,6 +58,7 @@ void JobStates::unlink(JobRecord& job) {
 void JobStates::link(JobRecord& job, const JobMove& move) {
     QueueState& queue = *job.queue;
     job.state = move.to;
+    job.state_since = now_;
     switch (move.to) {
         case JobState::pending:
             if (move.is_at_head) {

@@ -58,6 +58,8 @@ public:
     void move_job(JobRecord& job, const JobMove& move);
     // Journal replay only: puts a job where its records say, from whatever state it is in.
     void place(JobRecord& job, const JobMove& move);
+    // The time the Scheduler's current event happens at: moves stamp it as the job's state_since.
+    void set_time(TimePoint now) noexcept { now_ = now; }
 
     // Delayed jobs whose time has come, one at a time (each already unlinked from the timers and
     // still `delayed`), then jobs whose lease timed out (still `running`).
@@ -76,6 +78,7 @@ private:
     JobTimers ready_timers_;  // delayed jobs, by the time they become pending
     JobTimers lease_timers_;  // running jobs with a timeout, by their deadline
     JobList unclaimed_;       // jobs waiting for their worker to announce their lease again
+    TimePoint now_ = kUnknownTime;
 };
 
 }  // namespace corsair::broker

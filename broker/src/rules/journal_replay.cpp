@@ -31,6 +31,9 @@ void JournalReplay::replay(const JournalRecord& record, TimePoint now) {
                    [&](const JournalSubmitted& r) { replay_submitted(r, now); },
                    [&](const JournalJob& r) { replay_whole_job(r, now); },
                    [&](const JournalQueueSettings& r) { apply(queues_.named(r.settings.queue).config, r.settings); },
+                   [&](const JournalQueueDeleted& r) {
+                       if (QueueState* queue = queues_.find(r.queue)) queues_.remove(*queue);
+                   },
                    // Every other record names a job; one no longer held (ended and expired) is skipped.
                    [&](const auto& r) {
                        if (JobRecord* job = jobs_.find(r.id)) replay_job(*job, r, now);
@@ -41,7 +44,12 @@ void JournalReplay::replay(const JournalRecord& record, TimePoint now) {
 
 void JournalReplay::replay_whole_job(const JournalJob& r, TimePoint now) {
     if (jobs_.find(r.id) != nullptr || results_.find(r.id) != nullptr) return;
-    JobRecord& job = jobs_.create(r.id, std::string_view(r.payload), queues_.named(r.queue), r.sequence);
+    using State = JournalJob::State;
+    const bool has_ended = r.state == State::done || r.state == State::cancelled || r.state == State::purged;
+    // A snapshot states every existing queue first: an ended job's queue that is missing was deleted.
+    QueueState& queue = has_ended ? queues_.record_of(r.queue) : queues_.named(r.queue);
+    JobRecord& job = jobs_.create(r.id, std::string_view(r.payload), queue, r.sequence);
+    job.created_at = steady_or_unknown(r.created_ms, now);
     job.priority = r.priority;
     job.attempt = r.attempt;
     job.uncounted_attempts = r.uncounted_attempts;
@@ -53,14 +61,14 @@ void JournalReplay::replay_whole_job(const JournalJob& r, TimePoint now) {
         details.errors = r.errors;
         details.last_error = r.last_error;
     }
-    using State = JournalJob::State;
     const TimePoint at = steady_or_now(r.at_ms, now);
+    const EndedDetails ended{r.started_ms, r.worker, false};
     switch (r.state) {
         case State::done:
-            keep_ended(job, p::JobState::done, p::make_payload(r.result), {}, r.at_ms, now);
+            keep_ended(job, p::JobState::done, p::make_payload(r.result), {}, r.at_ms, now, ended);
             return;
-        case State::cancelled: keep_ended(job, p::JobState::cancelled, {}, "cancelled", r.at_ms, now); return;
-        case State::purged: keep_ended(job, p::JobState::failed, {}, r.last_error, r.at_ms, now); return;
+        case State::cancelled: keep_ended(job, p::JobState::cancelled, {}, "cancelled", r.at_ms, now, ended); return;
+        case State::purged: keep_ended(job, p::JobState::failed, {}, r.last_error, r.at_ms, now, ended); return;
         case State::dead:
             states_.place(job, JobMove::dead(at));
             return;
@@ -86,7 +94,8 @@ void JournalReplay::replay_job(JobRecord& job, const JournalDispatched& r, TimeP
 
 void JournalReplay::replay_job(JobRecord& job, const JournalDone& r, TimePoint now) {
     job.attempt = std::max(job.attempt, r.attempt);
-    keep_ended(job, p::JobState::done, p::make_payload(r.result), {}, r.ended_at_ms, now);
+    keep_ended(job, p::JobState::done, p::make_payload(r.result), {}, r.ended_at_ms, now,
+               EndedDetails{r.started_ms, r.worker, true});
 }
 
 void JournalReplay::replay_job(JobRecord& job, const JournalCancelled& r, TimePoint now) {
@@ -105,6 +114,7 @@ void JournalReplay::replay_job(JobRecord& job, const JournalReleased&, TimePoint
 void JournalReplay::replay_submitted(const JournalSubmitted& r, TimePoint now) {
     if (jobs_.find(r.id) != nullptr || results_.find(r.id) != nullptr) return;
     JobRecord& job = jobs_.create(r.id, std::string_view(r.payload), queues_.named(r.queue), r.sequence);
+    job.created_at = steady_or_unknown(r.created_ms, now);
     job.priority = r.priority;
     if (has_rare_fields(r.retry, r.timeout_ms, r.unique_key)) {
         JobDetails& details = job.writable_details();
@@ -139,13 +149,17 @@ void JournalReplay::replay_job(JobRecord& job, const JournalRetried&, TimePoint)
 }
 
 void JournalReplay::keep_ended(JobRecord& job, p::JobState state, zmq::message_t result, std::string error,
-                               std::uint64_t ended_at_ms, TimePoint now) {
+                               std::uint64_t ended_at_ms, TimePoint now, const EndedDetails& details) {
     states_.place(job, JobMove::ended());
     const TimePoint ended_at = steady_or_now(ended_at_ms, now);
     jobs_.release_unique_key(job);
     const auto ttl = context_.options.result_ttl;
     if (ttl.count() == 0 || now - ended_at < ttl) {  // a TTL of 0 is no age limit
-        results_.add(job.id(), JobEndings::ended_record(job, state, std::move(result), std::move(error), ended_at));
+        EndedJob ended = JobEndings::ended_record(job, state, std::move(result), std::move(error), ended_at);
+        ended.started_at = steady_or_unknown(details.started_ms, now);
+        ended.worker = details.worker;
+        ended.payload_is_known = details.is_payload_known;
+        results_.add(job.id(), ended);
     }
     jobs_.destroy(job);
 }

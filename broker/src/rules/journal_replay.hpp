@@ -19,6 +19,14 @@
 
 namespace corsair::broker {
 
+// What the records say of an ended job's last attempt, and whether they held its payload (a
+// snapshot's ended job has none, so a resubmission's cannot be compared with it).
+struct EndedDetails {
+    std::optional<std::uint64_t> started_ms;
+    std::string_view worker;
+    bool is_payload_known = true;
+};
+
 class JournalReplay {
 public:
     using TimePoint = std::chrono::steady_clock::time_point;
@@ -57,7 +65,11 @@ private:
     void replay_job(JobRecord& job, const JournalReleased& r, TimePoint now);
     // An ended job: into the ResultStore if still within the result TTL, then destroyed.
     void keep_ended(JobRecord& job, protocol::JobState state, zmq::message_t result, std::string error,
-                    std::uint64_t ended_at_ms, TimePoint now);
+                    std::uint64_t ended_at_ms, TimePoint now, const EndedDetails& details = EndedDetails());
+    // A time a record may hold (absent: the broker did not keep it then).
+    TimePoint steady_or_unknown(std::optional<std::uint64_t> wall_ms, TimePoint now) const {
+        return wall_ms ? context_.wall.steady_at(*wall_ms, now) : kUnknownTime;
+    }
     TimePoint steady_or_now(std::uint64_t wall_ms, TimePoint now) const {
         return wall_ms != 0 ? context_.wall.steady_at(wall_ms, now) : now;
     }

@@ -21,6 +21,12 @@ JournalJob::State journal_state_of(JobState state) {
     }
 }
 
+std::optional<std::uint64_t> wall_ms_of(std::chrono::steady_clock::time_point at, const WallTime& wall,
+                                        std::chrono::steady_clock::time_point now) {
+    if (at == kUnknownTime) return std::nullopt;
+    return wall.ms_at(at, now);
+}
+
 JournalJob live_record(const JobRecord& job, const WallTime& wall, std::chrono::steady_clock::time_point now) {
     const JobDetails& details = job.details();
     JournalJob r;
@@ -39,6 +45,7 @@ JournalJob live_record(const JobRecord& job, const WallTime& wall, std::chrono::
     r.last_error = details.last_error;
     if (job.state == JobState::delayed) r.at_ms = wall.ms_at(details.ready_at, now);
     if (job.state == JobState::dead) r.at_ms = wall.ms_at(details.died_at, now);
+    r.created_ms = wall_ms_of(job.created_at, wall, now);
     return r;
 }
 
@@ -57,6 +64,9 @@ JournalJob ended_record(const KeptResult& ended, const WallTime& wall, std::chro
     r.last_error = ended.error();
     r.at_ms = wall.ms_at(ended.ended_at, now);
     r.result = ended.result();
+    r.created_ms = wall_ms_of(ended.created_at, wall, now);
+    r.started_ms = wall_ms_of(ended.started_at, wall, now);
+    if (ended.worker != nullptr) r.worker = *ended.worker;
     return r;
 }
 

@@ -35,6 +35,22 @@ public:
         levels_[top_].jobs.pop_front();
         note_removed(top_);
     }
+    // The job that runs after `job` (nullptr: none), for listing in run order; `job` must be in
+    // this queue. O(1) within a priority, O(log L) plus the empty levels when crossing to the next.
+    JobRecord* after(const JobRecord* job) const noexcept {
+        if (JobRecord* next = JobList::next(job)) return next;
+        for (std::size_t level = find_level(job->priority) + 1; level < levels_.size(); ++level) {
+            if (!levels_[level].jobs.empty()) return levels_[level].jobs.front();
+        }
+        return nullptr;
+    }
+    // Calls f(job) for the job at the head of each priority level in use (STATS' queue latency).
+    template <class F>
+    void for_each_head(F&& f) const {
+        for (const Level& level : levels_) {
+            if (!level.jobs.empty()) f(*level.jobs.front());
+        }
+    }
     // `job` must be in this queue.
     void erase(JobRecord* job) noexcept {
         const std::size_t level = find_level(job->priority);

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "corsair/protocol/text.hpp"
+
 namespace corsair::broker {
 
 namespace {
@@ -14,37 +16,58 @@ std::uint64_t milliseconds_of(std::chrono::milliseconds duration) {
 
 QueueState& QueueRegistry::named(const std::string& name) {
     auto [it, inserted] = queues_.try_emplace(name);
-    if (inserted) {
-        it->second.name = name;
-        if (!is_replaying_) log_.info("queue created queue={}", name);
+    QueueState& queue = it->second;
+    if (inserted || queue.is_deleted) {
+        queue.name = name;
+        queue.is_deleted = false;
+        ++live_queues_;
+        if (!is_replaying_) log_.info("queue created queue={}", protocol::quoted(name));
     }
-    return it->second;
+    return queue;
 }
 
 QueueState* QueueRegistry::find(const std::string& name) {
     auto found = queues_.find(name);
-    return found == queues_.end() ? nullptr : &found->second;
+    return found == queues_.end() || found->second.is_deleted ? nullptr : &found->second;
 }
 
 const QueueState* QueueRegistry::find(const std::string& name) const {
     auto found = queues_.find(name);
-    return found == queues_.end() ? nullptr : &found->second;
+    return found == queues_.end() || found->second.is_deleted ? nullptr : &found->second;
+}
+
+void QueueRegistry::remove(QueueState& queue) {
+    if (queue.is_deleted) return;
+    queue.is_deleted = true;
+    queue.config = QueueConfig{};
+    queue.done = 0;
+    queue.failed = 0;
+    --live_queues_;
+}
+
+QueueState& QueueRegistry::record_of(const std::string& name) {
+    auto [it, inserted] = queues_.try_emplace(name);
+    if (inserted) {
+        it->second.name = name;
+        it->second.is_deleted = true;
+    }
+    return it->second;
 }
 
 bool QueueRegistry::fits(const std::string& name) const {
-    return max_queues_ == 0 || queues_.size() < max_queues_ || queues_.count(name) != 0;
+    return max_queues_ == 0 || live_queues_ < max_queues_ || find(name) != nullptr;
 }
 
 bool QueueRegistry::fits(const std::vector<std::string>& names) const {
     if (max_queues_ == 0) return true;
     std::size_t created = 0;
-    for (const auto& name : names) created += queues_.count(name) == 0 ? 1 : 0;
-    return queues_.size() + created <= max_queues_;
+    for (const auto& name : names) created += find(name) == nullptr ? 1 : 0;
+    return live_queues_ + created <= max_queues_;
 }
 
 std::string QueueRegistry::limit_text(const std::string& name) const {
-    return "queue " + name + " does not exist and the broker holds " + std::to_string(queues_.size()) +
-           " queues, its --max-queues";
+    return "queue " + protocol::printable(name, protocol::kMaxLoggedTextBytes) + " does not exist and the broker holds " +
+           std::to_string(live_queues_) + " queues, its --max-queues";
 }
 
 protocol::QueueSettings settings_of(const QueueState& queue) {

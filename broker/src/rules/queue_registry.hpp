@@ -1,6 +1,7 @@
-// The broker's named queues: created on first use (SUBMIT, READY, QUEUE), never destroyed while
-// the broker runs, and bounded by --max-queues so that names from the network cannot grow
-// memory without bound. Owned by the broker's loop thread.
+// The broker's named queues: created by SUBMIT, READY or QUEUE with create (docs/jobs.md §Queues),
+// deleted by DELETE_QUEUE, and bounded by --max-queues so that names from the network cannot grow
+// memory without bound. A deleted queue's record is kept, hidden, because ended jobs and workers
+// point at it; it counts against --max-queues only while it exists. Owned by the loop thread.
 #pragma once
 
 #include <cstddef>
@@ -22,13 +23,19 @@ public:
     QueueRegistry(const QueueRegistry&) = delete;
     QueueRegistry& operator=(const QueueRegistry&) = delete;
 
-    // The queue called `name`, created with the default settings if it does not exist (logged at
-    // info, except while replaying the journal: the recovery line counts them). Callers check
-    // fits() first.
+    // The queue called `name`, created with the default settings if it does not exist (or was
+    // deleted); logged at info, except while replaying the journal (the recovery line counts
+    // them). Callers check fits() first.
     QueueState& named(const std::string& name);
     void set_replaying(bool is_replaying) noexcept { is_replaying_ = is_replaying; }
+    // The queue called `name` if it exists (not deleted), else nullptr.
     QueueState* find(const std::string& name);
     const QueueState* find(const std::string& name) const;
+    // Deletes `queue`, which holds no job any more: its settings and counts are forgotten.
+    void remove(QueueState& queue);
+    // The record of `name` for an ended job replayed from a snapshot: the queue if it exists,
+    // else a deleted one, so that the ended jobs of a deleted queue do not bring it back.
+    QueueState& record_of(const std::string& name);
 
     // Whether `name` may be used: it exists, or one more queue fits under --max-queues. Costs no
     // lookup while under the limit (SUBMIT's hot path).
@@ -38,15 +45,20 @@ public:
     // The text of a too_many_queues refusal for `name`.
     std::string limit_text(const std::string& name) const;
 
-    std::size_t size() const noexcept { return queues_.size(); }
+    std::size_t size() const noexcept { return live_queues_; }
     std::size_t max_queues() const noexcept { return max_queues_; }
+    // Calls f(queue) for every queue that exists.
     template <class F>
     void for_each(F&& f) {
-        for (auto& [name, queue] : queues_) f(queue);
+        for (auto& [name, queue] : queues_) {
+            if (!queue.is_deleted) f(queue);
+        }
     }
     template <class F>
     void for_each(F&& f) const {
-        for (const auto& [name, queue] : queues_) f(queue);
+        for (const auto& [name, queue] : queues_) {
+            if (!queue.is_deleted) f(queue);
+        }
     }
 
 private:
@@ -54,6 +66,7 @@ private:
     spdlog::logger& log_;
     bool is_replaying_ = false;
     std::unordered_map<std::string, QueueState> queues_;
+    std::size_t live_queues_ = 0;  // queues_ less the deleted ones
 };
 
 // A queue's settings as QUEUE and its journal record carry them (every field set).

@@ -55,6 +55,9 @@ struct QueueState {
     std::uint64_t done = 0;
     std::uint64_t failed = 0;
     bool is_dirty = false;  // queued for a dispatch pass at the end of the current event
+    // Deleted (DELETE_QUEUE): hidden from every request until a SUBMIT or READY names it again.
+    // The record itself stays, because ended jobs and workers point at it.
+    bool is_deleted = false;
 
     std::uint64_t waiting() const noexcept { return pending.size() + delayed; }
 };

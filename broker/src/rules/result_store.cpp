@@ -34,6 +34,20 @@ const std::vector<protocol::AttemptError>& KeptResult::errors() const noexcept {
     return details_ != nullptr ? details_->errors : none;
 }
 
+const std::string* ResultStore::intern_worker(std::string_view name) {
+    if (name.empty()) return nullptr;
+    auto it = worker_names_.find(name);
+    if (it == worker_names_.end()) it = worker_names_.emplace(std::string(name), 0).first;
+    ++it->second;
+    return &it->first;
+}
+
+void ResultStore::release_worker(const std::string* name) {
+    if (name == nullptr) return;
+    auto it = worker_names_.find(*name);
+    if (it != worker_names_.end() && --it->second == 0) worker_names_.erase(it);
+}
+
 ResultStore::~ResultStore() {
     while (KeptResult* entry = oldest()) {
         const std::size_t block_bytes = entry->block_bytes();
@@ -59,7 +73,13 @@ void ResultStore::add(std::string_view id, EndedJob& job) {
     void* memory = arena_.allocate(sizeof(KeptResult) + id.size() + inline_bytes);
     auto* entry = new (memory) KeptResult();
     entry->queue = job.queue;
+    entry->worker = intern_worker(job.worker);
     entry->ended_at = job.ended_at;
+    entry->created_at = job.created_at;
+    entry->started_at = job.started_at;
+    entry->payload_bytes = job.payload_bytes;
+    entry->payload_hash = job.payload_hash;
+    entry->payload_is_known = job.payload_is_known;
     entry->attempt = job.attempt;
     entry->priority = job.priority;
     entry->max_attempts = job.max_attempts;
@@ -99,6 +119,7 @@ void ResultStore::erase_oldest() {
     KeptResult* entry = oldest();
     entries_.remove(entry->id());
     bytes_ -= cost_of(*entry);
+    release_worker(entry->worker);
     const std::size_t block_bytes = entry->block_bytes();
     entry->~KeptResult();
     arena_.release_oldest(block_bytes);

@@ -10,9 +10,11 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 #include <zmq.hpp>
 
@@ -21,6 +23,10 @@
 #include "corsair/containers/id_table.hpp"
 
 namespace corsair::broker {
+
+// The hash a job's payload is remembered by once the job has ended (64 bits: a resubmission
+// with other bytes is told id_conflict unless the hashes collide).
+inline std::uint64_t payload_hash(std::string_view payload) noexcept { return std::hash<std::string_view>{}(payload); }
 
 // What an ended job leaves behind, as given to ResultStore::add().
 struct EndedJob {
@@ -33,12 +39,28 @@ struct EndedJob {
     std::int32_t priority = 0;
     std::uint32_t max_attempts = 0;
     std::vector<protocol::AttemptError> errors;
+    // When it was accepted and when its last attempt started (kUnknownTime: not known), and
+    // the worker that ran that attempt (empty: none, or not known).
+    std::chrono::steady_clock::time_point created_at = std::chrono::steady_clock::time_point::min();
+    std::chrono::steady_clock::time_point started_at = std::chrono::steady_clock::time_point::min();
+    std::string_view worker;
+    // What a resubmission of the id is compared with (docs/jobs.md §Idempotent ids): the
+    // payload's size and hash (payload_is_known false: not known, as after a snapshot).
+    std::uint64_t payload_bytes = 0;
+    std::uint64_t payload_hash = 0;
+    bool payload_is_known = false;
 };
 
 // One kept ended job, as ResultStore holds it.
 struct KeptResult {
     const std::string* queue = nullptr;
+    const std::string* worker = nullptr;  // interned by the store; nullptr: none
     std::chrono::steady_clock::time_point ended_at{};
+    std::chrono::steady_clock::time_point created_at{};
+    std::chrono::steady_clock::time_point started_at{};
+    std::uint64_t payload_bytes = 0;
+    std::uint64_t payload_hash = 0;
+    bool payload_is_known = false;
     std::uint32_t attempt = 0;
     std::int32_t priority = 0;
     std::uint32_t max_attempts = 0;
@@ -108,6 +130,10 @@ public:
 private:
     static std::size_t cost_of(const KeptResult& entry) noexcept;
     void erase_oldest();
+    // Worker names are kept once, counted by the entries naming them: names repeat across
+    // thousands of results and a copy each would be an allocation per ended job.
+    const std::string* intern_worker(std::string_view name);
+    void release_worker(const std::string* name);
 
     std::chrono::milliseconds ttl_;
     std::size_t max_bytes_;
@@ -118,6 +144,12 @@ private:
     // With one TTL for all, the order entries ended is also the order they expire.
     FifoArena arena_;
     containers::IdTable<KeptResult> entries_;
+    // Looked up by string_view, so that a name already kept costs no allocation.
+    struct NameHash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view name) const noexcept { return std::hash<std::string_view>{}(name); }
+    };
+    std::unordered_map<std::string, std::size_t, NameHash, std::equal_to<>> worker_names_;  // name -> entries naming it
 };
 
 }  // namespace corsair::broker

@@ -123,8 +123,12 @@ void Scheduler::set_endpoints(std::string producer_endpoint, std::string worker_
 
 void Scheduler::set_journal(JournalSink* journal) noexcept { parts_->journal.set_sink(journal); }
 void Scheduler::on_journal_durable(std::uint64_t sequence) { parts_->replies.on_durable(sequence); }
-void Scheduler::recover(const JournalRecord& record, TimePoint now) { parts_->replay.replay(record, now); }
+void Scheduler::recover(const JournalRecord& record, TimePoint now) {
+    parts_->states.set_time(now);
+    parts_->replay.replay(record, now);
+}
 RecoveryCounts Scheduler::finish_recovery(TimePoint now) {
+    parts_->states.set_time(now);
     RecoveryCounts counts = parts_->replay.finish(now);
     parts_->adoption.open_window(now);
     return counts;
@@ -140,13 +144,14 @@ std::uint64_t Scheduler::estimated_snapshot_bytes() const noexcept { return part
 // ---- producers -------------------------------------------------------------------------
 
 void Scheduler::on_producer_message(const RoutingId& producer, p::Message&& message, TimePoint now) {
+    parts_->states.set_time(now);
     AdminCommands& admin = parts_->admin;
     if (!storage_problem_.empty() && refused_for_storage(producer, message)) {
         return;
     } else if (auto* submit = std::get_if<p::Submit>(&message)) {
         parts_->submissions.submit(producer, std::move(*submit), now);
     } else if (auto* status = std::get_if<p::StatusRequest>(&message)) {
-        admin.status(producer, status->id, now);
+        admin.status(producer, *status, now);
     } else if (std::holds_alternative<p::StatsRequest>(message)) {
         parts_->replies.send(producer, p::encode(admin.stats(now)));
     } else if (auto* cancel = std::get_if<p::Cancel>(&message)) {
@@ -159,6 +164,12 @@ void Scheduler::on_producer_message(const RoutingId& producer, p::Message&& mess
         admin.list_dead(producer, *dead, now);
     } else if (auto* settings = std::get_if<p::QueueSettings>(&message)) {
         admin.change_queue(producer, *settings, now);
+    } else if (auto* list = std::get_if<p::ListRequest>(&message)) {
+        admin.list(producer, *list, now);
+    } else if (auto* clear = std::get_if<p::Clear>(&message)) {
+        admin.clear(producer, *clear, now);
+    } else if (auto* deletion = std::get_if<p::DeleteQueue>(&message)) {
+        admin.delete_queue(producer, *deletion, now);
     } else {
         on_unexpected_producer_command(producer, message);
     }
@@ -235,6 +246,7 @@ void Scheduler::on_malformed_producer_message(const RoutingId& producer, const p
 // ---- workers ---------------------------------------------------------------------------
 
 void Scheduler::on_worker_message(const RoutingId& routing_id, p::Message&& message, TimePoint now) {
+    parts_->states.set_time(now);
     if (!is_sent_by(message, p::Direction::worker_to_broker) && is_sent_by(message, p::Direction::producer_to_broker)) {
         answer_producer_on_worker_endpoint(routing_id, message);
         return;
@@ -428,6 +440,7 @@ void Scheduler::begin_turn() noexcept {
 }
 
 void Scheduler::end_turn(TimePoint now) {
+    parts_->states.set_time(now);
     is_in_turn_ = false;
     parts_->replies.end_turn();
     parts_->dispatcher.dispatch_dirty(now);
@@ -438,6 +451,7 @@ void Scheduler::dispatch_unless_in_turn(TimePoint now) {
 }
 
 void Scheduler::tick(TimePoint now) {
+    parts_->states.set_time(now);
     counters_.results_expired += parts_->results.expire(now);
     WorkerRegistry& workers = parts_->workers;
     std::vector<std::pair<RoutingId, const char*>> dead;
@@ -465,6 +479,7 @@ std::optional<Scheduler::TimePoint> Scheduler::next_deadline() const {
 }
 
 void Scheduler::fire_timers(TimePoint now) {
+    parts_->states.set_time(now);
     parts_->replies.fire(now);
     JobStates& states = parts_->states;
     while (JobRecord* job = states.pop_ready(now)) states.move_job(*job, JobMove::pending());

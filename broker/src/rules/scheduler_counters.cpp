@@ -6,6 +6,7 @@ std::map<std::string, std::uint64_t> SchedulerCounters::to_map() const {
     return {
         {"jobs_submitted", jobs_submitted},
         {"duplicate_submits", duplicate_submits},
+        {"id_conflicts", id_conflicts},
         {"jobs_dispatched", jobs_dispatched},
         {"jobs_done", jobs_done},
         {"jobs_failed", jobs_failed},

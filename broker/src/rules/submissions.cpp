@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "corsair/protocol/duration.hpp"
+#include "corsair/protocol/text.hpp"
 
 namespace corsair::broker {
 
@@ -44,10 +45,15 @@ bool Submissions::fits_payload_limit(const RoutingId& producer, const p::Submit&
     return false;
 }
 
-// protocol.md §Idempotent submission: a known id never makes a second job.
+// protocol.md §12: a known id never makes a second job, and stands only for the same job: the
+// same queue and payload bytes (an ended job's payload is compared by size and hash).
 bool Submissions::answers_known_id(const RoutingId& producer, const p::Submit& message) {
     if (JobRecord* found = jobs_.find(message.id)) {
         JobRecord& job = *found;
+        if (job.queue->name != message.queue || job.payload() != p::view_of(message.payload)) {
+            refuse_conflict(producer, message, job.queue->name);
+            return true;
+        }
         ++context_.counters.duplicate_submits;
         // The ACCEPTED below answers for a held one from this producer; another's is sent first.
         const bool is_same_producer = job.reply_to != nullptr && *job.reply_to == producer;
@@ -62,6 +68,14 @@ bool Submissions::answers_known_id(const RoutingId& producer, const p::Submit& m
         return true;
     }
     if (const KeptResult* ended = results_.find(message.id)) {
+        const std::string_view payload = p::view_of(message.payload);
+        const bool is_other_payload =
+            ended->payload_is_known &&
+            (ended->payload_bytes != payload.size() || ended->payload_hash != payload_hash(payload));
+        if (*ended->queue != message.queue || is_other_payload) {
+            refuse_conflict(producer, message, *ended->queue);
+            return true;
+        }
         ++context_.counters.duplicate_submits;
         replies_.send(producer, p::encode(p::Accepted{message.id, true, message.id, replies_.instance()}));
         if (message.wants_result) {
@@ -71,6 +85,17 @@ bool Submissions::answers_known_id(const RoutingId& producer, const p::Submit& m
         return true;
     }
     return false;
+}
+
+void Submissions::refuse_conflict(const RoutingId& producer, const p::Submit& message, const std::string& queue) {
+    ++context_.counters.id_conflicts;
+    const std::string what = queue != message.queue ? "in queue " + p::printable(queue, p::kMaxLoggedTextBytes)
+                                                    : "with a different payload";
+    context_.log.warn("submit refused: id in use job={} queue={} held_by_queue={}", p::quoted(message.id),
+                      p::quoted(message.queue), p::quoted(queue));
+    replies_.send_error(producer, p::ErrorCode::id_conflict,
+                        "job id already used for another job " + what + "; a resubmission must repeat the queue and payload",
+                        message.id, "SUBMIT");
 }
 
 // docs/jobs.md §Unique jobs: while a job holds the key, a submit with it stands for that job.
@@ -134,6 +159,7 @@ QueueState* Submissions::queue_with_room(const RoutingId& producer, const p::Sub
 void Submissions::create_job(const RoutingId& producer, p::Submit&& message, QueueState& queue,
                            std::optional<TimePoint> ready_at, TimePoint now) {
     JobRecord& job = jobs_.create(message.id, std::move(message.payload), queue);
+    job.created_at = now;
     job.priority = message.priority;
     if (is_set(message.retry) || message.timeout_ms || !message.unique_key.empty()) {
         JobDetails& details = job.writable_details();
@@ -148,7 +174,7 @@ void Submissions::create_job(const RoutingId& producer, p::Submit&& message, Que
         const JobDetails& details = job.details();
         context_.journal.append(JournalSubmitted{message.id, queue.name, std::string(job.payload()), job.priority, details.retry,
                                         details.timeout_ms, ready_at ? context_.wall.ms_at(*ready_at, now) : 0,
-                                        details.unique_key, job.sequence});
+                                        details.unique_key, job.sequence, context_.wall.ms_at(now, now)});
     }
     if (ready_at) ++context_.counters.jobs_delayed;
     states_.move_job(job, ready_at ? JobMove::delayed(*ready_at) : JobMove::pending());

@@ -36,6 +36,8 @@ private:
     // False after refusing a payload over --max-payload (payload_too_large, naming the limit).
     bool fits_payload_limit(const RoutingId& producer, const protocol::Submit& submit);
     bool answers_known_id(const RoutingId& producer, const protocol::Submit& submit);
+    // ERROR id_conflict: the id names a job of `queue` or with other payload bytes.
+    void refuse_conflict(const RoutingId& producer, const protocol::Submit& submit, const std::string& queue);
     bool answers_unique_hit(const RoutingId& producer, const protocol::Submit& submit);
     // The time a SUBMIT's job becomes pending (none: at once); false if run_at is refused.
     bool read_ready_time(const RoutingId& producer, const protocol::Submit& submit, TimePoint now,

@@ -201,9 +201,9 @@ TEST_CASE("a file that is not a journal of a known version is refused when opene
         CHECK_THROWS_WITH(JournalReader(dir / "journal.log"), Catch::Contains("not a Corsair journal"));
     }
     SECTION("a later format version") {
-        write_bytes(dir / "journal.log", std::string("CSRJ\x04\x00\x00\x00", 8));
+        write_bytes(dir / "journal.log", std::string("CSRJ\x05\x00\x00\x00", 8));
         CHECK_THROWS_WITH(JournalReader(dir / "journal.log"),
-                          Catch::Contains("format version 4") && Catch::Contains("reads versions 1 to 3"));
+                          Catch::Contains("format version 5") && Catch::Contains("reads versions 1 to 4"));
     }
     SECTION("a missing file") { CHECK_THROWS_AS(JournalReader(dir / "absent.log"), JournalError); }
 }

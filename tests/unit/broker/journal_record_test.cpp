@@ -154,6 +154,7 @@ TEST_CASE("each record type is written to the same bytes as always", "[broker][j
         "6564a7617474656d707404b2756e636f756e7465645f617474656d70747301a66572726f72739282a7617474656d7074"
         "02a56572726f72a5666972737482a7617474656d707404a56572726f72a67365636f6e64aa6c6173745f6572726f72ad"
         "7365636f6e642c2077686f6c65a561745f6d73cf0000018bcfe577a0a6726573756c74c400",
+        "0c0000009e14d2170c81a57175657565a47479706f",
     };
     const auto records = one_record_of_each_type();
     REQUIRE(records.size() == std::size(kExpected));
@@ -278,6 +279,36 @@ TEST_CASE("find_next_record skips damage to the next intact record", "[broker][j
     CHECK(find_next_record(bytes, 0) == first);
     CHECK(find_next_record(bytes, first) == first);
     CHECK_FALSE(find_next_record(bytes, first + 1).has_value());
+}
+
+TEST_CASE("the optional times and worker of done and job records round trip, and their absence too",
+          "[broker][journal][journal_record]") {
+    JournalDone done{"job-5", 1, "r", 1'700'000'005'000, 1'700'000'004'500, "host:42"};
+    JournalJob job;
+    job.id = "job-6";
+    job.queue = "q";
+    job.state = JournalJob::State::done;
+    job.created_ms = 1'700'000'000'000;
+    job.started_ms = 1'700'000'000'100;
+    job.worker = "host:43";
+    JournalSubmitted submitted;
+    submitted.id = "job-7";
+    submitted.queue = "q";
+    submitted.created_ms = 1'700'000'000'200;
+    for (const JournalRecord& original : {JournalRecord(done), JournalRecord(job), JournalRecord(submitted)}) {
+        std::string bytes;
+        encode(original, bytes);
+        const JournalFrame frame = check_frame(bytes);
+        auto decoded = decode_body(frame.type, frame.body);
+        REQUIRE(decoded.has_value());
+        CHECK(same_record(*decoded, original));
+    }
+    std::string bytes;
+    encode(JournalDone{"job-8", 1, "r", 1'700'000'005'000, std::nullopt, {}}, bytes);
+    const auto decoded = decode_body(JournalRecordType::done, check_frame(bytes).body);
+    REQUIRE(decoded.has_value());
+    CHECK_FALSE(std::get<JournalDone>(*decoded).started_ms);
+    CHECK(std::get<JournalDone>(*decoded).worker.empty());
 }
 
 }  // namespace corsair::broker

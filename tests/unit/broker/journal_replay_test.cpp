@@ -36,7 +36,7 @@ p::Submit job(const std::string& id, const std::string& queue = "q") {
 
 // A broker's life: every state a job can be in when the broker dies.
 void live_a_little(Fixture& f) {
-    f.request(p::QueueSettings{"q", {}, 50, {5, {}, {}, {}}, {}, {}, {}}, "A");
+    f.request(p::QueueSettings{"q", {}, 50, {5, {}, {}, {}}, {}, {}, {}, true}, "A");
     f.ready("W", {"q"}, 2);
     f.submit_message(job("done"));
     f.submit_message(job("running"));
@@ -184,7 +184,7 @@ TEST_CASE("an attempt handed back by a worker that left cleanly stays free after
         const std::uint64_t retry_at = static_cast<std::uint64_t>(
             std::chrono::duration_cast<std::chrono::milliseconds>((f.wall + 1s).time_since_epoch()).count());
         for (const JournalRecord& record : std::vector<JournalRecord>{
-                 JournalSubmitted{"handed", "q", "payload-handed", 0, retry, {}, 0, {}, 0},
+                 JournalSubmitted{"handed", "q", "payload-handed", 0, retry, {}, 0, {}, 0, std::nullopt},
                  JournalDispatched{"handed", 1}, JournalRetried{"handed"},
                  JournalAttemptFailed{"handed", 2, "flaky", false, retry_at}}) {
             r.scheduler.recover(record, r.now);
@@ -246,4 +246,54 @@ TEST_CASE("replaying the journal does not log each queue as created again", "[br
     CHECK(r.log.str().find("queue created") == std::string::npos);
     r.submit("new", "another");
     CHECK(r.log.str().find("queue created queue=another") != std::string::npos);
+}
+
+TEST_CASE("a deleted queue stays deleted, and a job's times and worker survive, through the journal and a snapshot",
+          "[broker][recovery]") {
+    Fixture f;
+    RecordingJournal journal;
+    f.scheduler.set_journal(&journal);
+    p::QueueSettings create;
+    create.queue = "gone";
+    create.should_create = true;
+    create.max_length = 9;
+    f.request(std::move(create), "A");
+    f.submit_message(job("doomed", "gone"));
+    f.request(p::DeleteQueue{"gone", true}, "A");
+    f.scheduler.on_journal_durable(journal.records.size());
+    REQUIRE(f.outbox.to_producer_of<p::Ok>("A").size() == 1);
+    const auto created_ms = static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(f.wall.time_since_epoch()).count());
+    f.submit_message(job("kept"));
+    f.ready("W", {"q"}, 1);
+    f.advance(2s);
+    f.done("W", "kept", 1);
+
+    auto check = [&](Fixture& r) {
+        for (const auto& queue : r.scheduler.stats(r.now).queues) CHECK(queue.name != "gone");
+        const auto kept = status_of(r, "kept");
+        CHECK(kept.state == p::JobState::done);
+        CHECK(kept.worker == "W");
+        CHECK(kept.created_ms == std::optional<std::uint64_t>(created_ms));
+        CHECK(kept.started_ms == std::optional<std::uint64_t>(created_ms));
+        CHECK(kept.finished_ms == std::optional<std::uint64_t>(created_ms + 2000));
+    };
+    SECTION("replaying every record") {
+        Fixture r;
+        r.now = f.now;
+        r.wall = f.wall;
+        for (const auto& record : journal.records) r.scheduler.recover(record, r.now);
+        r.scheduler.finish_recovery(r.now);
+        check(r);
+    }
+    SECTION("replaying a snapshot") {
+        std::string snapshot;
+        f.scheduler.write_snapshot(snapshot, f.now);
+        Fixture r;
+        r.now = f.now;
+        r.wall = f.wall;
+        replay_bytes(r, snapshot);
+        r.scheduler.finish_recovery(r.now);
+        check(r);
+    }
 }

@@ -77,7 +77,7 @@ inline std::vector<JournalRecord> one_record_of_each_type() {
     return {
         submitted,
         JournalDispatched{"job-1", 3},
-        JournalDone{"job-1", 3, std::string("res\0ult", 7), 1'700'000'000'456},
+        JournalDone{"job-1", 3, std::string("res\0ult", 7), 1'700'000'000'456, std::nullopt, {}},
         JournalAttemptFailed{"job-1", 2, "connection refused", true, 1'700'000'001'000},
         JournalDead{"job-1", 1'700'000'002'000},
         JournalCancelled{"job-2", 1'700'000'003'000},
@@ -86,6 +86,7 @@ inline std::vector<JournalRecord> one_record_of_each_type() {
         JournalQueueSettings{settings},
         JournalReleased{"job-4"},
         job,
+        JournalQueueDeleted{"typo"},
     };
 }
 
@@ -103,15 +104,17 @@ inline auto fields(const protocol::RetryPolicy& r) {
     return std::tie(r.max_attempts, r.backoff_ms, r.backoff_max_ms, r.backoff_jitter_pct);
 }
 inline bool same_fields(const JournalSubmitted& a, const JournalSubmitted& b) {
-    return std::tie(a.id, a.queue, a.payload, a.priority, a.timeout_ms, a.ready_at_ms, a.unique_key, a.sequence) ==
-               std::tie(b.id, b.queue, b.payload, b.priority, b.timeout_ms, b.ready_at_ms, b.unique_key, b.sequence) &&
+    return std::tie(a.id, a.queue, a.payload, a.priority, a.timeout_ms, a.ready_at_ms, a.unique_key, a.sequence,
+                    a.created_ms) == std::tie(b.id, b.queue, b.payload, b.priority, b.timeout_ms, b.ready_at_ms,
+                                              b.unique_key, b.sequence, b.created_ms) &&
            fields(a.retry) == fields(b.retry);
 }
 inline bool same_fields(const JournalDispatched& a, const JournalDispatched& b) {
     return std::tie(a.id, a.attempt) == std::tie(b.id, b.attempt);
 }
 inline bool same_fields(const JournalDone& a, const JournalDone& b) {
-    return std::tie(a.id, a.attempt, a.result, a.ended_at_ms) == std::tie(b.id, b.attempt, b.result, b.ended_at_ms);
+    return std::tie(a.id, a.attempt, a.result, a.ended_at_ms, a.started_ms, a.worker) ==
+           std::tie(b.id, b.attempt, b.result, b.ended_at_ms, b.started_ms, b.worker);
 }
 inline bool same_fields(const JournalAttemptFailed& a, const JournalAttemptFailed& b) {
     return std::tie(a.id, a.attempt, a.error, a.is_permanent, a.retry_at_ms) ==
@@ -133,9 +136,10 @@ inline bool same_fields(const JournalJob& a, const JournalJob& b) {
         return list;
     };
     return std::tie(a.id, a.queue, a.state, a.payload, a.priority, a.timeout_ms, a.unique_key, a.sequence, a.attempt,
-                    a.uncounted_attempts, a.last_error, a.at_ms, a.result) ==
+                    a.uncounted_attempts, a.last_error, a.at_ms, a.result, a.created_ms, a.started_ms, a.worker) ==
                std::tie(b.id, b.queue, b.state, b.payload, b.priority, b.timeout_ms, b.unique_key, b.sequence,
-                        b.attempt, b.uncounted_attempts, b.last_error, b.at_ms, b.result) &&
+                        b.attempt, b.uncounted_attempts, b.last_error, b.at_ms, b.result, b.created_ms, b.started_ms,
+                        b.worker) &&
            fields(a.retry) == fields(b.retry) && errors(a) == errors(b);
 }
 inline bool same_fields(const JournalQueueSettings& a, const JournalQueueSettings& b) {
@@ -145,6 +149,8 @@ inline bool same_fields(const JournalQueueSettings& a, const JournalQueueSetting
                std::tie(y.queue, y.is_paused, y.max_length, y.timeout_ms, y.dead_max_count, y.dead_max_age_ms) &&
            fields(x.retry) == fields(y.retry);
 }
+
+inline bool same_fields(const JournalQueueDeleted& a, const JournalQueueDeleted& b) { return a.queue == b.queue; }
 
 inline bool same_record(const JournalRecord& a, const JournalRecord& b) {
     if (a.index() != b.index()) return false;

@@ -100,3 +100,21 @@ TEST_CASE("a pending queue that empties and refills keeps its order", "[broker][
         CHECK(drain(queue) == std::vector<std::string>{"y" + r, "x" + r});
     }
 }
+
+TEST_CASE("walking a pending queue with after() visits its jobs in run order without taking them",
+          "[broker][pending_queue]") {
+    PendingQueue queue;
+    Jobs jobs;
+    queue.push_back(jobs.make("low", -1));
+    queue.push_back(jobs.make("a", 0));
+    queue.push_back(jobs.make("urgent", 9));
+    queue.push_back(jobs.make("b", 0));
+    queue.push_front(jobs.make("back", 0));  // taken back from a worker: first of its priority
+    std::vector<std::string> walked;
+    for (const JobRecord* job = queue.front(); job != nullptr; job = queue.after(job)) walked.emplace_back(job->id());
+    CHECK(walked == std::vector<std::string>{"urgent", "back", "a", "b", "low"});
+    std::vector<std::string> heads;
+    queue.for_each_head([&](const JobRecord& job) { heads.emplace_back(job.id()); });
+    CHECK(heads == std::vector<std::string>{"urgent", "back", "low"});
+    CHECK(drain(queue) == walked);
+}

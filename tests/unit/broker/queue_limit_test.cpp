@@ -84,6 +84,7 @@ TEST_CASE("a QUEUE request naming a new queue past --max-queues is refused; 0 me
     b.submit("a", "q1");
     p::QueueSettings settings;
     settings.queue = "q2";
+    settings.should_create = true;
     b.scheduler.on_producer_message("P", p::QueueSettings(settings), b.now);
     auto errors = b.outbox.to_producer_of<p::Error>("P");
     REQUIRE(errors.size() == 1);

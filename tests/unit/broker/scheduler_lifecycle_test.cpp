@@ -134,7 +134,7 @@ TEST_CASE("a permanent failure skips the remaining attempts", "[broker][schedule
 
 TEST_CASE("the dead set is bounded in count and in age, and PURGE empties it", "[broker][scheduler][dead]") {
     Fixture f;
-    f.request(p::QueueSettings{"q", {}, {}, {1, {}, {}, {}}, {}, 2, 60'000}, "A");
+    f.request(p::QueueSettings{"q", {}, {}, {1, {}, {}, {}}, {}, 2, 60'000, true}, "A");
     f.ready("W", {"q"}, 10);
     for (const char* id : {"a", "b", "c"}) {
         f.submit_message(job(id));
@@ -144,7 +144,8 @@ TEST_CASE("the dead set is bounded in count and in age, and PURGE empties it", "
     f.request(p::DeadRequest{"q", 10}, "A");
     auto dead = f.outbox.to_producer_of<p::DeadReply>("A");
     REQUIRE(dead.at(0).jobs.size() == 2);  // "a" was dropped for "c"
-    CHECK(dead[0].jobs[0].id == "b");
+    CHECK(dead[0].jobs[0].id == "c");      // newest first
+    CHECK(dead[0].jobs[1].id == "b");
     CHECK(f.scheduler.counters().dead_evicted == 1);
     CHECK(status_of(f, "a").state == p::JobState::failed);  // still answerable as failed
 
@@ -284,7 +285,7 @@ TEST_CASE("without a timeout a job runs as long as its worker heartbeats", "[bro
 
 TEST_CASE("a queue's timeout applies to jobs that set none", "[broker][scheduler][timeout]") {
     Fixture f;
-    f.request(p::QueueSettings{"q", {}, {}, {}, 500, {}, {}}, "A");
+    f.request(p::QueueSettings{"q", {}, {}, {}, 500, {}, {}, true}, "A");
     f.ready("W", {"q"}, 1);
     f.submit_message(job("j"));
     f.advance(500ms);
@@ -398,7 +399,7 @@ TEST_CASE("a paused queue holds its jobs and resume releases them", "[broker][sc
 
 TEST_CASE("at its max length a queue answers queue_full and loses nothing", "[broker][scheduler][max_length]") {
     Fixture f;
-    f.request(p::QueueSettings{"q", {}, 3, {}, {}, {}, {}}, "A");
+    f.request(p::QueueSettings{"q", {}, 3, {}, {}, {}, {}, true}, "A");
     for (const char* id : {"a", "b", "c", "d"}) f.submit_message(job(id));
     auto errors = errors_to(f);
     REQUIRE(errors.size() == 1);

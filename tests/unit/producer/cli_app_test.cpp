@@ -467,7 +467,7 @@ TEST_CASE("job and queue commands send their request and print the answer", "[pr
     SECTION("dead: a table, or one JSON document with each job's error history") {
         const auto table = run(context, {"dead", "images", "--limit", "2", "--broker", endpoint});
         CHECK(table.exit_code == 0);
-        CHECK_THAT(table.out, Catch::StartsWith("Dead jobs in queue images: 3 (showing the oldest 2)\n") &&
+        CHECK_THAT(table.out, Catch::StartsWith("Dead jobs in queue images: 3 (showing the newest 2)\n") &&
                                   Catch::Contains("exit status 1") && Catch::Contains("2m05s ago"));
         const auto requests = broker.recorder.take<protocol::DeadRequest>();
         REQUIRE(requests.size() == 1);
@@ -536,7 +536,8 @@ TEST_CASE("every command has --help, and corsair --help lists them all", "[produ
     const auto top = run(context, {"--help"});
     CHECK(top.exit_code == 0);
     for (const std::string command :
-         {"submit", "status", "result", "stats", "cancel", "dead", "retry", "purge", "pause", "resume", "queue"}) {
+         {"submit", "status", "result", "stats", "cancel", "dead", "retry", "purge", "pause", "resume", "queue", "list",
+          "payload"}) {
         INFO(command);
         CHECK_THAT(top.out, Catch::Contains("  " + command + " "));
         const auto help = run(context, {command, "--help"});
@@ -549,6 +550,11 @@ TEST_CASE("every command has --help, and corsair --help lists them all", "[produ
                    Catch::Contains("--backoff") && Catch::Contains("--backoff-max") && Catch::Contains("--jitter"));
     CHECK_THAT(run(context, {"queue", "--help"}).out,
                Catch::Contains("--max-length") && Catch::Contains("--dead-max") && Catch::Contains("--dead-max-age"));
+    CHECK_THAT(run(context, {"queue", "create", "--help"}).out,
+               Catch::Contains("Usage: corsair queue create") && Catch::Contains("--max-length"));
+    CHECK_THAT(run(context, {"queue", "delete", "--help"}).out, Catch::Contains("--force"));
+    CHECK_THAT(run(context, {"purge", "--help"}).out, Catch::Contains("--pending") && Catch::Contains("--delayed"));
+    CHECK(run(context, {"queue"}).exit_code == 2);
 }
 
 TEST_CASE("submit --wait reads a RESULT that came without an ACCEPTED", "[producer][cli][accept_within]") {

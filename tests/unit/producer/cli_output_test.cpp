@@ -175,13 +175,14 @@ TEST_CASE("stats print as tables and as one JSON object", "[producer][cli_output
     stats.workers.push_back({"host:42", {"wordcount", "images"}, 4, 2, 120, false, 0, 0});
     stats.counters["jobs_submitted"] = 108;
     const auto table = cli::stats_table(stats);
-    CHECK_THAT(table, Catch::Contains("QUEUE      PENDING  DELAYED  IN-FLIGHT  DONE  FAILED  DEAD  STATE\n"
-                                      "wordcount        5        7          2   100       1     3  paused\n"));
+    CHECK_THAT(table, Catch::Contains("QUEUE      PENDING  DELAYED  IN-FLIGHT  DONE  FAILED  DEAD  STATE   OLDEST PENDING\n"
+                                      "wordcount        5        7          2   100       1     3  paused               -\n"));
     CHECK_THAT(table, Catch::Contains("host:42") && Catch::Contains("wordcount,images") &&
                           Catch::Contains("120ms ago") && Catch::Contains("jobs_submitted"));
     const auto j = cli::stats_json(stats);
-    CHECK(j["queues"][0] == json{{"queue", "wordcount"}, {"pending", 5}, {"delayed", 7}, {"in_flight", 2}, {"done", 100},
-                                 {"failed", 1},         {"dead", 3},    {"paused", true}});
+    CHECK(j["queues"][0] == json{{"queue", "wordcount"}, {"pending", 5},    {"delayed", 7},
+                                 {"in_flight", 2},       {"done", 100},   {"failed", 1},
+                                 {"dead", 3},            {"paused", true}, {"oldest_pending_ms", nullptr}});
     CHECK(j["workers"][0]["worker"] == "host:42");
     CHECK(j["workers"][0]["last_heartbeat_ago_ms"] == 120);
     CHECK(j["counters"]["jobs_submitted"] == 108);
@@ -207,7 +208,7 @@ TEST_CASE("a dead set prints as a table and as one JSON document", "[producer][c
     dead.jobs = {first, second};
     const auto table = cli::dead_table(dead);
     CHECK(table ==
-          "Dead jobs in queue images: 3 (showing the oldest 2)\n"
+          "Dead jobs in queue images: 3 (showing the newest 2)\n"
           "ID    ATTEMPTS       DIED  LAST ERROR\n"
           "d-1          3  1h02m ago  line one\\nline two\n"
           "d-22         1  800ms ago  " +
@@ -217,6 +218,7 @@ TEST_CASE("a dead set prints as a table and as one JSON document", "[producer][c
                {"id", "d-1"},
                {"attempt", 3},
                {"died_ago_ms", 3'720'000},
+               {"died_ms", nullptr},
                {"payload_bytes", 10},
                {"priority", 5},
                {"error", "line one\nline two"},

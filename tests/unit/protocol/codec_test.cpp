@@ -956,6 +956,171 @@ TEST_CASE("ABANDON round trips with its reason", "[protocol][codec]") {
     CHECK(round_trip(Abandon{"job-1", UINT32_MAX, ""}).attempt == UINT32_MAX);
 }
 
+TEST_CASE("STATUS asks for the job's payload only when told, and the reply says which bytes it holds",
+          "[protocol][codec]") {
+    StatusRequest plain{"abc"};
+    CHECK(header_keys(encode(StatusRequest{"abc"})[2]) == Keys{"id"});
+    CHECK_FALSE(round_trip(std::move(plain)).wants_payload);
+    StatusRequest asking{"abc", true};
+    CHECK(round_trip(std::move(asking)).wants_payload);
+
+    StatusReply reply = status_reply_of("abc", "q", JobState::done, 2, "w1", "", make_payload("the payload"));
+    reply.created_ms = 1'700'000'000'000;
+    reply.started_ms = 1'700'000'000'100;
+    reply.finished_ms = 1'700'000'000'900;
+    reply.holds_job_payload = true;
+    const StatusReply m = round_trip(std::move(reply));
+    CHECK(m.created_ms == std::optional<std::uint64_t>(1'700'000'000'000));
+    CHECK(m.started_ms == std::optional<std::uint64_t>(1'700'000'000'100));
+    CHECK(m.finished_ms == std::optional<std::uint64_t>(1'700'000'000'900));
+    CHECK(m.holds_job_payload);
+    CHECK(view_of(m.payload) == "the payload");
+    CHECK(m.worker == "w1");
+
+    const StatusReply without_times = round_trip(status_reply_of("abc", "q", JobState::pending, 0, "", "", {}));
+    CHECK_FALSE(without_times.created_ms);
+    CHECK_FALSE(without_times.started_ms);
+    CHECK_FALSE(without_times.finished_ms);
+    CHECK_FALSE(without_times.holds_job_payload);
+}
+
+TEST_CASE("STATS_REPLY round trips the broker's uptime and version and each queue's oldest pending age",
+          "[protocol][codec]") {
+    StatsReply reply;
+    reply.uptime_ms = 90'000;
+    reply.version = "0.1.0";
+    QueueStats waiting;
+    waiting.name = "emails";
+    waiting.pending = 3;
+    waiting.oldest_pending_ms = 1500;
+    QueueStats idle;
+    idle.name = "images";
+    reply.queues = {waiting, idle};
+    const StatsReply m = round_trip(std::move(reply));
+    CHECK(m.uptime_ms == 90'000);
+    CHECK(m.version == "0.1.0");
+    REQUIRE(m.queues.size() == 2);
+    CHECK(m.queues[0].oldest_pending_ms == std::optional<std::uint64_t>(1500));
+    CHECK_FALSE(m.queues[1].oldest_pending_ms);
+}
+
+TEST_CASE("DEAD_REPLY round trips when each job died", "[protocol][codec]") {
+    DeadReply reply;
+    reply.queue = "q";
+    reply.total = 1;
+    DeadJob job;
+    job.id = "j1";
+    job.died_ms = 1'700'000'000'000;
+    reply.jobs.push_back(job);
+    const DeadReply m = round_trip(std::move(reply));
+    REQUIRE(m.jobs.size() == 1);
+    CHECK(m.jobs[0].died_ms == std::optional<std::uint64_t>(1'700'000'000'000));
+}
+
+TEST_CASE("QUEUE round trips its create request and created reply, written only when true", "[protocol][codec]") {
+    QueueSettings request;
+    request.queue = "q";
+    CHECK(header_keys(encode(QueueSettings(request))[2]) == Keys{"queue"});
+    request.should_create = true;
+    CHECK(round_trip(QueueSettings(request)).should_create);
+    QueueSettings reply;
+    reply.queue = "q";
+    reply.was_created = true;
+    const QueueSettings m = round_trip(std::move(reply));
+    CHECK(m.was_created);
+    CHECK_FALSE(m.should_create);
+}
+
+TEST_CASE("LIST round trips its state, cursor and limit", "[protocol][codec]") {
+    for (ListedState state : {ListedState::pending, ListedState::delayed, ListedState::running, ListedState::failed}) {
+        INFO(to_string(state));
+        const ListRequest m = round_trip(ListRequest{"emails", state, "job-7", 250});
+        CHECK(m.queue == "emails");
+        CHECK(m.state == state);
+        CHECK(m.after == "job-7");
+        CHECK(m.limit == 250);
+    }
+    CHECK(header_keys(encode(ListRequest{"q", ListedState::pending, "", 100})[2]) == Keys{"queue", "state", "limit"});
+}
+
+TEST_CASE("LIST_REPLY round trips its page with the jobs in the body frame", "[protocol][codec]") {
+    ListReply reply;
+    reply.queue = "emails";
+    reply.state = ListedState::delayed;
+    reply.total = 40;
+    reply.next = "job-2";
+    ListedJob first;
+    first.id = "job-1";
+    first.attempt = 1;
+    first.max_attempts = 3;
+    first.priority = -4;
+    first.payload_bytes = 2048;
+    first.created_ms = 1'700'000'000'000;
+    first.ready_at_ms = 1'700'000'060'000;
+    first.error = "exit 1";
+    ListedJob second;
+    second.id = "job-2";
+    reply.jobs = {first, second};
+    Frames frames = encode(ListReply(reply));
+    REQUIRE(frames.size() == 4);
+    CHECK(header_keys(frames[2]) == Keys{"queue", "state", "total", "next"});
+    CHECK(header_keys(frames[3]) == Keys{"jobs"});
+    const ListReply m = round_trip(std::move(reply));
+    CHECK(m.queue == "emails");
+    CHECK(m.state == ListedState::delayed);
+    CHECK(m.total == 40);
+    CHECK(m.next == "job-2");
+    REQUIRE(m.jobs.size() == 2);
+    CHECK(m.jobs[0].id == "job-1");
+    CHECK(m.jobs[0].attempt == 1);
+    CHECK(m.jobs[0].max_attempts == 3);
+    CHECK(m.jobs[0].priority == -4);
+    CHECK(m.jobs[0].payload_bytes == 2048);
+    CHECK(m.jobs[0].created_ms == std::optional<std::uint64_t>(1'700'000'000'000));
+    CHECK(m.jobs[0].ready_at_ms == std::optional<std::uint64_t>(1'700'000'060'000));
+    CHECK_FALSE(m.jobs[0].started_ms);
+    CHECK(m.jobs[0].error == "exit 1");
+    CHECK(m.jobs[1].id == "job-2");
+    CHECK_FALSE(m.jobs[1].created_ms);
+    CHECK(m.jobs[1].worker.empty());
+}
+
+TEST_CASE("CLEAR round trips which waiting jobs it removes", "[protocol][codec]") {
+    const Clear pending_only = round_trip(Clear{"q", true, false});
+    CHECK(pending_only.includes_pending);
+    CHECK_FALSE(pending_only.includes_delayed);
+    const Clear both = round_trip(Clear{"q", true, true});
+    CHECK(both.includes_delayed);
+}
+
+TEST_CASE("DELETE_QUEUE round trips, force written only when set", "[protocol][codec]") {
+    CHECK(header_keys(encode(DeleteQueue{"q", false})[2]) == Keys{"queue"});
+    CHECK_FALSE(round_trip(DeleteQueue{"q", false}).is_forced);
+    CHECK(round_trip(DeleteQueue{"q", true}).is_forced);
+}
+
+TEST_CASE("a queue name outside the grammar is refused where it would create a queue, and kept elsewhere",
+          "[protocol][codec]") {
+    SECTION("SUBMIT refuses it, naming the reason") {
+        Frames frames = encode(make_submit("j1", "bad\x1b[2Jname", false, make_payload("p")));
+        auto decoded = decode(frames);
+        REQUIRE_FALSE(decoded);
+        CHECK(decoded.error().code == ErrorCode::bad_field_value);
+        CHECK(decoded.error().detail == "queue: the queue name holds a control character");
+    }
+    SECTION("QUEUE without create and DELETE_QUEUE take it, so an old queue can still be removed") {
+        QueueSettings show;
+        show.queue = "old\nname";
+        CHECK(round_trip(std::move(show)).queue == "old\nname");
+        CHECK(round_trip(DeleteQueue{"old\nname", true}).queue == "old\nname");
+    }
+    SECTION("a name at the length limit of printable UTF-8 is taken") {
+        std::string accented;
+        for (std::size_t i = 0; i < kMaxQueueNameBytes / 2; ++i) accented += "\xc3\xa9";
+        CHECK(round_trip(make_submit("j1", accented, false, make_payload("p"))).queue == accented);
+    }
+}
+
 TEST_CASE("a Message variant encodes like the message it holds", "[protocol][codec]") {
     Frames frames;
     encode_into(Message(Job{"j1", "q", 1, make_payload("x")}), frames);

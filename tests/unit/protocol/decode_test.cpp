@@ -167,8 +167,8 @@ std::vector<MalformedCase> frame_cases() {
                  octets({0x81, 0xa4, 'j', 'o', 'b', 's', 0x90, 0x00})}),
          ErrorCode::bad_header},
     };
-    // Known: 0x01..0x0F and 0x10..0x1B. Everything around them is unknown.
-    for (int code : {0x00, 0x1C, 0x1F, 0x20, 0x7F, 0x80, 0xFF}) {
+    // Known: 0x01..0x0F and 0x10..0x1F. Everything around them is unknown.
+    for (int code : {0x00, 0x20, 0x21, 0x7F, 0x80, 0xFF}) {
         cases.push_back({"unknown command byte " + std::to_string(code),
                          frames({sig, std::string(1, static_cast<char>(code)), empty_map}), ErrorCode::unknown_command});
     }
@@ -419,6 +419,55 @@ void add_lifecycle_cases(Add& add) {
         "results");
     add("results entry with attempt over 32 bits", Command::results,
         entries("results", {result_entry("done", std::uint64_t{UINT32_MAX} + 1)}), value, "results");
+
+    // The queue-name grammar (docs/protocol.md §3), where a name may create a queue.
+    const std::string name_problem = "queue: the queue name ";
+    add("a queue name with a newline", Command::submit, with(submit, str("queue", "a\nb")), value,
+        name_problem + "holds a control character");
+    add("a queue name with an escape sequence", Command::submit, with(submit, str("queue", "\033[2J")), value,
+        name_problem + "holds a control character");
+    add("a queue name with a tab", Command::submit, with(submit, str("queue", "a\tb")), value,
+        name_problem + "holds a control character");
+    add("a queue name with a space", Command::submit, with(submit, str("queue", "a b")), value,
+        name_problem + "holds whitespace");
+    add("a queue name that is not UTF-8", Command::submit, with(submit, str("queue", "\xff\xfe")), value,
+        name_problem + "is not valid UTF-8");
+    add("a queue to create with a newline", Command::queue,
+        {str("queue", "a\nb"), boolean("create", true)}, value, name_problem + "holds a control character");
+    add("a served queue that is not UTF-8", Command::ready, with(valid_fields(Command::ready), strings("queues", {"ok", "\xc3"})),
+        value, "queues: the queue name is not valid UTF-8");
+
+    // LIST, LIST_REPLY, CLEAR, DELETE_QUEUE.
+    const Fields list = valid_fields(Command::list);
+    add("state missing", Command::list, without(list, "state"), ErrorCode::missing_field, "state");
+    add("state unknown", Command::list, with(list, str("state", "done")), value, "state");
+    add("state as int", Command::list, with(list, uint("state", 1)), type, "state");
+    add("limit 0", Command::list, with(list, uint("limit", 0)), value, "limit");
+    add("limit over kMaxListed", Command::list, with(list, uint("limit", kMaxListed + 1)), value, "limit");
+    add("after over kMaxJobIdBytes", Command::list, with(list, str("after", std::string(kMaxJobIdBytes + 1, 'i'))),
+        value, "after");
+    add("queue missing", Command::list, without(list, "queue"), ErrorCode::missing_field, "queue");
+    const Fields list_reply = valid_fields(Command::list_reply);
+    add("total negative", Command::list_reply, with(list_reply, sint("total", -1)), value, "total");
+    add("jobs missing", Command::list_reply, without(list_reply, "jobs"), ErrorCode::missing_field, "jobs");
+    add("a job not a map", Command::list_reply, with(list_reply, strings("jobs", {"j1"})), type, "jobs");
+    add("a job without id", Command::list_reply, with(list_reply, dead_jobs(without(valid_listed_job(), "id"))),
+        ErrorCode::missing_field, "id");
+    add("a job with created_ms as string", Command::list_reply,
+        with(list_reply, dead_jobs(with(valid_listed_job(), str("created_ms", "now")))), type, "created_ms");
+    add("a job with max_attempts over the limit", Command::list_reply,
+        with(list_reply, dead_jobs(with(valid_listed_job(), uint("max_attempts", kMaxAttemptsLimit + 1)))), value,
+        "max_attempts");
+    add("neither pending nor delayed", Command::clear,
+        {str("queue", "q"), boolean("pending", false), boolean("delayed", false)}, value, "pending");
+    add("delayed as int", Command::clear, with(valid_fields(Command::clear), uint("delayed", 1)), type, "delayed");
+    add("queue empty", Command::clear, with(valid_fields(Command::clear), str("queue", "")), value, "queue");
+    add("force as string", Command::delete_queue, with(valid_fields(Command::delete_queue), str("force", "yes")), type,
+        "force");
+    add("queue missing", Command::delete_queue, {}, ErrorCode::missing_field, "queue");
+    add("payload as int", Command::status, {str("id", "j1"), uint("payload", 1)}, type, "payload");
+    add("created_ms negative", Command::status_reply, with(status_reply, sint("created_ms", -1)), value,
+        "created_ms");
 
     // FAIL's permanent flag.
     add("permanent as int", Command::fail, with(valid_fields(Command::fail), uint("permanent", 1)), type,
@@ -801,6 +850,22 @@ std::vector<Message> seed_messages() {
     results.results.push_back(JobResult{"job-1", JobState::done, 1, "", make_payload("ok")});
     results.results.push_back(JobResult{"job-2", JobState::failed, 3, "boom", zmq::message_t()});
     messages.emplace_back(std::move(results));
+    messages.emplace_back(ListRequest{"emails", ListedState::delayed, "job-1", 50});
+    ListReply list;
+    list.queue = "emails";
+    list.state = ListedState::running;
+    list.total = 3;
+    list.next = "job-2";
+    ListedJob listed;
+    listed.id = "job-2";
+    listed.attempt = 2;
+    listed.created_ms = 1'700'000'000'000;
+    listed.started_ms = 1'700'000'001'000;
+    listed.worker = "w:1";
+    list.jobs.push_back(listed);
+    messages.emplace_back(std::move(list));
+    messages.emplace_back(Clear{"emails", true, true});
+    messages.emplace_back(DeleteQueue{"emails", true});
     return messages;
 }
 
@@ -820,7 +885,7 @@ TEST_CASE("the mutation seeds cover every command", "[protocol][decode]") {
     std::set<Command> seeded;
     for (const auto& message : seed_messages()) seeded.insert(command_of(message));
     CHECK(seeded == std::set<Command>(std::begin(kAllCommands), std::end(kAllCommands)));
-    CHECK(seeded.size() == 27);
+    CHECK(seeded.size() == 31);
 }
 
 void mutate(std::vector<std::string>& parts, std::mt19937& random) {

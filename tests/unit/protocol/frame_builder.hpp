@@ -126,16 +126,16 @@ inline Frames message_with_header(Command command, const std::string& header, co
     return frames_of(parts);
 }
 
-// STATS_REPLY and DEAD_REPLY carry lists in a body frame (frame 3) rather than in the header.
+// STATS_REPLY, DEAD_REPLY and LIST_REPLY carry lists in a body frame (frame 3), not the header.
 inline bool is_body_field(Command command, std::string_view key) {
-    if (command == Command::stats_reply) return key != "counters" && key != "max_payload_bytes";
-    if (command == Command::dead_reply) return key == "jobs";
+    if (command == Command::stats_reply) return key == "queues" || key == "workers";
+    if (command == Command::dead_reply || command == Command::list_reply) return key == "jobs";
     return false;
 }
 
-// A message from header fields; for STATS_REPLY and DEAD_REPLY the list fields go in the body.
+// A message from header fields; for STATS_REPLY, DEAD_REPLY and LIST_REPLY the lists go in the body.
 inline Frames message_with_fields(Command command, const Fields& fields) {
-    if (command != Command::stats_reply && command != Command::dead_reply) {
+    if (command != Command::stats_reply && command != Command::dead_reply && command != Command::list_reply) {
         return message_with_header(command, map_of(fields));
     }
     Fields header;
@@ -158,7 +158,7 @@ inline std::function<void(Packer&)> attempt_errors(std::size_t count) {
     };
 }
 
-// A DEAD_REPLY `jobs` array holding one entry made of `fields`.
+// A DEAD_REPLY (or LIST_REPLY) `jobs` array holding one entry made of `fields`.
 inline Field dead_jobs(Fields fields) {
     return {"jobs", [fields = std::move(fields)](Packer& p) {
                 p.pack_array(1);
@@ -173,6 +173,12 @@ inline Field dead_jobs(Fields fields) {
 inline Fields valid_dead_job() {
     return {str("id", "j1"),       uint("attempts", 3), uint("died_ms_ago", 5000), uint("payload_bytes", 2),
             sint("priority", -5), raw("errors", attempt_errors(3))};
+}
+
+inline Fields valid_listed_job() {
+    return {str("id", "j1"),          uint("attempt", 1),        uint("max_attempts", 3),
+            sint("priority", 2),      uint("payload_bytes", 5),  uint("created_ms", 1'700'000'000'000),
+            uint("started_ms", 1'700'000'000'500), str("worker", "w1")};
 }
 
 // A complete, valid header for each command, as a peer in another language would write it.
@@ -258,6 +264,15 @@ inline Fields valid_fields(Command command) {
                 p.pack(1);
                 pack_string(p, "");
             })};
+        case Command::list:
+            return {str("queue", "q"), str("state", "pending"), str("after", "j0"), uint("limit", 100)};
+        case Command::list_reply:
+            return {str("queue", "q"), str("state", "running"), uint("total", 1), str("next", ""),
+                    dead_jobs(valid_listed_job())};
+        case Command::clear:
+            return {str("queue", "q"), boolean("pending", true), boolean("delayed", true)};
+        case Command::delete_queue:
+            return {str("queue", "q"), boolean("force", true)};
     }
     return {};
 }

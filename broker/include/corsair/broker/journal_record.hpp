@@ -42,7 +42,8 @@ enum class JournalRecordType : std::uint8_t {
     purged = 8,
     queue_settings = 9,
     released = 10,
-    job = 11,  // since version 3
+    job = 11,            // since version 3
+    queue_deleted = 12,  // since version 4
 };
 
 std::string_view to_string(JournalRecordType type) noexcept;
@@ -59,6 +60,7 @@ struct JournalSubmitted {
     std::uint64_t ready_at_ms = 0;  // Unix ms at which it becomes pending; 0 = at once
     std::string unique_key;         // empty = none
     std::uint64_t sequence = 0;     // submission order (JobRecord::sequence)
+    std::optional<std::uint64_t> created_ms;  // Unix ms it was accepted (absent before brokers kept it)
 };
 
 // An attempt leased to a worker.
@@ -72,6 +74,8 @@ struct JournalDone {
     std::uint32_t attempt = 0;
     std::string result;  // msgpack bin
     std::uint64_t ended_at_ms = 0;
+    std::optional<std::uint64_t> started_ms;  // Unix ms the attempt started (optional key)
+    std::string worker;                       // the worker that ran it (optional key "worker")
 };
 
 // FAIL, timeout or worker death. retry_at_ms is when the job becomes pending again after its
@@ -132,6 +136,11 @@ struct JournalJob {
     std::string last_error;
     std::uint64_t at_ms = 0;  // Unix ms: delayed, when it is ready; dead, when it died; ended, when
     std::string result;       // msgpack bin: a done job's result
+    // Optional keys: when it was accepted; for an ended job when its last attempt started and
+    // the worker that ran it.
+    std::optional<std::uint64_t> created_ms;
+    std::optional<std::uint64_t> started_ms;
+    std::string worker;
 };
 std::string_view to_string(JournalJob::State state) noexcept;
 
@@ -142,10 +151,16 @@ struct JournalQueueSettings {
     protocol::QueueSettings settings;
 };
 
+// A queue deleted by DELETE_QUEUE: its settings are forgotten (its jobs were ended by records
+// before this one). Since version 4. Key: queue.
+struct JournalQueueDeleted {
+    std::string queue;
+};
+
 // Alternatives in JournalRecordType order: index() + 1 is the type byte.
 using JournalRecord = std::variant<JournalSubmitted, JournalDispatched, JournalDone, JournalAttemptFailed, JournalDead,
                                    JournalCancelled, JournalRetried, JournalPurged, JournalQueueSettings,
-                                   JournalReleased, JournalJob>;
+                                   JournalReleased, JournalJob, JournalQueueDeleted>;
 
 inline JournalRecordType type_of(const JournalRecord& record) noexcept {
     return static_cast<JournalRecordType>(record.index() + 1);

@@ -12,6 +12,7 @@ namespace corsair::broker {
 struct SchedulerCounters {
     std::uint64_t jobs_submitted = 0;
     std::uint64_t duplicate_submits = 0;
+    std::uint64_t id_conflicts = 0;  // submits refused: their id names another queue's or payload's job
     std::uint64_t jobs_dispatched = 0;
     std::uint64_t jobs_done = 0;
     std::uint64_t jobs_failed = 0;     // ended failed: into the dead set

@@ -20,8 +20,12 @@ public:
     std::size_t size() const noexcept { return size_; }
     // The first record, or nullptr when empty; next() gives the rest.
     Record* front() const noexcept { return head_; }
+    // The last record, or nullptr when empty; previous() gives the rest, backwards.
+    Record* back() const noexcept { return tail_; }
     // The record after `record` in its list, or nullptr after the last.
     static Record* next(const Record* record) noexcept { return record->*Next; }
+    // The record before `record` in its list, or nullptr before the first.
+    static Record* previous(const Record* record) noexcept { return record->*Prev; }
     // Whether `record` is in this list, assuming it is in no other list over the same members.
     bool contains(const Record* record) const noexcept { return record->*Prev != nullptr || head_ == record; }
 

@@ -160,6 +160,10 @@ public:
 
     // Blocks for the broker's STATUS_REPLY. Throws ProducerError (unknown_job, timeout, ...).
     protocol::StatusReply status(const std::string& id, std::chrono::milliseconds timeout = std::chrono::seconds(5));
+    // STATUS with the job's own payload in `payload` (holds_job_payload set). The broker keeps a
+    // payload only until the job ends: an ended job is refused with wrong_state, and a broker
+    // too old to send payloads with unknown_command.
+    protocol::StatusReply peek(const std::string& id, std::chrono::milliseconds timeout = std::chrono::seconds(5));
     // Blocks for the broker's STATS_REPLY. Throws ProducerError on timeout.
     protocol::StatsReply stats(std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
@@ -177,7 +181,7 @@ public:
     // Removes a queue's dead set, or only job `id` in it; returns how many jobs.
     std::uint64_t purge(const std::string& queue, const std::string& id = {},
                         std::chrono::milliseconds timeout = std::chrono::seconds(5));
-    // Lists up to `limit` (1..kMaxDeadListed) jobs of a queue's dead set, oldest first, and its total.
+    // Lists up to `limit` (1..kMaxDeadListed) jobs of a queue's dead set, newest first, and its total.
     protocol::DeadReply dead(const std::string& queue, std::uint32_t limit = 100,
                              std::chrono::milliseconds timeout = std::chrono::seconds(5));
     // Sets the fields of `settings` that hold a value (the rest stay) and returns every setting
@@ -189,6 +193,23 @@ public:
                                   std::chrono::milliseconds timeout = std::chrono::seconds(5));
     protocol::QueueSettings resume(const std::string& queue,
                                    std::chrono::milliseconds timeout = std::chrono::seconds(5));
+    // Creates the queue with the settings `settings` holds (an existing queue just takes them);
+    // the answer's was_created says which. Every other request on a queue that does not exist
+    // is refused with unknown_queue.
+    protocol::QueueSettings create_queue(const protocol::QueueSettings& settings,
+                                         std::chrono::milliseconds timeout = std::chrono::seconds(5));
+    // Deletes a queue. A queue holding jobs is refused (wrong_state) unless `force`, which ends
+    // its jobs (cancelled, or purged from the dead set). Returns how many jobs were removed.
+    std::uint64_t delete_queue(const std::string& queue, bool force = false,
+                               std::chrono::milliseconds timeout = std::chrono::seconds(5));
+    // Removes a queue's pending jobs, and its delayed ones with `delayed` (each ends cancelled);
+    // returns how many. Running jobs and the dead set are left alone.
+    std::uint64_t clear(const std::string& queue, bool pending = true, bool delayed = false,
+                        std::chrono::milliseconds timeout = std::chrono::seconds(5));
+    // One page of up to `limit` (1..kMaxListed) jobs of `queue` in `state`, starting after job
+    // `after` (empty: from the start; pass the previous page's `next`, empty after the last page).
+    protocol::ListReply list(const std::string& queue, protocol::ListedState state, const std::string& after = {},
+                             std::uint32_t limit = 100, std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
     // Submits neither ACCEPTED nor ended yet: those that fill the window.
     std::size_t awaiting_acceptance() const noexcept;

@@ -119,7 +119,7 @@ namespace detail {
 
 using DecodeResult = Result<Message, DecodeError>;
 
-// Unpacks a body frame (STATS_REPLY, DEAD_REPLY): one msgpack map, header bounds except that
+// Unpacks a body frame (STATS_REPLY, DEAD_REPLY, LIST_REPLY): one msgpack map, header bounds except that
 // arrays may hold up to kMaxStatsEntries, and never more entries than the frame has bytes.
 // Throws msgpack's errors, which decode() turns into bad_header.
 inline msgpack::object_handle unpack_body(const zmq::message_t& body) {
@@ -198,7 +198,7 @@ inline Result<Message, DecodeError> decode(Frames& frames, std::size_t first = 0
         if (!is_right_count) return unexpected(DecodeError{ErrorCode::bad_frame_count, std::string(info->name)});
         const auto& header = frames[first + 2];
         if (header.size() > kMaxHeaderBytes) return unexpected(DecodeError{ErrorCode::bad_header, "header too large"});
-        // A payload frame is bounded by the payload limit, a body frame too (STATS_REPLY, DEAD_REPLY).
+        // A payload frame is bounded by the payload limit, a body frame too (STATS_REPLY, DEAD_REPLY, LIST_REPLY).
         for (std::size_t i = first + 3; i < frames.size(); ++i) {
             if (frames[i].size() > limits.max_payload_bytes) {
                 return unexpected(DecodeError{ErrorCode::payload_too_large, "payload"});

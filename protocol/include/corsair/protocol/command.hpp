@@ -40,6 +40,10 @@ enum class Command : std::uint8_t {
     jobs = 0x19,
     dones = 0x1A,
     results = 0x1B,
+    list = 0x1C,
+    list_reply = 0x1D,
+    clear = 0x1E,
+    delete_queue = 0x1F,
 };
 
 // One way a command travels. Some travel several ways (HEARTBEAT both between broker and worker).
@@ -70,7 +74,7 @@ constexpr Directions operator|(Direction a, Direction b) noexcept { return Direc
 // The frames after signature, command and header (docs/protocol.md §3).
 enum class FrameRule : std::uint8_t {
     header_only,  // none: exactly 3 frames
-    payload,      // one: 4 frames; the payload, or for STATS_REPLY and DEAD_REPLY a msgpack body
+    payload,      // one: 4 frames; the payload, or for STATS_REPLY, DEAD_REPLY and LIST_REPLY a msgpack body
     batch,        // one per entry of the header's list, at least one: 3 + N frames
 };
 
@@ -115,6 +119,11 @@ inline constexpr CommandInfo kCommands[] = {
     {Command::jobs, "JOBS", Direction::broker_to_worker, FrameRule::batch},
     {Command::dones, "DONES", Direction::worker_to_broker, FrameRule::batch},
     {Command::results, "RESULTS", Direction::broker_to_producer, FrameRule::batch},
+    // producer <-> broker: looking into queues (docs/protocol.md §5.28 to §5.31)
+    {Command::list, "LIST", Direction::producer_to_broker, FrameRule::header_only},
+    {Command::list_reply, "LIST_REPLY", Direction::broker_to_producer, FrameRule::payload},
+    {Command::clear, "CLEAR", Direction::producer_to_broker, FrameRule::header_only},
+    {Command::delete_queue, "DELETE_QUEUE", Direction::producer_to_broker, FrameRule::header_only},
 };
 
 inline constexpr std::size_t kCommandCount = std::size(kCommands);
@@ -191,7 +200,7 @@ inline constexpr bool has_frame_rule(Command command, FrameRule rule) noexcept {
     const CommandInfo* info = find_command(command);
     return info != nullptr && info->frames == rule;
 }
-// Exactly one frame after the header: the payload, or a msgpack body (STATS_REPLY, DEAD_REPLY).
+// Exactly one frame after the header: the payload, or a msgpack body (STATS_REPLY, DEAD_REPLY, LIST_REPLY).
 inline constexpr bool carries_payload(Command command) noexcept { return has_frame_rule(command, FrameRule::payload); }
 // One payload frame per entry of the header's list (JOBS, DONES, RESULTS).
 inline constexpr bool is_batch(Command command) noexcept { return has_frame_rule(command, FrameRule::batch); }

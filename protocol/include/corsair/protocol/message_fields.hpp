@@ -15,6 +15,7 @@
 #include "corsair/protocol/limits.hpp"
 #include "corsair/protocol/messages.hpp"
 #include "corsair/protocol/msgpack_map.hpp"
+#include "corsair/protocol/text.hpp"
 
 namespace corsair::protocol::detail {
 
@@ -26,7 +27,24 @@ inline constexpr std::size_t kMaxStatsEntries = 1'000'000;
 // ---- fields several messages share ----------------------------------------------------
 
 inline std::string job_id(const MapReader& r) { return r.string("id", kMaxJobIdBytes, Presence::non_empty); }
+// A queue name in a request about a queue that must already exist, or in a message from the
+// broker: any text up to the length limit, so that queues named before the grammar (an old
+// journal) can still be inspected, purged and deleted.
 inline std::string queue_name(const MapReader& r) { return r.string("queue", kMaxQueueNameBytes, Presence::non_empty); }
+// A queue name that may create a queue (SUBMIT, READY, QUEUE with create) follows the grammar
+// (text.hpp queue_name_problem, docs/protocol.md §3); the error's detail names the reason.
+inline void check_new_queue_name(const MapReader& r, std::string_view name, std::string_view key) {
+    if (r.failed()) return;
+    if (const auto problem = queue_name_problem(name)) {
+        r.fail(ErrorCode::bad_field_value, std::string(key) + ": the queue name " + std::string(*problem),
+               problem->data());
+    }
+}
+inline std::string new_queue_name(const MapReader& r) {
+    std::string name = queue_name(r);
+    check_new_queue_name(r, name, "queue");
+    return name;
+}
 inline std::uint32_t attempt(const MapReader& r, std::uint64_t min) {
     return r.unsigned_integer<std::uint32_t>("attempt", min, kMaxU32, std::nullopt);
 }
@@ -146,7 +164,7 @@ inline void write(MapWriter& w, const Submit& m) {
 }
 inline void read(const MapReader& r, Submit& m) {
     m.id = job_id(r);
-    m.queue = queue_name(r);
+    m.queue = new_queue_name(r);
     m.wants_result = r.boolean("wants_result", false);
     m.priority = r.signed_integer<std::int32_t>("priority", kMinPriority, kMaxPriority, 0);
     read(r, m.retry);
@@ -188,8 +206,14 @@ inline void read(const MapReader& r, JobResult& m) {
     if (!is_final(m.state)) r.fail(ErrorCode::bad_field_value, "state");
 }
 
-inline void write(MapWriter& w, const StatusRequest& m) { w.field("id", m.id); }
-inline void read(const MapReader& r, StatusRequest& m) { m.id = job_id(r); }
+inline void write(MapWriter& w, const StatusRequest& m) {
+    w.field("id", m.id);
+    if (m.wants_payload) w.field("payload", true);
+}
+inline void read(const MapReader& r, StatusRequest& m) {
+    m.id = job_id(r);
+    m.wants_payload = r.boolean("payload", false);
+}
 
 inline void write(MapWriter& w, const StatusReply& m) {
     w.field("id", m.id);
@@ -208,6 +232,10 @@ inline void write(MapWriter& w, const StatusReply& m) {
     w.field("ready_in_ms", m.ready_in_ms);
     write_errors(w, m.errors);
     if (m.broker_instance != 0) w.field("broker_instance", m.broker_instance);
+    w.optional_field("created_ms", m.created_ms);
+    w.optional_field("started_ms", m.started_ms);
+    w.optional_field("finished_ms", m.finished_ms);
+    if (m.holds_job_payload) w.field("job_payload", true);
 }
 inline void read(const MapReader& r, StatusReply& m) {
     m.id = job_id(r);
@@ -224,6 +252,10 @@ inline void read(const MapReader& r, StatusReply& m) {
     m.ready_in_ms = r.unsigned_integer("ready_in_ms", 0, kMaxU64, 0);
     m.errors = read_errors(r);
     m.broker_instance = r.unsigned_integer("broker_instance", 0, kMaxU64, 0);
+    m.created_ms = r.optional_unsigned("created_ms", 0, kMaxU64);
+    m.started_ms = r.optional_unsigned("started_ms", 0, kMaxU64);
+    m.finished_ms = r.optional_unsigned("finished_ms", 0, kMaxU64);
+    m.holds_job_payload = r.boolean("job_payload", false);
 }
 
 inline void write(MapWriter&, const StatsRequest&) {}
@@ -237,10 +269,14 @@ inline void write(MapWriter& w, const StatsReply& m) {
     for (const auto& [name, value] : m.counters) w.field(name, value);
     w.end();
     w.optional_field("max_payload_bytes", m.max_payload_bytes);
+    if (m.uptime_ms != 0) w.field("uptime_ms", m.uptime_ms);
+    if (!m.version.empty()) w.field("version", m.version);
 }
 inline void read(const MapReader& r, StatsReply& m) {
     // Any size: a newer broker may allow more than this one's kMaxPayloadLimitBytes.
     m.max_payload_bytes = r.optional_unsigned("max_payload_bytes", 1, kMaxU64);
+    m.uptime_ms = r.unsigned_integer("uptime_ms", 0, kMaxU64, 0);
+    m.version = r.string("version", 64, Presence::optional);
     const auto* counters = r.find("counters");
     if (counters == nullptr) return;
     if (counters->type != msgpack::type::MAP) return r.fail(ErrorCode::bad_field_type, "counters");
@@ -264,6 +300,7 @@ inline void write_body(MapWriter& w, const StatsReply& m) {
         w.field("delayed", q.delayed);
         w.field("dead", q.dead);
         w.field("paused", q.is_paused);
+        w.optional_field("oldest_pending_ms", q.oldest_pending_ms);
         w.end();
     }
     w.end();
@@ -293,6 +330,7 @@ inline QueueStats read_queue_stats(const MapReader& q) {
     stats.delayed = q.unsigned_integer("delayed", 0, kMaxU64, 0);
     stats.dead = q.unsigned_integer("dead", 0, kMaxU64, 0);
     stats.is_paused = q.boolean("paused", false);
+    stats.oldest_pending_ms = q.optional_unsigned("oldest_pending_ms", 0, kMaxU64);
     return stats;
 }
 inline WorkerStats read_worker_stats(const MapReader& w) {
@@ -392,6 +430,7 @@ inline void write_body(MapWriter& w, const DeadReply& m) {
         w.field("id", job.id);
         w.field("attempts", job.attempts);
         w.field("died_ms_ago", job.died_ms_ago);
+        w.optional_field("died_ms", job.died_ms);
         w.field("payload_bytes", job.payload_bytes);
         w.field("priority", job.priority);
         write_errors(w, job.errors);
@@ -410,6 +449,7 @@ inline void read_body(const MapReader& r, DeadReply& m) {
         job.id = job_id(*j);
         job.attempts = j->unsigned_integer<std::uint32_t>("attempts", 0, kMaxU32, 0);
         job.died_ms_ago = j->unsigned_integer("died_ms_ago", 0, kMaxU64, 0);
+        job.died_ms = j->optional_unsigned("died_ms", 0, kMaxU64);
         job.payload_bytes = j->unsigned_integer("payload_bytes", 0, kMaxU64, 0);
         job.priority = j->signed_integer<std::int32_t>("priority", kMinPriority, kMaxPriority, 0);
         job.errors = read_errors(*j);
@@ -419,6 +459,8 @@ inline void read_body(const MapReader& r, DeadReply& m) {
 
 inline void write(MapWriter& w, const QueueSettings& m) {
     w.field("queue", m.queue);
+    if (m.should_create) w.field("create", true);
+    if (m.was_created) w.field("created", true);
     w.optional_field("paused", m.is_paused);
     w.optional_field("max_length", m.max_length);
     write(w, m.retry);
@@ -428,6 +470,9 @@ inline void write(MapWriter& w, const QueueSettings& m) {
 }
 inline void read(const MapReader& r, QueueSettings& m) {
     m.queue = queue_name(r);
+    m.should_create = r.boolean("create", false);
+    if (m.should_create) check_new_queue_name(r, m.queue, "queue");
+    m.was_created = r.boolean("created", false);
     m.is_paused = r.optional_boolean("paused");
     m.max_length = r.optional_unsigned("max_length", 0, kMaxU64);
     read(r, m.retry);
@@ -447,6 +492,106 @@ inline void read(const MapReader& r, Ok& m) {
     m.count = r.unsigned_integer("count", 0, kMaxU64, 0);
 }
 
+// ---- producer <-> broker: looking into queues ---------------------------------------------
+
+inline void write(MapWriter& w, const ListRequest& m) {
+    w.field("queue", m.queue);
+    w.field("state", to_string(m.state));
+    if (!m.after.empty()) w.field("after", m.after);
+    w.field("limit", m.limit);
+}
+inline ListedState listed_state(const MapReader& r) {
+    const auto state = parse_listed_state(r.string("state", 16, Presence::non_empty));
+    if (!state) r.fail(ErrorCode::bad_field_value, "state");
+    return state.value_or(ListedState::pending);
+}
+inline void read(const MapReader& r, ListRequest& m) {
+    m.queue = queue_name(r);
+    m.state = listed_state(r);
+    m.after = r.string("after", kMaxJobIdBytes, Presence::optional);
+    m.limit = r.unsigned_integer<std::uint32_t>("limit", 1, kMaxListed, 100);
+}
+
+// LIST_REPLY: the page's bounds in the header, the jobs in a body frame (as DEAD_REPLY).
+inline void write(MapWriter& w, const ListReply& m) {
+    w.field("queue", m.queue);
+    w.field("state", to_string(m.state));
+    w.field("total", m.total);
+    w.field("next", m.next);
+}
+inline void read(const MapReader& r, ListReply& m) {
+    m.queue = queue_name(r);
+    m.state = listed_state(r);
+    m.total = r.unsigned_integer("total", 0, kMaxU64, 0);
+    m.next = r.string("next", kMaxJobIdBytes, Presence::optional);
+}
+inline void write_body(MapWriter& w, const ListReply& m) {
+    w.key("jobs");
+    w.begin_array(m.jobs.size());
+    for (const auto& job : m.jobs) {
+        w.begin_map();
+        w.field("id", job.id);
+        w.field("attempt", job.attempt);
+        w.field("max_attempts", job.max_attempts);
+        w.field("priority", job.priority);
+        w.field("payload_bytes", job.payload_bytes);
+        w.optional_field("created_ms", job.created_ms);
+        w.optional_field("ready_at_ms", job.ready_at_ms);
+        w.optional_field("started_ms", job.started_ms);
+        if (!job.worker.empty()) w.field("worker", job.worker);
+        w.optional_field("died_ms", job.died_ms);
+        if (!job.error.empty()) w.field("error", job.error);
+        w.end();
+    }
+    w.end();
+}
+inline ListedJob read_listed_job(const MapReader& j) {
+    ListedJob job;
+    job.id = job_id(j);
+    job.attempt = j.unsigned_integer<std::uint32_t>("attempt", 0, kMaxU32, 0);
+    job.max_attempts = j.unsigned_integer<std::uint32_t>("max_attempts", 0, kMaxAttemptsLimit, 0);
+    job.priority = j.signed_integer<std::int32_t>("priority", kMinPriority, kMaxPriority, 0);
+    job.payload_bytes = j.unsigned_integer("payload_bytes", 0, kMaxU64, 0);
+    job.created_ms = j.optional_unsigned("created_ms", 0, kMaxU64);
+    job.ready_at_ms = j.optional_unsigned("ready_at_ms", 0, kMaxU64);
+    job.started_ms = j.optional_unsigned("started_ms", 0, kMaxU64);
+    job.worker = j.string("worker", kMaxWorkerNameBytes, Presence::optional);
+    job.died_ms = j.optional_unsigned("died_ms", 0, kMaxU64);
+    job.error = j.string("error", kMaxHistoryErrorBytes, Presence::optional);
+    return job;
+}
+inline void read_body(const MapReader& r, ListReply& m) {
+    const auto* jobs = r.find("jobs");
+    if (jobs == nullptr) return r.fail(ErrorCode::missing_field, "jobs", "missing");
+    if (jobs->type != msgpack::type::ARRAY) return r.fail(ErrorCode::bad_field_type, "jobs");
+    m.jobs.reserve(jobs->via.array.size);
+    for (std::uint32_t i = 0; i < jobs->via.array.size && !r.failed(); ++i) {
+        if (const auto j = r.nested(jobs->via.array.ptr[i], "jobs")) m.jobs.push_back(read_listed_job(*j));
+    }
+}
+
+inline void write(MapWriter& w, const Clear& m) {
+    w.field("queue", m.queue);
+    w.field("pending", m.includes_pending);
+    w.field("delayed", m.includes_delayed);
+}
+inline void read(const MapReader& r, Clear& m) {
+    m.queue = queue_name(r);
+    m.includes_pending = r.boolean("pending", true);
+    m.includes_delayed = r.boolean("delayed", false);
+    // A request that clears nothing is a mistake, not a no-op.
+    if (!m.includes_pending && !m.includes_delayed) r.fail(ErrorCode::bad_field_value, "pending");
+}
+
+inline void write(MapWriter& w, const DeleteQueue& m) {
+    w.field("queue", m.queue);
+    if (m.is_forced) w.field("force", true);
+}
+inline void read(const MapReader& r, DeleteQueue& m) {
+    m.queue = queue_name(r);
+    m.is_forced = r.boolean("force", false);
+}
+
 // ---- worker <-> broker ------------------------------------------------------------------
 
 inline void write(MapWriter& w, const Ready& m) {
@@ -459,6 +604,9 @@ inline void write(MapWriter& w, const Ready& m) {
 }
 inline void read(const MapReader& r, Ready& m) {
     m.queues = strings(r, "queues", kMaxQueuesPerWorker, kMaxQueueNameBytes);
+    for (const auto& queue : m.queues) {
+        if (!queue.empty()) check_new_queue_name(r, queue, "queues");
+    }
     m.capacity = r.unsigned_integer<std::uint32_t>("capacity", 1, kMaxCapacity, std::nullopt);
     m.name = r.string("name", kMaxWorkerNameBytes, Presence::optional);
     const bool has_empty_queue = std::any_of(m.queues.begin(), m.queues.end(), [](const auto& q) { return q.empty(); });

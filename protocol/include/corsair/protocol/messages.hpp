@@ -124,6 +124,9 @@ struct AttemptError {
 struct StatusRequest {
     static constexpr Command kCommand = Command::status;
     std::string id;
+    // Asks for the job's own payload in the reply's frame instead of its result; the broker
+    // keeps a payload only until the job ends (docs/protocol.md §5.4).
+    bool wants_payload = false;
 };
 
 struct StatusReply {
@@ -145,6 +148,13 @@ struct StatusReply {
     std::uint64_t ready_in_ms = 0;      // delayed: milliseconds until it becomes pending
     std::vector<AttemptError> errors;   // every failed attempt, oldest first
     std::uint64_t broker_instance = 0;  // as in Accepted
+    // Unix ms: when the broker accepted the job, when its last attempt started, when it ended.
+    // Absent when not (yet) so, or when the broker does not know (a job from before it kept times).
+    std::optional<std::uint64_t> created_ms;
+    std::optional<std::uint64_t> started_ms;
+    std::optional<std::uint64_t> finished_ms;
+    // The frame holds the job's payload (STATUS asked for it), not its result.
+    bool holds_job_payload = false;
 };
 
 struct StatsRequest {
@@ -160,6 +170,9 @@ struct QueueStats {
     std::uint64_t delayed = 0;  // waiting for their time (a delay or a retry's backoff)
     std::uint64_t dead = 0;     // in the dead set
     bool is_paused = false;
+    // How long the oldest pending job has waited since it became pending (queue latency);
+    // absent when none is pending.
+    std::optional<std::uint64_t> oldest_pending_ms = std::nullopt;
 };
 
 struct WorkerStats {
@@ -180,6 +193,8 @@ struct StatsReply {
     std::map<std::string, std::uint64_t> counters;  // broker-wide counters, names in docs/protocol.md
     // The broker's --max-payload: the largest payload or result it takes. Absent from older brokers.
     std::optional<std::uint64_t> max_payload_bytes = std::nullopt;
+    std::uint64_t uptime_ms = 0;  // since this broker process started (0 = not told)
+    std::string version;          // the broker's release, e.g. "0.1.0" (empty = not told)
 };
 
 struct Error {
@@ -214,7 +229,7 @@ struct Purge {
 struct DeadRequest {
     static constexpr Command kCommand = Command::dead;
     std::string queue;
-    std::uint32_t limit = 100;  // most jobs listed, 1..kMaxDeadListed, oldest first
+    std::uint32_t limit = 100;  // most jobs listed, 1..kMaxDeadListed, newest first
 };
 
 struct DeadJob {
@@ -224,6 +239,7 @@ struct DeadJob {
     std::uint64_t payload_bytes = 0;
     std::int32_t priority = 0;
     std::vector<AttemptError> errors;
+    std::optional<std::uint64_t> died_ms = std::nullopt;  // Unix ms (absent from older brokers)
 };
 
 struct DeadReply {
@@ -233,7 +249,8 @@ struct DeadReply {
     std::vector<DeadJob> jobs;  // in the body frame
 };
 
-// QUEUE request: the fields to change (absent = unchanged). Reply: every field, as now set.
+// QUEUE request: the fields to change (absent = unchanged); the queue must exist unless
+// should_create. Reply: every field, as now set, and whether this request created the queue.
 struct QueueSettings {
     static constexpr Command kCommand = Command::queue;
     std::string queue;
@@ -243,9 +260,81 @@ struct QueueSettings {
     std::optional<std::uint64_t> timeout_ms;      // 0 = none
     std::optional<std::uint64_t> dead_max_count;  // 0 = no limit (dead_max_age still applies)
     std::optional<std::uint64_t> dead_max_age_ms;
+    bool should_create = false;  // request: create the queue if it does not exist
+    bool was_created = false;    // reply: this request created it
 };
 
-// The answer to CANCEL, RETRY and PURGE.
+// Which jobs of a queue LIST lists, and in which order: pending in the order they will run,
+// delayed soonest ready first, running oldest lease first, failed (the dead set) newest first.
+enum class ListedState : std::uint8_t { pending, delayed, running, failed };
+
+inline constexpr std::string_view to_string(ListedState state) noexcept {
+    switch (state) {
+        case ListedState::pending: return "pending";
+        case ListedState::delayed: return "delayed";
+        case ListedState::running: return "running";
+        case ListedState::failed: return "failed";
+    }
+    return "pending";
+}
+inline std::optional<ListedState> parse_listed_state(std::string_view text) noexcept {
+    for (auto state : {ListedState::pending, ListedState::delayed, ListedState::running, ListedState::failed}) {
+        if (to_string(state) == text) return state;
+    }
+    return std::nullopt;
+}
+
+// One page of a queue's jobs in one state. `after` is the previous reply's `next` (empty: from
+// the start).
+struct ListRequest {
+    static constexpr Command kCommand = Command::list;
+    std::string queue;
+    ListedState state = ListedState::pending;
+    std::string after;
+    std::uint32_t limit = 100;  // 1..kMaxListed
+};
+
+// One listed job. Times are Unix ms; absent fields do not apply to the job's state.
+struct ListedJob {
+    std::string id;
+    std::uint32_t attempt = 0;  // attempts started so far
+    std::uint32_t max_attempts = 0;
+    std::int32_t priority = 0;
+    std::uint64_t payload_bytes = 0;
+    std::optional<std::uint64_t> created_ms;
+    std::optional<std::uint64_t> ready_at_ms;  // delayed: when it becomes pending
+    std::optional<std::uint64_t> started_ms;   // running: when the attempt started
+    std::string worker;                        // running: the lease holder's name
+    std::optional<std::uint64_t> died_ms;      // failed: when it entered the dead set
+    std::string error;                         // the last attempt's error, at most kMaxHistoryErrorBytes
+};
+
+struct ListReply {
+    static constexpr Command kCommand = Command::list_reply;
+    std::string queue;
+    ListedState state = ListedState::pending;
+    std::uint64_t total = 0;      // jobs of the queue in that state now
+    std::string next;             // `after` for the next page; empty when this page is the last
+    std::vector<ListedJob> jobs;  // in the body frame
+};
+
+// Removes a queue's waiting jobs (not running ones, not the dead set); each ends cancelled.
+struct Clear {
+    static constexpr Command kCommand = Command::clear;
+    std::string queue;
+    bool includes_pending = true;
+    bool includes_delayed = false;
+};
+
+// Deletes a queue: its settings and, with is_forced, its jobs. Without is_forced a queue that
+// holds any job is refused (wrong_state).
+struct DeleteQueue {
+    static constexpr Command kCommand = Command::delete_queue;
+    std::string queue;
+    bool is_forced = false;
+};
+
+// The answer to CANCEL, RETRY, PURGE, CLEAR and DELETE_QUEUE.
 struct Ok {
     static constexpr Command kCommand = Command::ok;
     std::string command;      // the request answered, e.g. "RETRY"
@@ -357,7 +446,8 @@ struct Abandon {
 // One alternative per row of kCommands, in the same order, so a message's index() is its row.
 using Message = std::variant<Submit, Accepted, JobResult, StatusRequest, StatusReply, StatsRequest, StatsReply, Error,
                              Cancel, Retry, Purge, DeadRequest, DeadReply, QueueSettings, Ok, Ready, Job, Done, Fail,
-                             Heartbeat, Drain, Disconnect, Progress, Abandon, Jobs, Dones, Results>;
+                             Heartbeat, Drain, Disconnect, Progress, Abandon, Jobs, Dones, Results, ListRequest,
+                             ListReply, Clear, DeleteQueue>;
 
 namespace detail {
 template <std::size_t... Row>
