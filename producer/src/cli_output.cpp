@@ -194,7 +194,7 @@ nlohmann::json stats_json(const protocol::StatsReply& stats) {
                           {"workers", workers},
                           {"counters", counters},
                           {"uptime_ms", stats.uptime_ms == 0 ? nlohmann::json() : nlohmann::json(stats.uptime_ms)},
-                          {"version", stats.version.empty() ? nlohmann::json() : json_text(stats.version)},
+                          {"version", stats.version.empty() ? nlohmann::json() : nlohmann::json(json_text(stats.version))},
                           {"max_payload_bytes", or_null(stats.max_payload_bytes)}};
 }
 

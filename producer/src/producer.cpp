@@ -434,14 +434,14 @@ protocol::QueueSettings Producer::Impl::queue_settings(const protocol::QueueSett
 
 std::uint64_t Producer::Impl::delete_queue(const std::string& queue, bool force, milliseconds timeout) {
     assert_owner_thread();
-    check_input(queue, {}, {});
+    check_input(queue, {});
     return ok_count(request(protocol::DeleteQueue{queue, force}, {Command::delete_queue, queue, {}}, timeout),
                     Command::delete_queue, "queue " + queue);
 }
 
 std::uint64_t Producer::Impl::clear(const std::string& queue, bool pending, bool delayed, milliseconds timeout) {
     assert_owner_thread();
-    check_input(queue, {}, {});
+    check_input(queue, {});
     if (!pending && !delayed) {
         throw ProducerError(ProducerError::Kind::invalid, ErrorCode::bad_field_value,
                             "clear: choose pending, delayed or both");
@@ -453,7 +453,7 @@ std::uint64_t Producer::Impl::clear(const std::string& queue, bool pending, bool
 protocol::ListReply Producer::Impl::list(const std::string& queue, protocol::ListedState state,
                                          const std::string& after, std::uint32_t limit, milliseconds timeout) {
     assert_owner_thread();
-    check_input(queue, {}, {});
+    check_input(queue, {});
     check_range("limit", limit, 1, protocol::kMaxListed);
     auto answer = request(protocol::ListRequest{queue, state, after, limit}, {Command::list, queue, {}}, timeout);
     if (const auto* error = std::get_if<protocol::Error>(&answer)) {

@@ -115,5 +115,5 @@ TEST_CASE("corsair list, payload and purge --pending see into a paused queue and
     CHECK(purged.out.find("purged 3 pending jobs") != std::string::npos);
     CHECK(json_lines(corsair_cli(cluster, {"list", "backlog", "--json"}).out).empty());
     CHECK(json_lines(corsair_cli(cluster, {"status", ids[0], "--json"}).out).at(0)["state"] == "cancelled");
-    CHECK(corsair_cli(cluster, {"payload", ids[0]}).exit_code == 1);  // ended: the payload is gone
+    CHECK(corsair_cli(cluster, {"payload", ids[0]}).exit_code == 5);  // refused (wrong_state): the payload is gone
 }

@@ -99,7 +99,7 @@ struct KeptJobs {
                 if constexpr (std::is_same_v<T, JournalSubmitted> || std::is_same_v<T, JournalJob>) {
                     with_submit.insert(r.id);
                     without_submit.erase(r.id);
-                } else if constexpr (!std::is_same_v<T, JournalQueueSettings>) {
+                } else if constexpr (requires { r.id; }) {  // every record that names a job
                     if (with_submit.count(r.id) == 0) without_submit.insert(r.id);
                 }
             },

@@ -48,7 +48,8 @@ void JobEndings::complete(WorkerRecord* worker, const std::string& id, std::uint
             const std::optional<std::uint64_t> started_ms =
                 job.state_since != kUnknownTime ? std::optional(context_.wall.ms_at(job.state_since, now)) : std::nullopt;
             context_.journal.append(JournalDone{id, attempt, std::string(p::view_of(result)),
-                                                context_.wall.ms_at(now, now), started_ms, worker.name});
+                                                context_.wall.ms_at(now, now), started_ms,
+                                                worker != nullptr ? worker->name : std::string()});
         }
         end_job(job, p::JobState::done, std::move(result), {}, now, true);
         return;

@@ -164,7 +164,9 @@ TEST_CASE("the dead set is bounded in count and in age, and PURGE empties it", "
 TEST_CASE("a dead_max_count of 0 keeps every dead job, and the age bound still drops them",
           "[broker][scheduler][dead]") {
     Fixture f;
-    f.request(p::QueueSettings{"q", {}, {}, {1, {}, {}, {}}, {}, 0, 60'000}, "A");
+    p::QueueSettings settings{"q", {}, {}, {1, {}, {}, {}}, {}, 0, 60'000};
+    settings.should_create = true;
+    f.request(std::move(settings), "A");
     REQUIRE(f.outbox.to_producer_of<p::QueueSettings>("A").at(0).dead_max_count == 0u);
     f.ready("W", {"q"}, 10);
     for (const char* id : {"a", "b", "c"}) {
