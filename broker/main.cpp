@@ -16,6 +16,7 @@
 #include "corsair/broker/ready_line.hpp"
 #include "corsair/broker/signal_watcher.hpp"
 #include "corsair/options/flags.hpp"
+#include "corsair/options/log_format.hpp"
 
 int main(int argc, char** argv) {
     corsair::broker::reexec_with_huge_pages(argv);
@@ -28,6 +29,7 @@ int main(int argc, char** argv) {
     if (salvage) return corsair::broker::salvage_data_dir(options.data_dir);
 
     auto log = spdlog::stderr_color_mt("broker");
+    corsair::options::use_log_format(*log);
     log->set_level(spdlog::level::from_str(log_level));
     try {
         zmq::context_t context(1);

@@ -10,6 +10,7 @@
 
 #include "corsair/options/endpoint.hpp"
 #include "corsair/options/exit_code.hpp"
+#include "corsair/options/log_format.hpp"
 #include "corsair/worker/command_line.hpp"
 #include "corsair/worker/exec_handler.hpp"
 #include "corsair/worker/shutdown_signals.hpp"
@@ -25,6 +26,7 @@ int main(int argc, char** argv) {
     auto& command_line = std::get<CommandLine>(parsed);
 
     auto log = std::make_shared<spdlog::logger>("worker", std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
+    corsair::options::use_log_format(*log);
     log->set_level(command_line.log_level);
     log->flush_on(spdlog::level::info);
 

@@ -44,21 +44,6 @@ waiting producer gets state cancelled; a running attempt is told to stop) and pu
 set. Workers serving the queue stay connected; a later SUBMIT, or a worker announcing it, makes
 the queue again with the defaults.)";
 
-std::string base64(std::string_view bytes) {
-    static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    std::string out;
-    out.reserve((bytes.size() + 2) / 3 * 4);
-    for (std::size_t i = 0; i < bytes.size(); i += 3) {
-        const std::size_t n = std::min<std::size_t>(3, bytes.size() - i);
-        std::uint32_t chunk = 0;
-        for (std::size_t k = 0; k < 3; ++k) {
-            chunk = (chunk << 8) | (k < n ? static_cast<unsigned char>(bytes[i + k]) : 0U);
-        }
-        for (std::size_t k = 0; k < 4; ++k) out += k <= n ? kAlphabet[(chunk >> (18 - 6 * k)) & 0x3F] : '=';
-    }
-    return out;
-}
-
 template <class T>
 nlohmann::json or_null(const std::optional<T>& value) {
     return value ? nlohmann::json(*value) : nlohmann::json();
@@ -102,11 +87,11 @@ nlohmann::json listed_job_json(const std::string& queue, protocol::ListedState s
                           {"max_attempts", job.max_attempts},
                           {"priority", job.priority},
                           {"payload_bytes", job.payload_bytes},
-                          {"created_ms", or_null(job.created_ms)},
+                          {"created_at_ms", or_null(job.created_ms)},
                           {"ready_at_ms", or_null(job.ready_at_ms)},
-                          {"started_ms", or_null(job.started_ms)},
+                          {"started_at_ms", or_null(job.started_ms)},
                           {"worker", job.worker.empty() ? nlohmann::json() : nlohmann::json(job.worker)},
-                          {"died_ms", or_null(job.died_ms)},
+                          {"died_at_ms", or_null(job.died_ms)},
                           {"error", job.error.empty() ? nlohmann::json() : nlohmann::json(job.error)}};
 }
 
@@ -202,12 +187,10 @@ int InspectCommands::run_payload(zmq::context_t& context, const CommonOptions& o
     const auto status = producer.peek(payload_id_, options.wait_timeout);
     const auto bytes = protocol::view_of(status.payload);
     if (options.is_json) {
-        nlohmann::json line{{"id", status.id}, {"queue", status.queue}, {"state", protocol::to_string(status.state)}};
-        if (protocol::is_valid_utf8(bytes)) {
-            line["payload"] = std::string(bytes);
-        } else {
-            line["payload_base64"] = base64(bytes);
-        }
+        nlohmann::json line{{"id", json_text(status.id)},
+                            {"queue", json_text(status.queue)},
+                            {"state", protocol::to_string(status.state)}};
+        put_bytes(line, "payload", bytes);
         streams.out << json_line(line) << '\n';
         return code(ExitCode::ok);
     }

@@ -154,9 +154,9 @@ nlohmann::json status_json(const protocol::StatusReply& status) {
                      {"progress_message", text_or_null(status.progress_message)},
                      {"error", text_or_null(status.error)},
                      {"errors", errors_json(status.errors)},
-                     {"created_ms", or_null(status.created_ms)},
-                     {"started_ms", or_null(status.started_ms)},
-                     {"finished_ms", or_null(status.finished_ms)},
+                     {"created_at_ms", or_null(status.created_ms)},
+                     {"started_at_ms", or_null(status.started_ms)},
+                     {"finished_at_ms", or_null(status.finished_ms)},
                      {"result", nullptr}};
     if (status.state == protocol::JobState::done) put_bytes(j, "result", protocol::view_of(status.payload));
     return j;
@@ -205,7 +205,7 @@ nlohmann::json dead_json(const protocol::DeadReply& dead) {
                         {"queue", json_text(dead.queue)},
                         {"attempt", job.attempts},
                         {"died_ago_ms", job.died_ms_ago},
-                        {"died_ms", or_null(job.died_ms)},
+                        {"died_at_ms", or_null(job.died_ms)},
                         {"payload_bytes", job.payload_bytes},
                         {"priority", job.priority},
                         {"error", job.errors.empty() ? nlohmann::json(nullptr) : text_or_null(job.errors.back().error)},

@@ -89,8 +89,8 @@ TEST_CASE("corsair list, payload and purge --pending see into a paused queue and
     CHECK(listed[0]["id"] == ids[0]);
     CHECK(listed[0]["state"] == "pending");
     CHECK(listed[0]["payload_bytes"] == 5);
-    CHECK(listed[0]["created_ms"].is_number());
-    CHECK(listed[0]["started_ms"].is_null());
+    CHECK(listed[0]["created_at_ms"].is_number());
+    CHECK(listed[0]["started_at_ms"].is_null());
     CHECK(json_lines(corsair_cli(cluster, {"list", "backlog", "--json", "--limit", "2"}).out).size() == 2);
     auto paged = json_lines(corsair_cli(cluster, {"list", "backlog", "--json", "--limit", "1", "--all"}).out);
     REQUIRE(paged.size() == 3);
@@ -102,12 +102,12 @@ TEST_CASE("corsair list, payload and purge --pending see into a paused queue and
     CHECK(payload.out == "second \xc3\xa9");
     CHECK(json_lines(corsair_cli(cluster, {"payload", ids[1], "--json"}).out).at(0)["payload"] == "second \xc3\xa9");
     auto status = json_lines(corsair_cli(cluster, {"status", ids[0], "--json"}).out).at(0);
-    CHECK(status["created_ms"].is_number());
+    CHECK(status["created_at_ms"].is_number());
     auto stats = json_lines(corsair_cli(cluster, {"stats", "--json"}).out).at(0);
     CHECK(stats["version"].is_string());
     CHECK(stats["uptime_ms"].is_number());
     for (const auto& queue : stats["queues"]) {
-        if (queue["name"] == "backlog") CHECK(queue["oldest_pending_ms"].is_number());
+        if (queue["queue"] == "backlog") CHECK(queue["oldest_pending_ms"].is_number());
     }
 
     auto purged = corsair_cli(cluster, {"purge", "backlog", "--pending"});

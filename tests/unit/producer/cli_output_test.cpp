@@ -218,7 +218,7 @@ TEST_CASE("a dead set prints as a table and as one JSON document", "[producer][c
                {"id", "d-1"},
                {"attempt", 3},
                {"died_ago_ms", 3'720'000},
-               {"died_ms", nullptr},
+               {"died_at_ms", nullptr},
                {"payload_bytes", 10},
                {"priority", 5},
                {"error", "line one\nline two"},
