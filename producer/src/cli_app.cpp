@@ -208,6 +208,10 @@ int report_error(const ProducerError& error, const CommonOptions& options, const
         code = "usage";
     } else if (error.code() == protocol::ErrorCode::wrong_endpoint) {
         message = options::wrong_endpoint_text(options.broker, error.broker_message());
+    } else if (error.code() == protocol::ErrorCode::unknown_job && !id.empty()) {
+        message = "no job with id " + id +
+                  " is known (never submitted, its result expired (--result-ttl) or was evicted, or the broker "
+                  "restarted without a journal)";
     }
     if (options.is_json) {
         // The broker's own words: the code and id already say what was refused.

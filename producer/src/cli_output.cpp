@@ -284,7 +284,9 @@ std::string stats_table(const protocol::StatsReply& stats) {
     }
     if (!stats.version.empty() || stats.uptime_ms != 0) {
         out << "Broker " << (stats.version.empty() ? "(version unknown)" : stats.version) << ", up "
-            << human_duration(std::chrono::milliseconds(stats.uptime_ms)) << "\n\n";
+            << human_duration(std::chrono::milliseconds(stats.uptime_ms));
+        if (stats.max_payload_bytes) out << ", max payload " << *stats.max_payload_bytes << " bytes";
+        out << "\n\n";
     }
     out << "Queues\n";
     if (rows.empty()) {

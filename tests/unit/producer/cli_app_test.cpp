@@ -722,7 +722,9 @@ TEST_CASE("result --output writes the bytes; a job not done yet exits 3", "[prod
     CHECK(std::string(std::istreambuf_iterator<char>(file), {}) == std::string("\x89PNG\0\xff", 6));
     std::remove(path.c_str());
     CHECK(run(context, {"result", "j-7", "--broker", endpoint}).exit_code == 3);
-    CHECK(run(context, {"result", "nosuch", "--broker", endpoint}).exit_code == 5);
+    const auto unknown = run(context, {"result", "nosuch", "--broker", endpoint});
+    CHECK(unknown.exit_code == 5);
+    CHECK_THAT(unknown.err, Catch::Contains("no job with id nosuch is known (never submitted, its result expired"));
 }
 
 TEST_CASE("submit --file --wait names the failed jobs and counts only done ones as progress", "[producer][cli]") {
