@@ -565,26 +565,26 @@ std::optional<protocol::Progress> Worker::take_held_progress(RunningJob& job) {
     return std::exchange(job.held_progress, std::nullopt);
 }
 
+void Worker::on_first_message(Clock::time_point now) {
+    is_broker_heard_ = true;
+    if (state_ == ConnectionState::connecting) {
+        change_state(ConnectionEvent::broker_heard);
+        reconnect_tries_ = 0;
+        if (const auto outage = outage_->end(now)) {
+            log_->info("connected broker={} name={} after={} without a broker", options_.broker_endpoint, options_.name,
+                       protocol::format_duration(std::chrono::duration_cast<std::chrono::milliseconds>(*outage)));
+        } else {
+            log_->info("connected broker={} name={}", options_.broker_endpoint, options_.name);
+        }
+    }
+    hold_leases_on_new_connection();
+}
+
 void Worker::handle_broker_message(Clock::time_point now) {
     protocol::Frames frames;
     while (broker_ && protocol::receive_frames(*broker_, frames)) {
         last_heard_ = now;
-        if (!is_broker_heard_) {
-            is_broker_heard_ = true;
-            if (state_ == ConnectionState::connecting) {
-                change_state(ConnectionEvent::broker_heard);
-                reconnect_tries_ = 0;
-                if (const auto outage = outage_->end(now)) {
-                    log_->info("connected broker={} name={} after={} without a broker", options_.broker_endpoint,
-                               options_.name,
-                               protocol::format_duration(
-                                   std::chrono::duration_cast<std::chrono::milliseconds>(*outage)));
-                } else {
-                    log_->info("connected broker={} name={}", options_.broker_endpoint, options_.name);
-                }
-            }
-            hold_leases_on_new_connection();
-        }
+        if (!is_broker_heard_) on_first_message(now);
         // The broker enforces its own limit on what it sends; the socket bounds each frame.
         auto decoded = protocol::decode(frames, 0, protocol::DecodeLimits{protocol::kMaxPayloadLimitBytes});
         if (!decoded) {

@@ -222,17 +222,7 @@ void JournalWriter::write_round(bool is_stopping, bool has_child_exited) {
         if (started) discard(*started);
         return;
     }
-    if (is_stalled_.load()) {
-        if (started) drop_compaction(*started, "the disk is full");
-        started.reset();
-        if (batch_.size() > options_.max_stalled_bytes) {
-            fail("hold more than " + std::to_string(options_.max_stalled_bytes) +
-                     " bytes of records while the disk is full",
-                 ENOSPC);
-            return;
-        }
-        if (!is_stopping && Clock::now() < retry_due_) return;
-    }
+    if (is_stalled_.load() && !may_retry_stalled(started, is_stopping)) return;
     const bool has_news = sequence != written_sequence_;
     if (has_news && !write_batch()) {
         if (started) drop_compaction(*started, "the journal cannot be written");
@@ -276,6 +266,17 @@ void JournalWriter::advance_compaction(bool is_stopping, bool has_child_exited) 
     } else if (has_child_exited) {
         finish_compaction();
     }
+}
+
+bool JournalWriter::may_retry_stalled(std::optional<Compaction>& started, bool is_stopping) {
+    if (started) drop_compaction(*started, "the disk is full");
+    started.reset();
+    if (batch_.size() > options_.max_stalled_bytes) {
+        fail("hold more than " + std::to_string(options_.max_stalled_bytes) + " bytes of records while the disk is full",
+             ENOSPC);
+        return false;
+    }
+    return is_stopping || Clock::now() >= retry_due_;
 }
 
 bool JournalWriter::write_batch() {

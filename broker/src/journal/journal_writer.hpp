@@ -169,6 +169,9 @@ private:
     // durable sequence and moves a compaction on.
     void write_round(bool is_stopping, bool has_child_exited);
     void advance_compaction(bool is_stopping, bool has_child_exited);
+    // While stalled: drops a compaction just started, fails past max_stalled_bytes, and says
+    // whether the retry is due (or the writer is stopping and tries one last time).
+    bool may_retry_stalled(std::optional<Compaction>& started, bool is_stopping);
     // Writes batch_; false if it could not (then the writer has stalled or failed).
     bool write_batch();
     void stall(int error);

@@ -3,25 +3,18 @@
 #include <catch2/catch.hpp>
 
 #include "corsair/broker/journal_record.hpp"
-#include "journal_sink.hpp"
 #include "lease_adoption.hpp"
+#include "recording_journal.hpp"
 #include "scheduler_fixture.hpp"
 
 namespace p = corsair::protocol;
 using corsair::broker::JournalRecord;
-using corsair::broker::JournalSink;
+using corsair::broker::test::RecordingJournal;
+using corsair::broker::test::replay_into;
 using corsair::broker::test::Fixture;
 using namespace std::chrono_literals;
 
 namespace {
-
-struct RecordingJournal final : JournalSink {
-    std::uint64_t append(const JournalRecord& record) override {
-        records.push_back(record);
-        return records.size();
-    }
-    std::vector<JournalRecord> records;
-};
 
 p::StatusReply status_of(Fixture& f, const std::string& id) {
     f.request(p::StatusRequest{id}, "S");
@@ -126,8 +119,7 @@ TEST_CASE("replaying the journal rebuilds every job in its state", "[broker][rec
     Fixture r;
     r.now = f.now;
     r.wall = f.wall;
-    for (const auto& record : journal.records) r.scheduler.recover(record, r.now);
-    auto counts = r.scheduler.finish_recovery(r.now);
+    auto counts = replay_into(r, journal);
     CHECK(counts.running_at_stop == 2);  // "running" and "pending0", which took the freed slot
     CHECK(counts.dead == 1);
     check_recovered(r);
@@ -210,8 +202,7 @@ TEST_CASE("every counter in STATS counts since the broker started, per queue as 
     Fixture r;
     r.now = f.now;
     r.wall = f.wall;
-    for (const auto& record : journal.records) r.scheduler.recover(record, r.now);
-    r.scheduler.finish_recovery(r.now);
+    replay_into(r, journal);
     auto queue_of = [](const p::StatsReply& stats) {
         for (const auto& q : stats.queues) {
             if (q.name == "q") return q;
@@ -243,8 +234,7 @@ TEST_CASE("replaying the journal does not log each queue as created again", "[br
     CHECK(f.log.str().find("queue created queue=\"q\"") != std::string::npos);
 
     Fixture r;
-    for (const auto& record : journal.records) r.scheduler.recover(record, r.now);
-    r.scheduler.finish_recovery(r.now);
+    replay_into(r, journal);
     CHECK(r.log.str().find("queue created") == std::string::npos);
     r.submit("new", "another");
     CHECK(r.log.str().find("queue created queue=\"another\"") != std::string::npos);
@@ -284,8 +274,7 @@ TEST_CASE("a deleted queue stays deleted, and a job's times and worker survive, 
         Fixture r;
         r.now = f.now;
         r.wall = f.wall;
-        for (const auto& record : journal.records) r.scheduler.recover(record, r.now);
-        r.scheduler.finish_recovery(r.now);
+        replay_into(r, journal);
         check(r);
     }
     SECTION("replaying a snapshot") {

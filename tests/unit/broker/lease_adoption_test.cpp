@@ -7,26 +7,19 @@
 #include <catch2/catch.hpp>
 
 #include "corsair/broker/journal_record.hpp"
-#include "journal_sink.hpp"
 #include "lease_adoption.hpp"
+#include "recording_journal.hpp"
 #include "scheduler_fixture.hpp"
 
 namespace p = corsair::protocol;
 using corsair::broker::JournalRecord;
-using corsair::broker::JournalSink;
+using corsair::broker::test::RecordingJournal;
+using corsair::broker::test::replay_into;
 using corsair::broker::LeaseAdoption;
 using corsair::broker::test::Fixture;
 using namespace std::chrono_literals;
 
 namespace {
-
-struct RecordingJournal final : JournalSink {
-    std::uint64_t append(const JournalRecord& record) override {
-        records.push_back(record);
-        return records.size();
-    }
-    std::vector<JournalRecord> records;
-};
 
 p::Ready ready_holding(const std::string& name, std::uint32_t capacity, std::vector<p::HeldLease> holding,
                        std::uint64_t instance = 7) {
@@ -43,8 +36,7 @@ struct Restart {
         REQUIRE(before.job_ids_for("W") == std::vector<std::string>{"a", "b"});
         restarted.now = before.now;
         restarted.wall = before.wall;
-        for (const auto& record : journal.records) restarted.scheduler.recover(record, restarted.now);
-        counts = restarted.scheduler.finish_recovery(restarted.now);
+        counts = replay_into(restarted, journal);
     }
     Fixture before;
     RecordingJournal journal;

@@ -132,6 +132,9 @@ private:
     void handle_progress(HandlerOutcome& outcome, Clock::time_point now);
     void send_held_progress(Clock::time_point now);
     std::optional<protocol::Progress> take_held_progress(RunningJob& job);
+    // The first message on a connection: the broker is there; the leases still held count as
+    // held on this connection (protocol.md §7).
+    void on_first_message(Clock::time_point now);
     void handle_broker_message(Clock::time_point now);
     // protocol.md §5.13: the broker's HEARTBEAT `max_payload_bytes` bounds this connection's results.
     void adopt_max_result_bytes(std::uint64_t max_payload_bytes);
