@@ -43,8 +43,9 @@ std::mt19937_64 random_from(std::uint64_t seed) {
 
 // A QUEUE request that sets something (one without fields only shows the settings).
 bool changes_settings(const p::QueueSettings& q) {
-    return q.is_paused || q.max_length || q.retry.max_attempts || q.retry.backoff_ms || q.retry.backoff_max_ms ||
-           q.retry.backoff_jitter_pct || q.timeout_ms || q.dead_max_count || q.dead_max_age_ms;
+    return q.should_create || q.is_paused || q.max_length || q.retry.max_attempts || q.retry.backoff_ms ||
+           q.retry.backoff_max_ms || q.retry.backoff_jitter_pct || q.timeout_ms || q.dead_max_count ||
+           q.dead_max_age_ms;
 }
 
 // protocol.md §6 payload_too_large: a result over --max-payload (from a worker that does not
@@ -191,6 +192,10 @@ bool Scheduler::refused_for_storage(const RoutingId& producer, const p::Message&
         id = purge->id.empty() ? purge->queue : purge->id;
     } else if (auto* settings = std::get_if<p::QueueSettings>(&message); settings && changes_settings(*settings)) {
         id = settings->queue;
+    } else if (auto* clear = std::get_if<p::Clear>(&message)) {
+        id = clear->queue;
+    } else if (auto* deletion = std::get_if<p::DeleteQueue>(&message)) {
+        id = deletion->queue;
     } else {
         return false;
     }

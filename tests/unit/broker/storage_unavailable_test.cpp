@@ -44,7 +44,16 @@ TEST_CASE("while storage is unavailable, submits and changes are refused with th
     pause.is_paused = true;
     f.request(pause);
     CHECK(last_error(f).command == "QUEUE");
-    CHECK(f.scheduler.counters().storage_refusals == 5);
+    p::QueueSettings create;
+    create.queue = "new";
+    create.should_create = true;
+    f.request(create);
+    CHECK(last_error(f).command == "QUEUE");
+    f.request(p::Clear{"q", true, false});
+    CHECK(last_error(f).command == "CLEAR");
+    f.request(p::DeleteQueue{"q", true});
+    CHECK(last_error(f).command == "DELETE_QUEUE");
+    CHECK(f.scheduler.counters().storage_refusals == 8);
 
     SECTION("a resend of a job already taken is answered as usual, not refused") {
         f.submit("before");

@@ -103,9 +103,10 @@ public:
     std::optional<TimePoint> next_deadline() const;
     void fire_timers(TimePoint now);
     // Whether the journal can be written (docs/durability.md, "A full disk"). While it cannot,
-    // every request that would change state (SUBMIT, CANCEL, RETRY, PURGE, a QUEUE change) is
-    // refused with storage_unavailable, naming `problem`, and no job is dispatched; the endings of
-    // jobs already leased are still taken, their acknowledgements held until the journal has them.
+    // every request that would change state (SUBMIT of a new id, CANCEL, RETRY, PURGE, CLEAR,
+    // DELETE_QUEUE, a QUEUE change or create) is refused with storage_unavailable, naming
+    // `problem`, and no job is dispatched; the endings of jobs already leased are still taken,
+    // their acknowledgements held until the journal has them.
     void set_storage_available(bool is_available, const std::string& problem, TimePoint now);
     // A clean stop begins (docs/durability.md, Stopping): no job is handed out any more and
     // SUBMIT is refused (shutting_down), while the leases already out still end as usual, are
