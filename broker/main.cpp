@@ -1,10 +1,14 @@
-// corsair-broker: parses flags, builds the logger and the Broker, runs it until SIGINT/SIGTERM.
+// corsair-broker: parses flags, builds the logger, the Broker and its HTTP side, and runs them
+// until SIGINT/SIGTERM (SIGHUP rereads the HTTP tokens).
 #include <atomic>
 #include <csignal>
-#include <cstring>
-#include <string>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <string>
 
 #include <CLI/CLI.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -15,16 +19,76 @@
 #include "corsair/broker/huge_pages.hpp"
 #include "corsair/broker/ready_line.hpp"
 #include "corsair/broker/signal_watcher.hpp"
+#include "corsair/http/http_server.hpp"
 #include "corsair/options/flags.hpp"
 #include "corsair/options/log_format.hpp"
+
+namespace {
+
+using corsair::options::ExitCode;
+using corsair::options::exit_status;
+
+// The HTTP side, reached from the signal thread while main builds and ends it.
+struct HttpHandle {
+    std::mutex mutex;
+    std::unique_ptr<corsair::http::HttpServer> server;
+};
+
+int serve(corsair::broker::BrokerOptions options, const corsair::http::HttpOptions& http_options,
+          const std::shared_ptr<spdlog::logger>& log) {
+    zmq::context_t context(1);
+    std::atomic<corsair::broker::Broker*> running{nullptr};
+    HttpHandle http;
+    corsair::broker::SignalWatcher signals([&running, &http, &log](int signal_number) {
+        const char* name = sigabbrev_np(signal_number);
+        log->info("signal received signal={}", name != nullptr ? name : std::to_string(signal_number));
+        std::lock_guard lock(http.mutex);
+        if (signal_number == SIGHUP) {
+            if (http.server) http.server->reload_tokens();
+            return;
+        }
+        if (http.server) http.server->set_ready(false);
+        if (auto* broker = running.load()) broker->request_stop();
+    });
+    if (!http_options.address.empty()) {
+        // Started before the journal is replayed, so that /ready can say the broker is starting.
+        options.inproc_producer_endpoint = "inproc://corsair-producers";
+        options.inproc_worker_endpoint = "inproc://corsair-workers";
+        corsair::http::BrokerLink link{options.inproc_producer_endpoint, options.inproc_worker_endpoint,
+                                       options.heartbeat_interval, options.liveness, options.max_payload_bytes};
+        auto server = std::make_unique<corsair::http::HttpServer>(context, http_options, link, log);
+        std::lock_guard lock(http.mutex);
+        http.server = std::move(server);
+    }
+    corsair::broker::Broker broker(context, options, log);
+    running = &broker;
+    // One stdout line with the resolved endpoints, for scripts and tests binding port 0.
+    const auto ready = corsair::broker::format_ready_line(
+        {broker.producer_endpoint(), broker.worker_endpoint(), http.server ? http.server->bound_address() : ""});
+    std::printf("%s\n", ready.c_str());
+    std::fflush(stdout);
+    if (http.server) http.server->set_ready(true);
+    broker.run();
+    running = nullptr;
+    {
+        // Its request threads talk to the loop: end them while the broker's sockets still exist.
+        std::lock_guard lock(http.mutex);
+        http.server.reset();
+    }
+    return exit_status(broker.has_journal_failed() ? ExitCode::fatal : ExitCode::ok);
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
     corsair::broker::reexec_with_huge_pages(argv);
     corsair::broker::BrokerOptions options;
+    corsair::http::HttpOptions http_options;
     std::string log_level = "info";
     bool salvage = false;
     CLI::App app{corsair::broker::kBrokerDescription, "corsair-broker"};
     corsair::broker::add_broker_flags(app, options, log_level, salvage);
+    corsair::http::add_http_flags(app, http_options);
     if (const auto exit_code = corsair::options::parse_or_exit(app, argc, argv, std::cout, std::cerr)) return *exit_code;
     if (salvage) return corsair::broker::salvage_data_dir(options.data_dir);
 
@@ -32,27 +96,15 @@ int main(int argc, char** argv) {
     corsair::options::use_log_format(*log);
     log->set_level(spdlog::level::from_str(log_level));
     try {
-        zmq::context_t context(1);
-        std::atomic<corsair::broker::Broker*> running{nullptr};
-        corsair::broker::SignalWatcher signals([&running, &log](int signal_number) {
-            const char* name = sigabbrev_np(signal_number);
-            log->info("signal received signal={}", name != nullptr ? name : std::to_string(signal_number));
-            if (auto* broker = running.load()) broker->request_stop();
-        });
-        corsair::broker::Broker broker(context, options, log);
-        running = &broker;
-        // One stdout line with the resolved endpoints, for scripts and tests binding port 0.
-        const auto ready = corsair::broker::format_ready_line({broker.producer_endpoint(), broker.worker_endpoint()});
-        std::printf("%s\n", ready.c_str());
-        std::fflush(stdout);
-        broker.run();
-        running = nullptr;
-        if (broker.has_journal_failed()) return corsair::options::exit_status(corsair::options::ExitCode::fatal);
+        return serve(std::move(options), http_options, log);
+    } catch (const std::invalid_argument& e) {
+        // A setting that cannot work: a bad token file, an open HTTP port without tokens.
+        log->error("cannot start: {}", e.what());
+        return exit_status(ExitCode::usage);
     } catch (const std::exception& e) {
         // An endpoint that cannot be bound, a locked or damaged data directory, or a journal that
         // cannot be written.
         log->error("cannot start: {}", e.what());
-        return corsair::options::exit_status(corsair::options::ExitCode::fatal);
+        return exit_status(ExitCode::fatal);
     }
-    return corsair::options::exit_status(corsair::options::ExitCode::ok);
 }

@@ -44,11 +44,6 @@ waiting producer gets state cancelled; a running attempt is told to stop) and pu
 set. Workers serving the queue stay connected; a later SUBMIT, or a worker announcing it, makes
 the queue again with the defaults.)";
 
-template <class T>
-nlohmann::json or_null(const std::optional<T>& value) {
-    return value ? nlohmann::json(*value) : nlohmann::json();
-}
-
 std::string time_text(std::uint64_t ms) {
     const auto at = std::chrono::system_clock::time_point(std::chrono::milliseconds(ms));
     return format_timestamp(std::chrono::time_point_cast<std::chrono::system_clock::duration>(at));
@@ -78,22 +73,6 @@ std::string one_line(const std::string& text, std::size_t max_bytes) {
 }
 
 }  // namespace
-
-nlohmann::json listed_job_json(const std::string& queue, protocol::ListedState state, const protocol::ListedJob& job) {
-    return nlohmann::json{{"id", job.id},
-                          {"queue", queue},
-                          {"state", protocol::to_string(state)},
-                          {"attempt", job.attempt},
-                          {"max_attempts", job.max_attempts},
-                          {"priority", job.priority},
-                          {"payload_bytes", job.payload_bytes},
-                          {"created_at_ms", or_null(job.created_ms)},
-                          {"ready_at_ms", or_null(job.ready_at_ms)},
-                          {"started_at_ms", or_null(job.started_ms)},
-                          {"worker", job.worker.empty() ? nlohmann::json() : nlohmann::json(job.worker)},
-                          {"died_at_ms", or_null(job.died_ms)},
-                          {"error", job.error.empty() ? nlohmann::json() : nlohmann::json(job.error)}};
-}
 
 std::string list_table(const protocol::ListReply& page) {
     std::ostringstream out;

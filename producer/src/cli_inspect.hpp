@@ -77,9 +77,6 @@ private:
     bool purges_delayed_ = false;
 };
 
-// {"id","queue","state","attempt","max_attempts","priority","payload_bytes","created_at_ms",
-// "ready_at_ms","started_at_ms","worker","died_at_ms","error"}: one listed job; absent values are null.
-nlohmann::json listed_job_json(const std::string& queue, protocol::ListedState state, const protocol::ListedJob& job);
 // A table of one page of listed jobs, under a heading with the total and, when more follow, the
 // --after value of the next page.
 std::string list_table(const protocol::ListReply& page);

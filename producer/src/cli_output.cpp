@@ -198,6 +198,32 @@ nlohmann::json stats_json(const protocol::StatsReply& stats) {
                           {"max_payload_bytes", or_null(stats.max_payload_bytes)}};
 }
 
+nlohmann::json listed_job_json(const std::string& queue, protocol::ListedState state, const protocol::ListedJob& job) {
+    return nlohmann::json{{"id", job.id},
+                          {"queue", queue},
+                          {"state", protocol::to_string(state)},
+                          {"attempt", job.attempt},
+                          {"max_attempts", job.max_attempts},
+                          {"priority", job.priority},
+                          {"payload_bytes", job.payload_bytes},
+                          {"created_at_ms", or_null(job.created_ms)},
+                          {"ready_at_ms", or_null(job.ready_at_ms)},
+                          {"started_at_ms", or_null(job.started_ms)},
+                          {"worker", job.worker.empty() ? nlohmann::json() : nlohmann::json(job.worker)},
+                          {"died_at_ms", or_null(job.died_ms)},
+                          {"error", job.error.empty() ? nlohmann::json() : nlohmann::json(job.error)}};
+}
+
+nlohmann::json list_json(const protocol::ListReply& page) {
+    nlohmann::json jobs = nlohmann::json::array();
+    for (const auto& job : page.jobs) jobs.push_back(listed_job_json(page.queue, page.state, job));
+    return nlohmann::json{{"queue", json_text(page.queue)},
+                          {"state", protocol::to_string(page.state)},
+                          {"total", page.total},
+                          {"next", page.next.empty() ? nlohmann::json() : nlohmann::json(json_text(page.next))},
+                          {"jobs", jobs}};
+}
+
 nlohmann::json dead_json(const protocol::DeadReply& dead) {
     nlohmann::json jobs = nlohmann::json::array();
     for (const auto& job : dead.jobs) {

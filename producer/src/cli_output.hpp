@@ -39,6 +39,11 @@ nlohmann::json stats_json(const protocol::StatsReply& stats);
 // {"queue","total","jobs":[{"id","queue","attempt","died_ago_ms","payload_bytes","priority",
 // "error","errors"}]}: one document, also for an empty dead set.
 nlohmann::json dead_json(const protocol::DeadReply& dead);
+// {"id","queue","state","attempt","max_attempts","priority","payload_bytes","created_at_ms",
+// "ready_at_ms","started_at_ms","worker","died_at_ms","error"}: one job of a LIST page.
+nlohmann::json listed_job_json(const std::string& queue, protocol::ListedState state, const protocol::ListedJob& job);
+// {"queue","state","total","next","jobs":[listed_job_json...]}: one LIST page.
+nlohmann::json list_json(const protocol::ListReply& page);
 // Every setting of a queue, named as on the wire; a setting the broker left out is null.
 nlohmann::json queue_settings_json(const protocol::QueueSettings& settings);
 

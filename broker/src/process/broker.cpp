@@ -103,6 +103,8 @@ Broker::Broker(zmq::context_t& context, BrokerOptions options, std::shared_ptr<s
     bind_endpoint(workers_, options_.worker_endpoint, "--workers");
     producer_endpoint_ = producers_.get(zmq::sockopt::last_endpoint);
     worker_endpoint_ = workers_.get(zmq::sockopt::last_endpoint);
+    if (!options_.inproc_producer_endpoint.empty()) producers_.bind(options_.inproc_producer_endpoint);
+    if (!options_.inproc_worker_endpoint.empty()) workers_.bind(options_.inproc_worker_endpoint);
     scheduler_.set_endpoints(producer_endpoint_, worker_endpoint_);
     log_->info("bound producers={} workers={} heartbeat_ms={} liveness={}", producer_endpoint_, worker_endpoint_,
                options_.heartbeat_interval.count(), options_.liveness);

@@ -12,6 +12,7 @@ SignalWatcher::SignalWatcher(std::function<void(int)> on_signal) {
     sigemptyset(&signals);
     sigaddset(&signals, SIGINT);
     sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
     // Past a file size limit (ulimit -f) a write must fail with EFBIG, which the journal treats
     // as a full disk, rather than kill the broker.

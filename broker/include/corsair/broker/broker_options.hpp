@@ -27,6 +27,10 @@ struct BrokerOptions {
     // SIGTERM/SIGINT drain the broker: no job is handed out, the leases out may still end, for at
     // most this long; 0 stops at once. A second signal stops at once too (docs/durability.md).
     std::chrono::milliseconds drain_timeout{30'000};
+    // Extra endpoints the producer and worker ROUTERs also bind (empty: none): the HTTP side's
+    // inproc way in, so that it reaches the loop only through the protocol (docs/http.md).
+    std::string inproc_producer_endpoint;
+    std::string inproc_worker_endpoint;
     // Seeds the retry backoff's jitter; 0 draws a random seed at start.
     std::uint64_t random_seed = 0;
 

@@ -14,19 +14,24 @@ namespace corsair::broker {
 struct BrokerEndpoints {
     std::string producers;
     std::string workers;
+    std::string http;  // ADDR:PORT of the HTTP side; empty when it is off
 };
 
 // The program name that opens the broker's ready line. Another process that speaks for a broker
 // (the bench's ceiling proxy) passes its own name to both functions below.
 inline constexpr std::string_view kBrokerProgram = "corsair-broker";
 
-// "PROGRAM ready producers=EP workers=EP", without the newline.
+// "PROGRAM ready producers=EP workers=EP[ http=ADDR:PORT]", without the newline.
 inline std::string format_ready_line(const BrokerEndpoints& endpoints, std::string_view program = kBrokerProgram) {
     std::string line(program);
     line += " ready producers=";
     line += endpoints.producers;
     line += " workers=";
     line += endpoints.workers;
+    if (!endpoints.http.empty()) {
+        line += " http=";
+        line += endpoints.http;
+    }
     return line;
 }
 
@@ -40,8 +45,13 @@ inline std::optional<BrokerEndpoints> parse_ready_line(std::string_view line, st
     line.remove_prefix(producers_key.size());
     const auto workers_at = line.find(workers_key);
     if (workers_at == std::string_view::npos) return std::nullopt;
-    return BrokerEndpoints{std::string(line.substr(0, workers_at)),
-                           std::string(line.substr(workers_at + workers_key.size()))};
+    const auto producers = line.substr(0, workers_at);
+    line.remove_prefix(workers_at + workers_key.size());
+    constexpr std::string_view http_key = " http=";
+    const auto http_at = line.find(http_key);
+    if (http_at == std::string_view::npos) return BrokerEndpoints{std::string(producers), std::string(line), {}};
+    return BrokerEndpoints{std::string(producers), std::string(line.substr(0, http_at)),
+                           std::string(line.substr(http_at + http_key.size()))};
 }
 
 }  // namespace corsair::broker

@@ -1,4 +1,4 @@
-// Turns SIGINT/SIGTERM into a callback on a dedicated thread. Construct it first in main,
+// Turns SIGINT/SIGTERM (stop) and SIGHUP (reread files) into a callback on a dedicated thread. Construct it first in main,
 // before any other thread exists, so every thread inherits the blocked signal mask.
 #pragma once
 
@@ -9,7 +9,7 @@ namespace corsair::broker {
 
 class SignalWatcher {
 public:
-    // Blocks SIGINT and SIGTERM in the calling thread and starts the watching thread, which
+    // Blocks SIGINT, SIGTERM and SIGHUP in the calling thread and starts the watching thread, which
     // calls `on_signal(signal_number)` for each one received.
     explicit SignalWatcher(std::function<void(int)> on_signal);
     ~SignalWatcher();  // stops and joins the watching thread
