@@ -359,8 +359,10 @@ p::QueueStats AdminCommands::queue_stats(const QueueState& queue, TimePoint now)
     stats.requeued = events.requeued;
     stats.timed_out = events.timed_out;
     stats.cancelled = events.cancelled;
-    stats.wait = events.wait.to_wire();
-    stats.run = events.run.to_wire();
+    // Only once something was counted: an idle queue's entry stays small, as a broker with
+    // thousands of queues must fit STATS in max_payload_bytes (docs/protocol.md §5.7).
+    if (events.wait.count() != 0) stats.wait = events.wait.to_wire();
+    if (events.run.count() != 0) stats.run = events.run.to_wire();
     return stats;
 }
 

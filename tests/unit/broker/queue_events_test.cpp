@@ -72,6 +72,7 @@ TEST_CASE("a job's wait runs from its submit, or its delay's end, to its first d
           "[broker][stats]") {
     Fixture f;
     f.submit("early");
+    CHECK_FALSE(queue_of(f).wait);  // absent until something is counted
     auto delayed = job("delayed");
     delayed.delay_ms = 5000;
     f.submit_message(std::move(delayed));
