@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <map>
+#include <numeric>
 #include <optional>
 #include <set>
 
@@ -92,6 +93,21 @@ TEST_CASE("three workers complete 1,000 jobs and each result arrives exactly onc
         by_workers += worker.done;
     }
     CHECK(by_workers == 1000);
+    // What /metrics shows of it: the queue's counters and histograms, the journal's syncs.
+    REQUIRE(stats->queues.size() == 1);
+    const p::QueueStats& queue = stats->queues[0];
+    CHECK(queue.submitted == 1000);
+    CHECK(queue.done == 1000);
+    const auto count_of = [](const std::optional<p::Histogram>& h) {
+        return h ? std::accumulate(h->counts.begin(), h->counts.end(), std::uint64_t{0}) : 0;
+    };
+    CHECK(count_of(queue.wait) == 1000);
+    CHECK(count_of(queue.run) == 1000);
+    CHECK(count_of(stats->journal_fsync) >= 1);
+    REQUIRE(stats->journal_records_per_fsync);
+    CHECK(stats->journal_records_per_fsync->sum >= 2000);  // every submit and every done was durable
+    CHECK(stats->last_job_ended_at_ms);
+    CHECK(stats->broker_instance != 0);
 }
 
 TEST_CASE("200 malformed messages leave the broker up and serving", "[integration][broker]") {

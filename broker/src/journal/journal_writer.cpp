@@ -396,13 +396,26 @@ void JournalWriter::abandon_compaction(const std::string& why, bool is_failure) 
 }
 
 bool JournalWriter::sync() {
+    const auto started = Clock::now();
     if (int error = file_.sync_data(); error != 0) {
         fail("fdatasync " + file_.path().string(), error);
         return false;
     }
+    const auto took = Clock::now() - started;
+    {
+        const std::lock_guard lock(histograms_mutex_);
+        histograms_.fsync.observe(took);
+        histograms_.records_per_fsync.observe(written_sequence_ - synced_sequence_);
+    }
+    synced_sequence_ = written_sequence_;
     ++fdatasyncs_;
     is_dirty_ = false;
     return true;
+}
+
+JournalHistograms JournalWriter::histograms() const {
+    const std::lock_guard lock(histograms_mutex_);
+    return histograms_;
 }
 
 void JournalWriter::publish_durable(std::uint64_t sequence) {

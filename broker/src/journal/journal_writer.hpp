@@ -74,6 +74,7 @@
 #include <zmq.hpp>
 
 #include "journal_file.hpp"
+#include "journal_sink.hpp"
 #include "snapshot_process.hpp"
 #include "corsair/broker/journal_record.hpp"
 
@@ -149,6 +150,9 @@ public:
     // What failed or stalls the writer (the call, the path, strerror), or empty.
     std::string failure() const;
     JournalWriterStats stats() const noexcept;
+    // A copy of the histograms of the journal file's fdatasyncs (a compaction's own sync is not
+    // in them). Takes a lock the writer holds only to count a sync.
+    JournalHistograms histograms() const;
 
 private:
     struct Compaction {
@@ -205,6 +209,7 @@ private:
     bool is_dirty_ = false;  // written since the last fdatasync
     std::string batch_;      // the records of the round under way, or all held while stalled
     std::uint64_t written_sequence_ = 0;
+    std::uint64_t synced_sequence_ = 0;  // the last record the last fdatasync covered
     // When unsynced data must be synced (interval policy); never while nothing is waiting.
     std::chrono::steady_clock::time_point sync_due_ = std::chrono::steady_clock::time_point::max();
     std::optional<Compaction> compaction_;  // taken from queued_compaction_ until it ends
@@ -218,6 +223,10 @@ private:
     std::optional<Compaction> queued_compaction_;
     bool has_wake_pending_ = false;
     std::string failure_;
+
+    // Written by the writer thread at each sync, copied by histograms(), under histograms_mutex_.
+    mutable std::mutex histograms_mutex_;
+    JournalHistograms histograms_;
 
     // Shared, lock-free.
     std::atomic<std::uint64_t> durable_{0};

@@ -50,6 +50,7 @@ class WriterSink final : public JournalSink {
 public:
     explicit WriterSink(JournalWriter& writer) : writer_(writer) {}
     std::uint64_t append(const JournalRecord& record) override { return writer_.append(record); }
+    std::optional<JournalHistograms> histograms() const override { return writer_.histograms(); }
 
 private:
     JournalWriter& writer_;

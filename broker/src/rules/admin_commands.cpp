@@ -108,6 +108,7 @@ void AdminCommands::status_of_ended(const RoutingId& producer, const std::string
 void AdminCommands::cancel_job(JobRecord& job, const char* reason, TimePoint now) {
     if (job.state == JobState::running) endings_.revoke_lease(job, "cancelled");
     ++context_.counters.jobs_cancelled;
+    ++job.queue->events.cancelled;
     context_.journal.append(JournalCancelled{std::string(job.id()), context_.wall.ms_at(now, now)});
     endings_.end_job(job, p::JobState::cancelled, {}, reason, now, true);
 }
@@ -348,12 +349,27 @@ std::optional<std::uint64_t> AdminCommands::oldest_pending_ms(const QueueState& 
     return milliseconds_of(std::chrono::duration_cast<std::chrono::milliseconds>(now - *oldest));
 }
 
+p::QueueStats AdminCommands::queue_stats(const QueueState& queue, TimePoint now) const {
+    p::QueueStats stats{queue.name,    queue.pending.size(),    queue.in_flight,
+                        queue.done,    queue.failed,            queue.delayed,
+                        queue.dead.size(), queue.config.is_paused, oldest_pending_ms(queue, now)};
+    const QueueEvents& events = queue.events;
+    stats.submitted = events.submitted;
+    stats.retried = events.retried;
+    stats.requeued = events.requeued;
+    stats.timed_out = events.timed_out;
+    stats.cancelled = events.cancelled;
+    // Only once something was counted: an idle queue's entry stays small, as a broker with
+    // thousands of queues must fit STATS in max_payload_bytes (docs/protocol.md §5.7).
+    if (events.wait.count() != 0) stats.wait = events.wait.to_wire();
+    if (events.run.count() != 0) stats.run = events.run.to_wire();
+    return stats;
+}
+
 p::StatsReply AdminCommands::stats(TimePoint now) const {
     p::StatsReply reply;
     queues_.for_each([&](const QueueState& queue) {
-        reply.queues.push_back({queue.name, queue.pending.size(), queue.in_flight, queue.done, queue.failed,
-                                queue.delayed, queue.dead.size(), queue.config.is_paused,
-                                oldest_pending_ms(queue, now)});
+        reply.queues.push_back(queue_stats(queue, now));
     });
     std::sort(reply.queues.begin(), reply.queues.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
     workers_.for_each([&](const WorkerRecord& worker) {
@@ -370,6 +386,14 @@ p::StatsReply AdminCommands::stats(TimePoint now) const {
     reply.max_payload_bytes = context_.options.max_payload_bytes;
     reply.uptime_ms = milliseconds_of(context_.wall.now_ms() - started_wall_);
     reply.version = CORSAIR_VERSION;
+    reply.broker_instance = replies_.instance();
+    if (const TimePoint ended = endings_.last_job_ended_at(); ended != kUnknownTime) {
+        reply.last_job_ended_at_ms = context_.wall.ms_at(ended, now);
+    }
+    if (const auto journal = context_.journal.histograms()) {
+        reply.journal_fsync = journal->fsync.to_wire();
+        reply.journal_records_per_fsync = journal->records_per_fsync.to_wire();
+    }
     return reply;
 }
 

@@ -56,6 +56,7 @@ private:
     // Ends a pending, delayed or running job as cancelled with `reason` (CANCEL, CLEAR, DELETE_QUEUE).
     void cancel_job(JobRecord& job, const char* reason, TimePoint now);
     std::optional<std::uint64_t> oldest_pending_ms(const QueueState& queue, TimePoint now) const;
+    protocol::QueueStats queue_stats(const QueueState& queue, TimePoint now) const;
     void revive(JobRecord& job);
     void drop_dead(JobRecord& job, TimePoint now);
     protocol::DeadJob dead_entry(const JobRecord& job, TimePoint now) const;

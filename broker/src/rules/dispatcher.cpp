@@ -21,6 +21,7 @@ void Dispatcher::dispatch(QueueState& queue) {
         JobRecord* job = queue.pending.front();
         const auto timeout = timeout_of(*job);
         ++job->attempt;
+        count_first_wait(*job);
         states_.move_job(*job, JobMove::running(*worker, timeout.count() > 0 ? std::optional(now_ + timeout)
                                                                             : std::nullopt));
         if (worker->outgoing.empty()) with_outgoing_.push_back(worker);
@@ -37,6 +38,14 @@ void Dispatcher::dispatch(QueueState& queue) {
     }
     with_outgoing_.clear();
     if (is_requeued) dirty_.mark(queue);
+}
+
+// A job's first attempt ends its first wait, which began when it first became pending (its
+// submit, or its delay's end); state_since still says when, until the move to running.
+void Dispatcher::count_first_wait(JobRecord& job) {
+    if (job.attempt != 1 || job.is_wait_counted || job.state_since == kUnknownTime) return;
+    job.is_wait_counted = true;
+    job.queue->events.wait.observe(now_ - job.state_since);
 }
 
 bool Dispatcher::send_outgoing(WorkerRecord& worker) {

@@ -37,6 +37,8 @@ public:
 
 private:
     void dispatch(QueueState& queue);
+    // Counts `job`'s wait in its queue's histogram if this is its first dispatch.
+    void count_first_wait(JobRecord& job);
     // Sends the jobs leased to `worker` in this pass (worker.outgoing) as one JOB or JOBS; if
     // they cannot be sent, undoes their leases (back at the heads of their queues, in order) and
     // returns false.

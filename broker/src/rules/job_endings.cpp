@@ -42,6 +42,8 @@ void JobEndings::complete(WorkerRecord* worker, const std::string& id, std::uint
     if (succeeded) {
         ++context_.counters.jobs_done;
         ++job.queue->done;
+        if (job.state_since != kUnknownTime) job.queue->events.run.observe(now - job.state_since);
+        last_job_ended_at_ = now;
         if (worker != nullptr) ++worker->done;
         context_.log.debug("done job={} attempt={} worker={}", id, attempt, name);
         if (context_.journal.is_on()) {
@@ -66,6 +68,7 @@ void JobEndings::give_back_unstarted(WorkerRecord& worker, const std::string& id
     if (job == nullptr) return;
     ++context_.counters.attempts_not_started;
     ++context_.counters.jobs_requeued;
+    ++job->queue->events.requeued;
     context_.log.warn("attempt not started; job requeued uncounted job={} attempt={} worker={} error={}", id, attempt,
                       worker.name, p::quoted(error));
     release_lease(*job);
@@ -79,6 +82,7 @@ void JobEndings::release_lease(JobRecord& job) {
 
 void JobEndings::time_out(JobRecord& job, TimePoint now) {
     ++context_.counters.attempts_timed_out;
+    ++job.queue->events.timed_out;
     const auto timeout = timeout_of(job);
     revoke_lease(job, "timeout");
     fail_attempt(job, "timed out after " + p::format_duration(timeout), false, now, false);
@@ -114,6 +118,7 @@ void JobEndings::requeue_leases(WorkerRecord& worker, bool counts_as_attempt, co
     std::sort(held.begin(), held.end(), [](const JobRecord* a, const JobRecord* b) { return a->sequence > b->sequence; });
     for (JobRecord* job : held) {
         ++context_.counters.jobs_requeued;
+        ++job->queue->events.requeued;
         context_.log.warn("requeued job={} attempt={} worker={} reason={}", job->id(), job->attempt, worker.name,
                           reason);
         if (counts_as_attempt) {
@@ -147,6 +152,7 @@ void JobEndings::fail_attempt(JobRecord& job, std::string error, bool is_permane
     }
     const auto wait = backoff_of(job);
     ++context_.counters.retries_scheduled;
+    ++job.queue->events.retried;
     context_.journal.append(JournalAttemptFailed{std::string(job.id()), job.attempt, details.last_error, false,
                                                  context_.wall.ms_at(now + wait, now)});
     context_.log.info("retry scheduled job={} attempt={} of={} in={}", job.id(), job.attempt, max_attempts_of(job),
@@ -168,6 +174,7 @@ void JobEndings::move_to_dead(JobRecord& job, TimePoint now) {
     states_.move_job(job, JobMove::dead(now));
     ++queue.failed;
     ++context_.counters.jobs_failed;
+    last_job_ended_at_ = now;
     context_.journal.append(JournalDead{std::string(job.id()), context_.wall.ms_at(now, now)});
     jobs_.release_unique_key(job);
     const std::string& last_error = job.details().last_error;

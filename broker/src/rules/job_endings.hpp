@@ -65,6 +65,8 @@ public:
     // The ResultStore entry for `job` ending at `ended_at` in `state`; takes its error history.
     static EndedJob ended_record(JobRecord& job, protocol::JobState state, zmq::message_t result, std::string error,
                                  TimePoint ended_at);
+    // When a job last ended done or failed for good (STATS), kUnknownTime before any.
+    TimePoint last_job_ended_at() const noexcept { return last_job_ended_at_; }
 
 private:
     // The job `worker` holds under the lease (id, attempt), or nullptr (counted and logged as a
@@ -86,6 +88,7 @@ private:
     ResultStore& results_;
     Outbox& outbox_;
     std::mt19937_64 random_;  // backoff jitter; seeded from the options, so tests are repeatable
+    TimePoint last_job_ended_at_ = kUnknownTime;
 };
 
 }  // namespace corsair::broker

@@ -22,6 +22,10 @@ public:
     // The sequence of the last record appended; an acknowledgement sent now must wait until the
     // journal is durable up to it. 0 when nothing was ever appended.
     std::uint64_t last_sequence() const noexcept { return sink_ != nullptr ? last_sequence_ : 0; }
+    // The sink's sync histograms (STATS); nullopt without a journal.
+    std::optional<JournalHistograms> histograms() const {
+        return sink_ != nullptr ? sink_->histograms() : std::nullopt;
+    }
 
 private:
     JournalSink* sink_ = nullptr;

@@ -84,6 +84,9 @@ struct JobRecord {
     std::uint8_t id_bytes = 0;  // ids are at most kMaxJobIdBytes (128)
     JobState state = JobState::created;  // changed only by JobStates (job_states.hpp)
     bool has_large_payload = false;  // in details().large_payload, not in the record
+    // Its first dispatch is in its queue's wait histogram: a dispatch undone (the worker's
+    // connection full or gone) and made again does not count twice. Fits in the padding.
+    bool is_wait_counted = false;
 
     // A new record for `id` whose payload is `payload`: copied into the record when small, else
     // kept as it is. Throws std::bad_alloc. Free it with destroy().

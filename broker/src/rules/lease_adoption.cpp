@@ -107,6 +107,7 @@ bool LeaseAdoption::claim_for_report(const std::string& id, std::uint32_t attemp
 
 void LeaseAdoption::requeue_free(JobRecord& job, const char* reason, const std::string& worker) {
     ++context_.counters.jobs_requeued;
+    ++job.queue->events.requeued;
     context_.log.warn("requeued job={} attempt={} worker={} reason={}", job.id(), job.attempt, worker, reason);
     // Neither a broker's stop nor a lost connection is the job's failure: its attempt is free.
     ++job.uncounted_attempts;

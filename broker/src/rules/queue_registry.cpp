@@ -42,6 +42,7 @@ void QueueRegistry::remove(QueueState& queue) {
     queue.config = QueueConfig{};
     queue.done = 0;
     queue.failed = 0;
+    queue.events = {};
     --live_queues_;
 }
 

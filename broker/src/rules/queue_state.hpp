@@ -9,12 +9,25 @@
 
 #include "corsair/protocol/limits.hpp"
 #include "corsair/protocol/messages.hpp"
+#include "fixed_histogram.hpp"
 #include "pending_queue.hpp"
 
 namespace corsair::broker {
 
 struct JobRecord;
 struct WorkerRecord;
+
+// What happened to a queue's jobs since the broker started (STATS, docs/protocol.md §5.7),
+// counted by the rule that does it; like every counter in STATS, not restored from the journal.
+struct QueueEvents {
+    std::uint64_t submitted = 0;
+    std::uint64_t retried = 0;    // failed attempts scheduled for another try after a backoff
+    std::uint64_t requeued = 0;   // taken back from a worker that died or left
+    std::uint64_t timed_out = 0;  // attempts that hit the job's timeout
+    std::uint64_t cancelled = 0;
+    JobLatencyHistogram wait;  // first ready (submit, or a delay's end) to first dispatch
+    JobLatencyHistogram run;   // dispatch to DONE, for attempts ended done
+};
 
 // A queue's settings (QUEUE command), with the documented defaults (docs/jobs.md).
 struct QueueConfig {
@@ -54,6 +67,7 @@ struct QueueState {
     // started: like every counter in STATS, not restored from the journal (protocol.md §5.7).
     std::uint64_t done = 0;
     std::uint64_t failed = 0;
+    QueueEvents events;
     bool is_dirty = false;  // queued for a dispatch pass at the end of the current event
     // Deleted (DELETE_QUEUE): hidden from every request until a SUBMIT or READY names it again.
     // The record itself stays, because ended jobs and workers point at it.

@@ -170,6 +170,7 @@ void Submissions::create_job(const RoutingId& producer, p::Submit&& message, Que
     }
     if (message.wants_result) replies_.set_reply_to(job, producer, message.results_batch);
     ++context_.counters.jobs_submitted;
+    ++queue.events.submitted;
     if (context_.journal.is_on()) {
         const JobDetails& details = job.details();
         context_.journal.append(JournalSubmitted{message.id, queue.name, std::string(job.payload()), job.priority, details.retry,

@@ -216,6 +216,12 @@ TEST_CASE("every counter in STATS counts since the broker started, per queue as 
     CHECK(stats.counters.at("jobs_failed") == 0);
     CHECK(queue_of(stats).failed == 0);
     CHECK(queue_of(stats).dead == 1);  // gauges come back
+    CHECK(queue_of(stats).submitted == 0);
+    CHECK(queue_of(stats).retried == 0);
+    CHECK(queue_of(stats).cancelled == 0);
+    CHECK_FALSE(queue_of(stats).wait);  // nothing counted since this start
+    CHECK_FALSE(queue_of(stats).run);
+    CHECK_FALSE(stats.last_job_ended_at_ms);
 
     r.ready("W2", {"q"}, 1);
     const auto jobs = r.jobs_for("W2");  // a pending job: the running ones wait for their worker

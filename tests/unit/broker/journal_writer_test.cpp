@@ -187,6 +187,20 @@ TEST_CASE("a loop that takes durable sequences while the writer publishes never 
     }
 }
 
+TEST_CASE("each fdatasync of the journal counts in its histograms with the records it made durable",
+          "[broker][journal][journal_writer]") {
+    WriterFixture fixture;
+    auto writer = fixture.writer(FsyncPolicy::always);
+    CHECK(writer->histograms().fsync.count() == 0);
+    for (std::uint64_t n = 1; n <= 50; ++n) writer->append(numbered_record(n));
+    REQUIRE(wait_durable(*writer, 50));
+    const JournalHistograms histograms = writer->histograms();
+    CHECK(histograms.fsync.count() >= 1);
+    CHECK(histograms.fsync.count() == writer->stats().fdatasyncs);
+    CHECK(histograms.records_per_fsync.count() == histograms.fsync.count());
+    CHECK(histograms.records_per_fsync.to_wire().sum == 50);
+}
+
 TEST_CASE("fsync=interval reports records durable once written and syncs them within the interval",
           "[broker][journal][journal_writer]") {
     WriterFixture fixture;

@@ -432,6 +432,62 @@ TEST_CASE("STATS_REPLY round trips the broker's payload limit, absent from older
     CHECK(header_keys(frames[2]) == Keys{"counters"});
 }
 
+TEST_CASE("STATS_REPLY round trips a queue's event counters and histograms, absent from older brokers",
+          "[protocol][codec]") {
+    StatsReply reply;
+    QueueStats busy{"emails"};
+    busy.submitted = 100;
+    busy.retried = 7;
+    busy.requeued = 3;
+    busy.timed_out = 2;
+    busy.cancelled = UINT64_MAX;
+    busy.wait = Histogram{{100, 1000, 10000}, {5, 0, 1, 2}, 123456};
+    busy.run = Histogram{{}, {9}, 0};
+    reply.queues = {busy, QueueStats{"idle"}};
+    auto m = round_trip(std::move(reply));
+    REQUIRE(m.queues.size() == 2);
+    CHECK(m.queues[0].submitted == 100);
+    CHECK(m.queues[0].retried == 7);
+    CHECK(m.queues[0].requeued == 3);
+    CHECK(m.queues[0].timed_out == 2);
+    CHECK(m.queues[0].cancelled == UINT64_MAX);
+    REQUIRE(m.queues[0].wait);
+    CHECK(m.queues[0].wait->bounds == std::vector<std::uint64_t>{100, 1000, 10000});
+    CHECK(m.queues[0].wait->counts == std::vector<std::uint64_t>{5, 0, 1, 2});
+    CHECK(m.queues[0].wait->sum == 123456);
+    REQUIRE(m.queues[0].run);
+    CHECK(m.queues[0].run->bounds.empty());
+    CHECK(m.queues[0].run->counts == std::vector<std::uint64_t>{9});
+    CHECK(m.queues[1].submitted == 0);
+    CHECK_FALSE(m.queues[1].wait);
+    CHECK_FALSE(m.queues[1].run);
+}
+
+TEST_CASE("STATS_REPLY round trips the broker instance, the last job's end and the journal histograms",
+          "[protocol][codec]") {
+    StatsReply reply;
+    reply.broker_instance = 0xfeedface;
+    reply.last_job_ended_at_ms = 1'700'000'000'123;
+    reply.journal_fsync = Histogram{{10, 100}, {1, 2, 3}, 999};
+    reply.journal_records_per_fsync = Histogram{{1, 2, 4}, {4, 3, 2, UINT64_MAX}, UINT64_MAX};
+    auto m = round_trip(std::move(reply));
+    CHECK(m.broker_instance == 0xfeedface);
+    CHECK(m.last_job_ended_at_ms == 1'700'000'000'123u);
+    REQUIRE(m.journal_fsync);
+    CHECK(m.journal_fsync->bounds == std::vector<std::uint64_t>{10, 100});
+    CHECK(m.journal_fsync->counts == std::vector<std::uint64_t>{1, 2, 3});
+    CHECK(m.journal_fsync->sum == 999);
+    REQUIRE(m.journal_records_per_fsync);
+    CHECK(m.journal_records_per_fsync->counts.back() == UINT64_MAX);
+    CHECK(m.journal_records_per_fsync->sum == UINT64_MAX);
+
+    auto old = round_trip(StatsReply{});
+    CHECK(old.broker_instance == 0);
+    CHECK_FALSE(old.last_job_ended_at_ms);
+    CHECK_FALSE(old.journal_fsync);
+    CHECK_FALSE(old.journal_records_per_fsync);
+}
+
 TEST_CASE("ERROR payload_too_large round trips the broker's limit, written only when set", "[protocol][codec]") {
     Error error = error_of(ErrorCode::payload_too_large, "payload is 2000 bytes", "j1", "SUBMIT");
     error.max_payload_bytes = kMaxPayloadLimitBytes;

@@ -476,6 +476,91 @@ void add_lifecycle_cases(Add& add) {
         "permanent");
 }
 
+// A queues array of one entry named "q" with one more field.
+std::function<void(Packer&)> queue_entry_with(std::string key, std::function<void(Packer&)> value) {
+    return [key, value](Packer& p) {
+        p.pack_array(1);
+        p.pack_map(2);
+        pack_string(p, "name");
+        pack_string(p, "q");
+        pack_string(p, key);
+        value(p);
+    };
+}
+
+// A histogram map with the given arrays (nullopt: key left out) and sum.
+std::function<void(Packer&)> histogram(std::optional<std::vector<std::int64_t>> bounds,
+                                       std::optional<std::vector<std::int64_t>> counts, std::int64_t sum = 0) {
+    return [bounds, counts, sum](Packer& p) {
+        p.pack_map((bounds ? 1 : 0) + (counts ? 1 : 0) + 1);
+        for (const auto& [key, values] : {std::pair{"bounds", bounds}, std::pair{"counts", counts}}) {
+            if (!values) continue;
+            pack_string(p, key);
+            p.pack_array(static_cast<std::uint32_t>(values->size()));
+            for (const auto v : *values) p.pack(v);
+        }
+        pack_string(p, "sum");
+        p.pack(sum);
+    };
+}
+
+std::vector<std::int64_t> counting(std::size_t n) {
+    std::vector<std::int64_t> values(n);
+    for (std::size_t i = 0; i < n; ++i) values[i] = static_cast<std::int64_t>(i + 1);
+    return values;
+}
+
+// STATS_REPLY's event counters, histograms, broker_instance and last_job_ended_at_ms.
+template <class Add>
+void add_stats_cases(Add& add) {
+    const auto stats = valid_fields(Command::stats_reply);
+    const auto type = ErrorCode::bad_field_type;
+    const auto value = ErrorCode::bad_field_value;
+    const auto negative = [](Packer& p) { p.pack_int64(-1); };
+    const auto text = [](Packer& p) { pack_string(p, "1"); };
+    add("a queue's submitted negative", Command::stats_reply,
+        with(stats, raw("queues", queue_entry_with("submitted", negative))), value, "submitted");
+    add("a queue's retried as a string", Command::stats_reply,
+        with(stats, raw("queues", queue_entry_with("retried", text))), type, "retried");
+    add("a queue's requeued negative", Command::stats_reply,
+        with(stats, raw("queues", queue_entry_with("requeued", negative))), value, "requeued");
+    add("a queue's timed_out as a string", Command::stats_reply,
+        with(stats, raw("queues", queue_entry_with("timed_out", text))), type, "timed_out");
+    add("a queue's cancelled negative", Command::stats_reply,
+        with(stats, raw("queues", queue_entry_with("cancelled", negative))), value, "cancelled");
+    add("a queue's wait not a map", Command::stats_reply,
+        with(stats, raw("queues", queue_entry_with("wait", text))), type, "wait");
+    add("a queue's wait with bounds not increasing", Command::stats_reply,
+        with(stats, raw("queues", queue_entry_with("wait", histogram({{1, 2, 2}}, {{0, 0, 0, 0}})))), value,
+        "wait.bounds");
+    add("a queue's wait with as many counts as bounds", Command::stats_reply,
+        with(stats, raw("queues", queue_entry_with("wait", histogram({{1, 2}}, {{0, 0}})))), value, "wait.counts");
+    add("a queue's wait without counts", Command::stats_reply,
+        with(stats, raw("queues", queue_entry_with("wait", histogram({{1}}, std::nullopt)))),
+        ErrorCode::missing_field, "wait.counts");
+    add("a queue's run with 65 bounds", Command::stats_reply,
+        with(stats, raw("queues", queue_entry_with("run", histogram(counting(65), counting(66))))), value,
+        "run.bounds");
+    add("a queue's run with a negative count", Command::stats_reply,
+        with(stats, raw("queues", queue_entry_with("run", histogram({{1}}, {{0, -1}})))), value, "run.counts");
+    add("journal_fsync without bounds", Command::stats_reply,
+        with(stats, raw("journal_fsync", histogram(std::nullopt, {{0}}))), ErrorCode::missing_field,
+        "journal_fsync.bounds");
+    add("journal_fsync with a negative sum", Command::stats_reply,
+        with(stats, raw("journal_fsync", histogram({{1}}, {{0, 0}}, -5))), value, "journal_fsync.sum");
+    add("journal_records_per_fsync with bounds as a map", Command::stats_reply,
+        with(stats, raw("journal_records_per_fsync", [](Packer& p) {
+                 p.pack_map(1);
+                 pack_string(p, "bounds");
+                 p.pack_map(0);
+             })),
+        type, "journal_records_per_fsync.bounds");
+    add("broker_instance as a string", Command::stats_reply, with(stats, str("broker_instance", "7")), type,
+        "broker_instance");
+    add("last_job_ended_at_ms negative", Command::stats_reply, with(stats, sint("last_job_ended_at_ms", -1)), value,
+        "last_job_ended_at_ms");
+}
+
 // Field-level cases: a valid header for `command` with one thing wrong.
 std::vector<MalformedCase> field_cases() {
     std::vector<MalformedCase> cases;
@@ -605,6 +690,8 @@ std::vector<MalformedCase> field_cases() {
                  p.pack(kMaxCapacity + 1);
              })),
         ErrorCode::bad_field_value, "capacity");
+
+    add_stats_cases(add);
 
     // Values out of range. A negative integer has the right msgpack family but no valid value.
     add("capacity negative", Command::ready, with(ready, sint("capacity", -1)), ErrorCode::bad_field_value,

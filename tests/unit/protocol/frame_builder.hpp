@@ -128,7 +128,9 @@ inline Frames message_with_header(Command command, const std::string& header, co
 
 // STATS_REPLY, DEAD_REPLY and LIST_REPLY carry lists in a body frame (frame 3), not the header.
 inline bool is_body_field(Command command, std::string_view key) {
-    if (command == Command::stats_reply) return key == "queues" || key == "workers";
+    if (command == Command::stats_reply) {
+        return key == "queues" || key == "workers" || key == "journal_fsync" || key == "journal_records_per_fsync";
+    }
     if (command == Command::dead_reply || command == Command::list_reply) return key == "jobs";
     return false;
 }

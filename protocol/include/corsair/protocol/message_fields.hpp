@@ -261,6 +261,59 @@ inline void read(const MapReader& r, StatusReply& m) {
 inline void write(MapWriter&, const StatsRequest&) {}
 inline void read(const MapReader&, StatsRequest&) {}
 
+// A Histogram as a map {bounds, counts, sum} (docs/protocol.md §5.7), written only when set.
+inline void write_histogram(MapWriter& w, std::string_view key, const std::optional<Histogram>& h) {
+    if (!h) return;
+    w.key(key);
+    w.begin_map(3);
+    w.key("bounds");
+    w.begin_array(h->bounds.size());
+    for (const std::uint64_t bound : h->bounds) w.value(bound);
+    w.end();
+    w.key("counts");
+    w.begin_array(h->counts.size());
+    for (const std::uint64_t count : h->counts) w.value(count);
+    w.end();
+    w.field("sum", h->sum);
+    w.end();
+}
+// Problems inside are reported as "<key>.bounds", "<key>.counts" or "<key>.sum".
+inline std::vector<std::uint64_t> read_histogram_array(const MapReader& h, std::string_view key, std::string_view inner,
+                                                      std::size_t max_items) {
+    const std::string name = std::string(key) + "." + std::string(inner);
+    std::vector<std::uint64_t> values;
+    const auto* value = h.find(inner);
+    if (value == nullptr) return h.fail(ErrorCode::missing_field, name, "missing"), values;
+    if (value->type != msgpack::type::ARRAY) return h.fail(ErrorCode::bad_field_type, name, "not an array"), values;
+    if (value->via.array.size > max_items) return h.fail(ErrorCode::bad_field_value, name, "too many"), values;
+    values.reserve(value->via.array.size);
+    for (std::uint32_t i = 0; i < value->via.array.size && !h.failed(); ++i) {
+        values.push_back(h.unsigned_value(value->via.array.ptr[i], name));
+    }
+    return values;
+}
+inline std::optional<Histogram> read_histogram(const MapReader& r, std::string_view key) {
+    const auto* value = r.find(key);
+    if (value == nullptr) return std::nullopt;
+    const auto h = r.nested(*value, key);
+    if (!h) return std::nullopt;
+    Histogram histogram;
+    histogram.bounds = read_histogram_array(*h, key, "bounds", kMaxHistogramBounds);
+    histogram.counts = read_histogram_array(*h, key, "counts", kMaxHistogramBounds + 1);
+    const std::string sum = std::string(key) + ".sum";
+    if (const auto* total = h->find("sum")) histogram.sum = h->unsigned_value(*total, sum);
+    if (r.failed()) return std::nullopt;
+    for (std::size_t i = 1; i < histogram.bounds.size(); ++i) {
+        if (histogram.bounds[i] <= histogram.bounds[i - 1]) {
+            return r.fail(ErrorCode::bad_field_value, std::string(key) + ".bounds", "not increasing"), std::nullopt;
+        }
+    }
+    if (histogram.counts.size() != histogram.bounds.size() + 1) {
+        return r.fail(ErrorCode::bad_field_value, std::string(key) + ".counts", "not one more than bounds"), std::nullopt;
+    }
+    return histogram;
+}
+
 // STATS_REPLY keeps its header small (the counters) and puts the queue and worker lists in a
 // body frame, which is bounded by the payload limit rather than the 64 KiB header limit.
 inline void write(MapWriter& w, const StatsReply& m) {
@@ -271,12 +324,16 @@ inline void write(MapWriter& w, const StatsReply& m) {
     w.optional_field("max_payload_bytes", m.max_payload_bytes);
     if (m.uptime_ms != 0) w.field("uptime_ms", m.uptime_ms);
     if (!m.version.empty()) w.field("version", m.version);
+    if (m.broker_instance != 0) w.field("broker_instance", m.broker_instance);
+    w.optional_field("last_job_ended_at_ms", m.last_job_ended_at_ms);
 }
 inline void read(const MapReader& r, StatsReply& m) {
     // Any size: a newer broker may allow more than this one's kMaxPayloadLimitBytes.
     m.max_payload_bytes = r.optional_unsigned("max_payload_bytes", 1, kMaxU64);
     m.uptime_ms = r.unsigned_integer("uptime_ms", 0, kMaxU64, 0);
     m.version = r.string("version", 64, Presence::optional);
+    m.broker_instance = r.unsigned_integer("broker_instance", 0, kMaxU64, 0);
+    m.last_job_ended_at_ms = r.optional_unsigned("last_job_ended_at_ms", 0, kMaxU64);
     const auto* counters = r.find("counters");
     if (counters == nullptr) return;
     if (counters->type != msgpack::type::MAP) return r.fail(ErrorCode::bad_field_type, "counters");
@@ -301,6 +358,14 @@ inline void write_body(MapWriter& w, const StatsReply& m) {
         w.field("dead", q.dead);
         w.field("paused", q.is_paused);
         w.optional_field("oldest_pending_ms", q.oldest_pending_ms);
+        // The event counters only when not 0: an idle queue's entry stays as small as before.
+        if (q.submitted != 0) w.field("submitted", q.submitted);
+        if (q.retried != 0) w.field("retried", q.retried);
+        if (q.requeued != 0) w.field("requeued", q.requeued);
+        if (q.timed_out != 0) w.field("timed_out", q.timed_out);
+        if (q.cancelled != 0) w.field("cancelled", q.cancelled);
+        write_histogram(w, "wait", q.wait);
+        write_histogram(w, "run", q.run);
         w.end();
     }
     w.end();
@@ -319,6 +384,8 @@ inline void write_body(MapWriter& w, const StatsReply& m) {
         w.end();
     }
     w.end();
+    write_histogram(w, "journal_fsync", m.journal_fsync);
+    write_histogram(w, "journal_records_per_fsync", m.journal_records_per_fsync);
 }
 inline QueueStats read_queue_stats(const MapReader& q) {
     QueueStats stats;
@@ -331,6 +398,13 @@ inline QueueStats read_queue_stats(const MapReader& q) {
     stats.dead = q.unsigned_integer("dead", 0, kMaxU64, 0);
     stats.is_paused = q.boolean("paused", false);
     stats.oldest_pending_ms = q.optional_unsigned("oldest_pending_ms", 0, kMaxU64);
+    stats.submitted = q.unsigned_integer("submitted", 0, kMaxU64, 0);
+    stats.retried = q.unsigned_integer("retried", 0, kMaxU64, 0);
+    stats.requeued = q.unsigned_integer("requeued", 0, kMaxU64, 0);
+    stats.timed_out = q.unsigned_integer("timed_out", 0, kMaxU64, 0);
+    stats.cancelled = q.unsigned_integer("cancelled", 0, kMaxU64, 0);
+    stats.wait = read_histogram(q, "wait");
+    stats.run = read_histogram(q, "run");
     return stats;
 }
 inline WorkerStats read_worker_stats(const MapReader& w) {
@@ -360,6 +434,8 @@ inline void read_body(const MapReader& r, StatsReply& m) {
     for (std::uint32_t i = 0; i < workers->via.array.size && !r.failed(); ++i) {
         if (const auto w = r.nested(workers->via.array.ptr[i], "workers")) m.workers.push_back(read_worker_stats(*w));
     }
+    m.journal_fsync = read_histogram(r, "journal_fsync");
+    m.journal_records_per_fsync = read_histogram(r, "journal_records_per_fsync");
 }
 
 inline void write(MapWriter& w, const Error& m) {

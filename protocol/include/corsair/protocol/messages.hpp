@@ -161,6 +161,16 @@ struct StatsRequest {
     static constexpr Command kCommand = Command::stats;
 };
 
+// A histogram in STATS_REPLY (docs/protocol.md §5.7): the count of values in each bucket (not
+// cumulative) and their sum. Bucket i holds the values above bounds[i-1] and at most bounds[i];
+// the last count holds the values above every bound. The unit of bounds and sum is the
+// histogram's own (microseconds, or records): each field that carries one says.
+struct Histogram {
+    std::vector<std::uint64_t> bounds;  // strictly increasing, at most kMaxHistogramBounds
+    std::vector<std::uint64_t> counts;  // bounds.size() + 1 entries
+    std::uint64_t sum = 0;
+};
+
 struct QueueStats {
     std::string name;
     std::uint64_t pending = 0;
@@ -173,6 +183,16 @@ struct QueueStats {
     // How long the oldest pending job has waited since it became pending (queue latency);
     // absent when none is pending.
     std::optional<std::uint64_t> oldest_pending_ms = std::nullopt;
+    // Events since the broker started, like done and failed (absent from older brokers: 0).
+    std::uint64_t submitted = 0;
+    std::uint64_t retried = 0;    // failed attempts scheduled for another try after a backoff
+    std::uint64_t requeued = 0;   // taken back from a worker that died or left
+    std::uint64_t timed_out = 0;  // attempts that hit the job's timeout
+    std::uint64_t cancelled = 0;
+    // Microseconds from a job's first readiness to its first dispatch, and from an attempt's
+    // dispatch to its DONE. Absent from older brokers.
+    std::optional<Histogram> wait = std::nullopt;
+    std::optional<Histogram> run = std::nullopt;
 };
 
 struct WorkerStats {
@@ -195,6 +215,13 @@ struct StatsReply {
     std::optional<std::uint64_t> max_payload_bytes = std::nullopt;
     std::uint64_t uptime_ms = 0;  // since this broker process started (0 = not told)
     std::string version;          // the broker's release, e.g. "0.1.0" (empty = not told)
+    std::uint64_t broker_instance = 0;  // as in Accepted (0 = not told)
+    // Unix ms when a job last ended done or failed for good; absent before any.
+    std::optional<std::uint64_t> last_job_ended_at_ms = std::nullopt;
+    // In the body, absent without a journal: each journal fdatasync's duration in microseconds,
+    // and the records each one made durable (bounds and sum in records).
+    std::optional<Histogram> journal_fsync = std::nullopt;
+    std::optional<Histogram> journal_records_per_fsync = std::nullopt;
 };
 
 struct Error {
