@@ -113,7 +113,7 @@ stop() {
 start_broker() {
   local name="$1" data_dir="$2" fsync="$3"; shift 3
   : >"$work/$name.out"
-  "$broker_bin" --producers 'tcp://127.0.0.1:*' --workers 'tcp://127.0.0.1:*' --data-dir "$data_dir" \
+  "$broker_bin" --producers 'tcp://127.0.0.1:*' --workers 'tcp://127.0.0.1:*' --data-dir "$data_dir" --http 127.0.0.1:0 \
     --fsync "$fsync" "$@" >"$work/$name.out" 2>"$work/$name.log" &
   broker_pid=$!
   pids+=("$broker_pid")

@@ -31,12 +31,12 @@ wait_for() {
 echo
 echo "== starting corsair-broker (heartbeat 250ms, liveness 3) =="
 coproc BROKER { exec "$broker_bin" --producers 'tcp://127.0.0.1:*' --workers 'tcp://127.0.0.1:*' \
-                 --heartbeat 250ms --liveness 3 --data-dir "$work/data" 2>"$work/broker.log"; }
+                 --heartbeat 250ms --liveness 3 --http 127.0.0.1:0 --data-dir "$work/data" 2>"$work/broker.log"; }
 pids+=("$BROKER_PID")
 read -r -t 10 ready_line <&"${BROKER[0]}"
 echo "$ready_line"
 producers="${ready_line#*producers=}"; producers="${producers%% *}"
-workers="${ready_line#*workers=}"
+workers="${ready_line#*workers=}"; workers="${workers%% *}"
 export CORSAIR_PRODUCER_ENDPOINT="$producers"
 
 echo "== starting 3 workers (built-in 'sleep' handler, capacity 4 each) =="

@@ -38,7 +38,10 @@ void answer_health(HttpContext& context, httplib::Response& response) {
                         {"jobs_processed", done + failed},
                         {"jobs_done", done},
                         {"jobs_failed", failed},
-                        {"storage_available", counter(stats, "storage_unavailable") == 0}};
+                        {"storage_available", counter(stats, "storage_unavailable") == 0},
+                        {"broker_instance", stats.broker_instance == 0 ? nlohmann::json() : nlohmann::json(std::to_string(stats.broker_instance))},
+                        {"last_job_ended_at_ms", stats.last_job_ended_at_ms ? nlohmann::json(*stats.last_job_ended_at_ms)
+                                                                            : nlohmann::json()}};
     send_json(response, 200, body);
 }
 

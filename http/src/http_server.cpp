@@ -99,6 +99,7 @@ private:
             answer_server_error(context_, request, response);
         });
         add_health_routes(server_, context_);
+        add_metrics_route(server_, context_);
         add_admin_routes(server_, context_);
         add_job_routes(server_, context_);
     }

@@ -172,6 +172,11 @@ nlohmann::json stats_json(const protocol::StatsReply& stats) {
                           {"done", q.done},
                           {"failed", q.failed},
                           {"dead", q.dead},
+                          {"submitted", q.submitted},
+                          {"retried", q.retried},
+                          {"requeued", q.requeued},
+                          {"timed_out", q.timed_out},
+                          {"cancelled", q.cancelled},
                           {"paused", q.is_paused},
                           {"oldest_pending_ms", or_null(q.oldest_pending_ms)}});
     }

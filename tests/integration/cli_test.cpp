@@ -208,7 +208,7 @@ TEST_CASE("a broker that cannot bind names the endpoint and exits 6", "[integrat
     corsair::test::ScratchDir data;
     const std::string log = cluster.log_dir() + "/second-broker.log";
     ChildProcess second({CORSAIR_BROKER_BIN, "--producers", cluster.endpoints().producers, "--workers",
-                         "tcp://127.0.0.1:0", "--data-dir", data.path().string()},
+                         "tcp://127.0.0.1:0", "--data-dir", data.path().string(), "--http", "127.0.0.1:0"},
                         {}, log);
     const auto status = second.wait_exit(10s);
     REQUIRE(status);

@@ -46,6 +46,10 @@ void CorsairCluster::start_broker(std::optional<BrokerEndpoints> endpoints) {
     if (std::find(argv.begin(), argv.end(), "--data-dir") == argv.end()) {
         argv.insert(argv.end(), {"--data-dir", log_dir_ + "/data"});
     }
+    // Never the default port 5580: tests run side by side. A restart keeps the HTTP address.
+    if (std::find(argv.begin(), argv.end(), "--http") == argv.end()) {
+        argv.insert(argv.end(), {"--http", endpoints && !endpoints->http.empty() ? endpoints->http : "127.0.0.1:0"});
+    }
     argv.insert(argv.begin(), broker_wrapper_.begin(), broker_wrapper_.end());
     const std::string log = log_dir_ + "/broker.log";
     broker_ = std::make_unique<ChildProcess>(argv, std::vector<std::string>{}, log);
