@@ -71,7 +71,9 @@ int main(int argc, char** argv) {
                             "/durable/policies/never/median_jobs_per_second",
                             "/durable/policies/always/ratio_to_memory_only", "/memory/runs/0/rss_before_bytes",
                             "/memory/runs/0/rss_after_bytes", "/many_workers/runs/0/seconds",
-                            "/many_workers/runs/0/heartbeats_sent"}) {
+                            "/many_workers/runs/0/heartbeats_sent", "/http/single/median_jobs_per_second",
+                            "/http/batch/median_jobs_per_second", "/http/single/ratio_to_zeromq_throughput",
+                            "/http/batch/ratio_to_zeromq_throughput"}) {
         require_positive(report, w + key);
     }
     const auto* points = at(report, w + "/scaling/points");

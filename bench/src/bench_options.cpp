@@ -36,14 +36,24 @@ Workloads (--workload NAME, repeatable; default: all):
   many-workers  1,000 idle workers heartbeating at the broker's default interval for 60 s: broker
                 CPU % of one core and false deaths (must be 0). The workers are simulated in this
                 process: 1,000 real DEALER connections speaking READY/HEARTBEAT, one thread.
+  http          jobs submitted over HTTP (POST /api/v1/queues/bench/jobs, --http-connections
+                keep-alive connections, one thread each) and run by the throughput workload's
+                corsair-workers, timed until the broker counts them done: 50,000 jobs one per
+                request, then 200,000 jobs in batches of --http-batch; ratio to the throughput
+                workload (measured too if not asked).
+
+The speed A/B of issue 13 (the ZeroMQ path with HTTP off, against HTTP on and /metrics scraped
+every second): alternate `--workload throughput --broker-http off` and
+`--workload throughput --scrape-metrics`. Without either flag the broker runs with HTTP on, on
+an ephemeral loopback port, and nobody scrapes.
 
 --quick scales every workload down (5,000 jobs, 500 latency samples, 20,000 pending jobs,
-50 idle workers for 3 s, runs 1) so that the whole suite takes seconds: CI's smoke test.)";
+50 idle workers for 3 s, 1,000 and 5,000 HTTP jobs, runs 1) so that the whole suite takes seconds: CI's smoke test.)";
 
 const std::vector<std::pair<std::string, Workload>> kWorkloadNames = {
     {"ceiling", Workload::ceiling}, {"throughput", Workload::throughput}, {"latency", Workload::latency},
     {"durable", Workload::durable}, {"scaling", Workload::scaling},       {"memory", Workload::memory},
-    {"many-workers", Workload::many_workers},
+    {"many-workers", Workload::many_workers}, {"http", Workload::http},
 };
 
 }  // namespace
@@ -58,7 +68,7 @@ std::string_view to_string(Workload workload) {
 const std::vector<Workload>& all_workloads() {
     static const std::vector<Workload> kAll = {Workload::ceiling, Workload::throughput, Workload::latency,
                                                Workload::durable, Workload::scaling,    Workload::memory,
-                                               Workload::many_workers};
+                                               Workload::many_workers, Workload::http};
     return kAll;
 }
 
@@ -74,6 +84,9 @@ WorkloadSizes quick_sizes() {
     sizes.memory_jobs = 20'000;
     sizes.idle_workers = 50;
     sizes.idle_window = std::chrono::seconds(3);
+    sizes.http_single_jobs = 1'000;
+    sizes.http_batch_jobs = 5'000;
+    sizes.http_warmup_jobs = 200;
     return sizes;
 }
 
@@ -89,10 +102,10 @@ std::variant<BenchOptions, int> parse_options(int argc, char** argv) {
     CLI::App app(kDescription, "corsair-bench");
     app.get_formatter()->column_width(30);
     app.add_option("--workload", workload_names, "Workload to run (repeatable; default all): ceiling, throughput, "
-                                                 "latency, durable, scaling, memory, many-workers")
+                                                 "latency, durable, scaling, memory, many-workers, http")
         ->type_name("NAME")
         ->check(CLI::IsMember({"ceiling", "throughput", "latency", "durable", "scaling", "memory", "many-workers",
-                               "all"}));
+                               "http", "all"}));
     app.add_flag("--quick", options.is_quick, "Scaled-down version of every workload, in seconds (CI's smoke test)");
     app.add_option("--runs", runs, "Repeat each measurement N times and report the median (default 3; 1 with --quick)")
         ->type_name("N")
@@ -125,6 +138,28 @@ std::variant<BenchOptions, int> parse_options(int argc, char** argv) {
                    "accept_within (the bench sends 1000 ms) that is the jobs in flight (the ceiling has no window)")
         ->capture_default_str()
         ->check(CLI::Range(1, 1'000'000));
+    std::uint64_t throughput_jobs = 0;
+    app.add_option("--throughput-jobs", throughput_jobs,
+                   "Timed jobs per run of the throughput, durable and scaling workloads (default 200,000; 5,000 "
+                   "with --quick); longer runs see more /metrics scrapes")
+        ->type_name("N")
+        ->check(CLI::Range(1'000, 100'000'000));
+    std::string broker_http = "on";
+    app.add_option("--broker-http", broker_http,
+                   "HTTP side of corsair-broker in the throughput, durable and scaling workloads: on = an ephemeral "
+                   "loopback port, off = --http '' (the http workload always has it on)")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"on", "off"}));
+    app.add_flag("--scrape-metrics", options.scrapes_metrics,
+                 "During each timed throughput, durable and scaling run, GET the broker's /metrics every second "
+                 "(as a Prometheus server would); needs --broker-http on");
+    app.add_option("--http-connections", options.http_connections,
+                   "http workload: client threads, each with one keep-alive connection")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 256));
+    app.add_option("--http-batch", options.http_batch, "http workload: jobs per request in its batch phase")
+        ->capture_default_str()
+        ->check(CLI::Range(2, 10'000));
     app.add_option("--scratch-dir", options.scratch_parent,
                    "Where each run's folder (process logs, journals) is made; journals are fsynced there")
         ->capture_default_str()
@@ -148,8 +183,14 @@ std::variant<BenchOptions, int> parse_options(int argc, char** argv) {
         }
     }
     options.uses_raw_producer = producer == "raw";
+    options.broker_http = broker_http == "on";
+    if (options.scrapes_metrics && !options.broker_http) {
+        std::cerr << "corsair-bench: --scrape-metrics needs --broker-http on\n";
+        return 2;
+    }
     options.runs_handlers_inline = handlers == "inline";
     options.sizes = options.is_quick ? quick_sizes() : full_sizes();
+    if (throughput_jobs > 0) options.sizes.throughput_jobs = throughput_jobs;
     options.runs = runs > 0 ? runs : (options.is_quick ? 1 : 3);
     for (int i = 0; i < argc; ++i) {
         if (i > 0) options.command_line += ' ';

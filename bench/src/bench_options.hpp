@@ -12,7 +12,7 @@
 
 namespace corsair::bench {
 
-enum class Workload { ceiling, throughput, latency, durable, scaling, memory, many_workers };
+enum class Workload { ceiling, throughput, latency, durable, scaling, memory, many_workers, http };
 
 // The --workload name ("many-workers" for many_workers).
 std::string_view to_string(Workload workload);
@@ -33,6 +33,9 @@ struct WorkloadSizes {
     std::size_t memory_payload_bytes = 64;
     int idle_workers = 1'000;
     std::chrono::seconds idle_window{60};
+    std::uint64_t http_single_jobs = 50'000;   // the http workload, one job per request
+    std::uint64_t http_batch_jobs = 200'000;   // the http workload, --http-batch jobs per request
+    std::uint64_t http_warmup_jobs = 2'000;
 };
 
 WorkloadSizes full_sizes();
@@ -58,6 +61,10 @@ struct BenchOptions {
     }
     bool uses_raw_producer = false;  // --producer raw: timed phases without corsair::producer
     std::size_t window = 1'000;    // corsair::producer window (SUBMITs awaiting ACCEPTED)
+    bool broker_http = true;       // false: the throughput workloads run corsair-broker --http ''
+    bool scrapes_metrics = false;  // a thread GETs /metrics every second during timed throughput phases
+    int http_connections = 4;      // the http workload's client threads, one keep-alive connection each
+    std::size_t http_batch = 100;  // jobs per request in the http workload's batch phase
     std::string scratch_parent;    // where run folders (logs, journals) are made
     bool keeps_scratch = false;
     WorkloadSizes sizes;

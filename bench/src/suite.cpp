@@ -91,7 +91,8 @@ std::unique_ptr<test::CorsairCluster> Suite::start_corsair(const std::string& fo
 nlohmann::json Suite::run() {
     std::vector<Workload> planned = options_.workloads.empty() ? all_workloads() : options_.workloads;
     // Ratios need their references measured in the same run.
-    if (has(planned, Workload::durable) && !has(planned, Workload::throughput)) planned.push_back(Workload::throughput);
+    const bool needs_throughput = has(planned, Workload::durable) || has(planned, Workload::http);
+    if (needs_throughput && !has(planned, Workload::throughput)) planned.push_back(Workload::throughput);
     const bool needs_ceiling = has(planned, Workload::ceiling) || has(planned, Workload::throughput) ||
                                has(planned, Workload::latency) || has(planned, Workload::scaling);
     if (needs_ceiling && !has(planned, Workload::ceiling)) planned.push_back(Workload::ceiling);
@@ -110,6 +111,8 @@ nlohmann::json Suite::run() {
         {"machine", machine_info()},
         {"load_average_at_start", load_average()},
         {"producer", options_.uses_raw_producer ? "raw" : "library"},
+        {"broker_http", options_.broker_http},
+        {"scrapes_metrics", options_.scrapes_metrics},
         {"producer_description", producer_description(options_.uses_raw_producer)},
         {"scratch", {{"path", scratch_.path().string()}, {"filesystem", scratch_.filesystem_type()}}},
         {"binaries", {{"broker", options_.broker_bin}, {"worker", options_.worker_bin}, {"bench", self_bin_}}},
@@ -145,6 +148,7 @@ nlohmann::json Suite::run() {
             case Workload::scaling: run_scaling(); break;
             case Workload::memory: run_memory(); break;
             case Workload::many_workers: run_many_workers(); break;
+            case Workload::http: run_http(); break;
         }
     }
     add_ratios();
@@ -187,6 +191,13 @@ void Suite::add_ratios() {
             const double value = policy["median_jobs_per_second"].get<double>();
             policy["ratio_to_memory_only"] = ratio(value, memory_only);
             policy["ratio_to_ceiling"] = ratio(value, ceiling_throughput(policy["workers"].get<int>()));
+        }
+    }
+    if (results.contains("http") && results.contains("throughput")) {
+        const double zeromq = results["throughput"]["median_jobs_per_second"].get<double>();
+        for (const char* phase : {"single", "batch"}) {
+            auto& figures = results["http"][phase];
+            figures["ratio_to_zeromq_throughput"] = ratio(figures["median_jobs_per_second"].get<double>(), zeromq);
         }
     }
     if (results.contains("scaling")) {
@@ -233,6 +244,17 @@ void Suite::print_summary() const {
         row("throughput, " + std::to_string((*throughput)["workers"].get<int>()) + " workers (jobs/s)",
             with_commas((*throughput)["median_jobs_per_second"].get<double>()),
             ratio_text((*throughput)["ratio_to_ceiling"], true));
+    }
+    if (const auto* http = find(results, {"http"})) {
+        for (const char* phase : {"single", "batch"}) {
+            const auto& figures = (*http)[phase];
+            char text[64];
+            const auto& to_zeromq = figures["ratio_to_zeromq_throughput"];
+            std::snprintf(text, sizeof text, "%.1f %% of ZeroMQ throughput",
+                          to_zeromq.is_null() ? 0.0 : to_zeromq.get<double>() * 100);
+            row("http, " + std::to_string(figures["jobs_per_request"].get<long long>()) + " job(s) per request (jobs/s)",
+                with_commas(figures["median_jobs_per_second"].get<double>()), text);
+        }
     }
     if (const auto* latency = find(results, {"latency"})) {
         for (const auto& [key, label] : std::vector<std::pair<std::string, std::string>>{

@@ -50,6 +50,12 @@ private:
     void run_memory();
     void run_many_workers();
 
+    // suite_http.cpp
+    void run_http();
+    // `runs` repeats of `jobs` submitted over HTTP, `batch` per request, run by the throughput
+    // workload's corsair-workers; timed until the broker counts them done.
+    nlohmann::json measure_http_submit(const std::string& label, std::size_t batch, std::uint64_t jobs);
+
     // suite.cpp
     std::vector<int> ceiling_worker_counts(const std::vector<Workload>& planned) const;
     std::string run_folder(const std::string& label, int run) const;

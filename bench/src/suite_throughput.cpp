@@ -3,10 +3,12 @@
 #include <cstdio>
 #include <limits>
 #include <memory>
+#include <optional>
 
 #include "ceiling_cluster.hpp"
 #include "corsair_load.hpp"
 #include "job_source.hpp"
+#include "metrics_scraper.hpp"
 #include "raw_producer.hpp"
 #include "statistics.hpp"
 #include "suite.hpp"
@@ -66,6 +68,8 @@ nlohmann::json Suite::measure_corsair_throughput(const std::string& label, int w
                                               : nlohmann::json(options_.window)},
         {"handler", options_.handler_description()},
         {"journal", journal},
+        {"broker_http", options_.broker_http},
+        {"scrapes_metrics", options_.scrapes_metrics},
         {"runs", nlohmann::json::array()},
     };
     if (journal) figures["fsync"] = fsync_policy;
@@ -75,11 +79,14 @@ nlohmann::json Suite::measure_corsair_throughput(const std::string& label, int w
                 label.c_str(), workers, options_.capacity, options_.runs_handlers_inline ? " --inline" : "", static_cast<unsigned long long>(sizes.throughput_jobs),
                 sizes.payload_bytes, static_cast<unsigned long long>(sizes.warmup_jobs), producer.c_str(),
                 journal ? ("journal --fsync " + fsync_policy).c_str() : "memory only (--data-dir '')");
+    std::printf("  broker HTTP %s%s\n", options_.broker_http ? "on (ephemeral loopback port)" : "off (--http '')",
+                options_.scrapes_metrics ? ", /metrics scraped every second during each timed run" : "");
     std::fflush(stdout);
     for (int run = 1; run <= options_.runs; ++run) {
         const auto folder = run_folder(label, run);
         std::vector<std::string> broker_flags{"--data-dir", journal ? folder + "/journal" : ""};
         if (journal) broker_flags.insert(broker_flags.end(), {"--fsync", fsync_policy});
+        if (!options_.broker_http) broker_flags.insert(broker_flags.end(), {"--http", ""});
         const auto cluster = start_corsair(folder, broker_flags, workers, options_.capacity);
         CorsairLoad load(context_, cluster->endpoints().producers, options_.window, kQueue);
         load.wait_for_workers(static_cast<std::size_t>(workers), kRegistrationTimeout);
@@ -97,10 +104,19 @@ nlohmann::json Suite::measure_corsair_throughput(const std::string& label, int w
         const auto producer_before = own_cpu_time();
         const auto broker_before = cpu_time_of({cluster->broker_pid()});
         const auto workers_before = cpu_time_of(cluster->worker_pids());
+        std::optional<MetricsScraper> scraper;
+        if (options_.scrapes_metrics) scraper.emplace(cluster->endpoints().http);
         const double seconds = pipelined(1 + sizes.warmup_jobs, sizes.throughput_jobs, run_timeout(sizes.throughput_jobs));
         const auto broker_cpu = cpu_time_of({cluster->broker_pid()}) - broker_before;
         nlohmann::json result = cpu_figures(seconds, own_cpu_time() - producer_before, broker_cpu,
                                             cpu_time_of(cluster->worker_pids()) - workers_before);
+        if (scraper) {
+            const auto tally = scraper->stop();
+            result["metrics_scrapes"] = tally.scrapes;
+            result["metrics_scrape_failures"] = tally.failures;
+            result["metrics_longest_scrape_ms"] = tally.longest_ms;
+            result["metrics_bytes"] = tally.last_bytes;
+        }
         result["seconds"] = seconds;
         result["jobs_per_second"] = static_cast<double>(sizes.throughput_jobs) / seconds;
         print_run(run, result["jobs_per_second"].get<double>(), seconds, "broker", broker_cpu.count());
