@@ -31,7 +31,7 @@ int run_proxy(zmq::context_t& context) {
     producers.bind("tcp://127.0.0.1:*");
     workers.bind("tcp://127.0.0.1:*");
     const broker::BrokerEndpoints endpoints{producers.get(zmq::sockopt::last_endpoint),
-                                            workers.get(zmq::sockopt::last_endpoint)};
+                                            workers.get(zmq::sockopt::last_endpoint), {}};
     std::printf("%s\n", broker::format_ready_line(endpoints, kProxyProgram).c_str());
     std::fflush(stdout);
     zmq::proxy(producers, workers);

@@ -145,7 +145,10 @@ HttpServer::~HttpServer() = default;
 
 const std::string& HttpServer::bound_address() const noexcept { return impl_->bound_address(); }
 
-void HttpServer::set_ready(bool is_ready) noexcept { impl_->context().is_ready = is_ready; }
+void HttpServer::set_ready(bool is_ready) noexcept {
+    impl_->context().is_ready = is_ready;
+    if (is_ready) impl_->context().has_been_ready = true;
+}
 
 void HttpServer::reload_tokens() {
     auto& context = impl_->context();
