@@ -340,6 +340,7 @@ void LeaseKeeper::Loop::stop_all() {
 
 LeaseKeeper::LeaseKeeper(zmq::context_t& context, BrokerLink link, std::shared_ptr<spdlog::logger> log)
     : link_(std::move(link)), log_(std::move(log)) {
+    link_.heartbeat_interval = std::max(link_.heartbeat_interval, std::chrono::milliseconds(10));
     wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (wake_fd_ < 0) throw std::system_error(errno, std::generic_category(), "eventfd for the HTTP lease keeper");
     loop_ = std::make_unique<Loop>(context, link_, log_);

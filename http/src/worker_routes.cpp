@@ -62,7 +62,9 @@ ClaimRequest claim_request_from(const httplib::Request& request, const HttpConte
         throw bad_request("worker may have at most " + std::to_string(kMaxWorkerNameBytes) + " bytes");
     }
     if (claim.worker.empty()) claim.worker = request.remote_addr + ":" + std::to_string(request.remote_port);
+    // Escaping may lengthen it; the broker takes names of at most 256 bytes, "http:" and "#N" included.
     claim.worker = protocol::printable(claim.worker);
+    if (claim.worker.size() > 2 * kMaxWorkerNameBytes - 32) claim.worker.resize(2 * kMaxWorkerNameBytes - 32);
     return claim;
 }
 
