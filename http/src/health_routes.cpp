@@ -19,6 +19,14 @@ std::uint64_t counter(const protocol::StatsReply& stats, const std::string& name
 void answer_health(HttpContext& context, httplib::Response& response) {
     const auto http_uptime = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
                                                                                    context.started);
+    if (!context.has_been_ready) {
+        send_json(response, 503,
+                  {{"status", "starting"},
+                   {"message", "the broker is recovering its journal and binding its sockets"},
+                   {"version", options::kVersion},
+                   {"uptime_ms", http_uptime.count()}});
+        return;
+    }
     protocol::StatsReply stats;
     try {
         stats = broker_session().stats(kLoopAnswerWithin);
@@ -32,7 +40,7 @@ void answer_health(HttpContext& context, httplib::Response& response) {
     }
     const auto done = counter(stats, "jobs_done");
     const auto failed = counter(stats, "jobs_failed");
-    nlohmann::json body{{"status", context.is_stopping ? "stopping" : "ok"},
+    nlohmann::json body{{"status", context.is_ready && !context.is_stopping ? "ok" : "stopping"},
                         {"version", stats.version.empty() ? std::string(options::kVersion) : stats.version},
                         {"uptime_ms", stats.uptime_ms},
                         {"jobs_processed", done + failed},

@@ -87,6 +87,7 @@ struct HttpContext {
     std::shared_ptr<spdlog::logger> log;
     HttpCounters counters;
     std::atomic<bool> is_ready{false};
+    std::atomic<bool> has_been_ready{false};  // the broker came up; not ready since means stopping
     std::atomic<bool> is_stopping{false};
     std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
     LeaseKeeper* lease_keeper = nullptr;

@@ -5,6 +5,7 @@
 
 #include "corsair/protocol/text.hpp"
 #include "http_context.hpp"
+#include "lease_keeper.hpp"
 #include "route_groups.hpp"
 #include "session_pool.hpp"
 
@@ -67,6 +68,7 @@ public:
 
     ~Impl() {
         context_.is_stopping = true;
+        lease_keeper_->stop();  // ends the claims' long polls, so the request threads can finish
         server_.stop();
         if (listener_.joinable()) listener_.join();
     }
@@ -102,6 +104,9 @@ private:
         add_metrics_route(server_, context_);
         add_admin_routes(server_, context_);
         add_job_routes(server_, context_);
+        lease_keeper_ = std::make_unique<LeaseKeeper>(zmq_context_, context_.link, context_.log);
+        context_.lease_keeper = lease_keeper_.get();
+        add_worker_routes(server_, context_);
     }
 
     void bind() {
@@ -133,6 +138,7 @@ private:
     zmq::context_t& zmq_context_;
     HttpContext context_;
     httplib::Server server_;
+    std::unique_ptr<LeaseKeeper> lease_keeper_;
     std::string bound_address_;
     std::thread listener_;
 };
@@ -145,7 +151,10 @@ HttpServer::~HttpServer() = default;
 
 const std::string& HttpServer::bound_address() const noexcept { return impl_->bound_address(); }
 
-void HttpServer::set_ready(bool is_ready) noexcept { impl_->context().is_ready = is_ready; }
+void HttpServer::set_ready(bool is_ready) noexcept {
+    impl_->context().is_ready = is_ready;
+    if (is_ready) impl_->context().has_been_ready = true;
+}
 
 void HttpServer::reload_tokens() {
     auto& context = impl_->context();

@@ -15,5 +15,7 @@ void add_metrics_route(httplib::Server& server, HttpContext& context);
 void add_admin_routes(httplib::Server& server, HttpContext& context);
 // /api/v1: jobs in (POST .../queues/Q/jobs, batches) and a job's status and result (long poll).
 void add_job_routes(httplib::Server& server, HttpContext& context);
+// /api/v1 workers over HTTP: POST .../queues/Q/claim and .../leases/TOKEN/{complete,fail,progress,extend}.
+void add_worker_routes(httplib::Server& server, HttpContext& context);
 
 }  // namespace corsair::http

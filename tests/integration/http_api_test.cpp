@@ -2,6 +2,12 @@
 // jobs in over HTTP and out through ZeroMQ workers, the JSON API's answers and errors, tokens
 // and their roles, and a few hundred malformed requests that change nothing.
 #include <csignal>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <cstdlib>
 #include <fstream>
 #include <string>
@@ -305,4 +311,88 @@ TEST_CASE("hundreds of malformed requests get 4xx JSON, are counted and change n
     CHECK(http.get("/health").json()["status"] == "ok");
     const auto metrics = http.get("/metrics").body;
     CHECK_THAT(metrics, Catch::Contains("corsair_http_requests_total{outcome=\"bad_request\"} " + std::to_string(answered)));
+}
+
+TEST_CASE("a draining broker is not ready and says it is stopping, yet still answers", "[integration][http]") {
+    Cluster cluster({"--heartbeat", "200ms", "--liveness", "3", "--drain-timeout", "20s"});
+    HttpClient http(cluster.endpoints().http);
+    const auto accepted = http.post_json("/api/v1/queues/q/jobs", {{"payload", "3000"}});
+    REQUIRE(accepted.status == 202);
+    const std::string id = accepted.json()["id"];
+    cluster.start_worker("sleeper", {"--builtin", "sleep"}, "q", 1);
+    REQUIRE(wait_until([&] { return http.get(job_path(id)).json()["state"] == "running"; }, 10s));
+    cluster.broker().signal(SIGTERM);
+    CHECK(wait_until([&] { return http.get("/ready").status == 503; }, 5s));
+    const auto health = http.get("/health");
+    CHECK(health.status == 200);
+    CHECK(health.json()["status"] == "stopping");
+    const auto refused = http.post_json("/api/v1/queues/q/jobs", {{"payload", "1"}});
+    CHECK(refused.status == 503);
+    CHECK(refused.json()["error"] == "shutting_down");
+    // The running job still ends; the broker exits once it is journaled, and after a restart
+    // HTTP tells it done.
+    const auto status = cluster.broker().wait_exit(20s);
+    REQUIRE(status);
+    CHECK(WEXITSTATUS(*status) == 0);
+    cluster.start_broker(cluster.endpoints());
+    CHECK(HttpClient(cluster.endpoints().http).get(job_path(id)).json()["state"] == "done");
+}
+
+namespace {
+
+// Sends `bytes` on a fresh loopback connection to `address` and returns what comes back until
+// the server closes it or `timeout` passes.
+std::string raw_exchange(const std::string& address, const std::string& bytes, std::chrono::milliseconds timeout) {
+    const auto colon = address.rfind(':');
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(fd >= 0);
+    sockaddr_in peer{};
+    peer.sin_family = AF_INET;
+    peer.sin_port = htons(static_cast<std::uint16_t>(std::stoi(address.substr(colon + 1))));
+    ::inet_pton(AF_INET, address.substr(0, colon).c_str(), &peer.sin_addr);
+    REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&peer), sizeof(peer)) == 0);
+    if (!bytes.empty()) REQUIRE(::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size()));
+    std::string answer;
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0) break;
+        pollfd item{fd, POLLIN, 0};
+        if (::poll(&item, 1, static_cast<int>(left.count())) <= 0) break;
+        char buffer[4096];
+        const auto got = ::recv(fd, buffer, sizeof(buffer), 0);
+        if (got <= 0) {
+            answer += "<closed>";
+            break;
+        }
+        answer.append(buffer, static_cast<std::size_t>(got));
+    }
+    ::close(fd);
+    return answer;
+}
+
+}  // namespace
+
+TEST_CASE("garbage, oversized request lines and headers get 4xx, and a slow client is dropped", "[integration][http]") {
+    Cluster cluster({"--heartbeat", "200ms", "--liveness", "3", "--http-read-timeout", "500ms"});
+    const auto address = cluster.endpoints().http;
+    for (const std::string& garbage : {std::string("this is not HTTP\r\n\r\n"), std::string("GET\r\n\r\n"),
+                                       std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11) + "\r\n\r\n",
+                                       "GET /" + std::string(9000, 'a') + " HTTP/1.1\r\nHost: x\r\n\r\n",
+                                       "GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(9000, 'b') + "\r\n\r\n",
+                                       std::string("POST /api/v1/queues/q/jobs HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n")}) {
+        const auto answer = raw_exchange(address, garbage, 5s);
+        INFO(garbage.substr(0, 60) << " -> " << answer.substr(0, 200));
+        const bool is_client_error = answer.rfind("HTTP/1.1 4", 0) == 0;
+        const bool is_dropped = answer == "<closed>";
+        CHECK((is_client_error || is_dropped));
+    }
+    // Half a request, then silence: the connection is closed after --http-read-timeout.
+    const auto started = std::chrono::steady_clock::now();
+    const auto slow = raw_exchange(address, "GET /health HTTP/1.1\r\nHost: x\r\n", 10s);
+    CHECK_THAT(slow, Catch::EndsWith("<closed>"));
+    CHECK(std::chrono::steady_clock::now() - started < 5s);
+    HttpClient http(address);
+    CHECK(http.get("/health").json()["status"] == "ok");
+    CHECK(http.get("/api/v1/stats").json()["counters"]["jobs_submitted"] == 0);
 }
