@@ -73,7 +73,8 @@ int main(int argc, char** argv) {
                             "/memory/runs/0/rss_after_bytes", "/many_workers/runs/0/seconds",
                             "/many_workers/runs/0/heartbeats_sent", "/http/single/median_jobs_per_second",
                             "/http/batch/median_jobs_per_second", "/http/single/ratio_to_zeromq_throughput",
-                            "/http/batch/ratio_to_zeromq_throughput"}) {
+                            "/http/batch/ratio_to_zeromq_throughput", "/http/workers/median_jobs_per_second",
+                            "/http/workers/ratio_to_zeromq_throughput"}) {
         require_positive(report, w + key);
     }
     const auto* points = at(report, w + "/scaling/points");

@@ -39,8 +39,10 @@ Workloads (--workload NAME, repeatable; default: all):
   http          jobs submitted over HTTP (POST /api/v1/queues/bench/jobs, --http-connections
                 keep-alive connections, one thread each) and run by the throughput workload's
                 corsair-workers, timed until the broker counts them done: 50,000 jobs one per
-                request, then 200,000 jobs in batches of --http-batch; ratio to the throughput
-                workload (measured too if not asked).
+                request, then 200,000 jobs in batches of --http-batch; then HTTP workers: 50,000
+                jobs submitted over ZeroMQ beforehand, claimed and completed (POST .../claim, POST
+                /api/v1/leases/TOKEN/complete) by --http-connections worker threads, one keep-alive
+                connection each. Ratios to the throughput workload (measured too if not asked).
 
 The speed A/B of issue 13 (the ZeroMQ path with HTTP off, against HTTP on and /metrics scraped
 every second): alternate `--workload throughput --broker-http off` and
@@ -48,7 +50,7 @@ every second): alternate `--workload throughput --broker-http off` and
 an ephemeral loopback port, and nobody scrapes.
 
 --quick scales every workload down (5,000 jobs, 500 latency samples, 20,000 pending jobs,
-50 idle workers for 3 s, 1,000 and 5,000 HTTP jobs, runs 1) so that the whole suite takes seconds: CI's smoke test.)";
+50 idle workers for 3 s, 1,000, 5,000 and 1,000 HTTP jobs, runs 1) so that the whole suite takes seconds: CI's smoke test.)";
 
 const std::vector<std::pair<std::string, Workload>> kWorkloadNames = {
     {"ceiling", Workload::ceiling}, {"throughput", Workload::throughput}, {"latency", Workload::latency},
@@ -86,6 +88,7 @@ WorkloadSizes quick_sizes() {
     sizes.idle_window = std::chrono::seconds(3);
     sizes.http_single_jobs = 1'000;
     sizes.http_batch_jobs = 5'000;
+    sizes.http_worker_jobs = 1'000;
     sizes.http_warmup_jobs = 200;
     return sizes;
 }

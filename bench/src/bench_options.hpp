@@ -35,6 +35,7 @@ struct WorkloadSizes {
     std::chrono::seconds idle_window{60};
     std::uint64_t http_single_jobs = 50'000;   // the http workload, one job per request
     std::uint64_t http_batch_jobs = 200'000;   // the http workload, --http-batch jobs per request
+    std::uint64_t http_worker_jobs = 50'000;   // the http workload, claimed and completed over HTTP
     std::uint64_t http_warmup_jobs = 2'000;
 };
 

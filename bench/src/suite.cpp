@@ -195,7 +195,7 @@ void Suite::add_ratios() {
     }
     if (results.contains("http") && results.contains("throughput")) {
         const double zeromq = results["throughput"]["median_jobs_per_second"].get<double>();
-        for (const char* phase : {"single", "batch"}) {
+        for (const char* phase : {"single", "batch", "workers"}) {
             auto& figures = results["http"][phase];
             figures["ratio_to_zeromq_throughput"] = ratio(figures["median_jobs_per_second"].get<double>(), zeromq);
         }
@@ -255,6 +255,12 @@ void Suite::print_summary() const {
             row("http, " + std::to_string(figures["jobs_per_request"].get<long long>()) + " job(s) per request (jobs/s)",
                 with_commas(figures["median_jobs_per_second"].get<double>()), text);
         }
+        const auto& workers = (*http)["workers"];
+        char text[64];
+        std::snprintf(text, sizeof text, "%.1f %% of ZeroMQ throughput",
+                      workers["ratio_to_zeromq_throughput"].is_null() ? 0.0 : workers["ratio_to_zeromq_throughput"].get<double>() * 100);
+        row("http workers, " + std::to_string(workers["workers"].get<int>()) + " threads (jobs/s)",
+            with_commas(workers["median_jobs_per_second"].get<double>()), text);
     }
     if (const auto* latency = find(results, {"latency"})) {
         for (const auto& [key, label] : std::vector<std::pair<std::string, std::string>>{

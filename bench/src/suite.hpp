@@ -55,6 +55,9 @@ private:
     // `runs` repeats of `jobs` submitted over HTTP, `batch` per request, run by the throughput
     // workload's corsair-workers; timed until the broker counts them done.
     nlohmann::json measure_http_submit(const std::string& label, std::size_t batch, std::uint64_t jobs);
+    // `runs` repeats of `jobs` submitted over ZeroMQ beforehand, then claimed and completed by
+    // HTTP workers; timed from the first claim to the last completion.
+    nlohmann::json measure_http_workers(const std::string& label, std::uint64_t jobs);
 
     // suite.cpp
     std::vector<int> ceiling_worker_counts(const std::vector<Workload>& planned) const;

@@ -5,6 +5,7 @@
 
 #include "corsair_load.hpp"
 #include "http_load.hpp"
+#include "http_workers.hpp"
 #include "job_source.hpp"
 #include "process_usage.hpp"
 #include "statistics.hpp"
@@ -87,15 +88,58 @@ nlohmann::json Suite::measure_http_submit(const std::string& label, std::size_t 
     return figures;
 }
 
+nlohmann::json Suite::measure_http_workers(const std::string& label, std::uint64_t jobs) {
+    const auto& sizes = options_.sizes;
+    const int threads = options_.http_connections;
+    nlohmann::json figures = {{"workers", threads},
+                              {"jobs", jobs},
+                              {"warmup_jobs", sizes.http_warmup_jobs},
+                              {"payload_bytes", sizes.payload_bytes},
+                              {"handler", "echo: each claimed payload completed as the result"},
+                              {"journal", false},
+                              {"runs", nlohmann::json::array()}};
+    std::printf("  %s: %llu jobs of %zu B (+%llu warm-up) submitted over ZeroMQ beforehand, then claimed and\n"
+                "  completed by %d HTTP worker thread(s), one keep-alive connection each, memory only\n",
+                label.c_str(), static_cast<unsigned long long>(jobs), sizes.payload_bytes,
+                static_cast<unsigned long long>(sizes.http_warmup_jobs), threads);
+    std::fflush(stdout);
+    for (int run = 1; run <= options_.runs; ++run) {
+        const auto cluster = start_corsair(run_folder(label, run), {"--data-dir", ""}, 0, options_.capacity);
+        CorsairLoad load(context_, cluster->endpoints().producers, options_.window, kQueue);
+        const HttpWorkers workers(cluster->endpoints().http, kQueue, threads);
+        const JobSource source(options_.seed, sizes.payload_bytes);
+        load.fill(source, 1, sizes.http_warmup_jobs, run_timeout(sizes.http_warmup_jobs));
+        workers.run(sizes.http_warmup_jobs, run_timeout(sizes.http_warmup_jobs));
+        load.fill(source, 1 + sizes.http_warmup_jobs, jobs, run_timeout(jobs));
+
+        const auto client_before = own_cpu_time();
+        const auto broker_before = cpu_time_of({cluster->broker_pid()});
+        const double seconds = workers.run(jobs, run_timeout(jobs));
+        const auto broker_cpu = cpu_time_of({cluster->broker_pid()}) - broker_before;
+        const nlohmann::json result = {{"seconds", seconds},
+                                       {"jobs_per_second", static_cast<double>(jobs) / seconds},
+                                       {"client_cpu_seconds", (own_cpu_time() - client_before).count()},
+                                       {"broker_cpu_seconds", broker_cpu.count()},
+                                       {"broker_cpu_percent", broker_cpu.count() / seconds * 100}};
+        std::printf("    run %d: %.0f jobs/s completed (%.2f s; broker CPU %.0f %% of a core)\n", run,
+                    result["jobs_per_second"].get<double>(), seconds, result["broker_cpu_percent"].get<double>());
+        std::fflush(stdout);
+        figures["runs"].push_back(result);
+    }
+    finish(figures);
+    return figures;
+}
+
 void Suite::run_http() {
     std::printf("\n== http: jobs submitted over HTTP, run by corsair-workers (seed %llu) ==\n",
                 static_cast<unsigned long long>(options_.seed));
     std::printf("  POST /api/v1/queues/%s/jobs with cpp-httplib's client, timed from the first request until the\n"
-                "  broker's STATS counts every job done (jobs_done); HTTP worker routes are not measured here.\n",
+                "  broker's STATS counts every job done (jobs_done); then HTTP workers.\n",
                 kQueue);
     nlohmann::json http = {{"seed", options_.seed}};
     http["single"] = measure_http_submit("http-single", 1, options_.sizes.http_single_jobs);
     http["batch"] = measure_http_submit("http-batch", options_.http_batch, options_.sizes.http_batch_jobs);
+    http["workers"] = measure_http_workers("http-workers", options_.sizes.http_worker_jobs);
     report_["workloads"]["http"] = http;
 }
 
