@@ -56,6 +56,11 @@ private:
 // 400 bad_request naming the culprit, e.g. bad_request("priority must be an integer").
 inline HttpError bad_request(const std::string& message) { return HttpError(400, "bad_request", message); }
 
+// The queue name in the route's capture `match`, checked against the protocol's grammar (400
+// naming it otherwise), and a job id likewise.
+std::string queue_in_path(const httplib::Request& request, std::size_t match = 1);
+std::string job_in_path(const httplib::Request& request, std::size_t match = 1);
+
 // The HTTP status that fits a protocol error code (docs/http.md §Errors).
 int http_status_of(protocol::ErrorCode code) noexcept;
 

@@ -2,6 +2,7 @@
 #include "http_context.hpp"
 
 #include "corsair/producer/producer.hpp"
+#include "corsair/protocol/limits.hpp"
 #include "corsair/protocol/text.hpp"
 
 namespace corsair::http {
@@ -82,6 +83,22 @@ void answer_producer_error(HttpContext& context, const producer::ProducerError& 
 }
 
 }  // namespace
+
+std::string queue_in_path(const httplib::Request& request, std::size_t match) {
+    const std::string queue = request.matches[match];
+    if (const auto problem = protocol::queue_name_problem(queue)) {
+        throw bad_request("queue name " + protocol::quoted(queue) + ": " + std::string(*problem));
+    }
+    return queue;
+}
+
+std::string job_in_path(const httplib::Request& request, std::size_t match) {
+    const std::string id = request.matches[match];
+    if (id.empty() || id.size() > protocol::kMaxJobIdBytes) {
+        throw bad_request("a job id has 1 to " + std::to_string(protocol::kMaxJobIdBytes) + " bytes");
+    }
+    return id;
+}
 
 int http_status_of(protocol::ErrorCode code) noexcept {
     using E = protocol::ErrorCode;
