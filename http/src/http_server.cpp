@@ -101,6 +101,7 @@ private:
         add_health_routes(server_, context_);
         add_admin_routes(server_, context_);
         add_job_routes(server_, context_);
+        add_dashboard_routes(server_, context_);
     }
 
     void bind() {

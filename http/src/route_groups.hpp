@@ -15,5 +15,7 @@ void add_metrics_route(httplib::Server& server, HttpContext& context);
 void add_admin_routes(httplib::Server& server, HttpContext& context);
 // /api/v1: jobs in (POST .../queues/Q/jobs, batches) and a job's status and result (long poll).
 void add_job_routes(httplib::Server& server, HttpContext& context);
+// GET / and GET /dashboard/FILE: the dashboard, its files built into the binary.
+void add_dashboard_routes(httplib::Server& server, HttpContext& context);
 
 }  // namespace corsair::http
