@@ -103,6 +103,24 @@ function button(label, action, onClick, className) {
   return node;
 }
 
+// Shows one row per item, in order. A row already shown stays the same element and only its
+// changed cells are replaced, so a click that falls while a poll redraws lands on its button.
+function syncRows(body, items, keyOf, build) {
+  const shown = new Map([...body.rows].map((row) => [row.dataset.key, row]));
+  const rows = items.map((item) => {
+    const fresh = build(item);
+    fresh.dataset.key = keyOf(item);
+    const row = shown.get(fresh.dataset.key);
+    if (!row || row.cells.length !== fresh.cells.length) return fresh;
+    [...fresh.cells].forEach((cell, i) => {
+      if (row.cells[i].outerHTML !== cell.outerHTML) row.cells[i].replaceWith(cell);
+    });
+    return row;
+  });
+  const isSame = rows.length === body.rows.length && rows.every((row, i) => body.rows[i] === row);
+  if (!isSame) body.replaceChildren(...rows);
+}
+
 // ---- rates ----
 
 // Keeps each queue's done and failed counters from this poll; forgets a queue's history when its
@@ -145,31 +163,44 @@ function rates(samples) {
   return out;
 }
 
+function rateText(rate) {
+  return rate < 10 ? rate.toFixed(1) : Math.round(rate).toString();
+}
+
+// Done/s as a filled area and failed/s as a red line, newest at the right edge. The time axis
+// spans what the page has seen, at least half a minute and at most HISTORY_MS.
 function drawChart(canvas, samples, now) {
   const ratio = window.devicePixelRatio || 1;
-  const width = canvas.clientWidth || 180;
-  const height = canvas.clientHeight || 32;
+  const width = canvas.clientWidth || 140;
+  const height = canvas.clientHeight || 28;
   if (canvas.width !== Math.round(width * ratio)) canvas.width = Math.round(width * ratio);
   if (canvas.height !== Math.round(height * ratio)) canvas.height = Math.round(height * ratio);
   const g = canvas.getContext("2d");
   g.setTransform(ratio, 0, 0, ratio, 0, 0);
   g.clearRect(0, 0, width, height);
   const points = rates(samples);
+  if (points.length === 0) return;
+  const span = Math.min(HISTORY_MS, Math.max(30000, now - samples[0].t));
   const peak = Math.max(1, ...points.map((p) => Math.max(p.done, p.failed)));
-  const x = (t) => width - ((now - t) / HISTORY_MS) * width;
-  const y = (v) => height - 2 - (v / peak) * (height - 4);
+  const x = (t) => width - ((now - t) / span) * width;
+  const y = (v) => height - 1 - (v / peak) * (height - 3);
+  g.beginPath();
+  g.moveTo(x(points[0].t), height);
+  for (const p of points) g.lineTo(x(p.t), y(p.done));
+  g.lineTo(x(points[points.length - 1].t), height);
+  g.closePath();
+  g.fillStyle = "rgba(47, 133, 90, 0.25)";
+  g.fill();
+  const hasFailures = points.some((p) => p.failed > 0);
   for (const [key, colour] of [["done", "#2f855a"], ["failed", "#c53030"]]) {
+    if (key === "failed" && !hasFailures) continue;
     g.beginPath();
     g.strokeStyle = colour;
     g.lineWidth = 1.5;
     points.forEach((p, i) => (i === 0 ? g.moveTo(x(p.t), y(p[key])) : g.lineTo(x(p.t), y(p[key]))));
     g.stroke();
   }
-  const last = points[points.length - 1];
-  canvas.title = last ? last.done.toFixed(1) + " done/s, " + last.failed.toFixed(1) + " failed/s; peak " +
-                        peak.toFixed(1) + "/s" : "measuring…";
-  canvas.dataset.doneRate = last ? last.done.toFixed(2) : "";
-  canvas.dataset.failedRate = last ? last.failed.toFixed(2) : "";
+  canvas.title = "peak " + rateText(peak) + " jobs/s over the last " + duration(span);
 }
 
 // ---- queues and workers ----
@@ -177,21 +208,27 @@ function drawChart(canvas, samples, now) {
 function chartFor(queue) {
   let canvas = state.charts.get(queue);
   if (!canvas) {
-    canvas = element("canvas", null, { class: "rate-chart", "data-chart": queue, width: "180", height: "32" });
+    canvas = element("canvas", null, { class: "rate-chart", "data-chart": queue, width: "140", height: "28" });
     state.charts.set(queue, canvas);
   }
   return canvas;
 }
 
-function queueRow(queue, now) {
+function queueRow(queue) {
   const row = element("tr", null, { "data-queue": queue.queue });
   row.append(cell(queue.queue, "queue", "name"), cell(queue.pending, "pending", "num"),
              cell(queue.delayed, "delayed", "num"), cell(queue.in_flight, "in_flight", "num"),
              cell(queue.dead, "dead", "num" + (queue.dead > 0 ? " alert" : "")), cell(queue.done, "done", "num"),
              cell(queue.failed, "failed", "num"), cell(duration(queue.oldest_pending_ms), "oldest_pending_ms", "num"));
-  const chartCell = element("td");
+  const points = rates(state.history.get(queue.queue) || []);
+  const last = points[points.length - 1];
+  const chartCell = element("td", null, { class: "rates" });
   const canvas = chartFor(queue.queue);
-  chartCell.append(canvas);
+  canvas.dataset.doneRate = last ? last.done.toFixed(2) : "";
+  canvas.dataset.failedRate = last ? last.failed.toFixed(2) : "";
+  canvas.dataset.points = points.length;
+  chartCell.append(canvas, element("span", last ? rateText(last.done) + " · " + rateText(last.failed) + " /s" : "…",
+                                   { "data-field": "rates", class: "rate-text" }));
   row.append(chartCell);
   const control = element("td");
   control.append(element("span", queue.paused ? "paused" : "running",
@@ -206,7 +243,7 @@ function queueRow(queue, now) {
 function renderQueues(stats, now) {
   const body = $("queues").tBodies[0];
   const queues = [...stats.queues].sort((a, b) => a.queue.localeCompare(b.queue));
-  body.replaceChildren(...queues.map((queue) => queueRow(queue, now)));
+  syncRows(body, queues, (queue) => queue.queue, queueRow);
   for (const queue of queues) drawChart(state.charts.get(queue.queue), state.history.get(queue.queue) || [], now);
   $("queues-empty").hidden = queues.length > 0;
 }
@@ -214,7 +251,7 @@ function renderQueues(stats, now) {
 function renderWorkers(stats) {
   const body = $("workers").tBodies[0];
   const workers = [...stats.workers].sort((a, b) => a.worker.localeCompare(b.worker));
-  body.replaceChildren(...workers.map((worker) => {
+  syncRows(body, workers, (worker) => worker.worker, (worker) => {
     const row = element("tr", null, { "data-worker": worker.worker });
     row.append(cell(worker.worker, "worker", "name"), cell(worker.queues.join(", "), "queues"),
                cell(duration(worker.last_heartbeat_ago_ms), "last_heartbeat_ago_ms", "num"),
@@ -222,7 +259,7 @@ function renderWorkers(stats) {
                cell(worker.done, "done", "num"), cell(worker.failed, "failed", "num"),
                cell(worker.draining ? "draining" : "serving", "draining"));
     return row;
-  }));
+  });
   $("workers-empty").hidden = workers.length > 0;
 }
 
@@ -279,7 +316,7 @@ async function refreshDead() {
   }
   const dead = await api("GET", "/api/v1/queues/" + enc(queue) + "/dead?limit=" + DEAD_LIMIT);
   if (queue !== state.deadQueue) return;
-  body.replaceChildren(...dead.jobs.map((job) => deadRow(queue, job)));
+  syncRows(body, dead.jobs, (job) => job.id, (job) => deadRow(queue, job));
   $("dead-total").textContent = dead.total > dead.jobs.length
     ? dead.total + " jobs, newest " + dead.jobs.length + " shown" : dead.total + (dead.total === 1 ? " job" : " jobs");
   $("dead-total").dataset.total = dead.total;
@@ -307,7 +344,7 @@ function renderJob(job) {
   const list = $("job-status");
   const items = [];
   for (const [key, label] of JOB_FIELDS) {
-    if (!(key in job)) continue;
+    if (!(key in job) || (job[key] === null && key !== "state")) continue;
     items.push(element("dt", label), element("dd", jobValue(key, job[key]), { "data-field": key }));
   }
   if (Array.isArray(job.errors) && job.errors.length > 0) {
