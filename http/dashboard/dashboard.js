@@ -45,7 +45,11 @@ async function api(method, path) {
   } catch (error) {
     body = null;
   }
-  if (response.status === 401) showTokenForm(true);
+  if (response.status === 401) {
+    // A token that stopped working is dropped, so the next poll may still get in with the cookie.
+    if (token) sessionStorage.removeItem(TOKEN_KEY);
+    showTokenForm(true);
+  }
   if (!response.ok) {
     const code = body && body.error ? body.error : "http_" + response.status;
     const message = body && body.message ? body.message : response.statusText;

@@ -30,6 +30,7 @@ import urllib.request
 import websocket  # Debian's python3-websocket
 
 ADMIN_TOKEN = "dashboard-test-admin-token-0123456789"
+PRODUCER_TOKEN = "dashboard-test-producer-token-0123456789"
 DEAD_QUEUE = "emails"
 BUSY_QUEUE = "thumbnails"
 
@@ -86,7 +87,14 @@ class Broker:
         self.base = "http://" + http_address
         self.worker_endpoint = worker_endpoint
 
+    class _KeepRedirects(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+
+    _opener = urllib.request.build_opener(_KeepRedirects)
+
     def call(self, method, path, body=None, token=ADMIN_TOKEN):
+        """(status, headers, body) of one request; redirects are returned, not followed."""
         data = None if body is None else json.dumps(body).encode()
         request = urllib.request.Request(self.base + path, data=data, method=method)
         if token:
@@ -94,7 +102,7 @@ class Broker:
         if data is not None:
             request.add_header("Content-Type", "application/json")
         try:
-            with urllib.request.urlopen(request, timeout=10) as response:
+            with self._opener.open(request, timeout=10) as response:
                 return response.status, dict(response.headers), response.read()
         except urllib.error.HTTPError as error:
             return error.code, dict(error.headers), error.read()
@@ -131,7 +139,7 @@ def read_ready_line(child, timeout=20.0):
 def start_broker(processes, binary, scratch):
     tokens = os.path.join(scratch, "tokens")
     with open(tokens, "w") as out:
-        out.write(f"admin {ADMIN_TOKEN}\n")
+        out.write(f"admin {ADMIN_TOKEN}\nproducer {PRODUCER_TOKEN}\n")
     child = processes.start("corsair-broker", [
         binary, "--producers", "tcp://127.0.0.1:0", "--workers", "tcp://127.0.0.1:0", "--http", "127.0.0.1:0",
         "--http-tokens", tokens, "--data-dir", os.path.join(scratch, "data")],
@@ -270,6 +278,15 @@ def check_page_headers(broker):
         raise TestFailure(f"GET / with the admin token: expected the page, got {status}")
     if "default-src 'self'" not in csp or headers.get("Cache-Control") != "no-cache":
         raise TestFailure(f"GET / headers: Content-Security-Policy {csp!r}, Cache-Control {headers.get('Cache-Control')!r}")
+    status, headers, _ = broker.call("GET", "/?token=" + ADMIN_TOKEN, token=None)
+    cookie = headers.get("Set-Cookie", "")
+    if status != 303 or headers.get("Location") != "/" or not cookie.startswith("corsair_token=" + ADMIN_TOKEN + ";") \
+            or "HttpOnly" not in cookie or "SameSite=Strict" not in cookie:
+        raise TestFailure(f"GET /?token=ADMIN: expected 303 to / with an HttpOnly SameSite=Strict cookie, got {status} {cookie!r}")
+    for token, expected in ((PRODUCER_TOKEN, 403), ("not-a-token-of-this-broker", 401)):
+        status, headers, body = broker.call("GET", "/?token=" + token, token=None)
+        if status != expected or "Set-Cookie" in headers or b"<form" not in body:
+            raise TestFailure(f"GET /?token={token}: expected {expected} with the login page and no cookie, got {status}")
     status, headers, _ = broker.call("GET", "/dashboard/dashboard.js")
     if status != 200 or not headers.get("Content-Type", "").startswith("text/javascript"):
         raise TestFailure(f"GET /dashboard/dashboard.js: {status} {headers.get('Content-Type')}")
