@@ -82,6 +82,10 @@ inline constexpr Access kProducers{false, true, true, false};
 inline constexpr Access kWorkers{false, true, false, true};
 inline constexpr Access kAnyRole{false, true, true, true};
 
+// The bearer token of `request`: the Authorization header, else the dashboard's cookie
+// corsair_token; empty when neither is there.
+std::string presented_token(const httplib::Request& request);
+
 // The thread's own connection to the broker's producer endpoint: made by the request thread
 // that uses it, when that thread starts, and closed when it ends (SessionPool).
 producer::Producer& broker_session();

@@ -7,9 +7,6 @@
 
 namespace corsair::http {
 
-namespace {
-
-// The bearer token of `request`: the Authorization header, else the dashboard's cookie.
 std::string presented_token(const httplib::Request& request) {
     const auto header = request.get_header_value("Authorization");
     constexpr std::string_view bearer = "Bearer ";
@@ -23,6 +20,8 @@ std::string presented_token(const httplib::Request& request) {
     }
     return {};
 }
+
+namespace {
 
 bool role_allowed(const Access& access, Role role) {
     switch (role) {
