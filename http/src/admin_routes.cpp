@@ -15,23 +15,6 @@ namespace cli = producer::cli;
 
 namespace {
 
-// A queue name from the path, checked against the protocol's grammar so the answer names it.
-std::string queue_in_path(const httplib::Request& request) {
-    const std::string queue = request.matches[1];
-    if (const auto problem = protocol::queue_name_problem(queue)) {
-        throw bad_request("queue name " + protocol::quoted(queue) + ": " + std::string(*problem));
-    }
-    return queue;
-}
-
-std::string job_in_path(const httplib::Request& request, std::size_t match = 1) {
-    const std::string id = request.matches[match];
-    if (id.empty() || id.size() > protocol::kMaxJobIdBytes) {
-        throw bad_request("a job id has 1 to " + std::to_string(protocol::kMaxJobIdBytes) + " bytes");
-    }
-    return id;
-}
-
 // ?name=N, an integer within [min, max], or `fallback`.
 std::uint64_t count_param(const httplib::Request& request, const std::string& name, std::uint64_t fallback,
                           std::uint64_t min, std::uint64_t max) {

@@ -56,6 +56,11 @@ private:
 // 400 bad_request naming the culprit, e.g. bad_request("priority must be an integer").
 inline HttpError bad_request(const std::string& message) { return HttpError(400, "bad_request", message); }
 
+// The queue name in the route's capture `match`, checked against the protocol's grammar (400
+// naming it otherwise), and a job id likewise.
+std::string queue_in_path(const httplib::Request& request, std::size_t match = 1);
+std::string job_in_path(const httplib::Request& request, std::size_t match = 1);
+
 // The HTTP status that fits a protocol error code (docs/http.md §Errors).
 int http_status_of(protocol::ErrorCode code) noexcept;
 
@@ -76,6 +81,10 @@ inline constexpr Access kAdminOnly{false, true, false, false};
 inline constexpr Access kProducers{false, true, true, false};
 inline constexpr Access kWorkers{false, true, false, true};
 inline constexpr Access kAnyRole{false, true, true, true};
+
+// The bearer token of `request`: the Authorization header, else the dashboard's cookie
+// corsair_token; empty when neither is there.
+std::string presented_token(const httplib::Request& request);
 
 // The thread's own connection to the broker's producer endpoint: made by the request thread
 // that uses it, when that thread starts, and closed when it ends (SessionPool).

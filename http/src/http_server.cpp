@@ -107,6 +107,7 @@ private:
         lease_keeper_ = std::make_unique<LeaseKeeper>(zmq_context_, context_.link, context_.log);
         context_.lease_keeper = lease_keeper_.get();
         add_worker_routes(server_, context_);
+        add_dashboard_routes(server_, context_);
     }
 
     void bind() {

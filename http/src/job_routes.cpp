@@ -29,22 +29,6 @@ constexpr std::size_t kMaxBatchJobs = 10'000;
 constexpr std::chrono::milliseconds kFirstPoll{5};
 constexpr std::chrono::milliseconds kPollEvery{200};
 
-std::string queue_in_path(const httplib::Request& request) {
-    const std::string queue = request.matches[1];
-    if (const auto problem = protocol::queue_name_problem(queue)) {
-        throw bad_request("queue name " + protocol::quoted(queue) + ": " + std::string(*problem));
-    }
-    return queue;
-}
-
-std::string job_in_path(const httplib::Request& request) {
-    const std::string id = request.matches[1];
-    if (id.empty() || id.size() > protocol::kMaxJobIdBytes) {
-        throw bad_request("a job id has 1 to " + std::to_string(protocol::kMaxJobIdBytes) + " bytes");
-    }
-    return id;
-}
-
 nlohmann::json accepted_document(const protocol::Accepted& accepted, const std::string& queue) {
     producer::Event event;
     event.id = accepted.id;

@@ -17,5 +17,7 @@ void add_admin_routes(httplib::Server& server, HttpContext& context);
 void add_job_routes(httplib::Server& server, HttpContext& context);
 // /api/v1 workers over HTTP: POST .../queues/Q/claim and .../leases/TOKEN/{complete,fail,progress,extend}.
 void add_worker_routes(httplib::Server& server, HttpContext& context);
+// GET / and GET /dashboard/FILE: the dashboard, its files built into the binary.
+void add_dashboard_routes(httplib::Server& server, HttpContext& context);
 
 }  // namespace corsair::http

@@ -2,13 +2,11 @@
 #include "http_context.hpp"
 
 #include "corsair/producer/producer.hpp"
+#include "corsair/protocol/limits.hpp"
 #include "corsair/protocol/text.hpp"
 
 namespace corsair::http {
 
-namespace {
-
-// The bearer token of `request`: the Authorization header, else the dashboard's cookie.
 std::string presented_token(const httplib::Request& request) {
     const auto header = request.get_header_value("Authorization");
     constexpr std::string_view bearer = "Bearer ";
@@ -22,6 +20,8 @@ std::string presented_token(const httplib::Request& request) {
     }
     return {};
 }
+
+namespace {
 
 bool role_allowed(const Access& access, Role role) {
     switch (role) {
@@ -82,6 +82,22 @@ void answer_producer_error(HttpContext& context, const producer::ProducerError& 
 }
 
 }  // namespace
+
+std::string queue_in_path(const httplib::Request& request, std::size_t match) {
+    const std::string queue = request.matches[match];
+    if (const auto problem = protocol::queue_name_problem(queue)) {
+        throw bad_request("queue name " + protocol::quoted(queue) + ": " + std::string(*problem));
+    }
+    return queue;
+}
+
+std::string job_in_path(const httplib::Request& request, std::size_t match) {
+    const std::string id = request.matches[match];
+    if (id.empty() || id.size() > protocol::kMaxJobIdBytes) {
+        throw bad_request("a job id has 1 to " + std::to_string(protocol::kMaxJobIdBytes) + " bytes");
+    }
+    return id;
+}
 
 int http_status_of(protocol::ErrorCode code) noexcept {
     using E = protocol::ErrorCode;

@@ -20,14 +20,6 @@ namespace {
 
 constexpr std::size_t kMaxWorkerNameBytes = 128;
 
-std::string queue_in_path(const httplib::Request& request) {
-    const std::string queue = request.matches[1];
-    if (const auto problem = protocol::queue_name_problem(queue)) {
-        throw bad_request("queue name " + protocol::quoted(queue) + ": " + std::string(*problem));
-    }
-    return queue;
-}
-
 // A token is what a claim answered; anything else names no lease.
 std::string token_in_path(const httplib::Request& request) {
     const std::string token = request.matches[1];

@@ -191,7 +191,8 @@ nlohmann::json stats_json(const protocol::StatsReply& stats) {
                            {"last_heartbeat_ago_ms", w.last_heartbeat_ms},
                            {"draining", w.is_draining},
                            {"done", w.done},
-                           {"failed", w.failed}});
+                           {"failed", w.failed},
+                           {"address", w.address.empty() ? nlohmann::json() : nlohmann::json(w.address)}});
     }
     nlohmann::json counters = nlohmann::json::object();
     for (const auto& [name, value] : stats.counters) counters[json_text(name)] = value;

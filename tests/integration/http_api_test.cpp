@@ -233,12 +233,19 @@ TEST_CASE("with tokens, every route but /health and /ready needs one, and each r
     CHECK(producer.call("POST", "/api/v1/queues/q/pause", "", "").status == 403);
     CHECK(worker.post_json("/api/v1/queues/q/jobs", {{"payload", "x"}}).status == 403);
     CHECK(worker.get("/api/v1/stats").status == 403);
+    CHECK(producer.post_json("/api/v1/queues/q/claim", {{"wait", "100ms"}}).status == 403);
+    CHECK(anonymous.post_json("/api/v1/queues/q/claim", {{"wait", "100ms"}}).status == 401);
+    const auto claimed = worker.post_json("/api/v1/queues/q/claim", {{"wait", "5s"}});
+    REQUIRE(claimed.status == 200);
+    CHECK(worker.post_json("/api/v1/leases/" + claimed.json()["token"].get<std::string>() + "/complete",
+                           {{"result", "ok"}})
+              .status == 200);
     CHECK(admin.get("/api/v1/stats").status == 200);
     CHECK(admin.get("/metrics").status == 200);
-    CHECK(admin.get("/api/v1/queues/q").json()["pending"] == 1);
+    CHECK(wait_until([&] { return admin.get("/api/v1/queues/q").json()["done"] == 1; }, 10s));
 
     const auto metrics = admin.get("/metrics").body;
-    CHECK_THAT(metrics, Catch::Contains("corsair_http_requests_total{outcome=\"auth_refused\"} 8"));
+    CHECK_THAT(metrics, Catch::Contains("corsair_http_requests_total{outcome=\"auth_refused\"} 10"));
 
     // The file is reread on SIGHUP: a removed token stops working, a new one starts.
     write_tokens(tokens, "admin admin-token-9876543210\n");

@@ -305,7 +305,10 @@ void Broker::receive_turn(zmq::socket_t& socket, std::chrono::steady_clock::time
         const RoutingId routing_id(static_cast<const char*>(frames_[0].data()), frames_[0].size());
         auto decoded = p::decode(frames_, 1, limits);
         if (decoded) {
-            (scheduler_.*on_message)(routing_id, std::move(decoded).value(), now);
+            // Only READY keeps the address: reading it costs a lookup per message.
+            const bool is_ready = std::holds_alternative<p::Ready>(decoded.value());
+            (scheduler_.*on_message)(routing_id, std::move(decoded).value(), now,
+                                     is_ready ? peer_address_of(frames_) : std::string_view());
         } else {
             (scheduler_.*on_malformed)(routing_id, decoded.error(), peer_address_of(frames_));
         }

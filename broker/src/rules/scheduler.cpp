@@ -32,6 +32,12 @@ namespace p = corsair::protocol;
 
 namespace {
 
+// A worker's joins and leaves are lifecycle (info), except for in-process workers: the HTTP side
+// makes one per HTTP job, and a line per job does not belong at info.
+spdlog::level::level_enum lifecycle_level(const WorkerRecord& worker) {
+    return worker.address.empty() ? spdlog::level::debug : spdlog::level::info;
+}
+
 bool is_sent_by(const p::Message& message, p::Direction direction) {
     const p::CommandInfo* info = p::find_command(p::command_of(message));
     return info != nullptr && info->directions.contains(direction);
@@ -144,7 +150,8 @@ std::uint64_t Scheduler::estimated_snapshot_bytes() const noexcept { return part
 
 // ---- producers -------------------------------------------------------------------------
 
-void Scheduler::on_producer_message(const RoutingId& producer, p::Message&& message, TimePoint now) {
+void Scheduler::on_producer_message(const RoutingId& producer, p::Message&& message, TimePoint now,
+                                    std::string_view /*peer_address: producers are not told apart by it*/) {
     parts_->states.set_time(now);
     AdminCommands& admin = parts_->admin;
     if (!storage_problem_.empty() && refused_for_storage(producer, message)) {
@@ -250,14 +257,15 @@ void Scheduler::on_malformed_producer_message(const RoutingId& producer, const p
 
 // ---- workers ---------------------------------------------------------------------------
 
-void Scheduler::on_worker_message(const RoutingId& routing_id, p::Message&& message, TimePoint now) {
+void Scheduler::on_worker_message(const RoutingId& routing_id, p::Message&& message, TimePoint now,
+                                  std::string_view peer_address) {
     parts_->states.set_time(now);
     if (!is_sent_by(message, p::Direction::worker_to_broker) && is_sent_by(message, p::Direction::producer_to_broker)) {
         answer_producer_on_worker_endpoint(routing_id, message);
         return;
     }
     if (auto* ready = std::get_if<p::Ready>(&message)) {
-        register_worker(routing_id, std::move(*ready), now);
+        register_worker(routing_id, std::move(*ready), now, peer_address);
     } else if (WorkerRecord* worker = parts_->workers.find(routing_id)) {
         on_known_worker_message(*worker, std::move(message), now);
     } else {
@@ -337,12 +345,13 @@ void Scheduler::on_known_worker_message(WorkerRecord& worker, p::Message&& messa
         // heard_from() is all a heartbeat changes.
     } else if (std::holds_alternative<p::Drain>(message)) {
         if (worker.state != WorkerState::draining) {
-            log_->info("worker draining worker={} held={}", worker.name, worker.leases.size());
+            log_->log(lifecycle_level(worker), "worker draining worker={} held={}", worker.name, worker.leases.size());
         }
         parts_->workers.move_worker(worker, WorkerState::draining);
     } else if (auto* disconnect = std::get_if<p::Disconnect>(&message)) {
         ++counters_.workers_disconnected;
-        log_->info("worker left worker={} reason={} requeued={}", worker.name, disconnect->reason, worker.leases.size());
+        log_->log(lifecycle_level(worker), "worker left worker={} reason={} requeued={}", worker.name, disconnect->reason,
+                  worker.leases.size());
         endings.lose_worker(worker, "disconnect", now);
     } else {
         ++counters_.unexpected_commands;
@@ -363,7 +372,8 @@ void Scheduler::on_malformed_worker_message(const RoutingId& worker, const p::De
     send_to_worker(worker, p::encode(p::Error{error.code, error.detail, {}, {}}));
 }
 
-void Scheduler::register_worker(const RoutingId& routing_id, p::Ready&& ready, TimePoint now) {
+void Scheduler::register_worker(const RoutingId& routing_id, p::Ready&& ready, TimePoint now,
+                                std::string_view peer_address) {
     std::vector<std::string> queue_names;
     for (auto& queue : ready.queues) {
         if (std::find(queue_names.begin(), queue_names.end(), queue) == queue_names.end()) {
@@ -375,12 +385,14 @@ void Scheduler::register_worker(const RoutingId& routing_id, p::Ready&& ready, T
     for (const auto& name : queue_names) served.push_back(&parts_->queues.named(name));
     auto [worker, is_new] = parts_->workers.announce(routing_id, ready.name, std::move(queue_names), std::move(served),
                                                      ready.capacity, ready.batch, now, ready.instance);
+    worker->address = peer_address;
+    const auto level = lifecycle_level(*worker);
     if (is_new) {
         ++counters_.workers_joined;
-        log_->info("worker joined worker={} capacity={} queues={}", worker->name, worker->capacity,
-                   fmt::join(worker->queues, ","));
+        log_->log(level, "worker joined worker={} address={} capacity={} queues={}", worker->name,
+                  peer_address.empty() ? "in-process" : peer_address, worker->capacity, fmt::join(worker->queues, ","));
     } else {
-        log_->info("worker announced again worker={} capacity={}", worker->name, worker->capacity);
+        log_->log(level, "worker announced again worker={} capacity={}", worker->name, worker->capacity);
     }
     // Before the HEARTBEAT that answers READY, so that the worker has stopped what the broker does
     // not know by the time it delivers the results it kept (protocol.md §7).

@@ -24,6 +24,10 @@ enum class WorkerState : std::uint8_t {
 struct WorkerRecord {
     std::string routing_id;
     std::string name;
+    // Where it connected from (ZeroMQ's Peer-Address: its IP over TCP); empty for a connection
+    // inside the broker's process, the HTTP side's workers, whose joins and leaves log at debug
+    // since one comes and goes per HTTP job.
+    std::string address;
     // READY's `instance`: the worker process (0: not told). The same name and instance on a new
     // connection is this worker reconnecting.
     std::uint64_t instance = 0;

@@ -56,7 +56,8 @@ private:
     // One turn's messages from one socket: what is waiting, up to a bound, then dispatch.
     void receive_from_producers(std::chrono::steady_clock::time_point now);
     void receive_from_workers(std::chrono::steady_clock::time_point now);
-    using MessageHandler = void (Scheduler::*)(const RoutingId&, protocol::Message&&, std::chrono::steady_clock::time_point);
+    using MessageHandler = void (Scheduler::*)(const RoutingId&, protocol::Message&&, std::chrono::steady_clock::time_point,
+                                               std::string_view);
     using MalformedHandler = void (Scheduler::*)(const RoutingId&, const protocol::DecodeError&, std::string_view);
     void receive_turn(zmq::socket_t& socket, std::chrono::steady_clock::time_point now, MessageHandler on_message,
                       MalformedHandler on_malformed);

@@ -79,8 +79,12 @@ public:
 
     // A decoded message from a producer or a worker connection. Never throws on peer input:
     // a message that breaks a rule is answered with ERROR or dropped and counted.
-    void on_producer_message(const RoutingId& producer, protocol::Message&& message, TimePoint now);
-    void on_worker_message(const RoutingId& worker, protocol::Message&& message, TimePoint now);
+    void on_producer_message(const RoutingId& producer, protocol::Message&& message, TimePoint now,
+                             std::string_view peer_address = {});
+    // `peer_address`: where the message came from (its IP over TCP; empty in-process); read for
+    // READY only.
+    void on_worker_message(const RoutingId& worker, protocol::Message&& message, TimePoint now,
+                           std::string_view peer_address = {});
     // A frame set that failed to decode: answered with ERROR naming the problem, counted, and
     // logged naming the peer: its address (`peer_address`, e.g. "10.0.0.7", when the transport
     // tells) and, for a known worker, its name.
@@ -134,7 +138,8 @@ private:
     // while the journal cannot be written.
     bool refused_for_storage(const RoutingId& producer, const protocol::Message& message);
 
-    void register_worker(const RoutingId& routing_id, protocol::Ready&& ready, TimePoint now);
+    void register_worker(const RoutingId& routing_id, protocol::Ready&& ready, TimePoint now,
+                         std::string_view peer_address);
     bool admits_worker(const RoutingId& routing_id, const protocol::Ready& ready,
                        const std::vector<std::string>& queue_names);
     void answer_unknown_worker(const RoutingId& routing_id, protocol::Message&& message, TimePoint now);

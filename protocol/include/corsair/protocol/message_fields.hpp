@@ -381,6 +381,7 @@ inline void write_body(MapWriter& w, const StatsReply& m) {
         w.field("draining", worker.is_draining);
         w.field("done", worker.done);
         w.field("failed", worker.failed);
+        if (!worker.address.empty()) w.field("address", worker.address);
         w.end();
     }
     w.end();
@@ -417,6 +418,7 @@ inline WorkerStats read_worker_stats(const MapReader& w) {
     stats.is_draining = w.boolean("draining", false);
     stats.done = w.unsigned_integer("done", 0, kMaxU64, 0);
     stats.failed = w.unsigned_integer("failed", 0, kMaxU64, 0);
+    stats.address = w.string("address", kMaxWorkerNameBytes, Presence::optional);
     return stats;
 }
 inline void read_body(const MapReader& r, StatsReply& m) {

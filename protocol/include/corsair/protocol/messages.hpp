@@ -204,6 +204,9 @@ struct WorkerStats {
     bool is_draining = false;
     std::uint64_t done = 0;    // attempts it ended done since it joined
     std::uint64_t failed = 0;  // attempts it ended failed since it joined
+    // Where the broker saw it connect from (its IP over TCP); empty: in the broker's own process
+    // (an HTTP worker), or not told.
+    std::string address;
 };
 
 struct StatsReply {
