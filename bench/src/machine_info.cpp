@@ -33,14 +33,26 @@ std::string field(const std::string& path, const std::string& key) {
     return {};
 }
 
-// HEAD's commit, read from the files of .git (no git process): a ref file, else packed-refs.
+// The git directory of a checkout: .git itself, or where a worktree's .git file points.
+std::string git_dir_of(const std::string& source_dir) {
+    const std::string dot_git = source_dir + "/.git";
+    const std::string pointer = first_line(dot_git);
+    return pointer.rfind("gitdir: ", 0) == 0 ? pointer.substr(8) : dot_git;
+}
+
+// HEAD's commit, read from the files of .git (no git process): a ref file, else packed-refs. A
+// worktree keeps its HEAD in its own git directory and its refs in the shared one (commondir).
 std::string commit_of(const std::string& source_dir) {
-    const std::string git = source_dir + "/.git";
+    const std::string git = git_dir_of(source_dir);
     const std::string head = first_line(git + "/HEAD");
     if (head.rfind("ref: ", 0) != 0) return head;
     const std::string ref = head.substr(5);
-    if (auto loose = first_line(git + "/" + ref); !loose.empty()) return loose;
-    std::ifstream packed(git + "/packed-refs");
+    const std::string common = first_line(git + "/commondir");
+    const std::string shared = common.empty() ? git : (common[0] == '/' ? common : git + "/" + common);
+    for (const auto& dir : {git, shared}) {
+        if (auto loose = first_line(dir + "/" + ref); !loose.empty()) return loose;
+    }
+    std::ifstream packed(shared + "/packed-refs");
     std::string line;
     while (std::getline(packed, line)) {
         if (line.size() > ref.size() + 41 && line.compare(41, std::string::npos, ref) == 0) return line.substr(0, 40);
