@@ -172,7 +172,9 @@ TEST_CASE("a status shows state, attempts, priority, readiness, progress and err
 TEST_CASE("stats print as tables and as one JSON object", "[producer][cli_output]") {
     protocol::StatsReply stats;
     stats.queues.push_back({"wordcount", 5, 2, 100, 1, 7, 3, true});
-    stats.workers.push_back({"host:42", {"wordcount", "images"}, 4, 2, 120, false, 0, 0});
+    stats.queues[0].submitted = 116;
+    stats.queues[0].requeued = 2;
+    stats.workers.push_back({"host:42", {"wordcount", "images"}, 4, 2, 120, false, 0, 0, "10.0.0.7"});
     stats.counters["jobs_submitted"] = 108;
     const auto table = cli::stats_table(stats);
     CHECK_THAT(table, Catch::Contains("QUEUE      PENDING  DELAYED  IN-FLIGHT  DONE  FAILED  DEAD  STATE   OLDEST PENDING\n"
@@ -182,8 +184,11 @@ TEST_CASE("stats print as tables and as one JSON object", "[producer][cli_output
     const auto j = cli::stats_json(stats);
     CHECK(j["queues"][0] == json{{"queue", "wordcount"}, {"pending", 5},    {"delayed", 7},
                                  {"in_flight", 2},       {"done", 100},   {"failed", 1},
-                                 {"dead", 3},            {"paused", true}, {"oldest_pending_ms", nullptr}});
+                                 {"dead", 3},            {"paused", true}, {"oldest_pending_ms", nullptr},
+                                 {"submitted", 116},     {"retried", 0},  {"requeued", 2},
+                                 {"timed_out", 0},       {"cancelled", 0}});
     CHECK(j["workers"][0]["worker"] == "host:42");
+    CHECK(j["workers"][0]["address"] == "10.0.0.7");
     CHECK(j["workers"][0]["last_heartbeat_ago_ms"] == 120);
     CHECK(j["counters"]["jobs_submitted"] == 108);
     CHECK_THAT(cli::stats_table({}), Catch::Contains("(none)"));
