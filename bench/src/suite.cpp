@@ -8,6 +8,7 @@
 
 #include "ceiling_cluster.hpp"
 #include "machine_info.hpp"
+#include "statistics.hpp"
 
 namespace corsair::bench {
 
@@ -299,6 +300,14 @@ void Suite::print_summary() const {
         row("many-workers: false deaths (must be 0)", std::to_string((*idle)["max_false_deaths"].get<long long>()),
             (*idle)["max_false_deaths"].get<long long>() == 0 ? "ok" : "FAILED");
     }
+    std::fflush(stdout);
+}
+
+void finish_throughput_runs(nlohmann::json& figures) {
+    std::vector<double> values;
+    for (const auto& run : figures["runs"]) values.push_back(run["jobs_per_second"].get<double>());
+    figures["median_jobs_per_second"] = median(values);
+    std::printf("    median: %.0f jobs/s\n", figures["median_jobs_per_second"].get<double>());
     std::fflush(stdout);
 }
 

@@ -80,4 +80,7 @@ private:
 // How the bench produces in the timed phases, for the report.
 const char* producer_description(bool uses_raw_producer);
 
+// Sets figures["median_jobs_per_second"] from the jobs_per_second of figures["runs"] and prints it.
+void finish_throughput_runs(nlohmann::json& figures);
+
 }  // namespace corsair::bench

@@ -31,14 +31,6 @@ void wait_done(CorsairLoad& load, std::uint64_t target, Clock::time_point deadli
     }
 }
 
-void finish(nlohmann::json& figures) {
-    std::vector<double> values;
-    for (const auto& run : figures["runs"]) values.push_back(run["jobs_per_second"].get<double>());
-    figures["median_jobs_per_second"] = median(values);
-    std::printf("    median: %.0f jobs/s\n", figures["median_jobs_per_second"].get<double>());
-    std::fflush(stdout);
-}
-
 }  // namespace
 
 nlohmann::json Suite::measure_http_submit(const std::string& label, std::size_t batch, std::uint64_t jobs) {
@@ -84,7 +76,7 @@ nlohmann::json Suite::measure_http_submit(const std::string& label, std::size_t 
         std::fflush(stdout);
         figures["runs"].push_back(result);
     }
-    finish(figures);
+    finish_throughput_runs(figures);
     return figures;
 }
 
@@ -126,7 +118,7 @@ nlohmann::json Suite::measure_http_workers(const std::string& label, std::uint64
         std::fflush(stdout);
         figures["runs"].push_back(result);
     }
-    finish(figures);
+    finish_throughput_runs(figures);
     return figures;
 }
 

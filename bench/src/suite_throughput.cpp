@@ -43,15 +43,6 @@ void print_run(int run, double jobs_per_second, double seconds, const char* midd
     std::fflush(stdout);
 }
 
-// Fills in median_jobs_per_second from the runs and prints it.
-void finish(nlohmann::json& figures) {
-    std::vector<double> values;
-    for (const auto& run : figures["runs"]) values.push_back(run["jobs_per_second"].get<double>());
-    figures["median_jobs_per_second"] = median(values);
-    std::printf("    median: %.0f jobs/s\n", figures["median_jobs_per_second"].get<double>());
-    std::fflush(stdout);
-}
-
 }  // namespace
 
 nlohmann::json Suite::measure_corsair_throughput(const std::string& label, int workers, bool journal,
@@ -122,7 +113,7 @@ nlohmann::json Suite::measure_corsair_throughput(const std::string& label, int w
         print_run(run, result["jobs_per_second"].get<double>(), seconds, "broker", broker_cpu.count());
         figures["runs"].push_back(result);
     }
-    finish(figures);
+    finish_throughput_runs(figures);
     return figures;
 }
 
@@ -159,7 +150,7 @@ nlohmann::json Suite::measure_ceiling_throughput(int workers) {
         print_run(run, result["jobs_per_second"].get<double>(), seconds, "proxy", proxy_cpu.count());
         figures["runs"].push_back(result);
     }
-    finish(figures);
+    finish_throughput_runs(figures);
     return figures;
 }
 
