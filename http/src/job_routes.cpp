@@ -128,45 +128,12 @@ void answer_batch(const std::string& queue, std::vector<nlohmann::json> entries,
     send_json(response, all_accepted ? 202 : 207, {{"jobs", answers}});
 }
 
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-std::string percent_decoded(std::string_view text) {
-    std::string out;
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        if (text[i] == '+') {
-            out += ' ';
-        } else if (text[i] == '%' && i + 2 < text.size() && hex_value(text[i + 1]) >= 0 && hex_value(text[i + 2]) >= 0) {
-            out += static_cast<char>(hex_value(text[i + 1]) * 16 + hex_value(text[i + 2]));
-            i += 2;
-        } else {
-            out += text[i];
-        }
-    }
-    return out;
-}
-
 // The parameters of the URL's query alone: cpp-httplib also merges a form-encoded body into
 // request.params, but a raw submit's body is the payload, whatever its type says.
 std::multimap<std::string, std::string> url_query(const httplib::Request& request) {
-    std::multimap<std::string, std::string> params;
+    httplib::Params params;
     const auto question = request.target.find('?');
-    if (question == std::string::npos) return params;
-    const std::string_view query = std::string_view(request.target).substr(question + 1);
-    for (std::size_t begin = 0; begin <= query.size();) {
-        auto end = query.find('&', begin);
-        if (end == std::string_view::npos) end = query.size();
-        const auto pair = query.substr(begin, end - begin);
-        begin = end + 1;
-        if (pair.empty()) continue;
-        const auto equals = pair.find('=');
-        params.emplace(percent_decoded(pair.substr(0, equals)),
-                       equals == std::string_view::npos ? std::string() : percent_decoded(pair.substr(equals + 1)));
-    }
+    if (question != std::string::npos) httplib::detail::parse_query_text(request.target.substr(question + 1), params);
     return params;
 }
 
