@@ -1,5 +1,5 @@
 // corsair-broker: parses flags, builds the logger, the Broker and its HTTP side, and runs them
-// until SIGINT/SIGTERM (SIGHUP rereads the HTTP tokens).
+// until SIGINT/SIGTERM (SIGHUP rereads the HTTP tokens and the allowed CURVE keys).
 #include <atomic>
 #include <csignal>
 #include <cstdio>
@@ -22,6 +22,7 @@
 #include "corsair/http/http_server.hpp"
 #include "corsair/options/flags.hpp"
 #include "corsair/options/log_format.hpp"
+#include "corsair/protocol/curve.hpp"
 
 namespace {
 
@@ -45,6 +46,7 @@ int serve(corsair::broker::BrokerOptions options, const corsair::http::HttpOptio
         std::lock_guard lock(http.mutex);
         if (signal_number == SIGHUP) {
             if (http.server) http.server->reload_tokens();
+            if (auto* broker = running.load()) broker->reload_allowed_keys();
             return;
         }
         if (http.server) http.server->set_ready(false);
@@ -97,6 +99,9 @@ int main(int argc, char** argv) {
     log->set_level(spdlog::level::from_str(log_level));
     try {
         return serve(std::move(options), http_options, log);
+    } catch (const corsair::protocol::KeyFileError& e) {
+        log->error("cannot start: {}", e.what());
+        return exit_status(ExitCode::usage);
     } catch (const std::invalid_argument& e) {
         // A setting that cannot work: a bad token file, an open HTTP port without tokens.
         log->error("cannot start: {}", e.what());

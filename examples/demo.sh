@@ -2,10 +2,25 @@
 # Quick start, first command: install what is missing, build, and run the local demo.
 # A broker, three workers and a producer pushing 1,000 jobs with a progress bar; one worker is
 # killed with SIGKILL mid-run, and the demo shows its jobs requeued and every job done.
+#   --curve   the same with CURVE on both broker ports: keys made with `corsair keygen`, a worker
+#             key per worker host and an admin key for the CLI (docs/security.md)
+# CORSAIR_BUILD_DIR=DIR runs the binaries already built in DIR instead of installing and building
+# (the test suite's way of running the demo).
 set -euo pipefail
 top="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-bash "$top/.ci/setup"
-bin="$top/build"
+curve=0
+for arg in "$@"; do
+  case "$arg" in
+    --curve) curve=1 ;;
+    *) echo "usage: $0 [--curve]" >&2; exit 2 ;;
+  esac
+done
+if [ -n "${CORSAIR_BUILD_DIR:-}" ]; then
+  bin="$CORSAIR_BUILD_DIR"
+else
+  bash "$top/.ci/setup"
+  bin="$top/build"
+fi
 broker_bin="$bin/broker/corsair-broker"
 worker_bin="$bin/worker/corsair-worker"
 cli_bin="$bin/producer/corsair"
@@ -28,10 +43,25 @@ wait_for() {
   done
 }
 
+curve_flags=()
+if ((curve)); then
+  echo
+  echo "== making CURVE keys: the broker's, one per worker (role worker), one for the CLI (role admin) =="
+  mkdir -p "$work/keys/allowed"
+  "$cli_bin" keygen broker --dir "$work/keys" >/dev/null
+  for name in worker-1 worker-2 worker-3; do "$cli_bin" keygen "$name" --role worker --dir "$work/keys" >/dev/null; done
+  "$cli_bin" keygen operator --role admin --dir "$work/keys" >/dev/null
+  cp "$work/keys/"worker-?.key "$work/keys/operator.key" "$work/keys/allowed/"
+  ls "$work/keys/allowed"
+  curve_flags=(--curve-secret-key "$work/keys/broker.key_secret" --allowed-keys "$work/keys/allowed")
+  export CORSAIR_CURVE_SERVER_KEY="$work/keys/broker.key" CORSAIR_CURVE_KEY="$work/keys/operator.key_secret"
+fi
+
 echo
-echo "== starting corsair-broker (heartbeat 250ms, liveness 3) =="
+echo "== starting corsair-broker (heartbeat 250ms, liveness 3$( ((curve)) && echo ", CURVE on")) =="
 coproc BROKER { exec "$broker_bin" --producers 'tcp://127.0.0.1:*' --workers 'tcp://127.0.0.1:*' \
-                 --heartbeat 250ms --liveness 3 --http 127.0.0.1:0 --data-dir "$work/data" 2>"$work/broker.log"; }
+                 --heartbeat 250ms --liveness 3 --http 127.0.0.1:0 --data-dir "$work/data" "${curve_flags[@]}" \
+                 2>"$work/broker.log"; }
 pids+=("$BROKER_PID")
 read -r -t 10 ready_line <&"${BROKER[0]}"
 echo "$ready_line"
@@ -41,7 +71,10 @@ export CORSAIR_PRODUCER_ENDPOINT="$producers"
 
 echo "== starting 3 workers (built-in 'sleep' handler, capacity 4 each) =="
 for name in worker-1 worker-2 worker-3; do
-  "$worker_bin" --broker "$workers" --queue demo --capacity 4 --id "$name" --builtin sleep 2>"$work/$name.log" &
+  # With --curve, each worker runs with its own key (the CLI's key stays in the environment).
+  key=()
+  ((curve)) && key=(--curve-key "$work/keys/$name.key_secret")
+  "$worker_bin" --broker "$workers" --queue demo --capacity 4 --id "$name" --builtin sleep "${key[@]}" 2>"$work/$name.log" &
   pids+=("$!")
   declare "pid_${name//-/_}=$!"
 done

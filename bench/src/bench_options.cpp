@@ -156,6 +156,9 @@ std::variant<BenchOptions, int> parse_options(int argc, char** argv) {
     app.add_flag("--scrape-metrics", options.scrapes_metrics,
                  "During each timed throughput, durable and scaling run, GET the broker's /metrics every second "
                  "(as a Prometheus server would); needs --broker-http on");
+    app.add_flag("--curve", options.uses_curve,
+                 "Run every Corsair workload with CURVE on both broker ports (keys made for the run in the scratch "
+                 "folder; workers and the producer use them): compare with a run without it for CURVE's cost");
     app.add_option("--http-connections", options.http_connections,
                    "http workload: client threads, each with one keep-alive connection")
         ->capture_default_str()
@@ -189,6 +192,10 @@ std::variant<BenchOptions, int> parse_options(int argc, char** argv) {
     options.broker_http = broker_http == "on";
     if (options.scrapes_metrics && !options.broker_http) {
         std::cerr << "corsair-bench: --scrape-metrics needs --broker-http on\n";
+        return 2;
+    }
+    if (options.uses_curve && options.uses_raw_producer) {
+        std::cerr << "corsair-bench: --curve needs --producer library (the raw producer has no CURVE)\n";
         return 2;
     }
     options.runs_handlers_inline = handlers == "inline";

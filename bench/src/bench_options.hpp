@@ -63,6 +63,7 @@ struct BenchOptions {
     bool uses_raw_producer = false;  // --producer raw: timed phases without corsair::producer
     std::size_t window = 1'000;    // corsair::producer window (SUBMITs awaiting ACCEPTED)
     bool broker_http = true;       // false: the throughput workloads run corsair-broker --http ''
+    bool uses_curve = false;       // CURVE on both broker ports, with keys made for the run (--curve)
     bool scrapes_metrics = false;  // a thread GETs /metrics every second during timed throughput phases
     int http_connections = 4;      // the http workload's client threads, one keep-alive connection each
     std::size_t http_batch = 100;  // jobs per request in the http workload's batch phase

@@ -9,8 +9,10 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
-producer::ProducerOptions options_for(const std::string& endpoint, std::size_t window) {
+producer::ProducerOptions options_for(const std::string& endpoint, std::size_t window,
+                                      const protocol::CurveClientKeys& curve) {
     producer::ProducerOptions options;
+    options.curve = curve;
     options.broker_endpoint = endpoint;
     options.window = window;
     // A broker that stops answering must end the run, not hang it.
@@ -33,8 +35,8 @@ producer::ProducerOptions options_for(const std::string& endpoint, std::size_t w
 }  // namespace
 
 CorsairLoad::CorsairLoad(zmq::context_t& context, const std::string& producer_endpoint, std::size_t window,
-                         std::string queue)
-    : producer_(context, options_for(producer_endpoint, window)), queue_(std::move(queue)) {}
+                         std::string queue, const protocol::CurveClientKeys& curve)
+    : producer_(context, options_for(producer_endpoint, window, curve)), queue_(std::move(queue)) {}
 
 void CorsairLoad::wait_for_workers(std::size_t count, milliseconds timeout) {
     const auto deadline = Clock::now() + timeout;

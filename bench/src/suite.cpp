@@ -1,6 +1,9 @@
 #include "suite.hpp"
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <map>
 #include <cstdio>
 #include <set>
 
@@ -77,16 +80,43 @@ std::string Suite::run_folder(const std::string& label, int run) const {
 std::unique_ptr<test::CorsairCluster> Suite::start_corsair(const std::string& folder,
                                                            std::vector<std::string> broker_flags, int workers,
                                                            std::uint32_t capacity) const {
+    broker_flags.insert(broker_flags.end(), curve_broker_flags_.begin(), curve_broker_flags_.end());
     test::ClusterOptions cluster_options{options_.broker_bin, options_.worker_bin, std::move(broker_flags), folder,
                                          test::ChildProcess::Stdout::discarded};
     auto cluster = std::make_unique<test::CorsairCluster>(std::move(cluster_options));
     std::vector<std::string> worker_args{"--builtin", "echo"};
+    worker_args.insert(worker_args.end(), curve_worker_flags_.begin(), curve_worker_flags_.end());
     const auto worker_flags = options_.worker_flags();
     worker_args.insert(worker_args.end(), worker_flags.begin(), worker_flags.end());
     for (int i = 0; i < workers; ++i) {
         cluster->start_worker("bench-w" + std::to_string(i), worker_args, kQueue, static_cast<int>(capacity));
     }
     return cluster;
+}
+
+void Suite::make_curve_keys() {
+    namespace fs = std::filesystem;
+    const fs::path dir = scratch_.path() / "curve";
+    fs::create_directories(dir / "allowed");
+    auto write = [&dir](const std::string& name, const std::string& role, const protocol::CurveKeyPair& pair) {
+        std::map<std::string, std::string> metadata{{"name", name}};
+        if (!role.empty()) metadata["role"] = role;
+        std::ofstream(dir / (name + ".key")) << protocol::format_certificate(pair, false, metadata, "corsair-bench");
+        std::ofstream(dir / (name + ".key_secret")) << protocol::format_certificate(pair, true, metadata, "corsair-bench");
+        if (!role.empty()) fs::copy_file(dir / (name + ".key"), dir / "allowed" / (name + ".key"));
+    };
+    const auto broker = protocol::generate_curve_key_pair();
+    const auto worker = protocol::generate_curve_key_pair();
+    const auto load = protocol::generate_curve_key_pair();
+    write("broker", "", broker);
+    write("bench-worker", "worker", worker);
+    write("bench-load", "admin", load);
+    curve_.server_public_key = broker.public_key;
+    curve_.own = load;
+    curve_broker_flags_ = {"--curve-secret-key", (dir / "broker.key_secret").string(), "--allowed-keys",
+                           (dir / "allowed").string()};
+    curve_worker_flags_ = {"--curve-server-key", (dir / "broker.key").string(), "--curve-key",
+                           (dir / "bench-worker.key_secret").string()};
 }
 
 nlohmann::json Suite::run() {
@@ -114,6 +144,7 @@ nlohmann::json Suite::run() {
         {"producer", options_.uses_raw_producer ? "raw" : "library"},
         {"broker_http", options_.broker_http},
         {"scrapes_metrics", options_.scrapes_metrics},
+        {"curve", options_.uses_curve},
         {"producer_description", producer_description(options_.uses_raw_producer)},
         {"scratch", {{"path", scratch_.path().string()}, {"filesystem", scratch_.filesystem_type()}}},
         {"binaries", {{"broker", options_.broker_bin}, {"worker", options_.worker_bin}, {"bench", self_bin_}}},
@@ -131,6 +162,10 @@ nlohmann::json Suite::run() {
                 machine["kernel"].get<std::string>().c_str(), machine["libzmq"].get<std::string>().c_str(),
                 machine["build_type"].get<std::string>().c_str(), machine["commit"].get<std::string>().c_str());
     std::printf("producer: %s\n", producer_description(options_.uses_raw_producer));
+    if (options_.uses_curve) {
+        make_curve_keys();
+        std::printf("CURVE: on for both broker ports in every Corsair workload (--curve)\n");
+    }
     const auto& load = report_["load_average_at_start"];
     std::printf("load average at start: %.2f %.2f %.2f (other work on the machine skews every figure)\n",
                 load[0].get<double>(), load[1].get<double>(), load[2].get<double>());

@@ -12,6 +12,7 @@
 #include <zmq.hpp>
 
 #include "bench_options.hpp"
+#include "corsair/protocol/curve.hpp"
 #include "corsair_cluster.hpp"  // the harness, tests/support
 #include "scratch_dir.hpp"
 
@@ -67,6 +68,9 @@ private:
     // waiting for the workers to register. Throws std::runtime_error if the broker does not start.
     std::unique_ptr<test::CorsairCluster> start_corsair(const std::string& folder, std::vector<std::string> broker_flags,
                                                         int workers, std::uint32_t capacity) const;
+    // With --curve: writes the broker's key, a worker key and an admin key for the load into the
+    // scratch folder, and fills curve_ and curve_*_flags_.
+    void make_curve_keys();
     void add_ratios();
     void print_summary() const;
 
@@ -75,6 +79,9 @@ private:
     test::ScratchDir scratch_;
     std::string self_bin_;
     nlohmann::json report_;  // the --json document; figures go to report_["workloads"]
+    protocol::CurveClientKeys curve_;  // the load's keys with --curve; empty without
+    std::vector<std::string> curve_broker_flags_;
+    std::vector<std::string> curve_worker_flags_;
 };
 
 // How the bench produces in the timed phases, for the report.

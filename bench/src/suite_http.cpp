@@ -49,7 +49,7 @@ nlohmann::json Suite::measure_http_submit(const std::string& label, std::size_t 
     std::fflush(stdout);
     for (int run = 1; run <= options_.runs; ++run) {
         const auto cluster = start_corsair(run_folder(label, run), {"--data-dir", ""}, workers, options_.capacity);
-        CorsairLoad load(context_, cluster->endpoints().producers, options_.window, kQueue);
+        CorsairLoad load(context_, cluster->endpoints().producers, options_.window, kQueue, curve_);
         load.wait_for_workers(static_cast<std::size_t>(workers), kRegistrationTimeout);
         const HttpLoad http(cluster->endpoints().http, kQueue, options_.http_connections);
         const JobSource source(options_.seed, sizes.payload_bytes);
@@ -97,7 +97,7 @@ nlohmann::json Suite::measure_http_workers(const std::string& label, std::uint64
     std::fflush(stdout);
     for (int run = 1; run <= options_.runs; ++run) {
         const auto cluster = start_corsair(run_folder(label, run), {"--data-dir", ""}, 0, options_.capacity);
-        CorsairLoad load(context_, cluster->endpoints().producers, options_.window, kQueue);
+        CorsairLoad load(context_, cluster->endpoints().producers, options_.window, kQueue, curve_);
         const HttpWorkers workers(cluster->endpoints().http, kQueue, threads);
         const JobSource source(options_.seed, sizes.payload_bytes);
         load.fill(source, 1, sizes.http_warmup_jobs, run_timeout(sizes.http_warmup_jobs));

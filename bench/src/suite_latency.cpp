@@ -83,7 +83,7 @@ void Suite::run_latency() {
     for (int run = 1; run <= options_.runs; ++run) {
         const auto folder = run_folder("latency", run);
         const auto cluster = start_corsair(folder, {"--data-dir", ""}, 1, 1);
-        CorsairLoad load(context_, cluster->endpoints().producers, options_.window, kQueue);
+        CorsairLoad load(context_, cluster->endpoints().producers, options_.window, kQueue, curve_);
         load.wait_for_workers(1, kRegistrationTimeout);
         const JobSource source(options_.seed, sizes.latency_payload_bytes);
         std::unique_ptr<RawProducer> raw;

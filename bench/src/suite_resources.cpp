@@ -42,7 +42,7 @@ void Suite::run_memory() {
     std::vector<double> overheads;
     for (int run = 1; run <= options_.runs; ++run) {
         const auto cluster = start_corsair(run_folder("memory", run), {"--data-dir", ""}, 0, 0);
-        CorsairLoad load(context_, cluster->endpoints().producers, options_.window, kQueue);
+        CorsairLoad load(context_, cluster->endpoints().producers, options_.window, kQueue, curve_);
         load.lift_queue_limit();
         const auto before = resident_bytes(cluster->broker_pid()).value_or(0);
         const JobSource source(options_.seed, sizes.memory_payload_bytes);
@@ -92,7 +92,7 @@ void Suite::run_many_workers() {
     long long max_false_deaths = 0;
     for (int run = 1; run <= options_.runs; ++run) {
         const auto cluster = start_corsair(run_folder("many-workers", run), {"--data-dir", ""}, 0, 0);
-        CorsairLoad load(context_, cluster->endpoints().producers, options_.window, kQueue);
+        CorsairLoad load(context_, cluster->endpoints().producers, options_.window, kQueue, curve_);
         const auto count = static_cast<std::size_t>(sizes.idle_workers);
         SimulatedWorkers workers(context_, cluster->endpoints().workers, count, kQueue);
         if (!workers.wait_until_registered(kRegistrationTimeout)) {

@@ -79,7 +79,7 @@ nlohmann::json Suite::measure_corsair_throughput(const std::string& label, int w
         if (journal) broker_flags.insert(broker_flags.end(), {"--fsync", fsync_policy});
         if (!options_.broker_http) broker_flags.insert(broker_flags.end(), {"--http", ""});
         const auto cluster = start_corsair(folder, broker_flags, workers, options_.capacity);
-        CorsairLoad load(context_, cluster->endpoints().producers, options_.window, kQueue);
+        CorsairLoad load(context_, cluster->endpoints().producers, options_.window, kQueue, curve_);
         load.wait_for_workers(static_cast<std::size_t>(workers), kRegistrationTimeout);
         const JobSource source(options_.seed, sizes.payload_bytes);
         std::unique_ptr<RawProducer> raw;

@@ -13,6 +13,7 @@
 #include "cli_output.hpp"
 #include "corsair/options/flags.hpp"
 #include "cli_inspect.hpp"
+#include "cli_keygen.hpp"
 #include "corsair/protocol/duration.hpp"
 #include "corsair/protocol/text.hpp"
 
@@ -24,6 +25,8 @@ const std::string kFooter = std::string(R"(Environment:
   CORSAIR_PRODUCER_ENDPOINT  the broker's producer endpoint when --broker is not given
                              (default tcp://127.0.0.1:5555). CORSAIR_BROKER is no longer read:
                              the broker has two endpoints, and workers use CORSAIR_WORKER_ENDPOINT.
+  CORSAIR_CURVE_SERVER_KEY   --curve-server-key: the broker's public key file (CURVE on)
+  CORSAIR_CURVE_KEY          --curve-key: this client's secret key file
 
 Zero: a limit of 0 means no limit (--max-length, --dead-max, --timeout); where no limit makes no
 sense, 0 is refused (--wait-timeout, --window, --limit, --max-attempts, --backoff-max, --dead-max-age).
@@ -92,6 +95,16 @@ void add_common_options(CLI::App* command, Common& common,
         ->envname(kBrokerEnvironmentVariable)
         ->type_name("ENDPOINT");
     command->add_flag("--json", common.options.is_json, "Print one JSON object per line instead of text");
+    command
+        ->add_option("--curve-server-key", common.options.curve_server_key_file,
+                     "The broker's public key file: turns CURVE on (with --curve-key; env CORSAIR_CURVE_SERVER_KEY)")
+        ->envname("CORSAIR_CURVE_SERVER_KEY")
+        ->type_name("FILE");
+    command
+        ->add_option("--curve-key", common.options.curve_key_file,
+                     "This client's secret key file, made by `corsair keygen` (env CORSAIR_CURVE_KEY)")
+        ->envname("CORSAIR_CURVE_KEY")
+        ->type_name("FILE");
     command->add_option("--wait-timeout", common.wait_timeout, wait_help + "; more than 0")
         ->check(kDurationValidator)
         ->check(CLI::Validator(
@@ -204,6 +217,7 @@ int report_error(const ProducerError& error, const CommonOptions& options, const
         code = "unreachable";
         message = options::no_answer_text(options.broker, options.wait_timeout, "producer",
                                           std::string("--broker, ") + kBrokerEnvironmentVariable + ", --wait-timeout");
+        if (!options.curve_server_key_file.empty()) message += options::kCurveSilenceHint;
     } else if (error.kind() == ProducerError::Kind::invalid) {
         code = "usage";
     } else if (error.code() == protocol::ErrorCode::wrong_endpoint) {
@@ -246,6 +260,11 @@ ProducerOptions producer_options_for(const CommonOptions& options) {
     producer.accept_within = std::min(producer.accept_within, options.wait_timeout / 3);
     // The library gives up on a broker silent this long while jobs are awaited (broker_silent).
     producer.silence_limit = options.wait_timeout;
+    try {
+        producer.curve = protocol::CurveClientKeys::from_files(options.curve_server_key_file, options.curve_key_file);
+    } catch (const protocol::KeyFileError& e) {
+        throw ProducerError(ProducerError::Kind::invalid, protocol::ErrorCode::bad_field_value, e.what());
+    }
     return producer;
 }
 
@@ -407,11 +426,14 @@ int run_cli(zmq::context_t& context, int argc, const char* const* argv, CliStrea
                          },
                          [](CLI::App* command, QueueFlags& flags) { add_queue_flags(command, flags); }};
     InspectCommands inspect(app, *queue_command, *purge_command, kit);
+    KeygenOptions keygen;
+    auto* keygen_command = add_keygen_command(app, keygen, kFooter);
 
     if (const auto problem = unknown_command_problem(app, argc, argv); !problem.empty()) {
         return options::usage_error(streams.err, "corsair", problem);
     }
     if (const auto exit_code = options::parse_or_exit(app, argc, argv, streams.out, streams.err)) return *exit_code;
+    if (*keygen_command) return run_keygen(keygen, streams);
     if (*submit_command && submit.file.empty() && submit.payload_file.empty() && payload_option->count() == 0) {
         return options::usage_error(streams.err, "corsair submit", "give PAYLOAD, - (stdin), --payload-file FILE or --file FILE");
     }

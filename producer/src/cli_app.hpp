@@ -28,6 +28,9 @@ struct CommonOptions {
     bool is_json = false;
     // --wait-timeout: how long a command waits for the broker to say anything before giving up (exit 3).
     std::chrono::milliseconds wait_timeout{10'000};
+    // --curve-server-key and --curve-key (docs/security.md): both or neither.
+    std::string curve_server_key_file;
+    std::string curve_key_file;
 };
 
 // How `submit --file` reads its jobs.

@@ -192,7 +192,8 @@ nlohmann::json stats_json(const protocol::StatsReply& stats) {
                            {"draining", w.is_draining},
                            {"done", w.done},
                            {"failed", w.failed},
-                           {"address", w.address.empty() ? nlohmann::json() : nlohmann::json(w.address)}});
+                           {"address", w.address.empty() ? nlohmann::json() : nlohmann::json(w.address)},
+                           {"key", w.key.empty() ? nlohmann::json() : nlohmann::json(json_text(w.key))}});
     }
     nlohmann::json counters = nlohmann::json::object();
     for (const auto& [name, value] : stats.counters) counters[json_text(name)] = value;
@@ -328,19 +329,27 @@ std::string stats_table(const protocol::StatsReply& stats) {
                      rows, {false, true, true, true, true, true, true, false, true});
     }
     rows.clear();
+    // With CURVE on, each worker's key says which host it is (docs/security.md): a column of its own.
+    const bool has_keys = std::any_of(stats.workers.begin(), stats.workers.end(), [](const auto& w) { return !w.key.empty(); });
     for (const auto& w : stats.workers) {
         std::vector<std::string> queues;
         for (const auto& queue : w.queues) queues.push_back(shown(queue));
         rows.push_back({shown(w.name), join(queues), std::to_string(w.capacity), std::to_string(w.in_flight),
                         std::to_string(w.done), std::to_string(w.failed), std::to_string(w.last_heartbeat_ms) + "ms ago",
                         w.is_draining ? "draining" : "active"});
+        if (has_keys) rows.back().push_back(w.key.empty() ? "-" : shown(w.key));
     }
     out << "\nWorkers\n";
     if (rows.empty()) {
         out << "  (none)\n";
     } else {
-        out << table({"WORKER", "QUEUES", "CAPACITY", "IN-FLIGHT", "DONE", "FAILED", "LAST HEARTBEAT", "STATE"}, rows,
-                     {false, false, true, true, true, true, true, false});
+        std::vector<std::string> headings{"WORKER", "QUEUES", "CAPACITY", "IN-FLIGHT", "DONE", "FAILED", "LAST HEARTBEAT", "STATE"};
+        std::vector<bool> right{false, false, true, true, true, true, true, false};
+        if (has_keys) {
+            headings.push_back("KEY");
+            right.push_back(false);
+        }
+        out << table(headings, rows, right);
     }
     rows.clear();
     for (const auto& [name, value] : stats.counters) rows.push_back({name, std::to_string(value)});

@@ -128,6 +128,11 @@ Producer::Impl::Impl(zmq::context_t& context, ProducerOptions options)
     // when broker_instance changes), idempotent by job id.
     socket_.set(zmq::sockopt::rcvhwm, 10'000);
     try {
+        protocol::use_curve_client(socket_, options_.curve);
+    } catch (const std::invalid_argument& e) {
+        reject(e.what());
+    }
+    try {
         socket_.connect(options_.broker_endpoint);
     } catch (const zmq::error_t& e) {
         throw ProducerError(ProducerError::Kind::invalid, ErrorCode::bad_field_value,

@@ -14,9 +14,10 @@ ChildProcess& Cluster::start_worker(const std::string& name, std::vector<std::st
     return CorsairCluster::start_worker(name, std::move(args), queue, capacity);
 }
 
-std::unique_ptr<producer::Producer> Cluster::make_producer() {
+std::unique_ptr<producer::Producer> Cluster::make_producer(std::optional<protocol::CurveClientKeys> curve) {
     producer::ProducerOptions options;
     options.broker_endpoint = endpoints().producers;
+    options.curve = curve ? std::move(*curve) : curve_;
     return std::make_unique<producer::Producer>(context_, options);
 }
 

@@ -24,8 +24,11 @@ public:
     ChildProcess& start_worker(const std::string& name, std::vector<std::string> args, const std::string& queue = "q",
                                int capacity = 2);
 
-    // A producer connected to this cluster's broker (zmq context owned by the cluster).
-    std::unique_ptr<producer::Producer> make_producer();
+    // A producer connected to this cluster's broker (zmq context owned by the cluster), with
+    // `curve` keys if given, else the cluster's own (use_curve).
+    std::unique_ptr<producer::Producer> make_producer(std::optional<protocol::CurveClientKeys> curve = std::nullopt);
+    // With CURVE on the broker: the keys make_producer(), stats() and counter() use.
+    void use_curve(protocol::CurveClientKeys keys) { curve_ = std::move(keys); }
     // STATS through a fresh producer; nullopt if the broker does not answer in time.
     std::optional<protocol::StatsReply> stats();
     // Waits until the broker lists `count` workers; false on timeout.
@@ -34,6 +37,7 @@ public:
 
 private:
     zmq::context_t context_;
+    protocol::CurveClientKeys curve_;
 };
 
 }  // namespace corsair::test

@@ -85,6 +85,12 @@ Logs go to stderr.
 A worker that reaches the broker's producer endpoint by mistake is told so by the broker
 (wrong_endpoint) and exits at once with exit code 2, naming the endpoint to use.
 
+CURVE (docs/security.md): with --curve-server-key and --curve-key (both made by `corsair
+keygen`) the connection is encrypted and the broker checks this worker's key. A broker that
+does not know the key, or whose key is not --curve-server-key, drops the connection without a
+word: the worker keeps trying and its "no broker" warning says to check the keys. A key the
+broker knows but whose role is not worker is refused with ERROR forbidden: exit code 2.
+
 Example:
   corsair-worker --broker tcp://127.0.0.1:5556 --queue thumbnails --capacity 4 -- ./make-thumb --size 128
 )";
@@ -175,6 +181,17 @@ std::variant<CommandLine, int> parse_command_line(int argc, const char* const* a
     app.add_option("--log-level", log_level, "Log level on stderr")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
         ->capture_default_str();
+    std::string curve_server_key_file;
+    std::string curve_key_file;
+    app.add_option("--curve-server-key", curve_server_key_file,
+                   "The broker's public key file: turns CURVE on, with --curve-key (env CORSAIR_CURVE_SERVER_KEY)")
+        ->envname("CORSAIR_CURVE_SERVER_KEY")
+        ->type_name("FILE");
+    app.add_option("--curve-key", curve_key_file,
+                   "This worker's secret key file, made by `corsair keygen`; its public half must be in the "
+                   "broker's --allowed-keys with role worker (env CORSAIR_CURVE_KEY)")
+        ->envname("CORSAIR_CURVE_KEY")
+        ->type_name("FILE");
     auto* builtin = app.add_option("--builtin", result.builtin, "Built-in handler instead of a command")
                         ->type_name("NAME")
                         ->check(CLI::IsMember({"echo", "noop", "sleep"}));
@@ -187,6 +204,11 @@ std::variant<CommandLine, int> parse_command_line(int argc, const char* const* a
     if (const auto exit_code = options::parse_or_exit(app, argc, argv, std::cout, std::cerr)) return *exit_code;
     if (const auto problem = problem_of(result); !problem.empty()) {
         return options::usage_error(std::cerr, "corsair-worker", problem);
+    }
+    try {
+        options.curve = protocol::CurveClientKeys::from_files(curve_server_key_file, curve_key_file);
+    } catch (const protocol::KeyFileError& e) {
+        return options::usage_error(std::cerr, "corsair-worker", e.what());
     }
     // A command that cannot run would fail every job it is given: refuse it before taking any.
     if (!result.command.empty()) {

@@ -208,6 +208,7 @@ void Worker::open_connection(Clock::time_point now) {
     socket.set(zmq::sockopt::linger, 0);
     // Any limit the broker announces fits, so a JOB under a raised --max-payload gets through.
     socket.set(zmq::sockopt::maxmsgsize, static_cast<std::int64_t>(protocol::kClientMaxMessageBytes));
+    protocol::use_curve_client(socket, options_.curve);
     try {
         socket.connect(options_.broker_endpoint);
     } catch (const zmq::error_t& e) {
@@ -297,9 +298,10 @@ void Worker::connection_lost(Clock::time_point now, const char* reason) {
 void Worker::warn_while_cut_off(Clock::time_point now) {
     const auto length = outage_->warning_due(now);
     if (!length) return;
-    log_->warn("no broker for {} broker={} reconnects={} in_flight={}; still trying",
+    log_->warn("no broker for {} broker={} reconnects={} in_flight={}; still trying{}",
                protocol::format_duration(std::chrono::duration_cast<std::chrono::milliseconds>(*length)),
-               options_.broker_endpoint, reconnect_tries_, in_flight_);
+               options_.broker_endpoint, reconnect_tries_, in_flight_,
+               options_.curve.is_enabled() ? options::kCurveSilenceHint : "");
 }
 
 void Worker::send_ready() {
@@ -620,6 +622,12 @@ void Worker::handle_broker_message(Clock::time_point now) {
             if (error->code == protocol::ErrorCode::wrong_endpoint) {
                 // protocol.md §6: this is the producer endpoint; retrying cannot help.
                 throw std::invalid_argument(options::wrong_endpoint_text(options_.broker_endpoint, error->message));
+            }
+            if (error->code == protocol::ErrorCode::forbidden) {
+                // docs/security.md: this worker's key may not serve (wrong role, or removed from the
+                // broker's --allowed-keys); only the operator can change that.
+                throw std::invalid_argument("the broker at " + options_.broker_endpoint +
+                                            " refused this worker's key: " + error->message);
             }
             if (error->code == protocol::ErrorCode::unknown_worker) {
                 // The broker restarted or declared us dead: announce ourselves again on this socket.

@@ -9,7 +9,10 @@
 
 #include <unistd.h>
 
+#include "allowed_keys.hpp"
+#include "corsair/options/endpoint.hpp"
 #include "corsair/protocol/codec.hpp"
+#include "corsair/protocol/curve.hpp"
 #include "corsair/protocol/duration.hpp"
 #include "corsair/protocol/wire.hpp"
 #include "journal_directory.hpp"
@@ -18,6 +21,7 @@
 #include "journal_file.hpp"
 #include "journal_sink.hpp"
 #include "journal_writer.hpp"
+#include "zap_handler.hpp"
 
 namespace corsair::broker {
 
@@ -100,6 +104,7 @@ Broker::Broker(zmq::context_t& context, BrokerOptions options, std::shared_ptr<s
     control_.set(zmq::sockopt::linger, 0);
     control_endpoint_ = "inproc://corsair-broker-control-" + std::to_string(reinterpret_cast<std::uintptr_t>(this));
     control_.bind(control_endpoint_);
+    enable_curve();
     bind_endpoint(producers_, options_.producer_endpoint, "--producers");
     bind_endpoint(workers_, options_.worker_endpoint, "--workers");
     producer_endpoint_ = producers_.get(zmq::sockopt::last_endpoint);
@@ -107,8 +112,53 @@ Broker::Broker(zmq::context_t& context, BrokerOptions options, std::shared_ptr<s
     if (!options_.inproc_producer_endpoint.empty()) producers_.bind(options_.inproc_producer_endpoint);
     if (!options_.inproc_worker_endpoint.empty()) workers_.bind(options_.inproc_worker_endpoint);
     scheduler_.set_endpoints(producer_endpoint_, worker_endpoint_);
-    log_->info("bound producers={} workers={} heartbeat_ms={} liveness={}", producer_endpoint_, worker_endpoint_,
-               options_.heartbeat_interval.count(), options_.liveness);
+    log_->info("bound producers={} workers={} heartbeat_ms={} liveness={} curve={}", producer_endpoint_,
+               worker_endpoint_, options_.heartbeat_interval.count(), options_.liveness, zap_ ? "on" : "off");
+    warn_if_open();
+}
+
+void Broker::enable_curve() {
+    if (options_.curve_secret_key_file.empty() && options_.allowed_keys_dir.empty()) return;
+    if (options_.curve_secret_key_file.empty() || options_.allowed_keys_dir.empty()) {
+        throw std::invalid_argument("--curve-secret-key and --allowed-keys go together: without allowed keys any "
+                                    "client key would be let in");
+    }
+    const auto own = p::read_secret_key_file(options_.curve_secret_key_file);
+    zap_ = std::make_unique<ZapHandler>(context_, options_.allowed_keys_dir, log_);
+    keys_ = zap_->keys();
+    keys_generation_ = zap_->generation();
+    p::use_curve_server(producers_, own, "producers");
+    p::use_curve_server(workers_, own, "workers");
+    log_->info("CURVE on public_key={}", own.public_key);
+}
+
+void Broker::warn_if_open() const {
+    if (zap_) return;
+    for (const auto* endpoint : {&producer_endpoint_, &worker_endpoint_}) {
+        if (options::is_loopback_endpoint(*endpoint)) continue;
+        log_->warn("{} is open to anyone who can reach this host: without --curve-secret-key any peer can submit "
+                   "jobs, take them, read their payloads and run admin commands (docs/security.md)",
+                   *endpoint);
+    }
+}
+
+void Broker::reload_allowed_keys() {
+    if (zap_) zap_->reload();
+}
+
+Peer Broker::identify_sender() const {
+    Peer peer;
+    // The routing id frame is made by the ROUTER itself: the peer's own frames carry the property.
+    const char* user_id = frames_.size() > 1 ? zmq_msg_gets(frames_[1].handle(), "User-Id") : nullptr;
+    if (user_id == nullptr || *user_id == '\0') return peer;  // in-process: the HTTP side
+    peer.is_keyed = true;
+    if (const AllowedKey* key = keys_->find(user_id)) {
+        peer.key_name = key->name;
+        peer.role = key->role;
+    } else {
+        peer.key_name = user_id;  // removed since it connected: its public key is all there is
+    }
+    return peer;
 }
 
 Broker::~Broker() {
@@ -300,15 +350,20 @@ void Broker::receive_turn(zmq::socket_t& socket, std::chrono::steady_clock::time
     // The socket bounds each frame; a payload over --max-payload is the Scheduler's to answer,
     // since only it knows the job the message names.
     const p::DecodeLimits limits{p::broker_max_message_bytes(options_.max_payload_bytes)};
+    if (zap_ && zap_->generation() != keys_generation_) {
+        keys_generation_ = zap_->generation();
+        keys_ = zap_->keys();
+    }
+    if (zap_) scheduler_.set_auth_refusals(zap_->refusals());
     scheduler_.begin_turn();
     for (int i = 0; i < kBatchPerTurn && p::receive_frames(socket, frames_); ++i) {
         const RoutingId routing_id(static_cast<const char*>(frames_[0].data()), frames_[0].size());
         auto decoded = p::decode(frames_, 1, limits);
         if (decoded) {
+            Peer peer = zap_ ? identify_sender() : Peer{};
             // Only READY keeps the address: reading it costs a lookup per message.
-            const bool is_ready = std::holds_alternative<p::Ready>(decoded.value());
-            (scheduler_.*on_message)(routing_id, std::move(decoded).value(), now,
-                                     is_ready ? peer_address_of(frames_) : std::string_view());
+            if (std::holds_alternative<p::Ready>(decoded.value())) peer.address = peer_address_of(frames_);
+            (scheduler_.*on_message)(routing_id, std::move(decoded).value(), now, peer);
         } else {
             (scheduler_.*on_malformed)(routing_id, decoded.error(), peer_address_of(frames_));
         }

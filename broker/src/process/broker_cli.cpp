@@ -104,6 +104,18 @@ void add_broker_flags(CLI::App& app, BrokerOptions& options, std::string& log_le
                  "on SIGTERM or SIGINT, stop handing out jobs and wait at most this long for the running ones to "
                  "end and be journaled; jobs still running then are re-adopted by the restarted broker. 0 = stop at "
                  "once; a second signal also stops at once");
+    auto* secret_key = app.add_option("--curve-secret-key", options.curve_secret_key_file,
+                   "the broker's secret key file (`corsair keygen`): turns CURVE encryption and authentication on "
+                   "for both endpoints; needs --allowed-keys (docs/security.md)")
+        ->type_name("FILE")
+        ->envname("CORSAIR_CURVE_SECRET_KEY");
+    auto* allowed_keys = app.add_option("--allowed-keys", options.allowed_keys_dir,
+                   "directory of the public key files of the clients let in, one per client, each with its role "
+                   "(producer, worker, admin); reread on SIGHUP. Needs --curve-secret-key")
+        ->type_name("DIR")
+        ->envname("CORSAIR_ALLOWED_KEYS");
+    secret_key->needs(allowed_keys);
+    allowed_keys->needs(secret_key);
     app.add_flag("--salvage", salvage,
                  "repair a damaged journal in --data-dir: keep every intact record, set the damaged file aside, "
                  "then exit");

@@ -23,6 +23,7 @@
 #include "result_store.hpp"
 #include "scheduler_context.hpp"
 #include "submissions.hpp"
+#include "access_policy.hpp"
 #include "wall_time.hpp"
 #include "worker_registry.hpp"
 
@@ -151,10 +152,12 @@ std::uint64_t Scheduler::estimated_snapshot_bytes() const noexcept { return part
 // ---- producers -------------------------------------------------------------------------
 
 void Scheduler::on_producer_message(const RoutingId& producer, p::Message&& message, TimePoint now,
-                                    std::string_view /*peer_address: producers are not told apart by it*/) {
+                                    const Peer& peer) {
     parts_->states.set_time(now);
     AdminCommands& admin = parts_->admin;
-    if (!storage_problem_.empty() && refused_for_storage(producer, message)) {
+    if (peer.is_keyed && refused_for_access(producer, message, peer, false, now)) {
+        return;
+    } else if (!storage_problem_.empty() && refused_for_storage(producer, message)) {
         return;
     } else if (auto* submit = std::get_if<p::Submit>(&message)) {
         parts_->submissions.submit(producer, std::move(*submit), now);
@@ -258,14 +261,15 @@ void Scheduler::on_malformed_producer_message(const RoutingId& producer, const p
 // ---- workers ---------------------------------------------------------------------------
 
 void Scheduler::on_worker_message(const RoutingId& routing_id, p::Message&& message, TimePoint now,
-                                  std::string_view peer_address) {
+                                  const Peer& peer) {
     parts_->states.set_time(now);
+    if (peer.is_keyed && refused_for_access(routing_id, message, peer, true, now)) return;
     if (!is_sent_by(message, p::Direction::worker_to_broker) && is_sent_by(message, p::Direction::producer_to_broker)) {
         answer_producer_on_worker_endpoint(routing_id, message);
         return;
     }
     if (auto* ready = std::get_if<p::Ready>(&message)) {
-        register_worker(routing_id, std::move(*ready), now, peer_address);
+        register_worker(routing_id, std::move(*ready), now, peer);
     } else if (WorkerRecord* worker = parts_->workers.find(routing_id)) {
         on_known_worker_message(*worker, std::move(message), now);
     } else {
@@ -287,6 +291,31 @@ void Scheduler::answer_producer_on_worker_endpoint(const RoutingId& routing_id, 
                                                   "this is the worker endpoint; producers connect to " +
                                                       producer_endpoint_,
                                                   submit != nullptr ? submit->id : std::string(), name}));
+}
+
+// docs/security.md, Roles: the refusal names the key, its role and the command, so that the
+// operator reading the peer's error knows which key file to change. Logged at most once a minute
+// per key and endpoint: a misconfigured peer retries, and each retry is counted, not logged.
+bool Scheduler::refused_for_access(const RoutingId& routing_id, const p::Message& message, const Peer& peer,
+                                   bool is_worker_endpoint, TimePoint now) {
+    const p::Command command = p::command_of(message);
+    auto refusal = access_refusal(peer, command);
+    if (!refusal) return false;
+    ++counters_.forbidden_commands;
+    const char* endpoint = is_worker_endpoint ? "workers" : "producers";
+    if (auto unlogged = forbidden_log_.admit(std::string(peer.key_name) + " " + endpoint, now)) {
+        log_->warn("refused command={} key={} endpoint={} earlier_refusals_unlogged={}: {}", p::to_string(command),
+                   p::quoted(peer.key_name), endpoint, *unlogged, *refusal);
+    }
+    const auto* submit = std::get_if<p::Submit>(&message);
+    p::Error error{p::ErrorCode::forbidden, std::move(*refusal), submit != nullptr ? submit->id : std::string(),
+                   std::string(p::to_string(command))};
+    if (is_worker_endpoint) {
+        send_to_worker(routing_id, p::encode(error));
+    } else {
+        parts_->replies.send(routing_id, p::encode(error));
+    }
+    return true;
 }
 
 // protocol.md §Leases: a worker we declared dead (or that never said READY) holds no lease. Its
@@ -372,8 +401,7 @@ void Scheduler::on_malformed_worker_message(const RoutingId& worker, const p::De
     send_to_worker(worker, p::encode(p::Error{error.code, error.detail, {}, {}}));
 }
 
-void Scheduler::register_worker(const RoutingId& routing_id, p::Ready&& ready, TimePoint now,
-                                std::string_view peer_address) {
+void Scheduler::register_worker(const RoutingId& routing_id, p::Ready&& ready, TimePoint now, const Peer& peer) {
     std::vector<std::string> queue_names;
     for (auto& queue : ready.queues) {
         if (std::find(queue_names.begin(), queue_names.end(), queue) == queue_names.end()) {
@@ -385,12 +413,14 @@ void Scheduler::register_worker(const RoutingId& routing_id, p::Ready&& ready, T
     for (const auto& name : queue_names) served.push_back(&parts_->queues.named(name));
     auto [worker, is_new] = parts_->workers.announce(routing_id, ready.name, std::move(queue_names), std::move(served),
                                                      ready.capacity, ready.batch, now, ready.instance);
-    worker->address = peer_address;
+    worker->address = peer.address;
+    worker->key = peer.key_name;
     const auto level = lifecycle_level(*worker);
     if (is_new) {
         ++counters_.workers_joined;
-        log_->log(level, "worker joined worker={} address={} capacity={} queues={}", worker->name,
-                  peer_address.empty() ? "in-process" : peer_address, worker->capacity, fmt::join(worker->queues, ","));
+        log_->log(level, "worker joined worker={} address={} key={} capacity={} queues={}", worker->name,
+                  peer.address.empty() ? "in-process" : peer.address, peer.is_keyed ? peer.key_name : "none",
+                  worker->capacity, fmt::join(worker->queues, ","));
     } else {
         log_->log(level, "worker announced again worker={} capacity={}", worker->name, worker->capacity);
     }

@@ -28,6 +28,8 @@ struct WorkerRecord {
     // inside the broker's process, the HTTP side's workers, whose joins and leaves log at debug
     // since one comes and goes per HTTP job.
     std::string address;
+    // The CURVE key it connected with (its name in --allowed-keys); empty without CURVE.
+    std::string key;
     // READY's `instance`: the worker process (0: not told). The same name and instance on a new
     // connection is this worker reconnecting.
     std::uint64_t instance = 0;

@@ -15,8 +15,10 @@
 
 namespace corsair::broker {
 
+class AllowedKeys;
 class JournalDirectory;
 class JournalWriter;
+class ZapHandler;
 
 class Broker final : private Outbox {
 public:
@@ -42,6 +44,10 @@ public:
     bool has_journal_failed() const noexcept { return has_journal_failed_; }
     // Thread-safe and non-blocking: one stop request (one SIGTERM/SIGINT).
     void request_stop();
+    // Rereads --allowed-keys (SIGHUP); no-op without CURVE. Thread-safe. Connected peers stay
+    // connected; from their next message on, each is held to its key's role as now written, and
+    // a key no longer there gets ERROR forbidden for everything (docs/security.md).
+    void reload_allowed_keys();
 
 private:
     protocol::SendStatus to_worker(const RoutingId& worker, protocol::Frames& frames) override;
@@ -57,14 +63,25 @@ private:
     void receive_from_producers(std::chrono::steady_clock::time_point now);
     void receive_from_workers(std::chrono::steady_clock::time_point now);
     using MessageHandler = void (Scheduler::*)(const RoutingId&, protocol::Message&&, std::chrono::steady_clock::time_point,
-                                               std::string_view);
+                                               const Peer&);
     using MalformedHandler = void (Scheduler::*)(const RoutingId&, const protocol::DecodeError&, std::string_view);
     void receive_turn(zmq::socket_t& socket, std::chrono::steady_clock::time_point now, MessageHandler on_message,
                       MalformedHandler on_malformed);
+    // With CURVE: turns both ROUTERs into CURVE servers and starts the ZAP handler (before any
+    // bind, so that no connection is ever let in unchecked).
+    void enable_curve();
+    // Who sent frames_: with CURVE, the key its connection proved and that key's role now.
+    Peer identify_sender() const;
+    // Logs loudly when an endpoint is reachable from other hosts without CURVE.
+    void warn_if_open() const;
 
     zmq::context_t& context_;
     BrokerOptions options_;
     std::shared_ptr<spdlog::logger> log_;
+    // Declared before the sockets, so that it outlives them.
+    std::unique_ptr<ZapHandler> zap_;
+    std::shared_ptr<const AllowedKeys> keys_;  // the loop's snapshot of zap_->keys()
+    std::uint64_t keys_generation_ = 0;
     zmq::socket_t producers_;
     zmq::socket_t workers_;
     zmq::socket_t control_;

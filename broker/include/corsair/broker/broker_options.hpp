@@ -31,6 +31,10 @@ struct BrokerOptions {
     // inproc way in, so that it reaches the loop only through the protocol (docs/http.md).
     std::string inproc_producer_endpoint;
     std::string inproc_worker_endpoint;
+    // CURVE (docs/security.md): the broker's own secret certificate, and the directory of the
+    // public certificates it lets in, each with its role. Both or neither: empty = CURVE off.
+    std::string curve_secret_key_file;
+    std::string allowed_keys_dir;
     // Seeds the retry backoff's jitter; 0 draws a random seed at start.
     std::uint64_t random_seed = 0;
 

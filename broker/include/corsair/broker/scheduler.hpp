@@ -19,6 +19,8 @@
 #include "corsair/broker/broker_options.hpp"
 #include "corsair/broker/journal_record.hpp"
 #include "corsair/broker/outbox.hpp"
+#include "corsair/broker/log_limiter.hpp"
+#include "corsair/broker/peer.hpp"
 #include "corsair/broker/scheduler_counters.hpp"
 #include "corsair/protocol/messages.hpp"
 
@@ -78,13 +80,13 @@ public:
     std::uint64_t estimated_snapshot_bytes() const noexcept;
 
     // A decoded message from a producer or a worker connection. Never throws on peer input:
-    // a message that breaks a rule is answered with ERROR or dropped and counted.
+    // a message that breaks a rule is answered with ERROR or dropped and counted. `peer` says who
+    // sent it: a keyed peer (CURVE) whose role may not send the command is answered ERROR
+    // forbidden and nothing is done (docs/security.md). Its address is read for READY only.
     void on_producer_message(const RoutingId& producer, protocol::Message&& message, TimePoint now,
-                             std::string_view peer_address = {});
-    // `peer_address`: where the message came from (its IP over TCP; empty in-process); read for
-    // READY only.
+                             const Peer& peer = {});
     void on_worker_message(const RoutingId& worker, protocol::Message&& message, TimePoint now,
-                           std::string_view peer_address = {});
+                           const Peer& peer = {});
     // A frame set that failed to decode: answered with ERROR naming the problem, counted, and
     // logged naming the peer: its address (`peer_address`, e.g. "10.0.0.7", when the transport
     // tells) and, for a known worker, its name.
@@ -112,6 +114,8 @@ public:
     // `problem`, and no job is dispatched; the endings of jobs already leased are still taken,
     // their acknowledgements held until the journal has them.
     void set_storage_available(bool is_available, const std::string& problem, TimePoint now);
+    // The ZAP handler's count of refused handshakes, for STATS auth_refusals (docs/security.md).
+    void set_auth_refusals(std::uint64_t refusals) noexcept { counters_.auth_refusals = refusals; }
     // A clean stop begins (docs/durability.md, Stopping): no job is handed out any more and
     // SUBMIT is refused (shutting_down), while the leases already out still end as usual, are
     // journaled and answered.
@@ -138,8 +142,10 @@ private:
     // while the journal cannot be written.
     bool refused_for_storage(const RoutingId& producer, const protocol::Message& message);
 
-    void register_worker(const RoutingId& routing_id, protocol::Ready&& ready, TimePoint now,
-                         std::string_view peer_address);
+    void register_worker(const RoutingId& routing_id, protocol::Ready&& ready, TimePoint now, const Peer& peer);
+    // True (and the message answered ERROR forbidden) if `peer`'s key may not send `message`.
+    bool refused_for_access(const RoutingId& routing_id, const protocol::Message& message, const Peer& peer,
+                            bool is_worker_endpoint, TimePoint now);
     bool admits_worker(const RoutingId& routing_id, const protocol::Ready& ready,
                        const std::vector<std::string>& queue_names);
     void answer_unknown_worker(const RoutingId& routing_id, protocol::Message&& message, TimePoint now);
@@ -159,6 +165,7 @@ private:
     SchedulerCounters counters_;
     bool is_in_turn_ = false;
     std::string storage_problem_;  // empty while the journal can be written
+    LogLimiter forbidden_log_;     // one line per key and endpoint a minute for refused commands
     std::string producer_endpoint_;
     std::string worker_endpoint_;
     std::unique_ptr<Parts> parts_;

@@ -46,6 +46,8 @@ struct SchedulerCounters {
     std::uint64_t storage_unavailable = 0;  // not a count: 1 while the journal cannot be written
     std::uint64_t leases_readopted = 0;  // leases a worker announced again after a restart or reconnect
     std::uint64_t workers_refused = 0;   // READYs refused: another connected worker has that name
+    std::uint64_t auth_refusals = 0;  // CURVE handshakes refused: keys not in --allowed-keys (the ZAP handler's)
+    std::uint64_t forbidden_commands = 0;  // commands refused: the sender's CURVE key's role may not send them
 
     std::map<std::string, std::uint64_t> to_map() const;
 };

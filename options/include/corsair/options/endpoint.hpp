@@ -95,6 +95,15 @@ inline std::optional<std::string> endpoint_problem(std::string_view endpoint, bo
     return std::nullopt;
 }
 
+// Whether a bound endpoint (as ZeroMQ reports it, e.g. tcp://127.0.0.1:5555) is reachable from
+// this host only: loopback TCP, ipc or inproc. A wildcard or any other address is not.
+inline bool is_loopback_endpoint(std::string_view endpoint) noexcept {
+    if (endpoint.substr(0, 6) != "tcp://") return endpoint.substr(0, 6) == "ipc://" || endpoint.substr(0, 9) == "inproc://";
+    const auto parts = detail::split_host_port(endpoint.substr(6));
+    if (!parts) return false;
+    return parts->host.substr(0, 4) == "127." || parts->host == "::1" || parts->host == "localhost";
+}
+
 // Why the host of a tcp:// endpoint cannot be resolved ("cannot resolve host 'brokr' in
 // tcp://brokr:5555: Name or service not known"), or nullopt (resolved, or not tcp://). Blocks
 // on the system resolver.
@@ -119,6 +128,13 @@ inline std::string no_answer_text(std::string_view endpoint, std::chrono::millis
     return "no answer from the broker at " + std::string(endpoint) + " within " + protocol::format_duration(waited) +
            " (is it running, and is that its " + std::string(side) + " endpoint? see " + std::string(see) + ")";
 }
+
+// Appended to no_answer_text when CURVE is on: a CURVE broker says nothing to a client whose key
+// it refuses or that expects another server key; it only drops the connection.
+inline constexpr const char* kCurveSilenceHint =
+    "; with CURVE on, the broker also drops without a word a client whose key is not in its --allowed-keys, "
+    "or one whose --curve-server-key is not the broker's public key, or one without CURVE: check those "
+    "(docs/security.md)";
 
 // What to tell the operator when the broker answered wrong_endpoint: its message, with a
 // wildcard host it bound (tcp://0.0.0.0:5556, tcp://*:5556) replaced by the host this program

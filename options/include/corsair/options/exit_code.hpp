@@ -42,7 +42,8 @@ inline constexpr const char* kExitCodeHelp =
     "     has not ended yet\n"
     "  4  the broker did not answer in time, or its host name cannot be resolved\n"
     "  5  refused: the broker said no and the same request will not succeed (unknown_job,\n"
-    "     unknown_queue, wrong_state, id_conflict, payload_too_large, too_many_queues, ...)\n"
+    "     unknown_queue, wrong_state, id_conflict, payload_too_large, too_many_queues, forbidden,\n"
+    "     ...)\n"
     "  6  fatal runtime error (cannot bind an endpoint, data directory locked or damaged, journal\n"
     "     cannot be written)";
 

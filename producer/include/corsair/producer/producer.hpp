@@ -27,6 +27,7 @@
 
 #include "corsair/producer/job_options.hpp"
 #include "corsair/producer/producer_error.hpp"
+#include "corsair/protocol/curve.hpp"
 #include "corsair/protocol/protocol.hpp"
 
 namespace corsair::producer {
@@ -69,6 +70,10 @@ struct ProducerOptions {
     // Whether poll() reports an `accepted` event for every job. A caller that only wants results
     // can turn this off and save an event (two strings) per job; refusals are still reported.
     bool reports_acceptance = true;
+    // CURVE (docs/security.md): the broker's public key and this producer's key pair, e.g. from
+    // protocol::CurveClientKeys::from_files(). Empty: no CURVE. A broker with CURVE on drops a
+    // connection whose keys it does not accept, which the producer sees as silence.
+    protocol::CurveClientKeys curve;
 };
 
 // How a job ended: done, failed or cancelled. `result` holds the result bytes, `error` why it

@@ -30,6 +30,7 @@ enum class ErrorCode : std::uint8_t {
     id_conflict,          // SUBMIT reuses a known job id with a different queue or payload
     storage_unavailable,  // the journal cannot be written (e.g. disk full); nothing was queued
     wrong_endpoint,       // a worker command on the producer endpoint or the reverse; message says where to go
+    forbidden,            // the peer's CURVE key (its role) may not send this command; nothing was done
     internal,             // the broker failed; the request may be retried
 };
 
@@ -55,6 +56,7 @@ inline constexpr std::string_view to_string(ErrorCode code) noexcept {
         case ErrorCode::id_conflict: return "id_conflict";
         case ErrorCode::storage_unavailable: return "storage_unavailable";
         case ErrorCode::wrong_endpoint: return "wrong_endpoint";
+        case ErrorCode::forbidden: return "forbidden";
         case ErrorCode::internal: return "internal";
     }
     return "internal";

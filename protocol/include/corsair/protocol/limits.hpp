@@ -34,6 +34,8 @@ inline constexpr std::size_t kClientMaxMessageBytes = kMaxPayloadLimitBytes + kF
 inline constexpr std::size_t kMaxJobIdBytes = 128;
 inline constexpr std::size_t kMaxQueueNameBytes = 128;
 inline constexpr std::size_t kMaxWorkerNameBytes = 256;
+// A CURVE key's name: its file name in the broker's --allowed-keys (docs/security.md).
+inline constexpr std::size_t kMaxKeyNameBytes = 255;
 inline constexpr std::size_t kMaxQueuesPerWorker = 64;
 inline constexpr std::size_t kMaxErrorTextBytes = 8 * 1024;
 inline constexpr std::uint32_t kMaxCapacity = 10'000;
@@ -71,8 +73,9 @@ inline constexpr std::uint32_t kDefaultLiveness = 3;
 inline constexpr std::chrono::milliseconds kMinHeartbeatInterval{10};
 inline constexpr std::chrono::milliseconds kMaxHeartbeatInterval{60'000};
 
-// Default endpoints of the broker.
-inline constexpr const char* kDefaultProducerEndpoint = "tcp://*:5555";
-inline constexpr const char* kDefaultWorkerEndpoint = "tcp://*:5556";
+// Default endpoints of the broker: loopback only, so that a broker started without thought is not
+// open to the network; other hosts need an address given on purpose (docs/security.md).
+inline constexpr const char* kDefaultProducerEndpoint = "tcp://127.0.0.1:5555";
+inline constexpr const char* kDefaultWorkerEndpoint = "tcp://127.0.0.1:5556";
 
 }  // namespace corsair::protocol

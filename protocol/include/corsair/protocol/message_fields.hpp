@@ -382,6 +382,7 @@ inline void write_body(MapWriter& w, const StatsReply& m) {
         w.field("done", worker.done);
         w.field("failed", worker.failed);
         if (!worker.address.empty()) w.field("address", worker.address);
+        if (!worker.key.empty()) w.field("key", worker.key);
         w.end();
     }
     w.end();
@@ -419,6 +420,7 @@ inline WorkerStats read_worker_stats(const MapReader& w) {
     stats.done = w.unsigned_integer("done", 0, kMaxU64, 0);
     stats.failed = w.unsigned_integer("failed", 0, kMaxU64, 0);
     stats.address = w.string("address", kMaxWorkerNameBytes, Presence::optional);
+    stats.key = w.string("key", kMaxKeyNameBytes, Presence::optional);
     return stats;
 }
 inline void read_body(const MapReader& r, StatsReply& m) {

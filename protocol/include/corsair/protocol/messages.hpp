@@ -207,6 +207,9 @@ struct WorkerStats {
     // Where the broker saw it connect from (its IP over TCP); empty: in the broker's own process
     // (an HTTP worker), or not told.
     std::string address;
+    // The name of the CURVE key it connected with (its file in the broker's --allowed-keys);
+    // empty without CURVE or in the broker's own process.
+    std::string key;
 };
 
 struct StatsReply {

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 
+#include "corsair/protocol/curve.hpp"
 #include "corsair/protocol/limits.hpp"
 
 namespace corsair::worker {
@@ -35,6 +36,9 @@ struct WorkerOptions {
     std::chrono::milliseconds reconnect_max{32000};
     // How long request_drain() waits for in-flight jobs before disconnecting anyway; 0 = no limit.
     std::chrono::milliseconds drain_timeout{30000};
+    // CURVE (docs/security.md): the broker's public key and this worker's key pair, e.g. from
+    // protocol::CurveClientKeys::from_files(). Empty: no CURVE.
+    protocol::CurveClientKeys curve;
 };
 
 // "<hostname>:<pid>", the default worker name.
