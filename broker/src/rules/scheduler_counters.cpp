@@ -40,6 +40,8 @@ std::map<std::string, std::uint64_t> SchedulerCounters::to_map() const {
         {"storage_unavailable", storage_unavailable},
         {"leases_readopted", leases_readopted},
         {"workers_refused", workers_refused},
+        {"in_flight_refusals", in_flight_refusals},
+        {"worker_limit_refusals", worker_limit_refusals},
     };
 }
 

@@ -46,6 +46,8 @@ struct SchedulerCounters {
     std::uint64_t storage_unavailable = 0;  // not a count: 1 while the journal cannot be written
     std::uint64_t leases_readopted = 0;  // leases a worker announced again after a restart or reconnect
     std::uint64_t workers_refused = 0;   // READYs refused: another connected worker has that name
+    std::uint64_t in_flight_refusals = 0;  // SUBMITs refused: their connection was at --max-in-flight
+    std::uint64_t worker_limit_refusals = 0;  // READYs refused: --max-workers workers were connected
 
     std::map<std::string, std::uint64_t> to_map() const;
 };
