@@ -6,6 +6,7 @@
 
 #include "corsair/broker/journal_record.hpp"
 #include "corsair/broker/scheduler.hpp"
+#include "journal_sink.hpp"
 #include "recording_outbox.hpp"
 #include "scheduler_fixture.hpp"
 
