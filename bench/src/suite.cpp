@@ -18,7 +18,7 @@ namespace corsair::bench {
 const char* producer_description(bool uses_raw_producer) {
     return uses_raw_producer
                ? "this process, raw: one DEALER sending SUBMITs encoded by protocol/ with no window of its own "
-                 "(ZeroMQ high-water marks pace it), with accept_within_ms 10 s so that RESULTs stand for ACCEPTEDs "
+                 "below the broker's --max-in-flight (ZeroMQ high-water marks pace it), with accept_within_ms 10 s so that RESULTs stand for ACCEPTEDs "
                  "(memory fills and admin calls "
                  "still go through corsair::producer)"
                : "this process, through the corsair::producer library (submit_async pipelined with a window, "

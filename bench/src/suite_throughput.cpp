@@ -1,11 +1,11 @@
 // The pipelined workloads: ceiling throughput, throughput, durable and scaling.
 #include <chrono>
 #include <cstdio>
-#include <limits>
 #include <memory>
 #include <optional>
 
 #include "ceiling_cluster.hpp"
+#include "corsair/protocol/limits.hpp"
 #include "corsair_load.hpp"
 #include "job_source.hpp"
 #include "metrics_scraper.hpp"
@@ -17,8 +17,9 @@ namespace corsair::bench {
 
 namespace {
 
-// A raw producer's window larger than any run: ZeroMQ's high-water marks pace it instead.
-constexpr std::size_t kNoWindow = std::numeric_limits<std::size_t>::max();
+// A raw producer's window: the broker's default --max-in-flight, which a SUBMIT past it would
+// be refused for; ZeroMQ's high-water marks pace the producer well before it.
+constexpr std::size_t kRawWindow = protocol::kDefaultMaxInFlightSubmits;
 
 // Deadlines, not expectations: a run slower than these has hung or the machine is unusable.
 constexpr auto kWarmupTimeout = std::chrono::minutes(1);
@@ -55,7 +56,7 @@ nlohmann::json Suite::measure_corsair_throughput(const std::string& label, int w
         {"warmup_jobs", sizes.warmup_jobs},
         {"payload_bytes", sizes.payload_bytes},
         {"producer", options_.uses_raw_producer ? "raw" : "library"},
-        {"window", options_.uses_raw_producer ? nlohmann::json("none: paced by ZeroMQ high-water marks")
+        {"window", options_.uses_raw_producer ? nlohmann::json("none below the broker's --max-in-flight: paced by ZeroMQ high-water marks")
                                               : nlohmann::json(options_.window)},
         {"handler", options_.handler_description()},
         {"journal", journal},
@@ -84,7 +85,7 @@ nlohmann::json Suite::measure_corsair_throughput(const std::string& label, int w
         const JobSource source(options_.seed, sizes.payload_bytes);
         std::unique_ptr<RawProducer> raw;
         if (options_.uses_raw_producer) {
-            raw = std::make_unique<RawProducer>(context_, cluster->endpoints().producers, kNoWindow, kQueue);
+            raw = std::make_unique<RawProducer>(context_, cluster->endpoints().producers, kRawWindow, kQueue);
         }
         const auto pipelined = [&](std::uint64_t first, std::uint64_t count, std::chrono::milliseconds timeout) {
             return raw ? raw->run_pipelined(source, first, count, timeout)
@@ -135,7 +136,7 @@ nlohmann::json Suite::measure_ceiling_throughput(int workers) {
     std::fflush(stdout);
     for (int run = 1; run <= options_.runs; ++run) {
         CeilingCluster cluster(self_bin_, workers, run_folder("ceiling-throughput-" + std::to_string(workers), run));
-        RawProducer load(context_, cluster.producer_endpoint(), kNoWindow, kQueue);
+        RawProducer load(context_, cluster.producer_endpoint(), kRawWindow, kQueue);
         const JobSource source(options_.seed, sizes.payload_bytes);
         load.run_pipelined(source, 1, sizes.warmup_jobs, kWarmupTimeout);
         const auto producer_before = own_cpu_time();

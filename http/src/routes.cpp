@@ -108,7 +108,9 @@ int http_status_of(protocol::ErrorCode code) noexcept {
         case E::id_conflict: return 409;
         case E::payload_too_large: return 413;
         case E::queue_full:
-        case E::too_many_queues: return 429;
+        case E::too_many_queues:
+        case E::too_many_in_flight:
+        case E::too_many_workers: return 429;
         case E::shutting_down:
         case E::storage_unavailable: return 503;
         case E::internal: return 500;

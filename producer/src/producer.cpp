@@ -190,6 +190,10 @@ void Producer::Impl::check_payload(std::string_view payload) {
     }
 }
 
+std::size_t Producer::Impl::window() const noexcept {
+    return broker_max_in_flight_ ? std::min(options_.window, *broker_max_in_flight_) : options_.window;
+}
+
 void Producer::Impl::adopt_max_payload(std::optional<std::uint64_t> max_payload_bytes) {
     if (max_payload_bytes) {
         broker_max_payload_bytes_ = static_cast<std::size_t>(std::min<std::uint64_t>(*max_payload_bytes, SIZE_MAX));
@@ -248,7 +252,7 @@ std::string Producer::Impl::submit_async(std::string_view queue, std::string_vie
                             "job " + id + " is already in flight from this producer");
     }
     pump_once(kNoWait);
-    while (unaccepted_count_ >= options_.window) {
+    while (unaccepted_count_ >= window()) {
         const auto silent_at = silence_deadline();
         if (const auto now = Clock::now(); now >= silent_at) {
             report_silence(now, "the broker at " + options_.broker_endpoint + " accepted nothing for " +
@@ -849,6 +853,7 @@ void Producer::Impl::on_error(const protocol::Error& error, bool is_answer) {
     const auto status = protocol::to_string(Command::status);
     // protocol.md §6: the refusal names the limit; later payloads over it are refused here.
     if (error.code == ErrorCode::payload_too_large) adopt_max_payload(error.max_payload_bytes);
+    if (error.code == ErrorCode::too_many_in_flight && refused_in_flight(error)) return;
     if (error.code == ErrorCode::unknown_job && (error.command.empty() || error.command == status)) {
         // An accepted job the broker no longer knows: it restarted and lost its state. Its other
         // awaited jobs are gone too, so resubmit them all (same ids: idempotent if some survived).
@@ -871,6 +876,17 @@ void Producer::Impl::on_error(const protocol::Error& error, bool is_answer) {
     std::string id = job->submitted_id;
     forget(*job);
     emit(Event{Event::Kind::error, std::move(id), {}, false, {}, error, {}});
+}
+
+// protocol.md §6 too_many_in_flight: the job was not queued. The window shrinks to the broker's
+// limit and the SUBMIT stays unanswered, so its resend timer sends it again; the caller sees no
+// event. False if the refusal is not about a job waiting here for its ACCEPTED.
+bool Producer::Impl::refused_in_flight(const protocol::Error& error) {
+    if (error.max_in_flight) {
+        broker_max_in_flight_ = static_cast<std::size_t>(std::clamp<std::uint64_t>(*error.max_in_flight, 1, SIZE_MAX));
+    }
+    const TrackedJob* job = find(error.id);
+    return job != nullptr && !job->is_accepted;
 }
 
 void Producer::Impl::deliver(const std::string& job_id, protocol::JobState state, std::uint32_t attempt,
@@ -907,7 +923,10 @@ void Producer::Impl::note_broker_instance(std::uint64_t instance) {
     const bool is_restart = broker_instance_ != 0;
     broker_instance_ = instance;
     // A restarted broker may have another --max-payload: learn it again.
-    if (is_restart) broker_max_payload_bytes_.reset();
+    if (is_restart) {
+        broker_max_payload_bytes_.reset();
+        broker_max_in_flight_.reset();
+    }
     // Same ids: the restarted broker answers ACCEPTED existed=true, sends the RESULT of jobs that
     // ended, and sends later ones here.
     if (is_restart) resubmit_awaited();

@@ -122,6 +122,12 @@ private:
     void check_payload(std::string_view payload);
     // The broker's --max-payload, as its STATS_REPLY or ERROR payload_too_large told it.
     void adopt_max_payload(std::optional<std::uint64_t> max_payload_bytes);
+    // The window in use: options_.window, or the broker's --max-in-flight if smaller (ERROR
+    // too_many_in_flight told it).
+    std::size_t window() const noexcept;
+    // ERROR too_many_in_flight: adopts the limit; true if it refused a job still tracked here,
+    // which its resend timer sends again.
+    bool refused_in_flight(const protocol::Error& error);
     void check_queue_settings(const protocol::QueueSettings& settings) const;
     void track(const std::string& id, std::string_view queue, std::string_view payload, bool wants_result,
                std::shared_ptr<const JobOptions> options);
@@ -223,6 +229,7 @@ private:
     std::uint64_t resubmissions_ = 0;
     std::uint64_t broker_instance_ = 0;  // 0 until a broker tells it
     std::optional<std::size_t> broker_max_payload_bytes_;  // the broker's --max-payload, once told
+    std::optional<std::size_t> broker_max_in_flight_;  // the broker's --max-in-flight, once told
 };
 
 }  // namespace corsair::producer

@@ -69,7 +69,8 @@ inline constexpr std::array kConnectionTransitions{
     ConnectionTransition{ConnectionState::serving, ConnectionEvent::last_lease_ended, ConnectionState::ready},
     // ready, serving | DISCONNECT from the broker, or nothing heard: close the socket (the leases
     // stay held, for the next READY's `holding`), wait the backoff, double it, then open a new
-    // DEALER (backoff_elapsed above). ERROR id_conflict answering READY is handled the same way.
+    // DEALER (backoff_elapsed above). ERROR id_conflict or too_many_workers answering READY is
+    // handled the same way.
     ConnectionTransition{ConnectionState::ready, ConnectionEvent::broker_lost, ConnectionState::waiting_to_reconnect},
     ConnectionTransition{ConnectionState::serving, ConnectionEvent::broker_lost, ConnectionState::waiting_to_reconnect},
     // connecting, ready, serving | the operator asks to stop: send DRAIN.

@@ -596,6 +596,7 @@ void Worker::handle_broker_message(Clock::time_point now) {
         }
         auto& message = decoded.value();
         if (auto* heartbeat = std::get_if<protocol::Heartbeat>(&message)) {
+            ready_refusals_ = 0;
             // protocol.md §7: the worker adopts the broker's heartbeat interval and liveness.
             const auto interval =
                 heartbeat->interval_ms ? std::chrono::milliseconds(*heartbeat->interval_ms) : interval_;
@@ -647,6 +648,15 @@ void Worker::handle_broker_message(Clock::time_point now) {
                             "own --id broker={}",
                             options_.name, options_.broker_endpoint);
                 connection_lost(now, "name_in_use");
+                return;
+            } else if (error->code == protocol::ErrorCode::too_many_workers && error->command == "READY") {
+                // protocol.md §6: the broker is at its --max-workers. Try again after a backoff that
+                // grows with each refusal in a row, so that refused workers do not hammer it.
+                log_->warn("broker refused this worker: it has as many workers as its --max-workers allows; "
+                           "retrying broker={} message={}",
+                           options_.broker_endpoint, protocol::quoted(error->message));
+                reconnect_tries_ = ready_refusals_++;
+                connection_lost(now, "too_many_workers");
                 return;
             } else {
                 log_->warn("error from broker code={} message={} job={}", protocol::to_string(error->code),

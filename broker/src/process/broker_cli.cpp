@@ -73,6 +73,14 @@ void add_broker_flags(CLI::App& app, BrokerOptions& options, std::string& log_le
                    "most queues the broker holds; a SUBMIT, READY or QUEUE naming a new queue beyond it gets "
                    "ERROR too_many_queues (0 = no limit)")
         ->capture_default_str();
+    app.add_option("--max-in-flight", options.max_in_flight,
+                   "most new jobs one producer connection may have waiting for their ACCEPTED (held for the "
+                   "journal or for accept_within); one more SUBMIT gets ERROR too_many_in_flight (0 = no limit)")
+        ->capture_default_str();
+    app.add_option("--max-workers", options.max_workers,
+                   "most workers connected at once (HTTP workers have their own limit); one more READY gets "
+                   "ERROR too_many_workers and the worker retries later (0 = no limit)")
+        ->capture_default_str();
     app.add_option("--data-dir", options.data_dir,
                    "directory of the journal (created if missing, locked against a second broker); an empty "
                    "value keeps jobs in memory only")

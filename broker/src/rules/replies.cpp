@@ -31,13 +31,24 @@ void Replies::on_durable(std::uint64_t sequence) {
     durable_sequence_ = std::max(durable_sequence_, sequence);
     while (!held_until_durable_.empty() && held_until_durable_.front().sequence <= durable_sequence_) {
         auto& held = held_until_durable_.front();
+        if (held.is_in_flight) in_flight_.remove(held.producer);
         outbox_.to_producer(held.producer, held.frames);
         held_until_durable_.pop_front();
     }
 }
 
 void Replies::send_accepted(const RoutingId& producer, std::string id, bool existed, std::string job_id) {
-    send_when_durable(producer, p::encode(p::Accepted{std::move(id), existed, std::move(job_id), instance_}));
+    send_acceptance(producer, p::encode(p::Accepted{std::move(id), existed, std::move(job_id), instance_}));
+}
+
+void Replies::send_acceptance(const RoutingId& producer, p::Frames frames) {
+    const std::uint64_t sequence = journal_.last_sequence();
+    if (sequence <= durable_sequence_) {
+        send(producer, std::move(frames));
+        return;
+    }
+    held_until_durable_.push_back({sequence, producer, std::move(frames), counts_in_flight_});
+    if (counts_in_flight_) in_flight_.add(producer);
 }
 
 void Replies::set_reply_to(JobRecord& job, const RoutingId& producer, std::uint32_t results_batch) {
@@ -56,10 +67,16 @@ void Replies::forget_reply_to(JobRecord& job) {
 
 void Replies::hold_accept(JobRecord& job, std::chrono::milliseconds within, TimePoint now) {
     held_accepts_.hold(job, within, now);
+    if (counts_in_flight_) in_flight_.add(*job.reply_to);
+}
+
+void Replies::end_held_accept(const JobRecord& job) {
+    if (counts_in_flight_) in_flight_.remove(*job.reply_to);
 }
 
 void Replies::settle_held_accept(JobRecord& job, HeldAcceptEnd end) {
     if (!held_accepts_.release(job)) return;
+    end_held_accept(job);
     switch (end) {
         case HeldAcceptEnd::send_now: send_late_accepted(job); break;
         case HeldAcceptEnd::answered: break;
@@ -69,11 +86,14 @@ void Replies::settle_held_accept(JobRecord& job, HeldAcceptEnd end) {
 
 void Replies::send_late_accepted(const JobRecord& job) {
     const std::string id(job.id());
-    send_when_durable(*job.reply_to, p::encode(p::Accepted{id, false, id, instance_}));
+    send_acceptance(*job.reply_to, p::encode(p::Accepted{id, false, id, instance_}));
 }
 
 void Replies::fire(TimePoint now) {
-    held_accepts_.fire(now, [this](JobRecord& job) { send_late_accepted(job); });
+    held_accepts_.fire(now, [this](JobRecord& job) {
+        end_held_accept(job);
+        send_late_accepted(job);
+    });
 }
 
 void Replies::send_result(const JobRecord& job, p::JobResult&& result) {

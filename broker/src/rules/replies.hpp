@@ -16,6 +16,7 @@
 #include "corsair/broker/outbox.hpp"
 #include "corsair/broker/scheduler.hpp"
 #include "held_accepts.hpp"
+#include "in_flight_submits.hpp"
 #include "job_journal.hpp"
 #include "job_record.hpp"
 #include "reply_targets.hpp"
@@ -26,9 +27,16 @@ class Replies {
 public:
     using TimePoint = std::chrono::steady_clock::time_point;
 
-    // `instance` is this start of the broker, told in every ACCEPTED (never 0).
-    Replies(Outbox& outbox, JobJournal& journal, SchedulerCounters& counters, std::uint64_t instance)
-        : outbox_(outbox), journal_(journal), counters_(counters), instance_(instance) {}
+    // `instance` is this start of the broker, told in every ACCEPTED (never 0). With
+    // `counts_in_flight` (a --max-in-flight is set), in_flight() counts each connection's
+    // ACCEPTEDs not sent yet; without, it stays 0 and the hot path skips the count.
+    Replies(Outbox& outbox, JobJournal& journal, SchedulerCounters& counters, std::uint64_t instance,
+            bool counts_in_flight = false)
+        : outbox_(outbox),
+          journal_(journal),
+          counters_(counters),
+          instance_(instance),
+          counts_in_flight_(counts_in_flight) {}
     Replies(const Replies&) = delete;
     Replies& operator=(const Replies&) = delete;
 
@@ -42,7 +50,8 @@ public:
     void send_when_durable(const RoutingId& producer, protocol::Frames frames);
     // The journal is durable up to `sequence`: sends the acknowledgements that waited for it.
     void on_durable(std::uint64_t sequence);
-    // ACCEPTED for `id`, standing for job `job_id` (a different job for a unique-key hit).
+    // ACCEPTED for a new job `id`, standing for job `job_id`, once durable: until then it counts
+    // in `producer`'s in_flight().
     void send_accepted(const RoutingId& producer, std::string id, bool existed, std::string job_id);
 
     // Makes `producer` the connection told of `job`'s RESULT and PROGRESS.
@@ -50,7 +59,8 @@ public:
     // Forgets `job`'s reply target (the job is being destroyed).
     void forget_reply_to(JobRecord& job);
 
-    // Holds `job`'s ACCEPTED for `within` (SUBMIT accept_within_ms, protocol.md §5.1).
+    // Holds `job`'s ACCEPTED for `within` (SUBMIT accept_within_ms, protocol.md §5.1); it counts
+    // in the in_flight() of the job's producer until sent or answered for.
     void hold_accept(JobRecord& job, std::chrono::milliseconds within, TimePoint now);
     enum class HeldAcceptEnd {
         send_now,  // the ACCEPTED goes out now (its producer stops being the job's RESULT target)
@@ -76,14 +86,23 @@ public:
 
     std::size_t held_accepts() const noexcept { return held_accepts_.size(); }
     std::size_t held_acknowledgements() const noexcept { return held_until_durable_.size(); }
+    // New jobs `producer` has not been told ACCEPTED of yet (held for the journal or for
+    // accept_within_ms); 0 unless counting (see the constructor).
+    std::uint64_t in_flight(const RoutingId& producer) const { return in_flight_.of(producer); }
 
 private:
     void send_late_accepted(const JobRecord& job);
+    // An ACCEPTED of a new job: sent at once if durable, else held and counted in flight.
+    void send_acceptance(const RoutingId& producer, protocol::Frames frames);
+    // `job`'s held ACCEPTED has ended (sent, folded or answered for).
+    void end_held_accept(const JobRecord& job);
 
     Outbox& outbox_;
     JobJournal& journal_;
     SchedulerCounters& counters_;
     std::uint64_t instance_;
+    bool counts_in_flight_;
+    InFlightSubmits in_flight_;
     ReplyTargets targets_;
     HeldAccepts held_accepts_;
     bool is_in_turn_ = false;
@@ -93,6 +112,7 @@ private:
         std::uint64_t sequence;  // the journal record it follows
         RoutingId producer;
         protocol::Frames frames;
+        bool is_in_flight = false;  // an ACCEPTED counted in in_flight_
     };
     std::deque<HeldReply> held_until_durable_;
     std::uint64_t durable_sequence_ = 0;

@@ -25,6 +25,7 @@
 #include "submissions.hpp"
 #include "access_policy.hpp"
 #include "wall_time.hpp"
+#include "worker_limit.hpp"
 #include "worker_registry.hpp"
 
 namespace corsair::broker {
@@ -80,9 +81,11 @@ struct Scheduler::Parts {
         : wall(std::move(wall_clock)),
           context{scheduler.options_, *scheduler.log_, scheduler.counters_, journal, wall},
           queues(scheduler.options_.max_queues, *scheduler.log_),
-          workers(dirty, scheduler.options_.heartbeat_interval * scheduler.options_.liveness),
+          workers(dirty, scheduler.options_.heartbeat_interval * scheduler.options_.liveness,
+                  scheduler.options_.max_workers),
+          worker_limit(context, workers, scheduler.outbox_),
           states(dirty, workers),
-          replies(scheduler.outbox_, journal, scheduler.counters_, instance),
+          replies(scheduler.outbox_, journal, scheduler.counters_, instance, scheduler.options_.max_in_flight != 0),
           results(scheduler.options_.result_ttl, scheduler.options_.max_result_bytes),
           endings(context, jobs, states, workers, replies, results, scheduler.outbox_, std::move(random)),
           adoption(context, jobs, states, workers, scheduler.outbox_),
@@ -98,6 +101,7 @@ struct Scheduler::Parts {
     QueueRegistry queues;
     DirtyQueues dirty;
     WorkerRegistry workers;
+    WorkerLimit worker_limit;
     JobStates states;
     Replies replies;
     ResultStore results;
@@ -409,11 +413,11 @@ void Scheduler::register_worker(const RoutingId& routing_id, p::Ready&& ready, T
         }
     }
     if (!admits_worker(routing_id, ready, queue_names)) return;
+    if (!parts_->worker_limit.admits(routing_id, ready, peer.address, now)) return;
     std::vector<QueueState*> served;
     for (const auto& name : queue_names) served.push_back(&parts_->queues.named(name));
     auto [worker, is_new] = parts_->workers.announce(routing_id, ready.name, std::move(queue_names), std::move(served),
-                                                     ready.capacity, ready.batch, now, ready.instance);
-    worker->address = peer.address;
+                                                     ready.capacity, ready.batch, now, ready.instance, peer.address);
     worker->key = peer.key_name;
     const auto level = lifecycle_level(*worker);
     if (is_new) {

@@ -42,6 +42,8 @@ std::map<std::string, std::uint64_t> SchedulerCounters::to_map() const {
         {"workers_refused", workers_refused},
         {"auth_refusals", auth_refusals},
         {"forbidden_commands", forbidden_commands},
+        {"in_flight_refusals", in_flight_refusals},
+        {"worker_limit_refusals", worker_limit_refusals},
     };
 }
 

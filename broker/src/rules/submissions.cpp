@@ -25,6 +25,7 @@ void Submissions::submit(const RoutingId& producer, p::Submit&& message, TimePoi
     }
     if (!fits_payload_limit(producer, message)) return;
     if (answers_known_id(producer, message) || answers_unique_hit(producer, message)) return;
+    if (!fits_in_flight_limit(producer, message, now)) return;
     std::optional<TimePoint> ready_at;
     if (!read_ready_time(producer, message, now, ready_at)) return;
     if (QueueState* queue = queue_with_room(producer, message)) create_job(producer, std::move(message), *queue, ready_at, now);
@@ -41,6 +42,26 @@ bool Submissions::fits_payload_limit(const RoutingId& producer, const p::Submit&
                    "payload is " + std::to_string(message.payload.size()) +
                        " bytes; this broker takes at most " + std::to_string(limit) + " bytes (--max-payload)",
                    message.id, "SUBMIT", limit};
+    replies_.send(producer, p::encode(std::move(error)));
+    return false;
+}
+
+// protocol.md §6 too_many_in_flight: a resend of a known job was answered above, so only a new
+// job is refused; the refusal carries the limit, under which the producer keeps its window.
+bool Submissions::fits_in_flight_limit(const RoutingId& producer, const p::Submit& message, TimePoint now) {
+    const std::uint64_t limit = context_.options.max_in_flight;
+    if (limit == 0 || replies_.in_flight(producer) < limit) return true;
+    ++context_.counters.in_flight_refusals;
+    if (const std::uint64_t refused = in_flight_refusals_.refuse(now)) {
+        context_.log.warn("submits refused: a producer connection is at --max-in-flight job={} max_in_flight={} "
+                          "refused_since_last_line={}",
+                          p::quoted(message.id), limit, refused);
+    }
+    p::Error error{p::ErrorCode::too_many_in_flight,
+                   "this connection has " + std::to_string(limit) +
+                       " submits not yet acknowledged (--max-in-flight); wait for their ACCEPTED and send again",
+                   message.id, "SUBMIT"};
+    error.max_in_flight = limit;
     replies_.send(producer, p::encode(std::move(error)));
     return false;
 }

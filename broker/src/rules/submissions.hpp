@@ -1,6 +1,7 @@
 // SUBMIT (protocol.md §5.1, docs/jobs.md): a known id answers for its job (idempotent
-// submission), a held unique key for the job holding it; run_at and delays become a ready time;
-// the queue must fit under --max-queues and its max_length; then the job is created, journaled,
+// submission), a held unique key for the job holding it; the connection must be under
+// --max-in-flight; run_at and delays become a ready time; the queue must fit under --max-queues
+// and its max_length; then the job is created, journaled,
 // made pending or delayed, and acknowledged once durable (or its ACCEPTED held for
 // accept_within_ms). Owned by the broker's loop thread.
 #pragma once
@@ -12,6 +13,7 @@
 #include "job_states.hpp"
 #include "job_store.hpp"
 #include "queue_registry.hpp"
+#include "refusal_log.hpp"
 #include "replies.hpp"
 #include "result_store.hpp"
 #include "scheduler_context.hpp"
@@ -39,6 +41,9 @@ private:
     // ERROR id_conflict: the id names a job of `queue` or with other payload bytes.
     void refuse_conflict(const RoutingId& producer, const protocol::Submit& submit, const std::string& queue);
     bool answers_unique_hit(const RoutingId& producer, const protocol::Submit& submit);
+    // False after refusing a new job from a connection at --max-in-flight (too_many_in_flight,
+    // naming the limit).
+    bool fits_in_flight_limit(const RoutingId& producer, const protocol::Submit& submit, TimePoint now);
     // The time a SUBMIT's job becomes pending (none: at once); false if run_at is refused.
     bool read_ready_time(const RoutingId& producer, const protocol::Submit& submit, TimePoint now,
                          std::optional<TimePoint>& ready_at);
@@ -54,6 +59,7 @@ private:
     Replies& replies_;
     ResultStore& results_;
     bool is_refusing_ = false;
+    RefusalLog in_flight_refusals_;
 };
 
 }  // namespace corsair::broker

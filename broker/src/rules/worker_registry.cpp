@@ -17,12 +17,22 @@ WorkerRecord* WorkerRegistry::find_named(const std::string& name) {
     return found == named_.end() ? nullptr : find(found->second);
 }
 
+bool WorkerRegistry::has_room_for(const RoutingId& routing_id, std::string_view address) const {
+    return max_workers_ == 0 || address.empty() || networked_ < max_workers_ ||
+           workers_.find(routing_id) != workers_.end();
+}
+
 std::pair<WorkerRecord*, bool> WorkerRegistry::announce(const RoutingId& routing_id, const std::string& name,
                                                         std::vector<std::string> queues,
                                                         std::vector<QueueState*> served, std::uint32_t capacity,
-                                                        std::uint32_t batch, TimePoint now, std::uint64_t instance) {
+                                                        std::uint32_t batch, TimePoint now, std::uint64_t instance,
+                                                        std::string_view address) {
     auto [it, is_new] = workers_.try_emplace(routing_id);
     WorkerRecord& worker = it->second;
+    if (is_new) {
+        worker.address = address;
+        if (!worker.address.empty()) ++networked_;
+    }
     if (worker.is_listed) unlist_idle(worker);
     if (!is_new) forget_name(worker);
     worker.routing_id = routing_id;
@@ -74,6 +84,7 @@ void WorkerRegistry::erase(WorkerRecord& worker) {
     assert(worker.leases.empty());
     if (worker.is_listed) unlist_idle(worker);
     forget_name(worker);
+    if (!worker.address.empty()) --networked_;
     const RoutingId routing_id = worker.routing_id;
     workers_.erase(routing_id);
 }

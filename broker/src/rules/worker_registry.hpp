@@ -1,12 +1,14 @@
 // The workers connected to the broker: their records by routing id, their state machine
 // (kWorkerTransitions, held against protocol.md §7), liveness, and the idle lists a queue's
 // dispatch takes workers from, least recently used first. A worker is listed in every queue it
-// serves exactly while it can take jobs (serving, with credit). Owned by the broker's loop thread.
+// serves exactly while it can take jobs (serving, with credit). --max-workers bounds the workers
+// connected over the network (has_room_for()). Owned by the broker's loop thread.
 #pragma once
 
 #include <array>
 #include <chrono>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -45,24 +47,33 @@ class WorkerRegistry {
 public:
     using TimePoint = std::chrono::steady_clock::time_point;
 
-    // A worker not heard from for `silence_limit` (liveness x heartbeat interval) is dead.
-    WorkerRegistry(DirtyQueues& dirty, std::chrono::milliseconds silence_limit)
-        : dirty_(dirty), silence_limit_(silence_limit) {}
+    // A worker not heard from for `silence_limit` (liveness x heartbeat interval) is dead. At most
+    // `max_workers` networked workers at once (0 = no limit).
+    WorkerRegistry(DirtyQueues& dirty, std::chrono::milliseconds silence_limit, std::uint64_t max_workers = 0)
+        : dirty_(dirty), silence_limit_(silence_limit), max_workers_(max_workers) {}
     WorkerRegistry(const WorkerRegistry&) = delete;
     WorkerRegistry& operator=(const WorkerRegistry&) = delete;
 
     WorkerRecord* find(const RoutingId& routing_id);
     // The worker that announced itself under `name` (an empty name is never found).
     WorkerRecord* find_named(const std::string& name);
+    // Whether a READY from `routing_id`, which came from `address` (empty: in-process), fits
+    // under --max-workers: it does if the connection is already a worker, or comes from inside
+    // the process (the HTTP side's workers, bounded by its own limit, docs/http.md).
+    bool has_room_for(const RoutingId& routing_id, std::string_view address) const;
+    std::uint64_t max_workers() const noexcept { return max_workers_; }
+    // Workers connected over the network (what --max-workers bounds).
+    std::size_t networked() const noexcept { return networked_; }
     // READY: a new record, or the same connection announcing again (back to serving, its leases
     // kept). `served` holds the states of `queues`, in order. An empty `name` is recorded as
     // "anonymous" and not indexed; a name must not be another connection's (find_named()).
+    // `address` is where a new record's READY came from (empty: in-process).
     // Returns the record and whether it is new. The worker is not listed as idle until
     // refresh_listing().
     std::pair<WorkerRecord*, bool> announce(const RoutingId& routing_id, const std::string& name,
                                             std::vector<std::string> queues, std::vector<QueueState*> served,
                                             std::uint32_t capacity, std::uint32_t batch, TimePoint now,
-                                            std::uint64_t instance = 0);
+                                            std::uint64_t instance = 0, std::string_view address = {});
     // A move of kWorkerTransitions (asserted), then the idle lists brought in line.
     void move_worker(WorkerRecord& worker, WorkerState to);
     // Any message from the worker: it is alive, and no longer congested.
@@ -96,6 +107,8 @@ private:
 
     DirtyQueues& dirty_;
     std::chrono::milliseconds silence_limit_;
+    std::uint64_t max_workers_;  // 0: no limit
+    std::size_t networked_ = 0;  // records with an address
     std::unordered_map<RoutingId, WorkerRecord> workers_;
     std::unordered_map<std::string, RoutingId> named_;  // the workers that gave a name, by name
 };

@@ -88,6 +88,8 @@ TEST_CASE("broker errors map to the exit-code table", "[options][exit_code]") {
     CHECK(exit_code_for(ErrorCode::queue_full) == ExitCode::try_later);
     CHECK(exit_code_for(ErrorCode::shutting_down) == ExitCode::try_later);
     CHECK(exit_code_for(ErrorCode::storage_unavailable) == ExitCode::try_later);
+    CHECK(exit_code_for(ErrorCode::too_many_in_flight) == ExitCode::try_later);
+    CHECK(exit_code_for(ErrorCode::too_many_workers) == ExitCode::try_later);
     CHECK(exit_code_for(ErrorCode::wrong_endpoint) == ExitCode::usage);
     CHECK(exit_code_for(ErrorCode::unknown_job) == ExitCode::refused);
     CHECK(exit_code_for(ErrorCode::unknown_queue) == ExitCode::refused);

@@ -825,3 +825,50 @@ TEST_CASE("a blocking submit returns its ACCEPTED also when poll() does not repo
     CHECK(accepted.job_id == accepted.id);
     CHECK(producer.poll(0ms).empty());
 }
+
+TEST_CASE("a producer refused with too_many_in_flight resends the job later, reports nothing, and keeps its window "
+          "under the limit",
+          "[producer][in_flight_limit]") {
+    zmq::context_t context;
+    std::atomic<int> submits{0};
+    std::atomic<bool> is_silent{false};
+    std::set<std::string> refused;  // touched only by the broker's thread
+    ThreadedBroker broker(context, [&](FakeBroker& fake, FakeBroker::Received& received) {
+        auto* submit = std::get_if<protocol::Submit>(&received.message);
+        if (submit == nullptr || is_silent) return;
+        ++submits;
+        if (refused.insert(submit->id).second) {
+            auto refusal = test::error(protocol::ErrorCode::too_many_in_flight, submit->id, "SUBMIT",
+                                       "this connection has 2 submits not yet acknowledged (--max-in-flight)");
+            refusal.max_in_flight = 2;
+            fake.send(received.routing_id, std::move(refusal));
+            return;
+        }
+        fake.send(received.routing_id, test::accepted(submit->id));
+    });
+    ProducerOptions options = options_for(broker.endpoint());
+    options.window = 5;
+    options.resend_after = 100ms;
+    options.silence_limit = 500ms;
+    Producer producer(context, options);
+    std::set<std::string> ids;
+    for (int i = 0; i < 3; ++i) ids.insert(producer.submit_async("q", "p", false));
+    std::set<std::string> accepted;
+    const auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (accepted.size() < ids.size() && std::chrono::steady_clock::now() < deadline) {
+        for (auto& event : producer.poll(20ms)) {
+            CHECK(event.kind == Event::Kind::accepted);  // never an error
+            accepted.insert(event.id);
+        }
+    }
+    CHECK(accepted == ids);
+    CHECK(submits >= 6);  // each refused once, then accepted (a slow answer may draw one more resend)
+    CHECK(producer.resubmissions() >= 3);
+
+    // The window is now the broker's limit of 2, not 5: a third unanswered submit waits.
+    is_silent = true;
+    producer.submit_async("q", "p", false);
+    producer.submit_async("q", "p", false);
+    auto third = error_of_call([&] { producer.submit_async("q", "p", false); }, nullptr);
+    CHECK(third.first == ProducerError::Kind::broker_silent);
+}

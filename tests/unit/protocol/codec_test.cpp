@@ -505,6 +505,17 @@ TEST_CASE("ERROR payload_too_large round trips the broker's limit, written only 
     }
 }
 
+TEST_CASE("ERROR too_many_in_flight round trips the broker's limit, written only when set", "[protocol][codec]") {
+    Error error = error_of(ErrorCode::too_many_in_flight, "this connection has 2 submits", "j1", "SUBMIT");
+    error.max_in_flight = 2;
+    auto m = round_trip(std::move(error));
+    CHECK(m.code == ErrorCode::too_many_in_flight);
+    CHECK(m.max_in_flight == 2u);
+    CHECK_FALSE(m.max_payload_bytes.has_value());
+    Frames frames = encode(error_of(ErrorCode::too_many_workers, "full", "w1", "READY"));
+    CHECK(header_keys(frames[2]) == Keys{"code", "message", "id", "command"});
+}
+
 TEST_CASE("ERROR round trips every error code", "[protocol][codec]") {
     for (int i = 0; i <= static_cast<int>(ErrorCode::internal); ++i) {
         const auto code = static_cast<ErrorCode>(i);

@@ -21,7 +21,7 @@ TEST_CASE("every error code survives to_string and parse_error_code", "[protocol
         CHECK(parse_error_code(name) == code);
         names.insert(name);
     }
-    CHECK(names.size() == 21);
+    CHECK(names.size() == 23);
 }
 
 TEST_CASE("the lifecycle error codes come after shutting_down and before internal", "[protocol][error_code]") {
@@ -35,7 +35,9 @@ TEST_CASE("the lifecycle error codes come after shutting_down and before interna
     CHECK(static_cast<int>(ErrorCode::storage_unavailable) == 18);
     CHECK(static_cast<int>(ErrorCode::wrong_endpoint) == 19);
     CHECK(static_cast<int>(ErrorCode::forbidden) == 20);
-    CHECK(static_cast<int>(ErrorCode::internal) == 21);
+    CHECK(static_cast<int>(ErrorCode::too_many_in_flight) == 21);
+    CHECK(static_cast<int>(ErrorCode::too_many_workers) == 22);
+    CHECK(static_cast<int>(ErrorCode::internal) == 23);
     CHECK(parse_error_code("queue_full") == ErrorCode::queue_full);
     CHECK(parse_error_code("too_many_queues") == ErrorCode::too_many_queues);
     CHECK(parse_error_code("wrong_state") == ErrorCode::wrong_state);
@@ -64,6 +66,8 @@ TEST_CASE("the wire names of error codes are fixed", "[protocol][error_code]") {
     CHECK(to_string(ErrorCode::storage_unavailable) == "storage_unavailable");
     CHECK(to_string(ErrorCode::wrong_endpoint) == "wrong_endpoint");
     CHECK(to_string(ErrorCode::forbidden) == "forbidden");
+    CHECK(to_string(ErrorCode::too_many_in_flight) == "too_many_in_flight");
+    CHECK(to_string(ErrorCode::too_many_workers) == "too_many_workers");
     CHECK(to_string(ErrorCode::internal) == "internal");
 }
 

@@ -24,6 +24,13 @@ struct BrokerOptions {
     // refused (too_many_queues), so that queue names from the network cannot grow memory without
     // bound. 0 = no limit.
     std::size_t max_queues = 10'000;
+    // Most SUBMITs one producer connection may have unacknowledged at once (ACCEPTED held for the
+    // journal or for accept_within_ms); the next new job is refused (too_many_in_flight), so that
+    // one connection cannot hold acknowledgements without bound. 0 = no limit.
+    std::uint64_t max_in_flight = protocol::kDefaultMaxInFlightSubmits;
+    // Most workers connected at once (in-process HTTP workers not counted); a READY of a new worker
+    // beyond it is refused (too_many_workers). 0 = no limit.
+    std::uint64_t max_workers = protocol::kDefaultMaxWorkers;
     // SIGTERM/SIGINT drain the broker: no job is handed out, the leases out may still end, for at
     // most this long; 0 stops at once. A second signal stops at once too (docs/durability.md).
     std::chrono::milliseconds drain_timeout{30'000};

@@ -48,6 +48,8 @@ struct SchedulerCounters {
     std::uint64_t workers_refused = 0;   // READYs refused: another connected worker has that name
     std::uint64_t auth_refusals = 0;  // CURVE handshakes refused: keys not in --allowed-keys (the ZAP handler's)
     std::uint64_t forbidden_commands = 0;  // commands refused: the sender's CURVE key's role may not send them
+    std::uint64_t in_flight_refusals = 0;  // SUBMITs refused: their connection was at --max-in-flight
+    std::uint64_t worker_limit_refusals = 0;  // READYs refused: --max-workers workers were connected
 
     std::map<std::string, std::uint64_t> to_map() const;
 };

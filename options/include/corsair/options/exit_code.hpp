@@ -25,6 +25,8 @@ constexpr ExitCode exit_code_for(protocol::ErrorCode error) noexcept {
         case ErrorCode::queue_full:
         case ErrorCode::shutting_down:
         case ErrorCode::storage_unavailable:
+        case ErrorCode::too_many_in_flight:
+        case ErrorCode::too_many_workers:
         case ErrorCode::internal: return ExitCode::try_later;
         case ErrorCode::wrong_endpoint: return ExitCode::usage;
         default: return ExitCode::refused;

@@ -35,7 +35,9 @@ namespace corsair::producer {
 struct ProducerOptions {
     std::string broker_endpoint;  // e.g. tcp://127.0.0.1:5555
     // Max submits awaiting acceptance (their ACCEPTED, or with wants_result their RESULT) before
-    // submit_async blocks.
+    // submit_async blocks. A broker whose --max-in-flight is lower refuses the SUBMITs past it
+    // (ERROR too_many_in_flight, naming the limit): the producer then keeps its window at that
+    // limit and sends each refused SUBMIT again after resend_after, reporting nothing to the caller.
     std::size_t window = 1000;
     // Resend a SUBMIT not ACCEPTED by then (same id: idempotent); accept_within later for a SUBMIT
     // that carries it.

@@ -31,6 +31,8 @@ enum class ErrorCode : std::uint8_t {
     storage_unavailable,  // the journal cannot be written (e.g. disk full); nothing was queued
     wrong_endpoint,       // a worker command on the producer endpoint or the reverse; message says where to go
     forbidden,            // the peer's CURVE key (its role) may not send this command; nothing was done
+    too_many_in_flight,   // the connection has --max-in-flight SUBMITs unacknowledged; nothing was queued
+    too_many_workers,     // READY past the broker's --max-workers connected workers
     internal,             // the broker failed; the request may be retried
 };
 
@@ -57,6 +59,8 @@ inline constexpr std::string_view to_string(ErrorCode code) noexcept {
         case ErrorCode::storage_unavailable: return "storage_unavailable";
         case ErrorCode::wrong_endpoint: return "wrong_endpoint";
         case ErrorCode::forbidden: return "forbidden";
+        case ErrorCode::too_many_in_flight: return "too_many_in_flight";
+        case ErrorCode::too_many_workers: return "too_many_workers";
         case ErrorCode::internal: return "internal";
     }
     return "internal";

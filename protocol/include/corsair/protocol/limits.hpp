@@ -64,6 +64,10 @@ inline constexpr std::chrono::milliseconds kDefaultBackoff{1000};
 inline constexpr std::chrono::milliseconds kDefaultBackoffMax{600'000};
 inline constexpr std::uint32_t kDefaultBackoffJitterPct = 20;
 inline constexpr std::uint64_t kDefaultMaxQueueLength = 1'000'000;  // pending + delayed; 0 = no limit
+// Broker-wide bounds on what peers may hold at once (docs/jobs.md, Limits); 0 = no limit. The
+// in-flight default sits far above any producer window (ProducerOptions::window, corsair-bench).
+inline constexpr std::uint64_t kDefaultMaxInFlightSubmits = 100'000;  // per producer connection
+inline constexpr std::uint64_t kDefaultMaxWorkers = 10'000;          // connected workers
 inline constexpr std::uint64_t kDefaultDeadMaxCount = 10'000;  // 0 = no limit (dead_max_age still applies)
 inline constexpr std::chrono::milliseconds kDefaultDeadMaxAge{7LL * 24 * 3'600'000};
 

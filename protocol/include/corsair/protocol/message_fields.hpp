@@ -448,6 +448,7 @@ inline void write(MapWriter& w, const Error& m) {
     w.field("id", m.id);
     w.field("command", m.command);
     w.optional_field("max_payload_bytes", m.max_payload_bytes);
+    w.optional_field("max_in_flight", m.max_in_flight);
 }
 inline void read(const MapReader& r, Error& m) {
     const std::string code = r.string("code", 64, Presence::non_empty);
@@ -455,6 +456,7 @@ inline void read(const MapReader& r, Error& m) {
     m.id = r.string("id", std::max(kMaxJobIdBytes, kMaxQueueNameBytes), Presence::optional);
     m.command = r.string("command", 32, Presence::optional);
     m.max_payload_bytes = r.optional_unsigned("max_payload_bytes", 1, kMaxU64);
+    m.max_in_flight = r.optional_unsigned("max_in_flight", 1, kMaxU64);
     // An unknown code from a newer broker is still an error: report it as internal.
     m.code = parse_error_code(code).value_or(ErrorCode::internal);
 }

@@ -238,6 +238,8 @@ struct Error {
     std::string command;  // name of the refused request's command, e.g. "CANCEL"; empty if unknown
     // payload_too_large only: the broker's --max-payload, which the producer adopts.
     std::optional<std::uint64_t> max_payload_bytes = std::nullopt;
+    // too_many_in_flight only: the broker's --max-in-flight, which the producer keeps its window under.
+    std::optional<std::uint64_t> max_in_flight = std::nullopt;
 };
 
 struct Cancel {

@@ -164,6 +164,9 @@ private:
     std::chrono::milliseconds interval_;
     std::uint32_t liveness_;
     std::uint32_t reconnect_tries_ = 0;  // reconnects in a row without an answer (reconnect_backoff.hpp)
+    // READYs in a row refused with too_many_workers: the backoff keeps growing across them, though
+    // each refusal is an answer.
+    std::uint32_t ready_refusals_ = 0;
     std::mt19937 random_{std::random_device{}()};  // the reconnect backoff's jitter
     std::unique_ptr<BrokerOutage> outage_;          // how long no broker has answered
     std::unique_ptr<StartFailurePause> start_failures_;
