@@ -49,6 +49,14 @@ TEST_CASE("durations beyond 100 years are rejected, never wrapped", "[protocol][
     CHECK_FALSE(parse_duration("9223372036854775807us").has_value());
 }
 
+// Found by fuzz_duration: a nine-digit fraction of a day overflowed 64 bits before dividing.
+TEST_CASE("a long fraction of a day is exact, not overflowed", "[protocol][duration]") {
+    CHECK(parse_duration("0.999999999d") == 86'399'999'913us);
+    CHECK(parse_duration("1.999999999d") == 172'799'999'913us);
+    CHECK(parse_duration("0.5d") == microseconds(12h));
+    CHECK(parse_duration("0.999999999h") == 3'599'999'996us);
+}
+
 TEST_CASE("a formatted duration parses back to itself", "[protocol][duration]") {
     for (microseconds value : {0us, 1us, microseconds(250ms), microseconds(1s), microseconds(90'500ms),
                                microseconds(3'723'004ms), 1500us, microseconds(kMaxDurationMicroseconds)}) {

@@ -69,7 +69,9 @@ constexpr std::optional<std::chrono::microseconds> parse_duration(std::string_vi
         const std::int64_t unit = detail::unit_microseconds(text.substr(unit_start, i - unit_start));
         if (unit == 0) return std::nullopt;
         if (whole > kMaxDurationMicroseconds / unit) return std::nullopt;
-        total += whole * unit + fraction * unit / scale;
+        // fraction * unit / scale, split so that no product overflows: fraction < scale <= 1e9,
+        // and a day's microseconds times a nine-digit fraction would not fit in 64 bits.
+        total += whole * unit + (unit / scale) * fraction + (unit % scale) * fraction / scale;
         if (total > kMaxDurationMicroseconds) return std::nullopt;
     }
     return std::chrono::microseconds{total};
