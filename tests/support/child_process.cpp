@@ -1,7 +1,10 @@
 #include "child_process.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
+#include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iterator>
 #include <stdexcept>
@@ -45,10 +48,22 @@ int milliseconds_left(Clock::time_point deadline) {
     _exit(127);
 }
 
+// The sanitizer's report in the child's stderr log: from its first line on, or the log's tail.
+std::string sanitizer_report(const std::string& stderr_path, pid_t pid) {
+    std::ifstream file(stderr_path, std::ios::binary);
+    const std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+    constexpr std::size_t kTailBytes = 16384;
+    auto start = std::min(text.find("==" + std::to_string(pid) + "=="), text.find("runtime error:"));
+    if (start == std::string::npos) start = text.size() > kTailBytes ? text.size() - kTailBytes : 0;
+    const auto line_start = text.rfind('\n', start);
+    return text.substr(line_start == std::string::npos ? 0 : line_start + 1, 4 * kTailBytes);
+}
+
 }  // namespace
 
-ChildProcess::ChildProcess(std::vector<std::string> argv, std::vector<std::string> extra_env,
-                           std::string stderr_path, Stdout out) {
+ChildProcess::ChildProcess(std::vector<std::string> argv, std::vector<std::string> extra_env, std::string stderr_path,
+                           Stdout out)
+    : program_(argv.empty() ? std::string() : argv[0]), stderr_path_(stderr_path) {
     int pipe_fds[2] = {-1, -1};
     if (out == Stdout::captured && pipe2(pipe_fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
     std::vector<std::string> env;
@@ -72,7 +87,9 @@ ChildProcess::ChildProcess(std::vector<std::string> argv, std::vector<std::strin
 }
 
 ChildProcess::ChildProcess(ChildProcess&& other) noexcept
-    : pid_(other.pid_),
+    : program_(std::move(other.program_)),
+      stderr_path_(std::move(other.stderr_path_)),
+      pid_(other.pid_),
       stdout_fd_(other.stdout_fd_),
       is_reaped_(other.is_reaped_),
       buffer_(std::move(other.buffer_)),
@@ -97,7 +114,18 @@ void ChildProcess::kill_and_reap() {
     int status = 0;
     while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
     }
+    note_reaped(status);
+}
+
+void ChildProcess::note_reaped(int status) {
     is_reaped_ = true;
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != kSanitizerExitCode) return;
+    std::fprintf(
+        stderr, "corsair-test: %s (pid %d) exited with code %d, a sanitizer report:\n%s\n", program_.c_str(),
+        static_cast<int>(pid_), kSanitizerExitCode,
+        stderr_path_.empty() ? "(on this process's stderr, above)" : sanitizer_report(stderr_path_, pid_).c_str());
+    std::fflush(stderr);
+    std::_Exit(kSanitizerExitCode);
 }
 
 std::optional<std::string> ChildProcess::read_line(std::chrono::milliseconds timeout) {
@@ -155,8 +183,8 @@ std::optional<int> ChildProcess::wait_exit(std::chrono::milliseconds timeout) {
     for (;;) {
         int status = 0;
         if (waitpid(pid_, &status, WNOHANG) == pid_) {
-            is_reaped_ = true;
             if (pidfd >= 0) close(pidfd);
+            note_reaped(status);
             return status;
         }
         const int left = milliseconds_left(deadline);
@@ -173,7 +201,7 @@ bool ChildProcess::is_running() {
     if (is_reaped_ || pid_ <= 0) return false;
     int status = 0;
     if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        is_reaped_ = true;
+        note_reaped(status);
         return false;
     }
     return true;

@@ -1,6 +1,9 @@
 // A child process started with fork/exec by a test or the bench, owned by the thread that started
 // it. It dies with its parent (PR_SET_PDEATHSIG), and the destructor SIGKILLs it by PID (never by
 // name) and reaps it, so that neither a failing test nor a killed bench leaks a process.
+// A child that exits with kSanitizerExitCode (a sanitizer report, in a CORSAIR_SANITIZE build)
+// fails the test however it is reaped: its report is copied to our stderr and this process exits
+// with the same code, as it would on a report of its own.
 #pragma once
 
 #include <chrono>
@@ -11,6 +14,9 @@
 #include <sys/types.h>
 
 namespace corsair::test {
+
+// The exit code sanitizer_options.cpp gives every sanitizer report; no corsair program uses it.
+inline constexpr int kSanitizerExitCode = 86;
 
 class ChildProcess {
 public:
@@ -51,7 +57,11 @@ public:
 private:
     // Reads what the pipe holds into buffer_, waiting until `deadline`; false on timeout or EOF.
     bool fill_buffer(std::chrono::steady_clock::time_point deadline);
+    // Marks the child reaped with wait status `status`; a sanitizer report ends this process.
+    void note_reaped(int status);
 
+    std::string program_;
+    std::string stderr_path_;
     pid_t pid_ = -1;
     int stdout_fd_ = -1;
     bool is_reaped_ = false;
