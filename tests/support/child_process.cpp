@@ -17,6 +17,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "deadline.hpp"
+
 extern char** environ;
 
 namespace corsair::test {
@@ -129,7 +131,10 @@ void ChildProcess::note_reaped(int status) {
 }
 
 std::optional<std::string> ChildProcess::read_line(std::chrono::milliseconds timeout) {
-    const auto deadline = Clock::now() + timeout;
+    return read_line_until(Clock::now() + scaled(timeout));
+}
+
+std::optional<std::string> ChildProcess::read_line_until(Clock::time_point deadline) {
     for (;;) {
         if (const auto end = buffer_.find('\n'); end != std::string::npos) {
             std::string line = buffer_.substr(0, end);
@@ -165,11 +170,10 @@ bool ChildProcess::fill_buffer(Clock::time_point deadline) {
 }
 
 std::optional<std::string> ChildProcess::wait_for_line(const std::string& needle, std::chrono::milliseconds timeout) {
-    const auto deadline = Clock::now() + timeout;
+    const auto deadline = Clock::now() + scaled(timeout);
     for (;;) {
-        const auto left = std::chrono::milliseconds(milliseconds_left(deadline));
-        if (left.count() <= 0) return std::nullopt;
-        auto line = read_line(left);
+        if (milliseconds_left(deadline) <= 0) return std::nullopt;
+        auto line = read_line_until(deadline);
         if (!line) return std::nullopt;
         if (line->find(needle) != std::string::npos) return line;
     }
@@ -177,7 +181,7 @@ std::optional<std::string> ChildProcess::wait_for_line(const std::string& needle
 
 std::optional<int> ChildProcess::wait_exit(std::chrono::milliseconds timeout) {
     if (is_reaped_) return 0;
-    const auto deadline = Clock::now() + timeout;
+    const auto deadline = Clock::now() + scaled(timeout);
     // A pidfd becomes readable when the child exits: wait on it rather than re-polling waitpid.
     const int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid_, 0));
     for (;;) {

@@ -41,13 +41,15 @@ public:
     void signal(int signal_number) const;
     // SIGKILL by PID, then blocks until reaped. Idempotent.
     void kill_and_reap();
-    // Blocks up to `timeout` for one line of stdout (without its newline); at end of file, the
-    // unterminated rest if any. nullopt on timeout or at end of file.
+    // Blocks up to scaled(`timeout`) (deadline.hpp) for one line of stdout (without its newline);
+    // at end of file, the unterminated rest if any. nullopt on timeout or at end of file.
     std::optional<std::string> read_line(std::chrono::milliseconds timeout);
-    // Reads stdout lines until one contains `needle`; returns it, or nullopt on timeout or EOF.
+    // The same, until `deadline` as it is.
+    std::optional<std::string> read_line_until(std::chrono::steady_clock::time_point deadline);
+    // Reads stdout lines until one contains `needle`; returns it, or nullopt on timeout (scaled) or EOF.
     std::optional<std::string> wait_for_line(const std::string& needle, std::chrono::milliseconds timeout);
     // Blocks until the child exits and reaps it; returns the wait status (as from waitpid), or
-    // nullopt on timeout.
+    // nullopt on timeout (scaled).
     std::optional<int> wait_exit(std::chrono::milliseconds timeout);
     // False once the child has exited (reaping it).
     bool is_running();
