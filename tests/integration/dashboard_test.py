@@ -31,6 +31,8 @@ import websocket  # Debian's python3-websocket
 
 ADMIN_TOKEN = "dashboard-test-admin-token-0123456789"
 PRODUCER_TOKEN = "dashboard-test-producer-token-0123456789"
+# The exit code of a sanitizer report in a CORSAIR_SANITIZE build (tests/support/sanitizer_options.cpp).
+SANITIZER_EXIT_CODE = 86
 DEAD_QUEUE = "emails"
 BUSY_QUEUE = "thumbnails"
 
@@ -76,8 +78,9 @@ class Processes:
             return child.wait(timeout=timeout)
 
     def stop_all(self):
-        for _, child, group in reversed(self.children):
-            self.stop(child, group)
+        """Stops every child; returns the names of those that ended on a sanitizer report."""
+        return [name for name, child, group in reversed(self.children)
+                if self.stop(child, group) == SANITIZER_EXIT_CODE]
 
 
 # ---- the broker's HTTP API ----
@@ -431,7 +434,10 @@ def main():
         print(f"FAILED: {failure}\n(logs in {scratch})", file=sys.stderr)
         return 1
     finally:
-        processes.stop_all()
+        reported = processes.stop_all()
+    if reported:
+        print(f"FAILED: a sanitizer report from {', '.join(reported)} (logs in {scratch})", file=sys.stderr)
+        return 1
     shutil.rmtree(scratch, ignore_errors=True)
     print(f"the dashboard works in Chromium; screenshot at {args.screenshot}")
     return 0

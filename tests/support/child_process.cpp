@@ -1,7 +1,10 @@
 #include "child_process.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
+#include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iterator>
 #include <stdexcept>
@@ -13,6 +16,8 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "deadline.hpp"
 
 extern char** environ;
 
@@ -45,10 +50,22 @@ int milliseconds_left(Clock::time_point deadline) {
     _exit(127);
 }
 
+// The sanitizer's report in the child's stderr log: from its first line on, or the log's tail.
+std::string sanitizer_report(const std::string& stderr_path, pid_t pid) {
+    std::ifstream file(stderr_path, std::ios::binary);
+    const std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+    constexpr std::size_t kTailBytes = 16384;
+    auto start = std::min(text.find("==" + std::to_string(pid) + "=="), text.find("runtime error:"));
+    if (start == std::string::npos) start = text.size() > kTailBytes ? text.size() - kTailBytes : 0;
+    const auto line_start = text.rfind('\n', start);
+    return text.substr(line_start == std::string::npos ? 0 : line_start + 1, 4 * kTailBytes);
+}
+
 }  // namespace
 
-ChildProcess::ChildProcess(std::vector<std::string> argv, std::vector<std::string> extra_env,
-                           std::string stderr_path, Stdout out) {
+ChildProcess::ChildProcess(std::vector<std::string> argv, std::vector<std::string> extra_env, std::string stderr_path,
+                           Stdout out)
+    : program_(argv.empty() ? std::string() : argv[0]), stderr_path_(stderr_path) {
     int pipe_fds[2] = {-1, -1};
     if (out == Stdout::captured && pipe2(pipe_fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
     std::vector<std::string> env;
@@ -72,7 +89,9 @@ ChildProcess::ChildProcess(std::vector<std::string> argv, std::vector<std::strin
 }
 
 ChildProcess::ChildProcess(ChildProcess&& other) noexcept
-    : pid_(other.pid_),
+    : program_(std::move(other.program_)),
+      stderr_path_(std::move(other.stderr_path_)),
+      pid_(other.pid_),
       stdout_fd_(other.stdout_fd_),
       is_reaped_(other.is_reaped_),
       buffer_(std::move(other.buffer_)),
@@ -97,11 +116,25 @@ void ChildProcess::kill_and_reap() {
     int status = 0;
     while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
     }
+    note_reaped(status);
+}
+
+void ChildProcess::note_reaped(int status) {
     is_reaped_ = true;
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != kSanitizerExitCode) return;
+    std::fprintf(
+        stderr, "corsair-test: %s (pid %d) exited with code %d, a sanitizer report:\n%s\n", program_.c_str(),
+        static_cast<int>(pid_), kSanitizerExitCode,
+        stderr_path_.empty() ? "(on this process's stderr, above)" : sanitizer_report(stderr_path_, pid_).c_str());
+    std::fflush(stderr);
+    std::_Exit(kSanitizerExitCode);
 }
 
 std::optional<std::string> ChildProcess::read_line(std::chrono::milliseconds timeout) {
-    const auto deadline = Clock::now() + timeout;
+    return read_line_until(Clock::now() + scaled(timeout));
+}
+
+std::optional<std::string> ChildProcess::read_line_until(Clock::time_point deadline) {
     for (;;) {
         if (const auto end = buffer_.find('\n'); end != std::string::npos) {
             std::string line = buffer_.substr(0, end);
@@ -137,11 +170,10 @@ bool ChildProcess::fill_buffer(Clock::time_point deadline) {
 }
 
 std::optional<std::string> ChildProcess::wait_for_line(const std::string& needle, std::chrono::milliseconds timeout) {
-    const auto deadline = Clock::now() + timeout;
+    const auto deadline = Clock::now() + scaled(timeout);
     for (;;) {
-        const auto left = std::chrono::milliseconds(milliseconds_left(deadline));
-        if (left.count() <= 0) return std::nullopt;
-        auto line = read_line(left);
+        if (milliseconds_left(deadline) <= 0) return std::nullopt;
+        auto line = read_line_until(deadline);
         if (!line) return std::nullopt;
         if (line->find(needle) != std::string::npos) return line;
     }
@@ -149,14 +181,14 @@ std::optional<std::string> ChildProcess::wait_for_line(const std::string& needle
 
 std::optional<int> ChildProcess::wait_exit(std::chrono::milliseconds timeout) {
     if (is_reaped_) return 0;
-    const auto deadline = Clock::now() + timeout;
+    const auto deadline = Clock::now() + scaled(timeout);
     // A pidfd becomes readable when the child exits: wait on it rather than re-polling waitpid.
     const int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid_, 0));
     for (;;) {
         int status = 0;
         if (waitpid(pid_, &status, WNOHANG) == pid_) {
-            is_reaped_ = true;
             if (pidfd >= 0) close(pidfd);
+            note_reaped(status);
             return status;
         }
         const int left = milliseconds_left(deadline);
@@ -173,7 +205,7 @@ bool ChildProcess::is_running() {
     if (is_reaped_ || pid_ <= 0) return false;
     int status = 0;
     if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        is_reaped_ = true;
+        note_reaped(status);
         return false;
     }
     return true;

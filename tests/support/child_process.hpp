@@ -1,6 +1,9 @@
 // A child process started with fork/exec by a test or the bench, owned by the thread that started
 // it. It dies with its parent (PR_SET_PDEATHSIG), and the destructor SIGKILLs it by PID (never by
 // name) and reaps it, so that neither a failing test nor a killed bench leaks a process.
+// A child that exits with kSanitizerExitCode (a sanitizer report, in a CORSAIR_SANITIZE build)
+// fails the test however it is reaped: its report is copied to our stderr and this process exits
+// with the same code, as it would on a report of its own.
 #pragma once
 
 #include <chrono>
@@ -11,6 +14,9 @@
 #include <sys/types.h>
 
 namespace corsair::test {
+
+// The exit code sanitizer_options.cpp gives every sanitizer report; no corsair program uses it.
+inline constexpr int kSanitizerExitCode = 86;
 
 class ChildProcess {
 public:
@@ -35,13 +41,15 @@ public:
     void signal(int signal_number) const;
     // SIGKILL by PID, then blocks until reaped. Idempotent.
     void kill_and_reap();
-    // Blocks up to `timeout` for one line of stdout (without its newline); at end of file, the
-    // unterminated rest if any. nullopt on timeout or at end of file.
+    // Blocks up to scaled(`timeout`) (deadline.hpp) for one line of stdout (without its newline);
+    // at end of file, the unterminated rest if any. nullopt on timeout or at end of file.
     std::optional<std::string> read_line(std::chrono::milliseconds timeout);
-    // Reads stdout lines until one contains `needle`; returns it, or nullopt on timeout or EOF.
+    // The same, until `deadline` as it is.
+    std::optional<std::string> read_line_until(std::chrono::steady_clock::time_point deadline);
+    // Reads stdout lines until one contains `needle`; returns it, or nullopt on timeout (scaled) or EOF.
     std::optional<std::string> wait_for_line(const std::string& needle, std::chrono::milliseconds timeout);
     // Blocks until the child exits and reaps it; returns the wait status (as from waitpid), or
-    // nullopt on timeout.
+    // nullopt on timeout (scaled).
     std::optional<int> wait_exit(std::chrono::milliseconds timeout);
     // False once the child has exited (reaping it).
     bool is_running();
@@ -51,7 +59,11 @@ public:
 private:
     // Reads what the pipe holds into buffer_, waiting until `deadline`; false on timeout or EOF.
     bool fill_buffer(std::chrono::steady_clock::time_point deadline);
+    // Marks the child reaped with wait status `status`; a sanitizer report ends this process.
+    void note_reaped(int status);
 
+    std::string program_;
+    std::string stderr_path_;
     pid_t pid_ = -1;
     int stdout_fd_ = -1;
     bool is_reaped_ = false;

@@ -6,6 +6,8 @@
 #include <iterator>
 #include <stdexcept>
 
+#include "deadline.hpp"
+
 namespace corsair::test {
 
 namespace {
@@ -53,11 +55,10 @@ void CorsairCluster::start_broker(std::optional<BrokerEndpoints> endpoints) {
     argv.insert(argv.begin(), broker_wrapper_.begin(), broker_wrapper_.end());
     const std::string log = log_dir_ + "/broker.log";
     broker_ = std::make_unique<ChildProcess>(argv, std::vector<std::string>{}, log);
-    const auto deadline = Clock::now() + kReadyTimeout;
+    const auto deadline = Clock::now() + scaled(kReadyTimeout);
     for (;;) {
-        const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
-        const auto line = left.count() > 0 ? broker_->read_line(left) : std::nullopt;
-        if (!line) throw std::runtime_error("corsair-broker printed no ready line within 10 s; see " + log);
+        const auto line = Clock::now() < deadline ? broker_->read_line_until(deadline) : std::nullopt;
+        if (!line) throw std::runtime_error("corsair-broker printed no ready line in time; see " + log);
         if (auto parsed = broker::parse_ready_line(*line)) {
             endpoints_ = std::move(*parsed);
             return;

@@ -42,15 +42,15 @@ public:
     CorsairCluster& operator=(const CorsairCluster&) = delete;
 
     // (Re)starts the broker, killing the running one first, on ephemeral ports or, with
-    // `endpoints`, on those exact ones (a restart on the same ports). Blocks up to 10 s for its
-    // ready line; throws std::runtime_error if none comes.
+    // `endpoints`, on those exact ones (a restart on the same ports). Blocks up to 10 s (scaled,
+    // deadline.hpp) for its ready line; throws std::runtime_error if none comes.
     void start_broker(std::optional<BrokerEndpoints> endpoints = std::nullopt);
     ChildProcess& broker() { return *broker_; }
     // From the next start_broker() on, starts the broker as `wrapper` followed by its own argv,
     // e.g. {"/usr/bin/prlimit", "--fsize=65536", "--"}; the wrapper must exec it (same PID).
     void run_broker_under(std::vector<std::string> wrapper) { broker_wrapper_ = std::move(wrapper); }
     pid_t broker_pid() const noexcept { return broker_->pid(); }
-    // SIGKILLs the broker and blocks (10 s at most) until it is reaped.
+    // SIGKILLs the broker and blocks (10 s at most, scaled) until it is reaped.
     void kill_broker();
     const BrokerEndpoints& endpoints() const noexcept { return endpoints_; }
 

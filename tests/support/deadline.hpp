@@ -6,7 +6,14 @@
 
 namespace corsair::test {
 
-// Re-checks `condition` every `step` until it holds (true) or `timeout` passes (false).
+// How many times longer every harness deadline is: CORSAIR_TEST_TIME_SCALE, a number >= 1 (1 when
+// unset or unreadable), for builds whose programs run slower, as under sanitizers (tests/run.sh
+// sets it). It lengthens how long the harness waits, never the timings the programs are given.
+double time_scale();
+// `timeout` times time_scale().
+std::chrono::milliseconds scaled(std::chrono::milliseconds timeout);
+
+// Re-checks `condition` every `step` until it holds (true) or scaled(`timeout`) passes (false).
 bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds timeout,
                 std::chrono::milliseconds step = std::chrono::milliseconds(5));
 
