@@ -1,5 +1,5 @@
-// A real corsair-broker and the corsair-workers attached to it, on tcp://127.0.0.1 ports the
-// broker picks and reads back from its ready line, for the integration tests and the bench. Owned
+// A real corsair-broker and the corsair-workers attached to it, on tcp://127.0.0.1 (or a given
+// host's) ports the broker picks and reads back from its ready line, for the integration tests and the bench. Owned
 // by one thread; every process is SIGKILLed by PID and reaped when the cluster goes away.
 #pragma once
 
@@ -31,6 +31,12 @@ struct ClusterOptions {
     std::string log_dir;
     // A worker's stdout, captured for tests that read it, or discarded when nobody does.
     ChildProcess::Stdout worker_stdout = ChildProcess::Stdout::captured;
+    // The address both broker ports bind (on ephemeral ports): loopback, or an address the test
+    // owns, e.g. a veth's inside a network namespace the test made.
+    std::string bind_host = "127.0.0.1";
+    // Put before the broker's argv from the first start on, as run_broker_under() does, e.g.
+    // {"/usr/sbin/ip", "netns", "exec", "NS"}; it must exec the broker (same PID).
+    std::vector<std::string> broker_wrapper;
 };
 
 class CorsairCluster {
@@ -55,9 +61,10 @@ public:
     const BrokerEndpoints& endpoints() const noexcept { return endpoints_; }
 
     // Starts `corsair-worker --broker EP --queue QUEUE --id NAME --capacity CAPACITY ARGS...`
-    // without waiting for it to register. Replaces (and kills) a worker of the same name.
+    // without waiting for it to register. Replaces (and kills) a worker of the same name. A
+    // `wrapper` goes before that argv and must exec the worker (same PID), e.g. `ip netns exec NS`.
     ChildProcess& start_worker(const std::string& name, std::vector<std::string> args, const std::string& queue,
-                               int capacity);
+                               int capacity, const std::vector<std::string>& wrapper = {});
     ChildProcess& worker(const std::string& name) { return *workers_.at(name); }
     std::vector<pid_t> worker_pids() const;
 
