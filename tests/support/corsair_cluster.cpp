@@ -21,8 +21,10 @@ std::string whole_file(const std::string& path) {
 
 }  // namespace
 
-CorsairCluster::CorsairCluster(ClusterOptions options)
-    : options_(std::move(options)), broker_wrapper_(options_.broker_wrapper) {
+CorsairCluster::CorsairCluster(ClusterOptions options, BrokerHost host)
+    : options_(std::move(options)),
+      bind_address_(std::move(host.bind_address)),
+      broker_wrapper_(std::move(host.wrapper)) {
     if (options_.log_dir.empty()) {
         scratch_.emplace("corsair-test");
         log_dir_ = scratch_->path().string();
@@ -40,7 +42,7 @@ CorsairCluster::~CorsairCluster() {
 
 void CorsairCluster::start_broker(std::optional<BrokerEndpoints> endpoints) {
     broker_.reset();
-    const std::string ephemeral = "tcp://" + options_.bind_host + ":*";
+    const std::string ephemeral = "tcp://" + bind_address_ + ":*";
     std::vector<std::string> argv{options_.broker_bin, "--producers", endpoints ? endpoints->producers : ephemeral,
                                   "--workers", endpoints ? endpoints->workers : ephemeral};
     argv.insert(argv.end(), options_.broker_flags.begin(), options_.broker_flags.end());

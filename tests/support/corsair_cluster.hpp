@@ -31,18 +31,22 @@ struct ClusterOptions {
     std::string log_dir;
     // A worker's stdout, captured for tests that read it, or discarded when nobody does.
     ChildProcess::Stdout worker_stdout = ChildProcess::Stdout::captured;
-    // The address both broker ports bind (on ephemeral ports): loopback, or an address the test
-    // owns, e.g. a veth's inside a network namespace the test made.
-    std::string bind_host = "127.0.0.1";
+};
+
+// Where the broker runs: on loopback by default, or on an address the test owns (e.g. a veth's in
+// a network namespace the test made), under a wrapper that execs it.
+struct BrokerHost {
+    // The address both broker ports bind, on ephemeral ports.
+    std::string bind_address = "127.0.0.1";
     // Put before the broker's argv from the first start on, as run_broker_under() does, e.g.
     // {"/usr/sbin/ip", "netns", "exec", "NS"}; it must exec the broker (same PID).
-    std::vector<std::string> broker_wrapper;
+    std::vector<std::string> wrapper;
 };
 
 class CorsairCluster {
 public:
     // Starts the broker as start_broker() does. Throws std::runtime_error if it does not come up.
-    explicit CorsairCluster(ClusterOptions options);
+    explicit CorsairCluster(ClusterOptions options, BrokerHost host = {});
     ~CorsairCluster();
     CorsairCluster(const CorsairCluster&) = delete;
     CorsairCluster& operator=(const CorsairCluster&) = delete;
@@ -76,6 +80,7 @@ public:
 
 private:
     ClusterOptions options_;
+    std::string bind_address_;
     // Declared before the processes, so that it is removed only after they are gone.
     std::optional<ScratchDir> scratch_;
     std::string log_dir_;
