@@ -24,6 +24,7 @@
 #include "scratch_dir.hpp"
 
 using namespace std::chrono_literals;
+using corsair::test::BrokerHost;
 using corsair::test::ChildProcess;
 using corsair::test::ClusterOptions;
 using corsair::test::CorsairCluster;
@@ -37,7 +38,9 @@ namespace {
 // CTest's SKIP_RETURN_CODE for this executable (tests/integration/CMakeLists.txt).
 constexpr int kSkipped = 77;
 constexpr auto kHeartbeat = 200ms;
-constexpr int kLiveness = 3;
+// A 1 s liveness window: short enough for a quick test, and wide enough that a process starved by
+// a loaded 2-core CI machine is not declared dead when no link is cut.
+constexpr int kLiveness = 5;
 
 void skip_unless_namespaces_work() {
     if (auto why = NamespacePair::unavailable_reason()) {
@@ -47,16 +50,17 @@ void skip_unless_namespaces_work() {
     }
 }
 
-ClusterOptions cluster_options(const NamespacePair& net) {
+ClusterOptions cluster_options() {
     ClusterOptions options;
     options.broker_bin = CORSAIR_BROKER_BIN;
     options.worker_bin = CORSAIR_WORKER_BIN;
     options.broker_flags = {"--heartbeat", "200ms", "--liveness", std::to_string(kLiveness), "--http", ""};
     options.worker_stdout = ChildProcess::Stdout::discarded;
-    options.bind_host = NamespacePair::kNearAddress;
-    options.broker_wrapper = net.near_exec();
     return options;
 }
+
+// The broker on the near end's address, inside the near namespace.
+BrokerHost near_host(const NamespacePair& net) { return BrokerHost{NamespacePair::kNearAddress, net.near_exec()}; }
 
 // The `corsair` CLI run inside a namespace against the cluster's broker, as an operator on that
 // host would; stderr goes to the cluster's cli.log.
@@ -163,7 +167,7 @@ TEST_CASE("a worker cut off by a partition is declared dead, its jobs finish els
     skip_unless_namespaces_work();
     ScratchDir folder("corsair-test-partition-worker");
     NamespacePair net;  // outlives the cluster: the processes go first, then their namespaces
-    CorsairCluster cluster(cluster_options(net));
+    CorsairCluster cluster(cluster_options(), near_host(net));
     const Cli cli(net.near_exec(), cluster);
 
     cluster.start_worker("far", {"--", gated_handler(folder)}, "q", 2, net.far_exec());
@@ -184,6 +188,13 @@ TEST_CASE("a worker cut off by a partition is declared dead, its jobs finish els
                 declared_dead_ms, static_cast<long long>((kHeartbeat * kLiveness).count()));
     CHECK(declared_dead_ms <= (kHeartbeat * kLiveness + 2s).count());
     CHECK(contains(cluster.broker_log(), "worker died worker=far reason=heartbeat_timeout requeued=2"));
+    const auto deaths = [&] {
+        const auto log = cluster.broker_log();
+        std::size_t count = 0;
+        const std::string needle = "worker died worker=far ";
+        for (auto at = log.find(needle); at != std::string::npos; at = log.find(needle, at + 1)) ++count;
+        return count;
+    };
 
     // Requeued to the near worker, which ends them on their second attempt.
     for (const auto& [id, payload] : payload_of) {
@@ -207,6 +218,8 @@ TEST_CASE("a worker cut off by a partition is declared dead, its jobs finish els
             10s, 20ms));
     }
 
+    // One death, the cut's: a worker cut off cannot flap.
+    CHECK(deaths() == 1);
     net.heal();
     const auto healed_at = std::chrono::steady_clock::now();
     // Its READY names both leases; the broker, which requeued them, answers ABANDON unknown_lease
@@ -232,7 +245,9 @@ TEST_CASE("a worker cut off by a partition is declared dead, its jobs finish els
     }
     const auto stats = cli.stats();
     REQUIRE_FALSE(stats.is_null());
-    CHECK(counter(stats, "workers_dead") == 1);
+    // Not == 1: a worker starved past the liveness window on a loaded machine is a death too.
+    CHECK(counter(stats, "workers_dead") >= 1);
+    std::printf("[measure] deaths of the far worker: %zu (the cut's, plus any starved heartbeat)\n", deaths());
     CHECK(counter(stats, "jobs_done") == 2);
     // A late DONE that reached the broker would be counted here; these were dropped by the worker.
     CHECK(counter(stats, "stale_completions") == 0);
@@ -244,7 +259,7 @@ TEST_CASE("a worker cut off by a partition is declared dead, its jobs finish els
     const auto outcome = cli.run({"submit", "q", "job-3", "--wait", "--json"});
     REQUIRE(outcome.size() == 1);
     CHECK(outcome.at(0).at("state") == "done");
-    CHECK(outcome.at(0).at("result") == "far attempt 1\n");
+    CHECK(outcome.at(0).at("result").get<std::string>().starts_with("far attempt "));
 }
 
 TEST_CASE("a producer cut off by a partition while it waits gets every result once the link heals, each exactly once",
@@ -252,7 +267,7 @@ TEST_CASE("a producer cut off by a partition while it waits gets every result on
     skip_unless_namespaces_work();
     ScratchDir folder("corsair-test-partition-producer");
     NamespacePair net;
-    CorsairCluster cluster(cluster_options(net));
+    CorsairCluster cluster(cluster_options(), near_host(net));
     const Cli near(net.near_exec(), cluster);
     const Cli far(net.far_exec(), cluster);
 
