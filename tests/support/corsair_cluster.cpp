@@ -15,7 +15,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr auto kReadyTimeout = std::chrono::seconds(10);
-constexpr const char* kEphemeral = "tcp://127.0.0.1:*";
 
 std::string whole_file(const std::string& path) {
     std::ifstream file(path, std::ios::binary);
@@ -24,7 +23,10 @@ std::string whole_file(const std::string& path) {
 
 }  // namespace
 
-CorsairCluster::CorsairCluster(ClusterOptions options) : options_(std::move(options)) {
+CorsairCluster::CorsairCluster(ClusterOptions options, BrokerHost host)
+    : options_(std::move(options)),
+      bind_address_(std::move(host.bind_address)),
+      broker_wrapper_(std::move(host.wrapper)) {
     if (options_.log_dir.empty()) {
         scratch_.emplace("corsair-test");
         log_dir_ = scratch_->path().string();
@@ -42,8 +44,9 @@ CorsairCluster::~CorsairCluster() {
 
 void CorsairCluster::start_broker(std::optional<BrokerEndpoints> endpoints) {
     broker_.reset();
-    std::vector<std::string> argv{options_.broker_bin, "--producers", endpoints ? endpoints->producers : kEphemeral,
-                                  "--workers", endpoints ? endpoints->workers : kEphemeral};
+    const std::string ephemeral = "tcp://" + bind_address_ + ":*";
+    std::vector<std::string> argv{options_.broker_bin, "--producers", endpoints ? endpoints->producers : ephemeral,
+                                  "--workers", endpoints ? endpoints->workers : ephemeral};
     argv.insert(argv.end(), options_.broker_flags.begin(), options_.broker_flags.end());
     if (std::find(argv.begin(), argv.end(), "--data-dir") == argv.end()) {
         argv.insert(argv.end(), {"--data-dir", log_dir_ + "/data"});
@@ -72,10 +75,12 @@ void CorsairCluster::kill_broker() {
 }
 
 ChildProcess& CorsairCluster::start_worker(const std::string& name, std::vector<std::string> args,
-                                           const std::string& queue, int capacity) {
+                                           const std::string& queue, int capacity,
+                                           const std::vector<std::string>& wrapper) {
     std::vector<std::string> argv{options_.worker_bin, "--broker", endpoints_.workers, "--queue", queue,
                                   "--id", name, "--capacity", std::to_string(capacity)};
     argv.insert(argv.end(), std::make_move_iterator(args.begin()), std::make_move_iterator(args.end()));
+    argv.insert(argv.begin(), wrapper.begin(), wrapper.end());
     auto& slot = workers_[name];
     slot.reset();
     slot = std::make_unique<ChildProcess>(argv, std::vector<std::string>{}, log_dir_ + "/worker-" + name + ".log",

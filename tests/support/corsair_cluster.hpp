@@ -1,5 +1,5 @@
-// A real corsair-broker and the corsair-workers attached to it, on tcp://127.0.0.1 ports the
-// broker picks and reads back from its ready line, for the integration tests and the bench. Owned
+// A real corsair-broker and the corsair-workers attached to it, on tcp://127.0.0.1 (or a given
+// host's) ports the broker picks and reads back from its ready line, for the integration tests and the bench. Owned
 // by one thread; every process is SIGKILLed by PID and reaped when the cluster goes away.
 #pragma once
 
@@ -33,10 +33,20 @@ struct ClusterOptions {
     ChildProcess::Stdout worker_stdout = ChildProcess::Stdout::captured;
 };
 
+// Where the broker runs: on loopback by default, or on an address the test owns (e.g. a veth's in
+// a network namespace the test made), under a wrapper that execs it.
+struct BrokerHost {
+    // The address both broker ports bind, on ephemeral ports.
+    std::string bind_address = "127.0.0.1";
+    // Put before the broker's argv from the first start on, as run_broker_under() does, e.g.
+    // {"/usr/sbin/ip", "netns", "exec", "NS"}; it must exec the broker (same PID).
+    std::vector<std::string> wrapper;
+};
+
 class CorsairCluster {
 public:
     // Starts the broker as start_broker() does. Throws std::runtime_error if it does not come up.
-    explicit CorsairCluster(ClusterOptions options);
+    explicit CorsairCluster(ClusterOptions options, BrokerHost host = {});
     ~CorsairCluster();
     CorsairCluster(const CorsairCluster&) = delete;
     CorsairCluster& operator=(const CorsairCluster&) = delete;
@@ -55,9 +65,10 @@ public:
     const BrokerEndpoints& endpoints() const noexcept { return endpoints_; }
 
     // Starts `corsair-worker --broker EP --queue QUEUE --id NAME --capacity CAPACITY ARGS...`
-    // without waiting for it to register. Replaces (and kills) a worker of the same name.
+    // without waiting for it to register. Replaces (and kills) a worker of the same name. A
+    // `wrapper` goes before that argv and must exec the worker (same PID), e.g. `ip netns exec NS`.
     ChildProcess& start_worker(const std::string& name, std::vector<std::string> args, const std::string& queue,
-                               int capacity);
+                               int capacity, const std::vector<std::string>& wrapper = {});
     ChildProcess& worker(const std::string& name) { return *workers_.at(name); }
     std::vector<pid_t> worker_pids() const;
 
@@ -69,6 +80,7 @@ public:
 
 private:
     ClusterOptions options_;
+    std::string bind_address_;
     // Declared before the processes, so that it is removed only after they are gone.
     std::optional<ScratchDir> scratch_;
     std::string log_dir_;
