@@ -37,6 +37,7 @@ from xml.sax.saxutils import escape
 # Verdict thresholds: the last window against the window right after the warm-up.
 RSS_GROWTH = 0.10          # median RSS may grow at most 10 % ...
 RSS_SLACK_KIB = 16 * 1024  # ... or 16 MiB, whichever is larger
+RSS_SLOPE = 0.05           # and its trend after the warm-up may add at most 5 % (or 16 MiB) per hour
 FD_SLACK = 8               # the most open fds may grow by at most 8
 P99_FACTOR = 2.0           # the median of the windows' p99 may at most double ...
 P99_SLACK_MS = 5.0         # ... plus 5 ms (a loaded 2-core machine moves single windows a lot)
@@ -318,6 +319,17 @@ def column(rows, name):
     return [float(r[name]) for r in rows if r[name] not in ("", None)]
 
 
+def slope_per_hour(rows, name, after):
+    """Least-squares slope of a column against time after `after` seconds, per hour."""
+    points = [(float(r["t_s"]), float(r[name])) for r in rows if float(r["t_s"]) >= after and r[name] != ""]
+    if len(points) < 2:
+        return 0.0
+    mt = statistics.fmean(t for t, _ in points)
+    mv = statistics.fmean(v for _, v in points)
+    den = sum((t - mt) ** 2 for t, _ in points)
+    return 3600 * sum((t - mt) * (v - mv) for t, v in points) / den if den else 0.0
+
+
 def verdict(rows, final, code, kills, rate, maximum, args):
     """Lines of the verdict, and the exit status it gives."""
     early, late = windows(rows, args)
@@ -336,6 +348,9 @@ def verdict(rows, final, code, kills, rate, maximum, args):
         rss0, rss1 = statistics.median(column(early, "broker_rss_kib")), statistics.median(column(late, "broker_rss_kib"))
         judge("RSS flat", rss1 <= rss0 + max(rss0 * RSS_GROWTH, RSS_SLACK_KIB),
               f"median {rss0 / 1024:.1f} MiB -> {rss1 / 1024:.1f} MiB (allowed: +max(10 %, 16 MiB))")
+        slope = slope_per_hour(rows, "broker_rss_kib", args.warmup)
+        judge("RSS trend", slope <= max(rss0 * RSS_SLOPE, RSS_SLACK_KIB),
+              f"least-squares slope after the warm-up {slope / 1024:+.1f} MiB/h (allowed: +max(5 %, 16 MiB) per hour)")
         fd0, fd1 = max(column(early, "broker_fds")), max(column(late, "broker_fds"))
         judge("fds flat", fd1 <= fd0 + FD_SLACK, f"most open {fd0:.0f} -> {fd1:.0f} (allowed: +{FD_SLACK})")
         p0, p1 = statistics.median(column(early, "p99_ms")), statistics.median(column(late, "p99_ms"))
