@@ -10,14 +10,15 @@ maximum throughput with a short run on a broker of its own (or takes --rate), th
 a broker with --data-dir OUT/data and its default flags, --workers corsair-worker --builtin echo,
 and corsair-soak-producer submitting at the rate (every job max_attempts 100, so a kill never
 dead-letters one). Every --sample-every it writes a row of OUT/soak.csv: the broker's RSS
-(/proc/PID/status VmRSS) and open fds (/proc/PID/fd), the machine's load average, the p50/p99 of SUBMIT -> RESULT over the
-producer's last window, the journal's bytes on disk, jobs done and worker kills so far. At the
-end OUT/soak.svg charts RSS, fds, p99 and journal size over time, and a verdict compares the
-last --compare window with the one right after --warmup (OUT/verdict.txt).
+(/proc/PID/status VmRSS) and open fds (/proc/PID/fd), the p50/p99 of SUBMIT -> RESULT over
+the producer's last window, the journal's bytes on disk, jobs done, worker kills so far and
+the machine's load average. At the end OUT/soak.svg charts RSS, fds, p99 and journal size over
+time, and a verdict compares the last --compare window with the one right after --warmup and
+judges the RSS trend after the warm-up (OUT/verdict.txt).
 
 Exit status: 0 all held; 1 a job was lost, doubled, not done or refused (as the producer saw
-the wire), or the producer failed; 3 every job came back exactly once but RSS, fds or p99
-grew past the thresholds printed with the verdict. Python standard library only. Every process
+the wire), or the producer failed; 3 every job came back exactly once but RSS, fds, p99 or the
+journal grew past the thresholds printed with the verdict (or RSS kept rising). Python standard library only. Every process
 it starts is stopped by PID at the end, on an error and on Ctrl-C.
 """
 import argparse
