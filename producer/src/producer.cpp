@@ -81,6 +81,9 @@ struct ResetOnExit {
     T& value;
     ~ResetOnExit() { value = T{}; }
 };
+// Aggregates deduce their template arguments by themselves only from clang 17 on.
+template <class T>
+ResetOnExit(T&) -> ResetOnExit<T>;
 
 // The optional SUBMIT fields of `options`. A run_at already past when the SUBMIT goes out (a resend,
 // or a resubmission after a broker restart) is left out: the broker refuses a time in the past,
