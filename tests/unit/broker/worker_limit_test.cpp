@@ -33,12 +33,12 @@ struct WorkerLimitedBroker {
     void ready(const std::string& worker, std::string_view address = "10.0.0.1", std::uint64_t instance = 0) {
         p::Ready ready{{"q"}, 1, worker};
         ready.instance = instance;
-        scheduler.on_worker_message(worker + "-connection", std::move(ready), now, address);
+        scheduler.on_worker_message(worker + "-connection", std::move(ready), now, corsair::broker::Peer{address, false, {}, std::nullopt});
     }
     void ready_on(const std::string& connection, const std::string& name, std::uint64_t instance) {
         p::Ready ready{{"q"}, 1, name};
         ready.instance = instance;
-        scheduler.on_worker_message(connection, std::move(ready), now, "10.0.0.1");
+        scheduler.on_worker_message(connection, std::move(ready), now, corsair::broker::Peer{"10.0.0.1", false, {}, std::nullopt});
     }
     std::vector<p::Error> errors(const std::string& worker) {
         return outbox.to_worker_of<p::Error>(worker + "-connection");
