@@ -135,7 +135,7 @@ struct KeyDir {
 
 }  // namespace
 
-TEST_CASE("--allowed-keys reads each file's key, name and role", "[broker][access]") {
+TEST_CASE("an --allowed-keys folder gives each file's key, name and role", "[broker][access]") {
     KeyDir keys;
     const auto alice = p::generate_curve_key_pair();
     const auto host7 = p::generate_curve_key_pair();
@@ -152,7 +152,7 @@ TEST_CASE("--allowed-keys reads each file's key, name and role", "[broker][acces
     CHECK(loaded.find(p::generate_curve_key_pair().public_key) == nullptr);
 }
 
-TEST_CASE("--allowed-keys refuses what would let the wrong peer in, naming the file", "[broker][access]") {
+TEST_CASE("an --allowed-keys folder refuses what would let the wrong peer in, naming the file", "[broker][access]") {
     KeyDir keys;
     const auto alice = p::generate_curve_key_pair();
     auto problem = [&] {

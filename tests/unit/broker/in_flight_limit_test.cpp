@@ -1,5 +1,7 @@
 // --max-in-flight: one producer connection may have at most that many new jobs waiting for their
 // ACCEPTED (held for accept_within_ms or for the journal); the next new job is refused.
+#include <map>
+
 #include <catch2/catch.hpp>
 #include <spdlog/sinks/null_sink.h>
 #include <spdlog/spdlog.h>
@@ -47,14 +49,20 @@ struct InFlightBroker {
     void submit_plain(const std::string& id, const std::string& producer = "P") {
         scheduler.on_producer_message(producer, p::make_submit(id, "q", false, p::make_payload("x-" + id)), now);
     }
+    // Every ERROR (ACCEPTED) sent to `producer` so far: the outbox hands each message out once,
+    // so what it handed out is kept here.
     std::vector<p::Error> errors(const std::string& producer = "P") {
-        return outbox.to_producer_of<p::Error>(producer);
+        auto& seen = errors_seen[producer];
+        for (auto& error : outbox.to_producer_of<p::Error>(producer)) seen.push_back(std::move(error));
+        return seen;
     }
     std::vector<std::string> accepted_ids(const std::string& producer = "P") {
-        std::vector<std::string> ids;
-        for (const auto& accepted : outbox.to_producer_of<p::Accepted>(producer)) ids.push_back(accepted.id);
-        return ids;
+        auto& seen = accepted_seen[producer];
+        for (const auto& accepted : outbox.to_producer_of<p::Accepted>(producer)) seen.push_back(accepted.id);
+        return seen;
     }
+    std::map<std::string, std::vector<p::Error>> errors_seen;
+    std::map<std::string, std::vector<std::string>> accepted_seen;
     bool knows(const std::string& id) { return find_job(scheduler, outbox, id, now).has_value(); }
 
     RecordingOutbox outbox;
@@ -135,7 +143,7 @@ TEST_CASE("ACCEPTEDs held for the journal count in flight until it is durable",
     CHECK(b.errors().size() == 1);
 }
 
-TEST_CASE("--max-in-flight 0 takes any number of held ACCEPTEDs", "[broker][scheduler][in_flight_limit]") {
+TEST_CASE("a --max-in-flight of 0 takes any number of held ACCEPTEDs", "[broker][scheduler][in_flight_limit]") {
     InFlightBroker b(0);
     for (int i = 0; i < 100; ++i) b.submit_held("j" + std::to_string(i));
     CHECK(b.errors().empty());

@@ -1,5 +1,7 @@
 // --max-workers: a READY that would connect one worker more than the limit is refused with
 // too_many_workers, counted, and logged at most once a minute.
+#include <map>
+
 #include <catch2/catch.hpp>
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
@@ -40,9 +42,13 @@ struct WorkerLimitedBroker {
         ready.instance = instance;
         scheduler.on_worker_message(connection, std::move(ready), now, corsair::broker::Peer{"10.0.0.1", false, {}, std::nullopt});
     }
+    // Every ERROR sent to `worker`'s connection so far (the outbox hands each out once).
     std::vector<p::Error> errors(const std::string& worker) {
-        return outbox.to_worker_of<p::Error>(worker + "-connection");
+        auto& seen = errors_seen[worker];
+        for (auto& error : outbox.to_worker_of<p::Error>(worker + "-connection")) seen.push_back(std::move(error));
+        return seen;
     }
+    std::map<std::string, std::vector<p::Error>> errors_seen;
     std::size_t log_lines_with(const std::string& text) const {
         std::size_t count = 0;
         std::istringstream lines(log.str());
@@ -127,7 +133,7 @@ TEST_CASE("READYs refused at --max-workers are logged once a minute, not once ea
     CHECK(b.log_lines_with("refused_since_last_line=5") == 1);
 }
 
-TEST_CASE("--max-workers 0 takes any number of workers", "[broker][scheduler][worker_limit]") {
+TEST_CASE("a --max-workers of 0 takes any number of workers", "[broker][scheduler][worker_limit]") {
     WorkerLimitedBroker b(0);
     for (int i = 0; i < 50; ++i) b.ready("w" + std::to_string(i));
     CHECK(worker_count(b.scheduler, b.now) == 50);
