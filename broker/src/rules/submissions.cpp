@@ -52,7 +52,8 @@ bool Submissions::fits_in_flight_limit(const RoutingId& producer, const p::Submi
     const std::uint64_t limit = context_.options.max_in_flight;
     if (limit == 0 || replies_.in_flight(producer) < limit) return true;
     ++context_.counters.in_flight_refusals;
-    if (const std::uint64_t refused = in_flight_refusals_.refuse(now)) {
+    if (const auto unlogged = in_flight_refusals_.admit("in_flight", now)) {
+        const std::uint64_t refused = *unlogged + 1;
         context_.log.warn("submits refused: a producer connection is at --max-in-flight job={} max_in_flight={} "
                           "refused_since_last_line={}",
                           p::quoted(message.id), limit, refused);

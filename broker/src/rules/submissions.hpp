@@ -13,7 +13,7 @@
 #include "job_states.hpp"
 #include "job_store.hpp"
 #include "queue_registry.hpp"
-#include "refusal_log.hpp"
+#include "corsair/broker/log_limiter.hpp"
 #include "replies.hpp"
 #include "result_store.hpp"
 #include "scheduler_context.hpp"
@@ -59,7 +59,7 @@ private:
     Replies& replies_;
     ResultStore& results_;
     bool is_refusing_ = false;
-    RefusalLog in_flight_refusals_;
+    LogLimiter in_flight_refusals_;
 };
 
 }  // namespace corsair::broker

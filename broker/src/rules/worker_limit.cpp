@@ -11,7 +11,8 @@ bool WorkerLimit::admits(const RoutingId& routing_id, const p::Ready& ready, std
     if (workers_.has_room_for(routing_id, address)) return true;
     ++context_.counters.worker_limit_refusals;
     const std::uint64_t limit = workers_.max_workers();
-    if (const std::uint64_t refused = refusals_.refuse(now)) {
+    if (const auto unlogged = refusals_.admit("workers", now)) {
+        const std::uint64_t refused = *unlogged + 1;
         context_.log.warn("workers refused: --max-workers workers are connected worker={} address={} max_workers={} "
                           "refused_since_last_line={}",
                           p::quoted(ready.name), address, limit, refused);

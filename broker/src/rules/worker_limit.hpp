@@ -8,7 +8,7 @@
 
 #include "corsair/broker/outbox.hpp"
 #include "corsair/protocol/messages.hpp"
-#include "refusal_log.hpp"
+#include "corsair/broker/log_limiter.hpp"
 #include "scheduler_context.hpp"
 #include "worker_registry.hpp"
 
@@ -31,7 +31,7 @@ private:
     const SchedulerContext& context_;
     WorkerRegistry& workers_;
     Outbox& outbox_;
-    RefusalLog refusals_;
+    LogLimiter refusals_;
 };
 
 }  // namespace corsair::broker

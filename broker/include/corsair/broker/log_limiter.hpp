@@ -1,5 +1,6 @@
-// At most one log line per key per period: a peer that retries a refused handshake or command
-// many times a second is counted every time but logged once a minute. Memory is bounded: past
+// At most one log line per key per period: a peer that retries a refused handshake, command,
+// READY past --max-workers or SUBMIT past --max-in-flight many times a second is counted every
+// time but logged once a minute. Memory is bounded: past
 // kMaxKeys remembered keys, keys quiet for a whole period are forgotten, and if none is, new keys
 // are logged without being remembered. Owned by one thread.
 #pragma once
