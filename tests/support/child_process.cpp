@@ -8,6 +8,7 @@
 #include <fstream>
 #include <iterator>
 #include <stdexcept>
+#include <string_view>
 #include <utility>
 
 #include <fcntl.h>
@@ -213,10 +214,18 @@ bool ChildProcess::is_running() {
 
 bool process_has_ended(pid_t pid) {
     if (::kill(pid, 0) != 0 && errno == ESRCH) return true;
-    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-    std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+    // Read with read(2), not a stream: the process may be reaped between
+    // kill(0) and the read, and libstdc++'s filebuf then throws (ESRCH).
+    const std::string path = "/proc/" + std::to_string(pid) + "/stat";
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return true;
+    char buffer[512];
+    const ssize_t got = ::read(fd, buffer, sizeof buffer);
+    ::close(fd);
+    if (got <= 0) return true;
+    const std::string_view text(buffer, static_cast<std::size_t>(got));
     const auto paren = text.rfind(')');
-    return paren != std::string::npos && paren + 2 < text.size() && text[paren + 2] == 'Z';
+    return paren != std::string_view::npos && paren + 2 < text.size() && text[paren + 2] == 'Z';
 }
 
 }  // namespace corsair::test
