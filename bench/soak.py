@@ -75,6 +75,8 @@ def parse_args():
     p.add_argument("--compare", type=parse_duration, help="length of the compared windows (same default)")
     p.add_argument("--payload-bytes", type=int, default=64, help="job payload size (64)")
     p.add_argument("--seed", type=int, default=14, help="seed of the kill schedule (14)")
+    p.add_argument("--broker-flag", action="append", default=[], metavar="FLAG",
+                   help="one more corsair-broker flag (repeatable), e.g. --broker-flag=--compact-ratio=2")
     p.add_argument("--out", required=True, help="output dir (CSV, chart, verdict, logs, the journal)")
     args = p.parse_args()
     sixth = min(600.0, args.duration / 6)
@@ -128,7 +130,8 @@ class Cluster:
         out_path = os.path.join(out, f"{name}-broker.out")
         with open(out_path, "wb") as stdout:
             self.broker = procs.start([bins["broker"], "--producers", "tcp://127.0.0.1:*", "--workers",
-                                       "tcp://127.0.0.1:*", "--data-dir", data_dir, "--http", "127.0.0.1:0"],
+                                       "tcp://127.0.0.1:*", "--data-dir", data_dir, "--http", "127.0.0.1:0",
+                                       *args.broker_flag],
                                       os.path.join(out, f"{name}-broker.log"), stdout=stdout)
         self.producers, self.worker_ep = self._wait_ready(out_path)
         self.workers, self.started = [], 0
