@@ -84,12 +84,13 @@ std::string list_table(const protocol::ListReply& page) {
     if (page.jobs.empty()) return out.str();
     const bool shows_worker = page.state == protocol::ListedState::running;
     const bool shows_error = page.state == protocol::ListedState::failed;
-    out << "ID\tATTEMPT\tPRIORITY\tBYTES\t" << when_heading(page.state);
+    out << "ID\tATTEMPT\tCHARGED\tPRIORITY\tBYTES\t" << when_heading(page.state);
     if (shows_worker) out << "\tWORKER";
     if (shows_error) out << "\tLAST ERROR";
     out << '\n';
     for (const auto& job : page.jobs) {
-        out << protocol::printable(job.id) << '\t' << job.attempt << '/' << job.max_attempts << '\t' << job.priority
+        out << protocol::printable(job.id) << '\t' << job.attempt << '\t'
+            << job.counted_attempts.value_or(job.attempt) << '/' << job.max_attempts << '\t' << job.priority
             << '\t' << job.payload_bytes << '\t' << when_text(page.state, job);
         if (shows_worker) out << '\t' << protocol::printable(job.worker);
         if (shows_error) out << '\t' << one_line(job.error, 80);

@@ -146,6 +146,7 @@ nlohmann::json status_json(const protocol::StatusReply& status) {
                      {"queue", json_text(status.queue)},
                      {"state", protocol::to_string(status.state)},
                      {"attempt", status.attempt},
+                     {"counted_attempts", status.counted_attempts.value_or(status.attempt)},
                      {"max_attempts", status.max_attempts == 0 ? nlohmann::json(nullptr) : nlohmann::json(status.max_attempts)},
                      {"priority", status.priority},
                      {"ready_in_ms", is_delayed ? nlohmann::json(status.ready_in_ms) : nlohmann::json(nullptr)},
@@ -210,6 +211,7 @@ nlohmann::json listed_job_json(const std::string& queue, protocol::ListedState s
                           {"queue", queue},
                           {"state", protocol::to_string(state)},
                           {"attempt", job.attempt},
+                          {"counted_attempts", job.counted_attempts.value_or(job.attempt)},
                           {"max_attempts", job.max_attempts},
                           {"priority", job.priority},
                           {"payload_bytes", job.payload_bytes},
@@ -276,10 +278,15 @@ std::string status_text(const protocol::StatusReply& status) {
     out << "id:        " << shown(status.id) << '\n'
         << "queue:     " << shown(status.queue) << '\n'
         << "state:     " << protocol::to_string(status.state) << '\n'
-        << "attempt:   " << status.attempt;
-    // A broker from before job lifecycles reports no max_attempts.
-    if (status.max_attempts != 0) out << '/' << status.max_attempts;
-    out << '\n' << "priority:  " << status.priority << '\n';
+        << "attempt:   " << status.attempt << '\n';
+    // protocol.md §1: `attempt` numbers leases; max_attempts limits the attempts charged, which
+    // leases given back (a worker's DISCONNECT, a broker's restart) are not. A broker from before
+    // job lifecycles reports no max_attempts.
+    if (status.max_attempts != 0) {
+        out << "charged:   " << status.counted_attempts.value_or(status.attempt) << " of " << status.max_attempts
+            << " attempts\n";
+    }
+    out << "priority:  " << status.priority << '\n';
     if (status.state == protocol::JobState::delayed) {
         out << "ready in:  " << human_duration(std::chrono::milliseconds(status.ready_in_ms)) << '\n';
     }

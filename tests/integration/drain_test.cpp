@@ -197,3 +197,38 @@ TEST_CASE("a second SIGTERM stops a draining broker at once", "[integration][dra
     CHECK(WEXITSTATUS(*status) == 0);
     CHECK(log_has(cluster, "drain cut short by a second stop request running=1"));
 }
+
+// protocol.md §11: a lease a worker names again after a broker restart counts against its
+// capacity, so the worker never runs more than its capacity at once. The command writes a line
+// when it starts and one when it ends (run_count() counts those lines); the second job must
+// start only after the first ended.
+TEST_CASE("after kill -9 of the broker, a worker of capacity 1 still running a job gets no second job until it ends",
+          "[integration][drain]") {
+    ScratchDir scratch("corsair-drain");
+    const std::string log = (scratch / "log").string();
+    Cluster cluster;
+    cluster.start_worker("w1",
+                         {"--", "/bin/sh", "-c",
+                          "echo \"start $CORSAIR_JOB_ID\" >> '" + log + "'; sleep \"$(cat)\"; echo \"end $CORSAIR_JOB_ID\" >> '" +
+                              log + "'; echo ran"},
+                         "q", 1);
+    REQUIRE(cluster.wait_for_workers(1));
+    auto producer = cluster.make_producer();
+    // The first job (its payload is how long it sleeps) outlasts the restart and the re-announcement.
+    const auto first = producer->submit_async("q", "6", true, one_attempt());
+    REQUIRE(corsair::test::wait_until([&] { return run_count(log) == 1; }, 10s, 20ms));
+    // Accepted, so durable before the kill: nobody here would resend it.
+    const std::string second = producer->submit("q", "0.1", one_attempt()).job_id;
+
+    const BrokerEndpoints endpoints = cluster.endpoints();
+    cluster.kill_broker();
+    cluster.start_broker(endpoints);
+    auto done = wait_done(cluster, second, 30s);
+    REQUIRE(done);
+    CHECK(done->state == p::JobState::done);
+    std::vector<std::string> lines;
+    std::ifstream file(log);
+    for (std::string line; std::getline(file, line);) lines.push_back(line);
+    CHECK(lines == std::vector<std::string>{"start " + first, "end " + first, "start " + second, "end " + second});
+    CHECK(wait_done(cluster, first, 5s)->attempt == 1);
+}

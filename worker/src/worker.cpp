@@ -658,6 +658,16 @@ void Worker::handle_broker_message(Clock::time_point now) {
                 reconnect_tries_ = ready_refusals_++;
                 connection_lost(now, "too_many_workers");
                 return;
+            } else if (error->code == protocol::ErrorCode::too_many_queues && error->command == "READY") {
+                // protocol.md §7: the broker cannot create the queues this worker serves (its
+                // --max-queues); an operator must act. Retry, as for too_many_workers, after a
+                // growing backoff, rather than once per interval through unknown_worker.
+                log_->error("broker refused this worker: its queues would take the broker past its --max-queues; "
+                            "retrying broker={} message={}",
+                            options_.broker_endpoint, protocol::quoted(error->message));
+                reconnect_tries_ = ready_refusals_++;
+                connection_lost(now, "too_many_queues");
+                return;
             } else {
                 log_->warn("error from broker code={} message={} job={}", protocol::to_string(error->code),
                            protocol::quoted(error->message), error->id);

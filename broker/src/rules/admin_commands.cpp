@@ -92,6 +92,7 @@ void AdminCommands::status_of_ended(const RoutingId& producer, const std::string
     reply.queue = *ended.queue;
     reply.state = ended.state;
     reply.attempt = ended.attempt;
+    reply.counted_attempts = ended.attempts_this_round();
     reply.error = ended.error();
     reply.payload = ended.result_message();
     reply.priority = ended.priority;
@@ -189,10 +190,20 @@ void AdminCommands::purge(const RoutingId& producer, const p::Purge& request, Ti
         replies_.send_when_durable(producer, p::encode(p::Ok{"PURGE", request.queue, count}));
         return;
     }
+    // protocol.md §5.18: unknown_job only when the broker has no record of this id in this queue;
+    // a job it knows there (live, or ended and kept) that is not dead is wrong_state.
     JobRecord* found = jobs_.find(request.id);
     if (found == nullptr || found->queue->name != request.queue) {
-        replies_.send_error(producer, p::ErrorCode::unknown_job, "no job with this id in queue " + request.queue,
-                            request.id, "PURGE");
+        const KeptResult* ended = found == nullptr ? results_.find(request.id) : nullptr;
+        if (ended != nullptr && *ended->queue == request.queue) {
+            replies_.send_error(producer, p::ErrorCode::wrong_state,
+                                "job already ended: " + std::string(p::to_string(ended->state)) +
+                                    " (not in the dead set: it ended, or was purged or aged out)",
+                                request.id, "PURGE");
+        } else {
+            replies_.send_error(producer, p::ErrorCode::unknown_job, "no job with this id in queue " + request.queue,
+                                request.id, "PURGE");
+        }
         return;
     }
     if (found->state != JobState::dead) {

@@ -241,6 +241,7 @@ EndedJob JobEndings::ended_record(JobRecord& job, p::JobState state, zmq::messag
     ended.ended_at = ended_at;
     ended.priority = job.priority;
     ended.max_attempts = max_attempts_of(job);
+    ended.uncounted_attempts = job.uncounted_attempts;
     ended.created_at = job.created_at;
     ended.payload_bytes = job.payload().size();
     ended.payload_hash = payload_hash(job.payload());

@@ -60,6 +60,7 @@ JournalJob ended_record(const KeptResult& ended, const WallTime& wall, std::chro
     r.priority = ended.priority;
     r.retry.max_attempts = ended.max_attempts;
     r.attempt = ended.attempt;
+    r.uncounted_attempts = ended.uncounted_attempts;
     r.errors = ended.errors();
     r.last_error = ended.error();
     r.at_ms = wall.ms_at(ended.ended_at, now);

@@ -66,6 +66,7 @@ void LeaseAdoption::adopt(WorkerRecord& worker, const std::vector<p::HeldLease>&
             }
             if (job->state == JobState::running && job->lease_holder == &worker) continue;
         }
+        if (job != nullptr) skip_lost_lease(*job, lease.attempt);
         // protocol.md §10: a lease the broker does not know (ended, requeued, another attempt)
         // must stop; whatever the worker still sends for it is stale.
         p::Frames frames = p::encode(p::Abandon{lease.id, lease.attempt, "unknown_lease"});
@@ -94,6 +95,18 @@ void LeaseAdoption::take_over(WorkerRecord& old, const std::vector<p::HeldLease>
     sort_for_requeue(lost);
     for (JobRecord* job : lost) requeue_free(*job, "lost_with_connection", name);
     workers_.erase(old);
+}
+
+// protocol.md §10: a JOB goes out before its dispatch is durable, so a crash can lose the record
+// of a lease a worker still holds, and the journal's attempt is then behind. Raising it keeps the
+// next lease's number above every one granted (the lost lease is given back: not charged), so a
+// lease number is never granted twice, even across a crash.
+void LeaseAdoption::skip_lost_lease(JobRecord& job, std::uint32_t held_attempt) {
+    if (held_attempt <= job.attempt || job.state == JobState::running || job.state == JobState::unclaimed) return;
+    context_.log.info("lease lost in a crash named by its worker; attempt raised job={} attempt={} held={}", job.id(),
+                      job.attempt, held_attempt);
+    job.uncounted_attempts += held_attempt - job.attempt;
+    job.attempt = held_attempt;
 }
 
 bool LeaseAdoption::claim_for_report(const std::string& id, std::uint32_t attempt) {

@@ -59,6 +59,9 @@ public:
 
 private:
     void requeue_free(JobRecord& job, const char* reason, const std::string& worker);
+    // `held_attempt`, named in a READY's `holding`, is above `job`'s attempt (a lease whose
+    // dispatch a crash lost): the job's attempt is raised to it, the lost leases uncharged.
+    void skip_lost_lease(JobRecord& job, std::uint32_t held_attempt);
 
     const SchedulerContext& context_;
     JobStore& jobs_;

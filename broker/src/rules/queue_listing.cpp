@@ -24,7 +24,7 @@ JobState job_state_of(p::ListedState state) {
 
 // What the page's budget counts for one entry: its strings plus a fixed allowance for the rest.
 std::size_t entry_bytes(const p::ListedJob& entry) {
-    return 96 + entry.id.size() + entry.worker.size() + entry.error.size();
+    return 120 + entry.id.size() + entry.worker.size() + entry.error.size();
 }
 
 }  // namespace
@@ -39,6 +39,7 @@ p::ListedJob QueueListing::entry(const JobRecord& job, TimePoint now) const {
     p::ListedJob entry;
     entry.id = job.id();
     entry.attempt = job.attempt;
+    entry.counted_attempts = job.attempts_this_round();
     entry.max_attempts = max_attempts_of(job);
     entry.priority = job.priority;
     entry.payload_bytes = job.payload().size();

@@ -83,6 +83,7 @@ void ResultStore::add(std::string_view id, EndedJob& job) {
     entry->attempt = job.attempt;
     entry->priority = job.priority;
     entry->max_attempts = job.max_attempts;
+    entry->uncounted_attempts = job.uncounted_attempts;
     entry->id_bytes = static_cast<std::uint8_t>(id.size());
     entry->inline_result_bytes = static_cast<std::uint16_t>(inline_bytes);
     entry->state = job.state;

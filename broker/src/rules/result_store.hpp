@@ -38,6 +38,9 @@ struct EndedJob {
     std::chrono::steady_clock::time_point ended_at{};
     std::int32_t priority = 0;
     std::uint32_t max_attempts = 0;
+    // Attempts not charged against max_attempts (JobRecord::uncounted_attempts): before the last
+    // RETRY, or given back. STATUS shows attempt minus these against max_attempts.
+    std::uint32_t uncounted_attempts = 0;
     std::vector<protocol::AttemptError> errors;
     // When it was accepted and when its last attempt started (kUnknownTime: not known), and
     // the worker that ran that attempt (empty: none, or not known).
@@ -69,6 +72,9 @@ struct KeptResult {
     std::uint8_t id_bytes = 0;
     protocol::JobState state = protocol::JobState::done;
     bool has_large_result = false;
+    std::uint32_t uncounted_attempts = 0;  // as EndedJob's; fits the padding before details_
+
+    std::uint32_t attempts_this_round() const noexcept { return attempt - uncounted_attempts; }
 
     std::string_view id() const noexcept { return {bytes(), id_bytes}; }
     std::string_view result() const noexcept;

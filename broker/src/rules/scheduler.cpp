@@ -264,12 +264,14 @@ void Scheduler::on_malformed_producer_message(const RoutingId& producer, const p
 
 // ---- workers ---------------------------------------------------------------------------
 
+// protocol.md §6, Order of checks: access, then endpoint, then READY state, then the command's
+// own rules. A command that is not a worker's gets the same answer whether or not READY was sent.
 void Scheduler::on_worker_message(const RoutingId& routing_id, p::Message&& message, TimePoint now,
                                   const Peer& peer) {
     parts_->states.set_time(now);
     if (peer.is_keyed && refused_for_access(routing_id, message, peer, true, now)) return;
-    if (!is_sent_by(message, p::Direction::worker_to_broker) && is_sent_by(message, p::Direction::producer_to_broker)) {
-        answer_producer_on_worker_endpoint(routing_id, message);
+    if (!is_sent_by(message, p::Direction::worker_to_broker)) {
+        answer_foreign_on_worker_endpoint(routing_id, message, now);
         return;
     }
     if (auto* ready = std::get_if<p::Ready>(&message)) {
@@ -284,11 +286,21 @@ void Scheduler::on_worker_message(const RoutingId& routing_id, p::Message&& mess
     dispatch_unless_in_turn(now);
 }
 
-// protocol.md §6: a producer on the worker endpoint is told where to go. The ERROR carries the
-// request's command (and a SUBMIT's id), so the producer can match it to what it sent.
-void Scheduler::answer_producer_on_worker_endpoint(const RoutingId& routing_id, const p::Message& message) {
+// protocol.md §6: a producer on the worker endpoint is told where to go (wrong_endpoint); a
+// command only the broker sends is unexpected_command. The ERROR carries the command (and a
+// SUBMIT's id), so the peer can match it to what it sent. From a registered worker it is still a
+// sign of life (§9: any valid message).
+void Scheduler::answer_foreign_on_worker_endpoint(const RoutingId& routing_id, const p::Message& message,
+                                                  TimePoint now) {
     ++counters_.unexpected_commands;
+    if (WorkerRecord* worker = parts_->workers.find(routing_id)) parts_->workers.heard_from(*worker, now);
     const std::string name(p::to_string(p::command_of(message)));
+    if (!is_sent_by(message, p::Direction::producer_to_broker)) {
+        log_->warn("unexpected command on worker socket command={}", name);
+        send_to_worker(routing_id, p::encode(p::Error{p::ErrorCode::unexpected_command,
+                                                      name + " is not a worker command", {}, name}));
+        return;
+    }
     log_->warn("producer command on the worker endpoint command={}; told it to use {}", name, producer_endpoint_);
     const auto* submit = std::get_if<p::Submit>(&message);
     send_to_worker(routing_id, p::encode(p::Error{p::ErrorCode::wrong_endpoint,
@@ -322,20 +334,27 @@ bool Scheduler::refused_for_access(const RoutingId& routing_id, const p::Message
     return true;
 }
 
-// protocol.md §Leases: a worker we declared dead (or that never said READY) holds no lease. Its
-// DONE or FAIL still ends a lease that waits unclaimed (§10): (id, attempt) is the proof.
+// protocol.md §10: a worker we declared dead (or that never said READY) holds no lease. Its
+// DONE or FAIL still ends a lease that waits unclaimed: (id, attempt) is the proof. The ERROR
+// names the message's command and job (§6), so the worker knows which one was refused.
 void Scheduler::answer_unknown_worker(const RoutingId& routing_id, p::Message&& message, TimePoint now) {
     if (std::holds_alternative<p::Disconnect>(message)) return;
+    std::string id;
     if (auto* done = std::get_if<p::Done>(&message)) {
+        id = done->id;
         report(nullptr, done->id, done->attempt, true, std::move(done->payload), {}, false, now);
     } else if (auto* dones = std::get_if<p::Dones>(&message)) {
         for (auto& entry : dones->done) {
             report(nullptr, entry.id, entry.attempt, true, std::move(entry.payload), {}, false, now);
         }
     } else if (auto* fail = std::get_if<p::Fail>(&message)) {
+        id = fail->id;
         report(nullptr, fail->id, fail->attempt, false, {}, std::move(fail->error), fail->is_permanent, now);
+    } else if (auto* progress = std::get_if<p::Progress>(&message)) {
+        id = progress->id;
     }
-    send_to_worker(routing_id, p::encode(p::Error{p::ErrorCode::unknown_worker, "send READY first", {}, {}}));
+    send_to_worker(routing_id, p::encode(p::Error{p::ErrorCode::unknown_worker, "send READY first", std::move(id),
+                                                  std::string(p::to_string(p::command_of(message)))}));
 }
 
 void Scheduler::report(WorkerRecord* worker, const std::string& id, std::uint32_t attempt, bool succeeded,
@@ -387,11 +406,7 @@ void Scheduler::on_known_worker_message(WorkerRecord& worker, p::Message&& messa
                   worker.leases.size());
         endings.lose_worker(worker, "disconnect", now);
     } else {
-        ++counters_.unexpected_commands;
-        const std::string name(p::to_string(p::command_of(message)));
-        log_->warn("unexpected command on worker socket worker={} command={}", worker.name, name);
-        send_to_worker(worker.routing_id,
-                       p::encode(p::Error{p::ErrorCode::unexpected_command, name + " is not a worker command", {}, name}));
+        answer_foreign_on_worker_endpoint(worker.routing_id, message, now);  // not reached: checked first
     }
 }
 
@@ -452,7 +467,7 @@ bool Scheduler::admits_worker(const RoutingId& routing_id, const p::Ready& ready
                                                       "READY names queues the broker cannot create: it holds " +
                                                           std::to_string(queues.size()) + " queues, --max-queues " +
                                                           std::to_string(options_.max_queues),
-                                                      {}, "READY"}));
+                                                      ready.name, "READY"}));
         return false;
     }
     WorkerRecord* other = ready.name.empty() ? nullptr : parts_->workers.find_named(ready.name);

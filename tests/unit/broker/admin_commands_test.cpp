@@ -370,3 +370,72 @@ TEST_CASE("a known job id submitted with another queue or payload is refused wit
     }
     CHECK(f.scheduler.counters().jobs_submitted == 1);
 }
+
+// protocol.md §5.18: unknown_job only when the broker has no record of the id in that queue; a
+// job it knows there that is not dead (waiting, running, or ended and kept) is wrong_state.
+TEST_CASE("PURGE of a job that is not dead is wrong_state, and unknown_job only for an id the queue never had",
+          "[broker][admin][purge]") {
+    Fixture f;
+    f.ready("W", {"q"}, 1);
+    f.submit_message(job("running"));
+    f.submit_message(job("pending"));
+    f.submit_message(job("cancelled"));
+    f.request(p::Cancel{"cancelled"}, "A");
+    f.done("W", "running", 1);  // ends done; "pending" now runs on W
+    f.submit_message(job("other", "q2"));
+    f.outbox.to_producers.erase("A");
+    auto refusal = [&](const std::string& queue, const std::string& id) {
+        f.request(p::Purge{queue, id}, "A");
+        auto errors = errors_to(f);
+        f.outbox.to_producers.erase("A");
+        REQUIRE(errors.size() == 1);
+        CHECK(errors[0].id == id);
+        CHECK(errors[0].command == "PURGE");
+        return errors[0].code;
+    };
+    CHECK(refusal("q", "running") == p::ErrorCode::wrong_state);  // done, kept
+    CHECK(refusal("q", "pending") == p::ErrorCode::wrong_state);  // running now
+    CHECK(refusal("q", "cancelled") == p::ErrorCode::wrong_state);
+    CHECK(refusal("q", "never") == p::ErrorCode::unknown_job);
+    CHECK(refusal("q", "other") == p::ErrorCode::unknown_job);  // known, but in q2
+    SECTION("a purged job, asked again, is wrong_state: the first PURGE worked") {
+        p::Submit once = job("dead");
+        once.retry.max_attempts = 1;
+        f.submit_message(std::move(once));
+        f.done("W", "pending", 1);
+        f.fail("W", "dead", 1, "no");
+        f.request(p::Purge{"q", "dead"}, "A");
+        REQUIRE(f.outbox.to_producer_of<p::Ok>("A").size() == 1);
+        CHECK(refusal("q", "dead") == p::ErrorCode::wrong_state);
+    }
+}
+
+// protocol.md §1: `attempt` numbers leases and goes up with each; max_attempts limits the
+// attempts charged. A lease given back is not charged, so STATUS and LIST report both, and an
+// ended job keeps its charged count (never "attempt 2 of 1").
+TEST_CASE("STATUS and LIST report the attempts charged apart from the lease number, also once the job ended",
+          "[broker][admin][status]") {
+    Fixture f;
+    p::Submit once = job("j");
+    once.retry.max_attempts = 1;
+    f.submit_message(std::move(once));
+    f.ready("A", {"q"}, 1);
+    REQUIRE(f.job_ids_for("A") == std::vector<std::string>{"j"});
+    f.scheduler.on_worker_message("A", p::Disconnect{"drain_timeout"}, f.now);
+    f.ready("B", {"q"}, 1);
+    REQUIRE(f.jobs_for("B").at(0).attempt == 2);
+
+    const p::ListReply running = list(f, "q", p::ListedState::running);
+    REQUIRE(running.jobs.size() == 1);
+    CHECK(running.jobs[0].attempt == 2);
+    CHECK(running.jobs[0].counted_attempts == 1u);
+    CHECK(running.jobs[0].max_attempts == 1);
+
+    f.done("B", "j", 2);
+    const auto ended = f.find_job("j");
+    REQUIRE(ended);
+    CHECK(ended->state == p::JobState::done);
+    CHECK(ended->attempt == 2);
+    CHECK(ended->counted_attempts == 1u);
+    CHECK(ended->max_attempts == 1);
+}

@@ -294,3 +294,36 @@ TEST_CASE("a deleted queue stays deleted, and a job's times and worker survive, 
         check(r);
     }
 }
+
+// protocol.md §1: an ended job keeps the attempts charged against max_attempts apart from its
+// last lease's number, through the journal and through a snapshot alike.
+TEST_CASE("an ended job's charged attempts survive a restart, from the journal or a snapshot", "[broker][recovery]") {
+    Fixture f;
+    RecordingJournal journal;
+    f.scheduler.set_journal(&journal);
+    auto once = job("once");
+    once.retry.max_attempts = 1;
+    f.ready("W", {"q"}, 1);
+    f.submit_message(std::move(once));
+    f.scheduler.on_worker_message("W", p::Disconnect{"draining"}, f.now);  // attempt 1: given back
+    f.ready("W2", {"q"}, 1);
+    REQUIRE(f.jobs_for("W2").size() == 1);
+    f.done("W2", "once", 2);
+
+    Fixture r;
+    r.now = f.now;
+    r.wall = f.wall;
+    SECTION("from the journal") {
+        for (const auto& record : journal.records) r.scheduler.recover(record, r.now);
+    }
+    SECTION("from a snapshot") {
+        std::string snapshot;
+        f.scheduler.write_snapshot(snapshot, f.now);
+        replay_bytes(r, snapshot);
+    }
+    r.scheduler.finish_recovery(r.now);
+    const auto status = status_of(r, "once");
+    CHECK(status.state == p::JobState::done);
+    CHECK(status.attempt == 2);
+    CHECK(status.counted_attempts == 1u);
+}

@@ -189,3 +189,41 @@ TEST_CASE("a second worker with a name already connected is refused with id_conf
         CHECK(f.worker_count() == 3);
     }
 }
+
+// protocol.md §10: a JOB goes out before its dispatch is durable, so a crash may lose the record
+// of a lease its worker still runs. The worker's READY names it; the broker abandons it and must
+// not grant its number again, or the worker would take the new JOB for the lease it was told to
+// stop.
+TEST_CASE("a lease whose dispatch a crash lost is abandoned, and its number is never granted again",
+          "[broker][lease_adoption]") {
+    Fixture before;
+    RecordingJournal journal;
+    before.scheduler.set_journal(&journal);
+    before.ready("W", {"q"}, 1);
+    before.submit_message(p::make_submit("a", "q", true, p::make_payload("a")));
+    REQUIRE(before.job_ids_for("W") == std::vector<std::string>{"a"});
+    RecordingJournal durable;  // what reached the disk: everything but the dispatch
+    for (const JournalRecord& record : journal.records) {
+        if (!std::holds_alternative<corsair::broker::JournalDispatched>(record)) durable.records.push_back(record);
+    }
+    Fixture f;
+    f.now = before.now;
+    f.wall = before.wall;
+    replay_into(f, durable);
+    REQUIRE(f.find_job("a")->state == p::JobState::pending);
+
+    f.scheduler.on_worker_message("W2", ready_holding("W", 1, {{"a", 1}}), f.now);
+    auto abandoned = f.outbox.to_worker_of<p::Abandon>("W2");
+    REQUIRE(abandoned.size() == 1);
+    CHECK(abandoned[0].attempt == 1);
+    auto jobs = f.jobs_for("W2");
+    REQUIRE(jobs.size() == 1);
+    CHECK(jobs[0].attempt == 2);  // not 1 again
+    const auto status = f.find_job("a");
+    CHECK(status->attempt == 2);
+    CHECK(status->counted_attempts == 1u);  // the lost lease is not charged
+    f.done("W2", "a", 1);  // the abandoned lease's late answer
+    CHECK(f.find_job("a")->state == p::JobState::running);
+    f.done("W2", "a", 2);
+    CHECK(f.find_job("a")->state == p::JobState::done);
+}

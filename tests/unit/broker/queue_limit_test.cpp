@@ -68,6 +68,7 @@ TEST_CASE("a READY naming new queues past --max-queues is refused whole; one wit
     REQUIRE(errors.size() == 1);
     CHECK(errors[0].code == p::ErrorCode::too_many_queues);
     CHECK(errors[0].command == "READY");
+    CHECK(errors[0].id == "w");  // the worker's name, as in READY's other refusals (protocol.md §6)
     CHECK(worker_count(b.scheduler, b.now) == 0);
     CHECK(b.outbox.to_worker_of<p::Job>("W").empty());
     // Duplicates count once: q1 exists, q2 is the one new queue that fits.

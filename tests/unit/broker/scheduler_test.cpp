@@ -146,17 +146,91 @@ TEST_CASE("a silent worker is declared dead and its jobs go back to the head of 
         CHECK(jobs[0].attempt == 2);
         CHECK(jobs[3].attempt == 1);
 
-        SECTION("and the dead worker's late completion is discarded") {
+        SECTION("and the dead worker's late completion is discarded, answered unknown_worker naming it") {
             f.done("A", "j0", 1);
             CHECK(f.scheduler.counters().stale_completions == 1);
             CHECK(f.find_job("j0")->state == p::JobState::running);
             auto errors = f.outbox.to_worker_of<p::Error>("A");
             REQUIRE(errors.size() == 1);
             CHECK(errors[0].code == p::ErrorCode::unknown_worker);
+            CHECK(errors[0].id == "j0");
+            CHECK(errors[0].command == "DONE");
             f.done("B", "j0", 2);
             CHECK(f.find_job("j0")->state == p::JobState::done);
         }
     }
+}
+
+// protocol.md §6: a worker that may not speak (never said READY, or declared dead) is told which
+// of its messages was refused: the ERROR carries the message's command and, when it names one
+// job, that job's id.
+TEST_CASE("ERROR unknown_worker names the refused message's command and job", "[broker][scheduler]") {
+    Fixture f;
+    SECTION("a FAIL") {
+        f.fail("X", "j9", 3, "boom");
+        auto errors = f.outbox.to_worker_of<p::Error>("X");
+        REQUIRE(errors.size() == 1);
+        CHECK(errors[0].code == p::ErrorCode::unknown_worker);
+        CHECK(errors[0].id == "j9");
+        CHECK(errors[0].command == "FAIL");
+    }
+    SECTION("a PROGRESS") {
+        f.scheduler.on_worker_message("X", p::Progress{"j9", 3, 50, "half"}, f.now);
+        auto errors = f.outbox.to_worker_of<p::Error>("X");
+        REQUIRE(errors.size() == 1);
+        CHECK(errors[0].id == "j9");
+        CHECK(errors[0].command == "PROGRESS");
+    }
+    SECTION("a HEARTBEAT, which names no job") {
+        f.heartbeat("X");
+        auto errors = f.outbox.to_worker_of<p::Error>("X");
+        REQUIRE(errors.size() == 1);
+        CHECK(errors[0].id.empty());
+        CHECK(errors[0].command == "HEARTBEAT");
+    }
+    SECTION("a DONES, which names several jobs and so none") {
+        p::Dones dones;
+        dones.done.push_back(p::Done{"a", 1, p::make_payload("r")});
+        dones.done.push_back(p::Done{"b", 1, p::make_payload("r")});
+        f.scheduler.on_worker_message("X", std::move(dones), f.now);
+        auto errors = f.outbox.to_worker_of<p::Error>("X");
+        REQUIRE(errors.size() == 1);
+        CHECK(errors[0].code == p::ErrorCode::unknown_worker);
+        CHECK(errors[0].id.empty());
+        CHECK(errors[0].command == "DONES");
+        CHECK(f.scheduler.counters().stale_completions == 2);
+    }
+    SECTION("a DISCONNECT is ignored without reply") {
+        f.scheduler.on_worker_message("X", p::Disconnect{"bye"}, f.now);
+        CHECK(f.outbox.to_worker_of<p::Error>("X").empty());
+    }
+}
+
+// protocol.md §6, Order of checks: the endpoint is checked before READY state, so a command no
+// worker sends gets one answer whether or not its connection said READY.
+TEST_CASE("a command that is not a worker's gets the same answer before and after READY", "[broker][scheduler]") {
+    Fixture f;
+    auto answers_to = [&](const std::string& connection, p::Message message) {
+        f.scheduler.on_worker_message(connection, std::move(message), f.now);
+        auto errors = f.outbox.to_worker_of<p::Error>(connection);
+        REQUIRE(errors.size() == 1);
+        return errors[0];
+    };
+    f.ready("W", {"q"}, 1);
+    for (const std::string connection : {"unannounced", "W"}) {
+        INFO("connection " << connection);
+        const p::Error job = answers_to(connection, p::Job{"j", "q", 1, p::make_payload("x")});
+        CHECK(job.code == p::ErrorCode::unexpected_command);
+        CHECK(job.command == "JOB");
+        const p::Error abandon = answers_to(connection, p::Abandon{"j", 1, "timeout"});
+        CHECK(abandon.code == p::ErrorCode::unexpected_command);
+        CHECK(abandon.command == "ABANDON");
+        const p::Error stats = answers_to(connection, p::StatsRequest{});
+        CHECK(stats.code == p::ErrorCode::wrong_endpoint);
+        CHECK(stats.command == "STATS");
+    }
+    CHECK(f.worker_count() == 1);
+    CHECK(f.scheduler.counters().unexpected_commands == 6);
 }
 
 TEST_CASE("requeued jobs are redispatched at once to a worker with credit", "[broker][scheduler]") {

@@ -511,7 +511,7 @@ TEST_CASE("job and queue commands send their request and print the answer", "[pr
     SECTION("status shows the lifecycle fields") {
         const auto text = run(context, {"status", "j-7", "--broker", endpoint});
         CHECK(text.exit_code == 0);
-        CHECK_THAT(text.out, Catch::Contains("state:     delayed\n") && Catch::Contains("attempt:   2/5\n") &&
+        CHECK_THAT(text.out, Catch::Contains("state:     delayed\n") && Catch::Contains("attempt:   2\ncharged:   2 of 5 attempts\n") &&
                                  Catch::Contains("priority:  10\n") && Catch::Contains("ready in:  4.5s\n") &&
                                  Catch::Contains("progress:  40% resizing\n") &&
                                  Catch::Contains("  attempt 1: exit status 1\n"));

@@ -1,4 +1,5 @@
 #include "cli_output.hpp"
+#include "cli_inspect.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -125,7 +126,8 @@ TEST_CASE("a status shows state, attempts, priority, readiness, progress and err
               "id:        j\n"
               "queue:     q\n"
               "state:     delayed\n"
-              "attempt:   2/5\n"
+              "attempt:   2\n"
+              "charged:   2 of 5 attempts\n"
               "priority:  -3\n"
               "ready in:  1m30s\n"
               "error:     exit status 2\n"
@@ -162,11 +164,39 @@ TEST_CASE("a status shows state, attempts, priority, readiness, progress and err
         CHECK_THAT(cli::status_text(status), Catch::Contains("result:    1 bytes\n"));
         CHECK(cli::status_json(status)["result"] == "r");
     }
+    SECTION("a job whose first lease was given back: the lease number and the charged count apart") {
+        auto status = status_of(protocol::JobState::done);
+        status.attempt = 2;
+        status.counted_attempts = 1;
+        status.max_attempts = 1;
+        CHECK_THAT(cli::status_text(status),
+                   Catch::Contains("attempt:   2\ncharged:   1 of 1 attempts\n") && !Catch::Contains("2 of 1"));
+        CHECK(cli::status_json(status)["counted_attempts"] == 1);
+        CHECK(cli::status_json(status)["attempt"] == 2);
+    }
     SECTION("a broker that reports no max attempts") {
         auto status = status_of(protocol::JobState::cancelled);
         status.max_attempts = 0;
-        CHECK_THAT(cli::status_text(status), Catch::Contains("attempt:   2\n") && Catch::Contains("cancelled"));
+        CHECK_THAT(cli::status_text(status), Catch::Contains("attempt:   2\n") && Catch::Contains("cancelled") &&
+                                                 !Catch::Contains("charged"));
     }
+}
+
+TEST_CASE("a LIST page shows each job's lease number and its charged attempts apart", "[producer][cli_output]") {
+    protocol::ListReply page;
+    page.queue = "q";
+    page.state = protocol::ListedState::running;
+    page.total = 1;
+    protocol::ListedJob job;
+    job.id = "j";
+    job.attempt = 2;
+    job.counted_attempts = 1;
+    job.max_attempts = 1;
+    page.jobs.push_back(job);
+    const std::string table = cli::list_table(page);
+    CHECK_THAT(table, Catch::Contains("ID\tATTEMPT\tCHARGED\t") && Catch::Contains("j\t2\t1/1\t") &&
+                          !Catch::Contains("2/1"));
+    CHECK(cli::listed_job_json("q", page.state, job)["counted_attempts"] == 1);
 }
 
 TEST_CASE("stats print as tables and as one JSON object", "[producer][cli_output]") {

@@ -853,6 +853,16 @@ TEST_CASE("a worker refused for a name in use says so and tries again on a new c
     CHECK(id_text(second_id) != id_text(first_id));
 }
 
+TEST_CASE("a worker refused for too many queues says so and tries again on a new connection", "[worker][worker]") {
+    zmq::context_t context;
+    FakeBroker broker(context);
+    RunningWorker running(context, options_for(broker), {{"q", describe()}});
+    auto [first_id, ready] = broker.expect<protocol::Ready>();
+    broker.send(first_id, protocol::Error{protocol::ErrorCode::too_many_queues, "--max-queues", "test-worker", "READY"});
+    auto [second_id, again] = broker.expect<protocol::Ready>();
+    CHECK(id_text(second_id) != id_text(first_id));
+}
+
 TEST_CASE("ABANDON stops the job's handler and nothing is reported for that attempt", "[worker][worker]") {
     zmq::context_t context;
     FakeBroker broker(context);

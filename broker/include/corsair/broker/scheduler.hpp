@@ -136,8 +136,10 @@ private:
     struct Parts;
 
     void on_unexpected_producer_command(const RoutingId& producer, const protocol::Message& message);
-    // A producer command on the worker endpoint: ERROR wrong_endpoint naming the producer endpoint.
-    void answer_producer_on_worker_endpoint(const RoutingId& routing_id, const protocol::Message& message);
+    // A command no worker sends, on the worker endpoint, READY or not: ERROR wrong_endpoint naming
+    // the producer endpoint for a producer command, else unexpected_command.
+    void answer_foreign_on_worker_endpoint(const RoutingId& routing_id, const protocol::Message& message,
+                                           TimePoint now);
     // True (and the request answered with storage_unavailable) if `message` would change state
     // while the journal cannot be written.
     bool refused_for_storage(const RoutingId& producer, const protocol::Message& message);

@@ -614,6 +614,9 @@ inline void write_body(MapWriter& w, const ListReply& m) {
         w.begin_map();
         w.field("id", job.id);
         w.field("attempt", job.attempt);
+        if (job.counted_attempts && *job.counted_attempts != job.attempt) {
+            w.field("counted_attempts", *job.counted_attempts);
+        }
         w.field("max_attempts", job.max_attempts);
         w.field("priority", job.priority);
         w.field("payload_bytes", job.payload_bytes);
@@ -631,6 +634,7 @@ inline ListedJob read_listed_job(const MapReader& j) {
     ListedJob job;
     job.id = job_id(j);
     job.attempt = j.unsigned_integer<std::uint32_t>("attempt", 0, kMaxU32, 0);
+    job.counted_attempts = j.optional_unsigned<std::uint32_t>("counted_attempts", 0, kMaxU32);
     job.max_attempts = j.unsigned_integer<std::uint32_t>("max_attempts", 0, kMaxAttemptsLimit, 0);
     job.priority = j.signed_integer<std::int32_t>("priority", kMinPriority, kMaxPriority, 0);
     job.payload_bytes = j.unsigned_integer("payload_bytes", 0, kMaxU64, 0);

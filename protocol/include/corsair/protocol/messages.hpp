@@ -332,7 +332,9 @@ struct ListRequest {
 // One listed job. Times are Unix ms; absent fields do not apply to the job's state.
 struct ListedJob {
     std::string id;
-    std::uint32_t attempt = 0;  // attempts started so far
+    std::uint32_t attempt = 0;  // attempts started so far: the last lease's number
+    // Attempts charged against max_attempts (protocol.md §1); absent: equal to `attempt`.
+    std::optional<std::uint32_t> counted_attempts;
     std::uint32_t max_attempts = 0;
     std::int32_t priority = 0;
     std::uint64_t payload_bytes = 0;
