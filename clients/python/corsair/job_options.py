@@ -1,6 +1,8 @@
 """A job's optional SUBMIT fields (docs/protocol.md §5.1), checked against their limits.
 
 Durations are seconds (int or float), as elsewhere in Python; the wire carries milliseconds.
+The per-attempt limit the wire calls ``timeout_ms`` is `attempt_timeout` here, so that `timeout`
+keeps meaning how long a call waits, everywhere in this package.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ OPTION_NAMES = (
     "backoff",
     "backoff_max",
     "backoff_jitter_pct",
-    "timeout",
+    "attempt_timeout",
     "delay",
     "run_at",
     "unique_key",
@@ -59,7 +61,7 @@ def job_fields(
     backoff: Optional[Seconds] = None,
     backoff_max: Optional[Seconds] = None,
     backoff_jitter_pct: Optional[int] = None,
-    timeout: Optional[Seconds] = None,
+    attempt_timeout: Optional[Seconds] = None,
     delay: Seconds = 0,
     run_at: Optional[When] = None,
     unique_key: str = "",
@@ -80,8 +82,8 @@ def job_fields(
         fields["backoff_max_ms"] = milliseconds("backoff_max", backoff_max, 1, p.MAX_BACKOFF_MS)
     if backoff_jitter_pct is not None:
         fields["backoff_jitter_pct"] = _bounded_int("backoff_jitter_pct", backoff_jitter_pct, 0, 100)
-    if timeout is not None:
-        fields["timeout_ms"] = milliseconds("timeout", timeout, 0, p.MAX_TIMEOUT_MS)
+    if attempt_timeout is not None:
+        fields["timeout_ms"] = milliseconds("attempt_timeout", attempt_timeout, 0, p.MAX_TIMEOUT_MS)
     delay_ms = milliseconds("delay", delay, 0, p.MAX_DELAY_MS)
     if delay_ms:
         fields["delay_ms"] = delay_ms

@@ -149,6 +149,8 @@ class Producer:
         self._aliases: Dict[str, Set[str]] = {}
         self._unaccepted = 0
         self._outbox: Deque[Union[_Job, List[bytes]]] = collections.deque()
+        # Refused with too_many_in_flight: sent again, in order, as acknowledgements make room.
+        self._held: Deque[_Job] = collections.deque()
         self._events: Deque[Event] = collections.deque()
         self._finished: Dict[str, Result] = {}
         self._pending: Optional[Callable[[Message], bool]] = None
@@ -202,7 +204,7 @@ class Producer:
         Blocks, pumping the socket, only while `window` submits await acceptance. The outcome
         arrives through events(), results() or wait(), under this id. `options` are those of
         job_options.job_fields: priority, max_attempts, backoff, backoff_max, backoff_jitter_pct,
-        timeout, delay (seconds), run_at (datetime or Unix seconds), unique_key. Raises
+        attempt_timeout, delay (seconds), run_at (datetime or Unix seconds), unique_key. Raises
         ValueError on a bad option, LimitExceeded for a payload over the broker's known limit.
         """
         self._check_thread()
@@ -451,7 +453,17 @@ class Producer:
         self._receive_available()
         self._flush_outbox()
 
+    def _release_held(self) -> None:
+        """Sends SUBMITs refused with too_many_in_flight again while the broker's limit allows."""
+        limit = self._broker_max_in_flight or self.window
+        while self._held and self._unaccepted - len(self._held) < limit:
+            job = self._held.popleft()
+            if self._jobs.get(job.id) is job and not job.accepted:
+                self.resubmissions += 1
+                self._queue_submit(job)
+
     def _run_timers(self, now: float) -> None:
+        self._release_held()
         for aw, unanswered in enumerate(self._unanswered):
             delay = self.resend_after + (self._accept_within_ms / 1000 if aw else 0.0)
             while unanswered:
@@ -568,7 +580,10 @@ class Producer:
                 self._broker_max_in_flight = max(1, error.max_in_flight)
             job = self._jobs.get(error.id)
             if job is not None and not job.accepted:
-                return  # left to its resend timer
+                self._unanswered[job.sends_accept_within].pop(job.id, None)
+                if job not in self._held:
+                    self._held.append(job)
+                return
         if error.code == "unknown_job" and error.command in ("", "STATUS"):
             # An accepted job the broker no longer knows: it lost its state (a restart without a
             # journal). Every awaited job is gone too: submit them all again, same ids.
@@ -671,7 +686,10 @@ class Producer:
 
     def stats(self, *, timeout: Seconds = 5.0) -> Stats:
         """The broker's STATS_REPLY: counters, queues and workers. Learns its max_payload_bytes."""
-        answer = self._request(Command.STATS, {}, lambda m: m.command == Command.STATS_REPLY, timeout)
+        def matches(m: Message) -> bool:
+            return m.command == Command.STATS_REPLY or self._refusal(m, "STATS", "")
+
+        answer = self._request(Command.STATS, {}, matches, timeout)
         stats = Stats.from_message(answer.header, p.decode_body(answer.payload))
         if stats.max_payload_bytes:
             self._broker_max_payload = stats.max_payload_bytes
@@ -716,7 +734,7 @@ class Producer:
         """Reads a queue's settings, or changes those given and returns them all (§5.21).
 
         Settings: paused (bool), max_length, max_attempts, backoff_jitter_pct, dead_max_count
-        (ints), backoff, backoff_max, timeout, dead_max_age (seconds). With `create` the queue is
+        (ints), backoff, backoff_max, attempt_timeout, dead_max_age (seconds). With `create` the queue is
         made if missing (QueueSettings.created says so); otherwise an unknown queue raises NotFound.
         """
         check_name("queue", queue, p.MAX_QUEUE_NAME_BYTES)
@@ -771,7 +789,7 @@ class Producer:
 _SECONDS_SETTINGS = {
     "backoff": ("backoff_ms", 1, p.MAX_BACKOFF_MS),
     "backoff_max": ("backoff_max_ms", 1, p.MAX_BACKOFF_MS),
-    "timeout": ("timeout_ms", 0, p.MAX_TIMEOUT_MS),
+    "attempt_timeout": ("timeout_ms", 0, p.MAX_TIMEOUT_MS),
     "dead_max_age": ("dead_max_age_ms", 1, p.MAX_DELAY_MS),
 }
 _INT_SETTINGS = {

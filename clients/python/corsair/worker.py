@@ -125,6 +125,10 @@ class Worker:
         self._outcome_endpoint = f"inproc://corsair-worker-{tag}-outcomes"
         self._control: Optional[zmq.Socket] = None
         self._started = False
+        # What this worker did, for its operator and its tests; written by the I/O thread only.
+        self.counters: Dict[str, int] = dict.fromkeys(
+            ("jobs", "job_batches", "done", "done_batches", "failed", "abandoned", "connections", "ready_again"), 0
+        )
 
     # ------------------------------------------------------------------ configuration
 
@@ -301,6 +305,7 @@ class Worker:
         apply_curve(sock, self._curve)
         sock.connect(self.endpoint)
         self._sock = sock
+        self.counters["connections"] += 1
         self._state = "connecting" if not self._state.startswith("draining") else "draining"
         self._answered = False
         self._broker_batch = 0  # a new broker may not read DONES: wait for its HEARTBEAT
@@ -412,6 +417,7 @@ class Worker:
         elif m.command == Command.JOB:
             self._on_job(h.get("id"), h.get("queue"), h.get("attempt"), m.payload)
         elif m.command == Command.JOBS:
+            self.counters["job_batches"] += 1
             for (id, queue, attempt), payload in zip(p.lease_entries(h["jobs"], 3), m.payloads):
                 self._on_job(id, queue, attempt, payload)
         elif m.command == Command.ABANDON:
@@ -453,6 +459,7 @@ class Worker:
         key = (id, attempt)
         if key in self._running:
             return  # the lease is already ours and running
+        self.counters["jobs"] += 1
         job = Job(id, queue, attempt, payload, self._max_result_bytes)
         self._running[key] = _Running(job)
         self._pool.submit(job)
@@ -468,6 +475,7 @@ class Worker:
         running.abandoned = True
         running.held_progress = None
         running.job.stopped.set()
+        self.counters["abandoned"] += 1
         log.info("abandoned job=%s attempt=%s reason=%s", key[0], key[1], reason)
 
     def _on_error(self, h: Dict[str, Any], now: float) -> None:
@@ -480,6 +488,7 @@ class Worker:
             if now >= self._last_ready_again + self._interval:
                 log.info("broker does not know this worker; sending READY again")
                 self._last_ready_again = now
+                self.counters["ready_again"] += 1
                 self._send_ready()
         elif error.code in ("id_conflict", "too_many_workers") and error.command == "READY":
             log.error("broker refused this worker: %s", error)
@@ -511,6 +520,7 @@ class Worker:
         if running.held_progress is not None and self._answered:
             self._send(Command.PROGRESS, running.held_progress)
         lease = {"id": key[0], "attempt": key[1]}
+        self.counters["done" if kind == DONE else "failed"] += 1
         if kind == DONE:
             report: Report = (Command.DONE, lease, body)
         else:
@@ -540,6 +550,7 @@ class Worker:
             id, attempt, result = held[0]
             self._send(Command.DONE, {"id": id, "attempt": attempt}, [result])
         else:
+            self.counters["done_batches"] += 1
             self._send(Command.DONES, {"done": [[id, attempt] for id, attempt, _ in held]}, [r for _, _, r in held])
 
     def _deliver_unsent(self) -> None:
