@@ -344,13 +344,18 @@ class Producer:
     def _take_events(self) -> List[Event]:
         taken = []
         while self._events:
-            event = self._events.popleft()
-            if isinstance(event, Result):
-                if self._finished.get(event.id) is not event:
-                    continue  # already taken by wait()
-                del self._finished[event.id]
-            taken.append(event)
+            event = self._pop_event()
+            if event is not None:
+                taken.append(event)
         return taken
+
+    def _pop_event(self) -> Optional[Event]:
+        event = self._events.popleft()
+        if isinstance(event, Result):
+            if self._finished.get(event.id) is not event:
+                return None  # already taken by wait()
+            del self._finished[event.id]
+        return event
 
     def results(self, timeout: Optional[Seconds] = None) -> Iterator[Union[Result, Refused]]:
         """Yields each awaited job's Result (and each Refused submit) as it comes, until no result
@@ -359,10 +364,12 @@ class Producer:
         self._check_thread()
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
-            for event in self._take_events():
+            while self._events:
+                # One at a time: a caller that stops iterating leaves the rest for later.
+                event = self._pop_event()
                 if isinstance(event, (Result, Refused)):
                     yield event
-            if not self._awaited and not self._events:
+            if not self._awaited:
                 return
             if deadline is not None and time.monotonic() >= deadline:
                 raise BrokerTimeout(f"{len(self._awaited)} results still awaited after {timeout} s")

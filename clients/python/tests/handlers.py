@@ -2,7 +2,8 @@
 
 Payloads (text): ``sleep:MS`` sleeps MS ms (giving up when the lease is revoked); ``fail:N``
 fails attempts 1..N, then succeeds; ``permanent`` raises PermanentFailure; ``progress:MS``
-reports 40 % then sleeps MS ms; ``big:N`` returns N bytes; anything else is echoed. A result is
+reports 40 % then sleeps MS ms; ``big:N`` returns N bytes; ``hold:NAME`` holds the job 60 s on worker NAME and returns at once
+on any other; anything else is echoed. A result is
 ``NAME:PAYLOAD``, so a test can tell which worker ran a job. Each attempt is recorded in `record`
 as (id, attempt, outcome) and, with a `record_file`, appended to it as a line.
 """
@@ -29,7 +30,11 @@ def make_handler(name: str, record: List[tuple], record_file: Optional[str] = No
     def handle(job: corsair.Job):
         text = job.text
         note(job, "started")
-        if text.startswith("sleep:") or text.startswith("progress:"):
+        if text.startswith("hold:"):
+            if text == f"hold:{name}" and job.stopped.wait(60):
+                note(job, "stopped")
+                return "stopped"
+        elif text.startswith("sleep:") or text.startswith("progress:"):
             if text.startswith("progress:"):
                 job.progress(40, "forty")
             if job.stopped.wait(int(text.split(":", 1)[1]) / 1000):
