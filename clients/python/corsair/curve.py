@@ -18,16 +18,18 @@ def read_certificate(path: str) -> Dict[str, str]:
     values: Dict[str, str] = {}
     with open(path, encoding="utf-8") as file:
         for line in file:
-            stripped = line.split("#", 1)[0].rstrip()
-            if not stripped.strip():
-                continue
+            stripped = line.rstrip("\r\n")
+            if not stripped.strip() or stripped.lstrip().startswith("#"):
+                continue  # ZPL comments are whole lines: Z85 keys may hold a '#'
             if not line[0].isspace():
                 section = stripped.strip()
                 continue
             if section != "curve" or "=" not in stripped:
                 continue
             key, value = (part.strip() for part in stripped.split("=", 1))
-            values[key] = value.strip('"')
+            if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+                value = value[1:-1]
+            values[key] = value
     return values
 
 

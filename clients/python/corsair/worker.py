@@ -163,7 +163,10 @@ class Worker:
 
     def _send_control(self, command: bytes) -> None:
         # A short-lived socket per request: the I/O thread shares nothing but the endpoint.
-        pipe = self._context.socket(zmq.PUSH)
+        try:
+            pipe = self._context.socket(zmq.PUSH)
+        except zmq.ZMQError:
+            return  # run() has ended and closed the context: nothing to tell
         try:
             pipe.setsockopt(zmq.LINGER, 1000)
             pipe.connect(self._control_endpoint)

@@ -232,7 +232,9 @@ class Cluster:
     def cli(self, *args: str, timeout: float = 30.0) -> subprocess.CompletedProcess:
         """Runs the corsair CLI against the broker's producer endpoint."""
         argv = [binary("CORSAIR_CLI_BIN"), *args]
-        env = dict(os.environ, CORSAIR_PRODUCER_ENDPOINT=self.broker.producers)
+        env = dict(os.environ)
+        if self.broker is not None:
+            env["CORSAIR_PRODUCER_ENDPOINT"] = self.broker.producers
         return subprocess.run(argv, capture_output=True, text=True, timeout=scaled(timeout), env=env)
 
     def stats(self) -> corsair.Stats:
