@@ -7,7 +7,7 @@ measured; then `--jobs` jobs end to end, results awaited):
   producer    one Python Producer, window pipelined, wants_result, to C++ workers
               (corsair-worker --builtin noop --inline)
   workers     N Python worker processes (a no-op handler) at capacity C, fed by the C++ CLI
-              (corsair submit --file --wait)
+              (corsair submit --file --wait); and, for reference, one C++ worker fed the same way
 
 Usage: bench.py --bin-dir build [--jobs 20000] [--workers 1,2] [--capacity 1,8]
 Each figure is one run: a rough figure for docs/performance.md, not a statistic.
@@ -86,12 +86,15 @@ def run_python_worker(endpoint: str, name: str, capacity: int) -> None:
     worker.run()
 
 
-def bench_workers(bin_dir: Path, scratch: Path, jobs: int, count: int, capacity: int) -> float:
+def bench_workers(bin_dir: Path, scratch: Path, jobs: int, count: int, capacity: int, cpp: bool = False) -> float:
     broker = Broker(bin_dir, scratch)
     workers = []
     try:
         for i in range(count):
             argv = [sys.executable, str(Path(__file__).resolve()), "--serve", broker.workers, f"py{i}", str(capacity)]
+            if cpp:  # the reference: the same feed into C++ workers
+                argv = [str(bin_dir / "worker/corsair-worker"), "--broker", broker.workers, "--queue", "bench",
+                        "--id", f"cpp{i}", "--capacity", str(capacity), "--builtin", "noop", "--inline"]
             workers.append(subprocess.Popen(argv, stderr=subprocess.DEVNULL))
         wait_workers(broker.producers, count)
         lines = scratch / "jobs.txt"
@@ -133,6 +136,9 @@ def main() -> int:
                 rate = bench_workers(args.bin_dir, Path(scratch), args.jobs, count, capacity)
                 rows.append((f"{count} Python worker(s), capacity {capacity}, fed by corsair submit --file", rate))
                 print(f"{rows[-1][0]:<62} {rate:>9,.0f} jobs/s", flush=True)
+        rate = bench_workers(args.bin_dir, Path(scratch), args.jobs, 1, 8, cpp=True)
+        rows.append(("reference: 1 C++ noop worker, capacity 8, fed by corsair submit", rate))
+        print(f"{rows[-1][0]:<62} {rate:>9,.0f} jobs/s", flush=True)
     return 0
 
 
