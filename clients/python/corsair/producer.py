@@ -153,6 +153,8 @@ class Producer:
         self._held: Deque[_Job] = collections.deque()
         self._events: Deque[Event] = collections.deque()
         self._finished: Dict[str, Result] = {}
+        self._waited: Set[str] = set()  # ids wait() returned: their other events are dropped
+        self._compact_at = 1024
         self._pending: Optional[Callable[[Message], bool]] = None
         self._answer: Optional[Message] = None
         self._broker_instance = 0
@@ -349,6 +351,22 @@ class Producer:
                 taken.append(event)
         return taken
 
+    def _compact_events(self) -> None:
+        """Drops the events of jobs wait() has returned, once they would otherwise pile up
+        (a caller that only uses run() and wait() never takes them)."""
+        if len(self._events) < self._compact_at:
+            return
+        kept = collections.deque()
+        for event in self._events:
+            if event.id in self._waited:
+                continue
+            if isinstance(event, Result) and self._finished.get(event.id) is not event:
+                continue
+            kept.append(event)
+        self._events = kept
+        self._waited.clear()
+        self._compact_at = max(1024, 2 * len(kept))
+
     def _pop_event(self) -> Optional[Event]:
         event = self._events.popleft()
         if isinstance(event, Result):
@@ -383,6 +401,8 @@ class Producer:
         deadline = time.monotonic() + timeout
         while True:
             if id in self._finished:
+                self._waited.add(id)
+                self._compact_events()
                 return self._finished.pop(id)
             for event in self._events:
                 if isinstance(event, Refused) and event.id == id:
@@ -515,7 +535,10 @@ class Producer:
                 self.dropped_messages += 1
                 continue
             self._last_heard = time.monotonic()
-            self._handle(message)
+            try:
+                self._handle(message)
+            except (p.MalformedMessage, KeyError, TypeError, ValueError, AttributeError):
+                self.dropped_messages += 1  # a field of the wrong shape: peer input never raises here
 
     def _handle(self, m: Message) -> None:
         is_answer = self._pending is not None and self._answer is None and self._pending(m)

@@ -402,7 +402,10 @@ class Worker:
             self._last_heard = now  # §9: any valid message is a sign of life
             if not self._answered:
                 self._on_first_message()
-            self._dispatch(message, now)
+            try:
+                self._dispatch(message, now)
+            except (p.MalformedMessage, KeyError, TypeError, ValueError, AttributeError) as e:
+                log.warning("bad message from broker: %r (%s)", message, e)
             if self._fatal is not None:
                 return
 
