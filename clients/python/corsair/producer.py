@@ -258,6 +258,10 @@ class Producer:
     ) -> _Job:
         check_name("queue", queue, p.MAX_QUEUE_NAME_BYTES)
         data = p.as_bytes(payload)
+        if len(data) > p.DEFAULT_MAX_PAYLOAD_BYTES and self._broker_max_payload is None:
+            # §8: every broker reads 8 MiB; past that, a frame over its ZMQ_MAXMSGSIZE would cost
+            # the connection with no reply, so learn its limit first (one STATS).
+            self.stats()
         limit = self._payload_limit()
         if limit is not None and len(data) > limit:
             raise LimitExceeded("payload_too_large", f"payload of {len(data)} bytes over the limit of {limit} bytes")

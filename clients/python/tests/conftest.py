@@ -192,6 +192,9 @@ class Cluster:
         self.producers: List[corsair.Producer] = []
 
     def start_broker(self, *flags: str) -> Broker:
+        """Starts a broker with `flags` on new ports, stopping the test's previous one."""
+        if self.broker is not None and self.broker.process is not None:
+            self.broker.process.stop()
         self.broker = Broker(self.scratch, list(flags))
         self.broker.start()
         return self.broker

@@ -60,7 +60,7 @@ def test_with_curve_on_python_clients_holding_allowed_keys_run_jobs_and_an_unkno
     keys.mkdir()
     allowed.mkdir()
     broker_public, broker_secret = keygen(cluster, keys, "broker")
-    for name, role in (("host1", "worker"), ("billing", "admin"), ("stranger", "producer")):
+    for name, role in (("host1", "worker"), ("billing", "admin"), ("shop", "producer"), ("stranger", "producer")):
         public, _ = keygen(cluster, keys, name, role)
         if name != "stranger":
             shutil.copy(public, allowed / public.name)
@@ -70,6 +70,13 @@ def test_with_curve_on_python_clients_holding_allowed_keys_run_jobs_and_an_unkno
     producer = cluster.producer(curve=corsair.CurveKeys.from_files(str(broker_public), str(keys / "billing.key_secret")))
     assert producer.run("secure", "secret", timeout=scaled(10)).result == b"w:secret"
     assert producer.stats().worker("w")["key"] == "host1"
+    shop = corsair.CurveKeys.from_files(str(broker_public), str(keys / "shop.key_secret"))
+    with corsair.Producer(cluster.broker.producers, curve=shop) as submitter:
+        job = submitter.run("secure", "from the shop", timeout=scaled(10))
+        assert job.ok
+        with pytest.raises(corsair.AccessDenied) as refused:
+            submitter.cancel(job.id)  # a producer key may submit, not administer
+        assert refused.value.code == "forbidden"
     stranger = corsair.CurveKeys.from_files(str(broker_public), str(keys / "stranger.key_secret"))
     with corsair.Producer(cluster.broker.producers, curve=stranger) as outsider:
         with pytest.raises(corsair.BrokerTimeout):

@@ -178,3 +178,33 @@ def test_every_submit_option_reaches_the_broker(cluster):
     assert producer.status(delayed.job_id).state == "delayed"
     assert 100_000 < producer.status(at.job_id).ready_in_ms <= 121_000
     assert producer.status(job.job_id, payload=True).payload == b"x"
+
+
+def test_a_job_larger_than_8_mib_runs_under_a_raised_max_payload_and_is_refused_locally_by_a_default_broker(cluster):
+    cluster.start_broker("--data-dir", "", "--max-payload", "16MiB")
+    cluster.py_worker("big", "w")
+    producer = cluster.producer()
+    payload = b"p" * (9 * 1024 * 1024)
+    result = producer.run("big", payload, timeout=scaled(30))
+    assert result.ok and result.result == b"w:" + payload
+    cluster.start_broker("--data-dir", "")
+    with corsair.Producer(cluster.broker.producers) as default:
+        with pytest.raises(corsair.LimitExceeded):
+            default.submit("big", payload)  # the STATS it asked first told it 8 MiB
+        assert default.stats().max_payload_bytes == 8 * 1024 * 1024
+
+
+def test_stats_lists_a_python_worker_with_its_name_capacity_and_queues(cluster):
+    cluster.start_broker("--data-dir", "")
+    cluster.py_worker(["a", "b"], "listed", capacity=5)
+    entry = wait_registered(cluster, "listed").worker("listed")
+    assert (entry["capacity"], sorted(entry["queues"]), entry["address"]) == (5, ["a", "b"], "127.0.0.1")
+
+
+def test_a_full_window_on_a_silent_broker_ends_in_a_timeout_after_the_silence_limit(cluster):
+    with corsair.Producer("tcp://127.0.0.1:9", window=1, silence_limit=0.5) as producer:
+        producer.submit("q", "first")
+        started = time.monotonic()
+        with pytest.raises(corsair.BrokerTimeout):
+            producer.submit("q", "second")
+        assert 0.4 < time.monotonic() - started < scaled(5)
