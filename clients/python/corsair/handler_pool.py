@@ -64,7 +64,8 @@ Handler = Callable[[Job], Union[bytes, str, None]]
 
 
 def _error_text(error: BaseException) -> str:
-    text = str(error) or type(error).__name__
+    """str(error), or its type and repr when that is empty (a bare ``raise KeyError()``)."""
+    text = str(error) or traceback.format_exception_only(type(error), error)[-1].strip()
     return p.utf8_cut(text, p.MAX_ERROR_TEXT_BYTES)
 
 
@@ -76,9 +77,7 @@ def run_handler(handler: Handler, job: Job) -> List[bytes]:
         result = p.as_bytes(handler(job))
     except PermanentFailure as e:
         return [FAILED_PERMANENTLY, *key, _error_text(e).encode()]
-    except Exception as e:  # any other exception is a retryable failure
-        if not str(e):
-            return [FAILED, *key, p.utf8_cut(traceback.format_exception_only(type(e), e)[-1].strip(), 8192).encode()]
+    except BaseException as e:  # anything else, SystemExit included, is a retryable failure
         return [FAILED, *key, _error_text(e).encode()]
     if len(result) > job.max_result_bytes:
         error = f"result too large: {len(result)} bytes, over the broker's limit of {job.max_result_bytes} bytes"

@@ -122,3 +122,19 @@ def test_a_broker_killed_and_restarted_with_its_journal_while_a_python_producer_
     assert sum(q["submitted"] for q in cluster.stats().queues) <= 200
     for job_id in ids[::10]:
         assert producer.status(job_id).state == "done"
+
+
+def test_a_producer_waiting_on_results_rides_through_a_restart_of_a_broker_without_a_journal(cluster):
+    broker = cluster.start_broker(*FAST, "--data-dir", "")
+    producer = cluster.producer(check_after=0.5)
+    producer.queue_settings("q", create=True, paused=True)
+    ids = producer.submit_many("q", [f"job {i}" for i in range(20)])
+    while producer.awaiting_acceptance:
+        producer.events(0.2)
+    broker.kill()
+    broker.start(same_ports=True)  # it has forgotten every job
+    cluster.py_worker("q", "w", capacity=4)
+    results = collect(producer, 20)
+    # STATUS answered unknown_job, so every awaited job was submitted again under its id.
+    assert set(results) == set(ids) and all(r.ok and r.attempt == 1 for r in results.values())
+    assert producer.resubmissions >= 20
