@@ -496,9 +496,11 @@ class Worker:
                 self._last_ready_again = now
                 self.counters["ready_again"] += 1
                 self._send_ready()
-        elif error.code in ("id_conflict", "too_many_workers") and error.command == "READY":
+        elif error.code in ("id_conflict", "too_many_workers", "too_many_queues") and error.command == "READY":
+            # Not registered: try again on a new connection after the backoff, which keeps growing
+            # while the broker is full (of workers, or of queues: §7 has no row for the latter yet).
             log.error("broker refused this worker: %s", error)
-            if error.code == "too_many_workers":
+            if error.code != "id_conflict":
                 self._reconnect_tries = self._ready_refusals
                 self._ready_refusals += 1
             self._connection_lost(now, error.code)

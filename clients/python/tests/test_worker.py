@@ -108,3 +108,13 @@ def test_sigterm_drains_a_python_worker_in_flight_jobs_finish_then_it_leaves(clu
     assert cluster.stats().counters["jobs_requeued"] == 0
     later = producer.submit("q", "after the drain")
     assert producer.status(later).state == "pending"
+
+
+def test_a_worker_whose_ready_would_pass_max_queues_is_refused_and_backs_off_instead_of_looping(cluster):
+    cluster.start_broker("--data-dir", "", "--max-queues", "1")
+    producer = cluster.producer()
+    producer.queue_settings("only", create=True)
+    handle = cluster.py_worker(["only", "another"], "w", reconnect_min=0.2, reconnect_max=0.4)
+    wait_until(lambda: handle.worker.counters["connections"] >= 3, 10, "three refused connections")
+    assert not cluster.stats().worker("w")
+    assert handle.worker.counters["ready_again"] == 0  # no READY loop on one socket
