@@ -271,6 +271,7 @@ class Producer:
             raise ValueError(f"job {job_id} is already in flight on this producer")
         job = _Job(job_id, queue, data, wants_result, fields, aw)
         self._jobs[job_id] = job
+        self._waited.discard(job_id)  # its new events are not those wait() already returned
         self._unaccepted += 1
         if wants_result:
             self._awaited[job_id] = job
