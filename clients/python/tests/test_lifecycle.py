@@ -33,7 +33,11 @@ def test_a_permanent_failure_goes_to_the_dead_set_after_one_attempt_and_retry_br
     with pytest.raises(corsair.Conflict):
         producer.cancel(result.id)  # wrong_state: dead jobs are purged, not cancelled
     producer.retry(result.id)
-    wait_until(lambda: producer.dead("q").total == 1 and producer.status(result.id).attempt == 2, 10, "a second death")
+    # Resubmitting the id re-targets its RESULT here (§12): the retried job's second ending arrives.
+    producer.submit("q", "permanent", id=result.id, max_attempts=5)
+    again = producer.wait(result.id, scaled(10))
+    assert (again.state, again.attempt) == ("failed", 2)
+    assert producer.dead("q").total == 1
     assert producer.purge("q", result.id) == 1
     assert producer.dead("q").total == 0
     assert sum(1 for r in handle.record if r[0] == result.id and r[2] == "started") == 2
