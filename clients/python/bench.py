@@ -16,7 +16,6 @@ Each figure is one run: a rough figure for docs/performance.md, not a statistic.
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 import tempfile

@@ -12,7 +12,7 @@ from __future__ import annotations
 import queue
 import threading
 import traceback
-from typing import Any, Callable, Dict, List, Optional, Union
+from typing import Callable, Dict, List, Optional, Union
 
 import zmq
 

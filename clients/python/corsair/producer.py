@@ -29,13 +29,13 @@ import math
 import os
 import threading
 import time
-from typing import Any, Callable, Deque, Dict, Iterable, Iterator, List, Optional, Set, Tuple, Union
+from typing import Any, Callable, Deque, Dict, Iterable, Iterator, List, Optional, Set, Union
 
 import zmq
 
 from . import protocol as p
 from .curve import CurveKeys, apply_curve
-from .errors import BrokerError, BrokerTimeout, LimitExceeded, TryLater, broker_error
+from .errors import BrokerError, BrokerTimeout, LimitExceeded, broker_error
 from .job_options import Seconds, check_name, job_fields, milliseconds
 from .replies import (
     Accepted,

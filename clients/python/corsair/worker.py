@@ -29,7 +29,7 @@ import zmq
 from . import protocol as p
 from .curve import CurveKeys, apply_curve
 from .errors import AccessDenied, broker_error
-from .handler_pool import DONE, FAILED, FAILED_PERMANENTLY, PROGRESS, Handler, HandlerPool, Job
+from .handler_pool import DONE, FAILED_PERMANENTLY, PROGRESS, Handler, HandlerPool, Job
 from .job_options import Seconds, check_name
 from .protocol import Command
 

@@ -11,7 +11,6 @@ as (id, attempt, outcome) and, with a `record_file`, appended to it as a line.
 from __future__ import annotations
 
 import os
-import time
 from typing import Callable, List, Optional
 
 import corsair

@@ -6,7 +6,7 @@ import time
 import pytest
 
 import corsair
-from conftest import collect, scaled, wait_registered, wait_until
+from conftest import collect, scaled, wait_registered
 
 
 def test_a_job_submitted_from_python_runs_on_a_cpp_worker_and_its_result_comes_back(cluster):

@@ -4,7 +4,6 @@ heartbeats while handlers are busy, batches, names, limits, and SIGTERM drains."
 import signal
 import time
 
-import corsair
 from conftest import collect, scaled, wait_registered, wait_until
 
 
@@ -74,7 +73,7 @@ def test_a_second_worker_under_a_name_in_use_is_refused_and_gets_in_once_the_fir
     wait_until(lambda: second.worker.counters["connections"] >= 2, 10, "the second worker to be refused and retry")
     first.stop()
     producer = cluster.producer()
-    ids = producer.submit_many("q", ["x"] * 3)
+    producer.submit_many("q", ["x"] * 3)
     collect(producer, 3)
     assert second.worker.counters["done"] == 3 and first.worker.counters["done"] == 0
     assert second.error is None
@@ -102,6 +101,7 @@ def test_sigterm_drains_a_python_worker_in_flight_jobs_finish_then_it_leaves(clu
     wait_until(lambda: record.exists() and record.read_text().count("started") == 2, 10, "both jobs to start")
     process.signal(signal.SIGTERM)
     results = collect(producer, 2)
+    assert set(results) == set(ids)
     assert all(r.ok and r.attempt == 1 and r.result == b"py:sleep:1000" for r in results.values())
     assert process.wait(10) == 0
     assert not cluster.stats().worker("py")
