@@ -131,3 +131,11 @@ class PermanentFailure(Exception):
 class RetryableFailure(Exception):
     """Raised by a handler for a failure worth another attempt (any other exception is too): the
     broker retries after a backoff while attempts remain."""
+
+
+class NotStarted(Exception):
+    """Raised by a handler that could not start the job at all, through no fault of the job (a
+    resource of this worker host is missing or busy): FAIL with ``not_started: true``. The broker
+    gives the lease back uncounted, at the head of its queue (§5.12); this worker first stops
+    taking jobs for a pause (1 s, doubling to 16 s while it keeps happening) so that the job goes
+    to another worker."""

@@ -17,10 +17,10 @@ from typing import Callable, Dict, List, Optional, Union
 import zmq
 
 from . import protocol as p
-from .errors import PermanentFailure
+from .errors import NotStarted, PermanentFailure
 
 # Outcome kinds on the pipe (frame 0).
-DONE, FAILED, FAILED_PERMANENTLY, PROGRESS = b"D", b"F", b"X", b"P"
+DONE, FAILED, FAILED_PERMANENTLY, NOT_STARTED, PROGRESS = b"D", b"F", b"X", b"N", b"P"
 
 
 class Job:
@@ -71,12 +71,15 @@ def _error_text(error: BaseException) -> str:
 
 def run_handler(handler: Handler, job: Job) -> List[bytes]:
     """Runs one attempt and returns its outcome frames: DONE with the result, or FAILED /
-    FAILED_PERMANENTLY with the error text (PermanentFailure, or a result over the limit)."""
+    FAILED_PERMANENTLY (PermanentFailure, or a result over the limit) / NOT_STARTED with the
+    error text."""
     key = [job.id.encode(), str(job.attempt).encode()]
     try:
         result = p.as_bytes(handler(job))
     except PermanentFailure as e:
         return [FAILED_PERMANENTLY, *key, _error_text(e).encode()]
+    except NotStarted as e:
+        return [NOT_STARTED, *key, _error_text(e).encode()]
     except BaseException as e:  # anything else, SystemExit included, is a retryable failure
         return [FAILED, *key, _error_text(e).encode()]
     if len(result) > job.max_result_bytes:

@@ -29,7 +29,7 @@ import zmq
 from . import protocol as p
 from .curve import CurveKeys, apply_curve
 from .errors import AccessDenied, broker_error
-from .handler_pool import DONE, FAILED_PERMANENTLY, PROGRESS, Handler, HandlerPool, Job
+from .handler_pool import DONE, FAILED_PERMANENTLY, NOT_STARTED, PROGRESS, Handler, HandlerPool, Job
 from .job_options import Seconds, check_name
 from .protocol import Command
 
@@ -42,6 +42,8 @@ _DRAIN, _STOP = b"D", b"S"
 _MIN_PROGRESS_INTERVAL = 0.1
 _MAX_HOLDING_BYTES = p.MAX_HEADER_BYTES // 2
 _DISCONNECT_LINGER_MS = 500
+# Pauses after a NotStarted: 1 s doubling to 16 s while start failures follow each other.
+_NOT_STARTED_PAUSE_MIN, _NOT_STARTED_PAUSE_MAX = 1.0, 16.0
 
 
 def default_worker_name() -> str:
@@ -221,6 +223,8 @@ class Worker:
         self._last_ready_again = -float("inf")
         self._signals = 0
         self._fatal: Optional[BaseException] = None
+        self._paused_until: Optional[float] = None  # taking no jobs after a NotStarted
+        self._pause = _NOT_STARTED_PAUSE_MIN
 
     def _teardown(self) -> None:
         for running in self._running.values():
@@ -277,12 +281,19 @@ class Worker:
             wake = min(wake, self._reconnect_at)
         if self._state.startswith("draining"):
             wake = min(wake, self._drain_deadline)
+        if self._paused_until is not None:
+            wake = min(wake, self._paused_until)
         if any(r.held_progress for r in self._running.values()):
             wake = min(wake, now + _MIN_PROGRESS_INTERVAL)
         return max(0, int((wake - now) * 1000 + 0.999))
 
     def _run_timers(self, now: float) -> None:
         self._send_held_progress(now)
+        if self._paused_until is not None and now >= self._paused_until:
+            self._paused_until = None
+            if self._sock is not None and not self._state.startswith("draining"):
+                log.info("taking jobs again after a pause for a job not started")
+                self._send_ready()  # a new READY clears the broker's draining (§5.14)
         if self._sock is not None:
             if now >= self._last_heard + self._interval * self._liveness:
                 self._connection_lost(now, "heartbeat_timeout")
@@ -370,8 +381,8 @@ class Worker:
         ready["instance"] = self._instance
         ready["holding"] = self._holding()
         self._send(Command.READY, ready)
-        if self._state.startswith("draining"):
-            self._send(Command.DRAIN, {})  # a fresh registration is not draining
+        if self._state.startswith("draining") or self._paused_until is not None:
+            self._send(Command.DRAIN, {})  # a fresh registration is neither draining nor paused
 
     def _holding(self) -> List[List[Any]]:
         held: List[List[Any]] = []
@@ -529,6 +540,10 @@ class Worker:
             self._send(Command.PROGRESS, running.held_progress)
         lease = {"id": key[0], "attempt": key[1]}
         self.counters["done" if kind == DONE else "failed"] += 1
+        if kind == NOT_STARTED:
+            self._give_back_not_started(key, body.decode("utf-8", "replace"))
+            return
+        self._pause = _NOT_STARTED_PAUSE_MIN  # a job started: start failures no longer follow each other
         if kind == DONE:
             report: Report = (Command.DONE, lease, body)
         else:
@@ -540,6 +555,22 @@ class Worker:
             self._unsent[key] = report  # sent once the next READY is answered
         else:
             self._send_report(report)
+
+    def _give_back_not_started(self, key: Lease, error: str) -> None:
+        """§5.12: FAIL not_started gives the lease back uncounted. DRAIN goes first, so that the
+        broker does not hand the freed credit straight back to this worker; READY ends the pause."""
+        now = time.monotonic()
+        if self._paused_until is None and not self._state.startswith("draining"):
+            self._send(Command.DRAIN, {})
+        self._paused_until = now + self._pause
+        log.warning("job not started; given back uncounted job=%s attempt=%s pause=%.0f s error=%r",
+                    key[0], key[1], self._pause, error[:200])
+        self._pause = min(self._pause * 2, _NOT_STARTED_PAUSE_MAX)
+        report: Report = (Command.FAIL, {"id": key[0], "attempt": key[1], "error": error, "not_started": True}, None)
+        if self._answered:
+            self._send_report(report)
+        else:
+            self._unsent[key] = report
 
     def _send_report(self, report: Report) -> None:
         command, header, payload = report

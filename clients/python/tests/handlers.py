@@ -3,7 +3,7 @@
 Payloads (text): ``sleep:MS`` sleeps MS ms (giving up when the lease is revoked); ``fail:N``
 fails attempts 1..N, then succeeds; ``permanent`` raises PermanentFailure; ``progress:MS``
 reports 40 % then sleeps MS ms; ``big:N`` returns N bytes; ``hold:NAME`` holds the job 60 s on worker NAME and returns at once
-on any other; anything else is echoed. A result is
+on any other; ``not_started:NAME`` raises NotStarted on worker NAME; anything else is echoed. A result is
 ``NAME:PAYLOAD``, so a test can tell which worker ran a job. Each attempt is recorded in `record`
 as (id, attempt, outcome) and, with a `record_file`, appended to it as a line.
 """
@@ -42,6 +42,9 @@ def make_handler(name: str, record: List[tuple], record_file: Optional[str] = No
         elif text.startswith("fail:") and job.attempt <= int(text.split(":", 1)[1]):
             note(job, "failed")
             raise corsair.RetryableFailure(f"attempt {job.attempt} failed on purpose")
+        elif text == f"not_started:{name}":
+            note(job, "not_started")
+            raise corsair.NotStarted("this host lacks what the job needs")
         elif text == "permanent":
             note(job, "failed")
             raise corsair.PermanentFailure("this job can never succeed")

@@ -118,3 +118,20 @@ def test_a_worker_whose_ready_would_pass_max_queues_is_refused_and_backs_off_ins
     wait_until(lambda: handle.worker.counters["connections"] >= 3, 10, "three refused connections")
     assert not cluster.stats().worker("w")
     assert handle.worker.counters["ready_again"] == 0  # no READY loop on one socket
+
+
+def test_a_job_its_worker_could_not_start_goes_to_another_worker_without_using_up_an_attempt(cluster):
+    cluster.start_broker("--data-dir", "")
+    sick = cluster.py_worker("q", "sick")
+    wait_registered(cluster, "sick")
+    producer = cluster.producer()
+    job_id = producer.submit("q", "not_started:sick", max_attempts=1)
+    wait_until(lambda: sick.worker.counters["failed"] == 1, 10, "the sick worker to give the job back")
+    cluster.py_worker("q", "healthy")
+    result = producer.wait(job_id, scaled(10))
+    # With max_attempts 1 a counted failure would have sent it to the dead set.
+    assert (result.state, result.attempt, result.result) == ("done", 2, b"healthy:not_started:sick")
+    assert cluster.stats().counters["attempts_not_started"] == 1
+    # After its pause the sick worker takes jobs again.
+    wait_until(lambda: producer.run("q", "x", timeout=scaled(5)) and sick.worker.counters["done"] > 0, 15,
+               "the sick worker to serve again", step=0.2)
