@@ -138,3 +138,19 @@ def test_a_producer_waiting_on_results_rides_through_a_restart_of_a_broker_witho
     # STATUS answered unknown_job, so every awaited job was submitted again under its id.
     assert set(results) == set(ids) and all(r.ok and r.attempt == 1 for r in results.values())
     assert producer.resubmissions >= 20
+
+
+def test_a_result_reached_while_the_broker_is_down_is_kept_and_delivered_to_the_restarted_broker(cluster):
+    broker = cluster.start_broker(*FAST)
+    handle = cluster.py_worker("q", "w", reconnect_min=0.2, reconnect_max=0.5)
+    producer = cluster.producer(check_after=0.5)
+    job_id = producer.submit("q", "sleep:1500")
+    wait_until(lambda: (job_id, 1, "started") in handle.record, 10, "the job to start")
+    broker.kill()
+    wait_until(lambda: (job_id, 1, "done") in handle.record, 10, "the job to end while the broker is down")
+    wait_until(lambda: handle.worker.counters["connections"] >= 2, 10, "the worker to notice and reconnect")
+    broker.start(same_ports=True)
+    result = producer.wait(job_id, scaled(30))
+    # READY named the lease in `holding`, the broker re-adopted it, the kept DONE was delivered.
+    assert (result.state, result.attempt, result.result) == ("done", 1, b"w:sleep:1500")
+    assert [r for r in handle.record if r[2] == "started"] == [(job_id, 1, "started")]
