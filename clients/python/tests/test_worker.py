@@ -1,0 +1,137 @@
+"""The Python Worker against a real broker: sharing a queue with the C++ worker, capacity and
+heartbeats while handlers are busy, batches, names, limits, and SIGTERM drains."""
+
+import signal
+import time
+
+from conftest import collect, scaled, wait_registered, wait_until
+
+
+def test_a_python_worker_and_a_cpp_worker_share_one_queue(cluster):
+    cluster.start_broker("--data-dir", "")
+    cluster.py_worker("shared", "py", capacity=2)
+    cluster.cpp_worker("cpp", "shared", 2, "--builtin", "sleep")
+    wait_registered(cluster, "py", "cpp")
+    producer = cluster.producer()
+    ids = producer.submit_many("shared", ["20"] * 60)
+    results = collect(producer, 60)
+    assert set(results) == set(ids) and all(r.ok and r.attempt == 1 for r in results.values())
+    by = {"py" if r.result.startswith(b"py:") else "cpp" for r in results.values()}
+    assert by == {"py", "cpp"}
+
+
+def test_capacity_bounds_the_jobs_run_at_once_and_heartbeats_go_on_while_every_handler_is_busy(cluster):
+    cluster.start_broker("--data-dir", "", "--heartbeat", "250ms", "--liveness", "4")
+    handle = cluster.py_worker("q", "w", capacity=3)
+    producer = cluster.producer()
+    ids = producer.submit_many("q", ["sleep:1500"] * 5)
+    seen_running = []
+    deadline = time.monotonic() + scaled(20)
+    while producer.awaiting_results and time.monotonic() < deadline:
+        producer.events(0.1)
+        started = sum(1 for r in handle.record if r[2] == "started")
+        ended = sum(1 for r in handle.record if r[2] == "done" or r[2] == "stopped")
+        seen_running.append(started - ended)
+    assert producer.awaiting_results == 0
+    assert max(seen_running) == 3
+    for job_id in ids:
+        assert producer.status(job_id).attempt == 1  # nobody declared the worker dead
+    assert cluster.stats().counters["workers_dead"] == 0
+
+
+def test_the_brokers_shorter_heartbeat_interval_is_adopted_at_once_not_after_the_workers_own(cluster):
+    # issue 16 point 1: a worker that keeps its own 5 s schedule after READY is declared dead
+    # 1 s into its connection by a broker with --heartbeat 250ms --liveness 4.
+    cluster.start_broker("--data-dir", "", "--heartbeat", "250ms", "--liveness", "4")
+    cluster.py_worker("q", "w", heartbeat_interval=5.0)
+    result = cluster.producer().run("q", "sleep:2000", timeout=scaled(10))
+    assert result.ok and result.attempt == 1
+    assert cluster.stats().counters["workers_dead"] == 0
+
+
+def test_a_worker_with_batch_takes_jobs_and_sends_results_in_batches(cluster):
+    cluster.start_broker("--data-dir", "")
+    producer = cluster.producer()
+    producer.queue_settings("b", create=True, paused=True)
+    ids = producer.submit_many("b", [str(i) for i in range(300)])
+    wait_until(lambda: producer.list("b", "pending").total == 300, 10, "the backlog")
+    handle = cluster.py_worker("b", "w", capacity=32, batch=32)
+    wait_registered(cluster, "w")
+    producer.resume("b")
+    results = collect(producer, 300)
+    assert set(results) == set(ids)
+    assert handle.worker.counters["job_batches"] > 0
+    assert handle.worker.counters["done_batches"] > 0
+    assert handle.worker.counters["jobs"] == 300
+
+
+def test_a_second_worker_under_a_name_in_use_is_refused_and_gets_in_once_the_first_is_gone(cluster):
+    cluster.start_broker("--data-dir", "")
+    first = cluster.py_worker("q", "dup")
+    wait_registered(cluster, "dup")
+    second = cluster.py_worker("q", "dup", reconnect_min=0.1, reconnect_max=0.2)
+    wait_until(lambda: second.worker.counters["connections"] >= 2, 10, "the second worker to be refused and retry")
+    first.stop()
+    producer = cluster.producer()
+    producer.submit_many("q", ["x"] * 3)
+    collect(producer, 3)
+    assert second.worker.counters["done"] == 3 and first.worker.counters["done"] == 0
+    assert second.error is None
+
+
+def test_a_worker_past_max_workers_retries_and_joins_once_there_is_room(cluster):
+    cluster.start_broker("--data-dir", "", "--max-workers", "1")
+    first = cluster.py_worker("q", "one")
+    wait_registered(cluster, "one")
+    second = cluster.py_worker("q", "two", reconnect_min=0.1, reconnect_max=0.2)
+    wait_until(lambda: cluster.stats().counters["worker_limit_refusals"] >= 1, 10, "a refusal")
+    assert not cluster.stats().worker("two")
+    first.stop()
+    wait_registered(cluster, "two")
+    assert second.error is None
+
+
+def test_sigterm_drains_a_python_worker_in_flight_jobs_finish_then_it_leaves(cluster, tmp_path):
+    cluster.start_broker("--data-dir", "")
+    record = tmp_path / "record"
+    process = cluster.py_worker_process("py", "q", 2, "--record", str(record))
+    wait_registered(cluster, "py")
+    producer = cluster.producer()
+    ids = producer.submit_many("q", ["sleep:1000"] * 2)
+    wait_until(lambda: record.exists() and record.read_text().count("started") == 2, 10, "both jobs to start")
+    process.signal(signal.SIGTERM)
+    results = collect(producer, 2)
+    assert set(results) == set(ids)
+    assert all(r.ok and r.attempt == 1 and r.result == b"py:sleep:1000" for r in results.values())
+    assert process.wait(10) == 0
+    assert not cluster.stats().worker("py")
+    assert cluster.stats().counters["jobs_requeued"] == 0
+    later = producer.submit("q", "after the drain")
+    assert producer.status(later).state == "pending"
+
+
+def test_a_worker_whose_ready_would_pass_max_queues_is_refused_and_backs_off_instead_of_looping(cluster):
+    cluster.start_broker("--data-dir", "", "--max-queues", "1")
+    producer = cluster.producer()
+    producer.queue_settings("only", create=True)
+    handle = cluster.py_worker(["only", "another"], "w", reconnect_min=0.2, reconnect_max=0.4)
+    wait_until(lambda: handle.worker.counters["connections"] >= 3, 10, "three refused connections")
+    assert not cluster.stats().worker("w")
+    assert handle.worker.counters["ready_again"] == 0  # no READY loop on one socket
+
+
+def test_a_job_its_worker_could_not_start_goes_to_another_worker_without_using_up_an_attempt(cluster):
+    cluster.start_broker("--data-dir", "")
+    sick = cluster.py_worker("q", "sick")
+    wait_registered(cluster, "sick")
+    producer = cluster.producer()
+    job_id = producer.submit("q", "not_started:sick", max_attempts=1)
+    wait_until(lambda: sick.worker.counters["failed"] == 1, 10, "the sick worker to give the job back")
+    cluster.py_worker("q", "healthy")
+    result = producer.wait(job_id, scaled(10))
+    # With max_attempts 1 a counted failure would have sent it to the dead set.
+    assert (result.state, result.attempt, result.result) == ("done", 2, b"healthy:not_started:sick")
+    assert cluster.stats().counters["attempts_not_started"] == 1
+    # After its pause the sick worker takes jobs again.
+    wait_until(lambda: producer.run("q", "x", timeout=scaled(5)) and sick.worker.counters["done"] > 0, 15,
+               "the sick worker to serve again", step=0.2)
