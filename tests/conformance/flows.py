@@ -44,3 +44,14 @@ def ended_cancelled(session: Session) -> Tuple[Producer, str]:
     ok = producer.ask(wire.CANCEL, {"id": job_id})
     assert ok.command == wire.OK, ok
     return producer, job_id
+
+
+def jobs_in(messages):
+    """The leases granted in these messages, JOB or JOBS entries alike: [(id, attempt)]."""
+    granted = []
+    for m in messages:
+        if m.command == wire.JOB:
+            granted.append((m.get("id"), m.get("attempt")))
+        elif m.command == wire.JOBS:
+            granted.extend((entry[0], entry[2]) for entry in m.get("jobs"))
+    return granted

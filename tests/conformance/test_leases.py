@@ -3,20 +3,9 @@
 import pytest
 
 import wire
-from flows import accepted, leased
+from flows import accepted, jobs_in, leased
 
 spec = pytest.mark.spec
-
-
-def jobs_in(messages):
-    """The leases granted in these messages, JOB or JOBS entries alike: [(id, attempt)]."""
-    granted = []
-    for m in messages:
-        if m.command == wire.JOB:
-            granted.append((m.get("id"), m.get("attempt")))
-        elif m.command == wire.JOBS:
-            granted.extend((entry[0], entry[2]) for entry in m.get("jobs"))
-    return granted
 
 
 @spec("10")
