@@ -13,7 +13,7 @@ from peers import Session
 
 # What the suite's own broker (--broker-bin) is started with: short enough that liveness,
 # timeouts and retention are seen within seconds.
-OWN_BROKER_FLAGS = ["--heartbeat", "100ms", "--liveness", "5", "--result-ttl", "3s", "--drain-timeout", "0"]
+OWN_BROKER_FLAGS = ["--heartbeat", "200ms", "--liveness", "5", "--result-ttl", "3s", "--drain-timeout", "0"]
 OWN_RESULT_TTL_MS = 3000
 
 

@@ -4,7 +4,7 @@
 import pytest
 
 import wire
-from flows import accepted, leased
+from flows import accepted, jobs_in, leased
 
 spec = pytest.mark.spec
 
@@ -160,6 +160,7 @@ def test_a_fail_not_started_gives_the_lease_back_uncounted_with_the_next_attempt
 def test_drain_stops_new_jobs_while_held_leases_stand(session):
     producer, worker, job = leased(session, wants_result=True, capacity=2)
     worker.send(wire.DRAIN, {})
+    worker.barrier()
     other = session.name("j")
     accepted(producer.submit(other, job.get("queue")))
     assert not [m for m in worker.barrier() if m.command in (wire.JOB, wire.JOBS)]
@@ -172,9 +173,10 @@ def test_drain_stops_new_jobs_while_held_leases_stand(session):
 def test_ready_on_the_same_connection_clears_draining(session):
     producer, worker, job = leased(session, capacity=2)
     worker.send(wire.DRAIN, {})
+    worker.barrier()
     other = session.name("j")
     accepted(producer.submit(other, job.get("queue")))
-    worker.barrier()
+    assert jobs_in(worker.barrier()) == []
     worker.ready([job.get("queue")], capacity=2)
     assert worker.job(other).get("attempt") == 1
 
