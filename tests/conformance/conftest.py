@@ -13,7 +13,7 @@ from peers import Session
 
 # What the suite's own broker (--broker-bin) is started with: short enough that liveness,
 # timeouts and retention are seen within seconds.
-OWN_BROKER_FLAGS = ["--heartbeat", "200ms", "--liveness", "5", "--result-ttl", "3s", "--drain-timeout", "0"]
+OWN_BROKER_FLAGS = ["--heartbeat", "200ms", "--liveness", "10", "--result-ttl", "3s", "--drain-timeout", "0"]
 OWN_RESULT_TTL_MS = 3000
 
 
@@ -121,15 +121,19 @@ def start_broker(request, zmq_context):
     sessions = []
 
     def start(*flags):
-        process = BrokerProcess(binary, OWN_BROKER_FLAGS + list(flags))
+        overridden = set(flags[0::2])
+        own = [x for pair in zip(OWN_BROKER_FLAGS[0::2], OWN_BROKER_FLAGS[1::2]) if pair[0] not in overridden
+               for x in pair]
+        process = BrokerProcess(binary, own + list(flags))
         started.append(process)
-        own = Session(zmq_context, process.producers, process.workers,
-                      request.config.getoption("--timeout") * time_scale())
-        sessions.append(own)
-        return own
+        session = Session(zmq_context, process.producers, process.workers,
+                          request.config.getoption("--timeout") * time_scale())
+        session.broker_process = process
+        sessions.append(session)
+        return session
 
     yield start
-    for own in sessions:
-        own.close()
+    for session in sessions:
+        session.close()
     for process in started:
         process.stop()

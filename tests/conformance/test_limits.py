@@ -1,6 +1,10 @@
-"""§14 Limits and the refusals of §6 that need a broker with small limits: too_many_queues,
-too_many_workers, too_many_in_flight and a lowered max_payload_bytes. Each test starts a broker
+"""§14 Limits and the refusals of §6 that need a broker with small limits (too_many_queues,
+too_many_workers, too_many_in_flight, a lowered max_payload_bytes) or a broker that stops
+(shutting_down). Each test starts a broker
 of its own, so they run only with --broker-bin."""
+
+import os
+import signal
 
 import pytest
 
@@ -88,3 +92,26 @@ def test_a_result_over_a_lowered_max_payload_fails_the_job_for_good_and_returns_
     result = producer.result("j")
     assert result.get("state") == "failed" and "result too large" in result.get("error", "")
     worker.job("next")
+
+
+@spec("6")
+def test_a_submit_while_the_broker_drains_is_shutting_down_and_workers_get_disconnect(start_broker):
+    session = start_broker("--drain-timeout", "30s")
+    producer, worker = session.producer(), session.worker()
+    accepted(producer.submit("running", "q", wants_result=True))
+    worker.ready(["q"])
+    job = worker.job("running")
+    os.kill(session.broker_process.process.pid, signal.SIGTERM)
+    deadline_error = None
+    for attempt in range(200):
+        reply = producer.submit(f"late{attempt}", "q")
+        if reply.command == wire.ERROR:
+            deadline_error = reply
+            break
+        session.wait(0.01)
+    assert deadline_error is not None and deadline_error.get("code") == "shutting_down", deadline_error
+    assert deadline_error.get("id", "").startswith("late") and deadline_error.get("command") == "SUBMIT"
+    worker.done(job, b"finished during the drain")
+    assert producer.result("running").get("state") == "done"
+    disconnect = worker.expect(wire.DISCONNECT)
+    assert disconnect.get("reason") == "broker shutting down"

@@ -70,7 +70,7 @@ def test_a_worker_declared_dead_that_speaks_again_gets_unknown_worker(session):
 def test_any_valid_message_is_a_sign_of_life(session):
     producer, worker, job = leased(session)
     worker.heartbeating = False
-    deadline = time.monotonic() + worker.liveness_window_s() * 2.5
+    deadline = time.monotonic() + worker.liveness_window_s() * 1.5
     while time.monotonic() < deadline:
         worker.send(wire.PROGRESS, {"id": job.get("id"), "attempt": job.get("attempt"), "percent": 1})
         session.wait(worker.interval_s / 2)
@@ -125,3 +125,11 @@ def test_unknown_worker_answering_a_late_done_names_the_done_and_its_job(session
     worker.done(job, b"late")
     error = worker.expect_error("unknown_worker")
     assert error.get("command") == "DONE" and error.get("id") == job.get("id"), error
+
+
+@spec("4")
+def test_producers_receive_no_heartbeat(session):
+    worker, producer = session.worker(), session.producer()
+    worker.ready([session.name("q")])
+    producer.stats()
+    assert [m for m in producer.receive_all(worker.interval_s * 3) if m.command == wire.HEARTBEAT] == []

@@ -46,6 +46,15 @@ def test_ready_is_answered_at_once_with_a_heartbeat_carrying_interval_and_livene
     assert 10 <= answer.get("interval_ms") <= 60000 and 1 <= answer.get("liveness") <= 100
 
 
+@spec("5.9")
+def test_duplicate_queues_in_ready_are_ignored(session):
+    producer, worker = session.producer(), session.worker()
+    queue, job = session.name("q"), session.name("j")
+    assert worker.ready([queue, queue], capacity=1).command == wire.HEARTBEAT
+    accepted(producer.submit(job, queue))
+    worker.job(job)
+
+
 @spec("5.13")
 def test_the_brokers_heartbeat_carries_all_four_fields(session):
     worker = session.worker()
