@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import select
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -51,7 +52,8 @@ class BrokerProcess:
             return log.read()
 
     def stop(self, timeout: float = 10.0) -> Optional[int]:
-        """SIGTERM, then SIGKILL if it has not exited within `timeout`; returns its exit code."""
+        """SIGTERM, then SIGKILL if it has not exited within `timeout`; returns its exit code. The
+        log goes with it unless CORSAIR_KEEP_SCRATCH=1 (as for the C++ tests' ScratchDir)."""
         if self.process.poll() is None:
             os.kill(self.process.pid, signal.SIGTERM)
             try:
@@ -60,4 +62,6 @@ class BrokerProcess:
                 os.kill(self.process.pid, signal.SIGKILL)
                 self.process.wait(timeout)
         self.process.stdout.close()
+        if os.environ.get("CORSAIR_KEEP_SCRATCH") != "1":
+            shutil.rmtree(self.log_dir, ignore_errors=True)
         return self.process.returncode
