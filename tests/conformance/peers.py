@@ -122,7 +122,7 @@ class Producer(Connection):
         """Sends one request and returns its answer, matched as §4's table says (by the fields of
         `like` when the header is given as raw bytes)."""
         self.send(command, header, payloads)
-        return self.expect(_answer_matcher(command, like if like is not None else header), timeout,
+        return self.expect(answer_matcher(command, like if like is not None else header), timeout,
                            what=f"the answer to {wire.NAMES[command]}")
 
     def submit(self, job_id: str, queue: str, payload: bytes = b"", **fields: Any) -> Message:
@@ -153,12 +153,12 @@ class Producer(Connection):
             self.session.wait(0.01)
 
 
-def _answer_matcher(command: int, header: Any) -> Callable[[Message], bool]:
+def answer_matcher(command: int, header: Any) -> Callable[[Message], bool]:
+    """What answers this request (§4, Requests and answers): a decode error, or the reply or
+    ERROR that names its command and its job or queue."""
     fields = header if isinstance(header, dict) else {}
     name = wire.NAMES[command]
     job_or_queue = fields.get("id") or fields.get("queue", "")
-    if command == wire.PURGE:
-        job_or_queue = fields.get("id") or fields.get("queue", "")
     replies = {wire.SUBMIT: wire.ACCEPTED, wire.STATUS: wire.STATUS_REPLY, wire.STATS: wire.STATS_REPLY,
                wire.DEAD: wire.DEAD_REPLY, wire.QUEUE: wire.QUEUE, wire.LIST: wire.LIST_REPLY}
 
@@ -190,6 +190,8 @@ class Worker(Connection):
         self.next_heartbeat = 0.0
         self.heartbeats_heard: List[float] = []
         self.broker_heartbeat: Dict[str, Any] = {}
+        # Normally the broker's HEARTBEATs are only noted; True while a READY's answer is awaited.
+        self.wants_heartbeat = False
 
     def _keeps(self, message: Message) -> bool:
         if message.command == wire.HEARTBEAT and not self.wants_heartbeat:
@@ -197,8 +199,6 @@ class Worker(Connection):
             self.broker_heartbeat = message.header
             return False
         return True
-
-    wants_heartbeat = False
 
     def ready(self, queues: Sequence[str], capacity: int = 1, **fields: Any) -> Message:
         """Sends READY and returns the broker's answering HEARTBEAT (§5.9); starts heartbeating."""

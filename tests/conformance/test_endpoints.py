@@ -6,6 +6,7 @@ import wire
 
 spec = pytest.mark.spec
 
+POINT_3 = pytest.mark.xfail(reason="issue 16 point 3, broker fix pending", strict=True)
 POINT_7 = pytest.mark.xfail(reason="issue 16 point 7, broker fix pending", strict=True)
 
 PRODUCER_COMMANDS = {
@@ -59,6 +60,15 @@ def test_a_broker_to_client_command_sent_to_the_broker_is_an_unexpected_command(
     worker.ready([session.name("q")])
     worker.send(wire.JOB, {"id": "x", "queue": "q", "attempt": 1}, [b""])
     assert worker.expect_error("unexpected_command").get("command") == "JOB"
+
+
+@spec("6")
+@POINT_3
+def test_a_broker_to_client_command_before_ready_is_an_unexpected_command_too(session):
+    # §6 Order of checks: the endpoint check comes before the READY check.
+    worker = session.worker()
+    worker.send(wire.JOB, {"id": "x", "queue": "q", "attempt": 1}, [b""])
+    assert worker.expect_error().get("code") == "unexpected_command"
 
 
 @spec("2")

@@ -275,7 +275,7 @@ def test_a_producer_request_of_each_kind_gets_exactly_one_answer(session):
         producer.send(command, header, payloads)
     answers = []
     for command, header, _ in requests:
-        answers.append(producer.expect(peers._answer_matcher(command, header), what=wire.NAMES[command]))
+        answers.append(producer.expect(peers.answer_matcher(command, header), what=wire.NAMES[command]))
     assert [m.command for m in answers] == [wire.ACCEPTED, wire.STATUS_REPLY, wire.STATS_REPLY, wire.DEAD_REPLY,
                                             wire.QUEUE, wire.LIST_REPLY] + [wire.OK] * 5, answers
     assert [m for m in producer.barrier() if m.command not in (wire.RESULT, wire.PROGRESS)] == []

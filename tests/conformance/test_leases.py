@@ -85,6 +85,18 @@ def test_leases_given_back_are_not_held_against_max_attempts(session):
     assert producer.result(job.get("id")).get("state") == "failed"
 
 
+@spec("5.5")
+@pytest.mark.xfail(reason="issue 16 point 5, broker fix pending", strict=True)
+def test_status_of_an_ended_job_tells_counted_attempts_when_leases_were_given_back(session):
+    producer, worker, job = leased(session, wants_result=True, max_attempts=1)
+    worker.fail(job, "", not_started=True)
+    job = worker.job(job.get("id"))
+    worker.done(job, b"")
+    producer.result(job.get("id"))
+    status = producer.status(job.get("id"))
+    assert status.get("attempt") == 2 and status.get("counted_attempts") == 1, status
+
+
 @spec("10")
 def test_a_worker_reconnecting_under_its_name_and_instance_keeps_the_leases_it_names(session):
     producer = session.producer()

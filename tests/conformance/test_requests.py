@@ -243,6 +243,24 @@ def test_purge_of_a_cancelled_job_is_wrong_state(session):
     refused(producer.ask(wire.PURGE, {"queue": queue, "id": job}), "wrong_state", "PURGE", job)
 
 
+@spec("5.18")
+@POINT_6
+def test_a_second_purge_of_the_same_job_is_wrong_state(session):
+    producer, _, job = ended_dead(session)
+    ok(producer.ask(wire.PURGE, {"queue": job.get("queue"), "id": job.get("id")}), "PURGE", job.get("id"), 1)
+    refused(producer.ask(wire.PURGE, {"queue": job.get("queue"), "id": job.get("id")}), "wrong_state", "PURGE",
+            job.get("id"))
+
+
+@spec("5.18")
+def test_purge_naming_a_job_of_another_queue_is_unknown_job(session):
+    producer, _, job = ended_dead(session)
+    other = session.name("q")
+    producer.queue(other, create=True)
+    refused(producer.ask(wire.PURGE, {"queue": other, "id": job.get("id")}), "unknown_job", "PURGE", job.get("id"))
+    assert producer.ask(wire.DEAD, {"queue": job.get("queue")}).get("total") == 1
+
+
 @spec("5.19")
 def test_dead_of_an_unknown_queue_is_unknown_queue(session):
     refused(session.producer().ask(wire.DEAD, {"queue": "no-such-queue"}), "unknown_queue", "DEAD", "no-such-queue")

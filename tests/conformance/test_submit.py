@@ -266,16 +266,19 @@ def test_a_unique_key_hit_sends_that_jobs_result_to_the_new_connection(session):
 
 
 @spec("12")
-def test_a_unique_key_is_free_again_once_its_job_ends(session):
-    producer, _, job = ended_done(session)
-    reply = accepted(producer.submit(session.name("j"), job.get("queue"), unique_key="free"))
+@pytest.mark.parametrize("ending", ["done", "cancelled"])
+def test_a_unique_key_is_free_again_once_its_job_ends(session, ending):
+    producer, worker = session.producer(), session.worker()
+    queue, holder = session.name("q"), session.name("j")
+    accepted(producer.submit(holder, queue, unique_key="key"))
+    if ending == "done":
+        worker.ready([queue])
+        worker.done(worker.job(holder))
+        producer.wait_state(holder, "done")
+    else:
+        assert producer.ask(wire.CANCEL, {"id": holder}).command == wire.OK
+    reply = accepted(producer.submit(session.name("j"), queue, unique_key="key"))
     assert reply.get("existed", False) is False
-    # The key of the ended job above was not "free"; check the ended holder frees its own key.
-    holder = session.name("j")
-    queue = session.name("q")
-    accepted(producer.submit(holder, queue, unique_key="k2"))
-    assert producer.ask(wire.CANCEL, {"id": holder}).command == wire.OK
-    assert accepted(producer.submit(session.name("j"), queue, unique_key="k2")).get("existed", False) is False
 
 
 @spec("12")
