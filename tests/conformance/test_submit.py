@@ -194,7 +194,8 @@ def test_a_resubmission_with_the_same_queue_and_payload_creates_nothing(session)
     again = accepted(producer.submit(job, queue, b"same", priority=5, delay_ms=100000))
     assert again.get("existed") is True and again.get("job_id", job) == job
     status = producer.status(job)
-    assert status.get("state") == "pending" and status.get("priority", 0) == 0, "the second SUBMIT's settings are ignored"
+    assert status.get("state") == "pending" and status.get("priority", 0) == 0, \
+        "the second SUBMIT's settings are ignored"
 
 
 @spec("12")
@@ -251,7 +252,8 @@ def test_a_unique_key_held_by_a_live_job_answers_with_that_job(session):
 def test_a_unique_key_is_per_queue(session):
     producer = session.producer()
     accepted(producer.submit(session.name("j"), session.name("q"), unique_key="key"))
-    assert accepted(producer.submit(session.name("j"), session.name("q"), unique_key="key")).get("existed", False) is False
+    other = accepted(producer.submit(session.name("j"), session.name("q"), unique_key="key"))
+    assert other.get("existed", False) is False
 
 
 @spec("12")
