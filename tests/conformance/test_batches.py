@@ -1,0 +1,133 @@
+"""Batches: §5.25 JOBS, §5.26 DONES and §5.27 RESULTS."""
+
+import pytest
+
+import wire
+from flows import accepted, jobs_in
+
+spec = pytest.mark.spec
+
+
+def submit_many(session, producer, queue, count, **fields):
+    ids = [session.name("j") for _ in range(count)]
+    for n, job in enumerate(ids):
+        accepted(producer.submit(job, queue, f"payload {n}".encode(), **fields))
+    return ids
+
+
+def leases_until(worker, count):
+    """Reads JOB and JOBS messages until `count` leases have arrived: [(id, queue, attempt, payload)]."""
+    leases = []
+    messages = []
+    while len(leases) < count:
+        message = worker.expect(lambda m: m.command in (wire.JOB, wire.JOBS), what=f"{count - len(leases)} more JOBs")
+        messages.append(message)
+        if message.command == wire.JOB:
+            leases.append((message.get("id"), message.get("queue"), message.get("attempt"), message.payload))
+        else:
+            for entry, payload in zip(message.get("jobs"), message.payloads):
+                leases.append((entry[0], entry[1], entry[2], payload))
+    return leases, messages
+
+
+@spec("5.25")
+def test_a_worker_that_set_batch_gets_jobs_with_one_payload_frame_per_entry_in_order(session):
+    producer, worker = session.producer(), session.worker()
+    queue = session.name("q")
+    ids = submit_many(session, producer, queue, 6)
+    worker.ready([queue], capacity=8, batch=4)
+    leases, messages = leases_until(worker, 6)
+    assert [lease[0] for lease in leases] == ids
+    assert all(lease[1] == queue and lease[2] == 1 for lease in leases)
+    assert [lease[3] for lease in leases] == [f"payload {n}".encode() for n in range(6)]
+    batches = [m for m in messages if m.command == wire.JOBS]
+    assert batches, "six waiting jobs for a batch worker came as at least one JOBS"
+    assert all(len(m.get("jobs")) <= 4 for m in batches), "no JOBS over the worker's batch"
+
+
+@spec("5.25")
+def test_jobs_never_exceeds_the_workers_credit(session):
+    producer, worker = session.producer(), session.worker()
+    queue = session.name("q")
+    submit_many(session, producer, queue, 5)
+    worker.ready([queue], capacity=2, batch=16)
+    leases_until(worker, 2)
+    assert jobs_in(worker.barrier()) == []
+
+
+@spec("5.25")
+def test_a_worker_without_batch_gets_single_jobs(session):
+    producer, worker = session.producer(), session.worker()
+    queue = session.name("q")
+    submit_many(session, producer, queue, 3)
+    worker.ready([queue], capacity=3)
+    _, messages = leases_until(worker, 3)
+    assert [m.command for m in messages] == [wire.JOB] * 3
+
+
+@spec("5.26")
+def test_dones_completes_each_entry_and_discards_a_stale_one(session):
+    producer, worker = session.producer(), session.worker()
+    queue = session.name("q")
+    ids = submit_many(session, producer, queue, 3, wants_result=True)
+    answer = worker.ready([queue], capacity=3, batch=8)
+    assert answer.get("batch", 0) >= 3, "the broker takes DONES of 3"
+    leases, _ = leases_until(worker, 3)
+    entries = [[leases[0][0], 1], [leases[1][0], 9], [leases[2][0], 1]]
+    worker.send(wire.DONES, {"done": entries}, [b"r0", b"stale", b"r2"])
+    assert [m for m in worker.barrier() if m.command == wire.ERROR] == []
+    results = {}
+    while len(results) < 2:
+        message = producer.expect(lambda m: m.command in (wire.RESULT, wire.RESULTS))
+        if message.command == wire.RESULT:
+            results[message.get("id")] = message.payload
+        else:
+            results.update({e[0]: p for e, p in zip(message.get("results"), message.payloads)})
+    assert results == {ids[0]: b"r0", ids[2]: b"r2"}
+    assert producer.status(ids[1]).get("state") == "running"
+
+
+@spec("5.26")
+def test_dones_with_a_frame_count_other_than_one_per_entry_is_bad_frame_count(session):
+    worker = session.worker()
+    worker.ready([session.name("q")], batch=4)
+    worker.send(wire.DONES, {"done": [["a", 1], ["b", 1]]}, [b"only one"])
+    worker.expect_error("bad_frame_count")
+
+
+@spec("5.26")
+@pytest.mark.parametrize("entry,code", [(["a"], "bad_field_type"), (["a", 1, 2], "bad_field_type"),
+                                        (["a", 0], "bad_field_value"), (["", 1], "bad_field_value")])
+def test_a_malformed_dones_entry_refuses_the_whole_message_naming_done(session, entry, code):
+    worker = session.worker()
+    worker.ready([session.name("q")], batch=4)
+    worker.send(wire.DONES, {"done": [entry]}, [b""])
+    assert worker.expect_error(code).get("message", "").startswith("done")
+
+
+@spec("5.27")
+def test_results_batch_brings_the_results_of_one_dones_in_one_results(session):
+    producer, worker = session.producer(), session.worker()
+    queue = session.name("q")
+    ids = submit_many(session, producer, queue, 3, wants_result=True, results_batch=8)
+    worker.ready([queue], capacity=3, batch=8)
+    leases, _ = leases_until(worker, 3)
+    worker.send(wire.DONES, {"done": [[lease[0], lease[2]] for lease in leases]}, [b"a", b"b", b"c"])
+    results = producer.expect(lambda m: m.command in (wire.RESULT, wire.RESULTS))
+    assert results.command == wire.RESULTS, results
+    entries = results.get("results")
+    assert [e[0] for e in entries] == ids and all(e[1] == "done" and e[2] == 1 and e[3] == "" for e in entries)
+    assert results.payloads == [b"a", b"b", b"c"]
+
+
+@spec("5.27")
+def test_a_connection_without_results_batch_gets_single_results(session):
+    producer, worker = session.producer(), session.worker()
+    queue = session.name("q")
+    ids = submit_many(session, producer, queue, 3, wants_result=True)
+    worker.ready([queue], capacity=3, batch=8)
+    leases, _ = leases_until(worker, 3)
+    worker.send(wire.DONES, {"done": [[lease[0], lease[2]] for lease in leases]}, [b"a", b"b", b"c"])
+    for job in ids:
+        producer.result(job)
+    assert not [m for m in producer.barrier() if m.command == wire.RESULTS]
