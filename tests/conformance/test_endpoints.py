@@ -6,8 +6,6 @@ import wire
 
 spec = pytest.mark.spec
 
-POINT_3 = pytest.mark.xfail(reason="issue 16 point 3, broker fix pending", strict=True)
-POINT_7 = pytest.mark.xfail(reason="issue 16 point 7, broker fix pending", strict=True)
 
 PRODUCER_COMMANDS = {
     "SUBMIT": (wire.SUBMIT, {"id": "j-wrong-endpoint", "queue": "q"}, [b""]),
@@ -63,7 +61,6 @@ def test_a_broker_to_client_command_sent_to_the_broker_is_an_unexpected_command(
 
 
 @spec("6")
-@POINT_3
 def test_a_broker_to_client_command_before_ready_is_an_unexpected_command_too(session):
     # §6 Order of checks: the endpoint check comes before the READY check.
     worker = session.worker()
@@ -99,7 +96,6 @@ def test_a_worker_message_before_ready_gets_unknown_worker(session, name):
 
 
 @spec("6")
-@POINT_7
 @pytest.mark.parametrize("name", list(NOT_READY))
 def test_unknown_worker_names_the_refused_command_and_its_id(session, name):
     worker = session.worker()

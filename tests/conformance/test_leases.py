@@ -86,7 +86,6 @@ def test_leases_given_back_are_not_held_against_max_attempts(session):
 
 
 @spec("5.5")
-@pytest.mark.xfail(reason="issue 16 point 5, broker fix pending", strict=True)
 def test_status_of_an_ended_job_tells_counted_attempts_when_leases_were_given_back(session):
     producer, worker, job = leased(session, wants_result=True, max_attempts=1)
     worker.fail(job, "", not_started=True)

@@ -81,6 +81,35 @@ def test_a_lowered_max_payload_is_told_in_heartbeat_stats_and_the_refusal(start_
     assert error.get("code") == "payload_too_large" and error.get("max_payload_bytes") == 1024
 
 
+@spec("3")
+def test_a_submit_over_max_payload_is_decoded_first_so_header_and_field_faults_win(start_broker):
+    # §3: the broker's frame limit is what its socket reads; max_payload_bytes is SUBMIT's own
+    # rule (§5.1 case 2), checked after the header and its fields, with the job id.
+    session = start_broker("--max-payload", "1k")
+    producer = session.producer()
+    big = b"x" * 4096
+    producer.send_frames([wire.SIGNATURE, bytes([wire.SUBMIT]), b"\xc1", big])
+    error = producer.expect(wire.ERROR, what="the ERROR answering a broken header with a large payload")
+    assert error.get("code") == "bad_header" and error.get("id") == "" and error.get("command") == "", error
+    producer.send(wire.SUBMIT, {"id": "j", "queue": "q", "priority": 5000}, [big])
+    error = producer.expect(wire.ERROR, what="the ERROR answering a bad field with a large payload")
+    assert error.get("code") == "bad_field_value" and error.get("message", "").startswith("priority"), error
+    error = producer.submit("j", "q", big)
+    assert error.get("code") == "payload_too_large" and error.get("id") == "j", error
+    assert error.get("command") == "SUBMIT" and error.get("max_payload_bytes") == 1024
+
+
+@spec("5.1")
+def test_a_resend_of_a_known_job_with_a_payload_over_max_payload_is_refused(start_broker):
+    # §5.1: case 2 (the payload) comes before case 3 (a known id).
+    session = start_broker("--max-payload", "1k")
+    producer = session.producer()
+    accepted(producer.submit("j", "q", b"small"))
+    error = producer.submit("j", "q", b"x" * 2048)
+    assert error.get("code") == "payload_too_large" and error.get("id") == "j", error
+    assert producer.status("j").get("state") == "pending"
+
+
 @spec("5.11")
 def test_a_result_over_a_lowered_max_payload_fails_the_job_for_good_and_returns_the_credit(start_broker):
     session = start_broker("--max-payload", "1k")

@@ -9,7 +9,6 @@ from flows import accepted, leased
 
 spec = pytest.mark.spec
 
-POINT_7 = pytest.mark.xfail(reason="issue 16 point 7, broker fix pending", strict=True)
 
 
 def silence(worker):
@@ -117,7 +116,6 @@ def test_a_late_done_from_a_worker_declared_dead_gets_unknown_worker_and_changes
 
 
 @spec("10")
-@POINT_7
 def test_unknown_worker_answering_a_late_done_names_the_done_and_its_job(session):
     producer, worker, job = leased(session)
     silence(worker)

@@ -8,7 +8,6 @@ from flows import accepted, ended_cancelled, ended_dead, ended_done, leased
 
 spec = pytest.mark.spec
 
-POINT_6 = pytest.mark.xfail(reason="issue 16 point 6, broker fix pending", strict=True)
 
 
 def ok(reply, command, id_, count=None):
@@ -228,7 +227,6 @@ def test_purge_of_a_pending_job_is_wrong_state(session):
 
 
 @spec("5.18")
-@POINT_6
 def test_purge_of_a_done_job_is_wrong_state(session):
     producer, _, job = ended_done(session)
     refused(producer.ask(wire.PURGE, {"queue": job.get("queue"), "id": job.get("id")}), "wrong_state", "PURGE",
@@ -236,7 +234,6 @@ def test_purge_of_a_done_job_is_wrong_state(session):
 
 
 @spec("5.18")
-@POINT_6
 def test_purge_of_a_cancelled_job_is_wrong_state(session):
     producer, job = ended_cancelled(session)
     queue = producer.status(job).get("queue")
@@ -244,7 +241,6 @@ def test_purge_of_a_cancelled_job_is_wrong_state(session):
 
 
 @spec("5.18")
-@POINT_6
 def test_a_second_purge_of_the_same_job_is_wrong_state(session):
     producer, _, job = ended_dead(session)
     ok(producer.ask(wire.PURGE, {"queue": job.get("queue"), "id": job.get("id")}), "PURGE", job.get("id"), 1)
