@@ -2,6 +2,7 @@
 // until SIGINT/SIGTERM (SIGHUP rereads the HTTP tokens and the allowed CURVE keys).
 #include <atomic>
 #include <csignal>
+#include <cstdlib>
 #include <cstdio>
 #include <cstring>
 #include <iostream>
@@ -83,6 +84,11 @@ int serve(corsair::broker::BrokerOptions options, const corsair::http::HttpOptio
 }  // namespace
 
 int main(int argc, char** argv) {
+    if (const auto huge_pages = corsair::broker::read_huge_pages_setting(std::getenv("CORSAIR_HUGE_PAGES"));
+        huge_pages.error) {
+        std::cerr << "corsair-broker: " << *huge_pages.error << "\n";
+        return exit_status(ExitCode::usage);
+    }
     corsair::broker::reexec_with_huge_pages(argv);
     corsair::broker::BrokerOptions options;
     corsair::http::HttpOptions http_options;

@@ -2,14 +2,21 @@
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <numeric>
 #include <optional>
 #include <set>
+#include <string>
+#include <vector>
+
+#include <sys/wait.h>
 
 #include <catch2/catch.hpp>
 #include <zmq.hpp>
 
+#include "child_process.hpp"
 #include "cluster.hpp"
 #include "corsair/protocol/protocol.hpp"
 #include "deadline.hpp"
@@ -287,4 +294,45 @@ TEST_CASE("a second worker under an --id already connected is refused, says so, 
     auto producer = cluster.make_producer();
     const auto id = producer->submit_async("q", "still served", true);
     CHECK(producer->wait_result(id, 10s).result == "still served");
+}
+
+namespace {
+
+// The environment a running process has now: a re-executed broker has the one it exec'd with.
+std::string environment_of(pid_t pid) {
+    std::ifstream file("/proc/" + std::to_string(pid) + "/environ", std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(file), {});
+}
+
+}  // namespace
+
+TEST_CASE("the broker's heap is on huge pages only when CORSAIR_HUGE_PAGES=1 asks, and a bad value is refused",
+          "[integration][broker]") {
+    const corsair::test::ScratchDir scratch("huge-pages");
+    const std::vector<std::string> argv{CORSAIR_BROKER_BIN, "--producers", "tcp://127.0.0.1:*", "--workers",
+                                        "tcp://127.0.0.1:*", "--data-dir", "", "--http", ""};
+    SECTION("off by default: no re-exec with glibc's hugetlb tunable") {
+        corsair::test::ChildProcess broker(argv, {}, (scratch / "broker.log").string());
+        REQUIRE(broker.wait_for_line("corsair-broker ready", 10s));
+        CHECK(environment_of(broker.pid()).find("glibc.malloc.hugetlb") == std::string::npos);
+    }
+    SECTION("CORSAIR_HUGE_PAGES=1: re-executed with it, when the kernel offers transparent huge pages") {
+        std::ifstream setting("/sys/kernel/mm/transparent_hugepage/enabled");
+        std::string offered;
+        std::getline(setting, offered);
+        corsair::test::ChildProcess broker(argv, {"CORSAIR_HUGE_PAGES=1"}, (scratch / "broker.log").string());
+        REQUIRE(broker.wait_for_line("corsair-broker ready", 10s));
+        const bool has_tunable = environment_of(broker.pid()).find("glibc.malloc.hugetlb=1") != std::string::npos;
+        CHECK(has_tunable == (!offered.empty() && offered.find("[never]") == std::string::npos));
+    }
+    SECTION("CORSAIR_HUGE_PAGES=yes: exit 2 naming the variable and the value") {
+        corsair::test::ChildProcess broker(argv, {"CORSAIR_HUGE_PAGES=yes"}, (scratch / "broker.log").string());
+        const auto status = broker.wait_exit(10s);
+        REQUIRE(status);
+        CHECK(WIFEXITED(*status));
+        CHECK(WEXITSTATUS(*status) == 2);
+        std::ifstream log((scratch / "broker.log").string());
+        const std::string text(std::istreambuf_iterator<char>(log), {});
+        CHECK(text.find("CORSAIR_HUGE_PAGES must be 0 or 1, not 'yes'") != std::string::npos);
+    }
 }

@@ -23,10 +23,16 @@ bool kernel_offers_huge_pages() {
 
 }  // namespace
 
+HugePagesSetting read_huge_pages_setting(const char* value) {
+    const std::string text = value != nullptr ? value : "";
+    if (text.empty() || text == "0") return {};
+    if (text == "1") return {true, std::nullopt};
+    return {false, "CORSAIR_HUGE_PAGES must be 0 or 1, not '" + text + "'"};
+}
+
 void reexec_with_huge_pages(char** argv) noexcept {
     try {
-        const char* opt_out = std::getenv("CORSAIR_HUGE_PAGES");
-        if (opt_out != nullptr && std::string(opt_out) == "0") return;
+        if (!read_huge_pages_setting(std::getenv("CORSAIR_HUGE_PAGES")).is_requested) return;
         const char* current = std::getenv("GLIBC_TUNABLES");
         std::string tunables = current != nullptr ? current : "";
         // Also the guard against re-executing forever.
