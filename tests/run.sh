@@ -1,18 +1,53 @@
 #!/usr/bin/env bash
-# Quick start, second command: install what is missing, build, run the whole test suite.
-# --asan: the same under AddressSanitizer + UndefinedBehaviorSanitizer, in build-asan/;
-# --tsan: under ThreadSanitizer, in build-tsan/ (docs/testing.md). Other arguments go to ctest.
+# Quick start, second command: install what is missing, build, and run every check CI runs:
+#   1. the whole test suite (ctest) in build/;
+#   2. each libFuzzer target for a bounded time (tests/fuzz/run.sh, 30 s each, build-fuzz/);
+#   3. the whole suite again under AddressSanitizer + UndefinedBehaviorSanitizer, in build-asan/.
+# Every phase runs even if an earlier one failed; the exit status is the first failure's.
+# One phase alone: --quick (1 only), --fuzz (2 only), --asan (3 only); --tsan runs the suite
+# under ThreadSanitizer in build-tsan/ (not in CI: docs/testing.md). Other arguments go to
+# ctest in the suite phases (bash tests/run.sh --quick -L unit, --asan -R 'a worker').
 set -euo pipefail
 top="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-build=build
-setup_flags=(--tests)
-# Sanitized programs run slower: the harness's deadlines grow by CORSAIR_TEST_TIME_SCALE.
+mode=all
 case "${1:-}" in
-  --asan) build=build-asan; setup_flags+=(--sanitize address,undefined); shift
-          export CORSAIR_TEST_TIME_SCALE="${CORSAIR_TEST_TIME_SCALE:-2}" ;;
-  --tsan) build=build-tsan; setup_flags+=(--sanitize thread); shift
-          export CORSAIR_TEST_TIME_SCALE="${CORSAIR_TEST_TIME_SCALE:-4}" ;;
+  --quick|--asan|--tsan|--fuzz) mode="${1#--}"; shift ;;
 esac
-bash "$top/.ci/setup" "${setup_flags[@]}"
-cd "$top/$build"
-ctest --output-on-failure -j 2 --timeout 300 "$@"
+
+status=0
+summary=()
+# Runs one phase, notes how it went and how long it took, keeps the first failure's status.
+phase() {
+  local name="$1" started=$SECONDS rc=0
+  shift
+  echo "corsair: === $name ==="
+  "$@" || rc=$?
+  summary+=("$(printf '%-44s %s in %d s' "$name" "$([ "$rc" -eq 0 ] && echo passed || echo "FAILED (exit $rc)")" $((SECONDS - started)))")
+  if [ "$rc" -ne 0 ] && [ "$status" -eq 0 ]; then status=$rc; fi
+}
+
+# Sanitized programs run slower: the harness's deadlines grow by CORSAIR_TEST_TIME_SCALE.
+suite() {
+  local build="$1" scale="$2"
+  shift 2
+  bash "$top/.ci/setup" --tests "$@" &&
+    (cd "$top/$build" && CORSAIR_TEST_TIME_SCALE="${CORSAIR_TEST_TIME_SCALE:-$scale}" \
+       ctest --output-on-failure -j 2 --timeout 300 "${ctest_args[@]}")
+}
+ctest_args=("$@")
+
+case "$mode" in
+  all|quick) phase "test suite (build/)" suite build 1 ;;
+esac
+case "$mode" in
+  all|fuzz) phase "fuzz targets, bounded (build-fuzz/)" bash -c \
+              "bash '$top/.ci/setup' --tests >/dev/null && bash '$top/tests/fuzz/run.sh'" ;;
+esac
+case "$mode" in
+  all|asan) phase "test suite under ASan+UBSan (build-asan/)" suite build-asan 2 --sanitize address,undefined ;;
+  tsan) phase "test suite under TSan (build-tsan/)" suite build-tsan 4 --sanitize thread ;;
+esac
+
+echo "corsair: === summary ==="
+printf '  %s\n' "${summary[@]}"
+exit "$status"

@@ -9,19 +9,20 @@ measured; then `--jobs` jobs end to end, results awaited):
   workers     N Python worker processes (a no-op handler) at capacity C, fed by the C++ CLI
               (corsair submit --file --wait); and, for reference, one C++ worker fed the same way
 
-Usage: bench.py --bin-dir build [--jobs 20000] [--workers 1,2] [--capacity 1,8]
-Each figure is one run: a rough figure for docs/performance.md, not a statistic.
+Usage: bench.py --bin-dir build [--jobs 20000] [--workers 1,2] [--capacity 1,8] [--runs 3]
+Each scenario runs --runs times (each on a fresh broker); every run is printed, then the median.
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import List, Tuple
+from typing import Callable
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -120,24 +121,29 @@ def main() -> int:
     parser.add_argument("--window", type=int, default=1000)
     parser.add_argument("--workers", default="1,2")
     parser.add_argument("--capacity", default="1,8")
+    parser.add_argument("--runs", type=int, default=3, help="runs per scenario; the median is reported (3)")
     parser.add_argument("--serve", nargs=3, metavar=("ENDPOINT", "NAME", "CAPACITY"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         run_python_worker(args.serve[0], args.serve[1], int(args.serve[2]))
         return 0
-    rows: List[Tuple[str, float]] = []
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
     with tempfile.TemporaryDirectory(prefix="corsair-pybench-") as scratch:
-        rate = bench_producer(args.bin_dir, Path(scratch), args.jobs, args.window)
-        rows.append((f"Python producer, window {args.window}, 2 C++ noop workers", rate))
-        print(f"{rows[-1][0]:<62} {rate:>9,.0f} jobs/s", flush=True)
+        def measure(label: str, run: Callable[[], float]) -> None:
+            rates = [run() for _ in range(args.runs)]
+            runs = " · ".join(f"{rate:,.0f}" for rate in rates)
+            print(f"{label:<62} {statistics.median(rates):>9,.0f} jobs/s (median; runs {runs})", flush=True)
+
+        measure(f"Python producer, window {args.window}, 2 C++ noop workers",
+                lambda: bench_producer(args.bin_dir, Path(scratch), args.jobs, args.window))
         for count in (int(x) for x in args.workers.split(",")):
             for capacity in (int(x) for x in args.capacity.split(",")):
-                rate = bench_workers(args.bin_dir, Path(scratch), args.jobs, count, capacity)
-                rows.append((f"{count} Python worker(s), capacity {capacity}, fed by corsair submit --file", rate))
-                print(f"{rows[-1][0]:<62} {rate:>9,.0f} jobs/s", flush=True)
-        rate = bench_workers(args.bin_dir, Path(scratch), args.jobs, 1, 8, cpp=True)
-        rows.append(("reference: 1 C++ noop worker, capacity 8, fed by corsair submit", rate))
-        print(f"{rows[-1][0]:<62} {rate:>9,.0f} jobs/s", flush=True)
+                measure(f"{count} Python worker(s), capacity {capacity}, fed by corsair submit --file",
+                        lambda count=count, capacity=capacity: bench_workers(args.bin_dir, Path(scratch), args.jobs,
+                                                                              count, capacity))
+        measure("reference: 1 C++ noop worker, capacity 8, fed by corsair submit",
+                lambda: bench_workers(args.bin_dir, Path(scratch), args.jobs, 1, 8, cpp=True))
     return 0
 
 
