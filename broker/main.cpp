@@ -18,6 +18,7 @@
 #include "corsair/broker/broker.hpp"
 #include "corsair/broker/broker_cli.hpp"
 #include "corsair/broker/huge_pages.hpp"
+#include "corsair/broker/process_limits.hpp"
 #include "corsair/broker/ready_line.hpp"
 #include "corsair/broker/signal_watcher.hpp"
 #include "corsair/http/http_server.hpp"
@@ -39,6 +40,13 @@ struct HttpHandle {
 int serve(corsair::broker::BrokerOptions options, const corsair::http::HttpOptions& http_options,
           const std::shared_ptr<spdlog::logger>& log) {
     zmq::context_t context(1);
+    corsair::broker::size_zmq_context(
+        context, http_options.address.empty() ? 0 : corsair::http::HttpServer::zmq_sockets_needed(http_options));
+    const auto files = corsair::broker::raise_open_file_limit();
+    if (files.now != files.before) log->info("open file limit raised from={} to={}", files.before, files.now);
+    if (const auto warning = corsair::broker::open_file_limit_warning(files.now, options.max_workers); !warning.empty()) {
+        log->warn("{}", warning);
+    }
     std::atomic<corsair::broker::Broker*> running{nullptr};
     HttpHandle http;
     corsair::broker::SignalWatcher signals([&running, &http, &log](int signal_number) {

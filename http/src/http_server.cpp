@@ -150,6 +150,10 @@ HttpServer::HttpServer(zmq::context_t& context, HttpOptions options, BrokerLink 
 
 HttpServer::~HttpServer() = default;
 
+std::size_t HttpServer::zmq_sockets_needed(const HttpOptions& options) noexcept {
+    return options.threads + LeaseKeeper::kMaxConnections;
+}
+
 const std::string& HttpServer::bound_address() const noexcept { return impl_->bound_address(); }
 
 void HttpServer::set_ready(bool is_ready) noexcept {

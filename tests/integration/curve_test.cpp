@@ -202,6 +202,33 @@ TEST_CASE("a key not in --allowed-keys gets no command through and is logged onc
     }
 }
 
+TEST_CASE("a worker with another server key or an unknown key never joins, keeps trying and says what to check",
+          "[integration][curve]") {
+    Keys keys;
+    Cluster cluster(keys.broker_flags());
+    cluster.use_curve(keys.client("ops"));
+    std::vector<std::string> flags;
+    SECTION("--curve-server-key is not the broker's") {
+        flags = {"--builtin", "echo", "--curve-server-key", keys.public_file("alice"), "--curve-key",
+                 keys.secret_file("host7")};
+    }
+    SECTION("its key is not in --allowed-keys") { flags = keys.worker_flags("stranger"); }
+    auto& worker = cluster.start_worker("lost", flags);
+    // The handshake fails without a word to the client: the worker sees a silent broker, and
+    // after its liveness window says so, naming the CURVE settings to check.
+    REQUIRE(wait_until(
+        [&] {
+            const auto log = cluster.worker_log("lost");
+            return log.find("no broker for") != std::string::npos && log.find("--curve-server-key") != std::string::npos;
+        },
+        15s, 50ms));
+    CHECK(worker.is_running());
+    const auto stats = cluster.stats();
+    REQUIRE(stats);
+    CHECK(stats->workers.empty());
+    CHECK(cluster.counter("workers_joined") == 0);
+}
+
 TEST_CASE("each key's role limits the commands it may send", "[integration][curve]") {
     Keys keys;
     Cluster cluster(keys.broker_flags());
@@ -331,6 +358,48 @@ TEST_CASE("the broker will not start on a bad key setting, naming the file", "[i
     SECTION("--allowed-keys without --curve-secret-key") {
         const auto [code, log] = start({"--allowed-keys", keys.allowed_dir()});
         CHECK(code == 2);
+    }
+    SECTION("more key files than the 10,000 a folder may hold") {
+        // Read before any file is parsed: the folder is refused for its size alone.
+        for (int i = 0; i < 10'000; ++i) std::ofstream(keys.allowed_dir() + "/extra-" + std::to_string(i) + ".key");
+        const auto [code, log] = start(keys.broker_flags());
+        CHECK(code == 2);
+        CHECK_THAT(log, Catch::Contains(keys.allowed_dir() + ": more than 10000 key files"));
+    }
+}
+
+TEST_CASE("without CURVE a port bound beyond loopback is announced as open to anyone; on loopback or with CURVE not",
+          "[integration][curve]") {
+    Keys keys;
+    ScratchDir logs("corsair-curve-open");
+    // Binds the producer port on every address (nothing is sent to it), the worker port on loopback.
+    auto start_log = [&](std::vector<std::string> flags) {
+        std::vector<std::string> argv{CORSAIR_BROKER_BIN, "--producers", "tcp://0.0.0.0:*", "--workers",
+                                      "tcp://127.0.0.1:*", "--http", "", "--data-dir", ""};
+        for (auto& flag : flags) argv.push_back(flag);
+        const auto log_path = (logs / "broker.log").string();
+        fs::remove(log_path);
+        corsair::test::ChildProcess broker(argv, {}, log_path);
+        REQUIRE(broker.wait_for_line("corsair-broker ready", 10s));
+        broker.signal(SIGTERM);
+        REQUIRE(broker.wait_exit(10s));
+        return file_text(log_path);
+    };
+    SECTION("without CURVE: one warning, naming the open endpoint and not the loopback one") {
+        const auto log = start_log({});
+        CHECK(count_of(log, "is open to anyone who can reach this host") == 1);
+        CHECK_THAT(log, Catch::Contains("tcp://0.0.0.0:"));
+        // The loopback port is never the one warned about.
+        for (auto at = log.find("is open to anyone"); at != std::string::npos; at = log.find("is open to anyone", at + 1)) {
+            const auto line_start = log.rfind('\n', at);
+            CHECK(log.substr(line_start == std::string::npos ? 0 : line_start, at - line_start).find("127.0.0.1") ==
+                  std::string::npos);
+        }
+    }
+    SECTION("with CURVE on: no warning") {
+        const auto log = start_log({"--curve-secret-key", keys.secret_file("broker"), "--allowed-keys", keys.allowed_dir()});
+        CHECK(count_of(log, "is open to anyone") == 0);
+        CHECK_THAT(log, Catch::Contains("CURVE on"));
     }
 }
 

@@ -10,8 +10,10 @@
 #include <unistd.h>
 #include <cstdlib>
 #include <fstream>
+#include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -349,33 +351,58 @@ namespace {
 
 // Sends `bytes` on a fresh loopback connection to `address` and returns what comes back until
 // the server closes it or `timeout` passes.
-std::string raw_exchange(const std::string& address, const std::string& bytes, std::chrono::milliseconds timeout) {
-    const auto colon = address.rfind(':');
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    REQUIRE(fd >= 0);
-    sockaddr_in peer{};
-    peer.sin_family = AF_INET;
-    peer.sin_port = htons(static_cast<std::uint16_t>(std::stoi(address.substr(colon + 1))));
-    ::inet_pton(AF_INET, address.substr(0, colon).c_str(), &peer.sin_addr);
-    REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&peer), sizeof(peer)) == 0);
-    if (!bytes.empty()) REQUIRE(::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size()));
-    std::string answer;
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    for (;;) {
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-        if (left.count() <= 0) break;
-        pollfd item{fd, POLLIN, 0};
-        if (::poll(&item, 1, static_cast<int>(left.count())) <= 0) break;
-        char buffer[4096];
-        const auto got = ::recv(fd, buffer, sizeof(buffer), 0);
-        if (got <= 0) {
-            answer += "<closed>";
-            break;
-        }
-        answer.append(buffer, static_cast<std::size_t>(got));
+// One TCP connection to the HTTP port, to send what a client library would not; closed when it
+// goes away.
+class RawConnection {
+public:
+    explicit RawConnection(const std::string& address) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+        REQUIRE(fd_ >= 0);
+        const auto colon = address.rfind(':');
+        sockaddr_in peer{};
+        peer.sin_family = AF_INET;
+        peer.sin_port = htons(static_cast<std::uint16_t>(std::stoi(address.substr(colon + 1))));
+        ::inet_pton(AF_INET, address.substr(0, colon).c_str(), &peer.sin_addr);
+        REQUIRE(::connect(fd_, reinterpret_cast<sockaddr*>(&peer), sizeof(peer)) == 0);
     }
-    ::close(fd);
-    return answer;
+    ~RawConnection() { close(); }
+    RawConnection(const RawConnection&) = delete;
+    RawConnection& operator=(const RawConnection&) = delete;
+
+    void send(const std::string& bytes) {
+        REQUIRE(::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size()));
+    }
+    // Everything that arrives until the peer closes ("<closed>" appended) or `timeout` passes.
+    std::string read_until_closed(std::chrono::milliseconds timeout) {
+        std::string answer;
+        const auto deadline = std::chrono::steady_clock::now() + timeout;
+        for (;;) {
+            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+            if (left.count() <= 0) break;
+            pollfd item{fd_, POLLIN, 0};
+            if (::poll(&item, 1, static_cast<int>(left.count())) <= 0) break;
+            char buffer[4096];
+            const auto got = ::recv(fd_, buffer, sizeof(buffer), 0);
+            if (got <= 0) {
+                answer += "<closed>";
+                break;
+            }
+            answer.append(buffer, static_cast<std::size_t>(got));
+        }
+        return answer;
+    }
+    void close() {
+        if (fd_ >= 0) ::close(fd_);
+        fd_ = -1;
+    }
+
+private:
+    int fd_;
+};
+
+std::string raw_exchange(const std::string& address, const std::string& bytes, std::chrono::milliseconds timeout) {
+    RawConnection connection(address);
+    if (!bytes.empty()) connection.send(bytes);
+    return connection.read_until_closed(timeout);
 }
 
 }  // namespace
@@ -402,4 +429,42 @@ TEST_CASE("garbage, oversized request lines and headers get 4xx, and a slow clie
     HttpClient http(address);
     CHECK(http.get("/health").json()["status"] == "ok");
     CHECK(http.get("/api/v1/stats").json()["counters"]["jobs_submitted"] == 0);
+}
+
+TEST_CASE("past --http-threads and --http-backlog a connection gets 503 overloaded at once; the others are served",
+          "[integration][http]") {
+    Cluster cluster({"--heartbeat", "200ms", "--liveness", "3", "--http-threads", "2", "--http-backlog", "1"});
+    const auto address = cluster.endpoints().http;
+    // A long poll on a job no worker takes holds a thread for its wait. Two threads and a
+    // backlog of one hold three: of four such requests at least one is past both, and is
+    // refused at once. (Complete requests: a refused connection is answered on the accept
+    // thread, which reads its request first.)
+    auto producer = cluster.make_producer();
+    const auto id = producer->submit("q", "x", 10s);
+    const std::string request = "GET /api/v1/jobs/" + id + "?wait=3s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    std::vector<std::unique_ptr<RawConnection>> connections;
+    for (int i = 0; i < 4; ++i) {
+        connections.push_back(std::make_unique<RawConnection>(address));
+        connections.back()->send(request);
+    }
+    int refused = 0;
+    int served = 0;
+    for (auto& connection : connections) {
+        const auto answer = connection->read_until_closed(20s);
+        INFO(answer.substr(0, 300));
+        if (answer.rfind("HTTP/1.1 503", 0) == 0) {
+            CHECK_THAT(answer, Catch::Contains("\"overloaded\"") && Catch::Contains("--http-backlog"));
+            ++refused;
+        } else {
+            CHECK(answer.rfind("HTTP/1.1 200", 0) == 0);  // the wait passed: the job is still pending
+            CHECK_THAT(answer, Catch::Contains("\"pending\""));
+            ++served;
+        }
+        CHECK_THAT(answer, Catch::EndsWith("<closed>"));
+    }
+    CHECK(refused >= 1);
+    CHECK(served >= 1);
+    HttpClient http(address);
+    const auto metrics = http.get("/metrics");
+    CHECK_THAT(metrics.body, Catch::Contains("outcome=\"overloaded\"} " + std::to_string(refused)));
 }

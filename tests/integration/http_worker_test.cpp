@@ -205,3 +205,36 @@ TEST_CASE("lease calls refuse what they cannot do with a JSON error", "[integrat
         REQUIRE(corsair::test::wait_until([&] { return producer->status(id, 2s).state == p::JobState::failed; }, 10s, 20ms));
     }
 }
+
+TEST_CASE("past 1,024 HTTP worker leases a claim gets 429 too_many_leases; one completed makes room",
+          "[integration][http][worker]") {
+    // The broker's default heartbeat: 1,024 held leases are 1,024 worker connections heartbeating.
+    Cluster cluster({"--http", "127.0.0.1:0"});
+    auto client = http_client(cluster);
+    client.set_keep_alive(true);
+    auto producer = cluster.make_producer();
+    constexpr int kLeases = 1'024;  // LeaseKeeper::kMaxConnections, docs/http.md
+    std::string last_id;
+    for (int i = 0; i <= kLeases; ++i) last_id = producer->submit("q", "job " + std::to_string(i), 10s);
+    std::vector<std::string> tokens;
+    for (int i = 0; i < kLeases; ++i) {
+        auto claimed = post_json(client, "/api/v1/queues/q/claim", {{"wait", "5s"}, {"lease", "10m"}});
+        REQUIRE(claimed);
+        REQUIRE(claimed->status == 200);
+        tokens.push_back(json::parse(claimed->body)["token"]);
+    }
+    auto refused = post_json(client, "/api/v1/queues/q/claim", {{"wait", "5s"}, {"lease", "10m"}});
+    REQUIRE(refused);
+    CHECK(refused->status == 429);
+    CHECK(json::parse(refused->body)["error"] == "too_many_leases");
+    // The job that was not claimed (the last, first in first out) is still waiting, untouched.
+    const auto waiting = producer->status(last_id, 5s);
+    CHECK(waiting.state == p::JobState::pending);
+    CHECK(waiting.attempt == 0);
+    auto done = post_json(client, "/api/v1/leases/" + tokens.front() + "/complete", {{"result", "ok"}});
+    REQUIRE(done);
+    CHECK(done->status == 200);
+    auto claimed = post_json(client, "/api/v1/queues/q/claim", {{"wait", "5s"}, {"lease", "10m"}});
+    REQUIRE(claimed);
+    CHECK(claimed->status == 200);
+}

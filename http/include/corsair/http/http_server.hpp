@@ -40,6 +40,11 @@ public:
     HttpServer(const HttpServer&) = delete;
     HttpServer& operator=(const HttpServer&) = delete;
 
+    // How many ZeroMQ sockets the HTTP side may open in the broker's context: one producer
+    // session per request thread, and one worker connection per HTTP lease or claim (at most
+    // 1,024). libzmq's default of 1,023 per context would refuse the last ones with EMFILE.
+    static std::size_t zmq_sockets_needed(const HttpOptions& options) noexcept;
+
     // The address as bound, the port resolved: "127.0.0.1:41234".
     const std::string& bound_address() const noexcept;
     // Thread-safe: whether the broker has recovered its journal and bound its sockets (and is not
