@@ -42,6 +42,16 @@ std::optional<milliseconds> fraction(std::string_view text, std::size_t& pos) {
     return milliseconds(ms);
 }
 
+// system_clock counts nanoseconds in 64 bits, so only about 1678 to 2262 fits: a time outside
+// is refused like any other bad time, never converted with an overflow (found by fuzz_http_body:
+// "at": "4060-01-01T00:00:00Z").
+std::optional<std::chrono::system_clock::time_point> to_system_clock(std::chrono::milliseconds since_epoch) {
+    using namespace std::chrono;
+    constexpr auto kLimit = duration_cast<milliseconds>(system_clock::duration::max()) - hours(24);
+    if (since_epoch > kLimit || since_epoch < -kLimit) return std::nullopt;
+    return system_clock::time_point(duration_cast<system_clock::duration>(since_epoch));
+}
+
 std::optional<std::chrono::system_clock::time_point> parse_unix_seconds(std::string_view text) {
     std::size_t pos = 0;
     std::int64_t seconds = 0;
@@ -53,7 +63,7 @@ std::optional<std::chrono::system_clock::time_point> parse_unix_seconds(std::str
     if (pos == 0) return std::nullopt;
     const auto ms = fraction(text, pos);
     if (!ms || pos != text.size()) return std::nullopt;
-    return std::chrono::system_clock::time_point(std::chrono::seconds(seconds) + *ms);
+    return to_system_clock(std::chrono::seconds(seconds) + *ms);
 }
 
 }  // namespace
@@ -98,7 +108,7 @@ std::optional<std::chrono::system_clock::time_point> parse_timestamp(std::string
     if (!date.ok() || *hour > 23 || *minute > 59 || *second > 59) return std::nullopt;
     const auto local = sys_days(date) + hours(*hour) + minutes(*minute) + seconds(*second) + *ms;
     // 16:00+01:00 is 15:00Z: subtract the offset.
-    return time_point_cast<system_clock::duration>(local - offset);
+    return to_system_clock((local - offset).time_since_epoch());
 }
 
 std::string format_timestamp(std::chrono::system_clock::time_point time) {

@@ -12,7 +12,7 @@ build="$top/build-fuzz"
 launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 CC=clang CXX=clang++ cmake -S "$top" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCORSAIR_FUZZ=ON \
-  -DBUILD_TESTING=OFF -DCORSAIR_FUZZ_SECONDS="${FUZZ_SECONDS:-30}" "${launcher[@]}" >/dev/null
+  -DBUILD_TESTING=OFF -DCORSAIR_FUZZ_SECONDS="${FUZZ_SECONDS:-30}" -DCORSAIR_FUZZ_SEED="${FUZZ_SEED:-1}" "${launcher[@]}" >/dev/null
 cmake --build "$build" -j "$(nproc)" --target corsair_fuzz_targets
 # One at a time: each target uses one core, and the time bound is per target.
 ctest --test-dir "$build" -L fuzz --output-on-failure "$@"

@@ -49,3 +49,13 @@ TEST_CASE("times print as RFC 3339 in UTC and parse back", "[producer][timestamp
     CHECK(format_timestamp(k1600 + 250ms) == "2026-11-23T16:00:00.250Z");
     CHECK(parse_timestamp(format_timestamp(k1600 + 7ms)) == k1600 + 7ms);
 }
+
+TEST_CASE("a time past what system_clock holds is refused, not overflowed (found by fuzz_http_body)",
+          "[producer][timestamp]") {
+    CHECK_FALSE(parse_timestamp("4060-01-01T00:00:00Z"));
+    CHECK_FALSE(parse_timestamp("9999-12-31T23:59:59Z"));
+    CHECK_FALSE(parse_timestamp("0000-01-01T00:00:00Z"));
+    CHECK_FALSE(parse_timestamp("@999999999999"));
+    CHECK(parse_timestamp("2200-01-01T00:00:00Z"));
+    CHECK(parse_timestamp("@4102444800"));  // 2100-01-01
+}
