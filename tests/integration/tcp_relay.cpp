@@ -73,6 +73,7 @@ void TcpRelay::run() {
         }
         if (::poll(fds.data(), fds.size(), -1) < 0 && errno != EINTR) break;
         if (fds[0].revents != 0) break;
+        const std::size_t polled_pairs = pairs.size();
         if (fds[1].revents & POLLIN) {
             const int client = ::accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
             const int target = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -89,6 +90,8 @@ void TcpRelay::run() {
         for (std::size_t i = 0; i < pairs.size(); ++i) {
             bool is_open = true;
             for (int side = 0; side < 2 && is_open; ++side) {
+                // A pair accepted in this turn was not polled yet: its fds are not in `fds`.
+                if (i >= polled_pairs) break;
                 const pollfd& polled = fds[2 + 2 * i + side];
                 if (polled.revents == 0) continue;
                 const int from = side == 0 ? pairs[i].client : pairs[i].target;
