@@ -187,7 +187,7 @@ TEST_CASE("a header frame over 64 KiB gets bad_header and the connection goes on
     CHECK(std::holds_alternative<p::Accepted>(answer[0]));
 }
 
-TEST_CASE("a frame over the broker's ZMQ_MAXMSGSIZE is dropped with its connection; other peers see nothing",
+TEST_CASE("a frame over the broker's ZMQ_MAXMSGSIZE is dropped with its connection, other peers see nothing",
           "[integration][limits]") {
     Cluster cluster;
     cluster.start_worker("w", {"--builtin", "echo"});

@@ -188,7 +188,7 @@ TEST_CASE("200 malformed messages leave the broker up and serving", "[integratio
     CHECK(seen[id] == 1);
 }
 
-TEST_CASE("with accept_within_ms a quick job's RESULT stands for its ACCEPTED; a slow job's ACCEPTED still comes",
+TEST_CASE("with accept_within_ms a quick job's RESULT stands for its ACCEPTED, a slow job's ACCEPTED still comes",
           "[integration][broker]") {
     Cluster cluster;
     cluster.start_worker("w1", {"--builtin", "echo"}, "q", 8);

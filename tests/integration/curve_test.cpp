@@ -368,7 +368,7 @@ TEST_CASE("the broker will not start on a bad key setting, naming the file", "[i
     }
 }
 
-TEST_CASE("without CURVE a port bound beyond loopback is announced as open to anyone; on loopback or with CURVE not",
+TEST_CASE("without CURVE a port bound beyond loopback is announced as open to anyone, on loopback or with CURVE not",
           "[integration][curve]") {
     Keys keys;
     ScratchDir logs("corsair-curve-open");

@@ -115,7 +115,7 @@ TEST_CASE("a job id given by the client makes a resubmit idempotent", "[integrat
     CHECK(http.get("/api/v1/queues/q").json()["pending"] == 1);
 }
 
-TEST_CASE("batches as a JSON array or NDJSON answer per job; raw bytes take their options from the query",
+TEST_CASE("batches as a JSON array or NDJSON answer per job, raw bytes take their options from the query",
           "[integration][http]") {
     Cluster cluster;
     HttpClient http(cluster.endpoints().http);
@@ -431,7 +431,7 @@ TEST_CASE("garbage, oversized request lines and headers get 4xx, and a slow clie
     CHECK(http.get("/api/v1/stats").json()["counters"]["jobs_submitted"] == 0);
 }
 
-TEST_CASE("past --http-threads and --http-backlog a connection gets 503 overloaded at once; the others are served",
+TEST_CASE("past --http-threads and --http-backlog a connection gets 503 overloaded at once, the others are served",
           "[integration][http]") {
     Cluster cluster({"--heartbeat", "200ms", "--liveness", "3", "--http-threads", "2", "--http-backlog", "1"});
     const auto address = cluster.endpoints().http;

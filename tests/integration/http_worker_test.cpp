@@ -206,7 +206,7 @@ TEST_CASE("lease calls refuse what they cannot do with a JSON error", "[integrat
     }
 }
 
-TEST_CASE("past 1,024 HTTP worker leases a claim gets 429 too_many_leases; one completed makes room",
+TEST_CASE("past 1,024 HTTP worker leases a claim gets 429 too_many_leases, one completed makes room",
           "[integration][http][worker]") {
     // The broker's default heartbeat: 1,024 held leases are 1,024 worker connections heartbeating.
     Cluster cluster({"--http", "127.0.0.1:0"});

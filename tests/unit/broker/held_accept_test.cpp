@@ -93,7 +93,7 @@ TEST_CASE("a job that dies or is cancelled answers its held ACCEPTED with the RE
     CHECK(f.outbox.to_producer_of<p::Accepted>("P").empty());
 }
 
-TEST_CASE("a resubmit answers the held ACCEPTED; another producer taking the job gets the first one sent",
+TEST_CASE("a resubmit answers the held ACCEPTED, another producer taking the job gets the first one sent",
           "[broker][scheduler][accept]") {
     Fixture f;
     f.submit_message(lazy_submit("a", 1000), "P");

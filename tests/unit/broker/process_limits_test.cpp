@@ -17,7 +17,7 @@ TEST_CASE("the broker's context holds its own sockets plus the HTTP side's, with
     CHECK(small.get(zmq::ctxopt::max_sockets) >= 1023);  // never below libzmq's default
 }
 
-TEST_CASE("an open file limit too small for --max-workers is named in a warning; a large one or no limit is not",
+TEST_CASE("an open file limit too small for --max-workers is named in a warning, a large one or no limit is not",
           "[broker][process_limits]") {
     const auto warning = open_file_limit_warning(1024, 10'000);
     CHECK_THAT(warning, Catch::Contains("open file limit (1024") && Catch::Contains("--max-workers (10000)"));

@@ -100,7 +100,7 @@ TEST_CASE("a job's wait runs from its submit, or its delay's end, to its first d
     }
 }
 
-TEST_CASE("an attempt ended done adds its run time; a failed one does not", "[broker][stats]") {
+TEST_CASE("an attempt ended done adds its run time, a failed one does not", "[broker][stats]") {
     Fixture f;
     f.ready("W", {"q"}, 2);
     f.submit("quick");

@@ -38,7 +38,7 @@ struct LimitedBroker {
 
 }  // namespace
 
-TEST_CASE("a SUBMIT to a new queue past --max-queues is refused; existing queues still take jobs",
+TEST_CASE("a SUBMIT to a new queue past --max-queues is refused, existing queues still take jobs",
           "[broker][scheduler][queue_limit]") {
     LimitedBroker b(2);
     b.submit("a", "q1");
@@ -59,7 +59,7 @@ TEST_CASE("a SUBMIT to a new queue past --max-queues is refused; existing queues
     CHECK_FALSE(find_job(b.scheduler, b.outbox, "c", b.now).has_value());
 }
 
-TEST_CASE("a READY naming new queues past --max-queues is refused whole; one within the limit is taken",
+TEST_CASE("a READY naming new queues past --max-queues is refused whole, one within the limit is taken",
           "[broker][scheduler][queue_limit]") {
     LimitedBroker b(2);
     b.submit("a", "q1");
@@ -79,7 +79,7 @@ TEST_CASE("a READY naming new queues past --max-queues is refused whole; one wit
     CHECK(b.scheduler.counters().queue_limit_refusals == 1);
 }
 
-TEST_CASE("a QUEUE request naming a new queue past --max-queues is refused; 0 means no limit",
+TEST_CASE("a QUEUE request naming a new queue past --max-queues is refused, 0 means no limit",
           "[broker][scheduler][queue_limit]") {
     LimitedBroker b(1);
     b.submit("a", "q1");

@@ -211,7 +211,7 @@ TEST_CASE("a delayed job is not dispatched before its time", "[broker][scheduler
     CHECK(f.job_ids_for("W") == std::vector<std::string>{"later"});
 }
 
-TEST_CASE("run_at is read against the broker's wall clock; a time in the past is refused",
+TEST_CASE("run_at is read against the broker's wall clock, a time in the past is refused",
           "[broker][scheduler][delay]") {
     Fixture f;
     f.ready("W", {"q"}, 1);
@@ -362,7 +362,7 @@ TEST_CASE("two submits with the same unique key make one job until it ends", "[b
     CHECK(f.outbox.to_producer_of<p::Accepted>("P").back().job_id == "d");  // key free once "a" ended
 }
 
-TEST_CASE("progress from the lease holder is kept and forwarded; anyone else's is ignored",
+TEST_CASE("progress from the lease holder is kept and forwarded, anyone else's is ignored",
           "[broker][scheduler][progress]") {
     Fixture f;
     f.ready("W", {"q"}, 1);

@@ -64,7 +64,7 @@ struct WorkerLimitedBroker {
 
 }  // namespace
 
-TEST_CASE("a READY past --max-workers is refused with too_many_workers; the connected workers go on",
+TEST_CASE("a READY past --max-workers is refused with too_many_workers, the connected workers go on",
           "[broker][scheduler][worker_limit]") {
     WorkerLimitedBroker b(2);
     b.ready("w1");

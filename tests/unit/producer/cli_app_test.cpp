@@ -710,7 +710,7 @@ TEST_CASE("payloads are any bytes: stdin, --payload-file and NDJSON", "[producer
     }
 }
 
-TEST_CASE("result --output writes the bytes; a job not done yet exits 3", "[producer][cli]") {
+TEST_CASE("result --output writes the bytes, a job not done yet exits 3", "[producer][cli]") {
     zmq::context_t context;
     RecordingBroker broker(context);
     const auto& endpoint = broker.broker.endpoint();

@@ -132,7 +132,7 @@ TEST_CASE("create_queue asks for creation and reports whether the queue was new"
     CHECK_FALSE(producer.create_queue(settings, 5s).was_created);
 }
 
-TEST_CASE("clear and delete_queue return the broker's counts; delete without force is refused",
+TEST_CASE("clear and delete_queue return the broker's counts, delete without force is refused",
           "[producer][inspect]") {
     zmq::context_t context;
     ThreadedBroker broker(context, answer);
