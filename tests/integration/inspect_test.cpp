@@ -21,7 +21,7 @@ bool lists_queue(Cluster& cluster, const std::string& name) {
     const auto stats = json_lines(corsair_cli(cluster, {"stats", "--json"}).out);
     REQUIRE(stats.size() == 1);
     for (const auto& queue : stats[0]["queues"]) {
-        if (queue["name"] == name) return true;
+        if (queue["queue"] == name) return true;
     }
     return false;
 }
@@ -34,7 +34,7 @@ void restart_broker(Cluster& cluster) {
 
 }  // namespace
 
-TEST_CASE("a typo names no queue; queues are created and deleted explicitly, across a restart",
+TEST_CASE("a typo names no queue, queues are created and deleted explicitly, across a restart",
           "[integration][cli][inspect]") {
     Cluster cluster;
     for (const auto& command : std::vector<std::vector<std::string>>{{"pause", "typo4"},
@@ -45,7 +45,7 @@ TEST_CASE("a typo names no queue; queues are created and deleted explicitly, acr
                                                                       {"retry", "--all", "typo4"},
                                                                       {"list", "typo4"}}) {
         INFO(command.front());
-        CHECK(corsair_cli(cluster, command).exit_code == 1);
+        CHECK(corsair_cli(cluster, command).exit_code == 5);  // unknown_queue: refused (docs/cli.md, Exit codes)
     }
     CHECK_FALSE(lists_queue(cluster, "typo4"));
 
@@ -62,7 +62,7 @@ TEST_CASE("a typo names no queue; queues are created and deleted explicitly, acr
     CHECK(json_lines(corsair_cli(cluster, {"queue", "emails", "--json"}).out).at(0)["paused"] == true);
 
     REQUIRE(corsair_cli(cluster, {"submit", "emails", "held"}).exit_code == 0);
-    CHECK(corsair_cli(cluster, {"queue", "delete", "emails"}).exit_code == 1);  // holds a job
+    CHECK(corsair_cli(cluster, {"queue", "delete", "emails"}).exit_code == 5);  // holds a job: wrong_state
     auto deleted = corsair_cli(cluster, {"queue", "delete", "emails", "--force", "--json"});
     REQUIRE(deleted.exit_code == 0);
     CHECK(json_lines(deleted.out).at(0)["jobs"] == 1);
