@@ -8,10 +8,12 @@
 
 namespace corsair::test {
 
-CliRun corsair_cli(Cluster& cluster, std::vector<std::string> args, std::chrono::milliseconds timeout) {
+CliRun corsair_cli(Cluster& cluster, std::vector<std::string> args, std::chrono::milliseconds timeout,
+                   std::vector<std::string> extra_env) {
     std::vector<std::string> argv{CORSAIR_CLI_BIN};
     for (auto& arg : args) argv.push_back(std::move(arg));
-    ChildProcess cli(argv, {"CORSAIR_PRODUCER_ENDPOINT=" + cluster.endpoints().producers}, cluster.log_dir() + "/cli.log");
+    extra_env.push_back("CORSAIR_PRODUCER_ENDPOINT=" + cluster.endpoints().producers);
+    ChildProcess cli(argv, extra_env, cluster.log_dir() + "/cli.log");
     CliRun run;
     while (cli.read_line(timeout)) {
     }

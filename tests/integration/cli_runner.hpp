@@ -17,9 +17,10 @@ struct CliRun {
 };
 
 // Runs `corsair ARGS...` with CORSAIR_PRODUCER_ENDPOINT set to the cluster and waits for it to exit
-// (stderr goes to the cluster's cli.log). Fails the test if it does not exit within `timeout`.
+// (stderr goes to the cluster's cli.log), plus `extra_env` ("NAME=value"). Fails the test if it
+// does not exit within `timeout`.
 CliRun corsair_cli(Cluster& cluster, std::vector<std::string> args,
-                   std::chrono::milliseconds timeout = std::chrono::seconds(30));
+                   std::chrono::milliseconds timeout = std::chrono::seconds(30), std::vector<std::string> extra_env = {});
 
 // One JSON value per non-empty line.
 std::vector<nlohmann::json> json_lines(const std::string& text);

@@ -160,6 +160,41 @@ TEST_CASE("with CURVE on, allowed keys run jobs and stats name each worker's key
     CHECK_THAT(run.out, Catch::Contains("KEY") && Catch::Contains("host7"));
 }
 
+TEST_CASE("the CORSAIR_* environment turns CURVE on for the broker, the worker and the CLI, and a flag wins over it",
+          "[integration][curve]") {
+    Keys keys;
+    Cluster cluster;  // up without CURVE; restarted below with its keys from the environment only
+    cluster.run_broker_under({"/usr/bin/env", "CORSAIR_CURVE_SECRET_KEY=" + keys.secret_file("broker"),
+                              "CORSAIR_ALLOWED_KEYS=" + keys.allowed_dir()});
+    cluster.start_broker();
+    cluster.use_curve(keys.client("ops"));
+    CHECK_THAT(cluster.broker_log(), Catch::Contains("CURVE on: allowed keys loaded"));
+    cluster.CorsairCluster::start_worker("w1", {"--builtin", "echo"}, "q", 2,
+                                         {"/usr/bin/env", "CORSAIR_CURVE_SERVER_KEY=" + keys.public_file("broker"),
+                                          "CORSAIR_CURVE_KEY=" + keys.secret_file("host7")});
+    REQUIRE(cluster.wait_for_workers(1));
+    const auto stats = cluster.stats();
+    REQUIRE(stats);
+    REQUIRE(stats->workers.size() == 1);
+    CHECK(stats->workers[0].key == "host7");
+
+    const std::vector<std::string> alice_env{"CORSAIR_CURVE_SERVER_KEY=" + keys.public_file("broker"),
+                                             "CORSAIR_CURVE_KEY=" + keys.secret_file("alice")};
+    const auto run = corsair::test::corsair_cli(cluster, {"submit", "q", "keys from the environment", "--wait"}, 30s,
+                                                alice_env);
+    CHECK(run.exit_code == 0);
+    CHECK_THAT(run.out, Catch::Contains("keys from the environment"));
+    // Without keys the same broker lets nothing through.
+    CHECK(corsair::test::corsair_cli(cluster, {"submit", "q", "x", "--wait-timeout", "1s"}).exit_code == 4);
+    // --curve-key wins over CORSAIR_CURVE_KEY: the stranger's key is the one refused.
+    const auto refusals = cluster.counter("auth_refusals");
+    const auto flagged = corsair::test::corsair_cli(
+        cluster, {"stats", "--wait-timeout", "1s", "--curve-key", keys.secret_file("stranger")}, 30s, alice_env);
+    CHECK(flagged.exit_code == 4);
+    CHECK(cluster.counter("auth_refusals") > refusals);
+    CHECK(cluster.counter("jobs_submitted") == 1);
+}
+
 TEST_CASE("a key not in --allowed-keys gets no command through and is logged once", "[integration][curve]") {
     Keys keys;
     Cluster cluster(keys.broker_flags());

@@ -1,9 +1,10 @@
 // --max-in-flight: one producer connection may have at most that many new jobs waiting for their
 // ACCEPTED (held for accept_within_ms or for the journal); the next new job is refused.
 #include <map>
+#include <sstream>
 
 #include <catch2/catch.hpp>
-#include <spdlog/sinks/null_sink.h>
+#include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
 #include "corsair/broker/journal_record.hpp"
@@ -32,7 +33,8 @@ public:
 struct InFlightBroker {
     explicit InFlightBroker(std::uint64_t max_in_flight)
         : scheduler(options(max_in_flight), outbox,
-                    std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::null_sink_mt>())) {}
+                    std::make_shared<spdlog::logger>("test",
+                                                     std::make_shared<spdlog::sinks::ostream_sink_st>(log_text))) {}
 
     static BrokerOptions options(std::uint64_t max_in_flight) {
         BrokerOptions o;
@@ -64,7 +66,14 @@ struct InFlightBroker {
     std::map<std::string, std::vector<p::Error>> errors_seen;
     std::map<std::string, std::vector<std::string>> accepted_seen;
     bool knows(const std::string& id) { return find_job(scheduler, outbox, id, now).has_value(); }
+    std::size_t log_lines_with(const std::string& text) const {
+        std::istringstream lines(log_text.str());
+        std::size_t count = 0;
+        for (std::string line; std::getline(lines, line);) count += line.find(text) != std::string::npos ? 1 : 0;
+        return count;
+    }
 
+    std::ostringstream log_text;  // before the scheduler, which logs into it
     RecordingOutbox outbox;
     Scheduler scheduler;
     Scheduler::TimePoint now{std::chrono::seconds(1000)};
@@ -107,6 +116,23 @@ TEST_CASE("a new SUBMIT past --max-in-flight held ACCEPTEDs is refused with too_
         CHECK(b.errors().size() == 1);
         CHECK(b.knows("c"));
     }
+}
+
+TEST_CASE("submits refused at --max-in-flight are logged once a minute, not once each",
+          "[broker][scheduler][in_flight_limit]") {
+    InFlightBroker b(1);
+    b.submit_held("a");
+    for (int i = 0; i < 5; ++i) b.submit_held("late" + std::to_string(i));
+    CHECK(b.errors().size() == 5);
+    CHECK(b.scheduler.counters().in_flight_refusals == 5);
+    CHECK(b.log_lines_with("submits refused: a producer connection is at --max-in-flight") == 1);
+    CHECK(b.log_lines_with("max_in_flight=1 refused_since_last_line=1") == 1);
+    // Still held past the minute (nothing fired its timer): the next refusal logs again, with the
+    // four that went unlogged.
+    b.now += std::chrono::seconds(61);
+    b.submit_plain("late-again");
+    CHECK(b.log_lines_with("submits refused") == 2);
+    CHECK(b.log_lines_with("refused_since_last_line=5") == 1);
 }
 
 TEST_CASE("a RESULT that stands for a held ACCEPTED frees its place under --max-in-flight",
