@@ -60,6 +60,21 @@ class CurveKeys:
         socket.curve_secretkey = self.secret.encode()
 
 
+# Added to what a client says when the broker stays silent with CURVE on: a failed handshake is
+# silent by design (the broker's ZAP handler answers only libzmq), so the client can only name
+# what to check (as the C++ clients do, options/endpoint.hpp).
+SILENCE_HINT = (
+    "; with CURVE on, the broker also drops without a word a client whose key is not in its --allowed-keys, "
+    "or one whose server key is not the broker's public key, or one without CURVE: check those "
+    "(docs/security.md)"
+)
+
+
+def silence_hint(keys: Optional[CurveKeys]) -> str:
+    """SILENCE_HINT when `keys` turn CURVE on, else nothing."""
+    return SILENCE_HINT if keys is not None else ""
+
+
 def apply_curve(socket: zmq.Socket, keys: Optional[CurveKeys]) -> None:
     """Applies `keys` to `socket` if given (no CURVE otherwise)."""
     if keys is not None:

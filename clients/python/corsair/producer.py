@@ -34,7 +34,7 @@ from typing import Any, Callable, Deque, Dict, Iterable, Iterator, List, Optiona
 import zmq
 
 from . import protocol as p
-from .curve import CurveKeys, apply_curve
+from .curve import CurveKeys, apply_curve, silence_hint
 from .errors import BrokerError, BrokerTimeout, LimitExceeded, broker_error
 from .job_options import Seconds, check_name, job_fields, milliseconds
 from .replies import (
@@ -139,6 +139,7 @@ class Producer:
         self._sock.setsockopt(zmq.LINGER, 100)
         self._sock.setsockopt(zmq.MAXMSGSIZE, p.CLIENT_MAX_MESSAGE_BYTES)
         apply_curve(self._sock, curve)
+        self._silence_hint = silence_hint(curve)
         self._sock.connect(endpoint)
         self.endpoint = endpoint
         self._prefix = os.urandom(8).hex()
@@ -245,7 +246,7 @@ class Producer:
                     return event
             if time.monotonic() >= deadline:
                 self._forget(job)
-                raise BrokerTimeout(f"no ACCEPTED for job {job.id} within {timeout} s")
+                raise BrokerTimeout(f"no ACCEPTED for job {job.id} within {timeout} s" + self._silence_hint)
             self._pump(deadline)
 
     def run(self, queue: str, payload: Union[bytes, str] = b"", *, timeout: Seconds = 60.0, **options: Any) -> Result:
@@ -285,7 +286,7 @@ class Producer:
         while self._unaccepted > self._window_limit():
             now = time.monotonic()
             if self.silence_limit is not None and now - max(self._last_heard, self._silent_since) > self.silence_limit:
-                raise BrokerTimeout(f"the window stayed full while the broker was silent for {self.silence_limit} s")
+                raise BrokerTimeout(f"the window stayed full while the broker was silent for {self.silence_limit} s" + self._silence_hint)
             self._pump(now + 0.5)
 
     def _window_limit(self) -> int:
@@ -395,7 +396,7 @@ class Producer:
             if not self._awaited:
                 return
             if deadline is not None and time.monotonic() >= deadline:
-                raise BrokerTimeout(f"{len(self._awaited)} results still awaited after {timeout} s")
+                raise BrokerTimeout(f"{len(self._awaited)} results still awaited after {timeout} s" + self._silence_hint)
             self._pump(deadline if deadline is not None else time.monotonic() + 1.0)
 
     def wait(self, id: str, timeout: Seconds = 60.0) -> Result:
@@ -416,7 +417,7 @@ class Producer:
             if id not in self._awaited:
                 raise KeyError(f"no result of job {id} is awaited")
             if time.monotonic() >= deadline:
-                raise BrokerTimeout(f"no result for job {id} within {timeout} s")
+                raise BrokerTimeout(f"no result for job {id} within {timeout} s" + self._silence_hint)
             self._pump(deadline)
 
     @property
@@ -678,7 +679,7 @@ class Producer:
             while self._answer is None:
                 now = time.monotonic()
                 if now >= deadline:
-                    raise BrokerTimeout(f"no answer to {command.name} within {timeout} s")
+                    raise BrokerTimeout(f"no answer to {command.name} within {timeout} s" + self._silence_hint)
                 if now >= resend_at:
                     self._outbox.append(frames)
                     resend_at = now + self.resend_after

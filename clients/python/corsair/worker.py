@@ -27,7 +27,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 import zmq
 
 from . import protocol as p
-from .curve import CurveKeys, apply_curve
+from .curve import CurveKeys, apply_curve, silence_hint
 from .errors import AccessDenied, broker_error
 from .handler_pool import DONE, FAILED_PERMANENTLY, NOT_STARTED, PROGRESS, Handler, HandlerPool, Job
 from .job_options import Seconds, check_name
@@ -355,7 +355,8 @@ class Worker:
         delay = reconnect_delay(self._reconnect_tries, self.reconnect_min, cap, random.random())
         self._reconnect_at = now + delay
         self._state = "waiting"
-        log.info("broker lost (%s) broker=%s; reconnecting in %.2f s", reason, self.endpoint, delay)
+        log.info("broker lost (%s) broker=%s; reconnecting in %.2f s%s", reason, self.endpoint, delay,
+                 silence_hint(self._curve) if self._reconnect_tries == 1 else "")
 
     def _finish(self, reason: str) -> None:
         if self._sock is not None:

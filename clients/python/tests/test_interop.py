@@ -2,6 +2,7 @@
 a Python producer submitted, and CURVE keys made by corsair keygen."""
 
 import shutil
+import time
 
 import pytest
 
@@ -55,7 +56,7 @@ def keygen(cluster, directory, name, role=None):
     return directory / f"{name}.key", directory / f"{name}.key_secret"
 
 
-def test_with_curve_on_python_clients_holding_allowed_keys_run_jobs_and_an_unknown_key_gets_nothing(cluster, tmp_path):
+def test_with_curve_on_python_clients_holding_allowed_keys_run_jobs_and_an_unknown_or_wrong_key_gets_nothing(cluster, tmp_path):
     keys, allowed = tmp_path / "keys", tmp_path / "allowed"
     keys.mkdir()
     allowed.mkdir()
@@ -79,5 +80,42 @@ def test_with_curve_on_python_clients_holding_allowed_keys_run_jobs_and_an_unkno
         assert refused.value.code == "forbidden"
     stranger = corsair.CurveKeys.from_files(str(broker_public), str(keys / "stranger.key_secret"))
     with corsair.Producer(cluster.broker.producers, curve=stranger) as outsider:
-        with pytest.raises(corsair.BrokerTimeout):
+        with pytest.raises(corsair.BrokerTimeout) as unknown:
             outsider.stats(timeout=1.0)
+        assert "--allowed-keys" in str(unknown.value)
+    # The wrong server key: the handshake fails without a word, so the client gives up within its
+    # timeout and says what to check.
+    wrong_server = corsair.CurveKeys.from_files(str(keys / "shop.key"), str(keys / "billing.key_secret"))
+    with corsair.Producer(cluster.broker.producers, curve=wrong_server) as lost:
+        started = time.monotonic()
+        with pytest.raises(corsair.BrokerTimeout) as silent:
+            lost.stats(timeout=1.0)
+        assert time.monotonic() - started < scaled(5)
+        assert "server key is not the broker's public key" in str(silent.value)
+
+
+def test_keys_written_by_pyzmqs_zmq_auth_serve_the_broker_and_the_cli_and_keygens_load_in_pyzmq(cluster, tmp_path):
+    """protocol/curve.hpp says corsair keygen's files are czmq's zcert format: checked here against
+    the files another implementation writes and reads (pyzmq's zmq.auth, which follows czmq)."""
+    import zmq.auth
+
+    keys, allowed = tmp_path / "keys", tmp_path / "allowed"
+    keys.mkdir()
+    allowed.mkdir()
+    server_public, server_secret = zmq.auth.create_certificates(str(keys), "broker")
+    ops_public, ops_secret = zmq.auth.create_certificates(str(keys), "ops", metadata={"role": "admin"})
+    # pyzmq writes metadata into the secret file only; the public one gets its role by hand, as
+    # docs/security.md tells (an unquoted value, as pyzmq writes its own).
+    text = open(ops_public).read()
+    assert "\nmetadata\ncurve\n" in text
+    (allowed / "ops.key").write_text(text.replace("\nmetadata\n", "\nmetadata\n    role = admin\n"))
+    cluster.start_broker("--data-dir", "", "--curve-secret-key", server_secret, "--allowed-keys", str(allowed))
+    stats = cluster.cli("stats", "--json", "--curve-server-key", server_public, "--curve-key", ops_secret)
+    assert stats.returncode == 0, stats.stderr
+    submitted = cluster.cli("submit", "q", "x", "--curve-server-key", server_public, "--curve-key", ops_secret)
+    assert submitted.returncode == 0, submitted.stderr
+
+    made_public, made_secret = keygen(cluster, keys, "host1", "worker")
+    public, secret = zmq.auth.load_certificate(str(made_secret))
+    assert (public, zmq.auth.load_certificate(str(made_public))[0]) == (zmq.curve_public(secret), public)
+    assert corsair.CurveKeys.from_files(str(server_public), str(made_secret)).public == public.decode()
