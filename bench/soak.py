@@ -33,6 +33,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from xml.sax.saxutils import escape
 
 # Verdict thresholds: the last window against the window right after the warm-up.
@@ -45,7 +46,9 @@ P99_SLACK_MS = 5.0         # ... plus 5 ms (a loaded 2-core machine moves single
 JOURNAL_FACTOR = 1.5       # the largest journal may grow at most 1.5 times (compaction bounds it)
 
 COLUMNS = ["t_s", "window_end_s", "broker_rss_kib", "broker_fds", "journal_bytes", "p50_ms", "p99_ms", "window_jobs_s",
-           "submitted", "done", "in_flight", "kills", "workers_alive", "loadavg_1m"]
+           "submitted", "done", "in_flight", "kills", "workers_alive", "loadavg_1m",
+           "fsyncs", "fsync_p99_ms", "fsync_slowest_ms", "compactions_started", "compaction_pause_ms",
+           "heap_trimmed_mib"]
 
 
 def parse_duration(text):
@@ -143,8 +146,9 @@ class Cluster:
         while time.monotonic() < deadline:
             with open(out_path) as f:
                 for line in f:
-                    m = re.match(r"corsair-broker ready producers=(\S+) workers=(\S+)", line)
+                    m = re.match(r"corsair-broker ready producers=(\S+) workers=(\S+) http=(\S+)", line)
                     if m:
+                        self.http = m.group(3)
                         return m.group(1), m.group(2)
             if self.broker.poll() is not None:
                 raise RuntimeError(f"broker {self.name} exited with {self.broker.returncode}; see its log")
@@ -245,7 +249,63 @@ def dir_bytes(path):
     return total
 
 
-def sample(t, cluster, producer, data_dir, kills):
+class JournalWatch:
+    """What the journal did since the last sample: fsyncs from the broker's /metrics histogram
+    (the window's p99 and slowest, as bucket bounds), and from its log the compactions started
+    (with the loop's pause at the fork) and the memory heap trims gave back (info lines only)."""
+
+    def __init__(self, http, log_path):
+        self.url, self.log_path = f"http://{http}/metrics", log_path
+        self.buckets, self.log_offset = {}, 0
+
+    def _buckets(self):
+        try:
+            with urllib.request.urlopen(self.url, timeout=5) as response:
+                text = response.read().decode()
+        except OSError:
+            return None
+        buckets = {}
+        for m in re.finditer(r'^corsair_journal_fsync_seconds_bucket\{le="([^"]+)"\} (\d+)$', text, re.M):
+            buckets[float(m.group(1))] = int(m.group(2))
+        return buckets
+
+    def _new_log_lines(self):
+        with open(self.log_path, "rb") as f:
+            f.seek(self.log_offset)
+            data = f.read()
+        end = data.rfind(b"\n") + 1
+        self.log_offset += end
+        return data[:end].decode(errors="replace").splitlines()
+
+    def sample(self):
+        row = {}
+        buckets = self._buckets()
+        if buckets:
+            bounds = sorted(buckets)
+            delta = [buckets[b] - self.buckets.get(b, 0) for b in bounds]  # cumulative counts
+            total = delta[-1]
+            row["fsyncs"] = total
+            if total > 0:
+                p99 = next(b for b, c in zip(bounds, delta) if c >= 0.99 * total)
+                slowest = next(b for b, c in zip(bounds, delta) if c == total)
+                row["fsync_p99_ms"] = "inf" if p99 == float("inf") else f"{p99 * 1000:g}"
+                row["fsync_slowest_ms"] = "inf" if slowest == float("inf") else f"{slowest * 1000:g}"
+            self.buckets = buckets
+        pauses, trimmed = [], 0
+        for line in self._new_log_lines():
+            if "journal compaction started" in line:
+                m = re.search(r"paused_us=(\d+)", line)
+                pauses.append(int(m.group(1)) / 1000 if m else 0)
+            elif "heap trimmed" in line:
+                m = re.search(r"released_bytes=(\d+)", line)
+                trimmed += int(m.group(1)) if m else 0
+        row["compactions_started"] = len(pauses)
+        row["compaction_pause_ms"] = f"{max(pauses):.1f}" if pauses else ""
+        row["heap_trimmed_mib"] = f"{trimmed / 2**20:.1f}" if trimmed else ""
+        return row
+
+
+def sample(t, cluster, producer, data_dir, kills, journal):
     rss, fds = read_proc(cluster.broker.pid)
     w = producer.window
     return {"t_s": f"{t:.1f}", "window_end_s": w.get("t_s", ""), "broker_rss_kib": rss, "broker_fds": fds, "journal_bytes": dir_bytes(data_dir),
@@ -253,7 +313,7 @@ def sample(t, cluster, producer, data_dir, kills):
             "submitted": w.get("submitted", ""), "done": w.get("results", ""), "in_flight": w.get("in_flight", ""),
             "kills": kills, "workers_alive": sum(1 for c in cluster.workers if c.poll() is None),
             # The machine may be shared: its load explains a slow window better than a guess.
-            "loadavg_1m": f"{os.getloadavg()[0]:.2f}"}
+            "loadavg_1m": f"{os.getloadavg()[0]:.2f}", **journal.sample()}
 
 
 def soak(procs, bins, args, rate):
@@ -262,6 +322,7 @@ def soak(procs, bins, args, rate):
     cluster = Cluster(procs, bins, args.out, "soak", data_dir, args)
     rng, rows, kills = random.Random(args.seed), [], 0
     producer = ProducerReader(procs, bins, args.out, "soak", cluster.producers, rate, args.duration, args)
+    journal = JournalWatch(cluster.http, os.path.join(args.out, "soak-broker.log"))
     start = time.monotonic()
     # Samples come 2 s after each of the producer's windows closes, so that each row holds the
     # window just ended. Kills come every --kill-every on average, jittered by the seeded rng.
@@ -276,12 +337,12 @@ def soak(procs, bins, args, rate):
                 kills += 1
                 next_kill += args.kill_every * rng.uniform(0.5, 1.5)
             if now >= next_sample:
-                rows.append(sample(now - start, cluster, producer, data_dir, kills))
+                rows.append(sample(now - start, cluster, producer, data_dir, kills, journal))
                 writer.writerow(rows[-1])
                 f.flush()
                 next_sample += args.sample_every
             time.sleep(max(0.0, min(next_kill, next_sample) - time.monotonic()) if next_kill > now else 0.05)
-        rows.append(sample(time.monotonic() - start, cluster, producer, data_dir, kills))
+        rows.append(sample(time.monotonic() - start, cluster, producer, data_dir, kills, journal))
         writer.writerow(rows[-1])
     code = producer.wait()
     procs.children.remove(producer.child)
@@ -375,8 +436,33 @@ def verdict(rows, final, code, kills, rate, maximum, args):
                  f"(producer exit {code})")
     lines.append(f"worker kills {kills}; jobs that ran more than once (ended on attempt > 1, at-least-once "
                  f"execution): {final.get('rerun_jobs')}, highest attempt {final.get('max_attempt')}")
+    lines.append(slow_windows(rows))
     lines.append(broker_counters(args.out))
     return lines, (1 if not exact else status)
+
+
+def slow_windows(rows, threshold_ms=1000.0):
+    """Where the windows with a p99 over 1 s stand against compactions and the journal's fsyncs:
+    a row's compaction and fsync columns cover the 10 s before it, as does its p99."""
+    def number(value):
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            return None
+    slow = [r for r in rows if (number(r.get("p99_ms")) or 0) > threshold_ms]
+    with_compaction = [r for r in slow if (number(r.get("compactions_started")) or 0) > 0]
+    all_compactions = sum(int(number(r.get("compactions_started")) or 0) for r in rows)
+    slowest = [number(r.get("fsync_slowest_ms")) for r in rows if number(r.get("fsync_slowest_ms")) is not None]
+    quiet = [number(r.get("fsync_slowest_ms")) for r in rows
+             if not number(r.get("compactions_started")) and number(r.get("fsync_slowest_ms")) is not None]
+    during = [number(r.get("fsync_slowest_ms")) for r in rows
+              if number(r.get("compactions_started")) and number(r.get("fsync_slowest_ms")) is not None]
+    text = (f"windows with p99 over {threshold_ms:.0f} ms: {len(slow)} of {len(rows)}, {len(with_compaction)} of them "
+            f"with a compaction started ({all_compactions} compactions in all)")
+    if slowest:
+        text += (f"; slowest fsync per window, median: {statistics.median(quiet) if quiet else 'n/a'} ms without a "
+                 f"compaction, {statistics.median(during) if during else 'n/a'} ms with one; worst {max(slowest):g} ms")
+    return text
 
 
 def nice_max(value):

@@ -17,6 +17,7 @@
 
 #include "corsair/broker/broker.hpp"
 #include "corsair/broker/broker_cli.hpp"
+#include "corsair/broker/heap_release.hpp"
 #include "corsair/broker/huge_pages.hpp"
 #include "corsair/broker/process_limits.hpp"
 #include "corsair/broker/ready_line.hpp"
@@ -98,6 +99,7 @@ int main(int argc, char** argv) {
         return exit_status(ExitCode::usage);
     }
     corsair::broker::reexec_with_huge_pages(argv);
+    corsair::broker::fix_malloc_mmap_threshold();
     corsair::broker::BrokerOptions options;
     corsair::http::HttpOptions http_options;
     std::string log_level = "info";

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "allowed_keys.hpp"
+#include "corsair/broker/heap_release.hpp"
 #include "corsair/options/endpoint.hpp"
 #include "corsair/protocol/codec.hpp"
 #include "corsair/protocol/curve.hpp"
@@ -78,15 +79,6 @@ std::string_view peer_address_of(const p::Frames& frames) {
     return {};
 }
 
-// This process's resident memory (what fork() copies page tables for), or 0 if unknown.
-std::uint64_t resident_bytes() {
-    std::ifstream statm("/proc/self/statm");
-    std::uint64_t size_pages = 0;
-    std::uint64_t resident_pages = 0;
-    if (!(statm >> size_pages >> resident_pages)) return 0;
-    return resident_pages * static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
-}
-
 }  // namespace
 
 Broker::Broker(zmq::context_t& context, BrokerOptions options, std::shared_ptr<spdlog::logger> log)
@@ -96,7 +88,8 @@ Broker::Broker(zmq::context_t& context, BrokerOptions options, std::shared_ptr<s
       producers_(context, zmq::socket_type::router),
       workers_(context, zmq::socket_type::router),
       control_(context, zmq::socket_type::pull),
-      scheduler_(options_, *this, log_) {
+      scheduler_(options_, *this, log_),
+      heap_trimmer_(log_) {
     open_journal();
     const std::size_t max_message_bytes = p::broker_max_message_bytes(options_.max_payload_bytes);
     configure_router(producers_, max_message_bytes);
@@ -295,6 +288,7 @@ void Broker::run() {
         if (now >= next_tick) {
             scheduler_.tick(now);
             maybe_compact(now);
+            heap_trimmer_.maybe_trim(now);
             next_tick = now + options_.heartbeat_interval;
         }
         if (drain_ && is_drain_over(now)) break;

@@ -10,6 +10,7 @@
 #include <zmq.hpp>
 
 #include "corsair/broker/broker_options.hpp"
+#include "corsair/broker/heap_release.hpp"
 #include "corsair/broker/outbox.hpp"
 #include "corsair/broker/scheduler.hpp"
 
@@ -103,6 +104,7 @@ private:
     std::unique_ptr<JournalSink> journal_sink_;
     bool is_storage_stalled_ = false;
     bool has_journal_failed_ = false;
+    HeapTrimmer heap_trimmer_;
 };
 
 }  // namespace corsair::broker
