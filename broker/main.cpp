@@ -102,17 +102,16 @@ int main(int argc, char** argv) {
     corsair::broker::fix_malloc_mmap_threshold();
     corsair::broker::BrokerOptions options;
     corsair::http::HttpOptions http_options;
-    std::string log_level = "info";
+    corsair::options::LogSettings log_settings;
     bool salvage = false;
     CLI::App app{corsair::broker::kBrokerDescription, "corsair-broker"};
-    corsair::broker::add_broker_flags(app, options, log_level, salvage);
+    corsair::broker::add_broker_flags(app, options, log_settings, salvage);
     corsair::http::add_http_flags(app, http_options);
     if (const auto exit_code = corsair::options::parse_or_exit(app, argc, argv, std::cout, std::cerr)) return *exit_code;
     if (salvage) return corsair::broker::salvage_data_dir(options.data_dir);
 
     auto log = spdlog::stderr_color_mt("broker");
-    corsair::options::use_log_format(*log);
-    log->set_level(spdlog::level::from_str(log_level));
+    corsair::options::use_log_settings(*log, log_settings);
     try {
         return serve(std::move(options), http_options, log);
     } catch (const corsair::protocol::KeyFileError& e) {

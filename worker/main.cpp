@@ -26,8 +26,7 @@ int main(int argc, char** argv) {
     auto& command_line = std::get<CommandLine>(parsed);
 
     auto log = std::make_shared<spdlog::logger>("worker", std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
-    corsair::options::use_log_format(*log);
-    log->set_level(command_line.log_level);
+    corsair::options::use_log_settings(*log, {command_line.log_level, command_line.log_format});
     log->flush_on(spdlog::level::info);
 
     if (auto problem = corsair::options::resolve_problem(command_line.options.broker_endpoint)) {

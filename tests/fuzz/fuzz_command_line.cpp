@@ -69,10 +69,10 @@ std::vector<const char*> argv_of(const char* program, const std::vector<std::str
 void parse_broker(const std::vector<const char*>& argv) {
     corsair::broker::BrokerOptions options;
     corsair::http::HttpOptions http_options;
-    std::string log_level = "info";
+    corsair::options::LogSettings log_settings;
     bool salvage = false;
     CLI::App app{corsair::broker::kBrokerDescription, "corsair-broker"};
-    corsair::broker::add_broker_flags(app, options, log_level, salvage);
+    corsair::broker::add_broker_flags(app, options, log_settings, salvage);
     corsair::http::add_http_flags(app, http_options);
     std::ostringstream out;
     std::ostringstream err;

@@ -7,6 +7,7 @@
 
 #include "corsair/options/endpoint.hpp"
 #include "corsair/options/flags.hpp"
+#include "corsair/options/log_format.hpp"
 #include "corsair/protocol/duration.hpp"
 #include "corsair/protocol/limits.hpp"
 #include "corsair/worker/builtin_handlers.hpp"
@@ -130,7 +131,6 @@ std::string problem_of(const CommandLine& result) {
 std::variant<CommandLine, int> parse_command_line(int argc, const char* const* argv) {
     CommandLine result;
     auto& options = result.options;
-    std::string log_level = "info";
 
     CLI::App app(kDescription, "corsair-worker");
     app.get_formatter()->column_width(34);
@@ -178,9 +178,8 @@ std::variant<CommandLine, int> parse_command_line(int argc, const char* const* a
     add_duration(app, "--drain-timeout", options.drain_timeout,
                  "On SIGINT/SIGTERM, how long to wait for in-flight jobs before leaving them to the broker; 0 = no "
                  "limit");
-    app.add_option("--log-level", log_level, "Log level on stderr")
-        ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
-        ->capture_default_str();
+    options::LogSettings log_settings;
+    options::add_log_flags(app, log_settings);
     std::string curve_server_key_file;
     std::string curve_key_file;
     app.add_option("--curve-server-key", curve_server_key_file,
@@ -202,6 +201,8 @@ std::variant<CommandLine, int> parse_command_line(int argc, const char* const* a
     app.positionals_at_end();
 
     if (const auto exit_code = options::parse_or_exit(app, argc, argv, std::cout, std::cerr)) return *exit_code;
+    result.log_level = log_settings.level;
+    result.log_format = log_settings.format;
     if (const auto problem = problem_of(result); !problem.empty()) {
         return options::usage_error(std::cerr, "corsair-worker", problem);
     }
@@ -218,7 +219,6 @@ std::variant<CommandLine, int> parse_command_line(int argc, const char* const* a
             return options::exit_status(options::ExitCode::usage);
         }
     }
-    result.log_level = spdlog::level::from_str(log_level);
     return result;
 }
 

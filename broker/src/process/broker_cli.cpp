@@ -39,7 +39,7 @@ CLI::Validator bind_endpoint_check() {
 
 }  // namespace
 
-void add_broker_flags(CLI::App& app, BrokerOptions& options, std::string& log_level, bool& salvage) {
+void add_broker_flags(CLI::App& app, BrokerOptions& options, corsair::options::LogSettings& log, bool& salvage) {
     options::add_version_flag(app, "corsair-broker");
     app.footer(std::string(options::kDurationHelp) + "\n" + options::kSizeHelp + "\n\n" + options::kExitCodeHelp);
     app.add_option("--producers", options.producer_endpoint,
@@ -127,9 +127,7 @@ void add_broker_flags(CLI::App& app, BrokerOptions& options, std::string& log_le
     app.add_flag("--salvage", salvage,
                  "repair a damaged journal in --data-dir: keep every intact record, set the damaged file aside, "
                  "then exit");
-    app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
-        ->capture_default_str()
-        ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+    corsair::options::add_log_flags(app, log);
 }
 
 namespace {

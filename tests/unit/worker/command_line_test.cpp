@@ -33,7 +33,8 @@ TEST_CASE("the command line gives options, queues and a handler", "[worker][comm
         CHECK(line.options.name == "w1");
         CHECK(line.options.heartbeat_interval == std::chrono::milliseconds(250));
         CHECK(line.options.drain_timeout == std::chrono::minutes(2));
-        CHECK(line.log_level == spdlog::level::debug);
+        CHECK(line.log_level == "debug");
+        CHECK(line.log_format == "text");
         CHECK(line.builtin == "echo");
         CHECK(line.command.empty());
     }

@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 
 #include "corsair/broker/broker_options.hpp"
+#include "corsair/options/log_format.hpp"
 
 namespace corsair::broker {
 
@@ -25,9 +26,9 @@ inline constexpr const char* kBrokerDescription =
     "journal compaction then pauses it about 1.5 ms instead of 15 ms per million pending jobs,\n"
     "but it holds more memory, growing at compactions (docs/durability.md). Default 0: off.";
 
-// Registers every flag on `app`, writing into `options` and `log_level`.
+// Registers every flag on `app`, writing into `options` and `log` (--log-level, --log-format).
 // `salvage` is set by --salvage: repair the journal in options.data_dir instead of serving.
-void add_broker_flags(CLI::App& app, BrokerOptions& options, std::string& log_level, bool& salvage);
+void add_broker_flags(CLI::App& app, BrokerOptions& options, corsair::options::LogSettings& log, bool& salvage);
 
 // --salvage: copies every intact record of DIR/journal.log into a new journal, keeps the damaged
 // file as journal.log.damaged-<unix seconds>, and prints what was kept. Returns the exit code.

@@ -2,14 +2,56 @@
 // hosts in different zones sort and compare; the logger's name; the level; the message, which
 // is fixed text plus key=value fields with peer text quoted (protocol/text.hpp quoted()).
 //   2026-12-03T17:30:00.123Z broker info worker joined worker="host-7:311" capacity=4 queues=emails
+// With --log-format json, the same line as one JSON object (json_log_formatter.hpp).
 #pragma once
 
+#include <memory>
+#include <string>
+
+#include <CLI/CLI.hpp>
 #include <spdlog/logger.h>
+
+#include "corsair/options/json_log_formatter.hpp"
 
 namespace corsair::options {
 
 inline constexpr const char* kLogPattern = "%Y-%m-%dT%H:%M:%S.%eZ %n %^%l%$ %v";
 
-inline void use_log_format(spdlog::logger& log) { log.set_pattern(kLogPattern, spdlog::pattern_time_type::utc); }
+enum class LogFormat { text, json };
+
+inline void use_log_format(spdlog::logger& log, LogFormat format = LogFormat::text) {
+    if (format == LogFormat::json) {
+        log.set_formatter(std::make_unique<JsonLogFormatter>());
+    } else {
+        log.set_pattern(kLogPattern, spdlog::pattern_time_type::utc);
+    }
+}
+
+// --log-level and --log-format, the same in corsair-broker and corsair-worker.
+struct LogSettings {
+    std::string level = "info";
+    std::string format = "text";
+};
+
+inline void add_log_flags(CLI::App& app, LogSettings& settings) {
+    app.add_option("--log-level", settings.level,
+                   "How much to log on stderr: trace, debug, info (lifecycle, never a line per job), warn, error "
+                   "or off (env CORSAIR_LOG_LEVEL)")
+        ->envname("CORSAIR_LOG_LEVEL")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+    app.add_option("--log-format", settings.format,
+                   "text (one line per event: time, logger, level, text, key=value fields) or json (one JSON "
+                   "object per line with time, level, logger, message and the fields, for journald or a log "
+                   "shipper) (env CORSAIR_LOG_FORMAT)")
+        ->envname("CORSAIR_LOG_FORMAT")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"text", "json"}));
+}
+
+inline void use_log_settings(spdlog::logger& log, const LogSettings& settings) {
+    use_log_format(log, settings.format == "json" ? LogFormat::json : LogFormat::text);
+    log.set_level(spdlog::level::from_str(settings.level));
+}
 
 }  // namespace corsair::options

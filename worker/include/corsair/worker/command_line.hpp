@@ -2,8 +2,6 @@
 // Lives in the library so that main.cpp stays thin and the parsing is testable.
 #pragma once
 
-#include <spdlog/common.h>
-
 #include <string>
 #include <variant>
 #include <vector>
@@ -18,7 +16,8 @@ struct CommandLine {
     std::vector<std::string> queues;
     std::string builtin;               // "echo", "noop" or "sleep"; empty when `command` is given
     std::vector<std::string> command;  // argv run per job by ExecHandler
-    spdlog::level::level_enum log_level = spdlog::level::info;
+    std::string log_level = "info";    // --log-level (options/log_format.hpp)
+    std::string log_format = "text";   // --log-format
 };
 
 // Parses argv (CORSAIR_WORKER_ENDPOINT stands in for --broker; CORSAIR_BROKER is refused with a

@@ -1,0 +1,128 @@
+// --log-format json with the real programs (docs/cli.md, Logs): every line either program writes
+// to stderr is one JSON object with time, level, logger and message, and an event's fields are
+// keys of their own.
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include <sys/wait.h>
+
+#include "child_process.hpp"
+#include "cluster.hpp"
+#include "deadline.hpp"
+#include "scratch_dir.hpp"
+
+using namespace std::chrono_literals;
+using corsair::test::Cluster;
+using nlohmann::json;
+
+namespace {
+
+// Every whole line of `log` (a last one still being written is left out), each parsed; fails the
+// test on a line that is not one JSON object.
+std::vector<json> json_log_lines(const std::string& log) {
+    std::vector<json> lines;
+    std::istringstream in(log.substr(0, log.rfind('\n') + 1));
+    for (std::string line; std::getline(in, line);) {
+        INFO(line);
+        json parsed = json::parse(line, nullptr, false);
+        REQUIRE(parsed.is_object());
+        for (const char* key : {"time", "level", "logger", "message"}) CHECK(parsed.contains(key));
+        lines.push_back(std::move(parsed));
+    }
+    return lines;
+}
+
+const json* first_with_message(const std::vector<json>& lines, const std::string& message) {
+    for (const auto& line : lines) {
+        if (line["message"] == message) return &line;
+    }
+    return nullptr;
+}
+
+}  // namespace
+
+TEST_CASE("with --log-format json the broker and the worker write one JSON object per line, fields as keys",
+          "[integration][log]") {
+    Cluster cluster({"--heartbeat", "200ms", "--liveness", "3", "--log-format", "json"});
+    cluster.start_worker("w1", {"--builtin", "echo", "--log-format", "json"}, "q", 2);
+    REQUIRE(cluster.wait_for_workers(1));
+    auto producer = cluster.make_producer();
+    CHECK(producer->wait_result(producer->submit_async("q", "logged", true), 10s).result == "logged");
+    cluster.worker("w1").signal(SIGTERM);
+    REQUIRE(cluster.worker("w1").wait_exit(10s));
+    REQUIRE(corsair::test::wait_until(
+        [&] { return cluster.broker_log().find("\"message\":\"worker left\"") != std::string::npos; }, 10s, 20ms));
+
+    const auto broker_lines = json_log_lines(cluster.broker_log());
+    const json* bound = first_with_message(broker_lines, "bound");
+    REQUIRE(bound != nullptr);
+    CHECK((*bound)["logger"] == "broker");
+    CHECK((*bound)["level"] == "info");
+    CHECK((*bound)["producers"].get<std::string>().rfind("tcp://127.0.0.1:", 0) == 0);
+    CHECK((*bound)["liveness"] == 3);
+    const json* joined = first_with_message(broker_lines, "worker joined");
+    REQUIRE(joined != nullptr);
+    CHECK((*joined)["worker"] == "w1");
+    CHECK((*joined)["capacity"] == 2);
+
+    const auto worker_lines = json_log_lines(cluster.worker_log("w1"));
+    REQUIRE_FALSE(worker_lines.empty());
+    for (const auto& line : worker_lines) CHECK(line["logger"] == "worker");
+}
+
+TEST_CASE("CORSAIR_LOG_FORMAT and CORSAIR_LOG_LEVEL set what the flags set, and a bad value is a usage error",
+          "[integration][log]") {
+    corsair::test::ScratchDir logs("corsair-log-format");
+    const std::string log_path = (logs / "broker.log").string();
+    // A memory-only broker on ephemeral ports, stopped with SIGTERM once ready; its log's lines.
+    auto run_broker = [&](std::vector<std::string> environment, std::vector<std::string> flags = {}) {
+        std::vector<std::string> argv{CORSAIR_BROKER_BIN, "--producers", "tcp://127.0.0.1:*", "--workers",
+                                      "tcp://127.0.0.1:*", "--http", "", "--data-dir", ""};
+        for (auto& flag : flags) argv.push_back(flag);
+        std::filesystem::remove(log_path);
+        corsair::test::ChildProcess broker(argv, std::move(environment), log_path);
+        REQUIRE(broker.wait_for_line("corsair-broker ready", 10s));
+        broker.signal(SIGTERM);
+        const auto status = broker.wait_exit(10s);
+        REQUIRE(status);
+        CHECK(WEXITSTATUS(*status) == 0);
+        std::ifstream in(log_path);
+        return json_log_lines({std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()});
+    };
+    SECTION("json from the environment") {
+        const auto lines = run_broker({"CORSAIR_LOG_FORMAT=json"});
+        CHECK(first_with_message(lines, "bound") != nullptr);
+        CHECK(first_with_message(lines, "stopped") != nullptr);
+    }
+    SECTION("warn from the environment: the warning, no lifecycle lines") {
+        const auto lines = run_broker({"CORSAIR_LOG_FORMAT=json", "CORSAIR_LOG_LEVEL=warn"});
+        REQUIRE_FALSE(lines.empty());
+        for (const auto& line : lines) CHECK(line["level"] == "warning");
+        CHECK(first_with_message(lines, "bound") == nullptr);
+    }
+    SECTION("a flag wins over the environment") {
+        const auto lines = run_broker({"CORSAIR_LOG_FORMAT=json", "CORSAIR_LOG_LEVEL=warn"}, {"--log-level", "info"});
+        CHECK(first_with_message(lines, "bound") != nullptr);
+    }
+    SECTION("a bad --log-format or CORSAIR_LOG_FORMAT is a usage error") {
+        for (const auto& environment : {std::vector<std::string>{}, std::vector<std::string>{"CORSAIR_LOG_FORMAT=xml"}}) {
+            std::vector<std::string> argv{CORSAIR_BROKER_BIN, "--data-dir", ""};
+            if (environment.empty()) {
+                argv.push_back("--log-format");
+                argv.push_back("xml");
+            }
+            corsair::test::ChildProcess broker(argv, environment, log_path);
+            const auto status = broker.wait_exit(10s);
+            REQUIRE(status);
+            CHECK(WEXITSTATUS(*status) == 2);
+        }
+    }
+}
