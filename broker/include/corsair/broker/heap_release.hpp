@@ -4,8 +4,8 @@
 // Why: a backlog (a loop paused by a compaction's fork, a loaded machine, a burst of submits)
 // fills the heap with job records and messages that are freed minutes later; glibc returns the
 // heap's top only when the top itself is free, so a few records still alive above the freed ones
-// keep the whole span resident. In the one-hour soak the main heap held 15 MiB with 4 MiB in use
-// and grew with each stall. malloc_trim(0) also releases the whole free pages inside the heap
+// keep the whole span resident. In a 14-minute soak the main heap held 15 MiB with 4 MiB in use
+// and grew with each stall; the hour before this grew 96 MiB. malloc_trim(0) also releases the whole free pages inside the heap
 // (MADV_DONTNEED), at the cost of a walk over the free lists: once a minute, on the loop thread.
 // And with glibc's dynamic mmap threshold, a large block once freed (a grown table) raises the
 // threshold, after which the result store's 2 MiB chunks come from the heap, between job records,
@@ -42,8 +42,8 @@ public:
                          std::chrono::steady_clock::duration interval = kDefaultInterval);
 
     // Trims if an interval has passed since the last trim (or since construction). Blocks for
-    // the trim: a walk over the free lists, about a millisecond per 100 MiB of heap measured in
-    // the soak. Returns whether it trimmed.
+    // the trim, a walk over the free lists: 8 to 13 ms when it gave back 16 to 30 MiB in the
+    // one-hour soak (docs/performance.md, Soak). Returns whether it trimmed.
     bool maybe_trim(std::chrono::steady_clock::time_point now);
 
     std::uint64_t trims() const noexcept { return trims_; }

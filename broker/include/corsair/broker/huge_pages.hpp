@@ -6,7 +6,7 @@
 // copies one entry per 512 of them (about 1.5 ms instead of 15 ms per 750 MiB).
 // What it costs, and why it is off by default: in the soak (docs/performance.md, Soak) a broker on
 // huge pages held 60 % more memory for the same state and grew faster (454 MiB and +558 MiB/h
-// after 8 minutes, against 278 MiB on 4 KiB pages, where an hour grows about 100 MiB).
+// after 8 minutes, against 278 MiB on 4 KiB pages).
 // glibc's malloc asks for huge pages (madvise) only under GLIBC_TUNABLES=glibc.malloc.hugetlb=1,
 // and reads tunables only at process start, so the broker re-executes itself once with it set.
 #pragma once
