@@ -41,6 +41,10 @@ class TestFailure(Exception):
     pass
 
 
+class NavigatedAway(TestFailure):
+    """DevTools dropped a call because the page navigated while it ran (a form sent, a redirect)."""
+
+
 def wait_for(what, check, timeout=20.0, every=0.05):
     """Returns check()'s first truthy value; fails once `timeout` seconds pass without one."""
     deadline = time.monotonic() + timeout
@@ -215,7 +219,10 @@ class Page:
             message = json.loads(self.socket.recv())
             if message.get("id") == call_id:
                 if "error" in message:
-                    raise TestFailure(f"DevTools {method}: {message['error']}")
+                    error = message["error"]
+                    if "navigated or closed" in str(error.get("message", "")):
+                        raise NavigatedAway(f"DevTools {method}: {error}")
+                    raise TestFailure(f"DevTools {method}: {error}")
                 return message.get("result", {})
             if "method" in message:
                 self.events.append(message)
@@ -223,8 +230,18 @@ class Page:
     def evaluate(self, expression):
         result = self.call("Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True)
         if "exceptionDetails" in result:
+            if "context was destroyed" in json.dumps(result["exceptionDetails"]):
+                raise NavigatedAway(f"page script ended by a navigation: {expression[:80]}")
             raise TestFailure(f"page script failed: {expression[:80]}: {result['exceptionDetails']}")
         return result["result"].get("value")
+
+    def settled(self, expression):
+        """expression's value once the page holds still: False while a navigation drops the call,
+        for waits that span a navigation (logging in sends a form and follows a redirect)."""
+        try:
+            return self.evaluate(expression)
+        except NavigatedAway:
+            return False
 
     def text(self, selector):
         return self.evaluate(f"(() => {{ const e = document.querySelector({json.dumps(selector)});"
@@ -313,12 +330,12 @@ def log_in(page, broker):
     """Through the login page's form, as a person would: the form sends GET /?token=..., the
     broker sets its cookie and sends the browser on to the dashboard."""
     page.navigate(broker.base + "/")
-    wait_for("the login page", lambda: page.evaluate("document.querySelector('input[name=token]') !== null"))
+    wait_for("the login page", lambda: page.settled("document.querySelector('input[name=token]') !== null"))
     page.type_into("input[name=token]", ADMIN_TOKEN)
     page.click("button[type=submit]")
-    wait_for("the dashboard after logging in", lambda: page.evaluate(
+    wait_for("the dashboard after logging in", lambda: page.settled(
         "location.pathname === '/' && location.search === '' && document.getElementById('queues') !== null"))
-    wait_for("the first poll", lambda: page.evaluate("document.getElementById('poll-state').dataset.state === 'live'"))
+    wait_for("the first poll", lambda: page.settled("document.getElementById('poll-state').dataset.state === 'live'"))
 
 
 def check_rates(page, broker):
