@@ -23,6 +23,7 @@
 #include "corsair/broker/ready_line.hpp"
 #include "corsair/broker/signal_watcher.hpp"
 #include "corsair/http/http_server.hpp"
+#include "corsair/options/config_file.hpp"
 #include "corsair/options/flags.hpp"
 #include "corsair/options/log_format.hpp"
 #include "corsair/protocol/curve.hpp"
@@ -107,7 +108,12 @@ int main(int argc, char** argv) {
     CLI::App app{corsair::broker::kBrokerDescription, "corsair-broker"};
     corsair::broker::add_broker_flags(app, options, log_settings, salvage);
     corsair::http::add_http_flags(app, http_options);
-    if (const auto exit_code = corsair::options::parse_or_exit(app, argc, argv, std::cout, std::cerr)) return *exit_code;
+    corsair::options::ConfigLayers settings(app, "corsair-broker", {"salvage"});
+    if (const auto exit_code = settings.parse(argc, argv, std::cout, std::cerr)) return *exit_code;
+    if (settings.wants_print_config()) {
+        settings.print_config(std::cout);
+        return exit_status(ExitCode::ok);
+    }
     if (salvage) return corsair::broker::salvage_data_dir(options.data_dir);
 
     auto log = spdlog::stderr_color_mt("broker");

@@ -4,6 +4,9 @@
 
 #include <cstdio>
 #include <exception>
+#include <memory>
+#include <thread>
+#include <vector>
 #include <stdexcept>
 #include <variant>
 #include <zmq.hpp>
@@ -15,6 +18,36 @@
 #include "corsair/worker/exec_handler.hpp"
 #include "corsair/worker/shutdown_signals.hpp"
 #include "corsair/worker/worker.hpp"
+
+namespace {
+
+// Runs every Worker, the first on this thread and the others on threads of their own; returns
+// once all have ended. When one fails (or gives up), the others are drained, so that the
+// process never goes on serving half of what its configuration says.
+void run_all(std::vector<std::unique_ptr<corsair::worker::Worker>>& workers,
+             const std::shared_ptr<spdlog::logger>& log) {
+    std::vector<std::exception_ptr> failures(workers.size());
+    auto run_one = [&](std::size_t i) {
+        try {
+            workers[i]->run();
+        } catch (...) {
+            failures[i] = std::current_exception();
+        }
+        if (failures[i] || workers[i]->has_given_up()) {
+            if (workers.size() > 1) log->warn("a handler ended; draining the others");
+            for (auto& other : workers) other->request_drain();
+        }
+    };
+    std::vector<std::jthread> others;
+    for (std::size_t i = 1; i < workers.size(); ++i) others.emplace_back(run_one, i);
+    run_one(0);
+    others.clear();
+    for (auto& failure : failures) {
+        if (failure) std::rethrow_exception(failure);
+    }
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
     using namespace corsair::worker;
@@ -35,13 +68,21 @@ int main(int argc, char** argv) {
     }
     zmq::context_t context;
     try {
-        Worker worker(context, command_line.options, log);
-        const Handler handler = make_handler(command_line);
-        for (const auto& queue : command_line.queues) worker.add_handler(queue, handler);
-        ShutdownSignals signals(worker, log);
-        worker.run();
+        // One Worker per handler: the flags give one, a --config file may give several.
+        std::vector<std::unique_ptr<Worker>> workers;
+        for (const auto& spec : command_line.handlers) {
+            workers.push_back(std::make_unique<Worker>(context, options_for(command_line, spec), log));
+            const Handler handler = make_handler(spec);
+            for (const auto& queue : spec.queues) workers.back()->add_handler(queue, handler);
+        }
+        std::vector<Worker*> served;
+        for (auto& worker : workers) served.push_back(worker.get());
+        ShutdownSignals signals(served, log);
+        run_all(workers, log);
         // Gave up after a command could not be started, round after round (start_failure_pause.hpp).
-        if (worker.has_given_up()) return corsair::options::exit_status(corsair::options::ExitCode::fatal);
+        for (const auto& worker : workers) {
+            if (worker->has_given_up()) return corsair::options::exit_status(corsair::options::ExitCode::fatal);
+        }
     } catch (const std::invalid_argument& e) {
         // A configuration the broker or the system refused: the wrong endpoint, a bad handler.
         log->error("worker cannot run: {}", e.what());

@@ -11,6 +11,7 @@
 
 #include "cli_flags.hpp"
 #include "cli_output.hpp"
+#include "corsair/options/config_file.hpp"
 #include "corsair/options/flags.hpp"
 #include "cli_inspect.hpp"
 #include "cli_keygen.hpp"
@@ -81,6 +82,11 @@ std::vector<Common*>& registered_commons() {
 CLI::App* add_command(CLI::App& app, const char* name, const std::string& summary, const std::string& details = {}) {
     auto* command = app.add_subcommand(name, summary);
     command->footer((details.empty() ? summary : details) + "\n\n" + kFooter);
+    // --config and --print-config may come after the command, as the other flags do.
+    command->fallthrough();
+    // A command's own flags are the request, not settings: only add_common_options' are in a
+    // --config file and CORSAIR_* variables.
+    command->option_defaults()->configurable(false);
     return command;
 }
 
@@ -93,19 +99,25 @@ void add_common_options(CLI::App* command, Common& common,
                      std::string("The broker's producer endpoint, e.g. tcp://host:5555 (env ") +
                          kBrokerEnvironmentVariable + ")")
         ->envname(kBrokerEnvironmentVariable)
-        ->type_name("ENDPOINT");
-    command->add_flag("--json", common.options.is_json, "Print one JSON object per line instead of text");
+        ->type_name("ENDPOINT")
+        ->configurable();
+    command->add_flag("--json", common.options.is_json, "Print one JSON object per line instead of text (env CORSAIR_JSON)")
+        ->configurable();
     command
         ->add_option("--curve-server-key", common.options.curve_server_key_file,
                      "The broker's public key file: turns CURVE on (with --curve-key; env CORSAIR_CURVE_SERVER_KEY)")
         ->envname("CORSAIR_CURVE_SERVER_KEY")
-        ->type_name("FILE");
+        ->type_name("FILE")
+        ->configurable();
     command
         ->add_option("--curve-key", common.options.curve_key_file,
                      "This client's secret key file, made by `corsair keygen` (env CORSAIR_CURVE_KEY)")
         ->envname("CORSAIR_CURVE_KEY")
-        ->type_name("FILE");
-    command->add_option("--wait-timeout", common.wait_timeout, wait_help + "; more than 0")
+        ->type_name("FILE")
+        ->configurable();
+    command->add_option("--wait-timeout", common.wait_timeout, wait_help + "; more than 0 (env CORSAIR_WAIT_TIMEOUT)")
+        ->configurable()
+        ->type_name("DURATION")
         ->check(kDurationValidator)
         ->check(CLI::Validator(
             [](std::string& text) -> std::string {
@@ -274,7 +286,7 @@ int run_cli(zmq::context_t& context, int argc, const char* const* argv, CliStrea
         "corsair: submit jobs to a Corsair broker and manage its jobs and queues.\n"
         "Run `corsair COMMAND --help` for the flags of each command."};
     app.name("corsair");
-    app.require_subcommand(1);
+    app.require_subcommand(0, 1);  // none only with --print-config: checked after parsing
     app.footer(kFooter);
     options::add_version_flag(app, "corsair");
 
@@ -428,11 +440,21 @@ int run_cli(zmq::context_t& context, int argc, const char* const* argv, CliStrea
     InspectCommands inspect(app, *queue_command, *purge_command, kit);
     KeygenOptions keygen;
     auto* keygen_command = add_keygen_command(app, keygen, kFooter);
+    // keygen's flags are the request, not settings (see add_command).
+    for (auto* option : keygen_command->get_options()) option->configurable(false);
 
     if (const auto problem = unknown_command_problem(app, argc, argv); !problem.empty()) {
         return options::usage_error(streams.err, "corsair", problem);
     }
-    if (const auto exit_code = options::parse_or_exit(app, argc, argv, streams.out, streams.err)) return *exit_code;
+    options::ConfigLayers layers(app, "corsair");
+    if (const auto exit_code = layers.parse(argc, argv, streams.out, streams.err)) return *exit_code;
+    if (layers.wants_print_config()) {
+        layers.print_config(streams.out);
+        return static_cast<int>(ExitCode::ok);
+    }
+    if (app.get_subcommands().empty()) {
+        return options::usage_error(streams.err, "corsair", "give a command: run corsair --help for the list");
+    }
     if (*keygen_command) return run_keygen(keygen, streams);
     if (*submit_command && submit.file.empty() && submit.payload_file.empty() && payload_option->count() == 0) {
         return options::usage_error(streams.err, "corsair submit", "give PAYLOAD, - (stdin), --payload-file FILE or --file FILE");

@@ -4,7 +4,10 @@
 
 #include <cstdio>
 #include <iostream>
+#include <limits>
+#include <set>
 
+#include "corsair/options/config_file.hpp"
 #include "corsair/options/endpoint.hpp"
 #include "corsair/options/flags.hpp"
 #include "corsair/options/log_format.hpp"
@@ -25,12 +28,23 @@ any failure (non-zero exit, exception) as FAIL with an error text. A result larg
 broker's --max-payload, which the worker learns from the broker, fails the job for good (the
 command is stopped once its stdout passes the limit).
 
-Handlers (exactly one):
+Handlers (exactly one, or several in a --config file):
   --builtin echo     the result is the payload
   --builtin noop     the result is empty (a handler that does nothing, for benchmarks)
   --builtin sleep    the payload is a number of milliseconds; sleeps, returns "slept N ms"
   -- COMMAND [ARGS]  runs COMMAND per job without a shell: payload on stdin, stdout is the
                      result; CORSAIR_JOB_ID, CORSAIR_QUEUE, CORSAIR_ATTEMPT are set
+  --timeout 30s      kills a command still running after 30 s: the attempt fails and the
+                     broker retries it while attempts remain (default 0: no limit)
+
+Several handlers in one process: a --config file with one [[handler]] table per queue (or
+group of queues), each with its own command, capacity and timeout (docs/configuration.md):
+  [[handler]]
+  queue = "thumbnails"
+  command = ["make-thumb", "--size", "128"]
+  capacity = 4
+  timeout = "30s"
+Each handler is a worker of its own to the broker, named NAME/QUEUE (--id or HOSTNAME:PID).
 
 The command's exit status:
   0                  done: stdout is the result
@@ -104,13 +118,94 @@ CLI::Option* add_duration(CLI::App& app, const std::string& name, std::chrono::m
     return options::add_duration_flag(app, name, target, help, min, max);
 }
 
+// A [[handler]] table of --config as a HandlerSpec; throws ConfigFileError naming the line.
+HandlerSpec handler_of(const options::ConfigTable& table, const HandlerSpec& defaults) {
+    static constexpr const char* kTable = "handler";
+    static const std::set<std::string> kKeys = {"queue", "command", "builtin", "capacity", "timeout"};
+    for (const auto& [key, value] : table.values) {
+        if (kKeys.count(key) == 0) {
+            throw options::ConfigFileError(options::table_problem(
+                table, kTable, key, "unknown key (a [[handler]] takes queue, command, builtin, capacity, timeout)"));
+        }
+    }
+    HandlerSpec spec;
+    spec.where = table.where;
+    spec.queues = options::table_texts(table, kTable, "queue");
+    if (spec.queues.empty()) throw options::ConfigFileError(options::table_problem(table, kTable, "queue", "missing"));
+    for (const auto& queue : spec.queues) {
+        if (queue.empty() || queue.size() > protocol::kMaxQueueNameBytes) {
+            throw options::ConfigFileError(options::table_problem(
+                table, kTable, "queue", "queue names are 1 to " + std::to_string(protocol::kMaxQueueNameBytes) + " bytes"));
+        }
+    }
+    spec.command = options::table_texts(table, kTable, "command");
+    spec.builtin = options::table_text(table, kTable, "builtin", options::ConfigValue::Kind::string).value_or("");
+    if (spec.command.empty() == spec.builtin.empty()) {
+        throw options::ConfigFileError(options::table_problem(
+            table, kTable, "command", "give exactly one of command = [\"PROGRAM\", \"ARG\"...] and builtin = \"echo\"|\"noop\"|\"sleep\""));
+    }
+    if (!spec.builtin.empty() && !builtin_handler(spec.builtin)) {
+        throw options::ConfigFileError(
+            options::table_problem(table, kTable, "builtin", "'" + spec.builtin + "' is not echo, noop or sleep"));
+    }
+    spec.capacity = defaults.capacity;
+    if (const auto capacity = options::table_text(table, kTable, "capacity", options::ConfigValue::Kind::integer)) {
+        const long long value = std::stoll(*capacity);
+        if (value < 1 || value > static_cast<long long>(protocol::kMaxCapacity)) {
+            throw options::ConfigFileError(options::table_problem(
+                table, kTable, "capacity", "must be from 1 to " + std::to_string(protocol::kMaxCapacity) + " (got " + *capacity + ")"));
+        }
+        spec.capacity = static_cast<std::uint32_t>(value);
+    }
+    spec.timeout = defaults.timeout;
+    if (const auto timeout = options::table_text(table, kTable, "timeout", options::ConfigValue::Kind::string)) {
+        const auto problem = options::duration_check(*timeout, std::chrono::milliseconds(0),
+                                                     std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                         std::chrono::microseconds(protocol::kMaxDurationMicroseconds)));
+        if (!problem.empty()) throw options::ConfigFileError(options::table_problem(table, kTable, "timeout", problem));
+        spec.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(*protocol::parse_duration(*timeout));
+    }
+    return spec;
+}
+
+// The handlers the process serves: the flags' one, or one per [[handler]] table.
+std::string gather_handlers(CommandLine& result, const options::ConfigLayers& settings,
+                            std::chrono::milliseconds timeout) {
+    HandlerSpec from_flags{result.queues, result.builtin, result.command, result.options.capacity, timeout, ""};
+    const auto& tables = settings.tables("handler");
+    if (tables.empty()) {
+        if (result.queues.empty()) return "give a queue: --queue NAME, or [[handler]] tables in a --config file";
+        if (result.builtin.empty() && result.command.empty()) {
+            return "give a handler: --builtin echo|noop|sleep or -- COMMAND [ARGS...]";
+        }
+        result.handlers.push_back(std::move(from_flags));
+        return {};
+    }
+    if (!result.queues.empty() || !result.builtin.empty() || !result.command.empty()) {
+        return "give the handlers either as [[handler]] tables in " + settings.file() +
+               " or with --queue and --builtin or -- COMMAND, not both";
+    }
+    std::set<std::string> served;
+    for (const auto& table : tables) {
+        try {
+            auto spec = handler_of(table, from_flags);
+            for (const auto& queue : spec.queues) {
+                if (!served.insert(queue).second) {
+                    return options::table_problem(table, "handler", "queue", "queue '" + queue + "' has a handler already");
+                }
+            }
+            result.handlers.push_back(std::move(spec));
+        } catch (const options::ConfigFileError& e) {
+            return e.what();
+        }
+    }
+    return {};
+}
+
 // Checks made once CLI11 has parsed: the endpoint (and where it came from) and the limits of
 // the protocol. Returns the first problem, or an empty string.
 std::string problem_of(const CommandLine& result) {
     const auto& options = result.options;
-    if (result.builtin.empty() && result.command.empty()) {
-        return "give a handler: --builtin echo|noop|sleep or -- COMMAND [ARGS...]";
-    }
     if (options.broker_endpoint.empty()) {
         if (auto retired = options::retired_variable_problem(options::kWorkerEndpointVariable, "tcp://HOST:5556")) return *retired;
         return std::string("--broker is required: give --broker tcp://HOST:5556 (the broker's worker endpoint) or set ") +
@@ -120,8 +215,11 @@ std::string problem_of(const CommandLine& result) {
     if (options.name.size() > protocol::kMaxWorkerNameBytes) {
         return "--id: at most " + std::to_string(protocol::kMaxWorkerNameBytes) + " bytes";
     }
-    if (result.queues.size() > protocol::kMaxQueuesPerWorker) {
-        return "--queue: at most " + std::to_string(protocol::kMaxQueuesPerWorker) + " queues per worker";
+    for (const auto& handler : result.handlers) {
+        if (handler.queues.size() > protocol::kMaxQueuesPerWorker) {
+            return (handler.where.empty() ? "--queue" : handler.where + ": [[handler]] queue") + ": at most " +
+                   std::to_string(protocol::kMaxQueuesPerWorker) + " queues per worker";
+        }
     }
     return {};
 }
@@ -143,7 +241,6 @@ std::variant<CommandLine, int> parse_command_line(int argc, const char* const* a
         ->type_name("ENDPOINT");
     app.add_option("--queue", result.queues, "Queue to serve; repeat to serve several with the same handler")
         ->type_name("NAME")
-        ->required()
         ->take_all()
         ->check([](const std::string& queue) -> std::string {
             if (queue.empty() || queue.size() > protocol::kMaxQueueNameBytes) {
@@ -175,6 +272,10 @@ std::variant<CommandLine, int> parse_command_line(int argc, const char* const* a
     add_duration(app, "--heartbeat", options.heartbeat_interval, "Heartbeat interval until the broker announces its own",
                  std::chrono::duration_cast<std::chrono::milliseconds>(protocol::kMinHeartbeatInterval),
                  std::chrono::duration_cast<std::chrono::milliseconds>(protocol::kMaxHeartbeatInterval));
+    std::chrono::milliseconds command_timeout{0};
+    add_duration(app, "--timeout", command_timeout,
+                 "Longest a command may run per job: it is then killed with its process group and the attempt "
+                 "fails (the broker retries it while attempts remain); 0 = no limit");
     add_duration(app, "--drain-timeout", options.drain_timeout,
                  "On SIGINT/SIGTERM, how long to wait for in-flight jobs before leaving them to the broker; 0 = no "
                  "limit");
@@ -200,9 +301,17 @@ std::variant<CommandLine, int> parse_command_line(int argc, const char* const* a
     command->excludes(builtin);
     app.positionals_at_end();
 
-    if (const auto exit_code = options::parse_or_exit(app, argc, argv, std::cout, std::cerr)) return *exit_code;
+    options::ConfigLayers settings(app, "corsair-worker", {}, {"handler"});
+    if (const auto exit_code = settings.parse(argc, argv, std::cout, std::cerr)) return *exit_code;
     result.log_level = log_settings.level;
     result.log_format = log_settings.format;
+    if (settings.wants_print_config()) {
+        settings.print_config(std::cout);
+        return options::exit_status(options::ExitCode::ok);
+    }
+    if (const auto problem = gather_handlers(result, settings, command_timeout); !problem.empty()) {
+        return options::usage_error(std::cerr, "corsair-worker", problem);
+    }
     if (const auto problem = problem_of(result); !problem.empty()) {
         return options::usage_error(std::cerr, "corsair-worker", problem);
     }
@@ -212,23 +321,34 @@ std::variant<CommandLine, int> parse_command_line(int argc, const char* const* a
         return options::usage_error(std::cerr, "corsair-worker", e.what());
     }
     // A command that cannot run would fail every job it is given: refuse it before taking any.
-    if (!result.command.empty()) {
-        const CommandPath found = find_command(result.command.front());
+    for (const auto& handler : result.handlers) {
+        if (handler.command.empty()) continue;
+        const CommandPath found = find_command(handler.command.front());
         if (!found.is_found()) {
-            std::fprintf(stderr, "corsair-worker: cannot serve with this command: %s\n", found.problem.c_str());
+            std::fprintf(stderr, "corsair-worker: %scannot serve with this command: %s\n",
+                         handler.where.empty() ? "" : (handler.where + ": ").c_str(), found.problem.c_str());
             return options::exit_status(options::ExitCode::usage);
         }
     }
     return result;
 }
 
-Handler make_handler(const CommandLine& command_line) {
-    if (!command_line.builtin.empty()) {
-        auto handler = builtin_handler(command_line.builtin);
-        if (!handler) throw std::invalid_argument("unknown built-in handler: " + command_line.builtin);
+Handler make_handler(const HandlerSpec& spec) {
+    if (!spec.builtin.empty()) {
+        auto handler = builtin_handler(spec.builtin);
+        if (!handler) throw std::invalid_argument("unknown built-in handler: " + spec.builtin);
         return *handler;
     }
-    return ExecHandler(command_line.command);
+    return ExecHandler(spec.command, std::numeric_limits<std::size_t>::max(), spec.timeout);
+}
+
+WorkerOptions options_for(const CommandLine& command_line, const HandlerSpec& spec) {
+    WorkerOptions options = command_line.options;
+    options.capacity = spec.capacity;
+    if (command_line.handlers.size() > 1) {
+        options.name = (options.name.empty() ? default_worker_name() : options.name) + "/" + spec.queues.front();
+    }
+    return options;
 }
 
 }  // namespace corsair::worker

@@ -24,6 +24,7 @@ extern char** environ;
 
 #include "command_path.hpp"
 #include "command_reaper.hpp"
+#include "corsair/protocol/duration.hpp"
 #include "corsair/worker/not_started.hpp"
 
 namespace corsair::worker {
@@ -267,8 +268,10 @@ std::unique_ptr<CommandReaper> start_child(const std::vector<std::string>& argv,
 // to exit on a pidfd. A stop request, noticed within kStopCheckInterval, kills the whole process group.
 class RunningCommand {
 public:
-    RunningCommand(const std::vector<std::string>& argv, const JobContext& job, std::size_t max_output_bytes)
+    RunningCommand(const std::vector<std::string>& argv, const JobContext& job, std::size_t max_output_bytes,
+                   std::chrono::milliseconds timeout)
         : job_(job), max_output_bytes_(max_output_bytes), stderr_reader_(job) {
+        if (timeout.count() > 0) deadline_ = std::chrono::steady_clock::now() + timeout;
         reaper_ = start_child(argv, job, pipes_);
     }
 
@@ -281,13 +284,20 @@ public:
     const std::string& stderr_text() const noexcept { return stderr_reader_.text(); }
     bool is_output_too_large() const noexcept { return is_output_too_large_; }
     bool was_stopped() const noexcept { return was_stopped_; }
+    bool has_timed_out() const noexcept { return has_timed_out_; }
 
 private:
     void kill_group() { reaper_->kill_command(); }
+    // A stop request, or the handler's timeout passed: the whole process group goes.
     void kill_if_stop_requested() {
-        if (was_stopped_ || !job_.stop_token.stop_requested()) return;
-        was_stopped_ = true;
-        kill_group();
+        if (was_stopped_ || has_timed_out_) return;
+        if (job_.stop_token.stop_requested()) {
+            was_stopped_ = true;
+            kill_group();
+        } else if (deadline_ && std::chrono::steady_clock::now() >= *deadline_) {
+            has_timed_out_ = true;
+            kill_group();
+        }
     }
     void write_input();
     void read_output();
@@ -302,6 +312,8 @@ private:
     StderrReader stderr_reader_;
     bool is_output_too_large_ = false;
     bool was_stopped_ = false;
+    std::optional<std::chrono::steady_clock::time_point> deadline_;
+    bool has_timed_out_ = false;
     char buffer_[64 * 1024];
 };
 
@@ -375,15 +387,16 @@ ReaperReport RunningCommand::wait_for_exit() {
 
 }  // namespace
 
-ExecHandler::ExecHandler(std::vector<std::string> argv, std::size_t max_output_bytes)
-    : argv_(std::move(argv)), max_output_bytes_(max_output_bytes) {
+ExecHandler::ExecHandler(std::vector<std::string> argv, std::size_t max_output_bytes,
+                         std::chrono::milliseconds timeout)
+    : argv_(std::move(argv)), max_output_bytes_(max_output_bytes), timeout_(timeout) {
     if (argv_.empty() || argv_.front().empty()) throw std::invalid_argument("ExecHandler needs a command");
 }
 
 std::string ExecHandler::operator()(const JobContext& job) const {
     // The broker's limit, unless this handler was given a smaller one.
     const std::size_t max_output_bytes = std::min(max_output_bytes_, job.max_result_bytes);
-    RunningCommand command(argv_, job, max_output_bytes);
+    RunningCommand command(argv_, job, max_output_bytes, timeout_);
     SigpipeBlock sigpipe_block;
     command.exchange_pipes();
     const ReaperReport report = command.wait_for_exit();
@@ -402,6 +415,11 @@ std::string ExecHandler::operator()(const JobContext& job) const {
                                (is_broker_limit ? " (the broker's --max-payload)" : "") + "; command killed");
     }
     if (command.was_stopped()) throw std::runtime_error("worker stopping: command killed");
+    // Not permanent: the broker retries it while attempts remain, as for any other failure.
+    if (command.has_timed_out()) {
+        throw std::runtime_error("timed out after " + protocol::format_duration(timeout_) + ": command killed" +
+                                 (command.stderr_text().empty() ? "" : ": " + stderr_tail(command.stderr_text())));
+    }
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return std::move(command.result());
     if (WIFEXITED(status) && WEXITSTATUS(status) == kPermanentFailureExitCode) {
         throw PermanentFailure(describe_status(status, command.stderr_text()));

@@ -25,7 +25,12 @@ void ShutdownSignals::block() {
 }
 
 ShutdownSignals::ShutdownSignals(Worker& worker, std::shared_ptr<spdlog::logger> log)
-    : worker_(worker), log_(std::move(log)), thread_([this](std::stop_token stop) { wait_for_signals(stop); }) {}
+    : ShutdownSignals(std::vector<Worker*>{&worker}, std::move(log)) {}
+
+ShutdownSignals::ShutdownSignals(std::vector<Worker*> workers, std::shared_ptr<spdlog::logger> log)
+    : workers_(std::move(workers)),
+      log_(std::move(log)),
+      thread_([this](std::stop_token stop) { wait_for_signals(stop); }) {}
 
 void ShutdownSignals::wait_for_signals(std::stop_token stop) {
     const sigset_t set = shutdown_set();
@@ -38,10 +43,10 @@ void ShutdownSignals::wait_for_signals(std::stop_token stop) {
         if (received == 1) {
             log_->info("signal received signal={}; draining (send it again to stop now)",
                        ::sigabbrev_np(signal_number));
-            worker_.request_drain();
+            for (auto* worker : workers_) worker->request_drain();
         } else {
             log_->info("signal received signal={}; stopping now", ::sigabbrev_np(signal_number));
-            worker_.request_stop();
+            for (auto* worker : workers_) worker->request_stop();
         }
     }
 }

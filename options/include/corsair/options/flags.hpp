@@ -72,6 +72,7 @@ inline CLI::Option* add_duration_flag(CLI::App& app, const std::string& name, st
         },
         help + " (default " + protocol::format_duration(target) + ")");
     option->type_name("DURATION");
+    option->default_str(protocol::format_duration(target));  // for --print-config
     option->check(CLI::Validator([min, max](std::string& text) { return duration_check(text, min, max); }, "", ""));
     return option;
 }
@@ -84,6 +85,7 @@ CLI::Option* add_size_flag(CLI::App& app, const std::string& name, Bytes& target
         name, [&target](const std::string& text) { target = static_cast<Bytes>(*parse_size(text)); },
         help + " (default " + format_size(static_cast<std::uint64_t>(target)) + ")");
     option->type_name("SIZE");
+    option->default_str(format_size(static_cast<std::uint64_t>(target)));  // for --print-config
     option->check(CLI::Validator(
         [min, max](std::string& text) -> std::string {
             const auto value = parse_size(text);

@@ -2,6 +2,8 @@
 // Lives in the library so that main.cpp stays thin and the parsing is testable.
 #pragma once
 
+#include <chrono>
+#include <cstdint>
 #include <string>
 #include <variant>
 #include <vector>
@@ -11,21 +13,41 @@
 
 namespace corsair::worker {
 
-struct CommandLine {
-    WorkerOptions options;
+// One handler of the process: the queues it serves, what runs each job, how many at once. The
+// flags give one; each [[handler]] table of --config gives one more, served by a Worker (and a
+// connection) of its own, so that each has its own capacity.
+struct HandlerSpec {
     std::vector<std::string> queues;
     std::string builtin;               // "echo", "noop" or "sleep"; empty when `command` is given
     std::vector<std::string> command;  // argv run per job by ExecHandler
+    std::uint32_t capacity = 1;
+    std::chrono::milliseconds timeout{0};  // a command running longer is killed; 0 = no limit
+    std::string where;                 // "FILE:LINE" of its [[handler]] table; empty from flags
+};
+
+struct CommandLine {
+    WorkerOptions options;
+    // The flags' handler (--queue, --builtin or -- COMMAND), empty when the file has [[handler]] tables.
+    std::vector<std::string> queues;
+    std::string builtin;
+    std::vector<std::string> command;
+    std::vector<HandlerSpec> handlers;  // what the process serves: the flags' one or the file's
     std::string log_level = "info";    // --log-level (options/log_format.hpp)
     std::string log_format = "text";   // --log-format
 };
 
-// Parses argv (CORSAIR_WORKER_ENDPOINT stands in for --broker; CORSAIR_BROKER is refused with a
-// hint). On --help or --version, or on a usage error (printed to stderr with a hint), returns the
-// exit code main should return instead: 0 or 2.
+// Parses argv, the CORSAIR_* environment and the --config file (options/config_file.hpp;
+// CORSAIR_WORKER_ENDPOINT stands in for --broker, CORSAIR_BROKER is refused with a hint). On
+// --help, --version or --print-config, or on a usage error (printed to stderr with a hint),
+// returns the exit code main should return instead: 0 or 2.
 std::variant<CommandLine, int> parse_command_line(int argc, const char* const* argv);
 
-// The handler the command line asks for: a built-in or an ExecHandler.
-Handler make_handler(const CommandLine& command_line);
+// The handler a HandlerSpec asks for: a built-in or an ExecHandler.
+Handler make_handler(const HandlerSpec& spec);
+
+// The options of the Worker serving `spec`: `base` with the handler's capacity, and, when the
+// process serves several handlers, a name of its own ("NAME/QUEUE"), since the broker refuses
+// two workers under one name.
+WorkerOptions options_for(const CommandLine& command_line, const HandlerSpec& spec);
 
 }  // namespace corsair::worker

@@ -47,9 +47,12 @@ public:
 
     // `argv[0]` is searched in PATH unless it contains a '/'. Throws std::invalid_argument if argv is empty.
     // Stdout is cut at the smaller of `max_output_bytes` and the job's max_result_bytes (the
-    // broker's limit); by default only the broker's limit applies.
+    // broker's limit); by default only the broker's limit applies. A command still running
+    // `timeout` after it started is killed with its process group and the attempt fails
+    // ("timed out after 30s: command killed"), to be retried by the broker; 0 = no limit.
     explicit ExecHandler(std::vector<std::string> argv,
-                         std::size_t max_output_bytes = std::numeric_limits<std::size_t>::max());
+                         std::size_t max_output_bytes = std::numeric_limits<std::size_t>::max(),
+                         std::chrono::milliseconds timeout = std::chrono::milliseconds(0));
 
     // Blocks until the child exits. The child gets CORSAIR_JOB_ID, CORSAIR_QUEUE and CORSAIR_ATTEMPT
     // in its environment and runs in its own process group. Returns its stdout if it exits with 0;
@@ -65,6 +68,7 @@ public:
 private:
     std::vector<std::string> argv_;
     std::size_t max_output_bytes_;
+    std::chrono::milliseconds timeout_;
 };
 
 }  // namespace corsair::worker

@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <thread>
+#include <vector>
 
 #include "corsair/worker/worker.hpp"
 
@@ -19,6 +20,8 @@ public:
 
     // Starts the waiting thread. `worker` must outlive this object.
     ShutdownSignals(Worker& worker, std::shared_ptr<spdlog::logger> log);
+    // The same for a process serving several handlers, one Worker each: a signal reaches them all.
+    ShutdownSignals(std::vector<Worker*> workers, std::shared_ptr<spdlog::logger> log);
     // Stops and joins the waiting thread (within ~100 ms).
     ~ShutdownSignals() = default;
     ShutdownSignals(const ShutdownSignals&) = delete;
@@ -27,7 +30,7 @@ public:
 private:
     void wait_for_signals(std::stop_token stop);
 
-    Worker& worker_;
+    std::vector<Worker*> workers_;
     std::shared_ptr<spdlog::logger> log_;
     std::jthread thread_;
 };
