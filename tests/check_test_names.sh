@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Fails when a Catch2 case name holds ';': catch_discover_tests would split it into CTest entries
-# that run nothing (tests/CMakeLists.txt). Arguments: the test executables.
+# Fails when a Catch2 case name holds ';' (catch_discover_tests would split it into CTest entries
+# that run nothing, tests/CMakeLists.txt) or starts with '-' (the test program would read it as
+# one of its own options and run nothing). Arguments: the test executables.
 set -euo pipefail
 status=0
 for binary in "$@"; do
@@ -13,6 +14,12 @@ for binary in "$@"; do
   if bad="$(grep -F ';' <<<"$names")"; then
     while IFS= read -r name; do
       echo "$(basename "$binary"): test name holds ';' (use ', '): $name" >&2
+    done <<<"$bad"
+    status=1
+  fi
+  if bad="$(grep -E '^-' <<<"$names")"; then
+    while IFS= read -r name; do
+      echo "$(basename "$binary"): test name starts with '-' (Catch2 reads it as an option): $name" >&2
     done <<<"$bad"
     status=1
   fi

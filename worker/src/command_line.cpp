@@ -305,12 +305,16 @@ std::variant<CommandLine, int> parse_command_line(int argc, const char* const* a
     if (const auto exit_code = settings.parse(argc, argv, std::cout, std::cerr)) return *exit_code;
     result.log_level = log_settings.level;
     result.log_format = log_settings.format;
+    const auto handlers_problem = gather_handlers(result, settings, command_timeout);
+    // --print-config shows a file's [[handler]] tables once they are known to be right; it needs
+    // no handler otherwise, so that it can show the defaults alone.
+    const bool has_tables = !settings.tables("handler").empty();
+    if (!handlers_problem.empty() && (has_tables || !settings.wants_print_config())) {
+        return options::usage_error(std::cerr, "corsair-worker", handlers_problem);
+    }
     if (settings.wants_print_config()) {
         settings.print_config(std::cout);
         return options::exit_status(options::ExitCode::ok);
-    }
-    if (const auto problem = gather_handlers(result, settings, command_timeout); !problem.empty()) {
-        return options::usage_error(std::cerr, "corsair-worker", problem);
     }
     if (const auto problem = problem_of(result); !problem.empty()) {
         return options::usage_error(std::cerr, "corsair-worker", problem);

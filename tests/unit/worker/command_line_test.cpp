@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
+#include <sstream>
 #include <vector>
 
 #include "scratch_dir.hpp"
@@ -133,5 +135,82 @@ TEST_CASE("a command that cannot run is refused at startup as a usage error (exi
     }
     SECTION("found in PATH") {
         CHECK(std::holds_alternative<CommandLine>(parse({"--broker", "tcp://h:1", "--queue", "a", "--", "cat"})));
+    }
+}
+
+TEST_CASE("each [[handler]] of --config is a handler with its own queues, command, capacity and timeout",
+          "[worker][command_line][config]") {
+    corsair::test::ScratchDir dir("corsair-worker-config");
+    const auto file = (dir / "worker.toml").string();
+    std::ofstream(file) << "broker = \"tcp://127.0.0.1:5556\"\n"
+                           "capacity = 2\n"
+                           "timeout = \"1m\"\n"
+                           "id = \"box\"\n"
+                           "\n"
+                           "[[handler]]\n"
+                           "queue = \"thumbnails\"\n"
+                           "command = [\"/bin/cat\", \"-n\"]\n"
+                           "capacity = 4\n"
+                           "timeout = \"30s\"\n"
+                           "\n"
+                           "[[handler]]\n"
+                           "queue = [\"emails\", \"sms\"]\n"
+                           "builtin = \"echo\"\n";
+    auto parsed = parse({"--config", file.c_str()});
+    REQUIRE(std::holds_alternative<CommandLine>(parsed));
+    const auto& line = std::get<CommandLine>(parsed);
+    REQUIRE(line.handlers.size() == 2);
+    const auto& thumbnails = line.handlers[0];
+    CHECK(thumbnails.queues == std::vector<std::string>{"thumbnails"});
+    CHECK(thumbnails.command == std::vector<std::string>{"/bin/cat", "-n"});
+    CHECK(thumbnails.capacity == 4);
+    CHECK(thumbnails.timeout == std::chrono::seconds(30));
+    CHECK(thumbnails.where == file + ":6");
+    const auto& messages = line.handlers[1];
+    CHECK(messages.queues == std::vector<std::string>{"emails", "sms"});
+    CHECK(messages.builtin == "echo");
+    CHECK(messages.capacity == 2);                      // the file's top-level capacity
+    CHECK(messages.timeout == std::chrono::minutes(1));  // and timeout
+    // Each is a worker of its own to the broker, so each needs a name of its own.
+    CHECK(options_for(line, thumbnails).name == "box/thumbnails");
+    CHECK(options_for(line, thumbnails).capacity == 4);
+    CHECK(options_for(line, messages).name == "box/emails");
+}
+
+TEST_CASE("a bad [[handler]] is a usage error naming its file, line and key", "[worker][command_line][config]") {
+    corsair::test::ScratchDir dir("corsair-worker-config");
+    const auto file = (dir / "worker.toml").string();
+    const std::string head = "broker = \"tcp://127.0.0.1:5556\"\n[[handler]]\nqueue = \"q\"\n";
+    struct Case {
+        std::string text;
+        std::vector<const char*> flags;
+        std::string message;
+    };
+    const std::vector<Case> cases = {
+        {head + "command = [\"/bin/cat\"]\ncapacity = 0\n", {}, ":5: [[handler]] capacity: must be from 1 to"},
+        {head + "command = [\"/bin/cat\"]\ncapacity = \"4\"\n", {}, ":5: [[handler]] capacity: expects a whole number, not a string"},
+        {head + "command = [\"/bin/cat\"]\ntimeout = \"soon\"\n", {}, ":5: [[handler]] timeout: 'soon' is not a duration"},
+        {head + "command = [\"/bin/cat\"]\nbuiltin = \"echo\"\n", {}, ":4: [[handler]] command: give exactly one of"},
+        {head + "command = [\"/bin/cat\"]\nretries = 3\n", {}, ":5: [[handler]] retries: unknown key"},
+        {head + "builtin = \"shout\"\n", {}, ":4: [[handler]] builtin: 'shout' is not echo, noop or sleep"},
+        {"broker = \"tcp://127.0.0.1:5556\"\n[[handler]]\nbuiltin = \"echo\"\n", {}, ":2: [[handler]] queue: missing"},
+        {head + "builtin = \"echo\"\n[[handler]]\nqueue = \"q\"\nbuiltin = \"noop\"\n", {},
+         ":6: [[handler]] queue: queue 'q' has a handler already"},
+        {head + "builtin = \"echo\"\n", {"--queue", "other"}, "give the handlers either as [[handler]] tables in " + file},
+    };
+    for (const auto& c : cases) {
+        std::ofstream(file) << c.text;
+        INFO(c.text);
+        std::vector<const char*> args = {"--config", file.c_str()};
+        args.insert(args.end(), c.flags.begin(), c.flags.end());
+        std::ostringstream err;
+        auto* const saved = std::cerr.rdbuf(err.rdbuf());
+        auto parsed = parse(args);
+        std::cerr.rdbuf(saved);
+        REQUIRE(std::holds_alternative<int>(parsed));
+        CHECK(std::get<int>(parsed) == 2);
+        const auto expected = c.message.rfind(":", 0) == 0 ? "corsair-worker: " + file + c.message
+                                                           : "corsair-worker: " + c.message;
+        CHECK_THAT(err.str(), Catch::StartsWith(expected));
     }
 }

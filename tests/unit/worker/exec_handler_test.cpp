@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <limits>
 #include <fstream>
 #include <sstream>
 #include <stop_token>
@@ -185,6 +186,38 @@ TEST_CASE("a stop request kills the child's whole process group", "[worker][exec
         CHECK(corsair::test::wait_until([pid] { return corsair::test::process_has_ended(pid); },
                                         std::chrono::seconds(5)));
     }
+}
+
+TEST_CASE("a command still running at its timeout is killed with its process group and the attempt fails, to be retried",
+          "[worker][exec_handler]") {
+    corsair::test::ProcessGroupProbe probe;
+    const ExecHandler handler({"/bin/sh", "-c", "echo started >&2; " + probe.script()},
+                              std::numeric_limits<std::size_t>::max(), std::chrono::seconds(1));
+    const auto start = std::chrono::steady_clock::now();
+    try {
+        handler(job(""));
+        FAIL("a command past its timeout returned a result");
+    } catch (const corsair::worker::PermanentFailure& e) {
+        FAIL("a timeout is not the job's fault for good: " << e.what());
+    } catch (const std::runtime_error& e) {
+        CHECK_THAT(e.what(), Catch::StartsWith("timed out after 1s: command killed"));
+        CHECK_THAT(e.what(), Catch::Contains("started"));  // the stderr tail, as for any failure
+    }
+    const auto took = std::chrono::steady_clock::now() - start;
+    CHECK(took >= std::chrono::seconds(1));
+    CHECK(took < std::chrono::seconds(10));
+    const auto pids = probe.pids();
+    REQUIRE(pids.size() == 2);
+    for (pid_t pid : pids) {
+        INFO("pid " << pid);
+        CHECK(corsair::test::wait_until([pid] { return corsair::test::process_has_ended(pid); },
+                                        std::chrono::seconds(5)));
+    }
+}
+
+TEST_CASE("a command that ends within its timeout is not touched by it", "[worker][exec_handler]") {
+    const ExecHandler handler({"/bin/cat"}, std::numeric_limits<std::size_t>::max(), std::chrono::seconds(30));
+    CHECK(handler(job("quick")) == "quick");
 }
 
 TEST_CASE("progress lines on stderr become reports and stay out of the error text", "[worker][exec_handler]") {
