@@ -89,7 +89,8 @@ Broker::Broker(zmq::context_t& context, BrokerOptions options, std::shared_ptr<s
       workers_(context, zmq::socket_type::router),
       control_(context, zmq::socket_type::pull),
       scheduler_(options_, *this, log_),
-      heap_trimmer_(log_) {
+      heap_trimmer_(log_),
+      notifier_(ServiceNotifier::from_environment(log_)) {
     open_journal();
     const std::size_t max_message_bytes = p::broker_max_message_bytes(options_.max_payload_bytes);
     configure_router(producers_, max_message_bytes);
@@ -261,11 +262,13 @@ void Broker::run() {
     const std::size_t polled = writer_ ? 4 : 3;
     if (writer_) items[3] = writer_->durable_pollitem();
     auto next_tick = std::chrono::steady_clock::now() + options_.heartbeat_interval;
+    // The journal is recovered and both endpoints are bound (the constructor): ready to serve.
+    notifier_.ready(service_status(), std::chrono::steady_clock::now());
     for (;;) {
         auto now = std::chrono::steady_clock::now();
-        // Wake for the next heartbeat, the next job deadline (a delay ending, a lease timing out)
-        // or the end of a drain.
-        auto wake_at = next_tick;
+        // Wake for the next heartbeat, the next job deadline (a delay ending, a lease timing out),
+        // the end of a drain or the service manager's next watchdog ping.
+        auto wake_at = std::min(next_tick, notifier_.next_due());
         if (auto deadline = scheduler_.next_deadline()) wake_at = std::min(wake_at, *deadline);
         if (drain_) wake_at = std::min(wake_at, drain_->deadline);
         const auto wait = std::chrono::ceil<std::chrono::milliseconds>(wake_at - now);
@@ -291,8 +294,11 @@ void Broker::run() {
             heap_trimmer_.maybe_trim(now);
             next_tick = now + options_.heartbeat_interval;
         }
+        // Pinged from here, so that a loop stuck anywhere above stops the pings.
+        if (now >= notifier_.next_due()) notifier_.send_due(now, [this] { return service_status(); });
         if (drain_ && is_drain_over(now)) break;
     }
+    if (has_journal_failed_) notifier_.stopping("stopping: the journal failed: " + writer_->failure());
     scheduler_.shut_down();
     log_->info("stopped");
 }
@@ -305,10 +311,12 @@ bool Broker::continues_after_stop_request(std::chrono::steady_clock::time_point 
     while (control_.recv(request, zmq::recv_flags::dontwait)) ++requests;
     if (drain_ || requests > 1 || options_.drain_timeout.count() == 0) {
         if (drain_) log_->info("drain cut short by a second stop request running={}", scheduler_.running_jobs());
+        notifier_.stopping("stopping now, " + std::to_string(scheduler_.running_jobs()) + " leased");
         return false;
     }
     drain_ = Drain{now, now + options_.drain_timeout, scheduler_.counters().jobs_done + scheduler_.counters().attempts_failed};
     scheduler_.begin_drain();
+    notifier_.stopping(service_status());
     log_->info("draining running={} timeout={}", scheduler_.running_jobs(),
                p::format_duration(options_.drain_timeout));
     return true;
@@ -329,6 +337,15 @@ bool Broker::is_drain_over(std::chrono::steady_clock::time_point now) const {
                    ended, running, took.count());
     }
     return true;
+}
+
+std::string Broker::service_status() const {
+    const auto load = scheduler_.load();
+    const char* phase = drain_ ? "draining" : is_storage_stalled_ ? "journal stalled, refusing new jobs" : "ready";
+    return std::string(phase) + ": " + std::to_string(load.queues) + (load.queues == 1 ? " queue, " : " queues, ") +
+           std::to_string(load.pending) + " pending, " + std::to_string(load.delayed) + " delayed, " +
+           std::to_string(load.leased) + " leased, " + std::to_string(load.workers) +
+           (load.workers == 1 ? " worker" : " workers");
 }
 
 void Broker::receive_from_producers(std::chrono::steady_clock::time_point now) {

@@ -565,6 +565,18 @@ std::size_t Scheduler::running_jobs() const {
     return running;
 }
 
+SchedulerLoad Scheduler::load() const {
+    SchedulerLoad load;
+    load.queues = parts_->queues.size();
+    parts_->queues.for_each([&](const QueueState& queue) {
+        load.pending += queue.pending.size();
+        load.delayed += queue.delayed;
+        load.leased += queue.in_flight;
+    });
+    load.workers = parts_->workers.size();
+    return load;
+}
+
 std::size_t Scheduler::unsent_acknowledgements() const { return parts_->replies.held_acknowledgements(); }
 
 void Scheduler::shut_down() {

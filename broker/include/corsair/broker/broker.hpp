@@ -13,6 +13,7 @@
 #include "corsair/broker/heap_release.hpp"
 #include "corsair/broker/outbox.hpp"
 #include "corsair/broker/scheduler.hpp"
+#include "corsair/broker/service_notifier.hpp"
 
 namespace corsair::broker {
 
@@ -38,6 +39,8 @@ public:
     // has_journal_failed()); then tells workers and returns. The first request drains (no job
     // handed out, the running ones may end) for at most options.drain_timeout; a second one, or
     // a drain timeout of 0, stops at once.
+    // Under systemd (NOTIFY_SOCKET), it says READY=1 as it starts, then keeps the unit's STATUS
+    // and watchdog up to date from the loop, and says STOPPING=1 when a stop begins (docs/service.md).
     void run();
     // Whether run() returned because the journal could not be written and could not wait (a
     // failed fdatasync, or a full disk holding more than it may in memory): main exits with the
@@ -75,6 +78,9 @@ private:
     Peer identify_sender() const;
     // Logs loudly when an endpoint is reachable from other hosts without CURVE.
     void warn_if_open() const;
+    // The service manager's one-line status, e.g. "ready: 3 queues, 12 pending, 0 delayed, 4
+    // leased, 2 workers".
+    std::string service_status() const;
 
     zmq::context_t& context_;
     BrokerOptions options_;
@@ -105,6 +111,7 @@ private:
     bool is_storage_stalled_ = false;
     bool has_journal_failed_ = false;
     HeapTrimmer heap_trimmer_;
+    ServiceNotifier notifier_;
 };
 
 }  // namespace corsair::broker

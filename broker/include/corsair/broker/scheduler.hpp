@@ -41,6 +41,15 @@ struct RecoveryCounts {
     std::uint64_t queues = 0;
 };
 
+// How much the broker holds right now, for the service manager's one-line status.
+struct SchedulerLoad {
+    std::size_t queues = 0;
+    std::uint64_t pending = 0;
+    std::uint64_t delayed = 0;  // waiting for a delay, a run_at time or a retry's backoff
+    std::uint64_t leased = 0;   // as running_jobs()
+    std::size_t workers = 0;
+};
+
 // A router over parts with one job each (broker/src/rules/, docs/architecture.md): it takes each
 // decoded message to the part that owns its rule, and dispatches once the event (or the turn)
 // is handled.
@@ -122,6 +131,8 @@ public:
     void begin_drain();
     // Jobs leased to a worker or waiting for one to announce its lease again (unclaimed).
     std::size_t running_jobs() const;
+    // Counts of queues, jobs and workers; a walk over the queues, with no allocation.
+    SchedulerLoad load() const;
     // Acknowledgements (ACCEPTED, RESULT, OK) waiting for the journal to be durable.
     std::size_t unsent_acknowledgements() const;
     // Stop accepting jobs and tell every worker the broker is leaving. Jobs still running stay
