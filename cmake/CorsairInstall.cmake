@@ -44,12 +44,22 @@ install(FILES ${PROJECT_BINARY_DIR}/cmake/CorsairConfig.cmake ${PROJECT_BINARY_D
 
 # pkg-config: one file per library, like the CMake targets, so that a producer does not pull in
 # spdlog. The prefix is found from the .pc file's own place (${pcfiledir}), as the prefix given
-# at install time may not be the one configured.
-if(IS_ABSOLUTE "${CORSAIR_INSTALL_PKGCONFIGDIR}")
-  message(FATAL_ERROR "CMAKE_INSTALL_LIBDIR must be relative to the prefix for the pkg-config files: ${CMAKE_INSTALL_LIBDIR}")
+# at install time may not be the one configured; a directory configured as an absolute path
+# stays as it is.
+if(IS_ABSOLUTE "${CMAKE_INSTALL_LIBDIR}")
+  set(CORSAIR_PKGCONFIG_PREFIX "${CMAKE_INSTALL_PREFIX}")
+else()
+  file(RELATIVE_PATH corsair_pkgconfig_up "/prefix/${CORSAIR_INSTALL_PKGCONFIGDIR}" "/prefix")
+  string(REGEX REPLACE "/$" "" corsair_pkgconfig_up "${corsair_pkgconfig_up}")
+  set(CORSAIR_PKGCONFIG_PREFIX "\${pcfiledir}/${corsair_pkgconfig_up}")
 endif()
-file(RELATIVE_PATH CORSAIR_PKGCONFIG_TO_PREFIX "/prefix/${CORSAIR_INSTALL_PKGCONFIGDIR}" "/prefix")
-string(REGEX REPLACE "/$" "" CORSAIR_PKGCONFIG_TO_PREFIX "${CORSAIR_PKGCONFIG_TO_PREFIX}")
+foreach(dir IN ITEMS LIBDIR INCLUDEDIR)
+  if(IS_ABSOLUTE "${CMAKE_INSTALL_${dir}}")
+    set(CORSAIR_PKGCONFIG_${dir} "${CMAKE_INSTALL_${dir}}")
+  else()
+    set(CORSAIR_PKGCONFIG_${dir} "\${prefix}/${CMAKE_INSTALL_${dir}}")
+  endif()
+endforeach()
 foreach(library IN ITEMS protocol worker producer)
   configure_file(${CMAKE_CURRENT_LIST_DIR}/corsair-${library}.pc.in ${PROJECT_BINARY_DIR}/pkgconfig/corsair-${library}.pc @ONLY)
   install(FILES ${PROJECT_BINARY_DIR}/pkgconfig/corsair-${library}.pc DESTINATION ${CORSAIR_INSTALL_PKGCONFIGDIR}
@@ -66,17 +76,17 @@ if(CORSAIR_HELP2MAN)
     "corsair|submit jobs to a Corsair broker and manage its jobs and queues")
   set(corsair_man_files)
   foreach(entry IN LISTS corsair_man_pages)
-    string(REPLACE "|" ";" parts "${entry}")
-    list(GET parts 0 program)
-    list(GET parts 1 name)
-    set(page ${PROJECT_BINARY_DIR}/man/${program}.1)
-    add_custom_command(OUTPUT ${page}
-                       COMMAND ${CORSAIR_HELP2MAN} --no-info --section 1 --name ${name} --output ${page}
-                               $<TARGET_FILE:${program}>
+    string(REPLACE "|" ";" corsair_man_entry "${entry}")
+    list(GET corsair_man_entry 0 program)
+    list(GET corsair_man_entry 1 corsair_man_name)
+    set(corsair_man_page ${PROJECT_BINARY_DIR}/man/${program}.1)
+    add_custom_command(OUTPUT ${corsair_man_page}
+                       COMMAND ${CORSAIR_HELP2MAN} --no-info --section 1 --name ${corsair_man_name}
+                               --output ${corsair_man_page} $<TARGET_FILE:${program}>
                        DEPENDS ${program}
                        COMMENT "Generating the man page ${program}.1 with help2man"
                        VERBATIM)
-    list(APPEND corsair_man_files ${page})
+    list(APPEND corsair_man_files ${corsair_man_page})
   endforeach()
   add_custom_target(corsair_man_pages ALL DEPENDS ${corsair_man_files})
   install(FILES ${corsair_man_files} DESTINATION ${CMAKE_INSTALL_MANDIR}/man1 COMPONENT runtime)
