@@ -1,6 +1,7 @@
 // --log-format json with the real programs (docs/cli.md, Logs): every line either program writes
 // to stderr is one JSON object with time, level, logger and message, and an event's fields are
 // keys of their own.
+#include <algorithm>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -125,4 +126,20 @@ TEST_CASE("CORSAIR_LOG_FORMAT and CORSAIR_LOG_LEVEL set what the flags set, and 
             CHECK(WEXITSTATUS(*status) == 2);
         }
     }
+}
+
+TEST_CASE("at info a busy broker and worker log their lifecycle, not a line per job", "[integration][log]") {
+    Cluster cluster({"--heartbeat", "200ms", "--liveness", "3", "--log-level", "info"});
+    cluster.start_worker("w1", {"--builtin", "echo", "--log-level", "info"}, "q", 8);
+    REQUIRE(cluster.wait_for_workers(1));
+    auto producer = cluster.make_producer();
+    constexpr int kJobs = 2000;
+    std::vector<std::string> ids;
+    for (int i = 0; i < kJobs; ++i) ids.push_back(producer->submit_async("q", "job " + std::to_string(i), true));
+    for (const auto& id : ids) REQUIRE(producer->wait_result(id, 20s).result.rfind("job ", 0) == 0);
+    const auto lines = [](const std::string& log) { return std::count(log.begin(), log.end(), '\n'); };
+    INFO("broker log:\n" << cluster.broker_log() << "\nworker log:\n" << cluster.worker_log("w1"));
+    // Start-up, the worker joining and the like: a handful of lines for 2,000 jobs.
+    CHECK(lines(cluster.broker_log()) < 40);
+    CHECK(lines(cluster.worker_log("w1")) < 40);
 }
