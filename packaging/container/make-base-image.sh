@@ -71,7 +71,8 @@ Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 EOF
 
 # What debuerreotype does for Debian's -slim images: no documentation, manuals or translations
-# (copyright files stay), for what is installed now and, through dpkg, for every later install.
+# (copyright files stay), through dpkg for every install from now on, and removed below from
+# what debootstrap installed.
 cat >"$root/etc/dpkg/dpkg.cfg.d/corsair-slim" <<'EOF'
 path-exclude /usr/share/doc/*
 path-include /usr/share/doc/*/copyright
@@ -82,9 +83,6 @@ path-exclude /usr/share/lintian/overrides/*
 path-exclude /usr/share/locale/*
 path-exclude /usr/share/man/*
 EOF
-find "$root/usr/share/doc" -mindepth 1 -not -type d -not -name copyright -delete
-find "$root/usr/share/doc" -mindepth 1 -type d -empty -delete
-rm -rf "$root"/usr/share/{groff,info,linda,locale,man}/* "$root"/usr/share/lintian/overrides/*
 
 # No service may start inside an image build (invoke-rc.d asks this file).
 printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
@@ -99,6 +97,9 @@ unshare --mount --fork sh -c '
   DEBIAN_FRONTEND=noninteractive chroot "$1" apt-get -qq -y upgrade
   chroot "$1" apt-get clean
 ' sh "$root" >"$scratch/upgrade.log" 2>&1 || { tail -n 30 "$scratch/upgrade.log" >&2; exit 1; }
+find "$root/usr/share/doc" -mindepth 1 -not -type d -not -name copyright -delete
+find "$root/usr/share/doc" -mindepth 1 -type d -empty -delete
+rm -rf "$root"/usr/share/{groff,info,linda,locale,man}/* "$root"/usr/share/lintian/overrides/*
 rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin "$root"/var/cache/debconf/*-old \
        "$root"/var/lib/dpkg/*-old "$root"/var/log/*.log "$root"/var/log/apt/* "$root"/tmp/* "$root"/root/.bash_history
 # The runtime makes /dev, /proc and /sys in every container; the image leaves them empty.
@@ -116,7 +117,6 @@ cp -a "$root/." "$mountpoint/"
   --env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
   --cmd /bin/bash \
   --label org.opencontainers.image.title="Debian 12 (bookworm) minbase for Corsair" \
-  --label org.opencontainers.image.source="packaging/container/make-base-image.sh" \
   --created-by "packaging/container/make-base-image.sh: debootstrap --variant=minbase bookworm $mirror" \
   "$container"
 "${buildah[@]}" commit --rm "$container" "$image" >/dev/null
