@@ -5,9 +5,10 @@
 # default command, workers, `corsair submit --wait`, HTTP, SIGTERM, a restart on its volume.
 # Needs root, buildah, debootstrap and /usr/bin/python3; podman (with runc), or unshare and chroot.
 #
-# Not part of CI (.ci/run, tests/run.sh): the build stage compiles the tree from scratch, about
-# 20 minutes on 2 cores the first time. --layers keeps the build stage's package layer, so a
-# run after a source change compiles again but does not download again.
+# Not part of CI (.ci/run, tests/run.sh): the build stage downloads its packages and compiles the
+# tree from scratch, 8 to 25 minutes on 2 cores (docs/container.md, Figures). --layers keeps the
+# build stage's package layer, so a run after a source change compiles again but does not
+# download again.
 #
 #   bash packaging/container/build-and-check.sh [--tag NAME] [--no-build] [--runtime KIND] [--keep]
 #
