@@ -103,8 +103,13 @@ for tool in debootstrap zstd tar findmnt chroot flock; do
 done
 [ -f "$deb" ] || fatal "finds the package" "$deb does not exist: cmake --build build --target package"
 deb_name="$(basename "$deb")"
+# A run killed with SIGKILL (a CTest timeout) could not unmount: undo what it left first.
+if [ -n "$(mounts_under "$work")" ]; then
+  say "unmounting what an earlier run left: $(mounts_under "$work" | xargs)"
+  unmount_under "$work"
+  [ -z "$(mounts_under "$work")" ] || fatal "starts with nothing mounted under $work" "$(mounts_under "$work")"
+fi
 rm -rf --one-file-system "$root" "$log"
-[ -z "$(mounts_under "$work")" ] || fatal "starts with nothing mounted under $work" "$(mounts_under "$work")"
 mkdir -p "$root" "$log" "$cache_dir"
 
 # --- a fresh Debian 12, from the week's cached tarball ----------------------------------------
