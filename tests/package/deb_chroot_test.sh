@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The Debian package as an administrator meets it, in a fresh minimal Debian 12 (docs/install.md,
-# The Debian package): `apt-get install ./corsair_VERSION_amd64.deb` from Debian's mirror; the
+# The Debian packages): `apt-get install ./corsair_VERSION_amd64.deb` from Debian's mirror; the
 # user, folders, conffiles, units (systemd-analyze verify) and man pages; the broker and a worker
 # started exactly as the units' ExecStart= lines say, as the units' user, and a job through them
 # with the installed `corsair`; a reinstall that keeps an edited conffile; then a purge that
@@ -8,13 +8,15 @@
 #
 # Usage: deb_chroot_test.sh DEB WORK
 #   DEB   the runtime package, corsair_VERSION_amd64.deb
-#   WORK  a scratch folder; the chroot is unpacked in WORK/root and removed at the end
-# The fresh tree is `debootstrap --variant=minbase bookworm`, made once per ISO week (about
+#   WORK  a scratch folder: the chroot is unpacked in WORK/root and removed at the end; the
+#         logs of apt-get, the broker and the worker stay in WORK/logs
+# The fresh tree is `debootstrap --variant=minbase bookworm`, made once per ISO week (1 to
 # 2.5 minutes) and kept as a tarball in $CORSAIR_DEBOOTSTRAP_CACHE (by default
 # ${XDG_CACHE_HOME:-/var/cache}/corsair/debootstrap); each run unpacks a copy of it.
 # Needs root (chroot, mount) and Debian's mirror (debootstrap, apt-get in the chroot): without
 # either it fails, saying which. Only /proc is mounted in the chroot (its /dev is debootstrap's
 # own device nodes); every mount is undone on exit, whatever happened.
+# shellcheck disable=SC2016 # dpkg-query's ${Field} formats and sh -c's script: single-quoted on purpose
 set -euo pipefail
 deb="$(realpath -m "${1:?usage: deb_chroot_test.sh DEB WORK}")"
 # Absolute, as findmnt names the mounts to undo.
@@ -28,6 +30,7 @@ started=$SECONDS
 results=()
 failures=0
 pids=()
+making=""
 
 say() { echo "deb_chroot_test: $*"; }
 pass() {
@@ -72,6 +75,8 @@ cleanup() {
   for pid in "${pids[@]}"; do
     kill -KILL "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
   done
+  # What debootstrap mounted in a tree this run was making (it undoes that itself unless killed).
+  [ -z "$making" ] || unmount_under "$making"
   if [ -d "$work" ]; then
     unmount_under "$work"
     if [ -n "$(mounts_under "$work")" ]; then
@@ -86,6 +91,8 @@ cleanup() {
   printf '  %s\n' "${results[@]}"
   if [ "$rc" -eq 0 ] && [ "$failures" -eq 0 ]; then
     echo "deb_chroot_test: ${#results[@]} passed, 0 failed"
+  elif [ "$failures" -eq 0 ]; then
+    echo "deb_chroot_test: stopped (exit $rc) after ${#results[@]} passed"
   else
     echo "deb_chroot_test: $(( ${#results[@]} - failures )) passed, $failures failed"
     [ "$rc" -ne 0 ] || rc=1
@@ -118,9 +125,10 @@ mkdir -p "$root" "$log" "$cache_dir"
 tarball="$cache_dir/$suite-minbase-$(date -u +%G-w%V).tar.zst"
 make_tarball() {
   local tree="$cache_dir/making" t0=$SECONDS
+  making="$tree"
   unmount_under "$tree"
   rm -rf --one-file-system "$tree" "$tarball.part"
-  say "no $tarball yet: debootstrap --variant=minbase $suite (about 2.5 minutes)"
+  say "no $tarball yet: debootstrap --variant=minbase $suite (1 to 2.5 minutes)"
   if ! debootstrap --variant=minbase "$suite" "$tree" >"$log/debootstrap.log" 2>&1; then
     unmount_under "$tree"
     tail -n 20 "$log/debootstrap.log" >&2
@@ -132,6 +140,7 @@ make_tarball() {
   tar -C "$tree" --numeric-owner -cf - . | zstd -q -T0 -3 -o "$tarball.part"
   mv "$tarball.part" "$tarball"
   rm -rf --one-file-system "$tree"
+  making=""
   find "$cache_dir" -maxdepth 1 -name "$suite-minbase-*.tar.zst" ! -path "$tarball" -delete
   say "made $tarball ($(du -h "$tarball" | cut -f1)) in $((SECONDS - t0)) s"
 }
@@ -261,9 +270,12 @@ unit_setting() {
 # WorkingDirectory= with its UMask= (when it has one), through chroot, setpriv and sh, which
 # all exec: the PID started is the program's. Extra VAR=value arguments go to its environment.
 unit_command() {
-  local unit="$1" instance="$2" exec_start user group directory umask
+  local unit="$1" instance="$2" line user group directory umask
+  local -a exec_start
   shift 2
-  exec_start="$(unit_setting "$unit" ExecStart "$instance")" || return 1
+  line="$(unit_setting "$unit" ExecStart "$instance")" || return 1
+  # Words split at blanks, as systemd does for a line without quotes (unit_setting refuses those).
+  read -r -a exec_start <<<"$line"
   user="$(unit_setting "$unit" User "$instance")" || return 1
   group="$(unit_setting "$unit" Group "$instance")" || return 1
   directory="$(unit_setting "$unit" WorkingDirectory "$instance")" || return 1
@@ -275,7 +287,7 @@ unit_command() {
   printf '%s\0' chroot "$root" /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin \
     LANG=C.UTF-8 HOME="$(in_root getent passwd "$user" | cut -d: -f6)" USER="$user" LOGNAME="$user" "$@" \
     /usr/bin/setpriv --reuid="$user" --regid="$group" --init-groups \
-    /bin/sh -c 'cd "$1" && umask "$2" && shift 2 && exec "$@"' "$unit" "$directory" "$umask" $exec_start
+    /bin/sh -c 'cd "$1" && umask "$2" && shift 2 && exec "$@"' "$unit" "$directory" "$umask" "${exec_start[@]}"
 }
 
 # SIGTERM, then at most `seconds` for the process to exit (both drain); passes if it exits 0.
@@ -304,7 +316,7 @@ runs_as_corsair() {
   local uid
   uid="$(in_root id -u corsair)"
   echo "uid of corsair: $uid; $(grep '^Uid:' "/proc/$1/status")"
-  grep -q "^Uid:[[:space:]]*$uid[[:space:]]" "/proc/$1/status"
+  grep -q "^Uid:[[:space:]]*${uid}[[:space:]]" "/proc/$1/status"
 }
 
 payload="corsair-deb-test-$RANDOM$RANDOM"
