@@ -1,11 +1,12 @@
 # The Debian packages, made by CPack from the install rules of CorsairInstall.cmake
-# (docs/install.md, The Debian package): `cmake --build build --target package` writes
+# (docs/install.md, The Debian packages): `cmake --build build --target package` writes
 #   corsair_VERSION_amd64.deb      the runtime component: programs, man pages, /etc/corsair, units;
 #   corsair-dev_VERSION_amd64.deb  the development component: headers, static libraries, the CMake
 #                                  package and the pkg-config files.
 # Both lay their files under /usr whatever prefix the tree was configured with, the config files
-# under /etc (packaging/deb/prepare_staging.cmake). The maintainer scripts are packaging/deb/'s.
-# Checked by tests/package/ (lintian, then a fresh Debian 12 in a chroot).
+# under /etc (packaging/deb/prepare_staging.cmake); corsair-dev's libraries follow the tree's
+# CMAKE_INSTALL_LIBDIR (multiarch when configured for /usr). The maintainer scripts are
+# packaging/deb/'s. Checked by tests/package/ (lintian, then a fresh Debian 12 in a chroot).
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME corsair)
 set(CPACK_PACKAGE_VENDOR "the Corsair authors")
