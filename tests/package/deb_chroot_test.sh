@@ -69,12 +69,32 @@ unmount_under() {
   done < <(mounts_under "$1")
 }
 
+# The processes whose root is `dir`: what runs in the chroot, children of the programs included.
+processes_in() {
+  local entry link
+  for entry in /proc/[0-9]*; do
+    link="$(readlink "$entry/root" 2>/dev/null)" || continue
+    [ "$link" != "$1" ] || echo "${entry#/proc/}"
+  done
+}
+# SIGKILL to each, then at most 5 s for them to be gone, so that /proc can be unmounted.
+kill_processes_in() {
+  local pid deadline=$((SECONDS + 5))
+  for pid in $(processes_in "$1"); do
+    kill -KILL "$pid" 2>/dev/null
+  done
+  while [ -n "$(processes_in "$1")" ] && ((SECONDS < deadline)); do
+    sleep 0.1
+  done
+}
+
 cleanup() {
   local rc=$? pid
   set +e
   for pid in "${pids[@]}"; do
     kill -KILL "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
   done
+  kill_processes_in "$root"
   # What debootstrap mounted in a tree this run was making (it undoes that itself unless killed).
   [ -z "$making" ] || unmount_under "$making"
   if [ -d "$work" ]; then
@@ -110,7 +130,11 @@ for tool in debootstrap zstd tar findmnt chroot flock; do
 done
 [ -f "$deb" ] || fatal "finds the package" "$deb does not exist: cmake --build build --target package"
 deb_name="$(basename "$deb")"
-# A run killed with SIGKILL (a CTest timeout) could not unmount: undo what it left first.
+# A run killed with SIGKILL (a CTest timeout) could not clean up: undo what it left first.
+if [ -n "$(processes_in "$root")" ]; then
+  say "killing what an earlier run left running in $root: $(processes_in "$root" | xargs)"
+  kill_processes_in "$root"
+fi
 if [ -n "$(mounts_under "$work")" ]; then
   say "unmounting what an earlier run left: $(mounts_under "$work" | xargs)"
   unmount_under "$work"
