@@ -32,6 +32,17 @@ JobContext job(std::string_view payload, std::stop_token stop = {}) {
 
 ExecHandler shell(std::string script) { return ExecHandler({"/bin/sh", "-c", std::move(script)}); }
 
+// The probe's shell and its background grandchild are both gone (within 5 s), not left running.
+void check_both_ended(const corsair::test::ProcessGroupProbe& probe) {
+    const auto pids = probe.pids();
+    REQUIRE(pids.size() == 2);
+    for (pid_t pid : pids) {
+        INFO("pid " << pid);
+        CHECK(corsair::test::wait_until([pid] { return corsair::test::process_has_ended(pid); },
+                                        std::chrono::seconds(5)));
+    }
+}
+
 }  // namespace
 
 TEST_CASE("the payload goes to stdin and stdout is the result", "[worker][exec_handler]") {
@@ -152,13 +163,7 @@ TEST_CASE("what a command leaves running in its process group ends when it exits
     const std::string script = probe.script();
     const std::string leaves_behind = script.substr(0, script.rfind("; wait"));
     CHECK(shell(leaves_behind)(job("")).empty());
-    const auto pids = probe.pids();
-    REQUIRE(pids.size() == 2);
-    for (pid_t pid : pids) {
-        INFO("pid " << pid);
-        CHECK(corsair::test::wait_until([pid] { return corsair::test::process_has_ended(pid); },
-                                        std::chrono::seconds(5)));
-    }
+    check_both_ended(probe);
 }
 
 TEST_CASE("a child that does not read stdin still finishes", "[worker][exec_handler]") {
@@ -178,14 +183,8 @@ TEST_CASE("a stop request kills the child's whole process group", "[worker][exec
     const auto start = std::chrono::steady_clock::now();
     CHECK_THROWS_WITH(shell(probe.script())(job("", stop.get_token())), Catch::Contains("stopping"));
     CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(10));
-    const auto pids = probe.pids();
-    REQUIRE(pids.size() == 2);
     // The grandchild was reparented when the shell died; it must be gone too, not left running.
-    for (pid_t pid : pids) {
-        INFO("pid " << pid);
-        CHECK(corsair::test::wait_until([pid] { return corsair::test::process_has_ended(pid); },
-                                        std::chrono::seconds(5)));
-    }
+    check_both_ended(probe);
 }
 
 TEST_CASE("a command still running at its timeout is killed with its process group and the attempt fails, to be retried",
@@ -206,13 +205,7 @@ TEST_CASE("a command still running at its timeout is killed with its process gro
     const auto took = std::chrono::steady_clock::now() - start;
     CHECK(took >= std::chrono::seconds(1));
     CHECK(took < std::chrono::seconds(10));
-    const auto pids = probe.pids();
-    REQUIRE(pids.size() == 2);
-    for (pid_t pid : pids) {
-        INFO("pid " << pid);
-        CHECK(corsair::test::wait_until([pid] { return corsair::test::process_has_ended(pid); },
-                                        std::chrono::seconds(5)));
-    }
+    check_both_ended(probe);
 }
 
 TEST_CASE("a command that ends within its timeout is not touched by it", "[worker][exec_handler]") {
