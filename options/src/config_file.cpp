@@ -385,6 +385,12 @@ ConfigLayers::ConfigLayers(CLI::App& app, std::string program, const std::set<st
 ConfigLayers::~ConfigLayers() = default;
 
 std::optional<int> ConfigLayers::parse(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
+    return parse(argc, argv, out,
+                 [&err](std::string_view program, std::string_view message) { return usage_error(err, program, message); });
+}
+
+std::optional<int> ConfigLayers::parse(int argc, const char* const* argv, std::ostream& out,
+                                       const UsageReporter& usage) {
     auto& state = *state_;
     std::vector<std::string> args(argv + 1, argv + argc);
     // Which settings the command line names (before `--`), to tell a flag from its variable.
@@ -412,7 +418,7 @@ std::optional<int> ConfigLayers::parse(int argc, const char* const* argv, std::o
     }
     if (!state.file.empty() && ::access(state.file.c_str(), R_OK) != 0) {
         const auto from = state.file_from_environment ? std::string(" (from ") + kConfigVariable + ")" : "";
-        return usage_error(err, state.app.get_name(),
+        return usage(state.app.get_name(),
                            "--config: cannot read " + state.file + from + ": " + std::strerror(errno));
     }
     std::vector<std::string> reversed(args.rbegin(), args.rend());
@@ -429,10 +435,10 @@ std::optional<int> ConfigLayers::parse(int argc, const char* const* argv, std::o
         return exit_status(ExitCode::ok);
     } catch (const CLI::FileError& e) {
         const auto from = state.file_from_environment ? std::string(" (from ") + kConfigVariable + ")" : "";
-        return usage_error(err, state.app.get_name(), "--config: cannot read " + state.file + from + ": " + e.what());
+        return usage(state.app.get_name(), "--config: cannot read " + state.file + from + ": " + e.what());
     } catch (const CLI::ParseError& e) {
         if (e.get_exit_code() == 0) return exit_status(ExitCode::ok);
-        return usage_error(err, state.app.get_name(), e.what());
+        return usage(state.app.get_name(), e.what());
     }
     return std::nullopt;
 }

@@ -77,8 +77,10 @@ int run_dead(zmq::context_t& context, const CommonOptions& options, const std::s
     }
     streams.out << json_line(dead_json(dead)) << '\n';
     if (dead.jobs.size() < dead.total) {
-        streams.err << "corsair: listed the newest " << dead.jobs.size() << " of " << dead.total
-                    << " dead jobs (see --limit)\n";
+        streams.log.info("listed the newest " + std::to_string(dead.jobs.size()) + " of " + std::to_string(dead.total) +
+                             " dead jobs (see --limit)",
+                         {Diagnostics::number_field("listed", static_cast<std::int64_t>(dead.jobs.size())),
+                          Diagnostics::number_field("total", static_cast<std::int64_t>(dead.total))});
     }
     return code(ExitCode::ok);
 }

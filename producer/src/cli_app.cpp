@@ -28,6 +28,8 @@ const std::string kFooter = std::string(R"(Environment:
                              the broker has two endpoints, and workers use CORSAIR_WORKER_ENDPOINT.
   CORSAIR_CURVE_SERVER_KEY   --curve-server-key: the broker's public key file (CURVE on)
   CORSAIR_CURVE_KEY          --curve-key: this client's secret key file
+  CORSAIR_LOG_LEVEL          --log-level: what corsair says on stderr (default info)
+  CORSAIR_LOG_FORMAT         --log-format: text, or json (one object per line on stderr)
 
 Zero: a limit of 0 means no limit (--max-length, --dead-max, --timeout); where no limit makes no
 sense, 0 is refused (--wait-timeout, --window, --limit, --max-attempts, --backoff-max, --dead-max-age).
@@ -245,7 +247,10 @@ int report_error(const ProducerError& error, const CommonOptions& options, const
                                      error.code() != protocol::ErrorCode::wrong_endpoint;
         streams.out << json_line(error_json(code, is_broker_words ? error.broker_message() : message, id)) << '\n';
     } else {
-        streams.err << "corsair: " << protocol::printable(message) << '\n';
+        std::vector<Diagnostics::Field> fields{Diagnostics::text_field("code", code)};
+        if (!id.empty()) fields.push_back(Diagnostics::text_field("id", id));
+        if (code == "unreachable") fields.push_back(Diagnostics::text_field("broker", options.broker));
+        streams.log.error(protocol::printable(message), fields);
     }
     return static_cast<int>(exit_code_for(error));
 }
@@ -256,7 +261,7 @@ int report_usage(const CommonOptions& options, const std::string& command, const
         streams.out << json_line(error_json("usage", message)) << '\n';
         return static_cast<int>(ExitCode::usage);
     }
-    return options::usage_error(streams.err, "corsair " + command, message);
+    return streams.log.usage("corsair " + command, message);
 }
 
 ProducerOptions producer_options_for(const CommonOptions& options) {
@@ -289,6 +294,16 @@ int run_cli(zmq::context_t& context, int argc, const char* const* argv, CliStrea
     app.require_subcommand(0, 1);  // none only with --print-config: checked after parsing
     app.footer(kFooter);
     options::add_version_flag(app, "corsair");
+    // Before or after the command: its --log-level and --log-format fall through to here.
+    options::LogSettings log_settings;
+    options::add_log_flags(
+        app, log_settings,
+        "What corsair says on stderr: error (why a command failed), warn (also a job refused or a line "
+        "skipped), info (also progress reports, summaries and notes), debug (also the broker and "
+        "settings used), or off (only the exit code); stdout is never affected",
+        "text (lines for a person, and a progress bar on a terminal) or json (one JSON object per line with "
+        "time, level, logger, message and the fields; no progress bar)");
+    streams.log.configure_from_arguments(argc, argv);
 
     SubmitOptions submit;
     Common submit_common;
@@ -444,23 +459,35 @@ int run_cli(zmq::context_t& context, int argc, const char* const* argv, CliStrea
     for (auto* option : keygen_command->get_options()) option->configurable(false);
 
     if (const auto problem = unknown_command_problem(app, argc, argv); !problem.empty()) {
-        return options::usage_error(streams.err, "corsair", problem);
+        return streams.log.usage("corsair", problem);
     }
     options::ConfigLayers layers(app, "corsair");
-    if (const auto exit_code = layers.parse(argc, argv, streams.out, streams.err)) return *exit_code;
+    // CLI11 names only the program; the command given, if any, is the one whose --help helps.
+    std::string usage_program = "corsair";
+    for (int i = 1; i < argc && usage_program == "corsair"; ++i) {
+        if (std::string_view(argv[i]) == "--") break;
+        for (const auto* command : app.get_subcommands({})) {
+            if (command->get_name() == argv[i]) usage_program += " " + command->get_name();
+        }
+    }
+    const auto usage = [&streams, &usage_program](std::string_view, std::string_view message) {
+        return streams.log.usage(usage_program, message);
+    };
+    if (const auto exit_code = layers.parse(argc, argv, streams.out, usage)) return *exit_code;
+    streams.log.configure(log_settings);
     if (layers.wants_print_config()) {
         layers.print_config(streams.out);
         return static_cast<int>(ExitCode::ok);
     }
     if (app.get_subcommands().empty()) {
-        return options::usage_error(streams.err, "corsair", "give a command: run corsair --help for the list");
+        return streams.log.usage("corsair", "give a command: run corsair --help for the list");
     }
     if (*keygen_command) return run_keygen(keygen, streams);
     if (*submit_command && submit.file.empty() && submit.payload_file.empty() && payload_option->count() == 0) {
-        return options::usage_error(streams.err, "corsair submit", "give PAYLOAD, - (stdin), --payload-file FILE or --file FILE");
+        return streams.log.usage("corsair submit", "give PAYLOAD, - (stdin), --payload-file FILE or --file FILE");
     }
     if (*queue_command && queue_command->get_subcommands().empty() && queue_name.empty()) {
-        return options::usage_error(streams.err, "corsair queue", "give QUEUE, or `create NAME` or `delete NAME`");
+        return streams.log.usage("corsair queue", "give QUEUE, or `create NAME` or `delete NAME`");
     }
     CLI::App* chosen = app.get_subcommands().front();
     const bool is_broker_given = chosen->get_option("--broker")->count() > 0 || std::getenv(kBrokerEnvironmentVariable) != nullptr;
@@ -476,10 +503,18 @@ int run_cli(zmq::context_t& context, int argc, const char* const* argv, CliStrea
             if (common->options.is_json) {
                 streams.out << json_line(error_json("unreachable", *problem)) << '\n';
             } else {
-                streams.err << "corsair: " << *problem << '\n';
+                streams.log.error(*problem, {Diagnostics::text_field("code", "unreachable"),
+                                             Diagnostics::text_field("broker", common->options.broker)});
             }
             return static_cast<int>(ExitCode::unreachable);
         }
+        const bool is_curve = !common->options.curve_server_key_file.empty();
+        streams.log.debug("corsair " + chosen->get_name() + " asks the broker at " + common->options.broker,
+                          {Diagnostics::text_field("command", chosen->get_name()),
+                           Diagnostics::text_field("broker", common->options.broker),
+                           Diagnostics::flag_field("curve", is_curve),
+                           Diagnostics::number_field("wait_timeout_ms", common->options.wait_timeout.count()),
+                           Diagnostics::text_field("config", layers.file().empty() ? "none" : layers.file())});
     }
     std::string subject;  // the job the command names, for a JSON error
     const CommonOptions* used = nullptr;

@@ -11,6 +11,7 @@
 
 #include <zmq.hpp>
 
+#include "cli_diagnostics.hpp"
 #include "corsair/options/endpoint.hpp"
 #include "corsair/options/exit_code.hpp"
 #include "corsair/producer/producer.hpp"
@@ -59,6 +60,9 @@ struct CliStreams {
     bool is_err_terminal = false;  // draw the progress bar
     std::function<std::chrono::system_clock::time_point()> now = [] { return std::chrono::system_clock::now(); };
     bool is_out_terminal = false;  // end a printed result with a newline
+    // What is said on stderr, filtered by --log-level and shaped by --log-format: always through
+    // `log`, never `err` directly (only the progress bar draws on `err` itself).
+    Diagnostics log{err};
 };
 
 // Parses argv and runs the chosen command; returns the process exit code.

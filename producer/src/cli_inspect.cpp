@@ -154,8 +154,11 @@ int InspectCommands::run_list(zmq::context_t& context, const CommonOptions& opti
         } else {
             for (const auto& job : page.jobs) streams.out << json_line(listed_job_json(page.queue, state, job)) << '\n';
             if (!after.empty() && !list_.is_all) {
-                streams.err << "corsair: listed " << page.jobs.size() << " of " << page.total
-                            << "; the next page starts with --after " << protocol::printable(after) << '\n';
+                streams.log.info("listed " + std::to_string(page.jobs.size()) + " of " + std::to_string(page.total) +
+                                     "; the next page starts with --after " + protocol::printable(after),
+                                 {Diagnostics::number_field("listed", static_cast<std::int64_t>(page.jobs.size())),
+                                  Diagnostics::number_field("total", static_cast<std::int64_t>(page.total)),
+                                  Diagnostics::text_field("after", after)});
             }
         }
     } while (list_.is_all && !after.empty());
@@ -178,7 +181,8 @@ int InspectCommands::run_payload(zmq::context_t& context, const CommonOptions& o
         std::ofstream file(payload_output_, std::ios::binary | std::ios::trunc);
         file.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
         if (!file.flush()) {
-            streams.err << "corsair payload: cannot write " << payload_output_ << '\n';
+            streams.log.say(Diagnostics::Level::err, "cannot write " + payload_output_,
+                            {Diagnostics::text_field("code", "io")}, "corsair payload");
             return code(ExitCode::usage);
         }
         return code(ExitCode::ok);
@@ -191,8 +195,7 @@ int InspectCommands::run_payload(zmq::context_t& context, const CommonOptions& o
 int InspectCommands::run_clear(zmq::context_t& context, const CommonOptions& options, const std::string& queue,
                                const std::string& id, CliStreams& streams) const {
     if (!id.empty()) {
-        streams.err << "corsair purge: --pending and --delayed take no JOB_ID (cancel one job with corsair cancel)\n";
-        return code(ExitCode::usage);
+        return streams.log.usage("corsair purge", "--pending and --delayed take no JOB_ID (cancel one job with corsair cancel)");
     }
     Producer producer(context, producer_options_for(options));
     const auto count = producer.clear(queue, purges_pending_, purges_delayed_, options.wait_timeout);
@@ -211,8 +214,7 @@ int InspectCommands::run_clear(zmq::context_t& context, const CommonOptions& opt
 int InspectCommands::run_create(zmq::context_t& context, const CommonOptions& options, CliStreams& streams) const {
     auto settings = queue_settings_from(create_queue_, create_flags_);
     if (!settings) {
-        streams.err << "corsair queue create: " << settings.error() << "\nRun with --help for more information.\n";
-        return code(ExitCode::usage);
+        return streams.log.usage("corsair queue create", settings.error());
     }
     Producer producer(context, producer_options_for(options));
     const auto now_set = producer.create_queue(settings.value(), options.wait_timeout);

@@ -98,7 +98,7 @@ CLI::App* add_keygen_command(CLI::App& app, KeygenOptions& options, const std::s
 
 int run_keygen(const KeygenOptions& options, CliStreams& streams) {
     if (auto problem = name_problem(options.name); !problem.empty()) {
-        return options::usage_error(streams.err, "corsair keygen", problem);
+        return streams.log.usage("corsair keygen", problem);
     }
     const auto pair = protocol::generate_curve_key_pair();
     std::map<std::string, std::string> metadata{{"name", options.name}};
@@ -111,8 +111,11 @@ int run_keygen(const KeygenOptions& options, CliStreams& streams) {
         const int error = write_file(path, protocol::format_certificate(pair, is_secret, metadata, stamp),
                                      is_secret ? 0600 : 0644, options.overwrites);
         if (error != 0) {
-            streams.err << "corsair keygen: cannot write " << path.string() << ": " << std::strerror(error)
-                        << (error == EEXIST ? " (give --force to replace it)" : "") << '\n';
+            streams.log.say(Diagnostics::Level::err,
+                            "cannot write " + path.string() + ": " + std::strerror(error) +
+                                (error == EEXIST ? " (give --force to replace it)" : ""),
+                            {Diagnostics::text_field("code", "io"), Diagnostics::text_field("file", path.string())},
+                            "corsair keygen");
             return options::exit_status(error == EEXIST ? ExitCode::usage : ExitCode::fatal);
         }
     }

@@ -47,7 +47,7 @@ int print_result(const protocol::StatusReply& status, const CommonOptions& optio
         if (options.is_json) {
             streams.out << json_line(error_json("io", message, status.id)) << '\n';
         } else {
-            streams.err << "corsair: " << message << '\n';
+            streams.log.error(message, {Diagnostics::text_field("code", "io"), Diagnostics::text_field("id", status.id)});
         }
         return code(ExitCode::usage);
     }
@@ -85,20 +85,26 @@ int run_result(zmq::context_t& context, const CommonOptions& options, const std:
                 streams.out << json_line(outcome_json(outcome, status.queue)) << '\n';
             }
             if (status.state == protocol::JobState::cancelled) {
-                streams.err << "corsair: job " << shown_id << " was cancelled";
-                if (!status.error.empty()) streams.err << ": " << protocol::printable(status.error);
-                streams.err << '\n';
+                streams.log.error("job " + shown_id + " was cancelled" +
+                                      (status.error.empty() ? "" : ": " + protocol::printable(status.error)),
+                                  {Diagnostics::text_field("id", id), Diagnostics::text_field("state", state),
+                                   Diagnostics::text_field("error", status.error)});
             } else {
-                streams.err << "corsair: job " << shown_id << " failed (attempt " << status.attempt
-                            << "): " << protocol::printable(status.error) << '\n';
+                streams.log.error("job " + shown_id + " failed (attempt " + std::to_string(status.attempt) +
+                                      "): " + protocol::printable(status.error),
+                                  {Diagnostics::text_field("id", id), Diagnostics::text_field("state", state),
+                                   Diagnostics::number_field("attempt", status.attempt),
+                                   Diagnostics::text_field("error", status.error)});
             }
             return code(ExitCode::job_failed);
         case protocol::JobState::pending:
         case protocol::JobState::delayed:
         case protocol::JobState::running:
             if (options.is_json) streams.out << json_line(status_json(status)) << '\n';
-            streams.err << "corsair: job " << shown_id << " is not done yet (state " << state << ", attempt "
-                        << status.attempt << "); try again later\n";
+            streams.log.error("job " + shown_id + " is not done yet (state " + state + ", attempt " +
+                                  std::to_string(status.attempt) + "); try again later",
+                              {Diagnostics::text_field("id", id), Diagnostics::text_field("state", state),
+                               Diagnostics::number_field("attempt", status.attempt)});
             return code(ExitCode::try_later);
     }
     return code(ExitCode::job_failed);

@@ -115,14 +115,14 @@ public:
         if (options_.common.is_json) {
             out_line(json_line(error_json("usage", text)));
         } else {
-            problem(text);
+            problem(text, {Diagnostics::number_field("line", static_cast<std::int64_t>(line_number))});
         }
     }
 
     void submitted() { ++submitted_; }
 
     void draw_progress(bool is_final = false) {
-        if (!streams_.is_err_terminal) return;
+        if (!shows_bar()) return;
         const auto now = Clock::now();
         if (!is_final && now - last_draw_ < kRedrawEvery) return;
         last_draw_ = now;
@@ -130,11 +130,11 @@ public:
         if (const auto bad = failed_ + cancelled_ + refused_ + invalid_; bad > 0) {
             line += "  not done " + std::to_string(bad);
         }
-        streams_.err << '\r' << line << "\x1b[K" << std::flush;
+        streams_.log.stream() << '\r' << line << "\x1b[K" << std::flush;
     }
 
     void clear_progress() {
-        if (streams_.is_err_terminal) streams_.err << "\r\x1b[K" << std::flush;
+        if (shows_bar()) streams_.log.stream() << "\r\x1b[K" << std::flush;
     }
 
     // The summary line on stderr, and the exit code of the run.
@@ -144,17 +144,29 @@ public:
         const double rate = meter_.rate(options_.should_wait ? ended() : accepted_, Clock::now());
         char rate_text[32];
         std::snprintf(rate_text, sizeof rate_text, "%.0f", rate);
+        std::string text;
+        std::vector<Diagnostics::Field> fields{Diagnostics::text_field("queue", options_.queue)};
+        auto count = [&](const char* key, const char* words, std::uint64_t value) {
+            text += std::string(text.empty() || text.back() == ' ' ? "" : ", ") + words + " " + std::to_string(value);
+            fields.push_back(Diagnostics::number_field(key, static_cast<std::int64_t>(value)));
+        };
         if (options_.should_wait) {
-            streams_.err << "done " << done_ << ", failed " << failed_;
-            if (cancelled_ > 0) streams_.err << ", cancelled " << cancelled_;
-            streams_.err << ", refused " << refused_;
+            count("done", "done", done_);
+            count("failed", "failed", failed_);
+            if (cancelled_ > 0) count("cancelled", "cancelled", cancelled_);
+            count("refused", "refused", refused_);
         } else {
-            streams_.err << "submitted " << submitted_ << " jobs to queue " << shown(options_.queue) << ": accepted "
-                         << accepted_ << ", refused " << refused_;
+            text = "submitted " + std::to_string(submitted_) + " jobs to queue " + shown(options_.queue) + ": ";
+            fields.push_back(Diagnostics::number_field("submitted", static_cast<std::int64_t>(submitted_)));
+            count("accepted", "accepted", accepted_);
+            count("refused", "refused", refused_);
         }
-        if (invalid_ > 0) streams_.err << ", invalid lines " << invalid_;
-        if (has_timed_out) streams_.err << ", unanswered " << unacknowledged;
-        streams_.err << ", elapsed " << human_duration(elapsed) << ", rate " << rate_text << " jobs/s\n";
+        if (invalid_ > 0) count("invalid_lines", "invalid lines", invalid_);
+        if (has_timed_out) count("unanswered", "unanswered", unacknowledged);
+        text += ", elapsed " + human_duration(elapsed) + ", rate " + rate_text + " jobs/s";
+        fields.push_back(Diagnostics::number_field("elapsed_ms", elapsed.count()));
+        fields.push_back(Diagnostics::number_field("rate", static_cast<std::int64_t>(rate + 0.5)));
+        streams_.log.say(Diagnostics::Level::info, text, fields, "");
         // The most telling problem decides: no answer, bad input, a refusal, then a failed job.
         if (has_timed_out) return code(ExitCode::unreachable);
         if (invalid_ > 0) return code(ExitCode::usage);
@@ -178,10 +190,14 @@ private:
         if (options_.common.is_json) {
             out_line(json_line(outcome_json(outcome, options_.queue)));
         } else if (outcome.state == protocol::JobState::cancelled) {
-            problem("job " + shown(outcome.job_id) + " was cancelled");
+            problem("job " + shown(outcome.job_id) + " was cancelled",
+                    {Diagnostics::text_field("id", outcome.job_id), Diagnostics::text_field("state", "cancelled")});
         } else if (outcome.state != protocol::JobState::done) {
             problem("job " + shown(outcome.job_id) + " failed (attempt " + std::to_string(outcome.attempt) +
-                    "): " + protocol::printable(outcome.error, 200));
+                        "): " + protocol::printable(outcome.error, 200),
+                    {Diagnostics::text_field("id", outcome.job_id), Diagnostics::text_field("state", "failed"),
+                     Diagnostics::number_field("attempt", outcome.attempt),
+                     Diagnostics::text_field("error", outcome.error)});
         }
     }
 
@@ -198,22 +214,28 @@ private:
             error.id = event.id;
             out_line(json_line(error_json(error)));
         } else {
-            problem("job " + shown(event.id) + " refused by the broker: " + error_text(event.error));
+            problem("job " + shown(event.id) + " refused by the broker: " + error_text(event.error),
+                    {Diagnostics::text_field("id", event.id),
+                     Diagnostics::text_field("code", std::string(protocol::to_string(event.error.code))),
+                     Diagnostics::text_field("error", event.error.message)});
         }
     }
 
     void out_line(const std::string& line) {
-        if (streams_.is_err_terminal) clear_progress();
+        clear_progress();
         streams_.out << line << '\n';
     }
 
-    void problem(const std::string& text) {
+    // A job that did not go as asked, said at warn: the command goes on, the summary counts it.
+    void problem(const std::string& text, const std::vector<Diagnostics::Field>& fields) {
         ++problems_;
         if (problems_ > kMaxReportedProblems) return;
         clear_progress();
-        streams_.err << "corsair: " << text << '\n';
-        if (problems_ == kMaxReportedProblems) streams_.err << "corsair: (further problems are only counted)\n";
+        streams_.log.warn(text, fields);
+        if (problems_ == kMaxReportedProblems) streams_.log.warn("(further problems are only counted)");
     }
+
+    bool shows_bar() const { return streams_.log.shows_progress_bar(streams_.is_err_terminal); }
 
     const SubmitOptions& options_;
     CliStreams& streams_;
@@ -250,8 +272,10 @@ int submit_once(Producer& producer, const SubmitOptions& options, const std::str
         // The id to ask about later is the job's, which a unique key may have matched.
         streams.out << accepted.job_id << '\n';
         if (accepted.job_id != accepted.id) {
-            streams.err << "corsair: unique key '" << shown(options.job.unique_key) << "' matched job "
-                        << shown(accepted.job_id) << "; nothing new was queued\n";
+            streams.log.info("unique key '" + shown(options.job.unique_key) + "' matched job " +
+                                 shown(accepted.job_id) + "; nothing new was queued",
+                             {Diagnostics::text_field("unique_key", options.job.unique_key),
+                              Diagnostics::text_field("id", accepted.job_id)});
         }
     }
     return code(ExitCode::ok);
@@ -271,13 +295,18 @@ int report_outcome(const Outcome& outcome, const SubmitOptions& options, CliStre
     switch (outcome.state) {
         case protocol::JobState::done: return code(ExitCode::ok);
         case protocol::JobState::cancelled:
-            streams.err << "corsair: job " << job << " was cancelled";
-            if (!outcome.error.empty()) streams.err << ": " << shown(outcome.error);
-            streams.err << '\n';
+            streams.log.error("job " + job + " was cancelled" + (outcome.error.empty() ? "" : ": " + shown(outcome.error)),
+                              {Diagnostics::text_field("id", outcome.job_id.empty() ? outcome.id : outcome.job_id),
+                               Diagnostics::text_field("state", "cancelled"),
+                               Diagnostics::text_field("error", outcome.error)});
             return code(ExitCode::job_failed);
         default:
-            streams.err << "corsair: job " << job << " failed (attempt " << outcome.attempt
-                        << "): " << shown(outcome.error) << '\n';
+            streams.log.error("job " + job + " failed (attempt " + std::to_string(outcome.attempt) +
+                                  "): " + shown(outcome.error),
+                              {Diagnostics::text_field("id", outcome.job_id.empty() ? outcome.id : outcome.job_id),
+                               Diagnostics::text_field("state", "failed"),
+                               Diagnostics::number_field("attempt", outcome.attempt),
+                               Diagnostics::text_field("error", outcome.error)});
             return code(ExitCode::job_failed);
     }
 }
@@ -298,8 +327,10 @@ int follow_job(Producer& producer, const std::string& id, const SubmitOptions& o
             switch (event.kind) {
                 case Event::Kind::accepted:
                     if (!options.common.is_json && event.job_id != id) {
-                        streams.err << "corsair: unique key '" << shown(options.job.unique_key) << "' matched job "
-                                    << shown(event.job_id) << "; waiting for its outcome\n";
+                        streams.log.info("unique key '" + shown(options.job.unique_key) + "' matched job " +
+                                             shown(event.job_id) + "; waiting for its outcome",
+                                         {Diagnostics::text_field("unique_key", options.job.unique_key),
+                                          Diagnostics::text_field("id", event.job_id)});
                     }
                     continue;
                 case Event::Kind::progress:
@@ -307,7 +338,10 @@ int follow_job(Producer& producer, const std::string& id, const SubmitOptions& o
                         streams.out << json_line(progress_json(event.job_id, options.queue, event.progress)) << '\n'
                                     << std::flush;
                     } else {
-                        streams.err << "corsair: " << progress_text(event.job_id, event.progress) << '\n';
+                        streams.log.info(progress_text(event.job_id, event.progress),
+                                         {Diagnostics::text_field("id", event.job_id),
+                                          Diagnostics::number_field("progress", event.progress.percent),
+                                          Diagnostics::text_field("progress_message", event.progress.message)});
                     }
                     continue;
                 case Event::Kind::error:

@@ -1,6 +1,6 @@
-// --log-format json with the real programs (docs/cli.md, Logs): every line either program writes
-// to stderr is one JSON object with time, level, logger and message, and an event's fields are
-// keys of their own.
+// --log-format json with the real programs (docs/cli.md, Logs): every line the broker, the worker
+// or corsair writes to stderr is one JSON object with time, level, logger and message, and an
+// event's fields are keys of their own; --log-level chooses which lines are written.
 #include <algorithm>
 #include <csignal>
 #include <filesystem>
@@ -8,6 +8,7 @@
 #include <iterator>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <catch2/catch.hpp>
@@ -16,6 +17,7 @@
 #include <sys/wait.h>
 
 #include "child_process.hpp"
+#include "cli_runner.hpp"
 #include "cluster.hpp"
 #include "deadline.hpp"
 #include "scratch_dir.hpp"
@@ -142,4 +144,77 @@ TEST_CASE("at info a busy broker and worker log their lifecycle, not a line per 
     // Start-up, the worker joining and the like: a handful of lines for 2,000 jobs.
     CHECK(lines(cluster.broker_log()) < 40);
     CHECK(lines(cluster.worker_log("w1")) < 40);
+}
+
+TEST_CASE("corsair's stderr follows --log-level and --log-format, and its stdout stays the output",
+          "[integration][log][cli]") {
+    Cluster cluster({"--heartbeat", "200ms", "--liveness", "3"});
+    // Fails the job whose payload is "bad", echoes the rest.
+    cluster.start_worker(
+        "w1", {"--", "/bin/sh", "-c", "read -r x; if [ \"$x\" = bad ]; then echo boom >&2; exit 3; fi; echo \"$x\""},
+        "q", 2);
+    REQUIRE(cluster.wait_for_workers(1));
+    const std::string cli_log = cluster.log_dir() + "/cli.log";
+    const std::string jobs = cluster.log_dir() + "/jobs.txt";
+    {
+        std::ofstream out(jobs);
+        out << "a\nb\nbad\nc\n";
+    }
+    // One run of the real corsair: exit code, stdout, and what it wrote to stderr.
+    auto cli = [&](std::vector<std::string> args, std::vector<std::string> environment = {}) {
+        std::filesystem::remove(cli_log);
+        auto run = corsair::test::corsair_cli(cluster, std::move(args), 20s, std::move(environment));
+        std::ifstream in(cli_log);
+        return std::make_pair(run, std::string{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()});
+    };
+
+    SECTION("json: a failed job at warning with its fields, then the summary at info; stdout empty") {
+        const auto [run, err] =
+            cli({"submit", "q", "--file", jobs, "--wait", "--max-attempts", "1", "--log-format", "json"});
+        CHECK(run.exit_code == 1);
+        CHECK(run.out.empty());
+        const auto lines = json_log_lines(err);
+        REQUIRE(lines.size() == 2);
+        for (const auto& line : lines) CHECK(line["logger"] == "corsair");
+        CHECK(lines[0]["level"] == "warning");
+        CHECK(lines[0]["state"] == "failed");
+        CHECK(lines[0]["attempt"] == 1);
+        CHECK_THAT(lines[0]["error"].get<std::string>(), Catch::Contains("boom"));
+        CHECK(lines[1]["level"] == "info");
+        CHECK(lines[1]["done"] == 3);
+        CHECK(lines[1]["failed"] == 1);
+        CHECK(lines[1]["queue"] == "q");
+    }
+    SECTION("the same from CORSAIR_LOG_FORMAT; CORSAIR_LOG_LEVEL=error keeps only why the command failed") {
+        const auto [run, err] = cli({"submit", "q", "bad", "--wait", "--max-attempts", "1"},
+                                    {"CORSAIR_LOG_FORMAT=json", "CORSAIR_LOG_LEVEL=error"});
+        CHECK(run.exit_code == 1);
+        const auto lines = json_log_lines(err);
+        REQUIRE(lines.size() == 1);
+        CHECK(lines[0]["level"] == "error");
+        CHECK(lines[0]["state"] == "failed");
+    }
+    SECTION("--log-level off: nothing on stderr, the result and the exit code as ever") {
+        const auto [failed, failed_err] = cli({"submit", "q", "bad", "--wait", "--max-attempts", "1", "--log-level", "off"});
+        CHECK(failed.exit_code == 1);
+        CHECK(failed_err.empty());
+        const auto [done, done_err] = cli({"--log-level", "off", "submit", "q", "fine", "--wait"});
+        CHECK(done.exit_code == 0);
+        CHECK(done.out == "fine\n");
+        CHECK(done_err.empty());
+    }
+    SECTION("text stays text: the same failure as a line for a person") {
+        const auto [run, err] = cli({"submit", "q", "bad", "--wait", "--max-attempts", "1"});
+        CHECK(run.exit_code == 1);
+        CHECK_THAT(err, Catch::StartsWith("corsair: job ") && Catch::Contains("failed (attempt 1): exit status 3"));
+    }
+    SECTION("a usage error under json is one object naming the command") {
+        const auto [run, err] = cli({"submit", "--log-format", "json"});
+        CHECK(run.exit_code == 2);
+        const auto lines = json_log_lines(err);
+        REQUIRE(lines.size() == 1);
+        CHECK(lines[0]["code"] == "usage");
+        CHECK(lines[0]["command"] == "corsair submit");
+        CHECK(lines[0]["help"] == "corsair submit --help");
+    }
 }

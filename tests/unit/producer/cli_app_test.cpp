@@ -744,3 +744,140 @@ TEST_CASE("submit --wait ends a result with a newline on a terminal only", "[pro
     CHECK(run(context, {"submit", "q", "echo", "--wait", "--broker", endpoint}, {}, kNow, true).out == "echo\n");
     CHECK(run(context, {"submit", "q", "echo", "--wait", "--broker", endpoint}, {}, kNow, false).out == "echo");
 }
+
+TEST_CASE("corsair's stderr is filtered by --log-level and shaped by --log-format", "[producer][cli][log]") {
+    zmq::context_t context;
+    RecordingBroker broker(context);
+    const auto& endpoint = broker.broker.endpoint();
+    // Every stderr line as JSON; each has the daemons' four keys and the logger "corsair".
+    auto err_lines = [](const std::string& err) {
+        const auto lines = json_lines(err);
+        for (const auto& line : lines) {
+            CHECK(line["logger"] == "corsair");
+            CHECK(line["time"].get<std::string>().size() == 24);  // 2026-12-04T21:25:37.373Z
+            CHECK(line.contains("level"));
+            CHECK(line.contains("message"));
+        }
+        return lines;
+    };
+    SECTION("json: a progress report at info with its fields, the failure at error with its fields") {
+        const auto result = run(context, {"submit", "q", "to-fail", "--wait", "--broker", endpoint, "--log-format", "json"});
+        CHECK(result.exit_code == 1);
+        CHECK(result.out.empty());
+        const auto lines = err_lines(result.err);
+        REQUIRE(lines.size() == 2);
+        CHECK(lines[0]["level"] == "info");
+        CHECK(lines[0]["progress"] == 50);
+        CHECK(lines[0]["progress_message"] == "half");
+        CHECK(lines[1]["level"] == "error");
+        CHECK(lines[1]["id"] == lines[0]["id"]);
+        CHECK(lines[1]["state"] == "failed");
+        CHECK(lines[1]["attempt"] == 3);
+        CHECK(lines[1]["error"] == "exit status 1");
+        CHECK_THAT(lines[1]["message"].get<std::string>(), Catch::EndsWith("failed (attempt 3): exit status 1"));
+    }
+    SECTION("--json output and --log-format json side by side: output on stdout, diagnostics on stderr") {
+        const auto result = run(context, {"submit", "q", "--file", "-", "--wait", "--json", "--broker", endpoint,
+                                          "--log-format", "json"},
+                                "work\nto-fail\n");
+        CHECK(result.exit_code == 1);
+        CHECK(json_lines(result.out).size() == 4);  // two progress reports, two outcomes
+        const auto lines = err_lines(result.err);
+        REQUIRE(lines.size() == 1);
+        CHECK(lines[0]["done"] == 1);
+        CHECK(lines[0]["failed"] == 1);
+        CHECK(lines[0]["refused"] == 0);
+        CHECK(lines[0]["queue"] == "q");
+        CHECK(lines[0].contains("elapsed_ms"));
+    }
+    SECTION("warn: no progress report, a job that failed in a --file run still said") {
+        const auto one = run(context, {"submit", "q", "work", "--wait", "--broker", endpoint, "--log-level", "warn"});
+        CHECK(one.exit_code == 0);
+        CHECK(one.out == "result-bytes");
+        CHECK(one.err.empty());
+        const auto file = run(context, {"--log-level", "warn", "submit", "q", "--file", "-", "--wait", "--broker", endpoint},
+                              "work\nto-fail\n");
+        CHECK(file.exit_code == 1);
+        CHECK(file.err.find("failed (attempt 3)") != std::string::npos);
+        CHECK(file.err.find("done 1") == std::string::npos);  // the summary is info
+    }
+    SECTION("off: nothing on stderr, the exit code as ever") {
+        const auto result = run(context, {"submit", "q", "to-fail", "--wait", "--broker", endpoint, "--log-level", "off"});
+        CHECK(result.exit_code == 1);
+        CHECK(result.err.empty());
+    }
+    SECTION("debug: the broker and settings each command used") {
+        const auto result = run(context, {"stats", "--broker", endpoint, "--log-level", "debug", "--log-format=json"});
+        CHECK(result.exit_code == 0);
+        const auto lines = err_lines(result.err);
+        REQUIRE(lines.size() == 1);
+        CHECK(lines[0]["level"] == "debug");
+        CHECK(lines[0]["broker"] == endpoint);
+        CHECK(lines[0]["command"] == "stats");
+        CHECK(lines[0]["curve"] == false);
+        CHECK(lines[0]["wait_timeout_ms"] == 10'000);
+    }
+    SECTION("a usage error is one object, from the flag, the variable or after a bad flag") {
+        for (const auto& args : {std::vector<std::string>{"submit", "--log-format", "json"},
+                                 std::vector<std::string>{"--log-format", "json", "submit", "q", "x", "--bogus"}}) {
+            const auto result = run(context, args);
+            CHECK(result.exit_code == 2);
+            const auto lines = err_lines(result.err);
+            REQUIRE(lines.size() == 1);
+            CHECK(lines[0]["level"] == "error");
+            CHECK(lines[0]["code"] == "usage");
+            CHECK(lines[0]["command"] == "corsair submit");
+        }
+        ::setenv("CORSAIR_LOG_FORMAT", "json", 1);
+        const auto from_environment = run(context, {"queue", "create"});
+        ::unsetenv("CORSAIR_LOG_FORMAT");
+        CHECK(from_environment.exit_code == 2);
+        CHECK(err_lines(from_environment.err).size() == 1);
+        // A bad --log-format is told as text, since it is not known what was meant.
+        const auto bad = run(context, {"stats", "--log-format", "xml"});
+        CHECK(bad.exit_code == 2);
+        CHECK_THAT(bad.err, Catch::StartsWith("corsair stats: --log-format: xml not in {text,json}"));
+    }
+    SECTION("a config file's log-format and log-level apply, and a flag wins over them") {
+        const std::string path = "corsair-cli-log-test.toml";
+        {
+            std::ofstream file(path);
+            file << "log-format = \"json\"\nlog-level = \"error\"\n";
+        }
+        const auto from_file = run(context, {"submit", "q", "to-fail", "--wait", "--broker", endpoint, "--config", path});
+        CHECK(from_file.exit_code == 1);
+        const auto lines = err_lines(from_file.err);
+        REQUIRE(lines.size() == 1);  // no progress: error level
+        CHECK(lines[0]["state"] == "failed");
+        const auto flag_wins =
+            run(context, {"submit", "q", "to-fail", "--wait", "--broker", endpoint, "--config", path, "--log-format", "text"});
+        CHECK_THAT(flag_wins.err, Catch::StartsWith("corsair: job "));
+        std::remove(path.c_str());
+    }
+}
+
+TEST_CASE("the progress bar is drawn on a terminal only as text, and never under --log-format json",
+          "[producer][cli][log]") {
+    zmq::context_t context;
+    RecordingBroker broker(context);
+    auto run_on_terminal = [&](std::vector<std::string> args) {
+        std::vector<const char*> argv{"corsair"};
+        for (const auto& arg : args) argv.push_back(arg.c_str());
+        std::ostringstream out;
+        std::ostringstream err;
+        std::istringstream in("work\nwork\nwork\n");
+        cli::CliStreams streams{out, err, in, true, [] { return kNow; }, false};
+        CHECK(cli::run_cli(context, static_cast<int>(argv.size()), argv.data(), streams) == 0);
+        return err.str();
+    };
+    const std::vector<std::string> submit{"submit", "q", "--file", "-", "--wait", "--broker", broker.broker.endpoint()};
+    CHECK(run_on_terminal(submit).find('\r') != std::string::npos);
+    auto json_args = submit;
+    json_args.insert(json_args.end(), {"--log-format", "json"});
+    const auto json_err = run_on_terminal(json_args);
+    CHECK(json_err.find('\r') == std::string::npos);
+    CHECK(json_lines(json_err).size() == 1);  // the summary only
+    auto warn_args = submit;
+    warn_args.insert(warn_args.end(), {"--log-level", "warn"});
+    CHECK(run_on_terminal(warn_args).empty());
+}

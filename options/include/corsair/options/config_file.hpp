@@ -9,12 +9,14 @@
 // corsair-worker's file): those come back as ConfigTable, checked by the program.
 #pragma once
 
+#include <functional>
 #include <iosfwd>
 #include <map>
 #include <memory>
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -62,6 +64,10 @@ public:
     // code to stop with: 0 after --help, --version or --print-config (printed to `out`), 2 after
     // a usage error or a bad file (printed to `err`, as options::parse_or_exit does).
     std::optional<int> parse(int argc, const char* const* argv, std::ostream& out, std::ostream& err);
+    // The same, with usage errors told by `usage` (PROGRAM, MESSAGE; returns the exit code), for
+    // a program that words them its own way (`corsair --log-format json`).
+    using UsageReporter = std::function<int(std::string_view program, std::string_view message)>;
+    std::optional<int> parse(int argc, const char* const* argv, std::ostream& out, const UsageReporter& usage);
 
     // True once --print-config asked for the configuration instead of a run; print_config()
     // then prints it (the program may first add what it alone knows, its tables).

@@ -83,30 +83,39 @@ public:
         }
     }
 
-    void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
-        std::string line = "{\"time\":\"" + utc_time(msg.time) + "\",\"level\":\"";
-        const auto level = spdlog::level::to_string_view(msg.level);
-        line.append(level.data(), level.size());
-        line += "\",\"logger\":\"";
-        append_json_string(line, std::string_view(msg.logger_name.data(), msg.logger_name.size()));
-        const SplitMessage split_message = split(std::string_view(msg.payload.data(), msg.payload.size()));
-        line += "\",\"message\":\"";
-        append_json_string(line, split_message.text);
-        line += '"';
-        for (const Field& field : split_message.fields) {
+    // One whole line, newline included, for a message whose fields are already apart (the
+    // `corsair` CLI's diagnostics): {"time","level","logger","message", then each field}.
+    static std::string line(spdlog::log_clock::time_point time, spdlog::level::level_enum level,
+                            std::string_view logger, std::string_view message, const std::vector<Field>& fields) {
+        std::string out = "{\"time\":\"" + utc_time(time) + "\",\"level\":\"";
+        const auto level_name = spdlog::level::to_string_view(level);
+        out.append(level_name.data(), level_name.size());
+        out += "\",\"logger\":\"";
+        append_json_string(out, logger);
+        out += "\",\"message\":\"";
+        append_json_string(out, message);
+        out += '"';
+        for (const Field& field : fields) {
             // The line's own keys come first and stay what they are.
             if (field.key == "time" || field.key == "level" || field.key == "logger" || field.key == "message") continue;
-            line += ",\"" + field.key + "\":";
+            out += ",\"" + field.key + "\":";
             if (field.is_literal) {
-                line += field.value;
+                out += field.value;
             } else {
-                line += '"';
-                append_json_string(line, field.value);
-                line += '"';
+                out += '"';
+                append_json_string(out, field.value);
+                out += '"';
             }
         }
-        line += "}\n";
-        dest.append(line.data(), line.data() + line.size());
+        out += "}\n";
+        return out;
+    }
+
+    void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
+        const SplitMessage split_message = split(std::string_view(msg.payload.data(), msg.payload.size()));
+        const std::string out = line(msg.time, msg.level, std::string_view(msg.logger_name.data(), msg.logger_name.size()),
+                                     split_message.text, split_message.fields);
+        dest.append(out.data(), out.data() + out.size());
     }
 
     std::unique_ptr<spdlog::formatter> clone() const override { return std::make_unique<JsonLogFormatter>(); }

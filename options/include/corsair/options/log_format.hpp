@@ -27,23 +27,26 @@ inline void use_log_format(spdlog::logger& log, LogFormat format = LogFormat::te
     }
 }
 
-// --log-level and --log-format, the same in corsair-broker and corsair-worker.
+// --log-level and --log-format, the same in all three programs.
 struct LogSettings {
     std::string level = "info";
     std::string format = "text";
 };
 
-inline void add_log_flags(CLI::App& app, LogSettings& settings) {
-    app.add_option("--log-level", settings.level,
-                   "How much to log on stderr: trace, debug, info (lifecycle, never a line per job), warn, error "
-                   "or off (env CORSAIR_LOG_LEVEL)")
+inline constexpr const char* kLogLevelHelp =
+    "How much to log on stderr: trace, debug, info (lifecycle, never a line per job), warn, error or off";
+inline constexpr const char* kLogFormatHelp =
+    "text (one line per event: time, logger, level, text, key=value fields) or json (one JSON object per line "
+    "with time, level, logger, message and the fields, for journald or a log shipper)";
+
+// The help texts are the daemons'; `corsair` words its own (its stderr is diagnostics, not a log).
+inline void add_log_flags(CLI::App& app, LogSettings& settings, const std::string& level_help = kLogLevelHelp,
+                          const std::string& format_help = kLogFormatHelp) {
+    app.add_option("--log-level", settings.level, level_help + " (env CORSAIR_LOG_LEVEL)")
         ->envname("CORSAIR_LOG_LEVEL")
         ->capture_default_str()
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
-    app.add_option("--log-format", settings.format,
-                   "text (one line per event: time, logger, level, text, key=value fields) or json (one JSON "
-                   "object per line with time, level, logger, message and the fields, for journald or a log "
-                   "shipper) (env CORSAIR_LOG_FORMAT)")
+    app.add_option("--log-format", settings.format, format_help + " (env CORSAIR_LOG_FORMAT)")
         ->envname("CORSAIR_LOG_FORMAT")
         ->capture_default_str()
         ->check(CLI::IsMember({"text", "json"}));
