@@ -82,7 +82,7 @@ TEST_CASE("peer text that is not UTF-8 stays distinct in JSON", "[producer][cli_
 TEST_CASE("text output escapes what a peer chose", "[producer][cli_output]") {
     protocol::StatsReply stats;
     stats.queues.push_back({"evil\x1b[2J\nname", 0, 0, 0, 0, 0, 0, false});
-    stats.workers.push_back({"w\x1b]0;title\x07", {"q\tx"}, 1, 0, 5, false, 0, 0});
+    stats.workers.push_back({"w\x1b]0;title\x07", {"q\tx"}, 1, 0, 5, false, 0, 0, "", ""});
     const auto table = cli::stats_table(stats);
     CHECK(table.find('\x1b') == std::string::npos);
     CHECK(table.find('\x07') == std::string::npos);
@@ -204,7 +204,7 @@ TEST_CASE("stats print as tables and as one JSON object", "[producer][cli_output
     stats.queues.push_back({"wordcount", 5, 2, 100, 1, 7, 3, true});
     stats.queues[0].submitted = 116;
     stats.queues[0].requeued = 2;
-    stats.workers.push_back({"host:42", {"wordcount", "images"}, 4, 2, 120, false, 0, 0, "10.0.0.7"});
+    stats.workers.push_back({"host:42", {"wordcount", "images"}, 4, 2, 120, false, 0, 0, "10.0.0.7", ""});
     stats.counters["jobs_submitted"] = 108;
     const auto table = cli::stats_table(stats);
     CHECK_THAT(table, Catch::Contains("QUEUE      PENDING  DELAYED  IN-FLIGHT  DONE  FAILED  DEAD  STATE   OLDEST PENDING\n"
