@@ -49,22 +49,31 @@ public:
     }
 };
 
-// The input as a file that lives in memory only.
+// The input as a file that lives in memory only: one memfd for the whole run, emptied and
+// rewritten per input, so an input costs no file creation.
 class MemoryFile {
 public:
-    MemoryFile(const std::uint8_t* data, std::size_t size) : fd_(::memfd_create("journal", MFD_CLOEXEC)) {
+    MemoryFile() : fd_(::memfd_create("journal", MFD_CLOEXEC)), path_("/proc/self/fd/" + std::to_string(fd_)) {
         check(fd_ >= 0, "memfd_create failed");
+    }
+    MemoryFile(const MemoryFile&) = delete;
+    MemoryFile& operator=(const MemoryFile&) = delete;
+    ~MemoryFile() { ::close(fd_); }
+
+    // The file holds exactly these bytes afterwards.
+    void assign(const std::uint8_t* data, std::size_t size) {
+        check(::ftruncate(fd_, 0) == 0, "truncating the memfd failed");
         for (std::size_t done = 0; done < size;) {
-            const auto written = ::write(fd_, data + done, size - done);
+            const auto written = ::pwrite(fd_, data + done, size - done, static_cast<off_t>(done));
             check(written > 0, "writing the memfd failed");
             done += static_cast<std::size_t>(written);
         }
     }
-    ~MemoryFile() { ::close(fd_); }
-    std::filesystem::path path() const { return "/proc/self/fd/" + std::to_string(fd_); }
+    const std::filesystem::path& path() const { return path_; }
 
 private:
     int fd_;
+    std::filesystem::path path_;
 };
 
 const std::filesystem::path& salvage_directory() {
@@ -173,7 +182,7 @@ std::optional<Read> read_journal(const std::filesystem::path& path, std::string_
 }
 
 void check_salvage(const std::filesystem::path& path, bool is_clean, std::size_t records_read) {
-    const auto out = salvage_directory() / "salvaged";
+    static const auto out = salvage_directory() / "salvaged";
     std::filesystem::remove(out);
     const auto report = b::salvage_journal(path, out);
     if (is_clean) {
@@ -192,7 +201,8 @@ void check_salvage(const std::filesystem::path& path, bool is_clean, std::size_t
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::string_view file(reinterpret_cast<const char*>(data), size);
-    const MemoryFile memory(data, size);
+    static MemoryFile memory;
+    memory.assign(data, size);
     bool is_clean = false;
     std::size_t records_read = 0;
     if (const auto read = read_journal(memory.path(), file)) {
