@@ -109,7 +109,12 @@ int main(int argc, char** argv) {
     corsair::broker::add_broker_flags(app, options, log_settings, salvage);
     corsair::http::add_http_flags(app, http_options);
     corsair::options::ConfigLayers settings(app, "corsair-broker", {"salvage"});
-    if (const auto exit_code = settings.parse(argc, argv, std::cout, std::cerr)) return *exit_code;
+    // A usage error is already in the format asked for (one JSON object under --log-format json).
+    const auto early_log_settings = corsair::options::log_settings_before_parsing(argc, argv);
+    const auto usage = [&early_log_settings](std::string_view program, std::string_view message) {
+        return corsair::options::usage_error_as(std::cerr, early_log_settings, "broker", program, message);
+    };
+    if (const auto exit_code = settings.parse(argc, argv, std::cout, usage)) return *exit_code;
     if (settings.wants_print_config()) {
         settings.print_config(std::cout);
         return exit_status(ExitCode::ok);

@@ -31,9 +31,8 @@ public:
 
     // Settles the level and format from parsed settings (values the flags' checks accepted).
     void configure(const options::LogSettings& settings);
-    // Before parsing, so that a usage error is already told in the format asked for: the last
-    // --log-level/--log-format (or --log-format=json) before `--`, else CORSAIR_LOG_LEVEL and
-    // CORSAIR_LOG_FORMAT; a value that is not one of theirs is ignored here (parsing refuses it).
+    // Before parsing, so that a usage error is already told in the format asked for
+    // (options::log_settings_before_parsing).
     void configure_from_arguments(int argc, const char* const* argv);
 
     bool is_json() const { return is_json_; }
@@ -50,8 +49,8 @@ public:
     void info(std::string_view text, const std::vector<Field>& fields = {}) { say(Level::info, text, fields); }
     void debug(std::string_view text, const std::vector<Field>& fields = {}) { say(Level::debug, text, fields); }
 
-    // A usage error, as options::usage_error words it ("PROGRAM: MESSAGE" and the --help hint),
-    // or one JSON object with "command" and "help"; returns the usage exit code (2).
+    // A usage error, as options::usage_error_as words it: two lines of text, or one JSON object
+    // with "command", "code" and "help"; returns the usage exit code (2).
     int usage(std::string_view program, std::string_view message);
 
     // The stream itself, for the progress bar's carriage returns.
@@ -65,6 +64,7 @@ public:
 
 private:
     std::ostream* err_;
+    options::LogSettings settings_;
     Level threshold_ = Level::info;
     bool is_json_ = false;
 };

@@ -130,6 +130,48 @@ TEST_CASE("CORSAIR_LOG_FORMAT and CORSAIR_LOG_LEVEL set what the flags set, and 
     }
 }
 
+TEST_CASE("under --log-format json a usage error of the broker or the worker is one JSON object",
+          "[integration][log]") {
+    corsair::test::ScratchDir logs("corsair-log-usage");
+    const std::string log_path = (logs / "usage.log").string();
+    // Runs the program to its exit (2) and returns its stderr's lines, each a JSON object.
+    auto refused = [&](std::vector<std::string> argv, std::vector<std::string> environment = {}) {
+        std::filesystem::remove(log_path);
+        corsair::test::ChildProcess program(std::move(argv), std::move(environment), log_path);
+        const auto status = program.wait_exit(10s);
+        REQUIRE(status);
+        CHECK(WEXITSTATUS(*status) == 2);
+        std::ifstream in(log_path);
+        return json_log_lines({std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()});
+    };
+    SECTION("the broker, an unknown flag after --log-format json") {
+        const auto lines = refused({CORSAIR_BROKER_BIN, "--log-format", "json", "--bogus"});
+        REQUIRE(lines.size() == 1);
+        CHECK(lines[0]["logger"] == "broker");
+        CHECK(lines[0]["level"] == "error");
+        CHECK(lines[0]["code"] == "usage");
+        CHECK(lines[0]["help"] == "corsair-broker --help");
+        CHECK_THAT(lines[0]["message"].get<std::string>(), Catch::Contains("--bogus"));
+    }
+    SECTION("the worker, no handler, json from CORSAIR_LOG_FORMAT") {
+        const auto lines = refused({CORSAIR_WORKER_BIN, "--queue", "q", "--broker", "tcp://127.0.0.1:1"},
+                                   {"CORSAIR_LOG_FORMAT=json"});
+        REQUIRE(lines.size() == 1);
+        CHECK(lines[0]["logger"] == "worker");
+        CHECK_THAT(lines[0]["message"].get<std::string>(), Catch::Contains("give a handler"));
+    }
+    SECTION("the worker, a command that cannot run, json from a config file") {
+        const std::string config = (logs / "worker.toml").string();
+        {
+            std::ofstream out(config);
+            out << "log-format = \"json\"\nqueue = [\"q\"]\nbroker = \"tcp://127.0.0.1:1\"\n";
+        }
+        const auto lines = refused({CORSAIR_WORKER_BIN, "--config", config, "--", "/nonexistent/command"});
+        REQUIRE(lines.size() == 1);
+        CHECK_THAT(lines[0]["message"].get<std::string>(), Catch::Contains("cannot serve with this command"));
+    }
+}
+
 TEST_CASE("at info a busy broker and worker log their lifecycle, not a line per job", "[integration][log]") {
     Cluster cluster({"--heartbeat", "200ms", "--liveness", "3", "--log-level", "info"});
     cluster.start_worker("w1", {"--builtin", "echo", "--log-level", "info"}, "q", 8);

@@ -2,7 +2,6 @@
 
 #include <CLI/CLI.hpp>
 
-#include <cstdio>
 #include <iostream>
 #include <limits>
 #include <set>
@@ -302,7 +301,16 @@ std::variant<CommandLine, int> parse_command_line(int argc, const char* const* a
     app.positionals_at_end();
 
     options::ConfigLayers settings(app, "corsair-worker", {}, {"handler"});
-    if (const auto exit_code = settings.parse(argc, argv, std::cout, std::cerr)) return *exit_code;
+    // A usage error is in the format asked for (one JSON object under --log-format json): as the
+    // command line and environment say while parsing, then as every layer says.
+    const auto early_log_settings = options::log_settings_before_parsing(argc, argv);
+    const auto usage_before = [&early_log_settings](std::string_view program, std::string_view message) {
+        return options::usage_error_as(std::cerr, early_log_settings, "worker", program, message);
+    };
+    if (const auto exit_code = settings.parse(argc, argv, std::cout, usage_before)) return *exit_code;
+    const auto usage_error = [&log_settings](std::string_view message) {
+        return options::usage_error_as(std::cerr, log_settings, "worker", "corsair-worker", message);
+    };
     result.log_level = log_settings.level;
     result.log_format = log_settings.format;
     const auto handlers_problem = gather_handlers(result, settings, command_timeout);
@@ -310,28 +318,27 @@ std::variant<CommandLine, int> parse_command_line(int argc, const char* const* a
     // no handler otherwise, so that it can show the defaults alone.
     const bool has_tables = !settings.tables("handler").empty();
     if (!handlers_problem.empty() && (has_tables || !settings.wants_print_config())) {
-        return options::usage_error(std::cerr, "corsair-worker", handlers_problem);
+        return usage_error(handlers_problem);
     }
     if (settings.wants_print_config()) {
         settings.print_config(std::cout);
         return options::exit_status(options::ExitCode::ok);
     }
     if (const auto problem = problem_of(result); !problem.empty()) {
-        return options::usage_error(std::cerr, "corsair-worker", problem);
+        return usage_error(problem);
     }
     try {
         options.curve = protocol::CurveClientKeys::from_files(curve_server_key_file, curve_key_file);
     } catch (const protocol::KeyFileError& e) {
-        return options::usage_error(std::cerr, "corsair-worker", e.what());
+        return usage_error(e.what());
     }
     // A command that cannot run would fail every job it is given: refuse it before taking any.
     for (const auto& handler : result.handlers) {
         if (handler.command.empty()) continue;
         const CommandPath found = find_command(handler.command.front());
         if (!found.is_found()) {
-            std::fprintf(stderr, "corsair-worker: %scannot serve with this command: %s\n",
-                         handler.where.empty() ? "" : (handler.where + ": ").c_str(), found.problem.c_str());
-            return options::exit_status(options::ExitCode::usage);
+            return usage_error((handler.where.empty() ? "" : handler.where + ": ") +
+                               "cannot serve with this command: " + found.problem);
         }
     }
     return result;
