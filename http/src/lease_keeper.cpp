@@ -48,6 +48,15 @@ std::uint64_t random_instance() {
 
 HttpError shutting_down() { return HttpError(503, "shutting_down", "the broker is shutting down"); }
 
+// A command that threw after it answered: the answer stands.
+template <typename T>
+void answer_once(LoopReply<T>& reply, const HttpError& error) {
+    try {
+        reply.set_error(error);
+    } catch (const std::future_error&) {
+    }
+}
+
 }  // namespace
 
 // One HTTP worker's connection: claiming (waiting for a JOB), then holding one lease.
@@ -57,7 +66,7 @@ struct HttpWorkerConnection {
     zmq::socket_t socket;
     std::string name;
     std::string queue;
-    std::shared_ptr<std::promise<std::optional<ClaimedLease>>> claim;  // set while claiming
+    std::shared_ptr<LoopReply<std::optional<ClaimedLease>>> claim;  // set while claiming
     Clock::time_point claim_deadline;
     std::chrono::milliseconds lease_time{0};
     std::string token;  // empty while claiming
@@ -76,7 +85,7 @@ public:
     Loop(zmq::context_t& context, const BrokerLink& link, std::shared_ptr<spdlog::logger> log)
         : context_(context), link_(link), log_(std::move(log)) {}
 
-    void open_claim(const ClaimRequest& request, std::shared_ptr<std::promise<std::optional<ClaimedLease>>> claim);
+    void open_claim(const ClaimRequest& request, std::shared_ptr<LoopReply<std::optional<ClaimedLease>>> claim);
     HttpWorkerConnection& lease_of(const std::string& token);
     void send_done(HttpWorkerConnection& connection, std::string result);
     void send_fail(HttpWorkerConnection& connection, std::string error, bool is_permanent);
@@ -117,7 +126,7 @@ private:
 };
 
 void LeaseKeeper::Loop::open_claim(const ClaimRequest& request,
-                                   std::shared_ptr<std::promise<std::optional<ClaimedLease>>> claim) {
+                                   std::shared_ptr<LoopReply<std::optional<ClaimedLease>>> claim) {
     if (is_stopped_) throw shutting_down();
     if (connections_.size() >= kMaxConnections) {
         throw HttpError(429, "too_many_leases",
@@ -230,8 +239,8 @@ void LeaseKeeper::Loop::handle(HttpWorkerConnection& connection, p::Message& mes
         end(connection, "lease_lost", "the broker revoked the lease (" + abandon->reason + ")", true);
     } else if (auto* error = std::get_if<p::Error>(&message)) {
         if (connection.claim) {
-            connection.claim->set_exception(std::make_exception_ptr(
-                HttpError(http_status_of(error->code), std::string(p::to_string(error->code)), error->message)));
+            connection.claim->set_error(
+                HttpError(http_status_of(error->code), std::string(p::to_string(error->code)), error->message));
             connection.claim.reset();
             end(connection, "lease_lost", error->message, false);
         } else if (error->code == p::ErrorCode::unknown_worker) {
@@ -242,7 +251,7 @@ void LeaseKeeper::Loop::handle(HttpWorkerConnection& connection, p::Message& mes
         }
     } else if (std::holds_alternative<p::Disconnect>(message)) {
         if (connection.claim) {
-            connection.claim->set_exception(std::make_exception_ptr(shutting_down()));
+            connection.claim->set_error(shutting_down());
             connection.claim.reset();
         }
         end(connection, "lease_lost", "the broker disconnected this worker (shutting down)", false);
@@ -328,7 +337,7 @@ void LeaseKeeper::Loop::stop_all() {
     is_stopped_ = true;
     for (auto& connection : connections_) {
         if (connection.claim) {
-            connection.claim->set_exception(std::make_exception_ptr(shutting_down()));
+            connection.claim->set_error(shutting_down());
             connection.claim.reset();
             end(connection, "lease_lost", "", true);
         } else if (!connection.is_closed) {
@@ -392,42 +401,43 @@ void LeaseKeeper::run() {
 }
 
 template <typename T>
-T LeaseKeeper::call(std::function<void(Loop&, const std::shared_ptr<std::promise<T>>&)> command,
+T LeaseKeeper::call(std::function<void(Loop&, const std::shared_ptr<LoopReply<T>>&)> command,
                     std::chrono::milliseconds timeout) {
-    auto promise = std::make_shared<std::promise<T>>();
-    auto future = promise->get_future();
-    post([promise, command = std::move(command)](Loop& loop) {
+    auto reply = std::make_shared<LoopReply<T>>();
+    auto future = reply->get_future();
+    post([this, reply, command = std::move(command)](Loop& loop) {
         try {
-            command(loop, promise);
-        } catch (...) {
-            try {
-                promise->set_exception(std::current_exception());
-            } catch (const std::future_error&) {
-                // The command answered before it threw: the answer stands.
-            }
+            command(loop, reply);
+        } catch (const HttpError& error) {
+            answer_once(*reply, error);
+        } catch (const std::exception& error) {
+            log_->error("http worker command failed error={}", p::quoted(error.what()));
+            answer_once(*reply, HttpError(500, "internal", error.what()));
         }
     });
     if (future.wait_for(timeout) != std::future_status::ready) {
         throw HttpError(503, "shutting_down", "the HTTP worker side did not answer in time");
     }
-    return future.get();
+    auto outcome = future.get();
+    if (outcome.error) throw HttpError(outcome.error->status, outcome.error->code, outcome.error->message, outcome.error->id);
+    return std::move(*outcome.value);
 }
 
 std::optional<ClaimedLease> LeaseKeeper::claim(const ClaimRequest& request) {
     ClaimRequest adjusted = request;
     if (adjusted.lease_time.count() <= 0) adjusted.lease_time = default_lease_time();
     return call<std::optional<ClaimedLease>>(
-        [adjusted](Loop& loop, const std::shared_ptr<std::promise<std::optional<ClaimedLease>>>& promise) {
-            loop.open_claim(adjusted, promise);
+        [adjusted](Loop& loop, const std::shared_ptr<LoopReply<std::optional<ClaimedLease>>>& reply) {
+            loop.open_claim(adjusted, reply);
         },
         request.wait + kClaimGrace);
 }
 
 void LeaseKeeper::complete(const std::string& token, std::string result) {
     call<bool>(
-        [token, result = std::move(result)](Loop& loop, const std::shared_ptr<std::promise<bool>>& promise) mutable {
+        [token, result = std::move(result)](Loop& loop, const std::shared_ptr<LoopReply<bool>>& reply) mutable {
             loop.send_done(loop.lease_of(token), std::move(result));
-            promise->set_value(true);
+            reply->set_value(true);
         },
         kCallWithin);
 }
@@ -435,9 +445,9 @@ void LeaseKeeper::complete(const std::string& token, std::string result) {
 void LeaseKeeper::fail(const std::string& token, std::string error, bool is_permanent) {
     call<bool>(
         [token, error = std::move(error), is_permanent](Loop& loop,
-                                                         const std::shared_ptr<std::promise<bool>>& promise) mutable {
+                                                         const std::shared_ptr<LoopReply<bool>>& reply) mutable {
             loop.send_fail(loop.lease_of(token), std::move(error), is_permanent);
-            promise->set_value(true);
+            reply->set_value(true);
         },
         kCallWithin);
 }
@@ -445,16 +455,16 @@ void LeaseKeeper::fail(const std::string& token, std::string error, bool is_perm
 std::chrono::milliseconds LeaseKeeper::progress(const std::string& token, std::uint32_t percent, std::string message) {
     return call<std::chrono::milliseconds>(
         [token, percent, message = std::move(message)](
-            Loop& loop, const std::shared_ptr<std::promise<std::chrono::milliseconds>>& promise) mutable {
-            promise->set_value(loop.send_progress(loop.lease_of(token), percent, std::move(message)));
+            Loop& loop, const std::shared_ptr<LoopReply<std::chrono::milliseconds>>& reply) mutable {
+            reply->set_value(loop.send_progress(loop.lease_of(token), percent, std::move(message)));
         },
         kCallWithin);
 }
 
 std::chrono::milliseconds LeaseKeeper::extend(const std::string& token, std::chrono::milliseconds lease_time) {
     return call<std::chrono::milliseconds>(
-        [token, lease_time](Loop& loop, const std::shared_ptr<std::promise<std::chrono::milliseconds>>& promise) {
-            promise->set_value(loop.extend(loop.lease_of(token), lease_time));
+        [token, lease_time](Loop& loop, const std::shared_ptr<LoopReply<std::chrono::milliseconds>>& reply) {
+            reply->set_value(loop.extend(loop.lease_of(token), lease_time));
         },
         kCallWithin);
 }

@@ -24,8 +24,39 @@
 #include <zmq.hpp>
 
 #include "corsair/http/http_server.hpp"
+#include "http_context.hpp"
 
 namespace corsair::http {
+
+// What the keeper's thread answers a request thread waiting in LeaseKeeper::call: a value, or the
+// HttpError to throw on the request thread. An error crosses as its parts, never as an exception
+// object: libstdc++ counts an exception_ptr's references (and shares std::runtime_error's message)
+// in code ThreadSanitizer does not see, so a request thread reading a caught error that the
+// keeper's thread then frees read as a race (docs/testing.md, ThreadSanitizer).
+template <typename T>
+class LoopReply {
+public:
+    struct Error {
+        int status = 500;
+        std::string code;
+        std::string message;
+        std::string id;
+    };
+    struct Outcome {
+        std::optional<T> value;
+        std::optional<Error> error;
+    };
+
+    // Each throws std::future_error if the reply was already given.
+    void set_value(T value) { promise_.set_value(Outcome{std::move(value), std::nullopt}); }
+    void set_error(const HttpError& error) {
+        promise_.set_value(Outcome{std::nullopt, Error{error.status(), error.code(), error.what(), error.id()}});
+    }
+    std::future<Outcome> get_future() { return promise_.get_future(); }
+
+private:
+    std::promise<Outcome> promise_;
+};
 
 // One job leased to an HTTP worker, as a claim answers it.
 struct ClaimedLease {
@@ -88,7 +119,7 @@ private:
     using Command = std::function<void(Loop&)>;
     // Runs `command` on the keeper's thread and waits up to `timeout` for what it sets.
     template <typename T>
-    T call(std::function<void(Loop&, const std::shared_ptr<std::promise<T>>&)> command,
+    T call(std::function<void(Loop&, const std::shared_ptr<LoopReply<T>>&)> command,
            std::chrono::milliseconds timeout);
     void post(Command command);
     void run();

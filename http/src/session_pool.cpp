@@ -1,5 +1,7 @@
 #include "session_pool.hpp"
 
+#include <optional>
+
 #include "corsair/producer/producer.hpp"
 #include "http_context.hpp"
 
@@ -7,14 +9,25 @@ namespace corsair::http {
 
 namespace {
 
-thread_local producer::Producer* thread_session = nullptr;
+// The request thread's connection to the broker, made the first time a request needs it: a
+// thread that never talks to the broker never connects. Before the broker is ready (/health and
+// /ready answer without it) nothing connects, so a broker that cannot bind leaves no inproc
+// connect pending when its context ends: libzmq 4.3.4 then binds them itself inside zmq_ctx_term
+// while its reaper closes their sockets, a race TSan reports (libzmq issues #3759, #4544).
+struct ThreadSession {
+    zmq::context_t* zmq_context = nullptr;
+    producer::ProducerOptions options;
+    std::optional<producer::Producer> producer;
+};
+thread_local ThreadSession* thread_session = nullptr;
 thread_local bool thread_is_overloaded = false;
 
 }  // namespace
 
 producer::Producer& broker_session() {
     if (thread_session == nullptr) throw std::logic_error("broker_session() outside an HTTP request thread");
-    return *thread_session;
+    if (!thread_session->producer) thread_session->producer.emplace(*thread_session->zmq_context, thread_session->options);
+    return *thread_session->producer;
 }
 
 SessionPool::SessionPool(zmq::context_t& zmq_context, HttpContext& context)
@@ -54,12 +67,12 @@ void SessionPool::shutdown() {
 }
 
 void SessionPool::serve() {
-    producer::ProducerOptions options;
-    options.broker_endpoint = context_.link.producer_endpoint;
-    options.window = 10'000;
-    options.accept_within = std::chrono::milliseconds(0);
-    options.max_payload_bytes = context_.link.max_payload_bytes;
-    producer::Producer session(zmq_context_, options);
+    ThreadSession session;
+    session.zmq_context = &zmq_context_;
+    session.options.broker_endpoint = context_.link.producer_endpoint;
+    session.options.window = 10'000;
+    session.options.accept_within = std::chrono::milliseconds(0);
+    session.options.max_payload_bytes = context_.link.max_payload_bytes;
     thread_session = &session;
     for (;;) {
         std::function<void()> serve_connection;

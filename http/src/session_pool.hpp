@@ -1,6 +1,7 @@
 // SessionPool: cpp-httplib's task queue for the broker's HTTP side. A fixed set of request
 // threads, each owning its own connection to the broker's producer endpoint (a Producer made by
-// that thread when it starts and closed when it ends, reached through broker_session()), and a
+// that thread at its first request that needs the broker and closed when the thread ends, reached
+// through broker_session()), and a
 // bounded backlog of accepted connections. A connection past the backlog is served at once on
 // the listener thread, as "overloaded": it gets 503 and is closed.
 #pragma once

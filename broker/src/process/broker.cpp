@@ -99,12 +99,16 @@ Broker::Broker(zmq::context_t& context, BrokerOptions options, std::shared_ptr<s
     control_endpoint_ = "inproc://corsair-broker-control-" + std::to_string(reinterpret_cast<std::uintptr_t>(this));
     control_.bind(control_endpoint_);
     enable_curve();
+    // The HTTP side's sessions connect to the inproc endpoints before the broker exists: bound
+    // first, so that a TCP endpoint that cannot be bound never leaves their connects pending at
+    // the context's end (libzmq then binds them itself inside zmq_ctx_term, a path on which TSan
+    // found a race in libzmq 4.3.4).
+    if (!options_.inproc_producer_endpoint.empty()) producers_.bind(options_.inproc_producer_endpoint);
+    if (!options_.inproc_worker_endpoint.empty()) workers_.bind(options_.inproc_worker_endpoint);
     bind_endpoint(producers_, options_.producer_endpoint, "--producers");
     bind_endpoint(workers_, options_.worker_endpoint, "--workers");
     producer_endpoint_ = producers_.get(zmq::sockopt::last_endpoint);
     worker_endpoint_ = workers_.get(zmq::sockopt::last_endpoint);
-    if (!options_.inproc_producer_endpoint.empty()) producers_.bind(options_.inproc_producer_endpoint);
-    if (!options_.inproc_worker_endpoint.empty()) workers_.bind(options_.inproc_worker_endpoint);
     scheduler_.set_endpoints(producer_endpoint_, worker_endpoint_);
     log_->info("bound producers={} workers={} heartbeat_ms={} liveness={} curve={}", producer_endpoint_,
                worker_endpoint_, options_.heartbeat_interval.count(), options_.liveness, zap_ ? "on" : "off");
