@@ -56,7 +56,7 @@ complete when its result is back at the producer (Redis: popped from the produce
 beanstalkd: reserved from a result tube). The producer keeps up to 1,000 submits unacknowledged;
 the peers' workers cannot prefetch, so that one figure is each peer's capacity-1 and pipelined
 figure. The summary and --json print Corsair's ratio to the best peer beside its ratio to the
-ceiling: throughput (capacity 64) and the throughput workload's --capacity 1 variant against the
+ceiling: throughput (at --capacity, 64 by default) and its --capacity 1 variant against the
 best peer's throughput, latency p50 against the best peer's p50. A peer not installed is noted.
 
 The speed A/B of issue 13 (the ZeroMQ path with HTTP off, against HTTP on and /metrics scraped
