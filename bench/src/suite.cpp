@@ -316,7 +316,7 @@ void Suite::print_summary() const {
                 char text[64];
                 std::snprintf(text, sizeof text, "%.0f / %.0f / %.0f", (*latency)["p50_us"].get<double>(),
                               (*latency)["p99_us"].get<double>(), (*latency)["p999_us"].get<double>());
-                row("peer " + name + " latency p50 / p99 / p99.9 (us)", text, "");
+                row("peer " + name + " latency p50/p99/p99.9 (us)", text, "");
             }
         }
     }
