@@ -1,5 +1,6 @@
 // corsair-bench: parses flags, then runs the benchmark suite and writes its report; re-executed by
-// itself, it is one of the ceiling's processes instead (--serve-proxy, --serve-echo-worker).
+// itself, it is one of the ceiling's processes (--serve-proxy, --serve-echo-worker) or a peer's
+// worker (--serve-redis-worker, --serve-beanstalkd-worker) instead.
 #include <cstdio>
 #include <exception>
 #include <fstream>
@@ -10,6 +11,7 @@
 #include "bench_options.hpp"
 #include "ceiling_proxy.hpp"
 #include "echo_worker.hpp"
+#include "peer_worker.hpp"
 #include "suite.hpp"
 
 int main(int argc, char** argv) {
@@ -17,6 +19,9 @@ int main(int argc, char** argv) {
     auto parsed = parse_options(argc, argv);
     if (const int* exit_code = std::get_if<int>(&parsed)) return *exit_code;
     const auto& options = std::get<BenchOptions>(parsed);
+
+    if (!options.redis_worker_address.empty()) return run_redis_worker(options.redis_worker_address);
+    if (!options.beanstalkd_worker_address.empty()) return run_beanstalkd_worker(options.beanstalkd_worker_address);
 
     zmq::context_t context;
     try {

@@ -25,7 +25,9 @@ Workloads (--workload NAME, repeatable; default: all):
                 figures are printed as ratios of it. Run automatically when a workload needs it.
   throughput    200,000 jobs of 64 bytes, 4 corsair-worker processes (--builtin echo: the closest
                 built-in to a no-op, it returns the payload), one pipelining producer; timed until
-                the producer has every RESULT. Broker memory-only (--data-dir '').
+                the producer has every RESULT. Broker memory-only (--data-dir ''). Then the same
+                with every worker at --capacity 1 and its default handler threads (one job per
+                worker at a time, as the peers' workers hold).
   latency       1 producer, 1 worker (--capacity 1), 20,000 sequential jobs of 16 bytes (echo:
                 16-byte results), SUBMIT to RESULT; p50, p99, p99.9, mean, max in microseconds.
   durable       throughput with the journal in a fresh folder, for --fsync always, interval and
@@ -43,6 +45,19 @@ Workloads (--workload NAME, repeatable; default: all):
                 jobs submitted over ZeroMQ beforehand, claimed and completed (POST .../claim, POST
                 /api/v1/leases/TOKEN/complete) by --http-connections worker threads, one keep-alive
                 connection each. Ratios to the throughput workload (measured too if not asked).
+
+Peers (--peers, issue 17): when Debian's redis-server and beanstalkd are installed, each is
+measured in the same run, right after Corsair's throughput and latency workloads, with their
+sizes: a fresh server per run on a free 127.0.0.1 port (memory only, its files in the scratch
+folder, stopped by PID), 4 worker processes (this binary re-executed, one connection each,
+holding one job at a time and echoing the payload as the result) and this process as the
+producer, over plain TCP in the peer's own protocol (RESP; beanstalkd's text protocol). A job is
+complete when its result is back at the producer (Redis: popped from the producer's result list;
+beanstalkd: reserved from a result tube). The producer keeps up to 1,000 submits unacknowledged;
+the peers' workers cannot prefetch, so that one figure is each peer's capacity-1 and pipelined
+figure. The summary and --json print Corsair's ratio to the best peer beside its ratio to the
+ceiling: throughput (at --capacity, 64 by default) and its --capacity 1 variant against the
+best peer's throughput, latency p50 against the best peer's p50. A peer not installed is noted.
 
 The speed A/B of issue 13 (the ZeroMQ path with HTTP off, against HTTP on and /metrics scraped
 every second): alternate `--workload throughput --broker-http off` and
@@ -72,6 +87,15 @@ const std::vector<Workload>& all_workloads() {
                                                Workload::durable, Workload::scaling,    Workload::memory,
                                                Workload::many_workers, Workload::http};
     return kAll;
+}
+
+std::vector<std::string> echo_worker_flags(bool runs_handlers_inline) {
+    return runs_handlers_inline ? std::vector<std::string>{"--inline"} : std::vector<std::string>{};
+}
+
+std::string echo_handler_description(bool runs_handlers_inline) {
+    return runs_handlers_inline ? "corsair-worker --builtin echo --inline (returns the payload, on the I/O thread)"
+                                : "corsair-worker --builtin echo (returns the payload, one handler thread per credit)";
 }
 
 WorkloadSizes full_sizes() { return WorkloadSizes{}; }
@@ -171,7 +195,13 @@ std::variant<BenchOptions, int> parse_options(int argc, char** argv) {
         ->capture_default_str()
         ->type_name("DIR");
     app.add_flag("--keep-scratch", options.keeps_scratch, "Keep the run folder (logs, journals) instead of removing it");
+    app.add_flag("--peers", options.measures_peers,
+                 "Also measure Redis and beanstalkd (when installed) with the throughput and latency workloads, in "
+                 "the same run, and print Corsair's ratio to the best of them (see Peers above; off in --quick's CI "
+                 "smoke unless given)");
     app.add_flag("--serve-proxy", options.serves_proxy, "")->group("");
+    app.add_option("--serve-redis-worker", options.redis_worker_address, "")->group("");
+    app.add_option("--serve-beanstalkd-worker", options.beanstalkd_worker_address, "")->group("");
     app.add_option("--serve-echo-worker", options.echo_worker_endpoint, "")->group("");
 
     try {

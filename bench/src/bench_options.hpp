@@ -42,6 +42,10 @@ struct WorkloadSizes {
 WorkloadSizes full_sizes();
 WorkloadSizes quick_sizes();
 
+// The corsair-worker flags after --builtin echo, and how the report names them.
+std::vector<std::string> echo_worker_flags(bool runs_handlers_inline);
+std::string echo_handler_description(bool runs_handlers_inline);
+
 struct BenchOptions {
     std::vector<Workload> workloads;  // as asked; empty means all
     bool is_quick = false;
@@ -52,14 +56,7 @@ struct BenchOptions {
     std::string worker_bin;
     std::uint32_t capacity = 64;   // --capacity of each corsair-worker in throughput workloads
     bool runs_handlers_inline = true;  // corsair-worker --inline (else one handler thread per credit)
-    // The corsair-worker flags after --builtin echo, and how the report names them.
-    std::vector<std::string> worker_flags() const {
-        return runs_handlers_inline ? std::vector<std::string>{"--inline"} : std::vector<std::string>{};
-    }
-    std::string handler_description() const {
-        return runs_handlers_inline ? "corsair-worker --builtin echo --inline (returns the payload, on the I/O thread)"
-                                    : "corsair-worker --builtin echo (returns the payload, one handler thread per credit)";
-    }
+    std::string handler_description() const { return echo_handler_description(runs_handlers_inline); }
     bool uses_raw_producer = false;  // --producer raw: timed phases without corsair::producer
     std::size_t window = 1'000;    // corsair::producer window (SUBMITs awaiting ACCEPTED)
     bool broker_http = true;       // false: the throughput workloads run corsair-broker --http ''
@@ -72,9 +69,13 @@ struct BenchOptions {
     WorkloadSizes sizes;
     std::string command_line;  // as typed, for the report
 
-    // Hidden: the bench re-executes itself as the ceiling's processes.
+    bool measures_peers = false;   // --peers: Redis and beanstalkd, when installed, in the same run
+
+    // Hidden: the bench re-executes itself as the ceiling's processes and the peers' workers.
     bool serves_proxy = false;
     std::string echo_worker_endpoint;
+    std::string redis_worker_address;       // HOST:PORT
+    std::string beanstalkd_worker_address;  // HOST:PORT
 };
 
 // Parses argv. On --help, or on a usage error (printed to stderr), returns the exit code main

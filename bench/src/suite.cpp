@@ -77,19 +77,21 @@ std::string Suite::run_folder(const std::string& label, int run) const {
     return scratch_.fresh_subdir(label + "-run" + std::to_string(run));
 }
 
+WorkerShape Suite::asked_worker_shape() const { return {options_.capacity, options_.runs_handlers_inline}; }
+
 std::unique_ptr<test::CorsairCluster> Suite::start_corsair(const std::string& folder,
                                                            std::vector<std::string> broker_flags, int workers,
-                                                           std::uint32_t capacity) const {
+                                                           WorkerShape shape) const {
     broker_flags.insert(broker_flags.end(), curve_broker_flags_.begin(), curve_broker_flags_.end());
     test::ClusterOptions cluster_options{options_.broker_bin, options_.worker_bin, std::move(broker_flags), folder,
                                          test::ChildProcess::Stdout::discarded};
     auto cluster = std::make_unique<test::CorsairCluster>(std::move(cluster_options));
     std::vector<std::string> worker_args{"--builtin", "echo"};
     worker_args.insert(worker_args.end(), curve_worker_flags_.begin(), curve_worker_flags_.end());
-    const auto worker_flags = options_.worker_flags();
+    const auto worker_flags = echo_worker_flags(shape.runs_handlers_inline);
     worker_args.insert(worker_args.end(), worker_flags.begin(), worker_flags.end());
     for (int i = 0; i < workers; ++i) {
-        cluster->start_worker("bench-w" + std::to_string(i), worker_args, kQueue, static_cast<int>(capacity));
+        cluster->start_worker("bench-w" + std::to_string(i), worker_args, kQueue, static_cast<int>(shape.capacity));
     }
     return cluster;
 }
@@ -145,6 +147,7 @@ nlohmann::json Suite::run() {
         {"broker_http", options_.broker_http},
         {"scrapes_metrics", options_.scrapes_metrics},
         {"curve", options_.uses_curve},
+        {"measures_peers", options_.measures_peers},
         {"producer_description", producer_description(options_.uses_raw_producer)},
         {"scratch", {{"path", scratch_.path().string()}, {"filesystem", scratch_.filesystem_type()}}},
         {"binaries", {{"broker", options_.broker_bin}, {"worker", options_.worker_bin}, {"bench", self_bin_}}},
@@ -172,9 +175,17 @@ nlohmann::json Suite::run() {
     std::printf("scratch: %s (%s)\n", scratch_.path().c_str(), scratch_.filesystem_type().c_str());
     std::printf("workloads: ");
     for (std::size_t i = 0; i < names.size(); ++i) std::printf("%s%s", i ? ", " : "", names[i].c_str());
-    std::printf("\n");
+    std::printf("%s\n", options_.measures_peers ? ", peers" : "");
     std::fflush(stdout);
 
+    const bool measures_peer_throughput = options_.measures_peers && has(ordered, Workload::throughput);
+    const bool measures_peer_latency = options_.measures_peers && has(ordered, Workload::latency);
+    if (options_.measures_peers && !measures_peer_throughput && !measures_peer_latency) {
+        std::printf("--peers: the peers are measured with the throughput and latency workloads, and neither runs\n");
+    }
+    // The peers run right after the Corsair workloads they are compared with, so that both see
+    // the machine in the same state.
+    const Workload peers_after = measures_peer_latency ? Workload::latency : Workload::throughput;
     for (auto workload : ordered) {
         switch (workload) {
             case Workload::ceiling: run_ceiling(ceiling_worker_counts(ordered), true); break;
@@ -185,6 +196,9 @@ nlohmann::json Suite::run() {
             case Workload::memory: run_memory(); break;
             case Workload::many_workers: run_many_workers(); break;
             case Workload::http: run_http(); break;
+        }
+        if (workload == peers_after && (measures_peer_throughput || measures_peer_latency)) {
+            run_peers(measures_peer_throughput, measures_peer_latency);
         }
     }
     add_ratios();
@@ -206,8 +220,9 @@ void Suite::add_ratios() {
     auto ratio = [](double value, double reference) -> nlohmann::json {
         return reference > 0 ? nlohmann::json(value / reference) : nlohmann::json(nullptr);
     };
-    if (results.contains("throughput")) {
-        auto& throughput = results["throughput"];
+    for (const char* key : {"throughput", "throughput_capacity_1"}) {
+        if (!results.contains(key)) continue;
+        auto& throughput = results[key];
         throughput["ratio_to_ceiling"] =
             ratio(throughput["median_jobs_per_second"].get<double>(), ceiling_throughput(throughput["workers"].get<int>()));
     }
@@ -243,6 +258,7 @@ void Suite::add_ratios() {
             point["ratio_to_ceiling"] = ratio(point["median_jobs_per_second"].get<double>(), reference);
         }
     }
+    add_peer_ratios();
 }
 
 void Suite::print_summary() const {
@@ -276,10 +292,45 @@ void Suite::print_summary() const {
             row("ceiling latency p50 / p99 / p99.9 (us)", text, "");
         }
     }
+    // "; 3.05 x best peer (redis)" beside a Corsair figure, when peers were measured.
+    auto to_best_peer = [](const nlohmann::json& figure, const nlohmann::json* ratio) -> std::string {
+        if (ratio == nullptr || !figure.contains("best_peer")) return "";
+        char text[96];
+        std::snprintf(text, sizeof text, "; %.2f x best peer (%s)", ratio->get<double>(),
+                      figure["best_peer"].get<std::string>().c_str());
+        return text;
+    };
+    if (const auto* peers = find(results, {"peers"})) {
+        for (const auto& [name, figures] : peers->items()) {
+            if (!figures.is_object() || !figures.contains("installed")) continue;
+            if (!figures["installed"].get<bool>()) {
+                row("peer " + name, "-", "not installed");
+                continue;
+            }
+            if (const auto* throughput = find(figures, {"throughput"})) {
+                row("peer " + name + ", " + std::to_string((*throughput)["workers"].get<int>()) + " workers (jobs/s)",
+                    with_commas((*throughput)["median_jobs_per_second"].get<double>()),
+                    "one job per worker = its pipelined figure");
+            }
+            if (const auto* latency = find(figures, {"latency", "median"})) {
+                char text[64];
+                std::snprintf(text, sizeof text, "%.0f / %.0f / %.0f", (*latency)["p50_us"].get<double>(),
+                              (*latency)["p99_us"].get<double>(), (*latency)["p999_us"].get<double>());
+                row("peer " + name + " latency p50/p99/p99.9 (us)", text, "");
+            }
+        }
+    }
     if (const auto* throughput = find(results, {"throughput"})) {
         row("throughput, " + std::to_string((*throughput)["workers"].get<int>()) + " workers (jobs/s)",
             with_commas((*throughput)["median_jobs_per_second"].get<double>()),
-            ratio_text((*throughput)["ratio_to_ceiling"], true));
+            ratio_text((*throughput)["ratio_to_ceiling"], true) +
+                to_best_peer(*throughput, find(*throughput, {"ratio_to_best_peer"})));
+    }
+    if (const auto* throughput = find(results, {"throughput_capacity_1"})) {
+        row("throughput, " + std::to_string((*throughput)["workers"].get<int>()) + " workers, --capacity 1 (jobs/s)",
+            with_commas((*throughput)["median_jobs_per_second"].get<double>()),
+            ratio_text((*throughput)["ratio_to_ceiling"], true) +
+                to_best_peer(*throughput, find(*throughput, {"ratio_to_best_peer"})));
     }
     if (const auto* http = find(results, {"http"})) {
         for (const char* phase : {"single", "batch"}) {
@@ -304,7 +355,8 @@ void Suite::print_summary() const {
             char text[32];
             std::snprintf(text, sizeof text, "%.0f", (*latency)["median"][key].get<double>());
             const auto* ratio = find(*latency, {"ratio_to_ceiling", key});
-            row("latency " + label + " (us)", text, ratio ? ratio_text(*ratio, false) : "-");
+            row("latency " + label + " (us)", text,
+                (ratio ? ratio_text(*ratio, false) : "-") + to_best_peer(*latency, find(*latency, {"ratio_to_best_peer", key})));
         }
     }
     if (const auto* durable = find(results, {"durable", "policies"})) {

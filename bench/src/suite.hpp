@@ -14,12 +14,20 @@
 #include "bench_options.hpp"
 #include "corsair/protocol/curve.hpp"
 #include "corsair_cluster.hpp"  // the harness, tests/support
+#include "peer.hpp"
 #include "scratch_dir.hpp"
 
 namespace corsair::bench {
 
 // The one queue every workload submits to and every worker serves.
 inline constexpr const char* kQueue = "bench";
+
+// How a workload's corsair-workers run: their --capacity and whether the echo handler runs on
+// their I/O thread (--inline) or on one handler thread per credit (the default).
+struct WorkerShape {
+    std::uint32_t capacity = 1;
+    bool runs_handlers_inline = false;
+};
 
 class Suite {
 public:
@@ -40,12 +48,23 @@ private:
     // `runs` repeats of one pipelined workload against a Corsair cluster; `journal` false means
     // --data-dir '' (memory only), true a fresh folder per run with `fsync_policy`.
     nlohmann::json measure_corsair_throughput(const std::string& label, int workers, bool journal,
-                                              const std::string& fsync_policy);
+                                              const std::string& fsync_policy, WorkerShape shape);
     nlohmann::json measure_ceiling_throughput(int workers);
+    // `runs` repeats of the throughput workload against a fresh `peer` server (at `program`) with
+    // the throughput workload's number of worker processes, each holding one job at a time.
+    nlohmann::json measure_peer_throughput(Peer peer, const std::string& program);
 
     // suite_latency.cpp
     void run_latency();
     nlohmann::json measure_ceiling_latency();
+    nlohmann::json measure_peer_latency(Peer peer, const std::string& program);
+
+    // suite_peers.cpp
+    // With --peers: every installed peer's throughput (if `measures_throughput`) and latency (if
+    // `measures_latency`) into report_["workloads"]["peers"]; a peer not installed is noted, not measured.
+    void run_peers(bool measures_throughput, bool measures_latency);
+    // The best peer's figures (report_["workloads"]["peers"]["best"]) and Corsair's ratios to them.
+    void add_peer_ratios();
 
     // suite_resources.cpp
     void run_memory();
@@ -63,11 +82,13 @@ private:
     // suite.cpp
     std::vector<int> ceiling_worker_counts(const std::vector<Workload>& planned) const;
     std::string run_folder(const std::string& label, int run) const;
+    // The corsair-workers' shape asked on the command line (--capacity, --worker-handlers).
+    WorkerShape asked_worker_shape() const;
     // Starts the real corsair-broker with `broker_flags` and `workers` corsair-workers (echo
-    // handler, --capacity `capacity`, the asked worker flags), logging into `folder`, without
-    // waiting for the workers to register. Throws std::runtime_error if the broker does not start.
+    // handler, shaped by `shape`), logging into `folder`, without waiting for the workers to
+    // register. Throws std::runtime_error if the broker does not start.
     std::unique_ptr<test::CorsairCluster> start_corsair(const std::string& folder, std::vector<std::string> broker_flags,
-                                                        int workers, std::uint32_t capacity) const;
+                                                        int workers, WorkerShape shape) const;
     // With --curve: writes the broker's key, a worker key and an admin key for the load into the
     // scratch folder, and fills curve_ and curve_*_flags_.
     void make_curve_keys();

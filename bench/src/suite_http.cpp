@@ -48,7 +48,7 @@ nlohmann::json Suite::measure_http_submit(const std::string& label, std::size_t 
                 static_cast<unsigned long long>(sizes.http_warmup_jobs), batch, options_.http_connections, workers);
     std::fflush(stdout);
     for (int run = 1; run <= options_.runs; ++run) {
-        const auto cluster = start_corsair(run_folder(label, run), {"--data-dir", ""}, workers, options_.capacity);
+        const auto cluster = start_corsair(run_folder(label, run), {"--data-dir", ""}, workers, asked_worker_shape());
         CorsairLoad load(context_, cluster->endpoints().producers, options_.window, kQueue, curve_);
         load.wait_for_workers(static_cast<std::size_t>(workers), kRegistrationTimeout);
         const HttpLoad http(cluster->endpoints().http, kQueue, options_.http_connections);
@@ -96,7 +96,7 @@ nlohmann::json Suite::measure_http_workers(const std::string& label, std::uint64
                 static_cast<unsigned long long>(sizes.http_warmup_jobs), threads);
     std::fflush(stdout);
     for (int run = 1; run <= options_.runs; ++run) {
-        const auto cluster = start_corsair(run_folder(label, run), {"--data-dir", ""}, 0, options_.capacity);
+        const auto cluster = start_corsair(run_folder(label, run), {"--data-dir", ""}, 0, asked_worker_shape());
         CorsairLoad load(context_, cluster->endpoints().producers, options_.window, kQueue, curve_);
         const HttpWorkers workers(cluster->endpoints().http, kQueue, threads);
         const JobSource source(options_.seed, sizes.payload_bytes);

@@ -1,4 +1,4 @@
-// The sequential workloads: latency through Corsair and through the ceiling.
+// The sequential workloads: latency through Corsair, through the ceiling and through the peers.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -7,6 +7,7 @@
 #include "ceiling_cluster.hpp"
 #include "corsair_load.hpp"
 #include "job_source.hpp"
+#include "peer_cluster.hpp"
 #include "raw_producer.hpp"
 #include "statistics.hpp"
 #include "suite.hpp"
@@ -82,7 +83,7 @@ void Suite::run_latency() {
     LatencyRuns runs;
     for (int run = 1; run <= options_.runs; ++run) {
         const auto folder = run_folder("latency", run);
-        const auto cluster = start_corsair(folder, {"--data-dir", ""}, 1, 1);
+        const auto cluster = start_corsair(folder, {"--data-dir", ""}, 1, WorkerShape{1, options_.runs_handlers_inline});
         CorsairLoad load(context_, cluster->endpoints().producers, options_.window, kQueue, curve_);
         load.wait_for_workers(1, kRegistrationTimeout);
         const JobSource source(options_.seed, sizes.latency_payload_bytes);
@@ -115,6 +116,28 @@ nlohmann::json Suite::measure_ceiling_latency() {
         const JobSource source(options_.seed, sizes.latency_payload_bytes);
         load.run_sequential(source, 1, sizes.latency_warmup_jobs, kPerJobTimeout);
         runs.add(run, load.run_sequential(source, 1 + sizes.latency_warmup_jobs, sizes.latency_jobs, kPerJobTimeout));
+    }
+    runs.write(figures);
+    return figures;
+}
+
+nlohmann::json Suite::measure_peer_latency(Peer peer, const std::string& program) {
+    const auto& sizes = options_.sizes;
+    const std::string name(to_string(peer));
+    std::printf("  %s latency: 1 worker process, %llu sequential jobs of %zu B (+%llu warm-up), submit to result\n",
+                name.c_str(), static_cast<unsigned long long>(sizes.latency_jobs), sizes.latency_payload_bytes,
+                static_cast<unsigned long long>(sizes.latency_warmup_jobs));
+    nlohmann::json figures = {{"jobs", sizes.latency_jobs},
+                              {"warmup_jobs", sizes.latency_warmup_jobs},
+                              {"payload_bytes", sizes.latency_payload_bytes},
+                              {"workers", 1}};
+    LatencyRuns runs;
+    for (int run = 1; run <= options_.runs; ++run) {
+        PeerCluster cluster(peer, program, self_bin_, 1, run_folder("peer-" + name + "-latency", run));
+        const auto load = make_peer_load(peer, cluster.address());
+        const JobSource source(options_.seed, sizes.latency_payload_bytes);
+        load->run_sequential(source, 1, sizes.latency_warmup_jobs, kPerJobTimeout);
+        runs.add(run, load->run_sequential(source, 1 + sizes.latency_warmup_jobs, sizes.latency_jobs, kPerJobTimeout));
     }
     runs.write(figures);
     return figures;

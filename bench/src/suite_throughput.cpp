@@ -1,4 +1,5 @@
-// The pipelined workloads: ceiling throughput, throughput, durable and scaling.
+// The pipelined workloads: ceiling throughput, throughput (and its capacity-1 variant), durable,
+// scaling, and the peers' throughput.
 #include <chrono>
 #include <cstdio>
 #include <memory>
@@ -9,6 +10,7 @@
 #include "corsair_load.hpp"
 #include "job_source.hpp"
 #include "metrics_scraper.hpp"
+#include "peer_cluster.hpp"
 #include "raw_producer.hpp"
 #include "statistics.hpp"
 #include "suite.hpp"
@@ -28,7 +30,7 @@ std::chrono::milliseconds run_timeout(std::uint64_t jobs) {
     return std::chrono::seconds(60) + std::chrono::milliseconds(2 * jobs);
 }
 
-// `middle`: the broker's CPU, or the ceiling proxy's (reported under the same keys).
+// `middle`: the broker's CPU, or the ceiling proxy's, or a peer server's (reported under the same keys).
 nlohmann::json cpu_figures(double seconds, CpuSeconds producer, CpuSeconds middle, CpuSeconds workers) {
     return {{"producer_cpu_seconds", producer.count()},
             {"broker_cpu_seconds", middle.count()},
@@ -36,7 +38,7 @@ nlohmann::json cpu_figures(double seconds, CpuSeconds producer, CpuSeconds middl
             {"broker_cpu_percent", seconds > 0 ? middle.count() / seconds * 100 : 0.0}};
 }
 
-// `middle` names the process in the middle: the broker, or the ceiling's proxy.
+// `middle` names the process in the middle: the broker, the ceiling's proxy or a peer's server.
 void print_run(int run, double jobs_per_second, double seconds, const char* middle, double middle_cpu_seconds) {
     std::printf("    run %d: %s jobs/s (%.2f s; %s CPU %.0f %% of a core)\n", run,
                 std::to_string(static_cast<long long>(jobs_per_second + 0.5)).c_str(), seconds, middle,
@@ -47,18 +49,18 @@ void print_run(int run, double jobs_per_second, double seconds, const char* midd
 }  // namespace
 
 nlohmann::json Suite::measure_corsair_throughput(const std::string& label, int workers, bool journal,
-                                                 const std::string& fsync_policy) {
+                                                 const std::string& fsync_policy, WorkerShape shape) {
     const auto& sizes = options_.sizes;
     nlohmann::json figures = {
         {"workers", workers},
-        {"capacity", options_.capacity},
+        {"capacity", shape.capacity},
         {"jobs", sizes.throughput_jobs},
         {"warmup_jobs", sizes.warmup_jobs},
         {"payload_bytes", sizes.payload_bytes},
         {"producer", options_.uses_raw_producer ? "raw" : "library"},
         {"window", options_.uses_raw_producer ? nlohmann::json("none below the broker's --max-in-flight: paced by ZeroMQ high-water marks")
                                               : nlohmann::json(options_.window)},
-        {"handler", options_.handler_description()},
+        {"handler", echo_handler_description(shape.runs_handlers_inline)},
         {"journal", journal},
         {"broker_http", options_.broker_http},
         {"scrapes_metrics", options_.scrapes_metrics},
@@ -68,7 +70,7 @@ nlohmann::json Suite::measure_corsair_throughput(const std::string& label, int w
     const std::string producer =
         options_.uses_raw_producer ? "raw producer, no window" : "window " + std::to_string(options_.window);
     std::printf("  %s: %d worker process(es), --capacity %u%s, %llu jobs of %zu B (+%llu warm-up), %s, %s\n",
-                label.c_str(), workers, options_.capacity, options_.runs_handlers_inline ? " --inline" : "", static_cast<unsigned long long>(sizes.throughput_jobs),
+                label.c_str(), workers, shape.capacity, shape.runs_handlers_inline ? " --inline" : "", static_cast<unsigned long long>(sizes.throughput_jobs),
                 sizes.payload_bytes, static_cast<unsigned long long>(sizes.warmup_jobs), producer.c_str(),
                 journal ? ("journal --fsync " + fsync_policy).c_str() : "memory only (--data-dir '')");
     std::printf("  broker HTTP %s%s\n", options_.broker_http ? "on (ephemeral loopback port)" : "off (--http '')",
@@ -79,7 +81,7 @@ nlohmann::json Suite::measure_corsair_throughput(const std::string& label, int w
         std::vector<std::string> broker_flags{"--data-dir", journal ? folder + "/journal" : ""};
         if (journal) broker_flags.insert(broker_flags.end(), {"--fsync", fsync_policy});
         if (!options_.broker_http) broker_flags.insert(broker_flags.end(), {"--http", ""});
-        const auto cluster = start_corsair(folder, broker_flags, workers, options_.capacity);
+        const auto cluster = start_corsair(folder, broker_flags, workers, shape);
         CorsairLoad load(context_, cluster->endpoints().producers, options_.window, kQueue, curve_);
         load.wait_for_workers(static_cast<std::size_t>(workers), kRegistrationTimeout);
         const JobSource source(options_.seed, sizes.payload_bytes);
@@ -155,6 +157,43 @@ nlohmann::json Suite::measure_ceiling_throughput(int workers) {
     return figures;
 }
 
+nlohmann::json Suite::measure_peer_throughput(Peer peer, const std::string& program) {
+    const auto& sizes = options_.sizes;
+    const int workers = sizes.throughput_workers;
+    const std::string name(to_string(peer));
+    nlohmann::json figures = {{"workers", workers},
+                              {"jobs", sizes.throughput_jobs},
+                              {"warmup_jobs", sizes.warmup_jobs},
+                              {"payload_bytes", sizes.payload_bytes},
+                              {"window", kPeerWindow},
+                              {"runs", nlohmann::json::array()}};
+    std::printf("  %s throughput: %d worker process(es), one job each at a time, %llu jobs of %zu B (+%llu warm-up),\n"
+                "  up to %zu unacknowledged submits\n",
+                name.c_str(), workers, static_cast<unsigned long long>(sizes.throughput_jobs), sizes.payload_bytes,
+                static_cast<unsigned long long>(sizes.warmup_jobs), kPeerWindow);
+    std::fflush(stdout);
+    for (int run = 1; run <= options_.runs; ++run) {
+        PeerCluster cluster(peer, program, self_bin_, workers, run_folder("peer-" + name + "-throughput", run));
+        const auto load = make_peer_load(peer, cluster.address());
+        const JobSource source(options_.seed, sizes.payload_bytes);
+        load->run_pipelined(source, 1, sizes.warmup_jobs, kWarmupTimeout);
+        const auto producer_before = own_cpu_time();
+        const auto server_before = cluster.server_cpu();
+        const auto workers_before = cluster.workers_cpu();
+        const double seconds =
+            load->run_pipelined(source, 1 + sizes.warmup_jobs, sizes.throughput_jobs, run_timeout(sizes.throughput_jobs));
+        const auto server_cpu = cluster.server_cpu() - server_before;
+        nlohmann::json result =
+            cpu_figures(seconds, own_cpu_time() - producer_before, server_cpu, cluster.workers_cpu() - workers_before);
+        result["seconds"] = seconds;
+        result["jobs_per_second"] = static_cast<double>(sizes.throughput_jobs) / seconds;
+        print_run(run, result["jobs_per_second"].get<double>(), seconds, "server", server_cpu.count());
+        figures["runs"].push_back(result);
+    }
+    finish_throughput_runs(figures);
+    return figures;
+}
+
 void Suite::run_ceiling(const std::vector<int>& worker_counts, bool measures_latency) {
     std::printf("\n== ceiling: zero-logic ZeroMQ proxy (seed %llu) ==\n", static_cast<unsigned long long>(options_.seed));
     std::printf("  ROUTER (producers) <-> DEALER (workers), zmq::proxy in its own process; echo workers are\n"
@@ -173,8 +212,14 @@ void Suite::run_ceiling(const std::vector<int>& worker_counts, bool measures_lat
 
 void Suite::run_throughput() {
     std::printf("\n== throughput (seed %llu) ==\n", static_cast<unsigned long long>(options_.seed));
-    report_["workloads"]["throughput"] = measure_corsair_throughput("throughput", options_.sizes.throughput_workers, false, "");
+    const int workers = options_.sizes.throughput_workers;
+    report_["workloads"]["throughput"] = measure_corsair_throughput("throughput", workers, false, "", asked_worker_shape());
     report_["workloads"]["throughput"]["seed"] = options_.seed;
+    // Issue 17: one job per worker at a time, the shape the peers' workers have, with the
+    // worker's default flags other than the echo handler (so its handler threads, not --inline).
+    report_["workloads"]["throughput_capacity_1"] =
+        measure_corsair_throughput("throughput-capacity-1", workers, false, "", WorkerShape{1, false});
+    report_["workloads"]["throughput_capacity_1"]["seed"] = options_.seed;
 }
 
 void Suite::run_durable() {
@@ -182,7 +227,8 @@ void Suite::run_durable() {
     nlohmann::json durable = {{"seed", options_.seed}, {"policies", nlohmann::json::object()}};
     for (const char* policy : {"always", "interval", "never"}) {
         durable["policies"][policy] =
-            measure_corsair_throughput(std::string("durable-") + policy, options_.sizes.throughput_workers, true, policy);
+            measure_corsair_throughput(std::string("durable-") + policy, options_.sizes.throughput_workers, true, policy,
+                                       asked_worker_shape());
     }
     report_["workloads"]["durable"] = durable;
 }
@@ -193,7 +239,7 @@ void Suite::run_scaling() {
     nlohmann::json scaling = {{"seed", options_.seed}, {"points", nlohmann::json::array()}};
     for (int workers : options_.sizes.scaling_workers) {
         scaling["points"].push_back(
-            measure_corsair_throughput("scaling-" + std::to_string(workers), workers, false, ""));
+            measure_corsair_throughput("scaling-" + std::to_string(workers), workers, false, "", asked_worker_shape()));
     }
     report_["workloads"]["scaling"] = scaling;
 }
