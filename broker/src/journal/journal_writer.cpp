@@ -332,8 +332,8 @@ void JournalWriter::end_stall() {
 
 void JournalWriter::drop_compaction(Compaction& compaction, const std::string& why) {
     discard(compaction);
-    is_compacting_.store(false);
     ++compactions_failed_;
+    is_compacting_.store(false);
     log_->error("journal compaction abandoned path={} error=\"{}\"", compaction.file.path().string(), why);
     notify();
 }
@@ -361,8 +361,8 @@ void JournalWriter::finish_compaction() {
     file_ = std::move(next);
     const auto held_bytes = compaction.records_after.size();
     compaction_.reset();
-    is_compacting_.store(false);
     if (directory_error != 0) {
+        is_compacting_.store(false);
         fail("sync the directory of " + path_.string(), directory_error);
         return;
     }
@@ -370,6 +370,8 @@ void JournalWriter::finish_compaction() {
     journal_bytes_ = file_.size_bytes();
     last_snapshot_bytes_ = snapshot_bytes;
     ++compactions_;
+    // Last: whoever sees the compaction over (stats(), the broker's loop) sees its figures too.
+    is_compacting_.store(false);
     log_->info("journal compacted path={} bytes={} snapshot_bytes={} records_during_snapshot_bytes={}",
                path_.string(), file_.size_bytes(), snapshot_bytes, held_bytes);
     notify();
@@ -385,9 +387,9 @@ void JournalWriter::abandon_compaction(const std::string& why, bool is_failure) 
     const auto compaction_path = compaction_->file.path();
     discard(*compaction_);
     compaction_.reset();  // closes the file
-    is_compacting_.store(false);
+    if (is_failure) ++compactions_failed_;
+    is_compacting_.store(false);  // after the count, as in finish_compaction()
     if (is_failure) {
-        ++compactions_failed_;
         log_->error("journal compaction abandoned path={} error=\"{}\"", compaction_path.string(), why);
     } else {
         log_->info("journal compaction cancelled path={} reason=\"{}\"", compaction_path.string(), why);
