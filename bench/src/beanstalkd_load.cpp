@@ -3,7 +3,6 @@
 #include <stdexcept>
 #include <string>
 
-#include <poll.h>
 
 namespace corsair::bench {
 
@@ -25,10 +24,6 @@ void check_result(const BeanstalkdReply& reply, const JobSource& source) {
         throw std::runtime_error("beanstalkd producer: a result of " + std::to_string(reply.body.size()) +
                                  " bytes, not " + std::to_string(source.payload_bytes()));
     }
-}
-
-short events_for(const TcpConnection& connection) {
-    return static_cast<short>(POLLIN | (connection.has_outgoing() ? POLLOUT : 0));
 }
 
 }  // namespace
@@ -84,18 +79,11 @@ double BeanstalkdLoad::run_pipelined(const JobSource& source, std::uint64_t firs
             awaited_is_reserve_.push_back(true);
             ++reserves_waiting_;
         }
-        submits_.send_available();
-        results_.send_available();
-        pollfd items[2] = {{submits_.fd(), events_for(submits_), 0}, {results_.fd(), events_for(results_), 0}};
-        const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
-        if (left <= 0) fail("timed out", results, count);
-        if (::poll(items, 2, static_cast<int>(left)) <= 0) continue;
-        if (items[0].revents & (POLLIN | POLLERR | POLLHUP)) submits_.receive_available();
+        if (!exchange_both(submits_, results_, deadline)) fail("timed out", results, count);
         while (auto reply = take_beanstalkd_reply(submits_)) {
             if (!reply->is("INSERTED")) fail("put answered " + reply->line, results, count);
             ++acknowledged;
         }
-        if (items[1].revents & (POLLIN | POLLERR | POLLHUP)) results_.receive_available();
         take_results(source, results);
     }
     const double seconds = std::chrono::duration<double>(Clock::now() - start).count();

@@ -3,7 +3,6 @@
 #include <stdexcept>
 #include <string>
 
-#include <poll.h>
 
 namespace corsair::bench {
 
@@ -26,10 +25,6 @@ void check_result(std::string_view result, const JobSource& source) {
     }
 }
 
-short events_for(const TcpConnection& connection) {
-    return static_cast<short>(POLLIN | (connection.has_outgoing() ? POLLOUT : 0));
-}
-
 }  // namespace
 
 RedisLoad::RedisLoad(const LoopbackAddress& server) : submits_(server), results_(server) {}
@@ -50,18 +45,11 @@ double RedisLoad::run_pipelined(const JobSource& source, std::uint64_t first, st
                                 {"BLMPOP", "0", "1", kPeerResultQueue, "RIGHT", "COUNT", kResultsPerPop});
             is_popping = true;
         }
-        submits_.send_available();
-        results_.send_available();
-        pollfd items[2] = {{submits_.fd(), events_for(submits_), 0}, {results_.fd(), events_for(results_), 0}};
-        const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
-        if (left <= 0) fail("timed out", results, count);
-        if (::poll(items, 2, static_cast<int>(left)) <= 0) continue;
-        if (items[0].revents & (POLLIN | POLLERR | POLLHUP)) submits_.receive_available();
+        if (!exchange_both(submits_, results_, deadline)) fail("timed out", results, count);
         while (auto reply = take_resp_reply(submits_)) {
             if (reply->kind != RespReply::Kind::integer) fail("LPUSH answered '" + reply->text + "'", results, count);
             ++acknowledged;
         }
-        if (items[1].revents & (POLLIN | POLLERR | POLLHUP)) results_.receive_available();
         while (auto reply = take_resp_reply(results_)) {
             // BLMPOP answers [list name, [result, ...]].
             if (reply->kind != RespReply::Kind::array || reply->elements.size() != 2) {

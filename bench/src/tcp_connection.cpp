@@ -128,4 +128,19 @@ void TcpConnection::wait_ready(short events, Clock::time_point deadline) const {
     }
 }
 
+bool exchange_both(TcpConnection& first, TcpConnection& second, TcpConnection::Clock::time_point deadline) {
+    first.send_available();
+    second.send_available();
+    auto events_for = [](const TcpConnection& connection) {
+        return static_cast<short>(POLLIN | (connection.has_outgoing() ? POLLOUT : 0));
+    };
+    pollfd items[2] = {{first.fd(), events_for(first), 0}, {second.fd(), events_for(second), 0}};
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - TcpConnection::Clock::now()).count();
+    if (left <= 0) return false;
+    if (::poll(items, 2, static_cast<int>(left)) <= 0) return true;
+    if (items[0].revents & (POLLIN | POLLERR | POLLHUP)) first.receive_available();
+    if (items[1].revents & (POLLIN | POLLERR | POLLHUP)) second.receive_available();
+    return true;
+}
+
 }  // namespace corsair::bench

@@ -64,4 +64,9 @@ private:
     std::size_t read_ = 0;
 };
 
+// One turn of a producer driving two connections (its submits and its results): sends what each
+// has queued, waits until either has bytes to read or room for what is left to send, at most
+// until `deadline`, and reads what came. False once `deadline` has passed.
+bool exchange_both(TcpConnection& first, TcpConnection& second, TcpConnection::Clock::time_point deadline);
+
 }  // namespace corsair::bench
