@@ -19,13 +19,10 @@ void Diagnostics::configure_from_arguments(int argc, const char* const* argv) {
 void Diagnostics::say(Level level, std::string_view text, const std::vector<Field>& fields, std::string_view who) {
     if (!shows(level)) return;
     if (is_json_) {
-        if (who.empty() || who == "corsair") {
-            *err_ << options::JsonLogFormatter::line(spdlog::details::os::now(), level, "corsair", text, fields);
-        } else {
-            std::vector<Field> with_command{text_field("command", std::string(who))};
-            with_command.insert(with_command.end(), fields.begin(), fields.end());
-            *err_ << options::JsonLogFormatter::line(spdlog::details::os::now(), level, "corsair", text, with_command);
-        }
+        std::vector<Field> all;
+        if (!who.empty() && who != "corsair") all.push_back(text_field("command", std::string(who)));
+        all.insert(all.end(), fields.begin(), fields.end());
+        *err_ << options::JsonLogFormatter::line(spdlog::details::os::now(), level, "corsair", text, all);
     } else {
         if (!who.empty()) *err_ << who << ": ";
         *err_ << text << '\n';
