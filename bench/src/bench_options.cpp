@@ -26,8 +26,9 @@ Workloads (--workload NAME, repeatable; default: all):
   throughput    200,000 jobs of 64 bytes, 4 corsair-worker processes (--builtin echo: the closest
                 built-in to a no-op, it returns the payload), one pipelining producer; timed until
                 the producer has every RESULT. Broker memory-only (--data-dir ''). Then the same
-                with every worker at --capacity 1 and its default handler threads (one job per
-                worker at a time, as the peers' workers hold).
+                with every worker at --capacity 1 and its default flags (one job per worker at
+                a time, as the peers' workers hold, plus the one held ready of --prefetch 1),
+                and again with --threads 1 (a handler thread, as a command's worker has).
   latency       1 producer, 1 worker (--capacity 1), 20,000 sequential jobs of 16 bytes (echo:
                 16-byte results), SUBMIT to RESULT; p50, p99, p99.9, mean, max in microseconds.
   durable       throughput with the journal in a fresh folder, for --fsync always, interval and
@@ -89,13 +90,24 @@ const std::vector<Workload>& all_workloads() {
     return kAll;
 }
 
-std::vector<std::string> echo_worker_flags(bool runs_handlers_inline) {
-    return runs_handlers_inline ? std::vector<std::string>{"--inline"} : std::vector<std::string>{};
+std::vector<std::string> echo_worker_flags(EchoPlacement placement, std::uint32_t capacity) {
+    switch (placement) {
+        case EchoPlacement::inline_handler: return {"--inline"};
+        case EchoPlacement::handler_threads: return {"--threads", std::to_string(std::max<std::uint32_t>(capacity, 1))};
+        case EchoPlacement::worker_default: break;
+    }
+    return {};
 }
 
-std::string echo_handler_description(bool runs_handlers_inline) {
-    return runs_handlers_inline ? "corsair-worker --builtin echo --inline (returns the payload, on the I/O thread)"
-                                : "corsair-worker --builtin echo (returns the payload, one handler thread per credit)";
+std::string echo_handler_description(EchoPlacement placement) {
+    switch (placement) {
+        case EchoPlacement::inline_handler:
+            return "corsair-worker --builtin echo --inline (returns the payload, on the I/O thread)";
+        case EchoPlacement::handler_threads:
+            return "corsair-worker --builtin echo --threads CAPACITY (returns the payload, one handler thread per credit)";
+        case EchoPlacement::worker_default: break;
+    }
+    return "corsair-worker --builtin echo, default flags (an instant built-in: on the I/O thread; --prefetch 1)";
 }
 
 WorkloadSizes full_sizes() { return WorkloadSizes{}; }
@@ -151,9 +163,10 @@ std::variant<BenchOptions, int> parse_options(int argc, char** argv) {
     std::string handlers = "inline";
     app.add_option("--worker-handlers", handlers,
                    "How corsair-worker runs the echo handler: inline = on its I/O thread (--inline), as the "
-                   "ceiling's echo workers do; threads = one handler thread per credit (its default)")
+                   "ceiling's echo workers do; threads = one handler thread per credit (--threads CAPACITY, as a "
+                   "command's worker has); default = no flag (the worker runs echo inline by itself)")
         ->capture_default_str()
-        ->check(CLI::IsMember({"inline", "threads"}));
+        ->check(CLI::IsMember({"inline", "threads", "default"}));
     std::string producer = "library";
     app.add_option("--producer", producer,
                    "Who submits in the timed phases: library = corsair::producer (what users run), raw = a bare "
@@ -228,7 +241,9 @@ std::variant<BenchOptions, int> parse_options(int argc, char** argv) {
         std::cerr << "corsair-bench: --curve needs --producer library (the raw producer has no CURVE)\n";
         return 2;
     }
-    options.runs_handlers_inline = handlers == "inline";
+    options.echo_placement = handlers == "inline"    ? EchoPlacement::inline_handler
+                             : handlers == "threads" ? EchoPlacement::handler_threads
+                                                     : EchoPlacement::worker_default;
     options.sizes = options.is_quick ? quick_sizes() : full_sizes();
     if (throughput_jobs > 0) options.sizes.throughput_jobs = throughput_jobs;
     options.runs = runs > 0 ? runs : (options.is_quick ? 1 : 3);

@@ -42,9 +42,16 @@ struct WorkloadSizes {
 WorkloadSizes full_sizes();
 WorkloadSizes quick_sizes();
 
+// Where corsair-worker runs the echo handler (--worker-handlers).
+enum class EchoPlacement : std::uint8_t {
+    worker_default,   // no flag: the worker's own choice (echo, an instant built-in, runs inline)
+    inline_handler,   // --inline: on the I/O thread
+    handler_threads,  // --threads CAPACITY: one handler thread per credit, as a command needs
+};
+
 // The corsair-worker flags after --builtin echo, and how the report names them.
-std::vector<std::string> echo_worker_flags(bool runs_handlers_inline);
-std::string echo_handler_description(bool runs_handlers_inline);
+std::vector<std::string> echo_worker_flags(EchoPlacement placement, std::uint32_t capacity);
+std::string echo_handler_description(EchoPlacement placement);
 
 struct BenchOptions {
     std::vector<Workload> workloads;  // as asked; empty means all
@@ -55,8 +62,8 @@ struct BenchOptions {
     std::string broker_bin;
     std::string worker_bin;
     std::uint32_t capacity = 64;   // --capacity of each corsair-worker in throughput workloads
-    bool runs_handlers_inline = true;  // corsair-worker --inline (else one handler thread per credit)
-    std::string handler_description() const { return echo_handler_description(runs_handlers_inline); }
+    EchoPlacement echo_placement = EchoPlacement::inline_handler;  // --worker-handlers
+    std::string handler_description() const { return echo_handler_description(echo_placement); }
     bool uses_raw_producer = false;  // --producer raw: timed phases without corsair::producer
     std::size_t window = 1'000;    // corsair::producer window (SUBMITs awaiting ACCEPTED)
     bool broker_http = true;       // false: the throughput workloads run corsair-broker --http ''

@@ -77,7 +77,7 @@ std::string Suite::run_folder(const std::string& label, int run) const {
     return scratch_.fresh_subdir(label + "-run" + std::to_string(run));
 }
 
-WorkerShape Suite::asked_worker_shape() const { return {options_.capacity, options_.runs_handlers_inline}; }
+WorkerShape Suite::asked_worker_shape() const { return {options_.capacity, options_.echo_placement}; }
 
 std::unique_ptr<test::CorsairCluster> Suite::start_corsair(const std::string& folder,
                                                            std::vector<std::string> broker_flags, int workers,
@@ -88,7 +88,7 @@ std::unique_ptr<test::CorsairCluster> Suite::start_corsair(const std::string& fo
     auto cluster = std::make_unique<test::CorsairCluster>(std::move(cluster_options));
     std::vector<std::string> worker_args{"--builtin", "echo"};
     worker_args.insert(worker_args.end(), curve_worker_flags_.begin(), curve_worker_flags_.end());
-    const auto worker_flags = echo_worker_flags(shape.runs_handlers_inline);
+    const auto worker_flags = echo_worker_flags(shape.echo_placement, shape.capacity);
     worker_args.insert(worker_args.end(), worker_flags.begin(), worker_flags.end());
     for (int i = 0; i < workers; ++i) {
         cluster->start_worker("bench-w" + std::to_string(i), worker_args, kQueue, static_cast<int>(shape.capacity));
@@ -220,7 +220,7 @@ void Suite::add_ratios() {
     auto ratio = [](double value, double reference) -> nlohmann::json {
         return reference > 0 ? nlohmann::json(value / reference) : nlohmann::json(nullptr);
     };
-    for (const char* key : {"throughput", "throughput_capacity_1"}) {
+    for (const char* key : {"throughput", "throughput_capacity_1", "throughput_capacity_1_threads"}) {
         if (!results.contains(key)) continue;
         auto& throughput = results[key];
         throughput["ratio_to_ceiling"] =
@@ -326,8 +326,11 @@ void Suite::print_summary() const {
             ratio_text((*throughput)["ratio_to_ceiling"], true) +
                 to_best_peer(*throughput, find(*throughput, {"ratio_to_best_peer"})));
     }
-    if (const auto* throughput = find(results, {"throughput_capacity_1"})) {
-        row("throughput, " + std::to_string((*throughput)["workers"].get<int>()) + " workers, --capacity 1 (jobs/s)",
+    for (const auto& [key, label] : {std::pair{"throughput_capacity_1", "--capacity 1"},
+                                      std::pair{"throughput_capacity_1_threads", "--capacity 1 --threads 1"}}) {
+        const auto* throughput = find(results, {key});
+        if (throughput == nullptr) continue;
+        row("throughput, " + std::to_string((*throughput)["workers"].get<int>()) + " workers, " + label + " (jobs/s)",
             with_commas((*throughput)["median_jobs_per_second"].get<double>()),
             ratio_text((*throughput)["ratio_to_ceiling"], true) +
                 to_best_peer(*throughput, find(*throughput, {"ratio_to_best_peer"})));

@@ -26,7 +26,7 @@ inline constexpr const char* kQueue = "bench";
 // their I/O thread (--inline) or on one handler thread per credit (the default).
 struct WorkerShape {
     std::uint32_t capacity = 1;
-    bool runs_handlers_inline = false;
+    EchoPlacement echo_placement = EchoPlacement::worker_default;
 };
 
 class Suite {

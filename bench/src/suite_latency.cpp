@@ -68,7 +68,7 @@ void Suite::run_latency() {
     std::printf("\n== latency (seed %llu) ==\n", static_cast<unsigned long long>(options_.seed));
     std::printf("  1 worker process (--capacity 1, --builtin echo%s), %llu sequential jobs of %zu B (+%llu warm-up):\n"
                 "  SUBMIT to RESULT received, one job at a time; results are %zu B (echo)\n",
-                options_.runs_handlers_inline ? " --inline" : "", static_cast<unsigned long long>(sizes.latency_jobs),
+                options_.echo_placement == EchoPlacement::inline_handler ? " --inline" : options_.echo_placement == EchoPlacement::handler_threads ? " --threads 1" : "", static_cast<unsigned long long>(sizes.latency_jobs),
                 sizes.latency_payload_bytes,
                 static_cast<unsigned long long>(sizes.latency_warmup_jobs), sizes.latency_payload_bytes);
     nlohmann::json figures = {{"seed", options_.seed},
@@ -83,7 +83,7 @@ void Suite::run_latency() {
     LatencyRuns runs;
     for (int run = 1; run <= options_.runs; ++run) {
         const auto folder = run_folder("latency", run);
-        const auto cluster = start_corsair(folder, {"--data-dir", ""}, 1, WorkerShape{1, options_.runs_handlers_inline});
+        const auto cluster = start_corsair(folder, {"--data-dir", ""}, 1, WorkerShape{1, options_.echo_placement});
         CorsairLoad load(context_, cluster->endpoints().producers, options_.window, kQueue, curve_);
         load.wait_for_workers(1, kRegistrationTimeout);
         const JobSource source(options_.seed, sizes.latency_payload_bytes);

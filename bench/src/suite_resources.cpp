@@ -41,7 +41,7 @@ void Suite::run_memory() {
                               {"runs", nlohmann::json::array()}};
     std::vector<double> overheads;
     for (int run = 1; run <= options_.runs; ++run) {
-        const auto cluster = start_corsair(run_folder("memory", run), {"--data-dir", ""}, 0, WorkerShape{0, false});
+        const auto cluster = start_corsair(run_folder("memory", run), {"--data-dir", ""}, 0, WorkerShape{0, EchoPlacement::worker_default});
         CorsairLoad load(context_, cluster->endpoints().producers, options_.window, kQueue, curve_);
         load.lift_queue_limit();
         const auto before = resident_bytes(cluster->broker_pid()).value_or(0);
@@ -91,7 +91,7 @@ void Suite::run_many_workers() {
     std::vector<double> cpu_percents;
     long long max_false_deaths = 0;
     for (int run = 1; run <= options_.runs; ++run) {
-        const auto cluster = start_corsair(run_folder("many-workers", run), {"--data-dir", ""}, 0, WorkerShape{0, false});
+        const auto cluster = start_corsair(run_folder("many-workers", run), {"--data-dir", ""}, 0, WorkerShape{0, EchoPlacement::worker_default});
         CorsairLoad load(context_, cluster->endpoints().producers, options_.window, kQueue, curve_);
         const auto count = static_cast<std::size_t>(sizes.idle_workers);
         SimulatedWorkers workers(context_, cluster->endpoints().workers, count, kQueue);

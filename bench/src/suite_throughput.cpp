@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <memory>
 #include <optional>
+#include <string>
 
 #include "ceiling_cluster.hpp"
 #include "corsair/protocol/limits.hpp"
@@ -28,6 +29,13 @@ constexpr auto kWarmupTimeout = std::chrono::minutes(1);
 constexpr auto kRegistrationTimeout = std::chrono::seconds(60);
 std::chrono::milliseconds run_timeout(std::uint64_t jobs) {
     return std::chrono::seconds(60) + std::chrono::milliseconds(2 * jobs);
+}
+
+// The flags after --builtin echo, as the run's header line prints them (" --inline", "").
+std::string echo_worker_flag_text(const WorkerShape& shape) {
+    std::string text;
+    for (const auto& flag : echo_worker_flags(shape.echo_placement, shape.capacity)) text += " " + flag;
+    return text;
 }
 
 // `middle`: the broker's CPU, or the ceiling proxy's, or a peer server's (reported under the same keys).
@@ -60,7 +68,7 @@ nlohmann::json Suite::measure_corsair_throughput(const std::string& label, int w
         {"producer", options_.uses_raw_producer ? "raw" : "library"},
         {"window", options_.uses_raw_producer ? nlohmann::json("none below the broker's --max-in-flight: paced by ZeroMQ high-water marks")
                                               : nlohmann::json(options_.window)},
-        {"handler", echo_handler_description(shape.runs_handlers_inline)},
+        {"handler", echo_handler_description(shape.echo_placement)},
         {"journal", journal},
         {"broker_http", options_.broker_http},
         {"scrapes_metrics", options_.scrapes_metrics},
@@ -70,7 +78,7 @@ nlohmann::json Suite::measure_corsair_throughput(const std::string& label, int w
     const std::string producer =
         options_.uses_raw_producer ? "raw producer, no window" : "window " + std::to_string(options_.window);
     std::printf("  %s: %d worker process(es), --capacity %u%s, %llu jobs of %zu B (+%llu warm-up), %s, %s\n",
-                label.c_str(), workers, shape.capacity, shape.runs_handlers_inline ? " --inline" : "", static_cast<unsigned long long>(sizes.throughput_jobs),
+                label.c_str(), workers, shape.capacity, echo_worker_flag_text(shape).c_str(), static_cast<unsigned long long>(sizes.throughput_jobs),
                 sizes.payload_bytes, static_cast<unsigned long long>(sizes.warmup_jobs), producer.c_str(),
                 journal ? ("journal --fsync " + fsync_policy).c_str() : "memory only (--data-dir '')");
     std::printf("  broker HTTP %s%s\n", options_.broker_http ? "on (ephemeral loopback port)" : "off (--http '')",
@@ -216,10 +224,14 @@ void Suite::run_throughput() {
     report_["workloads"]["throughput"] = measure_corsair_throughput("throughput", workers, false, "", asked_worker_shape());
     report_["workloads"]["throughput"]["seed"] = options_.seed;
     // Issue 17: one job per worker at a time, the shape the peers' workers have, with the
-    // worker's default flags other than the echo handler (so its handler threads, not --inline).
-    report_["workloads"]["throughput_capacity_1"] =
-        measure_corsair_throughput("throughput-capacity-1", workers, false, "", WorkerShape{1, false});
+    // worker's default flags other than the echo handler; then with a handler thread, as a
+    // worker running a command has.
+    report_["workloads"]["throughput_capacity_1"] = measure_corsair_throughput(
+        "throughput-capacity-1", workers, false, "", WorkerShape{1, EchoPlacement::worker_default});
     report_["workloads"]["throughput_capacity_1"]["seed"] = options_.seed;
+    report_["workloads"]["throughput_capacity_1_threads"] = measure_corsair_throughput(
+        "throughput-capacity-1-threads", workers, false, "", WorkerShape{1, EchoPlacement::handler_threads});
+    report_["workloads"]["throughput_capacity_1_threads"]["seed"] = options_.seed;
 }
 
 void Suite::run_durable() {

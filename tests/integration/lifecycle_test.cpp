@@ -274,3 +274,31 @@ TEST_CASE("queue_full at the limit loses nothing", "[integration][lifecycle]") {
     CHECK(stats["counters"]["jobs_done"] == 3);
     CHECK(stats["counters"]["queue_full_refusals"] == 1);
 }
+
+TEST_CASE("a short job held ready behind a long one is recalled and runs at once on an idle worker",
+          "[integration][lifecycle][prefetch]") {
+    Cluster cluster;
+    // Capacity 1 and the default --prefetch 1: "short" is held ready behind "long".
+    cluster.start_worker("holder", {"--builtin", "sleep"}, "q", 1);
+    REQUIRE(cluster.wait_for_workers(1));
+    auto producer = cluster.make_producer();
+    const auto long_job = producer->submit_async("q", "60000", true);
+    const auto short_job = producer->submit_async("q", "0", true);
+    REQUIRE(corsair::test::wait_until([&] { return cluster.counter("jobs_dispatched") >= 2; }, 10s, 20ms));
+    CHECK(producer->status(short_job).state == corsair::protocol::JobState::running);  // leased to "holder", waiting
+
+    // An idle worker arrives: the broker asks "short" back and hands it over; "long" runs on.
+    cluster.start_worker("idle", {"--builtin", "sleep"}, "q", 1);
+    const auto outcome = producer->wait_result(short_job, 20s);
+    CHECK(outcome.state == corsair::protocol::JobState::done);
+    CHECK(outcome.result == "slept 0 ms");
+    CHECK(producer->status(long_job).state == corsair::protocol::JobState::running);
+    CHECK(cluster.counter("recalls_sent") == 1);
+    CHECK(cluster.counter("jobs_recalled") == 1);
+    CHECK(cluster.counter("attempts_not_started") == 0);
+    const auto status = producer->status(short_job);
+    CHECK(status.attempt == 2);                                      // its second lease ...
+    CHECK(status.counted_attempts.value_or(status.attempt) == 1);  // ... the first one it ran
+    producer->cancel(long_job);
+    CHECK(producer->wait_result(long_job, 20s).state == corsair::protocol::JobState::cancelled);
+}

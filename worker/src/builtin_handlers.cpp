@@ -53,6 +53,8 @@ Handler sleep_handler() {
     };
 }
 
+bool is_instant_builtin(std::string_view name) { return name == "echo" || name == "noop"; }
+
 std::optional<Handler> builtin_handler(std::string_view name) {
     if (name == "echo") return echo_handler();
     if (name == "noop") return noop_handler();

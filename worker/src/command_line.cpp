@@ -81,13 +81,20 @@ command cannot be run (see above).
 
 Handler threads: by default one per unit of --capacity, which blocking handlers (commands)
 need. --threads N runs them on N threads instead. --inline runs them on the I/O thread with no
-hand-off at all: only for handlers that return within microseconds (echo, noop), since
-heartbeats wait while a handler runs and a slow one would get the worker declared dead.
+hand-off at all: only for handlers that return within microseconds, since heartbeats wait while
+a handler runs and a slow one would get the worker declared dead. The built-ins echo and noop
+run inline unless --threads is given.
 
 Batches: the worker asks the broker for up to --batch jobs per JOBS message (at most
 --capacity) and sends the results of the jobs it finished together as one DONES, as soon as
 nothing else is at hand; a broker that does not know batches gets one JOB and one DONE per
 message. --batch 1 turns this off.
+
+Prefetch: besides its --capacity, the worker holds --prefetch jobs (1 by default) ready to start
+the moment a running one ends, so that it does not wait a round trip to the broker for the next.
+The broker hands a job to a worker with a free slot first, and asks a ready job back (RECALL)
+when another worker of its queue sits idle, so a long job never keeps a short one waiting.
+--prefetch 0 turns this off.
 
 Zero: a limit given as 0 means no limit (--drain-timeout 0 waits for the jobs in flight however
 long they take); where no limit makes no sense, 0 is refused (--capacity, --threads, --batch,
@@ -256,13 +263,19 @@ std::variant<CommandLine, int> parse_command_line(int argc, const char* const* a
                         ->type_name("N")
                         ->check(CLI::Range(std::uint32_t{1}, protocol::kMaxCapacity));
     auto* inline_flag = app.add_flag("--inline", options.runs_handlers_inline,
-                                     "Run handlers on the I/O thread (only for handlers that take microseconds)");
+                                     "Run handlers on the I/O thread (only for handlers that take microseconds; the default for --builtin echo and noop)");
     threads->excludes(inline_flag);
     app.add_option("--batch", options.batch,
                    "Most jobs per JOBS message from the broker and per DONES to it, 1 to 1024 (1: one per "
                    "message; 0 is refused, as it would read as no limit)")
         ->type_name("N")
         ->check(CLI::Range(std::uint32_t{1}, protocol::kMaxBatchEntries))
+        ->capture_default_str();
+    app.add_option("--prefetch", options.prefetch,
+                   "Jobs held ready beyond --capacity, 0 to 64, so that the next job is here when one ends; the "
+                   "broker takes a ready job back when another worker sits idle (0: none)")
+        ->type_name("N")
+        ->check(CLI::Range(std::uint32_t{0}, protocol::kMaxPrefetch))
         ->capture_default_str();
     app.add_option("--id", options.name, "Worker name shown in the broker's stats (default: HOSTNAME:PID); unique among the connected "
                    "workers: the broker refuses a second worker under a name in use, and it retries until the name "
@@ -356,6 +369,8 @@ Handler make_handler(const HandlerSpec& spec) {
 WorkerOptions options_for(const CommandLine& command_line, const HandlerSpec& spec) {
     WorkerOptions options = command_line.options;
     options.capacity = spec.capacity;
+    // An instant built-in needs no handler thread: on the I/O thread it saves two hand-offs a job.
+    if (is_instant_builtin(spec.builtin) && options.handler_threads == 0) options.runs_handlers_inline = true;
     if (command_line.handlers.size() > 1) {
         options.name = (options.name.empty() ? default_worker_name() : options.name) + "/" + spec.queues.front();
     }

@@ -1,5 +1,6 @@
 #include "handler_pool.hpp"
 
+#include <algorithm>
 #include <exception>
 #include <utility>
 
@@ -55,6 +56,28 @@ void HandlerPool::submit(Task task) {
         tasks_.push_back(std::move(task));
     }
     wake_.notify_one();
+}
+
+bool HandlerPool::take_back(const std::string& id, std::uint32_t attempt) {
+    std::lock_guard lock(mutex_);
+    const auto found = std::find_if(tasks_.begin(), tasks_.end(),
+                                    [&](const Task& task) { return task.attempt == attempt && task.id == id; });
+    if (found == tasks_.end()) return false;
+    tasks_.erase(found);
+    return true;
+}
+
+std::optional<Task> HandlerPool::take_next() {
+    std::lock_guard lock(mutex_);
+    if (tasks_.empty()) return std::nullopt;
+    Task task = std::move(tasks_.front());
+    tasks_.pop_front();
+    return task;
+}
+
+bool HandlerPool::has_queued() {
+    std::lock_guard lock(mutex_);
+    return !tasks_.empty();
 }
 
 void HandlerPool::stop() {

@@ -1,5 +1,8 @@
 // HandlerPool: the threads that run handlers (WorkerOptions::handler_threads, by default one per
-// unit of capacity). The I/O thread submits tasks through a mutex/condvar queue; each pool thread
+// unit of capacity), and the jobs waiting for one: a job held ready (READY `prefetch`) waits in
+// its queue, where a RECALL can still take it back. With no threads (inline handlers) the I/O
+// thread takes the queued tasks and runs them itself. The I/O thread submits tasks through a
+// mutex/condvar queue; each pool thread
 // owns a PUSH socket connected to the I/O thread's results endpoint and reports there, as
 // HandlerOutcomes, each progress report and the end of every attempt.
 #pragma once
@@ -57,6 +60,11 @@ public:
 
     // Queues a task for the next free thread. Never blocks on a handler.
     void submit(Task task);
+    // Removes the queued task of (id, attempt), not yet taken by a thread; false if there is none.
+    bool take_back(const std::string& id, std::uint32_t attempt);
+    // A pool of no threads (inline handlers): the oldest queued task, for the caller to run.
+    std::optional<Task> take_next();
+    bool has_queued();
     // Drops queued tasks and requests stop on every thread (JobContext::stop_token). Non-blocking.
     void stop();
 

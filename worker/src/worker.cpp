@@ -28,6 +28,8 @@ constexpr char kDrainCommand = 'D';
 constexpr char kStopCommand = 'S';
 // Lets the final DISCONNECT reach the broker without letting shutdown hang on a dead one.
 constexpr std::chrono::milliseconds kDisconnectLinger{500};
+// Inline handlers run for at most this long before the I/O thread looks at its sockets again.
+constexpr std::chrono::milliseconds kInlineTurn{1};
 // READY's `holding` stays well inside the broker's header bound (protocol::kMaxHeaderBytes).
 constexpr std::size_t kMaxHoldingBytes = protocol::kMaxHeaderBytes / 2;
 
@@ -63,6 +65,9 @@ void validate(const WorkerOptions& options) {
         throw std::invalid_argument("reconnect backoff must satisfy 0 < reconnect_min <= reconnect_max");
     }
     if (options.drain_timeout.count() < 0) throw std::invalid_argument("drain timeout must not be negative");
+    if (options.prefetch > protocol::kMaxPrefetch) {
+        throw std::invalid_argument("prefetch must be between 0 and " + std::to_string(protocol::kMaxPrefetch));
+    }
 }
 
 }  // namespace
@@ -133,24 +138,28 @@ void Worker::run() {
     const std::uint32_t threads =
         options_.runs_handlers_inline ? 0 : (options_.handler_threads != 0 ? options_.handler_threads : options_.capacity);
     pool_ = std::make_unique<HandlerPool>(context_, results_endpoint_, threads, log_);
-    log_->info("worker starting name={} broker={} capacity={} handler_threads={} queues={}", options_.name,
-               options_.broker_endpoint, options_.capacity,
+    log_->info("worker starting name={} broker={} capacity={} prefetch={} handler_threads={} queues={}", options_.name,
+               options_.broker_endpoint, options_.capacity, options_.prefetch,
                options_.runs_handlers_inline ? std::string("inline") : std::to_string(threads), handlers_.size());
     change_state(ConnectionEvent::started);  // throws on a malformed endpoint: a startup error
 
+    // Inline, no thread reports on results_: it is left out of the poll, since libzmq pays a few
+    // system calls per socket polled, on every turn.
+    const bool polls_results = threads > 0;
     while (state_ != ConnectionState::gone) {
-        zmq::pollitem_t items[3] = {
-            {control_.handle(), 0, ZMQ_POLLIN, 0},
-            {results_.handle(), 0, ZMQ_POLLIN, 0},
-            {broker_ ? broker_->handle() : nullptr, 0, ZMQ_POLLIN, 0},
-        };
-        const int count = broker_ ? 3 : 2;
+        zmq::pollitem_t items[3] = {{control_.handle(), 0, ZMQ_POLLIN, 0}};
+        int count = 1;
+        const int results_item = polls_results ? count++ : -1;
+        if (results_item >= 0) items[results_item] = {results_.handle(), 0, ZMQ_POLLIN, 0};
+        const int broker_item = broker_ ? count++ : -1;
+        if (broker_item >= 0) items[broker_item] = {broker_->handle(), 0, ZMQ_POLLIN, 0};
         zmq::poll(items, count, poll_timeout(Clock::now()));
 
         if (items[0].revents & ZMQ_POLLIN) handle_control();
         if (state_ == ConnectionState::gone) break;
-        if (items[1].revents & ZMQ_POLLIN) handle_outcome();
-        if (count == 3 && (items[2].revents & ZMQ_POLLIN)) handle_broker_message(Clock::now());
+        if (results_item >= 0 && (items[results_item].revents & ZMQ_POLLIN)) handle_outcome();
+        if (broker_item >= 0 && (items[broker_item].revents & ZMQ_POLLIN)) handle_broker_message(Clock::now());
+        run_inline_jobs();
         send_held_dones();  // everything at hand has been handled: what ended goes out now
 
         const auto now = Clock::now();
@@ -189,6 +198,7 @@ std::chrono::milliseconds Worker::poll_timeout(Clock::time_point now) const {
     } else if (state_ == ConnectionState::waiting_to_reconnect) {
         next = std::min(next, reconnect_at_);
     }
+    if (options_.runs_handlers_inline && pool_->has_queued()) return std::chrono::milliseconds{0};
     if (is_draining(state_)) next = std::min(next, drain_deadline_);
     if (start_failures_->is_paused()) next = std::min(next, start_failures_->paused_until());
     if (const auto warning = outage_->next_warning()) next = std::min(next, *warning);
@@ -313,6 +323,7 @@ void Worker::send_ready() {
     if (ready.batch == 1) ready.batch = 0;
     ready.instance = instance_;
     ready.holding = held_leases();
+    ready.prefetch = options_.prefetch;
     send_to_broker(std::move(ready));
 }
 
@@ -619,6 +630,8 @@ void Worker::handle_broker_message(Clock::time_point now) {
             for (auto& each : jobs->jobs) handle_job(std::move(each));
         } else if (auto* abandon = std::get_if<protocol::Abandon>(&message)) {
             handle_abandon(*abandon);
+        } else if (auto* recall = std::get_if<protocol::Recall>(&message)) {
+            handle_recall(*recall);
         } else if (auto* error = std::get_if<protocol::Error>(&message)) {
             if (error->code == protocol::ErrorCode::wrong_endpoint) {
                 // protocol.md §6: this is the producer endpoint; retrying cannot help.
@@ -710,16 +723,40 @@ void Worker::handle_job(protocol::Job&& job) {
     change_state(ConnectionEvent::job_received);
     Task task{std::move(job.id),  std::move(job.queue),    job.attempt,          generation_,
               std::move(job.payload), &handler->second, max_result_bytes_, running->second.stop};
-    if (!options_.runs_handlers_inline) {
-        pool_->submit(std::move(task));
+    // Inline, it waits for run_inline_jobs(), after the messages at hand: a RECALL among them
+    // still finds it.
+    pool_->submit(std::move(task));
+}
+
+void Worker::run_inline_jobs() {
+    if (!options_.runs_handlers_inline) return;
+    const auto turn_end = Clock::now() + kInlineTurn;
+    while (auto task = pool_->take_next()) {
+        auto report = [this, &task](std::uint32_t percent, std::string_view message) {
+            HandlerOutcome progress{HandlerOutcomeKind::progress, task->id, task->attempt, task->generation, percent,
+                                    protocol::make_payload(message)};
+            handle_progress(progress, Clock::now());
+        };
+        end_attempt(run_attempt(*task, report));
+        if (state_ == ConnectionState::gone || Clock::now() >= turn_end) break;
+    }
+}
+
+void Worker::handle_recall(const protocol::Recall& recall) {
+    JobKey key{recall.id, recall.attempt};
+    const auto job = running_.find(key);
+    // Started (or ended) already: the attempt ends as it would have, and the broker waits for it.
+    if (job == running_.end() || job->second.is_abandoned || !pool_->take_back(recall.id, recall.attempt)) {
+        log_->debug("recall ignored job={} attempt={} reason=started", recall.id, recall.attempt);
         return;
     }
-    auto report = [this, &task](std::uint32_t percent, std::string_view message) {
-        HandlerOutcome progress{HandlerOutcomeKind::progress, task.id, task.attempt, task.generation, percent,
-                                protocol::make_payload(message)};
-        handle_progress(progress, Clock::now());
-    };
-    end_attempt(run_attempt(task, report));
+    running_.erase(job);
+    if (in_flight_ > 0) --in_flight_;
+    end_lease();
+    log_->debug("job recalled job={} attempt={}", recall.id, recall.attempt);
+    protocol::Fail fail{recall.id, recall.attempt, "recalled by the broker before it started"};
+    fail.is_not_started = true;
+    send_to_broker(std::move(fail));
 }
 
 void Worker::handle_abandon(const protocol::Abandon& abandon) {

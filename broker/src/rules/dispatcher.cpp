@@ -16,8 +16,12 @@ void Dispatcher::dispatch_dirty(TimePoint now) {
 
 void Dispatcher::dispatch(QueueState& queue) {
     if (queue.config.is_paused) return;
-    while (!queue.pending.empty() && !queue.idle_workers.empty()) {
-        WorkerRecord* worker = queue.idle_workers.front();
+    while (!queue.pending.empty()) {
+        // A free slot first: a job held ready waits for the holder's running job to end.
+        const bool has_free_slot = !queue.idle_workers.empty();
+        if (!has_free_slot && queue.prefetching_workers.empty()) break;
+        WorkerRecord* worker = has_free_slot ? queue.idle_workers.front() : queue.prefetching_workers.front();
+        if (!has_free_slot) queue.ready_holders.insert(worker);
         JobRecord* job = queue.pending.front();
         const auto timeout = timeout_of(*job);
         ++job->attempt;
@@ -37,7 +41,50 @@ void Dispatcher::dispatch(QueueState& queue) {
         if (worker != nullptr && !worker->outgoing.empty() && !send_outgoing(*worker)) is_requeued = true;
     }
     with_outgoing_.clear();
-    if (is_requeued) dirty_.mark(queue);
+    if (is_requeued) {
+        dirty_.mark(queue);
+    } else if (queue.pending.empty() && !queue.idle_workers.empty() && !queue.ready_holders.empty()) {
+        recall_ready_jobs(queue);
+    }
+}
+
+// protocol.md §11: a worker sits idle in `queue` while others hold jobs of it ready, unstarted.
+// One RECALL per idle worker not yet covered by a RECALL on its way; a holder that no longer
+// holds a job of this queue beyond its capacity is dropped from the queue's ready_holders.
+void Dispatcher::recall_ready_jobs(QueueState& queue) {
+    const std::size_t idle = queue.idle_workers.size();
+    if (idle <= queue.recalls_in_flight) return;
+    std::size_t wanted = idle - queue.recalls_in_flight;
+    for (auto it = queue.ready_holders.begin(); it != queue.ready_holders.end() && wanted > 0;) {
+        WorkerRecord& holder = **it;
+        JobRecord* job = ready_job_of(holder, queue);
+        if (job == nullptr) {
+            it = queue.ready_holders.erase(it);
+            continue;
+        }
+        p::Frames frames = p::encode(p::Recall{std::string(job->id()), job->attempt});
+        if (outbox_.to_worker(holder.routing_id, frames) != p::SendStatus::sent) {
+            ++it;  // its connection is full or gone: that is dealt with when a JOB to it fails
+            continue;
+        }
+        job->is_recall_sent = true;
+        ++queue.recalls_in_flight;
+        ++context_.counters.recalls_sent;
+        --wanted;
+        context_.log.debug("recall sent job={} attempt={} worker={}", job->id(), job->attempt, holder.name);
+    }
+}
+
+// The job of `queue` that `holder` got last among those beyond its capacity, with no RECALL sent
+// yet: a worker starts its jobs in the order they came, so those are the ones not started.
+JobRecord* Dispatcher::ready_job_of(const WorkerRecord& holder, const QueueState& queue) {
+    const std::size_t held = holder.leases.size();
+    if (held <= holder.capacity) return nullptr;
+    std::size_t beyond = held - holder.capacity;
+    for (JobRecord* job = holder.leases.back(); job != nullptr && beyond > 0; job = JobList::previous(job), --beyond) {
+        if (job->queue == &queue && !job->is_recall_sent) return job;
+    }
+    return nullptr;
 }
 
 // A job's first attempt ends its first wait, which began when it first became pending (its

@@ -1,5 +1,7 @@
 // Hands pending jobs to idle workers: for each dirty queue, the highest-priority oldest job to
-// the least recently used worker with credit, until one side runs out. The jobs one worker gets
+// the least recently used worker with a free slot, or when none has one, to the least recently
+// used worker that may hold a job ready (READY `prefetch`), until one side runs out. When a
+// worker sits idle with nothing pending, the jobs others hold ready are asked back (RECALL). The jobs one worker gets
 // in a pass go out together as one JOBS (protocol.md §5.25), or one JOB; a batch that cannot be
 // sent is undone, every lease in it, as if it had never been made. Owned by the loop thread.
 #pragma once
@@ -44,6 +46,9 @@ private:
     // returns false.
     bool send_outgoing(WorkerRecord& worker);
     void undo_outgoing(WorkerRecord& worker, protocol::SendStatus status);
+    // RECALLs for jobs of `queue` held ready by busy workers, one per idle worker of `queue`.
+    void recall_ready_jobs(QueueState& queue);
+    static JobRecord* ready_job_of(const WorkerRecord& holder, const QueueState& queue);
 
     const SchedulerContext& context_;
     DirtyQueues& dirty_;

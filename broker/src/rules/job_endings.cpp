@@ -66,6 +66,14 @@ void JobEndings::give_back_unstarted(WorkerRecord& worker, const std::string& id
                                      const std::string& error) {
     JobRecord* job = current_lease(&worker, id, attempt);
     if (job == nullptr) return;
+    if (job->is_recall_sent) {
+        // The answer to a RECALL (protocol.md §5.32): held ready, never started, now for a worker
+        // that sits idle. Nothing went wrong, so it is not counted as a requeue either.
+        ++context_.counters.jobs_recalled;
+        context_.log.debug("job recalled job={} attempt={} worker={}", id, attempt, worker.name);
+        release_lease(*job);
+        return;
+    }
     ++context_.counters.attempts_not_started;
     ++context_.counters.jobs_requeued;
     ++job->queue->events.requeued;

@@ -87,6 +87,9 @@ struct JobRecord {
     // Its first dispatch is in its queue's wait histogram: a dispatch undone (the worker's
     // connection full or gone) and made again does not count twice. Fits in the padding.
     bool is_wait_counted = false;
+    // A RECALL went to its lease holder for the current attempt (Dispatcher::recall_ready_jobs);
+    // cleared when the attempt ends, however it ends.
+    bool is_recall_sent = false;
 
     // A new record for `id` whose payload is `payload`: copied into the record when small, else
     // kept as it is. Throws std::bad_alloc. Free it with destroy().

@@ -30,6 +30,10 @@ void JobStates::unlink(JobRecord& job) {
         }
         case JobState::running: {
             --queue.in_flight;
+            if (job.is_recall_sent) {
+                job.is_recall_sent = false;
+                --queue.recalls_in_flight;
+            }
             if (job.has_details()) {
                 JobDetails& details = job.writable_details();
                 if (details.lease_timer) lease_timers_.cancel(*details.lease_timer);

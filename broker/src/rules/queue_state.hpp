@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <list>
 #include <string>
+#include <unordered_set>
 
 #include "corsair/protocol/limits.hpp"
 #include "corsair/protocol/messages.hpp"
@@ -61,7 +62,16 @@ struct QueueState {
     PendingQueue pending;
     std::uint64_t delayed = 0;      // waiting for a delay, a run_at time or a retry's backoff
     JobList dead;                   // the dead set, oldest first
-    std::list<WorkerRecord*> idle_workers;  // front = least recently given a job
+    std::list<WorkerRecord*> idle_workers;  // with a free slot; front = least recently given a job
+    // With every slot busy but room to hold a job ready (READY `prefetch`): given jobs only when
+    // no worker has a free slot. Front = least recently given a job.
+    std::list<WorkerRecord*> prefetching_workers;
+    // Workers that were handed a job of this queue to hold ready, and may still hold it unstarted:
+    // where Dispatcher::recall_ready_jobs() looks when a worker of this queue sits idle. Entries
+    // found stale are dropped there; WorkerRegistry drops a worker's entries before its record goes.
+    std::unordered_set<WorkerRecord*> ready_holders;
+    // RECALLs sent for jobs of this queue whose attempts have not ended yet (JobStates keeps it).
+    std::uint64_t recalls_in_flight = 0;
     std::uint64_t in_flight = 0;
     // Jobs of this queue ended done, and ended failed (into the dead set), since the broker
     // started: like every counter in STATS, not restored from the journal (protocol.md §5.7).

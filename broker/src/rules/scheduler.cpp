@@ -432,16 +432,18 @@ void Scheduler::register_worker(const RoutingId& routing_id, p::Ready&& ready, T
     std::vector<QueueState*> served;
     for (const auto& name : queue_names) served.push_back(&parts_->queues.named(name));
     auto [worker, is_new] = parts_->workers.announce(routing_id, ready.name, std::move(queue_names), std::move(served),
-                                                     ready.capacity, ready.batch, now, ready.instance, peer.address);
+                                                     ready.capacity, ready.batch, now, ready.instance, peer.address,
+                                                     ready.prefetch);
     worker->key = peer.key_name;
     const auto level = lifecycle_level(*worker);
     if (is_new) {
         ++counters_.workers_joined;
-        log_->log(level, "worker joined worker={} address={} key={} capacity={} queues={}", worker->name,
+        log_->log(level, "worker joined worker={} address={} key={} capacity={} prefetch={} queues={}", worker->name,
                   peer.address.empty() ? "in-process" : peer.address, peer.is_keyed ? peer.key_name : "none",
-                  worker->capacity, fmt::join(worker->queues, ","));
+                  worker->capacity, worker->prefetch, fmt::join(worker->queues, ","));
     } else {
-        log_->log(level, "worker announced again worker={} capacity={}", worker->name, worker->capacity);
+        log_->log(level, "worker announced again worker={} capacity={} prefetch={}", worker->name, worker->capacity,
+                  worker->prefetch);
     }
     // Before the HEARTBEAT that answers READY, so that the worker has stopped what the broker does
     // not know by the time it delivers the results it kept (protocol.md §7).

@@ -17,6 +17,8 @@ std::map<std::string, std::uint64_t> SchedulerCounters::to_map() const {
         {"attempts_failed", attempts_failed},
         {"attempts_timed_out", attempts_timed_out},
         {"attempts_not_started", attempts_not_started},
+        {"recalls_sent", recalls_sent},
+        {"jobs_recalled", jobs_recalled},
         {"retries_scheduled", retries_scheduled},
         {"dead_retried", dead_retried},
         {"dead_purged", dead_purged},

@@ -13,6 +13,14 @@ namespace corsair::broker {
 
 struct QueueState;
 
+// Which of its queues' idle lists a worker is on: a worker with a free slot (fewer leases than
+// its capacity) is handed jobs before one that would only hold them ready (READY `prefetch`).
+enum class Listing : std::uint8_t {
+    none,         // no credit, or not serving
+    free_slot,    // QueueState::idle_workers
+    ready_slot,   // QueueState::prefetching_workers: its slots are full, it may hold a job ready
+};
+
 // A worker connection's state as the broker sees it (protocol.md §7, the broker's side).
 enum class WorkerState : std::uint8_t {
     serving,    // announced (READY); takes jobs while it has credit
@@ -35,6 +43,8 @@ struct WorkerRecord {
     std::uint64_t instance = 0;
     std::vector<std::string> queues;
     std::uint32_t capacity = 1;
+    // Jobs it may hold ready beyond `capacity` (READY `prefetch`, protocol.md §11).
+    std::uint32_t prefetch = 0;
     // Most jobs in one JOBS (READY `batch`, at most kMaxBatchEntries); 0 or 1: one JOB per message.
     std::uint32_t batch = 0;
     // Jobs leased to it in the dispatch under way, not yet sent (Scheduler::send_outgoing).
@@ -46,19 +56,26 @@ struct WorkerRecord {
     // The queues' states, parallel to `queues` (queues are never destroyed, so these stay valid).
     std::vector<QueueState*> served;
     // The idle lists' bookkeeping, WorkerRegistry's alone: its position in each served queue's
-    // idle list (parallel to `queues`, valid while is_listed), and its list nodes while it is not
+    // idle list (parallel to `queues`, valid while listed), and its list nodes while it is not
     // listed, so that listing and unlisting once per job allocates nothing.
     std::vector<std::list<WorkerRecord*>::iterator> idle_positions;
     std::list<WorkerRecord*> parked_nodes;
-    bool is_listed = false;
+    Listing listing = Listing::none;
     std::uint64_t done = 0;    // attempts it ended done, for STATS
     std::uint64_t failed = 0;  // attempts it ended failed, for STATS
 
     std::uint32_t credit() const noexcept {
         const auto held = static_cast<std::uint32_t>(leases.size());
-        return held >= capacity ? 0 : capacity - held;
+        return held >= capacity + prefetch ? 0 : capacity + prefetch - held;
     }
     bool can_take_jobs() const noexcept { return state == WorkerState::serving && credit() > 0; }
+    // Fewer leases than slots: a job leased now starts at once.
+    bool has_free_slot() const noexcept { return leases.size() < capacity; }
+    // The idle list it belongs on now.
+    Listing wanted_listing() const noexcept {
+        if (!can_take_jobs()) return Listing::none;
+        return has_free_slot() ? Listing::free_slot : Listing::ready_slot;
+    }
 };
 
 }  // namespace corsair::broker

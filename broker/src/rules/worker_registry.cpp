@@ -26,15 +26,18 @@ std::pair<WorkerRecord*, bool> WorkerRegistry::announce(const RoutingId& routing
                                                         std::vector<std::string> queues,
                                                         std::vector<QueueState*> served, std::uint32_t capacity,
                                                         std::uint32_t batch, TimePoint now, std::uint64_t instance,
-                                                        std::string_view address) {
+                                                        std::string_view address, std::uint32_t prefetch) {
     auto [it, is_new] = workers_.try_emplace(routing_id);
     WorkerRecord& worker = it->second;
     if (is_new) {
         worker.address = address;
         if (!worker.address.empty()) ++networked_;
     }
-    if (worker.is_listed) unlist_idle(worker);
-    if (!is_new) forget_name(worker);
+    if (worker.listing != Listing::none) unlist_idle(worker);
+    if (!is_new) {
+        forget_name(worker);
+        forget_ready_holder(worker);  // its queues may change
+    }
     worker.routing_id = routing_id;
     worker.name = name.empty() ? "anonymous" : name;
     if (!name.empty()) named_[name] = routing_id;
@@ -42,6 +45,7 @@ std::pair<WorkerRecord*, bool> WorkerRegistry::announce(const RoutingId& routing
     worker.queues = std::move(queues);
     worker.served = std::move(served);
     worker.capacity = capacity;
+    worker.prefetch = prefetch;
     worker.batch = batch;
     worker.last_heard = now;
     worker.state = WorkerState::serving;  // READY starts a session whatever came before
@@ -61,29 +65,30 @@ void WorkerRegistry::heard_from(WorkerRecord& worker, TimePoint now) {
 }
 
 void WorkerRegistry::refresh_listing(WorkerRecord& worker) {
-    if (worker.can_take_jobs() && !worker.is_listed) {
-        list_idle(worker);
-    } else if (!worker.can_take_jobs() && worker.is_listed) {
-        unlist_idle(worker);
-    }
+    const Listing wanted = worker.wanted_listing();
+    if (wanted == worker.listing) return;
+    if (worker.listing != Listing::none) unlist_idle(worker);
+    if (wanted != Listing::none) list_idle(worker, wanted);
 }
 
 void WorkerRegistry::note_leased(WorkerRecord& worker, QueueState& queue) {
-    if (!worker.can_take_jobs()) {
-        unlist_idle(worker);
+    if (worker.wanted_listing() != worker.listing) {
+        refresh_listing(worker);
         return;
     }
     for (std::size_t i = 0; i < worker.served.size(); ++i) {
         if (worker.served[i] == &queue) {
-            queue.idle_workers.splice(queue.idle_workers.end(), queue.idle_workers, worker.idle_positions[i]);
+            auto& list = idle_list(queue, worker.listing);
+            list.splice(list.end(), list, worker.idle_positions[i]);
         }
     }
 }
 
 void WorkerRegistry::erase(WorkerRecord& worker) {
     assert(worker.leases.empty());
-    if (worker.is_listed) unlist_idle(worker);
+    if (worker.listing != Listing::none) unlist_idle(worker);
     forget_name(worker);
+    forget_ready_holder(worker);
     if (!worker.address.empty()) --networked_;
     const RoutingId routing_id = worker.routing_id;
     workers_.erase(routing_id);
@@ -94,24 +99,36 @@ void WorkerRegistry::forget_name(const WorkerRecord& worker) {
     if (found != named_.end() && found->second == worker.routing_id) named_.erase(found);
 }
 
-void WorkerRegistry::list_idle(WorkerRecord& worker) {
+void WorkerRegistry::forget_ready_holder(WorkerRecord& worker) {
+    for (QueueState* queue : worker.served) queue->ready_holders.erase(&worker);
+}
+
+std::list<WorkerRecord*>& WorkerRegistry::idle_list(QueueState& queue, Listing listing) {
+    assert(listing != Listing::none);
+    return listing == Listing::free_slot ? queue.idle_workers : queue.prefetching_workers;
+}
+
+void WorkerRegistry::list_idle(WorkerRecord& worker, Listing listing) {
     worker.idle_positions.clear();
     for (QueueState* queue : worker.served) {
+        auto& list = idle_list(*queue, listing);
         if (worker.parked_nodes.empty()) worker.parked_nodes.push_back(&worker);
-        queue->idle_workers.splice(queue->idle_workers.end(), worker.parked_nodes, worker.parked_nodes.begin());
-        worker.idle_positions.push_back(std::prev(queue->idle_workers.end()));
-        if (!queue->pending.empty()) dirty_.mark(*queue);
+        list.splice(list.end(), worker.parked_nodes, worker.parked_nodes.begin());
+        worker.idle_positions.push_back(std::prev(list.end()));
+        // A free slot with nothing pending may take back a job another worker holds ready.
+        const bool may_recall = listing == Listing::free_slot && !queue->ready_holders.empty();
+        if (!queue->pending.empty() || may_recall) dirty_.mark(*queue);
     }
-    worker.is_listed = true;
+    worker.listing = listing;
 }
 
 void WorkerRegistry::unlist_idle(WorkerRecord& worker) {
     for (std::size_t i = 0; i < worker.served.size() && i < worker.idle_positions.size(); ++i) {
-        worker.parked_nodes.splice(worker.parked_nodes.end(), worker.served[i]->idle_workers,
+        worker.parked_nodes.splice(worker.parked_nodes.end(), idle_list(*worker.served[i], worker.listing),
                                    worker.idle_positions[i]);
     }
     worker.idle_positions.clear();
-    worker.is_listed = false;
+    worker.listing = Listing::none;
 }
 
 }  // namespace corsair::broker

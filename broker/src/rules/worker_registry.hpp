@@ -2,11 +2,14 @@
 // (kWorkerTransitions, held against protocol.md §7), liveness, and the idle lists a queue's
 // dispatch takes workers from, least recently used first. A worker is listed in every queue it
 // serves exactly while it can take jobs (serving, with credit). --max-workers bounds the workers
-// connected over the network (has_room_for()). Owned by the broker's loop thread.
+// connected over the network (has_room_for()). A worker with a free slot is listed in its queues'
+// idle_workers; one whose slots are full but that may hold a job ready (READY `prefetch`), in
+// their prefetching_workers. Owned by the broker's loop thread.
 #pragma once
 
 #include <array>
 #include <chrono>
+#include <list>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -73,15 +76,16 @@ public:
     std::pair<WorkerRecord*, bool> announce(const RoutingId& routing_id, const std::string& name,
                                             std::vector<std::string> queues, std::vector<QueueState*> served,
                                             std::uint32_t capacity, std::uint32_t batch, TimePoint now,
-                                            std::uint64_t instance = 0, std::string_view address = {});
+                                            std::uint64_t instance = 0, std::string_view address = {},
+                                            std::uint32_t prefetch = 0);
     // A move of kWorkerTransitions (asserted), then the idle lists brought in line.
     void move_worker(WorkerRecord& worker, WorkerState to);
     // Any message from the worker: it is alive, and no longer congested.
     void heard_from(WorkerRecord& worker, TimePoint now);
-    // Lists the worker as idle in its queues if it can take jobs, unlists it if not.
+    // Lists the worker in its queues' idle lists it belongs on now (WorkerRecord::wanted_listing).
     void refresh_listing(WorkerRecord& worker);
-    // After `worker` was given a job of `queue`: unlisted when out of credit, else moved to the
-    // back of `queue`'s idle list (least recently used first).
+    // After `worker` was given a job of `queue`: moved to the list it now belongs on (none when
+    // out of credit), else to the back of its list in `queue` (least recently used first).
     void note_leased(WorkerRecord& worker, QueueState& queue);
     // Whether `worker` has been silent past liveness x heartbeat interval at `now`.
     bool is_silent(const WorkerRecord& worker, TimePoint now) const noexcept {
@@ -102,8 +106,11 @@ public:
 
 private:
     void forget_name(const WorkerRecord& worker);
-    void list_idle(WorkerRecord& worker);
+    void list_idle(WorkerRecord& worker, Listing listing);
     void unlist_idle(WorkerRecord& worker);
+    static std::list<WorkerRecord*>& idle_list(QueueState& queue, Listing listing);
+    // Drops the worker from its queues' ready_holders, before its queues change or it goes.
+    static void forget_ready_holder(WorkerRecord& worker);
 
     DirtyQueues& dirty_;
     std::chrono::milliseconds silence_limit_;

@@ -54,8 +54,17 @@ struct Fixture {
         return o;
     }
 
-    void ready(const std::string& worker, std::vector<std::string> queues, std::uint32_t capacity) {
-        scheduler.on_worker_message(worker, protocol::Ready{std::move(queues), capacity, worker}, now);
+    void ready(const std::string& worker, std::vector<std::string> queues, std::uint32_t capacity,
+               std::uint32_t prefetch = 0) {
+        protocol::Ready ready{std::move(queues), capacity, worker};
+        ready.prefetch = prefetch;
+        scheduler.on_worker_message(worker, std::move(ready), now);
+    }
+    // FAIL not_started: what a worker answers to a RECALL of a job it has not started.
+    void give_back(const std::string& worker, const std::string& id, std::uint32_t attempt) {
+        protocol::Fail fail{id, attempt, "recalled by the broker before it started"};
+        fail.is_not_started = true;
+        scheduler.on_worker_message(worker, std::move(fail), now);
     }
     void submit(const std::string& id, const std::string& queue = "q", bool wants_result = false,
                 const std::string& producer = "P") {

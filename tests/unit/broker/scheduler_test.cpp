@@ -573,3 +573,93 @@ TEST_CASE("a lease given back by DISCONNECT is not counted against max_attempts"
     f.fail("B", "j1", 2, "it broke");  // the one counted attempt: out of attempts now
     CHECK(f.find_job("j1")->state == p::JobState::failed);
 }
+
+TEST_CASE("a worker's prefetch lets it hold jobs ready beyond its capacity, and a free slot goes first",
+          "[broker][scheduler][prefetch]") {
+    Fixture f;
+    f.ready("A", {"q"}, 1, 1);
+    for (int i = 0; i < 3; ++i) f.submit(std::to_string(i));
+    // One to run, one to hold ready: capacity + prefetch, never more.
+    CHECK(f.job_ids_for("A") == std::vector<std::string>{"0", "1"});
+    CHECK(f.pending_count("q") == 1);
+    f.done("A", "0", 1);
+    CHECK(f.job_ids_for("A") == std::vector<std::string>{"2"});
+
+    SECTION("a worker with a free slot is served before one that could only hold the job ready") {
+        f.done("A", "1", 1);  // A runs "2" and could hold one job ready
+        f.ready("B", {"q"}, 1, 1);
+        f.submit("3");  // A was idle longer, but B can start it at once
+        CHECK(f.job_ids_for("B") == std::vector<std::string>{"3"});
+        CHECK(f.jobs_for("A").empty());
+        f.submit("4");  // no free slot left: the least recently used ready slot
+        CHECK(f.job_ids_for("A") == std::vector<std::string>{"4"});
+        f.submit("5");
+        CHECK(f.job_ids_for("B") == std::vector<std::string>{"5"});
+        f.submit("6");
+        CHECK(f.pending_count("q") == 1);
+    }
+    SECTION("a worker that does not announce prefetch never holds more than its capacity") {
+        f.ready("C", {"q"}, 1);
+        f.submit("3");
+        f.submit("4");
+        CHECK(f.job_ids_for("C") == std::vector<std::string>{"3"});
+        CHECK(f.pending_count("q") == 1);
+    }
+}
+
+TEST_CASE("a job held ready is recalled for a worker that sits idle, and goes to it",
+          "[broker][scheduler][prefetch]") {
+    Fixture f;
+    f.ready("A", {"q"}, 1, 1);
+    f.submit("long");
+    f.submit("short");
+    REQUIRE(f.job_ids_for("A") == std::vector<std::string>{"long", "short"});
+    CHECK(f.outbox.to_worker_of<p::Recall>("A").empty());  // nobody is idle: nothing to recall
+
+    f.ready("B", {"q"}, 1, 1);  // B sits idle while "short" waits behind "long" at A
+    auto recalls = f.outbox.to_worker_of<p::Recall>("A");
+    REQUIRE(recalls.size() == 1);
+    CHECK(recalls[0].id == "short");
+    CHECK(recalls[0].attempt == 1);
+    CHECK(f.scheduler.counters().recalls_sent == 1);
+
+    SECTION("the holder gives it back unstarted: it goes to the idle worker, uncounted") {
+        f.give_back("A", "short", 1);
+        const auto to_b = f.jobs_for("B");
+        REQUIRE(to_b.size() == 1);
+        CHECK(to_b[0].id == "short");
+        CHECK(to_b[0].attempt == 2);
+        CHECK(f.scheduler.counters().jobs_recalled == 1);
+        CHECK(f.scheduler.counters().attempts_not_started == 0);
+        CHECK(f.scheduler.counters().jobs_requeued == 0);
+        // A gets no second RECALL for what it no longer holds, and B's run is the job's first counted one.
+        CHECK(f.outbox.to_worker_of<p::Recall>("A").empty());
+        f.done("B", "short", 2, "fast");
+        f.request(p::StatusRequest{"short"});
+        auto status = f.outbox.to_producer_of<p::StatusReply>("P");
+        REQUIRE(status.size() == 1);
+        CHECK(status[0].state == p::JobState::done);
+        CHECK(status[0].attempt == 2);
+        CHECK(status[0].counted_attempts == std::optional<std::uint32_t>(1));
+    }
+    SECTION("the holder had started it already: it ends as usual, and no second RECALL goes out") {
+        f.heartbeat("B");
+        f.done("A", "long", 1);
+        f.done("A", "short", 1);
+        CHECK(f.outbox.to_worker_of<p::Recall>("A").empty());
+        CHECK(f.scheduler.counters().jobs_recalled == 0);
+        CHECK(f.scheduler.counters().jobs_done == 2);
+        CHECK(f.jobs_for("B").empty());
+    }
+    SECTION("one RECALL per idle worker, not per turn") {
+        f.heartbeat("B");
+        f.submit("later");  // goes to B's free slot
+        CHECK(f.job_ids_for("B") == std::vector<std::string>{"later"});
+        CHECK(f.outbox.to_worker_of<p::Recall>("A").empty());
+    }
+    SECTION("a holder that goes away takes its RECALL with it") {
+        f.scheduler.on_worker_message("A", p::Disconnect{"bye"}, f.now);
+        // Both its jobs are back; B takes one, the other waits.
+        CHECK(f.job_ids_for("B").size() == 2);
+    }
+}

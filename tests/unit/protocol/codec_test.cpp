@@ -594,6 +594,10 @@ TEST_CASE("READY round trips its instance and the leases it holds, written only 
     CHECK(m.holding->at(1).id == "j2");
     CHECK(m.holding->at(1).attempt == 7);
 
+    ready.prefetch = 2;
+    CHECK(header_keys(encode(ready)[2]) == Keys{"queues", "capacity", "name", "instance", "holding", "prefetch"});
+    CHECK(round_trip(ready).prefetch == 2);
+    ready.prefetch = 0;  // written only when set: an older broker sees the READY it knew
     ready.holding.emplace();
     auto empty = round_trip(ready);
     REQUIRE(empty.holding.has_value());
@@ -1021,6 +1025,9 @@ TEST_CASE("ABANDON round trips with its reason", "[protocol][codec]") {
     CHECK(timeout.reason == "timeout");
     CHECK(round_trip(Abandon{"job-1", 1, "cancelled"}).reason == "cancelled");
     CHECK(round_trip(Abandon{"job-1", UINT32_MAX, ""}).attempt == UINT32_MAX);
+    const auto recall = round_trip(Recall{"job-1", 7});
+    CHECK(recall.id == "job-1");
+    CHECK(recall.attempt == 7);
 }
 
 TEST_CASE("STATUS asks for the job's payload only when told, and the reply says which bytes it holds",

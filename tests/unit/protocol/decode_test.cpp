@@ -168,7 +168,7 @@ std::vector<MalformedCase> frame_cases() {
          ErrorCode::bad_header},
     };
     // Known: 0x01..0x0F and 0x10..0x1F. Everything around them is unknown.
-    for (int code : {0x00, 0x20, 0x21, 0x7F, 0x80, 0xFF}) {
+    for (int code : {0x00, 0x21, 0x22, 0x7F, 0x80, 0xFF}) {
         cases.push_back({"unknown command byte " + std::to_string(code),
                          frames({sig, std::string(1, static_cast<char>(code)), empty_map}), ErrorCode::unknown_command});
     }
@@ -332,6 +332,9 @@ void add_lifecycle_cases(Add& add) {
     add("attempt 0", Command::progress, with(progress, uint("attempt", 0)), value, "attempt");
     add("attempt 0", Command::abandon, with(valid_fields(Command::abandon), uint("attempt", 0)), value, "attempt");
     add("reason as int", Command::abandon, with(valid_fields(Command::abandon), uint("reason", 1)), type, "reason");
+    add("recall attempt 0", Command::recall, with(valid_fields(Command::recall), uint("attempt", 0)), value, "attempt");
+    add("recall without id", Command::recall, {uint("attempt", 1)}, ErrorCode::missing_field, "id");
+    add("prefetch over 64", Command::ready, with(valid_fields(Command::ready), uint("prefetch", 65)), value, "prefetch");
 
     // Batches (§5.25, §5.26) and their negotiation.
     const auto entries = [](std::string key, std::vector<std::function<void(Packer&)>> list) {
@@ -590,6 +593,7 @@ std::vector<MalformedCase> field_cases() {
         {Command::ok, {"command"}},
         {Command::progress, {"id", "attempt", "percent"}},
         {Command::abandon, {"id", "attempt"}},
+        {Command::recall, {"id", "attempt"}},
         {Command::jobs, {"jobs"}},
         {Command::dones, {"done"}},
         {Command::results, {"results"}},
@@ -925,6 +929,7 @@ std::vector<Message> seed_messages() {
     messages.emplace_back(Disconnect{"bye"});
     messages.emplace_back(Progress{"job-1", 1, 50, "half way"});
     messages.emplace_back(Abandon{"job-1", 1, "timeout"});
+    messages.emplace_back(Recall{"job-1", 2});
     Jobs jobs;
     jobs.jobs.push_back(Job{"job-1", "emails", 1, make_payload("one")});
     jobs.jobs.push_back(Job{"job-2", "images", 3, zmq::message_t()});
@@ -972,7 +977,7 @@ TEST_CASE("the mutation seeds cover every command", "[protocol][decode]") {
     std::set<Command> seeded;
     for (const auto& message : seed_messages()) seeded.insert(command_of(message));
     CHECK(seeded == std::set<Command>(std::begin(kAllCommands), std::end(kAllCommands)));
-    CHECK(seeded.size() == 31);
+    CHECK(seeded.size() == 32);
 }
 
 void mutate(std::vector<std::string>& parts, std::mt19937& random) {

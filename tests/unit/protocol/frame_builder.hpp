@@ -242,6 +242,8 @@ inline Fields valid_fields(Command command) {
             return {str("id", "j1"), uint("attempt", 1), uint("percent", 50), str("message", "half")};
         case Command::abandon:
             return {str("id", "j1"), uint("attempt", 1), str("reason", "timeout")};
+        case Command::recall:
+            return {str("id", "j1"), uint("attempt", 1)};
         case Command::jobs:  // one entry: messages built from it carry one payload frame
             return {raw("jobs", [](Packer& p) {
                 p.pack_array(1);

@@ -1166,3 +1166,79 @@ TEST_CASE("a handler that cannot start gives its job back uncounted and pauses t
     CHECK(done.id == "j1");
     CHECK_FALSE(running.worker().has_given_up());
 }
+
+TEST_CASE("a job held ready is given back on RECALL as FAIL not_started, and a started one is not",
+          "[worker][prefetch]") {
+    zmq::context_t context;
+    FakeBroker broker(context);
+    Gate gate;
+    RunningWorker running(context, options_for(broker), {{"q", [&](const JobContext& job) { return gate.pass(job); }}});
+    auto [worker_id, ready] = broker.expect<protocol::Ready>();
+    CHECK(ready.capacity == 1);
+    CHECK(ready.prefetch == 1);  // the default: one job held ready
+    broker.send(worker_id, protocol::Heartbeat{1000, 3});
+    broker.send_job(worker_id, "long", "q", 1, "");
+    broker.send_job(worker_id, "ready", "q", 4, "");
+    REQUIRE(gate.wait_running(1));  // "long" runs; "ready" waits for the one handler thread
+    broker.send(worker_id, protocol::Recall{"long", 1});   // started: ignored
+    broker.send(worker_id, protocol::Recall{"ready", 4});  // held ready: given back
+    broker.send(worker_id, protocol::Recall{"other", 1});  // not here: ignored
+    auto [from, fail] = broker.expect<protocol::Fail>();
+    CHECK(fail.id == "ready");
+    CHECK(fail.attempt == 4);
+    CHECK(fail.is_not_started);
+    CHECK_FALSE(fail.is_permanent);
+    gate.open();
+    auto [done_from, done] = broker.expect<protocol::Done>();
+    CHECK(done.id == "long");
+    // The slot is free again: the next job runs, and "ready" never did.
+    broker.send_job(worker_id, "next", "q", 1, "");
+    auto [next_from, next] = broker.expect<protocol::Done>();
+    CHECK(next.id == "next");
+    CHECK(gate.max_running() == 1);
+}
+
+TEST_CASE("inline handlers read the broker's messages between jobs, so a RECALL can still reach a waiting job",
+          "[worker][prefetch]") {
+    zmq::context_t context;
+    FakeBroker broker(context);
+    Gate gate;
+    auto options = options_for(broker);
+    options.runs_handlers_inline = true;
+    RunningWorker running(context, options, {{"q", [&](const JobContext& job) { return gate.pass(job); }}});
+    auto [worker_id, ready] = broker.expect<protocol::Ready>();
+    CHECK(ready.prefetch == 1);
+    broker.send(worker_id, protocol::Heartbeat{1000, 3});
+    broker.send_job(worker_id, "long", "q", 1, "");
+    REQUIRE(gate.wait_running(1));
+    // The I/O thread is in "long": these wait in its socket, and once "long" returns it reads
+    // them all before it starts another job, so "ready" is given back, never started.
+    broker.send_job(worker_id, "ready", "q", 1, "");
+    broker.send(worker_id, protocol::Recall{"ready", 1});
+    broker.send_job(worker_id, "after", "q", 1, "");
+    CHECK(broker.stays_quiet(50ms));  // nothing while "long" runs
+    gate.open();
+    std::vector<std::string> order;
+    for (int i = 0; i < 3; ++i) {
+        auto received = broker.receive(kDeadline);
+        REQUIRE(received);
+        if (auto* done = std::get_if<protocol::Done>(&received->message)) order.push_back("DONE " + done->id);
+        if (auto* fail = std::get_if<protocol::Fail>(&received->message)) {
+            CHECK(fail->is_not_started);
+            order.push_back("FAIL " + fail->id);
+        }
+        if (std::holds_alternative<protocol::Heartbeat>(received->message)) --i;
+    }
+    CHECK(order == std::vector<std::string>{"DONE long", "FAIL ready", "DONE after"});
+}
+
+TEST_CASE("a worker with --prefetch 0 announces none", "[worker][prefetch]") {
+    zmq::context_t context;
+    FakeBroker broker(context);
+    auto options = options_for(broker, 3);
+    options.prefetch = 0;
+    RunningWorker running(context, options, {{"q", describe()}});
+    auto [worker_id, ready] = broker.expect<protocol::Ready>();
+    CHECK(ready.capacity == 3);
+    CHECK(ready.prefetch == 0);
+}

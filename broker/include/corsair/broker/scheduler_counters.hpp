@@ -23,6 +23,8 @@ struct SchedulerCounters {
     std::uint64_t attempts_failed = 0;     // FAIL, timeout or worker death: each failed attempt
     std::uint64_t attempts_timed_out = 0;
     std::uint64_t attempts_not_started = 0;  // FAIL not_started: given back uncounted, the worker's fault
+    std::uint64_t recalls_sent = 0;  // RECALLs for jobs held ready while another worker sat idle
+    std::uint64_t jobs_recalled = 0;  // ... answered by a FAIL not_started: the job went to another worker
     std::uint64_t retries_scheduled = 0;   // failed attempts that will be tried again after a backoff
     std::uint64_t dead_retried = 0;
     std::uint64_t dead_purged = 0;

@@ -44,6 +44,7 @@ enum class Command : std::uint8_t {
     list_reply = 0x1D,
     clear = 0x1E,
     delete_queue = 0x1F,
+    recall = 0x20,
 };
 
 // One way a command travels. Some travel several ways (HEARTBEAT both between broker and worker).
@@ -124,6 +125,8 @@ inline constexpr CommandInfo kCommands[] = {
     {Command::list_reply, "LIST_REPLY", Direction::broker_to_producer, FrameRule::payload},
     {Command::clear, "CLEAR", Direction::producer_to_broker, FrameRule::header_only},
     {Command::delete_queue, "DELETE_QUEUE", Direction::producer_to_broker, FrameRule::header_only},
+    // broker -> worker: a job held ready beyond capacity, asked back (docs/protocol.md §5.32)
+    {Command::recall, "RECALL", Direction::broker_to_worker, FrameRule::header_only},
 };
 
 inline constexpr std::size_t kCommandCount = std::size(kCommands);

@@ -39,6 +39,8 @@ inline constexpr std::size_t kMaxKeyNameBytes = 255;
 inline constexpr std::size_t kMaxQueuesPerWorker = 64;
 inline constexpr std::size_t kMaxErrorTextBytes = 8 * 1024;
 inline constexpr std::uint32_t kMaxCapacity = 10'000;
+// Most jobs a worker may hold ready beyond its capacity (READY's `prefetch`, docs/protocol.md §11).
+inline constexpr std::uint32_t kMaxPrefetch = 64;
 // Most leases one READY's `holding` names (the header's own bound usually comes first).
 inline constexpr std::size_t kMaxHeldLeases = kMaxCapacity;
 

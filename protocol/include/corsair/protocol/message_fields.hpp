@@ -687,6 +687,7 @@ inline void write(MapWriter& w, const Ready& m) {
     if (m.batch != 0) w.field("batch", m.batch);
     if (m.instance != 0) w.field("instance", m.instance);
     if (m.holding) write_held_leases(w, *m.holding);
+    if (m.prefetch != 0) w.field("prefetch", m.prefetch);
 }
 inline void read(const MapReader& r, Ready& m) {
     m.queues = strings(r, "queues", kMaxQueuesPerWorker, kMaxQueueNameBytes);
@@ -700,6 +701,7 @@ inline void read(const MapReader& r, Ready& m) {
     m.batch = r.unsigned_integer<std::uint32_t>("batch", 0, kMaxBatchEntries, 0);
     m.instance = r.unsigned_integer("instance", 0, kMaxU64, 0);
     m.holding = read_held_leases(r);
+    m.prefetch = r.unsigned_integer<std::uint32_t>("prefetch", 0, kMaxPrefetch, 0);
 }
 
 inline void write(MapWriter& w, const Job& m) {
@@ -757,6 +759,15 @@ inline void read(const MapReader&, Drain&) {}
 inline void write(MapWriter& w, const Disconnect& m) { w.field("reason", m.reason); }
 inline void read(const MapReader& r, Disconnect& m) {
     m.reason = r.string("reason", kMaxErrorTextBytes, Presence::optional);
+}
+
+inline void write(MapWriter& w, const Recall& m) {
+    w.field("id", m.id);
+    w.field("attempt", m.attempt);
+}
+inline void read(const MapReader& r, Recall& m) {
+    m.id = job_id(r);
+    m.attempt = attempt(r, 1);
 }
 
 inline void write(MapWriter& w, const Progress& m) {

@@ -399,6 +399,10 @@ struct Ready {
     // The leases this worker still holds: running, or ended with a result not yet delivered.
     // Absent (an older worker): nothing is re-adopted or abandoned (protocol.md §10).
     std::optional<std::vector<HeldLease>> holding{};
+    // Jobs the broker may lease beyond `capacity`, held ready to start the moment a running one
+    // ends; the broker takes one back with RECALL when another worker is idle (protocol.md §11).
+    // 0 (an older worker): never more than `capacity`.
+    std::uint32_t prefetch = 0;
 };
 
 struct Job {
@@ -480,11 +484,19 @@ struct Abandon {
     std::string reason;  // "timeout", "cancelled" or "unknown_lease"
 };
 
+// Asks for a job held ready but not started back (protocol.md §5.32): the worker answers with a
+// FAIL `not_started` if it has not started it, and otherwise lets the attempt end as it would.
+struct Recall {
+    static constexpr Command kCommand = Command::recall;
+    std::string id;
+    std::uint32_t attempt = 0;
+};
+
 // One alternative per row of kCommands, in the same order, so a message's index() is its row.
 using Message = std::variant<Submit, Accepted, JobResult, StatusRequest, StatusReply, StatsRequest, StatsReply, Error,
                              Cancel, Retry, Purge, DeadRequest, DeadReply, QueueSettings, Ok, Ready, Job, Done, Fail,
                              Heartbeat, Drain, Disconnect, Progress, Abandon, Jobs, Dones, Results, ListRequest,
-                             ListReply, Clear, DeleteQueue>;
+                             ListReply, Clear, DeleteQueue, Recall>;
 
 namespace detail {
 template <std::size_t... Row>

@@ -140,6 +140,11 @@ private:
     void adopt_max_result_bytes(std::uint64_t max_payload_bytes);
     void handle_job(protocol::Job&& job);
     void handle_abandon(const protocol::Abandon& abandon);
+    // protocol.md §5.32: a job still waiting for a slot goes back to the broker as FAIL not_started.
+    void handle_recall(const protocol::Recall& recall);
+    // Inline handlers: runs the jobs waiting for the I/O thread, for at most kInlineTurn, so that
+    // messages (a RECALL, an ABANDON) and heartbeats are looked at between long runs of jobs.
+    void run_inline_jobs();
     void begin_drain(Clock::time_point now);
     // Sends DISCONNECT with `reason` (when a socket is open) and goes to `gone` by `event`.
     void finish(ConnectionEvent event, const char* reason);

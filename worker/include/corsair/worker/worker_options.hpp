@@ -26,6 +26,11 @@ struct WorkerOptions {
     // the broker allows it. A DONES goes out when the jobs at hand are done, never held back to
     // fill up. 0 or 1: one JOB and one DONE per message.
     std::uint32_t batch = 64;
+    // Jobs held ready beyond `capacity` (READY `prefetch`, protocol.md §11): the next job is
+    // already here when a running one ends, instead of a round trip to the broker later. The
+    // broker asks a ready job back (RECALL) when another worker of its queue sits idle, so a long
+    // job never keeps a short one waiting behind it. 0: never more jobs than `capacity`.
+    std::uint32_t prefetch = 1;
     // Used until the broker's first HEARTBEAT says otherwise.
     std::chrono::milliseconds heartbeat_interval = protocol::kDefaultHeartbeatInterval;
     std::uint32_t liveness = protocol::kDefaultLiveness;
