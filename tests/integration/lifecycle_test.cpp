@@ -278,7 +278,7 @@ TEST_CASE("queue_full at the limit loses nothing", "[integration][lifecycle]") {
 TEST_CASE("a short job held ready behind a long one is recalled and runs at once on an idle worker",
           "[integration][lifecycle][prefetch]") {
     Cluster cluster;
-    // Capacity 1 and the default --prefetch 1: "short" is held ready behind "long".
+    // Capacity 1 and the default --prefetch 8: "short" is held ready behind "long".
     cluster.start_worker("holder", {"--builtin", "sleep"}, "q", 1);
     REQUIRE(cluster.wait_for_workers(1));
     auto producer = cluster.make_producer();

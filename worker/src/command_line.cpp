@@ -86,12 +86,13 @@ a handler runs and a slow one would get the worker declared dead. The built-ins 
 run inline unless --threads is given.
 
 Batches: the worker asks the broker for up to --batch jobs per JOBS message (at most
---capacity) and sends the results of the jobs it finished together as one DONES, as soon as
+--capacity plus --prefetch) and sends the results of the jobs it finished together as one DONES, as soon as
 nothing else is at hand; a broker that does not know batches gets one JOB and one DONE per
 message. --batch 1 turns this off.
 
-Prefetch: besides its --capacity, the worker holds --prefetch jobs (1 by default) ready to start
-the moment a running one ends, so that it does not wait a round trip to the broker for the next.
+Prefetch: besides its --capacity, the worker holds --prefetch jobs (8 by default) ready to start
+the moment a running one ends, so that it does not wait a round trip to the broker for the next,
+and jobs and results travel several to a message.
 The broker hands a job to a worker with a free slot first, and asks a ready job back (RECALL)
 when another worker of its queue sits idle, so a long job never keeps a short one waiting.
 --prefetch 0 turns this off.

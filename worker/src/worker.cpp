@@ -319,7 +319,8 @@ void Worker::send_ready() {
     for (const auto& [queue, handler] : handlers_) ready.queues.push_back(queue);
     ready.capacity = options_.capacity;
     ready.name = options_.name;
-    ready.batch = std::min({options_.batch, options_.capacity, protocol::kMaxBatchEntries});
+    // Up to every job it may hold: at capacity 1 a job and the one held ready travel together.
+    ready.batch = std::min({options_.batch, options_.capacity + options_.prefetch, protocol::kMaxBatchEntries});
     if (ready.batch == 1) ready.batch = 0;
     ready.instance = instance_;
     ready.holding = held_leases();

@@ -973,7 +973,7 @@ TEST_CASE("a worker takes JOBS and, once the broker's HEARTBEAT allows it, answe
     options.runs_handlers_inline = true;  // every job of a JOBS ends before the worker looks up
     RunningWorker running(context, options, {{"q", describe()}, {"r", describe()}});
     auto [worker_id, ready] = broker.expect<protocol::Ready>();
-    CHECK(ready.batch == 8);  // WorkerOptions::batch (64), but never more than the capacity
+    CHECK(ready.batch == 16);  // WorkerOptions::batch (64), but never more than capacity + prefetch
 
     auto jobs_of = [](int count) {
         protocol::Jobs jobs;
@@ -1033,7 +1033,7 @@ TEST_CASE("pooled handlers' results reach a batching broker, each exactly once",
     FakeBroker broker(context);
     RunningWorker running(context, options_for(broker, 16), {{"q", describe()}});
     auto [worker_id, ready] = broker.expect<protocol::Ready>();
-    CHECK(ready.batch == 16);
+    CHECK(ready.batch == 24);  // capacity + prefetch
     broker.send(worker_id, protocol::Heartbeat{250, 3, protocol::kMaxBatchEntries});
     protocol::Jobs jobs;
     for (int i = 0; i < 16; ++i) jobs.jobs.push_back(protocol::Job{"job-" + std::to_string(i), "q", 1, {}});
@@ -1175,7 +1175,7 @@ TEST_CASE("a job held ready is given back on RECALL as FAIL not_started, and a s
     RunningWorker running(context, options_for(broker), {{"q", [&](const JobContext& job) { return gate.pass(job); }}});
     auto [worker_id, ready] = broker.expect<protocol::Ready>();
     CHECK(ready.capacity == 1);
-    CHECK(ready.prefetch == 1);  // the default: one job held ready
+    CHECK(ready.prefetch == 8);  // the default
     broker.send(worker_id, protocol::Heartbeat{1000, 3});
     broker.send_job(worker_id, "long", "q", 1, "");
     broker.send_job(worker_id, "ready", "q", 4, "");
@@ -1207,7 +1207,7 @@ TEST_CASE("inline handlers read the broker's messages between jobs, so a RECALL 
     options.runs_handlers_inline = true;
     RunningWorker running(context, options, {{"q", [&](const JobContext& job) { return gate.pass(job); }}});
     auto [worker_id, ready] = broker.expect<protocol::Ready>();
-    CHECK(ready.prefetch == 1);
+    CHECK(ready.prefetch == 8);
     broker.send(worker_id, protocol::Heartbeat{1000, 3});
     broker.send_job(worker_id, "long", "q", 1, "");
     REQUIRE(gate.wait_running(1));
