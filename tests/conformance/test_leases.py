@@ -232,3 +232,43 @@ def test_a_worker_with_credit_is_offered_jobs_from_every_queue_it_serves(session
         accepted(producer.submit(jobs[queue], queue))
     worker.ready(queues, capacity=2)
     assert {worker.job().get("id"), worker.job().get("id")} == set(jobs.values())
+
+
+@spec("11")
+def test_a_job_held_ready_is_recalled_for_an_idle_worker_and_given_back_uncharged(session):
+    producer, holder = session.producer(), session.worker()
+    queue = session.name("q")
+    running, ready = session.name("running"), session.name("ready")
+    holder.ready([queue], capacity=1, prefetch=1)
+    accepted(producer.submit(running, queue, b"long", wants_result=True))
+    first = holder.job(running)
+    accepted(producer.submit(ready, queue, b"short", wants_result=True))
+    held = holder.job(ready)  # beyond capacity 1: held ready, not started
+    assert held.get("attempt") == 1
+    idle = session.worker()
+    idle.ready([queue], capacity=1)
+    recall = holder.expect(wire.RECALL)  # §5.32: the one lease beyond capacity
+    assert (recall.get("id"), recall.get("attempt")) == (ready, 1)
+    holder.fail(held, "recalled", not_started=True)
+    moved = idle.job(ready)
+    assert moved.get("attempt") == 2
+    idle.done(moved, b"fast")
+    result = producer.result(ready)
+    assert result.payload == b"fast" and result.get("attempt") == 2
+    assert producer.status(ready).get("counted_attempts", 2) == 1
+    holder.done(first, b"slow")
+    assert producer.result(running).payload == b"slow"
+
+
+@spec("11")
+def test_a_worker_without_prefetch_never_holds_more_than_its_capacity_nor_gets_a_recall(session):
+    producer, worker = session.producer(), session.worker()
+    queue = session.name("q")
+    worker.ready([queue], capacity=1)
+    first, second = session.name("a"), session.name("b")
+    accepted(producer.submit(first, queue, b"1"))
+    accepted(producer.submit(second, queue, b"2"))
+    job = worker.job(first)
+    assert [m for m in worker.barrier() if m.command in (wire.JOB, wire.JOBS, wire.RECALL)] == []
+    worker.done(job, b"")
+    worker.job(second)
