@@ -20,10 +20,13 @@ void Dispatcher::dispatch(QueueState& queue) {
         // A free slot first: a job held ready waits for the holder's running job to end.
         const bool has_free_slot = !queue.idle_workers.empty();
         if (!has_free_slot && queue.prefetching_workers.empty()) break;
-        WorkerRecord* worker = has_free_slot ? queue.idle_workers.front() : queue.prefetching_workers.front();
-        if (!has_free_slot) queue.ready_holders.insert(worker);
         JobRecord* job = queue.pending.front();
         const auto timeout = timeout_of(*job);
+        // A lease's timeout runs from its dispatch: a job held ready would spend it waiting. So a
+        // job with a timeout goes to a free slot only, and the jobs behind it wait their turn.
+        if (!has_free_slot && timeout.count() > 0) break;
+        WorkerRecord* worker = has_free_slot ? queue.idle_workers.front() : queue.prefetching_workers.front();
+        if (!has_free_slot) queue.ready_holders.insert(worker);
         ++job->attempt;
         count_first_wait(*job);
         states_.move_job(*job, JobMove::running(*worker, timeout.count() > 0 ? std::optional(now_ + timeout)

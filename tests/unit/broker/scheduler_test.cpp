@@ -663,3 +663,19 @@ TEST_CASE("a job held ready is recalled for a worker that sits idle, and goes to
         CHECK(f.job_ids_for("B").size() == 2);
     }
 }
+
+TEST_CASE("a job with a timeout is never held ready, since its timeout runs from the lease",
+          "[broker][scheduler][prefetch]") {
+    Fixture f;
+    f.ready("A", {"q"}, 1, 4);
+    auto timed = p::make_submit("timed", "q", false, p::make_payload("x"));
+    timed.timeout_ms = 1000;
+    f.submit("first");
+    f.submit_message(std::move(timed));
+    f.submit("behind");
+    // "first" runs; "timed" would only be held ready, so it waits, and "behind" keeps its place.
+    CHECK(f.job_ids_for("A") == std::vector<std::string>{"first"});
+    CHECK(f.pending_count("q") == 2);
+    f.done("A", "first", 1);
+    CHECK(f.job_ids_for("A") == std::vector<std::string>{"timed", "behind"});
+}
