@@ -634,58 +634,7 @@ void Worker::handle_broker_message(Clock::time_point now) {
         } else if (auto* recall = std::get_if<protocol::Recall>(&message)) {
             handle_recall(*recall);
         } else if (auto* error = std::get_if<protocol::Error>(&message)) {
-            if (error->code == protocol::ErrorCode::wrong_endpoint) {
-                // protocol.md §6: this is the producer endpoint; retrying cannot help.
-                throw std::invalid_argument(options::wrong_endpoint_text(options_.broker_endpoint, error->message));
-            }
-            if (error->code == protocol::ErrorCode::forbidden) {
-                // docs/security.md: this worker's key may not serve (wrong role, or removed from the
-                // broker's --allowed-keys); only the operator can change that.
-                throw std::invalid_argument("the broker at " + options_.broker_endpoint +
-                                            " refused this worker's key: " + error->message);
-            }
-            if (error->code == protocol::ErrorCode::unknown_worker) {
-                // The broker restarted or declared us dead: announce ourselves again on this socket.
-                // Heartbeats already on their way draw one such error each; one READY per interval answers them all.
-                if (now < last_ready_again_ + interval_) continue;
-                log_->info("broker does not know this worker; sending READY again broker={}", options_.broker_endpoint);
-                send_ready();
-                last_ready_again_ = now;
-                // A fresh registration is not draining, nor paused.
-                if (state_ == ConnectionState::draining || start_failures_->is_paused()) {
-                    send_to_broker(protocol::Drain{});
-                }
-            } else if (error->code == protocol::ErrorCode::id_conflict && error->command == "READY") {
-                // protocol.md §5.9: another connected worker has this name. It may be this worker's
-                // own predecessor, not yet declared dead: try again after the backoff.
-                log_->error("broker refused this worker: another connected worker is named {}; give each worker its "
-                            "own --id broker={}",
-                            options_.name, options_.broker_endpoint);
-                connection_lost(now, "name_in_use");
-                return;
-            } else if (error->code == protocol::ErrorCode::too_many_workers && error->command == "READY") {
-                // protocol.md §6: the broker is at its --max-workers. Try again after a backoff that
-                // grows with each refusal in a row, so that refused workers do not hammer it.
-                log_->warn("broker refused this worker: it has as many workers as its --max-workers allows; "
-                           "retrying broker={} message={}",
-                           options_.broker_endpoint, protocol::quoted(error->message));
-                reconnect_tries_ = ready_refusals_++;
-                connection_lost(now, "too_many_workers");
-                return;
-            } else if (error->code == protocol::ErrorCode::too_many_queues && error->command == "READY") {
-                // protocol.md §7: the broker cannot create the queues this worker serves (its
-                // --max-queues); an operator must act. Retry, as for too_many_workers, after a
-                // growing backoff, rather than once per interval through unknown_worker.
-                log_->error("broker refused this worker: its queues would take the broker past its --max-queues; "
-                            "retrying broker={} message={}",
-                            options_.broker_endpoint, protocol::quoted(error->message));
-                reconnect_tries_ = ready_refusals_++;
-                connection_lost(now, "too_many_queues");
-                return;
-            } else {
-                log_->warn("error from broker code={} message={} job={}", protocol::to_string(error->code),
-                           protocol::quoted(error->message), error->id);
-            }
+            if (handle_broker_error(*error, now)) return;
         } else if (auto* disconnect = std::get_if<protocol::Disconnect>(&message)) {
             log_->info("broker disconnected us reason={}", protocol::quoted(disconnect->reason));
             connection_lost(now, "broker_disconnect");
@@ -694,6 +643,63 @@ void Worker::handle_broker_message(Clock::time_point now) {
             log_->warn("unexpected message from broker command={}", protocol::to_string(protocol::command_of(message)));
         }
     }
+}
+
+// An ERROR from the broker (protocol.md §6, §7); true when it ended this connection.
+bool Worker::handle_broker_error(const protocol::Error& error, Clock::time_point now) {
+    if (error.code == protocol::ErrorCode::wrong_endpoint) {
+        // protocol.md §6: this is the producer endpoint; retrying cannot help.
+        throw std::invalid_argument(options::wrong_endpoint_text(options_.broker_endpoint, error.message));
+    }
+    if (error.code == protocol::ErrorCode::forbidden) {
+        // docs/security.md: this worker's key may not serve (wrong role, or removed from the
+        // broker's --allowed-keys); only the operator can change that.
+        throw std::invalid_argument("the broker at " + options_.broker_endpoint +
+                                    " refused this worker's key: " + error.message);
+    }
+    if (error.code == protocol::ErrorCode::unknown_worker) {
+        // The broker restarted or declared us dead: announce ourselves again on this socket.
+        // Heartbeats already on their way draw one such error each; one READY per interval answers them all.
+        if (now < last_ready_again_ + interval_) return false;
+        log_->info("broker does not know this worker; sending READY again broker={}", options_.broker_endpoint);
+        send_ready();
+        last_ready_again_ = now;
+        // A fresh registration is not draining, nor paused.
+        if (state_ == ConnectionState::draining || start_failures_->is_paused()) {
+            send_to_broker(protocol::Drain{});
+        }
+    } else if (error.code == protocol::ErrorCode::id_conflict && error.command == "READY") {
+        // protocol.md §5.9: another connected worker has this name. It may be this worker's
+        // own predecessor, not yet declared dead: try again after the backoff.
+        log_->error("broker refused this worker: another connected worker is named {}; give each worker its "
+                    "own --id broker={}",
+                    options_.name, options_.broker_endpoint);
+        connection_lost(now, "name_in_use");
+        return true;
+    } else if (error.code == protocol::ErrorCode::too_many_workers && error.command == "READY") {
+        // protocol.md §6: the broker is at its --max-workers. Try again after a backoff that
+        // grows with each refusal in a row, so that refused workers do not hammer it.
+        log_->warn("broker refused this worker: it has as many workers as its --max-workers allows; "
+                   "retrying broker={} message={}",
+                   options_.broker_endpoint, protocol::quoted(error.message));
+        reconnect_tries_ = ready_refusals_++;
+        connection_lost(now, "too_many_workers");
+        return true;
+    } else if (error.code == protocol::ErrorCode::too_many_queues && error.command == "READY") {
+        // protocol.md §7: the broker cannot create the queues this worker serves (its
+        // --max-queues); an operator must act. Retry, as for too_many_workers, after a
+        // growing backoff, rather than once per interval through unknown_worker.
+        log_->error("broker refused this worker: its queues would take the broker past its --max-queues; "
+                    "retrying broker={} message={}",
+                    options_.broker_endpoint, protocol::quoted(error.message));
+        reconnect_tries_ = ready_refusals_++;
+        connection_lost(now, "too_many_queues");
+        return true;
+    } else {
+        log_->warn("error from broker code={} message={} job={}", protocol::to_string(error.code),
+                   protocol::quoted(error.message), error.id);
+    }
+    return false;
 }
 
 void Worker::adopt_max_result_bytes(std::uint64_t max_payload_bytes) {

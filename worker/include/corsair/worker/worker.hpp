@@ -136,6 +136,8 @@ private:
     // held on this connection (protocol.md §7).
     void on_first_message(Clock::time_point now);
     void handle_broker_message(Clock::time_point now);
+    // An ERROR from the broker; true when it ended the connection (handle_broker_message stops).
+    bool handle_broker_error(const protocol::Error& error, Clock::time_point now);
     // protocol.md §5.13: the broker's HEARTBEAT `max_payload_bytes` bounds this connection's results.
     void adopt_max_result_bytes(std::uint64_t max_payload_bytes);
     void handle_job(protocol::Job&& job);
