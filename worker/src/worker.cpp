@@ -676,24 +676,20 @@ bool Worker::handle_broker_error(const protocol::Error& error, Clock::time_point
                     options_.name, options_.broker_endpoint);
         connection_lost(now, "name_in_use");
         return true;
-    } else if (error.code == protocol::ErrorCode::too_many_workers && error.command == "READY") {
-        // protocol.md §6: the broker is at its --max-workers. Try again after a backoff that
-        // grows with each refusal in a row, so that refused workers do not hammer it.
-        log_->warn("broker refused this worker: it has as many workers as its --max-workers allows; "
-                   "retrying broker={} message={}",
-                   options_.broker_endpoint, protocol::quoted(error.message));
+    } else if (error.command == "READY" && (error.code == protocol::ErrorCode::too_many_workers ||
+                                            error.code == protocol::ErrorCode::too_many_queues)) {
+        // protocol.md §6, §7: the broker is at its --max-workers, or cannot create the queues this
+        // worker serves (its --max-queues: an operator must act). Try again after a backoff that
+        // grows with each refusal in a row, so that refused workers do not hammer it (rather than
+        // once per interval through unknown_worker).
+        const bool is_worker_limit = error.code == protocol::ErrorCode::too_many_workers;
+        log_->log(is_worker_limit ? spdlog::level::warn : spdlog::level::err,
+                  "broker refused this worker: {}; retrying broker={} message={}",
+                  is_worker_limit ? "it has as many workers as its --max-workers allows"
+                                  : "its queues would take the broker past its --max-queues",
+                  options_.broker_endpoint, protocol::quoted(error.message));
         reconnect_tries_ = ready_refusals_++;
-        connection_lost(now, "too_many_workers");
-        return true;
-    } else if (error.code == protocol::ErrorCode::too_many_queues && error.command == "READY") {
-        // protocol.md §7: the broker cannot create the queues this worker serves (its
-        // --max-queues); an operator must act. Retry, as for too_many_workers, after a
-        // growing backoff, rather than once per interval through unknown_worker.
-        log_->error("broker refused this worker: its queues would take the broker past its --max-queues; "
-                    "retrying broker={} message={}",
-                    options_.broker_endpoint, protocol::quoted(error.message));
-        reconnect_tries_ = ready_refusals_++;
-        connection_lost(now, "too_many_queues");
+        connection_lost(now, is_worker_limit ? "too_many_workers" : "too_many_queues");
         return true;
     } else {
         log_->warn("error from broker code={} message={} job={}", protocol::to_string(error.code),
