@@ -162,33 +162,36 @@ void Worker::run() {
         run_inline_jobs();
         send_held_dones();  // everything at hand has been handled: what ended goes out now
 
-        const auto now = Clock::now();
-        send_held_progress(now);
-        resume_after_pause(now);
-        warn_while_cut_off(now);
-        if (has_socket(state_)) {
-            if (now >= last_heard_ + interval_ * liveness_) {
-                connection_lost(now, "heartbeat_timeout");
-            } else if (now >= next_heartbeat_) {
-                send_to_broker(protocol::Heartbeat{});
-                next_heartbeat_ = now + interval_;
-            }
-        }
-        if (is_draining(state_)) {
-            if (in_flight_ == 0 && (unsent_.empty() || !has_socket(state_))) {
-                finish(ConnectionEvent::drain_finished, "drained");
-            } else if (now >= drain_deadline_) {
-                log_->warn("drain timed out in_flight={} timeout={}; the broker will requeue them", in_flight_,
-                           protocol::format_duration(options_.drain_timeout));
-                finish(ConnectionEvent::drain_finished, "drain_timeout");
-            }
-        }
-        if (state_ == ConnectionState::waiting_to_reconnect && now >= reconnect_at_) {
-            change_state(ConnectionEvent::backoff_elapsed);
-        }
+        run_due_duties(Clock::now());
     }
     pool_->stop();
     log_->info("worker stopped name={}", options_.name);
+}
+
+void Worker::run_due_duties(Clock::time_point now) {
+    send_held_progress(now);
+    resume_after_pause(now);
+    warn_while_cut_off(now);
+    if (has_socket(state_)) {
+        if (now >= last_heard_ + interval_ * liveness_) {
+            connection_lost(now, "heartbeat_timeout");
+        } else if (now >= next_heartbeat_) {
+            send_to_broker(protocol::Heartbeat{});
+            next_heartbeat_ = now + interval_;
+        }
+    }
+    if (is_draining(state_)) {
+        if (in_flight_ == 0 && (unsent_.empty() || !has_socket(state_))) {
+            finish(ConnectionEvent::drain_finished, "drained");
+        } else if (now >= drain_deadline_) {
+            log_->warn("drain timed out in_flight={} timeout={}; the broker will requeue them", in_flight_,
+                       protocol::format_duration(options_.drain_timeout));
+            finish(ConnectionEvent::drain_finished, "drain_timeout");
+        }
+    }
+    if (state_ == ConnectionState::waiting_to_reconnect && now >= reconnect_at_) {
+        change_state(ConnectionEvent::backoff_elapsed);
+    }
 }
 
 std::chrono::milliseconds Worker::poll_timeout(Clock::time_point now) const {

@@ -150,6 +150,9 @@ private:
     void begin_drain(Clock::time_point now);
     // Sends DISCONNECT with `reason` (when a socket is open) and goes to `gone` by `event`.
     void finish(ConnectionEvent event, const char* reason);
+    // What falls due with time, once per loop turn: held progress, the end of a pause, the
+    // outage warning, heartbeats both ways, the drain's end, the reconnect after a backoff.
+    void run_due_duties(Clock::time_point now);
     std::chrono::milliseconds poll_timeout(Clock::time_point now) const;
     void check_owner_thread() const;
 
