@@ -392,6 +392,14 @@ std::optional<int> ConfigLayers::parse(int argc, const char* const* argv, std::o
 std::optional<int> ConfigLayers::parse(int argc, const char* const* argv, std::ostream& out,
                                        const UsageReporter& usage) {
     auto& state = *state_;
+    // What an earlier parse of the same app learnt (a program or a fuzz target that parses many
+    // command lines with one app): CLI11 clears its own results, these are ours.
+    state.print_config = false;
+    state.file.clear();
+    state.file_from_environment = false;
+    state.file_places.clear();
+    state.given_as_flags.clear();
+    state.tables.clear();
     std::vector<std::string> args(argv + 1, argv + argc);
     // Which settings the command line names (before `--`), to tell a flag from its variable.
     bool names_config = false;

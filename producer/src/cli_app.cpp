@@ -73,14 +73,6 @@ struct Common {
     bool was_parsed = false;  // its subcommand is the one given
 };
 
-// Every command's Common, so run_cli finds the one given (and its --json) whatever command it is,
-// including commands registered elsewhere (cli_inspect.cpp). Filled during one run_cli call on
-// the calling thread.
-std::vector<Common*>& registered_commons() {
-    thread_local std::vector<Common*> commons;
-    return commons;
-}
-
 CLI::App* add_command(CLI::App& app, const char* name, const std::string& summary, const std::string& details = {}) {
     auto* command = app.add_subcommand(name, summary);
     command->footer((details.empty() ? summary : details) + "\n\n" + kFooter);
@@ -93,7 +85,9 @@ CLI::App* add_command(CLI::App& app, const char* name, const std::string& summar
 }
 
 // --broker, --json and --wait-timeout on every command, so each command's --help lists them.
-void add_common_options(CLI::App* command, Common& common,
+// Registers `common` in `commons`, so that the command run finds the one given (and its --json)
+// whatever command it is, including those registered elsewhere (cli_inspect.cpp).
+void add_common_options(std::vector<Common*>& commons, CLI::App* command, Common& common,
                         const std::string& wait_help = "How long to wait for the broker's answer before giving up "
                                                        "(exit 4)") {
     command
@@ -130,7 +124,7 @@ void add_common_options(CLI::App* command, Common& common,
             },
             "", "positive"))
         ->capture_default_str();
-    registered_commons().push_back(&common);
+    commons.push_back(&common);
     // Settled as soon as parsing ends, so that errors before the command runs know --json.
     command->parse_complete_callback([&common] {
         common.was_parsed = true;
@@ -285,17 +279,80 @@ ProducerOptions producer_options_for(const CommonOptions& options) {
     return producer;
 }
 
-int run_cli(zmq::context_t& context, int argc, const char* const* argv, CliStreams& streams) {
-    registered_commons().clear();
+namespace {
+
+// What the flags of every command write into: put back to these defaults before each parse.
+struct FlagValues {
+    options::LogSettings log_settings;  // --log-level, --log-format: before or after the command
+    SubmitOptions submit;
+    JobFlags job_flags;
+    std::string status_id;
+    std::string result_id;
+    std::string result_output;
+    std::string cancel_id;
+    std::string dead_queue;
+    std::uint32_t dead_limit = 100;
+    std::string retry_target;
+    bool should_retry_all = false;
+    std::string purge_queue;
+    std::string purge_id;
+    std::string pause_queue;
+    std::string resume_queue;
+    std::string queue_name;
+    QueueFlags queue_flags;
+    KeygenOptions keygen;
+    // Each command's --broker, --json and --wait-timeout (the inspection commands': lent_common).
+    Common submit_common;
+    Common status;
+    Common result;
+    Common stats;
+    Common cancel;
+    Common dead;
+    Common retry;
+    Common purge;
+    Common pause;
+    Common resume;
+    Common queue;
+};
+
+}  // namespace
+
+// Every command and flag of `corsair`, bound to the FlagValues it inherits.
+struct CliApp::Commands : FlagValues {
+    Commands();
+    // Puts every value a flag writes back to its default, so that a run sees nothing of an
+    // earlier one (CLI11 clears its own parse results).
+    void reset();
+    int run(zmq::context_t& context, int argc, const char* const* argv, CliStreams& streams);
+
     CLI::App app{
         "corsair: submit jobs to a Corsair broker and manage its jobs and queues.\n"
         "Run `corsair COMMAND --help` for the flags of each command."};
+    std::list<Common> lent_common;  // the inspection commands' --broker, --json, --wait-timeout
+    std::vector<Common*> commons;   // every command's Common, so that run finds the one given
+    CLI::App* submit_command = nullptr;
+    CLI::Option* payload_option = nullptr;
+    CLI::App* status_command = nullptr;
+    CLI::App* result_command = nullptr;
+    CLI::App* stats_command = nullptr;
+    CLI::App* cancel_command = nullptr;
+    CLI::App* dead_command = nullptr;
+    CLI::App* retry_command = nullptr;
+    CLI::App* purge_command = nullptr;
+    CLI::App* pause_command = nullptr;
+    CLI::App* resume_command = nullptr;
+    CLI::App* queue_command = nullptr;
+    CLI::App* keygen_command = nullptr;
+    std::optional<InspectCommands> inspect;
+    std::optional<options::ConfigLayers> layers;  // last: it reads every flag added before it
+};
+
+CliApp::Commands::Commands() {
     app.name("corsair");
     app.require_subcommand(0, 1);  // none only with --print-config: checked after parsing
     app.footer(kFooter);
     options::add_version_flag(app, "corsair");
     // Before or after the command: its --log-level and --log-format fall through to here.
-    options::LogSettings log_settings;
     options::add_log_flags(
         app, log_settings,
         "What corsair says on stderr: error (why a command failed), warn (also a job refused or a line "
@@ -303,14 +360,10 @@ int run_cli(zmq::context_t& context, int argc, const char* const* argv, CliStrea
         "settings used), or off (only the exit code); stdout is never affected",
         "text (lines for a person, and a progress bar on a terminal) or json (one JSON object per line with "
         "time, level, logger, message and the fields; no progress bar)");
-    streams.log.configure_from_arguments(argc, argv);
 
-    SubmitOptions submit;
-    Common submit_common;
-    JobFlags job_flags;
-    auto* submit_command = add_command(app, "submit", "Submit a job, or one job per line of a file", kSubmitDetails);
+    submit_command = add_command(app, "submit", "Submit a job, or one job per line of a file", kSubmitDetails);
     submit_command->add_option("QUEUE", submit.queue, "Queue to submit to")->required();
-    auto* payload_option =
+    payload_option =
         submit_command->add_option("PAYLOAD", submit.payload, "The job's payload as typed; '-' reads stdin whole");
     auto* payload_file_option =
         submit_command
@@ -336,24 +389,19 @@ int run_cli(zmq::context_t& context, int argc, const char* const* argv, CliStrea
         ->check(CLI::Range(1, 1'000'000))
         ->capture_default_str();
     add_job_flags(submit_command, job_flags);
-    add_common_options(submit_command, submit_common,
+    add_common_options(commons, submit_command, submit_common,
                        "Give up (exit 3) when the broker has not answered for this long; with --wait a live "
                        "broker answers periodic status checks, so long jobs are fine");
 
-    Common status;
-    std::string status_id;
-    auto* status_command = add_command(
+    status_command = add_command(
         app, "status", "Show a job's state, attempts, priority, progress and errors",
         "Show a job's queue, state (pending, delayed, running, done, failed, cancelled), attempt and\n"
         "max attempts, priority, time until a delayed job is ready, worker, last progress report and\n"
         "the error of every failed attempt. Exit code 1 if the job is unknown.");
     status_command->add_option("JOB_ID", status_id, "The job's id (as printed by submit)")->required();
-    add_common_options(status_command, status);
+    add_common_options(commons, status_command, status);
 
-    Common result;
-    std::string result_id;
-    std::string result_output;
-    auto* result_command = add_command(
+    result_command = add_command(
         app, "result", "Print a finished job's result",
         "Print a finished job's result bytes to stdout as they are (or to --output FILE). Exit code 1\n"
         "with a message on stderr if the job failed or was cancelled, 3 if it is not done yet, 5 if it\n"
@@ -361,29 +409,23 @@ int run_cli(zmq::context_t& context, int argc, const char* const* argv, CliStrea
     result_command->add_option("JOB_ID", result_id, "The job's id (as printed by submit)")->required();
     result_command->add_option("--output,-o", result_output, "Write the result's bytes to FILE instead of stdout")
         ->type_name("FILE");
-    add_common_options(result_command, result);
+    add_common_options(commons, result_command, result);
 
-    Common stats;
-    auto* stats_command = add_command(
+    stats_command = add_command(
         app, "stats", "Show queues, workers and the broker's counters",
         "Show queues (pending, delayed, in flight, done, failed, dead, paused), workers (name, queues,\n"
         "capacity, in flight, done, failed, last heartbeat) and the broker's counters.");
-    add_common_options(stats_command, stats);
+    add_common_options(commons, stats_command, stats);
 
-    Common cancel;
-    std::string cancel_id;
-    auto* cancel_command = add_command(
+    cancel_command = add_command(
         app, "cancel", "Cancel a pending, delayed or running job",
         "Cancel a job: a pending or delayed one never runs; a running one is taken from its worker.\n"
         "A producer waiting for it gets state cancelled. Exit code 1 if the job is unknown or has\n"
         "already ended (wrong_state).");
     cancel_command->add_option("JOB_ID", cancel_id, "The job's id")->required();
-    add_common_options(cancel_command, cancel);
+    add_common_options(commons, cancel_command, cancel);
 
-    Common dead;
-    std::string dead_queue;
-    std::uint32_t dead_limit = 100;
-    auto* dead_command = add_command(
+    dead_command = add_command(
         app, "dead", "List a queue's dead jobs",
         "List the jobs of a queue's dead set (failed on their last attempt), newest first: id,\n"
         "attempts, how long ago it died and the last error. With --json: one object per job with its\n"
@@ -392,76 +434,71 @@ int run_cli(zmq::context_t& context, int argc, const char* const* argv, CliStrea
     dead_command->add_option("--limit", dead_limit, "List at most N jobs")
         ->check(CLI::Range(std::uint32_t{1}, protocol::kMaxDeadListed))
         ->capture_default_str();
-    add_common_options(dead_command, dead);
+    add_common_options(commons, dead_command, dead);
 
-    Common retry;
-    std::string retry_target;
-    bool should_retry_all = false;
-    auto* retry_command = add_command(
+    retry_command = add_command(
         app, "retry", "Put a dead job, or a queue's dead set, back in its queue",
         "`corsair retry JOB_ID` puts one dead job back in its queue; `corsair retry --all QUEUE` puts\n"
         "back the queue's whole dead set. Each starts again with a fresh count of attempts.\n"
         "Exit code 1 if the job is unknown or not dead (wrong_state).");
     retry_command->add_option("TARGET", retry_target, "JOB_ID, or with --all a QUEUE")->required();
     retry_command->add_flag("--all", should_retry_all, "TARGET is a queue: retry its whole dead set");
-    add_common_options(retry_command, retry);
+    add_common_options(commons, retry_command, retry);
 
-    Common purge;
-    std::string purge_queue;
-    std::string purge_id;
-    auto* purge_command = add_command(
+    purge_command = add_command(
         app, "purge", "Delete a queue's dead jobs, or one of them",
         "Delete a queue's whole dead set, or only JOB_ID in it; with --pending and/or --delayed delete its\n"
         "waiting jobs instead (each ends cancelled). Prints how many jobs were deleted.");
     purge_command->add_option("QUEUE", purge_queue, "The queue")->required();
     purge_command->add_option("JOB_ID", purge_id, "Only this dead job");
-    add_common_options(purge_command, purge);
+    add_common_options(commons, purge_command, purge);
 
-    Common pause;
-    std::string pause_queue;
-    auto* pause_command = add_command(
+    pause_command = add_command(
         app, "pause", "Stop dispatching a queue's jobs",
         "Stop dispatching a queue's jobs to workers. Submits are still accepted; running jobs go on.");
     pause_command->add_option("QUEUE", pause_queue, "The queue")->required();
-    add_common_options(pause_command, pause);
+    add_common_options(commons, pause_command, pause);
 
-    Common resume;
-    std::string resume_queue;
-    auto* resume_command = add_command(app, "resume", "Dispatch a paused queue's jobs again");
+    resume_command = add_command(app, "resume", "Dispatch a paused queue's jobs again");
     resume_command->add_option("QUEUE", resume_queue, "The queue")->required();
-    add_common_options(resume_command, resume);
+    add_common_options(commons, resume_command, resume);
 
-    Common queue;
-    std::string queue_name;
-    QueueFlags queue_flags;
-    auto* queue_command = add_command(
+    queue_command = add_command(
         app, "queue", "Show or change a queue's settings",
         "Apply the given settings to an existing queue and print all its settings; without settings\n"
         "flags only print them. `corsair queue create NAME` makes a queue, `corsair queue delete NAME`\n"
         "deletes one. A job's own flags (corsair submit --timeout ...) override its queue's settings.");
     queue_command->add_option("QUEUE", queue_name, "The queue");
     add_queue_flags(queue_command, queue_flags);
-    add_common_options(queue_command, queue);
+    add_common_options(commons, queue_command, queue);
 
-    std::list<Common> lent_common;  // the inspection commands' --broker, --json, --wait-timeout
     const CommandKit kit{[](CLI::App& parent, const char* name, const std::string& summary,
                             const std::string& details) { return add_command(parent, name, summary, details); },
-                         [&lent_common](CLI::App* command) {
+                         [this](CLI::App* command) {
                              Common& common = lent_common.emplace_back();
-                             add_common_options(command, common);
+                             add_common_options(commons, command, common);
                              return std::function<CommonOptions()>([&common] { return parsed(common); });
                          },
                          [](CLI::App* command, QueueFlags& flags) { add_queue_flags(command, flags); }};
-    InspectCommands inspect(app, *queue_command, *purge_command, kit);
-    KeygenOptions keygen;
-    auto* keygen_command = add_keygen_command(app, keygen, kFooter);
+    inspect.emplace(app, *queue_command, *purge_command, kit);
+    keygen_command = add_keygen_command(app, keygen, kFooter);
     // keygen's flags are the request, not settings (see add_command).
     for (auto* option : keygen_command->get_options()) option->configurable(false);
+    layers.emplace(app, "corsair");
+}
 
+void CliApp::Commands::reset() {
+    static_cast<FlagValues&>(*this) = FlagValues{};
+    for (Common* common : commons) *common = Common{};
+    inspect->reset();
+}
+
+int CliApp::Commands::run(zmq::context_t& context, int argc, const char* const* argv, CliStreams& streams) {
+    reset();
+    streams.log.configure_from_arguments(argc, argv);
     if (const auto problem = unknown_command_problem(app, argc, argv); !problem.empty()) {
         return streams.log.usage("corsair", problem);
     }
-    options::ConfigLayers layers(app, "corsair");
     // CLI11 names only the program; the command given, if any, is the one whose --help helps.
     std::string usage_program = "corsair";
     for (int i = 1; i < argc && usage_program == "corsair"; ++i) {
@@ -473,10 +510,10 @@ int run_cli(zmq::context_t& context, int argc, const char* const* argv, CliStrea
     const auto usage = [&streams, &usage_program](std::string_view, std::string_view message) {
         return streams.log.usage(usage_program, message);
     };
-    if (const auto exit_code = layers.parse(argc, argv, streams.out, usage)) return *exit_code;
+    if (const auto exit_code = layers->parse(argc, argv, streams.out, usage)) return *exit_code;
     streams.log.configure(log_settings);
-    if (layers.wants_print_config()) {
-        layers.print_config(streams.out);
+    if (layers->wants_print_config()) {
+        layers->print_config(streams.out);
         return static_cast<int>(ExitCode::ok);
     }
     if (app.get_subcommands().empty()) {
@@ -492,8 +529,6 @@ int run_cli(zmq::context_t& context, int argc, const char* const* argv, CliStrea
     CLI::App* chosen = app.get_subcommands().front();
     const bool is_broker_given = chosen->get_option("--broker")->count() > 0 || std::getenv(kBrokerEnvironmentVariable) != nullptr;
 
-    const std::vector<Common*> commons = registered_commons();
-    registered_commons().clear();
     for (Common* common : commons) {
         if (!common->was_parsed) continue;
         if (auto problem = endpoint_problem_of(common->options, is_broker_given); !problem.empty()) {
@@ -514,14 +549,14 @@ int run_cli(zmq::context_t& context, int argc, const char* const* argv, CliStrea
                            Diagnostics::text_field("broker", common->options.broker),
                            Diagnostics::flag_field("curve", is_curve),
                            Diagnostics::number_field("wait_timeout_ms", common->options.wait_timeout.count()),
-                           Diagnostics::text_field("config", layers.file().empty() ? "none" : layers.file())});
+                           Diagnostics::text_field("config", layers->file().empty() ? "none" : layers->file())});
     }
     std::string subject;  // the job the command names, for a JSON error
     const CommonOptions* used = nullptr;
     try {
-        if (auto code = inspect.run(context, streams)) return *code;
-        if (*purge_command && inspect.purges_waiting()) {
-            return inspect.run_clear(context, parsed(purge), purge_queue, purge_id, streams);
+        if (auto code = inspect->run(context, streams)) return *code;
+        if (*purge_command && inspect->purges_waiting()) {
+            return inspect->run_clear(context, parsed(purge), purge_queue, purge_id, streams);
         }
         if (*submit_command) {
             used = &submit_common.options;
@@ -565,6 +600,20 @@ int run_cli(zmq::context_t& context, int argc, const char* const* argv, CliStrea
     } catch (const ProducerError& e) {
         return report_error(e, used != nullptr ? *used : CommonOptions{}, subject, streams);
     }
+}
+
+
+CliApp::CliApp() : commands_(std::make_unique<Commands>()) {}
+
+CliApp::~CliApp() = default;
+
+int CliApp::run(zmq::context_t& context, int argc, const char* const* argv, CliStreams& streams) {
+    return commands_->run(context, argc, argv, streams);
+}
+
+int run_cli(zmq::context_t& context, int argc, const char* const* argv, CliStreams& streams) {
+    CliApp app;
+    return app.run(context, argc, argv, streams);
 }
 
 }  // namespace corsair::producer::cli

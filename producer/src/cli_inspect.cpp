@@ -134,6 +134,18 @@ InspectCommands::InspectCommands(CLI::App& app, CLI::App& queue_command, CLI::Ap
                            "Delete the queue's delayed jobs instead of its dead set (each ends cancelled)");
 }
 
+void InspectCommands::reset() {
+    list_ = {};
+    payload_id_.clear();
+    payload_output_.clear();
+    create_queue_.clear();
+    create_flags_ = {};
+    delete_queue_.clear();
+    is_forced_ = false;
+    purges_pending_ = false;
+    purges_delayed_ = false;
+}
+
 std::optional<int> InspectCommands::run(zmq::context_t& context, CliStreams& streams) {
     if (*list_command_) return run_list(context, list_options_(), streams);
     if (*payload_command_) return run_payload(context, payload_options_(), streams);

@@ -41,6 +41,8 @@ public:
     // Whether `corsair purge` was given --pending or --delayed: it then clears waiting jobs
     // (run_clear) instead of the dead set.
     bool purges_waiting() const noexcept { return purges_pending_ || purges_delayed_; }
+    // Puts every flag these commands read back to its default, before another parse.
+    void reset();
     int run_clear(zmq::context_t& context, const CommonOptions& options, const std::string& queue,
                   const std::string& id, CliStreams& streams) const;
 

@@ -1,5 +1,7 @@
 // The command lines of corsair-broker (add_broker_flags and add_http_flags, as its main() parses
-// them), corsair-worker (parse_command_line) and corsair (run_cli). The first input byte picks
+// them), corsair-worker (CommandLineParser, as parse_command_line) and corsair (CliApp, as
+// run_cli). Each is built once and reused, one input in 16 being parsed by a fresh one as well,
+// which must agree: building costs 1 to 6 ms, parsing a fraction of it. The first input byte picks
 // the program, the rest is its argv, NUL-separated. Parsing must end in a usage error or a parsed
 // command line, never a crash nor any other exception.
 //
@@ -12,12 +14,14 @@
 
 #include <cerrno>
 #include <cstdint>
+#include <algorithm>
 #include <cstdlib>
 #include <iostream>
 #include <functional>
 #include <optional>
 #include <sstream>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -120,15 +124,59 @@ void parse_broker(const std::vector<const char*>& argv, bool should_compare_with
     }
 }
 
-void parse_worker(const std::vector<const char*>& argv) {
-    const auto parsed = corsair::worker::parse_command_line(static_cast<int>(argv.size() - 1), argv.data());
-    if (const int* code = std::get_if<int>(&parsed)) {
+// What corsair-worker's parser made of an argv: a command line, or an exit code and what it
+// printed.
+struct WorkerParse {
+    std::variant<corsair::worker::CommandLine, int> parsed;
+    std::string printed;
+};
+
+WorkerParse parse_worker_with(corsair::worker::CommandLineParser& parser, const std::vector<const char*>& argv) {
+    auto& sink = quiet().sink;
+    sink.str({});
+    auto parsed = parser.parse(static_cast<int>(argv.size() - 1), argv.data());
+    return {std::move(parsed), sink.str()};
+}
+
+bool same_settings(const corsair::worker::CommandLine& a, const corsair::worker::CommandLine& b) {
+    const auto& x = a.options;
+    const auto& y = b.options;
+    const auto same_handler = [](const corsair::worker::HandlerSpec& p, const corsair::worker::HandlerSpec& q) {
+        return p.queues == q.queues && p.builtin == q.builtin && p.command == q.command && p.capacity == q.capacity &&
+               p.timeout == q.timeout && p.where == q.where;
+    };
+    return a.queues == b.queues && a.builtin == b.builtin && a.command == b.command && a.log_level == b.log_level &&
+           a.log_format == b.log_format && a.handlers.size() == b.handlers.size() &&
+           std::equal(a.handlers.begin(), a.handlers.end(), b.handlers.begin(), same_handler) &&
+           x.broker_endpoint == y.broker_endpoint && x.name == y.name && x.capacity == y.capacity &&
+           x.handler_threads == y.handler_threads && x.runs_handlers_inline == y.runs_handlers_inline &&
+           x.batch == y.batch && x.prefetch == y.prefetch && x.heartbeat_interval == y.heartbeat_interval &&
+           x.drain_timeout == y.drain_timeout;
+}
+
+// As the broker's: one parser serves every input, and one input in 16 is parsed by a fresh one too.
+void parse_worker(const std::vector<const char*>& argv, bool should_compare_with_fresh_parser) {
+    static corsair::worker::CommandLineParser reused;
+    const auto parse = parse_worker_with(reused, argv);
+    if (const int* code = std::get_if<int>(&parse.parsed)) {
         check(*code == 0 || *code == 2, "corsair-worker's parser returned exit code " + std::to_string(*code));
-        return;
+    } else {
+        const auto& line = std::get<corsair::worker::CommandLine>(parse.parsed);
+        check(!line.queues.empty(), "corsair-worker parsed a command line without a queue");
+        check(line.builtin.empty() != line.command.empty(), "corsair-worker parsed no handler, or two");
     }
-    const auto& line = std::get<corsair::worker::CommandLine>(parsed);
-    check(!line.queues.empty(), "corsair-worker parsed a command line without a queue");
-    check(line.builtin.empty() != line.command.empty(), "corsair-worker parsed no handler, or two");
+    if (!should_compare_with_fresh_parser) return;
+    corsair::worker::CommandLineParser fresh;
+    const auto again = parse_worker_with(fresh, argv);
+    check(again.printed == parse.printed && again.parsed.index() == parse.parsed.index(),
+          "corsair-worker's reused parser parsed an argv otherwise than a fresh one");
+    if (const int* code = std::get_if<int>(&parse.parsed)) {
+        check(*code == std::get<int>(again.parsed), "corsair-worker's reused parser gave another exit code");
+    } else {
+        check(same_settings(std::get<corsair::worker::CommandLine>(parse.parsed),
+                            std::get<corsair::worker::CommandLine>(again.parsed)),
+              "corsair-worker's reused parser holds other values than a fresh one");
+    }
 }
 
 // Whether an argument could make the CLI read a file outside its empty working directory.
@@ -137,21 +185,43 @@ bool names_outside_file(const std::string& argument) {
            argument.find("..") != std::string::npos || argument.find("=/") != std::string::npos;
 }
 
-void run_cli(const std::vector<std::string>& arguments, zmq::context_t& context) {
-    for (const auto& argument : arguments) {
-        if (names_outside_file(argument)) return;
-    }
-    const auto argv = argv_of("corsair", arguments);
+// What one run of `corsair` did: its exit code (nullopt: it reached ZeroMQ) and what it printed.
+struct CliRun {
+    std::optional<int> code;
+    std::string out;
+    std::string err;
+    bool operator==(const CliRun& other) const { return code == other.code && out == other.out && err == other.err; }
+};
+
+CliRun run_cli_with(corsair::producer::cli::CliApp& app, const std::vector<const char*>& argv,
+                    zmq::context_t& context) {
     std::ostringstream out;
     std::ostringstream err;
     std::istringstream in;
     corsair::producer::cli::CliStreams streams{out, err, in};
     streams.now = [] { return std::chrono::system_clock::time_point(std::chrono::seconds(1'750'000'000)); };
+    CliRun run;
     try {
-        corsair::producer::cli::run_cli(context, static_cast<int>(argv.size() - 1), argv.data(), streams);
+        run.code = app.run(context, static_cast<int>(argv.size() - 1), argv.data(), streams);
     } catch (const zmq::error_t& e) {
         check(e.num() == ETERM, std::string("corsair reached ZeroMQ with an error other than the context's end: ") + e.what());
     }
+    run.out = out.str();
+    run.err = err.str();
+    return run;
+}
+
+// As the broker's: one CliApp serves every input, and one input in 16 is run by a fresh one too.
+void run_cli(const std::vector<std::string>& arguments, zmq::context_t& context, bool should_compare_with_fresh_app) {
+    for (const auto& argument : arguments) {
+        if (names_outside_file(argument)) return;
+    }
+    const auto argv = argv_of("corsair", arguments);
+    static corsair::producer::cli::CliApp reused;
+    const auto run = run_cli_with(reused, argv, context);
+    if (!should_compare_with_fresh_app) return;
+    corsair::producer::cli::CliApp fresh;
+    check(run_cli_with(fresh, argv, context) == run, "corsair's reused app ran an argv otherwise than a fresh one");
 }
 
 }  // namespace
@@ -161,15 +231,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     auto& state = quiet();
     const std::string_view input(reinterpret_cast<const char*>(data), size);
     const auto arguments = corsair::fuzz::split_arguments(input.substr(1), 64);
+    const bool should_compare_with_fresh_app = std::hash<std::string_view>{}(input) % 16 == 0;
     switch (data[0] % 3) {
         case 0:
-            parse_broker(argv_of("corsair-broker", arguments), std::hash<std::string_view>{}(input) % 16 == 0);
+            parse_broker(argv_of("corsair-broker", arguments), should_compare_with_fresh_app);
             break;
         case 1:
-            parse_worker(argv_of("corsair-worker", arguments));
+            parse_worker(argv_of("corsair-worker", arguments), should_compare_with_fresh_app);
             break;
         default:
-            run_cli(arguments, state.context);
+            run_cli(arguments, state.context, should_compare_with_fresh_app);
             break;
     }
     return 0;

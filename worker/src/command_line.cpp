@@ -4,6 +4,7 @@
 
 #include <iostream>
 #include <limits>
+#include <optional>
 #include <set>
 
 #include "corsair/options/config_file.hpp"
@@ -231,13 +232,27 @@ std::string problem_of(const CommandLine& result) {
     return {};
 }
 
+// What the flags write into: put back to these defaults before each parse.
+struct FlagValues {
+    CommandLine result;
+    std::chrono::milliseconds command_timeout{0};
+    options::LogSettings log_settings;
+    std::string curve_server_key_file;
+    std::string curve_key_file;
+};
+
 }  // namespace
 
-std::variant<CommandLine, int> parse_command_line(int argc, const char* const* argv) {
-    CommandLine result;
-    auto& options = result.options;
+// corsair-worker's flags, bound to the FlagValues they inherit.
+struct CommandLineParser::Flags : FlagValues {
+    Flags();
 
-    CLI::App app(kDescription, "corsair-worker");
+    CLI::App app{kDescription, "corsair-worker"};
+    std::optional<options::ConfigLayers> settings;  // last: it reads every flag added before it
+};
+
+CommandLineParser::Flags::Flags() {
+    auto& options = result.options;
     app.get_formatter()->column_width(34);
     app.footer(std::string(options::kDurationHelp) + "\n\n" + options::kExitCodeHelp);
     options::add_version_flag(app, "corsair-worker");
@@ -285,17 +300,13 @@ std::variant<CommandLine, int> parse_command_line(int argc, const char* const* a
     add_duration(app, "--heartbeat", options.heartbeat_interval, "Heartbeat interval until the broker announces its own",
                  std::chrono::duration_cast<std::chrono::milliseconds>(protocol::kMinHeartbeatInterval),
                  std::chrono::duration_cast<std::chrono::milliseconds>(protocol::kMaxHeartbeatInterval));
-    std::chrono::milliseconds command_timeout{0};
     add_duration(app, "--timeout", command_timeout,
                  "Longest a command may run per job: it is then killed with its process group and the attempt "
                  "fails (the broker retries it while attempts remain); 0 = no limit");
     add_duration(app, "--drain-timeout", options.drain_timeout,
                  "On SIGINT/SIGTERM, how long to wait for in-flight jobs before leaving them to the broker; 0 = no "
                  "limit");
-    options::LogSettings log_settings;
     options::add_log_flags(app, log_settings);
-    std::string curve_server_key_file;
-    std::string curve_key_file;
     app.add_option("--curve-server-key", curve_server_key_file,
                    "The broker's public key file: turns CURVE on, with --curve-key (env CORSAIR_CURVE_SERVER_KEY)")
         ->envname("CORSAIR_CURVE_SERVER_KEY")
@@ -313,8 +324,19 @@ std::variant<CommandLine, int> parse_command_line(int argc, const char* const* a
     builtin->excludes(command);
     command->excludes(builtin);
     app.positionals_at_end();
+    settings.emplace(app, "corsair-worker", std::set<std::string>{}, std::set<std::string>{"handler"});
+}
 
-    options::ConfigLayers settings(app, "corsair-worker", {}, {"handler"});
+CommandLineParser::CommandLineParser() : flags_(std::make_unique<Flags>()) {}
+
+CommandLineParser::~CommandLineParser() = default;
+
+std::variant<CommandLine, int> CommandLineParser::parse(int argc, const char* const* argv) {
+    // CLI11 clears its own parse results; the values it wrote into are ours to reset.
+    static_cast<FlagValues&>(*flags_) = FlagValues{};
+    auto& result = flags_->result;
+    auto& options = result.options;
+    auto& settings = *flags_->settings;
     // A usage error is in the format asked for (one JSON object under --log-format json): as the
     // command line and environment say while parsing, then as every layer says.
     const auto early_log_settings = options::log_settings_before_parsing(argc, argv);
@@ -322,12 +344,12 @@ std::variant<CommandLine, int> parse_command_line(int argc, const char* const* a
         return options::usage_error_as(std::cerr, early_log_settings, "worker", program, message);
     };
     if (const auto exit_code = settings.parse(argc, argv, std::cout, usage_before)) return *exit_code;
-    const auto usage_error = [&log_settings](std::string_view message) {
+    const auto usage_error = [&log_settings = flags_->log_settings](std::string_view message) {
         return options::usage_error_as(std::cerr, log_settings, "worker", "corsair-worker", message);
     };
-    result.log_level = log_settings.level;
-    result.log_format = log_settings.format;
-    const auto handlers_problem = gather_handlers(result, settings, command_timeout);
+    result.log_level = flags_->log_settings.level;
+    result.log_format = flags_->log_settings.format;
+    const auto handlers_problem = gather_handlers(result, settings, flags_->command_timeout);
     // --print-config shows a file's [[handler]] tables once they are known to be right; it needs
     // no handler otherwise, so that it can show the defaults alone.
     const bool has_tables = !settings.tables("handler").empty();
@@ -342,7 +364,7 @@ std::variant<CommandLine, int> parse_command_line(int argc, const char* const* a
         return usage_error(problem);
     }
     try {
-        options.curve = protocol::CurveClientKeys::from_files(curve_server_key_file, curve_key_file);
+        options.curve = protocol::CurveClientKeys::from_files(flags_->curve_server_key_file, flags_->curve_key_file);
     } catch (const protocol::KeyFileError& e) {
         return usage_error(e.what());
     }
@@ -356,6 +378,10 @@ std::variant<CommandLine, int> parse_command_line(int argc, const char* const* a
         }
     }
     return result;
+}
+
+std::variant<CommandLine, int> parse_command_line(int argc, const char* const* argv) {
+    return CommandLineParser().parse(argc, argv);
 }
 
 Handler make_handler(const HandlerSpec& spec) {

@@ -38,8 +38,9 @@ struct CliRun {
     std::string err;
 };
 
+// With `app`, that CliApp parses and runs the command line; without, run_cli builds one.
 CliRun run(zmq::context_t& context, const std::vector<std::string>& args, const std::string& input = {},
-           TimePoint now = kNow, bool is_out_terminal = false) {
+           TimePoint now = kNow, bool is_out_terminal = false, cli::CliApp* app = nullptr) {
     std::vector<const char*> argv{"corsair"};
     for (const auto& arg : args) argv.push_back(arg.c_str());
     std::ostringstream out;
@@ -47,7 +48,9 @@ CliRun run(zmq::context_t& context, const std::vector<std::string>& args, const 
     std::istringstream in(input);
     cli::CliStreams streams{out, err, in, false, [now] { return now; }, is_out_terminal};
     CliRun result;
-    result.exit_code = cli::run_cli(context, static_cast<int>(argv.size()), argv.data(), streams);
+    const int argc = static_cast<int>(argv.size());
+    result.exit_code = app != nullptr ? app->run(context, argc, argv.data(), streams)
+                                      : cli::run_cli(context, argc, argv.data(), streams);
     result.out = out.str();
     result.err = err.str();
     return result;
@@ -346,6 +349,66 @@ TEST_CASE("submit's job flags reach every SUBMIT header", "[producer][cli]") {
         CHECK_FALSE(submits[0].retry.max_attempts);
         CHECK(submits[0].unique_key.empty());
     }
+}
+
+TEST_CASE("one CliApp runs command line after command line, and none sees an earlier one's flags",
+          "[producer][cli]") {
+    zmq::context_t context;
+    RecordingBroker broker(context);
+    const auto& endpoint = broker.broker.endpoint();
+    cli::CliApp app;
+    const auto run_reused = [&](const std::vector<std::string>& args) {
+        return run(context, args, {}, kNow, false, &app);
+    };
+    // Each line, run by the reused app, prints what a fresh one prints (ids aside: each SUBMIT
+    // has a fresh one).
+    const auto check_as_fresh = [&](const std::vector<std::string>& args) {
+        const auto reused = run_reused(args);
+        const auto fresh = run(context, args);
+        CHECK(reused.exit_code == fresh.exit_code);
+        CHECK(reused.err == fresh.err);
+        return reused;
+    };
+
+    auto first = check_as_fresh({"submit", "reports", "p", "--priority", "7", "--timeout", "30s", "--unique", "k",
+                                 "--json", "--broker", endpoint});
+    CHECK(first.exit_code == 0);
+    CHECK(json_lines(first.out).size() == 1);
+
+    const auto plain = run_reused({"submit", "q", "p", "--broker", endpoint});
+    CHECK(plain.exit_code == 0);
+    const auto submits = broker.recorder.take<protocol::Submit>();
+    REQUIRE(submits.size() == 3);  // the first line's, reused and fresh, then this one
+    CHECK(submits[0].priority == 7);
+    const auto& last = submits.back();
+    CHECK(plain.out == last.id + "\n");  // text, not --json
+    CHECK(last.priority == 0);
+    CHECK_FALSE(last.timeout_ms);
+    CHECK(last.unique_key.empty());
+
+    // A usage error in between leaves nothing behind either.
+    CHECK(check_as_fresh({"dead", "q", "--limit", "0", "--broker", endpoint}).exit_code == 2);
+    CHECK(run_reused({"dead", "q", "--limit", "5", "--broker", endpoint}).exit_code == 0);
+    CHECK(check_as_fresh({"dead", "q", "--broker", endpoint}).exit_code == 0);
+    const auto requests = broker.recorder.take<protocol::DeadRequest>();
+    REQUIRE(requests.size() == 3);  // --limit 5, then the reused app's and the fresh one's
+    CHECK(requests[0].limit == 5);
+    CHECK(requests[1].limit == 100);
+
+    // --print-config shows the defaults once more, not the --broker of the line before.
+    check_as_fresh({"stats", "--broker", "tcp://127.0.0.1:1", "--wait-timeout", "3s", "--print-config"});
+    const auto config = check_as_fresh({"--print-config"});
+    CHECK(config.out == run(context, {"--print-config"}).out);
+    CHECK_THAT(config.out, !Catch::Contains("tcp://127.0.0.1:1"));
+
+    CHECK(run_reused({"retry", "--all", "images", "--broker", endpoint}).exit_code == 0);
+    const auto one = check_as_fresh({"retry", "d-1", "--broker", endpoint});
+    CHECK(one.exit_code == 0);
+    const auto retries = broker.recorder.take<protocol::Retry>();
+    REQUIRE(retries.size() == 3);
+    CHECK(retries[0].queue == "images");
+    CHECK(retries[1].id == "d-1");  // not --all's queue
+    CHECK(retries[1].queue.empty());
 }
 
 TEST_CASE("submit with a unique key that matched a live job prints that job's id", "[producer][cli]") {

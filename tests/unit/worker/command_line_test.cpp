@@ -214,3 +214,45 @@ TEST_CASE("a bad [[handler]] is a usage error naming its file, line and key", "[
         CHECK_THAT(err.str(), Catch::StartsWith(expected));
     }
 }
+
+TEST_CASE("one CommandLineParser parses argv after argv, and none sees an earlier one's flags or file",
+          "[worker][command_line][config]") {
+    corsair::test::ScratchDir dir("corsair-worker-reparse");
+    const auto file = (dir / "worker.toml").string();
+    std::ofstream(file) << "broker = \"tcp://127.0.0.1:5556\"\n"
+                           "capacity = 2\n"
+                           "\n"
+                           "[[handler]]\n"
+                           "queue = \"thumbnails\"\n"
+                           "builtin = \"echo\"\n";
+    CommandLineParser parser;
+    const auto parse_with = [&parser](std::vector<const char*> args) {
+        args.insert(args.begin(), "corsair-worker");
+        return parser.parse(static_cast<int>(args.size()), args.data());
+    };
+    auto from_file = parse_with({"--config", file.c_str(), "--prefetch", "3", "--log-level", "debug"});
+    REQUIRE(std::holds_alternative<CommandLine>(from_file));
+    CHECK(std::get<CommandLine>(from_file).handlers.size() == 1);
+    CHECK(std::get<CommandLine>(from_file).options.capacity == 2);
+
+    std::ostringstream err;
+    auto* const old_err = std::cerr.rdbuf(err.rdbuf());
+    const auto refused = parse_with({"--capacity", "0", "--queue", "q", "--builtin", "echo"});
+    std::cerr.rdbuf(old_err);
+    REQUIRE(std::holds_alternative<int>(refused));
+    CHECK(std::get<int>(refused) == 2);
+
+    auto from_flags = parse_with({"--broker", "tcp://127.0.0.1:7000", "--queue", "q", "--builtin", "noop"});
+    REQUIRE(std::holds_alternative<CommandLine>(from_flags));
+    const auto& line = std::get<CommandLine>(from_flags);
+    const auto fresh = parse({"--broker", "tcp://127.0.0.1:7000", "--queue", "q", "--builtin", "noop"});
+    REQUIRE(std::holds_alternative<CommandLine>(fresh));
+    REQUIRE(line.handlers.size() == 1);  // not the file's [[handler]] besides
+    CHECK(line.handlers[0].queues == std::vector<std::string>{"q"});
+    CHECK(line.handlers[0].builtin == "noop");
+    CHECK(line.options.capacity == std::get<CommandLine>(fresh).options.capacity);
+    CHECK(line.options.capacity == 1);
+    CHECK(line.options.prefetch == std::get<CommandLine>(fresh).options.prefetch);
+    CHECK(line.log_level == "info");
+    CHECK(line.queues == std::vector<std::string>{"q"});
+}

@@ -62,7 +62,9 @@ public:
 
     // Parses argv, then the environment and the file. Returns nullopt to go on, or the exit
     // code to stop with: 0 after --help, --version or --print-config (printed to `out`), 2 after
-    // a usage error or a bad file (printed to `err`, as options::parse_or_exit does).
+    // a usage error or a bad file (printed to `err`, as options::parse_or_exit does). May be
+    // called again for another argv: each parse starts from nothing any earlier one read, but
+    // the values bound to the app's options are the caller's to reset.
     std::optional<int> parse(int argc, const char* const* argv, std::ostream& out, std::ostream& err);
     // The same, with usage errors told by `usage` (PROGRAM, MESSAGE; returns the exit code), for
     // a program that words them its own way (`corsair --log-format json`).

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <variant>
 #include <vector>
@@ -41,6 +42,22 @@ struct CommandLine {
 // --help, --version or --print-config, or on a usage error (printed to stderr with a hint),
 // returns the exit code main should return instead: 0 or 2.
 std::variant<CommandLine, int> parse_command_line(int argc, const char* const* argv);
+
+// The same parser, built once and used for any number of argvs: building the app costs far more
+// than parsing one argv (fuzz_command_line parses millions). Each parse starts from the defaults.
+class CommandLineParser {
+public:
+    CommandLineParser();
+    ~CommandLineParser();
+    CommandLineParser(const CommandLineParser&) = delete;
+    CommandLineParser& operator=(const CommandLineParser&) = delete;
+
+    std::variant<CommandLine, int> parse(int argc, const char* const* argv);
+
+private:
+    struct Flags;
+    std::unique_ptr<Flags> flags_;
+};
 
 // The handler a HandlerSpec asks for: a built-in or an ExecHandler.
 Handler make_handler(const HandlerSpec& spec);
