@@ -348,6 +348,7 @@ struct CliApp::Commands : FlagValues {
 };
 
 CliApp::Commands::Commands() {
+    options::use_stable_help(app);
     app.name("corsair");
     app.require_subcommand(0, 1);  // none only with --print-config: checked after parsing
     app.footer(kFooter);

@@ -31,6 +31,7 @@
 #include "corsair/broker/broker_cli.hpp"
 #include "corsair/http/http_options.hpp"
 #include "corsair/options/flags.hpp"
+#include "corsair/protocol/text.hpp"
 #include "corsair/worker/command_line.hpp"
 #include "fuzz_input.hpp"
 
@@ -211,6 +212,11 @@ CliRun run_cli_with(corsair::producer::cli::CliApp& app, const std::vector<const
     return run;
 }
 
+std::string described(const CliRun& run) {
+    return "exit " + (run.code ? std::to_string(*run.code) : std::string("(reached ZeroMQ)")) + "\nstdout: " +
+           corsair::protocol::printable(run.out, 4000) + "\nstderr: " + corsair::protocol::printable(run.err, 4000);
+}
+
 // As the broker's: one CliApp serves every input, and one input in 16 is run by a fresh one too.
 void run_cli(const std::vector<std::string>& arguments, zmq::context_t& context, bool should_compare_with_fresh_app) {
     for (const auto& argument : arguments) {
@@ -221,7 +227,9 @@ void run_cli(const std::vector<std::string>& arguments, zmq::context_t& context,
     const auto run = run_cli_with(reused, argv, context);
     if (!should_compare_with_fresh_app) return;
     corsair::producer::cli::CliApp fresh;
-    check(run_cli_with(fresh, argv, context) == run, "corsair's reused app ran an argv otherwise than a fresh one");
+    const auto again = run_cli_with(fresh, argv, context);
+    check(again == run, "corsair's reused app ran an argv otherwise than a fresh one:\n" + described(run) +
+                            "\n-- a fresh app:\n" + described(again));
 }
 
 }  // namespace

@@ -1,7 +1,10 @@
 // The job lifecycle of docs/jobs.md with real processes: the broker, exec workers running shell
 // commands, and the `corsair` CLI. Waits are conditions with deadlines; time bounds are checked
 // from one side only (never "finished within"), so a slow machine cannot fail them.
+#include <sys/wait.h>
+
 #include <chrono>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -301,4 +304,38 @@ TEST_CASE("a short job held ready behind a long one is recalled and runs at once
     CHECK(status.counted_attempts.value_or(status.attempt) == 1);  // ... the first one it ran
     producer->cancel(long_job);
     CHECK(producer->wait_result(long_job, 20s).state == corsair::protocol::JobState::cancelled);
+}
+
+TEST_CASE("a worker stopped with SIGTERM gives back the job it holds ready at once, uncounted, and finishes "
+          "the one it runs",
+          "[integration][lifecycle][prefetch]") {
+    Cluster cluster;
+    // Capacity 1 and the default --prefetch 8: "held" waits behind "running" on the one worker.
+    auto& holder = cluster.start_worker("holder", {"--builtin", "sleep"}, "q", 1);
+    REQUIRE(cluster.wait_for_workers(1));
+    auto producer = cluster.make_producer();
+    const auto running_job = producer->submit_async("q", "1500", true);
+    const auto held_job = producer->submit_async("q", "0", true);
+    REQUIRE(corsair::test::wait_until([&] { return cluster.counter("jobs_dispatched") >= 2; }, 10s, 20ms));
+
+    holder.signal(SIGTERM);
+    // Back in its queue while "running" still runs: no other worker, so it waits there.
+    REQUIRE(corsair::test::wait_until(
+        [&] { return producer->status(held_job).state == corsair::protocol::JobState::pending; }, 10s, 20ms));
+    CHECK(producer->status(running_job).state == corsair::protocol::JobState::running);
+    CHECK(cluster.counter("attempts_not_started") == 1);
+    // The job it started ends done, then the worker leaves.
+    CHECK(producer->wait_result(running_job, 20s).state == corsair::protocol::JobState::done);
+    const auto wait_status = holder.wait_exit(20s);
+    REQUIRE(wait_status);
+    CHECK(WIFEXITED(*wait_status));
+    CHECK(WEXITSTATUS(*wait_status) == 0);
+
+    cluster.start_worker("next", {"--builtin", "sleep"}, "q", 1);
+    const auto outcome = producer->wait_result(held_job, 20s);
+    CHECK(outcome.state == corsair::protocol::JobState::done);
+    const auto status = producer->status(held_job);
+    CHECK(status.attempt == 2);
+    CHECK(status.counted_attempts.value_or(status.attempt) == 1);  // the lease given back is not counted
+    CHECK(cluster.counter("jobs_failed") == 0);
 }

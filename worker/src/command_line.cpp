@@ -253,6 +253,7 @@ struct CommandLineParser::Flags : FlagValues {
 
 CommandLineParser::Flags::Flags() {
     auto& options = result.options;
+    options::use_stable_help(app);
     app.get_formatter()->column_width(34);
     app.footer(std::string(options::kDurationHelp) + "\n\n" + options::kExitCodeHelp);
     options::add_version_flag(app, "corsair-worker");

@@ -62,7 +62,8 @@ public:
     void submit(Task task);
     // Removes the queued task of (id, attempt), not yet taken by a thread; false if there is none.
     bool take_back(const std::string& id, std::uint32_t attempt);
-    // A pool of no threads (inline handlers): the oldest queued task, for the caller to run.
+    // The oldest queued task, not yet taken by a thread: for the caller to run (a pool of no
+    // threads, inline handlers) or to give back (a drain).
     std::optional<Task> take_next();
     bool has_queued();
     // Drops queued tasks and requests stop on every thread (JobContext::stop_token). Non-blocking.

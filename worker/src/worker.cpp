@@ -25,6 +25,8 @@ namespace corsair::worker {
 namespace {
 
 constexpr char kDrainCommand = 'D';
+// The error of a FAIL not_started for a job a draining worker will not run.
+constexpr const char* kGivenBackWhileDraining = "given back unstarted: the worker is draining";
 constexpr char kStopCommand = 'S';
 // Lets the final DISCONNECT reach the broker without letting shutdown hang on a dead one.
 constexpr std::chrono::milliseconds kDisconnectLinger{500};
@@ -429,6 +431,20 @@ void Worker::begin_drain(Clock::time_point now) {
     drain_deadline_ = options_.drain_timeout.count() == 0 ? Clock::time_point::max() : now + options_.drain_timeout;
     log_->info("draining in_flight={} timeout={}", in_flight_, protocol::format_duration(options_.drain_timeout));
     send_to_broker(protocol::Drain{});
+    // DRAIN first, so that the broker hands these to other workers, not back here.
+    std::size_t given_back = 0;
+    while (auto task = pool_->take_next()) {
+        JobKey key{task->id, task->attempt};
+        const auto job = running_.find(key);
+        // Abandoned while it waited: the broker took the lease back already; nothing is sent.
+        if (job == running_.end() || job->second.is_abandoned) {
+            if (job != running_.end()) running_.erase(job);
+            continue;
+        }
+        give_back_unstarted(key, kGivenBackWhileDraining);
+        ++given_back;
+    }
+    if (given_back > 0) log_->info("jobs given back unstarted count={} reason=draining", given_back);
 }
 
 void Worker::finish(ConnectionEvent event, const char* reason) {
@@ -727,6 +743,11 @@ void Worker::handle_job(protocol::Job&& job) {
     ++in_flight_;
     ++leases_held_;
     change_state(ConnectionEvent::job_received);
+    // Sent before the broker read our DRAIN, and no slot free: it would only wait here.
+    if (is_draining(state_) && in_flight_ > options_.capacity) {
+        give_back_unstarted(running->first, kGivenBackWhileDraining);
+        return;
+    }
     Task task{std::move(job.id),  std::move(job.queue),    job.attempt,          generation_,
               std::move(job.payload), &handler->second, max_result_bytes_, running->second.stop};
     // Inline, it waits for run_inline_jobs(), after the messages at hand: a RECALL among them
@@ -756,11 +777,14 @@ void Worker::handle_recall(const protocol::Recall& recall) {
         log_->debug("recall ignored job={} attempt={} reason=started", recall.id, recall.attempt);
         return;
     }
-    running_.erase(job);
-    if (in_flight_ > 0) --in_flight_;
-    end_lease();
     log_->debug("job recalled job={} attempt={}", recall.id, recall.attempt);
-    protocol::Fail fail{recall.id, recall.attempt, "recalled by the broker before it started"};
+    give_back_unstarted(key, "recalled by the broker before it started");
+}
+
+void Worker::give_back_unstarted(JobKey key, const char* why) {
+    if (running_.erase(key) > 0 && in_flight_ > 0) --in_flight_;
+    end_lease();
+    protocol::Fail fail{std::move(key.id), key.attempt, why};
     fail.is_not_started = true;
     send_to_broker(std::move(fail));
 }

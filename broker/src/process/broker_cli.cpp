@@ -40,6 +40,7 @@ CLI::Validator bind_endpoint_check() {
 }  // namespace
 
 void add_broker_flags(CLI::App& app, BrokerOptions& options, corsair::options::LogSettings& log, bool& salvage) {
+    options::use_stable_help(app);
     options::add_version_flag(app, "corsair-broker");
     app.footer(std::string(options::kDurationHelp) + "\n" + options::kSizeHelp + "\n\n" + options::kExitCodeHelp);
     app.add_option("--producers", options.producer_endpoint,

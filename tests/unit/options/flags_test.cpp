@@ -97,4 +97,26 @@ TEST_CASE("broker errors map to the exit-code table", "[options][exit_code]") {
 }
 
 }  // namespace
+TEST_CASE("--help lists what an option excludes or needs by name, whatever their order in memory",
+          "[options][flags]") {
+    CLI::App app{"test program", "prog"};
+    use_stable_help(app);
+    std::string text;
+    bool flag = false;
+    // Made in this order, CLI11's own formatter would list them as their addresses fall.
+    auto* zeta = app.add_flag("--zeta", flag, "last by name");
+    auto* mid = app.add_flag("--mid", flag, "in between");
+    auto* alpha = app.add_flag("--alpha", flag, "first by name");
+    app.add_option("TEXT", text, "a positional")->excludes(zeta)->excludes(alpha)->excludes(mid)->needs(zeta)->needs(alpha);
+    const auto help = app.help();
+    CHECK_THAT(help, Catch::Contains("Needs: --alpha --zeta Excludes: --alpha --mid --zeta"));
+    // A subcommand added afterwards takes its parent's formatter.
+    auto* command = app.add_subcommand("run", "a command");
+    auto* one = command->add_flag("--one", flag, "one");
+    auto* all = command->add_flag("--all", flag, "all");
+    one->excludes(all);
+    all->excludes(one);
+    CHECK_THAT(command->help(), Catch::Contains("--one Excludes: --all"));
+}
+
 }  // namespace corsair::options

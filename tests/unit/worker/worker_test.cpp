@@ -122,6 +122,7 @@ class Gate {
 public:
     std::string pass(const JobContext& job) {
         std::unique_lock lock(mutex_);
+        ++started_;
         ++running_;
         max_running_ = std::max(max_running_, running_);
         changed_.notify_all();
@@ -147,10 +148,15 @@ public:
         std::lock_guard lock(mutex_);
         return max_running_;
     }
+    int started() {
+        std::lock_guard lock(mutex_);
+        return started_;
+    }
 
 private:
     std::mutex mutex_;
     std::condition_variable_any changed_;
+    int started_ = 0;
     int running_ = 0;
     int max_running_ = 0;
     bool is_open_ = false;
@@ -1196,6 +1202,45 @@ TEST_CASE("a job held ready is given back on RECALL as FAIL not_started, and a s
     auto [next_from, next] = broker.expect<protocol::Done>();
     CHECK(next.id == "next");
     CHECK(gate.max_running() == 1);
+}
+
+TEST_CASE("a draining worker gives back the jobs it holds ready, unstarted, and finishes the one it runs",
+          "[worker][prefetch]") {
+    zmq::context_t context;
+    FakeBroker broker(context);
+    Gate gate;
+    RunningWorker running(context, options_for(broker), {{"q", [&](const JobContext& job) { return gate.pass(job); }}});
+    auto [worker_id, ready] = broker.expect<protocol::Ready>();
+    broker.send(worker_id, protocol::Heartbeat{1000, 3});
+    broker.send_job(worker_id, "long", "q", 1, "");
+    REQUIRE(gate.wait_running(1));
+    broker.send_job(worker_id, "ready-1", "q", 2, "");
+    broker.send_job(worker_id, "ready-2", "q", 1, "");
+    CHECK(broker.stays_quiet(50ms));  // both read, and waiting for the one handler thread
+
+    running.worker().request_drain();
+    // DRAIN first, so that the broker hands them to other workers rather than back here.
+    broker.expect<protocol::Drain>();
+    const auto expect_given_back = [&](const std::string& id, std::uint32_t attempt) {
+        auto [from, fail] = broker.expect<protocol::Fail>();
+        CHECK(fail.id == id);
+        CHECK(fail.attempt == attempt);
+        CHECK(fail.is_not_started);
+        CHECK(fail.error == "given back unstarted: the worker is draining");
+    };
+    expect_given_back("ready-1", 2);
+    expect_given_back("ready-2", 1);
+    // A job the broker sent before it read the DRAIN, with no free slot: straight back too.
+    broker.send_job(worker_id, "late", "q", 1, "");
+    expect_given_back("late", 1);
+
+    gate.open();
+    auto [done_from, done] = broker.expect<protocol::Done>();
+    CHECK(done.id == "long");
+    auto [bye_from, bye] = broker.expect<protocol::Disconnect>();
+    CHECK(bye.reason == "drained");
+    CHECK(running.wait_returned());
+    CHECK(gate.started() == 1);  // none of the others ran
 }
 
 TEST_CASE("inline handlers read the broker's messages between jobs, so a RECALL can still reach a waiting job",

@@ -2,12 +2,16 @@
 // same in corsair-broker, corsair-worker and corsair. Used on the main thread, before any other.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
+#include <set>
 #include <ostream>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -96,6 +100,45 @@ CLI::Option* add_size_flag(CLI::App& app, const std::string& name, Bytes& target
         "", ""));
     return option;
 }
+
+// CLI11's own formatter lists an option's Needs and Excludes in the order of their addresses in
+// memory, so that `--help` could read otherwise from one run to the next; this one lists them by
+// name. The rest is CLI11's Formatter::make_option_opts as it is.
+class StableHelpFormatter : public CLI::Formatter {
+public:
+    std::string make_option_opts(const CLI::Option* option) const override {
+        if (!option->get_option_text().empty()) return " " + option->get_option_text();
+        std::string out;
+        if (option->get_type_size() != 0) {
+            if (!option->get_type_name().empty()) out += " " + get_label(option->get_type_name());
+            if (!option->get_default_str().empty()) out += "=" + option->get_default_str();
+            if (option->get_expected_max() == CLI::detail::expected_max_vector_size) {
+                out += " ...";
+            } else if (option->get_expected_min() > 1) {
+                out += " x " + std::to_string(option->get_expected());
+            }
+            if (option->get_required()) out += " " + get_label("REQUIRED");
+        }
+        if (!option->get_envname().empty()) out += " (" + get_label("Env") + ":" + option->get_envname() + ")";
+        out += names_of("Needs", option->get_needs());
+        out += names_of("Excludes", option->get_excludes());
+        return out;
+    }
+
+private:
+    std::string names_of(const std::string& label, const std::set<CLI::Option*>& options) const {
+        if (options.empty()) return {};
+        std::vector<std::string> names;
+        for (const auto* option : options) names.push_back(option->get_name());
+        std::sort(names.begin(), names.end());
+        std::string out = " " + get_label(label) + ":";
+        for (const auto& name : names) out += " " + name;
+        return out;
+    }
+};
+
+// Call on a program's app before adding its subcommands, which take their parent's formatter.
+inline void use_stable_help(CLI::App& app) { app.formatter(std::make_shared<StableHelpFormatter>()); }
 
 // --version prints "PROGRAM VERSION" and exits 0.
 inline void add_version_flag(CLI::App& app, const std::string& program) {

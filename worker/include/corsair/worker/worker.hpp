@@ -144,9 +144,14 @@ private:
     void handle_abandon(const protocol::Abandon& abandon);
     // protocol.md §5.32: a job still waiting for a slot goes back to the broker as FAIL not_started.
     void handle_recall(const protocol::Recall& recall);
+    // A job taken back from the pool before it started: the lease goes back to the broker,
+    // uncharged, as FAIL not_started with `why` as its error.
+    void give_back_unstarted(JobKey key, const char* why);
     // Inline handlers: runs the jobs waiting for the I/O thread, for at most kInlineTurn, so that
     // messages (a RECALL, an ABANDON) and heartbeats are looked at between long runs of jobs.
     void run_inline_jobs();
+    // Sends DRAIN and gives back the jobs held ready, not started: other workers run them now,
+    // instead of after the jobs ahead of them here, or never if the drain times out first.
     void begin_drain(Clock::time_point now);
     // Sends DISCONNECT with `reason` (when a socket is open) and goes to `gone` by `event`.
     void finish(ConnectionEvent event, const char* reason);
