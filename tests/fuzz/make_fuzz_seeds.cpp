@@ -126,6 +126,22 @@ void command_line_seeds(const fs::path& directory) {
     for (const auto& [program, args] : lines) {
         write_seed(directory, "argv-" + std::to_string(n++), std::string(1, program) + corsair::fuzz::join_arguments(args));
     }
+    // Program + 3: the first argument is a --config file's text (docs/configuration.md's examples).
+    const std::vector<std::pair<char, Args>> configs = {
+        {3, {"producers = \"tcp://127.0.0.1:5555\"\nworkers = \"tcp://127.0.0.1:5556\"\ndata-dir = \"data\"\n"
+             "heartbeat = \"1s\"\nmax-payload = \"8MiB\"\nlog-format = \"json\"\n",
+             "--print-config"}},
+        {4, {"broker = \"tcp://broker.internal:5556\"\nid = \"media-1\"\ntimeout = \"5m\"\n\n[[handler]]\n"
+             "queue = \"thumbnails\"\ncommand = [\"cat\", \"-n\"]\ncapacity = 8\ntimeout = \"30s\"\n\n[[handler]]\n"
+             "queue = [\"emails\", \"sms\"]\nbuiltin = \"echo\"\n"}},
+        {4, {"broker = \"tcp://127.0.0.1:5556\"\nqueue = [\"a\", \"b\"]\ncapacity = 4\nprefetch = 2\ninline = true\n",
+             "--builtin", "noop"}},
+        {5, {"broker = \"tcp://broker:5555\"\njson = true\nwait-timeout = \"2s\"\n", "stats"}},
+    };
+    for (const auto& [program, args] : configs) {
+        write_seed(directory, "config-" + std::to_string(n++),
+                   std::string(1, program) + corsair::fuzz::join_arguments(args));
+    }
 }
 
 void http_seeds(const fs::path& directory) {
