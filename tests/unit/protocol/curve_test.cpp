@@ -1,5 +1,11 @@
 // Key files (protocol/curve.hpp): czmq's certificate format, written and read back, and the
 // errors that name the file and line.
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
 #include <catch2/catch.hpp>
 
 #include "corsair/protocol/curve.hpp"
@@ -50,4 +56,21 @@ TEST_CASE("CURVE client keys come from both files or neither", "[protocol][curve
     CHECK_THROWS_WITH(p::CurveClientKeys::from_files("broker.key", ""), Catch::Contains("go together"));
     CHECK_THROWS_WITH(p::read_public_key_file("/nonexistent/broker.key"),
                       Catch::Contains("/nonexistent/broker.key: cannot read"));
+}
+
+TEST_CASE("a key file over 64 KiB is refused naming it, and an endless one is not read whole", "[protocol][curve]") {
+    const auto path = (std::filesystem::temp_directory_path() /
+                       ("corsair-curve-test-" + std::to_string(::getpid()) + ".key"))
+                          .string();
+    const auto pair = p::generate_curve_key_pair();
+    auto text = p::format_certificate(pair, false, {}, "now");
+    text += "# " + std::string(p::kMaxKeyFileBytes - text.size() - 3, 'x') + "\n";
+    REQUIRE(text.size() == p::kMaxKeyFileBytes);
+    std::ofstream(path, std::ios::binary) << text;
+    CHECK(p::read_public_key_file(path) == pair.public_key);  // at the limit: read
+    std::ofstream(path, std::ios::binary | std::ios::app) << "#";
+    CHECK_THROWS_WITH(p::read_public_key_file(path), path + ": too large for a key file (over 64 KiB)");
+    std::filesystem::remove(path);
+    // A device that never ends: refused after 64 KiB and a byte, not read until memory runs out.
+    CHECK_THROWS_WITH(p::read_public_key_file("/dev/zero"), "/dev/zero: too large for a key file (over 64 KiB)");
 }

@@ -23,6 +23,8 @@
 namespace corsair::protocol {
 
 inline constexpr std::size_t kZ85KeyChars = 40;  // a 32-byte CURVE key in Z85
+// The largest key file read (a certificate is about 300 bytes); a larger one is refused.
+inline constexpr std::size_t kMaxKeyFileBytes = 64 * 1024;
 
 // A key file that cannot be used: the message names the file and, where it applies, the line.
 class KeyFileError : public std::runtime_error {
@@ -134,11 +136,15 @@ inline Certificate parse_certificate(std::string_view text, const std::string& o
     return certificate;
 }
 
+// Reads no more than one byte past the limit, so that a huge file, a device such as /dev/zero
+// or a FIFO that never ends is refused at once instead of read whole.
 inline std::string read_key_file_text(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     if (!in) throw KeyFileError(path + ": cannot read: " + std::strerror(errno));
-    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (text.size() > 64 * 1024) throw KeyFileError(path + ": too large for a key file (over 64 KiB)");
+    std::string text(kMaxKeyFileBytes + 1, '\0');
+    in.read(text.data(), static_cast<std::streamsize>(text.size()));
+    text.resize(static_cast<std::size_t>(in.gcount()));
+    if (text.size() > kMaxKeyFileBytes) throw KeyFileError(path + ": too large for a key file (over 64 KiB)");
     return text;
 }
 
