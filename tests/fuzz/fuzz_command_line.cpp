@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <functional>
@@ -256,7 +257,6 @@ std::string described(const CliRun& run) {
            corsair::protocol::printable(run.out, 4000) + "\nstderr: " + corsair::protocol::printable(run.err, 4000);
 }
 
-// As the broker's: one CliApp serves every input, and one input in 16 is run by a fresh one too.
 // The same for a --config file's text: a quoted value that starts at the root or home, or any "..".
 bool names_outside_file_in_config(std::string_view text) {
     for (const char* outside : {"\"/", "'/", "\"~", "'~", ".."}) {
@@ -265,14 +265,28 @@ bool names_outside_file_in_config(std::string_view text) {
     return false;
 }
 
+// Removes what earlier inputs wrote in the working directory (`corsair keygen` writes key files),
+// all but the --config file of this input.
+void empty_working_directory() {
+    for (const auto& entry : std::filesystem::directory_iterator(".")) {
+        if (entry.path().filename() != kConfigFile) std::filesystem::remove_all(entry.path());
+    }
+}
+
+// As the broker's: one CliApp serves every input, and one input in 16 is run by a fresh one too,
+// each from an empty working directory, so that both find the same files.
 void run_cli(const std::vector<std::string>& arguments, zmq::context_t& context, bool should_compare_with_fresh_app) {
     for (const auto& argument : arguments) {
         if (names_outside_file(argument)) return;
     }
     const auto argv = argv_of("corsair", arguments);
     static corsair::producer::cli::CliApp reused;
+    if (should_compare_with_fresh_app) empty_working_directory();
     const auto run = run_cli_with(reused, argv, context);
-    if (!should_compare_with_fresh_app) return;
+    // `corsair keygen` prints a new random key each run: nothing to compare.
+    const bool is_keygen = std::find(arguments.begin(), arguments.end(), "keygen") != arguments.end();
+    if (!should_compare_with_fresh_app || is_keygen) return;
+    empty_working_directory();
     corsair::producer::cli::CliApp fresh;
     const auto again = run_cli_with(fresh, argv, context);
     check(again == run, "corsair's reused app ran an argv otherwise than a fresh one:\n" + described(run) +
