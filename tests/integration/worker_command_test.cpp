@@ -127,7 +127,7 @@ TEST_CASE("corsair-worker refuses to start with a command it cannot run, naming 
     const auto tool = folder / "tool";
     make_script(tool, "exec cat");
     std::filesystem::permissions(tool, std::filesystem::perms::owner_read);
-    for (const std::string command : {std::string("corsair-no-such-command"), tool.string()}) {
+    for (const std::string& command : {std::string("corsair-no-such-command"), tool.string()}) {
         INFO(command);
         const auto log = (folder / "worker.log").string();
         corsair::test::ChildProcess worker({CORSAIR_WORKER_BIN, "--broker", "tcp://127.0.0.1:1", "--queue", "q", "--",
