@@ -102,7 +102,8 @@ Zero: a limit given as 0 means no limit (--drain-timeout 0 waits for the jobs in
 long they take); where no limit makes no sense, 0 is refused (--capacity, --threads, --batch,
 --heartbeat).
 
-Signals: SIGINT/SIGTERM drain (finish in-flight jobs, then exit 0); a second one stops at once.
+Signals: SIGINT/SIGTERM drain (give back the jobs held ready, unstarted; finish the running ones,
+then exit 0); a second one stops at once.
 Logs go to stderr.
 
 A worker that reaches the broker's producer endpoint by mistake is told so by the broker
