@@ -311,12 +311,19 @@ TEST_CASE("a worker stopped with SIGTERM gives back the job it holds ready at on
           "[integration][lifecycle][prefetch]") {
     Cluster cluster;
     // Capacity 1 and the default --prefetch 8: "held" waits behind "running" on the one worker.
-    auto& holder = cluster.start_worker("holder", {"--builtin", "sleep"}, "q", 1);
+    // Each job leaves a mark when it starts, and sleeps for its payload's seconds.
+    const std::string marks = cluster.log_dir();
+    auto& holder = cluster.start_worker(
+        "holder", shell("touch " + marks + "/\"$CORSAIR_JOB_ID\".started; sleep \"$(cat)\""), "q", 1);
     REQUIRE(cluster.wait_for_workers(1));
     auto producer = cluster.make_producer();
-    const auto running_job = producer->submit_async("q", "1500", true);
+    const auto running_job = producer->submit_async("q", "1.5", true);
     const auto held_job = producer->submit_async("q", "0", true);
     REQUIRE(corsair::test::wait_until([&] { return cluster.counter("jobs_dispatched") >= 2; }, 10s, 20ms));
+    // Signalled before the worker has read its jobs, it would leave at once with nothing in flight
+    // (DISCONNECT gives both back): wait until "running" runs.
+    REQUIRE(corsair::test::wait_until(
+        [&] { return std::filesystem::exists(marks + "/" + running_job + ".started"); }, 10s, 20ms));
 
     holder.signal(SIGTERM);
     // Back in its queue while "running" still runs: no other worker, so it waits there.
@@ -331,6 +338,7 @@ TEST_CASE("a worker stopped with SIGTERM gives back the job it holds ready at on
     CHECK(WIFEXITED(*wait_status));
     CHECK(WEXITSTATUS(*wait_status) == 0);
 
+    CHECK_FALSE(std::filesystem::exists(marks + "/" + held_job + ".started"));  // it never ran there
     cluster.start_worker("next", {"--builtin", "sleep"}, "q", 1);
     const auto outcome = producer->wait_result(held_job, 20s);
     CHECK(outcome.state == corsair::protocol::JobState::done);

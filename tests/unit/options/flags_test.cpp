@@ -97,7 +97,7 @@ TEST_CASE("broker errors map to the exit-code table", "[options][exit_code]") {
 }
 
 }  // namespace
-TEST_CASE("--help lists what an option excludes or needs by name, whatever their order in memory",
+TEST_CASE("help lists what an option excludes or needs by name, whatever their order in memory",
           "[options][flags]") {
     CLI::App app{"test program", "prog"};
     use_stable_help(app);
