@@ -17,6 +17,7 @@
 #include <stop_token>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <variant>
 #include <vector>
 #include <zmq.hpp>
@@ -80,6 +81,11 @@ private:
         std::string id;
         std::uint32_t attempt = 0;
         auto operator<=>(const JobKey&) const = default;
+    };
+    struct JobKeyHash {
+        std::size_t operator()(const JobKey& key) const noexcept {
+            return std::hash<std::string>{}(key.id) ^ (std::size_t{key.attempt} * 0x9e3779b97f4a7c15ULL);
+        }
     };
     // The end of an attempt not yet delivered: kept across a reconnect, named in READY `holding`
     // and sent once the new connection's READY is answered.
@@ -198,7 +204,10 @@ private:
     std::vector<protocol::Done> held_dones_;  // ended attempts waiting to go out as one DONES
     std::map<JobKey, Report> unsent_;         // ended attempts waiting for a connection to take them
     std::uint64_t instance_ = 0;              // READY's `instance`: this Worker, drawn at random
-    std::map<JobKey, RunningJob> running_;  // every attempt submitted to the pool and not yet ended
+    // Every attempt submitted to the pool and not yet ended: up to capacity + prefetch, found
+    // once per job on arrival and once on its end. Hashed, since a producer's ids share a long
+    // prefix that every comparison of an ordered map would read (issue 17).
+    std::unordered_map<JobKey, RunningJob, JobKeyHash> running_;
     std::size_t held_progress_count_ = 0;   // RunningJobs with held_progress
     Clock::time_point drain_deadline_{};
 
