@@ -434,7 +434,7 @@ void Worker::begin_drain(Clock::time_point now) {
     // DRAIN first, so that the broker hands these to other workers, not back here.
     std::size_t given_back = 0;
     while (auto task = pool_->take_next()) {
-        JobKey key{task->id, task->attempt};
+        JobKey key{std::move(task->id), task->attempt};  // the task is never run: its id moves
         const auto job = running_.find(key);
         // Abandoned while it waited: the broker took the lease back already; nothing is sent.
         if (job == running_.end() || job->second.is_abandoned) {
