@@ -6,6 +6,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "corsair/protocol/limits.hpp"
+
 namespace corsair::bench {
 
 namespace {
@@ -36,9 +38,10 @@ Workloads (--workload NAME, repeatable; default: all):
   scaling       throughput with 1, 4, 16 and 64 worker processes.
   memory        broker RSS (VmRSS) before and after 1,000,000 pending jobs of 64 bytes, no workers,
                 memory-only broker: overhead per job beyond the payload.
-  many-workers  1,000 idle workers heartbeating at the broker's default interval for 60 s: broker
-                CPU % of one core and false deaths (must be 0). The workers are simulated in this
-                process: 1,000 real DEALER connections speaking READY/HEARTBEAT, one thread.
+  many-workers  1,000 idle workers (--idle-workers) heartbeating at the broker's default interval
+                for 60 s: broker CPU % of one core and false deaths (must be 0). The workers are
+                simulated in this process: real DEALER connections speaking READY/HEARTBEAT, one
+                thread.
   http          jobs submitted over HTTP (POST /api/v1/queues/bench/jobs, --http-connections
                 keep-alive connections, one thread each) and run by the throughput workload's
                 corsair-workers, timed until the broker counts them done: 50,000 jobs one per
@@ -184,6 +187,13 @@ std::variant<BenchOptions, int> parse_options(int argc, char** argv) {
                    "with --quick); longer runs see more /metrics scrapes")
         ->type_name("N")
         ->check(CLI::Range(1'000, 100'000'000));
+    int idle_workers = 0;
+    app.add_option("--idle-workers", idle_workers,
+                   "Simulated idle workers of the many-workers workload (default 1,000; 50 with --quick); each costs "
+                   "this process two file descriptors, so the open file limit is raised to fit (as root, its hard "
+                   "limit too)")
+        ->type_name("N")
+        ->check(CLI::Range(1, static_cast<int>(protocol::kDefaultMaxWorkers)));
     std::string broker_http = "on";
     app.add_option("--broker-http", broker_http,
                    "HTTP side of corsair-broker in the throughput, durable and scaling workloads: on = an ephemeral "
@@ -246,6 +256,7 @@ std::variant<BenchOptions, int> parse_options(int argc, char** argv) {
                                                      : EchoPlacement::worker_default;
     options.sizes = options.is_quick ? quick_sizes() : full_sizes();
     if (throughput_jobs > 0) options.sizes.throughput_jobs = throughput_jobs;
+    if (idle_workers > 0) options.sizes.idle_workers = idle_workers;
     options.runs = runs > 0 ? runs : (options.is_quick ? 1 : 3);
     for (int i = 0; i < argc; ++i) {
         if (i > 0) options.command_line += ' ';

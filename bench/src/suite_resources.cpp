@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <memory>
 
+#include <sys/resource.h>
+
 #include "corsair_load.hpp"
 #include "job_source.hpp"
 #include "process_usage.hpp"
@@ -88,6 +90,16 @@ void Suite::run_many_workers() {
                               {"simulated", "real DEALER connections in the bench process, one thread, protocol/ "
                                             "encode/decode; READY then HEARTBEAT every interval"},
                               {"runs", nlohmann::json::array()}};
+    // Two descriptors a simulated worker (its TCP connection and its socket's mailbox): past the
+    // limit the last ones would never connect, and the run would fail only at its registration
+    // timeout, two minutes later.
+    const auto files_wanted = 2ULL * static_cast<unsigned long long>(sizes.idle_workers) + 256;
+    if (rlimit files{}; getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files_wanted) {
+        throw std::runtime_error("many-workers: " + std::to_string(sizes.idle_workers) + " idle workers need about " +
+                                 std::to_string(files_wanted) + " open files in this process, its limit is " +
+                                 std::to_string(files.rlim_cur) +
+                                 " (ulimit -n; past the hard limit, ulimit -Hn, raising it needs CAP_SYS_RESOURCE)");
+    }
     std::vector<double> cpu_percents;
     long long max_false_deaths = 0;
     for (int run = 1; run <= options_.runs; ++run) {
