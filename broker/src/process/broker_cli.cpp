@@ -53,7 +53,9 @@ void add_broker_flags(CLI::App& app, BrokerOptions& options, corsair::options::L
         ->capture_default_str()
         ->type_name("ENDPOINT")
         ->check(bind_endpoint_check());
-    add_duration(app, "--heartbeat", options.heartbeat_interval, "heartbeat interval, told to every worker",
+    add_duration(app, "--heartbeat", options.heartbeat_interval,
+                 "heartbeat interval, told to every worker; each connected worker costs the broker a heartbeat in "
+                 "and one out per interval, so thousands of workers want a longer one (docs/performance.md)",
                  std::chrono::duration_cast<std::chrono::milliseconds>(protocol::kMinHeartbeatInterval),
                  std::chrono::duration_cast<std::chrono::milliseconds>(protocol::kMaxHeartbeatInterval));
     app.add_option("--liveness", options.liveness, "missed heartbeats before a worker is declared dead")
