@@ -8,6 +8,7 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <condition_variable>
+#include <iterator>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -992,12 +993,31 @@ TEST_CASE("a worker takes JOBS and, once the broker's HEARTBEAT allows it, answe
     SECTION("the broker reads DONES") {
         broker.send(worker_id, protocol::Heartbeat{250, 3, protocol::kMaxBatchEntries});
         broker.send(worker_id, jobs_of(5));
-        auto [from, dones] = broker.expect<protocol::Dones>();
-        REQUIRE(dones.done.size() == 5);
+        // All five end in one DONES, unless the inline jobs outlast the worker's turn (1 ms of
+        // handlers, so that a RECALL can reach a waiting job): a slow sanitizer build splits them
+        // 4 + 1. So: every result once, in order, and fewer messages than results.
+        std::vector<protocol::Done> results;
+        int messages = 0;
+        while (results.size() < 5) {
+            auto received = broker.receive(kDeadline);
+            REQUIRE(received.has_value());
+            if (auto* dones = std::get_if<protocol::Dones>(&received->message)) {
+                results.insert(results.end(), std::make_move_iterator(dones->done.begin()),
+                               std::make_move_iterator(dones->done.end()));
+                ++messages;
+            } else if (auto* done = std::get_if<protocol::Done>(&received->message)) {
+                results.push_back(std::move(*done));
+                ++messages;
+            } else {
+                REQUIRE(protocol::command_of(received->message) == protocol::Command::heartbeat);
+            }
+        }
+        CHECK(messages < 5);
+        REQUIRE(results.size() == 5);
         for (int i = 0; i < 5; ++i) {
-            CHECK(dones.done[i].id == "job-" + std::to_string(i));
-            CHECK(dones.done[i].attempt == 1);
-            CHECK(protocol::view_of(dones.done[i].payload) ==
+            CHECK(results[i].id == "job-" + std::to_string(i));
+            CHECK(results[i].attempt == 1);
+            CHECK(protocol::view_of(results[i].payload) ==
                   std::string(i % 2 == 0 ? "q:" : "r:") + std::to_string(i) + ":1");
         }
         SECTION("a lone result still goes as a DONE") {
