@@ -190,8 +190,8 @@ std::variant<BenchOptions, int> parse_options(int argc, char** argv) {
     int idle_workers = 0;
     app.add_option("--idle-workers", idle_workers,
                    "Simulated idle workers of the many-workers workload (default 1,000; 50 with --quick); each costs "
-                   "this process two file descriptors, so the open file limit is raised to fit (as root, its hard "
-                   "limit too)")
+                   "this process two file descriptors, so the open file limit is raised to fit (its hard limit too, "
+                   "where the process may)")
         ->type_name("N")
         ->check(CLI::Range(1, static_cast<int>(protocol::kDefaultMaxWorkers)));
     std::string broker_http = "on";

@@ -60,18 +60,12 @@ Suite::Suite(const BenchOptions& options, zmq::context_t& context)
     : options_(options), context_(context), scratch_("corsair-bench", options.scratch_parent, options.keeps_scratch),
       self_bin_(own_executable_path()) {
     context_.set(zmq::ctxopt::max_sockets, kOtherSockets + options.sizes.idle_workers);
-    // Each simulated worker costs this process two descriptors (its TCP connection and its
-    // socket's mailbox) and the broker one. The soft limit goes up to the hard one; past it, only
-    // a process with CAP_SYS_RESOURCE may raise the hard limit (not root in every container); the
-    // many-workers workload refuses to start when the limit stays too low.
+    // Each simulated worker costs this process two descriptors and the broker one: the soft limit
+    // goes up to the hard one here, and the many-workers workload asks for more if it needs it.
     rlimit files{};
-    const auto wanted = static_cast<rlim_t>(2 * options.sizes.idle_workers + kOtherSockets);
-    if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < std::max(wanted, files.rlim_max)) {
-        const rlimit raised{std::max(wanted, files.rlim_max), std::max(wanted, files.rlim_max)};
-        if (setrlimit(RLIMIT_NOFILE, &raised) != 0) {
-            files.rlim_cur = files.rlim_max;
-            setrlimit(RLIMIT_NOFILE, &files);
-        }
+    if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+        files.rlim_cur = files.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &files);
     }
 }
 

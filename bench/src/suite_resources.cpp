@@ -29,17 +29,21 @@ std::uint64_t pending_in(const protocol::StatsReply& stats, const std::string& q
     return 0;
 }
 
-// Two descriptors a simulated worker (its TCP connection and its socket's mailbox): past the
-// limit the last ones would never connect, and the run would fail only at its registration
-// timeout, two minutes later. So it refuses at once, naming the limit.
-void require_open_files_for(int idle_workers) {
-    const auto files_wanted = 2ULL * static_cast<unsigned long long>(idle_workers) + 256;
-    if (rlimit files{}; getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files_wanted) {
-        throw std::runtime_error("many-workers: " + std::to_string(idle_workers) + " idle workers need about " +
-                                 std::to_string(files_wanted) + " open files in this process, its limit is " +
-                                 std::to_string(files.rlim_cur) +
-                                 " (ulimit -n; past the hard limit, ulimit -Hn, raising it needs CAP_SYS_RESOURCE)");
-    }
+// Two descriptors a simulated worker (its TCP connection and its socket's mailbox), plus room
+// for the rest of this process. The hard limit goes up too where the process may (that takes
+// CAP_SYS_RESOURCE, which root in a container may lack). Past the limit the last workers would
+// never connect and the run would fail only at its registration timeout, two minutes later: so
+// it refuses at once, naming the limit.
+void raise_open_files_for(int idle_workers) {
+    const auto wanted = static_cast<rlim_t>(2 * static_cast<rlim_t>(idle_workers) + 256);
+    rlimit files{};
+    if (getrlimit(RLIMIT_NOFILE, &files) != 0 || files.rlim_cur >= wanted) return;
+    const rlimit raised{wanted, std::max(wanted, files.rlim_max)};
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) return;
+    throw std::runtime_error("many-workers: " + std::to_string(idle_workers) + " idle workers need about " +
+                             std::to_string(wanted) + " open files in this process, its limit is " +
+                             std::to_string(files.rlim_cur) +
+                             " (ulimit -n; past the hard limit, ulimit -Hn, raising it needs CAP_SYS_RESOURCE)");
 }
 
 }  // namespace
@@ -103,7 +107,7 @@ void Suite::run_many_workers() {
                               {"simulated", "real DEALER connections in the bench process, one thread, protocol/ "
                                             "encode/decode; READY then HEARTBEAT every interval"},
                               {"runs", nlohmann::json::array()}};
-    require_open_files_for(sizes.idle_workers);
+    raise_open_files_for(sizes.idle_workers);
     std::vector<double> cpu_percents;
     long long max_false_deaths = 0;
     for (int run = 1; run <= options_.runs; ++run) {
