@@ -38,7 +38,7 @@ Workloads (--workload NAME, repeatable; default: all):
   scaling       throughput with 1, 4, 16 and 64 worker processes.
   memory        broker RSS (VmRSS) before and after 1,000,000 pending jobs of 64 bytes, no workers,
                 memory-only broker: overhead per job beyond the payload.
-  many-workers  1,000 idle workers (--idle-workers) heartbeating at the broker's default interval
+  many-workers  1,000 idle workers (--idle-workers) heartbeating at the broker's default idle interval
                 for 60 s: broker CPU % of one core and false deaths (must be 0). The workers are
                 simulated in this process: real DEALER connections speaking READY/HEARTBEAT, one
                 thread.

@@ -31,6 +31,8 @@ void SimulatedWorkers::send_ready(Connection& connection, std::size_t index) {
     ready.queues = {queue_};
     ready.capacity = 1;
     ready.name = "sim-" + std::to_string(index);
+    // As corsair-worker does: heartbeat at the broker's idle interval while holding no lease.
+    ready.idle_heartbeat = true;
     // ZeroMQ queues it until the connection is up; a full queue here would be a bench bug.
     protocol::send_message(connection.socket, std::move(ready));
 }
@@ -94,8 +96,12 @@ void SimulatedWorkers::receive_all(Connection& connection, std::size_t index, Cl
         connection.last_heard = now;
         const auto& message = decoded.value();
         if (const auto* heartbeat = std::get_if<protocol::Heartbeat>(&message)) {
-            // protocol.md §9: adopt the broker's interval.
+            // protocol.md §9: adopt the broker's interval; these workers never hold a lease, so
+            // the idle one when the broker tells it.
             if (heartbeat->interval_ms) interval_ = std::chrono::milliseconds(*heartbeat->interval_ms);
+            if (heartbeat->idle_interval_ms) {
+                interval_ = std::max(interval_, std::chrono::milliseconds(*heartbeat->idle_interval_ms));
+            }
             if (!connection.is_registered) {
                 // Heartbeats start now, spread over one interval as independent workers' would be.
                 connection.is_registered = true;

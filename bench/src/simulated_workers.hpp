@@ -1,6 +1,7 @@
 // Many idle workers in one process: N real DEALER connections to the broker's worker endpoint,
-// each speaking the worker protocol (READY, then HEARTBEAT every interval; docs/protocol.md §7,
-// §9), serviced by the one thread that created them, which owns every socket.
+// each speaking the worker protocol (READY with `idle_heartbeat`, then HEARTBEAT every idle
+// interval, since they never hold a lease; docs/protocol.md §7, §9), serviced by the one thread
+// that created them, which owns every socket.
 #pragma once
 
 #include <chrono>
@@ -35,10 +36,12 @@ public:
     // Services every connection until each has had the broker's first HEARTBEAT (the answer to
     // READY); each starts heartbeating once answered. False after `timeout`.
     bool wait_until_registered(std::chrono::milliseconds timeout);
-    // Services every connection until `until`: HEARTBEAT every interval on each, every message
+    // Services every connection until `until`: HEARTBEAT every (idle) interval on each, every message
     // from the broker read and counted; an ERROR unknown_worker is answered with READY at once.
     void serve_until(std::chrono::steady_clock::time_point until);
 
+    // The interval they heartbeat at: the broker's idle interval (its interval from a broker that
+    // tells none).
     std::chrono::milliseconds interval() const noexcept { return interval_; }
     const SimulatedWorkerCounts& counts() const noexcept { return counts_; }
     // Resets the lateness and silence maxima (e.g. after registration, before the window).

@@ -18,6 +18,7 @@ READY_OUT_OF_LIMITS = [
     ("batch 1025", {"queues": ["q"], "capacity": 1, "batch": 1025}, "batch"),
     ("a holding entry of one value", {"queues": ["q"], "capacity": 1, "holding": [["j"]]}, "holding"),
     ("a holding entry with attempt 0", {"queues": ["q"], "capacity": 1, "holding": [["j", 0]]}, "holding"),
+    ("idle_heartbeat as an integer", {"queues": ["q"], "capacity": 1, "idle_heartbeat": 1}, "idle_heartbeat"),
 ]
 
 
@@ -56,12 +57,14 @@ def test_duplicate_queues_in_ready_are_ignored(session):
 
 
 @spec("5.13")
-def test_the_brokers_heartbeat_carries_all_four_fields(session):
+def test_the_brokers_heartbeat_carries_all_five_fields(session):
     worker = session.worker()
     answer = worker.ready([session.name("q")], batch=8)
-    for field in ("interval_ms", "liveness", "batch", "max_payload_bytes"):
+    for field in ("interval_ms", "liveness", "batch", "max_payload_bytes", "idle_interval_ms"):
         assert field in answer.header, f"HEARTBEAT without {field}: {answer!r}"
     assert 1 <= answer.get("batch") <= 1024 and answer.get("max_payload_bytes") >= 1
+    # §9: the idle interval is never below the interval, and at most 10 minutes.
+    assert answer.get("interval_ms") <= answer.get("idle_interval_ms") <= 600000
 
 
 @spec("5.13")

@@ -185,6 +185,58 @@ TEST_CASE("a SIGSTOPped worker is declared dead, its jobs are redone, and its la
     CHECK(cluster.wait_for_workers(2));
 }
 
+// protocol.md §9, Idle workers heartbeat less: with --heartbeat 200ms and the default
+// --idle-heartbeat-factor 10, an idle worker heartbeats every 2 s and is dead after 6 s of silence;
+// a job leased to it restarts the 0.6 s window.
+TEST_CASE("an idle worker that stops is dead after liveness x the idle interval, and a job leased to it comes "
+          "back within liveness x the interval",
+          "[integration][failure]") {
+    constexpr auto kIdleInterval = kHeartbeat * 10;
+    Cluster cluster;
+    cluster.start_worker("idle", {"--builtin", "echo"}, "q", 1);
+    REQUIRE(cluster.wait_for_workers(1));
+    cluster.worker("idle").signal(SIGSTOP);
+    const auto stopped_at = std::chrono::steady_clock::now();
+
+    SECTION("holding no job, it is listed until its idle window has passed") {
+        REQUIRE(corsair::test::wait_until([&] { return cluster.counter("workers_dead") == 1; }, 20s, 50ms));
+        const auto took = std::chrono::steady_clock::now() - stopped_at;
+        std::printf("[measure] SIGSTOP of an idle worker -> declared dead in %lld ms (idle window %lld ms)\n",
+                    static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(took).count()),
+                    static_cast<long long>((kIdleInterval * kLiveness).count()));
+        // Its last HEARTBEAT was at most one idle interval before the stop: never the 0.6 s busy window.
+        CHECK(took >= kIdleInterval * (kLiveness - 1));
+        CHECK(took <= kIdleInterval * kLiveness + 2s);
+        CHECK(cluster.broker_log().find("worker died worker=idle reason=heartbeat_timeout") != std::string::npos);
+    }
+    SECTION("a job leased to it goes to another worker within liveness x the interval of the lease") {
+        // The stopped worker registered first, so it is the least recently used: the job goes to it.
+        cluster.start_worker("w2", {"--builtin", "echo"}, "q", 1);
+        REQUIRE(cluster.wait_for_workers(2));
+        auto producer = cluster.make_producer();
+        const auto id = producer->submit_async("q", "to the stopped worker", true);
+        const auto submitted_at = std::chrono::steady_clock::now();
+        REQUIRE(corsair::test::wait_until(
+            [&] {
+                Completion ignored;
+                pump(*producer, {}, ignored, 0ms);
+                return jobs_held_by(*producer, {id}, "idle").count(id) == 1;
+            },
+            10s, 20ms));
+        Completion completion;
+        pump(*producer, {id}, completion, 15s);
+        REQUIRE(completion.results.count(id) == 1);
+        CHECK(completion.outcomes[id].attempt == 2);
+        const auto took = completion.arrived_at[id] - submitted_at;
+        std::printf("[measure] job leased to a stopped idle worker -> done by another in %lld ms\n",
+                    static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(took).count()));
+        CHECK(took <= kHeartbeat * kLiveness + 2s);
+        CHECK(took < kIdleInterval * kLiveness);
+        CHECK(cluster.counter("workers_dead") == 1);
+    }
+    cluster.worker("idle").signal(SIGCONT);
+}
+
 TEST_CASE("workers reconnect by themselves to a broker restarted on the same ports", "[integration][failure]") {
     Cluster cluster;
     cluster.start_worker("w1", {"--builtin", "echo"});

@@ -94,6 +94,7 @@ Worker::Worker(zmq::context_t& context, WorkerOptions options, std::shared_ptr<s
     if (options_.name.empty()) options_.name = default_worker_name();
     validate(options_);
     interval_ = options_.heartbeat_interval;
+    idle_interval_ = interval_;
     liveness_ = options_.liveness;
     std::random_device random;
     while (instance_ == 0) instance_ = (std::uint64_t{random()} << 32) | random();
@@ -175,11 +176,14 @@ void Worker::run_due_duties(Clock::time_point now) {
     resume_after_pause(now);
     warn_while_cut_off(now);
     if (has_socket(state_)) {
-        if (now >= last_heard_ + interval_ * liveness_) {
+        // Both ways at the interval that applies now: a JOB after a long idle stretch makes the
+        // next HEARTBEAT due at once, within the window the broker gives a worker it just leased to.
+        const auto interval = heartbeat_interval_now();
+        if (now >= last_heard_ + interval * liveness_) {
             connection_lost(now, "heartbeat_timeout");
-        } else if (now >= next_heartbeat_) {
+        } else if (now >= last_heartbeat_sent_ + interval) {
             send_to_broker(protocol::Heartbeat{});
-            next_heartbeat_ = now + interval_;
+            last_heartbeat_sent_ = now;
         }
     }
     if (is_draining(state_)) {
@@ -199,7 +203,8 @@ void Worker::run_due_duties(Clock::time_point now) {
 std::chrono::milliseconds Worker::poll_timeout(Clock::time_point now) const {
     auto next = now + std::chrono::seconds(1);
     if (has_socket(state_)) {
-        next = std::min({next, next_heartbeat_, last_heard_ + interval_ * liveness_});
+        const auto interval = heartbeat_interval_now();
+        next = std::min({next, last_heartbeat_sent_ + interval, last_heard_ + interval * liveness_});
     } else if (state_ == ConnectionState::waiting_to_reconnect) {
         next = std::min(next, reconnect_at_);
     }
@@ -215,6 +220,10 @@ std::chrono::milliseconds Worker::poll_timeout(Clock::time_point now) const {
     if (next <= now) return std::chrono::milliseconds{0};
     // Round up so a wake-up never comes a fraction of a millisecond early and spins.
     return std::chrono::ceil<std::chrono::milliseconds>(next - now);
+}
+
+std::chrono::milliseconds Worker::heartbeat_interval_now() const noexcept {
+    return state_ == ConnectionState::ready ? idle_interval_ : interval_;
 }
 
 void Worker::open_connection(Clock::time_point now) {
@@ -237,9 +246,10 @@ void Worker::open_connection(Clock::time_point now) {
     max_result_bytes_ = protocol::kDefaultMaxPayloadBytes;  // until its HEARTBEAT says otherwise
     // Wait for the broker's own numbers again: a restarted broker may use different ones.
     interval_ = options_.heartbeat_interval;
+    idle_interval_ = interval_;
     liveness_ = options_.liveness;
     last_heard_ = now;
-    next_heartbeat_ = now + interval_;
+    last_heartbeat_sent_ = now;
     log_->debug("connecting broker={}", options_.broker_endpoint);
     send_ready();
     // A new connection is a new worker to the broker: the pause must be said again.
@@ -330,6 +340,8 @@ void Worker::send_ready() {
     ready.instance = instance_;
     ready.holding = held_leases();
     ready.prefetch = options_.prefetch;
+    // While it holds no lease, heartbeat at the broker's idle interval (protocol.md §9).
+    ready.idle_heartbeat = true;
     send_to_broker(std::move(ready));
 }
 
@@ -632,13 +644,18 @@ void Worker::handle_broker_message(Clock::time_point now) {
             const auto interval =
                 heartbeat->interval_ms ? std::chrono::milliseconds(*heartbeat->interval_ms) : interval_;
             const auto liveness = heartbeat->liveness.value_or(liveness_);
-            if (interval != interval_ || liveness != liveness_) {
+            // Never below the interval, whatever a broker says (absent: a broker before it).
+            const auto idle_interval = std::max(
+                interval, heartbeat->idle_interval_ms ? std::chrono::milliseconds(*heartbeat->idle_interval_ms) : interval);
+            if (interval != interval_ || liveness != liveness_ || idle_interval != idle_interval_) {
                 interval_ = interval;
+                idle_interval_ = idle_interval;
                 liveness_ = liveness;
-                log_->debug("heartbeat adopted interval={} liveness={}", protocol::format_duration(interval_),
-                            liveness_);
+                log_->debug("heartbeat adopted interval={} idle_interval={} liveness={}",
+                            protocol::format_duration(interval_), protocol::format_duration(idle_interval_), liveness_);
             }
-            next_heartbeat_ = std::min(next_heartbeat_, now + interval_);
+            // The next HEARTBEAT is due one adopted interval after the last (protocol.md §7's
+            // warning): heartbeat_interval_now() reads the adopted values.
             if (heartbeat->batch) broker_batch_ = std::min(*heartbeat->batch, options_.batch);
             if (heartbeat->max_payload_bytes) adopt_max_result_bytes(*heartbeat->max_payload_bytes);
             // The broker answers READY with a HEARTBEAT, after the ABANDONs of the leases it does

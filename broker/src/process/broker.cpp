@@ -110,8 +110,9 @@ Broker::Broker(zmq::context_t& context, BrokerOptions options, std::shared_ptr<s
     producer_endpoint_ = producers_.get(zmq::sockopt::last_endpoint);
     worker_endpoint_ = workers_.get(zmq::sockopt::last_endpoint);
     scheduler_.set_endpoints(producer_endpoint_, worker_endpoint_);
-    log_->info("bound producers={} workers={} heartbeat_ms={} liveness={} curve={}", producer_endpoint_,
-               worker_endpoint_, options_.heartbeat_interval.count(), options_.liveness, zap_ ? "on" : "off");
+    log_->info("bound producers={} workers={} heartbeat_ms={} idle_heartbeat_ms={} liveness={} curve={}",
+               producer_endpoint_, worker_endpoint_, options_.heartbeat_interval.count(),
+               options_.idle_heartbeat_interval().count(), options_.liveness, zap_ ? "on" : "off");
     warn_if_open();
 }
 

@@ -54,13 +54,21 @@ void add_broker_flags(CLI::App& app, BrokerOptions& options, corsair::options::L
         ->type_name("ENDPOINT")
         ->check(bind_endpoint_check());
     add_duration(app, "--heartbeat", options.heartbeat_interval,
-                 "heartbeat interval, told to every worker; each connected worker costs the broker a heartbeat in "
-                 "and one out per interval, so thousands of workers want a longer one (docs/performance.md)",
+                 "heartbeat interval, told to every worker; each worker holding a job costs the broker a heartbeat "
+                 "in and one out per interval, an idle one per idle interval (--idle-heartbeat-factor), so many "
+                 "thousands of workers may want a longer one (docs/performance.md)",
                  std::chrono::duration_cast<std::chrono::milliseconds>(protocol::kMinHeartbeatInterval),
                  std::chrono::duration_cast<std::chrono::milliseconds>(protocol::kMaxHeartbeatInterval));
     app.add_option("--liveness", options.liveness, "missed heartbeats before a worker is declared dead")
         ->capture_default_str()
         ->check(CLI::Range(1, 100));
+    app.add_option("--idle-heartbeat-factor", options.idle_heartbeat_factor,
+                   "a worker holding no job heartbeats, and is heartbeated, every this many --heartbeat intervals "
+                   "(at most 10m), and is declared dead after --liveness such intervals of silence; a job leased "
+                   "to it brings it back to every interval at once. Cuts an idle fleet's cost to the broker by as "
+                   "much; 1 = idle workers heartbeat as often as busy ones")
+        ->capture_default_str()
+        ->check(CLI::Range(1u, protocol::kMaxIdleHeartbeatFactor));
     options::add_size_flag(app, "--max-payload", options.max_payload_bytes,
                            "largest job payload or result accepted, 1 byte to 1GiB (0 is refused: no limit would "
                            "let one message take any amount of memory). Workers and producers are told it; a larger "

@@ -83,6 +83,8 @@ void JobStates::link(JobRecord& job, const JobMove& move) {
             ++queue.in_flight;
             if (move.worker != nullptr) {
                 job.lease_holder = move.worker;
+                // Its liveness window restarts with its first lease (WorkerRegistry::is_silent()).
+                if (move.worker->leases.empty()) move.worker->busy_since = now_;
                 move.worker->leases.push_back(&job);
             }
             if (move.lease_deadline) job.writable_details().lease_timer = lease_timers_.add(*move.lease_deadline, &job);

@@ -81,7 +81,9 @@ struct Scheduler::Parts {
         : wall(std::move(wall_clock)),
           context{scheduler.options_, *scheduler.log_, scheduler.counters_, journal, wall},
           queues(scheduler.options_.max_queues, *scheduler.log_),
-          workers(dirty, scheduler.options_.heartbeat_interval * scheduler.options_.liveness,
+          workers(dirty,
+                  HeartbeatRhythm{scheduler.options_.heartbeat_interval,
+                                  scheduler.options_.idle_heartbeat_interval(), scheduler.options_.liveness},
                   scheduler.options_.max_workers),
           worker_limit(context, workers, scheduler.outbox_),
           states(dirty, workers),
@@ -223,6 +225,7 @@ bool Scheduler::refused_for_storage(const RoutingId& producer, const p::Message&
 }
 
 void Scheduler::set_storage_available(bool is_available, const std::string& problem, TimePoint now) {
+    parts_->states.set_time(now);
     const bool was_available = storage_problem_.empty();
     storage_problem_ = is_available ? std::string() : (problem.empty() ? std::string("journal unavailable") : problem);
     counters_.storage_unavailable = is_available ? 0 : 1;
@@ -433,7 +436,7 @@ void Scheduler::register_worker(const RoutingId& routing_id, p::Ready&& ready, T
     for (const auto& name : queue_names) served.push_back(&parts_->queues.named(name));
     auto [worker, is_new] = parts_->workers.announce(routing_id, ready.name, std::move(queue_names), std::move(served),
                                                      ready.capacity, ready.batch, now, ready.instance, peer.address,
-                                                     ready.prefetch);
+                                                     ready.prefetch, ready.idle_heartbeat);
     worker->key = peer.key_name;
     const auto level = lifecycle_level(*worker);
     if (is_new) {
@@ -453,6 +456,7 @@ void Scheduler::register_worker(const RoutingId& routing_id, p::Ready&& ready, T
         parts_->endings.lose_worker(*worker, "unreachable", now);
         return;
     }
+    worker->last_heartbeat_sent = now;
     parts_->workers.refresh_listing(*worker);
 }
 
@@ -523,12 +527,15 @@ void Scheduler::tick(TimePoint now) {
     counters_.results_expired += parts_->results.expire(now);
     WorkerRegistry& workers = parts_->workers;
     std::vector<std::pair<RoutingId, const char*>> dead;
-    workers.for_each([&](const WorkerRecord& worker) {
+    workers.for_each([&](WorkerRecord& worker) {
         if (workers.is_silent(worker, now)) {
             dead.emplace_back(worker.routing_id, "heartbeat_timeout");
-        } else if (send_to_worker(worker.routing_id, p::encode(heartbeat_message())) ==
-                   p::SendStatus::host_unreachable) {
+        } else if (!workers.is_heartbeat_due(worker, now)) {
+            // heartbeating idle (protocol.md §9): not this tick
+        } else if (send_to_worker(worker.routing_id, p::encode(heartbeat_message())) == p::SendStatus::host_unreachable) {
             dead.emplace_back(worker.routing_id, "connection_lost");
+        } else {
+            worker.last_heartbeat_sent = now;
         }
     });
     for (const auto& [routing_id, reason] : dead) {
@@ -602,8 +609,11 @@ p::SendStatus Scheduler::send_to_worker(const RoutingId& worker, p::Frames frame
 p::Heartbeat Scheduler::heartbeat_message() const {
     // `batch`: this broker reads DONES of up to kMaxBatchEntries (protocol.md §5.13).
     // `max_payload_bytes`: the worker fails a larger result itself (protocol.md §5.19).
+    // `idle_interval_ms`: a worker that said READY `idle_heartbeat` heartbeats at it while it holds no
+    // lease (protocol.md §9).
     return p::Heartbeat{static_cast<std::uint32_t>(options_.heartbeat_interval.count()), options_.liveness,
-                        p::kMaxBatchEntries, options_.max_payload_bytes};
+                        p::kMaxBatchEntries, options_.max_payload_bytes,
+                        static_cast<std::uint32_t>(options_.idle_heartbeat_interval().count())};
 }
 
 }  // namespace corsair::broker

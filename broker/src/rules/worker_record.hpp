@@ -51,6 +51,14 @@ struct WorkerRecord {
     std::vector<JobRecord*> outgoing;
     JobList leases;  // jobs this worker holds the current lease of, linked through the jobs
     std::chrono::steady_clock::time_point last_heard{};
+    // READY `idle_heartbeat`: while it holds no lease it heartbeats, and is heartbeated, every
+    // idle interval only (protocol.md §9).
+    bool heartbeats_when_idle = false;
+    // When its first lease since it last held none was granted: a worker that was idle may have
+    // been silent for most of an idle interval, and has one liveness window from here to speak.
+    std::chrono::steady_clock::time_point busy_since{};
+    // When the broker last sent it a HEARTBEAT (the answer to READY, or a tick's).
+    std::chrono::steady_clock::time_point last_heartbeat_sent{};
     // Changed only by WorkerRegistry::move_worker(), along kWorkerTransitions.
     WorkerState state = WorkerState::serving;
     // The queues' states, parallel to `queues` (queues are never destroyed, so these stay valid).
@@ -68,6 +76,8 @@ struct WorkerRecord {
         const auto held = static_cast<std::uint32_t>(leases.size());
         return held >= capacity + prefetch ? 0 : capacity + prefetch - held;
     }
+    // Holds no lease and said it heartbeats less then: its idle interval applies (protocol.md §9).
+    bool is_heartbeating_idle() const noexcept { return heartbeats_when_idle && leases.empty(); }
     bool can_take_jobs() const noexcept { return state == WorkerState::serving && credit() > 0; }
     // Fewer leases than slots: a job leased now starts at once.
     bool has_free_slot() const noexcept { return leases.size() < capacity; }

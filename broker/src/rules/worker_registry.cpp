@@ -26,7 +26,8 @@ std::pair<WorkerRecord*, bool> WorkerRegistry::announce(const RoutingId& routing
                                                         std::vector<std::string> queues,
                                                         std::vector<QueueState*> served, std::uint32_t capacity,
                                                         std::uint32_t batch, TimePoint now, std::uint64_t instance,
-                                                        std::string_view address, std::uint32_t prefetch) {
+                                                        std::string_view address, std::uint32_t prefetch,
+                                                        bool heartbeats_when_idle) {
     auto [it, is_new] = workers_.try_emplace(routing_id);
     WorkerRecord& worker = it->second;
     if (is_new) {
@@ -47,6 +48,7 @@ std::pair<WorkerRecord*, bool> WorkerRegistry::announce(const RoutingId& routing
     worker.capacity = capacity;
     worker.prefetch = prefetch;
     worker.batch = batch;
+    worker.heartbeats_when_idle = heartbeats_when_idle;
     worker.last_heard = now;
     worker.state = WorkerState::serving;  // READY starts a session whatever came before
     return {&worker, is_new};

@@ -7,6 +7,7 @@
 // their prefetching_workers. Owned by the broker's loop thread.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <list>
@@ -46,14 +47,22 @@ constexpr bool is_allowed(WorkerState from, WorkerState to) noexcept {
     return false;
 }
 
+// The heartbeats the broker holds its workers to (protocol.md §9).
+struct HeartbeatRhythm {
+    std::chrono::milliseconds interval{1000};
+    // For a worker holding no lease that said READY `idle_heartbeat`; at least `interval`.
+    std::chrono::milliseconds idle_interval{1000};
+    std::uint32_t liveness = 3;
+};
+
 class WorkerRegistry {
 public:
     using TimePoint = std::chrono::steady_clock::time_point;
 
-    // A worker not heard from for `silence_limit` (liveness x heartbeat interval) is dead. At most
-    // `max_workers` networked workers at once (0 = no limit).
-    WorkerRegistry(DirtyQueues& dirty, std::chrono::milliseconds silence_limit, std::uint64_t max_workers = 0)
-        : dirty_(dirty), silence_limit_(silence_limit), max_workers_(max_workers) {}
+    // A worker silent for `rhythm.liveness` of its intervals is dead. At most `max_workers`
+    // networked workers at once (0 = no limit).
+    WorkerRegistry(DirtyQueues& dirty, HeartbeatRhythm rhythm, std::uint64_t max_workers = 0)
+        : dirty_(dirty), rhythm_(rhythm), max_workers_(max_workers) {}
     WorkerRegistry(const WorkerRegistry&) = delete;
     WorkerRegistry& operator=(const WorkerRegistry&) = delete;
 
@@ -77,7 +86,7 @@ public:
                                             std::vector<std::string> queues, std::vector<QueueState*> served,
                                             std::uint32_t capacity, std::uint32_t batch, TimePoint now,
                                             std::uint64_t instance = 0, std::string_view address = {},
-                                            std::uint32_t prefetch = 0);
+                                            std::uint32_t prefetch = 0, bool heartbeats_when_idle = false);
     // A move of kWorkerTransitions (asserted), then the idle lists brought in line.
     void move_worker(WorkerRecord& worker, WorkerState to);
     // Any message from the worker: it is alive, and no longer congested.
@@ -87,9 +96,21 @@ public:
     // After `worker` was given a job of `queue`: moved to the list it now belongs on (none when
     // out of credit), else to the back of its list in `queue` (least recently used first).
     void note_leased(WorkerRecord& worker, QueueState& queue);
-    // Whether `worker` has been silent past liveness x heartbeat interval at `now`.
+    // Whether `worker` has been silent past liveness x its interval at `now`: the idle interval
+    // while it heartbeats idle; otherwise the interval, counted for a worker that heartbeats idle
+    // from its first lease at the latest, since until then it owed the broker nothing sooner.
     bool is_silent(const WorkerRecord& worker, TimePoint now) const noexcept {
-        return now - worker.last_heard >= silence_limit_;
+        if (worker.is_heartbeating_idle()) return now - worker.last_heard >= rhythm_.idle_interval * rhythm_.liveness;
+        const TimePoint since = worker.heartbeats_when_idle ? std::max(worker.last_heard, worker.busy_since)
+                                                            : worker.last_heard;
+        return now - since >= rhythm_.interval * rhythm_.liveness;
+    }
+    // Whether the tick at `now`, one of those every interval, owes `worker` a HEARTBEAT: every tick
+    // does, but for a worker heartbeating idle only the last one before its idle interval since
+    // the previous HEARTBEAT runs out, so that the gap never exceeds it.
+    bool is_heartbeat_due(const WorkerRecord& worker, TimePoint now) const noexcept {
+        if (!worker.is_heartbeating_idle()) return true;
+        return now + rhythm_.interval > worker.last_heartbeat_sent + rhythm_.idle_interval;
     }
     // Forgets a worker that is gone; it must hold no lease any more.
     void erase(WorkerRecord& worker);
@@ -113,7 +134,7 @@ private:
     static void forget_ready_holder(WorkerRecord& worker);
 
     DirtyQueues& dirty_;
-    std::chrono::milliseconds silence_limit_;
+    HeartbeatRhythm rhythm_;
     std::uint64_t max_workers_;  // 0: no limit
     std::size_t networked_ = 0;  // records with an address
     std::unordered_map<RoutingId, WorkerRecord> workers_;

@@ -95,6 +95,7 @@ DEFAULT_HEARTBEAT_INTERVAL_MS = 1000
 DEFAULT_LIVENESS = 3
 MIN_HEARTBEAT_INTERVAL_MS = 10
 MAX_HEARTBEAT_INTERVAL_MS = 60000
+MAX_IDLE_HEARTBEAT_INTERVAL_MS = 600000  # HEARTBEAT idle_interval_ms (§9)
 
 FINAL_STATES = frozenset({"done", "failed", "cancelled"})
 LISTED_STATES = frozenset({"pending", "delayed", "running", "failed"})

@@ -6,7 +6,8 @@ pool of `threads` threads (default: one per unit of capacity) and hand their out
 an inproc pipe (handler_pool.py), so a busy handler never delays a heartbeat.
 
 The connection follows docs/protocol.md §7: connecting (READY sent) -> ready (the broker
-answered; its interval and liveness adopted, the next heartbeat rescheduled to match) ->
+answered; its interval, idle interval and liveness adopted, the next heartbeat rescheduled to
+match; holding no lease, it heartbeats at the idle interval, §9) ->
 draining -> gone, with reconnects after a jittered backoff when the broker falls silent or says
 DISCONNECT. Leases outlive a connection (§10): jobs keep running, the next READY names them in
 ``holding``, and reports that could not be sent are kept and sent once the broker answers,
@@ -129,7 +130,9 @@ class Worker:
         self._started = False
         # What this worker did, for its operator and its tests; written by the I/O thread only.
         self.counters: Dict[str, int] = dict.fromkeys(
-            ("jobs", "job_batches", "done", "done_batches", "failed", "abandoned", "connections", "ready_again"), 0
+            ("jobs", "job_batches", "done", "done_batches", "failed", "abandoned", "connections", "ready_again",
+             "heartbeats"),
+            0,
         )
 
     # ------------------------------------------------------------------ configuration
@@ -276,7 +279,8 @@ class Worker:
     def _poll_timeout_ms(self, now: float) -> int:
         wake = now + 1.0
         if self._sock is not None:
-            wake = min(wake, self._next_heartbeat, self._last_heard + self._interval * self._liveness)
+            interval = self._heartbeat_interval_now()
+            wake = min(wake, self._last_heartbeat + interval, self._last_heard + interval * self._liveness)
         elif self._state == "waiting":
             wake = min(wake, self._reconnect_at)
         if self._state.startswith("draining"):
@@ -295,11 +299,15 @@ class Worker:
                 log.info("taking jobs again after a pause for a job not started")
                 self._send_ready()  # a new READY clears the broker's draining (§5.14)
         if self._sock is not None:
-            if now >= self._last_heard + self._interval * self._liveness:
+            # Both ways at the interval that applies now (§9): a JOB after a long idle stretch
+            # makes the next HEARTBEAT due at once.
+            interval = self._heartbeat_interval_now()
+            if now >= self._last_heard + interval * self._liveness:
                 self._connection_lost(now, "heartbeat_timeout")
-            elif now >= self._next_heartbeat:
+            elif now >= self._last_heartbeat + interval:
                 self._send(Command.HEARTBEAT, {})
-                self._next_heartbeat = now + self._interval
+                self.counters["heartbeats"] += 1
+                self._last_heartbeat = now
         if self._state.startswith("draining"):
             held = any(not r.abandoned for r in self._running.values())
             if not held and (not self._unsent or self._sock is None):
@@ -309,6 +317,15 @@ class Worker:
                 self._finish("drain_timeout")
         if self._state == "waiting" and now >= self._reconnect_at:
             self._open_connection(now)
+
+    def _heartbeat_interval_now(self) -> float:
+        """§9: the broker's idle interval while no lease is held (answered, nothing running that
+        the broker still leases, no report waiting); the interval otherwise."""
+        if self._state != "ready" or self._held_dones or self._unsent:
+            return self._interval
+        if any(not r.abandoned for r in self._running.values()):
+            return self._interval
+        return self._idle_interval
 
     # ------------------------------------------------------------------ the connection
 
@@ -326,9 +343,10 @@ class Worker:
         self._max_result_bytes = p.DEFAULT_MAX_PAYLOAD_BYTES
         # §7: the defaults until the broker's answer; a restarted broker may use other values.
         self._interval = self._own_interval
+        self._idle_interval = self._interval  # until the broker tells its own (HEARTBEAT idle_interval_ms)
         self._liveness = self._own_liveness
         self._last_heard = now
-        self._next_heartbeat = now + self._interval
+        self._last_heartbeat = now  # READY: the next HEARTBEAT is due one interval on
         self._last_ready_again = -float("inf")
         self._send_ready()
 
@@ -381,6 +399,7 @@ class Worker:
             ready["batch"] = self.batch
         ready["instance"] = self._instance
         ready["holding"] = self._holding()
+        ready["idle_heartbeat"] = True  # §9: heartbeat at the broker's idle interval while holding no lease
         self._send(Command.READY, ready)
         if self._state.startswith("draining") or self._paused_until is not None:
             self._send(Command.DRAIN, {})  # a fresh registration is neither draining nor paused
@@ -455,8 +474,13 @@ class Worker:
             self._interval = interval_ms / 1000
         if isinstance(liveness, int) and 1 <= liveness <= 100:
             self._liveness = liveness
-        # Adopting a shorter interval must reschedule the next heartbeat too (issue 16 point 1).
-        self._next_heartbeat = min(self._next_heartbeat, now + self._interval)
+        idle_ms = h.get("idle_interval_ms")
+        if isinstance(idle_ms, int) and p.MIN_HEARTBEAT_INTERVAL_MS <= idle_ms <= p.MAX_IDLE_HEARTBEAT_INTERVAL_MS:
+            self._idle_interval = max(self._interval, idle_ms / 1000)
+        else:
+            self._idle_interval = self._interval  # a broker before §9's idle interval
+        # Adopting a shorter interval must reschedule the next heartbeat too (issue 16 point 1):
+        # it is due one interval after the last, read from the adopted values.
         batch = h.get("batch")
         if isinstance(batch, int) and batch > 0:
             self._broker_batch = min(batch, max(self.batch, 1))

@@ -54,6 +54,22 @@ def test_the_brokers_shorter_heartbeat_interval_is_adopted_at_once_not_after_the
     assert cluster.stats().counters["workers_dead"] == 0
 
 
+def test_an_idle_worker_heartbeats_at_the_brokers_idle_interval_and_at_the_interval_while_it_holds_a_job(cluster):
+    # §9: --heartbeat 100ms with --idle-heartbeat-factor 20 makes an idle interval of 2 s.
+    cluster.start_broker("--data-dir", "", "--heartbeat", "100ms", "--idle-heartbeat-factor", "20")
+    handle = cluster.py_worker("q", "w")
+    wait_registered(cluster, "w")
+    # Idle, it stays silent for many intervals without being declared dead.
+    wait_until(lambda: cluster.stats().worker("w").get("last_heartbeat_ms", 0) >= 500, scaled(10),
+               "the idle worker to stay silent for five intervals")
+    before = handle.worker.counters["heartbeats"]
+    result = cluster.producer().run("q", "sleep:1500", timeout=scaled(10))
+    assert result.ok and result.attempt == 1
+    # Holding the job for 1.5 s at the 100 ms interval: about 15 (at the idle interval, at most one).
+    assert handle.worker.counters["heartbeats"] - before >= 5
+    assert cluster.stats().counters["workers_dead"] == 0
+
+
 def test_a_worker_with_batch_takes_jobs_and_sends_results_in_batches(cluster):
     cluster.start_broker("--data-dir", "")
     producer = cluster.producer()

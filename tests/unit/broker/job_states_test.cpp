@@ -18,7 +18,7 @@ using TimePoint = std::chrono::steady_clock::time_point;
 
 // One queue, one job and one worker serving the queue, with the parts JobStates needs.
 struct Bench {
-    Bench() : workers(dirty, 3s), states(dirty, workers) {
+    Bench() : workers(dirty, HeartbeatRhythm{1s, 10s, 3}), states(dirty, workers) {
         queue.name = std::string("q");
         job.reset(JobRecord::create("j1", std::string_view("payload")));
         job->queue = &queue;

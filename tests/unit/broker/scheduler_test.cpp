@@ -424,6 +424,104 @@ TEST_CASE("READY is answered with the broker's heartbeat settings", "[broker][sc
     CHECK(f.outbox.to_worker_of<p::Heartbeat>("W").size() == 1);
 }
 
+// protocol.md §9, Idle workers heartbeat less. The fixture's broker: interval 1 s, liveness 3,
+// the default --idle-heartbeat-factor 10, so an idle interval of 10 s.
+TEST_CASE("a worker that heartbeats idle is heartbeated and held to the idle interval only while it holds no lease",
+          "[broker][scheduler][heartbeat]") {
+    Fixture f;
+    p::Ready ready{{"q"}, 1, "W"};
+    ready.idle_heartbeat = true;
+    f.scheduler.on_worker_message("W", std::move(ready), f.now);
+    auto answer = f.outbox.to_worker_of<p::Heartbeat>("W");
+    REQUIRE(answer.size() == 1);
+    CHECK(answer[0].interval_ms == 1000u);
+    CHECK(answer[0].idle_interval_ms == 10'000u);
+    // The broker's checks, once per interval, as its loop makes them; the worker heartbeats at
+    // its idle interval. Returns the HEARTBEATs the broker sent meanwhile.
+    const auto run_ticks = [&](int count, bool worker_heartbeats_idle = true) {
+        for (int i = 0; i < count; ++i) {
+            f.now += 1000ms;
+            const auto since_ready = std::chrono::duration_cast<std::chrono::seconds>(f.now.time_since_epoch()) % 10;
+            if (worker_heartbeats_idle && since_ready.count() == 0) f.heartbeat("W");
+            f.scheduler.tick(f.now);
+        }
+        return f.outbox.to_worker_of<p::Heartbeat>("W").size();
+    };
+
+    SECTION("idle, it gets one HEARTBEAT per idle interval, never more than that apart, and stays listed") {
+        CHECK(run_ticks(9) == 0);
+        CHECK(run_ticks(1) == 1);
+        CHECK(run_ticks(30) == 3);
+        CHECK(f.worker_count() == 1);
+        CHECK(f.scheduler.counters().workers_dead == 0);
+    }
+    SECTION("idle and silent, it is dead after liveness x the idle interval, not before") {
+        run_ticks(29, false);
+        CHECK(f.worker_count() == 1);
+        run_ticks(1, false);
+        CHECK(f.worker_count() == 0);
+        CHECK(f.scheduler.counters().workers_dead == 1);
+    }
+    SECTION("a job leased after a long silence gives it one liveness window from the lease, and no more") {
+        run_ticks(25, false);
+        f.submit("j");
+        REQUIRE(f.job_ids_for("W") == std::vector<std::string>{"j"});
+        // Busy: a HEARTBEAT on every check, and silence counted from the lease.
+        CHECK(run_ticks(2, false) == 2);
+        f.now += 999ms;
+        f.scheduler.tick(f.now);
+        CHECK(f.worker_count() == 1);
+        f.now += 1ms;
+        f.scheduler.tick(f.now);
+        CHECK(f.worker_count() == 0);
+        CHECK(f.find_job("j")->state == p::JobState::pending);
+        CHECK(f.scheduler.counters().jobs_requeued == 1);
+    }
+    SECTION("busy, it is held to the interval; once its job is done, to the idle interval again") {
+        f.submit("j");
+        REQUIRE(f.jobs_for("W").size() == 1);
+        f.now += 2000ms;
+        f.heartbeat("W");
+        f.now += 2999ms;
+        f.scheduler.tick(f.now);
+        CHECK(f.worker_count() == 1);
+        f.done("W", "j", 1);
+        f.now += 20s;
+        f.scheduler.tick(f.now);
+        CHECK(f.worker_count() == 1);
+        f.now += 10s;
+        f.scheduler.tick(f.now);
+        CHECK(f.worker_count() == 0);
+        CHECK(f.scheduler.counters().jobs_requeued == 0);
+    }
+}
+
+TEST_CASE("a worker that does not say idle_heartbeat is heartbeated and held to the interval, idle or not",
+          "[broker][scheduler][heartbeat]") {
+    Fixture f;
+    f.ready("W", {"q"}, 1);
+    f.outbox.to_worker_of<p::Heartbeat>("W");
+    for (int i = 0; i < 2; ++i) {
+        f.now += 1000ms;
+        f.scheduler.tick(f.now);
+    }
+    CHECK(f.outbox.to_worker_of<p::Heartbeat>("W").size() == 2);
+    f.now += 1000ms;
+    f.scheduler.tick(f.now);
+    CHECK(f.worker_count() == 0);
+}
+
+TEST_CASE("the broker's --idle-heartbeat-factor sets the idle interval, at most kMaxIdleHeartbeatInterval",
+          "[broker][scheduler][heartbeat]") {
+    BrokerOptions options;
+    CHECK(options.idle_heartbeat_interval() == 10s);
+    options.idle_heartbeat_factor = 1;
+    CHECK(options.idle_heartbeat_interval() == options.heartbeat_interval);
+    options.heartbeat_interval = 60s;
+    options.idle_heartbeat_factor = 100;
+    CHECK(options.idle_heartbeat_interval() == p::kMaxIdleHeartbeatInterval);
+}
+
 TEST_CASE("shutting down tells every worker and refuses new jobs", "[broker][scheduler]") {
     Fixture f;
     f.ready("W", {"q"}, 1);

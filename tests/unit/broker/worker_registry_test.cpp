@@ -14,7 +14,7 @@ using namespace std::chrono_literals;
 namespace {
 
 struct Registry {
-    Registry() : workers(dirty, 3s) { queue.name = "q"; }
+    Registry() : workers(dirty, HeartbeatRhythm{1s, 10s, 3}) { queue.name = "q"; }
     WorkerRecord& announce(const std::string& id, std::uint32_t capacity = 2) {
         WorkerRecord& worker = *workers.announce(id, id, {"q"}, {&queue}, capacity, 0, now).first;
         workers.refresh_listing(worker);

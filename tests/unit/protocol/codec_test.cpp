@@ -598,6 +598,11 @@ TEST_CASE("READY round trips its instance and the leases it holds, written only 
     CHECK(header_keys(encode(ready)[2]) == Keys{"queues", "capacity", "name", "instance", "holding", "prefetch"});
     CHECK(round_trip(ready).prefetch == 2);
     ready.prefetch = 0;  // written only when set: an older broker sees the READY it knew
+    ready.idle_heartbeat = true;
+    CHECK(header_keys(encode(ready)[2]) == Keys{"queues", "capacity", "name", "instance", "holding", "idle_heartbeat"});
+    CHECK(round_trip(ready).idle_heartbeat);
+    ready.idle_heartbeat = false;  // likewise
+    CHECK_FALSE(round_trip(ready).idle_heartbeat);
     ready.holding.emplace();
     auto empty = round_trip(ready);
     REQUIRE(empty.holding.has_value());
@@ -786,6 +791,12 @@ TEST_CASE("HEARTBEAT round trips with and without the broker's settings", "[prot
         CHECK(m.max_payload_bytes == 20'000'000u);
         CHECK(round_trip(Heartbeat{1000u, 3u, std::nullopt, 1u}).max_payload_bytes == 1u);
         CHECK_FALSE(round_trip(Heartbeat{1000u, 3u}).max_payload_bytes);
+    }
+    SECTION("the broker's idle interval, up to kMaxIdleHeartbeatInterval") {
+        const auto longest = static_cast<std::uint32_t>(kMaxIdleHeartbeatInterval.count());
+        CHECK(round_trip(Heartbeat{1000u, 3u, kMaxBatchEntries, 1u, 10'000u}).idle_interval_ms == 10'000u);
+        CHECK(round_trip(Heartbeat{60'000u, 3u, std::nullopt, std::nullopt, longest}).idle_interval_ms == longest);
+        CHECK_FALSE(round_trip(Heartbeat{1000u, 3u}).idle_interval_ms);
     }
 }
 
@@ -1230,15 +1241,18 @@ TEST_CASE("the worked example messages are encoded to the exact bytes in docs/pr
                                              0x71, 0xa8, 0x63, 0x61, 0x70, 0x61, 0x63, 0x69, 0x74, 0x79,
                                              0x04, 0xa4, 0x6e, 0x61, 0x6d, 0x65, 0xa2, 0x77, 0x31}));
 
-    // The broker's answer to READY carries all four fields (protocol.md §5.13), at its defaults.
-    Frames heartbeat = encode(Heartbeat{1000u, 3u, kMaxBatchEntries, kDefaultMaxPayloadBytes});
+    // The broker's answer to READY carries all five fields (protocol.md §5.13), at its defaults.
+    Frames heartbeat = encode(Heartbeat{1000u, 3u, kMaxBatchEntries, kDefaultMaxPayloadBytes, 10'000u});
     REQUIRE(heartbeat.size() == 3);
     CHECK(text_of(heartbeat[1]) == test::octets({0x14}));
     CHECK(text_of(heartbeat[2]) ==
-          test::octets({0x84, 0xab, 0x69, 0x6e, 0x74, 0x65, 0x72, 0x76, 0x61, 0x6c, 0x5f, 0x6d, 0x73, 0xcd, 0x03,
+          test::octets({0x85, 0xab, 0x69, 0x6e, 0x74, 0x65, 0x72, 0x76, 0x61, 0x6c, 0x5f, 0x6d, 0x73, 0xcd, 0x03,
                         0xe8, 0xa8, 0x6c, 0x69, 0x76, 0x65, 0x6e, 0x65, 0x73, 0x73, 0x03, 0xa5, 0x62, 0x61, 0x74,
                         0x63, 0x68, 0xcd, 0x04, 0x00, 0xb1, 0x6d, 0x61, 0x78, 0x5f, 0x70, 0x61, 0x79, 0x6c, 0x6f,
-                        0x61, 0x64, 0x5f, 0x62, 0x79, 0x74, 0x65, 0x73, 0xce, 0x00, 0x80, 0x00, 0x00}));
+                        0x61, 0x64, 0x5f, 0x62, 0x79, 0x74, 0x65, 0x73, 0xce, 0x00, 0x80, 0x00, 0x00, 0xb0, 0x69,
+                        0x64, 0x6c, 0x65, 0x5f, 0x69, 0x6e, 0x74, 0x65, 0x72, 0x76, 0x61, 0x6c, 0x5f, 0x6d, 0x73,
+                        0xcd, 0x27, 0x10}));
+    CHECK(heartbeat[2].size() == 78);
     CHECK(text_of(encode(Heartbeat{})[2]) == test::octets({0x80}));
 
     Frames accepted = encode(Accepted{"j1", false, "j1", 0x1122334455667788u});

@@ -335,6 +335,8 @@ void add_lifecycle_cases(Add& add) {
     add("recall attempt 0", Command::recall, with(valid_fields(Command::recall), uint("attempt", 0)), value, "attempt");
     add("recall without id", Command::recall, {uint("attempt", 1)}, ErrorCode::missing_field, "id");
     add("prefetch over 64", Command::ready, with(valid_fields(Command::ready), uint("prefetch", 65)), value, "prefetch");
+    add("idle_heartbeat as int", Command::ready, with(valid_fields(Command::ready), uint("idle_heartbeat", 1)), type,
+        "idle_heartbeat");
 
     // Batches (§5.25, §5.26) and their negotiation.
     const auto entries = [](std::string key, std::vector<std::function<void(Packer&)>> list) {
@@ -754,6 +756,14 @@ std::vector<MalformedCase> field_cases() {
         "interval_ms");
     add("interval_ms 0", Command::heartbeat, with(heartbeat, uint("interval_ms", 0)), ErrorCode::bad_field_value,
         "interval_ms");
+    add("idle_interval_ms below the minimum", Command::heartbeat,
+        with(heartbeat, uint("idle_interval_ms", kMinHeartbeatInterval.count() - 1)), ErrorCode::bad_field_value,
+        "idle_interval_ms");
+    add("idle_interval_ms above the maximum", Command::heartbeat,
+        with(heartbeat, uint("idle_interval_ms", kMaxIdleHeartbeatInterval.count() + 1)), ErrorCode::bad_field_value,
+        "idle_interval_ms");
+    add("idle_interval_ms as string", Command::heartbeat, with(heartbeat, str("idle_interval_ms", "10000")),
+        ErrorCode::bad_field_type, "idle_interval_ms");
     add("liveness 0", Command::heartbeat, with(heartbeat, uint("liveness", 0)), ErrorCode::bad_field_value,
         "liveness");
     add("liveness 101", Command::heartbeat, with(heartbeat, uint("liveness", 101)), ErrorCode::bad_field_value,

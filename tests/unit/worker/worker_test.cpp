@@ -537,6 +537,38 @@ TEST_CASE("heartbeats keep flowing while a handler is busy", "[worker][worker]")
     CHECK(done.id == "slow");
 }
 
+TEST_CASE("a worker holding no job heartbeats at the broker's idle interval, and at the interval once it holds one",
+          "[worker][worker]") {
+    zmq::context_t context;
+    FakeBroker broker(context);
+    Gate gate;
+    RunningWorker running(context, options_for(broker), {{"q", [&](const JobContext& job) { return gate.pass(job); }}});
+    auto [worker_id, ready] = broker.expect<protocol::Ready>();
+    CHECK(ready.idle_heartbeat);  // protocol.md §9: it says it heartbeats idle
+    // Interval 20 ms, idle interval 2 s (liveness 50): idle, it owes one HEARTBEAT 2 s after READY.
+    broker.send(worker_id, protocol::Heartbeat{20, 50, std::nullopt, std::nullopt, 2000});
+    int idle_beats = 0;
+    const auto idle_until = Clock::now() + 500ms;
+    while (Clock::now() < idle_until) {
+        auto received = broker.receive(std::chrono::duration_cast<std::chrono::milliseconds>(idle_until - Clock::now()));
+        if (received && std::holds_alternative<protocol::Heartbeat>(received->message)) ++idle_beats;
+    }
+    // At the 20 ms interval there would have been about 25.
+    CHECK(idle_beats <= 1);
+
+    broker.send_job(worker_id, "slow", "q", 1, "");
+    REQUIRE(gate.wait_running(1));
+    // Ten at the 20 ms interval well within one deadline; at the idle interval they would take 20 s.
+    const auto busy_deadline = Clock::now() + kDeadline;
+    for (int i = 0; i < 10; ++i) {
+        broker.expect<protocol::Heartbeat>(
+            std::max(0ms, std::chrono::duration_cast<std::chrono::milliseconds>(busy_deadline - Clock::now())));
+    }
+    gate.open();
+    auto [from, done] = broker.expect<protocol::Done>();
+    CHECK(done.id == "slow");
+}
+
 TEST_CASE("request_drain sends DRAIN, lets in-flight jobs finish, then sends DISCONNECT", "[worker][worker]") {
     zmq::context_t context;
     FakeBroker broker(context);

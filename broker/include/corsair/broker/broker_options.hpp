@@ -1,6 +1,7 @@
 // Everything an operator can set on the broker, with the documented defaults (docs/broker.md).
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -15,6 +16,10 @@ struct BrokerOptions {
     std::string worker_endpoint = protocol::kDefaultWorkerEndpoint;
     std::chrono::milliseconds heartbeat_interval = protocol::kDefaultHeartbeatInterval;
     std::uint32_t liveness = protocol::kDefaultLiveness;
+    // A worker holding no lease (and saying READY `idle_heartbeat`) heartbeats, and is heartbeated,
+    // every this many intervals, at most kMaxIdleHeartbeatInterval (protocol.md §9): an idle
+    // fleet costs the broker a tenth. 1: as often as a busy worker.
+    std::uint32_t idle_heartbeat_factor = protocol::kDefaultIdleHeartbeatFactor;
     std::size_t max_payload_bytes = protocol::kDefaultMaxPayloadBytes;
     // Ended jobs' results are kept this long for `corsair result`, within max_result_bytes
     // (0 = no age limit; max_result_bytes, at least 1, always bounds them).
@@ -53,6 +58,11 @@ struct BrokerOptions {
     // the live state (Scheduler::estimated_snapshot_bytes).
     std::size_t compact_min_bytes = 64 * 1024 * 1024;
     double compact_ratio = 4.0;
+
+    std::chrono::milliseconds idle_heartbeat_interval() const noexcept {
+        return std::min(heartbeat_interval * idle_heartbeat_factor,
+                        std::chrono::duration_cast<std::chrono::milliseconds>(protocol::kMaxIdleHeartbeatInterval));
+    }
 };
 
 }  // namespace corsair::broker

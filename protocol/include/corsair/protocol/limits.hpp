@@ -78,6 +78,12 @@ inline constexpr std::chrono::milliseconds kDefaultHeartbeatInterval{1000};
 inline constexpr std::uint32_t kDefaultLiveness = 3;
 inline constexpr std::chrono::milliseconds kMinHeartbeatInterval{10};
 inline constexpr std::chrono::milliseconds kMaxHeartbeatInterval{60'000};
+// A worker holding no lease heartbeats every HEARTBEAT `idle_interval_ms` instead (READY
+// `idle_heartbeat`, docs/protocol.md §9): at most this long. The broker's default is
+// kDefaultIdleHeartbeatFactor intervals.
+inline constexpr std::chrono::milliseconds kMaxIdleHeartbeatInterval{600'000};
+inline constexpr std::uint32_t kDefaultIdleHeartbeatFactor = 10;
+inline constexpr std::uint32_t kMaxIdleHeartbeatFactor = 100;
 
 // Default endpoints of the broker: loopback only, so that a broker started without thought is not
 // open to the network; other hosts need an address given on purpose (docs/security.md).

@@ -688,6 +688,7 @@ inline void write(MapWriter& w, const Ready& m) {
     if (m.instance != 0) w.field("instance", m.instance);
     if (m.holding) write_held_leases(w, *m.holding);
     if (m.prefetch != 0) w.field("prefetch", m.prefetch);
+    if (m.idle_heartbeat) w.field("idle_heartbeat", true);
 }
 inline void read(const MapReader& r, Ready& m) {
     m.queues = strings(r, "queues", kMaxQueuesPerWorker, kMaxQueueNameBytes);
@@ -702,6 +703,7 @@ inline void read(const MapReader& r, Ready& m) {
     m.instance = r.unsigned_integer("instance", 0, kMaxU64, 0);
     m.holding = read_held_leases(r);
     m.prefetch = r.unsigned_integer<std::uint32_t>("prefetch", 0, kMaxPrefetch, 0);
+    m.idle_heartbeat = r.boolean("idle_heartbeat", false);
 }
 
 inline void write(MapWriter& w, const Job& m) {
@@ -744,6 +746,7 @@ inline void write(MapWriter& w, const Heartbeat& m) {
     w.optional_field("liveness", m.liveness);
     w.optional_field("batch", m.batch);
     w.optional_field("max_payload_bytes", m.max_payload_bytes);
+    w.optional_field("idle_interval_ms", m.idle_interval_ms);
 }
 inline void read(const MapReader& r, Heartbeat& m) {
     m.interval_ms =
@@ -751,6 +754,8 @@ inline void read(const MapReader& r, Heartbeat& m) {
     m.liveness = r.optional_unsigned<std::uint32_t>("liveness", 1, 100);
     m.batch = r.optional_unsigned<std::uint32_t>("batch", 1, kMaxBatchEntries);
     m.max_payload_bytes = r.optional_unsigned("max_payload_bytes", 1, kMaxU64);
+    m.idle_interval_ms = r.optional_unsigned<std::uint32_t>("idle_interval_ms", kMinHeartbeatInterval.count(),
+                                                            kMaxIdleHeartbeatInterval.count());
 }
 
 inline void write(MapWriter&, const Drain&) {}

@@ -403,6 +403,9 @@ struct Ready {
     // ends; the broker takes one back with RECALL when another worker is idle (protocol.md §11).
     // 0 (an older worker): never more than `capacity`.
     std::uint32_t prefetch = 0;
+    // This worker heartbeats every HEARTBEAT `idle_interval_ms` while it holds no lease, and
+    // expects the broker to do the same (protocol.md §9). False (an older worker): every interval.
+    bool idle_heartbeat = false;
 };
 
 struct Job {
@@ -440,6 +443,9 @@ struct Heartbeat {
     std::optional<std::uint32_t> batch = std::nullopt;
     // Sent by the broker: its --max-payload, the largest result it takes (absent: the default).
     std::optional<std::uint64_t> max_payload_bytes = std::nullopt;
+    // Sent by the broker: the interval while the worker holds no lease, for a worker whose READY
+    // said `idle_heartbeat` (absent: a broker before it; heartbeat every interval).
+    std::optional<std::uint32_t> idle_interval_ms = std::nullopt;
 };
 
 // Several JOBs to one worker, in order; each carries its payload frame as a JOB does.

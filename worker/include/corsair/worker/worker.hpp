@@ -165,6 +165,8 @@ private:
     // outage warning, heartbeats both ways, the drain's end, the reconnect after a backoff.
     void run_due_duties(Clock::time_point now);
     std::chrono::milliseconds poll_timeout(Clock::time_point now) const;
+    // The heartbeat interval that applies now: the idle one while no lease is held (ready).
+    std::chrono::milliseconds heartbeat_interval_now() const noexcept;
     void check_owner_thread() const;
 
     zmq::context_t& context_;
@@ -183,6 +185,9 @@ private:
     std::uint64_t generation_ = 0;  // bumped for every new DEALER
     bool is_broker_heard_ = false;  // the open DEALER's broker has sent something
     std::chrono::milliseconds interval_;
+    // HEARTBEAT `idle_interval_ms`: the interval while no lease is held (protocol.md §9); the
+    // interval itself until the broker says otherwise.
+    std::chrono::milliseconds idle_interval_;
     std::uint32_t liveness_;
     std::uint32_t reconnect_tries_ = 0;  // reconnects in a row without an answer (reconnect_backoff.hpp)
     // READYs in a row refused with too_many_workers: the backoff keeps growing across them, though
@@ -193,7 +198,7 @@ private:
     std::unique_ptr<StartFailurePause> start_failures_;
     bool has_given_up_ = false;
     Clock::time_point last_heard_{};
-    Clock::time_point next_heartbeat_{};
+    Clock::time_point last_heartbeat_sent_{};  // or READY: the next HEARTBEAT is due one interval on
     Clock::time_point reconnect_at_{};
     Clock::time_point last_ready_again_{};  // READY re-sent after ERROR unknown_worker
     std::uint32_t in_flight_ = 0;           // jobs received and not yet reported nor abandoned, any connection
