@@ -259,7 +259,8 @@ function renderWorkers(stats) {
     const row = element("tr", null, { "data-worker": worker.worker });
     row.append(cell(worker.worker, "worker", "name"), cell(worker.queues.join(", "), "queues"),
                cell(duration(worker.last_heartbeat_ago_ms), "last_heartbeat_ago_ms", "num"),
-               cell(worker.in_flight + " / " + worker.capacity, "in_flight", "num"),
+               cell(worker.in_flight + " / " + worker.capacity +
+                    (worker.held_ready ? " (" + worker.held_ready + " ready)" : ""), "in_flight", "num"),
                cell(worker.done, "done", "num"), cell(worker.failed, "failed", "num"),
                cell(worker.draining ? "draining" : "serving", "draining"));
     return row;

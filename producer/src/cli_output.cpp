@@ -78,6 +78,21 @@ std::string text_or_dash(const std::optional<T>& value) {
     return value ? std::to_string(*value) : "-";
 }
 
+// A worker's leases past its capacity: jobs it holds ready (READY prefetch), not started as far
+// as the broker knows (protocol.md §5.7).
+std::uint32_t held_ready(const protocol::WorkerStats& w) { return w.in_flight > w.capacity ? w.in_flight - w.capacity : 0; }
+
+// "4", or "4+8" for a worker that may hold 8 more ready.
+std::string capacity_text(const protocol::WorkerStats& w) {
+    return std::to_string(w.capacity) + (w.prefetch != 0 ? "+" + std::to_string(w.prefetch) : "");
+}
+
+// "3", or "12 (8 ready)" when some of its leases are held ready, not running.
+std::string in_flight_text(const protocol::WorkerStats& w) {
+    const auto ready = held_ready(w);
+    return std::to_string(w.in_flight) + (ready != 0 ? " (" + std::to_string(ready) + " ready)" : "");
+}
+
 }  // namespace
 
 std::string json_text(std::string_view text) {
@@ -188,7 +203,9 @@ nlohmann::json stats_json(const protocol::StatsReply& stats) {
         workers.push_back({{"worker", json_text(w.name)},
                            {"queues", names},
                            {"capacity", w.capacity},
+                           {"prefetch", w.prefetch},
                            {"in_flight", w.in_flight},
+                           {"held_ready", held_ready(w)},
                            {"last_heartbeat_ago_ms", w.last_heartbeat_ms},
                            {"draining", w.is_draining},
                            {"done", w.done},
@@ -341,7 +358,7 @@ std::string stats_table(const protocol::StatsReply& stats) {
     for (const auto& w : stats.workers) {
         std::vector<std::string> queues;
         for (const auto& queue : w.queues) queues.push_back(shown(queue));
-        rows.push_back({shown(w.name), join(queues), std::to_string(w.capacity), std::to_string(w.in_flight),
+        rows.push_back({shown(w.name), join(queues), capacity_text(w), in_flight_text(w),
                         std::to_string(w.done), std::to_string(w.failed), std::to_string(w.last_heartbeat_ms) + "ms ago",
                         w.is_draining ? "draining" : "active"});
         if (has_keys) rows.back().push_back(w.key.empty() ? "-" : shown(w.key));

@@ -680,6 +680,11 @@ TEST_CASE("a worker's prefetch lets it hold jobs ready beyond its capacity, and 
     // One to run, one to hold ready: capacity + prefetch, never more.
     CHECK(f.job_ids_for("A") == std::vector<std::string>{"0", "1"});
     CHECK(f.pending_count("q") == 1);
+    // STATS tells its prefetch: its lease past its capacity is a job held ready.
+    const auto workers = f.scheduler.stats(f.now).workers;
+    REQUIRE(workers.size() == 1);
+    CHECK(workers[0].prefetch == 1);
+    CHECK(workers[0].in_flight == 2);
     f.done("A", "0", 1);
     CHECK(f.job_ids_for("A") == std::vector<std::string>{"2"});
 

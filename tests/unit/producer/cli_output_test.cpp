@@ -220,8 +220,18 @@ TEST_CASE("stats print as tables and as one JSON object", "[producer][cli_output
     CHECK(j["workers"][0]["worker"] == "host:42");
     CHECK(j["workers"][0]["address"] == "10.0.0.7");
     CHECK(j["workers"][0]["last_heartbeat_ago_ms"] == 120);
+    CHECK(j["workers"][0]["prefetch"] == 0);
+    CHECK(j["workers"][0]["held_ready"] == 0);
     CHECK(j["counters"]["jobs_submitted"] == 108);
     CHECK_THAT(cli::stats_table({}), Catch::Contains("(none)"));
+
+    // A worker holding jobs ready beyond its capacity (READY prefetch): its leases past capacity.
+    stats.workers.push_back({"prefetcher", {"wordcount"}, 4, 6, 5, false, 0, 0, "10.0.0.8", "", 8});
+    const auto with_ready = cli::stats_json(stats);
+    CHECK(with_ready["workers"][1]["prefetch"] == 8);
+    CHECK(with_ready["workers"][1]["in_flight"] == 6);
+    CHECK(with_ready["workers"][1]["held_ready"] == 2);
+    CHECK_THAT(cli::stats_table(stats), Catch::Contains("4+8") && Catch::Contains("6 (2 ready)"));
 }
 
 TEST_CASE("a dead set prints as a table and as one JSON document", "[producer][cli_output]") {

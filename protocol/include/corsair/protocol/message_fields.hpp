@@ -383,6 +383,7 @@ inline void write_body(MapWriter& w, const StatsReply& m) {
         w.field("failed", worker.failed);
         if (!worker.address.empty()) w.field("address", worker.address);
         if (!worker.key.empty()) w.field("key", worker.key);
+        if (worker.prefetch != 0) w.field("prefetch", worker.prefetch);
         w.end();
     }
     w.end();
@@ -421,6 +422,7 @@ inline WorkerStats read_worker_stats(const MapReader& w) {
     stats.failed = w.unsigned_integer("failed", 0, kMaxU64, 0);
     stats.address = w.string("address", kMaxWorkerNameBytes, Presence::optional);
     stats.key = w.string("key", kMaxKeyNameBytes, Presence::optional);
+    stats.prefetch = w.unsigned_integer<std::uint32_t>("prefetch", 0, kMaxPrefetch, 0);
     return stats;
 }
 inline void read_body(const MapReader& r, StatsReply& m) {

@@ -210,6 +210,9 @@ struct WorkerStats {
     // The name of the CURVE key it connected with (its file in the broker's --allowed-keys);
     // empty without CURVE or in the broker's own process.
     std::string key;
+    // READY's `prefetch`: leases it may hold beyond `capacity`, ready to start. Its leases past
+    // `capacity` (in_flight - capacity) are such jobs, not started as far as the broker knows.
+    std::uint32_t prefetch = 0;
 };
 
 struct StatsReply {
