@@ -4,8 +4,9 @@
     python3 bench/plot.py REPORT.json OUTDIR
 
 writes OUTDIR/scaling.svg (throughput against worker connections, Corsair and the ceiling) and
-OUTDIR/latency.svg (the distribution of sequential round trips, Corsair and the ceiling, as a CDF
-on a logarithmic time axis). A chart whose workload is missing from the report is skipped.
+OUTDIR/latency.svg (the distribution of sequential round trips, Corsair and the ceiling, and the
+peers of --peers when the report has them, as a CDF on a logarithmic time axis). A chart whose
+workload is missing from the report is skipped.
 """
 import json
 import math
@@ -15,7 +16,7 @@ from xml.sax.saxutils import escape
 
 WIDTH, HEIGHT = 720, 420
 LEFT, RIGHT, TOP, BOTTOM = 80, 170, 40, 60
-COLOURS = {"Corsair": "#c0392b", "ceiling": "#2c3e50"}
+COLOURS = {"Corsair": "#c0392b", "ceiling": "#2c3e50", "redis": "#27ae60", "beanstalkd": "#8e44ad"}
 
 
 def svg(title, body):
@@ -88,6 +89,10 @@ def latency_chart(report):
         series["Corsair"] = [(d["us"], d["p"]) for d in workloads["latency"]["distribution"]]
     if "latency" in workloads.get("ceiling", {}):
         series["ceiling"] = [(d["us"], d["p"]) for d in workloads["ceiling"]["latency"]["distribution"]]
+    for name, figures in workloads.get("peers", {}).items():
+        distribution = figures.get("latency", {}).get("distribution") if isinstance(figures, dict) else None
+        if distribution:
+            series[name] = [(d["us"], d["p"]) for d in distribution]
     if not series:
         return None
     xs = [x for s in series.values() for x, _ in s if x > 0]
