@@ -101,8 +101,12 @@ std::set<std::string> wait_until_holding(Cluster& cluster, corsair::producer::Pr
 TEST_CASE("a worker killed with SIGKILL has its jobs completed by the others", "[integration][failure]") {
     Cluster cluster;
     cluster.start_worker("victim", {"--builtin", "sleep"}, "q", 2);
-    cluster.start_worker("w2", {"--builtin", "sleep"}, "q", 2);
-    cluster.start_worker("w3", {"--builtin", "sleep"}, "q", 2);
+    // Without prefetch, so that the victim's jobs, requeued at the head of the queue, are the next
+    // the others start. With the default --prefetch 8 each of them already holds 8 jobs ready that
+    // run first: the bound below would then measure their backlog (2.4 s of the 2.6 s bound in
+    // stop 29), not how soon a dead worker's jobs come back.
+    cluster.start_worker("w2", {"--builtin", "sleep", "--prefetch", "0"}, "q", 2);
+    cluster.start_worker("w3", {"--builtin", "sleep", "--prefetch", "0"}, "q", 2);
     REQUIRE(cluster.wait_for_workers(3));
     auto producer = cluster.make_producer();
     auto ids = submit_sleep_jobs(*producer, 30, 300);
@@ -136,8 +140,10 @@ TEST_CASE("a worker killed with SIGKILL has its jobs completed by the others", "
 TEST_CASE("a SIGSTOPped worker is declared dead, its jobs are redone, and its late results are discarded",
           "[integration][failure]") {
     Cluster cluster;
-    cluster.start_worker("sleeper", {"--builtin", "sleep"}, "q", 2);
-    cluster.start_worker("w2", {"--builtin", "sleep"}, "q", 2);
+    // Without prefetch, as in the SIGKILL test above: the sleeper's jobs are the next w2 starts,
+    // and the sleeper holds only what it runs (w2 alone redoes them).
+    cluster.start_worker("sleeper", {"--builtin", "sleep", "--prefetch", "0"}, "q", 2);
+    cluster.start_worker("w2", {"--builtin", "sleep", "--prefetch", "0"}, "q", 2);
     REQUIRE(cluster.wait_for_workers(2));
     auto producer = cluster.make_producer();
     auto ids = submit_sleep_jobs(*producer, 12, 300);
