@@ -75,6 +75,14 @@ void LeaseAdoption::adopt(WorkerRecord& worker, const std::vector<p::HeldLease>&
         context_.log.info("held lease unknown; abandoned job={} attempt={} worker={}", lease.id, lease.attempt,
                           worker.name);
     }
+    // Leases past its capacity are jobs it holds ready (READY prefetch): recallable for a worker of
+    // their queue that sits idle, as those the dispatcher sent it are (Dispatcher::recall_ready_jobs
+    // finds which). Only a worker that announced prefetch knows RECALL (protocol.md §5.32).
+    if (adopted > 0 && worker.prefetch > 0 && worker.leases.size() > worker.capacity) {
+        for (JobRecord* job = worker.leases.front(); job != nullptr; job = job->next) {
+            job->queue->ready_holders.insert(&worker);
+        }
+    }
     if (!holding.empty()) {
         context_.log.info("worker holds leases worker={} holding={} readopted={} abandoned={}", worker.name,
                           holding.size(), adopted, abandoned);

@@ -84,6 +84,40 @@ TEST_CASE("a READY holding an unclaimed lease re-adopts it: same attempt, not ch
     CHECK(f.find_job("b")->worker == "W");
 }
 
+TEST_CASE("a lease re-adopted past the worker's capacity is held ready, and recalled for a worker that sits idle",
+          "[broker][lease_adoption][prefetch]") {
+    Restart r;
+    Fixture& f = r.restarted;
+    // W comes back with capacity 1 and prefetch 1: "a" runs, "b" waits ready behind it.
+    auto ready = ready_holding("W", 1, {{"a", 1}, {"b", 1}});
+    ready.prefetch = 1;
+    f.scheduler.on_worker_message("W2", std::move(ready), f.now);
+    CHECK(f.scheduler.counters().leases_readopted == 2);
+    f.ready("idle", {"q"}, 1);
+    REQUIRE(f.job_ids_for("idle") == std::vector<std::string>{"c"});
+    CHECK(f.outbox.to_worker_of<p::Recall>("W2").empty());  // something pending went to it first
+    f.done("idle", "c", 1);
+    // Nothing pending and a worker idle: the job W holds ready is asked back, not the one it runs.
+    auto recalls = f.outbox.to_worker_of<p::Recall>("W2");
+    REQUIRE(recalls.size() == 1);
+    CHECK(recalls[0].id == "b");
+    f.give_back("W2", "b", 1);
+    auto jobs = f.jobs_for("idle");
+    REQUIRE(jobs.size() == 1);
+    CHECK(jobs[0].id == "b");
+    CHECK(jobs[0].attempt == 2);
+
+    SECTION("a worker that did not announce prefetch is never sent RECALL") {
+        Restart again;
+        Fixture& g = again.restarted;
+        g.scheduler.on_worker_message("W2", ready_holding("W", 1, {{"a", 1}, {"b", 1}}), g.now);
+        g.ready("idle", {"q"}, 1);
+        REQUIRE(g.job_ids_for("idle") == std::vector<std::string>{"c"});
+        g.done("idle", "c", 1);
+        CHECK(g.outbox.to_worker_of<p::Recall>("W2").empty());
+    }
+}
+
 TEST_CASE("unclaimed leases go back to the head of their queue when the window closes, attempt free",
           "[broker][lease_adoption]") {
     Restart r;
