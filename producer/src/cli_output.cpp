@@ -166,6 +166,7 @@ nlohmann::json status_json(const protocol::StatusReply& status) {
                      {"priority", status.priority},
                      {"ready_in_ms", is_delayed ? nlohmann::json(status.ready_in_ms) : nlohmann::json(nullptr)},
                      {"worker", text_or_null(status.worker)},
+                     {"held_ready", status.is_held_ready},
                      {"progress", or_null(status.progress)},
                      {"progress_message", text_or_null(status.progress_message)},
                      {"error", text_or_null(status.error)},
@@ -307,7 +308,10 @@ std::string status_text(const protocol::StatusReply& status) {
     if (status.state == protocol::JobState::delayed) {
         out << "ready in:  " << human_duration(std::chrono::milliseconds(status.ready_in_ms)) << '\n';
     }
-    if (!status.worker.empty()) out << "worker:    " << shown(status.worker) << '\n';
+    if (!status.worker.empty()) {
+        out << "worker:    " << shown(status.worker) << (status.is_held_ready ? " (held ready, not started)" : "")
+            << '\n';
+    }
     const auto time_line = [&out](const char* label, const std::optional<std::uint64_t>& ms) {
         if (!ms) return;
         const auto at = std::chrono::system_clock::time_point(std::chrono::milliseconds(*ms));

@@ -57,7 +57,10 @@ void AdminCommands::status_of_live(const RoutingId& producer, JobRecord& job, bo
     reply.state = wire_state(job.state);
     reply.attempt = job.attempt;
     reply.counted_attempts = job.attempts_this_round();
-    if (job.lease_holder != nullptr) reply.worker = job.lease_holder->name;
+    if (job.lease_holder != nullptr) {
+        reply.worker = job.lease_holder->name;
+        reply.is_held_ready = job.lease_holder->holds_ready(job);
+    }
     reply.error = details.last_error;
     reply.priority = job.priority;
     reply.max_attempts = max_attempts_of(job);

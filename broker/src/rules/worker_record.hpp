@@ -79,6 +79,17 @@ struct WorkerRecord {
     // Holds no lease and said it heartbeats less then: its idle interval applies (protocol.md §9).
     bool is_heartbeating_idle() const noexcept { return heartbeats_when_idle && leases.empty(); }
     bool can_take_jobs() const noexcept { return state == WorkerState::serving && credit() > 0; }
+    // Whether `job`, one of its leases, waits ready rather than runs: a worker starts its jobs in
+    // the order they came, so its oldest `capacity` leases run and the rest wait (READY prefetch).
+    // As far as the broker knows: a DONE on its way has already freed the slot.
+    bool holds_ready(const JobRecord& job) const noexcept {
+        if (leases.size() <= capacity) return false;
+        std::size_t position = 0;
+        for (const JobRecord* held = leases.front(); held != nullptr; held = held->next, ++position) {
+            if (held == &job) return position >= capacity;
+        }
+        return false;
+    }
     // Fewer leases than slots: a job leased now starts at once.
     bool has_free_slot() const noexcept { return leases.size() < capacity; }
     // The idle list it belongs on now.

@@ -680,12 +680,26 @@ TEST_CASE("a worker's prefetch lets it hold jobs ready beyond its capacity, and 
     // One to run, one to hold ready: capacity + prefetch, never more.
     CHECK(f.job_ids_for("A") == std::vector<std::string>{"0", "1"});
     CHECK(f.pending_count("q") == 1);
-    // STATS tells its prefetch: its lease past its capacity is a job held ready.
+    // STATS tells its prefetch: its lease past its capacity is a job held ready, and STATUS says
+    // which: the newer one, since a worker starts its jobs in the order they came.
     const auto workers = f.scheduler.stats(f.now).workers;
     REQUIRE(workers.size() == 1);
     CHECK(workers[0].prefetch == 1);
     CHECK(workers[0].in_flight == 2);
+    f.request(p::StatusRequest{"0"});
+    f.request(p::StatusRequest{"1"});
+    auto statuses = f.outbox.to_producer_of<p::StatusReply>("P");
+    REQUIRE(statuses.size() == 2);
+    CHECK(statuses[0].state == p::JobState::running);
+    CHECK_FALSE(statuses[0].is_held_ready);
+    CHECK(statuses[1].state == p::JobState::running);
+    CHECK(statuses[1].is_held_ready);
     f.done("A", "0", 1);
+    // "1" now runs: its slot freed, it is no longer held ready.
+    f.request(p::StatusRequest{"1"});
+    statuses = f.outbox.to_producer_of<p::StatusReply>("P");
+    REQUIRE(statuses.size() == 1);
+    CHECK_FALSE(statuses[0].is_held_ready);
     CHECK(f.job_ids_for("A") == std::vector<std::string>{"2"});
 
     SECTION("a worker with a free slot is served before one that could only hold the job ready") {

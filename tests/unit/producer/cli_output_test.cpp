@@ -157,6 +157,14 @@ TEST_CASE("a status shows state, attempts, priority, readiness, progress and err
         const auto j = cli::status_json(status);
         CHECK(j["progress"] == 75);
         CHECK(j["progress_message"] == "encoding");
+        CHECK(j["held_ready"] == false);
+    }
+    SECTION("a running job its worker holds ready, not started") {
+        auto status = status_of(protocol::JobState::running);
+        status.worker = "host:42";
+        status.is_held_ready = true;
+        CHECK_THAT(cli::status_text(status), Catch::Contains("worker:    host:42 (held ready, not started)\n"));
+        CHECK(cli::status_json(status)["held_ready"] == true);
     }
     SECTION("a done job") {
         auto status = status_of(protocol::JobState::done);

@@ -302,6 +302,17 @@ TEST_CASE("STATUS_REPLY round trips in every job state", "[protocol][codec]") {
         CHECK(m.errors[1].attempt == 2);
         CHECK(m.errors[1].error == std::string(kMaxHistoryErrorBytes, 'e'));
     }
+    SECTION("held ready: written only when true") {
+        StatusReply reply = status_reply_of("j1", "q", JobState::running, 1, "w", "", zmq::message_t());
+        CHECK_FALSE(round_trip(status_reply_of("j1", "q", JobState::running, 1, "w", "", zmq::message_t())).is_held_ready);
+        reply.is_held_ready = true;
+        Frames frames = encode(std::move(reply));
+        const auto keys = header_keys(frames[2]);
+        CHECK(std::find(keys.begin(), keys.end(), "held_ready") != keys.end());
+        auto decoded = decode(frames);
+        REQUIRE(decoded);
+        CHECK(std::get<StatusReply>(decoded.value()).is_held_ready);
+    }
     SECTION("progress 0 is present, not absent") {
         StatusReply reply = status_reply_of("j1", "q", JobState::running, 1, "w", "", zmq::message_t());
         reply.progress = 0;

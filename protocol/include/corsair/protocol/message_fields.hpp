@@ -236,6 +236,7 @@ inline void write(MapWriter& w, const StatusReply& m) {
     w.optional_field("started_ms", m.started_ms);
     w.optional_field("finished_ms", m.finished_ms);
     if (m.holds_job_payload) w.field("job_payload", true);
+    if (m.is_held_ready) w.field("held_ready", true);
 }
 inline void read(const MapReader& r, StatusReply& m) {
     m.id = job_id(r);
@@ -256,6 +257,7 @@ inline void read(const MapReader& r, StatusReply& m) {
     m.started_ms = r.optional_unsigned("started_ms", 0, kMaxU64);
     m.finished_ms = r.optional_unsigned("finished_ms", 0, kMaxU64);
     m.holds_job_payload = r.boolean("job_payload", false);
+    m.is_held_ready = r.boolean("held_ready", false);
 }
 
 inline void write(MapWriter&, const StatsRequest&) {}

@@ -139,6 +139,9 @@ struct StatusReply {
     // equals `attempt`, i.e. when no lease was given back uncounted.
     std::optional<std::uint32_t> counted_attempts;
     std::string worker;         // name of the lease holder while running
+    // Running, but its worker holds it ready behind the jobs it runs (READY prefetch), as far as
+    // the broker can tell: not started yet (protocol.md §5.4, §11).
+    bool is_held_ready = false;
     std::string error;          // the last attempt's error, if any
     zmq::message_t payload;     // done only: the result bytes
     std::int32_t priority = 0;
