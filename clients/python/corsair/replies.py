@@ -83,6 +83,7 @@ class JobStatus:
     queue: str = ""
     counted_attempts: int = 0
     worker: str = ""
+    held_ready: bool = False  # running, but its worker holds it ready, not started (READY prefetch)
     error: str = ""
     priority: int = 0
     max_attempts: int = 0
@@ -108,6 +109,7 @@ class JobStatus:
             queue=_get(header, "queue", ""),
             counted_attempts=_get(header, "counted_attempts", attempt),
             worker=_get(header, "worker", ""),
+            held_ready=header.get("held_ready") is True,
             error=_get(header, "error", ""),
             priority=_get(header, "priority", 0),
             max_attempts=_get(header, "max_attempts", 0),

@@ -6,7 +6,7 @@ import time
 import pytest
 
 import corsair
-from conftest import collect, scaled, wait_registered
+from conftest import collect, scaled, wait_registered, wait_until
 
 
 def test_a_job_submitted_from_python_runs_on_a_cpp_worker_and_its_result_comes_back(cluster):
@@ -178,6 +178,20 @@ def test_every_submit_option_reaches_the_broker(cluster):
     assert producer.status(delayed.job_id).state == "delayed"
     assert 100_000 < producer.status(at.job_id).ready_in_ms <= 121_000
     assert producer.status(job.job_id, payload=True).payload == b"x"
+
+
+def test_status_tells_a_job_its_worker_holds_ready_from_the_one_it_runs(cluster):
+    # corsair-worker at capacity 1 holds up to 8 more ready (--prefetch 8): the second job waits.
+    cluster.start_broker("--data-dir", "")
+    cluster.cpp_worker("cpp", "held", 1, "--builtin", "sleep")
+    wait_registered(cluster, "cpp")
+    producer = cluster.producer()
+    first = producer.submit_wait("held", "3000", timeout=scaled(5))
+    second = producer.submit_wait("held", "3000", timeout=scaled(5))
+    wait_until(lambda: producer.status(second.job_id).state == "running", scaled(10), "both jobs leased")
+    running, ready = producer.status(first.job_id), producer.status(second.job_id)
+    assert (running.state, running.worker, running.held_ready) == ("running", "cpp", False)
+    assert (ready.state, ready.worker, ready.held_ready) == ("running", "cpp", True)
 
 
 def test_a_job_larger_than_8_mib_runs_under_a_raised_max_payload_and_is_refused_locally_by_a_default_broker(cluster):
