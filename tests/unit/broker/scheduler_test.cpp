@@ -447,6 +447,12 @@ TEST_CASE("a worker that heartbeats idle is heartbeated and held to the idle int
         }
         return f.outbox.to_worker_of<p::Heartbeat>("W").size();
     };
+    // One check `by` after the last moment, with no word from the worker; the workers still listed.
+    const auto check_after = [&](std::chrono::milliseconds by) {
+        f.now += by;
+        f.scheduler.tick(f.now);
+        return f.worker_count();
+    };
 
     SECTION("idle, it gets one HEARTBEAT per idle interval, never more than that apart, and stays listed") {
         CHECK(run_ticks(9) == 0);
@@ -468,12 +474,8 @@ TEST_CASE("a worker that heartbeats idle is heartbeated and held to the idle int
         REQUIRE(f.job_ids_for("W") == std::vector<std::string>{"j"});
         // Busy: a HEARTBEAT on every check, and silence counted from the lease.
         CHECK(run_ticks(2, false) == 2);
-        f.now += 999ms;
-        f.scheduler.tick(f.now);
-        CHECK(f.worker_count() == 1);
-        f.now += 1ms;
-        f.scheduler.tick(f.now);
-        CHECK(f.worker_count() == 0);
+        CHECK(check_after(999ms) == 1);
+        CHECK(check_after(1ms) == 0);
         CHECK(f.find_job("j")->state == p::JobState::pending);
         CHECK(f.scheduler.counters().jobs_requeued == 1);
     }
@@ -482,16 +484,10 @@ TEST_CASE("a worker that heartbeats idle is heartbeated and held to the idle int
         REQUIRE(f.jobs_for("W").size() == 1);
         f.now += 2000ms;
         f.heartbeat("W");
-        f.now += 2999ms;
-        f.scheduler.tick(f.now);
-        CHECK(f.worker_count() == 1);
+        CHECK(check_after(2999ms) == 1);
         f.done("W", "j", 1);
-        f.now += 20s;
-        f.scheduler.tick(f.now);
-        CHECK(f.worker_count() == 1);
-        f.now += 10s;
-        f.scheduler.tick(f.now);
-        CHECK(f.worker_count() == 0);
+        CHECK(check_after(20s) == 1);
+        CHECK(check_after(10s) == 0);
         CHECK(f.scheduler.counters().jobs_requeued == 0);
     }
 }
