@@ -66,6 +66,7 @@ struct BenchOptions {
     std::string handler_description() const { return echo_handler_description(echo_placement); }
     bool uses_raw_producer = false;  // --producer raw: timed phases without corsair::producer
     std::size_t window = 1'000;    // corsair::producer window (SUBMITs awaiting ACCEPTED)
+    std::uint32_t submit_batch = 64;  // corsair::producer's jobs per SUBMITS; 1 = one SUBMIT each
     bool broker_http = true;       // false: the throughput workloads run corsair-broker --http ''
     bool uses_curve = false;       // CURVE on both broker ports, with keys made for the run (--curve)
     bool scrapes_metrics = false;  // a thread GETs /metrics every second during timed throughput phases

@@ -1,5 +1,6 @@
 #include "corsair_load.hpp"
 
+#include <optional>
 #include <stdexcept>
 
 namespace corsair::bench {
@@ -9,12 +10,13 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
-producer::ProducerOptions options_for(const std::string& endpoint, std::size_t window,
+producer::ProducerOptions options_for(const std::string& endpoint, std::size_t window, std::uint32_t submit_batch,
                                       const protocol::CurveClientKeys& curve) {
     producer::ProducerOptions options;
     options.curve = curve;
     options.broker_endpoint = endpoint;
     options.window = window;
+    options.submit_batch = submit_batch;
     // A broker that stops answering must end the run, not hang it.
     options.silence_limit = std::chrono::seconds(30);
     // The load only counts results: no accepted event per job (refusals still come as errors).
@@ -35,8 +37,8 @@ producer::ProducerOptions options_for(const std::string& endpoint, std::size_t w
 }  // namespace
 
 CorsairLoad::CorsairLoad(zmq::context_t& context, const std::string& producer_endpoint, std::size_t window,
-                         std::string queue, const protocol::CurveClientKeys& curve)
-    : producer_(context, options_for(producer_endpoint, window, curve)), queue_(std::move(queue)) {}
+                         std::uint32_t submit_batch, std::string queue, const protocol::CurveClientKeys& curve)
+    : producer_(context, options_for(producer_endpoint, window, submit_batch, curve)), queue_(std::move(queue)) {}
 
 void CorsairLoad::wait_for_workers(std::size_t count, milliseconds timeout) {
     const auto deadline = Clock::now() + timeout;
@@ -71,8 +73,9 @@ void CorsairLoad::absorb(std::vector<producer::Event>&& events, std::uint64_t& r
         }
         if (event.kind != producer::Event::Kind::result) continue;
         if (event.outcome.state != protocol::JobState::done) {
-            throw std::runtime_error("job " + event.id + " ended " + std::string(protocol::to_string(event.outcome.state)) +
-                                     ": " + event.outcome.error);
+            throw std::runtime_error("job " + event.id + " ended " +
+                                     std::string(protocol::to_string(event.outcome.state)) + ": " +
+                                     event.outcome.error);
         }
         ++results;
     }
@@ -83,6 +86,8 @@ double CorsairLoad::run_pipelined(const JobSource& source, std::uint64_t first, 
     const auto start = Clock::now();
     const auto deadline = start + timeout;
     std::uint64_t results = 0;
+    // Submits leave as SUBMITS of up to submit_batch; each poll sends what is held.
+    std::optional<producer::Producer::Batch> batch(std::in_place, producer_);
     for (std::uint64_t n = first; n < first + count; ++n) {
         producer_.submit_async(queue_, source.payload(n), true, source.job_id(n));
         // Take what has arrived now and then, so the producer's event list stays short.
@@ -91,6 +96,7 @@ double CorsairLoad::run_pipelined(const JobSource& source, std::uint64_t first, 
             if (Clock::now() >= deadline) fail_timeout("pipelined run", results, count);
         }
     }
+    batch.reset();
     while (results < count) {
         if (Clock::now() >= deadline) fail_timeout("pipelined run", results, count);
         absorb(producer_.poll(milliseconds(100)), results);
@@ -121,6 +127,7 @@ double CorsairLoad::fill(const JobSource& source, std::uint64_t first, std::uint
     const auto start = Clock::now();
     const auto deadline = start + timeout;
     std::uint64_t ignored = 0;
+    std::optional<producer::Producer::Batch> batch(std::in_place, producer_);
     for (std::uint64_t n = first; n < first + count; ++n) {
         producer_.submit_async(queue_, source.payload(n), false, source.job_id(n));
         if ((n & 255) == 0) {
@@ -128,6 +135,7 @@ double CorsairLoad::fill(const JobSource& source, std::uint64_t first, std::uint
             if (Clock::now() >= deadline) fail_timeout("fill", n - first, count);
         }
     }
+    batch.reset();
     while (producer_.awaiting_acceptance() > 0) {
         if (Clock::now() >= deadline) fail_timeout("fill", count - producer_.awaiting_acceptance(), count);
         absorb(producer_.poll(milliseconds(100)), ignored);

@@ -7,7 +7,6 @@
 #include <cstdint>
 #include <string>
 #include <vector>
-
 #include <zmq.hpp>
 
 #include "corsair/producer/producer.hpp"
@@ -20,8 +19,9 @@ public:
     // Connects lazily; never blocks. `window`: SUBMITs awaiting acceptance at once (their ACCEPTED,
     // or their RESULT: the producer lets the broker fold ACCEPTED into the RESULT for up to 1 s).
     // `curve`: the keys to reach a broker with CURVE on (empty: none).
-    CorsairLoad(zmq::context_t& context, const std::string& producer_endpoint, std::size_t window, std::string queue,
-                const protocol::CurveClientKeys& curve = {});
+    // `submit_batch`: ProducerOptions::submit_batch, the most jobs per SUBMITS.
+    CorsairLoad(zmq::context_t& context, const std::string& producer_endpoint, std::size_t window,
+                std::uint32_t submit_batch, std::string queue, const protocol::CurveClientKeys& curve = {});
 
     // Blocks until STATS lists `count` workers; throws std::runtime_error after `timeout`.
     void wait_for_workers(std::size_t count, std::chrono::milliseconds timeout);

@@ -106,7 +106,7 @@ private:
 };
 
 // How the bench produces in the timed phases, for the report.
-const char* producer_description(bool uses_raw_producer);
+std::string producer_description(bool uses_raw_producer, std::uint32_t submit_batch);
 
 // Sets figures["median_jobs_per_second"] from the jobs_per_second of figures["runs"] and prints it.
 void finish_throughput_runs(nlohmann::json& figures);

@@ -50,6 +50,7 @@ struct SubmitOptions {
     FileFormat file_format = FileFormat::lines;
     bool should_wait = false;
     std::size_t window = 1000;
+    std::uint32_t submit_batch = 64;  // jobs per SUBMITS (docs/protocol.md §5.33); 1 = one SUBMIT each
     JobOptions job;  // --priority, --timeout, --at, ...: applied to every job
 };
 

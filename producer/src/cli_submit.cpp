@@ -12,8 +12,8 @@
 #include "cli_app.hpp"
 #include "cli_output.hpp"
 #include "corsair/options/exit_code.hpp"
-#include "corsair/protocol/text.hpp"
 #include "corsair/protocol/duration.hpp"
+#include "corsair/protocol/text.hpp"
 #include "line_reader.hpp"
 #include "progress_meter.hpp"
 
@@ -183,9 +183,15 @@ private:
 
     void ended(const Outcome& outcome) {
         switch (outcome.state) {
-            case protocol::JobState::done: ++done_; break;
-            case protocol::JobState::cancelled: ++cancelled_; break;
-            default: ++failed_; break;
+            case protocol::JobState::done:
+                ++done_;
+                break;
+            case protocol::JobState::cancelled:
+                ++cancelled_;
+                break;
+            default:
+                ++failed_;
+                break;
         }
         if (options_.common.is_json) {
             out_line(json_line(outcome_json(outcome, options_.queue)));
@@ -293,20 +299,20 @@ int report_outcome(const Outcome& outcome, const SubmitOptions& options, CliStre
     }
     const std::string job = shown(outcome.job_id.empty() ? outcome.id : outcome.job_id);
     switch (outcome.state) {
-        case protocol::JobState::done: return code(ExitCode::ok);
+        case protocol::JobState::done:
+            return code(ExitCode::ok);
         case protocol::JobState::cancelled:
-            streams.log.error("job " + job + " was cancelled" + (outcome.error.empty() ? "" : ": " + shown(outcome.error)),
-                              {Diagnostics::text_field("id", outcome.job_id.empty() ? outcome.id : outcome.job_id),
-                               Diagnostics::text_field("state", "cancelled"),
-                               Diagnostics::text_field("error", outcome.error)});
+            streams.log.error(
+                "job " + job + " was cancelled" + (outcome.error.empty() ? "" : ": " + shown(outcome.error)),
+                {Diagnostics::text_field("id", outcome.job_id.empty() ? outcome.id : outcome.job_id),
+                 Diagnostics::text_field("state", "cancelled"), Diagnostics::text_field("error", outcome.error)});
             return code(ExitCode::job_failed);
         default:
-            streams.log.error("job " + job + " failed (attempt " + std::to_string(outcome.attempt) +
-                                  "): " + shown(outcome.error),
-                              {Diagnostics::text_field("id", outcome.job_id.empty() ? outcome.id : outcome.job_id),
-                               Diagnostics::text_field("state", "failed"),
-                               Diagnostics::number_field("attempt", outcome.attempt),
-                               Diagnostics::text_field("error", outcome.error)});
+            streams.log.error(
+                "job " + job + " failed (attempt " + std::to_string(outcome.attempt) + "): " + shown(outcome.error),
+                {Diagnostics::text_field("id", outcome.job_id.empty() ? outcome.id : outcome.job_id),
+                 Diagnostics::text_field("state", "failed"), Diagnostics::number_field("attempt", outcome.attempt),
+                 Diagnostics::text_field("error", outcome.error)});
             return code(ExitCode::job_failed);
     }
 }
@@ -347,7 +353,8 @@ int follow_job(Producer& producer, const std::string& id, const SubmitOptions& o
                 case Event::Kind::error:
                     event.error.id = id;
                     return report_refusal(event.error, options.common, streams);
-                case Event::Kind::result: break;
+                case Event::Kind::result:
+                    break;
             }
             return report_outcome(event.outcome, options, streams);
         }
@@ -359,8 +366,8 @@ int follow_job(Producer& producer, const std::string& id, const SubmitOptions& o
 int run_submit(zmq::context_t& context, const SubmitOptions& options, CliStreams& streams) {
     const auto payload = payload_of(options, streams);
     if (!payload) {
-        const std::string from = options.payload_file.empty() || options.payload_file == "-" ? "stdin"
-                                                                                             : options.payload_file;
+        const std::string from =
+            options.payload_file.empty() || options.payload_file == "-" ? "stdin" : options.payload_file;
         return report_usage(options.common, "submit", "cannot read " + from + ": " + std::strerror(errno), streams);
     }
     Producer producer(context, producer_options_for(options.common));
@@ -389,11 +396,14 @@ int run_submit_file(zmq::context_t& context, const SubmitOptions& options, CliSt
 
     auto producer_options = producer_options_for(options.common);
     producer_options.window = options.window;
+    producer_options.submit_batch = options.submit_batch;
     Producer producer(context, producer_options);
     FileRun run(options, streams, total);
     LineReader reader(input);
     try {
         std::uint64_t since_poll = 0;
+        // The lines read between two polls leave as SUBMITS batches (docs/protocol.md §5.33).
+        std::optional<Producer::Batch> batch(std::in_place, producer);
         while (auto line = reader.next()) {
             try {
                 if (options.file_format == FileFormat::ndjson) {
@@ -418,6 +428,7 @@ int run_submit_file(zmq::context_t& context, const SubmitOptions& options, CliSt
                 run.draw_progress();
             }
         }
+        batch.reset();
         for (;;) {
             for (const auto& event : producer.poll(kPollSlice)) run.handle(event);
             run.draw_progress();

@@ -1,5 +1,3 @@
-#include "producer_impl.hpp"
-
 #include <unistd.h>
 
 #include <algorithm>
@@ -8,6 +6,8 @@
 #include <cstdio>
 #include <random>
 #include <utility>
+
+#include "producer_impl.hpp"
 
 namespace corsair::producer {
 
@@ -31,13 +31,16 @@ constexpr Producer::Clock::time_point kNoWait{};
 constexpr milliseconds kLimitQueryTimeout{5000};
 // Past this many records, an idle producer (no job tracked) gives their memory back.
 constexpr std::size_t kMaxIdleRecords = 4096;
+// The ids of one SUBMITS may take this much of its header (kMaxHeaderBytes): the shared fields,
+// a queue name of 128 bytes at most, fit in what is left.
+constexpr std::size_t kMaxBatchIdBytes = protocol::kMaxHeaderBytes - 4096;
 
 std::string random_prefix() {
     std::random_device device;
     std::uint64_t bits = (static_cast<std::uint64_t>(device()) << 32) ^ device();
     // random_device may be deterministic on odd platforms: mix in time and pid as well.
-    bits ^= static_cast<std::uint64_t>(std::chrono::system_clock::now().time_since_epoch().count()) *
-            0x9E3779B97F4A7C15ULL;
+    bits ^=
+        static_cast<std::uint64_t>(std::chrono::system_clock::now().time_since_epoch().count()) * 0x9E3779B97F4A7C15ULL;
     bits ^= static_cast<std::uint64_t>(::getpid()) << 17;
     char text[17];
     std::snprintf(text, sizeof text, "%016" PRIx64, bits);
@@ -120,6 +123,10 @@ Producer::Impl::Impl(zmq::context_t& context, ProducerOptions options)
         reject("results_batch must be at most " + std::to_string(protocol::kMaxBatchEntries) + " (got " +
                std::to_string(options_.results_batch) + ")");
     }
+    if (options_.submit_batch > protocol::kMaxBatchEntries) {
+        reject("submit_batch must be at most " + std::to_string(protocol::kMaxBatchEntries) + " (got " +
+               std::to_string(options_.submit_batch) + ")");
+    }
     socket_.set(zmq::sockopt::linger, 0);
     // Any limit the broker announces fits: RESULTs under a raised --max-payload get through.
     socket_.set(zmq::sockopt::maxmsgsize, static_cast<std::int64_t>(protocol::kClientMaxMessageBytes));
@@ -179,9 +186,9 @@ void Producer::Impl::check_payload(std::string_view payload) {
             if (e.kind() != ProducerError::Kind::timeout) throw;
             throw ProducerError(ProducerError::Kind::timeout, e.code(),
                                 "payload is " + std::to_string(payload.size()) +
-                                    " bytes, over the default limit: asked the broker at " +
-                                    options_.broker_endpoint + " for its --max-payload and got no answer within " +
-                                    format_ms(kLimitQueryTimeout) + " (is the broker running?)");
+                                    " bytes, over the default limit: asked the broker at " + options_.broker_endpoint +
+                                    " for its --max-payload and got no answer within " + format_ms(kLimitQueryTimeout) +
+                                    " (is the broker running?)");
         }
         // A broker too old to say has the default limit unless its operator changed it.
         if (!broker_max_payload_bytes_) broker_max_payload_bytes_ = protocol::kDefaultMaxPayloadBytes;
@@ -219,8 +226,8 @@ void Producer::Impl::check_queue_settings(const protocol::QueueSettings& setting
     if (settings.dead_max_age_ms) check_range("dead_max_age_ms", *settings.dead_max_age_ms, 1, protocol::kMaxDeadAgeMs);
 }
 
-protocol::Accepted Producer::Impl::submit(std::string_view queue, std::string_view payload,
-                                          const JobOptions& options, milliseconds timeout, std::string id) {
+protocol::Accepted Producer::Impl::submit(std::string_view queue, std::string_view payload, const JobOptions& options,
+                                          milliseconds timeout, std::string id) {
     assert_owner_thread();
     const auto deadline = Clock::now() + timeout;
     id = submit_async(queue, payload, false, options, std::move(id));
@@ -254,20 +261,31 @@ std::string Producer::Impl::submit_async(std::string_view queue, std::string_vie
         throw ProducerError(ProducerError::Kind::invalid, ErrorCode::bad_field_value,
                             "job " + id + " is already in flight from this producer");
     }
-    pump_once(kNoWait);
+    // Take the answers that came, but leave SUBMITs a Batch holds back where they are.
+    pump_once(kNoWait, false);
     while (unaccepted_count_ >= window()) {
         const auto silent_at = silence_deadline();
         if (const auto now = Clock::now(); now >= silent_at) {
             report_silence(now, "the broker at " + options_.broker_endpoint + " accepted nothing for " +
-                                    format_ms(options_.silence_limit) + " while " +
-                                    std::to_string(unaccepted_count_) +
+                                    format_ms(options_.silence_limit) + " while " + std::to_string(unaccepted_count_) +
                                     " submits were outstanding (is the broker running?)");
         }
         pump_once(silent_at);
     }
     track(id, queue, payload, wants_result, share(options));
-    flush_outbox();
+    // A held batch that is full leaves now: holding it longer would only delay it.
+    if (submit_holds_ == 0 || outbox_.size() >= options_.submit_batch) flush_outbox();
     return id;
+}
+
+void Producer::Impl::release_submits() {
+    assert(submit_holds_ > 0);
+    if (--submit_holds_ == 0) flush_outbox();
+}
+
+void Producer::Impl::send_held_submits() {
+    assert_owner_thread();
+    flush_outbox();
 }
 
 std::vector<Event> Producer::Impl::poll(milliseconds timeout) {
@@ -279,9 +297,8 @@ std::vector<Event> Producer::Impl::poll(milliseconds timeout) {
         const auto silent_at = silence_deadline();
         if (now >= silent_at) {
             report_silence(now, "heard nothing from the broker at " + options_.broker_endpoint + " for " +
-                                    format_ms(options_.silence_limit) + " while " +
-                                    std::to_string(unaccepted_count_) + " submits awaited acceptance and " +
-                                    std::to_string(awaited_.size()) +
+                                    format_ms(options_.silence_limit) + " while " + std::to_string(unaccepted_count_) +
+                                    " submits awaited acceptance and " + std::to_string(awaited_.size()) +
                                     " jobs their result (is the broker running?)");
         }
         if (now >= deadline) break;
@@ -313,9 +330,9 @@ Outcome Producer::Impl::wait_result(const std::string& id, milliseconds timeout)
     }
     const TrackedJob* job = find(id);
     if (job == nullptr || !job->wants_result) {
-        throw ProducerError(ProducerError::Kind::invalid, ErrorCode::unknown_job,
-                            "no result is awaited for job " + id +
-                                " (submit it with wants_result; each result is returned once)");
+        throw ProducerError(
+            ProducerError::Kind::invalid, ErrorCode::unknown_job,
+            "no result is awaited for job " + id + " (submit it with wants_result; each result is returned once)");
     }
     const ResetOnExit clear_waiter{waiter_};
     waiter_.id = &id;
@@ -433,8 +450,7 @@ protocol::DeadReply Producer::Impl::dead(const std::string& queue, std::uint32_t
     return std::move(std::get<protocol::DeadReply>(answer));
 }
 
-protocol::QueueSettings Producer::Impl::queue_settings(const protocol::QueueSettings& settings,
-                                                      milliseconds timeout) {
+protocol::QueueSettings Producer::Impl::queue_settings(const protocol::QueueSettings& settings, milliseconds timeout) {
     assert_owner_thread();
     check_queue_settings(settings);
     auto answer = request(settings, {Command::queue, settings.queue, {}}, timeout);
@@ -481,8 +497,8 @@ std::shared_ptr<const JobOptions> Producer::Impl::share(const JobOptions& option
     return last_options_;
 }
 
-void Producer::Impl::track(const std::string& id, std::string_view queue, std::string_view payload,
-                           bool wants_result, std::shared_ptr<const JobOptions> options) {
+void Producer::Impl::track(const std::string& id, std::string_view queue, std::string_view payload, bool wants_result,
+                           std::shared_ptr<const JobOptions> options) {
     // Silence counts only while something is awaited: from now, if nothing was.
     if (unaccepted_count_ == 0 && awaited_.empty()) silent_since_ = std::max(silent_since_, Clock::now());
     TrackedJob& job = *allocate();
@@ -594,15 +610,18 @@ bool Producer::Impl::pump_until(Clock::time_point deadline, Predicate is_finishe
     }
 }
 
-void Producer::Impl::pump_once(Clock::time_point deadline) {
-    flush_outbox();
+void Producer::Impl::pump_once(Clock::time_point deadline, bool sends_held) {
+    const auto flush = [&] {
+        if (sends_held || submit_holds_ == 0) flush_outbox();
+    };
+    flush();
     auto now = Clock::now();
     // The caller was away longer than a check round: the producer could not ask a quiet broker
     // about its jobs meanwhile, so that time is not the broker's silence.
     if (now - last_pumped_ > options_.check_after) silent_since_ = std::max(silent_since_, now);
     last_pumped_ = now;
     run_timers(now);
-    flush_outbox();
+    flush();
     const auto wake = std::min(deadline, next_timer(now));
     if (wake > now) {
         const auto timeout = std::min(std::chrono::ceil<milliseconds>(wake - now), kMaxPollSlice);
@@ -616,14 +635,90 @@ void Producer::Impl::pump_once(Clock::time_point deadline) {
         last_pumped_ = Clock::now();
     }
     receive_available();
-    flush_outbox();
+    flush();
 }
 
 void Producer::Impl::flush_outbox() {
+    std::vector<TrackedJob*> batch;
     while (!outbox_.empty()) {
+        if (std::holds_alternative<OutgoingSubmit>(outbox_.front())) {
+            std::size_t scanned = 0;
+            batch = batchable_submits(scanned);
+            if (batch.size() > 1) {
+                if (!send_submits(batch)) return;
+                outbox_.erase(outbox_.begin(), outbox_.begin() + static_cast<std::ptrdiff_t>(scanned));
+                continue;
+            }
+        }
         if (!send_outgoing(outbox_.front())) return;
         outbox_.pop_front();
     }
+}
+
+std::vector<TrackedJob*> Producer::Impl::batchable_submits(std::size_t& scanned) const {
+    std::vector<TrackedJob*> batch;
+    scanned = 0;
+    const std::size_t most = options_.submit_batch;
+    if (most < 2 || !broker_reads_submits_) return batch;
+    std::size_t id_bytes = 0;
+    for (const auto& outgoing : outbox_) {
+        const auto* submit = std::get_if<OutgoingSubmit>(&outgoing);
+        if (submit == nullptr) break;
+        TrackedJob& job = *submit->job;
+        const bool is_live = job.generation == submit->generation && job.is_queued_for_send && !job.is_accepted;
+        if (is_live) {
+            // A unique_key is per job, and SUBMITS has none (protocol.md §5.33).
+            if (job.options && !job.options->unique_key.empty()) break;
+            if (!batch.empty()) {
+                const TrackedJob& first = *batch.front();
+                // Options are shared while equal (share()), so the pointer compares them.
+                if (job.queue != first.queue || job.options != first.options ||
+                    job.wants_result != first.wants_result || job.sends_accept_within != first.sends_accept_within) {
+                    break;
+                }
+            }
+            // A str header of at most 2 bytes before each id of up to kMaxJobIdBytes.
+            id_bytes += job.submitted_id.size() + 2;
+            if (batch.size() == most || id_bytes > kMaxBatchIdBytes) break;
+            batch.push_back(&job);
+        }
+        ++scanned;
+    }
+    return batch;
+}
+
+bool Producer::Impl::send_submits(const std::vector<TrackedJob*>& jobs) {
+    const TrackedJob& first = *jobs.front();
+    protocol::Submits& message = sent_batch_;
+    message.shared = protocol::Submit{};
+    message.shared.queue = first.queue;
+    message.shared.wants_result = first.wants_result;
+    if (first.options) write_options(*first.options, message.shared, std::chrono::system_clock::now());
+    if (first.sends_accept_within) {
+        message.shared.accept_within_ms = static_cast<std::uint64_t>(options_.accept_within.count());
+    }
+    if (first.wants_result) message.shared.results_batch = options_.results_batch;
+    message.entries.resize(jobs.size());
+    for (std::size_t i = 0; i < jobs.size(); ++i) {
+        // Ids are lent for encoding and taken back, as in send_submit.
+        message.entries[i].id = std::move(jobs[i]->submitted_id);
+        message.entries[i].payload.copy(jobs[i]->payload);
+    }
+    sent_frames_.clear();
+    protocol::encode_into(message, sent_frames_);
+    for (std::size_t i = 0; i < jobs.size(); ++i) jobs[i]->submitted_id = std::move(message.entries[i].id);
+    if (protocol::send_frames(socket_, sent_frames_) != protocol::SendStatus::sent) return false;
+    for (TrackedJob* job : jobs) note_sent(*job, true);
+    return true;
+}
+
+void Producer::Impl::note_sent(TrackedJob& job, bool in_batch) {
+    job.is_queued_for_send = false;
+    job.was_sent_in_batch = in_batch;
+    job.sent_at = Clock::now();
+    UnansweredList& unanswered = unanswered_list(job);
+    if (unanswered.contains(&job)) unanswered.erase(&job);
+    unanswered.push_back(&job);
 }
 
 bool Producer::Impl::send_outgoing(Outgoing& outgoing) {
@@ -658,11 +753,7 @@ bool Producer::Impl::send_submit(TrackedJob& job) {
     job.submitted_id = std::move(message.id);
     job.queue = std::move(message.queue);
     if (protocol::send_frames(socket_, sent_frames_) != protocol::SendStatus::sent) return false;
-    job.is_queued_for_send = false;
-    job.sent_at = Clock::now();
-    UnansweredList& unanswered = unanswered_list(job);
-    if (unanswered.contains(&job)) unanswered.erase(&job);
-    unanswered.push_back(&job);
+    note_sent(job, false);
     return true;
 }
 
@@ -807,8 +898,7 @@ void Producer::Impl::mark_accepted(TrackedJob& job, const protocol::Accepted* ac
     job.is_accepted = true;
     --unaccepted_count_;
     if (UnansweredList& unanswered = unanswered_list(job); unanswered.contains(&job)) unanswered.erase(&job);
-    const std::string& job_id =
-        accepted != nullptr && !accepted->job_id.empty() ? accepted->job_id : job.submitted_id;
+    const std::string& job_id = accepted != nullptr && !accepted->job_id.empty() ? accepted->job_id : job.submitted_id;
     if (job_id != job.submitted_id && job.wants_result) {
         // The broker answers for the job holding our unique_key: its RESULT and PROGRESS come
         // under its id and are delivered under ours.
@@ -818,7 +908,8 @@ void Producer::Impl::mark_accepted(TrackedJob& job, const protocol::Accepted* ac
     if (job.is_acceptance_reported) return;  // accepted again after a resubmission
     job.is_acceptance_reported = true;
     // The blocking submit() waits for this event whether or not poll() reports it.
-    const bool is_waited = waiter_.id != nullptr && waiter_.kind == Event::Kind::accepted && *waiter_.id == job.submitted_id;
+    const bool is_waited =
+        waiter_.id != nullptr && waiter_.kind == Event::Kind::accepted && *waiter_.id == job.submitted_id;
     if (!options_.reports_acceptance && !is_waited) return;
     Event event;
     event.kind = Event::Kind::accepted;
@@ -857,6 +948,7 @@ void Producer::Impl::on_error(const protocol::Error& error, bool is_answer) {
     // protocol.md §6: the refusal names the limit; later payloads over it are refused here.
     if (error.code == ErrorCode::payload_too_large) adopt_max_payload(error.max_payload_bytes);
     if (error.code == ErrorCode::too_many_in_flight && refused_in_flight(error)) return;
+    if (refused_submits(error)) return;
     if (error.code == ErrorCode::unknown_job && (error.command.empty() || error.command == status)) {
         // An accepted job the broker no longer knows: it restarted and lost its state. Its other
         // awaited jobs are gone too, so resubmit them all (same ids: idempotent if some survived).
@@ -881,6 +973,30 @@ void Producer::Impl::on_error(const protocol::Error& error, bool is_answer) {
     emit(Event{Event::Kind::error, std::move(id), {}, false, {}, error, {}});
 }
 
+// protocol.md §15: a broker from before SUBMITS cannot decode it and answers ERROR
+// unknown_command with no id and no command. Nothing of the batch was queued, so its jobs go again
+// at once as single SUBMITs, and every later job too. False if no SUBMITS awaits an answer.
+bool Producer::Impl::refused_submits(const protocol::Error& error) {
+    if (error.code != ErrorCode::unknown_command || !error.id.empty() || !error.command.empty() ||
+        !broker_reads_submits_) {
+        return false;
+    }
+    std::vector<TrackedJob*> batched;
+    for (UnansweredList& unanswered : unanswered_) {
+        for (TrackedJob* job = unanswered.front(); job != nullptr; job = UnansweredList::next(job)) {
+            if (job->was_sent_in_batch) batched.push_back(job);
+        }
+    }
+    if (batched.empty()) return false;
+    broker_reads_submits_ = false;
+    for (TrackedJob* job : batched) {
+        unanswered_list(*job).erase(job);
+        ++resubmissions_;
+        queue_submit(*job);
+    }
+    return true;
+}
+
 // protocol.md §6 too_many_in_flight: the job was not queued. The window shrinks to the broker's
 // limit and the SUBMIT stays unanswered, so its resend timer sends it again; the caller sees no
 // event. False if the refusal is not about a job waiting here for its ACCEPTED.
@@ -893,7 +1009,7 @@ bool Producer::Impl::refused_in_flight(const protocol::Error& error) {
 }
 
 void Producer::Impl::deliver(const std::string& job_id, protocol::JobState state, std::uint32_t attempt,
-                       std::string_view result, const std::string& error) {
+                             std::string_view result, const std::string& error) {
     if (aliases_.empty()) {
         // The common case, one lookup: no unique_key made another id stand for this job.
         TrackedJob* job = find(job_id);
@@ -908,7 +1024,7 @@ void Producer::Impl::deliver(const std::string& job_id, protocol::JobState state
 }
 
 void Producer::Impl::deliver_to(TrackedJob& job, const std::string& job_id, protocol::JobState state,
-                          std::uint32_t attempt, std::string_view result, const std::string& error) {
+                                std::uint32_t attempt, std::string_view result, const std::string& error) {
     // A RESULT (or a final STATUS_REPLY) before any ACCEPTED acknowledges the SUBMIT as well: the
     // ACCEPTED was held back (accept_within) or lost. The accepted event still comes first.
     if (!job.is_accepted) mark_accepted(job, nullptr);
@@ -980,6 +1096,19 @@ Producer::Producer(zmq::context_t& context, ProducerOptions options)
     : impl_(std::make_unique<Impl>(context, std::move(options))) {}
 
 Producer::~Producer() = default;
+
+Producer::Batch::Batch(Producer& producer) : producer_(producer) { producer_.impl_->hold_submits(); }
+
+Producer::Batch::~Batch() {
+    try {
+        producer_.impl_->release_submits();
+    } catch (const std::exception&) {
+        // The held SUBMITs stay in the outbox: the next call into the producer sends them, and the
+        // resend timer covers any lost with a connection.
+    }
+}
+
+void Producer::send_held_submits() { impl_->send_held_submits(); }
 
 std::string Producer::new_job_id() { return impl_->new_job_id(); }
 

@@ -15,7 +15,6 @@
 #include <unordered_map>
 #include <variant>
 #include <vector>
-
 #include <zmq.hpp>
 
 #include "corsair/containers/id_table.hpp"
@@ -31,15 +30,16 @@ struct TrackedJob {
     std::uint32_t id_hash = 0;     // IdTable's
     std::uint32_t generation = 0;  // bumped when the record is freed: older outbox entries are stale
     std::string queue;
-    zmq::message_t payload;  // each SUBMIT shares it (zmq_msg_copy) rather than copying the bytes
+    zmq::message_t payload;                     // each SUBMIT shares it (zmq_msg_copy) rather than copying the bytes
     std::shared_ptr<const JobOptions> options;  // null for a plain job; shared by equal options
     std::string job_id;  // once accepted: the broker's job, when not this id (unique_key matched)
     bool wants_result = false;
     // Its SUBMITs carry accept_within (wants_result): the broker may fold the ACCEPTED into the RESULT.
     bool sends_accept_within = false;
     bool is_accepted = false;
-    bool is_acceptance_reported = false;  // an accepted Event was emitted (once per id)
-    bool is_queued_for_send = false;      // an entry for it sits in the outbox
+    bool is_acceptance_reported = false;              // an accepted Event was emitted (once per id)
+    bool is_queued_for_send = false;                  // an entry for it sits in the outbox
+    bool was_sent_in_batch = false;                   // its last SUBMIT went in a SUBMITS
     std::chrono::steady_clock::time_point sent_at{};  // last SUBMIT actually sent
     // In the awaited list while wants_result: submission order.
     TrackedJob* awaited_prev = nullptr;
@@ -62,8 +62,7 @@ public:
                              const JobOptions& options, std::string id);
     std::vector<Event> poll(std::chrono::milliseconds timeout);
     Outcome wait_result(const std::string& id, std::chrono::milliseconds timeout);
-    protocol::StatusReply status(const std::string& id, std::chrono::milliseconds timeout,
-                                 bool wants_payload = false);
+    protocol::StatusReply status(const std::string& id, std::chrono::milliseconds timeout, bool wants_payload = false);
     protocol::StatsReply stats(std::chrono::milliseconds timeout);
     void cancel(const std::string& id, std::chrono::milliseconds timeout);
     void retry(const std::string& id, std::chrono::milliseconds timeout);
@@ -75,6 +74,12 @@ public:
     std::uint64_t clear(const std::string& queue, bool pending, bool delayed, std::chrono::milliseconds timeout);
     protocol::ListReply list(const std::string& queue, protocol::ListedState state, const std::string& after,
                              std::uint32_t limit, std::chrono::milliseconds timeout);
+
+    // Producer::Batch: while held, submit_async leaves its SUBMITs in the outbox; releasing the
+    // last hold sends them, as SUBMITS where they can share one.
+    void hold_submits() noexcept { ++submit_holds_; }
+    void release_submits();
+    void send_held_submits();
 
     std::size_t awaiting_acceptance() const noexcept { return unaccepted_count_; }
     std::size_t awaiting_results() const noexcept { return awaited_.size(); }
@@ -164,10 +169,20 @@ private:
     // Runs the loop until `is_finished()` holds or `deadline` passes; returns is_finished().
     template <class Predicate>
     bool pump_until(Clock::time_point deadline, Predicate is_finished);
-    void pump_once(Clock::time_point deadline);
+    // One turn: send, run timers, wait for the socket until `deadline`, receive. With `sends_held`
+    // false, SUBMITs a Batch holds stay in the outbox.
+    void pump_once(Clock::time_point deadline, bool sends_held = true);
     void flush_outbox();
     bool send_outgoing(Outgoing& outgoing);
     bool send_submit(TrackedJob& job);
+    // The live SUBMITs at the outbox's front that can travel in one SUBMITS (same queue, options
+    // and answer fields, no unique_key), up to submit_batch and the header's size; `scanned` is
+    // how many outbox entries they span (stale ones included).
+    std::vector<TrackedJob*> batchable_submits(std::size_t& scanned) const;
+    bool send_submits(const std::vector<TrackedJob*>& jobs);
+    void note_sent(TrackedJob& job, bool in_batch);
+    // protocol.md §15: a broker from before SUBMITS answers it ERROR unknown_command with no id.
+    bool refused_submits(const protocol::Error& error);
     void run_timers(Clock::time_point now);
     Clock::time_point next_timer(Clock::time_point now) const;
     void receive_available();
@@ -213,6 +228,9 @@ private:
     Waiter waiter_;
     protocol::Frames received_frames_;  // reused for every receive
     protocol::Frames sent_frames_;      // reused for every SUBMIT
+    protocol::Submits sent_batch_;      // reused for every SUBMITS
+    std::size_t submit_holds_ = 0;      // live Producer::Batch objects
+    bool broker_reads_submits_ = true;  // until a broker from before SUBMITS says otherwise
 
     Clock::time_point last_heard_;
     Clock::time_point last_check_round_{};
@@ -227,9 +245,9 @@ private:
 
     std::uint64_t dropped_messages_ = 0;
     std::uint64_t resubmissions_ = 0;
-    std::uint64_t broker_instance_ = 0;  // 0 until a broker tells it
+    std::uint64_t broker_instance_ = 0;                    // 0 until a broker tells it
     std::optional<std::size_t> broker_max_payload_bytes_;  // the broker's --max-payload, once told
-    std::optional<std::size_t> broker_max_in_flight_;  // the broker's --max-in-flight, once told
+    std::optional<std::size_t> broker_max_in_flight_;      // the broker's --max-in-flight, once told
 };
 
 }  // namespace corsair::producer

@@ -1,4 +1,4 @@
-"""Batches: §5.25 JOBS, §5.26 DONES and §5.27 RESULTS."""
+"""Batches: §5.25 JOBS, §5.26 DONES, §5.27 RESULTS and §5.33 SUBMITS."""
 
 import pytest
 
@@ -131,3 +131,77 @@ def test_a_connection_without_results_batch_gets_single_results(session):
     for job in ids:
         producer.result(job)
     assert not [m for m in producer.barrier() if m.command == wire.RESULTS]
+
+
+@spec("5.33")
+def test_submits_queues_each_entry_and_answers_each_with_its_own_accepted(session):
+    producer, worker = session.producer(), session.worker()
+    queue = session.name("q")
+    ids = [session.name("j") for _ in range(3)]
+    producer.send(wire.SUBMITS, {"queue": queue, "wants_result": True, "priority": 5, "ids": ids},
+                  [b"p0", b"p1", b"p2"])
+    answers = [producer.expect(lambda m, job=job: m.command == wire.ACCEPTED and m.get("id") == job) for job in ids]
+    assert all(a.get("existed") is False and a.get("job_id") == a.get("id") for a in answers)
+    worker.ready([queue], capacity=3)
+    leases = []
+    while len(leases) < 3:
+        message = worker.expect(lambda m: m.command in (wire.JOB, wire.JOBS))
+        if message.command == wire.JOB:
+            leases.append((message.get("id"), message.payload))
+        else:
+            leases.extend((e[0], p) for e, p in zip(message.get("jobs"), message.payloads))
+    assert leases == list(zip(ids, [b"p0", b"p1", b"p2"]))
+    assert all(producer.status(job).get("priority") == 5 for job in ids)
+    worker.send(wire.DONE, {"id": ids[1], "attempt": 1}, [b"r1"])
+    assert producer.result(ids[1]).payload == b"r1"
+
+
+@spec("5.33")
+def test_a_refused_submits_entry_leaves_the_others_queued(session):
+    producer = session.producer()
+    queue = session.name("q")
+    producer.queue(queue, create=True, max_length=1)
+    ids = [session.name("j") for _ in range(2)]
+    producer.send(wire.SUBMITS, {"queue": queue, "ids": ids}, [b"a", b"b"])
+    assert producer.expect(lambda m: m.command == wire.ACCEPTED and m.get("id") == ids[0])
+    refusal = producer.expect_error("queue_full", command="SUBMIT")
+    assert refusal.get("id") == ids[1]
+    assert producer.status(ids[0]).get("state") == "pending"
+
+
+@spec("5.33")
+def test_a_known_id_in_submits_is_answered_existed(session):
+    producer = session.producer()
+    queue = session.name("q")
+    known, fresh = session.name("j"), session.name("j")
+    accepted(producer.submit(known, queue, b"x"))
+    producer.send(wire.SUBMITS, {"queue": queue, "ids": [known, fresh]}, [b"x", b"y"])
+    first = producer.expect(lambda m: m.command == wire.ACCEPTED and m.get("id") == known)
+    second = producer.expect(lambda m: m.command == wire.ACCEPTED and m.get("id") == fresh)
+    assert first.get("existed") is True and second.get("existed") is False
+
+
+@spec("5.33")
+@pytest.mark.parametrize("header,payloads,code,field", [
+    ({"queue": "q", "ids": ["a", "b"]}, [b"only one"], "bad_frame_count", None),
+    ({"queue": "q", "ids": []}, [b""], "bad_field_value", "ids"),
+    ({"queue": "q", "ids": [""]}, [b""], "bad_field_value", "ids"),
+    ({"queue": "q", "ids": [7]}, [b""], "bad_field_type", "ids"),
+    ({"queue": "q", "ids": ["a"], "unique_key": "k"}, [b""], "bad_field_value", "unique_key"),
+    ({"ids": ["a"]}, [b""], "missing_field", "queue"),
+])
+def test_a_malformed_submits_is_refused_whole_and_queues_nothing(session, header, payloads, code, field):
+    producer = session.producer()
+    queue = session.name("q")
+    header = dict(header)
+    if "queue" in header:
+        header["queue"] = queue
+    header["ids"] = [session.name("j") if entry == "a" else entry for entry in header["ids"]]
+    producer.send(wire.SUBMITS, header, payloads)
+    error = producer.expect_error(code)
+    assert error.get("id", "") == "" and error.get("command", "") == ""
+    if field is not None:
+        assert error.get("message", "").startswith(field)
+    for entry in header["ids"]:
+        if isinstance(entry, str) and entry:
+            assert producer.ask(wire.STATUS, {"id": entry}).get("code") == "unknown_job"

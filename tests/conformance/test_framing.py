@@ -33,7 +33,7 @@ MALFORMED = {
     "version 2": ([b"CSR\x02", bytes([wire.STATS]), b"\x80"], "unsupported_version"),
     "version 0": ([b"CSR\x00", bytes([wire.STATS]), b"\x80"], "unsupported_version"),
     "command 0x00": ([SIGNATURE, b"\x00", b"\x80"], "unknown_command"),
-    "command 0x21": ([SIGNATURE, b"\x21", b"\x80"], "unknown_command"),
+    "command 0x22": ([SIGNATURE, b"\x22", b"\x80"], "unknown_command"),
     "command 0xff": ([SIGNATURE, b"\xff", b"\x80"], "unknown_command"),
     "a command frame of 2 bytes": ([SIGNATURE, b"\x06\x06", b"\x80"], "unknown_command"),
     "an empty command frame": ([SIGNATURE, b"", b"\x80"], "unknown_command"),

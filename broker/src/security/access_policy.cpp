@@ -13,6 +13,7 @@ using protocol::Command;
 bool needs_admin(Command command) {
     switch (command) {
         case Command::submit:
+        case Command::submits:
         case Command::status:
         case Command::stats: return false;
         default: return true;

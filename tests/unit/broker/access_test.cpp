@@ -1,9 +1,8 @@
 // Roles (docs/security.md): the access table itself, the Scheduler answering forbidden before
 // anything else happens, and the --allowed-keys directory's loading rules.
+#include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
-
-#include <catch2/catch.hpp>
 
 #include "access_policy.hpp"
 #include "allowed_keys.hpp"
@@ -13,11 +12,11 @@
 #include "scratch_dir.hpp"
 
 using namespace std::chrono_literals;
+using corsair::broker::access_refusal;
 using corsair::broker::AllowedKeys;
 using corsair::broker::KeyRole;
 using corsair::broker::LogLimiter;
 using corsair::broker::Peer;
-using corsair::broker::access_refusal;
 using corsair::broker::test::Fixture;
 namespace p = corsair::protocol;
 
@@ -89,6 +88,32 @@ TEST_CASE("the Scheduler refuses a forbidden command before it takes effect", "[
     REQUIRE(worker_errors.size() == 1);
     CHECK(worker_errors[0].id == "j2");
     CHECK_FALSE(corsair::broker::test::find_job(f.scheduler, f.outbox, "j2", f.now).has_value());
+}
+
+TEST_CASE("a SUBMITS is refused or taken entry by entry, each refusal naming its job", "[broker][access]") {
+    Fixture f;
+    const auto batch = [](std::vector<std::string> ids) {
+        p::Submits message;
+        message.shared.queue = "q";
+        for (auto& id : ids) message.entries.push_back(p::SubmitsEntry{std::move(id), p::make_payload("x")});
+        return message;
+    };
+    f.scheduler.on_producer_message("P", batch({"j1", "j2"}), f.now, keyed(KeyRole::producer, "alice"));
+    const auto accepted = f.outbox.to_producer_of<p::Accepted>("P");
+    REQUIRE(accepted.size() == 2);
+    CHECK(accepted[0].id == "j1");
+    CHECK(accepted[1].id == "j2");
+
+    f.scheduler.on_producer_message("W", batch({"j3", "j4"}), f.now, keyed(KeyRole::worker, "host7"));
+    const auto errors = f.outbox.to_producer_of<p::Error>("W");
+    REQUIRE(errors.size() == 2);
+    for (std::size_t i = 0; i < 2; ++i) {
+        CHECK(errors[i].code == p::ErrorCode::forbidden);
+        CHECK(errors[i].command == "SUBMIT");
+        CHECK(errors[i].id == (i == 0 ? "j3" : "j4"));
+    }
+    CHECK_FALSE(corsair::broker::test::find_job(f.scheduler, f.outbox, "j3", f.now).has_value());
+    CHECK(f.scheduler.counters().forbidden_commands == 2);
 }
 
 TEST_CASE("a worker's key is kept with it and shown in STATS", "[broker][access]") {
@@ -181,14 +206,13 @@ TEST_CASE("an --allowed-keys folder refuses what would let the wrong peer in, na
         CHECK_THAT(problem(), Catch::Contains("bob.key: the same public key as 'alice'"));
     }
     SECTION("a malformed key") {
-        std::ofstream(keys.dir / "bad.key") << "metadata\n    role = \"worker\"\ncurve\n    public-key = \"tooshort\"\n";
+        std::ofstream(keys.dir / "bad.key")
+            << "metadata\n    role = \"worker\"\ncurve\n    public-key = \"tooshort\"\n";
         CHECK_THAT(problem(), Catch::Contains("bad.key:4: `public-key` is not a 40-character Z85 key"));
     }
     SECTION("a line outside any section") {
         std::ofstream(keys.dir / "bad.key") << "    public-key = \"x\"\n";
         CHECK_THAT(problem(), Catch::Contains("bad.key:1: a property before any section"));
     }
-    SECTION("not a directory") {
-        CHECK_THROWS_AS(AllowedKeys::load(keys.dir / "missing"), p::KeyFileError);
-    }
+    SECTION("not a directory") { CHECK_THROWS_AS(AllowedKeys::load(keys.dir / "missing"), p::KeyFileError); }
 }

@@ -1,8 +1,9 @@
 #include "corsair/broker/scheduler.hpp"
 
-#include <catch2/catch.hpp>
 #include <spdlog/sinks/null_sink.h>
 #include <spdlog/spdlog.h>
+
+#include <catch2/catch.hpp>
 
 #include "scheduler_fixture.hpp"
 
@@ -12,7 +13,6 @@ using corsair::broker::Scheduler;
 using corsair::broker::test::Fixture;
 using corsair::broker::test::RecordingOutbox;
 using namespace std::chrono_literals;
-
 
 TEST_CASE("jobs are dispatched FIFO within a queue", "[broker][scheduler]") {
     Fixture f;
@@ -33,6 +33,37 @@ TEST_CASE("every submit is acknowledged, and a known id makes no second job", "[
     CHECK(accepted[1].existed);
     CHECK(f.pending_count("q") == 1);
     CHECK(f.scheduler.counters().duplicate_submits == 1);
+}
+
+TEST_CASE("a SUBMITS is its entries' SUBMITs: each queued, checked and answered on its own", "[broker][scheduler]") {
+    Fixture f;
+    f.submit("known");
+    p::Submits batch;
+    batch.shared.queue = "q";
+    batch.shared.priority = 3;
+    batch.shared.timeout_ms = 5000;
+    // "known" again with its payload: a resend (another payload would be id_conflict, §12).
+    batch.entries.push_back(p::SubmitsEntry{"known", p::make_payload("payload-known")});
+    for (const char* id : {"a", "b"}) batch.entries.push_back(p::SubmitsEntry{id, p::make_payload(id)});
+    f.scheduler.on_producer_message("P", std::move(batch), f.now);
+    const auto accepted = f.outbox.to_producer_of<p::Accepted>("P");
+    REQUIRE(accepted.size() == 4);
+    CHECK(accepted[1].id == "known");
+    CHECK(accepted[1].existed);
+    CHECK(accepted[2].id == "a");
+    CHECK_FALSE(accepted[2].existed);
+    CHECK(accepted[3].id == "b");
+    CHECK(f.pending_count("q") == 3);
+    CHECK(f.find_job("a")->priority == 3);
+    CHECK(f.scheduler.counters().duplicate_submits == 1);
+    f.ready("W", {"q"}, 3);
+    const auto leased = f.jobs_for("W");
+    REQUIRE(leased.size() == 3);
+    // Priority 3 goes before the plain job, in submission order.
+    CHECK(leased[0].id == "a");
+    CHECK(p::view_of(leased[0].payload) == "a");
+    CHECK(leased[1].id == "b");
+    CHECK(leased[2].id == "known");
 }
 
 TEST_CASE("the least recently used worker with credit gets the next job", "[broker][scheduler]") {
@@ -389,6 +420,20 @@ TEST_CASE("peers that break the rules get typed errors and change nothing", "[br
         CHECK(f.worker_count() == 0);
         CHECK_FALSE(f.find_job("j1").has_value());
     }
+    SECTION("a SUBMITS on the worker socket gets one wrong_endpoint per job, each naming it") {
+        p::Submits batch;
+        batch.shared.queue = "q";
+        batch.entries.push_back(p::SubmitsEntry{"j1", p::make_payload("x")});
+        batch.entries.push_back(p::SubmitsEntry{"j2", p::make_payload("y")});
+        f.scheduler.on_worker_message("X", std::move(batch), f.now);
+        auto errors = f.outbox.to_worker_of<p::Error>("X");
+        REQUIRE(errors.size() == 2);
+        CHECK(errors[0].code == p::ErrorCode::wrong_endpoint);
+        CHECK(errors[0].id == "j1");
+        CHECK(errors[0].command == "SUBMIT");
+        CHECK(errors[1].id == "j2");
+        CHECK_FALSE(f.find_job("j1").has_value());
+    }
     SECTION("a command only the broker sends is still unexpected") {
         f.scheduler.on_producer_message("P", p::Ok{}, f.now);
         auto errors = f.outbox.to_producer_of<p::Error>("P");
@@ -720,8 +765,7 @@ TEST_CASE("a worker's prefetch lets it hold jobs ready beyond its capacity, and 
     }
 }
 
-TEST_CASE("a job held ready is recalled for a worker that sits idle, and goes to it",
-          "[broker][scheduler][prefetch]") {
+TEST_CASE("a job held ready is recalled for a worker that sits idle, and goes to it", "[broker][scheduler][prefetch]") {
     Fixture f;
     f.ready("A", {"q"}, 1, 1);
     f.submit("long");

@@ -273,6 +273,18 @@ const std::vector<Sample>& samples() {
          },
          "43535201 | 1b | 81a7726573756c74739294a26a31a4646f6e6501a094a26a32a963616e63656c6c656400a963616e"
          "63656c6c6564 | 61 | "},
+        {"SUBMITS",
+         [] {
+             Submits m;
+             m.shared.queue = "q";
+             m.shared.wants_result = true;
+             m.shared.accept_within_ms = 100;
+             m.entries.push_back({"j1", make_payload("a")});
+             m.entries.push_back({"j2", make_payload("")});
+             return encode(std::move(m));
+         },
+         "43535201 | 21 | 84a57175657565a171ac77616e74735f726573756c74c3b06163636570745f77697468696e5f"
+         "6d7364a369647392a26a31a26a32 | 61 | "},
     };
     return list;
 }

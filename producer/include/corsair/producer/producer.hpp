@@ -22,7 +22,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
 #include <zmq.hpp>
 
 #include "corsair/producer/job_options.hpp"
@@ -52,6 +51,14 @@ struct ProducerOptions {
     // saves frames and wake-ups on both sides. 0 or 1: one RESULT per message. At most
     // protocol::kMaxBatchEntries, else the constructor throws.
     std::uint32_t results_batch = 64;
+    // The most jobs one SUBMITS carries (docs/protocol.md §5.33): the SUBMITs a Producer::Batch
+    // held back, and the resends that fall due together, leave as SUBMITS of up to this many jobs
+    // of one queue and the same options, which saves a message, a header and a wake-up per job on
+    // both sides. Jobs with a unique_key always go as SUBMIT. 0 or 1: one SUBMIT per job. At most
+    // protocol::kMaxBatchEntries, else the constructor throws. A broker from before SUBMITS
+    // answers the first one unknown_command; the producer then sends those jobs, and all later
+    // ones, as single SUBMITs.
+    std::uint32_t submit_batch = 64;
     // When results are awaited and the broker has been quiet this long, ask STATUS for the oldest
     // awaited jobs; unknown_job -> resubmit with the same id.
     std::chrono::milliseconds check_after{2000};
@@ -114,6 +121,7 @@ struct Event {
 class Producer {
 public:
     using Clock = std::chrono::steady_clock;
+    class Batch;
 
     // Connects (lazily, as ZeroMQ does); never blocks. Throws ProducerError (invalid) on a malformed
     // endpoint or an accept_within out of range.
@@ -148,8 +156,10 @@ public:
     std::string submit_async(std::string_view queue, std::string_view payload, bool wants_result,
                              const JobOptions& options, std::string id = {});
     // The same for a plain job.
-    std::string submit_async(std::string_view queue, std::string_view payload, bool wants_result,
-                             std::string id = {});
+    std::string submit_async(std::string_view queue, std::string_view payload, bool wants_result, std::string id = {});
+
+    // Sends the SUBMITs a Batch holds back now, without waiting for the Batch to end.
+    void send_held_submits();
 
     // Pumps the socket for up to `timeout`, returning early once something is observed; handles
     // resends and STATUS checks. Returns what was observed (possibly nothing). Never throws on
@@ -231,6 +241,31 @@ public:
 private:
     class Impl;
     std::unique_ptr<Impl> impl_;
+};
+
+// Holds back the SUBMITs of its producer's submit_async while it lives, so that they leave
+// together as SUBMITS of up to ProducerOptions::submit_batch jobs instead of one message each:
+//
+//     {
+//         Producer::Batch batch(producer);
+//         for (const auto& line : lines) producer.submit_async("thumbnails", line, true);
+//     }  // sent here
+//
+// Held SUBMITs are sent when the last Batch of the producer ends, by send_held_submits(), and by
+// any call that waits on the broker: submit_async on a full window, poll(), wait_result(), the
+// blocking requests. So hold one around a loop of submits, not across a pause: a job held is not
+// at the broker. Batches nest. Same thread as the producer.
+class Producer::Batch {
+public:
+    explicit Batch(Producer& producer);
+    // Sends what is held (unless an outer Batch still holds). Never throws: a send the socket
+    // cannot take now is left to the next call into the producer.
+    ~Batch();
+    Batch(const Batch&) = delete;
+    Batch& operator=(const Batch&) = delete;
+
+private:
+    Producer& producer_;
 };
 
 }  // namespace corsair::producer

@@ -45,6 +45,7 @@ enum class Command : std::uint8_t {
     clear = 0x1E,
     delete_queue = 0x1F,
     recall = 0x20,
+    submits = 0x21,
 };
 
 // One way a command travels. Some travel several ways (HEARTBEAT both between broker and worker).
@@ -127,6 +128,8 @@ inline constexpr CommandInfo kCommands[] = {
     {Command::delete_queue, "DELETE_QUEUE", Direction::producer_to_broker, FrameRule::header_only},
     // broker -> worker: a job held ready beyond capacity, asked back (docs/protocol.md §5.32)
     {Command::recall, "RECALL", Direction::broker_to_worker, FrameRule::header_only},
+    // producer -> broker: several SUBMITs under one header (docs/protocol.md §5.33)
+    {Command::submits, "SUBMITS", Direction::producer_to_broker, FrameRule::batch},
 };
 
 inline constexpr std::size_t kCommandCount = std::size(kCommands);

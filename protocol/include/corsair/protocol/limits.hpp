@@ -58,7 +58,7 @@ inline constexpr std::size_t kMaxProgressMessageBytes = 256;
 inline constexpr std::size_t kMaxHistoryErrorBytes = 400;  // each attempt's error in a job's history
 inline constexpr std::uint32_t kMaxDeadListed = 10'000;    // most jobs one DEAD reply lists
 inline constexpr std::uint32_t kMaxListed = 10'000;        // most jobs one LIST_REPLY lists
-inline constexpr std::uint32_t kMaxBatchEntries = 1024;    // most entries in one JOBS, DONES or RESULTS
+inline constexpr std::uint32_t kMaxBatchEntries = 1024;    // most entries in one JOBS, DONES, RESULTS or SUBMITS
 inline constexpr std::size_t kMaxHistogramBounds = 64;     // most bucket bounds of one STATS_REPLY histogram
 
 inline constexpr std::uint32_t kDefaultMaxAttempts = 3;

@@ -148,9 +148,9 @@ inline std::vector<AttemptError> read_errors(const MapReader& r) {
 
 // ---- producer <-> broker ----------------------------------------------------------------
 
-// Optional SUBMIT fields are written only when set, so a plain job stays a small header.
-inline void write(MapWriter& w, const Submit& m) {
-    w.field("id", m.id);
+// Optional SUBMIT fields are written only when set, so a plain job stays a small header. SUBMITS
+// shares every field but `id` and `unique_key` (protocol.md §5.33), hence the pieces.
+inline void write_job_fields(MapWriter& w, const Submit& m) {
     w.field("queue", m.queue);
     w.field("wants_result", m.wants_result);
     if (m.priority != 0) w.field("priority", m.priority);
@@ -158,12 +158,12 @@ inline void write(MapWriter& w, const Submit& m) {
     w.optional_field("timeout_ms", m.timeout_ms);
     if (m.delay_ms != 0) w.field("delay_ms", m.delay_ms);
     w.optional_field("run_at_ms", m.run_at_ms);
-    if (!m.unique_key.empty()) w.field("unique_key", m.unique_key);
+}
+inline void write_answer_fields(MapWriter& w, const Submit& m) {
     if (m.accept_within_ms != 0) w.field("accept_within_ms", m.accept_within_ms);
     if (m.results_batch != 0) w.field("results_batch", m.results_batch);
 }
-inline void read(const MapReader& r, Submit& m) {
-    m.id = job_id(r);
+inline void read_job_fields(const MapReader& r, Submit& m) {
     m.queue = new_queue_name(r);
     m.wants_result = r.boolean("wants_result", false);
     m.priority = r.signed_integer<std::int32_t>("priority", kMinPriority, kMaxPriority, 0);
@@ -171,11 +171,28 @@ inline void read(const MapReader& r, Submit& m) {
     m.timeout_ms = r.optional_unsigned("timeout_ms", 0, kMaxTimeoutMs);
     m.delay_ms = r.unsigned_integer("delay_ms", 0, kMaxDelayMs, 0);
     m.run_at_ms = r.optional_unsigned("run_at_ms", 0, kMaxU64);
-    m.unique_key = r.string("unique_key", kMaxUniqueKeyBytes, Presence::optional);
+}
+inline void read_answer_fields(const MapReader& r, Submit& m) {
     m.accept_within_ms = r.unsigned_integer("accept_within_ms", 0, kMaxAcceptWithinMs, 0);
     m.results_batch = r.unsigned_integer<std::uint32_t>("results_batch", 0, kMaxBatchEntries, 0);
-    // A job is ready after a delay or at a time, never both.
+}
+// A job is ready after a delay or at a time, never both.
+inline void check_ready_time(const MapReader& r, const Submit& m) {
     if (m.delay_ms != 0 && m.run_at_ms) r.fail(ErrorCode::bad_field_value, "run_at_ms");
+}
+
+inline void write(MapWriter& w, const Submit& m) {
+    w.field("id", m.id);
+    write_job_fields(w, m);
+    if (!m.unique_key.empty()) w.field("unique_key", m.unique_key);
+    write_answer_fields(w, m);
+}
+inline void read(const MapReader& r, Submit& m) {
+    m.id = job_id(r);
+    read_job_fields(r, m);
+    m.unique_key = r.string("unique_key", kMaxUniqueKeyBytes, Presence::optional);
+    read_answer_fields(r, m);
+    check_ready_time(r, m);
 }
 
 inline void write(MapWriter& w, const Accepted& m) {
@@ -281,7 +298,7 @@ inline void write_histogram(MapWriter& w, std::string_view key, const std::optio
 }
 // Problems inside are reported as "<key>.bounds", "<key>.counts" or "<key>.sum".
 inline std::vector<std::uint64_t> read_histogram_array(const MapReader& h, std::string_view key, std::string_view inner,
-                                                      std::size_t max_items) {
+                                                       std::size_t max_items) {
     const std::string name = std::string(key) + "." + std::string(inner);
     std::vector<std::uint64_t> values;
     const auto* value = h.find(inner);
@@ -311,7 +328,8 @@ inline std::optional<Histogram> read_histogram(const MapReader& r, std::string_v
         }
     }
     if (histogram.counts.size() != histogram.bounds.size() + 1) {
-        return r.fail(ErrorCode::bad_field_value, std::string(key) + ".counts", "not one more than bounds"), std::nullopt;
+        return r.fail(ErrorCode::bad_field_value, std::string(key) + ".counts", "not one more than bounds"),
+               std::nullopt;
     }
     return histogram;
 }
@@ -908,5 +926,31 @@ inline void read(const MapReader& r, Results& m) {
     }
 }
 inline std::vector<JobResult>& batch_entries(Results& m) { return m.results; }
+
+inline void write(MapWriter& w, const Submits& m) {
+    write_job_fields(w, m.shared);
+    write_answer_fields(w, m.shared);
+    w.key("ids");
+    w.begin_array(m.entries.size());
+    for (const auto& entry : m.entries) w.value(entry.id);
+    w.end();
+}
+inline void read(const MapReader& r, Submits& m) {
+    read_job_fields(r, m.shared);
+    // Each entry is a job of its own, and a shared key would make them one job (§12): jobs with
+    // a unique_key travel as SUBMIT. Refused rather than ignored, so that it cannot go unnoticed.
+    if (!r.failed() && r.find("unique_key") != nullptr) {
+        r.fail(ErrorCode::bad_field_value, "unique_key", "a SUBMITS carries no unique_key: send such a job as SUBMIT");
+    }
+    read_answer_fields(r, m.shared);
+    const auto* list = batch_list(r, "ids");
+    for (std::uint32_t i = 0; list != nullptr && i < list->size && !r.failed(); ++i) {
+        SubmitsEntry entry;
+        entry.id = batch_text(r, list->ptr[i], "ids", kMaxJobIdBytes);
+        m.entries.push_back(std::move(entry));
+    }
+    check_ready_time(r, m.shared);
+}
+inline std::vector<SubmitsEntry>& batch_entries(Submits& m) { return m.entries; }
 
 }  // namespace corsair::protocol::detail

@@ -138,12 +138,12 @@ struct StatusReply {
     // Attempts counted against max_attempts (since the last RETRY); absent on the wire when it
     // equals `attempt`, i.e. when no lease was given back uncounted.
     std::optional<std::uint32_t> counted_attempts;
-    std::string worker;         // name of the lease holder while running
+    std::string worker;  // name of the lease holder while running
     // Running, but its worker holds it ready behind the jobs it runs (READY prefetch), as far as
     // the broker can tell: not started yet (protocol.md §5.4, §11).
     bool is_held_ready = false;
-    std::string error;          // the last attempt's error, if any
-    zmq::message_t payload;     // done only: the result bytes
+    std::string error;       // the last attempt's error, if any
+    zmq::message_t payload;  // done only: the result bytes
     std::int32_t priority = 0;
     std::uint32_t max_attempts = 0;
     std::optional<std::uint32_t> progress;  // percent, 0..100, as last reported while running
@@ -225,8 +225,8 @@ struct StatsReply {
     std::map<std::string, std::uint64_t> counters;  // broker-wide counters, names in docs/protocol.md
     // The broker's --max-payload: the largest payload or result it takes. Absent from older brokers.
     std::optional<std::uint64_t> max_payload_bytes = std::nullopt;
-    std::uint64_t uptime_ms = 0;  // since this broker process started (0 = not told)
-    std::string version;          // the broker's release, e.g. "0.1.0" (empty = not told)
+    std::uint64_t uptime_ms = 0;        // since this broker process started (0 = not told)
+    std::string version;                // the broker's release, e.g. "0.1.0" (empty = not told)
     std::uint64_t broker_instance = 0;  // as in Accepted (0 = not told)
     // Unix ms when a job last ended done or failed for good; absent before any.
     std::optional<std::uint64_t> last_job_ended_at_ms = std::nullopt;
@@ -311,10 +311,14 @@ enum class ListedState : std::uint8_t { pending, delayed, running, failed };
 
 inline constexpr std::string_view to_string(ListedState state) noexcept {
     switch (state) {
-        case ListedState::pending: return "pending";
-        case ListedState::delayed: return "delayed";
-        case ListedState::running: return "running";
-        case ListedState::failed: return "failed";
+        case ListedState::pending:
+            return "pending";
+        case ListedState::delayed:
+            return "delayed";
+        case ListedState::running:
+            return "running";
+        case ListedState::failed:
+            return "failed";
     }
     return "pending";
 }
@@ -504,11 +508,44 @@ struct Recall {
     std::uint32_t attempt = 0;
 };
 
+// One job of a SUBMITS: its own id and payload; every other field is the batch's.
+struct SubmitsEntry {
+    std::string id;
+    zmq::message_t payload;
+};
+
+// Several SUBMITs of one queue that differ only in id and payload, in order (protocol.md §5.33).
+// `shared` holds the fields they have in common; its id, payload and unique_key stay empty.
+struct Submits {
+    static constexpr Command kCommand = Command::submits;
+    Submit shared;
+    std::vector<SubmitsEntry> entries;
+};
+
+// Entry `i` of `batch` as the SUBMIT it stands for, with the batch's shared fields; moves the
+// entry's id and payload out.
+inline Submit take_submit(Submits& batch, std::size_t i) {
+    const Submit& shared = batch.shared;
+    Submit m;
+    m.id = std::move(batch.entries[i].id);
+    m.queue = shared.queue;
+    m.wants_result = shared.wants_result;
+    m.payload = std::move(batch.entries[i].payload);
+    m.priority = shared.priority;
+    m.retry = shared.retry;
+    m.timeout_ms = shared.timeout_ms;
+    m.delay_ms = shared.delay_ms;
+    m.run_at_ms = shared.run_at_ms;
+    m.accept_within_ms = shared.accept_within_ms;
+    m.results_batch = shared.results_batch;
+    return m;
+}
+
 // One alternative per row of kCommands, in the same order, so a message's index() is its row.
 using Message = std::variant<Submit, Accepted, JobResult, StatusRequest, StatusReply, StatsRequest, StatsReply, Error,
                              Cancel, Retry, Purge, DeadRequest, DeadReply, QueueSettings, Ok, Ready, Job, Done, Fail,
                              Heartbeat, Drain, Disconnect, Progress, Abandon, Jobs, Dones, Results, ListRequest,
-                             ListReply, Clear, DeleteQueue, Recall>;
+                             ListReply, Clear, DeleteQueue, Recall, Submits>;
 
 namespace detail {
 template <std::size_t... Row>
