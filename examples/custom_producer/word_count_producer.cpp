@@ -89,6 +89,8 @@ int main(int argc, char** argv) {
     corsair::producer::Producer producer(context, options);
     std::map<std::string, std::string> path_of;  // job id -> file
     try {
+        // The files' jobs leave together, in SUBMITS of up to 64 (docs/protocol.md §5.33).
+        corsair::producer::Producer::Batch batch(producer);
         for (const auto& path : paths) {
             std::ifstream file(path, std::ios::binary);
             if (!file) {

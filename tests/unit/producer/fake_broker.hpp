@@ -7,6 +7,7 @@
 #include <functional>
 #include <future>
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -23,8 +24,18 @@ class FakeBroker : public LoopbackRouter {
 public:
     using LoopbackRouter::LoopbackRouter;
 
+    // A SUBMITS is the SUBMITs of its entries (docs/protocol.md §5.33), so by default receive()
+    // hands them out one by one and a script written per SUBMIT holds whether the producer batched
+    // or not. Tests of the batches themselves turn this off to see each SUBMITS whole.
+    bool splits_submits = true;
+
     // The next well-formed message, or nullopt when none arrives within `timeout`.
     std::optional<Received> receive(std::chrono::milliseconds timeout) {
+        if (!split_.empty()) {
+            Received next = std::move(split_.front());
+            split_.pop_front();
+            return next;
+        }
         zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
         zmq::poll(&item, 1, timeout);
         protocol::Frames frames;
@@ -32,13 +43,23 @@ public:
         // As large as any broker may allow: tests of the payload limit send more than the default.
         auto decoded = protocol::decode(frames, 1, protocol::DecodeLimits{protocol::kMaxPayloadLimitBytes});
         if (!decoded) return std::nullopt;
-        return Received{std::move(frames[0]), std::move(decoded).value()};
+        auto* batch = std::get_if<protocol::Submits>(&decoded.value());
+        if (batch == nullptr || !splits_submits) return Received{std::move(frames[0]), std::move(decoded).value()};
+        for (std::size_t i = 0; i < batch->entries.size(); ++i) {
+            zmq::message_t routing_id;
+            routing_id.copy(frames[0]);
+            split_.push_back(Received{std::move(routing_id), protocol::take_submit(*batch, i)});
+        }
+        return receive(timeout);
     }
 
     template <class T>
     bool send(const zmq::message_t& to, T message) {
         return protocol::send_message(socket_, std::move(message), &to) == protocol::SendStatus::sent;
     }
+
+private:
+    std::deque<Received> split_;  // the SUBMITs of a SUBMITS not handed out yet
 };
 
 // A Producer's options with every default, connecting to `endpoint`.

@@ -80,6 +80,7 @@ TEST_CASE("a Batch sends the submits it held as SUBMITS of up to submit_batch jo
           "[producer][batch]") {
     zmq::context_t context;
     FakeBroker broker(context);
+    broker.splits_submits = false;
     auto options = options_for(broker.endpoint());
     options.submit_batch = 4;
     Producer producer(context, options);
@@ -126,6 +127,7 @@ TEST_CASE("a Batch sends the submits it held as SUBMITS of up to submit_batch jo
 TEST_CASE("without a Batch, or with submit_batch 1, every submit leaves at once as a SUBMIT", "[producer][batch]") {
     zmq::context_t context;
     FakeBroker broker(context);
+    broker.splits_submits = false;
     auto options = options_for(broker.endpoint());
     const bool holds = GENERATE(false, true);
     if (holds) options.submit_batch = 1;
@@ -145,6 +147,7 @@ TEST_CASE("without a Batch, or with submit_batch 1, every submit leaves at once 
 TEST_CASE("jobs that cannot share a header leave in separate messages, in order", "[producer][batch]") {
     zmq::context_t context;
     FakeBroker broker(context);
+    broker.splits_submits = false;
     Producer producer(context, options_for(broker.endpoint()));
     JobOptions keyed;
     keyed.unique_key = "nightly";
@@ -181,6 +184,7 @@ TEST_CASE("jobs that cannot share a header leave in separate messages, in order"
 TEST_CASE("a held batch leaves once it is full, and a poll sends a partial one", "[producer][batch]") {
     zmq::context_t context;
     FakeBroker broker(context);
+    broker.splits_submits = false;
     auto options = options_for(broker.endpoint());
     options.submit_batch = 3;
     Producer producer(context, options);
@@ -203,6 +207,7 @@ TEST_CASE("a held batch leaves once it is full, and a poll sends a partial one",
 TEST_CASE("unanswered jobs of a SUBMITS are resent together, with the same ids", "[producer][batch]") {
     zmq::context_t context;
     FakeBroker broker(context);
+    broker.splits_submits = false;
     auto options = options_for(broker.endpoint());
     options.resend_after = 100ms;
     Producer producer(context, options);
@@ -230,6 +235,7 @@ TEST_CASE("a broker from before SUBMITS gets the jobs again as single SUBMITs, a
           "[producer][batch]") {
     zmq::context_t context;
     FakeBroker broker(context);
+    broker.splits_submits = false;
     Producer producer(context, options_for(broker.endpoint()));
     std::vector<std::string> ids;
     {
