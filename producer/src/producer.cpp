@@ -639,11 +639,12 @@ void Producer::Impl::pump_once(Clock::time_point deadline, bool sends_held) {
 }
 
 void Producer::Impl::flush_outbox() {
-    std::vector<TrackedJob*> batch;
+    std::vector<TrackedJob*>& batch = batch_jobs_;
     while (!outbox_.empty()) {
-        if (std::holds_alternative<OutgoingSubmit>(outbox_.front())) {
+        // A lone submit (the usual case without a Batch) goes straight to send_submit.
+        if (outbox_.size() > 1 && std::holds_alternative<OutgoingSubmit>(outbox_.front())) {
             std::size_t scanned = 0;
-            batch = batchable_submits(scanned);
+            batchable_submits(batch, scanned);
             if (batch.size() > 1) {
                 if (!send_submits(batch)) return;
                 outbox_.erase(outbox_.begin(), outbox_.begin() + static_cast<std::ptrdiff_t>(scanned));
@@ -655,11 +656,11 @@ void Producer::Impl::flush_outbox() {
     }
 }
 
-std::vector<TrackedJob*> Producer::Impl::batchable_submits(std::size_t& scanned) const {
-    std::vector<TrackedJob*> batch;
+void Producer::Impl::batchable_submits(std::vector<TrackedJob*>& batch, std::size_t& scanned) const {
+    batch.clear();
     scanned = 0;
     const std::size_t most = options_.submit_batch;
-    if (most < 2 || !broker_reads_submits_) return batch;
+    if (most < 2 || !broker_reads_submits_) return;
     std::size_t id_bytes = 0;
     for (const auto& outgoing : outbox_) {
         const auto* submit = std::get_if<OutgoingSubmit>(&outgoing);
@@ -684,7 +685,6 @@ std::vector<TrackedJob*> Producer::Impl::batchable_submits(std::size_t& scanned)
         }
         ++scanned;
     }
-    return batch;
 }
 
 bool Producer::Impl::send_submits(const std::vector<TrackedJob*>& jobs) {
