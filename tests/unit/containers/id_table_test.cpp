@@ -1,7 +1,7 @@
 #include "corsair/containers/id_table.hpp"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
-
 #include <functional>
 #include <map>
 #include <memory>
@@ -120,6 +120,40 @@ TEST_CASE("colliding ids that wrap around the end of the table stay findable thr
         }
         CHECK(table.empty());
     }
+}
+
+TEST_CASE("a cluster longer than a slot can store a distance for stays findable through removals",
+          "[containers][id_table]") {
+    // 300 ids with one home in a table of 512 slots: the entries sit up to 299 slots from home, past
+    // the 254 a slot stores, so shifting them back reads their home from the record instead.
+    IdTable<TestRecord> table;
+    Records records;
+    const auto ids = ids_with_home(77, 512, 300);
+    std::vector<TestRecord*> all;
+    for (const auto& id : ids) {
+        all.push_back(records.make(id));
+        table.insert(all.back());
+    }
+    REQUIRE(table.capacity() == 512);
+    for (auto* r : all) CHECK(table.find(r->name) == r);
+    const auto order = GENERATE(0, 1, 2);
+    std::vector<std::size_t> removal(all.size());
+    for (std::size_t i = 0; i < removal.size(); ++i) removal[i] = i;
+    if (order == 1) std::reverse(removal.begin(), removal.end());
+    if (order == 2) std::shuffle(removal.begin(), removal.end(), std::mt19937(7));
+    std::vector<bool> is_removed(all.size(), false);
+    for (std::size_t step = 0; step < removal.size(); ++step) {
+        const std::size_t gone = removal[step];
+        REQUIRE(table.remove(all[gone]->name) == all[gone]);
+        is_removed[gone] = true;
+        // Every so often (and near the cluster's long end) everything left must still be found.
+        if (step % 37 == 0 || step + 5 >= removal.size()) {
+            for (std::size_t i = 0; i < all.size(); ++i) {
+                REQUIRE(table.find(all[i]->name) == (is_removed[i] ? nullptr : all[i]));
+            }
+        }
+    }
+    CHECK(table.empty());
 }
 
 TEST_CASE("an id table grows by doubling and keeps every record", "[containers][id_table]") {

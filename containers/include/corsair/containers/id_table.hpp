@@ -1,10 +1,12 @@
 // IdTable: records by id (the broker's jobs and ended jobs, the producer's tracked jobs), an
 // open-addressing hash table of record pointers, so that a record costs one 8-byte slot and no
-// allocation of its own. Each slot packs the pointer with 16 bits of the id's hash, so a probe
-// rarely reads a record that is not the one sought; records keep 32 bits of the hash (`id_hash`)
-// so that growth and deletion move entries without hashing ids. Linear probing, at most 3/4 full,
-// growth by doubling, and backward-shift deletion. The table does not own its records. Used by one
-// thread, its owner's (the broker's loop, a Producer's caller); not thread-safe.
+// allocation of its own. Each slot packs the pointer with 8 bits of the id's hash, so a probe
+// rarely reads a record that is not the one sought, and with its distance from its home slot, so
+// that a deletion shifts the entries behind it back without reading their records (one cache miss
+// each in a large table). Records keep 32 bits of the hash (`id_hash`) so that growth moves entries
+// without hashing ids, and so that a distance too long for the slot (255 or more) is still known.
+// Linear probing, at most 3/4 full, growth by doubling, and backward-shift deletion. The table does not own its
+// records. Used by one thread, its owner's (the broker's loop, a Producer's caller); not thread-safe.
 //
 // Growth is incremental past kIncrementalFrom slots, because moving every entry at once reads
 // every record (for its hash) and would stall the owner's loop for tens or hundreds of
@@ -17,6 +19,7 @@
 // table sets on insert. Records must stay at one address while they are in the table.
 #pragma once
 
+#include <algorithm>
 #include <cassert>
 #include <cstdint>
 #include <cstdio>
@@ -111,9 +114,14 @@ public:
     }
 
 private:
-    static constexpr int kTagShift = 48;
-    static constexpr std::uint64_t kPointerMask = (std::uint64_t{1} << kTagShift) - 1;
-    static constexpr std::uint64_t kTagMask = ~kPointerMask;
+    // A slot: the record's address in bits 0-47, its distance from home in 48-55, the top 8 bits
+    // of the id's hash in 56-63.
+    static constexpr int kDistanceShift = 48;
+    static constexpr std::uint64_t kPointerMask = (std::uint64_t{1} << kDistanceShift) - 1;
+    static constexpr std::uint64_t kDistanceMask = std::uint64_t{0xFF} << kDistanceShift;
+    static constexpr std::uint64_t kTagMask = std::uint64_t{0xFF} << 56;
+    // A distance of this or more is stored as this; the record's id_hash then gives its home.
+    static constexpr std::size_t kLongDistance = 0xFF;
     static constexpr std::size_t kFirstCapacity = 16;
     // Tables smaller than this grow at once (well under a millisecond).
     static constexpr std::size_t kIncrementalFrom = std::size_t{1} << 12;
@@ -142,18 +150,32 @@ private:
         const auto address = reinterpret_cast<std::uintptr_t>(record);
         // User-space addresses fit in 48 bits on x86-64 and AArch64 (without a hint asking for
         // more); the top 16 bits carry the tag.
-        if ((address & kTagMask) != 0 || address == 0) {
+        if ((address & ~kPointerMask) != 0 || address == 0) {
             std::fputs("corsair: IdTable: record address does not fit in 48 bits\n", stderr);
             std::abort();
         }
         return address | tag;
     }
 
+    static std::uint64_t with_distance(std::uint64_t slot, std::size_t distance) noexcept {
+        const std::uint64_t stored = std::min(distance, kLongDistance);
+        return (slot & ~kDistanceMask) | (stored << kDistanceShift);
+    }
+    // The home slot of the entry in slot `i`: from its stored distance, or, for a long one, from
+    // its record.
+    std::size_t home_of(std::size_t i) const noexcept {
+        const std::uint64_t slot = slots_[i];
+        const std::size_t distance = (slot & kDistanceMask) >> kDistanceShift;
+        if (distance < kLongDistance) return (i - distance) & mask_;
+        return record_of(slot)->id_hash & mask_;
+    }
+
     // Puts `slot` in the first free slot from its home; there is one (load <= 3/4).
     void place(std::uint64_t slot, std::uint64_t hash) noexcept {
-        std::size_t i = hash & mask_;
+        const std::size_t home = hash & mask_;
+        std::size_t i = home;
         while (slots_[i] != 0) i = (i + 1) & mask_;
-        slots_[i] = slot;
+        slots_[i] = with_distance(slot, (i - home) & mask_);
     }
 
     void erase_at(std::size_t hole) noexcept {
@@ -162,9 +184,9 @@ private:
         // Backward shift: pull each following entry of the cluster back into the hole when the
         // hole lies between its home and where it sits, so that no lookup ever stops early.
         for (std::size_t i = (hole + 1) & mask_; slots_[i] != 0; i = (i + 1) & mask_) {
-            const std::size_t home = record_of(slots_[i])->id_hash & mask_;
+            const std::size_t home = home_of(i);
             if (((i - home) & mask_) >= ((i - hole) & mask_)) {
-                slots_[hole] = slots_[i];
+                slots_[hole] = with_distance(slots_[i], (hole - home) & mask_);
                 slots_[i] = 0;
                 hole = i;
             }
@@ -214,7 +236,7 @@ private:
     Slots slots_;
     std::size_t mask_ = 0;
     std::size_t size_ = 0;  // in both tables
-    Slots old_;              // while migrating: the slots before the last doubling
+    Slots old_;             // while migrating: the slots before the last doubling
     std::size_t old_capacity_ = 0;
     std::size_t migrated_ = 0;  // old slots before this one are moved (tombstones or empty)
 };
