@@ -29,7 +29,7 @@ import math
 import os
 import threading
 import time
-from typing import Any, Callable, Deque, Dict, Iterable, Iterator, List, Optional, Set, Union
+from typing import Any, Callable, Deque, Dict, Iterable, Iterator, List, Optional, Set, Tuple, Union
 
 import zmq
 
@@ -72,6 +72,7 @@ class _Job:
         "sent_at",
         "queued",
         "reported",
+        "batched",
     )
 
     def __init__(self, id: str, queue: str, payload: bytes, wants_result: bool, fields: Dict[str, Any], aw: bool):
@@ -86,6 +87,7 @@ class _Job:
         self.sent_at = 0.0
         self.queued = False
         self.reported = False
+        self.batched = False  # its last SUBMIT went in a SUBMITS
 
 
 class Producer:
@@ -97,7 +99,8 @@ class Producer:
     Options: `window` most submits awaiting acceptance before submit() blocks; `resend_after`
     resend a SUBMIT not answered by then; `accept_within` sent as ``accept_within_ms`` on
     pipelined submits awaiting a result (the broker may then let the RESULT stand for the
-    ACCEPTED, §5.1); `results_batch` lets the broker send RESULTS of up to that many; `check_after`
+    ACCEPTED, §5.1); `results_batch` lets the broker send RESULTS of up to that many;
+    `submit_batch` most jobs submit_many() sends in one SUBMITS (§5.33; 0 or 1: one SUBMIT each); `check_after`
     silence before awaited jobs are checked with STATUS; `silence_limit` how long a full window
     may wait on a silent broker before BrokerTimeout (None: for ever); `retry_try_later` resend
     SUBMITs refused with queue_full, shutting_down or storage_unavailable instead of reporting
@@ -112,6 +115,7 @@ class Producer:
         resend_after: Seconds = 3.0,
         accept_within: Seconds = 0.1,
         results_batch: int = 64,
+        submit_batch: int = 64,
         check_after: Seconds = 2.0,
         silence_limit: Optional[Seconds] = None,
         retry_try_later: bool = False,
@@ -125,6 +129,9 @@ class Producer:
         self._accept_within_ms = milliseconds("accept_within", accept_within, 0, p.MAX_ACCEPT_WITHIN_MS)
         if not 0 <= results_batch <= p.MAX_BATCH_ENTRIES:
             raise ValueError(f"results_batch must be between 0 and {p.MAX_BATCH_ENTRIES}")
+        if not 0 <= submit_batch <= p.MAX_BATCH_ENTRIES:
+            raise ValueError(f"submit_batch must be between 0 and {p.MAX_BATCH_ENTRIES}")
+        self.submit_batch = submit_batch
         self.window = window
         self.resend_after = float(resend_after)
         self.results_batch = results_batch
@@ -161,6 +168,7 @@ class Producer:
         self._broker_instance = 0
         self._broker_max_payload: Optional[int] = None
         self._broker_max_in_flight: Optional[int] = None
+        self._broker_reads_submits = True  # until a broker from before SUBMITS says otherwise (§15)
         now = time.monotonic()
         self._last_heard = now
         self._last_check = now
@@ -217,9 +225,26 @@ class Producer:
         self._flush_outbox()
         return job.id
 
-    def submit_many(self, queue: str, payloads: Iterable[Union[bytes, str]], **options: Any) -> List[str]:
-        """submit() for each payload with the same options; returns the ids in order."""
-        return [self.submit(queue, payload, **options) for payload in payloads]
+    def submit_many(
+        self, queue: str, payloads: Iterable[Union[bytes, str]], *, wants_result: bool = True, **options: Any
+    ) -> List[str]:
+        """submit() for each payload with the same options; returns the ids in order.
+
+        The jobs leave as SUBMITS of up to `submit_batch` jobs (§5.33), each still accepted or
+        refused on its own; jobs with a unique_key go as single SUBMITs. Blocks, as submit() does,
+        while the window is full."""
+        self._check_thread()
+        aw = wants_result and self._accept_within_ms > 0
+        ids: List[str] = []
+        for payload in payloads:
+            job = self._track(queue, payload, None, wants_result, options, aw)
+            self._wait_for_window()
+            self._queue_submit(job)
+            ids.append(job.id)
+            if len(self._outbox) >= max(self.submit_batch, 1):
+                self._flush_outbox()
+        self._flush_outbox()
+        return ids
 
     def submit_wait(
         self,
@@ -310,11 +335,64 @@ class Producer:
             header["results_batch"] = self.results_batch
         if not self._send(p.encode(Command.SUBMIT, header, [job.payload])):
             return False
+        self._note_sent(job, False)
+        return True
+
+    def _note_sent(self, job: _Job, batched: bool) -> None:
         job.queued = False
+        job.batched = batched
         job.sent_at = time.monotonic()
         unanswered = self._unanswered[job.sends_accept_within]
         unanswered.pop(job.id, None)
         unanswered[job.id] = job
+
+    def _is_queued(self, job: _Job) -> bool:
+        return self._jobs.get(job.id) is job and not job.accepted and job.queued
+
+    def _batchable(self) -> Tuple[List[_Job], int]:
+        """The queued jobs at the outbox's front that can share one SUBMITS header (same queue,
+        fields and answer fields, no unique_key), up to submit_batch and 60 KiB of ids; and how
+        many outbox entries they span."""
+        batch: List[_Job] = []
+        scanned = 0
+        if self.submit_batch < 2 or not self._broker_reads_submits:
+            return batch, scanned
+        id_bytes = 0
+        for item in self._outbox:
+            if not isinstance(item, _Job):
+                break
+            if self._is_queued(item):
+                if "unique_key" in item.fields:
+                    break
+                if batch:
+                    first = batch[0]
+                    if (item.queue, item.wants_result, item.sends_accept_within, item.fields) != (
+                        first.queue, first.wants_result, first.sends_accept_within, first.fields
+                    ):
+                        break
+                id_bytes += len(item.id.encode()) + 2
+                if len(batch) == self.submit_batch or id_bytes > p.MAX_HEADER_BYTES - 4096:
+                    break
+                batch.append(item)
+            scanned += 1
+        return batch, scanned
+
+    def _send_submits(self, jobs: List[_Job]) -> bool:
+        first = jobs[0]
+        header: Dict[str, Any] = {"queue": first.queue, "wants_result": first.wants_result}
+        header.update(first.fields)
+        at = header.get("run_at_ms")
+        if at is not None and at <= time.time() * 1000:
+            del header["run_at_ms"]
+        if first.sends_accept_within:
+            header["accept_within_ms"] = self._accept_within_ms
+        if first.wants_result and self.results_batch:
+            header["results_batch"] = self.results_batch
+        header["ids"] = [job.id for job in jobs]
+        if not self._send(p.encode(Command.SUBMITS, header, [job.payload for job in jobs])):
+            return False
+        for job in jobs:
+            self._note_sent(job, True)
         return True
 
     def _send(self, frames: List[bytes]) -> bool:
@@ -328,10 +406,18 @@ class Producer:
         while self._outbox:
             item = self._outbox[0]
             if isinstance(item, _Job):
-                if self._jobs.get(item.id) is not item or item.accepted or not item.queued:
+                if not self._is_queued(item):
                     item.queued = False
-                elif not self._send_submit(item):
-                    return
+                else:
+                    batch, scanned = self._batchable() if len(self._outbox) > 1 else ([], 0)
+                    if len(batch) > 1:
+                        if not self._send_submits(batch):
+                            return
+                        for _ in range(scanned):
+                            self._outbox.popleft()
+                        continue
+                    if not self._send_submit(item):
+                        return
             elif not self._send(item):
                 return
             self._outbox.popleft()
@@ -609,6 +695,17 @@ class Producer:
             self._emit(Progress(job.id, job_id, h.get("attempt", 0), h.get("percent", 0), h.get("message", "")))
 
     def _on_error(self, error: BrokerError, is_answer: bool) -> None:
+        if error.code == "unknown_command" and not error.id and not error.command and self._broker_reads_submits:
+            # §15: a broker from before SUBMITS queued none of its jobs. Send them again as single
+            # SUBMITs, and only SUBMITs from now on.
+            batched = [job for unanswered in self._unanswered for job in unanswered.values() if job.batched]
+            if batched:
+                self._broker_reads_submits = False
+                for job in batched:
+                    self._unanswered[job.sends_accept_within].pop(job.id, None)
+                    self.resubmissions += 1
+                    self._queue_submit(job)
+                return
         if error.code == "payload_too_large" and error.max_payload_bytes:
             self._broker_max_payload = error.max_payload_bytes
         if error.code == "too_many_in_flight":

@@ -51,6 +51,8 @@ class Command(enum.IntEnum):
     LIST_REPLY = 0x1D
     CLEAR = 0x1E
     DELETE_QUEUE = 0x1F
+    RECALL = 0x20
+    SUBMITS = 0x21
 
 
 # §3: the commands that always carry exactly one payload frame.
@@ -67,7 +69,7 @@ PAYLOAD_COMMANDS = frozenset(
     }
 )
 # §3: one payload frame per entry of the header's list, named here.
-BATCH_LISTS = {Command.JOBS: "jobs", Command.DONES: "done", Command.RESULTS: "results"}
+BATCH_LISTS = {Command.JOBS: "jobs", Command.DONES: "done", Command.RESULTS: "results", Command.SUBMITS: "ids"}
 
 # §14 limits.
 MAX_HEADER_BYTES = 64 * 1024

@@ -222,3 +222,72 @@ def test_a_full_window_on_a_silent_broker_ends_in_a_timeout_after_the_silence_li
         with pytest.raises(corsair.BrokerTimeout):
             producer.submit("q", "second")
         assert 0.4 < time.monotonic() - started < scaled(5)
+
+
+def test_submit_many_sends_submits_each_entry_answered_on_its_own(cluster):
+    cluster.start_broker("--data-dir", "")
+    producer = cluster.producer(submit_batch=16)
+    producer.queue_settings("full", create=True, max_length=5)
+    ids = producer.submit_many("full", [f"job {i}" for i in range(8)], wants_result=False)
+    accepted, refused = set(), {}
+    deadline = time.monotonic() + scaled(10)
+    while len(accepted) + len(refused) < 8 and time.monotonic() < deadline:
+        for event in producer.events(0.1):
+            if isinstance(event, corsair.Accepted):
+                accepted.add(event.id)
+            elif isinstance(event, corsair.Refused):
+                refused[event.id] = event.error.code
+    # One SUBMITS of 8: the first 5 fill the queue, the other 3 are refused one by one.
+    assert accepted == set(ids[:5])
+    assert refused == {job: "queue_full" for job in ids[5:]}
+    cluster.cpp_worker("echo", "work", 16)
+    many = producer.submit_many("work", [f"p{i}" for i in range(300)], priority=3)
+    results = collect(producer, 300)
+    assert set(results) == set(many)
+    assert all(results[job].result == f"p{i}".encode() for i, job in enumerate(many))
+    assert producer.status(many[0]).priority == 3
+
+
+def test_submit_many_falls_back_to_single_submits_for_a_broker_from_before_submits(tmp_path):
+    # A scripted broker of protocol revision 3: it answers SUBMITS with unknown_command (§15).
+    import zmq
+
+    from corsair import protocol as p
+
+    context = zmq.Context.instance()
+    router = context.socket(zmq.ROUTER)
+    router.setsockopt(zmq.LINGER, 0)
+    port = router.bind_to_random_port("tcp://127.0.0.1")
+    producer = corsair.Producer(f"tcp://127.0.0.1:{port}", submit_batch=8)
+    try:
+        ids = producer.submit_many("q", [b"a", b"b", b"c"], wants_result=False)
+
+        def receive():
+            assert router.poll(int(scaled(5) * 1000)), "the producer sent nothing"
+            frames = router.recv_multipart()
+            return frames[0], frames[2][0], p.decode(frames[1:])
+
+        peer, command, message = receive()
+        assert command == p.Command.SUBMITS
+        assert message.header["ids"] == ids and message.payloads == [b"a", b"b", b"c"]
+        router.send_multipart([peer, *p.encode(p.Command.ERROR, {"code": "unknown_command", "message": "?"})])
+        singles = []
+        while len(singles) < 3:
+            producer.events(0.01)
+            if router.poll(10):
+                _, command, message = receive()
+                assert command == p.Command.SUBMIT
+                singles.append((message.header["id"], message.payload))
+        assert singles == list(zip(ids, [b"a", b"b", b"c"]))
+        later = producer.submit_many("q", [b"x", b"y"], wants_result=False)
+        got = []
+        while len(got) < 2:
+            producer.events(0.01)
+            if router.poll(10):
+                _, command, message = receive()
+                assert command == p.Command.SUBMIT
+                got.append(message.header["id"])
+        assert got == later
+    finally:
+        producer.close()
+        router.close(0)
