@@ -29,6 +29,8 @@ constexpr milliseconds kMaxPollSlice{60'000};
 constexpr Producer::Clock::time_point kNoWait{};
 // How long submit_async waits for the broker's limit (STATS) before a payload over the default.
 constexpr milliseconds kLimitQueryTimeout{5000};
+// submit_async looks at the socket once per this many calls (and whenever the window is full).
+constexpr std::uint32_t kSubmitsBetweenPumps = 64;
 // Past this many records, an idle producer (no job tracked) gives their memory back.
 constexpr std::size_t kMaxIdleRecords = 4096;
 // The ids of one SUBMITS may take this much of its header (kMaxHeaderBytes): the shared fields,
@@ -261,8 +263,11 @@ std::string Producer::Impl::submit_async(std::string_view queue, std::string_vie
         throw ProducerError(ProducerError::Kind::invalid, ErrorCode::bad_field_value,
                             "job " + id + " is already in flight from this producer");
     }
-    // Take the answers that came, but leave SUBMITs a Batch holds back where they are.
-    pump_once(kNoWait, false);
+    // Take the answers that came now and then, leaving SUBMITs a Batch holds back where they are.
+    // Not on every call: each look at the socket costs libzmq system calls (a receive attempt, a
+    // getpid for its fork check), which were the producer's largest cost per job.
+    if (submits_since_pump_ >= kSubmitsBetweenPumps) pump_once(kNoWait, false);
+    ++submits_since_pump_;
     while (unaccepted_count_ >= window()) {
         const auto silent_at = silence_deadline();
         if (const auto now = Clock::now(); now >= silent_at) {
@@ -611,6 +616,7 @@ bool Producer::Impl::pump_until(Clock::time_point deadline, Predicate is_finishe
 }
 
 void Producer::Impl::pump_once(Clock::time_point deadline, bool sends_held) {
+    submits_since_pump_ = 0;
     const auto flush = [&] {
         if (sends_held || submit_holds_ == 0) flush_outbox();
     };

@@ -231,6 +231,7 @@ private:
     protocol::Submits sent_batch_;         // reused for every SUBMITS
     std::vector<TrackedJob*> batch_jobs_;  // reused by flush_outbox: the jobs of the next SUBMITS
     std::size_t submit_holds_ = 0;         // live Producer::Batch objects
+    std::uint32_t submits_since_pump_ = 0;  // submit_async calls since the socket was last pumped
     bool broker_reads_submits_ = true;     // until a broker from before SUBMITS says otherwise
 
     Clock::time_point last_heard_;
