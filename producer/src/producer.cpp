@@ -662,7 +662,7 @@ void Producer::Impl::flush_outbox() {
     }
 }
 
-void Producer::Impl::batchable_submits(std::vector<TrackedJob*>& batch, std::size_t& scanned) const {
+void Producer::Impl::batchable_submits(std::vector<TrackedJob*>& batch, std::size_t& scanned) {
     batch.clear();
     scanned = 0;
     const std::size_t most = options_.submit_batch;
@@ -672,7 +672,11 @@ void Producer::Impl::batchable_submits(std::vector<TrackedJob*>& batch, std::siz
         const auto* submit = std::get_if<OutgoingSubmit>(&outgoing);
         if (submit == nullptr) break;
         TrackedJob& job = *submit->job;
-        const bool is_live = job.generation == submit->generation && job.is_queued_for_send && !job.is_accepted;
+        const bool is_own_entry = job.generation == submit->generation;
+        // Accepted while it waited here (as send_outgoing does): this entry is spent, so that a
+        // later resubmission queues the job again.
+        if (is_own_entry && job.is_accepted) job.is_queued_for_send = false;
+        const bool is_live = is_own_entry && job.is_queued_for_send;
         if (is_live) {
             // A unique_key is per job, and SUBMITS has none (protocol.md §5.33).
             if (job.options && !job.options->unique_key.empty()) break;

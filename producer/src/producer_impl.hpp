@@ -177,8 +177,9 @@ private:
     bool send_submit(TrackedJob& job);
     // Fills `batch` with the live SUBMITs at the outbox's front that can travel in one SUBMITS
     // (same queue, options and answer fields, no unique_key), up to submit_batch and the header's
-    // size; `scanned` is how many outbox entries they span (stale ones included).
-    void batchable_submits(std::vector<TrackedJob*>& batch, std::size_t& scanned) const;
+    // size; `scanned` is how many outbox entries they span (stale ones included, and spent: an
+    // entry whose job was accepted meanwhile).
+    void batchable_submits(std::vector<TrackedJob*>& batch, std::size_t& scanned);
     bool send_submits(const std::vector<TrackedJob*>& jobs);
     void note_sent(TrackedJob& job, bool in_batch);
     // protocol.md §15: a broker from before SUBMITS answers it ERROR unknown_command with no id.
@@ -226,13 +227,13 @@ private:
     std::deque<Outgoing> outbox_;  // waiting for the socket to accept
     std::vector<Event> events_;    // observed, not yet returned
     Waiter waiter_;
-    protocol::Frames received_frames_;     // reused for every receive
-    protocol::Frames sent_frames_;         // reused for every SUBMIT
-    protocol::Submits sent_batch_;         // reused for every SUBMITS
-    std::vector<TrackedJob*> batch_jobs_;  // reused by flush_outbox: the jobs of the next SUBMITS
-    std::size_t submit_holds_ = 0;         // live Producer::Batch objects
+    protocol::Frames received_frames_;      // reused for every receive
+    protocol::Frames sent_frames_;          // reused for every SUBMIT
+    protocol::Submits sent_batch_;          // reused for every SUBMITS
+    std::vector<TrackedJob*> batch_jobs_;   // reused by flush_outbox: the jobs of the next SUBMITS
+    std::size_t submit_holds_ = 0;          // live Producer::Batch objects
     std::uint32_t submits_since_pump_ = 0;  // submit_async calls since the socket was last pumped
-    bool broker_reads_submits_ = true;     // until a broker from before SUBMITS says otherwise
+    bool broker_reads_submits_ = true;      // until a broker from before SUBMITS says otherwise
 
     Clock::time_point last_heard_;
     Clock::time_point last_check_round_{};

@@ -361,7 +361,9 @@ class Producer:
         for item in self._outbox:
             if not isinstance(item, _Job):
                 break
-            if self._is_queued(item):
+            if not self._is_queued(item):
+                item.queued = False  # spent (accepted or forgotten meanwhile): a resubmission queues it again
+            else:
                 if "unique_key" in item.fields:
                     break
                 if batch:

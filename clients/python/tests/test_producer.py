@@ -291,3 +291,54 @@ def test_submit_many_falls_back_to_single_submits_for_a_broker_from_before_submi
     finally:
         producer.close()
         router.close(0)
+
+
+def test_a_job_accepted_while_its_resubmission_waits_is_resubmitted_after_the_next_restart():
+    # A scripted broker restarts twice (broker_instance 1, 2, 3); see protocol.md §8.
+    import zmq
+
+    from corsair import protocol as p
+
+    context = zmq.Context.instance()
+    router = context.socket(zmq.ROUTER)
+    router.setsockopt(zmq.LINGER, 0)
+    port = router.bind_to_random_port("tcp://127.0.0.1")
+    producer = corsair.Producer(f"tcp://127.0.0.1:{port}", submit_batch=8)
+
+    def next_submit_ids():
+        deadline = time.monotonic() + scaled(5)
+        while time.monotonic() < deadline:
+            producer.events(0.01)
+            if router.poll(10):
+                frames = router.recv_multipart()
+                message = p.decode(frames[1:])
+                if message.command == p.Command.SUBMITS:
+                    return frames[0], message.header["ids"]
+                if message.command == p.Command.SUBMIT:
+                    return frames[0], [message.header["id"]]
+        raise AssertionError("no SUBMIT or SUBMITS before the deadline")
+
+    def accept(peer, job, instance):
+        header = {"id": job, "existed": False, "job_id": job, "broker_instance": instance}
+        router.send_multipart([peer, *p.encode(p.Command.ACCEPTED, header)])
+
+    try:
+        ids = producer.submit_many("q", [b"a", b"b", b"c"])
+        peer, first = next_submit_ids()
+        assert first == ids
+        for job in ids:
+            accept(peer, job, 1)
+        deadline = time.monotonic() + scaled(5)
+        while producer.awaiting_acceptance and time.monotonic() < deadline:
+            producer.events(0.01)
+        assert producer.awaiting_acceptance == 0
+        # One message: a new instance (all three queued again), and the middle job accepted.
+        accept(peer, ids[1], 2)
+        _, again = next_submit_ids()
+        assert again == [ids[0], ids[2]]
+        accept(peer, ids[0], 3)
+        _, third = next_submit_ids()
+        assert third == [ids[1], ids[2]]
+    finally:
+        producer.close()
+        router.close(0)

@@ -274,3 +274,37 @@ TEST_CASE("submit_batch over the protocol's batch limit is refused when the prod
     options.submit_batch = protocol::kMaxBatchEntries + 1;
     CHECK_THROWS_WITH(Producer(context, options), Catch::Contains("submit_batch must be at most 1024"));
 }
+
+TEST_CASE("a job accepted while its resubmission waits in the outbox is resubmitted after the next restart",
+          "[producer][batch]") {
+    zmq::context_t context;
+    FakeBroker broker(context);
+    broker.splits_submits = false;
+    Producer producer(context, options_for(broker.endpoint()));
+    std::vector<std::string> ids;
+    {
+        Producer::Batch batch(producer);
+        for (int i = 0; i < 3; ++i) ids.push_back(producer.submit_async("q", "p", true));
+    }
+    std::vector<Event> events;
+    zmq::message_t from;
+    REQUIRE(receive_submits(broker, producer, 1, from, events).size() == 1);
+    const auto accepted_by = [&](const std::string& id, std::uint64_t instance) {
+        auto message = test::accepted(id);
+        message.broker_instance = instance;
+        return message;
+    };
+    for (const auto& id : ids) REQUIRE(broker.send(from, accepted_by(id, 1)));
+    REQUIRE(poll_for(producer, Event::Kind::accepted, 3, events) == 3);
+    // A restarted broker (instance 2) accepts the first job: the producer queues all three for
+    // resubmission on seeing the new instance, then takes the first one's ACCEPTED, in one message.
+    REQUIRE(broker.send(from, accepted_by(ids[0], 2)));
+    const auto after_first = receive_submits(broker, producer, 1, from, events);
+    REQUIRE(after_first.size() == 1);
+    CHECK(after_first[0].ids == std::vector<std::string>{ids[1], ids[2]});
+    // Another restart: every awaited job goes again, the first one included.
+    REQUIRE(broker.send(from, accepted_by(ids[1], 3)));
+    const auto after_second = receive_submits(broker, producer, 1, from, events);
+    REQUIRE(after_second.size() == 1);
+    CHECK(after_second[0].ids == std::vector<std::string>{ids[0], ids[2]});
+}
