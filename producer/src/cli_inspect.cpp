@@ -92,7 +92,7 @@ std::string list_table(const protocol::ListReply& page) {
         out << protocol::printable(job.id) << '\t' << job.attempt << '\t'
             << job.counted_attempts.value_or(job.attempt) << '/' << job.max_attempts << '\t' << job.priority
             << '\t' << job.payload_bytes << '\t' << when_text(page.state, job);
-        if (shows_worker) out << '\t' << protocol::printable(job.worker);
+        if (shows_worker) out << '\t' << protocol::printable(job.worker) << (job.is_held_ready ? " (held ready)" : "");
         if (shows_error) out << '\t' << one_line(job.error, 80);
         out << '\n';
     }

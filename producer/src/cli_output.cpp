@@ -237,6 +237,7 @@ nlohmann::json listed_job_json(const std::string& queue, protocol::ListedState s
                           {"ready_at_ms", or_null(job.ready_at_ms)},
                           {"started_at_ms", or_null(job.started_ms)},
                           {"worker", job.worker.empty() ? nlohmann::json() : nlohmann::json(job.worker)},
+                          {"held_ready", job.is_held_ready},
                           {"died_at_ms", or_null(job.died_ms)},
                           {"error", job.error.empty() ? nlohmann::json() : nlohmann::json(job.error)}};
 }

@@ -47,7 +47,10 @@ p::ListedJob QueueListing::entry(const JobRecord& job, TimePoint now) const {
     if (job.state == JobState::delayed) entry.ready_at_ms = wall_.ms_at(details.ready_at, now);
     if (job.state == JobState::running) {
         entry.started_ms = wall_ms(job.state_since, now);
-        if (job.lease_holder != nullptr) entry.worker = job.lease_holder->name;
+        if (job.lease_holder != nullptr) {
+            entry.worker = job.lease_holder->name;
+            entry.is_held_ready = job.lease_holder->holds_ready(job);
+        }
     }
     if (job.state == JobState::dead) entry.died_ms = wall_.ms_at(details.died_at, now);
     entry.error = details.last_error.substr(0, p::kMaxHistoryErrorBytes);

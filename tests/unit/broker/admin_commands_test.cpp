@@ -252,6 +252,22 @@ TEST_CASE("LIST shows delayed jobs soonest first, running ones with their worker
     CHECK(ids_of(list(f, "q", p::ListedState::failed, "y")) == std::vector<std::string>{"x"});
 }
 
+TEST_CASE("LIST marks a running job its worker holds ready behind the one it runs", "[broker][admin][list]") {
+    Fixture f;
+    f.ready("W", {"q"}, 1, 1);  // capacity 1, one more held ready
+    f.submit_message(job("first"));
+    f.submit_message(job("second"));
+    const p::ListReply running = list(f, "q", p::ListedState::running);
+    REQUIRE(ids_of(running) == std::vector<std::string>{"first", "second"});
+    CHECK_FALSE(running.jobs[0].is_held_ready);
+    CHECK(running.jobs[1].is_held_ready);
+    CHECK(running.jobs[1].worker == "W");
+    f.done("W", "first", 1);
+    const p::ListReply after = list(f, "q", p::ListedState::running);
+    REQUIRE(ids_of(after) == std::vector<std::string>{"second"});
+    CHECK_FALSE(after.jobs[0].is_held_ready);  // it runs now: the worker's only lease
+}
+
 TEST_CASE("STATUS tells when a job was created, started and finished, and which worker ran it after it ended",
           "[broker][admin][status]") {
     Fixture f;

@@ -205,6 +205,24 @@ TEST_CASE("a LIST page shows each job's lease number and its charged attempts ap
     CHECK_THAT(table, Catch::Contains("ID\tATTEMPT\tCHARGED\t") && Catch::Contains("j\t2\t1/1\t") &&
                           !Catch::Contains("2/1"));
     CHECK(cli::listed_job_json("q", page.state, job)["counted_attempts"] == 1);
+    CHECK(cli::listed_job_json("q", page.state, job)["held_ready"] == false);
+}
+
+TEST_CASE("a LIST page marks a running job held ready, not started", "[producer][cli_output]") {
+    protocol::ListReply page;
+    page.queue = "q";
+    page.state = protocol::ListedState::running;
+    page.total = 2;
+    protocol::ListedJob runs;
+    runs.id = "a";
+    runs.worker = "host:42";
+    protocol::ListedJob waits = runs;
+    waits.id = "b";
+    waits.is_held_ready = true;
+    page.jobs = {runs, waits};
+    const std::string table = cli::list_table(page);
+    CHECK_THAT(table, Catch::Contains("\thost:42\n") && Catch::Contains("\thost:42 (held ready)\n"));
+    CHECK(cli::listed_job_json("q", page.state, waits)["held_ready"] == true);
 }
 
 TEST_CASE("stats print as tables and as one JSON object", "[producer][cli_output]") {

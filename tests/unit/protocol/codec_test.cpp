@@ -1226,6 +1226,8 @@ TEST_CASE("LIST_REPLY round trips its page with the jobs in the body frame", "[p
     second.id = "job-2";
     second.attempt = 3;
     second.counted_attempts = 1;  // two leases given back uncharged
+    second.worker = "w:1";
+    second.is_held_ready = true;
     reply.jobs = {first, second};
     Frames frames = encode(ListReply(reply));
     REQUIRE(frames.size() == 4);
@@ -1251,7 +1253,9 @@ TEST_CASE("LIST_REPLY round trips its page with the jobs in the body frame", "[p
     CHECK(m.jobs[1].attempt == 3);
     CHECK(m.jobs[1].counted_attempts == 1u);
     CHECK_FALSE(m.jobs[1].created_ms);
-    CHECK(m.jobs[1].worker.empty());
+    CHECK(m.jobs[1].worker == "w:1");
+    CHECK(m.jobs[1].is_held_ready);
+    CHECK_FALSE(m.jobs[0].is_held_ready);
 }
 
 TEST_CASE("CLEAR round trips which waiting jobs it removes", "[protocol][codec]") {

@@ -646,6 +646,7 @@ inline void write_body(MapWriter& w, const ListReply& m) {
         w.optional_field("ready_at_ms", job.ready_at_ms);
         w.optional_field("started_ms", job.started_ms);
         if (!job.worker.empty()) w.field("worker", job.worker);
+        if (job.is_held_ready) w.field("held_ready", true);
         w.optional_field("died_ms", job.died_ms);
         if (!job.error.empty()) w.field("error", job.error);
         w.end();
@@ -664,6 +665,7 @@ inline ListedJob read_listed_job(const MapReader& j) {
     job.ready_at_ms = j.optional_unsigned("ready_at_ms", 0, kMaxU64);
     job.started_ms = j.optional_unsigned("started_ms", 0, kMaxU64);
     job.worker = j.string("worker", kMaxWorkerNameBytes, Presence::optional);
+    job.is_held_ready = j.boolean("held_ready", false);
     job.died_ms = j.optional_unsigned("died_ms", 0, kMaxU64);
     job.error = j.string("error", kMaxHistoryErrorBytes, Presence::optional);
     return job;

@@ -352,7 +352,9 @@ struct ListedJob {
     std::optional<std::uint64_t> ready_at_ms;  // delayed: when it becomes pending
     std::optional<std::uint64_t> started_ms;   // running: when the attempt started
     std::string worker;                        // running: the lease holder's name
-    std::optional<std::uint64_t> died_ms;      // failed: when it entered the dead set
+    // Running, but its worker holds it ready behind the jobs it runs, not started (as STATUS_REPLY).
+    bool is_held_ready = false;
+    std::optional<std::uint64_t> died_ms;  // failed: when it entered the dead set
     std::string error;                         // the last attempt's error, at most kMaxHistoryErrorBytes
 };
 
