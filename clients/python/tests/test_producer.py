@@ -248,97 +248,88 @@ def test_submit_many_sends_submits_each_entry_answered_on_its_own(cluster):
     assert producer.status(many[0]).priority == 3
 
 
-def test_submit_many_falls_back_to_single_submits_for_a_broker_from_before_submits(tmp_path):
-    # A scripted broker of protocol revision 3: it answers SUBMITS with unknown_command (§15).
-    import zmq
+class ScriptedBroker:
+    """A ROUTER on a free loopback port that a test answers by hand: it reads what a Producer
+    sends (pumping the producer meanwhile, since nothing runs in its background) and replies."""
 
-    from corsair import protocol as p
+    def __init__(self):
+        import zmq
 
-    context = zmq.Context.instance()
-    router = context.socket(zmq.ROUTER)
-    router.setsockopt(zmq.LINGER, 0)
-    port = router.bind_to_random_port("tcp://127.0.0.1")
-    producer = corsair.Producer(f"tcp://127.0.0.1:{port}", submit_batch=8)
-    try:
-        ids = producer.submit_many("q", [b"a", b"b", b"c"], wants_result=False)
+        self.router = zmq.Context.instance().socket(zmq.ROUTER)
+        self.router.setsockopt(zmq.LINGER, 0)
+        self.endpoint = f"tcp://127.0.0.1:{self.router.bind_to_random_port('tcp://127.0.0.1')}"
+        self.peer = b""
 
-        def receive():
-            assert router.poll(int(scaled(5) * 1000)), "the producer sent nothing"
-            frames = router.recv_multipart()
-            return frames[0], frames[2][0], p.decode(frames[1:])
+    def next_submit(self, producer):
+        """The next SUBMIT or SUBMITS: (command, ids, payloads)."""
+        from corsair import protocol as p
 
-        peer, command, message = receive()
-        assert command == p.Command.SUBMITS
-        assert message.header["ids"] == ids and message.payloads == [b"a", b"b", b"c"]
-        router.send_multipart([peer, *p.encode(p.Command.ERROR, {"code": "unknown_command", "message": "?"})])
-        singles = []
-        while len(singles) < 3:
-            producer.events(0.01)
-            if router.poll(10):
-                _, command, message = receive()
-                assert command == p.Command.SUBMIT
-                singles.append((message.header["id"], message.payload))
-        assert singles == list(zip(ids, [b"a", b"b", b"c"]))
-        later = producer.submit_many("q", [b"x", b"y"], wants_result=False)
-        got = []
-        while len(got) < 2:
-            producer.events(0.01)
-            if router.poll(10):
-                _, command, message = receive()
-                assert command == p.Command.SUBMIT
-                got.append(message.header["id"])
-        assert got == later
-    finally:
-        producer.close()
-        router.close(0)
-
-
-def test_a_job_accepted_while_its_resubmission_waits_is_resubmitted_after_the_next_restart():
-    # A scripted broker restarts twice (broker_instance 1, 2, 3); see protocol.md §8.
-    import zmq
-
-    from corsair import protocol as p
-
-    context = zmq.Context.instance()
-    router = context.socket(zmq.ROUTER)
-    router.setsockopt(zmq.LINGER, 0)
-    port = router.bind_to_random_port("tcp://127.0.0.1")
-    producer = corsair.Producer(f"tcp://127.0.0.1:{port}", submit_batch=8)
-
-    def next_submit_ids():
         deadline = time.monotonic() + scaled(5)
         while time.monotonic() < deadline:
             producer.events(0.01)
-            if router.poll(10):
-                frames = router.recv_multipart()
+            if self.router.poll(10):
+                frames = self.router.recv_multipart()
+                self.peer = frames[0]
                 message = p.decode(frames[1:])
                 if message.command == p.Command.SUBMITS:
-                    return frames[0], message.header["ids"]
+                    return message.command, message.header["ids"], message.payloads
                 if message.command == p.Command.SUBMIT:
-                    return frames[0], [message.header["id"]]
+                    return message.command, [message.header["id"]], message.payloads
         raise AssertionError("no SUBMIT or SUBMITS before the deadline")
 
-    def accept(peer, job, instance):
-        header = {"id": job, "existed": False, "job_id": job, "broker_instance": instance}
-        router.send_multipart([peer, *p.encode(p.Command.ACCEPTED, header)])
+    def send(self, command, header):
+        from corsair import protocol as p
+
+        self.router.send_multipart([self.peer, *p.encode(command, header)])
+
+    def close(self):
+        self.router.close(0)
+
+
+def test_submit_many_falls_back_to_single_submits_for_a_broker_from_before_submits():
+    from corsair import protocol as p
+
+    broker = ScriptedBroker()
+    producer = corsair.Producer(broker.endpoint, submit_batch=8)
+    try:
+        ids = producer.submit_many("q", [b"a", b"b", b"c"], wants_result=False)
+        assert broker.next_submit(producer) == (p.Command.SUBMITS, ids, [b"a", b"b", b"c"])
+        # What a broker of revision 3 answers to a command it does not know (§15).
+        broker.send(p.Command.ERROR, {"code": "unknown_command", "message": "?"})
+        for job, payload in zip(ids, [b"a", b"b", b"c"]):
+            assert broker.next_submit(producer) == (p.Command.SUBMIT, [job], [payload])
+        later = producer.submit_many("q", [b"x", b"y"], wants_result=False)
+        for job in later:
+            assert broker.next_submit(producer)[:2] == (p.Command.SUBMIT, [job])
+    finally:
+        producer.close()
+        broker.close()
+
+
+def test_a_job_accepted_while_its_resubmission_waits_is_resubmitted_after_the_next_restart():
+    # The broker restarts twice (broker_instance 1, 2, 3); see protocol.md §8.
+    from corsair import protocol as p
+
+    broker = ScriptedBroker()
+    producer = corsair.Producer(broker.endpoint, submit_batch=8)
+
+    def accept(job, instance):
+        broker.send(p.Command.ACCEPTED, {"id": job, "existed": False, "job_id": job, "broker_instance": instance})
 
     try:
         ids = producer.submit_many("q", [b"a", b"b", b"c"])
-        peer, first = next_submit_ids()
-        assert first == ids
+        assert broker.next_submit(producer)[1] == ids
         for job in ids:
-            accept(peer, job, 1)
+            accept(job, 1)
         deadline = time.monotonic() + scaled(5)
         while producer.awaiting_acceptance and time.monotonic() < deadline:
             producer.events(0.01)
         assert producer.awaiting_acceptance == 0
         # One message: a new instance (all three queued again), and the middle job accepted.
-        accept(peer, ids[1], 2)
-        _, again = next_submit_ids()
-        assert again == [ids[0], ids[2]]
-        accept(peer, ids[0], 3)
-        _, third = next_submit_ids()
-        assert third == [ids[1], ids[2]]
+        accept(ids[1], 2)
+        assert broker.next_submit(producer)[1] == [ids[0], ids[2]]
+        accept(ids[0], 3)
+        assert broker.next_submit(producer)[1] == [ids[1], ids[2]]
     finally:
         producer.close()
-        router.close(0)
+        broker.close()

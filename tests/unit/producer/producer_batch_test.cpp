@@ -60,6 +60,15 @@ std::vector<Sent> receive_submits(FakeBroker& broker, Producer& producer, std::s
     return sent;
 }
 
+// Submits `count` jobs to `queue` under one Producer::Batch, payloads "p0", "p1", ...; returns
+// their ids in order.
+std::vector<std::string> submit_held(Producer& producer, const std::string& queue, int count, bool wants_result) {
+    std::vector<std::string> ids;
+    Producer::Batch batch(producer);
+    for (int i = 0; i < count; ++i) ids.push_back(producer.submit_async(queue, "p" + std::to_string(i), wants_result));
+    return ids;
+}
+
 std::size_t count_of(const std::vector<Event>& events, Event::Kind kind) {
     return static_cast<std::size_t>(
         std::count_if(events.begin(), events.end(), [&](const Event& e) { return e.kind == kind; }));
@@ -84,11 +93,7 @@ TEST_CASE("a Batch sends the submits it held as SUBMITS of up to submit_batch jo
     auto options = options_for(broker.endpoint());
     options.submit_batch = 4;
     Producer producer(context, options);
-    std::vector<std::string> ids;
-    {
-        Producer::Batch batch(producer);
-        for (int i = 0; i < 10; ++i) ids.push_back(producer.submit_async("images", "p" + std::to_string(i), true));
-    }
+    const auto ids = submit_held(producer, "images", 10, true);
     std::vector<Event> events;
     zmq::message_t from;
     const auto sent = receive_submits(broker, producer, 3, from, events);
@@ -211,11 +216,7 @@ TEST_CASE("unanswered jobs of a SUBMITS are resent together, with the same ids",
     auto options = options_for(broker.endpoint());
     options.resend_after = 100ms;
     Producer producer(context, options);
-    std::vector<std::string> ids;
-    {
-        Producer::Batch batch(producer);
-        for (int i = 0; i < 5; ++i) ids.push_back(producer.submit_async("q", "p", false));
-    }
+    const auto ids = submit_held(producer, "q", 5, false);
     std::vector<Event> events;
     zmq::message_t from;
     const auto first = receive_submits(broker, producer, 1, from, events);
@@ -237,11 +238,7 @@ TEST_CASE("a broker from before SUBMITS gets the jobs again as single SUBMITs, a
     FakeBroker broker(context);
     broker.splits_submits = false;
     Producer producer(context, options_for(broker.endpoint()));
-    std::vector<std::string> ids;
-    {
-        Producer::Batch batch(producer);
-        for (int i = 0; i < 3; ++i) ids.push_back(producer.submit_async("q", "p" + std::to_string(i), false));
-    }
+    const auto ids = submit_held(producer, "q", 3, false);
     std::vector<Event> events;
     zmq::message_t from;
     const auto first = receive_submits(broker, producer, 1, from, events);
@@ -281,11 +278,7 @@ TEST_CASE("a job accepted while its resubmission waits in the outbox is resubmit
     FakeBroker broker(context);
     broker.splits_submits = false;
     Producer producer(context, options_for(broker.endpoint()));
-    std::vector<std::string> ids;
-    {
-        Producer::Batch batch(producer);
-        for (int i = 0; i < 3; ++i) ids.push_back(producer.submit_async("q", "p", true));
-    }
+    const auto ids = submit_held(producer, "q", 3, true);
     std::vector<Event> events;
     zmq::message_t from;
     REQUIRE(receive_submits(broker, producer, 1, from, events).size() == 1);
