@@ -11,8 +11,7 @@ namespace corsair::bench {
 
 namespace {
 
-constexpr const char* kDescription =
-    R"(corsair-bench: Corsair against the raw ZeroMQ ceiling, with real processes on loopback.
+constexpr const char* kDescription = R"(corsair-bench: Corsair against the raw ZeroMQ ceiling, with real processes on loopback.
 
 It starts the real corsair-broker and corsair-worker binaries on tcp://127.0.0.1:* and is itself
 the producer: the corsair::producer library, pipelined with a window (or, with --producer raw, a
@@ -72,9 +71,8 @@ an ephemeral loopback port, and nobody scrapes.
 50 idle workers for 3 s, 1,000, 5,000 and 1,000 HTTP jobs, runs 1) so that the whole suite takes seconds: CI's smoke test.)";
 
 const std::vector<std::pair<std::string, Workload>> kWorkloadNames = {
-    {"ceiling", Workload::ceiling},           {"throughput", Workload::throughput},
-    {"latency", Workload::latency},           {"durable", Workload::durable},
-    {"scaling", Workload::scaling},           {"memory", Workload::memory},
+    {"ceiling", Workload::ceiling}, {"throughput", Workload::throughput}, {"latency", Workload::latency},
+    {"durable", Workload::durable}, {"scaling", Workload::scaling},       {"memory", Workload::memory},
     {"many-workers", Workload::many_workers}, {"http", Workload::http},
 };
 
@@ -88,20 +86,17 @@ std::string_view to_string(Workload workload) {
 }
 
 const std::vector<Workload>& all_workloads() {
-    static const std::vector<Workload> kAll = {Workload::ceiling,      Workload::throughput, Workload::latency,
-                                               Workload::durable,      Workload::scaling,    Workload::memory,
+    static const std::vector<Workload> kAll = {Workload::ceiling, Workload::throughput, Workload::latency,
+                                               Workload::durable, Workload::scaling,    Workload::memory,
                                                Workload::many_workers, Workload::http};
     return kAll;
 }
 
 std::vector<std::string> echo_worker_flags(EchoPlacement placement, std::uint32_t capacity) {
     switch (placement) {
-        case EchoPlacement::inline_handler:
-            return {"--inline"};
-        case EchoPlacement::handler_threads:
-            return {"--threads", std::to_string(std::max<std::uint32_t>(capacity, 1))};
-        case EchoPlacement::worker_default:
-            break;
+        case EchoPlacement::inline_handler: return {"--inline"};
+        case EchoPlacement::handler_threads: return {"--threads", std::to_string(std::max<std::uint32_t>(capacity, 1))};
+        case EchoPlacement::worker_default: break;
     }
     return {};
 }
@@ -149,12 +144,11 @@ std::variant<BenchOptions, int> parse_options(int argc, char** argv) {
 
     CLI::App app(kDescription, "corsair-bench");
     app.get_formatter()->column_width(30);
-    app.add_option("--workload", workload_names,
-                   "Workload to run (repeatable; default all): ceiling, throughput, "
-                   "latency, durable, scaling, memory, many-workers, http")
+    app.add_option("--workload", workload_names, "Workload to run (repeatable; default all): ceiling, throughput, "
+                                                 "latency, durable, scaling, memory, many-workers, http")
         ->type_name("NAME")
-        ->check(CLI::IsMember(
-            {"ceiling", "throughput", "latency", "durable", "scaling", "memory", "many-workers", "http", "all"}));
+        ->check(CLI::IsMember({"ceiling", "throughput", "latency", "durable", "scaling", "memory", "many-workers",
+                               "http", "all"}));
     app.add_flag("--quick", options.is_quick, "Scaled-down version of every workload, in seconds (CI's smoke test)");
     app.add_option("--runs", runs, "Repeat each measurement N times and report the median (default 3; 1 with --quick)")
         ->type_name("N")
@@ -164,12 +158,8 @@ std::variant<BenchOptions, int> parse_options(int argc, char** argv) {
     app.add_option("--json", options.json_path,
                    "Also write every parameter, figure, ratio and per-run value, and the machine, to FILE")
         ->type_name("FILE");
-    app.add_option("--broker-bin", options.broker_bin, "corsair-broker to run")
-        ->capture_default_str()
-        ->type_name("PATH");
-    app.add_option("--worker-bin", options.worker_bin, "corsair-worker to run")
-        ->capture_default_str()
-        ->type_name("PATH");
+    app.add_option("--broker-bin", options.broker_bin, "corsair-broker to run")->capture_default_str()->type_name("PATH");
+    app.add_option("--worker-bin", options.worker_bin, "corsair-worker to run")->capture_default_str()->type_name("PATH");
     app.add_option("--capacity", options.capacity,
                    "--capacity (credit, handler threads) of each corsair-worker in the throughput workloads")
         ->capture_default_str()
@@ -233,8 +223,7 @@ std::variant<BenchOptions, int> parse_options(int argc, char** argv) {
                    "Where each run's folder (process logs, journals) is made; journals are fsynced there")
         ->capture_default_str()
         ->type_name("DIR");
-    app.add_flag("--keep-scratch", options.keeps_scratch,
-                 "Keep the run folder (logs, journals) instead of removing it");
+    app.add_flag("--keep-scratch", options.keeps_scratch, "Keep the run folder (logs, journals) instead of removing it");
     app.add_flag("--peers", options.measures_peers,
                  "Also measure Redis and beanstalkd (when installed) with the throughput and latency workloads, in "
                  "the same run, and print Corsair's ratio to the best of them (see Peers above; off in --quick's CI "

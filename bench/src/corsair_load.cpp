@@ -73,9 +73,8 @@ void CorsairLoad::absorb(std::vector<producer::Event>&& events, std::uint64_t& r
         }
         if (event.kind != producer::Event::Kind::result) continue;
         if (event.outcome.state != protocol::JobState::done) {
-            throw std::runtime_error("job " + event.id + " ended " +
-                                     std::string(protocol::to_string(event.outcome.state)) + ": " +
-                                     event.outcome.error);
+            throw std::runtime_error("job " + event.id + " ended " + std::string(protocol::to_string(event.outcome.state)) +
+                                     ": " + event.outcome.error);
         }
         ++results;
     }

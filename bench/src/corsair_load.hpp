@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 #include <vector>
+
 #include <zmq.hpp>
 
 #include "corsair/producer/producer.hpp"

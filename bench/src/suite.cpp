@@ -59,9 +59,7 @@ std::string with_commas(double value) {
 }  // namespace
 
 Suite::Suite(const BenchOptions& options, zmq::context_t& context)
-    : options_(options),
-      context_(context),
-      scratch_("corsair-bench", options.scratch_parent, options.keeps_scratch),
+    : options_(options), context_(context), scratch_("corsair-bench", options.scratch_parent, options.keeps_scratch),
       self_bin_(own_executable_path()) {
     context_.set(zmq::ctxopt::max_sockets, kOtherSockets + options.sizes.idle_workers);
     // Each simulated worker costs this process two descriptors and the broker one: the soft limit
@@ -75,8 +73,7 @@ Suite::Suite(const BenchOptions& options, zmq::context_t& context)
 
 std::vector<int> Suite::ceiling_worker_counts(const std::vector<Workload>& planned) const {
     std::set<int> counts{options_.sizes.throughput_workers};
-    if (has(planned, Workload::scaling))
-        counts.insert(options_.sizes.scaling_workers.begin(), options_.sizes.scaling_workers.end());
+    if (has(planned, Workload::scaling)) counts.insert(options_.sizes.scaling_workers.begin(), options_.sizes.scaling_workers.end());
     return {counts.begin(), counts.end()};
 }
 
@@ -111,8 +108,7 @@ void Suite::make_curve_keys() {
         std::map<std::string, std::string> metadata{{"name", name}};
         if (!role.empty()) metadata["role"] = role;
         std::ofstream(dir / (name + ".key")) << protocol::format_certificate(pair, false, metadata, "corsair-bench");
-        std::ofstream(dir / (name + ".key_secret"))
-            << protocol::format_certificate(pair, true, metadata, "corsair-bench");
+        std::ofstream(dir / (name + ".key_secret")) << protocol::format_certificate(pair, true, metadata, "corsair-bench");
         if (!role.empty()) fs::copy_file(dir / (name + ".key"), dir / "allowed" / (name + ".key"));
     };
     const auto broker = protocol::generate_curve_key_pair();
@@ -196,30 +192,14 @@ nlohmann::json Suite::run() {
     const Workload peers_after = measures_peer_latency ? Workload::latency : Workload::throughput;
     for (auto workload : ordered) {
         switch (workload) {
-            case Workload::ceiling:
-                run_ceiling(ceiling_worker_counts(ordered), true);
-                break;
-            case Workload::throughput:
-                run_throughput();
-                break;
-            case Workload::latency:
-                run_latency();
-                break;
-            case Workload::durable:
-                run_durable();
-                break;
-            case Workload::scaling:
-                run_scaling();
-                break;
-            case Workload::memory:
-                run_memory();
-                break;
-            case Workload::many_workers:
-                run_many_workers();
-                break;
-            case Workload::http:
-                run_http();
-                break;
+            case Workload::ceiling: run_ceiling(ceiling_worker_counts(ordered), true); break;
+            case Workload::throughput: run_throughput(); break;
+            case Workload::latency: run_latency(); break;
+            case Workload::durable: run_durable(); break;
+            case Workload::scaling: run_scaling(); break;
+            case Workload::memory: run_memory(); break;
+            case Workload::many_workers: run_many_workers(); break;
+            case Workload::http: run_http(); break;
         }
         if (workload == peers_after && (measures_peer_throughput || measures_peer_latency)) {
             run_peers(measures_peer_throughput, measures_peer_latency);
@@ -247,8 +227,8 @@ void Suite::add_ratios() {
     for (const char* key : {"throughput", "throughput_capacity_1", "throughput_capacity_1_threads"}) {
         if (!results.contains(key)) continue;
         auto& throughput = results[key];
-        throughput["ratio_to_ceiling"] = ratio(throughput["median_jobs_per_second"].get<double>(),
-                                               ceiling_throughput(throughput["workers"].get<int>()));
+        throughput["ratio_to_ceiling"] =
+            ratio(throughput["median_jobs_per_second"].get<double>(), ceiling_throughput(throughput["workers"].get<int>()));
     }
     if (results.contains("latency") && find(results, {"ceiling", "latency", "median"}) != nullptr) {
         auto& latency = results["latency"];
@@ -351,7 +331,7 @@ void Suite::print_summary() const {
                 to_best_peer(*throughput, find(*throughput, {"ratio_to_best_peer"})));
     }
     for (const auto& [key, label] : {std::pair{"throughput_capacity_1", "--capacity 1"},
-                                     std::pair{"throughput_capacity_1_threads", "--capacity 1 --threads 1"}}) {
+                                      std::pair{"throughput_capacity_1_threads", "--capacity 1 --threads 1"}}) {
         const auto* throughput = find(results, {key});
         if (throughput == nullptr) continue;
         row("throughput, " + std::to_string((*throughput)["workers"].get<int>()) + " workers, " + label + " (jobs/s)",
@@ -366,16 +346,13 @@ void Suite::print_summary() const {
             const auto& to_zeromq = figures["ratio_to_zeromq_throughput"];
             std::snprintf(text, sizeof text, "%.1f %% of ZeroMQ throughput",
                           to_zeromq.is_null() ? 0.0 : to_zeromq.get<double>() * 100);
-            row("http, " + std::to_string(figures["jobs_per_request"].get<long long>()) +
-                    " job(s) per request (jobs/s)",
+            row("http, " + std::to_string(figures["jobs_per_request"].get<long long>()) + " job(s) per request (jobs/s)",
                 with_commas(figures["median_jobs_per_second"].get<double>()), text);
         }
         const auto& workers = (*http)["workers"];
         char text[64];
         std::snprintf(text, sizeof text, "%.1f %% of ZeroMQ throughput",
-                      workers["ratio_to_zeromq_throughput"].is_null()
-                          ? 0.0
-                          : workers["ratio_to_zeromq_throughput"].get<double>() * 100);
+                      workers["ratio_to_zeromq_throughput"].is_null() ? 0.0 : workers["ratio_to_zeromq_throughput"].get<double>() * 100);
         row("http workers, " + std::to_string(workers["workers"].get<int>()) + " threads (jobs/s)",
             with_commas(workers["median_jobs_per_second"].get<double>()), text);
     }
@@ -386,26 +363,22 @@ void Suite::print_summary() const {
             std::snprintf(text, sizeof text, "%.0f", (*latency)["median"][key].get<double>());
             const auto* ratio = find(*latency, {"ratio_to_ceiling", key});
             row("latency " + label + " (us)", text,
-                (ratio ? ratio_text(*ratio, false) : "-") +
-                    to_best_peer(*latency, find(*latency, {"ratio_to_best_peer", key})));
+                (ratio ? ratio_text(*ratio, false) : "-") + to_best_peer(*latency, find(*latency, {"ratio_to_best_peer", key})));
         }
     }
     if (const auto* durable = find(results, {"durable", "policies"})) {
         for (const auto& [policy, figures] : durable->items()) {
             char text[96];
             const auto& to_memory = figures["ratio_to_memory_only"];
-            std::snprintf(text, sizeof text, "%s; %.1f %% of memory-only",
-                          ratio_text(figures["ratio_to_ceiling"], true).c_str(),
+            std::snprintf(text, sizeof text, "%s; %.1f %% of memory-only", ratio_text(figures["ratio_to_ceiling"], true).c_str(),
                           to_memory.is_null() ? 0.0 : to_memory.get<double>() * 100);
-            row("durable --fsync " + policy + " (jobs/s)", with_commas(figures["median_jobs_per_second"].get<double>()),
-                text);
+            row("durable --fsync " + policy + " (jobs/s)", with_commas(figures["median_jobs_per_second"].get<double>()), text);
         }
     }
     if (const auto* scaling = find(results, {"scaling", "points"})) {
         for (const auto& point : *scaling) {
             row("scaling, " + std::to_string(point["workers"].get<int>()) + " workers (jobs/s)",
-                with_commas(point["median_jobs_per_second"].get<double>()),
-                ratio_text(point["ratio_to_ceiling"], true));
+                with_commas(point["median_jobs_per_second"].get<double>()), ratio_text(point["ratio_to_ceiling"], true));
         }
     }
     if (const auto* memory = find(results, {"memory"})) {

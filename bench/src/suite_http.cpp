@@ -36,21 +36,16 @@ void wait_done(CorsairLoad& load, std::uint64_t target, Clock::time_point deadli
 nlohmann::json Suite::measure_http_submit(const std::string& label, std::size_t batch, std::uint64_t jobs) {
     const auto& sizes = options_.sizes;
     const int workers = sizes.throughput_workers;
-    nlohmann::json figures = {{"workers", workers},
-                              {"capacity", options_.capacity},
-                              {"jobs", jobs},
-                              {"warmup_jobs", sizes.http_warmup_jobs},
-                              {"payload_bytes", sizes.payload_bytes},
-                              {"jobs_per_request", batch},
+    nlohmann::json figures = {{"workers", workers},           {"capacity", options_.capacity},
+                              {"jobs", jobs},                 {"warmup_jobs", sizes.http_warmup_jobs},
+                              {"payload_bytes", sizes.payload_bytes}, {"jobs_per_request", batch},
                               {"connections", options_.http_connections},
                               {"handler", options_.handler_description()},
-                              {"journal", false},
-                              {"runs", nlohmann::json::array()}};
-    std::printf(
-        "  %s: %llu jobs of %zu B (+%llu warm-up), %zu per request, %d keep-alive connection(s), "
-        "%d worker process(es), memory only\n",
-        label.c_str(), static_cast<unsigned long long>(jobs), sizes.payload_bytes,
-        static_cast<unsigned long long>(sizes.http_warmup_jobs), batch, options_.http_connections, workers);
+                              {"journal", false},             {"runs", nlohmann::json::array()}};
+    std::printf("  %s: %llu jobs of %zu B (+%llu warm-up), %zu per request, %d keep-alive connection(s), "
+                "%d worker process(es), memory only\n",
+                label.c_str(), static_cast<unsigned long long>(jobs), sizes.payload_bytes,
+                static_cast<unsigned long long>(sizes.http_warmup_jobs), batch, options_.http_connections, workers);
     std::fflush(stdout);
     for (int run = 1; run <= options_.runs; ++run) {
         const auto cluster = start_corsair(run_folder(label, run), {"--data-dir", ""}, workers, asked_worker_shape());
@@ -69,14 +64,13 @@ nlohmann::json Suite::measure_http_submit(const std::string& label, std::size_t 
         wait_done(load, sizes.http_warmup_jobs + jobs, started + run_timeout(jobs));
         const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
         const auto broker_cpu = cpu_time_of({cluster->broker_pid()}) - broker_before;
-        const nlohmann::json result = {
-            {"seconds", seconds},
-            {"submit_seconds", submit_seconds},
-            {"jobs_per_second", static_cast<double>(jobs) / seconds},
-            {"requests_per_second", static_cast<double>((jobs + batch - 1) / batch) / submit_seconds},
-            {"client_cpu_seconds", (own_cpu_time() - producer_before).count()},
-            {"broker_cpu_seconds", broker_cpu.count()},
-            {"broker_cpu_percent", broker_cpu.count() / seconds * 100}};
+        const nlohmann::json result = {{"seconds", seconds},
+                                       {"submit_seconds", submit_seconds},
+                                       {"jobs_per_second", static_cast<double>(jobs) / seconds},
+                                       {"requests_per_second", static_cast<double>((jobs + batch - 1) / batch) / submit_seconds},
+                                       {"client_cpu_seconds", (own_cpu_time() - producer_before).count()},
+                                       {"broker_cpu_seconds", broker_cpu.count()},
+                                       {"broker_cpu_percent", broker_cpu.count() / seconds * 100}};
         std::printf("    run %d: %.0f jobs/s done (%.2f s; last 202 after %.2f s; broker CPU %.0f %% of a core)\n", run,
                     result["jobs_per_second"].get<double>(), seconds, submit_seconds,
                     result["broker_cpu_percent"].get<double>());
@@ -97,11 +91,10 @@ nlohmann::json Suite::measure_http_workers(const std::string& label, std::uint64
                               {"handler", "echo: each claimed payload completed as the result"},
                               {"journal", false},
                               {"runs", nlohmann::json::array()}};
-    std::printf(
-        "  %s: %llu jobs of %zu B (+%llu warm-up) submitted over ZeroMQ beforehand, then claimed and\n"
-        "  completed by %d HTTP worker thread(s), one keep-alive connection each, memory only\n",
-        label.c_str(), static_cast<unsigned long long>(jobs), sizes.payload_bytes,
-        static_cast<unsigned long long>(sizes.http_warmup_jobs), threads);
+    std::printf("  %s: %llu jobs of %zu B (+%llu warm-up) submitted over ZeroMQ beforehand, then claimed and\n"
+                "  completed by %d HTTP worker thread(s), one keep-alive connection each, memory only\n",
+                label.c_str(), static_cast<unsigned long long>(jobs), sizes.payload_bytes,
+                static_cast<unsigned long long>(sizes.http_warmup_jobs), threads);
     std::fflush(stdout);
     for (int run = 1; run <= options_.runs; ++run) {
         const auto cluster = start_corsair(run_folder(label, run), {"--data-dir", ""}, 0, asked_worker_shape());
@@ -134,10 +127,9 @@ nlohmann::json Suite::measure_http_workers(const std::string& label, std::uint64
 void Suite::run_http() {
     std::printf("\n== http: jobs submitted over HTTP, run by corsair-workers (seed %llu) ==\n",
                 static_cast<unsigned long long>(options_.seed));
-    std::printf(
-        "  POST /api/v1/queues/%s/jobs with cpp-httplib's client, timed from the first request until the\n"
-        "  broker's STATS counts every job done (jobs_done); then HTTP workers.\n",
-        kQueue);
+    std::printf("  POST /api/v1/queues/%s/jobs with cpp-httplib's client, timed from the first request until the\n"
+                "  broker's STATS counts every job done (jobs_done); then HTTP workers.\n",
+                kQueue);
     nlohmann::json http = {{"seed", options_.seed}};
     http["single"] = measure_http_submit("http-single", 1, options_.sizes.http_single_jobs);
     http["batch"] = measure_http_submit("http-batch", options_.http_batch, options_.sizes.http_batch_jobs);

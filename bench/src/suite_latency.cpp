@@ -47,8 +47,7 @@ public:
         figures["median"] = medians;
         std::sort(pooled_.begin(), pooled_.end());
         nlohmann::json distribution = nlohmann::json::array();
-        for (double p : distribution_points())
-            distribution.push_back({{"p", p}, {"us", percentile_of_sorted(pooled_, p)}});
+        for (double p : distribution_points()) distribution.push_back({{"p", p}, {"us", percentile_of_sorted(pooled_, p)}});
         figures["distribution"] = distribution;
         figures["distribution_samples"] = pooled_.size();
         std::printf("    median: p50 %.0f us, p99 %.0f us, p99.9 %.0f us, mean %.0f us, max %.0f us\n",
@@ -67,14 +66,11 @@ private:
 void Suite::run_latency() {
     const auto& sizes = options_.sizes;
     std::printf("\n== latency (seed %llu) ==\n", static_cast<unsigned long long>(options_.seed));
-    std::printf(
-        "  1 worker process (--capacity 1, --builtin echo%s), %llu sequential jobs of %zu B (+%llu warm-up):\n"
-        "  SUBMIT to RESULT received, one job at a time; results are %zu B (echo)\n",
-        options_.echo_placement == EchoPlacement::inline_handler    ? " --inline"
-        : options_.echo_placement == EchoPlacement::handler_threads ? " --threads 1"
-                                                                    : "",
-        static_cast<unsigned long long>(sizes.latency_jobs), sizes.latency_payload_bytes,
-        static_cast<unsigned long long>(sizes.latency_warmup_jobs), sizes.latency_payload_bytes);
+    std::printf("  1 worker process (--capacity 1, --builtin echo%s), %llu sequential jobs of %zu B (+%llu warm-up):\n"
+                "  SUBMIT to RESULT received, one job at a time; results are %zu B (echo)\n",
+                options_.echo_placement == EchoPlacement::inline_handler ? " --inline" : options_.echo_placement == EchoPlacement::handler_threads ? " --threads 1" : "", static_cast<unsigned long long>(sizes.latency_jobs),
+                sizes.latency_payload_bytes,
+                static_cast<unsigned long long>(sizes.latency_warmup_jobs), sizes.latency_payload_bytes);
     nlohmann::json figures = {{"seed", options_.seed},
                               {"jobs", sizes.latency_jobs},
                               {"warmup_jobs", sizes.latency_warmup_jobs},
@@ -93,8 +89,7 @@ void Suite::run_latency() {
         load.wait_for_workers(1, kRegistrationTimeout);
         const JobSource source(options_.seed, sizes.latency_payload_bytes);
         std::unique_ptr<RawProducer> raw;
-        if (options_.uses_raw_producer)
-            raw = std::make_unique<RawProducer>(context_, cluster->endpoints().producers, 1, kQueue);
+        if (options_.uses_raw_producer) raw = std::make_unique<RawProducer>(context_, cluster->endpoints().producers, 1, kQueue);
         const auto sequential = [&](std::uint64_t first, std::uint64_t count) {
             return raw ? raw->run_sequential(source, first, count, kPerJobTimeout)
                        : load.run_sequential(source, first, count, kPerJobTimeout);

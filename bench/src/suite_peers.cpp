@@ -20,25 +20,20 @@ constexpr const char* kShape =
 
 nlohmann::json client_description(Peer peer) {
     if (peer == Peer::redis) {
-        return {{"producer",
-                 "one thread, two connections: LPUSH corsair-bench-jobs pipelined (up to 1,000 "
-                 "unacknowledged); BLMPOP 0 1 corsair-bench-results RIGHT COUNT 1000, sent again on each reply"},
-                {"worker",
-                 "BRPOP corsair-bench-jobs 0; then LPUSH corsair-bench-results <payload> and the next BRPOP, "
-                 "pipelined in one write"},
+        return {{"producer", "one thread, two connections: LPUSH corsair-bench-jobs pipelined (up to 1,000 "
+                             "unacknowledged); BLMPOP 0 1 corsair-bench-results RIGHT COUNT 1000, sent again on each reply"},
+                {"worker", "BRPOP corsair-bench-jobs 0; then LPUSH corsair-bench-results <payload> and the next BRPOP, "
+                           "pipelined in one write"},
                 {"latency", "LPUSH the job and BRPOP corsair-bench-results, pipelined in one write"},
                 {"completed", "the result was popped from the producer's result list"}};
     }
-    return {{"producer",
-             "one thread, two connections: put into tube corsair-bench-jobs pipelined (up to 1,000 "
-             "unacknowledged); up to 100 reserves waiting on tube corsair-bench-results, each result deleted "
-             "(pipelined with the next reserve)"},
-            {"worker",
-             "reserve; then put <payload> into corsair-bench-results, delete the job and reserve again, "
-             "pipelined in one write"},
-            {"latency",
-             "put the job and reserve from corsair-bench-results, pipelined in one write; the result is deleted "
-             "after the clock stops"},
+    return {{"producer", "one thread, two connections: put into tube corsair-bench-jobs pipelined (up to 1,000 "
+                         "unacknowledged); up to 100 reserves waiting on tube corsair-bench-results, each result deleted "
+                         "(pipelined with the next reserve)"},
+            {"worker", "reserve; then put <payload> into corsair-bench-results, delete the job and reserve again, "
+                       "pipelined in one write"},
+            {"latency", "put the job and reserve from corsair-bench-results, pipelined in one write; the result is deleted "
+                        "after the clock stops"},
             {"completed", "the producer reserved the job's result from the result tube"}};
 }
 
@@ -53,8 +48,7 @@ void Suite::run_peers(bool measures_throughput, bool measures_latency) {
         const std::string name(to_string(peer));
         const auto program = find_server_program(peer);
         if (!program) {
-            const std::string reason =
-                std::string(server_program_name(peer)) + " not found on PATH, /usr/bin or /usr/sbin";
+            const std::string reason = std::string(server_program_name(peer)) + " not found on PATH, /usr/bin or /usr/sbin";
             std::printf("  %s: not installed (%s), skipped\n", name.c_str(), reason.c_str());
             std::fflush(stdout);
             peers[name] = {{"installed", false}, {"reason", reason}};

@@ -50,12 +50,10 @@ void raise_open_files_for(int idle_workers) {
 
 void Suite::run_memory() {
     const auto& sizes = options_.sizes;
-    std::printf("\n== memory: broker RSS with pending jobs (seed %llu) ==\n",
-                static_cast<unsigned long long>(options_.seed));
-    std::printf(
-        "  %llu jobs of %zu B submitted (no result wanted), no workers, memory-only broker; VmRSS before\n"
-        "  (queue created, its max_length lifted) and after every ACCEPTED; overhead = delta/jobs - payload\n",
-        static_cast<unsigned long long>(sizes.memory_jobs), sizes.memory_payload_bytes);
+    std::printf("\n== memory: broker RSS with pending jobs (seed %llu) ==\n", static_cast<unsigned long long>(options_.seed));
+    std::printf("  %llu jobs of %zu B submitted (no result wanted), no workers, memory-only broker; VmRSS before\n"
+                "  (queue created, its max_length lifted) and after every ACCEPTED; overhead = delta/jobs - payload\n",
+                static_cast<unsigned long long>(sizes.memory_jobs), sizes.memory_payload_bytes);
     nlohmann::json figures = {{"seed", options_.seed},
                               {"jobs", sizes.memory_jobs},
                               {"payload_bytes", sizes.memory_payload_bytes},
@@ -76,13 +74,11 @@ void Suite::run_memory() {
             throw std::runtime_error("memory: the broker holds " + std::to_string(pending) + " pending jobs, not " +
                                      std::to_string(sizes.memory_jobs));
         }
-        const double per_job =
-            (static_cast<double>(after) - static_cast<double>(before)) / static_cast<double>(sizes.memory_jobs);
+        const double per_job = (static_cast<double>(after) - static_cast<double>(before)) / static_cast<double>(sizes.memory_jobs);
         const double overhead = per_job - static_cast<double>(sizes.memory_payload_bytes);
-        std::printf(
-            "    run %d: RSS %.1f MiB -> %.1f MiB, %.0f B per job, overhead %.0f B per job (filled in %.2f s)\n", run,
-            static_cast<double>(before) / 1048576.0, static_cast<double>(after) / 1048576.0, per_job, overhead,
-            seconds);
+        std::printf("    run %d: RSS %.1f MiB -> %.1f MiB, %.0f B per job, overhead %.0f B per job (filled in %.2f s)\n",
+                    run, static_cast<double>(before) / 1048576.0, static_cast<double>(after) / 1048576.0, per_job,
+                    overhead, seconds);
         std::fflush(stdout);
         overheads.push_back(overhead);
         figures["runs"].push_back({{"rss_before_bytes", before},
@@ -103,18 +99,16 @@ void Suite::run_many_workers() {
     const auto window = sizes.idle_window;
     std::printf("\n== many-workers: idle workers heartbeating (seed %llu) ==\n",
                 static_cast<unsigned long long>(options_.seed));
-    std::printf(
-        "  %d simulated workers: real DEALER connections over TCP from this process, each sending READY and\n"
-        "  a HEARTBEAT every idle interval (the broker's, adopted from its HEARTBEAT: by default 10\n"
-        "  heartbeat intervals, docs/protocol.md §9) and reading every broker message, all serviced by one\n"
-        "  thread; memory-only broker; window %lld s after registration\n",
-        sizes.idle_workers, static_cast<long long>(window.count()));
+    std::printf("  %d simulated workers: real DEALER connections over TCP from this process, each sending READY and\n"
+                "  a HEARTBEAT every idle interval (the broker's, adopted from its HEARTBEAT: by default 10\n"
+                "  heartbeat intervals, docs/protocol.md §9) and reading every broker message, all serviced by one\n"
+                "  thread; memory-only broker; window %lld s after registration\n",
+                sizes.idle_workers, static_cast<long long>(window.count()));
     nlohmann::json figures = {{"seed", options_.seed},
                               {"workers", sizes.idle_workers},
                               {"window_seconds", window.count()},
-                              {"simulated",
-                               "real DEALER connections in the bench process, one thread, protocol/ "
-                               "encode/decode; READY (idle_heartbeat) then HEARTBEAT every idle interval"},
+                              {"simulated", "real DEALER connections in the bench process, one thread, protocol/ "
+                                            "encode/decode; READY (idle_heartbeat) then HEARTBEAT every idle interval"},
                               {"runs", nlohmann::json::array()}};
     raise_open_files_for(sizes.idle_workers);
     std::vector<double> cpu_percents;
@@ -143,18 +137,17 @@ void Suite::run_many_workers() {
         const auto false_deaths = static_cast<long long>(counter(stats, "workers_dead"));
         const double cpu_percent = (cpu_after - cpu_before).count() / seconds * 100;
         const auto& counts = workers.counts();
-        std::printf(
-            "    run %d: broker CPU %.2f %% of one core over %.1f s; %zu workers listed; false deaths %lld;\n"
-            "           heartbeats sent %llu, received %llu; latest heartbeat %.0f ms late; longest broker\n"
-            "           silence %.0f ms (idle interval %lld ms)\n",
-            run, cpu_percent, seconds, stats.workers.size(), false_deaths,
-            static_cast<unsigned long long>(counts.heartbeats_sent),
-            static_cast<unsigned long long>(counts.messages_received), counts.max_heartbeat_lateness_ms,
-            counts.max_broker_silence_ms, static_cast<long long>(workers.interval().count()));
+        std::printf("    run %d: broker CPU %.2f %% of one core over %.1f s; %zu workers listed; false deaths %lld;\n"
+                    "           heartbeats sent %llu, received %llu; latest heartbeat %.0f ms late; longest broker\n"
+                    "           silence %.0f ms (idle interval %lld ms)\n",
+                    run, cpu_percent, seconds, stats.workers.size(), false_deaths,
+                    static_cast<unsigned long long>(counts.heartbeats_sent),
+                    static_cast<unsigned long long>(counts.messages_received), counts.max_heartbeat_lateness_ms,
+                    counts.max_broker_silence_ms, static_cast<long long>(workers.interval().count()));
         std::fflush(stdout);
         cpu_percents.push_back(cpu_percent);
-        max_false_deaths =
-            std::max({max_false_deaths, false_deaths, static_cast<long long>(counts.unknown_worker_errors)});
+        max_false_deaths = std::max({max_false_deaths, false_deaths,
+                                     static_cast<long long>(counts.unknown_worker_errors)});
         figures["runs"].push_back({{"broker_cpu_percent", cpu_percent},
                                    {"broker_cpu_seconds", (cpu_after - cpu_before).count()},
                                    {"seconds", seconds},

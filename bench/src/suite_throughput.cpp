@@ -66,9 +66,8 @@ nlohmann::json Suite::measure_corsair_throughput(const std::string& label, int w
         {"warmup_jobs", sizes.warmup_jobs},
         {"payload_bytes", sizes.payload_bytes},
         {"producer", options_.uses_raw_producer ? "raw" : "library"},
-        {"window", options_.uses_raw_producer
-                       ? nlohmann::json("none below the broker's --max-in-flight: paced by ZeroMQ high-water marks")
-                       : nlohmann::json(options_.window)},
+        {"window", options_.uses_raw_producer ? nlohmann::json("none below the broker's --max-in-flight: paced by ZeroMQ high-water marks")
+                                              : nlohmann::json(options_.window)},
         {"handler", echo_handler_description(shape.echo_placement)},
         {"journal", journal},
         {"broker_http", options_.broker_http},
@@ -79,9 +78,8 @@ nlohmann::json Suite::measure_corsair_throughput(const std::string& label, int w
     const std::string producer =
         options_.uses_raw_producer ? "raw producer, no window" : "window " + std::to_string(options_.window);
     std::printf("  %s: %d worker process(es), --capacity %u%s, %llu jobs of %zu B (+%llu warm-up), %s, %s\n",
-                label.c_str(), workers, shape.capacity, echo_worker_flag_text(shape).c_str(),
-                static_cast<unsigned long long>(sizes.throughput_jobs), sizes.payload_bytes,
-                static_cast<unsigned long long>(sizes.warmup_jobs), producer.c_str(),
+                label.c_str(), workers, shape.capacity, echo_worker_flag_text(shape).c_str(), static_cast<unsigned long long>(sizes.throughput_jobs),
+                sizes.payload_bytes, static_cast<unsigned long long>(sizes.warmup_jobs), producer.c_str(),
                 journal ? ("journal --fsync " + fsync_policy).c_str() : "memory only (--data-dir '')");
     std::printf("  broker HTTP %s%s\n", options_.broker_http ? "on (ephemeral loopback port)" : "off (--http '')",
                 options_.scrapes_metrics ? ", /metrics scraped every second during each timed run" : "");
@@ -111,8 +109,7 @@ nlohmann::json Suite::measure_corsair_throughput(const std::string& label, int w
         const auto workers_before = cpu_time_of(cluster->worker_pids());
         std::optional<MetricsScraper> scraper;
         if (options_.scrapes_metrics) scraper.emplace(cluster->endpoints().http);
-        const double seconds =
-            pipelined(1 + sizes.warmup_jobs, sizes.throughput_jobs, run_timeout(sizes.throughput_jobs));
+        const double seconds = pipelined(1 + sizes.warmup_jobs, sizes.throughput_jobs, run_timeout(sizes.throughput_jobs));
         const auto broker_cpu = cpu_time_of({cluster->broker_pid()}) - broker_before;
         nlohmann::json result = cpu_figures(seconds, own_cpu_time() - producer_before, broker_cpu,
                                             cpu_time_of(cluster->worker_pids()) - workers_before);
@@ -143,11 +140,10 @@ nlohmann::json Suite::measure_ceiling_throughput(int workers) {
                               {"payload_bytes", sizes.payload_bytes},
                               {"window", "none: paced by ZeroMQ high-water marks"},
                               {"runs", nlohmann::json::array()}};
-    std::printf(
-        "  ceiling throughput: %d echo worker process(es), %llu jobs of %zu B (+%llu warm-up), no window\n"
-        "  (ZeroMQ high-water marks pace the producer)\n",
-        workers, static_cast<unsigned long long>(sizes.throughput_jobs), sizes.payload_bytes,
-        static_cast<unsigned long long>(sizes.warmup_jobs));
+    std::printf("  ceiling throughput: %d echo worker process(es), %llu jobs of %zu B (+%llu warm-up), no window\n"
+                "  (ZeroMQ high-water marks pace the producer)\n",
+                workers, static_cast<unsigned long long>(sizes.throughput_jobs), sizes.payload_bytes,
+                static_cast<unsigned long long>(sizes.warmup_jobs));
     std::fflush(stdout);
     for (int run = 1; run <= options_.runs; ++run) {
         CeilingCluster cluster(self_bin_, workers, run_folder("ceiling-throughput-" + std::to_string(workers), run));
@@ -157,8 +153,7 @@ nlohmann::json Suite::measure_ceiling_throughput(int workers) {
         const auto producer_before = own_cpu_time();
         const auto proxy_before = cluster.proxy_cpu();
         const auto workers_before = cluster.workers_cpu();
-        const double seconds = load.run_pipelined(source, 1 + sizes.warmup_jobs, sizes.throughput_jobs,
-                                                  run_timeout(sizes.throughput_jobs));
+        const double seconds = load.run_pipelined(source, 1 + sizes.warmup_jobs, sizes.throughput_jobs, run_timeout(sizes.throughput_jobs));
         const auto proxy_cpu = cluster.proxy_cpu() - proxy_before;
         nlohmann::json result =
             cpu_figures(seconds, own_cpu_time() - producer_before, proxy_cpu, cluster.workers_cpu() - workers_before);
@@ -181,11 +176,10 @@ nlohmann::json Suite::measure_peer_throughput(Peer peer, const std::string& prog
                               {"payload_bytes", sizes.payload_bytes},
                               {"window", kPeerWindow},
                               {"runs", nlohmann::json::array()}};
-    std::printf(
-        "  %s throughput: %d worker process(es), one job each at a time, %llu jobs of %zu B (+%llu warm-up),\n"
-        "  up to %zu unacknowledged submits\n",
-        name.c_str(), workers, static_cast<unsigned long long>(sizes.throughput_jobs), sizes.payload_bytes,
-        static_cast<unsigned long long>(sizes.warmup_jobs), kPeerWindow);
+    std::printf("  %s throughput: %d worker process(es), one job each at a time, %llu jobs of %zu B (+%llu warm-up),\n"
+                "  up to %zu unacknowledged submits\n",
+                name.c_str(), workers, static_cast<unsigned long long>(sizes.throughput_jobs), sizes.payload_bytes,
+                static_cast<unsigned long long>(sizes.warmup_jobs), kPeerWindow);
     std::fflush(stdout);
     for (int run = 1; run <= options_.runs; ++run) {
         PeerCluster cluster(peer, program, self_bin_, workers, run_folder("peer-" + name + "-throughput", run));
@@ -195,8 +189,8 @@ nlohmann::json Suite::measure_peer_throughput(Peer peer, const std::string& prog
         const auto producer_before = own_cpu_time();
         const auto server_before = cluster.server_cpu();
         const auto workers_before = cluster.workers_cpu();
-        const double seconds = load->run_pipelined(source, 1 + sizes.warmup_jobs, sizes.throughput_jobs,
-                                                   run_timeout(sizes.throughput_jobs));
+        const double seconds =
+            load->run_pipelined(source, 1 + sizes.warmup_jobs, sizes.throughput_jobs, run_timeout(sizes.throughput_jobs));
         const auto server_cpu = cluster.server_cpu() - server_before;
         nlohmann::json result =
             cpu_figures(seconds, own_cpu_time() - producer_before, server_cpu, cluster.workers_cpu() - workers_before);
@@ -210,16 +204,13 @@ nlohmann::json Suite::measure_peer_throughput(Peer peer, const std::string& prog
 }
 
 void Suite::run_ceiling(const std::vector<int>& worker_counts, bool measures_latency) {
-    std::printf("\n== ceiling: zero-logic ZeroMQ proxy (seed %llu) ==\n",
-                static_cast<unsigned long long>(options_.seed));
-    std::printf(
-        "  ROUTER (producers) <-> DEALER (workers), zmq::proxy in its own process; echo workers are\n"
-        "  single-threaded processes answering each SUBMIT with RESULT; both built by protocol/ encode,\n"
-        "  so frame counts and sizes match Corsair's SUBMIT and RESULT (no ACCEPTED, JOB or DONE legs).\n");
+    std::printf("\n== ceiling: zero-logic ZeroMQ proxy (seed %llu) ==\n", static_cast<unsigned long long>(options_.seed));
+    std::printf("  ROUTER (producers) <-> DEALER (workers), zmq::proxy in its own process; echo workers are\n"
+                "  single-threaded processes answering each SUBMIT with RESULT; both built by protocol/ encode,\n"
+                "  so frame counts and sizes match Corsair's SUBMIT and RESULT (no ACCEPTED, JOB or DONE legs).\n");
     nlohmann::json ceiling = {
-        {"description",
-         "zero-logic ZeroMQ ROUTER/DEALER proxy (zmq::proxy) and single-threaded echo worker "
-         "processes; SUBMIT and RESULT encoded by protocol/"},
+        {"description", "zero-logic ZeroMQ ROUTER/DEALER proxy (zmq::proxy) and single-threaded echo worker "
+                        "processes; SUBMIT and RESULT encoded by protocol/"},
         {"seed", options_.seed},
         {"throughput", nlohmann::json::array()},
     };
@@ -231,8 +222,7 @@ void Suite::run_ceiling(const std::vector<int>& worker_counts, bool measures_lat
 void Suite::run_throughput() {
     std::printf("\n== throughput (seed %llu) ==\n", static_cast<unsigned long long>(options_.seed));
     const int workers = options_.sizes.throughput_workers;
-    report_["workloads"]["throughput"] =
-        measure_corsair_throughput("throughput", workers, false, "", asked_worker_shape());
+    report_["workloads"]["throughput"] = measure_corsair_throughput("throughput", workers, false, "", asked_worker_shape());
     report_["workloads"]["throughput"]["seed"] = options_.seed;
     // Issue 17: one job per worker at a time, the shape the peers' workers have, with the
     // worker's default flags other than the echo handler; then with a handler thread, as a
@@ -246,12 +236,12 @@ void Suite::run_throughput() {
 }
 
 void Suite::run_durable() {
-    std::printf("\n== durable: throughput with the journal (seed %llu) ==\n",
-                static_cast<unsigned long long>(options_.seed));
+    std::printf("\n== durable: throughput with the journal (seed %llu) ==\n", static_cast<unsigned long long>(options_.seed));
     nlohmann::json durable = {{"seed", options_.seed}, {"policies", nlohmann::json::object()}};
     for (const char* policy : {"always", "interval", "never"}) {
-        durable["policies"][policy] = measure_corsair_throughput(
-            std::string("durable-") + policy, options_.sizes.throughput_workers, true, policy, asked_worker_shape());
+        durable["policies"][policy] =
+            measure_corsair_throughput(std::string("durable-") + policy, options_.sizes.throughput_workers, true, policy,
+                                       asked_worker_shape());
     }
     report_["workloads"]["durable"] = durable;
 }

@@ -34,8 +34,7 @@ Zero: a limit of 0 means no limit (--max-length, --dead-max, --timeout); where n
 sense, 0 is refused (--wait-timeout, --window, --limit, --max-attempts, --backoff-max, --dead-max-age).
 Payloads: each is bounded by the broker's --max-payload, which corsair learns from the broker.
 
-)") + options::kDurationHelp +
-                            "\n\n" + options::kExitCodeHelp + "\n\nJSON shapes of every command: docs/cli.md.";
+)") + options::kDurationHelp + "\n\n" + options::kExitCodeHelp + "\n\nJSON shapes of every command: docs/cli.md.";
 
 constexpr const char* kSubmitDetails =
     R"(Submit one job (QUEUE PAYLOAD, QUEUE - for stdin, QUEUE --payload-file FILE), or one job per
@@ -88,9 +87,8 @@ CLI::App* add_command(CLI::App& app, const char* name, const std::string& summar
 // Registers `common` in `commons`, so that the command run finds the one given (and its --json)
 // whatever command it is, including those registered elsewhere (cli_inspect.cpp).
 void add_common_options(std::vector<Common*>& commons, CLI::App* command, Common& common,
-                        const std::string& wait_help =
-                            "How long to wait for the broker's answer before giving up "
-                            "(exit 4)") {
+                        const std::string& wait_help = "How long to wait for the broker's answer before giving up "
+                                                       "(exit 4)") {
     command
         ->add_option("--broker,-b", common.options.broker,
                      std::string("The broker's producer endpoint, e.g. tcp://host:5555 (env ") +
@@ -98,9 +96,7 @@ void add_common_options(std::vector<Common*>& commons, CLI::App* command, Common
         ->envname(kBrokerEnvironmentVariable)
         ->type_name("ENDPOINT")
         ->configurable();
-    command
-        ->add_flag("--json", common.options.is_json,
-                   "Print one JSON object per line instead of text (env CORSAIR_JSON)")
+    command->add_flag("--json", common.options.is_json, "Print one JSON object per line instead of text (env CORSAIR_JSON)")
         ->configurable();
     command
         ->add_option("--curve-server-key", common.options.curve_server_key_file,
@@ -138,9 +134,7 @@ void add_common_options(std::vector<Common*>& commons, CLI::App* command, Common
 // A flag kept as typed, so that cli_flags.cpp can check it and name it in its error.
 void add_text_flag(CLI::App* command, const std::string& name, std::optional<std::string>& target,
                    const std::string& type, const std::string& help) {
-    command
-        ->add_option_function<std::string>(
-            name, [&target](const std::string& text) { target = text; }, help)
+    command->add_option_function<std::string>(name, [&target](const std::string& text) { target = text; }, help)
         ->type_name(type);
 }
 
@@ -214,19 +208,16 @@ std::string endpoint_problem_of(const CommonOptions& common, bool is_given) {
 
 ExitCode exit_code_for(const ProducerError& error) {
     switch (error.kind()) {
-        case ProducerError::Kind::timeout:
-            return ExitCode::unreachable;
-        case ProducerError::Kind::broker_silent:
-            return ExitCode::unreachable;
-        case ProducerError::Kind::invalid:
-            return ExitCode::usage;
-        case ProducerError::Kind::refused:
-            break;
+        case ProducerError::Kind::timeout: return ExitCode::unreachable;
+        case ProducerError::Kind::broker_silent: return ExitCode::unreachable;
+        case ProducerError::Kind::invalid: return ExitCode::usage;
+        case ProducerError::Kind::refused: break;
     }
     return options::exit_code_for(error.code());
 }
 
-int report_error(const ProducerError& error, const CommonOptions& options, const std::string& id, CliStreams& streams) {
+int report_error(const ProducerError& error, const CommonOptions& options, const std::string& id,
+                 CliStreams& streams) {
     std::string code(protocol::to_string(error.code()));
     std::string message = error.what();
     if (error.is_timeout() || error.is_broker_silent()) {
@@ -374,11 +365,12 @@ CliApp::Commands::Commands() {
     submit_command->add_option("QUEUE", submit.queue, "Queue to submit to")->required();
     payload_option =
         submit_command->add_option("PAYLOAD", submit.payload, "The job's payload as typed; '-' reads stdin whole");
-    auto* payload_file_option = submit_command
-                                    ->add_option("--payload-file", submit.payload_file,
-                                                 "One job whose payload is FILE's bytes as they are ('-' reads stdin)")
-                                    ->type_name("FILE")
-                                    ->excludes(payload_option);
+    auto* payload_file_option =
+        submit_command
+            ->add_option("--payload-file", submit.payload_file,
+                         "One job whose payload is FILE's bytes as they are ('-' reads stdin)")
+            ->type_name("FILE")
+            ->excludes(payload_option);
     submit_command
         ->add_option("--file,-f", submit.file, "Submit one job per line of FILE ('-' reads stdin); see --format")
         ->type_name("FILE")
@@ -406,54 +398,54 @@ CliApp::Commands::Commands() {
                        "Give up (exit 3) when the broker has not answered for this long; with --wait a live "
                        "broker answers periodic status checks, so long jobs are fine");
 
-    status_command =
-        add_command(app, "status", "Show a job's state, attempts, priority, progress and errors",
-                    "Show a job's queue, state (pending, delayed, running, done, failed, cancelled), attempt and\n"
-                    "max attempts, priority, time until a delayed job is ready, worker, last progress report and\n"
-                    "the error of every failed attempt. Exit code 1 if the job is unknown.");
+    status_command = add_command(
+        app, "status", "Show a job's state, attempts, priority, progress and errors",
+        "Show a job's queue, state (pending, delayed, running, done, failed, cancelled), attempt and\n"
+        "max attempts, priority, time until a delayed job is ready, worker, last progress report and\n"
+        "the error of every failed attempt. Exit code 1 if the job is unknown.");
     status_command->add_option("JOB_ID", status_id, "The job's id (as printed by submit)")->required();
     add_common_options(commons, status_command, status);
 
-    result_command =
-        add_command(app, "result", "Print a finished job's result",
-                    "Print a finished job's result bytes to stdout as they are (or to --output FILE). Exit code 1\n"
-                    "with a message on stderr if the job failed or was cancelled, 3 if it is not done yet, 5 if it\n"
-                    "is unknown (the broker keeps results for 24 h).");
+    result_command = add_command(
+        app, "result", "Print a finished job's result",
+        "Print a finished job's result bytes to stdout as they are (or to --output FILE). Exit code 1\n"
+        "with a message on stderr if the job failed or was cancelled, 3 if it is not done yet, 5 if it\n"
+        "is unknown (the broker keeps results for 24 h).");
     result_command->add_option("JOB_ID", result_id, "The job's id (as printed by submit)")->required();
     result_command->add_option("--output,-o", result_output, "Write the result's bytes to FILE instead of stdout")
         ->type_name("FILE");
     add_common_options(commons, result_command, result);
 
-    stats_command =
-        add_command(app, "stats", "Show queues, workers and the broker's counters",
-                    "Show queues (pending, delayed, in flight, done, failed, dead, paused), workers (name, queues,\n"
-                    "capacity, in flight, done, failed, last heartbeat) and the broker's counters.");
+    stats_command = add_command(
+        app, "stats", "Show queues, workers and the broker's counters",
+        "Show queues (pending, delayed, in flight, done, failed, dead, paused), workers (name, queues,\n"
+        "capacity, in flight, done, failed, last heartbeat) and the broker's counters.");
     add_common_options(commons, stats_command, stats);
 
-    cancel_command =
-        add_command(app, "cancel", "Cancel a pending, delayed or running job",
-                    "Cancel a job: a pending or delayed one never runs; a running one is taken from its worker.\n"
-                    "A producer waiting for it gets state cancelled. Exit code 1 if the job is unknown or has\n"
-                    "already ended (wrong_state).");
+    cancel_command = add_command(
+        app, "cancel", "Cancel a pending, delayed or running job",
+        "Cancel a job: a pending or delayed one never runs; a running one is taken from its worker.\n"
+        "A producer waiting for it gets state cancelled. Exit code 1 if the job is unknown or has\n"
+        "already ended (wrong_state).");
     cancel_command->add_option("JOB_ID", cancel_id, "The job's id")->required();
     add_common_options(commons, cancel_command, cancel);
 
-    dead_command =
-        add_command(app, "dead", "List a queue's dead jobs",
-                    "List the jobs of a queue's dead set (failed on their last attempt), newest first: id,\n"
-                    "attempts, how long ago it died and the last error. With --json: one object per job with its\n"
-                    "whole error history. `corsair retry` puts them back, `corsair purge` deletes them.");
+    dead_command = add_command(
+        app, "dead", "List a queue's dead jobs",
+        "List the jobs of a queue's dead set (failed on their last attempt), newest first: id,\n"
+        "attempts, how long ago it died and the last error. With --json: one object per job with its\n"
+        "whole error history. `corsair retry` puts them back, `corsair purge` deletes them.");
     dead_command->add_option("QUEUE", dead_queue, "The queue")->required();
     dead_command->add_option("--limit", dead_limit, "List at most N jobs")
         ->check(CLI::Range(std::uint32_t{1}, protocol::kMaxDeadListed))
         ->capture_default_str();
     add_common_options(commons, dead_command, dead);
 
-    retry_command =
-        add_command(app, "retry", "Put a dead job, or a queue's dead set, back in its queue",
-                    "`corsair retry JOB_ID` puts one dead job back in its queue; `corsair retry --all QUEUE` puts\n"
-                    "back the queue's whole dead set. Each starts again with a fresh count of attempts.\n"
-                    "Exit code 1 if the job is unknown or not dead (wrong_state).");
+    retry_command = add_command(
+        app, "retry", "Put a dead job, or a queue's dead set, back in its queue",
+        "`corsair retry JOB_ID` puts one dead job back in its queue; `corsair retry --all QUEUE` puts\n"
+        "back the queue's whole dead set. Each starts again with a fresh count of attempts.\n"
+        "Exit code 1 if the job is unknown or not dead (wrong_state).");
     retry_command->add_option("TARGET", retry_target, "JOB_ID, or with --all a QUEUE")->required();
     retry_command->add_flag("--all", should_retry_all, "TARGET is a queue: retry its whole dead set");
     add_common_options(commons, retry_command, retry);
@@ -466,9 +458,9 @@ CliApp::Commands::Commands() {
     purge_command->add_option("JOB_ID", purge_id, "Only this dead job");
     add_common_options(commons, purge_command, purge);
 
-    pause_command =
-        add_command(app, "pause", "Stop dispatching a queue's jobs",
-                    "Stop dispatching a queue's jobs to workers. Submits are still accepted; running jobs go on.");
+    pause_command = add_command(
+        app, "pause", "Stop dispatching a queue's jobs",
+        "Stop dispatching a queue's jobs to workers. Submits are still accepted; running jobs go on.");
     pause_command->add_option("QUEUE", pause_queue, "The queue")->required();
     add_common_options(commons, pause_command, pause);
 
@@ -476,11 +468,11 @@ CliApp::Commands::Commands() {
     resume_command->add_option("QUEUE", resume_queue, "The queue")->required();
     add_common_options(commons, resume_command, resume);
 
-    queue_command =
-        add_command(app, "queue", "Show or change a queue's settings",
-                    "Apply the given settings to an existing queue and print all its settings; without settings\n"
-                    "flags only print them. `corsair queue create NAME` makes a queue, `corsair queue delete NAME`\n"
-                    "deletes one. A job's own flags (corsair submit --timeout ...) override its queue's settings.");
+    queue_command = add_command(
+        app, "queue", "Show or change a queue's settings",
+        "Apply the given settings to an existing queue and print all its settings; without settings\n"
+        "flags only print them. `corsair queue create NAME` makes a queue, `corsair queue delete NAME`\n"
+        "deletes one. A job's own flags (corsair submit --timeout ...) override its queue's settings.");
     queue_command->add_option("QUEUE", queue_name, "The queue");
     add_queue_flags(queue_command, queue_flags);
     add_common_options(commons, queue_command, queue);
@@ -540,8 +532,7 @@ int CliApp::Commands::run(zmq::context_t& context, int argc, const char* const* 
         return streams.log.usage("corsair queue", "give QUEUE, or `create NAME` or `delete NAME`");
     }
     CLI::App* chosen = app.get_subcommands().front();
-    const bool is_broker_given =
-        chosen->get_option("--broker")->count() > 0 || std::getenv(kBrokerEnvironmentVariable) != nullptr;
+    const bool is_broker_given = chosen->get_option("--broker")->count() > 0 || std::getenv(kBrokerEnvironmentVariable) != nullptr;
 
     for (Common* common : commons) {
         if (!common->was_parsed) continue;
@@ -558,12 +549,12 @@ int CliApp::Commands::run(zmq::context_t& context, int argc, const char* const* 
             return static_cast<int>(ExitCode::unreachable);
         }
         const bool is_curve = !common->options.curve_server_key_file.empty();
-        streams.log.debug(
-            "corsair " + chosen->get_name() + " asks the broker at " + common->options.broker,
-            {Diagnostics::text_field("command", chosen->get_name()),
-             Diagnostics::text_field("broker", common->options.broker), Diagnostics::flag_field("curve", is_curve),
-             Diagnostics::number_field("wait_timeout_ms", common->options.wait_timeout.count()),
-             Diagnostics::text_field("config", layers->file().empty() ? "none" : layers->file())});
+        streams.log.debug("corsair " + chosen->get_name() + " asks the broker at " + common->options.broker,
+                          {Diagnostics::text_field("command", chosen->get_name()),
+                           Diagnostics::text_field("broker", common->options.broker),
+                           Diagnostics::flag_field("curve", is_curve),
+                           Diagnostics::number_field("wait_timeout_ms", common->options.wait_timeout.count()),
+                           Diagnostics::text_field("config", layers->file().empty() ? "none" : layers->file())});
     }
     std::string subject;  // the job the command names, for a JSON error
     const CommonOptions* used = nullptr;
@@ -615,6 +606,7 @@ int CliApp::Commands::run(zmq::context_t& context, int argc, const char* const* 
         return report_error(e, used != nullptr ? *used : CommonOptions{}, subject, streams);
     }
 }
+
 
 CliApp::CliApp() : commands_(std::make_unique<Commands>()) {}
 

@@ -183,15 +183,9 @@ private:
 
     void ended(const Outcome& outcome) {
         switch (outcome.state) {
-            case protocol::JobState::done:
-                ++done_;
-                break;
-            case protocol::JobState::cancelled:
-                ++cancelled_;
-                break;
-            default:
-                ++failed_;
-                break;
+            case protocol::JobState::done: ++done_; break;
+            case protocol::JobState::cancelled: ++cancelled_; break;
+            default: ++failed_; break;
         }
         if (options_.common.is_json) {
             out_line(json_line(outcome_json(outcome, options_.queue)));
@@ -299,20 +293,20 @@ int report_outcome(const Outcome& outcome, const SubmitOptions& options, CliStre
     }
     const std::string job = shown(outcome.job_id.empty() ? outcome.id : outcome.job_id);
     switch (outcome.state) {
-        case protocol::JobState::done:
-            return code(ExitCode::ok);
+        case protocol::JobState::done: return code(ExitCode::ok);
         case protocol::JobState::cancelled:
-            streams.log.error(
-                "job " + job + " was cancelled" + (outcome.error.empty() ? "" : ": " + shown(outcome.error)),
-                {Diagnostics::text_field("id", outcome.job_id.empty() ? outcome.id : outcome.job_id),
-                 Diagnostics::text_field("state", "cancelled"), Diagnostics::text_field("error", outcome.error)});
+            streams.log.error("job " + job + " was cancelled" + (outcome.error.empty() ? "" : ": " + shown(outcome.error)),
+                              {Diagnostics::text_field("id", outcome.job_id.empty() ? outcome.id : outcome.job_id),
+                               Diagnostics::text_field("state", "cancelled"),
+                               Diagnostics::text_field("error", outcome.error)});
             return code(ExitCode::job_failed);
         default:
-            streams.log.error(
-                "job " + job + " failed (attempt " + std::to_string(outcome.attempt) + "): " + shown(outcome.error),
-                {Diagnostics::text_field("id", outcome.job_id.empty() ? outcome.id : outcome.job_id),
-                 Diagnostics::text_field("state", "failed"), Diagnostics::number_field("attempt", outcome.attempt),
-                 Diagnostics::text_field("error", outcome.error)});
+            streams.log.error("job " + job + " failed (attempt " + std::to_string(outcome.attempt) +
+                                  "): " + shown(outcome.error),
+                              {Diagnostics::text_field("id", outcome.job_id.empty() ? outcome.id : outcome.job_id),
+                               Diagnostics::text_field("state", "failed"),
+                               Diagnostics::number_field("attempt", outcome.attempt),
+                               Diagnostics::text_field("error", outcome.error)});
             return code(ExitCode::job_failed);
     }
 }
@@ -353,8 +347,7 @@ int follow_job(Producer& producer, const std::string& id, const SubmitOptions& o
                 case Event::Kind::error:
                     event.error.id = id;
                     return report_refusal(event.error, options.common, streams);
-                case Event::Kind::result:
-                    break;
+                case Event::Kind::result: break;
             }
             return report_outcome(event.outcome, options, streams);
         }
@@ -366,8 +359,8 @@ int follow_job(Producer& producer, const std::string& id, const SubmitOptions& o
 int run_submit(zmq::context_t& context, const SubmitOptions& options, CliStreams& streams) {
     const auto payload = payload_of(options, streams);
     if (!payload) {
-        const std::string from =
-            options.payload_file.empty() || options.payload_file == "-" ? "stdin" : options.payload_file;
+        const std::string from = options.payload_file.empty() || options.payload_file == "-" ? "stdin"
+                                                                                             : options.payload_file;
         return report_usage(options.common, "submit", "cannot read " + from + ": " + std::strerror(errno), streams);
     }
     Producer producer(context, producer_options_for(options.common));

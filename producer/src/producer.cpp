@@ -41,8 +41,8 @@ std::string random_prefix() {
     std::random_device device;
     std::uint64_t bits = (static_cast<std::uint64_t>(device()) << 32) ^ device();
     // random_device may be deterministic on odd platforms: mix in time and pid as well.
-    bits ^=
-        static_cast<std::uint64_t>(std::chrono::system_clock::now().time_since_epoch().count()) * 0x9E3779B97F4A7C15ULL;
+    bits ^= static_cast<std::uint64_t>(std::chrono::system_clock::now().time_since_epoch().count()) *
+            0x9E3779B97F4A7C15ULL;
     bits ^= static_cast<std::uint64_t>(::getpid()) << 17;
     char text[17];
     std::snprintf(text, sizeof text, "%016" PRIx64, bits);
@@ -188,9 +188,9 @@ void Producer::Impl::check_payload(std::string_view payload) {
             if (e.kind() != ProducerError::Kind::timeout) throw;
             throw ProducerError(ProducerError::Kind::timeout, e.code(),
                                 "payload is " + std::to_string(payload.size()) +
-                                    " bytes, over the default limit: asked the broker at " + options_.broker_endpoint +
-                                    " for its --max-payload and got no answer within " + format_ms(kLimitQueryTimeout) +
-                                    " (is the broker running?)");
+                                    " bytes, over the default limit: asked the broker at " +
+                                    options_.broker_endpoint + " for its --max-payload and got no answer within " +
+                                    format_ms(kLimitQueryTimeout) + " (is the broker running?)");
         }
         // A broker too old to say has the default limit unless its operator changed it.
         if (!broker_max_payload_bytes_) broker_max_payload_bytes_ = protocol::kDefaultMaxPayloadBytes;
@@ -228,8 +228,8 @@ void Producer::Impl::check_queue_settings(const protocol::QueueSettings& setting
     if (settings.dead_max_age_ms) check_range("dead_max_age_ms", *settings.dead_max_age_ms, 1, protocol::kMaxDeadAgeMs);
 }
 
-protocol::Accepted Producer::Impl::submit(std::string_view queue, std::string_view payload, const JobOptions& options,
-                                          milliseconds timeout, std::string id) {
+protocol::Accepted Producer::Impl::submit(std::string_view queue, std::string_view payload,
+                                          const JobOptions& options, milliseconds timeout, std::string id) {
     assert_owner_thread();
     const auto deadline = Clock::now() + timeout;
     id = submit_async(queue, payload, false, options, std::move(id));
@@ -272,7 +272,8 @@ std::string Producer::Impl::submit_async(std::string_view queue, std::string_vie
         const auto silent_at = silence_deadline();
         if (const auto now = Clock::now(); now >= silent_at) {
             report_silence(now, "the broker at " + options_.broker_endpoint + " accepted nothing for " +
-                                    format_ms(options_.silence_limit) + " while " + std::to_string(unaccepted_count_) +
+                                    format_ms(options_.silence_limit) + " while " +
+                                    std::to_string(unaccepted_count_) +
                                     " submits were outstanding (is the broker running?)");
         }
         pump_once(silent_at);
@@ -302,8 +303,9 @@ std::vector<Event> Producer::Impl::poll(milliseconds timeout) {
         const auto silent_at = silence_deadline();
         if (now >= silent_at) {
             report_silence(now, "heard nothing from the broker at " + options_.broker_endpoint + " for " +
-                                    format_ms(options_.silence_limit) + " while " + std::to_string(unaccepted_count_) +
-                                    " submits awaited acceptance and " + std::to_string(awaited_.size()) +
+                                    format_ms(options_.silence_limit) + " while " +
+                                    std::to_string(unaccepted_count_) + " submits awaited acceptance and " +
+                                    std::to_string(awaited_.size()) +
                                     " jobs their result (is the broker running?)");
         }
         if (now >= deadline) break;
@@ -335,9 +337,9 @@ Outcome Producer::Impl::wait_result(const std::string& id, milliseconds timeout)
     }
     const TrackedJob* job = find(id);
     if (job == nullptr || !job->wants_result) {
-        throw ProducerError(
-            ProducerError::Kind::invalid, ErrorCode::unknown_job,
-            "no result is awaited for job " + id + " (submit it with wants_result; each result is returned once)");
+        throw ProducerError(ProducerError::Kind::invalid, ErrorCode::unknown_job,
+                            "no result is awaited for job " + id +
+                                " (submit it with wants_result; each result is returned once)");
     }
     const ResetOnExit clear_waiter{waiter_};
     waiter_.id = &id;
@@ -455,7 +457,8 @@ protocol::DeadReply Producer::Impl::dead(const std::string& queue, std::uint32_t
     return std::move(std::get<protocol::DeadReply>(answer));
 }
 
-protocol::QueueSettings Producer::Impl::queue_settings(const protocol::QueueSettings& settings, milliseconds timeout) {
+protocol::QueueSettings Producer::Impl::queue_settings(const protocol::QueueSettings& settings,
+                                                      milliseconds timeout) {
     assert_owner_thread();
     check_queue_settings(settings);
     auto answer = request(settings, {Command::queue, settings.queue, {}}, timeout);
@@ -502,8 +505,8 @@ std::shared_ptr<const JobOptions> Producer::Impl::share(const JobOptions& option
     return last_options_;
 }
 
-void Producer::Impl::track(const std::string& id, std::string_view queue, std::string_view payload, bool wants_result,
-                           std::shared_ptr<const JobOptions> options) {
+void Producer::Impl::track(const std::string& id, std::string_view queue, std::string_view payload,
+                           bool wants_result, std::shared_ptr<const JobOptions> options) {
     // Silence counts only while something is awaited: from now, if nothing was.
     if (unaccepted_count_ == 0 && awaited_.empty()) silent_since_ = std::max(silent_since_, Clock::now());
     TrackedJob& job = *allocate();
@@ -908,7 +911,8 @@ void Producer::Impl::mark_accepted(TrackedJob& job, const protocol::Accepted* ac
     job.is_accepted = true;
     --unaccepted_count_;
     if (UnansweredList& unanswered = unanswered_list(job); unanswered.contains(&job)) unanswered.erase(&job);
-    const std::string& job_id = accepted != nullptr && !accepted->job_id.empty() ? accepted->job_id : job.submitted_id;
+    const std::string& job_id =
+        accepted != nullptr && !accepted->job_id.empty() ? accepted->job_id : job.submitted_id;
     if (job_id != job.submitted_id && job.wants_result) {
         // The broker answers for the job holding our unique_key: its RESULT and PROGRESS come
         // under its id and are delivered under ours.
@@ -918,8 +922,7 @@ void Producer::Impl::mark_accepted(TrackedJob& job, const protocol::Accepted* ac
     if (job.is_acceptance_reported) return;  // accepted again after a resubmission
     job.is_acceptance_reported = true;
     // The blocking submit() waits for this event whether or not poll() reports it.
-    const bool is_waited =
-        waiter_.id != nullptr && waiter_.kind == Event::Kind::accepted && *waiter_.id == job.submitted_id;
+    const bool is_waited = waiter_.id != nullptr && waiter_.kind == Event::Kind::accepted && *waiter_.id == job.submitted_id;
     if (!options_.reports_acceptance && !is_waited) return;
     Event event;
     event.kind = Event::Kind::accepted;
@@ -1019,7 +1022,7 @@ bool Producer::Impl::refused_in_flight(const protocol::Error& error) {
 }
 
 void Producer::Impl::deliver(const std::string& job_id, protocol::JobState state, std::uint32_t attempt,
-                             std::string_view result, const std::string& error) {
+                       std::string_view result, const std::string& error) {
     if (aliases_.empty()) {
         // The common case, one lookup: no unique_key made another id stand for this job.
         TrackedJob* job = find(job_id);
@@ -1034,7 +1037,7 @@ void Producer::Impl::deliver(const std::string& job_id, protocol::JobState state
 }
 
 void Producer::Impl::deliver_to(TrackedJob& job, const std::string& job_id, protocol::JobState state,
-                                std::uint32_t attempt, std::string_view result, const std::string& error) {
+                          std::uint32_t attempt, std::string_view result, const std::string& error) {
     // A RESULT (or a final STATUS_REPLY) before any ACCEPTED acknowledges the SUBMIT as well: the
     // ACCEPTED was held back (accept_within) or lost. The accepted event still comes first.
     if (!job.is_accepted) mark_accepted(job, nullptr);

@@ -15,6 +15,7 @@
 #include <unordered_map>
 #include <variant>
 #include <vector>
+
 #include <zmq.hpp>
 
 #include "corsair/containers/id_table.hpp"
@@ -30,7 +31,7 @@ struct TrackedJob {
     std::uint32_t id_hash = 0;     // IdTable's
     std::uint32_t generation = 0;  // bumped when the record is freed: older outbox entries are stale
     std::string queue;
-    zmq::message_t payload;                     // each SUBMIT shares it (zmq_msg_copy) rather than copying the bytes
+    zmq::message_t payload;  // each SUBMIT shares it (zmq_msg_copy) rather than copying the bytes
     std::shared_ptr<const JobOptions> options;  // null for a plain job; shared by equal options
     std::string job_id;  // once accepted: the broker's job, when not this id (unique_key matched)
     bool wants_result = false;
@@ -62,7 +63,8 @@ public:
                              const JobOptions& options, std::string id);
     std::vector<Event> poll(std::chrono::milliseconds timeout);
     Outcome wait_result(const std::string& id, std::chrono::milliseconds timeout);
-    protocol::StatusReply status(const std::string& id, std::chrono::milliseconds timeout, bool wants_payload = false);
+    protocol::StatusReply status(const std::string& id, std::chrono::milliseconds timeout,
+                                 bool wants_payload = false);
     protocol::StatsReply stats(std::chrono::milliseconds timeout);
     void cancel(const std::string& id, std::chrono::milliseconds timeout);
     void retry(const std::string& id, std::chrono::milliseconds timeout);
@@ -248,9 +250,9 @@ private:
 
     std::uint64_t dropped_messages_ = 0;
     std::uint64_t resubmissions_ = 0;
-    std::uint64_t broker_instance_ = 0;                    // 0 until a broker tells it
+    std::uint64_t broker_instance_ = 0;  // 0 until a broker tells it
     std::optional<std::size_t> broker_max_payload_bytes_;  // the broker's --max-payload, once told
-    std::optional<std::size_t> broker_max_in_flight_;      // the broker's --max-in-flight, once told
+    std::optional<std::size_t> broker_max_in_flight_;  // the broker's --max-in-flight, once told
 };
 
 }  // namespace corsair::producer

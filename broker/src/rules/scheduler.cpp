@@ -45,7 +45,9 @@ bool is_sent_by(const p::Message& message, p::Direction direction) {
     return info != nullptr && info->directions.contains(direction);
 }
 
-std::mt19937_64 random_from(std::uint64_t seed) { return std::mt19937_64(seed != 0 ? seed : std::random_device{}()); }
+std::mt19937_64 random_from(std::uint64_t seed) {
+    return std::mt19937_64(seed != 0 ? seed : std::random_device{}());
+}
 
 // A QUEUE request that sets something (one without fields only shows the settings).
 bool changes_settings(const p::QueueSettings& q) {
@@ -80,8 +82,8 @@ struct Scheduler::Parts {
           context{scheduler.options_, *scheduler.log_, scheduler.counters_, journal, wall},
           queues(scheduler.options_.max_queues, *scheduler.log_),
           workers(dirty,
-                  HeartbeatRhythm{scheduler.options_.heartbeat_interval, scheduler.options_.idle_heartbeat_interval(),
-                                  scheduler.options_.liveness},
+                  HeartbeatRhythm{scheduler.options_.heartbeat_interval,
+                                  scheduler.options_.idle_heartbeat_interval(), scheduler.options_.liveness},
                   scheduler.options_.max_workers),
           worker_limit(context, workers, scheduler.outbox_),
           states(dirty, workers),
@@ -222,10 +224,10 @@ bool Scheduler::refused_for_storage(const RoutingId& producer, const p::Message&
     }
     ++counters_.storage_refusals;
     const std::string command(p::to_string(p::command_of(message)));
-    parts_->replies.send_error(
-        producer, p::ErrorCode::storage_unavailable,
-        "the broker cannot write its journal (" + storage_problem_ + "); nothing was changed: retry later", id,
-        command);
+    parts_->replies.send_error(producer, p::ErrorCode::storage_unavailable,
+                               "the broker cannot write its journal (" + storage_problem_ +
+                                   "); nothing was changed: retry later",
+                               id, command);
     return true;
 }
 
@@ -241,10 +243,9 @@ void Scheduler::set_storage_available(bool is_available, const std::string& prob
         parts_->dispatcher.dispatch_dirty(now);
     } else {
         ++counters_.storage_stalls;
-        log_->error(
-            "storage unavailable: refusing submits and changes, and dispatching nothing, until the journal "
-            "can be written error=\"{}\"",
-            storage_problem_);
+        log_->error("storage unavailable: refusing submits and changes, and dispatching nothing, until the journal "
+                    "can be written error=\"{}\"",
+                    storage_problem_);
     }
 }
 
@@ -275,7 +276,8 @@ void Scheduler::on_malformed_producer_message(const RoutingId& producer, const p
 
 // protocol.md §6, Order of checks: access, then endpoint, then READY state, then the command's
 // own rules. A command that is not a worker's gets the same answer whether or not READY was sent.
-void Scheduler::on_worker_message(const RoutingId& routing_id, p::Message&& message, TimePoint now, const Peer& peer) {
+void Scheduler::on_worker_message(const RoutingId& routing_id, p::Message&& message, TimePoint now,
+                                  const Peer& peer) {
     parts_->states.set_time(now);
     if (peer.is_keyed && refused_for_access(routing_id, message, peer, true, now)) return;
     if (!is_sent_by(message, p::Direction::worker_to_broker)) {
@@ -305,8 +307,8 @@ void Scheduler::answer_foreign_on_worker_endpoint(const RoutingId& routing_id, c
     const std::string name(p::to_string(p::command_of(message)));
     if (!is_sent_by(message, p::Direction::producer_to_broker)) {
         log_->warn("unexpected command on worker socket command={}", name);
-        send_to_worker(routing_id, p::encode(p::Error{
-                                       p::ErrorCode::unexpected_command, name + " is not a worker command", {}, name}));
+        send_to_worker(routing_id, p::encode(p::Error{p::ErrorCode::unexpected_command,
+                                                      name + " is not a worker command", {}, name}));
         return;
     }
     log_->warn("producer command on the worker endpoint command={}; told it to use {}", name, producer_endpoint_);
@@ -418,8 +420,8 @@ void Scheduler::on_known_worker_message(WorkerRecord& worker, p::Message&& messa
         parts_->workers.move_worker(worker, WorkerState::draining);
     } else if (auto* disconnect = std::get_if<p::Disconnect>(&message)) {
         ++counters_.workers_disconnected;
-        log_->log(lifecycle_level(worker), "worker left worker={} reason={} requeued={}", worker.name,
-                  disconnect->reason, worker.leases.size());
+        log_->log(lifecycle_level(worker), "worker left worker={} reason={} requeued={}", worker.name, disconnect->reason,
+                  worker.leases.size());
         endings.lose_worker(worker, "disconnect", now);
     } else {
         answer_foreign_on_worker_endpoint(worker.routing_id, message, now);  // not reached: checked first
@@ -447,9 +449,9 @@ void Scheduler::register_worker(const RoutingId& routing_id, p::Ready&& ready, T
     if (!parts_->worker_limit.admits(routing_id, ready, peer.address, now)) return;
     std::vector<QueueState*> served;
     for (const auto& name : queue_names) served.push_back(&parts_->queues.named(name));
-    auto [worker, is_new] =
-        parts_->workers.announce(routing_id, ready.name, std::move(queue_names), std::move(served), ready.capacity,
-                                 ready.batch, now, ready.instance, peer.address, ready.prefetch, ready.idle_heartbeat);
+    auto [worker, is_new] = parts_->workers.announce(routing_id, ready.name, std::move(queue_names), std::move(served),
+                                                     ready.capacity, ready.batch, now, ready.instance, peer.address,
+                                                     ready.prefetch, ready.idle_heartbeat);
     worker->key = peer.key_name;
     const auto level = lifecycle_level(*worker);
     if (is_new) {
@@ -545,8 +547,7 @@ void Scheduler::tick(TimePoint now) {
             dead.emplace_back(worker.routing_id, "heartbeat_timeout");
         } else if (!workers.is_heartbeat_due(worker, now)) {
             // heartbeating idle (protocol.md §9): not this tick
-        } else if (send_to_worker(worker.routing_id, p::encode(heartbeat_message())) ==
-                   p::SendStatus::host_unreachable) {
+        } else if (send_to_worker(worker.routing_id, p::encode(heartbeat_message())) == p::SendStatus::host_unreachable) {
             dead.emplace_back(worker.routing_id, "connection_lost");
         } else {
             worker.last_heartbeat_sent = now;

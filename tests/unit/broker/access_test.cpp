@@ -206,13 +206,14 @@ TEST_CASE("an --allowed-keys folder refuses what would let the wrong peer in, na
         CHECK_THAT(problem(), Catch::Contains("bob.key: the same public key as 'alice'"));
     }
     SECTION("a malformed key") {
-        std::ofstream(keys.dir / "bad.key")
-            << "metadata\n    role = \"worker\"\ncurve\n    public-key = \"tooshort\"\n";
+        std::ofstream(keys.dir / "bad.key") << "metadata\n    role = \"worker\"\ncurve\n    public-key = \"tooshort\"\n";
         CHECK_THAT(problem(), Catch::Contains("bad.key:4: `public-key` is not a 40-character Z85 key"));
     }
     SECTION("a line outside any section") {
         std::ofstream(keys.dir / "bad.key") << "    public-key = \"x\"\n";
         CHECK_THAT(problem(), Catch::Contains("bad.key:1: a property before any section"));
     }
-    SECTION("not a directory") { CHECK_THROWS_AS(AllowedKeys::load(keys.dir / "missing"), p::KeyFileError); }
+    SECTION("not a directory") {
+        CHECK_THROWS_AS(AllowedKeys::load(keys.dir / "missing"), p::KeyFileError);
+    }
 }

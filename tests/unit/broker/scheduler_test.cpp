@@ -14,6 +14,7 @@ using corsair::broker::test::Fixture;
 using corsair::broker::test::RecordingOutbox;
 using namespace std::chrono_literals;
 
+
 TEST_CASE("jobs are dispatched FIFO within a queue", "[broker][scheduler]") {
     Fixture f;
     for (int i = 0; i < 5; ++i) f.submit("j" + std::to_string(i));
@@ -765,7 +766,8 @@ TEST_CASE("a worker's prefetch lets it hold jobs ready beyond its capacity, and 
     }
 }
 
-TEST_CASE("a job held ready is recalled for a worker that sits idle, and goes to it", "[broker][scheduler][prefetch]") {
+TEST_CASE("a job held ready is recalled for a worker that sits idle, and goes to it",
+          "[broker][scheduler][prefetch]") {
     Fixture f;
     f.ready("A", {"q"}, 1, 1);
     f.submit("long");

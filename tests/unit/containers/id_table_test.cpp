@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <catch2/catch.hpp>
+
 #include <functional>
 #include <map>
 #include <memory>

@@ -1,5 +1,6 @@
 // Round trips through encode() and decode() for every message type (STYLE.md §22).
 #include <catch2/catch.hpp>
+
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -140,9 +141,9 @@ TEST_CASE("SUBMIT round trips with every field and its payload", "[protocol][cod
         Frames frames = encode(make_submit("j1", "q", true, make_payload("hi")));
         CHECK(header_keys(frames[2]) == Keys{"id", "queue", "wants_result"});
         // The same 29 bytes as before the lifecycle fields existed (docs/protocol.md §17).
-        CHECK(text_of(frames[2]) ==
-              test::octets({0x83, 0xa2, 0x69, 0x64, 0xa2, 0x6a, 0x31, 0xa5, 0x71, 0x75, 0x65, 0x75, 0x65, 0xa1, 0x71,
-                            0xac, 0x77, 0x61, 0x6e, 0x74, 0x73, 0x5f, 0x72, 0x65, 0x73, 0x75, 0x6c, 0x74, 0xc3}));
+        CHECK(text_of(frames[2]) == test::octets({0x83, 0xa2, 0x69, 0x64, 0xa2, 0x6a, 0x31, 0xa5, 0x71, 0x75,
+                                                  0x65, 0x75, 0x65, 0xa1, 0x71, 0xac, 0x77, 0x61, 0x6e, 0x74,
+                                                  0x73, 0x5f, 0x72, 0x65, 0x73, 0x75, 0x6c, 0x74, 0xc3}));
         auto decoded = decode(frames);
         REQUIRE(decoded);
         const auto& m = std::get<Submit>(decoded.value());
@@ -225,8 +226,7 @@ TEST_CASE("RESULT round trips for done and failed jobs", "[protocol][codec]") {
     SECTION("an error text at its byte limit") {
         const std::string error(kMaxErrorTextBytes, 'e');
         CHECK(round_trip(JobResult{"j1", JobState::failed, 1, error, zmq::message_t()}).error == error);
-    }
-    SECTION("cancelled, with why and no result") {
+    }    SECTION("cancelled, with why and no result") {
         auto m = round_trip(JobResult{"j1", JobState::cancelled, 2, "cancelled by a producer", zmq::message_t()});
         CHECK(m.state == JobState::cancelled);
         CHECK(m.attempt == 2);
@@ -269,8 +269,7 @@ TEST_CASE("STATUS_REPLY round trips in every job state", "[protocol][codec]") {
         CHECK(m.state == JobState::failed);
         CHECK(m.attempt == 5);
         CHECK(m.error == "timeout");
-    }
-    SECTION("the lifecycle fields keep their defaults when not set") {
+    }    SECTION("the lifecycle fields keep their defaults when not set") {
         auto m = round_trip(status_reply_of("j1", "q", JobState::pending, 0, "", "", zmq::message_t()));
         CHECK(m.priority == 0);
         CHECK(m.max_attempts == 0);
@@ -305,8 +304,7 @@ TEST_CASE("STATUS_REPLY round trips in every job state", "[protocol][codec]") {
     }
     SECTION("held ready: written only when true") {
         StatusReply reply = status_reply_of("j1", "q", JobState::running, 1, "w", "", zmq::message_t());
-        CHECK_FALSE(
-            round_trip(status_reply_of("j1", "q", JobState::running, 1, "w", "", zmq::message_t())).is_held_ready);
+        CHECK_FALSE(round_trip(status_reply_of("j1", "q", JobState::running, 1, "w", "", zmq::message_t())).is_held_ready);
         reply.is_held_ready = true;
         Frames frames = encode(std::move(reply));
         const auto keys = header_keys(frames[2]);
@@ -628,8 +626,8 @@ TEST_CASE("JOBS carries one payload frame per job, in order", "[protocol][codec]
     Jobs jobs;
     jobs.jobs.push_back(Job{"j1", "emails", 1, make_payload(kBinary)});
     jobs.jobs.push_back(Job{"j2", "images", 7, zmq::message_t()});
-    jobs.jobs.push_back(
-        Job{std::string(kMaxJobIdBytes, 'i'), std::string(kMaxQueueNameBytes, 'q'), UINT32_MAX, make_payload("third")});
+    jobs.jobs.push_back(Job{std::string(kMaxJobIdBytes, 'i'), std::string(kMaxQueueNameBytes, 'q'), UINT32_MAX,
+                            make_payload("third")});
     Frames frames = encode(std::move(jobs));
     REQUIRE(frames.size() == 6);
     CHECK(*static_cast<const std::uint8_t*>(frames[1].data()) == 0x19);
@@ -819,8 +817,8 @@ TEST_CASE("FAIL round trips", "[protocol][codec]") {
         CHECK_FALSE(round_trip(Fail{"j1", 1, "e"}).is_not_started);
     }
     SECTION("permanent: false written by another encoder") {
-        Frames frames = test::message_with_fields(
-            Command::fail, {test::str("id", "j1"), test::uint("attempt", 1), test::boolean("permanent", false)});
+        Frames frames = test::message_with_fields(Command::fail, {test::str("id", "j1"), test::uint("attempt", 1),
+                                                                  test::boolean("permanent", false)});
         auto decoded = decode(frames);
         REQUIRE(decoded);
         CHECK_FALSE(std::get<Fail>(decoded.value()).is_permanent);
@@ -863,8 +861,7 @@ TEST_CASE("HEARTBEAT round trips with and without the broker's settings", "[prot
         REQUIRE(m.batch);
         CHECK(*m.batch == kMaxBatchEntries);
         CHECK_FALSE(round_trip(Heartbeat{1000u, 3u}).batch);
-    }
-    SECTION("the broker's payload limit") {
+    }    SECTION("the broker's payload limit") {
         auto m = round_trip(Heartbeat{1000u, 3u, kMaxBatchEntries, 20'000'000u});
         CHECK(m.max_payload_bytes == 20'000'000u);
         CHECK(round_trip(Heartbeat{1000u, 3u, std::nullopt, 1u}).max_payload_bytes == 1u);
@@ -1310,29 +1307,30 @@ TEST_CASE("the worked example messages are encoded to the exact bytes in docs/pr
     REQUIRE(frames.size() == 4);
     CHECK(text_of(frames[0]) == test::octets({0x43, 0x53, 0x52, 0x01}));
     CHECK(text_of(frames[1]) == test::octets({0x01}));
-    CHECK(text_of(frames[2]) ==
-          test::octets({0x83, 0xa2, 0x69, 0x64, 0xa2, 0x6a, 0x31, 0xa5, 0x71, 0x75, 0x65, 0x75, 0x65, 0xa1, 0x71,
-                        0xac, 0x77, 0x61, 0x6e, 0x74, 0x73, 0x5f, 0x72, 0x65, 0x73, 0x75, 0x6c, 0x74, 0xc3}));
+    CHECK(text_of(frames[2]) == test::octets({0x83, 0xa2, 0x69, 0x64, 0xa2, 0x6a, 0x31, 0xa5, 0x71, 0x75,
+                                              0x65, 0x75, 0x65, 0xa1, 0x71, 0xac, 0x77, 0x61, 0x6e, 0x74,
+                                              0x73, 0x5f, 0x72, 0x65, 0x73, 0x75, 0x6c, 0x74, 0xc3}));
     CHECK(text_of(frames[3]) == "hi");
 
     Frames ready = encode(Ready{{"q"}, 4, "w1"});
     REQUIRE(ready.size() == 3);
     CHECK(text_of(ready[0]) == test::octets({0x43, 0x53, 0x52, 0x01}));
     CHECK(text_of(ready[1]) == test::octets({0x10}));
-    CHECK(text_of(ready[2]) ==
-          test::octets({0x83, 0xa6, 0x71, 0x75, 0x65, 0x75, 0x65, 0x73, 0x91, 0xa1, 0x71, 0xa8, 0x63, 0x61, 0x70,
-                        0x61, 0x63, 0x69, 0x74, 0x79, 0x04, 0xa4, 0x6e, 0x61, 0x6d, 0x65, 0xa2, 0x77, 0x31}));
+    CHECK(text_of(ready[2]) == test::octets({0x83, 0xa6, 0x71, 0x75, 0x65, 0x75, 0x65, 0x73, 0x91, 0xa1,
+                                             0x71, 0xa8, 0x63, 0x61, 0x70, 0x61, 0x63, 0x69, 0x74, 0x79,
+                                             0x04, 0xa4, 0x6e, 0x61, 0x6d, 0x65, 0xa2, 0x77, 0x31}));
 
     // The broker's answer to READY carries all five fields (protocol.md §5.13), at its defaults.
     Frames heartbeat = encode(Heartbeat{1000u, 3u, kMaxBatchEntries, kDefaultMaxPayloadBytes, 10'000u});
     REQUIRE(heartbeat.size() == 3);
     CHECK(text_of(heartbeat[1]) == test::octets({0x14}));
     CHECK(text_of(heartbeat[2]) ==
-          test::octets({0x85, 0xab, 0x69, 0x6e, 0x74, 0x65, 0x72, 0x76, 0x61, 0x6c, 0x5f, 0x6d, 0x73, 0xcd, 0x03, 0xe8,
-                        0xa8, 0x6c, 0x69, 0x76, 0x65, 0x6e, 0x65, 0x73, 0x73, 0x03, 0xa5, 0x62, 0x61, 0x74, 0x63, 0x68,
-                        0xcd, 0x04, 0x00, 0xb1, 0x6d, 0x61, 0x78, 0x5f, 0x70, 0x61, 0x79, 0x6c, 0x6f, 0x61, 0x64, 0x5f,
-                        0x62, 0x79, 0x74, 0x65, 0x73, 0xce, 0x00, 0x80, 0x00, 0x00, 0xb0, 0x69, 0x64, 0x6c, 0x65, 0x5f,
-                        0x69, 0x6e, 0x74, 0x65, 0x72, 0x76, 0x61, 0x6c, 0x5f, 0x6d, 0x73, 0xcd, 0x27, 0x10}));
+          test::octets({0x85, 0xab, 0x69, 0x6e, 0x74, 0x65, 0x72, 0x76, 0x61, 0x6c, 0x5f, 0x6d, 0x73, 0xcd, 0x03,
+                        0xe8, 0xa8, 0x6c, 0x69, 0x76, 0x65, 0x6e, 0x65, 0x73, 0x73, 0x03, 0xa5, 0x62, 0x61, 0x74,
+                        0x63, 0x68, 0xcd, 0x04, 0x00, 0xb1, 0x6d, 0x61, 0x78, 0x5f, 0x70, 0x61, 0x79, 0x6c, 0x6f,
+                        0x61, 0x64, 0x5f, 0x62, 0x79, 0x74, 0x65, 0x73, 0xce, 0x00, 0x80, 0x00, 0x00, 0xb0, 0x69,
+                        0x64, 0x6c, 0x65, 0x5f, 0x69, 0x6e, 0x74, 0x65, 0x72, 0x76, 0x61, 0x6c, 0x5f, 0x6d, 0x73,
+                        0xcd, 0x27, 0x10}));
     CHECK(heartbeat[2].size() == 78);
     CHECK(text_of(encode(Heartbeat{})[2]) == test::octets({0x80}));
 
@@ -1351,27 +1349,29 @@ TEST_CASE("headers written by other encoders decode the same", "[protocol][codec
     SECTION("integers in signed or wider encodings are accepted when their value fits") {
         // Some msgpack libraries write small numbers as int8/int64; the value is what counts.
         Frames frames = message_with_header(
-            Command::ready,
-            map_of({strings("queues", {"q"}), raw("capacity", [](Packer& p) { p.pack_int8(5); }), str("name", "w")}));
+            Command::ready, map_of({strings("queues", {"q"}), raw("capacity", [](Packer& p) { p.pack_int8(5); }),
+                                    str("name", "w")}));
         auto decoded = decode(frames);
         REQUIRE(decoded);
         CHECK(std::get<Ready>(decoded.value()).capacity == 5);
         Frames wide = message_with_header(
-            Command::job,
-            map_of({str("id", "j"), str("queue", "q"), raw("attempt", [](Packer& p) { p.pack_fix_uint64(7); })}));
+            Command::job, map_of({str("id", "j"), str("queue", "q"), raw("attempt", [](Packer& p) {
+                                      p.pack_fix_uint64(7);
+                                  })}));
         auto wide_decoded = decode(wide);
         REQUIRE(wide_decoded);
         CHECK(std::get<Job>(wide_decoded.value()).attempt == 7);
     }
     SECTION("unknown keys, even nested ones, are ignored") {
-        Frames frames = message_with_fields(Command::submit, {str("id", "j"), str("queue", "q"), uint("priority", 9),
-                                                              nil("trace"), raw("future", [](Packer& p) {
-                                                                  p.pack_map(1);
-                                                                  p.pack(1);
-                                                                  p.pack_array(2);
-                                                                  p.pack(1.5);
-                                                                  p.pack_bin(0);
-                                                              })});
+        Frames frames = message_with_fields(
+            Command::submit, {str("id", "j"), str("queue", "q"), uint("priority", 9), nil("trace"),
+                              raw("future", [](Packer& p) {
+                                  p.pack_map(1);
+                                  p.pack(1);
+                                  p.pack_array(2);
+                                  p.pack(1.5);
+                                  p.pack_bin(0);
+                              })});
         auto decoded = decode(frames);
         REQUIRE(decoded);
         CHECK(std::get<Submit>(decoded.value()).id == "j");
@@ -1385,8 +1385,7 @@ TEST_CASE("headers written by other encoders decode the same", "[protocol][codec
         CHECK(submit.queue == "q");
         CHECK_FALSE(submit.wants_result);
 
-        Frames result =
-            message_with_fields(Command::result, {str("id", "j"), str("state", "failed"), uint("attempt", 1)});
+        Frames result = message_with_fields(Command::result, {str("id", "j"), str("state", "failed"), uint("attempt", 1)});
         auto result_decoded = decode(result);
         REQUIRE(result_decoded);
         CHECK(std::get<JobResult>(result_decoded.value()).error.empty());
@@ -1437,9 +1436,9 @@ TEST_CASE("a STATS_REPLY with thousands of queues and workers round trips", "[pr
 }
 
 TEST_CASE("a STATS_REPLY body claiming more entries than it has bytes is rejected", "[protocol][codec]") {
-    Frames frames = test::message_with_header(
-        Command::stats_reply, test::octets({0x80}),
-        test::octets({0x82, 0xa6, 'q', 'u', 'e', 'u', 'e', 's', 0xdd, 0x00, 0x0f, 0x42, 0x40}));
+    Frames frames = test::message_with_header(Command::stats_reply, test::octets({0x80}),
+                                              test::octets({0x82, 0xa6, 'q', 'u', 'e', 'u', 'e', 's', 0xdd, 0x00,
+                                                            0x0f, 0x42, 0x40}));
     auto decoded = decode(frames);
     REQUIRE_FALSE(decoded);
     CHECK(decoded.error().code == ErrorCode::bad_header);

@@ -1,6 +1,7 @@
 // Malformed frame sets, each mapped to the exact ErrorCode decode() must return (STYLE.md §22),
 // and a seeded mutation run: decode() must return, never throw or crash, on any input.
 #include <catch2/catch.hpp>
+
 #include <chrono>
 #include <functional>
 #include <iterator>
@@ -169,8 +170,7 @@ std::vector<MalformedCase> frame_cases() {
     // Known: 0x01..0x0F and 0x10..0x1F. Everything around them is unknown.
     for (int code : {0x00, 0x22, 0x23, 0x7F, 0x80, 0xFF}) {
         cases.push_back({"unknown command byte " + std::to_string(code),
-                         frames({sig, std::string(1, static_cast<char>(code)), empty_map}),
-                         ErrorCode::unknown_command});
+                         frames({sig, std::string(1, static_cast<char>(code)), empty_map}), ErrorCode::unknown_command});
     }
     return cases;
 }
@@ -191,7 +191,8 @@ void add_lifecycle_cases(Add& add) {
         "priority");
     add("priority under kMinPriority", Command::submit, with(submit, sint("priority", kMinPriority - 1)), value,
         "priority");
-    add("priority far out of 32 bits", Command::submit, with(submit, uint("priority", UINT64_MAX)), value, "priority");
+    add("priority far out of 32 bits", Command::submit, with(submit, uint("priority", UINT64_MAX)), value,
+        "priority");
     add("priority as float", Command::submit, with(submit, raw("priority", [](Packer& p) { p.pack(1.5); })), type,
         "priority");
     add("priority as string", Command::submit, with(submit, str("priority", "5")), type, "priority");
@@ -204,15 +205,16 @@ void add_lifecycle_cases(Add& add) {
     add("backoff_ms 0", Command::submit, with(submit, uint("backoff_ms", 0)), value, "backoff_ms");
     add("backoff_ms over 24 hours", Command::submit, with(submit, uint("backoff_ms", kMaxBackoffMs + 1)), value,
         "backoff_ms");
-    add("backoff_max_ms over 24 hours", Command::submit, with(submit, uint("backoff_max_ms", kMaxBackoffMs + 1)), value,
-        "backoff_max_ms");
+    add("backoff_max_ms over 24 hours", Command::submit, with(submit, uint("backoff_max_ms", kMaxBackoffMs + 1)),
+        value, "backoff_max_ms");
     add("backoff_jitter_pct 101", Command::submit, with(submit, uint("backoff_jitter_pct", 101)), value,
         "backoff_jitter_pct");
     add("timeout_ms over 7 days", Command::submit, with(submit, uint("timeout_ms", kMaxTimeoutMs + 1)), value,
         "timeout_ms");
-    add("timeout_ms as float", Command::submit, with(submit, raw("timeout_ms", [](Packer& p) { p.pack(0.5); })), type,
-        "timeout_ms");
-    add("delay_ms over 365 days", Command::submit, with(submit, uint("delay_ms", kMaxDelayMs + 1)), value, "delay_ms");
+    add("timeout_ms as float", Command::submit, with(submit, raw("timeout_ms", [](Packer& p) { p.pack(0.5); })),
+        type, "timeout_ms");
+    add("delay_ms over 365 days", Command::submit, with(submit, uint("delay_ms", kMaxDelayMs + 1)), value,
+        "delay_ms");
     add("delay_ms negative", Command::submit, with(submit, sint("delay_ms", -1)), value, "delay_ms");
     add("delay_ms together with run_at_ms", Command::submit,
         with(with(submit, uint("delay_ms", 1000)), uint("run_at_ms", 1'900'000'000'000)), value, "run_at_ms");
@@ -230,7 +232,8 @@ void add_lifecycle_cases(Add& add) {
 
     add("job_id over kMaxJobIdBytes", Command::accepted,
         with(valid_fields(Command::accepted), str("job_id", std::string(kMaxJobIdBytes + 1, 'j'))), value, "job_id");
-    add("state delayed", Command::result, with(valid_fields(Command::result), str("state", "delayed")), value, "state");
+    add("state delayed", Command::result, with(valid_fields(Command::result), str("state", "delayed")), value,
+        "state");
 
     // STATUS_REPLY's lifecycle fields.
     add("priority over kMaxPriority", Command::status_reply, with(status_reply, sint("priority", kMaxPriority + 1)),
@@ -246,25 +249,22 @@ void add_lifecycle_cases(Add& add) {
     add("errors not an array", Command::status_reply, with(status_reply, str("errors", "boom")), type, "errors");
     add("an errors entry not a map", Command::status_reply, with(status_reply, strings("errors", {"boom"})), type,
         "errors");
-    add("an errors entry without its attempt", Command::status_reply,
-        with(status_reply, raw("errors",
-                               [](Packer& p) {
-                                   p.pack_array(1);
-                                   p.pack_map(1);
-                                   test::pack_string(p, "error");
-                                   test::pack_string(p, "boom");
-                               })),
+    add("an errors entry without its attempt", Command::status_reply, with(status_reply, raw("errors", [](Packer& p) {
+            p.pack_array(1);
+            p.pack_map(1);
+            test::pack_string(p, "error");
+            test::pack_string(p, "boom");
+        })),
         ErrorCode::missing_field, "attempt");
     add("a history error over kMaxHistoryErrorBytes", Command::status_reply,
-        with(status_reply, raw("errors",
-                               [](Packer& p) {
-                                   p.pack_array(1);
-                                   p.pack_map(2);
-                                   test::pack_string(p, "attempt");
-                                   p.pack(1);
-                                   test::pack_string(p, "error");
-                                   test::pack_string(p, std::string(kMaxHistoryErrorBytes + 1, 'e'));
-                               })),
+        with(status_reply, raw("errors", [](Packer& p) {
+            p.pack_array(1);
+            p.pack_map(2);
+            test::pack_string(p, "attempt");
+            p.pack(1);
+            test::pack_string(p, "error");
+            test::pack_string(p, std::string(kMaxHistoryErrorBytes + 1, 'e'));
+        })),
         value, "error");
     add("ready_in_ms negative", Command::status_reply, with(status_reply, sint("ready_in_ms", -1)), value,
         "ready_in_ms");
@@ -288,8 +288,8 @@ void add_lifecycle_cases(Add& add) {
 
     // DEAD_REPLY: the header, then each job of the body.
     add("total negative", Command::dead_reply, with(dead_reply, sint("total", -1)), value, "total");
-    add("jobs not an array", Command::dead_reply, with(dead_reply, raw("jobs", [](Packer& p) { p.pack_map(0); })), type,
-        "jobs");
+    add("jobs not an array", Command::dead_reply, with(dead_reply, raw("jobs", [](Packer& p) { p.pack_map(0); })),
+        type, "jobs");
     add("a job not a map", Command::dead_reply, with(dead_reply, strings("jobs", {"j1"})), type, "jobs");
     add("a job without id", Command::dead_reply, with(dead_reply, dead_jobs(without(valid_dead_job(), "id"))),
         ErrorCode::missing_field, "id");
@@ -313,9 +313,10 @@ void add_lifecycle_cases(Add& add) {
         "timeout_ms");
     add("max_length negative", Command::queue, with(queue, sint("max_length", -1)), value, "max_length");
     add("dead_max_age_ms 0", Command::queue, with(queue, uint("dead_max_age_ms", 0)), value, "dead_max_age_ms");
-    add("dead_max_age_ms over 365 days", Command::queue, with(queue, uint("dead_max_age_ms", kMaxDeadAgeMs + 1)), value,
-        "dead_max_age_ms");
-    add("dead_max_count as string", Command::queue, with(queue, str("dead_max_count", "10")), type, "dead_max_count");
+    add("dead_max_age_ms over 365 days", Command::queue, with(queue, uint("dead_max_age_ms", kMaxDeadAgeMs + 1)),
+        value, "dead_max_age_ms");
+    add("dead_max_count as string", Command::queue, with(queue, str("dead_max_count", "10")), type,
+        "dead_max_count");
 
     // OK.
     add("empty command", Command::ok, with(valid_fields(Command::ok), str("command", "")), value, "command");
@@ -333,8 +334,7 @@ void add_lifecycle_cases(Add& add) {
     add("reason as int", Command::abandon, with(valid_fields(Command::abandon), uint("reason", 1)), type, "reason");
     add("recall attempt 0", Command::recall, with(valid_fields(Command::recall), uint("attempt", 0)), value, "attempt");
     add("recall without id", Command::recall, {uint("attempt", 1)}, ErrorCode::missing_field, "id");
-    add("prefetch over 64", Command::ready, with(valid_fields(Command::ready), uint("prefetch", 65)), value,
-        "prefetch");
+    add("prefetch over 64", Command::ready, with(valid_fields(Command::ready), uint("prefetch", 65)), value, "prefetch");
     add("idle_heartbeat as int", Command::ready, with(valid_fields(Command::ready), uint("idle_heartbeat", 1)), type,
         "idle_heartbeat");
 
@@ -356,10 +356,10 @@ void add_lifecycle_cases(Add& add) {
     add("jobs empty", Command::jobs, entries("jobs", {}), value, "jobs");
     add("jobs as a map", Command::jobs, {raw("jobs", [](Packer& p) { p.pack_map(0); })}, type, "jobs");
     add("jobs entry of 2 fields", Command::jobs, entries("jobs", {[](Packer& p) {
-                                                             p.pack_array(2);
-                                                             test::pack_string(p, "j1");
-                                                             test::pack_string(p, "q");
-                                                         }}),
+            p.pack_array(2);
+            test::pack_string(p, "j1");
+            test::pack_string(p, "q");
+        }}),
         type, "jobs");
     add("jobs entry a map", Command::jobs, entries("jobs", {[](Packer& p) { p.pack_map(0); }}), type, "jobs");
     add("jobs entry with an empty id", Command::jobs, entries("jobs", {job_entry("", "q", 1)}), value, "jobs");
@@ -371,10 +371,10 @@ void add_lifecycle_cases(Add& add) {
         entries("jobs", {job_entry("j1", "q", std::uint64_t{UINT32_MAX} + 1)}), value, "jobs");
     add("done empty", Command::dones, entries("done", {}), value, "done");
     add("done entry with attempt as string", Command::dones, entries("done", {[](Packer& p) {
-                                                                         p.pack_array(2);
-                                                                         test::pack_string(p, "j1");
-                                                                         test::pack_string(p, "1");
-                                                                     }}),
+            p.pack_array(2);
+            test::pack_string(p, "j1");
+            test::pack_string(p, "1");
+        }}),
         type, "done");
     add("batch 1025", Command::ready, with(valid_fields(Command::ready), uint("batch", kMaxBatchEntries + 1)), value,
         "batch");
@@ -385,7 +385,8 @@ void add_lifecycle_cases(Add& add) {
                         entry(p);
                     }));
     };
-    add("holding as string", Command::ready, with(valid_fields(Command::ready), str("holding", "j1")), type, "holding");
+    add("holding as string", Command::ready, with(valid_fields(Command::ready), str("holding", "j1")), type,
+        "holding");
     add("holding entry of one value", Command::ready, holding([](Packer& p) {
             p.pack_array(1);
             test::pack_string(p, "j1");
@@ -447,11 +448,10 @@ void add_lifecycle_cases(Add& add) {
         name_problem + "holds whitespace");
     add("a queue name that is not UTF-8", Command::submit, with(submit, str("queue", "\xff\xfe")), value,
         name_problem + "is not valid UTF-8");
-    add("a queue to create with a newline", Command::queue, {str("queue", "a\nb"), boolean("create", true)}, value,
-        name_problem + "holds a control character");
-    add("a served queue that is not UTF-8", Command::ready,
-        with(valid_fields(Command::ready), strings("queues", {"ok", "\xc3"})), value,
-        "queues: the queue name is not valid UTF-8");
+    add("a queue to create with a newline", Command::queue,
+        {str("queue", "a\nb"), boolean("create", true)}, value, name_problem + "holds a control character");
+    add("a served queue that is not UTF-8", Command::ready, with(valid_fields(Command::ready), strings("queues", {"ok", "\xc3"})),
+        value, "queues: the queue name is not valid UTF-8");
 
     // LIST, LIST_REPLY, CLEAR, DELETE_QUEUE.
     const Fields list = valid_fields(Command::list);
@@ -482,10 +482,12 @@ void add_lifecycle_cases(Add& add) {
         "force");
     add("queue missing", Command::delete_queue, {}, ErrorCode::missing_field, "queue");
     add("payload as int", Command::status, {str("id", "j1"), uint("payload", 1)}, type, "payload");
-    add("created_ms negative", Command::status_reply, with(status_reply, sint("created_ms", -1)), value, "created_ms");
+    add("created_ms negative", Command::status_reply, with(status_reply, sint("created_ms", -1)), value,
+        "created_ms");
 
     // FAIL's permanent flag.
-    add("permanent as int", Command::fail, with(valid_fields(Command::fail), uint("permanent", 1)), type, "permanent");
+    add("permanent as int", Command::fail, with(valid_fields(Command::fail), uint("permanent", 1)), type,
+        "permanent");
     add("permanent as string", Command::fail, with(valid_fields(Command::fail), str("permanent", "true")), type,
         "permanent");
 }
@@ -542,16 +544,16 @@ void add_stats_cases(Add& add) {
         with(stats, raw("queues", queue_entry_with("timed_out", text))), type, "timed_out");
     add("a queue's cancelled negative", Command::stats_reply,
         with(stats, raw("queues", queue_entry_with("cancelled", negative))), value, "cancelled");
-    add("a queue's wait not a map", Command::stats_reply, with(stats, raw("queues", queue_entry_with("wait", text))),
-        type, "wait");
+    add("a queue's wait not a map", Command::stats_reply,
+        with(stats, raw("queues", queue_entry_with("wait", text))), type, "wait");
     add("a queue's wait with bounds not increasing", Command::stats_reply,
         with(stats, raw("queues", queue_entry_with("wait", histogram({{1, 2, 2}}, {{0, 0, 0, 0}})))), value,
         "wait.bounds");
     add("a queue's wait with as many counts as bounds", Command::stats_reply,
         with(stats, raw("queues", queue_entry_with("wait", histogram({{1, 2}}, {{0, 0}})))), value, "wait.counts");
     add("a queue's wait without counts", Command::stats_reply,
-        with(stats, raw("queues", queue_entry_with("wait", histogram({{1}}, std::nullopt)))), ErrorCode::missing_field,
-        "wait.counts");
+        with(stats, raw("queues", queue_entry_with("wait", histogram({{1}}, std::nullopt)))),
+        ErrorCode::missing_field, "wait.counts");
     add("a queue's run with 65 bounds", Command::stats_reply,
         with(stats, raw("queues", queue_entry_with("run", histogram(counting(65), counting(66))))), value,
         "run.bounds");
@@ -563,12 +565,11 @@ void add_stats_cases(Add& add) {
     add("journal_fsync with a negative sum", Command::stats_reply,
         with(stats, raw("journal_fsync", histogram({{1}}, {{0, 0}}, -5))), value, "journal_fsync.sum");
     add("journal_records_per_fsync with bounds as a map", Command::stats_reply,
-        with(stats, raw("journal_records_per_fsync",
-                        [](Packer& p) {
-                            p.pack_map(1);
-                            pack_string(p, "bounds");
-                            p.pack_map(0);
-                        })),
+        with(stats, raw("journal_records_per_fsync", [](Packer& p) {
+                 p.pack_map(1);
+                 pack_string(p, "bounds");
+                 p.pack_map(0);
+             })),
         type, "journal_records_per_fsync.bounds");
     add("broker_instance as a string", Command::stats_reply, with(stats, str("broker_instance", "7")), type,
         "broker_instance");
@@ -627,19 +628,17 @@ std::vector<MalformedCase> field_cases() {
 
     // Wrong msgpack types.
     add("id as int", Command::submit, with(submit, uint("id", 1)), ErrorCode::bad_field_type, "id");
-    add("id as bin", Command::submit,
-        with(submit, raw("id",
-                         [](Packer& p) {
-                             p.pack_bin(2);
-                             p.pack_bin_body("j1", 2);
-                         })),
+    add("id as bin", Command::submit, with(submit, raw("id", [](Packer& p) {
+            p.pack_bin(2);
+            p.pack_bin_body("j1", 2);
+        })),
         ErrorCode::bad_field_type, "id");
     add("id as nil", Command::submit, with(submit, nil("id")), ErrorCode::bad_field_type, "id");
     add("queue as array", Command::submit, with(submit, strings("queue", {"q"})), ErrorCode::bad_field_type, "queue");
     add("wants_result as int", Command::submit, with(submit, uint("wants_result", 1)), ErrorCode::bad_field_type,
         "wants_result");
-    add("wants_result as string", Command::submit, with(submit, str("wants_result", "true")), ErrorCode::bad_field_type,
-        "wants_result");
+    add("wants_result as string", Command::submit, with(submit, str("wants_result", "true")),
+        ErrorCode::bad_field_type, "wants_result");
     add("existed as int", Command::accepted, with(valid_fields(Command::accepted), uint("existed", 0)),
         ErrorCode::bad_field_type, "existed");
     add("attempt as string", Command::done, with(done, str("attempt", "1")), ErrorCode::bad_field_type, "attempt");
@@ -649,14 +648,13 @@ std::vector<MalformedCase> field_cases() {
         ErrorCode::bad_field_type, "attempt");
     add("attempt as bool", Command::fail, with(valid_fields(Command::fail), boolean("attempt", true)),
         ErrorCode::bad_field_type, "attempt");
-    add("capacity as string", Command::ready, with(ready, str("capacity", "4")), ErrorCode::bad_field_type, "capacity");
+    add("capacity as string", Command::ready, with(ready, str("capacity", "4")), ErrorCode::bad_field_type,
+        "capacity");
     add("queues as string", Command::ready, with(ready, str("queues", "q")), ErrorCode::bad_field_type, "queues");
-    add("queues holding an int", Command::ready,
-        with(ready, raw("queues",
-                        [](Packer& p) {
-                            p.pack_array(1);
-                            p.pack(1);
-                        })),
+    add("queues holding an int", Command::ready, with(ready, raw("queues", [](Packer& p) {
+            p.pack_array(1);
+            p.pack(1);
+        })),
         ErrorCode::bad_field_type, "queues");
     add("name as int", Command::ready, with(ready, uint("name", 1)), ErrorCode::bad_field_type, "name");
     add("state as int", Command::result, with(result, uint("state", 2)), ErrorCode::bad_field_type, "state");
@@ -670,54 +668,52 @@ std::vector<MalformedCase> field_cases() {
     add("queues not an array", Command::stats_reply,
         with(valid_fields(Command::stats_reply), raw("queues", [](Packer& p) { p.pack_map(0); })),
         ErrorCode::bad_field_type, "queues");
-    add("workers not an array", Command::stats_reply, with(valid_fields(Command::stats_reply), uint("workers", 0)),
-        ErrorCode::bad_field_type, "workers");
+    add("workers not an array", Command::stats_reply,
+        with(valid_fields(Command::stats_reply), uint("workers", 0)), ErrorCode::bad_field_type, "workers");
     add("a queue entry not a map", Command::stats_reply,
         with(valid_fields(Command::stats_reply), strings("queues", {"q"})), ErrorCode::bad_field_type, "queues");
     add("counters not a map", Command::stats_reply,
-        with(valid_fields(Command::stats_reply), raw("counters", empty_array)), ErrorCode::bad_field_type, "counters");
+        with(valid_fields(Command::stats_reply), raw("counters", empty_array)), ErrorCode::bad_field_type,
+        "counters");
     add("a counter value negative", Command::stats_reply,
-        with(valid_fields(Command::stats_reply), raw("counters",
-                                                     [](Packer& p) {
-                                                         p.pack_map(1);
-                                                         test::pack_string(p, "submitted");
-                                                         p.pack_int64(-1);
-                                                     })),
+        with(valid_fields(Command::stats_reply), raw("counters", [](Packer& p) {
+                 p.pack_map(1);
+                 test::pack_string(p, "submitted");
+                 p.pack_int64(-1);
+             })),
         ErrorCode::bad_field_value, "counters");
     add("a queue entry without a name", Command::stats_reply,
-        with(valid_fields(Command::stats_reply), raw("queues",
-                                                     [](Packer& p) {
-                                                         p.pack_array(1);
-                                                         p.pack_map(1);
-                                                         test::pack_string(p, "pending");
-                                                         p.pack(1);
-                                                     })),
+        with(valid_fields(Command::stats_reply), raw("queues", [](Packer& p) {
+                 p.pack_array(1);
+                 p.pack_map(1);
+                 test::pack_string(p, "pending");
+                 p.pack(1);
+             })),
         ErrorCode::missing_field, "name");
     add("a worker entry without queues", Command::stats_reply,
-        with(valid_fields(Command::stats_reply), raw("workers",
-                                                     [](Packer& p) {
-                                                         p.pack_array(1);
-                                                         p.pack_map(1);
-                                                         test::pack_string(p, "name");
-                                                         test::pack_string(p, "w");
-                                                     })),
+        with(valid_fields(Command::stats_reply), raw("workers", [](Packer& p) {
+                 p.pack_array(1);
+                 p.pack_map(1);
+                 test::pack_string(p, "name");
+                 test::pack_string(p, "w");
+             })),
         ErrorCode::missing_field, "queues");
     add("a worker's capacity over the limit", Command::stats_reply,
-        with(valid_fields(Command::stats_reply), raw("workers",
-                                                     [](Packer& p) {
-                                                         p.pack_array(1);
-                                                         p.pack_map(2);
-                                                         test::pack_string(p, "queues");
-                                                         p.pack_array(0);
-                                                         test::pack_string(p, "capacity");
-                                                         p.pack(kMaxCapacity + 1);
-                                                     })),
+        with(valid_fields(Command::stats_reply), raw("workers", [](Packer& p) {
+                 p.pack_array(1);
+                 p.pack_map(2);
+                 test::pack_string(p, "queues");
+                 p.pack_array(0);
+                 test::pack_string(p, "capacity");
+                 p.pack(kMaxCapacity + 1);
+             })),
         ErrorCode::bad_field_value, "capacity");
 
     add_stats_cases(add);
 
     // Values out of range. A negative integer has the right msgpack family but no valid value.
-    add("capacity negative", Command::ready, with(ready, sint("capacity", -1)), ErrorCode::bad_field_value, "capacity");
+    add("capacity negative", Command::ready, with(ready, sint("capacity", -1)), ErrorCode::bad_field_value,
+        "capacity");
     add("capacity 0", Command::ready, with(ready, uint("capacity", 0)), ErrorCode::bad_field_value, "capacity");
     add("capacity over kMaxCapacity", Command::ready, with(ready, uint("capacity", kMaxCapacity + 1)),
         ErrorCode::bad_field_value, "capacity");
@@ -727,18 +723,19 @@ std::vector<MalformedCase> field_cases() {
         "attempt");
     add("attempt over 32 bits", Command::done, with(done, uint("attempt", std::uint64_t{1} << 32)),
         ErrorCode::bad_field_value, "attempt");
-    add("attempt negative", Command::result, with(result, sint("attempt", -1)), ErrorCode::bad_field_value, "attempt");
+    add("attempt negative", Command::result, with(result, sint("attempt", -1)), ErrorCode::bad_field_value,
+        "attempt");
     add("empty id", Command::submit, with(submit, str("id", "")), ErrorCode::bad_field_value, "id");
     add("empty id", Command::done, with(done, str("id", "")), ErrorCode::bad_field_value, "id");
     add("id over kMaxJobIdBytes", Command::submit, with(submit, str("id", std::string(kMaxJobIdBytes + 1, 'i'))),
         ErrorCode::bad_field_value, "id");
-    add("id over kMaxJobIdBytes", Command::status, {str("id", std::string(kMaxJobIdBytes + 1, 'i'))},
-        ErrorCode::bad_field_value, "id");
+    add("id over kMaxJobIdBytes", Command::status,
+        {str("id", std::string(kMaxJobIdBytes + 1, 'i'))}, ErrorCode::bad_field_value, "id");
     add("empty queue", Command::submit, with(submit, str("queue", "")), ErrorCode::bad_field_value, "queue");
     add("queue over kMaxQueueNameBytes", Command::submit,
         with(submit, str("queue", std::string(kMaxQueueNameBytes + 1, 'q'))), ErrorCode::bad_field_value, "queue");
-    add("queue over kMaxQueueNameBytes", Command::job,
-        with(job, str("queue", std::string(kMaxQueueNameBytes + 1, 'q'))), ErrorCode::bad_field_value, "queue");
+    add("queue over kMaxQueueNameBytes", Command::job, with(job, str("queue", std::string(kMaxQueueNameBytes + 1, 'q'))),
+        ErrorCode::bad_field_value, "queue");
     add("name over kMaxWorkerNameBytes", Command::ready,
         with(ready, str("name", std::string(kMaxWorkerNameBytes + 1, 'n'))), ErrorCode::bad_field_value, "name");
     std::vector<std::string> too_many(kMaxQueuesPerWorker + 1, "q");
@@ -779,7 +776,8 @@ std::vector<MalformedCase> field_cases() {
         "idle_interval_ms");
     add("idle_interval_ms as string", Command::heartbeat, with(heartbeat, str("idle_interval_ms", "10000")),
         ErrorCode::bad_field_type, "idle_interval_ms");
-    add("liveness 0", Command::heartbeat, with(heartbeat, uint("liveness", 0)), ErrorCode::bad_field_value, "liveness");
+    add("liveness 0", Command::heartbeat, with(heartbeat, uint("liveness", 0)), ErrorCode::bad_field_value,
+        "liveness");
     add("liveness 101", Command::heartbeat, with(heartbeat, uint("liveness", 101)), ErrorCode::bad_field_value,
         "liveness");
     add("max_payload_bytes 0 in HEARTBEAT", Command::heartbeat, with(heartbeat, uint("max_payload_bytes", 0)),
@@ -1071,8 +1069,8 @@ TEST_CASE("ten thousand seeded mutations of valid messages never throw or crash 
             Frames again = encode(std::move(decoded.value()));
             auto redecoded = decode(again);
             if (!redecoded) {
-                FAIL("round " << round << ": re-encoded message rejected: " << to_string(redecoded.error().code) << " "
-                              << redecoded.error().detail);
+                FAIL("round " << round << ": re-encoded message rejected: " << to_string(redecoded.error().code)
+                              << " " << redecoded.error().detail);
             }
         } else {
             ++rejected_count;

@@ -172,19 +172,14 @@ inline Field dead_jobs(Fields fields) {
 }
 
 inline Fields valid_dead_job() {
-    return {str("id", "j1"),          uint("attempts", 3),  uint("died_ms_ago", 5000),
-            uint("payload_bytes", 2), sint("priority", -5), raw("errors", attempt_errors(3))};
+    return {str("id", "j1"),       uint("attempts", 3), uint("died_ms_ago", 5000), uint("payload_bytes", 2),
+            sint("priority", -5), raw("errors", attempt_errors(3))};
 }
 
 inline Fields valid_listed_job() {
-    return {str("id", "j1"),
-            uint("attempt", 1),
-            uint("max_attempts", 3),
-            sint("priority", 2),
-            uint("payload_bytes", 5),
-            uint("created_ms", 1'700'000'000'000),
-            uint("started_ms", 1'700'000'000'500),
-            str("worker", "w1")};
+    return {str("id", "j1"),          uint("attempt", 1),        uint("max_attempts", 3),
+            sint("priority", 2),      uint("payload_bytes", 5),  uint("created_ms", 1'700'000'000'000),
+            uint("started_ms", 1'700'000'000'500), str("worker", "w1")};
 }
 
 // A complete, valid header for each command, as a peer in another language would write it.

@@ -236,7 +236,7 @@ private:
     Slots slots_;
     std::size_t mask_ = 0;
     std::size_t size_ = 0;  // in both tables
-    Slots old_;             // while migrating: the slots before the last doubling
+    Slots old_;              // while migrating: the slots before the last doubling
     std::size_t old_capacity_ = 0;
     std::size_t migrated_ = 0;  // old slots before this one are moved (tombstones or empty)
 };

@@ -22,6 +22,7 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
 #include <zmq.hpp>
 
 #include "corsair/producer/job_options.hpp"

@@ -298,7 +298,7 @@ inline void write_histogram(MapWriter& w, std::string_view key, const std::optio
 }
 // Problems inside are reported as "<key>.bounds", "<key>.counts" or "<key>.sum".
 inline std::vector<std::uint64_t> read_histogram_array(const MapReader& h, std::string_view key, std::string_view inner,
-                                                       std::size_t max_items) {
+                                                      std::size_t max_items) {
     const std::string name = std::string(key) + "." + std::string(inner);
     std::vector<std::uint64_t> values;
     const auto* value = h.find(inner);
@@ -328,8 +328,7 @@ inline std::optional<Histogram> read_histogram(const MapReader& r, std::string_v
         }
     }
     if (histogram.counts.size() != histogram.bounds.size() + 1) {
-        return r.fail(ErrorCode::bad_field_value, std::string(key) + ".counts", "not one more than bounds"),
-               std::nullopt;
+        return r.fail(ErrorCode::bad_field_value, std::string(key) + ".counts", "not one more than bounds"), std::nullopt;
     }
     return histogram;
 }

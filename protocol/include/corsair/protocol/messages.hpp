@@ -138,12 +138,12 @@ struct StatusReply {
     // Attempts counted against max_attempts (since the last RETRY); absent on the wire when it
     // equals `attempt`, i.e. when no lease was given back uncounted.
     std::optional<std::uint32_t> counted_attempts;
-    std::string worker;  // name of the lease holder while running
+    std::string worker;         // name of the lease holder while running
     // Running, but its worker holds it ready behind the jobs it runs (READY prefetch), as far as
     // the broker can tell: not started yet (protocol.md §5.4, §11).
     bool is_held_ready = false;
-    std::string error;       // the last attempt's error, if any
-    zmq::message_t payload;  // done only: the result bytes
+    std::string error;          // the last attempt's error, if any
+    zmq::message_t payload;     // done only: the result bytes
     std::int32_t priority = 0;
     std::uint32_t max_attempts = 0;
     std::optional<std::uint32_t> progress;  // percent, 0..100, as last reported while running
@@ -225,8 +225,8 @@ struct StatsReply {
     std::map<std::string, std::uint64_t> counters;  // broker-wide counters, names in docs/protocol.md
     // The broker's --max-payload: the largest payload or result it takes. Absent from older brokers.
     std::optional<std::uint64_t> max_payload_bytes = std::nullopt;
-    std::uint64_t uptime_ms = 0;        // since this broker process started (0 = not told)
-    std::string version;                // the broker's release, e.g. "0.1.0" (empty = not told)
+    std::uint64_t uptime_ms = 0;  // since this broker process started (0 = not told)
+    std::string version;          // the broker's release, e.g. "0.1.0" (empty = not told)
     std::uint64_t broker_instance = 0;  // as in Accepted (0 = not told)
     // Unix ms when a job last ended done or failed for good; absent before any.
     std::optional<std::uint64_t> last_job_ended_at_ms = std::nullopt;
@@ -311,14 +311,10 @@ enum class ListedState : std::uint8_t { pending, delayed, running, failed };
 
 inline constexpr std::string_view to_string(ListedState state) noexcept {
     switch (state) {
-        case ListedState::pending:
-            return "pending";
-        case ListedState::delayed:
-            return "delayed";
-        case ListedState::running:
-            return "running";
-        case ListedState::failed:
-            return "failed";
+        case ListedState::pending: return "pending";
+        case ListedState::delayed: return "delayed";
+        case ListedState::running: return "running";
+        case ListedState::failed: return "failed";
     }
     return "pending";
 }
