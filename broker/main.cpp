@@ -75,12 +75,13 @@ int serve(corsair::broker::BrokerOptions options, const corsair::http::HttpOptio
     }
     corsair::broker::Broker broker(context, options, log);
     running = &broker;
+    // Ready before the line below: whoever reads that line may ask /health or /ready at once.
+    if (http.server) http.server->set_ready(true);
     // One stdout line with the resolved endpoints, for scripts and tests binding port 0.
     const auto ready = corsair::broker::format_ready_line(
         {broker.producer_endpoint(), broker.worker_endpoint(), http.server ? http.server->bound_address() : ""});
     std::printf("%s\n", ready.c_str());
     std::fflush(stdout);
-    if (http.server) http.server->set_ready(true);
     broker.run();
     running = nullptr;
     {
