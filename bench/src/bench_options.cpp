@@ -28,7 +28,7 @@ Workloads (--workload NAME, repeatable; default: all):
                 built-in to a no-op, it returns the payload), one pipelining producer; timed until
                 the producer has every RESULT. Broker memory-only (--data-dir ''). Then the same
                 with every worker at --capacity 1 and its default flags (one job per worker at
-                a time, as the peers' workers hold, plus the 8 held ready of --prefetch 8),
+                a time, as the peers' workers hold, plus up to 32 held ready, --prefetch 32),
                 and again with --threads 1 (a handler thread, as a command's worker has).
   latency       1 producer, 1 worker (--capacity 1), 20,000 sequential jobs of 16 bytes (echo:
                 16-byte results), SUBMIT to RESULT; p50, p99, p99.9, mean, max in microseconds.
@@ -111,7 +111,7 @@ std::string echo_handler_description(EchoPlacement placement) {
         case EchoPlacement::worker_default:
             break;
     }
-    return "corsair-worker --builtin echo, default flags (an instant built-in: on the I/O thread; --prefetch 8)";
+    return "corsair-worker --builtin echo, default flags (an instant built-in: on the I/O thread; --prefetch 32)";
 }
 
 WorkloadSizes full_sizes() { return WorkloadSizes{}; }

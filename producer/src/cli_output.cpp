@@ -205,6 +205,7 @@ nlohmann::json stats_json(const protocol::StatsReply& stats) {
                            {"queues", names},
                            {"capacity", w.capacity},
                            {"prefetch", w.prefetch},
+                           {"ready_depth", w.ready_depth},
                            {"in_flight", w.in_flight},
                            {"held_ready", held_ready(w)},
                            {"last_heartbeat_ago_ms", w.last_heartbeat_ms},

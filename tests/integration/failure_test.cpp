@@ -101,12 +101,12 @@ std::set<std::string> wait_until_holding(Cluster& cluster, corsair::producer::Pr
 TEST_CASE("a worker killed with SIGKILL has its jobs completed by the others", "[integration][failure]") {
     Cluster cluster;
     cluster.start_worker("victim", {"--builtin", "sleep"}, "q", 2);
-    // Without prefetch, so that the victim's jobs, requeued at the head of the queue, are the next
-    // the others start. With the default --prefetch 8 each of them already holds 8 jobs ready that
-    // run first: the bound below would then measure their backlog (2.4 s of the 2.6 s bound in
-    // stop 29), not how soon a dead worker's jobs come back.
-    cluster.start_worker("w2", {"--builtin", "sleep", "--prefetch", "0"}, "q", 2);
-    cluster.start_worker("w3", {"--builtin", "sleep", "--prefetch", "0"}, "q", 2);
+    // With the default prefetch: the broker holds jobs of 300 ms ready on the others one at a time
+    // (what they get through in 10 ms, at least one), so the victim's jobs, requeued at the head of
+    // the queue, wait behind at most one job each. When they held all of a --prefetch of 8 ready, their
+    // backlog ran first and took 2.4 s of the bound below.
+    cluster.start_worker("w2", {"--builtin", "sleep"}, "q", 2);
+    cluster.start_worker("w3", {"--builtin", "sleep"}, "q", 2);
     REQUIRE(cluster.wait_for_workers(3));
     auto producer = cluster.make_producer();
     auto ids = submit_sleep_jobs(*producer, 30, 300);

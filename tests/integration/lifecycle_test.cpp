@@ -281,7 +281,8 @@ TEST_CASE("queue_full at the limit loses nothing", "[integration][lifecycle]") {
 TEST_CASE("a short job held ready behind a long one is recalled and runs at once on an idle worker",
           "[integration][lifecycle][prefetch]") {
     Cluster cluster;
-    // Capacity 1 and the default --prefetch 8: "short" is held ready behind "long".
+    // Capacity 1 and the default prefetch: "short" is held ready behind "long" (its pace unknown yet:
+    // one job held ready).
     cluster.start_worker("holder", {"--builtin", "sleep"}, "q", 1);
     REQUIRE(cluster.wait_for_workers(1));
     auto producer = cluster.make_producer();
@@ -310,7 +311,7 @@ TEST_CASE("a worker stopped with SIGTERM gives back the job it holds ready at on
           "the one it runs",
           "[integration][lifecycle][prefetch]") {
     Cluster cluster;
-    // Capacity 1 and the default --prefetch 8: "held" waits behind "running" on the one worker.
+    // Capacity 1 and the default prefetch: "held" waits behind "running" on the one worker.
     // Each job leaves a mark when it starts, and sleeps for its payload's seconds.
     const std::string marks = cluster.log_dir();
     auto& holder = cluster.start_worker(

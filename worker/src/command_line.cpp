@@ -91,9 +91,11 @@ Batches: the worker asks the broker for up to --batch jobs per JOBS message (at 
 nothing else is at hand; a broker that does not know batches gets one JOB and one DONE per
 message. --batch 1 turns this off.
 
-Prefetch: besides its --capacity, the worker holds --prefetch jobs (8 by default) ready to start
-the moment a running one ends, so that it does not wait a round trip to the broker for the next,
-and jobs and results travel several to a message.
+Prefetch: besides its --capacity, the worker holds up to --prefetch jobs (32 by default) ready
+to start the moment a running one ends, so that it does not wait a round trip to the broker for
+the next, and jobs and results travel several to a message. --prefetch is a ceiling: the broker
+holds ready only as many as the worker gets through in 10 ms at the pace its jobs end (at least
+one), so short jobs get all of it and jobs of 10 ms or more one at a time.
 The broker hands a job to a worker with a free slot first, and asks a ready job back (RECALL)
 when another worker of its queue sits idle, so a long job never keeps a short one waiting.
 --prefetch 0 turns this off.
@@ -290,8 +292,9 @@ CommandLineParser::Flags::Flags() {
         ->check(CLI::Range(std::uint32_t{1}, protocol::kMaxBatchEntries))
         ->capture_default_str();
     app.add_option("--prefetch", options.prefetch,
-                   "Jobs held ready beyond --capacity, 0 to 64, so that the next job is here when one ends; the "
-                   "broker takes a ready job back when another worker sits idle (0: none)")
+                   "Most jobs held ready beyond --capacity, 0 to 64, so that the next job is here when one ends; "
+                   "the broker holds as many as this worker gets through in 10 ms (at least one) and takes a "
+                   "ready job back when another worker sits idle (0: none)")
         ->type_name("N")
         ->check(CLI::Range(std::uint32_t{0}, protocol::kMaxPrefetch))
         ->capture_default_str();

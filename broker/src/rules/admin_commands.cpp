@@ -392,7 +392,7 @@ p::StatsReply AdminCommands::stats(TimePoint now) const {
                                  static_cast<std::uint32_t>(worker.leases.size()),
                                  static_cast<std::uint64_t>(std::max<std::int64_t>(0, silent.count())),
                                  worker.state == WorkerState::draining, worker.done, worker.failed, worker.address,
-                                 worker.key, worker.prefetch});
+                                 worker.key, worker.prefetch, worker.ready_depth.depth(worker.prefetch)});
     });
     std::sort(reply.workers.begin(), reply.workers.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
     reply.counters = context_.counters.to_map();

@@ -39,6 +39,7 @@ void JobEndings::complete(WorkerRecord* worker, const std::string& id, std::uint
     JobRecord* found = current_lease(worker, id, attempt);
     if (found == nullptr) return;
     JobRecord& job = *found;
+    if (worker != nullptr) worker->ready_depth.attempt_ended(job.state_since, now);
     if (succeeded) {
         ++context_.counters.jobs_done;
         ++job.queue->done;

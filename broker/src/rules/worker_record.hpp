@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "job_list.hpp"
+#include "ready_depth.hpp"
 
 namespace corsair::broker {
 
@@ -45,6 +46,8 @@ struct WorkerRecord {
     std::uint32_t capacity = 1;
     // Jobs it may hold ready beyond `capacity` (READY `prefetch`, protocol.md §11).
     std::uint32_t prefetch = 0;
+    // How many of those it is leased now, from the pace at which its attempts end.
+    ReadyDepth ready_depth;
     // Most jobs in one JOBS (READY `batch`, at most kMaxBatchEntries); 0 or 1: one JOB per message.
     std::uint32_t batch = 0;
     // Jobs leased to it in the dispatch under way, not yet sent (Scheduler::send_outgoing).
@@ -74,7 +77,8 @@ struct WorkerRecord {
 
     std::uint32_t credit() const noexcept {
         const auto held = static_cast<std::uint32_t>(leases.size());
-        return held >= capacity + prefetch ? 0 : capacity + prefetch - held;
+        const auto most = capacity + ready_depth.depth(prefetch);
+        return held >= most ? 0 : most - held;
     }
     // Holds no lease and said it heartbeats less then: its idle interval applies (protocol.md §9).
     bool is_heartbeating_idle() const noexcept { return heartbeats_when_idle && leases.empty(); }

@@ -181,7 +181,7 @@ def test_every_submit_option_reaches_the_broker(cluster):
 
 
 def test_status_tells_a_job_its_worker_holds_ready_from_the_one_it_runs(cluster):
-    # corsair-worker at capacity 1 holds up to 8 more ready (--prefetch 8): the second job waits.
+    # corsair-worker at capacity 1 holds a job ready (its pace unknown yet: one): the second job waits.
     cluster.start_broker("--data-dir", "")
     cluster.cpp_worker("cpp", "held", 1, "--builtin", "sleep")
     wait_registered(cluster, "cpp")

@@ -823,6 +823,58 @@ TEST_CASE("a job held ready is recalled for a worker that sits idle, and goes to
     }
 }
 
+TEST_CASE("the broker holds ready what a worker gets through in 10 ms: all its prefetch for short jobs, one for long "
+          "ones",
+          "[broker][scheduler][prefetch]") {
+    Fixture f;
+    f.ready("A", {"q"}, 1, 8);
+    for (int i = 0; i < 40; ++i) f.submit(std::to_string(i));
+    auto ready_depth = [&f] { return f.scheduler.stats(f.now).workers.at(0).ready_depth; };
+    // Its pace is not known yet: one job to run and one held ready.
+    CHECK(f.job_ids_for("A") == std::vector<std::string>{"0", "1"});
+    CHECK(ready_depth() == 1);
+
+    // A job ended 1 ms after its lease: 10 would fit in 10 ms, so the whole prefetch of 8.
+    f.advance(std::chrono::milliseconds(1));
+    f.done("A", "0", 1);
+    CHECK(f.job_ids_for("A").size() == 8);
+    CHECK(ready_depth() == 8);
+
+    // Then one of 100 ms: the smoothed pace (13 ms) is over 10 ms, so one job held ready. The 8
+    // already there stay; no more comes until they are down to one.
+    f.advance(std::chrono::milliseconds(100));
+    f.done("A", "1", 1);
+    CHECK(ready_depth() == 1);
+    CHECK(f.jobs_for("A").empty());
+    for (int i = 2; i < 8; ++i) {
+        f.advance(std::chrono::milliseconds(100));
+        f.heartbeat("A");
+        f.done("A", std::to_string(i), 1);
+        CHECK(f.jobs_for("A").empty());
+    }
+    f.advance(std::chrono::milliseconds(100));
+    f.done("A", "8", 1);  // "9" runs now and "10" comes to be held ready: one, not eight
+    CHECK(f.job_ids_for("A") == std::vector<std::string>{"10"});
+
+    SECTION("idle time does not count: a job's pace runs from its lease when that came after the last ending") {
+        f.ready("B", {"r"}, 1, 8);
+        f.submit("r0", "r");
+        REQUIRE(f.job_ids_for("B") == std::vector<std::string>{"r0"});
+        f.advance(std::chrono::milliseconds(1));
+        f.done("B", "r0", 1);
+        for (int i = 0; i < 4; ++i) {  // a long idle stretch, heartbeating
+            f.advance(std::chrono::milliseconds(900));
+            f.heartbeat("B");
+        }
+        f.submit("r1", "r");
+        REQUIRE(f.job_ids_for("B") == std::vector<std::string>{"r1"});
+        f.advance(std::chrono::milliseconds(1));
+        f.done("B", "r1", 1);
+        for (int i = 2; i < 20; ++i) f.submit("r" + std::to_string(i), "r");
+        CHECK(f.job_ids_for("B").size() == 9);  // one to run, 8 held ready
+    }
+}
+
 TEST_CASE("a job with a timeout is never held ready, since its timeout runs from the lease",
           "[broker][scheduler][prefetch]") {
     Fixture f;

@@ -376,7 +376,7 @@ TEST_CASE("STATS_REPLY round trips with several queues, workers and counters", "
     SECTION("populated") {
         StatsReply reply;
         reply.queues = {{"emails", 10, 2, 300, 4}, {"images", 0, 0, 0, 0}, {"big", UINT64_MAX, 1, 2, 3}};
-        reply.workers = {{"host-a:1", {"emails", "images"}, 8, 2, 15, false, 120, 3, "", "", kMaxPrefetch},
+        reply.workers = {{"host-a:1", {"emails", "images"}, 8, 2, 15, false, 120, 3, "", "", kMaxPrefetch, 5},
                          {"host-b:2", {"big"}, 1, 1, 1234567, true, 0, UINT64_MAX},
                          {"", {}, 0, 0, 0, false}};
         reply.counters = {{"submitted", 1000}, {"requeued", 7}, {"stale_completions", 0}, {"huge", UINT64_MAX}};
@@ -406,8 +406,10 @@ TEST_CASE("STATS_REPLY round trips with several queues, workers and counters", "
         CHECK(m.workers[0].done == 120);
         CHECK(m.workers[0].failed == 3);
         CHECK(m.workers[0].prefetch == kMaxPrefetch);
+        CHECK(m.workers[0].ready_depth == 5);
         CHECK(m.workers[1].name == "host-b:2");
         CHECK(m.workers[1].prefetch == 0);  // absent when 0
+        CHECK(m.workers[1].ready_depth == 0);
         CHECK(m.workers[1].queues == std::vector<std::string>{"big"});
         CHECK(m.workers[1].capacity == 1);
         CHECK(m.workers[1].in_flight == 1);

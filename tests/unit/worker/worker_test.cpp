@@ -1012,7 +1012,7 @@ TEST_CASE("a worker takes JOBS and, once the broker's HEARTBEAT allows it, answe
     options.runs_handlers_inline = true;  // every job of a JOBS ends before the worker looks up
     RunningWorker running(context, options, {{"q", describe()}, {"r", describe()}});
     auto [worker_id, ready] = broker.expect<protocol::Ready>();
-    CHECK(ready.batch == 16);  // WorkerOptions::batch (64), but never more than capacity + prefetch
+    CHECK(ready.batch == 40);  // WorkerOptions::batch (64), but never more than capacity + prefetch
 
     auto jobs_of = [](int count) {
         protocol::Jobs jobs;
@@ -1091,7 +1091,7 @@ TEST_CASE("pooled handlers' results reach a batching broker, each exactly once",
     FakeBroker broker(context);
     RunningWorker running(context, options_for(broker, 16), {{"q", describe()}});
     auto [worker_id, ready] = broker.expect<protocol::Ready>();
-    CHECK(ready.batch == 24);  // capacity + prefetch
+    CHECK(ready.batch == 48);  // capacity + prefetch (32)
     broker.send(worker_id, protocol::Heartbeat{250, 3, protocol::kMaxBatchEntries});
     protocol::Jobs jobs;
     for (int i = 0; i < 16; ++i) jobs.jobs.push_back(protocol::Job{"job-" + std::to_string(i), "q", 1, {}});
@@ -1233,7 +1233,7 @@ TEST_CASE("a job held ready is given back on RECALL as FAIL not_started, and a s
     RunningWorker running(context, options_for(broker), {{"q", [&](const JobContext& job) { return gate.pass(job); }}});
     auto [worker_id, ready] = broker.expect<protocol::Ready>();
     CHECK(ready.capacity == 1);
-    CHECK(ready.prefetch == 8);  // the default
+    CHECK(ready.prefetch == 32);  // the default
     broker.send(worker_id, protocol::Heartbeat{1000, 3});
     broker.send_job(worker_id, "long", "q", 1, "");
     broker.send_job(worker_id, "ready", "q", 4, "");
@@ -1304,7 +1304,7 @@ TEST_CASE("inline handlers read the broker's messages between jobs, so a RECALL 
     options.runs_handlers_inline = true;
     RunningWorker running(context, options, {{"q", [&](const JobContext& job) { return gate.pass(job); }}});
     auto [worker_id, ready] = broker.expect<protocol::Ready>();
-    CHECK(ready.prefetch == 8);
+    CHECK(ready.prefetch == 32);
     broker.send(worker_id, protocol::Heartbeat{1000, 3});
     broker.send_job(worker_id, "long", "q", 1, "");
     REQUIRE(gate.wait_running(1));

@@ -403,6 +403,7 @@ inline void write_body(MapWriter& w, const StatsReply& m) {
         if (!worker.address.empty()) w.field("address", worker.address);
         if (!worker.key.empty()) w.field("key", worker.key);
         if (worker.prefetch != 0) w.field("prefetch", worker.prefetch);
+        if (worker.prefetch != 0) w.field("ready_depth", worker.ready_depth);
         w.end();
     }
     w.end();
@@ -442,6 +443,7 @@ inline WorkerStats read_worker_stats(const MapReader& w) {
     stats.address = w.string("address", kMaxWorkerNameBytes, Presence::optional);
     stats.key = w.string("key", kMaxKeyNameBytes, Presence::optional);
     stats.prefetch = w.unsigned_integer<std::uint32_t>("prefetch", 0, kMaxPrefetch, 0);
+    stats.ready_depth = w.unsigned_integer<std::uint32_t>("ready_depth", 0, kMaxPrefetch, 0);
     return stats;
 }
 inline void read_body(const MapReader& r, StatsReply& m) {

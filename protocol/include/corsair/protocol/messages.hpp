@@ -216,6 +216,9 @@ struct WorkerStats {
     // READY's `prefetch`: leases it may hold beyond `capacity`, ready to start. Its leases past
     // `capacity` (in_flight - capacity) are such jobs, not started as far as the broker knows.
     std::uint32_t prefetch = 0;
+    // Of `prefetch`, how many the broker leases it now: as many as it gets through in 10 ms at
+    // the pace its attempts end, at least one (protocol.md §11).
+    std::uint32_t ready_depth = 0;
 };
 
 struct StatsReply {
