@@ -9,10 +9,10 @@ process alive after the worker has stopped.
 
 from __future__ import annotations
 
-import queue
+import collections
 import threading
 import traceback
-from typing import Callable, Dict, List, Optional, Union
+from typing import Callable, Deque, Dict, List, Optional, Tuple, Union
 
 import zmq
 
@@ -91,14 +91,18 @@ def run_handler(handler: Handler, job: Job) -> List[bytes]:
 class HandlerPool:
     """`threads` daemon threads running handlers; outcomes go to the inproc endpoint `pipe`.
 
-    submit() and stop() are called by the worker's I/O thread only.
+    Jobs wait for a thread in arrival order; one still waiting (held ready, READY `prefetch`) can
+    be taken back, for a RECALL or a drain. submit(), take_back(), take_waiting() and stop() are
+    called by the worker's I/O thread only.
     """
 
     def __init__(self, context: zmq.Context, pipe: str, threads: int, handlers: Dict[str, Handler]) -> None:
         self._context = context
         self._pipe_endpoint = pipe
         self._handlers = handlers
-        self._tasks: "queue.Queue[Optional[Job]]" = queue.Queue()
+        self._waiting: Deque[Job] = collections.deque()
+        self._wake = threading.Condition()
+        self._stopping = False
         self._threads = [
             threading.Thread(target=self._serve, name=f"corsair-handler-{i}", daemon=True) for i in range(threads)
         ]
@@ -107,15 +111,41 @@ class HandlerPool:
 
     def submit(self, job: Job) -> None:
         """Queues one attempt; it runs as soon as a thread is free."""
-        self._tasks.put(job)
+        with self._wake:
+            self._waiting.append(job)
+            self._wake.notify()
+
+    def take_back(self, key: Tuple[str, int]) -> Optional[Job]:
+        """Removes the attempt `key` (id, attempt) if no thread has taken it yet; None if one has."""
+        with self._wake:
+            for job in self._waiting:
+                if (job.id, job.attempt) == key:
+                    self._waiting.remove(job)
+                    return job
+        return None
+
+    def take_waiting(self) -> List[Job]:
+        """Removes and returns every attempt no thread has taken yet, oldest first."""
+        with self._wake:
+            waiting = list(self._waiting)
+            self._waiting.clear()
+        return waiting
 
     def stop(self, timeout: float) -> bool:
-        """Lets the threads finish what they run and exit; True if all did within `timeout` s."""
-        for _ in self._threads:
-            self._tasks.put(None)
+        """Lets the threads finish what they run and what waits, then exit; True if all did within
+        `timeout` s."""
+        with self._wake:
+            self._stopping = True
+            self._wake.notify_all()
         for thread in self._threads:
             thread.join(timeout)
         return not any(thread.is_alive() for thread in self._threads)
+
+    def _next(self) -> Optional[Job]:
+        with self._wake:
+            while not self._waiting and not self._stopping:
+                self._wake.wait()
+            return self._waiting.popleft() if self._waiting else None
 
     def _serve(self) -> None:
         pipe = self._context.socket(zmq.PUSH)
@@ -125,7 +155,7 @@ class HandlerPool:
         send: Callable[[List[bytes]], None] = pipe.send_multipart
         try:
             while True:
-                job = self._tasks.get()
+                job = self._next()
                 if job is None:
                     return
                 job._pipe = send

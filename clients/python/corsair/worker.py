@@ -45,6 +45,7 @@ _MAX_HOLDING_BYTES = p.MAX_HEADER_BYTES // 2
 _DISCONNECT_LINGER_MS = 500
 # Pauses after a NotStarted: 1 s doubling to 16 s while start failures follow each other.
 _NOT_STARTED_PAUSE_MIN, _NOT_STARTED_PAUSE_MAX = 1.0, 16.0
+_GIVEN_BACK_WHILE_DRAINING = "given back unstarted: the worker is draining"
 
 
 def default_worker_name() -> str:
@@ -78,8 +79,10 @@ class Worker:
 
     ``Worker("tcp://127.0.0.1:5556", capacity=4)``; add handlers with add_handler() or the
     handler() decorator, then run(). Durations are in seconds. `name` defaults to host:pid;
-    `threads` handler threads (default `capacity`); `batch` most jobs per JOBS and DONEs per
-    DONES (0 or 1: single messages); `heartbeat_interval` and `liveness` are used until the
+    `threads` handler threads (default `capacity`); `prefetch` most jobs held ready beyond the
+    capacity (0 to 64, default 32; the broker holds as many as the worker gets through in 10 ms,
+    at least one, and asks one back with RECALL for a worker that sits idle); `batch` most jobs
+    per JOBS and DONEs per DONES (0 or 1: single messages); `heartbeat_interval` and `liveness` are used until the
     broker's first HEARTBEAT; `reconnect_min`/`reconnect_max` bound the reconnect backoff;
     `drain_timeout` how long a drain waits for running jobs (0: no limit); `curve` CURVE keys.
     """
@@ -91,6 +94,7 @@ class Worker:
         name: Optional[str] = None,
         capacity: int = 1,
         threads: Optional[int] = None,
+        prefetch: int = 32,
         batch: int = 64,
         heartbeat_interval: Seconds = 1.0,
         liveness: int = p.DEFAULT_LIVENESS,
@@ -102,6 +106,8 @@ class Worker:
     ) -> None:
         if not 1 <= capacity <= p.MAX_CAPACITY:
             raise ValueError(f"capacity must be between 1 and {p.MAX_CAPACITY}")
+        if not 0 <= prefetch <= p.MAX_PREFETCH:
+            raise ValueError(f"prefetch must be between 0 and {p.MAX_PREFETCH}")
         if not 0.01 <= heartbeat_interval <= 60:
             raise ValueError("heartbeat_interval must be between 0.01 and 60 seconds")
         if not 0 < reconnect_min <= reconnect_max:
@@ -112,7 +118,8 @@ class Worker:
             raise ValueError(f"worker name longer than {p.MAX_WORKER_NAME_BYTES} bytes")
         self.capacity = capacity
         self.threads = threads or capacity
-        self.batch = max(0, min(batch, capacity, p.MAX_BATCH_ENTRIES))
+        self.prefetch = prefetch
+        self.batch = max(0, min(batch, capacity + prefetch, p.MAX_BATCH_ENTRIES))
         self._own_interval = float(heartbeat_interval)
         self._own_liveness = liveness
         self.reconnect_min = float(reconnect_min)
@@ -131,7 +138,7 @@ class Worker:
         # What this worker did, for its operator and its tests; written by the I/O thread only.
         self.counters: Dict[str, int] = dict.fromkeys(
             ("jobs", "job_batches", "done", "done_batches", "failed", "abandoned", "connections", "ready_again",
-             "heartbeats"),
+             "heartbeats", "recalled", "given_back"),
             0,
         )
 
@@ -397,6 +404,8 @@ class Worker:
         ready: Dict[str, Any] = {"queues": list(self._handlers), "capacity": self.capacity, "name": self.name}
         if self.batch > 1:
             ready["batch"] = self.batch
+        if self.prefetch > 0:
+            ready["prefetch"] = self.prefetch  # §11: jobs held ready beyond the capacity
         ready["instance"] = self._instance
         ready["holding"] = self._holding()
         ready["idle_heartbeat"] = True  # §9: heartbeat at the broker's idle interval while holding no lease
@@ -459,6 +468,8 @@ class Worker:
                 self._on_job(id, queue, attempt, payload)
         elif m.command == Command.ABANDON:
             self._on_abandon((h.get("id", ""), h.get("attempt", 0)), h.get("reason", ""))
+        elif m.command == Command.RECALL:
+            self._on_recall((h.get("id", ""), h.get("attempt", 0)))
         elif m.command == Command.ERROR:
             self._on_error(h, now)
         elif m.command == Command.DISCONNECT:
@@ -502,9 +513,34 @@ class Worker:
         if key in self._running:
             return  # the lease is already ours and running
         self.counters["jobs"] += 1
+        if self._state.startswith("draining") and len(self._running) >= self.capacity:
+            # Sent before the broker read our DRAIN, and no slot free: it would only wait here.
+            self._give_back_unstarted(key, _GIVEN_BACK_WHILE_DRAINING)
+            return
         job = Job(id, queue, attempt, payload, self._max_result_bytes)
         self._running[key] = _Running(job)
         self._pool.submit(job)
+
+    def _on_recall(self, key: Lease) -> None:
+        """§5.32: the broker wants a job held ready back for an idle worker. Started (or ended)
+        already, it runs on here and the broker waits for its end."""
+        running = self._running.get(key)
+        if running is None or running.abandoned or self._pool.take_back(key) is None:
+            log.debug("recall ignored job=%s attempt=%s reason=started", key[0], key[1])
+            return
+        self.counters["recalled"] += 1
+        self._give_back_unstarted(key, "recalled by the broker before it started")
+
+    def _give_back_unstarted(self, key: Lease, why: str) -> None:
+        """FAIL not_started for a job held ready that never ran: the broker leases it to another
+        worker, uncounted (§11). Unlike a handler's NotStarted, this worker is not at fault."""
+        self._running.pop(key, None)
+        self.counters["given_back"] += 1
+        report: Report = (Command.FAIL, {"id": key[0], "attempt": key[1], "error": why, "not_started": True}, None)
+        if self._answered:
+            self._send_report(report)
+        else:
+            self._unsent[key] = report
 
     def _on_abandon(self, key: Lease, reason: str) -> None:
         if self._unsent.pop(key, None) is not None:
@@ -519,6 +555,8 @@ class Worker:
         running.job.stopped.set()
         self.counters["abandoned"] += 1
         log.info("abandoned job=%s attempt=%s reason=%s", key[0], key[1], reason)
+        if self._pool.take_back(key) is not None:
+            del self._running[key]  # held ready, never started: it never will be
 
     def _on_error(self, h: Dict[str, Any], now: float) -> None:
         error = broker_error(h)
@@ -670,3 +708,15 @@ class Worker:
             return
         self._state = "draining"
         self._send(Command.DRAIN, {})
+        # DRAIN first, so that the broker hands these to other workers, not back here (§11).
+        given_back = 0
+        for job in self._pool.take_waiting():
+            key = (job.id, job.attempt)
+            running = self._running.get(key)
+            if running is None or running.abandoned:
+                self._running.pop(key, None)  # the broker took the lease back already
+                continue
+            self._give_back_unstarted(key, _GIVEN_BACK_WHILE_DRAINING)
+            given_back += 1
+        if given_back:
+            log.info("jobs given back unstarted count=%d reason=draining", given_back)

@@ -156,3 +156,54 @@ def test_a_job_its_worker_could_not_start_goes_to_another_worker_without_using_u
     # After its pause the sick worker takes jobs again.
     wait_until(lambda: producer.run("q", "x", timeout=scaled(5)) and sick.worker.counters["done"] > 0, 15,
                "the sick worker to serve again", step=0.2)
+
+
+def test_a_python_worker_holds_a_job_ready_and_gives_it_back_when_the_broker_recalls_it_for_an_idle_worker(cluster):
+    # §11: capacity 1 and the default prefetch. "short" waits behind "long" on "holder" until
+    # "idle" arrives; the broker asks it back and hands it over, "long" runs on.
+    cluster.start_broker("--data-dir", "")
+    holder = cluster.py_worker("q", "holder")
+    wait_registered(cluster, "holder")
+    assert cluster.stats().worker("holder")["prefetch"] == 32
+    producer = cluster.producer()
+    long_job = producer.submit("q", "sleep:60000")
+    short_job = producer.submit("q", "sleep:0")
+    wait_until(lambda: producer.status(short_job).state == "running", scaled(10), "both jobs leased")
+    assert producer.status(short_job).held_ready and not producer.status(long_job).held_ready
+    assert [r[0] for r in holder.record] == [long_job]  # "short" has not started
+
+    cluster.py_worker("q", "idle")
+    wait_until(lambda: producer.status(short_job).state == "done", scaled(10), "the recalled job to run")
+    status = producer.status(short_job)
+    assert status.worker == "idle" and status.attempt == 2
+    assert holder.worker.counters["recalled"] == 1
+    counters = cluster.stats().counters
+    assert counters["jobs_recalled"] == 1 and counters["attempts_not_started"] == 0
+    assert producer.status(long_job).state == "running"
+    assert [r[0] for r in holder.record] == [long_job]  # never ran "short"
+
+
+def test_a_draining_python_worker_gives_back_the_job_it_holds_ready_at_once_and_finishes_the_one_it_runs(
+        cluster, tmp_path):
+    cluster.start_broker("--data-dir", "")
+    record = tmp_path / "record"
+    process = cluster.py_worker_process("py", "q", 1, "--record", str(record))
+    wait_registered(cluster, "py")
+    producer = cluster.producer()
+    running = producer.submit("q", "sleep:1500")
+    held = producer.submit("q", "sleep:0")
+    wait_until(lambda: record.exists() and "started" in record.read_text(), scaled(10), "the first job to start")
+    wait_until(lambda: producer.status(held).state == "running", scaled(10), "the second job leased, held ready")
+    process.signal(signal.SIGTERM)
+    # Back in its queue while "running" still runs: no other worker, so it waits there.
+    wait_until(lambda: producer.status(held).state == "pending", scaled(5), "the held job given back")
+    assert producer.status(running).state == "running"
+    assert producer.wait(running, timeout=scaled(10)).ok
+    assert process.wait(10) == 0
+    assert held not in record.read_text()  # never started here
+    counters = cluster.stats().counters
+    assert counters["attempts_not_started"] == 1 and counters["jobs_requeued"] == 1  # the held job, uncounted
+    cluster.py_worker("q", "next")
+    assert producer.wait(held, timeout=scaled(10)).ok
+    status = producer.status(held)
+    assert status.worker == "next" and status.attempt == 2 and status.counted_attempts == 1
