@@ -132,10 +132,11 @@ class HandlerPool:
         return waiting
 
     def stop(self, timeout: float) -> bool:
-        """Lets the threads finish what they run and what waits, then exit; True if all did within
-        `timeout` s."""
+        """Drops what waits (the broker gives those leases to other workers), lets the threads
+        finish what they run and exit; True if all did within `timeout` s."""
         with self._wake:
             self._stopping = True
+            self._waiting.clear()
             self._wake.notify_all()
         for thread in self._threads:
             thread.join(timeout)
@@ -158,6 +159,10 @@ class HandlerPool:
                 job = self._next()
                 if job is None:
                     return
+                if job.stopped.is_set():
+                    # Abandoned while it waited: never started; the I/O thread drops this outcome.
+                    send([FAILED, job.id.encode(), str(job.attempt).encode(), b"abandoned before it started"])
+                    continue
                 job._pipe = send
                 outcome = run_handler(self._handlers[job.queue], job)
                 job._pipe = None

@@ -46,6 +46,7 @@ _DISCONNECT_LINGER_MS = 500
 # Pauses after a NotStarted: 1 s doubling to 16 s while start failures follow each other.
 _NOT_STARTED_PAUSE_MIN, _NOT_STARTED_PAUSE_MAX = 1.0, 16.0
 _GIVEN_BACK_WHILE_DRAINING = "given back unstarted: the worker is draining"
+_GIVEN_BACK_WHILE_PAUSED = "given back unstarted: the worker pauses after a job it could not start"
 
 
 def default_worker_name() -> str:
@@ -623,12 +624,18 @@ class Worker:
         """§5.12: FAIL not_started gives the lease back uncounted. DRAIN goes first, so that the
         broker does not hand the freed credit straight back to this worker; READY ends the pause."""
         now = time.monotonic()
-        if self._paused_until is None and not self._state.startswith("draining"):
-            self._send(Command.DRAIN, {})
-        self._paused_until = now + self._pause
-        log.warning("job not started; given back uncounted job=%s attempt=%s pause=%.0f s error=%r",
-                    key[0], key[1], self._pause, error[:200])
-        self._pause = min(self._pause * 2, _NOT_STARTED_PAUSE_MAX)
+        if self._paused_until is None:
+            # A new pause. Failures during it (jobs that were already here) belong to it: they
+            # neither lengthen it nor double the next one.
+            if not self._state.startswith("draining"):
+                self._send(Command.DRAIN, {})
+                self._give_back_waiting(_GIVEN_BACK_WHILE_PAUSED)  # §11: a draining worker holds nothing ready
+            self._paused_until = now + self._pause
+            log.warning("job not started; given back uncounted job=%s attempt=%s pause=%.0f s error=%r",
+                        key[0], key[1], self._pause, error[:200])
+            self._pause = min(self._pause * 2, _NOT_STARTED_PAUSE_MAX)
+        else:
+            log.warning("job not started; given back uncounted job=%s attempt=%s error=%r", key[0], key[1], error[:200])
         report: Report = (Command.FAIL, {"id": key[0], "attempt": key[1], "error": error, "not_started": True}, None)
         if self._answered:
             self._send_report(report)
@@ -705,10 +712,18 @@ class Worker:
         log.info("draining in_flight=%d", len(self._running))
         if self._sock is None:
             self._state = "draining_disconnected"  # waiting to reconnect: do not
+            # Nothing can be given back without a connection: the jobs held ready are dropped
+            # unrun, and the broker gives their leases to others when it declares us dead.
+            for job in self._pool.take_waiting():
+                self._running.pop((job.id, job.attempt), None)
             return
         self._state = "draining"
         self._send(Command.DRAIN, {})
         # DRAIN first, so that the broker hands these to other workers, not back here (§11).
+        self._give_back_waiting(_GIVEN_BACK_WHILE_DRAINING)
+
+    def _give_back_waiting(self, why: str) -> None:
+        """Gives back every job held ready that no handler thread has taken yet (§11)."""
         given_back = 0
         for job in self._pool.take_waiting():
             key = (job.id, job.attempt)
@@ -716,7 +731,7 @@ class Worker:
             if running is None or running.abandoned:
                 self._running.pop(key, None)  # the broker took the lease back already
                 continue
-            self._give_back_unstarted(key, _GIVEN_BACK_WHILE_DRAINING)
+            self._give_back_unstarted(key, why)
             given_back += 1
         if given_back:
-            log.info("jobs given back unstarted count=%d reason=draining", given_back)
+            log.info("jobs given back unstarted count=%d reason=%s", given_back, why)

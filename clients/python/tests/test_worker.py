@@ -207,3 +207,63 @@ def test_a_draining_python_worker_gives_back_the_job_it_holds_ready_at_once_and_
     assert producer.wait(held, timeout=scaled(10)).ok
     status = producer.status(held)
     assert status.worker == "next" and status.attempt == 2 and status.counted_attempts == 1
+
+
+def test_a_stopped_python_worker_never_runs_the_jobs_it_held_ready(cluster):
+    # request_stop() sends DISCONNECT: the broker gives the held job to another worker, so this
+    # one must drop it unrun rather than run it after the fact.
+    cluster.start_broker("--data-dir", "")
+    first = cluster.py_worker("q", "first")
+    wait_registered(cluster, "first")
+    producer = cluster.producer()
+    producer.submit("q", "sleep:1500")
+    held = producer.submit("q", "echo me")
+    wait_until(lambda: producer.status(held).held_ready, scaled(10), "the second job held ready")
+    first.stop()
+    assert not first.thread.is_alive()
+    assert all(r[0] != held for r in first.record)
+    cluster.py_worker("q", "second")
+    assert producer.wait(held, timeout=scaled(10)).ok
+    assert producer.status(held).worker == "second"
+    assert all(r[0] != held for r in first.record)
+
+
+def test_a_python_worker_draining_while_cut_off_from_the_broker_drops_the_jobs_it_held_ready_unrun(cluster):
+    cluster.start_broker("--data-dir", "", "--heartbeat", "200ms")
+    handle = cluster.py_worker("q", "w", drain_timeout=10.0)
+    wait_registered(cluster, "w")
+    producer = cluster.producer()
+    producer.submit("q", "sleep:3000")
+    held = producer.submit("q", "echo me")
+    wait_until(lambda: producer.status(held).held_ready, scaled(10), "the second job held ready")
+    cluster.broker.process.signal(signal.SIGSTOP)
+    try:
+        wait_until(lambda: handle.worker._state == "waiting", scaled(10), "the worker to give up on the broker")
+        handle.worker.request_drain()
+        wait_until(lambda: not handle.thread.is_alive(), scaled(15), "the drain to end")
+    finally:
+        cluster.broker.process.signal(signal.SIGCONT)
+    assert all(r[0] != held for r in handle.record)
+
+
+def test_jobs_held_ready_that_cannot_start_either_do_not_lengthen_the_pause(cluster):
+    # The first NotStarted pauses the worker for 1 s (DRAIN, then READY again). The jobs it held
+    # ready are given back with it; those a thread had already taken fail the same way within the
+    # pause and neither lengthen it nor double the next (before: 16 s after a burst of them).
+    cluster.start_broker("--data-dir", "")
+    handle = cluster.py_worker("q", "sick")
+    wait_registered(cluster, "sick")
+    producer = cluster.producer()
+    for job_id in producer.submit_many("q", ["warm-up"] * 200):
+        assert producer.wait(job_id, timeout=scaled(10)).ok
+    assert cluster.stats().worker("sick")["ready_depth"] == 32  # instant jobs: the whole prefetch
+    producer.submit_many("q", ["not_started:sick"] * 20)
+
+    def not_started(attempt):
+        return any(r[2] == "not_started" and r[1] == attempt for r in list(handle.record))
+
+    wait_until(lambda: not_started(1), scaled(10), "the first job that cannot start")
+    paused_at = time.monotonic()
+    # After the pause the broker leases the given-back jobs to it again, as attempt 2.
+    wait_until(lambda: not_started(2), scaled(5), "the pause to end")
+    assert time.monotonic() - paused_at < scaled(4)
