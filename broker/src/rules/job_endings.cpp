@@ -90,6 +90,8 @@ void JobEndings::release_lease(JobRecord& job) {
 }
 
 void JobEndings::time_out(JobRecord& job, TimePoint now) {
+    // The worker spent the whole timeout on it: its pace says so, as a DONE would have.
+    if (job.lease_holder != nullptr) job.lease_holder->ready_depth.attempt_ended(job.state_since, now);
     ++context_.counters.attempts_timed_out;
     ++job.queue->events.timed_out;
     const auto timeout = timeout_of(job);

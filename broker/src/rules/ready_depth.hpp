@@ -24,8 +24,9 @@ public:
     // The work a worker's jobs held ready add up to, at its pace: 10 ms (docs/jobs.md, Prefetch).
     static constexpr std::chrono::nanoseconds kReadyWorkBudget = std::chrono::milliseconds(10);
 
-    // An attempt of this worker ended at `now` (DONE or FAIL); `leased_at` is when its lease was
-    // granted (time_point::min() when not known), so a job that came after the previous ending counts from there.
+    // An attempt of this worker ended at `now` (DONE, FAIL, or its timeout); `leased_at` is when
+    // its lease was granted (time_point::min() when not known), so a job that came after the
+    // previous ending counts from there.
     void attempt_ended(TimePoint leased_at, TimePoint now) noexcept {
         const TimePoint since = std::max(leased_at, last_end_);
         last_end_ = now;
@@ -43,11 +44,6 @@ public:
         const double budget = std::chrono::duration<double, std::nano>(kReadyWorkBudget).count();
         if (pace_ns_ * prefetch <= budget) return prefetch;
         return std::max<std::uint32_t>(1, static_cast<std::uint32_t>(budget / pace_ns_));
-    }
-
-    // The smoothed time between two of its attempts ending (STATS shows it): zero until known.
-    std::chrono::nanoseconds pace() const noexcept {
-        return std::chrono::nanoseconds(has_pace_ ? static_cast<std::int64_t>(pace_ns_) : 0);
     }
 
 private:

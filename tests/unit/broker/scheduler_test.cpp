@@ -875,6 +875,23 @@ TEST_CASE("the broker holds ready what a worker gets through in 10 ms: all its p
     }
 }
 
+TEST_CASE("an attempt that times out counts in its worker's pace, as one that ends does",
+          "[broker][scheduler][prefetch]") {
+    Fixture f;
+    f.ready("A", {"q"}, 1, 8);
+    f.submit("fast");
+    f.advance(std::chrono::milliseconds(1));
+    f.done("A", "fast", 1);  // a pace of 1 ms: the whole prefetch
+    REQUIRE(f.scheduler.stats(f.now).workers.at(0).ready_depth == 8);
+    auto timed = p::make_submit("timed", "q", false, p::make_payload("x"));
+    timed.timeout_ms = 100;
+    timed.retry.max_attempts = 1;
+    f.submit_message(std::move(timed));
+    f.advance(std::chrono::milliseconds(100));  // it times out: 100 ms of the worker's time
+    CHECK(f.find_job("timed")->state == p::JobState::failed);
+    CHECK(f.scheduler.stats(f.now).workers.at(0).ready_depth == 1);
+}
+
 TEST_CASE("a job with a timeout is never held ready, since its timeout runs from the lease",
           "[broker][scheduler][prefetch]") {
     Fixture f;
