@@ -81,7 +81,8 @@ Exit status: 0 after a drain or stop, 1 on a startup failure, 2 on a usage error
 command cannot be run (see above).
 
 Handler threads: by default one per unit of --capacity, which blocking handlers (commands)
-need. --threads N runs them on N threads instead. --inline runs them on the I/O thread with no
+need. --threads N runs them on N threads instead, at most --capacity (more would start jobs
+held ready, past the capacity). --inline runs them on the I/O thread with no
 hand-off at all: only for handlers that return within microseconds, since heartbeats wait while
 a handler runs and a slow one would get the worker declared dead. The built-ins echo and noop
 run inline unless --threads is given.
@@ -279,7 +280,7 @@ CommandLineParser::Flags::Flags() {
         ->check(CLI::Range(std::uint32_t{1}, protocol::kMaxCapacity))
         ->capture_default_str();
     auto* threads = app.add_option("--threads", options.handler_threads,
-                                   "Threads that run handlers, at least 1 (default: one per unit of --capacity)")
+                                   "Threads that run handlers, 1 to --capacity (default: one per unit of --capacity)")
                         ->type_name("N")
                         ->check(CLI::Range(std::uint32_t{1}, protocol::kMaxCapacity));
     auto* inline_flag = app.add_flag("--inline", options.runs_handlers_inline,

@@ -138,8 +138,15 @@ void Worker::run() {
     if (pool_) throw std::logic_error("Worker::run() called twice");
     owner_thread_ = std::this_thread::get_id();
     // Inline handlers run on this thread: the pool is then an empty one that run() can still stop.
+    // Never more threads than the capacity: an extra one would start a job held ready (§11).
     const std::uint32_t threads =
-        options_.runs_handlers_inline ? 0 : (options_.handler_threads != 0 ? options_.handler_threads : options_.capacity);
+        options_.runs_handlers_inline
+            ? 0
+            : (options_.handler_threads != 0 ? std::min(options_.handler_threads, options_.capacity) : options_.capacity);
+    if (options_.handler_threads > options_.capacity && !options_.runs_handlers_inline) {
+        log_->warn("handler threads capped at the capacity threads={} capacity={}: more would run jobs held ready",
+                   options_.handler_threads, options_.capacity);
+    }
     pool_ = std::make_unique<HandlerPool>(context_, results_endpoint_, threads, log_);
     log_->info("worker starting name={} broker={} capacity={} prefetch={} handler_threads={} queues={}", options_.name,
                options_.broker_endpoint, options_.capacity, options_.prefetch,

@@ -80,7 +80,7 @@ class Worker:
 
     ``Worker("tcp://127.0.0.1:5556", capacity=4)``; add handlers with add_handler() or the
     handler() decorator, then run(). Durations are in seconds. `name` defaults to host:pid;
-    `threads` handler threads (default `capacity`); `prefetch` most jobs held ready beyond the
+    `threads` handler threads (default and at most `capacity`); `prefetch` most jobs held ready beyond the
     capacity (0 to 64, default 32; the broker holds as many as the worker gets through in 10 ms,
     at least one, and asks one back with RECALL for a worker that sits idle); `batch` most jobs
     per JOBS and DONEs per DONES (0 or 1: single messages); `heartbeat_interval` and `liveness` are used until the
@@ -118,7 +118,8 @@ class Worker:
         if len(self.name.encode()) > p.MAX_WORKER_NAME_BYTES:
             raise ValueError(f"worker name longer than {p.MAX_WORKER_NAME_BYTES} bytes")
         self.capacity = capacity
-        self.threads = threads or capacity
+        # Never more threads than the capacity: an extra one would start a job held ready (§11).
+        self.threads = min(threads or capacity, capacity)
         self.prefetch = prefetch
         self.batch = max(0, min(batch, capacity + prefetch, p.MAX_BATCH_ENTRIES))
         self._own_interval = float(heartbeat_interval)

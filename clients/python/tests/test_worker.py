@@ -267,3 +267,10 @@ def test_jobs_held_ready_that_cannot_start_either_do_not_lengthen_the_pause(clus
     # After the pause the broker leases the given-back jobs to it again, as attempt 2.
     wait_until(lambda: not_started(2), scaled(5), "the pause to end")
     assert time.monotonic() - paused_at < scaled(4)
+
+
+def test_more_handler_threads_than_the_capacity_are_not_started():
+    # An extra thread would start a job held ready, past the capacity announced in READY (§11).
+    import corsair
+    assert corsair.Worker("tcp://127.0.0.1:1", capacity=2, threads=8).threads == 2
+    assert corsair.Worker("tcp://127.0.0.1:1", capacity=4, threads=2).threads == 2

@@ -1225,6 +1225,30 @@ TEST_CASE("a handler that cannot start gives its job back uncounted and pauses t
     CHECK_FALSE(running.worker().has_given_up());
 }
 
+TEST_CASE("more handler threads than the capacity are not started: jobs held ready stay ready",
+          "[worker][prefetch]") {
+    zmq::context_t context;
+    FakeBroker broker(context);
+    Gate gate;
+    auto options = options_for(broker);
+    options.handler_threads = 4;  // capacity 1
+    RunningWorker running(context, options, {{"q", [&](const JobContext& job) { return gate.pass(job); }}});
+    auto [worker_id, ready] = broker.expect<protocol::Ready>();
+    broker.send(worker_id, protocol::Heartbeat{1000, 3});
+    broker.send_job(worker_id, "a", "q", 1, "");
+    broker.send_job(worker_id, "b", "q", 1, "");
+    broker.send_job(worker_id, "c", "q", 1, "");
+    REQUIRE(gate.wait_running(1));
+    // "c" still waits: with a thread per --threads it would have started, and the RECALL found nothing.
+    broker.send(worker_id, protocol::Recall{"c", 1});
+    auto [from, fail] = broker.expect<protocol::Fail>();
+    CHECK(fail.id == "c");
+    CHECK(fail.is_not_started);
+    gate.open();
+    for (int i = 0; i < 2; ++i) broker.expect<protocol::Done>();
+    CHECK(gate.max_running() == 1);
+}
+
 TEST_CASE("a job held ready is given back on RECALL as FAIL not_started, and a started one is not",
           "[worker][prefetch]") {
     zmq::context_t context;

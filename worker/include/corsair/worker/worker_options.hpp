@@ -15,7 +15,8 @@ struct WorkerOptions {
     std::string name;             // shown in the broker's stats; empty means "<hostname>:<pid>"
     std::uint32_t capacity = 1;   // jobs held at once: the credit announced in READY
     // Threads that run handlers; 0 means one per unit of capacity (what blocking handlers, such
-    // as commands, need).
+    // as commands, need). More than `capacity` are not started: the extra ones would run jobs
+    // held ready (prefetch), past the capacity the worker announced (protocol.md §11).
     std::uint32_t handler_threads = 0;
     // Run handlers on the I/O thread itself, with no hand-off to a handler thread: for handlers
     // that return within microseconds (the built-in echo and noop, an in-memory computation).
