@@ -1,5 +1,6 @@
 """The Python Worker against a real broker: sharing a queue with the C++ worker, capacity and
-heartbeats while handlers are busy, batches, names, limits, and SIGTERM drains."""
+heartbeats while handlers are busy, batches, names, limits, jobs held ready (prefetch, RECALL),
+and SIGTERM drains."""
 
 import signal
 import time
