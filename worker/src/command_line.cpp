@@ -96,7 +96,8 @@ Prefetch: besides its --capacity, the worker holds up to --prefetch jobs (32 by 
 to start the moment a running one ends, so that it does not wait a round trip to the broker for
 the next, and jobs and results travel several to a message. --prefetch is a ceiling: the broker
 holds ready only as many as the worker gets through in 10 ms at the pace its jobs end (at least
-one), so short jobs get all of it and jobs of 10 ms or more one at a time.
+one), so short jobs get all of it and jobs of 10 ms or more one at a time; and once the payloads
+of the worker's leases reach 16 MiB, no more than one.
 The broker hands a job to a worker with a free slot first, and asks a ready job back (RECALL)
 when another worker of its queue sits idle, so a long job never keeps a short one waiting.
 --prefetch 0 turns this off.

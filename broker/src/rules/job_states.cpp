@@ -44,6 +44,7 @@ void JobStates::unlink(JobRecord& job) {
             // A job re-adopted to end an attempt reported from elsewhere has no lease holder.
             if (WorkerRecord* worker = job.lease_holder) {
                 worker->leases.erase(&job);
+                worker->lease_bytes -= job.payload().size();
                 job.lease_holder = nullptr;
                 workers_.refresh_listing(*worker);
             }
@@ -86,6 +87,7 @@ void JobStates::link(JobRecord& job, const JobMove& move) {
                 // Its liveness window restarts with its first lease (WorkerRegistry::is_silent()).
                 if (move.worker->leases.empty()) move.worker->busy_since = now_;
                 move.worker->leases.push_back(&job);
+                move.worker->lease_bytes += job.payload().size();
             }
             if (move.lease_deadline) job.writable_details().lease_timer = lease_timers_.add(*move.lease_deadline, &job);
             break;

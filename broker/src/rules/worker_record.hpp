@@ -1,6 +1,7 @@
 // One connected worker as the broker sees it: what it serves, its credit and its leases.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <list>
@@ -30,6 +31,11 @@ enum class WorkerState : std::uint8_t {
     gone,       // DISCONNECT, silent past liveness, or unreachable: its record is being removed
 };
 
+// The payload bytes a worker's leases may reach before the broker stops adding jobs held ready
+// beyond the first: the ready depth bounds the time jobs wait there, this the memory they take
+// (16 MiB: 32 jobs of 512 KiB, two of the default --max-payload of 8 MiB).
+inline constexpr std::uint64_t kReadyPayloadBudget = 16 * 1024 * 1024;
+
 struct WorkerRecord {
     std::string routing_id;
     std::string name;
@@ -48,6 +54,8 @@ struct WorkerRecord {
     std::uint32_t prefetch = 0;
     // How many of those it is leased now, from the pace at which its attempts end.
     ReadyDepth ready_depth;
+    // The payload bytes of its leases: a job held ready holds its payload in the worker's memory.
+    std::uint64_t lease_bytes = 0;
     // Most jobs in one JOBS (READY `batch`, at most kMaxBatchEntries); 0 or 1: one JOB per message.
     std::uint32_t batch = 0;
     // Jobs leased to it in the dispatch under way, not yet sent (Scheduler::send_outgoing).
@@ -77,7 +85,10 @@ struct WorkerRecord {
 
     std::uint32_t credit() const noexcept {
         const auto held = static_cast<std::uint32_t>(leases.size());
-        const auto most = capacity + ready_depth.depth(prefetch);
+        std::uint32_t ready = ready_depth.depth(prefetch);
+        // Past kReadyPayloadBudget of leased payloads, no job more is held ready beyond the first.
+        if (ready > 1 && lease_bytes >= kReadyPayloadBudget) ready = std::max(1u, held > capacity ? held - capacity : 0u);
+        const auto most = capacity + ready;
         return held >= most ? 0 : most - held;
     }
     // Holds no lease and said it heartbeats less then: its idle interval applies (protocol.md §9).

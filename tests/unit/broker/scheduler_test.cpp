@@ -875,6 +875,37 @@ TEST_CASE("the broker holds ready what a worker gets through in 10 ms: all its p
     }
 }
 
+TEST_CASE("past 16 MiB of leased payloads, a worker is held no more jobs ready than the first",
+          "[broker][scheduler][prefetch]") {
+    Fixture f;
+    f.ready("A", {"q"}, 1, 8);
+    f.submit("fast");
+    REQUIRE(f.job_ids_for("A") == std::vector<std::string>{"fast"});
+    f.advance(std::chrono::milliseconds(1));
+    f.done("A", "fast", 1);  // a pace of 1 ms: a ready depth of 8
+    REQUIRE(f.scheduler.stats(f.now).workers.at(0).ready_depth == 8);
+    const std::string five_mib(5 * 1024 * 1024, 'x');
+    for (int i = 0; i < 6; ++i) {
+        f.submit_message(p::make_submit("big" + std::to_string(i), "q", false, p::make_payload(five_mib)));
+    }
+    // 5 MiB running, then held ready while under 16 MiB: 10, 15, then 20 MiB; no more after.
+    CHECK(f.job_ids_for("A") == std::vector<std::string>{"big0", "big1", "big2", "big3"});
+    CHECK(f.pending_count("q") == 2);
+
+    SECTION("small payloads still get the whole depth") {
+        f.ready("B", {"r"}, 1, 8);
+        f.submit("r-fast", "r");
+        f.advance(std::chrono::milliseconds(1));
+        f.done("B", "r-fast", 1);
+        for (int i = 0; i < 12; ++i) f.submit("r" + std::to_string(i), "r");
+        CHECK(f.job_ids_for("B").size() == 10);  // r-fast, then 9: one to run, 8 held ready
+    }
+    SECTION("as leases end the worker is held more again, down to the first past the budget") {
+        f.done("A", "big0", 1);  // 15 MiB leased: under the budget, one more
+        CHECK(f.job_ids_for("A") == std::vector<std::string>{"big4"});
+    }
+}
+
 TEST_CASE("an attempt that times out counts in its worker's pace, as one that ends does",
           "[broker][scheduler][prefetch]") {
     Fixture f;
