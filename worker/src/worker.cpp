@@ -27,6 +27,7 @@ namespace {
 constexpr char kDrainCommand = 'D';
 // The error of a FAIL not_started for a job a draining worker will not run.
 constexpr const char* kGivenBackWhileDraining = "given back unstarted: the worker is draining";
+constexpr const char* kGivenBackWhilePaused = "given back unstarted: the worker pauses after a job it could not start";
 constexpr char kStopCommand = 'S';
 // Lets the final DISCONNECT reach the broker without letting shutdown hang on a dead one.
 constexpr std::chrono::milliseconds kDisconnectLinger{500};
@@ -451,6 +452,11 @@ void Worker::begin_drain(Clock::time_point now) {
     log_->info("draining in_flight={} timeout={}", in_flight_, protocol::format_duration(options_.drain_timeout));
     send_to_broker(protocol::Drain{});
     // DRAIN first, so that the broker hands these to other workers, not back here.
+    give_back_waiting(kGivenBackWhileDraining);
+}
+
+// protocol.md §11: a worker that has sent DRAIN holds nothing ready.
+void Worker::give_back_waiting(const char* why) {
     std::size_t given_back = 0;
     while (auto task = pool_->take_next()) {
         JobKey key{std::move(task->id), task->attempt};  // the task is never run: its id moves
@@ -460,10 +466,10 @@ void Worker::begin_drain(Clock::time_point now) {
             if (job != running_.end()) running_.erase(job);
             continue;
         }
-        give_back_unstarted(key, kGivenBackWhileDraining);
+        give_back_unstarted(key, why);
         ++given_back;
     }
-    if (given_back > 0) log_->info("jobs given back unstarted count={} reason=draining", given_back);
+    if (given_back > 0) log_->info("jobs given back unstarted count={} reason={}", given_back, protocol::quoted(why));
 }
 
 void Worker::finish(ConnectionEvent event, const char* reason) {
@@ -554,7 +560,10 @@ void Worker::give_back_not_started(HandlerOutcome&& outcome, Clock::time_point n
             log_->error("command could not be started; taking no jobs for {} round={} of={} error={}",
                         protocol::format_duration(start_failures_->pause_length()), start_failures_->rounds(),
                         StartFailurePause::kMaxRounds, protocol::quoted(error));
-            if (!is_draining(state_)) send_to_broker(protocol::Drain{});
+            if (!is_draining(state_)) {
+                send_to_broker(protocol::Drain{});
+                give_back_waiting(kGivenBackWhilePaused);  // they would only fail the same way here
+            }
             break;
         case StartFailurePause::Action::give_up:
             log_->error("command could not be started in {} rounds; draining and exiting error={}",

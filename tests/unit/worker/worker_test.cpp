@@ -1225,6 +1225,38 @@ TEST_CASE("a handler that cannot start gives its job back uncounted and pauses t
     CHECK_FALSE(running.worker().has_given_up());
 }
 
+TEST_CASE("the pause after a job that cannot start gives back the jobs held ready, as a drain does",
+          "[worker][prefetch]") {
+    zmq::context_t context;
+    FakeBroker broker(context);
+    auto options = options_for(broker);
+    options.runs_handlers_inline = true;  // the I/O thread runs them in order: "sick" first, the others wait
+    RunningWorker running(context, options, {{"q", [](const JobContext& job) -> std::string {
+                                                  if (job.id == "sick") throw worker::NotStarted("no GPU here");
+                                                  return std::string(job.payload);
+                                              }}});
+    auto [worker_id, ready] = broker.expect<protocol::Ready>();
+    broker.send(worker_id, protocol::Heartbeat{1000, 3});
+    protocol::Jobs jobs;
+    for (const char* id : {"sick", "held-1", "held-2"}) {
+        jobs.jobs.push_back(protocol::Job{id, "q", 1, protocol::make_payload("x")});
+    }
+    broker.send(worker_id, std::move(jobs));
+
+    broker.expect<protocol::Drain>();  // first, so that the broker does not send them back here
+    std::vector<std::string> given_back;
+    for (int i = 0; i < 3; ++i) {
+        auto [from, fail] = broker.expect<protocol::Fail>();
+        CHECK(fail.is_not_started);
+        if (fail.id != "sick") {
+            CHECK(fail.error == "given back unstarted: the worker pauses after a job it could not start");
+        }
+        given_back.push_back(fail.id);
+    }
+    std::sort(given_back.begin(), given_back.end());
+    CHECK(given_back == std::vector<std::string>{"held-1", "held-2", "sick"});
+}
+
 TEST_CASE("more handler threads than the capacity are not started: jobs held ready stay ready",
           "[worker][prefetch]") {
     zmq::context_t context;

@@ -153,6 +153,7 @@ private:
     // A job taken back from the pool before it started: the lease goes back to the broker,
     // uncharged, as FAIL not_started with `why` as its error.
     void give_back_unstarted(JobKey key, const char* why);
+    void give_back_waiting(const char* why);
     // Inline handlers: runs the jobs waiting for the I/O thread, for at most kInlineTurn, so that
     // messages (a RECALL, an ABANDON) and heartbeats are looked at between long runs of jobs.
     void run_inline_jobs();
