@@ -140,8 +140,8 @@ TEST_CASE("a worker killed with SIGKILL has its jobs completed by the others", "
 TEST_CASE("a SIGSTOPped worker is declared dead, its jobs are redone, and its late results are discarded",
           "[integration][failure]") {
     Cluster cluster;
-    // Without prefetch, as in the SIGKILL test above: the sleeper's jobs are the next w2 starts,
-    // and the sleeper holds only what it runs (w2 alone redoes them).
+    // Without prefetch: the sleeper's jobs are the next w2 starts, and the sleeper holds only what
+    // it runs (w2 alone redoes them).
     cluster.start_worker("sleeper", {"--builtin", "sleep", "--prefetch", "0"}, "q", 2);
     cluster.start_worker("w2", {"--builtin", "sleep", "--prefetch", "0"}, "q", 2);
     REQUIRE(cluster.wait_for_workers(2));

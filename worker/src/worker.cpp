@@ -140,10 +140,8 @@ void Worker::run() {
     owner_thread_ = std::this_thread::get_id();
     // Inline handlers run on this thread: the pool is then an empty one that run() can still stop.
     // Never more threads than the capacity: an extra one would start a job held ready (§11).
-    const std::uint32_t threads =
-        options_.runs_handlers_inline
-            ? 0
-            : (options_.handler_threads != 0 ? std::min(options_.handler_threads, options_.capacity) : options_.capacity);
+    const std::uint32_t asked_threads = options_.handler_threads != 0 ? options_.handler_threads : options_.capacity;
+    const std::uint32_t threads = options_.runs_handlers_inline ? 0 : std::min(asked_threads, options_.capacity);
     if (options_.handler_threads > options_.capacity && !options_.runs_handlers_inline) {
         log_->warn("handler threads capped at the capacity threads={} capacity={}: more would run jobs held ready",
                    options_.handler_threads, options_.capacity);

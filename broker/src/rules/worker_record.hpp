@@ -87,7 +87,9 @@ struct WorkerRecord {
         const auto held = static_cast<std::uint32_t>(leases.size());
         std::uint32_t ready = ready_depth.depth(prefetch);
         // Past kReadyPayloadBudget of leased payloads, no job more is held ready beyond the first.
-        if (ready > 1 && lease_bytes >= kReadyPayloadBudget) ready = std::max(1u, held > capacity ? held - capacity : 0u);
+        if (ready > 1 && lease_bytes >= kReadyPayloadBudget) {
+            ready = std::max(1u, held > capacity ? held - capacity : 0u);
+        }
         const auto most = capacity + ready;
         return held >= most ? 0 : most - held;
     }

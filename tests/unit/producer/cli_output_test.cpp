@@ -23,6 +23,16 @@ protocol::StatusReply status_of(protocol::JobState state) {
     return status;
 }
 
+// A LIST page of queue "q"'s running jobs.
+protocol::ListReply running_page(std::vector<protocol::ListedJob> jobs) {
+    protocol::ListReply page;
+    page.queue = "q";
+    page.state = protocol::ListedState::running;
+    page.total = jobs.size();
+    page.jobs = std::move(jobs);
+    return page;
+}
+
 protocol::Error refusal(protocol::ErrorCode code, std::string message) {
     protocol::Error error;
     error.code = code;
@@ -191,16 +201,12 @@ TEST_CASE("a status shows state, attempts, priority, readiness, progress and err
 }
 
 TEST_CASE("a LIST page shows each job's lease number and its charged attempts apart", "[producer][cli_output]") {
-    protocol::ListReply page;
-    page.queue = "q";
-    page.state = protocol::ListedState::running;
-    page.total = 1;
     protocol::ListedJob job;
     job.id = "j";
     job.attempt = 2;
     job.counted_attempts = 1;
     job.max_attempts = 1;
-    page.jobs.push_back(job);
+    const auto page = running_page({job});
     const std::string table = cli::list_table(page);
     CHECK_THAT(table, Catch::Contains("ID\tATTEMPT\tCHARGED\t") && Catch::Contains("j\t2\t1/1\t") &&
                           !Catch::Contains("2/1"));
@@ -209,17 +215,13 @@ TEST_CASE("a LIST page shows each job's lease number and its charged attempts ap
 }
 
 TEST_CASE("a LIST page marks a running job held ready, not started", "[producer][cli_output]") {
-    protocol::ListReply page;
-    page.queue = "q";
-    page.state = protocol::ListedState::running;
-    page.total = 2;
     protocol::ListedJob runs;
     runs.id = "a";
     runs.worker = "host:42";
     protocol::ListedJob waits = runs;
     waits.id = "b";
     waits.is_held_ready = true;
-    page.jobs = {runs, waits};
+    const auto page = running_page({runs, waits});
     const std::string table = cli::list_table(page);
     CHECK_THAT(table, Catch::Contains("\thost:42\n") && Catch::Contains("\thost:42 (held ready)\n"));
     CHECK(cli::listed_job_json("q", page.state, waits)["held_ready"] == true);
