@@ -390,6 +390,8 @@ int run_submit_file(zmq::context_t& context, const SubmitOptions& options, CliSt
     auto producer_options = producer_options_for(options.common);
     producer_options.window = options.window;
     producer_options.submit_batch = options.submit_batch;
+    // With --wait the run reports outcomes only: an accepted event per job would be built to be counted and dropped.
+    producer_options.reports_acceptance = !options.should_wait;
     Producer producer(context, producer_options);
     FileRun run(options, streams, total);
     LineReader reader(input);
