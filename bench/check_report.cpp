@@ -51,7 +51,9 @@ const std::map<std::string, std::vector<std::string>> kPositiveFigures = {
     {"throughput",
      {"/throughput/median_jobs_per_second", "/throughput/ratio_to_ceiling", "/throughput/runs/0/jobs_per_second",
       "/throughput_capacity_1/median_jobs_per_second", "/throughput_capacity_1/ratio_to_ceiling",
-      "/throughput_capacity_1/runs/0/jobs_per_second"}},
+      "/throughput_capacity_1/runs/0/jobs_per_second", "/throughput_cli/median_jobs_per_second",
+      "/throughput_cli/ratio_to_ceiling", "/throughput_cli/runs/0/jobs_per_second",
+      "/throughput_cli/runs/0/producer_cpu_seconds"}},
     {"latency",
      {"/latency/median/p50_us", "/latency/median/p99_us", "/latency/median/p999_us", "/latency/distribution/0/us",
       "/latency/ratio_to_ceiling/p50_us"}},
@@ -96,6 +98,7 @@ int check_peers(const nlohmann::json& report, const std::string& w, bool plans_t
         require_positive(report, w + "/peers/best/throughput/median_jobs_per_second");
         require_positive(report, w + "/throughput/ratio_to_best_peer");
         require_positive(report, w + "/throughput_capacity_1/ratio_to_best_peer");
+        require_positive(report, w + "/throughput_cli/ratio_to_best_peer");
     }
     if (measured > 0 && plans_latency) {
         require_positive(report, w + "/peers/best/latency/p50_us");

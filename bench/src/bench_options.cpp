@@ -27,7 +27,8 @@ Workloads (--workload NAME, repeatable; default: all):
   throughput    200,000 jobs of 64 bytes, 4 corsair-worker processes (--builtin echo: the closest
                 built-in to a no-op, it returns the payload), one pipelining producer; timed until
                 the producer has every RESULT. Broker memory-only (--data-dir ''). Then the same
-                with every worker at --capacity 1 and its default flags (one job per worker at
+                jobs through the CLI (`corsair submit --file --wait`, a child process timed from
+                its start to its exit, --cli-bin). Then the same with every worker at --capacity 1 and its default flags (one job per worker at
                 a time, as the peers' workers hold, plus up to 32 held ready, --prefetch 32),
                 and again with --threads 1 (a handler thread, as a command's worker has).
   latency       1 producer, 1 worker (--capacity 1), 20,000 sequential jobs of 16 bytes (echo:
@@ -137,6 +138,7 @@ std::variant<BenchOptions, int> parse_options(int argc, char** argv) {
     BenchOptions options;
     options.broker_bin = CORSAIR_BENCH_BROKER_BIN;
     options.worker_bin = CORSAIR_BENCH_WORKER_BIN;
+    options.cli_bin = CORSAIR_BENCH_CLI_BIN;
     const char* tmpdir = std::getenv("TMPDIR");
     options.scratch_parent = tmpdir != nullptr && *tmpdir != '\0' ? tmpdir : "/tmp";
     std::vector<std::string> workload_names;
@@ -160,6 +162,9 @@ std::variant<BenchOptions, int> parse_options(int argc, char** argv) {
         ->type_name("FILE");
     app.add_option("--broker-bin", options.broker_bin, "corsair-broker to run")->capture_default_str()->type_name("PATH");
     app.add_option("--worker-bin", options.worker_bin, "corsair-worker to run")->capture_default_str()->type_name("PATH");
+    app.add_option("--cli-bin", options.cli_bin, "corsair (the CLI) whose `submit --file --wait` the throughput workload times")
+        ->capture_default_str()
+        ->type_name("PATH");
     app.add_option("--capacity", options.capacity,
                    "--capacity (credit, handler threads) of each corsair-worker in the throughput workloads")
         ->capture_default_str()

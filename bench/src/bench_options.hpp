@@ -61,6 +61,7 @@ struct BenchOptions {
     std::string json_path;
     std::string broker_bin;
     std::string worker_bin;
+    std::string cli_bin;  // corsair, for the throughput workload's `corsair submit --file --wait` run
     std::uint32_t capacity = 64;   // --capacity of each corsair-worker in throughput workloads
     EchoPlacement echo_placement = EchoPlacement::inline_handler;  // --worker-handlers
     std::string handler_description() const { return echo_handler_description(echo_placement); }

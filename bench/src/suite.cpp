@@ -123,6 +123,8 @@ void Suite::make_curve_keys() {
                            (dir / "allowed").string()};
     curve_worker_flags_ = {"--curve-server-key", (dir / "broker.key").string(), "--curve-key",
                            (dir / "bench-worker.key_secret").string()};
+    curve_cli_flags_ = {"--curve-server-key", (dir / "broker.key").string(), "--curve-key",
+                        (dir / "bench-load.key_secret").string()};
 }
 
 nlohmann::json Suite::run() {
@@ -224,7 +226,7 @@ void Suite::add_ratios() {
     auto ratio = [](double value, double reference) -> nlohmann::json {
         return reference > 0 ? nlohmann::json(value / reference) : nlohmann::json(nullptr);
     };
-    for (const char* key : {"throughput", "throughput_capacity_1", "throughput_capacity_1_threads"}) {
+    for (const char* key : {"throughput", "throughput_cli", "throughput_capacity_1", "throughput_capacity_1_threads"}) {
         if (!results.contains(key)) continue;
         auto& throughput = results[key];
         throughput["ratio_to_ceiling"] =
@@ -330,7 +332,8 @@ void Suite::print_summary() const {
             ratio_text((*throughput)["ratio_to_ceiling"], true) +
                 to_best_peer(*throughput, find(*throughput, {"ratio_to_best_peer"})));
     }
-    for (const auto& [key, label] : {std::pair{"throughput_capacity_1", "--capacity 1"},
+    for (const auto& [key, label] : {std::pair{"throughput_cli", "corsair submit --file --wait"},
+                                      std::pair{"throughput_capacity_1", "--capacity 1"},
                                       std::pair{"throughput_capacity_1_threads", "--capacity 1 --threads 1"}}) {
         const auto* throughput = find(results, {key});
         if (throughput == nullptr) continue;

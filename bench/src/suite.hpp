@@ -49,6 +49,9 @@ private:
     // --data-dir '' (memory only), true a fresh folder per run with `fsync_policy`.
     nlohmann::json measure_corsair_throughput(const std::string& label, int workers, bool journal,
                                               const std::string& fsync_policy, WorkerShape shape);
+    // `runs` repeats of the throughput workload with the real CLI as the producer: `corsair
+    // submit --file --wait`, a child process, timed from its start to its exit.
+    nlohmann::json measure_cli_throughput(int workers, WorkerShape shape);
     nlohmann::json measure_ceiling_throughput(int workers);
     // `runs` repeats of the throughput workload against a fresh `peer` server (at `program`) with
     // the throughput workload's number of worker processes, each holding one job at a time.
@@ -103,6 +106,7 @@ private:
     protocol::CurveClientKeys curve_;  // the load's keys with --curve; empty without
     std::vector<std::string> curve_broker_flags_;
     std::vector<std::string> curve_worker_flags_;
+    std::vector<std::string> curve_cli_flags_;  // the load's keys, for `corsair submit`
 };
 
 // How the bench produces in the timed phases, for the report.

@@ -1,17 +1,25 @@
 // The pipelined workloads: ceiling throughput, throughput (and its capacity-1 variant), durable,
 // scaling, and the peers' throughput.
+#include <sys/resource.h>
+#include <sys/wait.h>
+
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <memory>
 #include <optional>
+#include <regex>
+#include <stdexcept>
 #include <string>
 
 #include "ceiling_cluster.hpp"
+#include "child_process.hpp"  // tests/support
 #include "corsair/protocol/limits.hpp"
 #include "corsair_load.hpp"
 #include "job_source.hpp"
 #include "metrics_scraper.hpp"
 #include "peer_cluster.hpp"
+#include "process_usage.hpp"
 #include "raw_producer.hpp"
 #include "statistics.hpp"
 #include "suite.hpp"
@@ -36,6 +44,43 @@ std::string echo_worker_flag_text(const WorkerShape& shape) {
     std::string text;
     for (const auto& flag : echo_worker_flags(shape.echo_placement, shape.capacity)) text += " " + flag;
     return text;
+}
+
+// The jobs of the CLI's run as `corsair submit --file` lines: the same payloads as the library
+// producer's, each byte mapped onto 64 printable characters so that no line holds a newline and
+// every job still carries payload_bytes bytes.
+void write_job_lines(const std::string& path, const JobSource& source, std::uint64_t first, std::uint64_t count) {
+    static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    std::ofstream file(path, std::ios::binary);
+    std::string line;
+    for (std::uint64_t n = first; n < first + count; ++n) {
+        line.clear();
+        for (const char byte : source.payload(n)) line += kAlphabet[static_cast<unsigned char>(byte) & 63];
+        line += '\n';
+        file.write(line.data(), static_cast<std::streamsize>(line.size()));
+    }
+    if (!file.flush()) throw std::runtime_error("cannot write the CLI's job file " + path);
+}
+
+// The CPU of the children this process has reaped so far (getrusage RUSAGE_CHILDREN).
+CpuSeconds reaped_children_cpu() {
+    rusage usage{};
+    getrusage(RUSAGE_CHILDREN, &usage);
+    const auto seconds = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
+    return CpuSeconds(seconds(usage.ru_utime) + seconds(usage.ru_stime));
+}
+
+// The rate `corsair submit --file` printed in its summary ("..., rate 151234 jobs/s"), timed by
+// the CLI from its first submit; null if the log has no such line.
+nlohmann::json printed_rate(const std::string& log_path) {
+    std::ifstream log(log_path);
+    const std::regex rate(R"(rate ([0-9]+) jobs/s)");
+    std::string line;
+    nlohmann::json found;
+    for (std::smatch match; std::getline(log, line);) {
+        if (std::regex_search(line, match, rate)) found = std::stod(match[1].str());
+    }
+    return found;
 }
 
 // `middle`: the broker's CPU, or the ceiling proxy's, or a peer server's (reported under the same keys).
@@ -122,6 +167,73 @@ nlohmann::json Suite::measure_corsair_throughput(const std::string& label, int w
         }
         result["seconds"] = seconds;
         result["jobs_per_second"] = static_cast<double>(sizes.throughput_jobs) / seconds;
+        print_run(run, result["jobs_per_second"].get<double>(), seconds, "broker", broker_cpu.count());
+        figures["runs"].push_back(result);
+    }
+    finish_throughput_runs(figures);
+    return figures;
+}
+
+nlohmann::json Suite::measure_cli_throughput(int workers, WorkerShape shape) {
+    const auto& sizes = options_.sizes;
+    const JobSource source(options_.seed, sizes.payload_bytes);
+    const std::string jobs_path = (scratch_ / "cli-jobs.txt").string();
+    write_job_lines(jobs_path, source, 1 + sizes.warmup_jobs, sizes.throughput_jobs);
+    nlohmann::json figures = {
+        {"workers", workers},
+        {"capacity", shape.capacity},
+        {"jobs", sizes.throughput_jobs},
+        {"warmup_jobs", sizes.warmup_jobs},
+        {"payload_bytes", sizes.payload_bytes},
+        {"producer", "corsair submit --file --wait (the CLI, a child process, its default --window), timed from "
+                     "its start to its exit; warm-up through corsair::producer"},
+        {"cli", options_.cli_bin},
+        {"handler", echo_handler_description(shape.echo_placement)},
+        {"journal", false},
+        {"broker_http", options_.broker_http},
+        {"runs", nlohmann::json::array()},
+    };
+    std::printf("  throughput-cli: %d worker process(es), --capacity %u%s, %llu jobs of %zu B (+%llu warm-up),\n"
+                "  submitted by `corsair submit --file --wait` (timed from its start to its exit), memory only\n",
+                workers, shape.capacity, echo_worker_flag_text(shape).c_str(),
+                static_cast<unsigned long long>(sizes.throughput_jobs), sizes.payload_bytes,
+                static_cast<unsigned long long>(sizes.warmup_jobs));
+    std::fflush(stdout);
+    for (int run = 1; run <= options_.runs; ++run) {
+        const auto folder = run_folder("throughput-cli", run);
+        std::vector<std::string> broker_flags{"--data-dir", ""};
+        if (!options_.broker_http) broker_flags.insert(broker_flags.end(), {"--http", ""});
+        const auto cluster = start_corsair(folder, broker_flags, workers, shape);
+        CorsairLoad load(context_, cluster->endpoints().producers, options_.window, options_.submit_batch, kQueue,
+                         curve_);
+        load.wait_for_workers(static_cast<std::size_t>(workers), kRegistrationTimeout);
+        load.run_pipelined(source, 1, sizes.warmup_jobs, kWarmupTimeout);
+
+        std::vector<std::string> argv{options_.cli_bin, "submit", kQueue, "--broker", cluster->endpoints().producers,
+                                      "--file", jobs_path, "--wait"};
+        argv.insert(argv.end(), curve_cli_flags_.begin(), curve_cli_flags_.end());
+        const std::string log_path = folder + "/cli.log";
+        const auto cli_before = reaped_children_cpu();
+        const auto broker_before = cpu_time_of({cluster->broker_pid()});
+        const auto workers_before = cpu_time_of(cluster->worker_pids());
+        const auto start = std::chrono::steady_clock::now();
+        test::ChildProcess cli(argv, {}, log_path, test::ChildProcess::Stdout::discarded);
+        const auto status = cli.wait_exit(run_timeout(sizes.throughput_jobs));
+        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        if (!status) {
+            throw std::runtime_error("throughput-cli: corsair submit --file --wait did not finish in time; its log: " +
+                                     log_path);
+        }
+        if (!WIFEXITED(*status) || WEXITSTATUS(*status) != 0) {
+            throw std::runtime_error("throughput-cli: corsair submit --file --wait ended with wait status " +
+                                     std::to_string(*status) + "; its log: " + log_path);
+        }
+        const auto broker_cpu = cpu_time_of({cluster->broker_pid()}) - broker_before;
+        nlohmann::json result = cpu_figures(seconds, reaped_children_cpu() - cli_before, broker_cpu,
+                                            cpu_time_of(cluster->worker_pids()) - workers_before);
+        result["seconds"] = seconds;
+        result["jobs_per_second"] = static_cast<double>(sizes.throughput_jobs) / seconds;
+        result["cli_printed_jobs_per_second"] = printed_rate(log_path);
         print_run(run, result["jobs_per_second"].get<double>(), seconds, "broker", broker_cpu.count());
         figures["runs"].push_back(result);
     }
@@ -224,6 +336,9 @@ void Suite::run_throughput() {
     const int workers = options_.sizes.throughput_workers;
     report_["workloads"]["throughput"] = measure_corsair_throughput("throughput", workers, false, "", asked_worker_shape());
     report_["workloads"]["throughput"]["seed"] = options_.seed;
+    // Issue 17: the same jobs through the CLI users run, `corsair submit --file --wait`.
+    report_["workloads"]["throughput_cli"] = measure_cli_throughput(workers, asked_worker_shape());
+    report_["workloads"]["throughput_cli"]["seed"] = options_.seed;
     // Issue 17: one job per worker at a time, the shape the peers' workers have, with the
     // worker's default flags other than the echo handler; then with a handler thread, as a
     // worker running a command has.
