@@ -104,3 +104,31 @@ TEST_CASE("a fifo arena keeps every block intact across chunks under random use"
     }
     CHECK(arena.oldest() == nullptr);
 }
+
+TEST_CASE("a fifo arena's default chunks each start a chunk-aligned block (one huge page) and survive a fill and a drain",
+          "[broker][fifo_arena]") {
+    FifoArena arena;
+    constexpr std::size_t kBlockBytes = 1000;
+    const std::size_t blocks = 3 * (FifoArena::kDefaultChunkBytes / kBlockBytes) + 1;  // one into a fourth chunk
+    std::deque<std::pair<void*, Block>> live;
+    std::size_t chunk_starts = 0;
+    for (std::size_t i = 0; i < blocks; ++i) {
+        const auto fill = static_cast<unsigned char>(i);
+        void* at = allocate_block(arena, kBlockBytes, fill);
+        // A chunk's first block follows its 32-byte header at the start of an aligned chunk.
+        if (reinterpret_cast<std::uintptr_t>(at) % FifoArena::kChunkAlignment == 32) ++chunk_starts;
+        live.emplace_back(at, Block{kBlockBytes, fill});
+    }
+    CHECK(chunk_starts == 4);
+    CHECK(arena.reserved_bytes() == 4 * FifoArena::kDefaultChunkBytes);
+    for (const auto& [at, block] : live) REQUIRE(is_intact(at, block));
+    while (!live.empty()) {
+        REQUIRE(arena.oldest() == live.front().first);
+        arena.release_oldest(kBlockBytes);
+        live.pop_front();
+    }
+    // Emptied chunks are given back, but one spare and the last (now empty) one are kept.
+    CHECK(arena.reserved_bytes() <= 2 * FifoArena::kDefaultChunkBytes);
+    void* again = allocate_block(arena, kBlockBytes, 7);
+    CHECK(is_intact(again, Block{kBlockBytes, 7}));
+}
