@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <iostream>
+#include <optional>
 
 #include "corsair/protocol/limits.hpp"
 
@@ -134,25 +135,30 @@ WorkloadSizes quick_sizes() {
     return sizes;
 }
 
-std::variant<BenchOptions, int> parse_options(int argc, char** argv) {
-    BenchOptions options;
-    options.broker_bin = CORSAIR_BENCH_BROKER_BIN;
-    options.worker_bin = CORSAIR_BENCH_WORKER_BIN;
-    options.cli_bin = CORSAIR_BENCH_CLI_BIN;
-    const char* tmpdir = std::getenv("TMPDIR");
-    options.scratch_parent = tmpdir != nullptr && *tmpdir != '\0' ? tmpdir : "/tmp";
+namespace {
+
+// What the flags write before it becomes BenchOptions (names and words turned into values).
+struct FlagValues {
     std::vector<std::string> workload_names;
     int runs = -1;
+    std::string handlers = "inline";
+    std::string producer = "library";
+    std::uint64_t throughput_jobs = 0;
+    int idle_workers = 0;
+    std::string broker_http = "on";
+};
 
-    CLI::App app(kDescription, "corsair-bench");
-    app.get_formatter()->column_width(30);
-    app.add_option("--workload", workload_names, "Workload to run (repeatable; default all): ceiling, throughput, "
-                                                 "latency, durable, scaling, memory, many-workers, http")
+// What runs, how often, which binaries.
+void add_run_flags(CLI::App& app, BenchOptions& options, FlagValues& flags) {
+    app.add_option("--workload", flags.workload_names,
+                   "Workload to run (repeatable; default all): ceiling, throughput, latency, durable, scaling, memory, "
+                   "many-workers, http")
         ->type_name("NAME")
         ->check(CLI::IsMember({"ceiling", "throughput", "latency", "durable", "scaling", "memory", "many-workers",
                                "http", "all"}));
     app.add_flag("--quick", options.is_quick, "Scaled-down version of every workload, in seconds (CI's smoke test)");
-    app.add_option("--runs", runs, "Repeat each measurement N times and report the median (default 3; 1 with --quick)")
+    app.add_option("--runs", flags.runs,
+                   "Repeat each measurement N times and report the median (default 3; 1 with --quick)")
         ->type_name("N")
         ->check(CLI::Range(1, 100));
     app.add_option("--seed", options.seed, "Seed of job ids and payloads (printed with every workload)")
@@ -162,22 +168,25 @@ std::variant<BenchOptions, int> parse_options(int argc, char** argv) {
         ->type_name("FILE");
     app.add_option("--broker-bin", options.broker_bin, "corsair-broker to run")->capture_default_str()->type_name("PATH");
     app.add_option("--worker-bin", options.worker_bin, "corsair-worker to run")->capture_default_str()->type_name("PATH");
-    app.add_option("--cli-bin", options.cli_bin, "corsair (the CLI) whose `submit --file --wait` the throughput workload times")
+    app.add_option("--cli-bin", options.cli_bin,
+                   "corsair (the CLI) whose `submit --file --wait` the throughput workload times")
         ->capture_default_str()
         ->type_name("PATH");
+}
+
+// The shape of the load: workers, producer, sizes, the broker's HTTP side, CURVE.
+void add_load_flags(CLI::App& app, BenchOptions& options, FlagValues& flags) {
     app.add_option("--capacity", options.capacity,
                    "--capacity (credit, handler threads) of each corsair-worker in the throughput workloads")
         ->capture_default_str()
         ->check(CLI::Range(1, 10'000));
-    std::string handlers = "inline";
-    app.add_option("--worker-handlers", handlers,
+    app.add_option("--worker-handlers", flags.handlers,
                    "How corsair-worker runs the echo handler: inline = on its I/O thread (--inline), as the "
                    "ceiling's echo workers do; threads = one handler thread per credit (--threads CAPACITY, as a "
                    "command's worker has); default = no flag (the worker runs echo inline by itself)")
         ->capture_default_str()
         ->check(CLI::IsMember({"inline", "threads", "default"}));
-    std::string producer = "library";
-    app.add_option("--producer", producer,
+    app.add_option("--producer", flags.producer,
                    "Who submits in the timed phases: library = corsair::producer (what users run), raw = a bare "
                    "DEALER sending protocol/ frames with no window, as the ceiling's producer does")
         ->capture_default_str()
@@ -192,21 +201,18 @@ std::variant<BenchOptions, int> parse_options(int argc, char** argv) {
                    "Producer::Batch around their submits); 1 = one SUBMIT per job, as before protocol revision 4")
         ->capture_default_str()
         ->check(CLI::Range(1, static_cast<int>(protocol::kMaxBatchEntries)));
-    std::uint64_t throughput_jobs = 0;
-    app.add_option("--throughput-jobs", throughput_jobs,
+    app.add_option("--throughput-jobs", flags.throughput_jobs,
                    "Timed jobs per run of the throughput, durable and scaling workloads (default 200,000; 5,000 "
                    "with --quick); longer runs see more /metrics scrapes")
         ->type_name("N")
         ->check(CLI::Range(1'000, 100'000'000));
-    int idle_workers = 0;
-    app.add_option("--idle-workers", idle_workers,
+    app.add_option("--idle-workers", flags.idle_workers,
                    "Simulated idle workers of the many-workers workload (default 1,000; 50 with --quick); each costs "
                    "this process two file descriptors, so the open file limit is raised to fit (its hard limit too, "
                    "where the process may)")
         ->type_name("N")
         ->check(CLI::Range(1, static_cast<int>(protocol::kDefaultMaxWorkers)));
-    std::string broker_http = "on";
-    app.add_option("--broker-http", broker_http,
+    app.add_option("--broker-http", flags.broker_http,
                    "HTTP side of corsair-broker in the throughput, durable and scaling workloads: on = an ephemeral "
                    "loopback port, off = --http '' (the http workload always has it on)")
         ->capture_default_str()
@@ -224,6 +230,10 @@ std::variant<BenchOptions, int> parse_options(int argc, char** argv) {
     app.add_option("--http-batch", options.http_batch, "http workload: jobs per request in its batch phase")
         ->capture_default_str()
         ->check(CLI::Range(2, 10'000));
+}
+
+// Where the run's files go, the peers, and the hidden modes this binary is re-executed in.
+void add_other_flags(CLI::App& app, BenchOptions& options) {
     app.add_option("--scratch-dir", options.scratch_parent,
                    "Where each run's folder (process logs, journals) is made; journals are fsynced there")
         ->capture_default_str()
@@ -237,23 +247,19 @@ std::variant<BenchOptions, int> parse_options(int argc, char** argv) {
     app.add_option("--serve-redis-worker", options.redis_worker_address, "")->group("");
     app.add_option("--serve-beanstalkd-worker", options.beanstalkd_worker_address, "")->group("");
     app.add_option("--serve-echo-worker", options.echo_worker_endpoint, "")->group("");
+}
 
-    try {
-        app.parse(argc, argv);
-    } catch (const CLI::ParseError& e) {
-        return app.exit(e);
-    }
-    const bool is_all = workload_names.empty() ||
-                        std::find(workload_names.begin(), workload_names.end(), "all") != workload_names.end();
+// Turns the parsed flags into `options`; an exit code when they contradict each other.
+std::optional<int> apply(const FlagValues& flags, BenchOptions& options) {
+    const auto& names = flags.workload_names;
+    const bool is_all = names.empty() || std::find(names.begin(), names.end(), "all") != names.end();
     if (!is_all) {
         for (const auto& [name, workload] : kWorkloadNames) {
-            if (std::find(workload_names.begin(), workload_names.end(), name) != workload_names.end()) {
-                options.workloads.push_back(workload);
-            }
+            if (std::find(names.begin(), names.end(), name) != names.end()) options.workloads.push_back(workload);
         }
     }
-    options.uses_raw_producer = producer == "raw";
-    options.broker_http = broker_http == "on";
+    options.uses_raw_producer = flags.producer == "raw";
+    options.broker_http = flags.broker_http == "on";
     if (options.scrapes_metrics && !options.broker_http) {
         std::cerr << "corsair-bench: --scrape-metrics needs --broker-http on\n";
         return 2;
@@ -262,13 +268,37 @@ std::variant<BenchOptions, int> parse_options(int argc, char** argv) {
         std::cerr << "corsair-bench: --curve needs --producer library (the raw producer has no CURVE)\n";
         return 2;
     }
-    options.echo_placement = handlers == "inline"    ? EchoPlacement::inline_handler
-                             : handlers == "threads" ? EchoPlacement::handler_threads
+    options.echo_placement = flags.handlers == "inline"    ? EchoPlacement::inline_handler
+                             : flags.handlers == "threads" ? EchoPlacement::handler_threads
                                                      : EchoPlacement::worker_default;
     options.sizes = options.is_quick ? quick_sizes() : full_sizes();
-    if (throughput_jobs > 0) options.sizes.throughput_jobs = throughput_jobs;
-    if (idle_workers > 0) options.sizes.idle_workers = idle_workers;
-    options.runs = runs > 0 ? runs : (options.is_quick ? 1 : 3);
+    if (flags.throughput_jobs > 0) options.sizes.throughput_jobs = flags.throughput_jobs;
+    if (flags.idle_workers > 0) options.sizes.idle_workers = flags.idle_workers;
+    options.runs = flags.runs > 0 ? flags.runs : (options.is_quick ? 1 : 3);
+    return std::nullopt;
+}
+
+}  // namespace
+
+std::variant<BenchOptions, int> parse_options(int argc, char** argv) {
+    BenchOptions options;
+    options.broker_bin = CORSAIR_BENCH_BROKER_BIN;
+    options.worker_bin = CORSAIR_BENCH_WORKER_BIN;
+    options.cli_bin = CORSAIR_BENCH_CLI_BIN;
+    const char* tmpdir = std::getenv("TMPDIR");
+    options.scratch_parent = tmpdir != nullptr && *tmpdir != '\0' ? tmpdir : "/tmp";
+    FlagValues flags;
+    CLI::App app(kDescription, "corsair-bench");
+    app.get_formatter()->column_width(30);
+    add_run_flags(app, options, flags);
+    add_load_flags(app, options, flags);
+    add_other_flags(app, options);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e);
+    }
+    if (const auto code = apply(flags, options)) return *code;
     for (int i = 0; i < argc; ++i) {
         if (i > 0) options.command_line += ' ';
         options.command_line += argv[i];

@@ -12,6 +12,7 @@
 #include "ceiling_cluster.hpp"
 #include "machine_info.hpp"
 #include "statistics.hpp"
+#include "summary_table.hpp"
 
 namespace corsair::bench {
 
@@ -34,26 +35,6 @@ constexpr int kOtherSockets = 4096;
 
 bool has(const std::vector<Workload>& list, Workload workload) {
     return std::find(list.begin(), list.end(), workload) != list.end();
-}
-
-// A workload's figure, or null when it did not run.
-const nlohmann::json* find(const nlohmann::json& object, const std::vector<std::string>& path) {
-    const nlohmann::json* node = &object;
-    for (const auto& key : path) {
-        if (!node->is_object() || !node->contains(key)) return nullptr;
-        node = &(*node)[key];
-    }
-    return node;
-}
-
-std::string with_commas(double value) {
-    const std::string digits = std::to_string(static_cast<long long>(value + 0.5));
-    std::string text;
-    for (std::size_t i = 0; i < digits.size(); ++i) {
-        if (i > 0 && (digits.size() - i) % 3 == 0) text += ',';
-        text += digits[i];
-    }
-    return text;
 }
 
 }  // namespace
@@ -209,14 +190,14 @@ nlohmann::json Suite::run() {
     }
     add_ratios();
     report_["load_average_at_end"] = load_average();
-    print_summary();
+    print_summary_table(report_, options_.runs, options_.seed);
     return report_;
 }
 
 void Suite::add_ratios() {
     auto& results = report_["workloads"];
     auto ceiling_throughput = [&](int workers) -> double {
-        const auto* points = find(results, {"ceiling", "throughput"});
+        const auto* points = find_figure(results, {"ceiling", "throughput"});
         if (points == nullptr) return 0;
         for (const auto& point : *points) {
             if (point["workers"] == workers) return point["median_jobs_per_second"].get<double>();
@@ -232,7 +213,7 @@ void Suite::add_ratios() {
         throughput["ratio_to_ceiling"] =
             ratio(throughput["median_jobs_per_second"].get<double>(), ceiling_throughput(throughput["workers"].get<int>()));
     }
-    if (results.contains("latency") && find(results, {"ceiling", "latency", "median"}) != nullptr) {
+    if (results.contains("latency") && find_figure(results, {"ceiling", "latency", "median"}) != nullptr) {
         auto& latency = results["latency"];
         const auto& reference = results["ceiling"]["latency"]["median"];
         nlohmann::json ratios;
@@ -265,139 +246,6 @@ void Suite::add_ratios() {
         }
     }
     add_peer_ratios();
-}
-
-void Suite::print_summary() const {
-    const auto& results = report_["workloads"];
-    auto ratio_text = [](const nlohmann::json& ratio, bool as_percent) -> std::string {
-        if (ratio.is_null()) return "-";
-        char text[64];
-        if (as_percent) {
-            std::snprintf(text, sizeof text, "%.1f %% of ceiling", ratio.get<double>() * 100);
-        } else {
-            std::snprintf(text, sizeof text, "%.2f x ceiling", ratio.get<double>());
-        }
-        return text;
-    };
-    auto row = [](const std::string& figure, const std::string& value, const std::string& ratio) {
-        std::printf("  %-44s %16s   %s\n", figure.c_str(), value.c_str(), ratio.c_str());
-    };
-    const auto& load = report_["load_average_at_end"];
-    std::printf("\n== summary (medians of %d run(s), seed %llu; load average at end %.2f %.2f %.2f) ==\n",
-                options_.runs, static_cast<unsigned long long>(options_.seed), load[0].get<double>(),
-                load[1].get<double>(), load[2].get<double>());
-    if (const auto* ceiling = find(results, {"ceiling"})) {
-        for (const auto& point : (*ceiling)["throughput"]) {
-            row("ceiling throughput, " + std::to_string(point["workers"].get<int>()) + " workers (jobs/s)",
-                with_commas(point["median_jobs_per_second"].get<double>()), "");
-        }
-        if (const auto* latency = find(*ceiling, {"latency", "median"})) {
-            char text[64];
-            std::snprintf(text, sizeof text, "%.0f / %.0f / %.0f", (*latency)["p50_us"].get<double>(),
-                          (*latency)["p99_us"].get<double>(), (*latency)["p999_us"].get<double>());
-            row("ceiling latency p50 / p99 / p99.9 (us)", text, "");
-        }
-    }
-    // "; 3.05 x best peer (redis)" beside a Corsair figure, when peers were measured.
-    auto to_best_peer = [](const nlohmann::json& figure, const nlohmann::json* ratio) -> std::string {
-        if (ratio == nullptr || !figure.contains("best_peer")) return "";
-        char text[96];
-        std::snprintf(text, sizeof text, "; %.2f x best peer (%s)", ratio->get<double>(),
-                      figure["best_peer"].get<std::string>().c_str());
-        return text;
-    };
-    if (const auto* peers = find(results, {"peers"})) {
-        for (const auto& [name, figures] : peers->items()) {
-            if (!figures.is_object() || !figures.contains("installed")) continue;
-            if (!figures["installed"].get<bool>()) {
-                row("peer " + name, "-", "not installed");
-                continue;
-            }
-            if (const auto* throughput = find(figures, {"throughput"})) {
-                row("peer " + name + ", " + std::to_string((*throughput)["workers"].get<int>()) + " workers (jobs/s)",
-                    with_commas((*throughput)["median_jobs_per_second"].get<double>()),
-                    "one job per worker = its pipelined figure");
-            }
-            if (const auto* latency = find(figures, {"latency", "median"})) {
-                char text[64];
-                std::snprintf(text, sizeof text, "%.0f / %.0f / %.0f", (*latency)["p50_us"].get<double>(),
-                              (*latency)["p99_us"].get<double>(), (*latency)["p999_us"].get<double>());
-                row("peer " + name + " latency p50/p99/p99.9 (us)", text, "");
-            }
-        }
-    }
-    if (const auto* throughput = find(results, {"throughput"})) {
-        row("throughput, " + std::to_string((*throughput)["workers"].get<int>()) + " workers (jobs/s)",
-            with_commas((*throughput)["median_jobs_per_second"].get<double>()),
-            ratio_text((*throughput)["ratio_to_ceiling"], true) +
-                to_best_peer(*throughput, find(*throughput, {"ratio_to_best_peer"})));
-    }
-    for (const auto& [key, label] : {std::pair{"throughput_cli", "corsair submit --file --wait"},
-                                      std::pair{"throughput_capacity_1", "--capacity 1"},
-                                      std::pair{"throughput_capacity_1_threads", "--capacity 1 --threads 1"}}) {
-        const auto* throughput = find(results, {key});
-        if (throughput == nullptr) continue;
-        row("throughput, " + std::to_string((*throughput)["workers"].get<int>()) + " workers, " + label + " (jobs/s)",
-            with_commas((*throughput)["median_jobs_per_second"].get<double>()),
-            ratio_text((*throughput)["ratio_to_ceiling"], true) +
-                to_best_peer(*throughput, find(*throughput, {"ratio_to_best_peer"})));
-    }
-    if (const auto* http = find(results, {"http"})) {
-        for (const char* phase : {"single", "batch"}) {
-            const auto& figures = (*http)[phase];
-            char text[64];
-            const auto& to_zeromq = figures["ratio_to_zeromq_throughput"];
-            std::snprintf(text, sizeof text, "%.1f %% of ZeroMQ throughput",
-                          to_zeromq.is_null() ? 0.0 : to_zeromq.get<double>() * 100);
-            row("http, " + std::to_string(figures["jobs_per_request"].get<long long>()) + " job(s) per request (jobs/s)",
-                with_commas(figures["median_jobs_per_second"].get<double>()), text);
-        }
-        const auto& workers = (*http)["workers"];
-        char text[64];
-        std::snprintf(text, sizeof text, "%.1f %% of ZeroMQ throughput",
-                      workers["ratio_to_zeromq_throughput"].is_null() ? 0.0 : workers["ratio_to_zeromq_throughput"].get<double>() * 100);
-        row("http workers, " + std::to_string(workers["workers"].get<int>()) + " threads (jobs/s)",
-            with_commas(workers["median_jobs_per_second"].get<double>()), text);
-    }
-    if (const auto* latency = find(results, {"latency"})) {
-        for (const auto& [key, label] : std::vector<std::pair<std::string, std::string>>{
-                 {"p50_us", "p50"}, {"p99_us", "p99"}, {"p999_us", "p99.9"}, {"mean_us", "mean"}, {"max_us", "max"}}) {
-            char text[32];
-            std::snprintf(text, sizeof text, "%.0f", (*latency)["median"][key].get<double>());
-            const auto* ratio = find(*latency, {"ratio_to_ceiling", key});
-            row("latency " + label + " (us)", text,
-                (ratio ? ratio_text(*ratio, false) : "-") + to_best_peer(*latency, find(*latency, {"ratio_to_best_peer", key})));
-        }
-    }
-    if (const auto* durable = find(results, {"durable", "policies"})) {
-        for (const auto& [policy, figures] : durable->items()) {
-            char text[96];
-            const auto& to_memory = figures["ratio_to_memory_only"];
-            std::snprintf(text, sizeof text, "%s; %.1f %% of memory-only", ratio_text(figures["ratio_to_ceiling"], true).c_str(),
-                          to_memory.is_null() ? 0.0 : to_memory.get<double>() * 100);
-            row("durable --fsync " + policy + " (jobs/s)", with_commas(figures["median_jobs_per_second"].get<double>()), text);
-        }
-    }
-    if (const auto* scaling = find(results, {"scaling", "points"})) {
-        for (const auto& point : *scaling) {
-            row("scaling, " + std::to_string(point["workers"].get<int>()) + " workers (jobs/s)",
-                with_commas(point["median_jobs_per_second"].get<double>()), ratio_text(point["ratio_to_ceiling"], true));
-        }
-    }
-    if (const auto* memory = find(results, {"memory"})) {
-        char text[32];
-        std::snprintf(text, sizeof text, "%.0f", (*memory)["median_overhead_bytes_per_job"].get<double>());
-        row("memory: broker overhead per pending job (bytes)", text, "beyond the payload");
-    }
-    if (const auto* idle = find(results, {"many_workers"})) {
-        char text[32];
-        std::snprintf(text, sizeof text, "%.2f %%", (*idle)["median_broker_cpu_percent"].get<double>());
-        row("many-workers: broker CPU, " + std::to_string((*idle)["workers"].get<int>()) + " idle workers", text,
-            "of one core");
-        row("many-workers: false deaths (must be 0)", std::to_string((*idle)["max_false_deaths"].get<long long>()),
-            (*idle)["max_false_deaths"].get<long long>() == 0 ? "ok" : "FAILED");
-    }
-    std::fflush(stdout);
 }
 
 void finish_throughput_runs(nlohmann::json& figures) {

@@ -96,7 +96,6 @@ private:
     // scratch folder, and fills curve_ and curve_*_flags_.
     void make_curve_keys();
     void add_ratios();
-    void print_summary() const;
 
     const BenchOptions& options_;
     zmq::context_t& context_;
