@@ -13,7 +13,6 @@
 
 #include <spdlog/logger.h>
 #include <spdlog/sinks/null_sink.h>
-#include <zmq.hpp>
 
 #include "frame_builder.hpp"
 #include "fuzz_input.hpp"
@@ -58,9 +57,8 @@ std::string journal_of(const std::vector<b::JournalRecord>& records, const fs::p
     const auto path = scratch / "journal.log";
     fs::remove(path);
     {
-        zmq::context_t context;
         auto log = std::make_shared<spdlog::logger>("seeds", std::make_shared<spdlog::sinks::null_sink_mt>());
-        b::JournalWriter writer(context, path, b::JournalWriterOptions{b::FsyncPolicy::never, {}}, log);
+        b::JournalWriter writer(path, b::JournalWriterOptions{b::FsyncPolicy::never, {}}, log);
         for (const auto& record : records) writer.append(record);
     }
     return b::test::read_bytes(path);

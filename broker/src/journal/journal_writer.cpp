@@ -1,5 +1,6 @@
 #include "journal_writer.hpp"
 
+#include <poll.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,30 +14,7 @@ namespace corsair::broker {
 
 namespace {
 
-// Pipe messages, one byte each.
-constexpr char kReady = 'r';    // writer -> loop, once, after connecting
-constexpr char kWake = 'w';     // loop -> writer: a batch is waiting
-constexpr char kStop = 's';     // loop -> writer: write everything, sync, exit
-constexpr char kDurable = 'd';  // writer -> loop: take_durable() has news
-
 using Clock = std::chrono::steady_clock;
-
-// Both ends of the pipe. Wakes and notifications coalesce to a couple in flight, but zmq judges
-// "full" from the reader's acknowledgements, which lag by up to half the high-water mark; with
-// the default mark a send could fail with EAGAIN after ~1000 messages and lose a wake for good.
-// No mark at all makes those sends always succeed; the coalescing keeps the queue tiny.
-void configure_pipe(zmq::socket_t& socket) {
-    socket.set(zmq::sockopt::linger, 0);
-    socket.set(zmq::sockopt::sndhwm, 0);
-    socket.set(zmq::sockopt::rcvhwm, 0);
-}
-
-// zmq closes sockets asynchronously, so an inproc name can stay bound a moment after its writer
-// is gone: each writer gets a name never used before, not one derived from its address.
-std::string next_endpoint() {
-    static std::atomic<std::uint64_t> count{0};
-    return "inproc://corsair-journal-writer-" + std::to_string(++count);
-}
 
 }  // namespace
 
@@ -59,28 +37,21 @@ std::optional<FsyncPolicy> parse_fsync_policy(std::string_view text) noexcept {
     return std::nullopt;
 }
 
-JournalWriter::JournalWriter(zmq::context_t& context, std::filesystem::path path, JournalWriterOptions options,
+JournalWriter::JournalWriter(std::filesystem::path path, JournalWriterOptions options,
                              std::shared_ptr<spdlog::logger> log)
     : path_(std::move(path)),
       options_(options),
       log_(std::move(log)),
-      endpoint_(next_endpoint()),
       owner_(std::this_thread::get_id()),
-      pipe_(context, zmq::socket_type::pair),
       file_(JournalFile::open_for_append(path_)) {
     journal_bytes_ = file_.size_bytes();
-    configure_pipe(pipe_);
-    pipe_.bind(endpoint_);
-    thread_ = std::jthread([this, &context] { run(context); });
-    // Handshake: a PAIR socket drops (EAGAIN) what is sent before its peer connects.
-    zmq::message_t ready;
-    [[maybe_unused]] auto received = pipe_.recv(ready);
-    assert(received && ready.size() == 1 && *static_cast<const char*>(ready.data()) == kReady);
+    thread_ = std::jthread([this] { run(); });
 }
 
 JournalWriter::~JournalWriter() {
     check_owner();
-    pipe_.send(zmq::const_buffer(&kStop, 1));
+    is_stop_requested_.store(true);
+    wake_.notify();
     thread_.join();
 }
 
@@ -93,22 +64,20 @@ std::uint64_t JournalWriter::append(const JournalRecord& record) {
         queued_last_sequence_ = ++last_sequence_;
         needs_wake = !std::exchange(has_wake_pending_, true);
     }
-    // At most one wake is outstanding per batch and the pipe has no high-water mark: never blocks.
+    // At most one wake is outstanding per batch, and a wake is an eventfd write: never blocks.
     if (needs_wake) send_wake();
     return last_sequence_;
 }
 
 std::uint64_t JournalWriter::take_durable() {
     check_owner();
-    // Drain, then clear, then load. The writer sends only when it flips has_notified_ from false,
-    // so the flag must never stay true once its message is gone: clearing before draining could
-    // swallow a message sent in between and leave the flag set, and no notification would ever
-    // come again. In this order, a value published after the load flips the cleared flag and
-    // sends, and one published before it is seen by the load (a leftover message only makes a
-    // spurious wake).
-    zmq::message_t message;
-    while (pipe_.recv(message, zmq::recv_flags::dontwait)) {
-    }
+    // Take, then clear, then load. The writer notifies only when it flips has_notified_ from
+    // false, so the flag must never stay true once its notification is taken: clearing before
+    // taking could swallow a notification made in between and leave the flag set, and no
+    // notification would ever come again. In this order, a value published after the load flips
+    // the cleared flag and notifies, and one published before it is seen by the load (a leftover
+    // notification only makes a spurious wake).
+    durable_signal_.take();
     has_notified_.store(false);
     return durable_.load();
 }
@@ -149,10 +118,7 @@ bool JournalWriter::compact(const SnapshotProcess::Writer& write_snapshot) {
     return true;
 }
 
-void JournalWriter::send_wake() {
-    [[maybe_unused]] const auto sent = pipe_.send(zmq::const_buffer(&kWake, 1), zmq::send_flags::dontwait);
-    assert(sent && "a lost wake would stall the writer");
-}
+void JournalWriter::send_wake() { wake_.notify(); }
 
 std::string JournalWriter::failure() const {
     const std::lock_guard lock(mutex_);
@@ -172,17 +138,12 @@ JournalWriterStats JournalWriter::stats() const noexcept {
     return stats;
 }
 
-void JournalWriter::run(zmq::context_t& context) noexcept {
-    writer_pipe_.emplace(context, zmq::socket_type::pair);
-    configure_pipe(*writer_pipe_);
-    writer_pipe_->connect(endpoint_);
-    writer_pipe_->send(zmq::const_buffer(&kReady, 1));
+void JournalWriter::run() noexcept {
     bool is_stopping = false;
     while (!is_stopping) {
         const bool has_child_exited = wait_for_work(is_stalled_ ? std::min(sync_due_, retry_due_) : sync_due_, is_stopping);
         write_round(is_stopping, has_child_exited);
     }
-    writer_pipe_.reset();
 }
 
 bool JournalWriter::wait_for_work(Clock::time_point sync_due, bool& is_stopping) {
@@ -191,14 +152,11 @@ bool JournalWriter::wait_for_work(Clock::time_point sync_due, bool& is_stopping)
         timeout = std::max(std::chrono::milliseconds(0), std::chrono::ceil<std::chrono::milliseconds>(sync_due - Clock::now()));
     }
     // The snapshot child's pidfd turns readable when it exits.
-    zmq::pollitem_t items[2] = {{writer_pipe_->handle(), 0, ZMQ_POLLIN, 0},
-                                {nullptr, compaction_ ? compaction_->process.exit_fd() : -1, ZMQ_POLLIN, 0}};
-    zmq::poll(items, compaction_ ? 2 : 1, timeout);
-    zmq::message_t message;
-    while (writer_pipe_->recv(message, zmq::recv_flags::dontwait)) {
-        if (message.size() == 1 && *static_cast<const char*>(message.data()) == kStop) is_stopping = true;
-    }
-    return compaction_ && (items[1].revents & ZMQ_POLLIN);
+    pollfd items[2] = {{wake_.fd(), POLLIN, 0}, {compaction_ ? compaction_->process.exit_fd() : -1, POLLIN, 0}};
+    ::poll(items, compaction_ ? 2 : 1, static_cast<int>(timeout.count()));  // EINTR: a round early, harmless
+    wake_.take();
+    if (is_stop_requested_.load()) is_stopping = true;
+    return compaction_ && (items[1].revents & POLLIN);
 }
 
 void JournalWriter::write_round(bool is_stopping, bool has_child_exited) {
@@ -426,11 +384,7 @@ void JournalWriter::publish_durable(std::uint64_t sequence) {
 }
 
 void JournalWriter::notify() {
-    if (!has_notified_.exchange(true)) {
-        [[maybe_unused]] const auto sent =
-            writer_pipe_->send(zmq::const_buffer(&kDurable, 1), zmq::send_flags::dontwait);
-        assert(sent && "a lost notification would stall the loop");
-    }
+    if (!has_notified_.exchange(true)) durable_signal_.notify();
 }
 
 void JournalWriter::fail(const std::string& what, int error) {

@@ -4,10 +4,11 @@
 //
 // Threads. append() encodes into a mutex-guarded batch (the lock is held only to encode, or,
 // on the writer's side, to swap the batch for an empty buffer) and, for the first record of a
-// batch only, sends a one-byte wake over an inproc PAIR pipe. The writer thread polls its end of
-// the pipe (plus a timer under the interval policy), takes the whole batch, writes it with one
-// writev(2), syncs per policy, stores the durable sequence and sends one notification back.
-// Notifications coalesce: at most a couple are ever queued, however fast records arrive.
+// batch only, wakes the writer (an eventfd, WakeSignal). The writer thread polls it (plus a
+// timer under the interval policy), takes the whole batch, writes it with one writev(2), syncs
+// per policy, stores the durable sequence and notifies the loop through a second eventfd, which
+// the loop polls as a raw descriptor (an inproc ZeroMQ pair cost the loop two system calls per
+// wait even when silent, wake_signal.hpp). Notifications coalesce, however fast records arrive.
 //
 // Sequences. append() numbers records 1, 2, 3... in call order; "durable up to N" means every
 // record numbered N or less is safe to the policy's guarantee, so acknowledgements can be
@@ -71,12 +72,12 @@
 #include <string>
 #include <string_view>
 #include <thread>
-#include <zmq.hpp>
 
 #include "journal_file.hpp"
 #include "journal_sink.hpp"
 #include "snapshot_process.hpp"
 #include "corsair/broker/journal_record.hpp"
+#include "corsair/broker/wake_signal.hpp"
 
 namespace corsair::broker {
 
@@ -116,10 +117,8 @@ class JournalWriter {
 public:
     // Opens (or creates, with a header) the journal at `path`, starts the writer thread and waits
     // for it to be ready. Blocks on disk. Throws JournalError if the file cannot be opened or is
-    // not a version-1 journal; a torn tail must be truncated first (JournalReader). `context`
-    // must outlive the writer.
-    JournalWriter(zmq::context_t& context, std::filesystem::path path, JournalWriterOptions options,
-                  std::shared_ptr<spdlog::logger> log);
+    // not a version-1 journal; a torn tail must be truncated first (JournalReader).
+    JournalWriter(std::filesystem::path path, JournalWriterOptions options, std::shared_ptr<spdlog::logger> log);
     // Writes and syncs every appended record (whatever the policy), then joins the thread. Blocks
     // for the last batch's write and one fdatasync.
     ~JournalWriter();
@@ -132,9 +131,9 @@ public:
     std::uint64_t append(const JournalRecord& record);
     std::uint64_t last_sequence() const noexcept { return last_sequence_; }
 
-    // For the loop's zmq::poll: readable (ZMQ_POLLIN) when the durable sequence has advanced, a
-    // compaction has ended, or the writer has failed. Call take_durable() then; never recv on it.
-    zmq::pollitem_t durable_pollitem() noexcept { return {pipe_.handle(), 0, ZMQ_POLLIN, 0}; }
+    // For the loop's poll, a raw descriptor: readable when the durable sequence has advanced, a
+    // compaction has ended, or the writer has failed. Call take_durable() then; never read it.
+    int durable_fd() const noexcept { return durable_signal_.fd(); }
     // Clears the notification and returns the newest durable sequence (0 before any). Never blocks.
     std::uint64_t take_durable();
 
@@ -165,7 +164,7 @@ private:
     void send_wake();
 
     // Writer thread.
-    void run(zmq::context_t& context) noexcept;
+    void run() noexcept;
     // Blocks until the loop thread wakes it, the snapshot child exits or `sync_due` passes; sets
     // `is_stopping` on a stop message. Returns whether the snapshot child has exited.
     bool wait_for_work(std::chrono::steady_clock::time_point sync_due, bool& is_stopping);
@@ -196,16 +195,13 @@ private:
     std::filesystem::path path_;
     JournalWriterOptions options_;
     std::shared_ptr<spdlog::logger> log_;
-    std::string endpoint_;
     std::thread::id owner_;
 
     // Loop thread.
-    zmq::socket_t pipe_;
     std::uint64_t last_sequence_ = 0;
 
     // Writer thread (moved there before it starts).
     JournalFile file_;
-    std::optional<zmq::socket_t> writer_pipe_;
     bool is_dirty_ = false;  // written since the last fdatasync
     std::string batch_;      // the records of the round under way, or all held while stalled
     std::uint64_t written_sequence_ = 0;
@@ -231,6 +227,9 @@ private:
     // Shared, lock-free.
     std::atomic<std::uint64_t> durable_{0};
     std::atomic<bool> has_notified_{false};
+    std::atomic<bool> is_stop_requested_{false};  // the destructor's: write everything, sync, exit
+    WakeSignal wake_;            // loop -> writer: a batch or a compaction is waiting, or stop
+    WakeSignal durable_signal_;  // writer -> loop: take_durable() has news
     std::atomic<bool> is_compacting_{false};
     std::atomic<bool> has_failed_{false};
     std::atomic<bool> is_stalled_{false};

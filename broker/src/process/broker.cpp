@@ -87,7 +87,6 @@ Broker::Broker(zmq::context_t& context, BrokerOptions options, std::shared_ptr<s
       log_(std::move(log)),
       producers_(context, zmq::socket_type::router),
       workers_(context, zmq::socket_type::router),
-      control_(context, zmq::socket_type::pull),
       scheduler_(options_, *this, log_),
       heap_trimmer_(log_),
       notifier_(ServiceNotifier::from_environment(log_)) {
@@ -95,9 +94,6 @@ Broker::Broker(zmq::context_t& context, BrokerOptions options, std::shared_ptr<s
     const std::size_t max_message_bytes = p::broker_max_message_bytes(options_.max_payload_bytes);
     configure_router(producers_, max_message_bytes);
     configure_router(workers_, max_message_bytes);
-    control_.set(zmq::sockopt::linger, 0);
-    control_endpoint_ = "inproc://corsair-broker-control-" + std::to_string(reinterpret_cast<std::uintptr_t>(this));
-    control_.bind(control_endpoint_);
     enable_curve();
     // The HTTP side's sessions connect to the inproc endpoints before the broker exists: bound
     // first, so that a TCP endpoint that cannot be bound never leaves their connects pending at
@@ -198,7 +194,7 @@ void Broker::open_journal() {
     JournalWriterOptions writer_options;
     writer_options.fsync = *policy;
     writer_options.fsync_interval = options_.fsync_interval;
-    writer_ = std::make_unique<JournalWriter>(context_, path, writer_options, log_);
+    writer_ = std::make_unique<JournalWriter>(path, writer_options, log_);
     journal_sink_ = std::make_unique<WriterSink>(*writer_);
     scheduler_.set_journal(journal_sink_.get());
     const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
@@ -249,23 +245,14 @@ void Broker::maybe_compact(std::chrono::steady_clock::time_point now) {
     }
 }
 
-void Broker::request_stop() {
-    zmq::socket_t push(context_, zmq::socket_type::push);
-    push.set(zmq::sockopt::linger, 1000);
-    push.connect(control_endpoint_);
-    push.send(zmq::str_buffer("stop"), zmq::send_flags::dontwait);
-}
+void Broker::request_stop() { stop_requests_.notify(); }
 
 void Broker::run() {
-    std::array<zmq::pollitem_t, 4> items{{
-        {producers_.handle(), 0, ZMQ_POLLIN, 0},
-        {workers_.handle(), 0, ZMQ_POLLIN, 0},
-        {control_.handle(), 0, ZMQ_POLLIN, 0},
-        {nullptr, -1, 0, 0},
-    }};
-    // The journal writer's "durable up to N" notifications, when there is a journal.
-    const std::size_t polled = writer_ ? 4 : 3;
-    if (writer_) items[3] = writer_->durable_pollitem();
+    // The items, in this order (kProducers...): the sockets, the stop requests and, when there
+    // is a journal, the writer's "durable up to N" notifications.
+    std::vector<int> descriptors{stop_requests_.fd()};
+    if (writer_) descriptors.push_back(writer_->durable_fd());
+    waiting_.emplace(std::vector<zmq::socket_t*>{&producers_, &workers_}, descriptors);
     auto next_tick = std::chrono::steady_clock::now() + options_.heartbeat_interval;
     // The journal is recovered and both endpoints are bound (the constructor): ready to serve.
     notifier_.ready(service_status(), std::chrono::steady_clock::now());
@@ -277,12 +264,12 @@ void Broker::run() {
         if (auto deadline = scheduler_.next_deadline()) wake_at = std::min(wake_at, *deadline);
         if (drain_) wake_at = std::min(wake_at, drain_->deadline);
         const auto wait = std::chrono::ceil<std::chrono::milliseconds>(wake_at - now);
-        zmq::poll(items.data(), polled, std::max(wait, std::chrono::milliseconds(0)));
+        const std::uint32_t ready = waiting_->wait(std::max(wait, std::chrono::milliseconds(0)));
         now = std::chrono::steady_clock::now();
-        if (items[0].revents & ZMQ_POLLIN) receive_from_producers(now);
-        if (items[1].revents & ZMQ_POLLIN) receive_from_workers(now);
-        if ((items[2].revents & ZMQ_POLLIN) && !continues_after_stop_request(now)) break;
-        if (writer_ && (items[3].revents & ZMQ_POLLIN)) {
+        if (ready & (1U << kProducers)) receive_from_producers(now);
+        if (ready & (1U << kWorkers)) receive_from_workers(now);
+        if ((ready & (1U << kStopRequests)) && !continues_after_stop_request(now)) break;
+        if (writer_ && (ready & (1U << kJournalDurable))) {
             release_durable_replies();
             if (writer_->has_failed()) {
                 // An fdatasync failure cannot be retried safely: stop rather than acknowledge more.
@@ -311,9 +298,7 @@ void Broker::run() {
 // Each stop request is one SIGTERM/SIGINT: the first drains (unless --drain-timeout is 0), the
 // next stops at once.
 bool Broker::continues_after_stop_request(std::chrono::steady_clock::time_point now) {
-    zmq::message_t request;
-    std::size_t requests = 0;
-    while (control_.recv(request, zmq::recv_flags::dontwait)) ++requests;
+    const std::uint64_t requests = stop_requests_.take();
     if (drain_ || requests > 1 || options_.drain_timeout.count() == 0) {
         if (drain_) log_->info("drain cut short by a second stop request running={}", scheduler_.running_jobs());
         notifier_.stopping("stopping now, " + std::to_string(scheduler_.running_jobs()) + " leased");
@@ -354,15 +339,16 @@ std::string Broker::service_status() const {
 }
 
 void Broker::receive_from_producers(std::chrono::steady_clock::time_point now) {
-    receive_turn(producers_, now, &Scheduler::on_producer_message, &Scheduler::on_malformed_producer_message);
+    receive_turn(producers_, kProducers, now, &Scheduler::on_producer_message,
+                 &Scheduler::on_malformed_producer_message);
 }
 
 void Broker::receive_from_workers(std::chrono::steady_clock::time_point now) {
-    receive_turn(workers_, now, &Scheduler::on_worker_message, &Scheduler::on_malformed_worker_message);
+    receive_turn(workers_, kWorkers, now, &Scheduler::on_worker_message, &Scheduler::on_malformed_worker_message);
 }
 
-void Broker::receive_turn(zmq::socket_t& socket, std::chrono::steady_clock::time_point now, MessageHandler on_message,
-                          MalformedHandler on_malformed) {
+void Broker::receive_turn(zmq::socket_t& socket, std::size_t item, std::chrono::steady_clock::time_point now,
+                          MessageHandler on_message, MalformedHandler on_malformed) {
     // The socket bounds each frame; a payload over --max-payload is the Scheduler's to answer,
     // since only it knows the job the message names.
     const p::DecodeLimits limits{p::broker_max_message_bytes(options_.max_payload_bytes)};
@@ -372,7 +358,15 @@ void Broker::receive_turn(zmq::socket_t& socket, std::chrono::steady_clock::time
     }
     if (zap_) scheduler_.set_auth_refusals(zap_->refusals());
     scheduler_.begin_turn();
-    for (int i = 0; i < kBatchPerTurn && p::receive_frames(socket, frames_); ++i) {
+    // Until EAGAIN, which settles the socket for the wait; a turn cut short at kBatchPerTurn
+    // leaves it touched (it may hold more).
+    waiting_->touch(item);
+    for (int i = 0;; ++i) {
+        if (i == kBatchPerTurn) break;
+        if (!p::receive_frames(socket, frames_)) {
+            waiting_->drained(item);
+            break;
+        }
         const RoutingId routing_id(static_cast<const char*>(frames_[0].data()), frames_[0].size());
         auto decoded = p::decode(frames_, 1, limits);
         if (decoded) {
@@ -389,11 +383,13 @@ void Broker::receive_turn(zmq::socket_t& socket, std::chrono::steady_clock::time
 
 p::SendStatus Broker::to_worker(const RoutingId& worker, p::Frames& frames) {
     zmq::message_t routing_id(worker.data(), worker.size());
+    if (waiting_) waiting_->touch(kWorkers);
     return p::send_frames(workers_, frames, &routing_id);
 }
 
 p::SendStatus Broker::to_producer(const RoutingId& producer, p::Frames& frames) {
     zmq::message_t routing_id(producer.data(), producer.size());
+    if (waiting_) waiting_->touch(kProducers);
     return p::send_frames(producers_, frames, &routing_id);
 }
 

@@ -38,7 +38,7 @@ bool wait_durable(JournalWriter& writer, std::uint64_t sequence, std::chrono::mi
     for (;;) {
         const auto now = std::chrono::steady_clock::now();
         if (now >= deadline) return false;
-        auto item = writer.durable_pollitem();
+        zmq::pollitem_t item{nullptr, writer.durable_fd(), ZMQ_POLLIN, 0};
         zmq::poll(&item, 1, std::chrono::ceil<std::chrono::milliseconds>(deadline - now));
         if ((item.revents & ZMQ_POLLIN) == 0) continue;
         const std::uint64_t durable = writer.take_durable();
@@ -100,7 +100,7 @@ bool wait_notified(JournalWriter& writer, Condition condition, std::chrono::mill
     while (!condition()) {
         const auto now = std::chrono::steady_clock::now();
         if (now >= deadline) return false;
-        auto item = writer.durable_pollitem();
+        zmq::pollitem_t item{nullptr, writer.durable_fd(), ZMQ_POLLIN, 0};
         zmq::poll(&item, 1, std::chrono::ceil<std::chrono::milliseconds>(deadline - now));
         if (item.revents & ZMQ_POLLIN) writer.take_durable();
     }
@@ -108,12 +108,11 @@ bool wait_notified(JournalWriter& writer, Condition condition, std::chrono::mill
 }
 
 struct WriterFixture {
-    zmq::context_t context;
     ScratchDir dir;
     std::filesystem::path path = dir / "journal.log";
 
     std::unique_ptr<JournalWriter> writer(FsyncPolicy policy, std::chrono::milliseconds interval = 100ms) {
-        return std::make_unique<JournalWriter>(context, path, JournalWriterOptions{policy, interval}, quiet_log());
+        return std::make_unique<JournalWriter>(path, JournalWriterOptions{policy, interval}, quiet_log());
     }
 };
 
@@ -176,7 +175,7 @@ TEST_CASE("a loop that takes durable sequences while the writer publishes never 
     for (; appended < kInFlight; ++appended) writer->append(numbered_record(appended));
     std::uint64_t durable = 0;
     while (durable < kRecords) {
-        auto item = writer->durable_pollitem();
+        zmq::pollitem_t item{nullptr, writer->durable_fd(), ZMQ_POLLIN, 0};
         zmq::poll(&item, 1, std::chrono::milliseconds(5000));
         INFO("durable=" << durable << " appended=" << appended);
         REQUIRE((item.revents & ZMQ_POLLIN) != 0);
@@ -445,7 +444,7 @@ TEST_CASE("benchmark: 100,000 small records with fsync=always", "[.benchmark]") 
     for (std::uint64_t n = 0; n < kWindow; ++n) writer->append(records[n]);
     std::uint64_t next = kWindow;
     while (next < kRecords) {
-        auto item = writer->durable_pollitem();
+        zmq::pollitem_t item{nullptr, writer->durable_fd(), ZMQ_POLLIN, 0};
         zmq::poll(&item, 1, std::chrono::milliseconds(10'000));
         REQUIRE((item.revents & ZMQ_POLLIN) != 0);
         const std::uint64_t durable = writer->take_durable() - base;
@@ -517,7 +516,7 @@ TEST_CASE("a writer stalled past its memory bound fails for good", "[broker][jou
     WriterFixture fixture;
     JournalWriterOptions options{FsyncPolicy::always, 100ms};
     options.max_stalled_bytes = 4096;
-    JournalWriter writer(fixture.context, fixture.path, options, quiet_log());
+    JournalWriter writer(fixture.path, options, quiet_log());
     REQUIRE(wait_durable(writer, writer.append(numbered_record(1))));
     FileSizeLimit limit(std::filesystem::file_size(fixture.path) + 10);
     writer.append(numbered_record(2, 100));

@@ -14,6 +14,8 @@
 #include "corsair/broker/outbox.hpp"
 #include "corsair/broker/scheduler.hpp"
 #include "corsair/broker/service_notifier.hpp"
+#include "corsair/broker/socket_wait.hpp"
+#include "corsair/broker/wake_signal.hpp"
 
 namespace corsair::broker {
 
@@ -69,8 +71,9 @@ private:
     using MessageHandler = void (Scheduler::*)(const RoutingId&, protocol::Message&&, std::chrono::steady_clock::time_point,
                                                const Peer&);
     using MalformedHandler = void (Scheduler::*)(const RoutingId&, const protocol::DecodeError&, std::string_view);
-    void receive_turn(zmq::socket_t& socket, std::chrono::steady_clock::time_point now, MessageHandler on_message,
-                      MalformedHandler on_malformed);
+    // `item`: the socket's place in waiting_.
+    void receive_turn(zmq::socket_t& socket, std::size_t item, std::chrono::steady_clock::time_point now,
+                      MessageHandler on_message, MalformedHandler on_malformed);
     // With CURVE: turns both ROUTERs into CURVE servers and starts the ZAP handler (before any
     // bind, so that no connection is ever let in unchecked).
     void enable_curve();
@@ -91,8 +94,10 @@ private:
     std::uint64_t keys_generation_ = 0;
     zmq::socket_t producers_;
     zmq::socket_t workers_;
-    zmq::socket_t control_;
-    std::string control_endpoint_;
+    WakeSignal stop_requests_;  // one notify() per request_stop(): SIGTERM/SIGINT
+    // The loop's wait (run() makes it): its items are these, in this order.
+    enum WaitItem : std::size_t { kProducers, kWorkers, kStopRequests, kJournalDurable };
+    std::optional<SocketWait> waiting_;
     std::string producer_endpoint_;
     std::string worker_endpoint_;
     Scheduler scheduler_;
