@@ -361,8 +361,7 @@ void Broker::receive_turn(zmq::socket_t& socket, std::size_t item, std::chrono::
     // Until EAGAIN, which settles the socket for the wait; a turn cut short at kBatchPerTurn
     // leaves it touched (it may hold more).
     waiting_->touch(item);
-    for (int i = 0;; ++i) {
-        if (i == kBatchPerTurn) break;
+    for (int i = 0; i < kBatchPerTurn; ++i) {
         if (!p::receive_frames(socket, frames_)) {
             waiting_->drained(item);
             break;

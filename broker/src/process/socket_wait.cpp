@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <limits>
 #include <stdexcept>
 #include <system_error>
 
@@ -23,7 +24,8 @@ std::uint32_t SocketWait::wait(std::chrono::milliseconds timeout) {
     }
     // Work already waits: look at the rest without blocking, so that a busy socket never hides
     // the others (a stop request, the journal's news).
-    const int poll_timeout = ready != 0 ? 0 : static_cast<int>(std::max<std::int64_t>(timeout.count(), 0));
+    const int poll_timeout =
+        ready != 0 ? 0 : static_cast<int>(std::clamp<std::int64_t>(timeout.count(), 0, std::numeric_limits<int>::max()));
     const int count = ::poll(polled_.data(), polled_.size(), poll_timeout);
     if (count < 0 && errno != EINTR) throw std::system_error(errno, std::generic_category(), "poll");
     if (count <= 0) return ready;
