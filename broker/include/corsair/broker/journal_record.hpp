@@ -74,8 +74,8 @@ struct JournalDone {
     std::uint32_t attempt = 0;
     std::string result;  // msgpack bin
     std::uint64_t ended_at_ms = 0;
-    std::optional<std::uint64_t> started_ms;  // Unix ms the attempt started (optional key)
-    std::string worker;                       // the worker that ran it (optional key "worker")
+    std::optional<std::uint64_t> started_ms{};  // Unix ms the attempt started (optional key)
+    std::string worker{};                       // the worker that ran it (optional key "worker")
 };
 
 // FAIL, timeout or worker death. retry_at_ms is when the job becomes pending again after its

@@ -209,10 +209,10 @@ struct WorkerStats {
     std::uint64_t failed = 0;  // attempts it ended failed since it joined
     // Where the broker saw it connect from (its IP over TCP); empty: in the broker's own process
     // (an HTTP worker), or not told.
-    std::string address;
+    std::string address{};
     // The name of the CURVE key it connected with (its file in the broker's --allowed-keys);
     // empty without CURVE or in the broker's own process.
-    std::string key;
+    std::string key{};
     // READY's `prefetch`: leases it may hold beyond `capacity`, ready to start. Its leases past
     // `capacity` (in_flight - capacity) are such jobs, not started as far as the broker knows.
     std::uint32_t prefetch = 0;
