@@ -83,6 +83,36 @@ nlohmann::json printed_rate(const std::string& log_path) {
     return found;
 }
 
+// What every Corsair throughput measurement reports about its shape; each adds its own keys.
+nlohmann::json shape_figures(int workers, WorkerShape shape, const WorkloadSizes& sizes) {
+    return {{"workers", workers},
+            {"capacity", shape.capacity},
+            {"jobs", sizes.throughput_jobs},
+            {"warmup_jobs", sizes.warmup_jobs},
+            {"payload_bytes", sizes.payload_bytes},
+            {"handler", echo_handler_description(shape.echo_placement)},
+            {"runs", nlohmann::json::array()}};
+}
+
+// Runs the CLI (`argv`) to its exit and returns the seconds from its start. Throws when it does
+// not finish within `timeout` or ends other than with 0, naming its log.
+double time_cli_run(const std::vector<std::string>& argv, const std::string& log_path,
+                    std::chrono::milliseconds timeout) {
+    const auto start = std::chrono::steady_clock::now();
+    test::ChildProcess cli(argv, {}, log_path, test::ChildProcess::Stdout::discarded);
+    const auto status = cli.wait_exit(timeout);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (!status) {
+        throw std::runtime_error("throughput-cli: corsair submit --file --wait did not finish in time; its log: " +
+                                 log_path);
+    }
+    if (!WIFEXITED(*status) || WEXITSTATUS(*status) != 0) {
+        throw std::runtime_error("throughput-cli: corsair submit --file --wait ended with wait status " +
+                                 std::to_string(*status) + "; its log: " + log_path);
+    }
+    return seconds;
+}
+
 // `middle`: the broker's CPU, or the ceiling proxy's, or a peer server's (reported under the same keys).
 nlohmann::json cpu_figures(double seconds, CpuSeconds producer, CpuSeconds middle, CpuSeconds workers) {
     return {{"producer_cpu_seconds", producer.count()},
@@ -104,21 +134,14 @@ void print_run(int run, double jobs_per_second, double seconds, const char* midd
 nlohmann::json Suite::measure_corsair_throughput(const std::string& label, int workers, bool journal,
                                                  const std::string& fsync_policy, WorkerShape shape) {
     const auto& sizes = options_.sizes;
-    nlohmann::json figures = {
-        {"workers", workers},
-        {"capacity", shape.capacity},
-        {"jobs", sizes.throughput_jobs},
-        {"warmup_jobs", sizes.warmup_jobs},
-        {"payload_bytes", sizes.payload_bytes},
-        {"producer", options_.uses_raw_producer ? "raw" : "library"},
-        {"window", options_.uses_raw_producer ? nlohmann::json("none below the broker's --max-in-flight: paced by ZeroMQ high-water marks")
-                                              : nlohmann::json(options_.window)},
-        {"handler", echo_handler_description(shape.echo_placement)},
-        {"journal", journal},
-        {"broker_http", options_.broker_http},
-        {"scrapes_metrics", options_.scrapes_metrics},
-        {"runs", nlohmann::json::array()},
-    };
+    nlohmann::json figures = shape_figures(workers, shape, sizes);
+    figures["producer"] = options_.uses_raw_producer ? "raw" : "library";
+    figures["window"] = options_.uses_raw_producer
+                            ? nlohmann::json("none below the broker's --max-in-flight: paced by ZeroMQ high-water marks")
+                            : nlohmann::json(options_.window);
+    figures["journal"] = journal;
+    figures["broker_http"] = options_.broker_http;
+    figures["scrapes_metrics"] = options_.scrapes_metrics;
     if (journal) figures["fsync"] = fsync_policy;
     const std::string producer =
         options_.uses_raw_producer ? "raw producer, no window" : "window " + std::to_string(options_.window);
@@ -179,20 +202,12 @@ nlohmann::json Suite::measure_cli_throughput(int workers, WorkerShape shape) {
     const JobSource source(options_.seed, sizes.payload_bytes);
     const std::string jobs_path = (scratch_ / "cli-jobs.txt").string();
     write_job_lines(jobs_path, source, 1 + sizes.warmup_jobs, sizes.throughput_jobs);
-    nlohmann::json figures = {
-        {"workers", workers},
-        {"capacity", shape.capacity},
-        {"jobs", sizes.throughput_jobs},
-        {"warmup_jobs", sizes.warmup_jobs},
-        {"payload_bytes", sizes.payload_bytes},
-        {"producer", "corsair submit --file --wait (the CLI, a child process, its default --window), timed from "
-                     "its start to its exit; warm-up through corsair::producer"},
-        {"cli", options_.cli_bin},
-        {"handler", echo_handler_description(shape.echo_placement)},
-        {"journal", false},
-        {"broker_http", options_.broker_http},
-        {"runs", nlohmann::json::array()},
-    };
+    nlohmann::json figures = shape_figures(workers, shape, sizes);
+    figures["producer"] = "corsair submit --file --wait (the CLI, a child process, its default --window), timed "
+                          "from its start to its exit; warm-up through corsair::producer";
+    figures["cli"] = options_.cli_bin;
+    figures["journal"] = false;
+    figures["broker_http"] = options_.broker_http;
     std::printf("  throughput-cli: %d worker process(es), --capacity %u%s, %llu jobs of %zu B (+%llu warm-up),\n"
                 "  submitted by `corsair submit --file --wait` (timed from its start to its exit), memory only\n",
                 workers, shape.capacity, echo_worker_flag_text(shape).c_str(),
@@ -216,18 +231,7 @@ nlohmann::json Suite::measure_cli_throughput(int workers, WorkerShape shape) {
         const auto cli_before = reaped_children_cpu();
         const auto broker_before = cpu_time_of({cluster->broker_pid()});
         const auto workers_before = cpu_time_of(cluster->worker_pids());
-        const auto start = std::chrono::steady_clock::now();
-        test::ChildProcess cli(argv, {}, log_path, test::ChildProcess::Stdout::discarded);
-        const auto status = cli.wait_exit(run_timeout(sizes.throughput_jobs));
-        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        if (!status) {
-            throw std::runtime_error("throughput-cli: corsair submit --file --wait did not finish in time; its log: " +
-                                     log_path);
-        }
-        if (!WIFEXITED(*status) || WEXITSTATUS(*status) != 0) {
-            throw std::runtime_error("throughput-cli: corsair submit --file --wait ended with wait status " +
-                                     std::to_string(*status) + "; its log: " + log_path);
-        }
+        const double seconds = time_cli_run(argv, log_path, run_timeout(sizes.throughput_jobs));
         const auto broker_cpu = cpu_time_of({cluster->broker_pid()}) - broker_before;
         nlohmann::json result = cpu_figures(seconds, reaped_children_cpu() - cli_before, broker_cpu,
                                             cpu_time_of(cluster->worker_pids()) - workers_before);
