@@ -108,7 +108,7 @@ void Suite::make_curve_keys() {
                         (dir / "bench-load.key_secret").string()};
 }
 
-nlohmann::json Suite::run() {
+std::vector<Workload> Suite::planned_workloads() const {
     std::vector<Workload> planned = options_.workloads.empty() ? all_workloads() : options_.workloads;
     // Ratios need their references measured in the same run.
     const bool needs_throughput = has(planned, Workload::durable) || has(planned, Workload::http);
@@ -120,7 +120,10 @@ nlohmann::json Suite::run() {
     for (auto workload : all_workloads()) {
         if (has(planned, workload)) ordered.push_back(workload);
     }
+    return ordered;
+}
 
+void Suite::begin_report(const std::vector<Workload>& ordered) {
     report_ = {
         {"tool", "corsair-bench"},
         {"format", 1},
@@ -137,7 +140,8 @@ nlohmann::json Suite::run() {
         {"measures_peers", options_.measures_peers},
         {"producer_description", producer_description(options_.uses_raw_producer, options_.submit_batch)},
         {"scratch", {{"path", scratch_.path().string()}, {"filesystem", scratch_.filesystem_type()}}},
-        {"binaries", {{"broker", options_.broker_bin}, {"worker", options_.worker_bin}, {"bench", self_bin_}}},
+        {"binaries",
+         {{"broker", options_.broker_bin}, {"worker", options_.worker_bin}, {"cli", options_.cli_bin}, {"bench", self_bin_}}},
         {"workloads", nlohmann::json::object()},
     };
     std::vector<std::string> names;
@@ -164,7 +168,11 @@ nlohmann::json Suite::run() {
     for (std::size_t i = 0; i < names.size(); ++i) std::printf("%s%s", i ? ", " : "", names[i].c_str());
     std::printf("%s\n", options_.measures_peers ? ", peers" : "");
     std::fflush(stdout);
+}
 
+nlohmann::json Suite::run() {
+    const std::vector<Workload> ordered = planned_workloads();
+    begin_report(ordered);
     const bool measures_peer_throughput = options_.measures_peers && has(ordered, Workload::throughput);
     const bool measures_peer_latency = options_.measures_peers && has(ordered, Workload::latency);
     if (options_.measures_peers && !measures_peer_throughput && !measures_peer_latency) {

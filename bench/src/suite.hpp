@@ -83,6 +83,11 @@ private:
     nlohmann::json measure_http_workers(const std::string& label, std::uint64_t jobs);
 
     // suite.cpp
+    // The workloads to run, in their order: those asked, and those their ratios need.
+    std::vector<Workload> planned_workloads() const;
+    // Starts report_ (machine, options, `ordered`) and prints the run's header; makes the CURVE
+    // keys with --curve.
+    void begin_report(const std::vector<Workload>& ordered);
     std::vector<int> ceiling_worker_counts(const std::vector<Workload>& planned) const;
     std::string run_folder(const std::string& label, int run) const;
     // The corsair-workers' shape asked on the command line (--capacity, --worker-handlers).
