@@ -107,6 +107,32 @@ int check_peers(const nlohmann::json& report, const std::string& w, bool plans_t
     return measured;
 }
 
+// Every planned workload's figures. `plans(name)`: whether the report planned that workload.
+template <class Plans>
+void check_workloads(const nlohmann::json& report, const std::string& w, Plans plans) {
+    for (const auto& [workload, figures] : kPositiveFigures) {
+        if (!plans(workload)) continue;
+        for (const auto& figure : figures) require_positive(report, w + figure);
+    }
+    if (plans("scaling")) {
+        const auto* points = at(report, w + "/scaling/points");
+        if (points == nullptr || !points->is_array() || points->empty()) {
+            std::fprintf(stderr, "missing: %s/scaling/points\n", w.c_str());
+            ++failures;
+        } else {
+            for (std::size_t i = 0; i < points->size(); ++i) {
+                require_positive(report, w + "/scaling/points/" + std::to_string(i) + "/median_jobs_per_second");
+            }
+        }
+    }
+    // Measurements that may legitimately be zero (or, for memory, even below zero on a tiny run).
+    if (plans("memory")) require_number(report, w + "/memory/median_overhead_bytes_per_job");
+    if (plans("many-workers")) {
+        require_number(report, w + "/many_workers/median_broker_cpu_percent");
+        require_number(report, w + "/many_workers/max_false_deaths");
+    }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -138,27 +164,7 @@ int main(int argc, char** argv) {
     };
 
     const std::string w = "/workloads";
-    for (const auto& [workload, figures] : kPositiveFigures) {
-        if (!plans(workload)) continue;
-        for (const auto& figure : figures) require_positive(report, w + figure);
-    }
-    if (plans("scaling")) {
-        const auto* points = at(report, w + "/scaling/points");
-        if (points == nullptr || !points->is_array() || points->empty()) {
-            std::fprintf(stderr, "missing: %s/scaling/points\n", w.c_str());
-            ++failures;
-        } else {
-            for (std::size_t i = 0; i < points->size(); ++i) {
-                require_positive(report, w + "/scaling/points/" + std::to_string(i) + "/median_jobs_per_second");
-            }
-        }
-    }
-    // Measurements that may legitimately be zero (or, for memory, even below zero on a tiny run).
-    if (plans("memory")) require_number(report, w + "/memory/median_overhead_bytes_per_job");
-    if (plans("many-workers")) {
-        require_number(report, w + "/many_workers/median_broker_cpu_percent");
-        require_number(report, w + "/many_workers/max_false_deaths");
-    }
+    check_workloads(report, w, plans);
 
     const auto* measures_peers = at(report, "/measures_peers");
     const bool has_peers = measures_peers != nullptr && measures_peers->is_boolean() && measures_peers->get<bool>() &&
