@@ -369,6 +369,51 @@ int run_submit(zmq::context_t& context, const SubmitOptions& options, CliStreams
     return follow_job(producer, id, options, streams);
 }
 
+namespace {
+
+ProducerOptions file_producer_options(const SubmitOptions& options) {
+    auto producer_options = producer_options_for(options.common);
+    producer_options.window = options.window;
+    producer_options.submit_batch = options.submit_batch;
+    // With --wait the run reports outcomes only: an accepted event per job would be built to be counted and dropped.
+    producer_options.reports_acceptance = !options.should_wait;
+    return producer_options;
+}
+
+// Submits a job per line of `reader` (a bad line is counted and skipped), taking the outcomes
+// that come meanwhile. Throws ProducerError as submit_async and poll do, but for invalid input.
+void submit_lines(Producer& producer, LineReader& reader, const SubmitOptions& options, FileRun& run) {
+    std::uint64_t since_poll = 0;
+    // The lines read between two polls leave as SUBMITS batches (docs/protocol.md §5.33).
+    const Producer::Batch batch(producer);
+    while (auto line = reader.next()) {
+        try {
+            if (options.file_format == FileFormat::ndjson) {
+                auto payload = ndjson_payload(*line);
+                if (!payload) {
+                    run.invalid_line(reader.line_number(), payload.error());
+                    continue;
+                }
+                producer.submit_async(options.queue, payload.value(), options.should_wait, options.job);
+            } else {
+                producer.submit_async(options.queue, *line, options.should_wait, options.job);
+            }
+            run.submitted();
+        } catch (const ProducerError& e) {
+            if (e.kind() != ProducerError::Kind::invalid) throw;
+            run.invalid_line(reader.line_number(), e.what());
+        }
+        // Drain outcomes regularly so they are printed as they come, not all at the end.
+        if (++since_poll == 64) {
+            since_poll = 0;
+            for (const auto& event : producer.poll(milliseconds(0))) run.handle(event);
+            run.draw_progress();
+        }
+    }
+}
+
+}  // namespace
+
 int run_submit_file(zmq::context_t& context, const SubmitOptions& options, CliStreams& streams) {
     std::ifstream file;
     std::optional<std::uint64_t> total;
@@ -387,43 +432,11 @@ int run_submit_file(zmq::context_t& context, const SubmitOptions& options, CliSt
     }
     std::istream& input = options.file == "-" ? streams.in : file;
 
-    auto producer_options = producer_options_for(options.common);
-    producer_options.window = options.window;
-    producer_options.submit_batch = options.submit_batch;
-    // With --wait the run reports outcomes only: an accepted event per job would be built to be counted and dropped.
-    producer_options.reports_acceptance = !options.should_wait;
-    Producer producer(context, producer_options);
+    Producer producer(context, file_producer_options(options));
     FileRun run(options, streams, total);
     LineReader reader(input);
     try {
-        std::uint64_t since_poll = 0;
-        // The lines read between two polls leave as SUBMITS batches (docs/protocol.md §5.33).
-        std::optional<Producer::Batch> batch(std::in_place, producer);
-        while (auto line = reader.next()) {
-            try {
-                if (options.file_format == FileFormat::ndjson) {
-                    auto payload = ndjson_payload(*line);
-                    if (!payload) {
-                        run.invalid_line(reader.line_number(), payload.error());
-                        continue;
-                    }
-                    producer.submit_async(options.queue, payload.value(), options.should_wait, options.job);
-                } else {
-                    producer.submit_async(options.queue, *line, options.should_wait, options.job);
-                }
-                run.submitted();
-            } catch (const ProducerError& e) {
-                if (e.kind() != ProducerError::Kind::invalid) throw;
-                run.invalid_line(reader.line_number(), e.what());
-            }
-            // Drain outcomes regularly so they are printed as they come, not all at the end.
-            if (++since_poll == 64) {
-                since_poll = 0;
-                for (const auto& event : producer.poll(milliseconds(0))) run.handle(event);
-                run.draw_progress();
-            }
-        }
-        batch.reset();
+        submit_lines(producer, reader, options, run);
         for (;;) {
             for (const auto& event : producer.poll(kPollSlice)) run.handle(event);
             run.draw_progress();
