@@ -2,6 +2,7 @@
 // report, or the end of an attempt. Private to the worker; never on the wire.
 #pragma once
 
+#include <cassert>
 #include <cstdint>
 #include <cstring>
 #include <optional>
@@ -46,13 +47,18 @@ inline void send_handler_outcome(zmq::socket_t& socket, HandlerOutcome&& outcome
 // Non-blocking; nullopt when nothing is waiting.
 inline std::optional<HandlerOutcome> receive_handler_outcome(zmq::socket_t& socket) {
     std::vector<zmq::message_t> frames;
-    if (!zmq::recv_multipart(socket, std::back_inserter(frames), zmq::recv_flags::dontwait)) return std::nullopt;
-    // Both ends are ours: a malformed outcome is a bug, not peer input.
-    if (frames.size() != 6 || frames[0].size() != 1 || frames[2].size() != 4 || frames[3].size() != 8 ||
-        frames[4].size() != 4 ||
-        *frames[0].data<std::uint8_t>() > static_cast<std::uint8_t>(HandlerOutcomeKind::progress)) {
-        return std::nullopt;
-    }
+    // Both ends are ours: a malformed outcome is a bug, not peer input, and is skipped, so that
+    // nullopt always means the socket is empty (EAGAIN), which the I/O thread's wait relies on.
+    const auto is_malformed = [&frames] {
+        return frames.size() != 6 || frames[0].size() != 1 || frames[2].size() != 4 || frames[3].size() != 8 ||
+               frames[4].size() != 4 ||
+               *frames[0].data<std::uint8_t>() > static_cast<std::uint8_t>(HandlerOutcomeKind::progress);
+    };
+    do {
+        frames.clear();
+        if (!zmq::recv_multipart(socket, std::back_inserter(frames), zmq::recv_flags::dontwait)) return std::nullopt;
+        assert(!is_malformed() && "a handler thread sent a malformed outcome");
+    } while (is_malformed());
     HandlerOutcome outcome;
     outcome.kind = static_cast<HandlerOutcomeKind>(*frames[0].data<std::uint8_t>());
     outcome.id = frames[1].to_string();

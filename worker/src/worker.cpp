@@ -11,6 +11,7 @@
 #include <variant>
 
 #include "broker_outage.hpp"
+#include "corsair/loop/socket_wait.hpp"
 #include "corsair/options/endpoint.hpp"
 #include "corsair/protocol/duration.hpp"
 #include "corsair/protocol/text.hpp"
@@ -152,22 +153,39 @@ void Worker::run() {
                options_.runs_handlers_inline ? std::string("inline") : std::to_string(threads), handlers_.size());
     change_state(ConnectionEvent::started);  // throws on a malformed endpoint: a startup error
 
-    // Inline, no thread reports on results_: it is left out of the poll, since libzmq pays a few
-    // system calls per socket polled, on every turn.
-    const bool polls_results = threads > 0;
+    // Inline, no thread reports on results_: it is left out of the wait. Items: control_, then
+    // results_ when waited on, then the DEALER while there is one.
+    const bool waits_on_results = threads > 0;
+    const std::size_t broker_item = waits_on_results ? 2 : 1;
+    std::optional<loop::SocketWait> waiting;
+    std::uint64_t waiting_generation = 0;  // the DEALER `waiting` knows (0: none)
     while (state_ != ConnectionState::gone) {
-        zmq::pollitem_t items[3] = {{control_.handle(), 0, ZMQ_POLLIN, 0}};
-        int count = 1;
-        const int results_item = polls_results ? count++ : -1;
-        if (results_item >= 0) items[results_item] = {results_.handle(), 0, ZMQ_POLLIN, 0};
-        const int broker_item = broker_ ? count++ : -1;
-        if (broker_item >= 0) items[broker_item] = {broker_->handle(), 0, ZMQ_POLLIN, 0};
-        zmq::poll(items, count, poll_timeout(Clock::now()));
+        const std::uint64_t generation = broker_ ? generation_ : 0;
+        if (!waiting || waiting_generation != generation) {
+            // Each new DEALER has its own descriptor: rebuilt on a (re)connection, not per turn.
+            std::vector<zmq::socket_t*> sockets{&control_};
+            if (waits_on_results) sockets.push_back(&results_);
+            if (broker_) sockets.push_back(&*broker_);
+            waiting.emplace(sockets, std::vector<int>{});
+            waiting_generation = generation;
+        }
+        if (std::exchange(has_sent_to_broker_, false) && broker_) waiting->touch(broker_item);
+        const std::uint32_t ready = waiting->wait(poll_timeout(Clock::now()));
 
-        if (items[0].revents & ZMQ_POLLIN) handle_control();
+        if (ready & 1U) {
+            handle_control();
+            waiting->drained(0);
+        }
         if (state_ == ConnectionState::gone) break;
-        if (results_item >= 0 && (items[results_item].revents & ZMQ_POLLIN)) handle_outcome();
-        if (broker_item >= 0 && (items[broker_item].revents & ZMQ_POLLIN)) handle_broker_message(Clock::now());
+        if (waits_on_results && (ready & 2U)) {
+            handle_outcome();
+            waiting->drained(1);
+        }
+        if (broker_ && generation_ == waiting_generation && (ready & (1U << broker_item))) {
+            handle_broker_message(Clock::now());
+            // Received until EAGAIN, unless the message ended the connection (a new DEALER, or none).
+            if (broker_ && generation_ == waiting_generation) waiting->drained(broker_item);
+        }
         run_inline_jobs();
         send_held_dones();  // everything at hand has been handled: what ended goes out now
 
@@ -413,6 +431,7 @@ void Worker::send_to_broker(T&& message) {
     if constexpr (!std::is_same_v<std::decay_t<T>, protocol::Dones>) send_held_dones();
     constexpr auto command = protocol::kCommandOf<std::decay_t<T>>;
     const auto status = protocol::send_message(*broker_, std::forward<T>(message));
+    has_sent_to_broker_ = true;  // a send may take the DEALER's news that its descriptor announced
     if (status != protocol::SendStatus::sent) {
         log_->warn("message to broker dropped command={} reason=send_queue_full", protocol::to_string(command));
     }

@@ -77,7 +77,7 @@
 #include "journal_sink.hpp"
 #include "snapshot_process.hpp"
 #include "corsair/broker/journal_record.hpp"
-#include "corsair/broker/wake_signal.hpp"
+#include "corsair/loop/wake_signal.hpp"
 
 namespace corsair::broker {
 
@@ -228,8 +228,8 @@ private:
     std::atomic<std::uint64_t> durable_{0};
     std::atomic<bool> has_notified_{false};
     std::atomic<bool> is_stop_requested_{false};  // the destructor's: write everything, sync, exit
-    WakeSignal wake_;            // loop -> writer: a batch or a compaction is waiting, or stop
-    WakeSignal durable_signal_;  // writer -> loop: take_durable() has news
+    loop::WakeSignal wake_;            // loop -> writer: a batch or a compaction is waiting, or stop
+    loop::WakeSignal durable_signal_;  // writer -> loop: take_durable() has news
     std::atomic<bool> is_compacting_{false};
     std::atomic<bool> has_failed_{false};
     std::atomic<bool> is_stalled_{false};

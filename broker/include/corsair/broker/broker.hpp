@@ -14,8 +14,8 @@
 #include "corsair/broker/outbox.hpp"
 #include "corsair/broker/scheduler.hpp"
 #include "corsair/broker/service_notifier.hpp"
-#include "corsair/broker/socket_wait.hpp"
-#include "corsair/broker/wake_signal.hpp"
+#include "corsair/loop/socket_wait.hpp"
+#include "corsair/loop/wake_signal.hpp"
 
 namespace corsair::broker {
 
@@ -94,10 +94,10 @@ private:
     std::uint64_t keys_generation_ = 0;
     zmq::socket_t producers_;
     zmq::socket_t workers_;
-    WakeSignal stop_requests_;  // one notify() per request_stop(): SIGTERM/SIGINT
+    loop::WakeSignal stop_requests_;  // one notify() per request_stop(): SIGTERM/SIGINT
     // The loop's wait (run() makes it): its items are these, in this order.
     enum WaitItem : std::size_t { kProducers, kWorkers, kStopRequests, kJournalDurable };
-    std::optional<SocketWait> waiting_;
+    std::optional<loop::SocketWait> waiting_;
     std::string producer_endpoint_;
     std::string worker_endpoint_;
     Scheduler scheduler_;

@@ -185,6 +185,7 @@ private:
     ConnectionState state_;         // changed only by change_state()
     std::uint64_t generation_ = 0;  // bumped for every new DEALER
     bool is_broker_heard_ = false;  // the open DEALER's broker has sent something
+    bool has_sent_to_broker_ = false;  // since run()'s last wait: the DEALER must be asked for messages
     std::chrono::milliseconds interval_;
     // HEARTBEAT `idle_interval_ms`: the interval while no lease is held (protocol.md §9); the
     // interval itself until the broker says otherwise.

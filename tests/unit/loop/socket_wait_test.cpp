@@ -1,13 +1,13 @@
-#include "corsair/broker/socket_wait.hpp"
+#include "corsair/loop/socket_wait.hpp"
 
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <string>
 
-#include "corsair/broker/wake_signal.hpp"
+#include "corsair/loop/wake_signal.hpp"
 
-using corsair::broker::SocketWait;
-using corsair::broker::WakeSignal;
+using corsair::loop::SocketWait;
+using corsair::loop::WakeSignal;
 using namespace std::chrono_literals;
 
 namespace {
@@ -38,7 +38,7 @@ int drain(zmq::socket_t& socket, SocketWait& wait, std::size_t item) {
 
 }  // namespace
 
-TEST_CASE("socket wait reports a socket with a message, then blocks until the next one or the timeout", "[broker][socket_wait]") {
+TEST_CASE("socket wait reports a socket with a message, then blocks until the next one or the timeout", "[loop][socket_wait]") {
     Pair pair;
     WakeSignal stop;
     SocketWait wait({&pair.near}, {stop.fd()});
@@ -57,7 +57,7 @@ TEST_CASE("socket wait reports a socket with a message, then blocks until the ne
 }
 
 TEST_CASE("socket wait asks a touched socket whose mailbox another call emptied, instead of blocking on it",
-          "[broker][socket_wait]") {
+          "[loop][socket_wait]") {
     Pair pair;
     WakeSignal stop;
     SocketWait wait({&pair.near}, {stop.fd()});
@@ -73,7 +73,7 @@ TEST_CASE("socket wait asks a touched socket whose mailbox another call emptied,
     CHECK(drain(pair.near, wait, 0) == 1);
 }
 
-TEST_CASE("socket wait reports a descriptor beside a busy socket, and a descriptor alone", "[broker][socket_wait]") {
+TEST_CASE("socket wait reports a descriptor beside a busy socket, and a descriptor alone", "[loop][socket_wait]") {
     Pair pair;
     WakeSignal stop;
     SocketWait wait({&pair.near}, {stop.fd()});
