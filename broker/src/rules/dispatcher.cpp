@@ -16,6 +16,8 @@ void Dispatcher::dispatch_dirty(TimePoint now) {
 
 void Dispatcher::dispatch(QueueState& queue) {
     if (queue.config.is_paused) return;
+    WorkerRecord* head = nullptr;  // the worker at the head of the line, and the jobs it got there
+    std::uint32_t given_at_head = 0;
     while (!queue.pending.empty()) {
         // A free slot first: a job held ready waits for the holder's running job to end.
         const bool has_free_slot = !queue.idle_workers.empty();
@@ -33,7 +35,14 @@ void Dispatcher::dispatch(QueueState& queue) {
                                                                             : std::nullopt));
         if (worker->outgoing.empty()) with_outgoing_.push_back(worker);
         worker->outgoing.push_back(job);
-        workers_.note_leased(*worker, queue);
+        given_at_head = worker == head ? given_at_head + 1 : 1;
+        head = worker;
+        // Its share taken (or its credit, which moves it to another list): the next in line.
+        const std::uint32_t share = worker->ready_depth.jobs_within(kPassWorkBudget, std::max(worker->batch, 1U));
+        if (given_at_head >= share || worker->wanted_listing() != worker->listing) {
+            workers_.note_leased(*worker, queue);
+            head = nullptr;
+        }
         if (worker->outgoing.size() >= std::max<std::uint32_t>(worker->batch, 1)) send_outgoing(*worker);
     }
     // Each worker's jobs of this pass go out together (protocol.md §5.25). Jobs that could not be

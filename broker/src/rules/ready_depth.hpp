@@ -40,10 +40,17 @@ public:
 
     // Jobs to hold ready now for a worker that announced `prefetch`: one until its pace is known.
     std::uint32_t depth(std::uint32_t prefetch) const noexcept {
-        if (prefetch <= 1 || !has_pace_) return std::min<std::uint32_t>(prefetch, 1);
-        const double budget = std::chrono::duration<double, std::nano>(kReadyWorkBudget).count();
-        if (pace_ns_ * prefetch <= budget) return prefetch;
-        return std::max<std::uint32_t>(1, static_cast<std::uint32_t>(budget / pace_ns_));
+        if (prefetch <= 1) return prefetch;
+        return jobs_within(kReadyWorkBudget, prefetch);
+    }
+
+    // How many jobs the worker gets through in `budget` at its pace: at least one, at most `most`
+    // (when that is at least one); one until its pace is known.
+    std::uint32_t jobs_within(std::chrono::nanoseconds budget, std::uint32_t most) const noexcept {
+        if (most <= 1 || !has_pace_) return 1;
+        const double budget_ns = std::chrono::duration<double, std::nano>(budget).count();
+        if (pace_ns_ * most <= budget_ns) return most;
+        return std::max<std::uint32_t>(1, static_cast<std::uint32_t>(budget_ns / pace_ns_));
     }
 
 private:

@@ -89,6 +89,54 @@ TEST_CASE("the jobs a batching worker gets in one turn go out as one JOBS", "[br
     }
 }
 
+TEST_CASE("a worker takes in one pass what it gets through in 10 ms: short jobs many to one worker, long ones one "
+          "per worker",
+          "[broker][batches]") {
+    Fixture f;
+    ready_batching(f, "A", 64, 64);
+    ready_batching(f, "B", 64, 64);
+    // Their pace is not known yet: one job each in turn, least recently used first.
+    submit_in_turn(f, 4, "first");
+    auto a = f.outbox.to_worker_of<p::Jobs>("A");
+    auto b = f.outbox.to_worker_of<p::Jobs>("B");
+    REQUIRE((a.size() == 1 && b.size() == 1));
+    CHECK(ids_of(a[0]) == std::vector<std::string>{"first0", "first2"});
+    CHECK(ids_of(b[0]) == std::vector<std::string>{"first1", "first3"});
+
+    const auto end_all = [&f](std::chrono::microseconds after) {
+        f.now += after;
+        for (const char* id : {"first0", "first2"}) f.done("A", id, 1);
+        for (const char* id : {"first1", "first3"}) f.done("B", id, 1);
+    };
+    SECTION("jobs of 100 µs: a pass's jobs go to the worker at the head of the line, up to its batch") {
+        end_all(std::chrono::microseconds(100));  // pace 87.5 µs: 114 jobs would fit in 10 ms
+        submit_in_turn(f, 20, "short");
+        a = f.outbox.to_worker_of<p::Jobs>("A");
+        REQUIRE(a.size() == 1);
+        CHECK(a[0].jobs.size() == 20);
+        CHECK(f.outbox.to_worker_of<p::Jobs>("B").empty());
+        CHECK(f.jobs_for("B").empty());
+
+        SECTION("and never beyond its credit") {
+            submit_in_turn(f, 60, "more");
+            a = f.outbox.to_worker_of<p::Jobs>("A");
+            b = f.outbox.to_worker_of<p::Jobs>("B");
+            REQUIRE((a.size() == 1 && b.size() == 1));
+            CHECK(a[0].jobs.size() == 44);  // 64 - 20
+            CHECK(b[0].jobs.size() == 16);
+        }
+    }
+    SECTION("jobs of 20 ms: one job per worker in turn, as before their pace was known") {
+        end_all(std::chrono::milliseconds(20));
+        submit_in_turn(f, 4, "long");
+        a = f.outbox.to_worker_of<p::Jobs>("A");
+        b = f.outbox.to_worker_of<p::Jobs>("B");
+        REQUIRE((a.size() == 1 && b.size() == 1));
+        CHECK(ids_of(a[0]) == std::vector<std::string>{"long0", "long2"});
+        CHECK(ids_of(b[0]) == std::vector<std::string>{"long1", "long3"});
+    }
+}
+
 TEST_CASE("each DONES entry completes its own lease and returns its credit", "[broker][batches]") {
     Fixture f;
     ready_batching(f, "W", 3, 64);
