@@ -3,7 +3,7 @@
 // used worker that may hold a job ready (READY `prefetch`), until one side runs out. A worker
 // keeps its place at the head of the line for its share of the pass: as many jobs as it gets
 // through in kPassWorkBudget at its pace (ReadyDepth), at most its READY `batch`; one until its
-// pace is known, and one for jobs of a millisecond or more, so long jobs spread one per worker
+// pace is known, and one for jobs of 10 ms or more, so long jobs spread one per worker
 // while short ones travel many to a message (with 64 workers, one job per JOB made each worker
 // wake per job). When a worker sits idle with nothing pending, the jobs others hold ready are
 // asked back (RECALL). The jobs one worker gets in a pass go out together as one JOBS

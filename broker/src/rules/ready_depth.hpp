@@ -8,7 +8,8 @@
 // the lease when that came later (so that idle time does not count), smoothed. With its slots
 // busy that is a job's run time over the slots, which is how long a job held ready waits per job
 // ahead of it. The broker holds ready as many jobs as the worker gets through in
-// kReadyWorkBudget, at least one and at most its prefetch. Owned by the broker's loop thread.
+// kReadyWorkBudget, at least one and at most its prefetch. The same pace sizes a worker's share
+// of a dispatch pass (Dispatcher::kPassWorkBudget). Owned by the broker's loop thread.
 #pragma once
 
 #include <algorithm>
