@@ -49,6 +49,9 @@ private:
     // --data-dir '' (memory only), true a fresh folder per run with `fsync_policy`.
     nlohmann::json measure_corsair_throughput(const std::string& label, int workers, bool journal,
                                               const std::string& fsync_policy, WorkerShape shape);
+    // Its parameters as the report's figures, printed as the workload's heading.
+    nlohmann::json describe_corsair_throughput(const std::string& label, int workers, bool journal,
+                                               const std::string& fsync_policy, WorkerShape shape) const;
     // `runs` repeats of the throughput workload with the real CLI as the producer: `corsair
     // submit --file --wait`, a child process, timed from its start to its exit.
     nlohmann::json measure_cli_throughput(int workers, WorkerShape shape);

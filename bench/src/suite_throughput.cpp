@@ -131,8 +131,8 @@ void print_run(int run, double jobs_per_second, double seconds, const char* midd
 
 }  // namespace
 
-nlohmann::json Suite::measure_corsair_throughput(const std::string& label, int workers, bool journal,
-                                                 const std::string& fsync_policy, WorkerShape shape) {
+nlohmann::json Suite::describe_corsair_throughput(const std::string& label, int workers, bool journal,
+                                                  const std::string& fsync_policy, WorkerShape shape) const {
     const auto& sizes = options_.sizes;
     nlohmann::json figures = shape_figures(workers, shape, sizes);
     figures["producer"] = options_.uses_raw_producer ? "raw" : "library";
@@ -152,6 +152,13 @@ nlohmann::json Suite::measure_corsair_throughput(const std::string& label, int w
     std::printf("  broker HTTP %s%s\n", options_.broker_http ? "on (ephemeral loopback port)" : "off (--http '')",
                 options_.scrapes_metrics ? ", /metrics scraped every second during each timed run" : "");
     std::fflush(stdout);
+    return figures;
+}
+
+nlohmann::json Suite::measure_corsair_throughput(const std::string& label, int workers, bool journal,
+                                                 const std::string& fsync_policy, WorkerShape shape) {
+    const auto& sizes = options_.sizes;
+    nlohmann::json figures = describe_corsair_throughput(label, workers, journal, fsync_policy, shape);
     for (int run = 1; run <= options_.runs; ++run) {
         const auto folder = run_folder(label, run);
         std::vector<std::string> broker_flags{"--data-dir", journal ? folder + "/journal" : ""};
