@@ -90,7 +90,8 @@ run inline unless --threads is given.
 Batches: the worker asks the broker for up to --batch jobs per JOBS message (at most
 --capacity plus --prefetch) and sends the results of the jobs it finished together as one DONES, as soon as
 nothing else is at hand; a broker that does not know batches gets one JOB and one DONE per
-message. --batch 1 turns this off.
+message. --batch 1 turns this off. The broker gives a worker up to --batch short jobs at once (as
+many as it gets through in 10 ms), and long ones one per worker in turn (docs/jobs.md, Dispatch).
 
 Prefetch: besides its --capacity, the worker holds up to --prefetch jobs (32 by default) ready
 to start the moment a running one ends, so that it does not wait a round trip to the broker for
