@@ -255,14 +255,30 @@ struct CommandLineParser::Flags : FlagValues {
 
     CLI::App app{kDescription, "corsair-worker"};
     std::optional<options::ConfigLayers> settings;  // last: it reads every flag added before it
+
+private:
+    // The flags in --help's order, a group each.
+    void add_broker_flags();     // --broker, --queue
+    void add_credit_flags();     // --capacity, --threads, --inline, --batch, --prefetch
+    void add_process_flags();    // --id, the durations, logging, CURVE
+    void add_handler_flags();    // --builtin, or the command after --
 };
 
 CommandLineParser::Flags::Flags() {
-    auto& options = result.options;
     options::use_stable_help(app);
     app.get_formatter()->column_width(34);
     app.footer(std::string(options::kDurationHelp) + "\n\n" + options::kExitCodeHelp);
     options::add_version_flag(app, "corsair-worker");
+    add_broker_flags();
+    add_credit_flags();
+    add_process_flags();
+    add_handler_flags();
+    app.positionals_at_end();
+    settings.emplace(app, "corsair-worker", std::set<std::string>{}, std::set<std::string>{"handler"});
+}
+
+void CommandLineParser::Flags::add_broker_flags() {
+    auto& options = result.options;
     app.add_option("--broker", options.broker_endpoint,
                    std::string("The broker's worker endpoint, e.g. tcp://127.0.0.1:5556 (env ") +
                        options::kWorkerEndpointVariable + ")")
@@ -277,6 +293,10 @@ CommandLineParser::Flags::Flags() {
             }
             return {};
         });
+}
+
+void CommandLineParser::Flags::add_credit_flags() {
+    auto& options = result.options;
     app.add_option("--capacity", options.capacity, "Jobs held at once: the credit given to the broker, at least 1")
         ->type_name("N")
         ->check(CLI::Range(std::uint32_t{1}, protocol::kMaxCapacity))
@@ -301,6 +321,10 @@ CommandLineParser::Flags::Flags() {
         ->type_name("N")
         ->check(CLI::Range(std::uint32_t{0}, protocol::kMaxPrefetch))
         ->capture_default_str();
+}
+
+void CommandLineParser::Flags::add_process_flags() {
+    auto& options = result.options;
     app.add_option("--id", options.name, "Worker name shown in the broker's stats (default: HOSTNAME:PID); unique among the connected "
                    "workers: the broker refuses a second worker under a name in use, and it retries until the name "
                    "is free")
@@ -324,6 +348,9 @@ CommandLineParser::Flags::Flags() {
                    "broker's --allowed-keys with role worker (env CORSAIR_CURVE_KEY)")
         ->envname("CORSAIR_CURVE_KEY")
         ->type_name("FILE");
+}
+
+void CommandLineParser::Flags::add_handler_flags() {
     auto* builtin = app.add_option("--builtin", result.builtin, "Built-in handler instead of a command")
                         ->type_name("NAME")
                         ->check(CLI::IsMember({"echo", "noop", "sleep"}));
@@ -331,8 +358,6 @@ CommandLineParser::Flags::Flags() {
         app.add_option("command", result.command, "Command run per job, after --")->type_name("COMMAND [ARGS...]");
     builtin->excludes(command);
     command->excludes(builtin);
-    app.positionals_at_end();
-    settings.emplace(app, "corsair-worker", std::set<std::string>{}, std::set<std::string>{"handler"});
 }
 
 CommandLineParser::CommandLineParser() : flags_(std::make_unique<Flags>()) {}
