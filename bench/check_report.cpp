@@ -103,6 +103,9 @@ int check_peers(const nlohmann::json& report, const std::string& w, bool plans_t
     if (measured > 0 && plans_latency) {
         require_positive(report, w + "/peers/best/latency/p50_us");
         require_positive(report, w + "/latency/ratio_to_best_peer/p50_us");
+        if (at(report, w + "/latency_direct/skipped") == nullptr) {
+            require_positive(report, w + "/latency_direct/ratio_to_best_peer/p50_us");
+        }
     }
     return measured;
 }
@@ -113,6 +116,14 @@ void check_workloads(const nlohmann::json& report, const std::string& w, Plans p
     for (const auto& [workload, figures] : kPositiveFigures) {
         if (!plans(workload)) continue;
         for (const auto& figure : figures) require_positive(report, w + figure);
+    }
+    // The low-latency mode runs with the latency workload, unless the run cannot use it (--curve,
+    // --raw-producer), which it then says.
+    if (plans("latency") && at(report, w + "/latency_direct/skipped") == nullptr) {
+        for (const char* figure : {"/latency_direct/median/p50_us", "/latency_direct/ratio_to_ceiling/p50_us",
+                                   "/latency_direct/median_broker_cpu_percent"}) {
+            require_positive(report, w + figure);
+        }
     }
     if (plans("scaling")) {
         const auto* points = at(report, w + "/scaling/points");

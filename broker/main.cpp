@@ -79,7 +79,8 @@ int serve(corsair::broker::BrokerOptions options, const corsair::http::HttpOptio
     if (http.server) http.server->set_ready(true);
     // One stdout line with the resolved endpoints, for scripts and tests binding port 0.
     const auto ready = corsair::broker::format_ready_line(
-        {broker.producer_endpoint(), broker.worker_endpoint(), http.server ? http.server->bound_address() : ""});
+        {broker.producer_endpoint(), broker.worker_endpoint(), broker.direct_endpoint(),
+         http.server ? http.server->bound_address() : ""});
     std::printf("%s\n", ready.c_str());
     std::fflush(stdout);
     broker.run();

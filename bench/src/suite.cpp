@@ -66,15 +66,17 @@ WorkerShape Suite::asked_worker_shape() const { return {options_.capacity, optio
 
 std::unique_ptr<test::CorsairCluster> Suite::start_corsair(const std::string& folder,
                                                            std::vector<std::string> broker_flags, int workers,
-                                                           WorkerShape shape) const {
+                                                           WorkerShape shape,
+                                                           std::optional<std::string> direct_worker_spin) const {
     broker_flags.insert(broker_flags.end(), curve_broker_flags_.begin(), curve_broker_flags_.end());
     test::ClusterOptions cluster_options{options_.broker_bin, options_.worker_bin, std::move(broker_flags), folder,
-                                         test::ChildProcess::Stdout::discarded};
+                                         test::ChildProcess::Stdout::discarded, direct_worker_spin.has_value()};
     auto cluster = std::make_unique<test::CorsairCluster>(std::move(cluster_options));
     std::vector<std::string> worker_args{"--builtin", "echo"};
     worker_args.insert(worker_args.end(), curve_worker_flags_.begin(), curve_worker_flags_.end());
     const auto worker_flags = echo_worker_flags(shape.echo_placement, shape.capacity);
     worker_args.insert(worker_args.end(), worker_flags.begin(), worker_flags.end());
+    if (direct_worker_spin) worker_args.insert(worker_args.end(), {"--direct-spin", *direct_worker_spin});
     for (int i = 0; i < workers; ++i) {
         cluster->start_worker("bench-w" + std::to_string(i), worker_args, kQueue, static_cast<int>(shape.capacity));
     }
@@ -221,8 +223,12 @@ void Suite::add_ratios() {
         throughput["ratio_to_ceiling"] =
             ratio(throughput["median_jobs_per_second"].get<double>(), ceiling_throughput(throughput["workers"].get<int>()));
     }
-    if (results.contains("latency") && find_figure(results, {"ceiling", "latency", "median"}) != nullptr) {
-        auto& latency = results["latency"];
+    for (const char* workload : {"latency", "latency_direct"}) {
+        if (!results.contains(workload) || !results[workload].contains("median") ||
+            find_figure(results, {"ceiling", "latency", "median"}) == nullptr) {
+            continue;
+        }
+        auto& latency = results[workload];
         const auto& reference = results["ceiling"]["latency"]["median"];
         nlohmann::json ratios;
         for (const char* key : {"p50_us", "p90_us", "p99_us", "p999_us", "mean_us", "max_us"}) {

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -62,6 +63,8 @@ private:
 
     // suite_latency.cpp
     void run_latency();
+    // The latency workload in the low-latency mode (direct transport, --direct-spin).
+    void run_latency_direct();
     nlohmann::json measure_ceiling_latency();
     nlohmann::json measure_peer_latency(Peer peer, const std::string& program);
 
@@ -98,8 +101,11 @@ private:
     // Starts the real corsair-broker with `broker_flags` and `workers` corsair-workers (echo
     // handler, shaped by `shape`), logging into `folder`, without waiting for the workers to
     // register. Throws std::runtime_error if the broker does not start.
+    // With `direct_worker_spin`, the workers connect to the broker's direct endpoint (the broker
+    // flags must hold --direct) with that --direct-spin.
     std::unique_ptr<test::CorsairCluster> start_corsair(const std::string& folder, std::vector<std::string> broker_flags,
-                                                        int workers, WorkerShape shape) const;
+                                                        int workers, WorkerShape shape,
+                                                        std::optional<std::string> direct_worker_spin = std::nullopt) const;
     // With --curve: writes the broker's key, a worker key and an admin key for the load into the
     // scratch folder, and fills curve_ and curve_*_flags_.
     void make_curve_keys();

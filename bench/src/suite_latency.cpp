@@ -1,5 +1,6 @@
 // The sequential workloads: latency through Corsair, through the ceiling and through the peers.
 #include <algorithm>
+#include <cstdlib>
 #include <chrono>
 #include <cstdio>
 #include <memory>
@@ -8,6 +9,7 @@
 #include "corsair_load.hpp"
 #include "job_source.hpp"
 #include "peer_cluster.hpp"
+#include "process_usage.hpp"
 #include "raw_producer.hpp"
 #include "statistics.hpp"
 #include "suite.hpp"
@@ -18,6 +20,16 @@ namespace {
 
 constexpr auto kPerJobTimeout = std::chrono::seconds(10);
 constexpr auto kRegistrationTimeout = std::chrono::seconds(60);
+// The low-latency mode as docs/performance.md recommends it: the direct transport, the broker
+// and the worker polling 1 ms after each message before they sleep, the worker running the
+// handler on its I/O thread. CORSAIR_BENCH_WORKER_SPIN overrides the worker's (0ms: off), to
+// measure what each side's spin brings.
+constexpr const char* kDirectSpin = "1ms";
+
+std::string worker_direct_spin() {
+    const char* asked = std::getenv("CORSAIR_BENCH_WORKER_SPIN");
+    return asked != nullptr && *asked != '\0' ? asked : kDirectSpin;
+}
 
 nlohmann::json summary_json(const LatencySummary& s) {
     return {{"min_us", s.min_us},   {"p50_us", s.p50_us},   {"p90_us", s.p90_us}, {"p99_us", s.p99_us},
@@ -99,6 +111,67 @@ void Suite::run_latency() {
     }
     runs.write(figures);
     report_["workloads"]["latency"] = figures;
+    run_latency_direct();
+}
+
+void Suite::run_latency_direct() {
+    const auto& sizes = options_.sizes;
+    std::printf("\n== latency, low-latency mode ==\n");
+    if (!curve_broker_flags_.empty() || options_.uses_raw_producer) {
+        const char* why = options_.uses_raw_producer ? "the raw producer speaks only ZeroMQ"
+                                                      : "the direct transport has no CURVE";
+        std::printf("  skipped: %s\n", why);
+        report_["workloads"]["latency_direct"] = {{"skipped", why}};
+        return;
+    }
+    const std::string worker_spin = worker_direct_spin();
+    std::printf("  the same sequential jobs over the direct transport: broker --direct direct://127.0.0.1:0 "
+                "--direct-spin %s, 1 worker --broker direct://... --capacity 1 --inline --direct-spin %s, the "
+                "library producer over direct:// as well\n",
+                kDirectSpin, worker_spin.c_str());
+    nlohmann::json figures = {{"jobs", sizes.latency_jobs},
+                              {"warmup_jobs", sizes.latency_warmup_jobs},
+                              {"payload_bytes", sizes.latency_payload_bytes},
+                              {"workers", 1},
+                              {"capacity", 1},
+                              {"broker_flags", {"--direct", "direct://127.0.0.1:0", "--direct-spin", kDirectSpin}},
+                              {"worker_flags", {"--inline", "--direct-spin", worker_spin}}};
+    LatencyRuns runs;
+    nlohmann::json cpu = nlohmann::json::array();
+    nlohmann::json worker_cpu = nlohmann::json::array();
+    for (int run = 1; run <= options_.runs; ++run) {
+        const auto folder = run_folder("latency-direct", run);
+        const auto cluster = start_corsair(
+            folder, {"--data-dir", "", "--direct", "direct://127.0.0.1:0", "--direct-spin", kDirectSpin}, 1,
+            WorkerShape{1, EchoPlacement::inline_handler}, worker_spin);
+        CorsairLoad load(context_, cluster->endpoints().direct, options_.window, options_.submit_batch, kQueue, curve_);
+        load.wait_for_workers(1, kRegistrationTimeout);
+        const JobSource source(options_.seed, sizes.latency_payload_bytes);
+        load.run_sequential(source, 1, sizes.latency_warmup_jobs, kPerJobTimeout);
+        // The mode's cost: the broker's and the worker's CPU while the jobs run, as shares of one core.
+        const pid_t broker = cluster->broker_pid();
+        const auto workers = cluster->worker_pids();
+        const auto broker_before = cpu_time_of({broker});
+        const auto worker_before = cpu_time_of(workers);
+        const auto started = std::chrono::steady_clock::now();
+        runs.add(run, load.run_sequential(source, 1 + sizes.latency_warmup_jobs, sizes.latency_jobs, kPerJobTimeout));
+        const std::chrono::duration<double> wall = std::chrono::steady_clock::now() - started;
+        const double broker_percent = 100.0 * (cpu_time_of({broker}) - broker_before).count() / wall.count();
+        const double worker_percent = 100.0 * (cpu_time_of(workers) - worker_before).count() / wall.count();
+        std::printf("    CPU, %% of one core: broker %.0f, worker %.0f\n", broker_percent, worker_percent);
+        cpu.push_back(broker_percent);
+        worker_cpu.push_back(worker_percent);
+    }
+    runs.write(figures);
+    std::vector<double> values;
+    for (const auto& value : cpu) values.push_back(value.get<double>());
+    figures["broker_cpu_percent_runs"] = cpu;
+    figures["median_broker_cpu_percent"] = median(values);
+    values.clear();
+    for (const auto& value : worker_cpu) values.push_back(value.get<double>());
+    figures["worker_cpu_percent_runs"] = worker_cpu;
+    figures["median_worker_cpu_percent"] = median(values);
+    report_["workloads"]["latency_direct"] = figures;
 }
 
 nlohmann::json Suite::measure_ceiling_latency() {

@@ -99,8 +99,9 @@ void Suite::add_peer_ratios() {
             figures["best_peer"] = best_throughput["peer"];
         }
     }
-    if (!best_latency.is_null() && results.contains("latency")) {
-        auto& latency = results["latency"];
+    for (const char* workload : {"latency", "latency_direct"}) {
+        if (best_latency.is_null() || !results.contains(workload) || !results[workload].contains("median")) continue;
+        auto& latency = results[workload];
         latency["ratio_to_best_peer"] = {
             {"p50_us", latency["median"]["p50_us"].get<double>() / best_latency["p50_us"].get<double>()}};
         latency["best_peer"] = best_latency["peer"];

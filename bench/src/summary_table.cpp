@@ -123,16 +123,26 @@ void print_throughputs(const nlohmann::json& results) {
 }
 
 void print_latency(const nlohmann::json& results) {
-    const auto* latency = find_figure(results, {"latency"});
-    if (latency == nullptr) return;
-    for (const auto& [key, label] : std::vector<std::pair<std::string, std::string>>{
-             {"p50_us", "p50"}, {"p99_us", "p99"}, {"p999_us", "p99.9"}, {"mean_us", "mean"}, {"max_us", "max"}}) {
-        char text[32];
-        std::snprintf(text, sizeof text, "%.0f", (*latency)["median"][key].get<double>());
-        const auto* ratio = find_figure(*latency, {"ratio_to_ceiling", key});
-        row("latency " + label + " (us)", text,
-            (ratio ? ratio_text(*ratio, false) : "-") +
-                to_best_peer(*latency, find_figure(*latency, {"ratio_to_best_peer", key})));
+    for (const auto& [workload, mode] : {std::pair{"latency", ""}, std::pair{"latency_direct", ", low-latency mode"}}) {
+        const auto* latency = find_figure(results, {workload, "median"}) ? find_figure(results, {workload}) : nullptr;
+        if (latency == nullptr) continue;
+        for (const auto& [key, label] : std::vector<std::pair<std::string, std::string>>{
+                 {"p50_us", "p50"}, {"p99_us", "p99"}, {"p999_us", "p99.9"}, {"mean_us", "mean"}, {"max_us", "max"}}) {
+            char text[32];
+            std::snprintf(text, sizeof text, "%.0f", (*latency)["median"][key].get<double>());
+            const auto* ratio = find_figure(*latency, {"ratio_to_ceiling", key});
+            row("latency" + std::string(mode) + " " + label + " (us)", text,
+                (ratio ? ratio_text(*ratio, false) : "-") +
+                    to_best_peer(*latency, find_figure(*latency, {"ratio_to_best_peer", key})));
+        }
+        for (const auto& [key, name] : {std::pair{"median_broker_cpu_percent", "broker"},
+                                        std::pair{"median_worker_cpu_percent", "worker"}}) {
+            const auto* cpu = find_figure(*latency, {key});
+            if (cpu == nullptr) continue;
+            char text[32];
+            std::snprintf(text, sizeof text, "%.0f %%", cpu->get<double>());
+            row("latency" + std::string(mode) + ": " + name + " CPU", text, "of one core, while the jobs ran");
+        }
     }
 }
 

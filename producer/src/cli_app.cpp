@@ -91,7 +91,8 @@ void add_common_options(std::vector<Common*>& commons, CLI::App* command, Common
                                                        "(exit 4)") {
     command
         ->add_option("--broker,-b", common.options.broker,
-                     std::string("The broker's producer endpoint, e.g. tcp://host:5555 (env ") +
+                     std::string("The broker's producer endpoint, e.g. tcp://host:5555, or its direct endpoint "
+                                 "direct://HOST:PORT (the low-latency mode: broker --direct, no CURVE) (env ") +
                          kBrokerEnvironmentVariable + ")")
         ->envname(kBrokerEnvironmentVariable)
         ->type_name("ENDPOINT")

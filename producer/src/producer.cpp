@@ -109,7 +109,6 @@ void write_options(const JobOptions& options, protocol::Submit& message, std::ch
 
 Producer::Impl::Impl(zmq::context_t& context, ProducerOptions options)
     : options_(std::move(options)),
-      socket_(context, zmq::socket_type::dealer),
       owner_thread_(std::this_thread::get_id()),
       id_prefix_(random_prefix()),
       last_heard_(Clock::now()),
@@ -129,27 +128,42 @@ Producer::Impl::Impl(zmq::context_t& context, ProducerOptions options)
         reject("submit_batch must be at most " + std::to_string(protocol::kMaxBatchEntries) + " (got " +
                std::to_string(options_.submit_batch) + ")");
     }
-    socket_.set(zmq::sockopt::linger, 0);
+    if (protocol::stream::is_direct_endpoint(options_.broker_endpoint)) {
+        if (options_.curve.is_enabled()) {
+            reject("'" + options_.broker_endpoint + "': the direct transport has no CURVE; connect to the broker's "
+                   "tcp:// producer endpoint instead");
+        }
+        try {
+            broker_.emplace(options_.broker_endpoint, protocol::stream::Role::producer);
+        } catch (const std::invalid_argument& e) {
+            throw ProducerError(ProducerError::Kind::invalid, ErrorCode::bad_field_value,
+                                "bad broker endpoint: " + std::string(e.what()));
+        }
+        return;
+    }
+    zmq::socket_t socket(context, zmq::socket_type::dealer);
+    socket.set(zmq::sockopt::linger, 0);
     // Any limit the broker announces fits: RESULTs under a raised --max-payload get through.
-    socket_.set(zmq::sockopt::maxmsgsize, static_cast<std::int64_t>(protocol::kClientMaxMessageBytes));
+    socket.set(zmq::sockopt::maxmsgsize, static_cast<std::int64_t>(protocol::kClientMaxMessageBytes));
     // Deliberately not ZMQ_IMMEDIATE: with it, libzmq 4.3.4 aborts the whole process
     // ("Assertion failed: !_more (src/fq.cpp:112)") when the broker dies while replies stream in,
     // because the reconnect swaps the DEALER's pipe under a half-read message. Without it the pipe
     // outlives the connection: SUBMITs sent while the broker is away wait in it (up to sndhwm)
     // and go out on reconnect; any lost with the connection are resent (resend_after, or at once
     // when broker_instance changes), idempotent by job id.
-    socket_.set(zmq::sockopt::rcvhwm, 10'000);
+    socket.set(zmq::sockopt::rcvhwm, 10'000);
     try {
-        protocol::use_curve_client(socket_, options_.curve);
+        protocol::use_curve_client(socket, options_.curve);
     } catch (const std::invalid_argument& e) {
         reject(e.what());
     }
     try {
-        socket_.connect(options_.broker_endpoint);
+        socket.connect(options_.broker_endpoint);
     } catch (const zmq::error_t& e) {
         throw ProducerError(ProducerError::Kind::invalid, ErrorCode::bad_field_value,
                             "bad broker endpoint '" + options_.broker_endpoint + "': " + e.what());
     }
+    broker_.emplace(std::move(socket));
 }
 
 void Producer::Impl::assert_owner_thread() const { assert(std::this_thread::get_id() == owner_thread_); }
@@ -633,9 +647,14 @@ void Producer::Impl::pump_once(Clock::time_point deadline, bool sends_held) {
     flush();
     const auto wake = std::min(deadline, next_timer(now));
     if (wake > now) {
-        const auto timeout = std::min(std::chrono::ceil<milliseconds>(wake - now), kMaxPollSlice);
         const short events = ZMQ_POLLIN | (outbox_.empty() ? 0 : ZMQ_POLLOUT);
-        zmq::pollitem_t item{socket_.handle(), 0, events, 0};
+        zmq::pollitem_t item{nullptr, broker_->descriptor(), events, 0};
+        if (zmq::socket_t* dealer = broker_->dealer()) item.socket = dealer->handle();
+        auto timeout = std::min(std::chrono::ceil<milliseconds>(wake - now), kMaxPollSlice);
+        // A direct link without a connection tries again (at the next send or receive) when due.
+        if (broker_->is_direct() && broker_->descriptor() < 0) {
+            timeout = std::min(timeout, std::chrono::ceil<milliseconds>(std::max(broker_->reconnect_at() - now, Clock::duration{0})));
+        }
         try {
             zmq::poll(&item, 1, timeout);
         } catch (const zmq::error_t& e) {
@@ -720,7 +739,7 @@ bool Producer::Impl::send_submits(const std::vector<TrackedJob*>& jobs) {
     sent_frames_.clear();
     protocol::encode_into(message, sent_frames_);
     for (std::size_t i = 0; i < jobs.size(); ++i) jobs[i]->submitted_id = std::move(message.entries[i].id);
-    if (protocol::send_frames(socket_, sent_frames_) != protocol::SendStatus::sent) return false;
+    if (broker_->send(sent_frames_) != protocol::SendStatus::sent) return false;
     for (TrackedJob* job : jobs) note_sent(*job, true);
     return true;
 }
@@ -736,7 +755,7 @@ void Producer::Impl::note_sent(TrackedJob& job, bool in_batch) {
 
 bool Producer::Impl::send_outgoing(Outgoing& outgoing) {
     if (auto* request = std::get_if<OutgoingRequest>(&outgoing)) {
-        return protocol::send_frames(socket_, request->frames) == protocol::SendStatus::sent;
+        return broker_->send(request->frames) == protocol::SendStatus::sent;
     }
     const auto& submit = std::get<OutgoingSubmit>(outgoing);
     // Records are given back only when the outbox is empty, so the pointer is still valid.
@@ -765,7 +784,7 @@ bool Producer::Impl::send_submit(TrackedJob& job) {
     protocol::encode_into(message, sent_frames_);
     job.submitted_id = std::move(message.id);
     job.queue = std::move(message.queue);
-    if (protocol::send_frames(socket_, sent_frames_) != protocol::SendStatus::sent) return false;
+    if (broker_->send(sent_frames_) != protocol::SendStatus::sent) return false;
     note_sent(job, false);
     return true;
 }
@@ -797,7 +816,7 @@ void Producer::Impl::run_timers(Clock::time_point now) {
         if (!job->is_accepted) continue;
         // A unique_key match is known to the broker by the job it matched, not by our id.
         const auto& job_id = job->job_id.empty() ? job->submitted_id : job->job_id;
-        if (protocol::send_message(socket_, protocol::StatusRequest{job_id}) != protocol::SendStatus::sent) break;
+        if (broker_->send_message(protocol::StatusRequest{job_id}) != protocol::SendStatus::sent) break;
         ++checked;
     }
 }
@@ -820,7 +839,7 @@ void Producer::Impl::receive_available() {
     // The broker enforces its own limit on what it sends; the socket bounds each frame.
     const protocol::DecodeLimits limits{protocol::kMaxPayloadLimitBytes};
     std::size_t received = 0;
-    while (received < kMaxReceivesPerPump && protocol::receive_frames(socket_, received_frames_)) {
+    while (received < kMaxReceivesPerPump && broker_->receive(received_frames_)) {
         ++received;
         auto decoded = protocol::decode(received_frames_, 0, limits);
         if (!decoded) {

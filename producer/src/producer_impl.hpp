@@ -21,6 +21,7 @@
 #include "corsair/containers/id_table.hpp"
 #include "corsair/containers/intrusive_list.hpp"
 #include "corsair/producer/producer.hpp"
+#include "corsair/protocol/broker_link.hpp"
 
 namespace corsair::producer {
 
@@ -208,7 +209,8 @@ private:
     bool take_event(Event::Kind kind, const std::string& id, Event& out);
 
     ProducerOptions options_;
-    zmq::socket_t socket_;
+    // A DEALER, or a direct connection for a direct:// endpoint (docs/protocol.md §2.1).
+    std::optional<protocol::BrokerLink> broker_;
     std::thread::id owner_thread_;
 
     std::string id_prefix_;

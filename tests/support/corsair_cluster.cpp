@@ -77,7 +77,8 @@ void CorsairCluster::kill_broker() {
 ChildProcess& CorsairCluster::start_worker(const std::string& name, std::vector<std::string> args,
                                            const std::string& queue, int capacity,
                                            const std::vector<std::string>& wrapper) {
-    std::vector<std::string> argv{options_.worker_bin, "--broker", endpoints_.workers, "--queue", queue,
+    const std::string& broker = options_.workers_connect_direct ? endpoints_.direct : endpoints_.workers;
+    std::vector<std::string> argv{options_.worker_bin, "--broker", broker, "--queue", queue,
                                   "--id", name, "--capacity", std::to_string(capacity)};
     argv.insert(argv.end(), std::make_move_iterator(args.begin()), std::make_move_iterator(args.end()));
     argv.insert(argv.begin(), wrapper.begin(), wrapper.end());

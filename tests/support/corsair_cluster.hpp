@@ -31,6 +31,9 @@ struct ClusterOptions {
     std::string log_dir;
     // A worker's stdout, captured for tests that read it, or discarded when nobody does.
     ChildProcess::Stdout worker_stdout = ChildProcess::Stdout::captured;
+    // Workers connect to the broker's direct endpoint (its --direct, in broker_flags) instead of
+    // its ZeroMQ worker endpoint.
+    bool workers_connect_direct = false;
 };
 
 // Where the broker runs: on loopback by default, or on an address the test owns (e.g. a veth's in
@@ -70,6 +73,9 @@ public:
     ChildProcess& start_worker(const std::string& name, std::vector<std::string> args, const std::string& queue,
                                int capacity, const std::vector<std::string>& wrapper = {});
     ChildProcess& worker(const std::string& name) { return *workers_.at(name); }
+    // Workers started from now on connect to the broker's direct endpoint (its --direct) or to
+    // its ZeroMQ worker endpoint.
+    void connect_workers_direct(bool is_direct) { options_.workers_connect_direct = is_direct; }
     std::vector<pid_t> worker_pids() const;
 
     const std::string& log_dir() const noexcept { return log_dir_; }

@@ -280,7 +280,8 @@ CommandLineParser::Flags::Flags() {
 void CommandLineParser::Flags::add_broker_flags() {
     auto& options = result.options;
     app.add_option("--broker", options.broker_endpoint,
-                   std::string("The broker's worker endpoint, e.g. tcp://127.0.0.1:5556 (env ") +
+                   std::string("The broker's worker endpoint, e.g. tcp://127.0.0.1:5556, or its direct endpoint "
+                               "direct://HOST:PORT (the low-latency mode: broker --direct, no CURVE) (env ") +
                        options::kWorkerEndpointVariable + ")")
         ->envname(options::kWorkerEndpointVariable)
         ->type_name("ENDPOINT");
@@ -329,6 +330,11 @@ void CommandLineParser::Flags::add_process_flags() {
                    "workers: the broker refuses a second worker under a name in use, and it retries until the name "
                    "is free")
         ->type_name("NAME");
+    add_duration(app, "--direct-spin", options.direct_spin,
+                 "With a direct:// --broker (the low-latency mode): after jobs come, poll without sleeping for this "
+                 "long before waiting again; one core at 100 % while jobs come closer together than this, nothing "
+                 "when idle. 0 = off",
+                 std::chrono::milliseconds(0), std::chrono::milliseconds(60'000));
     add_duration(app, "--heartbeat", options.heartbeat_interval, "Heartbeat interval until the broker announces its own",
                  std::chrono::duration_cast<std::chrono::milliseconds>(protocol::kMinHeartbeatInterval),
                  std::chrono::duration_cast<std::chrono::milliseconds>(protocol::kMaxHeartbeatInterval));

@@ -158,19 +158,32 @@ void Worker::run() {
     const bool waits_on_results = threads > 0;
     const std::size_t broker_item = waits_on_results ? 2 : 1;
     std::optional<loop::SocketWait> waiting;
-    std::uint64_t waiting_generation = 0;  // the DEALER `waiting` knows (0: none)
+    // The connection `waiting` knows: its DEALER (generation_) and, for a direct link, its
+    // descriptor's generation. 0: none.
+    std::pair<std::uint64_t, std::uint64_t> waiting_generation{0, 0};
+    const auto link_generation = [this] {
+        return broker_ ? std::pair{generation_, broker_->descriptor_generation()} : std::pair<std::uint64_t, std::uint64_t>{0, 0};
+    };
     while (state_ != ConnectionState::gone) {
-        const std::uint64_t generation = broker_ ? generation_ : 0;
-        if (!waiting || waiting_generation != generation) {
-            // Each new DEALER has its own descriptor: rebuilt on a (re)connection, not per turn.
+        if (!waiting || waiting_generation != link_generation()) {
+            // Each new connection has its own descriptor: rebuilt on a (re)connection, not per turn.
             std::vector<zmq::socket_t*> sockets{&control_};
             if (waits_on_results) sockets.push_back(&results_);
-            if (broker_) sockets.push_back(&*broker_);
-            waiting.emplace(sockets, std::vector<int>{});
-            waiting_generation = generation;
+            std::vector<int> descriptors;
+            if (broker_ && broker_->dealer()) sockets.push_back(broker_->dealer());
+            if (broker_ && broker_->is_direct()) descriptors.push_back(broker_->descriptor());
+            waiting.emplace(sockets, descriptors);
+            waiting_generation = link_generation();
         }
-        if (std::exchange(has_sent_to_broker_, false) && broker_) waiting->touch(broker_item);
-        const std::uint32_t ready = waiting->wait(poll_timeout(Clock::now()));
+        const bool is_dealer = broker_ && !broker_->is_direct();
+        if (std::exchange(has_sent_to_broker_, false) && is_dealer) waiting->touch(broker_item);
+        const auto before_wait = Clock::now();
+        std::uint32_t ready =
+            waiting->wait(before_wait < spin_until_ ? std::chrono::milliseconds{0} : poll_timeout(before_wait));
+        // A direct link without a connection tries again from receive(), once it is due.
+        if (broker_ && broker_->is_direct() && broker_->descriptor() < 0 && Clock::now() >= broker_->reconnect_at()) {
+            ready |= 1U << broker_item;
+        }
 
         if (ready & 1U) {
             handle_control();
@@ -181,10 +194,10 @@ void Worker::run() {
             handle_outcome();
             waiting->drained(1);
         }
-        if (broker_ && generation_ == waiting_generation && (ready & (1U << broker_item))) {
+        if (broker_ && waiting_generation.first == generation_ && (ready & (1U << broker_item))) {
             handle_broker_message(Clock::now());
             // Received until EAGAIN, unless the message ended the connection (a new DEALER, or none).
-            if (broker_ && generation_ == waiting_generation) waiting->drained(broker_item);
+            if (is_dealer && broker_ && generation_ == waiting_generation.first) waiting->drained(broker_item);
         }
         run_inline_jobs();
         send_held_dones();  // everything at hand has been handled: what ended goes out now
@@ -229,6 +242,8 @@ std::chrono::milliseconds Worker::poll_timeout(Clock::time_point now) const {
     if (has_socket(state_)) {
         const auto interval = heartbeat_interval_now();
         next = std::min({next, last_heartbeat_sent_ + interval, last_heard_ + interval * liveness_});
+        // A direct link whose connection broke (or was refused) tries again when due, as a DEALER would.
+        if (broker_ && broker_->is_direct() && broker_->descriptor() < 0) next = std::min(next, broker_->reconnect_at());
     } else if (state_ == ConnectionState::waiting_to_reconnect) {
         next = std::min(next, reconnect_at_);
     }
@@ -252,6 +267,23 @@ std::chrono::milliseconds Worker::heartbeat_interval_now() const noexcept {
 
 void Worker::open_connection(Clock::time_point now) {
     check_owner_thread();
+    if (protocol::stream::is_direct_endpoint(options_.broker_endpoint)) {
+        if (options_.curve.is_enabled()) {
+            throw std::invalid_argument("'" + options_.broker_endpoint + "': the direct transport has no CURVE; "
+                                        "connect to the broker's tcp:// worker endpoint instead");
+        }
+        try {
+            broker_.emplace(options_.broker_endpoint, protocol::stream::Role::worker);
+        } catch (const std::invalid_argument& e) {
+            throw std::invalid_argument("cannot connect to broker endpoint: " + std::string(e.what()));
+        }
+    } else {
+        open_dealer();
+    }
+    opened_connection(now);
+}
+
+void Worker::open_dealer() {
     zmq::socket_t socket(context_, zmq::socket_type::dealer);
     socket.set(zmq::sockopt::linger, 0);
     // Any limit the broker announces fits, so a JOB under a raised --max-payload gets through.
@@ -264,6 +296,9 @@ void Worker::open_connection(Clock::time_point now) {
                                     "': " + e.what());
     }
     broker_.emplace(std::move(socket));
+}
+
+void Worker::opened_connection(Clock::time_point now) {
     ++generation_;
     is_broker_heard_ = false;
     broker_batch_ = 0;  // a new broker may not read DONES: wait for its HEARTBEAT
@@ -321,7 +356,7 @@ void Worker::end_lease() {
 void Worker::close_connection(std::chrono::milliseconds linger) {
     check_owner_thread();
     if (!broker_) return;
-    broker_->set(zmq::sockopt::linger, static_cast<int>(linger.count()));
+    broker_->set_linger(linger);
     broker_.reset();
 }
 
@@ -430,7 +465,7 @@ void Worker::send_to_broker(T&& message) {
     if (!broker_) return;
     if constexpr (!std::is_same_v<std::decay_t<T>, protocol::Dones>) send_held_dones();
     constexpr auto command = protocol::kCommandOf<std::decay_t<T>>;
-    const auto status = protocol::send_message(*broker_, std::forward<T>(message));
+    const auto status = broker_->send_message(std::forward<T>(message));
     has_sent_to_broker_ = true;  // a send may take the DEALER's news that its descriptor announced
     if (status != protocol::SendStatus::sent) {
         log_->warn("message to broker dropped command={} reason=send_queue_full", protocol::to_string(command));
@@ -658,9 +693,14 @@ void Worker::on_first_message(Clock::time_point now) {
     hold_leases_on_new_connection();
 }
 
+void Worker::spin_after_job(Clock::time_point now) {
+    // Only after jobs: a heartbeat every idle interval must not keep an idle worker's core busy.
+    if (options_.direct_spin.count() > 0 && broker_ && broker_->is_direct()) spin_until_ = now + options_.direct_spin;
+}
+
 void Worker::handle_broker_message(Clock::time_point now) {
     protocol::Frames frames;
-    while (broker_ && protocol::receive_frames(*broker_, frames)) {
+    while (broker_ && broker_->receive(frames)) {
         last_heard_ = now;
         if (!is_broker_heard_) on_first_message(now);
         // The broker enforces its own limit on what it sends; the socket bounds each frame.
@@ -695,8 +735,10 @@ void Worker::handle_broker_message(Clock::time_point now) {
             // not know: what is still kept is its to take.
             deliver_unsent();
         } else if (auto* job = std::get_if<protocol::Job>(&message)) {
+            spin_after_job(now);
             handle_job(std::move(*job));
         } else if (auto* jobs = std::get_if<protocol::Jobs>(&message)) {
+            spin_after_job(now);
             for (auto& each : jobs->jobs) handle_job(std::move(each));
         } else if (auto* abandon = std::get_if<protocol::Abandon>(&message)) {
             handle_abandon(*abandon);

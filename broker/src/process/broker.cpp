@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "allowed_keys.hpp"
+#include "direct_server.hpp"
 #include "corsair/broker/heap_release.hpp"
 #include "corsair/options/endpoint.hpp"
 #include "corsair/protocol/codec.hpp"
@@ -105,10 +106,12 @@ Broker::Broker(zmq::context_t& context, BrokerOptions options, std::shared_ptr<s
     bind_endpoint(workers_, options_.worker_endpoint, "--workers");
     producer_endpoint_ = producers_.get(zmq::sockopt::last_endpoint);
     worker_endpoint_ = workers_.get(zmq::sockopt::last_endpoint);
+    open_direct();
     scheduler_.set_endpoints(producer_endpoint_, worker_endpoint_);
-    log_->info("bound producers={} workers={} heartbeat_ms={} idle_heartbeat_ms={} liveness={} curve={}",
-               producer_endpoint_, worker_endpoint_, options_.heartbeat_interval.count(),
-               options_.idle_heartbeat_interval().count(), options_.liveness, zap_ ? "on" : "off");
+    log_->info("bound producers={} workers={} direct={} heartbeat_ms={} idle_heartbeat_ms={} liveness={} curve={}",
+               producer_endpoint_, worker_endpoint_, direct_ ? direct_endpoint_ : "off",
+               options_.heartbeat_interval.count(), options_.idle_heartbeat_interval().count(), options_.liveness,
+               zap_ ? "on" : "off");
     warn_if_open();
 }
 
@@ -127,10 +130,23 @@ void Broker::enable_curve() {
     log_->info("CURVE on public_key={}", own.public_key);
 }
 
+void Broker::open_direct() {
+    if (options_.direct_endpoint.empty()) return;
+    if (zap_) {
+        throw std::invalid_argument("--direct cannot be used with CURVE (--curve-secret-key): the direct transport "
+                                    "has no encryption and no keys, so it would let in anyone CURVE keeps out "
+                                    "(docs/security.md)");
+    }
+    DirectLimits limits;
+    limits.max_frame_bytes = p::broker_max_message_bytes(options_.max_payload_bytes);
+    direct_ = std::make_unique<DirectServer>(options_.direct_endpoint, limits, log_);
+    direct_endpoint_ = direct_->endpoint();
+}
+
 void Broker::warn_if_open() const {
     if (zap_) return;
-    for (const auto* endpoint : {&producer_endpoint_, &worker_endpoint_}) {
-        if (options::is_loopback_endpoint(*endpoint)) continue;
+    for (const auto* endpoint : {&producer_endpoint_, &worker_endpoint_, &direct_endpoint_}) {
+        if (endpoint->empty() || options::is_loopback_endpoint(*endpoint)) continue;
         log_->warn("{} is open to anyone who can reach this host: without --curve-secret-key any peer can submit "
                    "jobs, take them, read their payloads and run admin commands (docs/security.md)",
                    *endpoint);
@@ -252,6 +268,10 @@ void Broker::run() {
     // is a journal, the writer's "durable up to N" notifications.
     std::vector<int> descriptors{stop_requests_.fd()};
     if (writer_) descriptors.push_back(writer_->durable_fd());
+    if (direct_) {
+        direct_item_ = kStopRequests + descriptors.size();
+        descriptors.push_back(direct_->fd());
+    }
     waiting_.emplace(std::vector<zmq::socket_t*>{&producers_, &workers_}, descriptors);
     auto next_tick = std::chrono::steady_clock::now() + options_.heartbeat_interval;
     // The journal is recovered and both endpoints are bound (the constructor): ready to serve.
@@ -263,11 +283,13 @@ void Broker::run() {
         auto wake_at = std::min(next_tick, notifier_.next_due());
         if (auto deadline = scheduler_.next_deadline()) wake_at = std::min(wake_at, *deadline);
         if (drain_) wake_at = std::min(wake_at, drain_->deadline);
-        const auto wait = std::chrono::ceil<std::chrono::milliseconds>(wake_at - now);
+        auto wait = std::chrono::ceil<std::chrono::milliseconds>(wake_at - now);
+        if (now < spin_until_) wait = std::chrono::milliseconds(0);
         const std::uint32_t ready = waiting_->wait(std::max(wait, std::chrono::milliseconds(0)));
         now = std::chrono::steady_clock::now();
         if (ready & (1U << kProducers)) receive_from_producers(now);
         if (ready & (1U << kWorkers)) receive_from_workers(now);
+        if (direct_ && (ready & (1U << direct_item_))) serve_direct(now);
         if ((ready & (1U << kStopRequests)) && !continues_after_stop_request(now)) break;
         if (writer_ && (ready & (1U << kJournalDurable))) {
             release_durable_replies();
@@ -288,6 +310,9 @@ void Broker::run() {
         }
         // Pinged from here, so that a loop stuck anywhere above stops the pings.
         if (now >= notifier_.next_due()) notifier_.send_due(now, [this] { return service_status(); });
+        // Whatever this turn queued for direct connections (replies, JOBs, heartbeats) goes out
+        // before the next wait.
+        if (direct_) direct_->flush();
         if (drain_ && is_drain_over(now)) break;
     }
     if (has_journal_failed_) notifier_.stopping("stopping: the journal failed: " + writer_->failure());
@@ -367,6 +392,9 @@ void Broker::receive_turn(zmq::socket_t& socket, std::size_t item, std::chrono::
             break;
         }
         const RoutingId routing_id(static_cast<const char*>(frames_[0].data()), frames_[0].size());
+        // A ZeroMQ peer that set itself a direct connection's kind of id would be answered on
+        // that connection: never taken (libzmq itself never assigns one).
+        if (DirectServer::is_direct_id(routing_id)) continue;
         auto decoded = p::decode(frames_, 1, limits);
         if (decoded) {
             Peer peer = zap_ ? identify_sender() : Peer{};
@@ -380,13 +408,46 @@ void Broker::receive_turn(zmq::socket_t& socket, std::size_t item, std::chrono::
     scheduler_.end_turn(now);
 }
 
+void Broker::serve_direct(std::chrono::steady_clock::time_point now) {
+    const p::DecodeLimits limits{p::broker_max_message_bytes(options_.max_payload_bytes)};
+    scheduler_.begin_turn();
+    bool is_busy = false;  // a message other than HEARTBEAT came: --direct-spin applies
+    direct_->serve([&](const RoutingId& routing_id, DirectServer::Role role,
+                                                  p::Frames& frames, std::string_view address) {
+        const bool is_worker = role == DirectServer::Role::worker;
+        auto decoded = p::decode(frames, 0, limits);
+        if (!decoded) {
+            if (is_worker) {
+                scheduler_.on_malformed_worker_message(routing_id, decoded.error(), address);
+            } else {
+                scheduler_.on_malformed_producer_message(routing_id, decoded.error(), address);
+            }
+            return;
+        }
+        // No CURVE on this transport (open_direct): nothing is checked against a key's role.
+        Peer peer;
+        peer.address = address;
+        // Idle workers' heartbeats must not keep the loop spinning.
+        if (!std::holds_alternative<p::Heartbeat>(decoded.value())) is_busy = true;
+        if (is_worker) {
+            scheduler_.on_worker_message(routing_id, std::move(decoded).value(), now, peer);
+        } else {
+            scheduler_.on_producer_message(routing_id, std::move(decoded).value(), now, peer);
+        }
+    });
+    scheduler_.end_turn(now);
+    if (is_busy && options_.direct_spin.count() > 0) spin_until_ = now + options_.direct_spin;
+}
+
 p::SendStatus Broker::to_worker(const RoutingId& worker, p::Frames& frames) {
+    if (direct_ && DirectServer::is_direct_id(worker)) return direct_->send(worker, frames);
     zmq::message_t routing_id(worker.data(), worker.size());
     if (waiting_) waiting_->touch(kWorkers);
     return p::send_frames(workers_, frames, &routing_id);
 }
 
 p::SendStatus Broker::to_producer(const RoutingId& producer, p::Frames& frames) {
+    if (direct_ && DirectServer::is_direct_id(producer)) return direct_->send(producer, frames);
     zmq::message_t routing_id(producer.data(), producer.size());
     if (waiting_) waiting_->touch(kProducers);
     return p::send_frames(producers_, frames, &routing_id);

@@ -12,6 +12,7 @@
 #include "corsair/options/endpoint.hpp"
 #include "corsair/options/flags.hpp"
 #include "corsair/protocol/duration.hpp"
+#include "corsair/protocol/stream.hpp"
 #include "journal_directory.hpp"
 #include "journal_error.hpp"
 #include "journal_file.hpp"
@@ -31,10 +32,18 @@ CLI::Option* add_duration(CLI::App& app, const std::string& name, std::chrono::m
     return options::add_duration_flag(app, name, target, description, min, max);
 }
 
-// --producers and --workers: checked before the bind, so a typo is named with a hint.
-CLI::Validator bind_endpoint_check() {
+// --producers and --workers (ZeroMQ), and --direct: checked before the bind, so a typo is named
+// with a hint.
+CLI::Validator bind_endpoint_check(bool is_direct = false) {
     return CLI::Validator(
-        [](std::string& text) -> std::string { return options::endpoint_problem(text, true).value_or(""); }, "", "");
+        [is_direct](std::string& text) -> std::string {
+            if (auto problem = options::endpoint_problem(text, true)) return *problem;
+            const bool names_direct = protocol::stream::is_direct_endpoint(text);
+            if (is_direct && !names_direct) return "'" + text + "' is not a direct endpoint: write e.g. direct://127.0.0.1:5557";
+            if (!is_direct && names_direct) return "'" + text + "' is for the direct transport: give it to --direct";
+            return "";
+        },
+        "", "");
 }
 
 }  // namespace
@@ -53,6 +62,18 @@ void add_broker_flags(CLI::App& app, BrokerOptions& options, corsair::options::L
         ->capture_default_str()
         ->type_name("ENDPOINT")
         ->check(bind_endpoint_check());
+    app.add_option("--direct", options.direct_endpoint,
+                   "also serve producers and workers over the direct transport on this endpoint, e.g. "
+                   "direct://127.0.0.1:5557 (they connect with --broker direct://HOST:PORT): one TCP connection read "
+                   "by the broker's own loop, without ZeroMQ's I/O threads, for the shortest round trip. No CURVE: "
+                   "refused together with --curve-secret-key. Off by default (docs/performance.md, low-latency mode)")
+        ->type_name("ENDPOINT")
+        ->check(bind_endpoint_check(true));
+    add_duration(app, "--direct-spin", options.direct_spin,
+                 "after a message over the direct transport (other than a heartbeat), poll without sleeping for "
+                 "this long before waiting again: while jobs come closer together than this, the broker keeps one "
+                 "core 100 % busy and a sequential job's round trip is shorter; idle, it costs nothing. 0 = off",
+                 std::chrono::milliseconds(0), std::chrono::milliseconds(60'000));
     add_duration(app, "--heartbeat", options.heartbeat_interval,
                  "heartbeat interval, told to every worker; each worker holding a job costs the broker a heartbeat "
                  "in and one out per interval, an idle one per idle interval (--idle-heartbeat-factor), so many "

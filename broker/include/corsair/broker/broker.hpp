@@ -20,6 +20,7 @@
 namespace corsair::broker {
 
 class AllowedKeys;
+class DirectServer;
 class JournalDirectory;
 class JournalWriter;
 class ZapHandler;
@@ -36,6 +37,8 @@ public:
     // The endpoints as bound, with wildcard ports resolved (e.g. tcp://127.0.0.1:41234).
     const std::string& producer_endpoint() const noexcept { return producer_endpoint_; }
     const std::string& worker_endpoint() const noexcept { return worker_endpoint_; }
+    // The direct transport's endpoint as bound (direct://127.0.0.1:41234); empty when it is off.
+    const std::string& direct_endpoint() const noexcept { return direct_endpoint_; }
 
     // Blocks serving until a stop request, or until the journal fails for good (see
     // has_journal_failed()); then tells workers and returns. The first request drains (no job
@@ -71,6 +74,10 @@ private:
     using MessageHandler = void (Scheduler::*)(const RoutingId&, protocol::Message&&, std::chrono::steady_clock::time_point,
                                                const Peer&);
     using MalformedHandler = void (Scheduler::*)(const RoutingId&, const protocol::DecodeError&, std::string_view);
+    // What the direct transport's connections brought, and what is queued for them written.
+    void serve_direct(std::chrono::steady_clock::time_point now);
+    // With --direct: checks it may be used (not with CURVE) and binds it.
+    void open_direct();
     // `item`: the socket's place in waiting_.
     void receive_turn(zmq::socket_t& socket, std::size_t item, std::chrono::steady_clock::time_point now,
                       MessageHandler on_message, MalformedHandler on_malformed);
@@ -96,10 +103,18 @@ private:
     zmq::socket_t workers_;
     loop::WakeSignal stop_requests_;  // one notify() per request_stop(): SIGTERM/SIGINT
     // The loop's wait (run() makes it): its items are these, in this order.
+    // kJournalDurable is there only with a journal; the direct transport's item (direct_item_),
+    // when it is on, comes after the last of these.
     enum WaitItem : std::size_t { kProducers, kWorkers, kStopRequests, kJournalDurable };
     std::optional<loop::SocketWait> waiting_;
     std::string producer_endpoint_;
     std::string worker_endpoint_;
+    std::unique_ptr<DirectServer> direct_;
+    std::string direct_endpoint_;
+    std::size_t direct_item_ = 0;
+    // --direct-spin: until then the loop polls without blocking (a message came over the
+    // direct transport less than that long ago).
+    std::chrono::steady_clock::time_point spin_until_{};
     Scheduler scheduler_;
     protocol::Frames frames_;  // reused receive buffer
     // A drain under way: when it began, when it must end, and the attempts ended before it.

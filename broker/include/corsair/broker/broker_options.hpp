@@ -43,6 +43,12 @@ struct BrokerOptions {
     // inproc way in, so that it reaches the loop only through the protocol (docs/http.md).
     std::string inproc_producer_endpoint;
     std::string inproc_worker_endpoint;
+    // The direct transport (docs/protocol.md §2.1), for the low-latency mode: producers and
+    // workers that connect with direct://HOST:PORT. Empty: off. Refused together with CURVE.
+    std::string direct_endpoint;
+    // After a message over the direct transport, the loop polls without blocking for this long
+    // before it waits again: a core kept busy while jobs flow, for a shorter round trip. 0: off.
+    std::chrono::milliseconds direct_spin{0};
     // CURVE (docs/security.md): the broker's own secret certificate, and the directory of the
     // public certificates it lets in, each with its role. Both or neither: empty = CURVE off.
     std::string curve_secret_key_file;

@@ -14,6 +14,7 @@ namespace corsair::broker {
 struct BrokerEndpoints {
     std::string producers;
     std::string workers;
+    std::string direct;  // direct://ADDR:PORT of the direct transport; empty when it is off
     std::string http;  // ADDR:PORT of the HTTP side; empty when it is off
 };
 
@@ -21,13 +22,17 @@ struct BrokerEndpoints {
 // (the bench's ceiling proxy) passes its own name to both functions below.
 inline constexpr std::string_view kBrokerProgram = "corsair-broker";
 
-// "PROGRAM ready producers=EP workers=EP[ http=ADDR:PORT]", without the newline.
+// "PROGRAM ready producers=EP workers=EP[ direct=EP][ http=ADDR:PORT]", without the newline.
 inline std::string format_ready_line(const BrokerEndpoints& endpoints, std::string_view program = kBrokerProgram) {
     std::string line(program);
     line += " ready producers=";
     line += endpoints.producers;
     line += " workers=";
     line += endpoints.workers;
+    if (!endpoints.direct.empty()) {
+        line += " direct=";
+        line += endpoints.direct;
+    }
     if (!endpoints.http.empty()) {
         line += " http=";
         line += endpoints.http;
@@ -47,11 +52,20 @@ inline std::optional<BrokerEndpoints> parse_ready_line(std::string_view line, st
     if (workers_at == std::string_view::npos) return std::nullopt;
     const auto producers = line.substr(0, workers_at);
     line.remove_prefix(workers_at + workers_key.size());
+    BrokerEndpoints endpoints{std::string(producers), {}, {}, {}};
+    // Each optional key ends the value before it; endpoints hold no spaces.
     constexpr std::string_view http_key = " http=";
-    const auto http_at = line.find(http_key);
-    if (http_at == std::string_view::npos) return BrokerEndpoints{std::string(producers), std::string(line), {}};
-    return BrokerEndpoints{std::string(producers), std::string(line.substr(0, http_at)),
-                           std::string(line.substr(http_at + http_key.size()))};
+    if (const auto http_at = line.find(http_key); http_at != std::string_view::npos) {
+        endpoints.http = std::string(line.substr(http_at + http_key.size()));
+        line = line.substr(0, http_at);
+    }
+    constexpr std::string_view direct_key = " direct=";
+    if (const auto direct_at = line.find(direct_key); direct_at != std::string_view::npos) {
+        endpoints.direct = std::string(line.substr(direct_at + direct_key.size()));
+        line = line.substr(0, direct_at);
+    }
+    endpoints.workers = std::string(line);
+    return endpoints;
 }
 
 }  // namespace corsair::broker

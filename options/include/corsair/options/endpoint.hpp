@@ -83,7 +83,7 @@ inline std::optional<std::string> endpoint_problem(std::string_view endpoint, bo
         if (rest.empty()) return quoted + " names no path";
         return std::nullopt;
     }
-    if (scheme != "tcp") {
+    if (scheme != "tcp" && scheme != "direct") {
         return quoted + " has an unknown transport '" + std::string(scheme) + "': write e.g. " + example;
     }
     const auto parts = detail::split_host_port(rest);
@@ -98,8 +98,16 @@ inline std::optional<std::string> endpoint_problem(std::string_view endpoint, bo
 // Whether a bound endpoint (as ZeroMQ reports it, e.g. tcp://127.0.0.1:5555) is reachable from
 // this host only: loopback TCP, ipc or inproc. A wildcard or any other address is not.
 inline bool is_loopback_endpoint(std::string_view endpoint) noexcept {
-    if (endpoint.substr(0, 6) != "tcp://") return endpoint.substr(0, 6) == "ipc://" || endpoint.substr(0, 9) == "inproc://";
-    const auto parts = detail::split_host_port(endpoint.substr(6));
+    // direct:// (the direct transport, docs/protocol.md §2.1) takes the same HOST:PORT as tcp://.
+    std::string_view rest;
+    if (endpoint.substr(0, 6) == "tcp://") {
+        rest = endpoint.substr(6);
+    } else if (endpoint.substr(0, 9) == "direct://") {
+        rest = endpoint.substr(9);
+    } else {
+        return endpoint.substr(0, 6) == "ipc://" || endpoint.substr(0, 9) == "inproc://";
+    }
+    const auto parts = detail::split_host_port(rest);
     if (!parts) return false;
     return parts->host.substr(0, 4) == "127." || parts->host == "::1" || parts->host == "localhost";
 }
@@ -108,8 +116,9 @@ inline bool is_loopback_endpoint(std::string_view endpoint) noexcept {
 // tcp://brokr:5555: Name or service not known"), or nullopt (resolved, or not tcp://). Blocks
 // on the system resolver.
 inline std::optional<std::string> resolve_problem(std::string_view endpoint) {
-    if (endpoint.substr(0, 6) != "tcp://" || endpoint.find(';') != std::string_view::npos) return std::nullopt;
-    const auto parts = detail::split_host_port(endpoint.substr(6));
+    const std::size_t scheme_bytes = endpoint.substr(0, 6) == "tcp://" ? 6 : endpoint.substr(0, 9) == "direct://" ? 9 : 0;
+    if (scheme_bytes == 0 || endpoint.find(';') != std::string_view::npos) return std::nullopt;
+    const auto parts = detail::split_host_port(endpoint.substr(scheme_bytes));
     if (!parts || parts->host == "*") return std::nullopt;
     const std::string host(parts->host);
     addrinfo hints{};

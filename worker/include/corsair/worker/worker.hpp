@@ -22,6 +22,7 @@
 #include <vector>
 #include <zmq.hpp>
 
+#include "corsair/protocol/broker_link.hpp"
 #include "corsair/protocol/codec.hpp"
 #include "corsair/worker/handler.hpp"
 #include "corsair/worker/worker_options.hpp"
@@ -101,7 +102,10 @@ private:
     // The only place state_ changes: to the state kConnectionTransitions gives for `event`,
     // opening or closing the DEALER so that it is open exactly in the states that have one.
     void change_state(ConnectionEvent event);
+    // A DEALER or a direct link, by the endpoint's scheme; then READY on it.
     void open_connection(Clock::time_point now);
+    void open_dealer();
+    void opened_connection(Clock::time_point now);
     void close_connection(std::chrono::milliseconds linger);
     // A lease held on this connection ended (reported, or abandoned by the broker).
     void end_lease();
@@ -141,6 +145,8 @@ private:
     // The first message on a connection: the broker is there; the leases still held count as
     // held on this connection (protocol.md §7).
     void on_first_message(Clock::time_point now);
+    // A JOB or JOBS came over a direct link: keep polling for WorkerOptions::direct_spin.
+    void spin_after_job(Clock::time_point now);
     void handle_broker_message(Clock::time_point now);
     // An ERROR from the broker; true when it ended the connection (handle_broker_message stops).
     bool handle_broker_error(const protocol::Error& error, Clock::time_point now);
@@ -178,13 +184,16 @@ private:
     std::string results_endpoint_;
     zmq::socket_t control_;                // PULL: request_drain / request_stop
     zmq::socket_t results_;                // PULL: outcomes from handler threads
-    std::optional<zmq::socket_t> broker_;  // DEALER; open exactly when has_socket(state_)
+    // A DEALER or a direct connection (direct://); open exactly when has_socket(state_).
+    std::optional<protocol::BrokerLink> broker_;
     std::thread::id owner_thread_;
 
     // Connection state, touched only by the I/O thread.
     ConnectionState state_;         // changed only by change_state()
     std::uint64_t generation_ = 0;  // bumped for every new DEALER
     bool is_broker_heard_ = false;  // the open DEALER's broker has sent something
+    // WorkerOptions::direct_spin: until then the I/O thread does not block (set by spin_after_job()).
+    Clock::time_point spin_until_{};
     bool has_sent_to_broker_ = false;  // since run()'s last wait: the DEALER must be asked for messages
     std::chrono::milliseconds interval_;
     // HEARTBEAT `idle_interval_ms`: the interval while no lease is held (protocol.md §9); the

@@ -36,6 +36,12 @@ struct WorkerOptions {
     // so long jobs are held ready one at a time whatever this says. 32: at capacity 1 and short
     // jobs, about 120k jobs/s against 54k with 8 and 16k with 1 (docs/performance.md).
     std::uint32_t prefetch = 32;
+    // Over the direct transport (a direct:// broker endpoint, the low-latency mode): after a
+    // message from the broker, the I/O thread polls without sleeping for this long before it
+    // waits again, so that the next job is read at once. One core at 100 % while jobs come
+    // closer together than this; nothing when idle. 0: off. Ignored over ZeroMQ, where the
+    // socket's own I/O thread sleeps anyway (docs/performance.md, "The low-latency mode").
+    std::chrono::milliseconds direct_spin{0};
     // Used until the broker's first HEARTBEAT says otherwise.
     std::chrono::milliseconds heartbeat_interval = protocol::kDefaultHeartbeatInterval;
     std::uint32_t liveness = protocol::kDefaultLiveness;

@@ -1,0 +1,349 @@
+// The direct transport (docs/protocol.md §2.1): the same messages as over ZeroMQ, framed on a
+// plain TCP stream, for the low-latency mode. Over ZeroMQ each hop passes from the application
+// thread to libzmq's I/O thread and back on both sides; here the application thread reads and
+// writes the socket itself, so a sequential job makes four thread wake-ups instead of about a
+// dozen. No CURVE: the broker refuses --direct together with CURVE keys.
+//
+// On the stream:
+//   greeting (client -> broker, once): 'C' 'S' 'R' 'D', version 1, role 'P' or 'W', 0, 0
+//   message (both ways):  u32 frame count (1 .. kMaxStreamFrames), then per frame a u32 length
+//                         and its bytes; integers little-endian. The frames are exactly a
+//                         ZeroMQ message's frames (§3), without a routing id.
+#pragma once
+
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include "corsair/protocol/codec.hpp"
+#include "corsair/protocol/limits.hpp"
+#include "corsair/protocol/wire.hpp"
+
+namespace corsair::protocol::stream {
+
+inline constexpr std::string_view kScheme = "direct://";
+inline constexpr std::size_t kGreetingBytes = 8;
+inline constexpr std::uint8_t kStreamVersion = 1;
+// Signature, command, header and at most one payload per batch entry.
+inline constexpr std::size_t kMaxStreamFrames = 3 + kMaxBatchEntries;
+// How long a client waits for a TCP connection to be set up, and for the broker to take bytes
+// it cannot take at once (its receive buffer full: it is stuck or gone).
+inline constexpr std::chrono::milliseconds kConnectTimeout{1000};
+inline constexpr std::chrono::milliseconds kSendTimeout{10'000};
+// A client whose connection failed or broke tries again no sooner than this, like ZeroMQ's
+// default ZMQ_RECONNECT_IVL.
+inline constexpr std::chrono::milliseconds kReconnectInterval{100};
+
+enum class Role : char { producer = 'P', worker = 'W' };
+
+inline bool is_direct_endpoint(std::string_view endpoint) noexcept {
+    return endpoint.substr(0, kScheme.size()) == kScheme;
+}
+
+inline std::string greeting(Role role) {
+    return std::string{'C', 'S', 'R', 'D', static_cast<char>(kStreamVersion), static_cast<char>(role), '\0', '\0'};
+}
+
+// The role a greeting announces, or nullopt with `problem` saying what is wrong with it.
+inline std::optional<Role> parse_greeting(std::string_view bytes, std::string& problem) {
+    if (bytes.size() != kGreetingBytes || bytes.substr(0, 4) != "CSRD") {
+        problem = "not a Corsair direct greeting";
+        return std::nullopt;
+    }
+    if (static_cast<std::uint8_t>(bytes[4]) != kStreamVersion) {
+        problem = "direct transport version " + std::to_string(static_cast<std::uint8_t>(bytes[4])) + " (this broker speaks 1)";
+        return std::nullopt;
+    }
+    if (bytes[5] != 'P' && bytes[5] != 'W') {
+        problem = "unknown role in the greeting (P or W)";
+        return std::nullopt;
+    }
+    return static_cast<Role>(bytes[5]);
+}
+
+namespace detail {
+
+inline void put_u32(std::string& out, std::uint32_t value) {
+    const char bytes[4] = {static_cast<char>(value), static_cast<char>(value >> 8), static_cast<char>(value >> 16),
+                           static_cast<char>(value >> 24)};
+    out.append(bytes, 4);
+}
+
+inline std::uint32_t get_u32(const char* in) noexcept {
+    const auto* bytes = reinterpret_cast<const unsigned char*>(in);
+    return std::uint32_t{bytes[0]} | (std::uint32_t{bytes[1]} << 8) | (std::uint32_t{bytes[2]} << 16) |
+           (std::uint32_t{bytes[3]} << 24);
+}
+
+}  // namespace detail
+
+// Appends one message's frames, framed for the stream.
+inline void append_message(std::string& out, const Frames& frames) {
+    std::size_t bytes = 4 + 4 * frames.size();
+    for (const auto& frame : frames) bytes += frame.size();
+    out.reserve(out.size() + bytes);
+    detail::put_u32(out, static_cast<std::uint32_t>(frames.size()));
+    for (const auto& frame : frames) {
+        detail::put_u32(out, static_cast<std::uint32_t>(frame.size()));
+        out.append(static_cast<const char*>(frame.data()), frame.size());
+    }
+}
+
+// Gathers a stream's bytes and cuts whole messages out of them. A frame over the limit or a bad
+// frame count cannot be skipped (nothing after it can be trusted to start a message): the
+// reader then stays broken, and the connection is to be closed.
+class MessageReader {
+public:
+    enum class Next { message, incomplete, malformed };
+
+    explicit MessageReader(std::size_t max_frame_bytes) : max_frame_bytes_(max_frame_bytes) {}
+
+    // Room for at least `bytes` more; read into it, then commit() what was read. The storage is
+    // kept and reused, never filled: a read per message must not cost a memset of the chunk.
+    char* space(std::size_t bytes) {
+        if (begin_ == end_) begin_ = end_ = 0;
+        if (end_ + bytes > storage_.size()) {
+            if (begin_ > 0) {
+                std::memmove(storage_.data(), storage_.data() + begin_, end_ - begin_);
+                end_ -= begin_;
+                begin_ = 0;
+            }
+            if (end_ + bytes > storage_.size()) storage_.resize(end_ + bytes);
+        }
+        return storage_.data() + end_;
+    }
+    void commit(std::size_t bytes) noexcept { end_ += bytes; }
+
+    // The next whole message into `frames` (replacing them). `problem` says why when malformed.
+    Next next(Frames& frames, std::string& problem) {
+        if (!problem_.empty()) {
+            problem = problem_;
+            return Next::malformed;
+        }
+        const std::size_t available = end_ - begin_;
+        if (available < 4) return Next::incomplete;
+        const char* start = storage_.data() + begin_;
+        const std::uint32_t count = detail::get_u32(start);
+        if (count == 0 || count > kMaxStreamFrames) {
+            return fail("a message of " + std::to_string(count) + " frames (1 to " + std::to_string(kMaxStreamFrames) +
+                        ")", problem);
+        }
+        // Check every length before copying anything, so that a message is taken whole or not at all.
+        std::size_t at = 4;
+        for (std::uint32_t i = 0; i < count; ++i) {
+            if (available < at + 4) return Next::incomplete;
+            const std::uint32_t length = detail::get_u32(start + at);
+            if (length > max_frame_bytes_) {
+                return fail("a frame of " + std::to_string(length) + " bytes, over the limit of " +
+                            std::to_string(max_frame_bytes_), problem);
+            }
+            at += 4 + length;
+            if (available < at) return Next::incomplete;
+        }
+        frames.clear();
+        frames.reserve(count);
+        at = 4;
+        for (std::uint32_t i = 0; i < count; ++i) {
+            const std::uint32_t length = detail::get_u32(start + at);
+            frames.emplace_back(start + at + 4, length);
+            at += 4 + length;
+        }
+        begin_ += at;
+        return Next::message;
+    }
+
+    // Bytes received but not yet cut into a message.
+    std::size_t buffered() const noexcept { return end_ - begin_; }
+
+private:
+    Next fail(std::string text, std::string& problem) {
+        problem_ = std::move(text);
+        problem = problem_;
+        return Next::malformed;
+    }
+
+    std::size_t max_frame_bytes_;
+    std::vector<char> storage_;
+    std::size_t begin_ = 0;  // the first byte not yet cut into a message
+    std::size_t end_ = 0;    // one past the last byte received
+    std::string problem_;
+};
+
+// "direct://HOST:PORT" (HOST may be [V6]) split into host and port; nullopt if malformed.
+inline std::optional<std::pair<std::string, std::string>> split_endpoint(std::string_view endpoint) {
+    if (!is_direct_endpoint(endpoint)) return std::nullopt;
+    const std::string_view rest = endpoint.substr(kScheme.size());
+    const auto colon = rest.rfind(':');
+    if (colon == std::string_view::npos || colon == 0 || colon + 1 == rest.size()) return std::nullopt;
+    std::string_view host = rest.substr(0, colon);
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    return std::make_pair(std::string(host), std::string(rest.substr(colon + 1)));
+}
+
+// A producer's or worker's connection to the broker's direct endpoint, used from one thread.
+// Like a ZeroMQ DEALER it connects again by itself when the connection breaks (at most every
+// kReconnectInterval, at the next send or receive), and a message is sent whole or not at all.
+// Unlike one, it queues nothing while disconnected: send() then says would_block.
+class Client {
+public:
+    // Throws std::invalid_argument for a malformed endpoint. Connects at once, without waiting
+    // for success: a broker that is not up yet is tried again later.
+    Client(std::string endpoint, Role role) : endpoint_(std::move(endpoint)), role_(role) {
+        const auto parts = split_endpoint(endpoint_);
+        if (!parts) throw std::invalid_argument("'" + endpoint_ + "' is not direct://HOST:PORT");
+        host_ = parts->first;
+        port_ = parts->second;
+        try_connect();
+    }
+    ~Client() { close(); }
+    Client(const Client&) = delete;
+    Client& operator=(const Client&) = delete;
+
+    // The connected socket to poll for POLLIN, or -1 while there is none.
+    int fd() const noexcept { return fd_; }
+    // Changes whenever fd() does, so that a poller knows to look again.
+    std::uint64_t generation() const noexcept { return generation_; }
+    // When the next connection attempt may be made, while fd() is -1.
+    std::chrono::steady_clock::time_point reconnect_at() const noexcept { return reconnect_at_; }
+    const std::string& endpoint() const noexcept { return endpoint_; }
+
+    // Sends one message whole; would_block if there is no connection (one is tried when due)
+    // or the broker took none of it for kSendTimeout (the connection is then dropped).
+    SendStatus send(const Frames& frames) {
+        if (fd_ < 0 && !try_connect()) return SendStatus::would_block;
+        out_.clear();
+        append_message(out_, frames);
+        return write_all(out_) ? SendStatus::sent : SendStatus::would_block;
+    }
+
+    // One whole message without blocking; false if none is complete yet, or the connection broke
+    // (it is then closed; fd() is -1 until the next attempt succeeds).
+    bool receive(Frames& frames) {
+        if (fd_ < 0 && !try_connect()) return false;
+        std::string problem;
+        for (;;) {
+            switch (reader_.next(frames, problem)) {
+                case MessageReader::Next::message:
+                    return true;
+                case MessageReader::Next::malformed:
+                    close();
+                    return false;
+                case MessageReader::Next::incomplete:
+                    break;
+            }
+            constexpr std::size_t kChunk = 64 * 1024;
+            char* into = reader_.space(kChunk);
+            const ssize_t got = ::recv(fd_, into, kChunk, MSG_DONTWAIT);
+            if (got > 0) {
+                reader_.commit(static_cast<std::size_t>(got));
+                continue;
+            }
+            if (got < 0 && errno == EINTR) continue;
+            if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return false;
+            close();  // the broker closed it, or it broke
+            return false;
+        }
+    }
+
+    void close() noexcept {
+        if (fd_ < 0) return;
+        ::close(fd_);
+        fd_ = -1;
+        ++generation_;
+        reader_ = MessageReader(kClientMaxMessageBytes);
+        reconnect_at_ = std::chrono::steady_clock::now() + kReconnectInterval;
+    }
+
+private:
+    bool try_connect() {
+        if (fd_ >= 0) return true;
+        const auto now = std::chrono::steady_clock::now();
+        if (now < reconnect_at_) return false;
+        reconnect_at_ = now + kReconnectInterval;
+        addrinfo hints{};
+        hints.ai_socktype = SOCK_STREAM;
+        addrinfo* found = nullptr;
+        if (::getaddrinfo(host_.c_str(), port_.c_str(), &hints, &found) != 0 || found == nullptr) return false;
+        int fd = -1;
+        for (addrinfo* address = found; address != nullptr && fd < 0; address = address->ai_next) {
+            fd = connect_one(*address);
+        }
+        ::freeaddrinfo(found);
+        if (fd < 0) return false;
+        fd_ = fd;
+        ++generation_;
+        if (!write_all(greeting(role_))) return false;
+        return true;
+    }
+
+    // A connected, non-blocking socket with Nagle off, or -1.
+    static int connect_one(const addrinfo& address) {
+        const int fd = ::socket(address.ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0) return -1;
+        int on = 1;
+        ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+        if (::connect(fd, address.ai_addr, address.ai_addrlen) == 0) return fd;
+        if (errno == EINPROGRESS) {
+            pollfd item{fd, POLLOUT, 0};
+            int error = 0;
+            socklen_t length = sizeof error;
+            if (::poll(&item, 1, static_cast<int>(kConnectTimeout.count())) == 1 &&
+                ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) == 0 && error == 0) {
+                return fd;
+            }
+        }
+        ::close(fd);
+        return -1;
+    }
+
+    // Writes every byte, waiting while the broker's buffer is full; on failure the connection
+    // is closed (a message cut short cannot be resumed on another).
+    bool write_all(std::string_view bytes) {
+        const auto deadline = std::chrono::steady_clock::now() + kSendTimeout;
+        while (!bytes.empty()) {
+            const ssize_t wrote = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+            if (wrote > 0) {
+                bytes.remove_prefix(static_cast<std::size_t>(wrote));
+                continue;
+            }
+            if (wrote < 0 && errno == EINTR) continue;
+            const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+            if (wrote < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && left.count() > 0) {
+                pollfd item{fd_, POLLOUT, 0};
+                ::poll(&item, 1, static_cast<int>(left.count()));
+                continue;
+            }
+            close();
+            return false;
+        }
+        return true;
+    }
+
+    std::string endpoint_;
+    Role role_;
+    std::string host_;
+    std::string port_;
+    int fd_ = -1;
+    std::uint64_t generation_ = 0;
+    std::chrono::steady_clock::time_point reconnect_at_{};
+    MessageReader reader_{kClientMaxMessageBytes};
+    std::string out_;
+};
+
+}  // namespace corsair::protocol::stream
