@@ -32,7 +32,7 @@ namespace p = corsair::protocol;
 namespace {
 
 const std::vector<std::string> kDirectBroker = {"--heartbeat", "200ms", "--liveness", "3", "--direct",
-                                                "direct://127.0.0.1:0"};
+                                                "direct://127.0.0.1:0", "--direct-spin", "1ms"};
 
 std::unique_ptr<corsair::producer::Producer> direct_producer(zmq::context_t& context, Cluster& cluster) {
     corsair::producer::ProducerOptions options;
@@ -58,7 +58,7 @@ TEST_CASE("over the direct transport, producers and workers run jobs beside Zero
     REQUIRE(cluster.endpoints().direct.rfind("direct://127.0.0.1:", 0) == 0);
     CHECK(cluster.broker_log().find("direct=" + cluster.endpoints().direct) != std::string::npos);
     cluster.connect_workers_direct(true);
-    cluster.start_worker("direct-worker", {"--builtin", "echo", "--inline"}, "q", 1);
+    cluster.start_worker("direct-worker", {"--builtin", "echo", "--inline", "--direct-spin", "1ms"}, "q", 1);
     cluster.connect_workers_direct(false);
     cluster.start_worker("zeromq-worker", {"--builtin", "echo"}, "q", 1);
     REQUIRE(cluster.wait_for_workers(2));
@@ -201,4 +201,41 @@ TEST_CASE("the broker refuses --direct with CURVE, and a direct:// endpoint give
         broker_refusal({"--producers", "direct://127.0.0.1:0"}, (dir / "flag.log").string());
     CHECK(flag_code == 2);
     CHECK_THAT(flag_log, Catch::Contains("is for the direct transport: give it to --direct"));
+}
+
+TEST_CASE("direct producers and workers ride out a broker restart: the worker sees the closed connection at once "
+          "and joins the new broker",
+          "[integration][direct]") {
+    // A port of our own, free now, so that the restarted broker binds the same one.
+    int port = 0;
+    {
+        const int probe = ::socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in address{};
+        address.sin_family = AF_INET;
+        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        REQUIRE(::bind(probe, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+        socklen_t length = sizeof address;
+        ::getsockname(probe, reinterpret_cast<sockaddr*>(&address), &length);
+        port = ntohs(address.sin_port);
+        ::close(probe);
+    }
+    const std::string endpoint = "direct://127.0.0.1:" + std::to_string(port);
+    Cluster cluster({"--heartbeat", "200ms", "--liveness", "3", "--direct", endpoint});
+    REQUIRE(cluster.endpoints().direct == endpoint);
+    cluster.connect_workers_direct(true);
+    cluster.start_worker("w", {"--builtin", "echo"}, "q", 1);
+    REQUIRE(cluster.wait_for_workers(1));
+    zmq::context_t context;
+    auto producer = direct_producer(context, cluster);
+    CHECK(producer->wait_result(producer->submit_async("q", "before", true), 15s).result == "before");
+
+    cluster.kill_broker();
+    cluster.start_broker(cluster.endpoints());
+    REQUIRE(cluster.endpoints().direct == endpoint);
+    // The job is journaled before ACCEPTED, so it is done once the worker is back.
+    const std::string id = producer->submit_async("q", "after", true);
+    const Outcome outcome = producer->wait_result(id, 15s);
+    CHECK(outcome.state == p::JobState::done);
+    CHECK(outcome.result == "after");
+    CHECK_THAT(cluster.worker_log("w"), Catch::Contains("reason=direct_connection_closed"));
 }

@@ -1,5 +1,6 @@
 #include "corsair/worker/worker.hpp"
 
+#include <sched.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -165,6 +166,11 @@ void Worker::run() {
         return broker_ ? std::pair{generation_, broker_->descriptor_generation()} : std::pair<std::uint64_t, std::uint64_t>{0, 0};
     };
     while (state_ != ConnectionState::gone) {
+        // A direct connection that was refused or broke is known at once, where a DEALER's
+        // broker is lost only after its heartbeats: reconnect now, with the usual backoff.
+        if (broker_ && broker_->is_direct() && broker_->descriptor() < 0) {
+            connection_lost(Clock::now(), "direct_connection_closed");
+        }
         if (!waiting || waiting_generation != link_generation()) {
             // Each new connection has its own descriptor: rebuilt on a (re)connection, not per turn.
             std::vector<zmq::socket_t*> sockets{&control_};
@@ -178,12 +184,11 @@ void Worker::run() {
         const bool is_dealer = broker_ && !broker_->is_direct();
         if (std::exchange(has_sent_to_broker_, false) && is_dealer) waiting->touch(broker_item);
         const auto before_wait = Clock::now();
-        std::uint32_t ready =
-            waiting->wait(before_wait < spin_until_ ? std::chrono::milliseconds{0} : poll_timeout(before_wait));
-        // A direct link without a connection tries again from receive(), once it is due.
-        if (broker_ && broker_->is_direct() && broker_->descriptor() < 0 && Clock::now() >= broker_->reconnect_at()) {
-            ready |= 1U << broker_item;
-        }
+        const bool spins = before_wait < spin_until_;
+        // Spinning: let whatever is runnable on this CPU go first (the broker or a producer just
+        // woken, on a machine with fewer cores than busy processes), then look again.
+        if (spins) ::sched_yield();
+        std::uint32_t ready = waiting->wait(spins ? std::chrono::milliseconds{0} : poll_timeout(before_wait));
 
         if (ready & 1U) {
             handle_control();
@@ -242,8 +247,6 @@ std::chrono::milliseconds Worker::poll_timeout(Clock::time_point now) const {
     if (has_socket(state_)) {
         const auto interval = heartbeat_interval_now();
         next = std::min({next, last_heartbeat_sent_ + interval, last_heard_ + interval * liveness_});
-        // A direct link whose connection broke (or was refused) tries again when due, as a DEALER would.
-        if (broker_ && broker_->is_direct() && broker_->descriptor() < 0) next = std::min(next, broker_->reconnect_at());
     } else if (state_ == ConnectionState::waiting_to_reconnect) {
         next = std::min(next, reconnect_at_);
     }
@@ -273,7 +276,9 @@ void Worker::open_connection(Clock::time_point now) {
                                         "connect to the broker's tcp:// worker endpoint instead");
         }
         try {
-            broker_.emplace(options_.broker_endpoint, protocol::stream::Role::worker);
+            // Never connects again by itself: a new connection is a new worker to the broker, so
+            // the state machine makes each one, READY first (protocol.md §7).
+            broker_.emplace(options_.broker_endpoint, protocol::stream::Role::worker, false);
         } catch (const std::invalid_argument& e) {
             throw std::invalid_argument("cannot connect to broker endpoint: " + std::string(e.what()));
         }
@@ -463,6 +468,9 @@ template <class T>
 void Worker::send_to_broker(T&& message) {
     check_owner_thread();
     if (!broker_) return;
+    // A direct connection that broke: run() replaces it at once (the message is lost as it would
+    // be with the connection, and the state machine resends what must be).
+    if (broker_->is_direct() && broker_->descriptor() < 0) return;
     if constexpr (!std::is_same_v<std::decay_t<T>, protocol::Dones>) send_held_dones();
     constexpr auto command = protocol::kCommandOf<std::decay_t<T>>;
     const auto status = broker_->send_message(std::forward<T>(message));

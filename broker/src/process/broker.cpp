@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include <sched.h>
 #include <unistd.h>
 
 #include "allowed_keys.hpp"
@@ -284,7 +285,12 @@ void Broker::run() {
         if (auto deadline = scheduler_.next_deadline()) wake_at = std::min(wake_at, *deadline);
         if (drain_) wake_at = std::min(wake_at, drain_->deadline);
         auto wait = std::chrono::ceil<std::chrono::milliseconds>(wake_at - now);
-        if (now < spin_until_) wait = std::chrono::milliseconds(0);
+        if (now < spin_until_) {
+            // Spinning: let whatever is runnable on this CPU go first (a producer or worker just
+            // woken, on a machine with fewer cores than busy processes), then look again.
+            ::sched_yield();
+            wait = std::chrono::milliseconds(0);
+        }
         const std::uint32_t ready = waiting_->wait(std::max(wait, std::chrono::milliseconds(0)));
         now = std::chrono::steady_clock::now();
         if (ready & (1U << kProducers)) receive_from_producers(now);

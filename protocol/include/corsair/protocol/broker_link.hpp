@@ -18,10 +18,10 @@ class BrokerLink {
 public:
     // A DEALER the caller configured and connected.
     explicit BrokerLink(zmq::socket_t dealer) : dealer_(std::move(dealer)) {}
-    // A direct connection to `endpoint` (direct://HOST:PORT). Throws std::invalid_argument for a
-    // malformed endpoint.
-    BrokerLink(const std::string& endpoint, stream::Role role)
-        : direct_(std::make_unique<stream::Client>(endpoint, role)) {}
+    // A direct connection to `endpoint` (direct://HOST:PORT); `reconnects` as stream::Client's.
+    // Throws std::invalid_argument for a malformed endpoint.
+    BrokerLink(const std::string& endpoint, stream::Role role, bool reconnects = true)
+        : direct_(std::make_unique<stream::Client>(endpoint, role, reconnects)) {}
 
     bool is_direct() const noexcept { return direct_ != nullptr; }
     // The DEALER to poll as a ZeroMQ socket; null for a direct link.
@@ -30,7 +30,7 @@ public:
     // number that changes whenever the descriptor does; -1 and 0 for a DEALER.
     int descriptor() const noexcept { return direct_ ? direct_->fd() : -1; }
     std::uint64_t descriptor_generation() const noexcept { return direct_ ? direct_->generation() : 0; }
-    // A direct link without a connection tries again then (at its next send or receive).
+    // A direct link without a connection (that reconnects) tries again then, at its next send or receive.
     std::chrono::steady_clock::time_point reconnect_at() const noexcept {
         return direct_ ? direct_->reconnect_at() : std::chrono::steady_clock::time_point{};
     }

@@ -196,15 +196,18 @@ inline std::optional<std::pair<std::string, std::string>> split_endpoint(std::st
     return std::make_pair(std::string(host), std::string(rest.substr(colon + 1)));
 }
 
-// A producer's or worker's connection to the broker's direct endpoint, used from one thread.
-// Like a ZeroMQ DEALER it connects again by itself when the connection breaks (at most every
-// kReconnectInterval, at the next send or receive), and a message is sent whole or not at all.
-// Unlike one, it queues nothing while disconnected: send() then says would_block.
+// A producer's or worker's connection to the broker's direct endpoint, used from one thread. A
+// message is sent whole or not at all. With `reconnects`, like a ZeroMQ DEALER, it connects
+// again by itself when the connection breaks or was refused (at most every kReconnectInterval,
+// at the next send or receive); unlike one, it queues nothing meanwhile: send() says would_block.
+// Without, a broken connection stays closed (fd() -1) for the owner to replace, as the worker
+// library does for each new connection (protocol.md §7).
 class Client {
 public:
-    // Throws std::invalid_argument for a malformed endpoint. Connects at once, without waiting
-    // for success: a broker that is not up yet is tried again later.
-    Client(std::string endpoint, Role role) : endpoint_(std::move(endpoint)), role_(role) {
+    // Throws std::invalid_argument for a malformed endpoint. Connects at once (within
+    // kConnectTimeout); whether it did, fd() says.
+    Client(std::string endpoint, Role role, bool reconnects = true)
+        : endpoint_(std::move(endpoint)), role_(role), reconnects_(reconnects) {
         const auto parts = split_endpoint(endpoint_);
         if (!parts) throw std::invalid_argument("'" + endpoint_ + "' is not direct://HOST:PORT");
         host_ = parts->first;
@@ -273,8 +276,10 @@ public:
 private:
     bool try_connect() {
         if (fd_ >= 0) return true;
+        if (has_tried_ && !reconnects_) return false;  // its one attempt was at construction
         const auto now = std::chrono::steady_clock::now();
         if (now < reconnect_at_) return false;
+        has_tried_ = true;
         reconnect_at_ = now + kReconnectInterval;
         addrinfo hints{};
         hints.ai_socktype = SOCK_STREAM;
@@ -337,6 +342,8 @@ private:
 
     std::string endpoint_;
     Role role_;
+    bool reconnects_;
+    bool has_tried_ = false;
     std::string host_;
     std::string port_;
     int fd_ = -1;
