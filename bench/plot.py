@@ -4,7 +4,7 @@
     python3 bench/plot.py REPORT.json OUTDIR
 
 writes OUTDIR/scaling.svg (throughput against worker connections, Corsair and the ceiling) and
-OUTDIR/latency.svg (the distribution of sequential round trips, Corsair and the ceiling, and the
+OUTDIR/latency.svg (the distribution of sequential round trips, Corsair (and its low-latency mode) and the ceiling, and the
 peers of --peers when the report has them, as a CDF on a logarithmic time axis). A chart whose
 workload is missing from the report is skipped.
 """
@@ -87,6 +87,8 @@ def latency_chart(report):
     series = {}
     if "latency" in workloads:
         series["Corsair"] = [(d["us"], d["p"]) for d in workloads["latency"]["distribution"]]
+    if "distribution" in workloads.get("latency_direct", {}):
+        series["low-latency mode"] = [(d["us"], d["p"]) for d in workloads["latency_direct"]["distribution"]]
     if "latency" in workloads.get("ceiling", {}):
         series["ceiling"] = [(d["us"], d["p"]) for d in workloads["ceiling"]["latency"]["distribution"]]
     for name, figures in workloads.get("peers", {}).items():
