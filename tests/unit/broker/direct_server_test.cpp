@@ -17,6 +17,7 @@
 #include <spdlog/spdlog.h>
 
 #include "corsair/protocol/protocol.hpp"
+#include "corsair/protocol/stream_client.hpp"
 #include "direct_server.hpp"
 
 namespace corsair::broker {

@@ -13,7 +13,7 @@
 #include <string>
 
 #include "corsair/protocol/protocol.hpp"
-#include "corsair/protocol/stream.hpp"
+#include "corsair/protocol/stream_client.hpp"
 
 namespace corsair::protocol::stream {
 namespace {

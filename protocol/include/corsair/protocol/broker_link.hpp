@@ -1,6 +1,6 @@
 // A producer's or a worker's one connection to the broker, whichever transport its endpoint
 // names: a ZeroMQ DEALER (tcp://, ipc://, inproc://) or the direct transport (direct://,
-// stream.hpp). Owned and used by one thread, as the socket inside it is.
+// stream_client.hpp). Owned and used by one thread, as the socket inside it is.
 #pragma once
 
 #include <memory>
@@ -9,7 +9,7 @@
 
 #include <zmq.hpp>
 
-#include "corsair/protocol/stream.hpp"
+#include "corsair/protocol/stream_client.hpp"
 #include "corsair/protocol/wire.hpp"
 
 namespace corsair::protocol {
