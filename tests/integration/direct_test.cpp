@@ -21,6 +21,7 @@
 #include "corsair/producer/producer.hpp"
 #include "corsair/protocol/stream.hpp"
 #include "deadline.hpp"
+#include "raw_tcp.hpp"
 #include "scratch_dir.hpp"
 
 using namespace std::chrono_literals;
@@ -118,17 +119,7 @@ TEST_CASE("a direct worker killed with SIGKILL: its job is redone by another wor
 TEST_CASE("bad bytes on the direct port are dropped and named in the log, and the broker goes on serving",
           "[integration][direct]") {
     Cluster cluster(kDirectBroker);
-    const auto parts = p::stream::split_endpoint(cluster.endpoints().direct);
-    REQUIRE(parts);
-    const auto connect_raw = [&] {
-        const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-        sockaddr_in address{};
-        address.sin_family = AF_INET;
-        address.sin_port = htons(static_cast<std::uint16_t>(std::stoi(parts->second)));
-        ::inet_pton(AF_INET, parts->first.c_str(), &address.sin_addr);
-        REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
-        return fd;
-    };
+    const auto connect_raw = [&] { return corsair::test::connect_raw_tcp(cluster.endpoints().direct); };
     const auto closed_by_broker = [](int fd) {
         timeval timeout{10, 0};
         ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);

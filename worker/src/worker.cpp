@@ -140,18 +140,7 @@ void Worker::run() {
     if (options_.broker_endpoint.empty()) throw std::invalid_argument("no broker endpoint given");
     if (pool_) throw std::logic_error("Worker::run() called twice");
     owner_thread_ = std::this_thread::get_id();
-    // Inline handlers run on this thread: the pool is then an empty one that run() can still stop.
-    // Never more threads than the capacity: an extra one would start a job held ready (§11).
-    const std::uint32_t asked_threads = options_.handler_threads != 0 ? options_.handler_threads : options_.capacity;
-    const std::uint32_t threads = options_.runs_handlers_inline ? 0 : std::min(asked_threads, options_.capacity);
-    if (options_.handler_threads > options_.capacity && !options_.runs_handlers_inline) {
-        log_->warn("handler threads capped at the capacity threads={} capacity={}: more would run jobs held ready",
-                   options_.handler_threads, options_.capacity);
-    }
-    pool_ = std::make_unique<HandlerPool>(context_, results_endpoint_, threads, log_);
-    log_->info("worker starting name={} broker={} capacity={} prefetch={} handler_threads={} queues={}", options_.name,
-               options_.broker_endpoint, options_.capacity, options_.prefetch,
-               options_.runs_handlers_inline ? std::string("inline") : std::to_string(threads), handlers_.size());
+    const std::uint32_t threads = start_handler_pool();
     change_state(ConnectionEvent::started);  // throws on a malformed endpoint: a startup error
 
     // Inline, no thread reports on results_: it is left out of the wait. Items: control_, then
@@ -159,26 +148,16 @@ void Worker::run() {
     const bool waits_on_results = threads > 0;
     const std::size_t broker_item = waits_on_results ? 2 : 1;
     std::optional<loop::SocketWait> waiting;
-    // The connection `waiting` knows: its DEALER (generation_) and, for a direct link, its
-    // descriptor's generation. 0: none.
-    std::pair<std::uint64_t, std::uint64_t> waiting_generation{0, 0};
-    const auto link_generation = [this] {
-        return broker_ ? std::pair{generation_, broker_->descriptor_generation()} : std::pair<std::uint64_t, std::uint64_t>{0, 0};
-    };
+    LinkGeneration waiting_generation{0, 0};  // the connection `waiting` knows
     while (state_ != ConnectionState::gone) {
         // A direct connection that was refused or broke is known at once, where a DEALER's
         // broker is lost only after its heartbeats: reconnect now, with the usual backoff.
         if (broker_ && broker_->is_direct() && broker_->descriptor() < 0) {
             connection_lost(Clock::now(), "direct_connection_closed");
         }
+        // Each new connection has its own descriptor: rebuilt on a (re)connection, not per turn.
         if (!waiting || waiting_generation != link_generation()) {
-            // Each new connection has its own descriptor: rebuilt on a (re)connection, not per turn.
-            std::vector<zmq::socket_t*> sockets{&control_};
-            if (waits_on_results) sockets.push_back(&results_);
-            std::vector<int> descriptors;
-            if (broker_ && broker_->dealer()) sockets.push_back(broker_->dealer());
-            if (broker_ && broker_->is_direct()) descriptors.push_back(broker_->descriptor());
-            waiting.emplace(sockets, descriptors);
+            make_wait(waiting, waits_on_results);
             waiting_generation = link_generation();
         }
         const bool is_dealer = broker_ && !broker_->is_direct();
@@ -211,6 +190,35 @@ void Worker::run() {
     }
     pool_->stop();
     log_->info("worker stopped name={}", options_.name);
+}
+
+std::uint32_t Worker::start_handler_pool() {
+    // Inline handlers run on this thread: the pool is then an empty one that run() can still stop.
+    // Never more threads than the capacity: an extra one would start a job held ready (§11).
+    const std::uint32_t asked_threads = options_.handler_threads != 0 ? options_.handler_threads : options_.capacity;
+    const std::uint32_t threads = options_.runs_handlers_inline ? 0 : std::min(asked_threads, options_.capacity);
+    if (options_.handler_threads > options_.capacity && !options_.runs_handlers_inline) {
+        log_->warn("handler threads capped at the capacity threads={} capacity={}: more would run jobs held ready",
+                   options_.handler_threads, options_.capacity);
+    }
+    pool_ = std::make_unique<HandlerPool>(context_, results_endpoint_, threads, log_);
+    log_->info("worker starting name={} broker={} capacity={} prefetch={} handler_threads={} queues={}", options_.name,
+               options_.broker_endpoint, options_.capacity, options_.prefetch,
+               options_.runs_handlers_inline ? std::string("inline") : std::to_string(threads), handlers_.size());
+    return threads;
+}
+
+Worker::LinkGeneration Worker::link_generation() const noexcept {
+    return broker_ ? LinkGeneration{generation_, broker_->descriptor_generation()} : LinkGeneration{0, 0};
+}
+
+void Worker::make_wait(std::optional<loop::SocketWait>& waiting, bool waits_on_results) {
+    std::vector<zmq::socket_t*> sockets{&control_};
+    if (waits_on_results) sockets.push_back(&results_);
+    std::vector<int> descriptors;
+    if (broker_ && broker_->dealer()) sockets.push_back(broker_->dealer());
+    if (broker_ && broker_->is_direct()) descriptors.push_back(broker_->descriptor());
+    waiting.emplace(sockets, descriptors);
 }
 
 void Worker::run_due_duties(Clock::time_point now) {

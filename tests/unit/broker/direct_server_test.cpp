@@ -18,6 +18,7 @@
 
 #include "corsair/protocol/protocol.hpp"
 #include "corsair/protocol/stream_client.hpp"
+#include "raw_tcp.hpp"
 #include "direct_server.hpp"
 
 namespace corsair::broker {
@@ -62,18 +63,6 @@ struct Fixture {
         return true;
     }
 };
-
-// A raw TCP connection to the server, for bytes no client would send.
-int raw_connection(const std::string& endpoint) {
-    const auto parts = stream::split_endpoint(endpoint);
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_port = htons(static_cast<std::uint16_t>(std::stoi(parts->second)));
-    ::inet_pton(AF_INET, parts->first.c_str(), &address.sin_addr);
-    REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
-    return fd;
-}
 
 // Whether the server closed `fd` (a read returns 0), waiting while serving.
 bool closed_by_server(Fixture& fixture, int fd) {
@@ -124,7 +113,7 @@ TEST_CASE("a connection that does not greet, or sends a malformed stream, is dro
           "[direct]") {
     Fixture fixture;
     SECTION("not a Corsair greeting") {
-        const int fd = raw_connection(fixture.server.endpoint());
+        const int fd = corsair::test::connect_raw_tcp(fixture.server.endpoint());
         const std::string request = "GET / HTTP/1.1\r\n\r\n";
         REQUIRE(::send(fd, request.data(), request.size(), 0) > 0);
         CHECK(closed_by_server(fixture, fd));
@@ -133,7 +122,7 @@ TEST_CASE("a connection that does not greet, or sends a malformed stream, is dro
         ::close(fd);
     }
     SECTION("a frame over the limit") {
-        const int fd = raw_connection(fixture.server.endpoint());
+        const int fd = corsair::test::connect_raw_tcp(fixture.server.endpoint());
         std::string bytes = stream::greeting(stream::Role::producer);
         stream::detail::put_u32(bytes, 1);
         stream::detail::put_u32(bytes, 2 * 1024 * 1024);
@@ -157,7 +146,7 @@ TEST_CASE("the direct server's limits: connections past the most are closed, and
         Fixture fixture({1024, 1, 1024 * 1024});
         stream::Client first(fixture.server.endpoint(), stream::Role::worker);
         REQUIRE(fixture.serve_until([&] { return fixture.server.connections() == 1; }));
-        const int second = raw_connection(fixture.server.endpoint());
+        const int second = corsair::test::connect_raw_tcp(fixture.server.endpoint());
         CHECK(closed_by_server(fixture, second));
         CHECK(fixture.log_text.str().find("reason=too_many_connections limit=1") != std::string::npos);
         ::close(second);

@@ -18,6 +18,7 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <utility>
 #include <variant>
 #include <vector>
 #include <zmq.hpp>
@@ -26,6 +27,10 @@
 #include "corsair/protocol/codec.hpp"
 #include "corsair/worker/handler.hpp"
 #include "corsair/worker/worker_options.hpp"
+
+namespace corsair::loop {
+class SocketWait;  // loop/, the broker's and the worker's wait: private to the build
+}  // namespace corsair::loop
 
 namespace corsair::worker {
 
@@ -102,6 +107,14 @@ private:
     // The only place state_ changes: to the state kConnectionTransitions gives for `event`,
     // opening or closing the DEALER so that it is open exactly in the states that have one.
     void change_state(ConnectionEvent event);
+    // Starts the handler threads (none inline); returns how many.
+    std::uint32_t start_handler_pool();
+    // Which connection to the broker is open: its DEALER's number (generation_) and, for a
+    // direct link, its descriptor's generation; {0, 0} for none.
+    using LinkGeneration = std::pair<std::uint64_t, std::uint64_t>;
+    LinkGeneration link_generation() const noexcept;
+    // run()'s wait: control_, results_ when handler threads report there, then the connection.
+    void make_wait(std::optional<loop::SocketWait>& waiting, bool waits_on_results);
     // A DEALER or a direct link, by the endpoint's scheme; then READY on it.
     void open_connection(Clock::time_point now);
     void open_dealer();
