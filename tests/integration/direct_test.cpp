@@ -230,3 +230,26 @@ TEST_CASE("direct producers and workers ride out a broker restart: the worker se
     CHECK(outcome.result == "after");
     CHECK_THAT(cluster.worker_log("w"), Catch::Contains("reason=direct_connection_closed"));
 }
+
+TEST_CASE("a ZeroMQ worker given the direct port is named as such in the broker's log, at most once a second",
+          "[integration][direct]") {
+    Cluster cluster(kDirectBroker);
+    const auto parts = p::stream::split_endpoint(cluster.endpoints().direct);
+    REQUIRE(parts);
+    const std::string wrong = "tcp://" + parts->first + ":" + parts->second;
+    const auto started = std::chrono::steady_clock::now();
+    ChildProcess worker({CORSAIR_WORKER_BIN, "--broker", wrong, "--queue", "q", "--builtin", "echo"}, {},
+                        cluster.log_dir() + "/zeromq-at-direct.log");
+    // Its DEALER reconnects every 100 ms: the second warning says how many were left out.
+    REQUIRE(corsair::test::wait_until(
+        [&] { return cluster.broker_log().find("more such connections dropped") != std::string::npos; }, 10s, 20ms));
+    const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started);
+    const std::string log = cluster.broker_log();
+    CHECK_THAT(log, Catch::Contains("a ZeroMQ peer: give it the broker's tcp:// endpoint, or direct:// to this one"));
+    int warnings = 0;
+    for (auto at = log.find("reason=bad_greeting"); at != std::string::npos; at = log.find("reason=bad_greeting", at + 1)) {
+        ++warnings;
+    }
+    CHECK(warnings <= seconds.count() + 2);
+    worker.kill_and_reap();
+}

@@ -153,7 +153,9 @@ void Worker::run() {
         // A direct connection that was refused or broke is known at once, where a DEALER's
         // broker is lost only after its heartbeats: reconnect now, with the usual backoff.
         if (broker_ && broker_->is_direct() && broker_->descriptor() < 0) {
-            connection_lost(Clock::now(), "direct_connection_closed");
+            // Never answered: refused, or closed at once (a ZeroMQ port given as direct://).
+            connection_lost(Clock::now(),
+                            is_broker_heard_ ? "direct_connection_closed" : "direct_connection_closed_unanswered");
         }
         // Each new connection has its own descriptor: rebuilt on a (re)connection, not per turn.
         if (!waiting || waiting_generation != link_generation()) {
@@ -395,10 +397,13 @@ void Worker::connection_lost(Clock::time_point now, const char* reason) {
 void Worker::warn_while_cut_off(Clock::time_point now) {
     const auto length = outage_->warning_due(now);
     if (!length) return;
+    const bool is_direct = protocol::stream::is_direct_endpoint(options_.broker_endpoint);
     log_->warn("no broker for {} broker={} reconnects={} in_flight={}; still trying{}",
                protocol::format_duration(std::chrono::duration_cast<std::chrono::milliseconds>(*length)),
                options_.broker_endpoint, reconnect_tries_, in_flight_,
-               options_.curve.is_enabled() ? options::kCurveSilenceHint : "");
+               options_.curve.is_enabled() ? options::kCurveSilenceHint
+               : is_direct ? " (is it the broker's --direct endpoint? a ZeroMQ port closes a direct connection at once)"
+                           : "");
 }
 
 void Worker::send_ready() {

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <stdexcept>
 
@@ -107,6 +108,24 @@ DirectServer::DirectServer(const std::string& endpoint, DirectLimits limits, std
     ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &event);
 }
 
+void DirectServer::warn_dropped(DropReason reason, const std::string& what) {
+    // A client that keeps reconnecting (a ZeroMQ DEALER every 100 ms) must not flood the log:
+    // at most one warning a second for each reason, with the count of those left out.
+    DropWarnings& warnings = drop_warnings_[static_cast<std::size_t>(reason)];
+    const auto now = std::chrono::steady_clock::now();
+    if (now < warnings.next_at) {
+        ++warnings.unlogged;
+        return;
+    }
+    warnings.next_at = now + std::chrono::seconds(1);
+    if (warnings.unlogged > 0) {
+        log_->warn("{} (and {} more such connections dropped since the last warning)", what, warnings.unlogged);
+    } else {
+        log_->warn("{}", what);
+    }
+    warnings.unlogged = 0;
+}
+
 DirectServer::~DirectServer() {
     for (auto& [id, connection] : by_id_) ::close(connection->fd);
     ::close(epoll_fd_);
@@ -181,8 +200,13 @@ bool DirectServer::read_greeting(Connection& connection) {
     std::string problem;
     connection.role = stream::parse_greeting(connection.greeting, problem);
     if (!connection.role) {
-        log_->warn("direct connection dropped peer={} endpoint={} reason=bad_greeting detail=\"{}\"",
-                   connection.address, endpoint_, problem);
+        // ZMTP's greeting starts 0xFF and its tenth byte is 0x7F: a DEALER given this endpoint.
+        const bool is_zeromq = static_cast<unsigned char>(connection.greeting[0]) == 0xFF;
+        warn_dropped(DropReason::bad_greeting, "direct connection dropped peer=" + connection.address +
+                     " endpoint=" + endpoint_ + " reason=bad_greeting detail=\"" + problem +
+                     (is_zeromq ? "; a ZeroMQ peer: give it the broker's tcp:// endpoint, or direct:// to this one"
+                                : "") +
+                     "\"");
         drop(connection, "");
         return false;
     }
@@ -211,8 +235,8 @@ std::size_t DirectServer::read_from(Connection& connection, const OnMessage& on_
         const auto next = connection.reader.next(frames, problem);
         if (next == p::stream::MessageReader::Next::incomplete) break;
         if (next == p::stream::MessageReader::Next::malformed) {
-            log_->warn("direct connection dropped peer={} endpoint={} reason=malformed_stream detail=\"{}\"",
-                       connection.address, endpoint_, problem);
+            warn_dropped(DropReason::malformed_stream, "direct connection dropped peer=" + connection.address +
+                         " endpoint=" + endpoint_ + " reason=malformed_stream detail=\"" + problem + "\"");
             drop(connection, "");
             return handed;
         }

@@ -8,6 +8,8 @@
 // gone from its heartbeats, and a send to it says host_unreachable.
 #pragma once
 
+#include <array>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -80,6 +82,9 @@ private:
     // Marks it closed; it is erased at the end of serve(), so that no event still names it.
     void drop(Connection& connection, std::string_view reason);
     void erase_dropped();
+    enum class DropReason : std::size_t { bad_greeting, malformed_stream };
+    // Logs why a connection was dropped, at most once a second for each reason.
+    void warn_dropped(DropReason reason, const std::string& what);
 
     std::string endpoint_;
     DirectLimits limits_;
@@ -90,6 +95,11 @@ private:
     std::unordered_map<RoutingId, std::unique_ptr<Connection>> by_id_;
     std::vector<Connection*> unflushed_;
     std::vector<RoutingId> dropped_;
+    struct DropWarnings {
+        std::chrono::steady_clock::time_point next_at{};
+        std::uint64_t unlogged = 0;
+    };
+    std::array<DropWarnings, 2> drop_warnings_{};
 };
 
 }  // namespace corsair::broker
