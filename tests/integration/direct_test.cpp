@@ -253,3 +253,16 @@ TEST_CASE("a ZeroMQ worker given the direct port is named as such in the broker'
     CHECK(warnings <= seconds.count() + 2);
     worker.kill_and_reap();
 }
+
+TEST_CASE("a broker that stops tells its direct workers so, as it tells its ZeroMQ ones", "[integration][direct]") {
+    auto flags = kDirectBroker;
+    flags.insert(flags.end(), {"--drain-timeout", "0"});
+    Cluster cluster(flags);
+    cluster.connect_workers_direct(true);
+    cluster.start_worker("w", {"--builtin", "echo"}, "q", 1);
+    REQUIRE(cluster.wait_for_workers(1));
+    cluster.broker().signal(SIGTERM);
+    REQUIRE(cluster.broker().wait_exit(10s));
+    CHECK(corsair::test::wait_until(
+        [&] { return cluster.worker_log("w").find("broker disconnected us") != std::string::npos; }, 10s, 20ms));
+}

@@ -323,6 +323,9 @@ void Broker::run() {
     }
     if (has_journal_failed_) notifier_.stopping("stopping: the journal failed: " + writer_->failure());
     scheduler_.shut_down();
+    // The DISCONNECTs shut_down() queued for direct workers: as far as their sockets take them
+    // now (a DEALER's go out within kLingerMs).
+    if (direct_) direct_->flush();
     log_->info("stopped");
 }
 

@@ -253,8 +253,10 @@ p::SendStatus DirectServer::send(const RoutingId& routing_id, const p::Frames& f
     if (found == by_id_.end() || found->second->is_dropped) return p::SendStatus::host_unreachable;
     Connection& connection = *found->second;
     if (connection.unsent_bytes() >= limits_.max_unsent_bytes) return p::SendStatus::would_block;
-    if (connection.unsent_begin == connection.unsent.size()) {
-        connection.unsent.clear();
+    // Drop what was written already once it is most of the buffer, so that a connection always
+    // a little behind does not keep every byte ever sent to it.
+    if (connection.unsent_begin > 0 && connection.unsent_begin >= connection.unsent.size() / 2) {
+        connection.unsent.erase(0, connection.unsent_begin);
         connection.unsent_begin = 0;
     }
     p::stream::append_message(connection.unsent, frames);

@@ -107,7 +107,12 @@ public:
     // Room for at least `bytes` more; read into it, then commit() what was read. The storage is
     // kept and reused, never filled: a read per message must not cost a memset of the chunk.
     char* space(std::size_t bytes) {
-        if (begin_ == end_) begin_ = end_ = 0;
+        if (begin_ == end_) {
+            begin_ = end_ = 0;
+            // One large message (up to the frame limit) must not stay allocated for the
+            // connection's lifetime once it has been cut.
+            if (storage_.size() > kKeptReadBytes) std::vector<char>(kKeptReadBytes).swap(storage_);
+        }
         if (end_ + bytes > storage_.size()) {
             if (begin_ > 0) {
                 std::memmove(storage_.data(), storage_.data() + begin_, end_ - begin_);
@@ -162,6 +167,8 @@ public:
     std::size_t buffered() const noexcept { return end_ - begin_; }
 
 private:
+    static constexpr std::size_t kKeptReadBytes = 1024 * 1024;
+
     Next fail(std::string text, std::string& problem) {
         problem_ = std::move(text);
         problem = problem_;
