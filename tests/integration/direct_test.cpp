@@ -167,6 +167,7 @@ TEST_CASE("bad bytes on the direct port are dropped and named in the log, and th
     REQUIRE(corsair::test::wait_until(
         [&] { return cluster.broker_log().find("reason=malformed_stream") != std::string::npos; }, 10s, 20ms));
     CHECK(cluster.broker_log().find("reason=bad_greeting") != std::string::npos);
+    CHECK(cluster.counter("direct_connections_dropped") == 2);
     cluster.connect_workers_direct(true);
     cluster.start_worker("w", {"--builtin", "echo"}, "q", 1);
     REQUIRE(cluster.wait_for_workers(1));

@@ -444,6 +444,7 @@ void Broker::serve_direct(std::chrono::steady_clock::time_point now) {
             scheduler_.on_producer_message(routing_id, std::move(decoded).value(), now, peer);
         }
     });
+    scheduler_.set_direct_connections_dropped(direct_->dropped());
     scheduler_.end_turn(now);
     if (is_busy && options_.direct_spin.count() > 0) spin_until_ = now + options_.direct_spin;
 }

@@ -111,6 +111,7 @@ DirectServer::DirectServer(const std::string& endpoint, DirectLimits limits, std
 void DirectServer::warn_dropped(DropReason reason, const std::string& what) {
     // A client that keeps reconnecting (a ZeroMQ DEALER every 100 ms) must not flood the log:
     // at most one warning a second for each reason, with the count of those left out.
+    ++dropped_count_;
     DropWarnings& warnings = drop_warnings_[static_cast<std::size_t>(reason)];
     const auto now = std::chrono::steady_clock::now();
     if (now < warnings.next_at) {
@@ -164,6 +165,7 @@ void DirectServer::accept_all() {
             return;
         }
         if (by_id_.size() >= limits_.max_connections) {
+            ++dropped_count_;
             log_->warn("direct connection refused endpoint={} peer={} reason=too_many_connections limit={}", endpoint_,
                        address_text(address), limits_.max_connections);
             ::close(fd);

@@ -69,6 +69,8 @@ public:
     void flush();
 
     std::size_t connections() const noexcept { return by_id_.size(); }
+    // Connections closed for a bad greeting, a malformed stream or one too many, since the start.
+    std::uint64_t dropped() const noexcept { return dropped_count_; }
 
 private:
     struct Connection;
@@ -83,7 +85,7 @@ private:
     void drop(Connection& connection, std::string_view reason);
     void erase_dropped();
     enum class DropReason : std::size_t { bad_greeting, malformed_stream };
-    // Logs why a connection was dropped, at most once a second for each reason.
+    // Counts a dropped connection, and logs why at most once a second for each reason.
     void warn_dropped(DropReason reason, const std::string& what);
 
     std::string endpoint_;
@@ -100,6 +102,7 @@ private:
         std::uint64_t unlogged = 0;
     };
     std::array<DropWarnings, 2> drop_warnings_{};
+    std::uint64_t dropped_count_ = 0;
 };
 
 }  // namespace corsair::broker

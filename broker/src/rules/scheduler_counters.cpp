@@ -46,6 +46,7 @@ std::map<std::string, std::uint64_t> SchedulerCounters::to_map() const {
         {"forbidden_commands", forbidden_commands},
         {"in_flight_refusals", in_flight_refusals},
         {"worker_limit_refusals", worker_limit_refusals},
+        {"direct_connections_dropped", direct_connections_dropped},
     };
 }
 

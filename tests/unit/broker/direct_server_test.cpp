@@ -149,6 +149,7 @@ TEST_CASE("the direct server's limits: connections past the most are closed, and
         const int second = corsair::test::connect_raw_tcp(fixture.server.endpoint());
         CHECK(closed_by_server(fixture, second));
         CHECK(fixture.log_text.str().find("reason=too_many_connections limit=1") != std::string::npos);
+        CHECK(fixture.server.dropped() == 1);
         ::close(second);
     }
     SECTION("unsent bytes") {

@@ -125,6 +125,11 @@ public:
     void set_storage_available(bool is_available, const std::string& problem, TimePoint now);
     // The ZAP handler's count of refused handshakes, for STATS auth_refusals (docs/security.md).
     void set_auth_refusals(std::uint64_t refusals) noexcept { counters_.auth_refusals = refusals; }
+    // The DirectServer's count of connections it closed, for STATS direct_connections_dropped
+    // (docs/protocol.md §2.1).
+    void set_direct_connections_dropped(std::uint64_t dropped) noexcept {
+        counters_.direct_connections_dropped = dropped;
+    }
     // A clean stop begins (docs/durability.md, Stopping): no job is handed out any more and
     // SUBMIT is refused (shutting_down), while the leases already out still end as usual, are
     // journaled and answered.

@@ -52,6 +52,8 @@ struct SchedulerCounters {
     std::uint64_t forbidden_commands = 0;  // commands refused: the sender's CURVE key's role may not send them
     std::uint64_t in_flight_refusals = 0;  // SUBMITs refused: their connection was at --max-in-flight
     std::uint64_t worker_limit_refusals = 0;  // READYs refused: --max-workers workers were connected
+    // Direct transport connections closed for a bad greeting, a malformed stream or one too many (the DirectServer's)
+    std::uint64_t direct_connections_dropped = 0;
 
     std::map<std::string, std::uint64_t> to_map() const;
 };
