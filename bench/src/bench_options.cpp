@@ -34,6 +34,10 @@ Workloads (--workload NAME, repeatable; default: all):
                 and again with --threads 1 (a handler thread, as a command's worker has).
   latency       1 producer, 1 worker (--capacity 1), 20,000 sequential jobs of 16 bytes (echo:
                 16-byte results), SUBMIT to RESULT; p50, p99, p99.9, mean, max in microseconds.
+                Then the same in the low-latency mode: the direct transport (broker --direct,
+                --direct-spin 1ms; worker --inline --direct-spin 1ms, or CORSAIR_BENCH_WORKER_SPIN;
+                the producer over direct://), with the broker's and the worker's CPU meanwhile.
+                Skipped with --curve (no CURVE on it) and --raw-producer (ZeroMQ only).
   durable       throughput with the journal in a fresh folder, for --fsync always, interval and
                 never, with the ratio to the memory-only throughput (measured too if not asked).
   scaling       throughput with 1, 4, 16 and 64 worker processes.
