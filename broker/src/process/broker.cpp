@@ -278,21 +278,8 @@ void Broker::run() {
     // The journal is recovered and both endpoints are bound (the constructor): ready to serve.
     notifier_.ready(service_status(), std::chrono::steady_clock::now());
     for (;;) {
-        auto now = std::chrono::steady_clock::now();
-        // Wake for the next heartbeat, the next job deadline (a delay ending, a lease timing out),
-        // the end of a drain or the service manager's next watchdog ping.
-        auto wake_at = std::min(next_tick, notifier_.next_due());
-        if (auto deadline = scheduler_.next_deadline()) wake_at = std::min(wake_at, *deadline);
-        if (drain_) wake_at = std::min(wake_at, drain_->deadline);
-        auto wait = std::chrono::ceil<std::chrono::milliseconds>(wake_at - now);
-        if (now < spin_until_) {
-            // Spinning: let whatever is runnable on this CPU go first (a producer or worker just
-            // woken, on a machine with fewer cores than busy processes), then look again.
-            ::sched_yield();
-            wait = std::chrono::milliseconds(0);
-        }
-        const std::uint32_t ready = waiting_->wait(std::max(wait, std::chrono::milliseconds(0)));
-        now = std::chrono::steady_clock::now();
+        const std::uint32_t ready = waiting_->wait(time_to_wait(std::chrono::steady_clock::now(), next_tick));
+        const auto now = std::chrono::steady_clock::now();
         if (ready & (1U << kProducers)) receive_from_producers(now);
         if (ready & (1U << kWorkers)) receive_from_workers(now);
         if (direct_ && (ready & (1U << direct_item_))) serve_direct(now);
@@ -327,6 +314,22 @@ void Broker::run() {
     // now (a DEALER's go out within kLingerMs).
     if (direct_) direct_->flush();
     log_->info("stopped");
+}
+
+std::chrono::milliseconds Broker::time_to_wait(std::chrono::steady_clock::time_point now,
+                                              std::chrono::steady_clock::time_point next_tick) {
+    if (now < spin_until_) {
+        // Spinning (--direct-spin): let whatever is runnable on this CPU go first (a producer or
+        // worker just woken, on a machine with fewer cores than busy processes), then look again.
+        ::sched_yield();
+        return std::chrono::milliseconds(0);
+    }
+    // Wake for the next heartbeat, the next job deadline (a delay ending, a lease timing out),
+    // the end of a drain or the service manager's next watchdog ping.
+    auto wake_at = std::min(next_tick, notifier_.next_due());
+    if (auto deadline = scheduler_.next_deadline()) wake_at = std::min(wake_at, *deadline);
+    if (drain_) wake_at = std::min(wake_at, drain_->deadline);
+    return std::max(std::chrono::ceil<std::chrono::milliseconds>(wake_at - now), std::chrono::milliseconds(0));
 }
 
 // Each stop request is one SIGTERM/SIGINT: the first drains (unless --drain-timeout is 0), the

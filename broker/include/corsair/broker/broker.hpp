@@ -63,6 +63,10 @@ private:
     protocol::SendStatus to_producer(const RoutingId& producer, protocol::Frames& frames) override;
     void open_journal();
     bool continues_after_stop_request(std::chrono::steady_clock::time_point now);
+    // How long the loop may block: until the next heartbeat tick, job deadline, drain end or
+    // watchdog ping; 0 (after a sched_yield) while --direct-spin keeps it polling.
+    std::chrono::milliseconds time_to_wait(std::chrono::steady_clock::time_point now,
+                                           std::chrono::steady_clock::time_point next_tick);
     bool is_drain_over(std::chrono::steady_clock::time_point now) const;
     void release_durable_replies();
     // Tells the Scheduler when the journal stalls on a full disk, and when it can write again.
