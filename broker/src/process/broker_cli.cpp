@@ -46,12 +46,8 @@ CLI::Validator bind_endpoint_check(bool is_direct = false) {
         "", "");
 }
 
-}  // namespace
-
-void add_broker_flags(CLI::App& app, BrokerOptions& options, corsair::options::LogSettings& log, bool& salvage) {
-    options::use_stable_help(app);
-    options::add_version_flag(app, "corsair-broker");
-    app.footer(std::string(options::kDurationHelp) + "\n" + options::kSizeHelp + "\n\n" + options::kExitCodeHelp);
+// --producers, --workers and the direct transport's --direct and --direct-spin.
+void add_endpoint_flags(CLI::App& app, BrokerOptions& options) {
     app.add_option("--producers", options.producer_endpoint,
                    "endpoint producers (corsair, CORSAIR_PRODUCER_ENDPOINT) connect to")
         ->capture_default_str()
@@ -74,6 +70,10 @@ void add_broker_flags(CLI::App& app, BrokerOptions& options, corsair::options::L
                  "this long before waiting again: while jobs come closer together than this, the broker keeps one "
                  "core 100 % busy and a sequential job's round trip is shorter; idle, it costs nothing. 0 = off",
                  std::chrono::milliseconds(0), std::chrono::milliseconds(60'000));
+}
+
+// --heartbeat, --liveness and --idle-heartbeat-factor.
+void add_heartbeat_flags(CLI::App& app, BrokerOptions& options) {
     add_duration(app, "--heartbeat", options.heartbeat_interval,
                  "heartbeat interval, told to every worker; each worker holding a job costs the broker a heartbeat "
                  "in and one out per interval, an idle one per idle interval (--idle-heartbeat-factor), so many "
@@ -90,6 +90,10 @@ void add_broker_flags(CLI::App& app, BrokerOptions& options, corsair::options::L
                    "much; 1 = idle workers heartbeat as often as busy ones")
         ->capture_default_str()
         ->check(CLI::Range(1u, protocol::kMaxIdleHeartbeatFactor));
+}
+
+// What bounds memory: payloads, results, queues, in-flight submits, workers.
+void add_limit_flags(CLI::App& app, BrokerOptions& options) {
     options::add_size_flag(app, "--max-payload", options.max_payload_bytes,
                            "largest job payload or result accepted, 1 byte to 1GiB (0 is refused: no limit would "
                            "let one message take any amount of memory). Workers and producers are told it; a larger "
@@ -113,6 +117,10 @@ void add_broker_flags(CLI::App& app, BrokerOptions& options, corsair::options::L
                    "most workers connected at once (HTTP workers have their own limit); one more READY gets "
                    "ERROR too_many_workers and the worker retries later (0 = no limit)")
         ->capture_default_str();
+}
+
+// The journal (--data-dir, --fsync, compaction) and the drain at a stop.
+void add_journal_flags(CLI::App& app, BrokerOptions& options) {
     app.add_option("--data-dir", options.data_dir,
                    "directory of the journal (created if missing, locked against a second broker); an empty "
                    "value keeps jobs in memory only")
@@ -144,6 +152,10 @@ void add_broker_flags(CLI::App& app, BrokerOptions& options, corsair::options::L
                  "on SIGTERM or SIGINT, stop handing out jobs and wait at most this long for the running ones to "
                  "end and be journaled; jobs still running then are re-adopted by the restarted broker. 0 = stop at "
                  "once; a second signal also stops at once");
+}
+
+// CURVE: both flags or neither.
+void add_curve_flags(CLI::App& app, BrokerOptions& options) {
     auto* secret_key = app.add_option("--curve-secret-key", options.curve_secret_key_file,
                    "the broker's secret key file (`corsair keygen`): turns CURVE encryption and authentication on "
                    "for both endpoints; needs --allowed-keys (docs/security.md)")
@@ -156,6 +168,19 @@ void add_broker_flags(CLI::App& app, BrokerOptions& options, corsair::options::L
         ->envname("CORSAIR_ALLOWED_KEYS");
     secret_key->needs(allowed_keys);
     allowed_keys->needs(secret_key);
+}
+
+}  // namespace
+
+void add_broker_flags(CLI::App& app, BrokerOptions& options, corsair::options::LogSettings& log, bool& salvage) {
+    options::use_stable_help(app);
+    options::add_version_flag(app, "corsair-broker");
+    app.footer(std::string(options::kDurationHelp) + "\n" + options::kSizeHelp + "\n\n" + options::kExitCodeHelp);
+    add_endpoint_flags(app, options);
+    add_heartbeat_flags(app, options);
+    add_limit_flags(app, options);
+    add_journal_flags(app, options);
+    add_curve_flags(app, options);
     app.add_flag("--salvage", salvage,
                  "repair a damaged journal in --data-dir: keep every intact record, set the damaged file aside, "
                  "then exit");
