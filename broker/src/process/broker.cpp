@@ -424,28 +424,22 @@ void Broker::serve_direct(std::chrono::steady_clock::time_point now) {
     const p::DecodeLimits limits{p::broker_max_message_bytes(options_.max_payload_bytes)};
     scheduler_.begin_turn();
     bool is_busy = false;  // a message other than HEARTBEAT came: --direct-spin applies
-    direct_->serve([&](const RoutingId& routing_id, DirectServer::Role role,
-                                                  p::Frames& frames, std::string_view address) {
+    direct_->serve([&](const RoutingId& routing_id, DirectServer::Role role, p::Frames& frames,
+                       std::string_view address) {
+        // The same Scheduler entry points as the ROUTER of the connection's role.
         const bool is_worker = role == DirectServer::Role::worker;
+        const MessageHandler on_message = is_worker ? &Scheduler::on_worker_message : &Scheduler::on_producer_message;
+        const MalformedHandler on_malformed =
+            is_worker ? &Scheduler::on_malformed_worker_message : &Scheduler::on_malformed_producer_message;
         auto decoded = p::decode(frames, 0, limits);
         if (!decoded) {
-            if (is_worker) {
-                scheduler_.on_malformed_worker_message(routing_id, decoded.error(), address);
-            } else {
-                scheduler_.on_malformed_producer_message(routing_id, decoded.error(), address);
-            }
+            (scheduler_.*on_malformed)(routing_id, decoded.error(), address);
             return;
         }
-        // No CURVE on this transport (open_direct): nothing is checked against a key's role.
-        Peer peer;
-        peer.address = address;
         // Idle workers' heartbeats must not keep the loop spinning.
         if (!std::holds_alternative<p::Heartbeat>(decoded.value())) is_busy = true;
-        if (is_worker) {
-            scheduler_.on_worker_message(routing_id, std::move(decoded).value(), now, peer);
-        } else {
-            scheduler_.on_producer_message(routing_id, std::move(decoded).value(), now, peer);
-        }
+        // No CURVE on this transport (open_direct): nothing is checked against a key's role.
+        (scheduler_.*on_message)(routing_id, std::move(decoded).value(), now, Peer{address});
     });
     scheduler_.set_direct_connections_dropped(direct_->dropped());
     scheduler_.end_turn(now);

@@ -23,7 +23,6 @@
 
 #include "corsair/protocol/codec.hpp"
 #include "corsair/protocol/limits.hpp"
-#include "corsair/protocol/wire.hpp"
 
 namespace corsair::protocol::stream {
 

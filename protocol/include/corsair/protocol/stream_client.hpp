@@ -51,7 +51,6 @@ public:
     std::uint64_t generation() const noexcept { return generation_; }
     // When the next connection attempt may be made, while fd() is -1.
     std::chrono::steady_clock::time_point reconnect_at() const noexcept { return reconnect_at_; }
-    const std::string& endpoint() const noexcept { return endpoint_; }
 
     // Sends one message whole; would_block if there is no connection (one is tried when due)
     // or the broker took none of it for kSendTimeout (the connection is then dropped).
