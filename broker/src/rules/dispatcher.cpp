@@ -38,8 +38,7 @@ void Dispatcher::dispatch(QueueState& queue) {
         given_at_head = worker == head ? given_at_head + 1 : 1;
         head = worker;
         // Its share taken (or its credit, which moves it to another list): the next in line.
-        const std::uint32_t share = worker->ready_depth.jobs_within(kPassWorkBudget, std::max(worker->batch, 1U));
-        if (given_at_head >= share || worker->wanted_listing() != worker->listing) {
+        if (given_at_head >= worker->pass_share() || worker->wanted_listing() != worker->listing) {
             workers_.note_leased(*worker, queue);
             head = nullptr;
         }

@@ -1,9 +1,11 @@
 // Hands pending jobs to idle workers: for each dirty queue, the highest-priority oldest job to
-// the least recently used worker with a free slot, or when none has one, to the least recently
-// used worker that may hold a job ready (READY `prefetch`), until one side runs out. A worker
-// keeps its place at the head of the line for its share of the pass: as many jobs as it gets
-// through in kPassWorkBudget at its pace (ReadyDepth), at most its READY `batch`; one until its
-// pace is known, and one for jobs of 10 ms or more, so long jobs spread one per worker
+// the worker at the head of the line among those with a free slot, or when none has one, among
+// those that may hold a job ready (READY `prefetch`), until one side runs out. The line is
+// WorkerRegistry's: least recently used first, but a worker of short jobs that has a free slot
+// again goes first (WorkerRecord::is_warm). A worker keeps its place at the head of the line for
+// its share of the pass (WorkerRecord::pass_share): as many jobs as it gets through in
+// kPassWorkBudget at its pace (ReadyDepth), at most its READY `batch`; one until its pace is
+// known, and one for jobs of 10 ms or more, so long jobs spread one per worker
 // while short ones travel many to a message (with 64 workers, one job per JOB made each worker
 // wake per job). When a worker sits idle with nothing pending, the jobs others hold ready are
 // asked back (RECALL). The jobs one worker gets in a pass go out together as one JOBS
@@ -26,11 +28,6 @@ namespace corsair::broker {
 class Dispatcher {
 public:
     using TimePoint = std::chrono::steady_clock::time_point;
-
-    // The work a worker's share of one pass adds up to, at its pace (docs/jobs.md, Dispatch): the
-    // most a job waits on a worker that runs them one after another, against one given to the
-    // next worker in line.
-    static constexpr std::chrono::nanoseconds kPassWorkBudget = std::chrono::milliseconds(10);
 
     Dispatcher(const SchedulerContext& context, DirtyQueues& dirty, JobStates& states, WorkerRegistry& workers,
                JobEndings& endings, Outbox& outbox)

@@ -39,7 +39,10 @@ void JobEndings::complete(WorkerRecord* worker, const std::string& id, std::uint
     JobRecord* found = current_lease(worker, id, attempt);
     if (found == nullptr) return;
     JobRecord& job = *found;
-    if (worker != nullptr) worker->ready_depth.attempt_ended(job.state_since, now);
+    if (worker != nullptr) {
+        worker->ready_depth.attempt_ended(job.state_since, now);
+        worker->did_last_attempt_fail = !succeeded;  // before the credit it returns lists it
+    }
     if (succeeded) {
         ++context_.counters.jobs_done;
         ++job.queue->done;
@@ -91,7 +94,10 @@ void JobEndings::release_lease(JobRecord& job) {
 
 void JobEndings::time_out(JobRecord& job, TimePoint now) {
     // The worker spent the whole timeout on it: its pace says so, as a DONE would have.
-    if (job.lease_holder != nullptr) job.lease_holder->ready_depth.attempt_ended(job.state_since, now);
+    if (job.lease_holder != nullptr) {
+        job.lease_holder->ready_depth.attempt_ended(job.state_since, now);
+        job.lease_holder->did_last_attempt_fail = true;
+    }
     ++context_.counters.attempts_timed_out;
     ++job.queue->events.timed_out;
     const auto timeout = timeout_of(job);

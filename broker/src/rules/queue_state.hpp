@@ -1,5 +1,6 @@
 // One named queue: its settings, its ready jobs (PendingQueue), how many wait for their time,
-// its dead set, and the workers serving it that have credit, least recently used first.
+// its dead set, and the workers serving it that have credit, in the order they are given jobs
+// (WorkerRegistry).
 #pragma once
 
 #include <chrono>
@@ -62,7 +63,9 @@ struct QueueState {
     PendingQueue pending;
     std::uint64_t delayed = 0;      // waiting for a delay, a run_at time or a retry's backoff
     JobList dead;                   // the dead set, oldest first
-    std::list<WorkerRecord*> idle_workers;  // with a free slot; front = least recently given a job
+    // With a free slot. Front = least recently given a job, or a worker of short jobs that has
+    // just had a slot freed (WorkerRecord::is_warm).
+    std::list<WorkerRecord*> idle_workers;
     // With every slot busy but room to hold a job ready (READY `prefetch`): given jobs only when
     // no worker has a free slot. Front = least recently given a job.
     std::list<WorkerRecord*> prefetching_workers;

@@ -9,7 +9,7 @@
 // busy that is a job's run time over the slots, which is how long a job held ready waits per job
 // ahead of it. The broker holds ready as many jobs as the worker gets through in
 // kReadyWorkBudget, at least one and at most its prefetch. The same pace sizes a worker's share
-// of a dispatch pass (Dispatcher::kPassWorkBudget). Owned by the broker's loop thread.
+// of a dispatch pass (kPassWorkBudget, worker_record.hpp). Owned by the broker's loop thread.
 #pragma once
 
 #include <algorithm>

@@ -36,6 +36,11 @@ enum class WorkerState : std::uint8_t {
 // (16 MiB: 32 jobs of 512 KiB, two of the default --max-payload of 8 MiB).
 inline constexpr std::uint64_t kReadyPayloadBudget = 16 * 1024 * 1024;
 
+// The work a worker's share of one dispatch pass adds up to, at its pace (docs/jobs.md, Dispatch):
+// the most a job waits on a worker that runs them one after another, against one given to the
+// next worker in line.
+inline constexpr std::chrono::nanoseconds kPassWorkBudget = std::chrono::milliseconds(10);
+
 struct WorkerRecord {
     std::string routing_id;
     std::string name;
@@ -82,6 +87,8 @@ struct WorkerRecord {
     Listing listing = Listing::none;
     std::uint64_t done = 0;    // attempts it ended done, for STATS
     std::uint64_t failed = 0;  // attempts it ended failed, for STATS
+    // Its latest attempt ended failed (FAIL, or its timeout): see is_warm().
+    bool did_last_attempt_fail = false;
 
     std::uint32_t credit() const noexcept {
         const auto held = static_cast<std::uint32_t>(leases.size());
@@ -109,6 +116,15 @@ struct WorkerRecord {
     }
     // Fewer leases than slots: a job leased now starts at once.
     bool has_free_slot() const noexcept { return leases.size() < capacity; }
+    // Its share of a dispatch pass (docs/jobs.md, Dispatch): as many jobs as it gets through in
+    // kPassWorkBudget at its pace, at most its READY `batch`; one until its pace is known.
+    std::uint32_t pass_share() const noexcept { return ready_depth.jobs_within(kPassWorkBudget, std::max(batch, 1U)); }
+    // Whether it goes to the head of its idle lists, not the back, when it has a free slot again
+    // (docs/jobs.md, Dispatch). Its jobs are short (a pass gives it more than one), so it has just
+    // been at work and is awake, while the worker that waited longest sleeps and has to be woken:
+    // with many workers and short jobs, that wake-up is most of a job's cost. Not after a failed
+    // attempt, so that a worker failing every job at once does not draw them all.
+    bool is_warm() const noexcept { return pass_share() > 1 && !did_last_attempt_fail; }
     // The idle list it belongs on now.
     Listing wanted_listing() const noexcept {
         if (!can_take_jobs()) return Listing::none;

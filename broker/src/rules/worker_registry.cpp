@@ -112,11 +112,13 @@ std::list<WorkerRecord*>& WorkerRegistry::idle_list(QueueState& queue, Listing l
 
 void WorkerRegistry::list_idle(WorkerRecord& worker, Listing listing) {
     worker.idle_positions.clear();
+    const bool goes_first = listing == Listing::free_slot && worker.is_warm();
     for (QueueState* queue : worker.served) {
         auto& list = idle_list(*queue, listing);
         if (worker.parked_nodes.empty()) worker.parked_nodes.push_back(&worker);
-        list.splice(list.end(), worker.parked_nodes, worker.parked_nodes.begin());
-        worker.idle_positions.push_back(std::prev(list.end()));
+        const auto position = worker.parked_nodes.begin();
+        list.splice(goes_first ? list.begin() : list.end(), worker.parked_nodes, position);
+        worker.idle_positions.push_back(position);
         // A free slot with nothing pending may take back a job another worker holds ready.
         const bool may_recall = listing == Listing::free_slot && !queue->ready_holders.empty();
         if (!queue->pending.empty() || may_recall) dirty_.mark(*queue);

@@ -1,10 +1,11 @@
 // The workers connected to the broker: their records by routing id, their state machine
 // (kWorkerTransitions, held against protocol.md §7), liveness, and the idle lists a queue's
-// dispatch takes workers from, least recently used first. A worker is listed in every queue it
-// serves exactly while it can take jobs (serving, with credit). --max-workers bounds the workers
-// connected over the network (has_room_for()). A worker with a free slot is listed in its queues'
-// idle_workers; one whose slots are full but that may hold a job ready (READY `prefetch`), in
-// their prefetching_workers. Owned by the broker's loop thread.
+// dispatch takes workers from, least recently used first, except that a worker of short jobs given
+// a free slot again goes first (WorkerRecord::is_warm, docs/jobs.md, Dispatch). A worker is listed
+// in every queue it serves exactly while it can take jobs (serving, with credit). --max-workers
+// bounds the workers connected over the network (has_room_for()). A worker with a free slot is
+// listed in its queues' idle_workers; one whose slots are full but that may hold a job ready
+// (READY `prefetch`), in their prefetching_workers. Owned by the broker's loop thread.
 #pragma once
 
 #include <algorithm>

@@ -137,6 +137,53 @@ TEST_CASE("a worker takes in one pass what it gets through in 10 ms: short jobs 
     }
 }
 
+TEST_CASE("a worker of short jobs that has a free slot again goes to the head of the line, one of long jobs or "
+          "that failed to the back",
+          "[broker][batches]") {
+    Fixture f;
+    for (const char* worker : {"A", "B", "C"}) ready_batching(f, worker, 1, 64);
+    submit_in_turn(f, 1, "first");
+    REQUIRE(f.job_ids_for("A") == std::vector<std::string>{"first0"});  // the least recently used
+    // Where a job submitted now goes (and anything else dispatched in the turn, as "WORKER:id").
+    const auto next_goes_to = [&f](const std::string& id) {
+        submit_in_turn(f, 1, id);
+        std::string sent;
+        for (const char* worker : {"A", "B", "C"}) {
+            for (const auto& job : f.job_ids_for(worker)) {
+                sent += (sent.empty() ? "" : " ") + std::string(worker) + ":" + job;
+            }
+        }
+        const std::string job = id + "0";  // submit_in_turn numbers the jobs
+        return sent == "A:" + job || sent == "B:" + job || sent == "C:" + job ? sent.substr(0, 1) : sent;
+    };
+
+    SECTION("jobs of 100 µs: A ends its job and, awake, gets the next one before B and C, which waited longer") {
+        f.now += std::chrono::microseconds(100);
+        f.done("A", "first0", 1);
+        CHECK(next_goes_to("short0") == "A");
+        SECTION("and while A is busy, the worker that waited longest") {
+            CHECK(next_goes_to("short1") == "B");
+            CHECK(next_goes_to("short2") == "C");
+        }
+    }
+    SECTION("jobs of 20 ms: B, which waited longest, as before the pace was known") {
+        f.now += std::chrono::milliseconds(20);
+        f.done("A", "first0", 1);
+        CHECK(next_goes_to("long0") == "B");
+    }
+    SECTION("a failed attempt, however quick: B, so that a worker failing every job does not draw them all") {
+        f.now += std::chrono::microseconds(100);
+        f.fail("A", "first0", 1, "boom");
+        CHECK(next_goes_to("after_fail0") == "B");
+        SECTION("and a worker done with a quick job goes first, however recently it was given one") {
+            CHECK(next_goes_to("after_fail1") == "C");
+            f.now += std::chrono::microseconds(100);
+            f.done("B", "after_fail00", 1);
+            CHECK(next_goes_to("after_fail2") == "B");
+        }
+    }
+}
+
 TEST_CASE("each DONES entry completes its own lease and returns its credit", "[broker][batches]") {
     Fixture f;
     ready_batching(f, "W", 3, 64);

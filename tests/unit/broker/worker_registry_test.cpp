@@ -15,8 +15,8 @@ namespace {
 
 struct Registry {
     Registry() : workers(dirty, HeartbeatRhythm{1s, 10s, 3}) { queue.name = "q"; }
-    WorkerRecord& announce(const std::string& id, std::uint32_t capacity = 2) {
-        WorkerRecord& worker = *workers.announce(id, id, {"q"}, {&queue}, capacity, 0, now).first;
+    WorkerRecord& announce(const std::string& id, std::uint32_t capacity = 2, std::uint32_t batch = 0) {
+        WorkerRecord& worker = *workers.announce(id, id, {"q"}, {&queue}, capacity, batch, now).first;
         workers.refresh_listing(worker);
         return worker;
     }
@@ -50,6 +50,46 @@ TEST_CASE("idle workers are taken least recently used first", "[broker][worker_r
     CHECK(r.idle() == std::vector<std::string>{"a", "b"});
     r.workers.note_leased(a, r.queue);  // a has credit left: to the back
     CHECK(r.idle() == std::vector<std::string>{"b", "a"});
+}
+
+TEST_CASE("a worker of short jobs listed again goes first, others last", "[broker][worker_registry]") {
+    Registry r;
+    WorkerRecord& a = r.announce("a", 2, 64);
+    r.announce("b");
+    r.workers.note_leased(a, r.queue);
+    REQUIRE(r.idle() == std::vector<std::string>{"b", "a"});
+    // Its attempts end `gap` apart: its pace.
+    const auto paced = [&](std::chrono::microseconds gap) {
+        a.ready_depth.attempt_ended(std::chrono::steady_clock::time_point::min(), r.now);
+        a.ready_depth.attempt_ended(std::chrono::steady_clock::time_point::min(), r.now + gap);
+    };
+    const auto listed_again = [&] {
+        r.workers.move_worker(a, WorkerState::congested);
+        REQUIRE(r.idle() == std::vector<std::string>{"b"});
+        r.workers.heard_from(a, r.now);
+        return r.idle();
+    };
+    SECTION("jobs of 100 µs: first") {
+        paced(100us);
+        CHECK(a.pass_share() == 64);
+        CHECK(listed_again() == std::vector<std::string>{"a", "b"});
+    }
+    SECTION("its pace not known: last") { CHECK(listed_again() == std::vector<std::string>{"b", "a"}); }
+    SECTION("jobs of 20 ms: last") {
+        paced(20000us);
+        CHECK(a.pass_share() == 1);
+        CHECK(listed_again() == std::vector<std::string>{"b", "a"});
+    }
+    SECTION("its last attempt failed: last") {
+        paced(100us);
+        a.did_last_attempt_fail = true;
+        CHECK(listed_again() == std::vector<std::string>{"b", "a"});
+    }
+    SECTION("a worker without batches: last") {
+        paced(100us);
+        a.batch = 0;
+        CHECK(listed_again() == std::vector<std::string>{"b", "a"});
+    }
 }
 
 TEST_CASE("a worker is listed exactly while it is serving with credit", "[broker][worker_registry]") {
