@@ -121,9 +121,9 @@ struct WorkerRecord {
     std::uint32_t pass_share() const noexcept { return ready_depth.jobs_within(kPassWorkBudget, std::max(batch, 1U)); }
     // Whether it goes to the head of its idle lists, not the back, when it has a free slot again
     // (docs/jobs.md, Dispatch). Its jobs are short (a pass gives it more than one), so it has just
-    // been at work and is awake, while the worker that waited longest sleeps and has to be woken:
-    // with many workers and short jobs, that wake-up is most of a job's cost. Not after a failed
-    // attempt, so that a worker failing every job at once does not draw them all.
+    // been at work and is awake, while the worker that waited longest sleeps and has to be woken,
+    // which costs more than a short job. Not after a failed attempt, so that a worker failing
+    // every job at once does not draw them all.
     bool is_warm() const noexcept { return pass_share() > 1 && !did_last_attempt_fail; }
     // The idle list it belongs on now.
     Listing wanted_listing() const noexcept {
