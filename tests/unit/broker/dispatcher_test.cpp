@@ -171,6 +171,19 @@ TEST_CASE("a worker of short jobs that has a free slot again goes to the head of
         f.done("A", "first0", 1);
         CHECK(next_goes_to("long0") == "B");
     }
+    SECTION("a timed-out attempt, however quick its others: B") {
+        f.now += std::chrono::microseconds(100);
+        f.done("A", "first0", 1);
+        auto timed = p::make_submit("timed", "q", false, p::make_payload("x"));
+        timed.timeout_ms = 2;
+        f.scheduler.begin_turn();
+        f.submit_message(std::move(timed));
+        f.scheduler.end_turn(f.now);
+        REQUIRE(f.job_ids_for("A") == std::vector<std::string>{"timed"});
+        f.advance(std::chrono::milliseconds(2));
+        REQUIRE(f.outbox.to_worker_of<p::Abandon>("A").size() == 1);
+        CHECK(next_goes_to("after_timeout") == "B");
+    }
     SECTION("a failed attempt, however quick: B, so that a worker failing every job does not draw them all") {
         f.now += std::chrono::microseconds(100);
         f.fail("A", "first0", 1, "boom");
