@@ -260,7 +260,10 @@ def test_jobs_held_ready_that_cannot_start_either_do_not_lengthen_the_pause(clus
     producer = cluster.producer()
     for job_id in producer.submit_many("q", ["warm-up"] * 200):
         assert producer.wait(job_id, timeout=scaled(10)).ok
-    assert cluster.stats().worker("sick")["ready_depth"] == 32  # instant jobs: the whole prefetch
+    # Instant jobs: several held ready, the whole prefetch (32) on a quiet machine; the depth is
+    # the jobs the worker gets through in 10 ms at its measured pace, so a loaded machine (ASan)
+    # gives fewer (17 seen).
+    assert cluster.stats().worker("sick")["ready_depth"] > 1
     producer.submit_many("q", ["not_started:sick"] * 20)
 
     def not_started(attempt):
