@@ -4,6 +4,8 @@
 
 #include <csignal>
 
+#include "corsair/loop/signal_wait.hpp"
+
 namespace corsair::worker {
 
 namespace {
@@ -30,14 +32,19 @@ ShutdownSignals::ShutdownSignals(Worker& worker, std::shared_ptr<spdlog::logger>
 ShutdownSignals::ShutdownSignals(std::vector<Worker*> workers, std::shared_ptr<spdlog::logger> log)
     : workers_(std::move(workers)),
       log_(std::move(log)),
+      wait_(std::make_unique<loop::SignalWait>(shutdown_set())),
       thread_([this](std::stop_token stop) { wait_for_signals(stop); }) {}
 
+ShutdownSignals::~ShutdownSignals() {
+    thread_.request_stop();
+    wait_->wake();
+    thread_.join();
+}
+
 void ShutdownSignals::wait_for_signals(std::stop_token stop) {
-    const sigset_t set = shutdown_set();
-    const timespec period{0, 100'000'000};
     int received = 0;
     while (!stop.stop_requested()) {
-        const int signal_number = ::sigtimedwait(&set, nullptr, &period);
+        const int signal_number = wait_->wait();
         if (signal_number <= 0) continue;
         ++received;
         if (received == 1) {

@@ -1,5 +1,5 @@
 // ShutdownSignals: turns SIGINT/SIGTERM into Worker requests. The first signal asks for a drain,
-// a second one for a prompt stop. Owns one thread that waits with sigtimedwait().
+// a second one for a prompt stop. Owns one thread that sleeps until a signal comes (a signalfd).
 #pragma once
 
 #include <spdlog/logger.h>
@@ -9,6 +9,10 @@
 #include <vector>
 
 #include "corsair/worker/worker.hpp"
+
+namespace corsair::loop {
+class SignalWait;
+}
 
 namespace corsair::worker {
 
@@ -22,8 +26,8 @@ public:
     ShutdownSignals(Worker& worker, std::shared_ptr<spdlog::logger> log);
     // The same for a process serving several handlers, one Worker each: a signal reaches them all.
     ShutdownSignals(std::vector<Worker*> workers, std::shared_ptr<spdlog::logger> log);
-    // Stops and joins the waiting thread (within ~100 ms).
-    ~ShutdownSignals() = default;
+    // Stops and joins the waiting thread, at once.
+    ~ShutdownSignals();
     ShutdownSignals(const ShutdownSignals&) = delete;
     ShutdownSignals& operator=(const ShutdownSignals&) = delete;
 
@@ -32,6 +36,8 @@ private:
 
     std::vector<Worker*> workers_;
     std::shared_ptr<spdlog::logger> log_;
+    // Where the thread sleeps (corsair/loop/signal_wait.hpp, not installed: hence a pointer).
+    std::unique_ptr<loop::SignalWait> wait_;
     std::jthread thread_;
 };
 
