@@ -30,6 +30,8 @@ public:
 
     // Blocks until one of the signals is pending for the process (or the calling thread) and
     // returns its number, having taken it; or until wake() and returns 0. For one thread only.
+    // Throws std::system_error if poll(2) fails other than by EINTR, which on two descriptors of
+    // its own only a kernel out of memory would do.
     int wait();
     // Ends the wait under way, or the next one, with 0. From any thread; never blocks.
     void wake() noexcept { wake_.notify(); }
