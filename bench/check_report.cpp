@@ -99,6 +99,11 @@ int check_peers(const nlohmann::json& report, const std::string& w, bool plans_t
         require_positive(report, w + "/throughput/ratio_to_best_peer");
         require_positive(report, w + "/throughput_capacity_1/ratio_to_best_peer");
         require_positive(report, w + "/throughput_cli/ratio_to_best_peer");
+        if (at(report, w + "/throughput_direct/skipped") == nullptr) {
+            for (const char* key : {"throughput_direct", "throughput_cli_direct", "throughput_capacity_1_direct"}) {
+                require_positive(report, w + "/" + key + "/ratio_to_best_peer");
+            }
+        }
     }
     if (measured > 0 && plans_latency) {
         require_positive(report, w + "/peers/best/latency/p50_us");
@@ -118,11 +123,19 @@ void check_workloads(const nlohmann::json& report, const std::string& w, Plans p
         for (const auto& figure : figures) require_positive(report, w + figure);
     }
     // The low-latency mode runs with the latency workload, unless the run cannot use it (--curve,
-    // --raw-producer), which it then says.
+    // --producer raw), which it then says.
     if (plans("latency") && at(report, w + "/latency_direct/skipped") == nullptr) {
         for (const char* figure : {"/latency_direct/median/p50_us", "/latency_direct/ratio_to_ceiling/p50_us",
                                    "/latency_direct/median_broker_cpu_percent"}) {
             require_positive(report, w + figure);
+        }
+    }
+    // So does the throughput workload's direct-transport half.
+    if (plans("throughput") && at(report, w + "/throughput_direct/skipped") == nullptr) {
+        for (const char* key : {"throughput_direct", "throughput_cli_direct", "throughput_capacity_1_direct"}) {
+            for (const char* figure : {"/median_jobs_per_second", "/ratio_to_zeromq", "/runs/0/jobs_per_second"}) {
+                require_positive(report, w + "/" + key + figure);
+            }
         }
     }
     if (plans("scaling")) {

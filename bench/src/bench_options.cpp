@@ -32,12 +32,16 @@ Workloads (--workload NAME, repeatable; default: all):
                 its start to its exit, --cli-bin). Then the same with every worker at --capacity 1 and its default flags (one job per worker at
                 a time, as the peers' workers hold, plus up to 32 held ready, --prefetch 32),
                 and again with --threads 1 (a handler thread, as a command's worker has).
+                Then the pipelined, CLI and --capacity 1 runs again over the direct transport
+                (broker --direct direct://127.0.0.1:0, workers and producer over direct://, no
+                --direct-spin), each with its ratio to the same run over ZeroMQ. Skipped with
+                --curve (no CURVE on it) and --producer raw (ZeroMQ only).
   latency       1 producer, 1 worker (--capacity 1), 20,000 sequential jobs of 16 bytes (echo:
                 16-byte results), SUBMIT to RESULT; p50, p99, p99.9, mean, max in microseconds.
                 Then the same in the low-latency mode: the direct transport (broker --direct,
                 --direct-spin 1ms; worker --inline --direct-spin 1ms, or CORSAIR_BENCH_WORKER_SPIN;
                 the producer over direct://), with the broker's and the worker's CPU meanwhile.
-                Skipped with --curve (no CURVE on it) and --raw-producer (ZeroMQ only).
+                Skipped with --curve (no CURVE on it) and --producer raw (ZeroMQ only).
   durable       throughput with the journal in a fresh folder, for --fsync always, interval and
                 never, with the ratio to the memory-only throughput (measured too if not asked).
   scaling       throughput with 1, 4, 16 and 64 worker processes.
@@ -65,8 +69,9 @@ complete when its result is back at the producer (Redis: popped from the produce
 beanstalkd: reserved from a result tube). The producer keeps up to 1,000 submits unacknowledged;
 the peers' workers cannot prefetch, so that one figure is each peer's capacity-1 and pipelined
 figure. The summary and --json print Corsair's ratio to the best peer beside its ratio to the
-ceiling: throughput (at --capacity, 64 by default) and its --capacity 1 variant against the
-best peer's throughput, latency p50 against the best peer's p50. A peer not installed is noted.
+ceiling: throughput (at --capacity, 64 by default), the CLI's, the --capacity 1 variant and the
+direct-transport runs against the best peer's throughput, latency p50 (and the low-latency mode's)
+against the best peer's p50. A peer not installed is noted.
 
 The speed A/B of issue 13 (the ZeroMQ path with HTTP off, against HTTP on and /metrics scraped
 every second): alternate `--workload throughput --broker-http off` and

@@ -217,11 +217,23 @@ void Suite::add_ratios() {
     auto ratio = [](double value, double reference) -> nlohmann::json {
         return reference > 0 ? nlohmann::json(value / reference) : nlohmann::json(nullptr);
     };
-    for (const char* key : {"throughput", "throughput_cli", "throughput_capacity_1", "throughput_capacity_1_threads"}) {
-        if (!results.contains(key)) continue;
+    for (const char* key : {"throughput", "throughput_cli", "throughput_capacity_1", "throughput_capacity_1_threads",
+                            "throughput_direct", "throughput_cli_direct", "throughput_capacity_1_direct"}) {
+        if (!results.contains(key) || !results[key].contains("median_jobs_per_second")) continue;
         auto& throughput = results[key];
         throughput["ratio_to_ceiling"] =
             ratio(throughput["median_jobs_per_second"].get<double>(), ceiling_throughput(throughput["workers"].get<int>()));
+    }
+    // Each direct-transport figure against the same shape over ZeroMQ, measured minutes before.
+    for (const auto& [direct, zeromq] : {std::pair{"throughput_direct", "throughput"},
+                                         std::pair{"throughput_cli_direct", "throughput_cli"},
+                                         std::pair{"throughput_capacity_1_direct", "throughput_capacity_1"}}) {
+        if (!results.contains(direct) || !results[direct].contains("median_jobs_per_second") ||
+            !results.contains(zeromq)) {
+            continue;
+        }
+        results[direct]["ratio_to_zeromq"] = ratio(results[direct]["median_jobs_per_second"].get<double>(),
+                                                   results[zeromq]["median_jobs_per_second"].get<double>());
     }
     for (const char* workload : {"latency", "latency_direct"}) {
         if (!results.contains(workload) || !results[workload].contains("median") ||

@@ -30,6 +30,10 @@ struct WorkerShape {
     EchoPlacement echo_placement = EchoPlacement::worker_default;
 };
 
+// How a workload's producer and workers reach the broker: its ZeroMQ endpoints, or its direct
+// endpoint (--direct direct://127.0.0.1:0, protocol.md §2.1), with no --direct-spin on either side.
+enum class Transport { zeromq, direct };
+
 class Suite {
 public:
     // Sets the context's socket limit for many-workers and raises this process's open-file limit
@@ -49,13 +53,22 @@ private:
     // `runs` repeats of one pipelined workload against a Corsair cluster; `journal` false means
     // --data-dir '' (memory only), true a fresh folder per run with `fsync_policy`.
     nlohmann::json measure_corsair_throughput(const std::string& label, int workers, bool journal,
-                                              const std::string& fsync_policy, WorkerShape shape);
+                                              const std::string& fsync_policy, WorkerShape shape,
+                                              Transport transport = Transport::zeromq);
     // Its parameters as the report's figures, printed as the workload's heading.
     nlohmann::json describe_corsair_throughput(const std::string& label, int workers, bool journal,
-                                               const std::string& fsync_policy, WorkerShape shape) const;
+                                               const std::string& fsync_policy, WorkerShape shape,
+                                               Transport transport) const;
     // `runs` repeats of the throughput workload with the real CLI as the producer: `corsair
     // submit --file --wait`, a child process, timed from its start to its exit.
-    nlohmann::json measure_cli_throughput(int workers, WorkerShape shape);
+    nlohmann::json measure_cli_throughput(int workers, WorkerShape shape, Transport transport = Transport::zeromq);
+    // The throughput workload's pipelined, CLI and capacity-1 measurements again over the direct
+    // transport; skipped (and said so) with --curve or --producer raw, which it cannot carry.
+    void run_throughput_direct();
+    // A cluster for a throughput measurement over `transport`; `broker_flags` gain --direct for it.
+    std::unique_ptr<test::CorsairCluster> start_throughput_cluster(const std::string& folder,
+                                                                   std::vector<std::string> broker_flags, int workers,
+                                                                   WorkerShape shape, Transport transport) const;
     nlohmann::json measure_ceiling_throughput(int workers);
     // `runs` repeats of the throughput workload against a fresh `peer` server (at `program`) with
     // the throughput workload's number of worker processes, each holding one job at a time.

@@ -91,9 +91,9 @@ void Suite::add_peer_ratios() {
     peers["best"] = {{"throughput", best_throughput}, {"latency", best_latency}};
     if (!best_throughput.is_null()) {
         const double reference = best_throughput["median_jobs_per_second"].get<double>();
-        for (const char* key :
-             {"throughput", "throughput_cli", "throughput_capacity_1", "throughput_capacity_1_threads"}) {
-            if (!results.contains(key)) continue;
+        for (const char* key : {"throughput", "throughput_cli", "throughput_capacity_1", "throughput_capacity_1_threads",
+                                "throughput_direct", "throughput_cli_direct", "throughput_capacity_1_direct"}) {
+            if (!results.contains(key) || !results[key].contains("median_jobs_per_second")) continue;
             auto& figures = results[key];
             figures["ratio_to_best_peer"] = figures["median_jobs_per_second"].get<double>() / reference;
             figures["best_peer"] = best_throughput["peer"];

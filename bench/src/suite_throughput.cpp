@@ -121,6 +121,15 @@ nlohmann::json cpu_figures(double seconds, CpuSeconds producer, CpuSeconds middl
             {"broker_cpu_percent", seconds > 0 ? middle.count() / seconds * 100 : 0.0}};
 }
 
+const char* to_string(Transport transport) { return transport == Transport::direct ? "direct" : "zeromq"; }
+
+// The heading's words for a transport: nothing for ZeroMQ, the default.
+std::string transport_text(Transport transport) {
+    return transport == Transport::direct
+               ? ", over the direct transport (broker --direct direct://127.0.0.1:0, clients direct://, no spin)"
+               : "";
+}
+
 // `middle` names the process in the middle: the broker, the ceiling's proxy or a peer's server.
 void print_run(int run, double jobs_per_second, double seconds, const char* middle, double middle_cpu_seconds) {
     std::printf("    run %d: %s jobs/s (%.2f s; %s CPU %.0f %% of a core)\n", run,
@@ -131,10 +140,24 @@ void print_run(int run, double jobs_per_second, double seconds, const char* midd
 
 }  // namespace
 
+std::unique_ptr<test::CorsairCluster> Suite::start_throughput_cluster(const std::string& folder,
+                                                                     std::vector<std::string> broker_flags,
+                                                                     int workers, WorkerShape shape,
+                                                                     Transport transport) const {
+    if (transport == Transport::zeromq) return start_corsair(folder, std::move(broker_flags), workers, shape);
+    if (!curve_broker_flags_.empty() || options_.uses_raw_producer) {
+        throw std::logic_error("a direct-transport workload was started with --curve or --producer raw");
+    }
+    broker_flags.insert(broker_flags.end(), {"--direct", "direct://127.0.0.1:0"});
+    return start_corsair(folder, std::move(broker_flags), workers, shape, "0s");
+}
+
 nlohmann::json Suite::describe_corsair_throughput(const std::string& label, int workers, bool journal,
-                                                  const std::string& fsync_policy, WorkerShape shape) const {
+                                                  const std::string& fsync_policy, WorkerShape shape,
+                                                  Transport transport) const {
     const auto& sizes = options_.sizes;
     nlohmann::json figures = shape_figures(workers, shape, sizes);
+    figures["transport"] = to_string(transport);
     figures["producer"] = options_.uses_raw_producer ? "raw" : "library";
     figures["window"] = options_.uses_raw_producer
                             ? nlohmann::json("none below the broker's --max-in-flight: paced by ZeroMQ high-water marks")
@@ -145,10 +168,11 @@ nlohmann::json Suite::describe_corsair_throughput(const std::string& label, int 
     if (journal) figures["fsync"] = fsync_policy;
     const std::string producer =
         options_.uses_raw_producer ? "raw producer, no window" : "window " + std::to_string(options_.window);
-    std::printf("  %s: %d worker process(es), --capacity %u%s, %llu jobs of %zu B (+%llu warm-up), %s, %s\n",
+    std::printf("  %s: %d worker process(es), --capacity %u%s, %llu jobs of %zu B (+%llu warm-up), %s, %s%s\n",
                 label.c_str(), workers, shape.capacity, echo_worker_flag_text(shape).c_str(), static_cast<unsigned long long>(sizes.throughput_jobs),
                 sizes.payload_bytes, static_cast<unsigned long long>(sizes.warmup_jobs), producer.c_str(),
-                journal ? ("journal --fsync " + fsync_policy).c_str() : "memory only (--data-dir '')");
+                journal ? ("journal --fsync " + fsync_policy).c_str() : "memory only (--data-dir '')",
+                transport_text(transport).c_str());
     std::printf("  broker HTTP %s%s\n", options_.broker_http ? "on (ephemeral loopback port)" : "off (--http '')",
                 options_.scrapes_metrics ? ", /metrics scraped every second during each timed run" : "");
     std::fflush(stdout);
@@ -156,17 +180,19 @@ nlohmann::json Suite::describe_corsair_throughput(const std::string& label, int 
 }
 
 nlohmann::json Suite::measure_corsair_throughput(const std::string& label, int workers, bool journal,
-                                                 const std::string& fsync_policy, WorkerShape shape) {
+                                                 const std::string& fsync_policy, WorkerShape shape,
+                                                 Transport transport) {
     const auto& sizes = options_.sizes;
-    nlohmann::json figures = describe_corsair_throughput(label, workers, journal, fsync_policy, shape);
+    nlohmann::json figures = describe_corsair_throughput(label, workers, journal, fsync_policy, shape, transport);
     for (int run = 1; run <= options_.runs; ++run) {
         const auto folder = run_folder(label, run);
         std::vector<std::string> broker_flags{"--data-dir", journal ? folder + "/journal" : ""};
         if (journal) broker_flags.insert(broker_flags.end(), {"--fsync", fsync_policy});
         if (!options_.broker_http) broker_flags.insert(broker_flags.end(), {"--http", ""});
-        const auto cluster = start_corsair(folder, broker_flags, workers, shape);
-        CorsairLoad load(context_, cluster->endpoints().producers, options_.window, options_.submit_batch, kQueue,
-                         curve_);
+        const auto cluster = start_throughput_cluster(folder, broker_flags, workers, shape, transport);
+        const auto& endpoints = cluster->endpoints();
+        CorsairLoad load(context_, transport == Transport::direct ? endpoints.direct : endpoints.producers,
+                         options_.window, options_.submit_batch, kQueue, curve_);
         load.wait_for_workers(static_cast<std::size_t>(workers), kRegistrationTimeout);
         const JobSource source(options_.seed, sizes.payload_bytes);
         std::unique_ptr<RawProducer> raw;
@@ -204,7 +230,7 @@ nlohmann::json Suite::measure_corsair_throughput(const std::string& label, int w
     return figures;
 }
 
-nlohmann::json Suite::measure_cli_throughput(int workers, WorkerShape shape) {
+nlohmann::json Suite::measure_cli_throughput(int workers, WorkerShape shape, Transport transport) {
     const auto& sizes = options_.sizes;
     const JobSource source(options_.seed, sizes.payload_bytes);
     const std::string jobs_path = (scratch_ / "cli-jobs.txt").string();
@@ -215,23 +241,26 @@ nlohmann::json Suite::measure_cli_throughput(int workers, WorkerShape shape) {
     figures["cli"] = options_.cli_bin;
     figures["journal"] = false;
     figures["broker_http"] = options_.broker_http;
-    std::printf("  throughput-cli: %d worker process(es), --capacity %u%s, %llu jobs of %zu B (+%llu warm-up),\n"
-                "  submitted by `corsair submit --file --wait` (timed from its start to its exit), memory only\n",
-                workers, shape.capacity, echo_worker_flag_text(shape).c_str(),
+    figures["transport"] = to_string(transport);
+    const std::string label = transport == Transport::direct ? "throughput-cli-direct" : "throughput-cli";
+    std::printf("  %s: %d worker process(es), --capacity %u%s, %llu jobs of %zu B (+%llu warm-up),\n"
+                "  submitted by `corsair submit --file --wait` (timed from its start to its exit), memory only%s\n",
+                label.c_str(), workers, shape.capacity, echo_worker_flag_text(shape).c_str(),
                 static_cast<unsigned long long>(sizes.throughput_jobs), sizes.payload_bytes,
-                static_cast<unsigned long long>(sizes.warmup_jobs));
+                static_cast<unsigned long long>(sizes.warmup_jobs), transport_text(transport).c_str());
     std::fflush(stdout);
     for (int run = 1; run <= options_.runs; ++run) {
-        const auto folder = run_folder("throughput-cli", run);
+        const auto folder = run_folder(label, run);
         std::vector<std::string> broker_flags{"--data-dir", ""};
         if (!options_.broker_http) broker_flags.insert(broker_flags.end(), {"--http", ""});
-        const auto cluster = start_corsair(folder, broker_flags, workers, shape);
-        CorsairLoad load(context_, cluster->endpoints().producers, options_.window, options_.submit_batch, kQueue,
-                         curve_);
+        const auto cluster = start_throughput_cluster(folder, broker_flags, workers, shape, transport);
+        const std::string endpoint =
+            transport == Transport::direct ? cluster->endpoints().direct : cluster->endpoints().producers;
+        CorsairLoad load(context_, endpoint, options_.window, options_.submit_batch, kQueue, curve_);
         load.wait_for_workers(static_cast<std::size_t>(workers), kRegistrationTimeout);
         load.run_pipelined(source, 1, sizes.warmup_jobs, kWarmupTimeout);
 
-        std::vector<std::string> argv{options_.cli_bin, "submit", kQueue, "--broker", cluster->endpoints().producers,
+        std::vector<std::string> argv{options_.cli_bin, "submit", kQueue, "--broker", endpoint,
                                       "--file", jobs_path, "--wait"};
         argv.insert(argv.end(), curve_cli_flags_.begin(), curve_cli_flags_.end());
         const std::string log_path = folder + "/cli.log";
@@ -359,6 +388,32 @@ void Suite::run_throughput() {
     report_["workloads"]["throughput_capacity_1_threads"] = measure_corsair_throughput(
         "throughput-capacity-1-threads", workers, false, "", WorkerShape{1, EchoPlacement::handler_threads});
     report_["workloads"]["throughput_capacity_1_threads"]["seed"] = options_.seed;
+    run_throughput_direct();
+}
+
+void Suite::run_throughput_direct() {
+    std::printf("\n== throughput over the direct transport (seed %llu) ==\n",
+                static_cast<unsigned long long>(options_.seed));
+    if (!curve_broker_flags_.empty() || options_.uses_raw_producer) {
+        const char* why = options_.uses_raw_producer ? "the raw producer speaks only ZeroMQ"
+                                                      : "the direct transport has no CURVE";
+        std::printf("  skipped: %s\n", why);
+        report_["workloads"]["throughput_direct"] = {{"skipped", why}};
+        return;
+    }
+    // The same three shapes as above that a user picks between (pipelined through the library,
+    // the CLI, one job per worker), each against its ZeroMQ figure of this run.
+    const int workers = options_.sizes.throughput_workers;
+    auto& results = report_["workloads"];
+    results["throughput_direct"] = measure_corsair_throughput("throughput-direct", workers, false, "",
+                                                              asked_worker_shape(), Transport::direct);
+    results["throughput_cli_direct"] = measure_cli_throughput(workers, asked_worker_shape(), Transport::direct);
+    results["throughput_capacity_1_direct"] =
+        measure_corsair_throughput("throughput-capacity-1-direct", workers, false, "",
+                                   WorkerShape{1, EchoPlacement::worker_default}, Transport::direct);
+    for (const char* key : {"throughput_direct", "throughput_cli_direct", "throughput_capacity_1_direct"}) {
+        results[key]["seed"] = options_.seed;
+    }
 }
 
 void Suite::run_durable() {

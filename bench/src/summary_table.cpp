@@ -108,6 +108,22 @@ void print_throughputs(const nlohmann::json& results) {
             ratio_text((*throughput)["ratio_to_ceiling"], true) +
                 to_best_peer(*throughput, find_figure(*throughput, {"ratio_to_best_peer"})));
     }
+    // Over the direct transport, against the same shape over ZeroMQ (the ceiling is a ZeroMQ proxy).
+    for (const auto& [key, label] : {std::pair{"throughput_direct", ", direct transport"},
+                                      std::pair{"throughput_cli_direct", ", CLI, direct transport"},
+                                      std::pair{"throughput_capacity_1_direct", ", --capacity 1, direct"}}) {
+        const auto* throughput = find_figure(results, {key, "median_jobs_per_second"}) ? find_figure(results, {key})
+                                                                                       : nullptr;
+        if (throughput == nullptr) continue;
+        const auto* to_zeromq = find_figure(*throughput, {"ratio_to_zeromq"});
+        char text[48] = "-";
+        if (to_zeromq != nullptr && to_zeromq->is_number()) {
+            std::snprintf(text, sizeof text, "%.2f x over ZeroMQ", to_zeromq->get<double>());
+        }
+        row("throughput, " + std::to_string((*throughput)["workers"].get<int>()) + " workers" + label + " (jobs/s)",
+            with_commas((*throughput)["median_jobs_per_second"].get<double>()),
+            text + to_best_peer(*throughput, find_figure(*throughput, {"ratio_to_best_peer"})));
+    }
     const auto* http = find_figure(results, {"http"});
     if (http == nullptr) return;
     for (const char* phase : {"single", "batch"}) {
