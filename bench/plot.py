@@ -3,8 +3,9 @@
 
     python3 bench/plot.py REPORT.json OUTDIR
 
-writes OUTDIR/scaling.svg (throughput against worker connections, Corsair and the ceiling) and
-OUTDIR/latency.svg (the distribution of sequential round trips, Corsair (and its low-latency mode) and the ceiling, and the
+writes OUTDIR/throughput.svg (the throughput workload's rows as bars, over ZeroMQ and over the
+direct transport, beside the ceiling and the peers of --peers), OUTDIR/scaling.svg (throughput
+against worker connections, Corsair and the ceiling) and OUTDIR/latency.svg (the distribution of sequential round trips, Corsair (and its low-latency mode) and the ceiling, and the
 peers of --peers when the report has them, as a CDF on a logarithmic time axis). A chart whose
 workload is missing from the report is skipped.
 """
@@ -16,7 +17,18 @@ from xml.sax.saxutils import escape
 
 WIDTH, HEIGHT = 720, 420
 LEFT, RIGHT, TOP, BOTTOM = 80, 170, 40, 60
-COLOURS = {"Corsair": "#c0392b", "ceiling": "#2c3e50", "redis": "#27ae60", "beanstalkd": "#8e44ad"}
+COLOURS = {"Corsair": "#c0392b", "ceiling": "#2c3e50", "redis": "#27ae60", "beanstalkd": "#8e44ad",
+           "direct": "#e67e22"}
+# The throughput chart's bars: (report key, label, colour name), in the order drawn.
+THROUGHPUT_ROWS = [
+    ("throughput", "Corsair, pipelined", "Corsair"),
+    ("throughput_direct", "Corsair, pipelined, direct", "direct"),
+    ("throughput_cli", "Corsair, CLI", "Corsair"),
+    ("throughput_cli_direct", "Corsair, CLI, direct", "direct"),
+    ("throughput_capacity_1", "Corsair, --capacity 1", "Corsair"),
+    ("throughput_capacity_1_direct", "Corsair, --capacity 1, direct", "direct"),
+    ("throughput_capacity_1_threads", "Corsair, --capacity 1 --threads 1", "Corsair"),
+]
 
 
 def svg(title, body):
@@ -63,6 +75,45 @@ def nice_ticks(maximum, count=5):
             step *= factor
             break
     return [i * step for i in range(int(maximum / step) + 2)]
+
+
+def throughput_chart(report):
+    """Horizontal bars, one per measured row, each labelled with its median jobs/s."""
+    workloads = report["workloads"]
+    bars = []
+    for point in workloads.get("ceiling", {}).get("throughput", []):
+        if point["workers"] == workloads.get("throughput", {}).get("workers"):
+            bars.append((f"ceiling (ZeroMQ proxy), {point['workers']} workers", point["median_jobs_per_second"],
+                         "ceiling"))
+    for key, label, colour in THROUGHPUT_ROWS:
+        if "median_jobs_per_second" in workloads.get(key, {}):
+            bars.append((label, workloads[key]["median_jobs_per_second"], colour))
+    for name, figures in workloads.get("peers", {}).items():
+        is_peer = isinstance(figures, dict) and figures.get("installed") is True  # not "best", not "description"
+        throughput = figures.get("throughput") if is_peer else None
+        if throughput:
+            bars.append((f"{name}, one job per worker", throughput["median_jobs_per_second"], name))
+    if not bars:
+        return None
+    label_w, top, row_h = 230, TOP + 10, 28
+    plot_w = WIDTH - label_w - 90
+    ticks = nice_ticks(max(value for _, value, _ in bars))
+    scale = plot_w / ticks[-1]
+    body = []
+    bottom = top + row_h * len(bars)
+    for tick in ticks:
+        x = label_w + tick * scale
+        body.append(f'<line x1="{x:.1f}" y1="{top - 4}" x2="{x:.1f}" y2="{bottom}" stroke="#eee"/>')
+        body.append(f'<text x="{x:.1f}" y="{bottom + 16}" text-anchor="middle">{tick:,.0f}</text>')
+    for i, (label, value, colour) in enumerate(bars):
+        y = top + i * row_h
+        body.append(f'<text x="{label_w - 8}" y="{y + 17}" text-anchor="end">{escape(label)}</text>')
+        body.append(f'<rect x="{label_w}" y="{y + 4}" width="{value * scale:.1f}" height="{row_h - 8}" '
+                    f'fill="{COLOURS.get(colour, "#888")}"/>')
+        body.append(f'<text x="{label_w + value * scale + 6:.1f}" y="{y + 17}">{value:,.0f}</text>')
+    body.append(f'<text x="{label_w + plot_w / 2}" y="{bottom + 36}" text-anchor="middle">'
+                f'jobs/s (medians; {workloads.get("throughput", {}).get("workers", "?")} workers)</text>')
+    return svg("Throughput by shape and transport, with the peers", body)
 
 
 def scaling_chart(report):
@@ -112,7 +163,8 @@ def main():
     with open(sys.argv[1]) as file:
         report = json.load(file)
     os.makedirs(sys.argv[2], exist_ok=True)
-    for name, build in (("scaling.svg", scaling_chart), ("latency.svg", latency_chart)):
+    for name, build in (("throughput.svg", throughput_chart), ("scaling.svg", scaling_chart),
+                        ("latency.svg", latency_chart)):
         text = build(report)
         if text is None:
             print(f"skipped {name}: its workload is not in the report")
