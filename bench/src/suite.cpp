@@ -224,17 +224,6 @@ void Suite::add_ratios() {
         throughput["ratio_to_ceiling"] =
             ratio(throughput["median_jobs_per_second"].get<double>(), ceiling_throughput(throughput["workers"].get<int>()));
     }
-    // Each direct-transport figure against the same shape over ZeroMQ, measured minutes before.
-    for (const auto& [direct, zeromq] : {std::pair{"throughput_direct", "throughput"},
-                                         std::pair{"throughput_cli_direct", "throughput_cli"},
-                                         std::pair{"throughput_capacity_1_direct", "throughput_capacity_1"}}) {
-        if (!results.contains(direct) || !results[direct].contains("median_jobs_per_second") ||
-            !results.contains(zeromq)) {
-            continue;
-        }
-        results[direct]["ratio_to_zeromq"] = ratio(results[direct]["median_jobs_per_second"].get<double>(),
-                                                   results[zeromq]["median_jobs_per_second"].get<double>());
-    }
     for (const char* workload : {"latency", "latency_direct"}) {
         if (!results.contains(workload) || !results[workload].contains("median") ||
             find_figure(results, {"ceiling", "latency", "median"}) == nullptr) {
@@ -271,7 +260,31 @@ void Suite::add_ratios() {
             point["ratio_to_ceiling"] = ratio(point["median_jobs_per_second"].get<double>(), reference);
         }
     }
+    add_direct_ratios();
     add_peer_ratios();
+}
+
+void Suite::add_direct_ratios() {
+    auto& results = report_["workloads"];
+    // Each against the same shape over ZeroMQ, measured minutes before in this run.
+    for (const auto& [direct, zeromq] : {std::pair{"throughput_direct", "throughput"},
+                                         std::pair{"throughput_cli_direct", "throughput_cli"},
+                                         std::pair{"throughput_capacity_1_direct", "throughput_capacity_1"}}) {
+        if (!results.contains(direct) || !results[direct].contains("median_jobs_per_second") ||
+            !results.contains(zeromq)) {
+            continue;
+        }
+        const double reference = results[zeromq]["median_jobs_per_second"].get<double>();
+        results[direct]["ratio_to_zeromq"] =
+            reference > 0 ? nlohmann::json(results[direct]["median_jobs_per_second"].get<double>() / reference)
+                          : nlohmann::json(nullptr);
+    }
+}
+
+const char* Suite::direct_transport_unusable() const {
+    if (options_.uses_raw_producer) return "the raw producer speaks only ZeroMQ";
+    if (!curve_broker_flags_.empty()) return "the direct transport has no CURVE";
+    return nullptr;
 }
 
 void finish_throughput_runs(nlohmann::json& figures) {

@@ -123,6 +123,11 @@ private:
     // scratch folder, and fills curve_ and curve_*_flags_.
     void make_curve_keys();
     void add_ratios();
+    // Each direct-transport throughput figure over the same shape's over ZeroMQ (ratio_to_zeromq).
+    void add_direct_ratios();
+    // Why this run cannot use the direct transport ("the direct transport has no CURVE", "the raw
+    // producer speaks only ZeroMQ"), or null when it can.
+    const char* direct_transport_unusable() const;
 
     const BenchOptions& options_;
     zmq::context_t& context_;

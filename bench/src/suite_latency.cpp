@@ -117,9 +117,7 @@ void Suite::run_latency() {
 void Suite::run_latency_direct() {
     const auto& sizes = options_.sizes;
     std::printf("\n== latency, low-latency mode ==\n");
-    if (!curve_broker_flags_.empty() || options_.uses_raw_producer) {
-        const char* why = options_.uses_raw_producer ? "the raw producer speaks only ZeroMQ"
-                                                      : "the direct transport has no CURVE";
+    if (const char* why = direct_transport_unusable()) {
         std::printf("  skipped: %s\n", why);
         report_["workloads"]["latency_direct"] = {{"skipped", why}};
         return;

@@ -145,8 +145,8 @@ std::unique_ptr<test::CorsairCluster> Suite::start_throughput_cluster(const std:
                                                                      int workers, WorkerShape shape,
                                                                      Transport transport) const {
     if (transport == Transport::zeromq) return start_corsair(folder, std::move(broker_flags), workers, shape);
-    if (!curve_broker_flags_.empty() || options_.uses_raw_producer) {
-        throw std::logic_error("a direct-transport workload was started with --curve or --producer raw");
+    if (const char* why = direct_transport_unusable()) {
+        throw std::logic_error(std::string("a direct-transport workload was started, but ") + why);
     }
     broker_flags.insert(broker_flags.end(), {"--direct", "direct://127.0.0.1:0"});
     return start_corsair(folder, std::move(broker_flags), workers, shape, "0s");
@@ -394,9 +394,7 @@ void Suite::run_throughput() {
 void Suite::run_throughput_direct() {
     std::printf("\n== throughput over the direct transport (seed %llu) ==\n",
                 static_cast<unsigned long long>(options_.seed));
-    if (!curve_broker_flags_.empty() || options_.uses_raw_producer) {
-        const char* why = options_.uses_raw_producer ? "the raw producer speaks only ZeroMQ"
-                                                      : "the direct transport has no CURVE";
+    if (const char* why = direct_transport_unusable()) {
         std::printf("  skipped: %s\n", why);
         report_["workloads"]["throughput_direct"] = {{"skipped", why}};
         return;
