@@ -29,7 +29,7 @@ std::string with_commas(double value) {
 }
 
 void row(const std::string& figure, const std::string& value, const std::string& ratio) {
-    std::printf("  %-44s %16s   %s\n", figure.c_str(), value.c_str(), ratio.c_str());
+    std::printf("  %-62s %16s   %s\n", figure.c_str(), value.c_str(), ratio.c_str());
 }
 
 // "87.8 % of ceiling" (`as_percent`) or "1.05 x ceiling"; "-" when there was no ceiling to divide by.
