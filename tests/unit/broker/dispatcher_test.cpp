@@ -283,7 +283,9 @@ TEST_CASE("the RESULTs of one turn go to a producer that asked for it as one RES
     auto sent = f.outbox.to_worker_of<p::Jobs>("W");
     REQUIRE(sent.size() == 1);
     p::Dones dones;
-    for (const auto& job : sent[0].jobs) dones.done.push_back(p::Done{job.id, job.attempt, p::make_payload("r-" + job.id)});
+    for (const auto& job : sent[0].jobs) {
+        dones.done.push_back(p::Done{job.id, job.attempt, p::make_payload("r-" + job.id)});
+    }
     f.scheduler.begin_turn();
     f.scheduler.on_worker_message("W", std::move(dones), f.now);
     CHECK(f.outbox.to_producer_of<p::Results>("P").empty());  // held until the turn ends
