@@ -37,6 +37,11 @@ bool has(const std::vector<Workload>& list, Workload workload) {
     return std::find(list.begin(), list.end(), workload) != list.end();
 }
 
+// value / reference, or null when there was nothing to divide by.
+nlohmann::json ratio(double value, double reference) {
+    return reference > 0 ? nlohmann::json(value / reference) : nlohmann::json(nullptr);
+}
+
 }  // namespace
 
 Suite::Suite(const BenchOptions& options, zmq::context_t& context)
@@ -214,9 +219,6 @@ void Suite::add_ratios() {
         }
         return 0;
     };
-    auto ratio = [](double value, double reference) -> nlohmann::json {
-        return reference > 0 ? nlohmann::json(value / reference) : nlohmann::json(nullptr);
-    };
     for (const char* key : {"throughput", "throughput_cli", "throughput_capacity_1", "throughput_capacity_1_threads",
                             "throughput_direct", "throughput_cli_direct", "throughput_capacity_1_direct"}) {
         if (!results.contains(key) || !results[key].contains("median_jobs_per_second")) continue;
@@ -274,10 +276,8 @@ void Suite::add_direct_ratios() {
             !results.contains(zeromq)) {
             continue;
         }
-        const double reference = results[zeromq]["median_jobs_per_second"].get<double>();
-        results[direct]["ratio_to_zeromq"] =
-            reference > 0 ? nlohmann::json(results[direct]["median_jobs_per_second"].get<double>() / reference)
-                          : nlohmann::json(nullptr);
+        results[direct]["ratio_to_zeromq"] = ratio(results[direct]["median_jobs_per_second"].get<double>(),
+                                                   results[zeromq]["median_jobs_per_second"].get<double>());
     }
 }
 

@@ -123,6 +123,11 @@ nlohmann::json cpu_figures(double seconds, CpuSeconds producer, CpuSeconds middl
 
 const char* to_string(Transport transport) { return transport == Transport::direct ? "direct" : "zeromq"; }
 
+// Where the producer connects over `transport`: the broker's producer endpoint or its direct one.
+std::string producer_endpoint(const test::CorsairCluster& cluster, Transport transport) {
+    return transport == Transport::direct ? cluster.endpoints().direct : cluster.endpoints().producers;
+}
+
 // The heading's words for a transport: nothing for ZeroMQ, the default.
 std::string transport_text(Transport transport) {
     return transport == Transport::direct
@@ -190,9 +195,8 @@ nlohmann::json Suite::measure_corsair_throughput(const std::string& label, int w
         if (journal) broker_flags.insert(broker_flags.end(), {"--fsync", fsync_policy});
         if (!options_.broker_http) broker_flags.insert(broker_flags.end(), {"--http", ""});
         const auto cluster = start_throughput_cluster(folder, broker_flags, workers, shape, transport);
-        const auto& endpoints = cluster->endpoints();
-        CorsairLoad load(context_, transport == Transport::direct ? endpoints.direct : endpoints.producers,
-                         options_.window, options_.submit_batch, kQueue, curve_);
+        CorsairLoad load(context_, producer_endpoint(*cluster, transport), options_.window, options_.submit_batch,
+                         kQueue, curve_);
         load.wait_for_workers(static_cast<std::size_t>(workers), kRegistrationTimeout);
         const JobSource source(options_.seed, sizes.payload_bytes);
         std::unique_ptr<RawProducer> raw;
@@ -254,8 +258,7 @@ nlohmann::json Suite::measure_cli_throughput(int workers, WorkerShape shape, Tra
         std::vector<std::string> broker_flags{"--data-dir", ""};
         if (!options_.broker_http) broker_flags.insert(broker_flags.end(), {"--http", ""});
         const auto cluster = start_throughput_cluster(folder, broker_flags, workers, shape, transport);
-        const std::string endpoint =
-            transport == Transport::direct ? cluster->endpoints().direct : cluster->endpoints().producers;
+        const std::string endpoint = producer_endpoint(*cluster, transport);
         CorsairLoad load(context_, endpoint, options_.window, options_.submit_batch, kQueue, curve_);
         load.wait_for_workers(static_cast<std::size_t>(workers), kRegistrationTimeout);
         load.run_pipelined(source, 1, sizes.warmup_jobs, kWarmupTimeout);
