@@ -730,6 +730,8 @@ bool Producer::Impl::send_submits(const std::vector<TrackedJob*>& jobs) {
         message.shared.accept_within_ms = static_cast<std::uint64_t>(options_.accept_within.count());
     }
     if (first.wants_result) message.shared.results_batch = options_.results_batch;
+    message.shared.reads_packed = true;
+    message.is_packed = broker_reads_packed_;
     message.entries.resize(jobs.size());
     for (std::size_t i = 0; i < jobs.size(); ++i) {
         // Ids are lent for encoding and taken back, as in send_submit.
@@ -780,6 +782,8 @@ bool Producer::Impl::send_submit(TrackedJob& job) {
         message.accept_within_ms = static_cast<std::uint64_t>(options_.accept_within.count());
     }
     if (job.wants_result) message.results_batch = options_.results_batch;
+    // RESULTS may come packed, and the ACCEPTED says whether SUBMITS may go packed (protocol.md §3.1).
+    message.reads_packed = true;
     sent_frames_.clear();
     protocol::encode_into(message, sent_frames_);
     job.submitted_id = std::move(message.id);
@@ -899,6 +903,7 @@ void Producer::Impl::handle(protocol::Message&& message) {
             using T = std::decay_t<decltype(m)>;
             if constexpr (std::is_same_v<T, protocol::Accepted>) {
                 note_broker_instance(m.broker_instance);
+                if (m.reads_packed) broker_reads_packed_ = true;
                 on_accepted(m);
             } else if constexpr (std::is_same_v<T, protocol::JobResult>) {
                 on_result(std::move(m));
@@ -1007,12 +1012,15 @@ void Producer::Impl::on_error(const protocol::Error& error, bool is_answer) {
 
 // protocol.md §15: a broker from before SUBMITS cannot decode it and answers ERROR
 // unknown_command with no id and no command. Nothing of the batch was queued, so its jobs go again
-// at once as single SUBMITs, and every later job too. False if no SUBMITS awaits an answer.
+// at once as single SUBMITs, and every later job too. A broker from before packed batches (one
+// that replaced the broker this producer learned from, not yet noticed) answers a packed SUBMITS
+// ERROR bad_frame_count "SUBMITS": its jobs go again unpacked. False if no SUBMITS awaits an answer.
 bool Producer::Impl::refused_submits(const protocol::Error& error) {
-    if (error.code != ErrorCode::unknown_command || !error.id.empty() || !error.command.empty() ||
-        !broker_reads_submits_) {
-        return false;
-    }
+    if (!error.id.empty() || !error.command.empty()) return false;
+    const bool is_before_submits = error.code == ErrorCode::unknown_command && broker_reads_submits_;
+    const bool is_before_packed = error.code == ErrorCode::bad_frame_count && broker_reads_packed_ &&
+                                  error.message.rfind("SUBMITS", 0) == 0;
+    if (!is_before_submits && !is_before_packed) return false;
     std::vector<TrackedJob*> batched;
     for (UnansweredList& unanswered : unanswered_) {
         for (TrackedJob* job = unanswered.front(); job != nullptr; job = UnansweredList::next(job)) {
@@ -1020,7 +1028,11 @@ bool Producer::Impl::refused_submits(const protocol::Error& error) {
         }
     }
     if (batched.empty()) return false;
-    broker_reads_submits_ = false;
+    if (is_before_submits) {
+        broker_reads_submits_ = false;
+    } else {
+        broker_reads_packed_ = false;
+    }
     for (TrackedJob* job : batched) {
         unanswered_list(*job).erase(job);
         ++resubmissions_;
@@ -1073,10 +1085,11 @@ void Producer::Impl::note_broker_instance(std::uint64_t instance) {
     if (instance == 0 || instance == broker_instance_) return;
     const bool is_restart = broker_instance_ != 0;
     broker_instance_ = instance;
-    // A restarted broker may have another --max-payload: learn it again.
+    // A restarted broker may have another --max-payload, or be another version: learn them again.
     if (is_restart) {
         broker_max_payload_bytes_.reset();
         broker_max_in_flight_.reset();
+        broker_reads_packed_ = false;
     }
     // Same ids: the restarted broker answers ACCEPTED existed=true, sends the RESULT of jobs that
     // ended, and sends later ones here.

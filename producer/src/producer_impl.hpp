@@ -238,6 +238,7 @@ private:
     std::size_t submit_holds_ = 0;          // live Producer::Batch objects
     std::uint32_t submits_since_pump_ = 0;  // submit_async calls since the socket was last pumped
     bool broker_reads_submits_ = true;      // until a broker from before SUBMITS says otherwise
+    bool broker_reads_packed_ = false;      // an ACCEPTED said so: SUBMITS go packed (protocol.md §3.1)
 
     Clock::time_point last_heard_;
     Clock::time_point last_check_round_{};

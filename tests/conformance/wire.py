@@ -49,6 +49,25 @@ def pack_pairs(pairs: Sequence[tuple]) -> bytes:
     return msgpack.Packer(use_bin_type=True).pack_map_pairs(list(pairs))
 
 
+def packed_frame(payloads: Sequence[bytes]) -> bytes:
+    """§3.1: the sizes, 4 bytes little-endian each, then the payloads back to back."""
+    return b"".join(len(p).to_bytes(4, "little") for p in payloads) + b"".join(payloads)
+
+
+def unpacked(frame: bytes, count: int) -> List[bytes]:
+    """§3.1: the `count` payloads of a packed frame; WireViolation unless its sizes cover it exactly."""
+    if len(frame) < 4 * count:
+        raise WireViolation(f"packed frame of {len(frame)} bytes for {count} sizes")
+    sizes = [int.from_bytes(frame[4 * i:4 * i + 4], "little") for i in range(count)]
+    if 4 * count + sum(sizes) != len(frame):
+        raise WireViolation(f"packed sizes {sizes} do not cover a frame of {len(frame)} bytes")
+    payloads, at = [], 4 * count
+    for size in sizes:
+        payloads.append(frame[at:at + size])
+        at += size
+    return payloads
+
+
 def frames_of(command: int, header: Any, payloads: Optional[Sequence[bytes]] = None) -> List[bytes]:
     """The frames of one message: a dict header is packed, bytes are sent as they are."""
     head = header if isinstance(header, (bytes, bytearray)) else pack(header)
@@ -104,6 +123,11 @@ def decode(frames: List[bytes]) -> Message:
     payloads = frames[3:]
     if command in WITH_PAYLOAD and len(payloads) != 1:
         raise WireViolation(f"{NAMES[command]} with {len(frames)} frames, not 4")
+    if command in BATCHES and header.get("packed") is True:
+        entries = header.get(BATCHES[command], [])
+        if len(payloads) != 1 or not entries:
+            raise WireViolation(f"packed {NAMES[command]} with {len(entries)} entries and {len(payloads)} frames")
+        return Message(command, header, unpacked(payloads[0], len(entries)), list(frames))
     if command in BATCHES:
         entries = header.get(BATCHES[command], [])
         if len(payloads) != len(entries) or not payloads:

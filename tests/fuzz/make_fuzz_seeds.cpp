@@ -48,6 +48,32 @@ void protocol_seeds(const fs::path& directory) {
     submit.unique_key = "k";
     submit.retry = {5, 250, 60'000, 15};
     write_seed(directory, "SUBMIT-full", corsair::fuzz::join_frames(bytes_of(p::encode(std::move(submit)))));
+    // The four batches packed (docs/protocol.md §3.1), and a packed frame whose sizes lie.
+    p::Jobs jobs;
+    jobs.is_packed = true;
+    jobs.jobs.push_back(p::Job{"j1", "emails", 1, p::make_payload("hello")});
+    jobs.jobs.push_back(p::Job{"j2", "emails", 2, zmq::message_t()});
+    write_seed(directory, "JOBS-packed", corsair::fuzz::join_frames(bytes_of(p::encode(std::move(jobs)))));
+    p::Dones dones;
+    dones.is_packed = true;
+    dones.done.push_back(p::Done{"j1", 1, p::make_payload("result")});
+    dones.done.push_back(p::Done{"j2", 2, p::make_payload("r2")});
+    write_seed(directory, "DONES-packed", corsair::fuzz::join_frames(bytes_of(p::encode(std::move(dones)))));
+    p::Results results;
+    results.is_packed = true;
+    results.results.push_back(p::JobResult{"j1", p::JobState::done, 1, "", p::make_payload("result")});
+    results.results.push_back(p::JobResult{"j2", p::JobState::failed, 3, "boom", zmq::message_t()});
+    write_seed(directory, "RESULTS-packed", corsair::fuzz::join_frames(bytes_of(p::encode(std::move(results)))));
+    p::Submits submits;
+    submits.is_packed = true;
+    submits.shared.queue = "emails";
+    submits.shared.reads_packed = true;
+    submits.entries.push_back(p::SubmitsEntry{"a", p::make_payload("one")});
+    submits.entries.push_back(p::SubmitsEntry{"b", p::make_payload("two")});
+    auto packed_submits = bytes_of(p::encode(std::move(submits)));
+    write_seed(directory, "SUBMITS-packed", corsair::fuzz::join_frames(packed_submits));
+    packed_submits.back()[0] = '\x7f';  // the first size now runs past the frame's end
+    write_seed(directory, "SUBMITS-packed-bad-sizes", corsair::fuzz::join_frames(packed_submits));
     write_seed(directory, "bad-signature", corsair::fuzz::join_frames({"CSR\x09", "\x01", "\x80", "p"}));
     write_seed(directory, "too-few-frames", corsair::fuzz::join_frames({p::test::signature_bytes(), "\x06"}));
 }

@@ -317,6 +317,7 @@ void Worker::opened_connection(Clock::time_point now) {
     ++generation_;
     is_broker_heard_ = false;
     broker_batch_ = 0;  // a new broker may not read DONES: wait for its HEARTBEAT
+    broker_reads_packed_ = false;
     max_result_bytes_ = protocol::kDefaultMaxPayloadBytes;  // until its HEARTBEAT says otherwise
     // Wait for the broker's own numbers again: a restarted broker may use different ones.
     interval_ = options_.heartbeat_interval;
@@ -419,6 +420,8 @@ void Worker::send_ready() {
     ready.prefetch = options_.prefetch;
     // While it holds no lease, heartbeat at the broker's idle interval (protocol.md §9).
     ready.idle_heartbeat = true;
+    // A JOBS may carry its payloads in one frame: a ZeroMQ frame costs more than its bytes.
+    ready.reads_packed = true;
     send_to_broker(std::move(ready));
 }
 
@@ -501,7 +504,7 @@ void Worker::send_held_dones() {
         send_to_broker(std::move(done));
         return;
     }
-    protocol::Dones dones{std::exchange(held_dones_, {})};
+    protocol::Dones dones{std::exchange(held_dones_, {}), broker_reads_packed_};
     send_to_broker(std::move(dones));
 }
 
@@ -751,6 +754,7 @@ void Worker::handle_broker_message(Clock::time_point now) {
             // The next HEARTBEAT is due one adopted interval after the last (protocol.md §7's
             // warning): heartbeat_interval_now() reads the adopted values.
             if (heartbeat->batch) broker_batch_ = std::min(*heartbeat->batch, options_.batch);
+            broker_reads_packed_ = heartbeat->reads_packed;
             if (heartbeat->max_payload_bytes) adopt_max_result_bytes(*heartbeat->max_payload_bytes);
             // The broker answers READY with a HEARTBEAT, after the ABANDONs of the leases it does
             // not know: what is still kept is its to take.

@@ -114,6 +114,7 @@ bool Dispatcher::send_outgoing(WorkerRecord& worker) {
         frames = p::encode(p::Job{std::string(job->id()), job->queue->name, job->attempt, job->payload_message()});
     } else {
         p::Jobs batch;
+        batch.is_packed = worker.reads_packed;
         batch.jobs.reserve(jobs.size());
         for (JobRecord* job : jobs) {
             batch.jobs.push_back(p::Job{std::string(job->id()), job->queue->name, job->attempt, job->payload_message()});

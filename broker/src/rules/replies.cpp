@@ -37,8 +37,14 @@ void Replies::on_durable(std::uint64_t sequence) {
     }
 }
 
-void Replies::send_accepted(const RoutingId& producer, std::string id, bool existed, std::string job_id) {
-    send_acceptance(producer, p::encode(p::Accepted{std::move(id), existed, std::move(job_id), instance_}));
+void Replies::send_accepted(const RoutingId& producer, std::string id, bool existed, std::string job_id,
+                            bool tells_reads_packed) {
+    send_acceptance(producer,
+                    p::encode(p::Accepted{std::move(id), existed, std::move(job_id), instance_, tells_reads_packed}));
+}
+
+void Replies::send_existed(const RoutingId& producer, std::string id, std::string job_id, bool tells_reads_packed) {
+    send(producer, p::encode(p::Accepted{std::move(id), true, std::move(job_id), instance_, tells_reads_packed}));
 }
 
 void Replies::send_acceptance(const RoutingId& producer, p::Frames frames) {
@@ -51,13 +57,13 @@ void Replies::send_acceptance(const RoutingId& producer, p::Frames frames) {
     if (counts_in_flight_) in_flight_.add(producer);
 }
 
-void Replies::set_reply_to(JobRecord& job, const RoutingId& producer, std::uint32_t results_batch) {
+void Replies::set_reply_to(JobRecord& job, const RoutingId& producer, std::uint32_t results_batch, bool reads_packed) {
     if (job.reply_to != nullptr && *job.reply_to == producer) {
-        targets_.set_results_batch(job.reply_to, results_batch);
+        targets_.set_results_form(job.reply_to, results_batch, reads_packed);
         return;
     }
     if (job.reply_to != nullptr) targets_.release(job.reply_to);
-    job.reply_to = targets_.hold(producer, results_batch);
+    job.reply_to = targets_.hold(producer, results_batch, reads_packed);
 }
 
 void Replies::forget_reply_to(JobRecord& job) {
@@ -86,7 +92,7 @@ void Replies::settle_held_accept(JobRecord& job, HeldAcceptEnd end) {
 
 void Replies::send_late_accepted(const JobRecord& job) {
     const std::string id(job.id());
-    send_acceptance(*job.reply_to, p::encode(p::Accepted{id, false, id, instance_}));
+    send_acceptance(*job.reply_to, p::encode(p::Accepted{id, false, id, instance_, targets_.reads_packed(job.reply_to)}));
 }
 
 void Replies::fire(TimePoint now) {
@@ -104,16 +110,26 @@ void Replies::send_result(const JobRecord& job, p::JobResult&& result) {
         return;
     }
     auto held = std::find_if(turn_results_.begin(), turn_results_.end(),
-                             [producer](const auto& entry) { return entry.first == *producer; });
+                             [producer](const TurnResults& entry) { return entry.producer == *producer; });
     if (held == turn_results_.end()) {
-        turn_results_.emplace_back(*producer, std::vector<p::JobResult>());
+        turn_results_.push_back(TurnResults{*producer, targets_.reads_packed(producer), {}});
         held = std::prev(turn_results_.end());
     }
-    held->second.push_back(std::move(result));
-    if (held->second.size() < batch) return;
-    p::Results full;
-    full.results.swap(held->second);
-    send_when_durable(held->first, p::encode(std::move(full)));
+    held->results.push_back(std::move(result));
+    if (held->results.size() < batch) return;
+    send_turn_results(*held);
+}
+
+void Replies::send_turn_results(TurnResults& held) {
+    if (held.results.size() == 1) {
+        send_when_durable(held.producer, p::encode(std::move(held.results.front())));
+        held.results.clear();
+        return;
+    }
+    p::Results batch;
+    batch.results.swap(held.results);
+    batch.is_packed = held.reads_packed;
+    send_when_durable(held.producer, p::encode(std::move(batch)));
 }
 
 void Replies::send_progress(const JobRecord& job, p::Progress&& progress) {
@@ -122,14 +138,8 @@ void Replies::send_progress(const JobRecord& job, p::Progress&& progress) {
 
 void Replies::end_turn() {
     is_in_turn_ = false;
-    for (auto& [producer, results] : turn_results_) {
-        if (results.size() == 1) {
-            send_when_durable(producer, p::encode(std::move(results.front())));
-        } else if (!results.empty()) {
-            p::Results batch;
-            batch.results.swap(results);
-            send_when_durable(producer, p::encode(std::move(batch)));
-        }
+    for (TurnResults& held : turn_results_) {
+        if (!held.results.empty()) send_turn_results(held);
     }
     turn_results_.clear();
 }

@@ -51,11 +51,16 @@ public:
     // The journal is durable up to `sequence`: sends the acknowledgements that waited for it.
     void on_durable(std::uint64_t sequence);
     // ACCEPTED for a new job `id`, standing for job `job_id`, once durable: until then it counts
-    // in `producer`'s in_flight().
-    void send_accepted(const RoutingId& producer, std::string id, bool existed, std::string job_id);
+    // in `producer`'s in_flight(). `tells_reads_packed`: its SUBMIT said it reads packed batches,
+    // so the ACCEPTED says this broker does too (protocol.md §3.1).
+    void send_accepted(const RoutingId& producer, std::string id, bool existed, std::string job_id,
+                       bool tells_reads_packed);
+    // The ACCEPTED of a job that existed already, at once: it acknowledges nothing new.
+    void send_existed(const RoutingId& producer, std::string id, std::string job_id, bool tells_reads_packed);
 
-    // Makes `producer` the connection told of `job`'s RESULT and PROGRESS.
-    void set_reply_to(JobRecord& job, const RoutingId& producer, std::uint32_t results_batch);
+    // Makes `producer` the connection told of `job`'s RESULT and PROGRESS, in RESULTS of up to
+    // `results_batch`, packed if it `reads_packed`.
+    void set_reply_to(JobRecord& job, const RoutingId& producer, std::uint32_t results_batch, bool reads_packed = false);
     // Forgets `job`'s reply target (the job is being destroyed).
     void forget_reply_to(JobRecord& job);
 
@@ -92,6 +97,9 @@ public:
 
 private:
     void send_late_accepted(const JobRecord& job);
+    struct TurnResults;
+    // The RESULTs held for one connection this turn, as one RESULTS (a RESULT if only one).
+    void send_turn_results(TurnResults& held);
     // An ACCEPTED of a new job: sent at once if durable, else held and counted in flight.
     void send_acceptance(const RoutingId& producer, protocol::Frames frames);
     // `job`'s held ACCEPTED has ended (sent, folded or answered for).
@@ -107,7 +115,12 @@ private:
     HeldAccepts held_accepts_;
     bool is_in_turn_ = false;
     // RESULTs of this turn per producer connection (by copy: a job's ending may release its target).
-    std::vector<std::pair<RoutingId, std::vector<protocol::JobResult>>> turn_results_;
+    struct TurnResults {
+        RoutingId producer;
+        bool reads_packed = false;
+        std::vector<protocol::JobResult> results;
+    };
+    std::vector<TurnResults> turn_results_;
     struct HeldReply {
         std::uint64_t sequence;  // the journal record it follows
         RoutingId producer;

@@ -453,6 +453,7 @@ void Scheduler::register_worker(const RoutingId& routing_id, p::Ready&& ready, T
                                                      ready.capacity, ready.batch, now, ready.instance, peer.address,
                                                      ready.prefetch, ready.idle_heartbeat);
     worker->key = peer.key_name;
+    worker->reads_packed = ready.reads_packed;
     const auto level = lifecycle_level(*worker);
     if (is_new) {
         ++counters_.workers_joined;
@@ -626,9 +627,10 @@ p::Heartbeat Scheduler::heartbeat_message() const {
     // `max_payload_bytes`: the worker fails a larger result itself (protocol.md §5.19).
     // `idle_interval_ms`: a worker that said READY `idle_heartbeat` heartbeats at it while it holds no
     // lease (protocol.md §9).
+    // `reads_packed`: DONES may carry their results packed in one frame (protocol.md §3.1).
     return p::Heartbeat{static_cast<std::uint32_t>(options_.heartbeat_interval.count()), options_.liveness,
                         p::kMaxBatchEntries, options_.max_payload_bytes,
-                        static_cast<std::uint32_t>(options_.idle_heartbeat_interval().count())};
+                        static_cast<std::uint32_t>(options_.idle_heartbeat_interval().count()), true};
 }
 
 }  // namespace corsair::broker

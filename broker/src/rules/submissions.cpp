@@ -81,8 +81,8 @@ bool Submissions::answers_known_id(const RoutingId& producer, const p::Submit& m
         const bool is_same_producer = job.reply_to != nullptr && *job.reply_to == producer;
         replies_.settle_held_accept(job, is_same_producer ? Replies::HeldAcceptEnd::answered
                                                          : Replies::HeldAcceptEnd::send_now);
-        if (message.wants_result) replies_.set_reply_to(job, producer, message.results_batch);
-        replies_.send(producer, p::encode(p::Accepted{message.id, true, message.id, replies_.instance()}));
+        if (message.wants_result) replies_.set_reply_to(job, producer, message.results_batch, message.reads_packed);
+        replies_.send_existed(producer, message.id, message.id, message.reads_packed);
         if (message.wants_result && job.state == JobState::dead) {
             replies_.send_when_durable(producer, p::encode(p::JobResult{message.id, p::JobState::failed, job.attempt,
                                                                        job.details().last_error, {}}));
@@ -99,7 +99,7 @@ bool Submissions::answers_known_id(const RoutingId& producer, const p::Submit& m
             return true;
         }
         ++context_.counters.duplicate_submits;
-        replies_.send(producer, p::encode(p::Accepted{message.id, true, message.id, replies_.instance()}));
+        replies_.send_existed(producer, message.id, message.id, message.reads_packed);
         if (message.wants_result) {
             replies_.send_when_durable(producer, p::encode(p::JobResult{message.id, ended->state, ended->attempt,
                                                                        ended->error(), ended->result_message()}));
@@ -128,9 +128,9 @@ bool Submissions::answers_unique_hit(const RoutingId& producer, const p::Submit&
     ++context_.counters.unique_hits;
     if (message.wants_result && (held->reply_to == nullptr || *held->reply_to != producer)) {
         replies_.settle_held_accept(*held, Replies::HeldAcceptEnd::send_now);
-        replies_.set_reply_to(*held, producer, message.results_batch);
+        replies_.set_reply_to(*held, producer, message.results_batch, message.reads_packed);
     }
-    replies_.send(producer, p::encode(p::Accepted{message.id, true, std::string(held->id()), replies_.instance()}));
+    replies_.send_existed(producer, message.id, std::string(held->id()), message.reads_packed);
     return true;
 }
 
@@ -190,7 +190,7 @@ void Submissions::create_job(const RoutingId& producer, p::Submit&& message, Que
         details.unique_key = std::move(message.unique_key);
         jobs_.hold_unique_key(job);
     }
-    if (message.wants_result) replies_.set_reply_to(job, producer, message.results_batch);
+    if (message.wants_result) replies_.set_reply_to(job, producer, message.results_batch, message.reads_packed);
     ++context_.counters.jobs_submitted;
     ++queue.events.submitted;
     if (context_.journal.is_on()) {
@@ -208,7 +208,7 @@ void Submissions::create_job(const RoutingId& producer, p::Submit&& message, Que
         return;
     }
     // docs/durability.md: ACCEPTED means the job is on disk (under the --fsync policy).
-    replies_.send_accepted(producer, message.id, false, message.id);
+    replies_.send_accepted(producer, message.id, false, message.id, message.reads_packed);
 }
 
 }  // namespace corsair::broker

@@ -63,6 +63,8 @@ struct WorkerRecord {
     std::uint64_t lease_bytes = 0;
     // Most jobs in one JOBS (READY `batch`, at most kMaxBatchEntries); 0 or 1: one JOB per message.
     std::uint32_t batch = 0;
+    // Its JOBS may carry their payloads packed in one frame (READY `reads_packed`, protocol.md §3.1).
+    bool reads_packed = false;
     // Jobs leased to it in the dispatch under way, not yet sent (Scheduler::send_outgoing).
     std::vector<JobRecord*> outgoing;
     JobList leases;  // jobs this worker holds the current lease of, linked through the jobs

@@ -35,6 +35,22 @@ TEST_CASE("the broker's heartbeat tells every worker it reads DONES", "[broker][
     REQUIRE(heartbeats.size() == 1);
     REQUIRE(heartbeats[0].batch);
     CHECK(*heartbeats[0].batch == p::kMaxBatchEntries);
+    CHECK(heartbeats[0].reads_packed);  // and packed DONES (protocol.md §3.1)
+}
+
+TEST_CASE("a worker whose READY says it reads packed batches gets its JOBS packed, another unpacked",
+          "[broker][batches][packed]") {
+    Fixture f;
+    const bool reads_packed = GENERATE(false, true);
+    p::Ready ready{{"q"}, 10, "W", 64};
+    ready.reads_packed = reads_packed;
+    f.scheduler.on_worker_message("W", std::move(ready), f.now);
+    submit_in_turn(f, 3);
+    auto batches = f.outbox.to_worker_of<p::Jobs>("W");
+    REQUIRE(batches.size() == 1);
+    CHECK(batches[0].is_packed == reads_packed);
+    CHECK(ids_of(batches[0]) == std::vector<std::string>{"j0", "j1", "j2"});
+    CHECK(p::view_of(batches[0].jobs[2].payload) == "payload-j2");
 }
 
 TEST_CASE("the jobs a batching worker gets in one turn go out as one JOBS", "[broker][batches]") {

@@ -21,6 +21,7 @@ namespace {
 // SUBMITS (several jobs under one header) or a SUBMIT.
 struct Sent {
     bool is_batch = false;
+    bool is_packed = false;  // a SUBMITS whose payloads came in one frame (protocol.md §3.1)
     std::vector<std::string> ids;
     std::vector<std::string> payloads;
     std::string queue;
@@ -40,6 +41,7 @@ std::vector<Sent> receive_submits(FakeBroker& broker, Producer& producer, std::s
         Sent one;
         if (auto* batch = std::get_if<protocol::Submits>(&received->message)) {
             one.is_batch = true;
+            one.is_packed = batch->is_packed;
             for (std::size_t i = 0; i < batch->entries.size(); ++i) {
                 auto submit = protocol::take_submit(*batch, i);
                 one.ids.push_back(submit.id);
@@ -263,6 +265,44 @@ TEST_CASE("a broker from before SUBMITS gets the jobs again as single SUBMITs, a
     REQUIRE(later.size() == 2);
     CHECK_FALSE(later[0].is_batch);
     CHECK_FALSE(later[1].is_batch);
+}
+
+TEST_CASE("SUBMITS go packed once an ACCEPTED says the broker reads them, and unpacked after it refuses them",
+          "[producer][batch][packed]") {
+    zmq::context_t context;
+    FakeBroker broker(context);
+    broker.splits_submits = false;
+    auto options = options_for(broker.endpoint());
+    options.submit_batch = 4;
+    Producer producer(context, options);
+    std::vector<Event> events;
+    zmq::message_t from;
+    const auto ids = submit_held(producer, "q", 4, true);
+    auto first = receive_submits(broker, producer, 1, from, events);
+    REQUIRE(first.size() == 1);
+    CHECK(first[0].is_batch);
+    CHECK_FALSE(first[0].is_packed);     // nothing said yet that the broker reads them
+    CHECK(first[0].shared.reads_packed);  // but it asks to be told, and reads RESULTS packed
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+        auto answer = test::accepted(ids[i]);
+        answer.reads_packed = i == 0;  // one ACCEPTED saying so is enough
+        REQUIRE(broker.send(from, std::move(answer)));
+    }
+    REQUIRE(poll_for(producer, Event::Kind::accepted, 4, events) == 4);
+    const auto more = submit_held(producer, "q", 4, true);
+    auto packed = receive_submits(broker, producer, 1, from, events);
+    REQUIRE(packed.size() == 1);
+    CHECK(packed[0].is_packed);
+    CHECK(packed[0].ids == more);
+    CHECK(packed[0].payloads == std::vector<std::string>{"p0", "p1", "p2", "p3"});
+    // What a broker from before packing answers (protocol.md §3.1): the jobs go again, unpacked.
+    REQUIRE(broker.send(from, test::error(protocol::ErrorCode::bad_frame_count, "", "", "SUBMITS")));
+    auto again = receive_submits(broker, producer, 1, from, events);
+    REQUIRE(again.size() == 1);
+    CHECK(again[0].is_batch);
+    CHECK_FALSE(again[0].is_packed);
+    CHECK(again[0].ids == more);
+    CHECK(count_of(events, Event::Kind::error) == 0);
 }
 
 TEST_CASE("submit_batch over the protocol's batch limit is refused when the producer is made", "[producer][batch]") {

@@ -1013,6 +1013,7 @@ TEST_CASE("a worker takes JOBS and, once the broker's HEARTBEAT allows it, answe
     RunningWorker running(context, options, {{"q", describe()}, {"r", describe()}});
     auto [worker_id, ready] = broker.expect<protocol::Ready>();
     CHECK(ready.batch == 40);  // WorkerOptions::batch (64), but never more than capacity + prefetch
+    CHECK(ready.reads_packed);
 
     auto jobs_of = [](int count) {
         protocol::Jobs jobs;
@@ -1023,8 +1024,14 @@ TEST_CASE("a worker takes JOBS and, once the broker's HEARTBEAT allows it, answe
         return jobs;
     };
     SECTION("the broker reads DONES") {
-        broker.send(worker_id, protocol::Heartbeat{250, 3, protocol::kMaxBatchEntries});
-        broker.send(worker_id, jobs_of(5));
+        // protocol.md §3.1: packed JOBS are read, and DONES go packed once the HEARTBEAT says so.
+        const bool is_packed = GENERATE(false, true);
+        protocol::Heartbeat heartbeat{250, 3, protocol::kMaxBatchEntries};
+        heartbeat.reads_packed = is_packed;
+        broker.send(worker_id, std::move(heartbeat));
+        auto jobs = jobs_of(5);
+        jobs.is_packed = is_packed;
+        broker.send(worker_id, std::move(jobs));
         // All five end in one DONES, unless the inline jobs outlast the worker's turn (1 ms of
         // handlers, so that a RECALL can reach a waiting job): a slow sanitizer build splits them
         // 4 + 1. So: every result once, in order, and fewer messages than results.
@@ -1034,6 +1041,7 @@ TEST_CASE("a worker takes JOBS and, once the broker's HEARTBEAT allows it, answe
             auto received = broker.receive(kDeadline);
             REQUIRE(received.has_value());
             if (auto* dones = std::get_if<protocol::Dones>(&received->message)) {
+                CHECK(dones->is_packed == is_packed);
                 results.insert(results.end(), std::make_move_iterator(dones->done.begin()),
                                std::make_move_iterator(dones->done.end()));
                 ++messages;

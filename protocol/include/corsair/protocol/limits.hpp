@@ -60,6 +60,10 @@ inline constexpr std::uint32_t kMaxDeadListed = 10'000;    // most jobs one DEAD
 inline constexpr std::uint32_t kMaxListed = 10'000;        // most jobs one LIST_REPLY lists
 inline constexpr std::uint32_t kMaxBatchEntries = 1024;    // most entries in one JOBS, DONES, RESULTS or SUBMITS
 inline constexpr std::size_t kMaxHistogramBounds = 64;     // most bucket bounds of one STATS_REPLY histogram
+// Largest packed payload frame of a batch (docs/protocol.md §3.1): its sizes and every payload
+// of the batch in one frame. A sender packs only a batch that fits and sends a larger one with a
+// frame per payload, which moves big payloads without copying them.
+inline constexpr std::size_t kMaxPackedFrameBytes = 256 * 1024;
 
 inline constexpr std::uint32_t kDefaultMaxAttempts = 3;
 inline constexpr std::chrono::milliseconds kDefaultBackoff{1000};

@@ -162,6 +162,7 @@ inline void write_job_fields(MapWriter& w, const Submit& m) {
 inline void write_answer_fields(MapWriter& w, const Submit& m) {
     if (m.accept_within_ms != 0) w.field("accept_within_ms", m.accept_within_ms);
     if (m.results_batch != 0) w.field("results_batch", m.results_batch);
+    if (m.reads_packed) w.field("reads_packed", true);
 }
 inline void read_job_fields(const MapReader& r, Submit& m) {
     m.queue = new_queue_name(r);
@@ -175,6 +176,7 @@ inline void read_job_fields(const MapReader& r, Submit& m) {
 inline void read_answer_fields(const MapReader& r, Submit& m) {
     m.accept_within_ms = r.unsigned_integer("accept_within_ms", 0, kMaxAcceptWithinMs, 0);
     m.results_batch = r.unsigned_integer<std::uint32_t>("results_batch", 0, kMaxBatchEntries, 0);
+    m.reads_packed = r.boolean("reads_packed", false);
 }
 // A job is ready after a delay or at a time, never both.
 inline void check_ready_time(const MapReader& r, const Submit& m) {
@@ -200,12 +202,14 @@ inline void write(MapWriter& w, const Accepted& m) {
     w.field("existed", m.existed);
     w.field("job_id", m.job_id.empty() ? m.id : m.job_id);
     if (m.broker_instance != 0) w.field("broker_instance", m.broker_instance);
+    if (m.reads_packed) w.field("reads_packed", true);
 }
 inline void read(const MapReader& r, Accepted& m) {
     m.id = job_id(r);
     m.existed = r.boolean("existed", false);
     m.job_id = r.string("job_id", kMaxJobIdBytes, Presence::optional);
     m.broker_instance = r.unsigned_integer("broker_instance", 0, kMaxU64, 0);
+    m.reads_packed = r.boolean("reads_packed", false);
     if (m.job_id.empty()) m.job_id = m.id;
 }
 
@@ -714,6 +718,7 @@ inline void write(MapWriter& w, const Ready& m) {
     if (m.holding) write_held_leases(w, *m.holding);
     if (m.prefetch != 0) w.field("prefetch", m.prefetch);
     if (m.idle_heartbeat) w.field("idle_heartbeat", true);
+    if (m.reads_packed) w.field("reads_packed", true);
 }
 inline void read(const MapReader& r, Ready& m) {
     m.queues = strings(r, "queues", kMaxQueuesPerWorker, kMaxQueueNameBytes);
@@ -729,6 +734,7 @@ inline void read(const MapReader& r, Ready& m) {
     m.holding = read_held_leases(r);
     m.prefetch = r.unsigned_integer<std::uint32_t>("prefetch", 0, kMaxPrefetch, 0);
     m.idle_heartbeat = r.boolean("idle_heartbeat", false);
+    m.reads_packed = r.boolean("reads_packed", false);
 }
 
 inline void write(MapWriter& w, const Job& m) {
@@ -772,6 +778,7 @@ inline void write(MapWriter& w, const Heartbeat& m) {
     w.optional_field("batch", m.batch);
     w.optional_field("max_payload_bytes", m.max_payload_bytes);
     w.optional_field("idle_interval_ms", m.idle_interval_ms);
+    if (m.reads_packed) w.field("reads_packed", true);
 }
 inline void read(const MapReader& r, Heartbeat& m) {
     m.interval_ms =
@@ -781,6 +788,7 @@ inline void read(const MapReader& r, Heartbeat& m) {
     m.max_payload_bytes = r.optional_unsigned("max_payload_bytes", 1, kMaxU64);
     m.idle_interval_ms = r.optional_unsigned<std::uint32_t>("idle_interval_ms", kMinHeartbeatInterval.count(),
                                                             kMaxIdleHeartbeatInterval.count());
+    m.reads_packed = r.boolean("reads_packed", false);
 }
 
 inline void write(MapWriter&, const Drain&) {}
@@ -826,7 +834,8 @@ inline void read(const MapReader& r, Abandon& m) {
 
 // ---- batches: one array entry per payload frame (docs/protocol.md §5.25 to §5.27) -----------
 // Each entry is an array of fixed length; any problem in an entry is reported under the list's
-// key. batch_entries() names the entries whose payloads travel as the frames after the header.
+// key. batch_entries() names the entries whose payloads travel as the frames after the header,
+// or packed in one frame when the header says `packed` (§3.1; codec.hpp frames them).
 
 // The batch list `key`: present, an array of 1..kMaxBatchEntries entries.
 inline const msgpack::object_array* batch_list(const MapReader& r, std::string_view key) {
@@ -861,6 +870,7 @@ inline void write(MapWriter& w, const Jobs& m) {
         w.end();
     }
     w.end();
+    if (m.is_packed) w.field("packed", true);
 }
 inline void read(const MapReader& r, Jobs& m) {
     const auto* list = batch_list(r, "jobs");
@@ -873,6 +883,7 @@ inline void read(const MapReader& r, Jobs& m) {
         job.attempt = static_cast<std::uint32_t>(r.unsigned_value(field[2], "jobs", 1, kMaxU32));
         m.jobs.push_back(std::move(job));
     }
+    m.is_packed = r.boolean("packed", false);
 }
 inline std::vector<Job>& batch_entries(Jobs& m) { return m.jobs; }
 
@@ -886,6 +897,7 @@ inline void write(MapWriter& w, const Dones& m) {
         w.end();
     }
     w.end();
+    if (m.is_packed) w.field("packed", true);
 }
 inline void read(const MapReader& r, Dones& m) {
     const auto* list = batch_list(r, "done");
@@ -897,6 +909,7 @@ inline void read(const MapReader& r, Dones& m) {
         done.attempt = static_cast<std::uint32_t>(r.unsigned_value(field[1], "done", 1, kMaxU32));
         m.done.push_back(std::move(done));
     }
+    m.is_packed = r.boolean("packed", false);
 }
 inline std::vector<Done>& batch_entries(Dones& m) { return m.done; }
 
@@ -912,6 +925,7 @@ inline void write(MapWriter& w, const Results& m) {
         w.end();
     }
     w.end();
+    if (m.is_packed) w.field("packed", true);
 }
 inline void read(const MapReader& r, Results& m) {
     const auto* list = batch_list(r, "results");
@@ -927,6 +941,7 @@ inline void read(const MapReader& r, Results& m) {
         result.error = r.string_value(field[3], "results", kMaxErrorTextBytes);
         m.results.push_back(std::move(result));
     }
+    m.is_packed = r.boolean("packed", false);
 }
 inline std::vector<JobResult>& batch_entries(Results& m) { return m.results; }
 
@@ -937,6 +952,7 @@ inline void write(MapWriter& w, const Submits& m) {
     w.begin_array(m.entries.size());
     for (const auto& entry : m.entries) w.value(entry.id);
     w.end();
+    if (m.is_packed) w.field("packed", true);
 }
 inline void read(const MapReader& r, Submits& m) {
     read_job_fields(r, m.shared);
@@ -952,6 +968,7 @@ inline void read(const MapReader& r, Submits& m) {
         entry.id = batch_text(r, list->ptr[i], "ids", kMaxJobIdBytes);
         m.entries.push_back(std::move(entry));
     }
+    m.is_packed = r.boolean("packed", false);
     check_ready_time(r, m.shared);
 }
 inline std::vector<SubmitsEntry>& batch_entries(Submits& m) { return m.entries; }

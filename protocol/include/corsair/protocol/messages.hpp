@@ -84,6 +84,9 @@ struct Submit {
     std::uint64_t accept_within_ms = 0;
     // With wants_result: the most RESULTs this connection reads in one RESULTS; 0 = one per message.
     std::uint32_t results_batch = 0;
+    // This producer decodes a RESULTS whose payloads travel packed, and would pack its SUBMITS
+    // once an ACCEPTED says the broker reads them (protocol.md §3.1).
+    bool reads_packed = false;
 };
 
 // A plain SUBMIT (every optional field at its default), without naming each field.
@@ -104,6 +107,9 @@ struct Accepted {
     // Random per broker start (0 = not told): a producer seeing it change knows the broker
     // restarted and re-attaches to the jobs it awaits (docs/durability.md).
     std::uint64_t broker_instance = 0;
+    // The broker decodes a SUBMITS whose payloads travel packed: told to a producer whose SUBMIT
+    // said `reads_packed` (protocol.md §3.1).
+    bool reads_packed = false;
 };
 
 struct JobResult {
@@ -417,6 +423,8 @@ struct Ready {
     // This worker heartbeats every HEARTBEAT `idle_interval_ms` while it holds no lease, and
     // expects the broker to do the same (protocol.md §9). False (an older worker): every interval.
     bool idle_heartbeat = false;
+    // This worker decodes a JOBS whose payloads travel packed in one frame (protocol.md §3.1).
+    bool reads_packed = false;
 };
 
 struct Job {
@@ -457,24 +465,33 @@ struct Heartbeat {
     // Sent by the broker: the interval while the worker holds no lease, for a worker whose READY
     // said `idle_heartbeat` (absent: a broker before it; heartbeat every interval).
     std::optional<std::uint32_t> idle_interval_ms = std::nullopt;
+    // Sent by the broker: it decodes a DONES whose payloads travel packed (protocol.md §3.1).
+    bool reads_packed = false;
 };
+
+// A batch's payloads travel as a frame each, or with `is_packed` in one frame (protocol.md
+// §3.1): set by a sender whose peer said it reads packed batches, and by the decoder on a packed
+// batch. The encoder packs only a batch that fits kMaxPackedFrameBytes, and clears it otherwise.
 
 // Several JOBs to one worker, in order; each carries its payload frame as a JOB does.
 struct Jobs {
     static constexpr Command kCommand = Command::jobs;
     std::vector<Job> jobs;
+    bool is_packed = false;
 };
 
 // Several DONEs from one worker, in order.
 struct Dones {
     static constexpr Command kCommand = Command::dones;
     std::vector<Done> done;
+    bool is_packed = false;
 };
 
 // Several RESULTs to one producer connection, in the order the jobs ended.
 struct Results {
     static constexpr Command kCommand = Command::results;
     std::vector<JobResult> results;
+    bool is_packed = false;
 };
 
 struct Drain {
@@ -521,6 +538,7 @@ struct Submits {
     static constexpr Command kCommand = Command::submits;
     Submit shared;
     std::vector<SubmitsEntry> entries;
+    bool is_packed = false;
 };
 
 // Entry `i` of `batch` as the SUBMIT it stands for, with the batch's shared fields; moves the
@@ -539,6 +557,7 @@ inline Submit take_submit(Submits& batch, std::size_t i) {
     m.run_at_ms = shared.run_at_ms;
     m.accept_within_ms = shared.accept_within_ms;
     m.results_batch = shared.results_batch;
+    m.reads_packed = shared.reads_packed;
     return m;
 }
 

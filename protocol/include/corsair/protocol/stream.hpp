@@ -68,16 +68,11 @@ inline std::optional<Role> parse_greeting(std::string_view bytes, std::string& p
 
 namespace detail {
 
+// get_u32 and set_u32 are codec.hpp's, which packs a batch's sizes the same way.
 inline void put_u32(std::string& out, std::uint32_t value) {
-    const char bytes[4] = {static_cast<char>(value), static_cast<char>(value >> 8), static_cast<char>(value >> 16),
-                           static_cast<char>(value >> 24)};
+    char bytes[4];
+    protocol::detail::set_u32(bytes, value);
     out.append(bytes, 4);
-}
-
-inline std::uint32_t get_u32(const char* in) noexcept {
-    const auto* bytes = reinterpret_cast<const unsigned char*>(in);
-    return std::uint32_t{bytes[0]} | (std::uint32_t{bytes[1]} << 8) | (std::uint32_t{bytes[2]} << 16) |
-           (std::uint32_t{bytes[3]} << 24);
 }
 
 }  // namespace detail
@@ -133,7 +128,7 @@ public:
         const std::size_t available = end_ - begin_;
         if (available < 4) return Next::incomplete;
         const char* start = storage_.data() + begin_;
-        const std::uint32_t count = detail::get_u32(start);
+        const std::uint32_t count = protocol::detail::get_u32(start);
         if (count == 0 || count > kMaxStreamFrames) {
             return fail("a message of " + std::to_string(count) + " frames (1 to " + std::to_string(kMaxStreamFrames) +
                         ")", problem);
@@ -142,7 +137,7 @@ public:
         std::size_t at = 4;
         for (std::uint32_t i = 0; i < count; ++i) {
             if (available < at + 4) return Next::incomplete;
-            const std::uint32_t length = detail::get_u32(start + at);
+            const std::uint32_t length = protocol::detail::get_u32(start + at);
             if (length > max_frame_bytes_) {
                 return fail("a frame of " + std::to_string(length) + " bytes, over the limit of " +
                             std::to_string(max_frame_bytes_), problem);
@@ -154,7 +149,7 @@ public:
         frames.reserve(count);
         at = 4;
         for (std::uint32_t i = 0; i < count; ++i) {
-            const std::uint32_t length = detail::get_u32(start + at);
+            const std::uint32_t length = protocol::detail::get_u32(start + at);
             frames.emplace_back(start + at + 4, length);
             at += 4 + length;
         }

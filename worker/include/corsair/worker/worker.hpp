@@ -228,6 +228,7 @@ private:
     std::uint32_t in_flight_ = 0;           // jobs received and not yet reported nor abandoned, any connection
     std::uint32_t leases_held_ = 0;         // leases held on this connection (running or unsent): serving vs ready
     std::uint32_t broker_batch_ = 0;        // the HEARTBEAT `batch` of this connection's broker; 0: no DONES
+    bool broker_reads_packed_ = false;      // its HEARTBEAT `reads_packed`: DONES go packed (protocol.md §3.1)
     // The HEARTBEAT `max_payload_bytes` of this connection's broker: a larger result is a permanent FAIL.
     std::size_t max_result_bytes_ = protocol::kDefaultMaxPayloadBytes;
     std::vector<protocol::Done> held_dones_;  // ended attempts waiting to go out as one DONES
