@@ -18,6 +18,12 @@ Reliability (docs/protocol.md §8), as the C++ producer does it:
   and sends the results here;
 - payloads are kept until a job is accepted (or, if its result is awaited, until it arrives).
 
+Packed batches (§3.1): every SUBMIT and SUBMITS says ``reads_packed``, so RESULTS may come with
+every result in one frame, and the broker's ACCEPTED says whether it reads packed SUBMITS. Once
+one did, SUBMITS go packed when the frame fits; a broker from before packing that took its place
+answers ERROR ``bad_frame_count`` "SUBMITS...", and those jobs go again unpacked. A broker restart
+forgets what the previous broker said.
+
 The DEALER is never replaced: ZeroMQ reconnects it to a restarted broker by itself, and
 ``ZMQ_IMMEDIATE`` is left unset (§2).
 """
@@ -169,6 +175,7 @@ class Producer:
         self._broker_max_payload: Optional[int] = None
         self._broker_max_in_flight: Optional[int] = None
         self._broker_reads_submits = True  # until a broker from before SUBMITS says otherwise (§15)
+        self._broker_reads_packed = False  # until an ACCEPTED says it reads packed SUBMITS (§3.1)
         now = time.monotonic()
         self._last_heard = now
         self._last_check = now
@@ -176,6 +183,9 @@ class Producer:
         self._pumped_at = now
         self.resubmissions = 0
         self.dropped_messages = 0
+        # Batches that travelled packed (§3.1): SUBMITS sent, RESULTS received.
+        self.packed_submits = 0
+        self.packed_results = 0
 
     # ------------------------------------------------------------------ lifetime
 
@@ -333,6 +343,8 @@ class Producer:
             header["accept_within_ms"] = self._accept_within_ms
         if job.wants_result and self.results_batch:
             header["results_batch"] = self.results_batch
+        # RESULTS may come packed, and the ACCEPTED says whether SUBMITS may go packed (§3.1).
+        header["reads_packed"] = True
         if not self._send(p.encode(Command.SUBMIT, header, [job.payload])):
             return False
         self._note_sent(job, False)
@@ -390,9 +402,14 @@ class Producer:
             header["accept_within_ms"] = self._accept_within_ms
         if first.wants_result and self.results_batch:
             header["results_batch"] = self.results_batch
+        header["reads_packed"] = True
         header["ids"] = [job.id for job in jobs]
-        if not self._send(p.encode(Command.SUBMITS, header, [job.payload for job in jobs])):
+        payloads = [job.payload for job in jobs]
+        frames, packed = p.encode_batch(Command.SUBMITS, header, payloads, pack=self._broker_reads_packed)
+        if not self._send(frames):
             return False
+        if packed:
+            self.packed_submits += 1
         for job in jobs:
             self._note_sent(job, True)
         return True
@@ -641,11 +658,15 @@ class Producer:
         h = m.header
         command = m.command
         if command == Command.ACCEPTED:
-            self._note_broker_instance(h.get("broker_instance", 0))
+            self._note_broker_instance(h.get("broker_instance", 0))  # first: a restart forgets reads_packed
+            if h.get("reads_packed") is True:
+                self._broker_reads_packed = True
             self._on_accepted(h)
         elif command == Command.RESULT:
             self._deliver(h.get("id", ""), h.get("state", ""), h.get("attempt", 0), m.payload, h.get("error", ""))
         elif command == Command.RESULTS:
+            if h.get("packed") is True:
+                self.packed_results += 1  # decode() unpacked it already
             for entry, payload in zip(p.lease_entries(h.get("results", []), 4), m.payloads):
                 self._deliver(entry[0], entry[1], entry[2], payload, entry[3])
         elif command == Command.STATUS_REPLY:
@@ -697,17 +718,8 @@ class Producer:
             self._emit(Progress(job.id, job_id, h.get("attempt", 0), h.get("percent", 0), h.get("message", "")))
 
     def _on_error(self, error: BrokerError, is_answer: bool) -> None:
-        if error.code == "unknown_command" and not error.id and not error.command and self._broker_reads_submits:
-            # §15: a broker from before SUBMITS queued none of its jobs. Send them again as single
-            # SUBMITs, and only SUBMITs from now on.
-            batched = [job for unanswered in self._unanswered for job in unanswered.values() if job.batched]
-            if batched:
-                self._broker_reads_submits = False
-                for job in batched:
-                    self._unanswered[job.sends_accept_within].pop(job.id, None)
-                    self.resubmissions += 1
-                    self._queue_submit(job)
-                return
+        if self._refused_submits(error):
+            return
         if error.code == "payload_too_large" and error.max_payload_bytes:
             self._broker_max_payload = error.max_payload_bytes
         if error.code == "too_many_in_flight":
@@ -735,6 +747,36 @@ class Producer:
         self._forget(job)
         self._emit(Refused(job.id, error))
 
+    def _refused_submits(self, error: BrokerError) -> bool:
+        """Whether `error` is an older broker refusing a whole SUBMITS, whose jobs then go again.
+
+        §15: a broker from before SUBMITS answers ERROR unknown_command with no id and no command;
+        its jobs go again as single SUBMITs, and only SUBMITs from now on. §3.1: a broker from
+        before packed batches (one that took the place of the broker that said it reads them, its
+        restart not yet noticed) answers a packed SUBMITS bad_frame_count "SUBMITS..."; its jobs
+        go again unpacked, and SUBMITS stay unpacked until an ACCEPTED says reads_packed again.
+        Either way nothing of the batch was queued. False if no SUBMITS awaits an answer."""
+        if error.id or error.command:
+            return False
+        is_before_submits = error.code == "unknown_command" and self._broker_reads_submits
+        is_before_packed = (
+            error.code == "bad_frame_count" and self._broker_reads_packed and error.message.startswith("SUBMITS")
+        )
+        if not is_before_submits and not is_before_packed:
+            return False
+        batched = [job for unanswered in self._unanswered for job in unanswered.values() if job.batched]
+        if not batched:
+            return False
+        if is_before_submits:
+            self._broker_reads_submits = False
+        else:
+            self._broker_reads_packed = False
+        for job in batched:
+            self._unanswered[job.sends_accept_within].pop(job.id, None)
+            self.resubmissions += 1
+            self._queue_submit(job)
+        return True
+
     def _note_broker_instance(self, instance: Any) -> None:
         if not isinstance(instance, int) or instance == 0 or instance == self._broker_instance:
             return
@@ -745,6 +787,7 @@ class Producer:
             # the target of the awaited results.
             self._broker_max_payload = None
             self._broker_max_in_flight = None
+            self._broker_reads_packed = False  # it may be a broker from before packing (§3.1)
             self._resubmit_awaited()
 
     def _resubmit_awaited(self) -> None:

@@ -1,14 +1,19 @@
 """The Corsair wire protocol, version 1 (docs/protocol.md): command codes, limits and framing.
 
 Pure functions over frames; no sockets. Every message is ``[signature, command, header]`` plus a
-payload frame for the commands that carry one (§3) and one frame per entry for the batches JOBS,
-DONES and RESULTS. Headers are msgpack maps written with ``use_bin_type=True`` so that ``str``
-goes out as msgpack str and ``bytes`` as bin, as §3 requires.
+payload frame for the commands that carry one (§3) and, for the batches JOBS, DONES, RESULTS and
+SUBMITS, one frame per entry or, when the header says ``packed: true``, one frame holding every
+payload (§3.1: the sizes as uint32 little-endian, then the payloads back to back). decode()
+unpacks a packed batch, so a receiver sees the same payload list either way; encode_batch()
+packs one only for a peer that said it reads packed batches, and only when the frame fits
+MAX_PACKED_FRAME_BYTES. Headers are msgpack maps written with ``use_bin_type=True`` so that
+``str`` goes out as msgpack str and ``bytes`` as bin, as §3 requires.
 """
 
 from __future__ import annotations
 
 import enum
+import struct
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import msgpack
@@ -94,6 +99,9 @@ MAX_ACCEPT_WITHIN_MS = 60000
 MAX_PROGRESS_MESSAGE_BYTES = 256
 MAX_DEAD_LISTED = 10000
 MAX_BATCH_ENTRIES = 1024
+# §3.1 kMaxPackedFrameBytes: a larger batch goes a frame per payload, which moves large payloads
+# without copying them into one frame.
+MAX_PACKED_FRAME_BYTES = 256 * 1024
 DEFAULT_HEARTBEAT_INTERVAL_MS = 1000
 DEFAULT_LIVENESS = 3
 MIN_HEARTBEAT_INTERVAL_MS = 10
@@ -109,7 +117,8 @@ class MalformedMessage(Exception):
 
 
 class Message:
-    """One decoded message: its command, its header map, and its payload frames (0, 1 or N)."""
+    """One decoded message: its command, its header map, and its payloads (0, 1 or N; those of a
+    packed batch already unpacked, its header still saying ``packed``)."""
 
     __slots__ = ("command", "header", "payloads")
 
@@ -139,6 +148,49 @@ def encode(command: Command, header: Mapping[str, Any], payloads: Optional[Seque
     return frames
 
 
+def packed_frame_bytes(payloads: Sequence[bytes]) -> int:
+    """The size of the packed frame of `payloads` (§3.1): 4 bytes of size per payload, then the payloads."""
+    return 4 * len(payloads) + sum(len(payload) for payload in payloads)
+
+
+def pack_payloads(payloads: Sequence[bytes]) -> bytes:
+    """The packed frame of a batch's payloads (§3.1): each one's size as a uint32 little-endian,
+    in entry order, then the payloads back to back. ``[b"xyz", b""]`` is ``03000000 00000000 78797a``."""
+    return struct.pack(f"<{len(payloads)}I", *(len(payload) for payload in payloads)) + b"".join(payloads)
+
+
+def unpack_payloads(frame: bytes, count: int) -> List[bytes]:
+    """The `count` payloads of a packed frame (§3.1); MalformedMessage unless its sizes cover the
+    frame exactly, no byte short and none over."""
+    sizes_bytes = 4 * count
+    if len(frame) < sizes_bytes:
+        raise MalformedMessage(f"the packed frame of {len(frame)} bytes is shorter than its {count} sizes")
+    sizes = struct.unpack_from(f"<{count}I", frame)
+    total = sizes_bytes + sum(sizes)
+    if total != len(frame):
+        raise MalformedMessage(f"the packed sizes add up to {total} bytes, the frame has {len(frame)}")
+    payloads = []
+    offset = sizes_bytes
+    for size in sizes:
+        payloads.append(frame[offset:offset + size])
+        offset += size
+    return payloads
+
+
+def encode_batch(
+    command: Command, header: Mapping[str, Any], payloads: Sequence[bytes], *, pack: bool
+) -> Tuple[List[bytes], bool]:
+    """The frames of a batch (JOBS, DONES, RESULTS, SUBMITS), and whether they went packed.
+
+    With `pack` (the peer said it reads packed batches, §3.1) and a packed frame of at most
+    MAX_PACKED_FRAME_BYTES, the payloads go in one frame and the header ends with ``packed:
+    true``: one frame instead of N saves a send, a receive and an allocation per payload on both
+    sides. Otherwise a frame per payload, as a peer from before packing reads them."""
+    if pack and packed_frame_bytes(payloads) <= MAX_PACKED_FRAME_BYTES:
+        return encode(command, dict(header, packed=True), [pack_payloads(payloads)]), True
+    return encode(command, header, payloads), False
+
+
 def _unpack_map(frame: bytes, what: str) -> Dict[str, Any]:
     try:
         value = msgpack.unpackb(frame, raw=False, unicode_errors="surrogateescape", strict_map_key=False)
@@ -150,7 +202,8 @@ def _unpack_map(frame: bytes, what: str) -> Dict[str, Any]:
 
 
 def decode(frames: Sequence[bytes]) -> Message:
-    """The message in `frames`; raises MalformedMessage for anything §3 does not allow."""
+    """The message in `frames`; raises MalformedMessage for anything §3 and §3.1 do not allow. A
+    packed batch comes out unpacked: its payloads one per entry, as if sent a frame each."""
     if len(frames) < 3:
         raise MalformedMessage("fewer than 3 frames")
     if len(frames[0]) != 4 or frames[0][:3] != b"CSR":
@@ -164,7 +217,16 @@ def decode(frames: Sequence[bytes]) -> Message:
     payloads = [bytes(f) for f in frames[3:]]
     if command in BATCH_LISTS:
         entries = header.get(BATCH_LISTS[command])
-        if not isinstance(entries, list) or len(entries) != len(payloads) or not entries:
+        packed = header.get("packed", False)
+        if not isinstance(packed, bool):
+            raise MalformedMessage("packed is not a bool")
+        if not isinstance(entries, list) or not entries:
+            raise MalformedMessage("batch without entries")
+        if packed:
+            if len(payloads) != 1:
+                raise MalformedMessage("a packed batch has not exactly one frame after its header")
+            payloads = unpack_payloads(payloads[0], len(entries))
+        elif len(entries) != len(payloads):
             raise MalformedMessage("batch entries do not match its payload frames")
     elif command in PAYLOAD_COMMANDS:
         if len(payloads) != 1:

@@ -12,6 +12,10 @@ draining -> gone, with reconnects after a jittered backoff when the broker falls
 DISCONNECT. Leases outlive a connection (§10): jobs keep running, the next READY names them in
 ``holding``, and reports that could not be sent are kept and sent once the broker answers,
 unless it abandons them first.
+
+Batches (§5.25, §5.26, §3.1): READY asks for JOBS of up to `batch` jobs and says the worker reads
+them packed (every payload in one frame); results go out as DONES once the broker's HEARTBEAT
+carries `batch`, packed while its latest HEARTBEAT says ``reads_packed`` and the frame fits.
 """
 
 from __future__ import annotations
@@ -139,8 +143,8 @@ class Worker:
         self._started = False
         # What this worker did, for its operator and its tests; written by the I/O thread only.
         self.counters: Dict[str, int] = dict.fromkeys(
-            ("jobs", "job_batches", "done", "done_batches", "failed", "abandoned", "connections", "ready_again",
-             "heartbeats", "recalled", "given_back"),
+            ("jobs", "job_batches", "packed_job_batches", "done", "done_batches", "packed_done_batches", "failed",
+             "abandoned", "connections", "ready_again", "heartbeats", "recalled", "given_back"),
             0,
         )
 
@@ -349,6 +353,7 @@ class Worker:
         self._state = "connecting" if not self._state.startswith("draining") else "draining"
         self._answered = False
         self._broker_batch = 0  # a new broker may not read DONES: wait for its HEARTBEAT
+        self._broker_reads_packed = False  # nor packed DONES (§3.1): its HEARTBEAT says
         self._max_result_bytes = p.DEFAULT_MAX_PAYLOAD_BYTES
         # §7: the defaults until the broker's answer; a restarted broker may use other values.
         self._interval = self._own_interval
@@ -393,12 +398,15 @@ class Worker:
         log.info("worker %s disconnected (%s)", self.name, reason)
 
     def _send(self, command: Command, header: Dict[str, Any], payloads: Optional[List[bytes]] = None) -> None:
+        self._send_frames(command, p.encode(command, header, payloads))
+
+    def _send_frames(self, command: Command, frames: List[bytes]) -> None:
         if self._sock is None:
             return
         if command not in (Command.DONES, Command.DONE):
             self._send_held_dones()
         try:
-            self._sock.send_multipart(p.encode(command, header, payloads), zmq.NOBLOCK)
+            self._sock.send_multipart(frames, zmq.NOBLOCK)
         except zmq.Again:
             log.warning("message to broker dropped command=%s reason=send_queue_full", command.name)
 
@@ -411,6 +419,7 @@ class Worker:
         ready["instance"] = self._instance
         ready["holding"] = self._holding()
         ready["idle_heartbeat"] = True  # §9: heartbeat at the broker's idle interval while holding no lease
+        ready["reads_packed"] = True  # §3.1: JOBS may carry every payload in one frame
         self._send(Command.READY, ready)
         if self._state.startswith("draining") or self._paused_until is not None:
             self._send(Command.DRAIN, {})  # a fresh registration is neither draining nor paused
@@ -466,6 +475,8 @@ class Worker:
             self._on_job(h.get("id"), h.get("queue"), h.get("attempt"), m.payload)
         elif m.command == Command.JOBS:
             self.counters["job_batches"] += 1
+            if h.get("packed") is True:
+                self.counters["packed_job_batches"] += 1  # decode() unpacked it already
             for (id, queue, attempt), payload in zip(p.lease_entries(h["jobs"], 3), m.payloads):
                 self._on_job(id, queue, attempt, payload)
         elif m.command == Command.ABANDON:
@@ -500,6 +511,8 @@ class Worker:
         limit = h.get("max_payload_bytes")
         if isinstance(limit, int) and limit > 0:
             self._max_result_bytes = limit
+        # The latest HEARTBEAT decides (§3.1): the broker sends the field in every one.
+        self._broker_reads_packed = h.get("reads_packed") is True
         # The broker answers READY with a HEARTBEAT, after the ABANDONs of the leases it does not
         # know: what is still kept is its to take.
         self._deliver_unsent()
@@ -661,7 +674,12 @@ class Worker:
             self._send(Command.DONE, {"id": id, "attempt": attempt}, [result])
         else:
             self.counters["done_batches"] += 1
-            self._send(Command.DONES, {"done": [[id, attempt] for id, attempt, _ in held]}, [r for _, _, r in held])
+            header = {"done": [[id, attempt] for id, attempt, _ in held]}
+            results = [result for _, _, result in held]
+            frames, packed = p.encode_batch(Command.DONES, header, results, pack=self._broker_reads_packed)
+            if packed:
+                self.counters["packed_done_batches"] += 1
+            self._send_frames(Command.DONES, frames)
 
     def _deliver_unsent(self) -> None:
         if not self._unsent or not self._answered:

@@ -248,6 +248,22 @@ def test_submit_many_sends_submits_each_entry_answered_on_its_own(cluster):
     assert producer.status(many[0]).priority == 3
 
 
+def test_results_come_packed_from_a_cpp_worker_and_submits_go_packed_once_the_broker_said_it_reads_them(cluster):
+    cluster.start_broker("--data-dir", "")
+    producer = cluster.producer()
+    producer.queue_settings("pk", create=True, paused=True)
+    producer.submit_wait("pk", "first", timeout=scaled(5))  # its ACCEPTED says the broker reads packed SUBMITS
+    payloads = [bytes([i % 256]) * (i % 7) for i in range(300)]  # binary, some empty
+    ids = producer.submit_many("pk", payloads)
+    assert producer.packed_submits >= 1
+    wait_until(lambda: producer.list("pk", "pending").total == 301, 10, "the backlog")
+    cluster.cpp_worker("cpp", "pk", 32)
+    producer.resume("pk")
+    results = collect(producer, 300)
+    assert [results[job].result for job in ids] == payloads
+    assert producer.packed_results > 0
+
+
 class ScriptedBroker:
     """A ROUTER on a free loopback port that a test answers by hand: it reads what a Producer
     sends (pumping the producer meanwhile, since nothing runs in its background) and replies."""
@@ -259,6 +275,8 @@ class ScriptedBroker:
         self.router.setsockopt(zmq.LINGER, 0)
         self.endpoint = f"tcp://127.0.0.1:{self.router.bind_to_random_port('tcp://127.0.0.1')}"
         self.peer = b""
+        self.frames = []  # those of the last SUBMIT or SUBMITS, from the signature on
+        self.header = {}
 
     def next_submit(self, producer):
         """The next SUBMIT or SUBMITS: (command, ids, payloads)."""
@@ -271,6 +289,7 @@ class ScriptedBroker:
                 frames = self.router.recv_multipart()
                 self.peer = frames[0]
                 message = p.decode(frames[1:])
+                self.frames, self.header = frames[1:], message.header
                 if message.command == p.Command.SUBMITS:
                     return message.command, message.header["ids"], message.payloads
                 if message.command == p.Command.SUBMIT:
@@ -301,6 +320,58 @@ def test_submit_many_falls_back_to_single_submits_for_a_broker_from_before_submi
         later = producer.submit_many("q", [b"x", b"y"], wants_result=False)
         for job in later:
             assert broker.next_submit(producer)[:2] == (p.Command.SUBMIT, [job])
+    finally:
+        producer.close()
+        broker.close()
+
+
+def test_submits_go_packed_once_an_accepted_says_so_and_unpacked_again_for_a_broker_before_packing():
+    # §3.1, with a scripted broker whose broker_instance changes as a restarted one's would: what
+    # an ACCEPTED said is forgotten at each restart.
+    from corsair import protocol as p
+
+    broker = ScriptedBroker()
+    producer = corsair.Producer(broker.endpoint, submit_batch=8)
+
+    def accept(jobs, instance, reads_packed):
+        for job in jobs:
+            header = {"id": job, "existed": False, "job_id": job, "broker_instance": instance}
+            if reads_packed:
+                header["reads_packed"] = True
+            broker.send(p.Command.ACCEPTED, header)
+        deadline = time.monotonic() + scaled(5)
+        while producer.awaiting_acceptance and time.monotonic() < deadline:
+            producer.events(0.01)
+        assert producer.awaiting_acceptance == 0
+
+    def submit_many(payloads, packed):
+        ids = producer.submit_many("q", payloads, wants_result=False)
+        assert broker.next_submit(producer) == (p.Command.SUBMITS, ids, payloads)
+        assert broker.header["reads_packed"] is True
+        assert (broker.header.get("packed") is True, len(broker.frames)) == (packed, 4 if packed else 3 + len(ids))
+        return ids
+
+    try:
+        accept(submit_many([b"a", b"b"], packed=False), 1, reads_packed=True)  # not told yet
+        told = submit_many([b"c", b"", b"eee"], packed=True)
+        assert producer.packed_submits == 1
+        # What a broker from before packing, in the place of the one that said it, answers (§3.1).
+        broker.send(p.Command.ERROR, {"code": "bad_frame_count", "message": "SUBMITS"})
+        assert broker.next_submit(producer) == (p.Command.SUBMITS, told, [b"c", b"", b"eee"])
+        assert "packed" not in broker.header and len(broker.frames) == 6 and producer.resubmissions == 3
+        accept(told, 2, reads_packed=False)
+        accept(submit_many([b"f", b"g"], packed=False), 2, reads_packed=False)
+        # A broker that reads them again (a new instance), then a restart into one that does not say.
+        accept(submit_many([b"h", b"i"], packed=False), 3, reads_packed=True)
+        accept(submit_many([b"j", b"k"], packed=True), 4, reads_packed=False)
+        submit_many([b"l", b"m"], packed=False)
+        assert producer.packed_submits == 2
+        # A bad_frame_count of an unpacked SUBMITS is no broker before packing: nothing is sent again.
+        broker.send(p.Command.ERROR, {"code": "bad_frame_count", "message": "SUBMITS"})
+        deadline = time.monotonic() + 0.3  # well within resend_after
+        while time.monotonic() < deadline:
+            producer.events(0.01)
+        assert not broker.router.poll(0) and producer.resubmissions == 3
     finally:
         producer.close()
         broker.close()

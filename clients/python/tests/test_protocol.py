@@ -1,5 +1,6 @@
 """The package's pure parts, without a broker: the bytes of protocol.md §17's worked example,
-what the decoder refuses, the error families, the reconnect schedule and zcert files."""
+what the decoder refuses, packed batches (§3.1), the error families, the reconnect schedule and
+zcert files."""
 
 import pytest
 
@@ -35,6 +36,68 @@ def test_the_decoder_refuses_what_section_3_does_not_allow():
     ):
         with pytest.raises(p.MalformedMessage):
             p.decode(frames)
+
+
+def test_a_packed_frame_is_the_sizes_little_endian_then_the_payloads_as_section_3_1_shows():
+    assert p.pack_payloads([b"xyz", b""]) == bytes.fromhex("03000000 00000000 78797a".replace(" ", ""))
+    assert p.pack_payloads([b""]) == b"\x00\x00\x00\x00"
+    assert p.packed_frame_bytes([b"xyz", b""]) == 11
+    assert p.unpack_payloads(bytes.fromhex("0300000000000000 78797a".replace(" ", "")), 2) == [b"xyz", b""]
+
+
+def test_every_batch_packed_decodes_to_the_same_entries_and_payloads_as_unpacked():
+    payloads = [b"p0", b"", bytes(range(256)), b"\x00" * 1000]
+    headers = {
+        p.Command.JOBS: {"jobs": [[f"j{i}", "q", 1] for i in range(4)]},
+        p.Command.DONES: {"done": [[f"j{i}", 1] for i in range(4)]},
+        p.Command.RESULTS: {"results": [[f"j{i}", "done", 1, ""] for i in range(4)]},
+        p.Command.SUBMITS: {"queue": "q", "reads_packed": True, "ids": [f"j{i}" for i in range(4)]},
+    }
+    for command, header in headers.items():
+        frames, packed = p.encode_batch(command, header, payloads, pack=True)
+        assert packed and len(frames) == 4 and frames[3] == p.pack_payloads(payloads)
+        assert list(p.decode(frames).header)[-1] == "packed"  # last, after the batch's own fields
+        unpacked, packed = p.encode_batch(command, header, payloads, pack=False)
+        assert not packed and len(unpacked) == 3 + len(payloads)
+        for message in (p.decode(frames), p.decode(unpacked)):
+            assert message.command == command and message.payloads == payloads
+        assert p.decode(frames).header == dict(header, packed=True) and p.decode(unpacked).header == header
+
+
+def test_a_batch_is_packed_only_when_its_frame_fits_256_kib():
+    header = {"done": [["a", 1], ["b", 1]]}
+    fits = [b"x" * (p.MAX_PACKED_FRAME_BYTES - 8 - 1), b"y"]
+    frames, packed = p.encode_batch(p.Command.DONES, header, fits, pack=True)
+    assert packed and len(frames[3]) == p.MAX_PACKED_FRAME_BYTES == 256 * 1024
+    over = [fits[0] + b"x", b"y"]
+    frames, packed = p.encode_batch(p.Command.DONES, header, over, pack=True)
+    assert not packed and frames[3:] == over and "packed" not in p.decode(frames).header
+    assert p.decode(frames).payloads == over
+
+
+def test_the_decoder_refuses_a_packed_batch_whose_frames_or_sizes_do_not_add_up():
+    def dones(frames_after, **fields):
+        return p.encode(p.Command.DONES, dict({"done": [["a", 1], ["b", 1]], "packed": True}, **fields), frames_after)
+
+    assert p.decode(dones([p.pack_payloads([b"a", b"bb"])])).payloads == [b"a", b"bb"]
+    for frames in (
+        dones([p.pack_payloads([b"a", b"bb"]) + b"!"]),  # a byte over
+        dones([p.pack_payloads([b"a", b"bb"])[:-1]]),  # a byte short
+        dones([b"\x01\x00\x00\x00\x02\x00\x00"]),  # shorter than its sizes
+        dones([b"\x64\x00\x00\x00\x00\x00\x00\x00ab"]),  # a size past the end
+        dones([b"\xff\xff\xff\xff\x00\x00\x00\x00"]),  # a size of 4 GiB
+        dones([b"\x01\x00\x00\x00\x01\x00\x00\x00", b"a", b"b"]),  # packed, yet a frame each
+        dones([b"a", b"b"]),  # packed, a frame each and no sizes
+        dones([]),  # packed, and no frame after the header
+        dones([p.pack_payloads([b"a", b"b"])], packed=1),  # packed not a bool
+        dones([p.pack_payloads([b"a", b"b"])], packed=None),
+        p.encode(p.Command.DONES, {"done": [], "packed": True}, [b""]),  # no entries
+        p.encode(p.Command.DONES, {"done": [["a", 1]], "packed": "yes"}, [b"r"]),  # not a bool, unpacked
+    ):
+        with pytest.raises(p.MalformedMessage):
+            p.decode(frames)
+    # packed: false is the unpacked form, a frame per payload.
+    assert p.decode(dones([b"a", b"bb"], packed=False)).payloads == [b"a", b"bb"]
 
 
 def test_each_error_code_raises_its_familys_class_and_unknown_codes_read_as_internal():

@@ -1,6 +1,6 @@
 """The Python Worker against a real broker: sharing a queue with the C++ worker, capacity and
-heartbeats while handlers are busy, batches, names, limits, jobs held ready (prefetch, RECALL),
-and SIGTERM drains."""
+heartbeats while handlers are busy, batches and packed batches, names, limits, jobs held ready
+(prefetch, RECALL), and SIGTERM drains."""
 
 import signal
 import time
@@ -85,6 +85,98 @@ def test_a_worker_with_batch_takes_jobs_and_sends_results_in_batches(cluster):
     assert handle.worker.counters["job_batches"] > 0
     assert handle.worker.counters["done_batches"] > 0
     assert handle.worker.counters["jobs"] == 300
+
+
+def test_jobs_dones_results_and_submits_travel_packed_between_python_clients_and_the_broker(cluster):
+    # §3.1: each side says it reads packed batches (READY, HEARTBEAT, SUBMIT, ACCEPTED), so every
+    # batch of small payloads goes in one frame; one over 256 KiB goes a frame per payload.
+    cluster.start_broker("--data-dir", "")
+    producer = cluster.producer()
+    producer.queue_settings("pk", create=True, paused=True)
+    producer.submit_wait("pk", "first", timeout=scaled(5))  # its ACCEPTED says the broker reads packed SUBMITS
+    payloads = [f"job {i} " * (i % 4) for i in range(300)]  # some empty
+    ids = producer.submit_many("pk", payloads)
+    assert producer.packed_submits >= 1
+    wait_until(lambda: producer.list("pk", "pending").total == 301, 10, "the backlog")
+    handle = cluster.py_worker("pk", "w", capacity=32, batch=32)
+    wait_registered(cluster, "w")
+    producer.resume("pk")
+    results = collect(producer, 300)
+    assert [results[job].result for job in ids] == [f"w:{payload}".encode() for payload in payloads]
+    counters = handle.worker.counters
+    assert counters["job_batches"] > 0 and counters["packed_job_batches"] == counters["job_batches"]
+    assert counters["done_batches"] > 0 and counters["packed_done_batches"] == counters["done_batches"]
+    assert producer.packed_results > 0
+
+    packed_submits = producer.packed_submits
+    large = [str(i) * 40_000 for i in range(10)]  # 400 kB in one SUBMITS
+    large_ids = producer.submit_many("pk", large)
+    assert producer.packed_submits == packed_submits
+    results = collect(producer, 10)
+    assert [results[job].result for job in large_ids] == [f"w:{payload}".encode() for payload in large]
+
+
+def test_a_worker_packs_its_dones_only_for_a_broker_whose_heartbeat_says_it_reads_them():
+    # A scripted broker: JOBS, then DISCONNECT before the jobs end, so that their results wait for
+    # the next connection and go out together, in one DONES, once its HEARTBEAT answers READY.
+    import threading
+
+    import zmq
+
+    import corsair
+    from corsair import protocol as p
+
+    for reads_packed in (False, True):
+        router = zmq.Context.instance().socket(zmq.ROUTER)
+        router.setsockopt(zmq.LINGER, 0)
+        endpoint = f"tcp://127.0.0.1:{router.bind_to_random_port('tcp://127.0.0.1')}"
+        release = threading.Event()
+        worker = corsair.Worker(endpoint, name="w", capacity=4, batch=8, reconnect_min=0.05, reconnect_max=0.1)
+        worker.add_handler("q", lambda job: job.payload + b"!" if release.wait(scaled(10)) else b"")
+        thread = threading.Thread(target=worker.run, kwargs={"handle_signals": False}, daemon=True)
+        thread.start()
+
+        def receive(command):
+            deadline = time.monotonic() + scaled(5)
+            while time.monotonic() < deadline:
+                if router.poll(20):
+                    frames = router.recv_multipart()
+                    message = p.decode(frames[1:])
+                    if message.command in command:
+                        return frames[0], frames[1:], message
+            raise AssertionError(f"no {command} from the worker")
+
+        def send(peer, frames):
+            router.send_multipart([peer, *frames])
+
+        # A broker before packing sends no reads_packed in HEARTBEAT.
+        heartbeat = {"interval_ms": 1000, "liveness": 10, "batch": 8}
+        if reads_packed:
+            heartbeat["reads_packed"] = True
+        try:
+            peer, _, ready = receive({p.Command.READY})
+            assert ready.header["reads_packed"] is True
+            send(peer, p.encode(p.Command.HEARTBEAT, heartbeat))
+            leases = [["a", "q", 1], ["b", "q", 1], ["c", "q", 1]]
+            jobs, _ = p.encode_batch(p.Command.JOBS, {"jobs": leases}, [b"a", b"", b"ccc"], pack=reads_packed)
+            send(peer, jobs)
+            send(peer, p.encode(p.Command.DISCONNECT, {"reason": "test"}))
+            peer, _, ready = receive({p.Command.READY})
+            assert sorted(ready.header["holding"]) == [["a", 1], ["b", 1], ["c", 1]]
+            release.set()
+            wait_until(lambda: worker.counters["done"] == 3, 5, "the three jobs to end unsent")
+            send(peer, p.encode(p.Command.HEARTBEAT, heartbeat))
+            _, frames, dones = receive({p.Command.DONE, p.Command.DONES})
+            assert dones.command == p.Command.DONES
+            results = dict(zip((entry[0] for entry in dones.header["done"]), dones.payloads))
+            assert results == {"a": b"a!", "b": b"!", "c": b"ccc!"}
+            assert (dones.header.get("packed") is True, len(frames)) == ((True, 4) if reads_packed else (False, 6))
+            assert worker.counters["packed_done_batches"] == worker.counters["packed_job_batches"] == int(reads_packed)
+        finally:
+            release.set()
+            worker.request_stop()
+            thread.join(scaled(10))
+            router.close(0)
 
 
 def test_a_second_worker_under_a_name_in_use_is_refused_and_gets_in_once_the_first_is_gone(cluster):
