@@ -1018,8 +1018,8 @@ void Producer::Impl::on_error(const protocol::Error& error, bool is_answer) {
 bool Producer::Impl::refused_submits(const protocol::Error& error) {
     if (!error.id.empty() || !error.command.empty()) return false;
     const bool is_before_submits = error.code == ErrorCode::unknown_command && broker_reads_submits_;
-    const bool is_before_packed = error.code == ErrorCode::bad_frame_count && broker_reads_packed_ &&
-                                  error.message.rfind("SUBMITS", 0) == 0;
+    const bool is_before_packed =
+        error.code == ErrorCode::bad_frame_count && broker_reads_packed_ && error.message.rfind("SUBMITS", 0) == 0;
     if (!is_before_submits && !is_before_packed) return false;
     std::vector<TrackedJob*> batched;
     for (UnansweredList& unanswered : unanswered_) {

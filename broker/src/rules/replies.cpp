@@ -92,7 +92,8 @@ void Replies::settle_held_accept(JobRecord& job, HeldAcceptEnd end) {
 
 void Replies::send_late_accepted(const JobRecord& job) {
     const std::string id(job.id());
-    send_acceptance(*job.reply_to, p::encode(p::Accepted{id, false, id, instance_, targets_.reads_packed(job.reply_to)}));
+    send_acceptance(*job.reply_to,
+                    p::encode(p::Accepted{id, false, id, instance_, targets_.reads_packed(job.reply_to)}));
 }
 
 void Replies::fire(TimePoint now) {

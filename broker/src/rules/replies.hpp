@@ -60,7 +60,8 @@ public:
 
     // Makes `producer` the connection told of `job`'s RESULT and PROGRESS, in RESULTS of up to
     // `results_batch`, packed if it `reads_packed`.
-    void set_reply_to(JobRecord& job, const RoutingId& producer, std::uint32_t results_batch, bool reads_packed = false);
+    void set_reply_to(JobRecord& job, const RoutingId& producer, std::uint32_t results_batch,
+                      bool reads_packed = false);
     // Forgets `job`'s reply target (the job is being destroyed).
     void forget_reply_to(JobRecord& job);
 

@@ -628,9 +628,12 @@ p::Heartbeat Scheduler::heartbeat_message() const {
     // `idle_interval_ms`: a worker that said READY `idle_heartbeat` heartbeats at it while it holds no
     // lease (protocol.md §9).
     // `reads_packed`: DONES may carry their results packed in one frame (protocol.md §3.1).
-    return p::Heartbeat{static_cast<std::uint32_t>(options_.heartbeat_interval.count()), options_.liveness,
-                        p::kMaxBatchEntries, options_.max_payload_bytes,
-                        static_cast<std::uint32_t>(options_.idle_heartbeat_interval().count()), true};
+    return p::Heartbeat{static_cast<std::uint32_t>(options_.heartbeat_interval.count()),
+                        options_.liveness,
+                        p::kMaxBatchEntries,
+                        options_.max_payload_bytes,
+                        static_cast<std::uint32_t>(options_.idle_heartbeat_interval().count()),
+                        true};
 }
 
 }  // namespace corsair::broker

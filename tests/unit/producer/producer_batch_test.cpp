@@ -281,7 +281,7 @@ TEST_CASE("SUBMITS go packed once an ACCEPTED says the broker reads them, and un
     auto first = receive_submits(broker, producer, 1, from, events);
     REQUIRE(first.size() == 1);
     CHECK(first[0].is_batch);
-    CHECK_FALSE(first[0].is_packed);     // nothing said yet that the broker reads them
+    CHECK_FALSE(first[0].is_packed);      // nothing said yet that the broker reads them
     CHECK(first[0].shared.reads_packed);  // but it asks to be told, and reads RESULTS packed
     for (std::size_t i = 0; i < ids.size(); ++i) {
         auto answer = test::accepted(ids[i]);

@@ -132,8 +132,8 @@ TEST_CASE("the packed frame is the sizes, 4 bytes little-endian each, then the p
     jobs.jobs.push_back(Job{"c", "q", 1, payload_of(std::string(258, 'w'))});
     Frames frames = encode(std::move(jobs));
     REQUIRE(frames.size() == 4u);
-    const std::string expected = std::string("\x03\x00\x00\x00\x00\x00\x00\x00\x02\x01\x00\x00", 12) + "xyz" +
-                                 std::string(258, 'w');
+    const std::string expected =
+        std::string("\x03\x00\x00\x00\x00\x00\x00\x00\x02\x01\x00\x00", 12) + "xyz" + std::string(258, 'w');
     CHECK(text_of(frames[3]) == expected);
     // The header ends with `packed: true`, after the list.
     const std::string header = text_of(frames[2]);
@@ -195,16 +195,16 @@ TEST_CASE("a malformed packed frame is refused with a typed error naming the com
         CHECK(error.detail == "JOBS: packed in one frame");
     }
     SECTION("a packed payload over the payload limit") {
-        const DecodeError error = refusal(packed_jobs({"a", "b"}, {packed_bytes({1, 600}, "x" + std::string(600, 'y'))}),
-                                          DecodeLimits{512});
+        const DecodeError error =
+            refusal(packed_jobs({"a", "b"}, {packed_bytes({1, 600}, "x" + std::string(600, 'y'))}), DecodeLimits{512});
         CHECK(error.code == ErrorCode::payload_too_large);
     }
     SECTION("a packed frame over kMaxPackedFrameBytes, though each payload is under the limit") {
         const std::string half(kMaxPackedFrameBytes / 2, 'h');
         const DecodeError error =
             refusal(packed_jobs({"a", "b", "c"}, {packed_bytes({static_cast<std::uint32_t>(half.size()),
-                                                                 static_cast<std::uint32_t>(half.size()), 1},
-                                                                half + half + "!")}),
+                                                                static_cast<std::uint32_t>(half.size()), 1},
+                                                               half + half + "!")}),
                     DecodeLimits{kMaxPackedFrameBytes});
         CHECK(error.code == ErrorCode::payload_too_large);
     }

@@ -242,8 +242,12 @@ DecodeResult decode_as(const msgpack::object& header, Frames& frames, std::size_
         auto& entries = batch_entries(message);
         const std::size_t count = frames.size() - first_extra;
         if (message.is_packed) {
-            if (count != 1) return unexpected(batch_error(ErrorCode::bad_frame_count, T::kCommand, "packed in one frame"));
-            if (auto error = unpack_payloads<T>(frames[first_extra], entries, limits)) return unexpected(std::move(*error));
+            if (count != 1) {
+                return unexpected(batch_error(ErrorCode::bad_frame_count, T::kCommand, "packed in one frame"));
+            }
+            if (auto error = unpack_payloads<T>(frames[first_extra], entries, limits)) {
+                return unexpected(std::move(*error));
+            }
             return Message(std::move(message));
         }
         if (count != entries.size()) {
