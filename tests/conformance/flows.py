@@ -13,6 +13,14 @@ def accepted(reply: Message) -> Message:
     return reply
 
 
+def submit_many(session: Session, producer: Producer, queue: str, count: int, **fields) -> list:
+    """`count` jobs submitted to `queue` one SUBMIT each, payloads "payload 0", "payload 1", ...; their ids."""
+    ids = [session.name("j") for _ in range(count)]
+    for n, job in enumerate(ids):
+        accepted(producer.submit(job, queue, f"payload {n}".encode(), **fields))
+    return ids
+
+
 def leased(session: Session, payload: bytes = b"payload", capacity: int = 1, **submit_fields
            ) -> Tuple[Producer, Worker, Message]:
     """A fresh queue with one job submitted and leased to a fresh worker: (producer, worker, JOB)."""

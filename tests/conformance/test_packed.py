@@ -3,16 +3,9 @@
 import pytest
 
 import wire
-from flows import accepted
+from flows import accepted, submit_many
 
 spec = pytest.mark.spec
-
-
-def submit_many(session, producer, queue, count, **fields):
-    ids = [session.name("j") for _ in range(count)]
-    for n, job in enumerate(ids):
-        accepted(producer.submit(job, queue, f"payload {n}".encode(), **fields))
-    return ids
 
 
 def batches_until(worker, count):
