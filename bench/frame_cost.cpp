@@ -2,8 +2,9 @@
 // messages of a short header frame and PER payloads of 64 bytes to a ROUTER, which sends each
 // message back as it came (as JOBS go out and DONES come back), over TCP on loopback, with up to
 // about 1,000 payloads in flight. Once with each payload in a frame of its own, as JOBS, DONES,
-// RESULTS and SUBMITS carry them today (docs/protocol.md §3), and once with the PER payloads
-// packed into one frame. Prints payloads a second and the CPU of the whole process (both sockets
+// RESULTS and SUBMITS carry them to a peer that does not read packed batches (docs/protocol.md
+// §3), and once with the PER payloads in one frame, as packed batches carry them (§3.1, here
+// without the sizes: the frames are measured, not the codec). Prints payloads a second and the CPU of the whole process (both sockets
 // and both contexts' I/O threads) per payload, for each shape, alternated ROUNDS times.
 // Usage: corsair-frame-cost [PER (48)] [PAYLOADS (1,000,000)] [ROUNDS (3)].
 #include <sys/resource.h>
